@@ -1,0 +1,101 @@
+//! The TOML configuration file, as written by people: unknown keys are errors, and every
+//! value is checked while it is parsed so that an error names its key and line.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::PgDuration;
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Who is typing; defaults to the OS user.
+    pub author: Option<String>,
+    /// Named environments, e.g. `[environments.prod]`.
+    #[serde(default)]
+    pub environments: BTreeMap<String, Environment>,
+}
+
+/// One named environment.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    /// A `postgresql://` URI or a `key=value` conninfo string (no password: use ~/.pgpass).
+    pub url: String,
+    /// The least-privilege role writes run as (`SET LOCAL ROLE`). Without it, writes are refused.
+    pub write_role: Option<String>,
+    /// The role reads run as; the login role when absent.
+    pub read_role: Option<String>,
+    /// Whether COMMIT needs a second person's approval (and a ticket).
+    #[serde(default = "yes")]
+    pub require_approval: bool,
+    /// `statement_timeout` for every statement.
+    #[serde(default = "default_statement_timeout")]
+    pub statement_timeout: PgDuration,
+    /// `lock_timeout` for every statement.
+    #[serde(default = "default_lock_timeout")]
+    pub lock_timeout: PgDuration,
+    /// `idle_in_transaction_session_timeout` while a guarded transaction is open.
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout: PgDuration,
+    /// Writes affecting more rows than this need the exact count typed to confirm.
+    #[serde(default = "default_max_rows")]
+    pub max_rows: u64,
+    /// Prompt colour; production-like names default to red.
+    pub color: Option<PromptColor>,
+}
+
+/// Colours the prompt can take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PromptColor {
+    /// Red, for production.
+    Red,
+    /// Yellow, for staging.
+    Yellow,
+    /// Green.
+    Green,
+    /// Blue.
+    Blue,
+    /// Cyan.
+    Cyan,
+    /// Magenta.
+    Magenta,
+    /// No colour.
+    None,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_statement_timeout() -> PgDuration {
+    PgDuration(std::time::Duration::from_secs(30))
+}
+fn default_lock_timeout() -> PgDuration {
+    PgDuration(std::time::Duration::from_secs(5))
+}
+fn default_idle_timeout() -> PgDuration {
+    PgDuration(std::time::Duration::from_secs(600))
+}
+fn default_max_rows() -> u64 {
+    1000
+}
+
+impl Environment {
+    /// An environment defined by flags alone.
+    pub fn ad_hoc(write_role: Option<String>, read_role: Option<String>) -> Environment {
+        Environment {
+            url: String::new(),
+            write_role,
+            read_role,
+            require_approval: false,
+            statement_timeout: default_statement_timeout(),
+            lock_timeout: default_lock_timeout(),
+            idle_timeout: default_idle_timeout(),
+            max_rows: default_max_rows(),
+            color: None,
+        }
+    }
+}

@@ -1,0 +1,432 @@
+//! Connecting like psql: parameters from flags, a URI or conninfo string, the `PG*`
+//! environment variables and `~/.pgpass`; a password prompt without echo when needed;
+//! TLS with psql's `sslmode` values; and the cancel request behind Ctrl-C.
+
+pub mod conninfo;
+pub mod pgpass;
+pub mod secret;
+pub mod tls;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+use tokio_postgres::error::DbError;
+use tokio_postgres::{AsyncMessage, Client};
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+pub use secret::Secret;
+pub use tls::SslMode;
+
+/// Why pgward could not connect.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnError {
+    /// A connection string or parameter is malformed.
+    #[error("invalid connection parameters: {0}")]
+    Conninfo(String),
+    /// TLS could not be set up.
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// The server needs a password and none could be obtained.
+    #[error("password required for user {user:?}, and none was given (set it in ~/.pgpass or PGPASSWORD, or run at a terminal to be prompted)")]
+    PasswordRequired {
+        /// The user.
+        user: String,
+    },
+    /// The server or the network refused.
+    #[error("connection to {target} failed: {message}")]
+    Connect {
+        /// host:port/dbname.
+        target: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The server does not behave as pgward requires.
+    #[error("the server at {target} is not usable: {message}")]
+    Unusable {
+        /// host:port/dbname.
+        target: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// When to ask for a password (psql's `-w` and `-W`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PasswordPrompt {
+    /// Ask when the server wants one and none is known.
+    #[default]
+    Auto,
+    /// Never ask (`-w`).
+    Never,
+    /// Ask before connecting (`-W`).
+    Always,
+}
+
+/// Connection parameters given on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct ConnFlags {
+    /// `-h`.
+    pub host: Option<String>,
+    /// `-p`.
+    pub port: Option<u16>,
+    /// `-U`.
+    pub user: Option<String>,
+    /// `-d`: a database name, a URI or a conninfo string.
+    pub dbname: Option<String>,
+    /// `-w` / `-W`.
+    pub prompt: PasswordPrompt,
+}
+
+/// Fully resolved connection parameters.
+#[derive(Debug, Clone)]
+pub struct ConnParams {
+    /// Host name, address, or socket directory.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// Login user.
+    pub user: String,
+    /// Database.
+    pub dbname: String,
+    /// Password, if known before connecting.
+    pub password: Option<Secret>,
+    /// TLS mode.
+    pub sslmode: SslMode,
+    /// Root certificate file, or `system`.
+    pub sslrootcert: Option<PathBuf>,
+    /// Connect timeout.
+    pub connect_timeout: Option<Duration>,
+    /// The password file.
+    pub passfile: Option<PathBuf>,
+    /// When to prompt.
+    pub prompt: PasswordPrompt,
+}
+
+impl ConnParams {
+    /// Merges, lowest precedence first: defaults, `PG*` variables (read through `var`),
+    /// the environment's `url`, then the flags (whose `-d` may itself be a conninfo).
+    pub fn resolve(
+        url: Option<&str>,
+        flags: &ConnFlags,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<ConnParams, ConnError> {
+        let mut kv = std::collections::BTreeMap::new();
+        for (key, env) in [
+            ("host", "PGHOST"),
+            ("hostaddr", "PGHOSTADDR"),
+            ("port", "PGPORT"),
+            ("user", "PGUSER"),
+            ("password", "PGPASSWORD"),
+            ("dbname", "PGDATABASE"),
+            ("sslmode", "PGSSLMODE"),
+            ("sslrootcert", "PGSSLROOTCERT"),
+            ("connect_timeout", "PGCONNECT_TIMEOUT"),
+            ("passfile", "PGPASSFILE"),
+        ] {
+            if let Some(v) = var(env).filter(|v| !v.is_empty()) {
+                kv.insert(key.to_string(), v);
+            }
+        }
+        if let Some(url) = url {
+            kv.extend(conninfo::parse(url)?);
+        }
+        if let Some(d) = &flags.dbname {
+            if conninfo::is_conninfo(d) {
+                kv.extend(conninfo::parse(d)?);
+            } else {
+                kv.insert("dbname".into(), d.clone());
+            }
+        }
+        for (key, value) in [
+            ("host", flags.host.clone()),
+            ("port", flags.port.map(|p| p.to_string())),
+            ("user", flags.user.clone()),
+        ] {
+            if let Some(v) = value {
+                kv.insert(key.into(), v);
+            }
+        }
+        let user = kv
+            .remove("user")
+            .unwrap_or_else(|| whoami::username().unwrap_or_else(|_| "postgres".into()));
+        let port = match kv.remove("port") {
+            Some(p) => p
+                .parse()
+                .map_err(|_| ConnError::Conninfo(format!("invalid port {p:?}")))?,
+            None => 5432,
+        };
+        let host = kv
+            .remove("hostaddr")
+            .or_else(|| kv.remove("host"))
+            .unwrap_or_else(|| default_host(port));
+        let connect_timeout = match kv.remove("connect_timeout") {
+            Some(t) => Some(Duration::from_secs(t.parse().map_err(|_| {
+                ConnError::Conninfo(format!("invalid connect_timeout {t:?} (seconds)"))
+            })?)),
+            None => None,
+        };
+        Ok(ConnParams {
+            dbname: kv.remove("dbname").unwrap_or_else(|| user.clone()),
+            user,
+            host,
+            port,
+            password: kv.remove("password").map(Secret::new),
+            sslmode: match kv.remove("sslmode") {
+                Some(m) => m.parse()?,
+                None => SslMode::default(),
+            },
+            sslrootcert: kv.remove("sslrootcert").map(PathBuf::from),
+            connect_timeout,
+            passfile: kv
+                .remove("passfile")
+                .map(PathBuf::from)
+                .or_else(|| dirs::home_dir().map(|h| h.join(".pgpass"))),
+            prompt: flags.prompt,
+        })
+    }
+
+    /// `host:port/dbname`, for messages.
+    pub fn target(&self) -> String {
+        format!("{}:{}/{}", self.host, self.port, self.dbname)
+    }
+}
+
+/// libpq's default: the Unix socket directory when there is one, else localhost.
+fn default_host(port: u16) -> String {
+    ["/var/run/postgresql", "/tmp"]
+        .iter()
+        .find(|d| {
+            std::path::Path::new(d)
+                .join(format!(".s.PGSQL.{port}"))
+                .exists()
+        })
+        .map(|d| d.to_string())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// A live connection: the client, its TLS connector (for cancel requests), and the
+/// server's notices, delivered in order.
+pub struct Connection {
+    /// The client.
+    pub client: Client,
+    /// The TLS connector, needed again by cancel requests.
+    pub tls: MakeRustlsConnect,
+    /// NOTICE, WARNING and other non-error messages from the server.
+    pub notices: mpsc::UnboundedReceiver<DbError>,
+    /// What was connected to.
+    pub params: ConnParams,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("params", &self.params)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Connects, asking for a password when the server wants one and none is known.
+pub async fn connect(params: &ConnParams, application_name: &str) -> Result<Connection, ConnError> {
+    let mut params = params.clone();
+    if params.password.is_none() {
+        if let Some(file) = &params.passfile {
+            let found = pgpass::lookup(
+                file,
+                pgpass::Target {
+                    host: &params.host,
+                    port: params.port,
+                    dbname: &params.dbname,
+                    user: &params.user,
+                },
+            );
+            if let Some(w) = found.warning {
+                eprintln!("WARNING: {w}");
+            }
+            params.password = found.password;
+        }
+    }
+    if params.prompt == PasswordPrompt::Always {
+        params.password = Some(prompt_password(&params.user)?);
+    }
+    match try_connect(&params, application_name).await {
+        Err(Attempt::NeedsPassword)
+            if params.password.is_none() && params.prompt == PasswordPrompt::Auto =>
+        {
+            params.password = Some(prompt_password(&params.user)?);
+            try_connect(&params, application_name)
+                .await
+                .map_err(|a| a.into_error(&params))
+        }
+        other => other.map_err(|a| a.into_error(&params)),
+    }
+}
+
+fn prompt_password(user: &str) -> Result<Secret, ConnError> {
+    rpassword::prompt_password(format!("Password for user {user}: "))
+        .map(Secret::new)
+        .map_err(|_| ConnError::PasswordRequired { user: user.into() })
+}
+
+enum Attempt {
+    NeedsPassword,
+    Failed(ConnError),
+}
+
+impl Attempt {
+    fn into_error(self, params: &ConnParams) -> ConnError {
+        match self {
+            Attempt::NeedsPassword => ConnError::PasswordRequired {
+                user: params.user.clone(),
+            },
+            Attempt::Failed(e) => e,
+        }
+    }
+}
+
+async fn try_connect(params: &ConnParams, application_name: &str) -> Result<Connection, Attempt> {
+    let tls =
+        tls::connector(params.sslmode, params.sslrootcert.as_deref()).map_err(Attempt::Failed)?;
+    let mut config = tokio_postgres::Config::new();
+    if params.host.starts_with('/') {
+        config.host_path(&params.host);
+    } else {
+        config.host(&params.host);
+    }
+    config
+        .port(params.port)
+        .user(&params.user)
+        .dbname(&params.dbname)
+        .application_name(application_name)
+        .ssl_mode(params.sslmode.negotiation())
+        // Quoting rules must be the ones the splitter assumes.
+        .options("-c standard_conforming_strings=on");
+    if let Some(t) = params.connect_timeout {
+        config.connect_timeout(t);
+    }
+    if let Some(p) = &params.password {
+        config.password(p.expose());
+    }
+    let (client, mut connection) = config.connect(tls.clone()).await.map_err(|e| {
+        // tokio-postgres reports a password the server asked for but the config lacks
+        // as a configuration error without a SQLSTATE; nothing else reads like this.
+        if e.as_db_error().is_none() && e.to_string().contains("password missing") {
+            Attempt::NeedsPassword
+        } else {
+            Attempt::Failed(ConnError::Connect {
+                target: params.target(),
+                message: crate::render::error::one_line(&e),
+            })
+        }
+    })?;
+    let (tx, notices) = mpsc::unbounded_channel();
+    let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+    tokio::spawn(async move {
+        while let Some(Ok(message)) = messages.next().await {
+            if let AsyncMessage::Notice(n) = message {
+                let _ = tx.send(n);
+            }
+        }
+    });
+    let conn = Connection {
+        client,
+        tls,
+        notices,
+        params: params.clone(),
+    };
+    check_server(&conn).await.map_err(Attempt::Failed)?;
+    Ok(conn)
+}
+
+/// Refuses servers whose settings would break pgward's assumptions.
+async fn check_server(conn: &Connection) -> Result<(), ConnError> {
+    let unusable = |message: String| ConnError::Unusable {
+        target: conn.params.target(),
+        message,
+    };
+    let rows = conn
+        .client
+        .simple_query("SELECT pg_catalog.current_setting('standard_conforming_strings'), pg_catalog.current_setting('server_version_num')")
+        .await
+        .map_err(|e| unusable(crate::render::error::one_line(&e)))?;
+    let row = rows
+        .iter()
+        .find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => Some(r),
+            _ => None,
+        })
+        .ok_or_else(|| unusable("no answer to the settings check".into()))?;
+    if row.get(0) != Some("on") {
+        return Err(unusable(
+            "standard_conforming_strings could not be forced on".into(),
+        ));
+    }
+    let version: u32 = row.get(1).and_then(|v| v.parse().ok()).unwrap_or(0);
+    if version < 130000 {
+        return Err(unusable(format!(
+            "PostgreSQL {version} is too old: pgward needs 13 or later"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn precedence_is_env_then_url_then_flags() {
+        let flags = ConnFlags {
+            port: Some(7000),
+            ..ConnFlags::default()
+        };
+        let p = ConnParams::resolve(
+            Some("postgresql://app@db.example:6000/shop?sslmode=verify-full"),
+            &flags,
+            vars(&[
+                ("PGHOST", "envhost"),
+                ("PGUSER", "envuser"),
+                ("PGSSLMODE", "disable"),
+            ]),
+        )
+        .expect("resolves");
+        assert_eq!(p.host, "db.example");
+        assert_eq!(p.port, 7000);
+        assert_eq!(p.user, "app");
+        assert_eq!(p.dbname, "shop");
+        assert_eq!(p.sslmode, SslMode::VerifyFull);
+    }
+
+    #[test]
+    fn dbname_flag_may_be_conninfo() {
+        let flags = ConnFlags {
+            dbname: Some("host=h dbname=d user=u".into()),
+            ..ConnFlags::default()
+        };
+        let p = ConnParams::resolve(None, &flags, vars(&[])).expect("resolves");
+        assert_eq!(
+            (p.host.as_str(), p.dbname.as_str(), p.user.as_str()),
+            ("h", "d", "u")
+        );
+        assert_eq!(format!("{:?}", p.password), "None");
+    }
+
+    #[test]
+    fn bad_sslmode_is_refused() {
+        let flags = ConnFlags {
+            dbname: Some("sslmode=verify-fulll".into()),
+            ..ConnFlags::default()
+        };
+        assert!(ConnParams::resolve(None, &flags, vars(&[])).is_err());
+    }
+}

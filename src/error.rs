@@ -1,0 +1,61 @@
+//! The library's top-level error and the process exit codes.
+//!
+//! Exit codes are part of the interface, documented in README.md:
+//! 0 ok, 1 SQL error, 2 refused by policy (or not confirmed), 3 configuration or
+//! connection error.
+
+use crate::config::ConfigError;
+use crate::conn::ConnError;
+use crate::demo::DemoError;
+
+/// Errors that stop pgward before or outside a session.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// No connection could be made.
+    #[error(transparent)]
+    Connect(#[from] ConnError),
+    /// `pgward demo` could not set up its cluster.
+    #[error(transparent)]
+    Demo(#[from] DemoError),
+    /// A script file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Script {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The terminal or runtime could not be set up.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl Error {
+    /// The exit code for this error.
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::Config
+    }
+}
+
+/// How a pgward process ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ExitCode {
+    /// Everything ran.
+    Ok = 0,
+    /// A statement failed on the server.
+    SqlError = 1,
+    /// A statement was refused by policy, or a COMMIT was not confirmed.
+    Refused = 2,
+    /// Configuration or connection error (including a lost connection).
+    Config = 3,
+}
+
+impl ExitCode {
+    /// The numeric status.
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+}

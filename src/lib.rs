@@ -1,0 +1,37 @@
+//! pgward: a guarded interactive SQL shell for PostgreSQL.
+//!
+//! Every statement a user types, pipes or loads goes through one [`session::Session`]:
+//! it is split, classified, checked against the policy table and run inside a
+//! transaction that pgward opened itself, under a least-privilege role and timeouts.
+//! Nothing commits except through pgward's own intercepted COMMIT.
+//!
+//! # Layout
+//!
+//! - [`cli`]: command-line flags (clap).
+//! - [`config`]: the TOML file model and the validated [`config::Settings`].
+//! - [`conn`]: connection parameters like libpq's (URI, conninfo, `PG*`, pgpass), TLS, cancel.
+//! - [`sql`]: the client-side splitter and the classifier.
+//! - [`policy`]: the refused list, as data.
+//! - [`session`]: the guarded transaction state machine and the identity probe.
+//! - [`render`]: result tables and server errors, as psql shows them.
+//! - [`repl`]: the interactive line editor, prompt and meta-commands.
+//! - [`scratch`]: throwaway PostgreSQL clusters for tests and `pgward demo`.
+//! - [`demo`]: the sample shop schema behind `pgward demo`.
+//! - [`run`]: the entry point the binary calls.
+
+pub mod cli;
+pub mod config;
+pub mod conn;
+pub mod demo;
+pub mod error;
+pub mod policy;
+pub mod preview;
+pub mod render;
+pub mod repl;
+pub mod run;
+pub mod scratch;
+pub mod session;
+pub mod sql;
+
+pub use error::{Error, ExitCode};
+pub use run::run;

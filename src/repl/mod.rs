@@ -1,0 +1,107 @@
+//! The interactive shell: a rustyline editor whose validator keeps reading until a
+//! statement ends with `;` outside quotes and comments, a prompt that shows environment,
+//! role, database and transaction state, psql's backslash meta-commands, and a history
+//! file per environment.
+
+pub mod helper;
+pub mod meta;
+pub mod prompt;
+
+use std::path::PathBuf;
+
+use rustyline::error::ReadlineError;
+use rustyline::history::FileHistory;
+use rustyline::{Config, Editor};
+
+use crate::session::{Confirm, Outcome, Session};
+use crate::ExitCode;
+
+use helper::ReplHelper;
+
+/// Asks confirmations on a fresh line editor; Ctrl-C or Ctrl-D answer nothing.
+#[derive(Debug, Default)]
+pub struct EditorConfirm;
+
+impl Confirm for EditorConfirm {
+    fn ask(&mut self, prompt: &str) -> Option<String> {
+        let mut editor = rustyline::DefaultEditor::new().ok()?;
+        editor.readline(prompt).ok()
+    }
+}
+
+/// The history file of environment `env`.
+pub fn history_path(env: &str) -> Option<PathBuf> {
+    let safe: String = env
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    dirs::data_dir().map(|d| d.join("pgward").join("history").join(safe))
+}
+
+/// Runs the interactive loop until `\q` or Ctrl-D; an open transaction is then rolled back.
+pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session) -> ExitCode {
+    session.set_confirm(Box::new(EditorConfirm));
+    let config = Config::builder().auto_add_history(false).build();
+    let mut editor: Editor<ReplHelper, FileHistory> = match Editor::with_config(config) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("pgward: cannot open the line editor: {e}");
+            return ExitCode::Config;
+        }
+    };
+    let color = session.settings().env.color;
+    editor.set_helper(Some(ReplHelper::default()));
+    let history = history_path(&session.settings().env.name);
+    if let Some(path) = &history {
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let _ = editor.load_history(path);
+    }
+    println!(
+        "pgward {} — type \\? for help, \\q to quit.",
+        env!("CARGO_PKG_VERSION")
+    );
+    loop {
+        let p = prompt::Prompt::of(session);
+        if let Some(h) = editor.helper_mut() {
+            h.colored_prompt = p.colored(color);
+        }
+        match editor.readline(&p.plain()) {
+            Ok(line) => {
+                let trimmed = line.trim();
+                if trimmed.is_empty() {
+                    continue;
+                }
+                let _ = editor.add_history_entry(trimmed);
+                if let Some(path) = &history {
+                    let _ = editor.append_history(path);
+                }
+                if trimmed.starts_with('\\') {
+                    match meta::run(trimmed, session) {
+                        meta::Action::Quit => break,
+                        meta::Action::Continue => continue,
+                    }
+                }
+                let outcome = rt.block_on(session.execute(&line));
+                if outcome == Outcome::ConnectionLost {
+                    return ExitCode::Config;
+                }
+            }
+            Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Eof) => break,
+            Err(e) => {
+                eprintln!("pgward: input error: {e}");
+                break;
+            }
+        }
+    }
+    rt.block_on(session.finish());
+    ExitCode::Ok
+}

@@ -1,0 +1,71 @@
+//! Running one statement the way pgward must: prepared first with the extended protocol,
+//! so the server itself refuses text holding more than one statement, then executed as a
+//! simple query so that every value comes back as PostgreSQL's own text. Ctrl-C sends the
+//! protocol's cancel request and the statement ends with SQLSTATE 57014.
+
+use futures_util::StreamExt;
+use tokio_postgres::{Client, SimpleQueryMessage};
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use crate::render::table::Column;
+
+/// What a statement returned.
+#[derive(Debug, Default)]
+pub struct Executed {
+    /// The result columns; empty for statements that return no rows.
+    pub columns: Vec<Column>,
+    /// The rows, as text; `None` is NULL.
+    pub rows: Vec<Vec<Option<String>>>,
+    /// The row count of the command tag.
+    pub count: Option<u64>,
+}
+
+/// Prepares, then runs `sql`; cancels it on Ctrl-C.
+pub async fn run(
+    client: &Client,
+    tls: &MakeRustlsConnect,
+    sql: &str,
+) -> Result<Executed, tokio_postgres::Error> {
+    let work = run_uncancellable(client, sql);
+    tokio::pin!(work);
+    tokio::select! {
+        result = &mut work => result,
+        _ = tokio::signal::ctrl_c() => {
+            // The statement then fails with query_canceled; a failed cancel request
+            // leaves it running to its statement_timeout, which is the most we can do.
+            let _ = client.cancel_token().cancel_query(tls.clone()).await;
+            work.await
+        }
+    }
+}
+
+async fn run_uncancellable(client: &Client, sql: &str) -> Result<Executed, tokio_postgres::Error> {
+    let statement = client.prepare(sql).await?;
+    let columns = statement
+        .columns()
+        .iter()
+        .map(|c| Column::new(c.name(), c.type_()))
+        .collect();
+    drop(statement);
+    let mut out = Executed {
+        columns,
+        ..Executed::default()
+    };
+    let stream = client.simple_query_raw(sql).await?;
+    tokio::pin!(stream);
+    while let Some(message) = stream.next().await {
+        match message? {
+            SimpleQueryMessage::Row(row) => {
+                out.rows.push(
+                    (0..row.len())
+                        .map(|i| row.get(i).map(str::to_string))
+                        .collect(),
+                );
+            }
+            SimpleQueryMessage::CommandComplete(n) => out.count = Some(n),
+            SimpleQueryMessage::RowDescription(_) => {}
+            _ => {}
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,707 @@
+//! The guarded session: the one choke point every statement passes through.
+//!
+//! A [`Session`] owns the connection. Input is split client-side, each statement is
+//! classified, checked against the policy, and run in a transaction pgward opened:
+//! reads in `BEGIN READ ONLY`, writes after `BEGIN; SET LOCAL ROLE …` with timeouts.
+//! After every statement the [`probe`] checks role, login, backend and transaction.
+//! COMMIT is intercepted wherever it appears and needs confirmation at a terminal.
+//! See the state machine in `../shared/DESIGN.md` and README's "Security model".
+
+pub mod confirm;
+pub mod exec;
+pub mod outcome;
+pub mod probe;
+pub mod state;
+
+use std::io::Write;
+
+use tokio_postgres::error::SqlState;
+
+use crate::config::Settings;
+use crate::conn::Connection;
+use crate::policy::Refusal;
+use crate::render::{self, Style};
+use crate::sql::{self, TxControl, Verdict};
+
+pub use confirm::Confirm;
+pub use outcome::Outcome;
+pub use state::{OpenTx, TxState};
+
+use probe::Expected;
+
+/// Where a session writes: results to `out`, messages to `err`.
+pub struct Io {
+    /// Results.
+    pub out: Box<dyn Write>,
+    /// Errors, notices, warnings.
+    pub err: Box<dyn Write>,
+    /// Colour or not.
+    pub style: Style,
+}
+
+/// The guarded session.
+pub struct Session {
+    conn: Connection,
+    settings: Settings,
+    io: Io,
+    confirm: Box<dyn Confirm>,
+    login: String,
+    pid: String,
+    state: TxState,
+}
+
+impl Session {
+    /// Starts a session on `conn`, checking who it is logged in as.
+    pub async fn start(
+        conn: Connection,
+        settings: Settings,
+        io: Io,
+        confirm: Box<dyn Confirm>,
+    ) -> Result<Session, crate::conn::ConnError> {
+        let me =
+            probe::probe(&conn.client)
+                .await
+                .map_err(|e| crate::conn::ConnError::Unusable {
+                    target: conn.params.target(),
+                    message: render::error::one_line(&e),
+                })?;
+        Ok(Session {
+            login: me.session_user,
+            pid: me.pid,
+            conn,
+            settings,
+            io,
+            confirm,
+            state: TxState::Idle,
+        })
+    }
+
+    /// The transaction state.
+    pub fn state(&self) -> &TxState {
+        &self.state
+    }
+
+    /// The settings the session runs with.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The login role.
+    pub fn login(&self) -> &str {
+        &self.login
+    }
+
+    /// Replaces where confirmations come from (the REPL installs its line editor).
+    pub fn set_confirm(&mut self, confirm: Box<dyn Confirm>) {
+        self.confirm = confirm;
+    }
+
+    /// Runs every complete statement in `input`, stopping at the first that does not
+    /// succeed. An unterminated tail is an error: nothing of it is sent.
+    pub async fn execute(&mut self, input: &str) -> Outcome {
+        let split = sql::split(input);
+        for piece in &split.pieces {
+            let outcome = self.run_piece(&piece.text).await;
+            self.flush_notices();
+            if outcome != Outcome::Ok {
+                return outcome;
+            }
+        }
+        if let Some(rest) = split.rest {
+            let head: String = rest.chars().take(60).collect();
+            self.say_error(&format!(
+                "unterminated statement at end of input, not run: {head:?}; end it with ;"
+            ));
+            return Outcome::SqlError;
+        }
+        Outcome::Ok
+    }
+
+    /// Ends the session: an open transaction is rolled back, and the session says so.
+    pub async fn finish(&mut self) {
+        if self.state.is_open() {
+            let _ = self.rollback().await;
+            self.say_warn("the open transaction was rolled back: nothing was committed");
+        }
+        self.flush_notices();
+    }
+
+    async fn run_piece(&mut self, text: &str) -> Outcome {
+        if self.conn.client.is_closed() {
+            return self.lost("the connection is closed");
+        }
+        let verdict = match sql::classify(text) {
+            Verdict::Unparsed { message } => match self.ask_server(text, &message).await {
+                Ok(v) => v,
+                Err(f) => return self.failed(f, text).await,
+            },
+            v => v,
+        };
+        match verdict {
+            Verdict::Refused(r) => self.refuse(&r),
+            Verdict::Unparsed { message } => {
+                self.say_error(&format!("cannot classify this statement: {message}"));
+                Outcome::Refused
+            }
+            Verdict::Transaction(tc) => self.transaction(tc, text).await,
+            _ if matches!(self.state, TxState::Failed(_)) => self.aborted(),
+            Verdict::Read => match self.state {
+                TxState::Idle => self.read_only(text).await,
+                _ => self.in_transaction(text).await,
+            },
+            Verdict::Write { .. } | Verdict::Ddl => {
+                if self.state == TxState::Idle {
+                    if let Some(outcome) = self.open_write(None).await {
+                        return outcome;
+                    }
+                }
+                self.in_transaction(text).await
+            }
+            Verdict::Session => match self.state {
+                TxState::Idle => self.plain(text).await,
+                _ => self.in_transaction(text).await,
+            },
+        }
+    }
+
+    /// sqlparser could not parse `text`: ask the server for its plan, read-only.
+    async fn ask_server(
+        &mut self,
+        text: &str,
+        parser_message: &str,
+    ) -> Result<Verdict, tokio_postgres::Error> {
+        let explain = format!("EXPLAIN (FORMAT JSON) {text}");
+        let client = &self.conn.client;
+        let guard = if self.state == TxState::Idle {
+            "BEGIN READ ONLY"
+        } else {
+            "SAVEPOINT pgward_classify"
+        };
+        client.batch_execute(guard).await?;
+        // Prepared first, like every statement: the server refuses two statements.
+        let plan = match client.prepare(&explain).await {
+            Ok(_) => client.simple_query(&explain).await,
+            Err(e) => Err(e),
+        };
+        let undo = if self.state == TxState::Idle {
+            "ROLLBACK"
+        } else {
+            "ROLLBACK TO SAVEPOINT pgward_classify; RELEASE SAVEPOINT pgward_classify"
+        };
+        client.batch_execute(undo).await?;
+        let verdict = plan
+            .ok()
+            .and_then(|messages| {
+                messages.into_iter().find_map(|m| match m {
+                    tokio_postgres::SimpleQueryMessage::Row(r) => {
+                        r.get(0).and_then(|j| serde_json::from_str(j).ok())
+                    }
+                    _ => None,
+                })
+            })
+            .map(|plan: serde_json::Value| sql::verdict_from_plan(&plan));
+        Ok(verdict.unwrap_or(Verdict::Unparsed {
+            message: parser_message.to_string(),
+        }))
+    }
+
+    fn expected(&self, role: &str, xact_start: Option<String>, read_only: bool) -> Expected {
+        Expected {
+            role: role.to_string(),
+            login: self.login.clone(),
+            pid: self.pid.clone(),
+            xact_start,
+            read_only,
+        }
+    }
+
+    /// A read outside a transaction: `BEGIN READ ONLY`, made read-only for good by the
+    /// probe (the first query takes the snapshot), the statement, the probe, COMMIT.
+    async fn read_only(&mut self, text: &str) -> Outcome {
+        let role = self
+            .settings
+            .env
+            .read_role
+            .clone()
+            .unwrap_or_else(|| self.login.clone());
+        let mut begin = String::from("BEGIN READ ONLY; ");
+        if self.settings.env.read_role.is_some() {
+            begin.push_str(&format!("SET LOCAL ROLE {}; ", quote_ident(&role)));
+        }
+        begin.push_str(&self.timeouts());
+        if let Err(e) = self.conn.client.batch_execute(&begin).await {
+            let _ = self.conn.client.batch_execute("ROLLBACK").await;
+            return self.failed(e, text).await;
+        }
+        let mut expected = self.expected(&role, None, true);
+        match probe::probe(&self.conn.client).await {
+            Ok(seen) => {
+                if let Some(m) = expected.mismatch(&seen) {
+                    return self.betrayed(&m).await;
+                }
+                expected.xact_start = Some(seen.xact_start);
+            }
+            Err(e) => return self.failed(e, text).await,
+        }
+        let result = exec::run(&self.conn.client, &self.conn.tls, text).await;
+        match result {
+            Ok(done) => {
+                match probe::probe(&self.conn.client).await {
+                    Ok(seen) => {
+                        if let Some(m) = expected.mismatch(&seen) {
+                            return self.betrayed(&m).await;
+                        }
+                    }
+                    Err(e) => return self.failed(e, text).await,
+                }
+                if let Err(e) = self.conn.client.batch_execute("COMMIT").await {
+                    return self.failed(e, text).await;
+                }
+                self.show(text, &done);
+                Outcome::Ok
+            }
+            Err(e) => {
+                let _ = self.conn.client.batch_execute("ROLLBACK").await;
+                self.failed(e, text).await
+            }
+        }
+    }
+
+    /// A harmless session setting outside a transaction.
+    async fn plain(&mut self, text: &str) -> Outcome {
+        match exec::run(&self.conn.client, &self.conn.tls, text).await {
+            Ok(done) => {
+                let expected = self.expected(&self.login.clone(), None, false);
+                match probe::probe(&self.conn.client).await {
+                    Ok(seen) => {
+                        if let Some(m) = expected.mismatch(&seen) {
+                            return self.betrayed(&m).await;
+                        }
+                    }
+                    Err(e) => return self.failed(e, text).await,
+                }
+                self.show(text, &done);
+                Outcome::Ok
+            }
+            Err(e) => self.failed(e, text).await,
+        }
+    }
+
+    fn timeouts(&self) -> String {
+        let env = &self.settings.env;
+        format!(
+            "SET LOCAL statement_timeout = {}; SET LOCAL lock_timeout = {}; \
+             SET LOCAL idle_in_transaction_session_timeout = {};",
+            env.statement_timeout.as_millis(),
+            env.lock_timeout.as_millis(),
+            env.idle_timeout.as_millis()
+        )
+    }
+
+    /// Opens the guarded write transaction. `Some(outcome)` when it could not be opened.
+    async fn open_write(&mut self, isolation: Option<&str>) -> Option<Outcome> {
+        let Some(role) = self.settings.env.write_role.clone() else {
+            self.say_error(&format!(
+                "refused: environment {:?} has no write role, so writes cannot run under a least-privilege role",
+                self.settings.env.name
+            ));
+            self.say_hint(
+                "set write_role for the environment in the config file, or pass --write-role ROLE",
+            );
+            return Some(Outcome::Refused);
+        };
+        let isolation = match isolation.map(|i| i.to_ascii_uppercase()) {
+            None => String::new(),
+            Some(i)
+                if [
+                    "SERIALIZABLE",
+                    "REPEATABLE READ",
+                    "READ COMMITTED",
+                    "READ UNCOMMITTED",
+                ]
+                .contains(&i.as_str()) =>
+            {
+                format!(" ISOLATION LEVEL {i}")
+            }
+            Some(i) => {
+                self.say_error(&format!("refused: unknown isolation level {i:?}"));
+                return Some(Outcome::Refused);
+            }
+        };
+        let app = format!(
+            "pgward author={} ticket={}",
+            self.settings.author,
+            self.settings.ticket.as_deref().unwrap_or("none")
+        );
+        let begin = format!(
+            "BEGIN{isolation}; SET LOCAL ROLE {}; {} SET LOCAL application_name = {};",
+            quote_ident(&role),
+            self.timeouts(),
+            quote_literal(&truncate(&app, 63))
+        );
+        if let Err(e) = self.conn.client.batch_execute(&begin).await {
+            let _ = self.conn.client.batch_execute("ROLLBACK").await;
+            let outcome = self.failed(e, "").await;
+            self.say_hint(&format!(
+                "pgward could not switch to write role {role:?}; the login role must be a member of it"
+            ));
+            return Some(outcome);
+        }
+        let expected = self.expected(&role, None, false);
+        match probe::probe(&self.conn.client).await {
+            Ok(seen) => {
+                if let Some(m) = expected.mismatch(&seen) {
+                    return Some(self.betrayed(&m).await);
+                }
+                self.state = TxState::Open(OpenTx::new(role, seen.xact_start));
+                None
+            }
+            Err(e) => Some(self.failed(e, "").await),
+        }
+    }
+
+    /// Runs `text` inside the open guarded transaction, then probes.
+    async fn in_transaction(&mut self, text: &str) -> Outcome {
+        let result = exec::run(&self.conn.client, &self.conn.tls, text).await;
+        match result {
+            Ok(done) => {
+                if let Some(outcome) = self.check_open().await {
+                    return outcome;
+                }
+                if let TxState::Open(tx) = &mut self.state {
+                    tx.statements.push(text.to_string());
+                }
+                self.show(text, &done);
+                Outcome::Ok
+            }
+            Err(e) => self.failed(e, text).await,
+        }
+    }
+
+    /// Probes the open transaction; `Some(outcome)` when it is no longer pgward's.
+    async fn check_open(&mut self) -> Option<Outcome> {
+        let TxState::Open(tx) = &self.state else {
+            return None;
+        };
+        let expected = self.expected(&tx.role, Some(tx.xact_start.clone()), false);
+        match probe::probe(&self.conn.client).await {
+            Ok(seen) => match expected.mismatch(&seen) {
+                Some(m) => Some(self.betrayed(&m).await),
+                None => None,
+            },
+            Err(e) => Some(self.failed(e, "").await),
+        }
+    }
+
+    async fn transaction(&mut self, tc: TxControl, text: &str) -> Outcome {
+        match (tc, self.state.is_open()) {
+            (TxControl::Begin { isolation }, false) => {
+                match self.open_write(isolation.as_deref()).await {
+                    Some(outcome) => outcome,
+                    None => {
+                        self.say_out("BEGIN");
+                        Outcome::Ok
+                    }
+                }
+            }
+            (TxControl::Begin { .. }, true) => {
+                self.say_error("refused: a guarded transaction is already open (nested BEGIN)");
+                self.say_hint("COMMIT or ROLLBACK the open transaction first");
+                Outcome::Refused
+            }
+            (TxControl::Commit, true) => self.commit().await,
+            (TxControl::Rollback, true) => match self.rollback().await {
+                Ok(()) => {
+                    self.say_out("ROLLBACK");
+                    Outcome::Ok
+                }
+                Err(f) => self.failed(f, text).await,
+            },
+            (TxControl::Commit | TxControl::Rollback, false) => {
+                self.say_warn("WARNING:  there is no transaction in progress");
+                Outcome::Ok
+            }
+            (TxControl::Savepoint(_) | TxControl::RollbackTo(_) | TxControl::Release(_), false) => {
+                self.say_error(&format!(
+                    "ERROR:  {}: {} can only be used in transaction blocks",
+                    SqlState::NO_ACTIVE_SQL_TRANSACTION.code(),
+                    text.split_whitespace()
+                        .next()
+                        .unwrap_or("SAVEPOINT")
+                        .to_uppercase()
+                ));
+                Outcome::SqlError
+            }
+            (TxControl::Savepoint(name), true) => {
+                if matches!(self.state, TxState::Failed(_)) {
+                    return self.aborted();
+                }
+                let outcome = self.in_transaction(text).await;
+                if outcome == Outcome::Ok {
+                    if let TxState::Open(tx) = &mut self.state {
+                        tx.savepoints.push(name);
+                    }
+                }
+                outcome
+            }
+            (TxControl::RollbackTo(name), true) => self.rollback_to(&name, text).await,
+            (TxControl::Release(name), true) => {
+                if matches!(self.state, TxState::Failed(_)) {
+                    return self.aborted();
+                }
+                let outcome = self.in_transaction(text).await;
+                if outcome == Outcome::Ok {
+                    if let TxState::Open(tx) = &mut self.state {
+                        if let Some(i) = tx.savepoints.iter().rposition(|s| *s == name) {
+                            tx.savepoints.truncate(i);
+                        }
+                    }
+                }
+                outcome
+            }
+        }
+    }
+
+    async fn rollback_to(&mut self, name: &str, text: &str) -> Outcome {
+        let tx = match std::mem::replace(&mut self.state, TxState::Idle) {
+            TxState::Open(tx) | TxState::Failed(tx) => tx,
+            TxState::Idle => return Outcome::SqlError,
+        };
+        self.state = TxState::Open(tx);
+        let outcome = self.in_transaction(text).await;
+        if outcome == Outcome::Ok {
+            if let TxState::Open(tx) = &mut self.state {
+                if let Some(i) = tx.savepoints.iter().rposition(|s| s == name) {
+                    tx.savepoints.truncate(i + 1);
+                }
+            }
+        }
+        outcome
+    }
+
+    /// The intercepted COMMIT.
+    async fn commit(&mut self) -> Outcome {
+        let tx = match &self.state {
+            TxState::Failed(_) => {
+                let _ = self.rollback().await;
+                self.say_error(
+                    "the transaction had failed, so COMMIT rolled it back: nothing was committed",
+                );
+                self.say_out("ROLLBACK");
+                return Outcome::SqlError;
+            }
+            TxState::Open(tx) => tx.clone(),
+            TxState::Idle => return Outcome::Ok,
+        };
+        let expected = self.expected(&tx.role, Some(tx.xact_start.clone()), false);
+        let seen = match probe::probe(&self.conn.client).await {
+            Ok(seen) => seen,
+            Err(e) => return self.failed(e, "").await,
+        };
+        if let Some(m) = expected.mismatch(&seen) {
+            return self.betrayed(&m).await;
+        }
+        if seen.xid.is_none() {
+            // No transaction id was ever assigned: the transaction wrote nothing.
+            return match self.conn.client.batch_execute("COMMIT").await {
+                Ok(()) => {
+                    self.state = TxState::Idle;
+                    self.say_out("COMMIT");
+                    self.say_note("nothing was written, so no confirmation was needed");
+                    Outcome::Ok
+                }
+                Err(e) => self.failed(e, "").await,
+            };
+        }
+        let env = self.settings.env.name.clone();
+        let mut summary = format!(
+            "COMMIT of a write in environment {env:?} (transaction {}):\n",
+            seen.xid.as_deref().unwrap_or("?")
+        );
+        for (i, s) in tx.statements.iter().enumerate() {
+            summary.push_str(&format!("  {}. {}\n", i + 1, one_line_sql(s)));
+        }
+        summary.push_str("No second reviewer was involved: approval is not available yet, so only the author confirms this COMMIT.\n");
+        self.say_err(&summary);
+        let answer = self.confirm.ask(&format!(
+            "Type the environment name ({env}) to COMMIT, anything else keeps the transaction open: "
+        ));
+        if answer.as_deref().map(str::trim) != Some(env.as_str()) {
+            self.say_error(match answer {
+                None => "COMMIT not confirmed (no terminal to confirm at): the transaction is still open, nothing was committed",
+                Some(_) => "COMMIT not confirmed: the transaction is still open, nothing was committed",
+            });
+            self.say_hint("ROLLBACK discards it; COMMIT asks again");
+            return Outcome::Refused;
+        }
+        if let Some(outcome) = self.check_open().await {
+            return outcome;
+        }
+        match self.conn.client.batch_execute("COMMIT").await {
+            Ok(()) => {
+                self.state = TxState::Idle;
+                self.say_out("COMMIT");
+                Outcome::Ok
+            }
+            Err(e) => {
+                self.state = TxState::Idle;
+                let outcome = self.failed(e, "").await;
+                self.say_error(
+                    "COMMIT failed: the server rolled the transaction back; nothing was committed",
+                );
+                outcome
+            }
+        }
+    }
+
+    async fn rollback(&mut self) -> Result<(), tokio_postgres::Error> {
+        self.state = TxState::Idle;
+        self.conn.client.batch_execute("ROLLBACK").await
+    }
+
+    /// The probe saw something pgward did not set up: roll back, loudly.
+    async fn betrayed(&mut self, what: &str) -> Outcome {
+        let _ = self.rollback().await;
+        self.say_error(&format!(
+            "GUARD: {what}; the transaction was rolled back and nothing was committed"
+        ));
+        Outcome::Refused
+    }
+
+    fn aborted(&mut self) -> Outcome {
+        self.say_error(&format!(
+            "ERROR:  {}: current transaction is aborted, commands ignored until end of transaction block",
+            SqlState::IN_FAILED_SQL_TRANSACTION.code()
+        ));
+        self.say_hint("ROLLBACK, or ROLLBACK TO a savepoint");
+        Outcome::SqlError
+    }
+
+    fn refuse(&mut self, r: &Refusal) -> Outcome {
+        self.say_error(&r.to_string());
+        self.say_hint(r.rule.hint());
+        Outcome::Refused
+    }
+
+    fn lost(&mut self, why: &str) -> Outcome {
+        self.state = TxState::Idle;
+        self.say_error(&format!(
+            "connection lost ({why}): the server rolls back any open transaction; nothing was committed"
+        ));
+        Outcome::ConnectionLost
+    }
+
+    /// Reports a failure and settles the transaction: with savepoints the transaction
+    /// waits for ROLLBACK TO (psql's `=!>`); without, it is rolled back at once.
+    async fn failed(&mut self, e: tokio_postgres::Error, text: &str) -> Outcome {
+        self.flush_notices();
+        match e.as_db_error() {
+            Some(db) => {
+                let shown = render::error::db_error(db, text);
+                self.say_error(shown.trim_end());
+            }
+            None => self.say_error(&format!("ERROR:  {}", render::error::one_line(&e))),
+        }
+        if e.is_closed() || self.conn.client.is_closed() {
+            return self.lost("the server closed it");
+        }
+        match std::mem::replace(&mut self.state, TxState::Idle) {
+            TxState::Open(tx) | TxState::Failed(tx) if !tx.savepoints.is_empty() => {
+                self.state = TxState::Failed(tx);
+            }
+            TxState::Open(_) | TxState::Failed(_) => {
+                let _ = self.conn.client.batch_execute("ROLLBACK").await;
+                self.say_warn("the transaction was rolled back: nothing was committed");
+            }
+            TxState::Idle => {}
+        }
+        Outcome::SqlError
+    }
+
+    fn show(&mut self, text: &str, done: &exec::Executed) {
+        let out = if !done.columns.is_empty() {
+            render::table::render(&done.columns, &done.rows)
+        } else {
+            format!("{}\n", command_tag(text, done.count))
+        };
+        let _ = self.io.out.write_all(out.as_bytes());
+        let _ = self.io.out.flush();
+    }
+
+    fn flush_notices(&mut self) {
+        while let Ok(n) = self.conn.notices.try_recv() {
+            let shown = render::error::db_error(&n, "");
+            let _ = self.io.err.write_all(shown.as_bytes());
+        }
+        let _ = self.io.err.flush();
+    }
+
+    fn say_out(&mut self, s: &str) {
+        let _ = writeln!(self.io.out, "{s}");
+        let _ = self.io.out.flush();
+    }
+
+    fn say_err(&mut self, s: &str) {
+        let _ = write!(self.io.err, "{s}");
+        let _ = self.io.err.flush();
+    }
+
+    fn say_error(&mut self, s: &str) {
+        let line = self.io.style.error(s);
+        let _ = writeln!(self.io.err, "{line}");
+        let _ = self.io.err.flush();
+    }
+
+    fn say_warn(&mut self, s: &str) {
+        let line = self.io.style.warn(s);
+        let _ = writeln!(self.io.err, "{line}");
+        let _ = self.io.err.flush();
+    }
+
+    fn say_hint(&mut self, s: &str) {
+        let _ = writeln!(self.io.err, "HINT:  {s}");
+        let _ = self.io.err.flush();
+    }
+
+    fn say_note(&mut self, s: &str) {
+        let _ = writeln!(self.io.err, "NOTE:  {s}");
+        let _ = self.io.err.flush();
+    }
+}
+
+/// psql-style command tag from the statement's first keyword and the row count.
+fn command_tag(text: &str, count: Option<u64>) -> String {
+    let words: Vec<String> = text
+        .split_whitespace()
+        .take(2)
+        .map(|w| w.trim_end_matches(';').to_ascii_uppercase())
+        .collect();
+    let first = words.first().map(String::as_str).unwrap_or("");
+    match (first, count) {
+        ("INSERT", Some(n)) => format!("INSERT 0 {n}"),
+        ("UPDATE" | "DELETE" | "MERGE" | "COPY" | "MOVE" | "FETCH" | "SELECT", Some(n)) => {
+            format!("{first} {n}")
+        }
+        ("CREATE" | "ALTER" | "DROP" | "COMMENT" | "REFRESH", _) => words.join(" "),
+        (_, Some(n)) if first == "WITH" || first == "EXPLAIN" => format!("OK {n}"),
+        _ => first.to_string(),
+    }
+}
+
+fn one_line_sql(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+/// Quotes an identifier as PostgreSQL's `quote_ident` does (always quoting).
+pub fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// Quotes a string literal (standard_conforming_strings is forced on).
+pub fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}

@@ -1,0 +1,186 @@
+//! The guard through piped input and `-c`: unconfirmed COMMITs, refusals, hidden writes,
+//! reads that try to write, and the identity probe. Each test checks the data with the
+//! superuser afterwards.
+
+use crate::util::{TestDb, TestShell, LOGIN, READER, WRITER};
+
+#[test]
+fn unconfirmed_commit_leaves_table_unchanged() {
+    let db = TestDb::new("unconfirmed_commit");
+    let before = db.items();
+    let out = TestShell::new(&db)
+        .stdin("update items set qty = 0 where id <= 3;\ncommit;\n")
+        .run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stdout.contains("UPDATE 3"), "{out:?}");
+    assert_eq!(db.items(), before);
+}
+
+#[test]
+fn update_and_commit_on_one_piped_line_leaves_table_unchanged() {
+    let db = TestDb::new("one_line_commit");
+    let before = db.items();
+    let out = TestShell::new(&db)
+        .stdin("UPDATE items SET qty = qty + 1; COMMIT;")
+        .run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(db.items(), before);
+    let out = TestShell::new(&db)
+        .args(["-c", "delete from items; end"])
+        .run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(db.items(), before);
+}
+
+#[test]
+fn embedded_commit_inside_begin_block_is_intercepted() {
+    let db = TestDb::new("embedded_commit");
+    let before = db.items();
+    let out = TestShell::new(&db)
+        .stdin("begin;\ninsert into items values (9, 90, 'new');\n/* ; */ commit /* sneaky */;\n")
+        .run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(db.items(), before);
+}
+
+#[test]
+fn each_refused_entry_is_refused_and_changes_nothing() {
+    let db = TestDb::new("refused_entries");
+    let before = db.items();
+    let refused = [
+        "set role pgward_admin",
+        "reset role",
+        "set session authorization pgward_admin",
+        "select set_config('role', 'pgward_admin', false)",
+        "prepare transaction 'x'",
+        "commit prepared 'x'",
+        "rollback prepared 'x'",
+        "set transaction read write",
+        "set transaction_read_only = off",
+        "set standard_conforming_strings = off",
+        "copy items from program 'id'",
+        "copy items to '/tmp/items.csv'",
+        "select dblink_exec('dbname=x', 'delete from items')",
+        "select lo_import('/etc/passwd')",
+        "select pg_read_file('/etc/passwd')",
+        "alter system set work_mem = '1GB'",
+        "vacuum items",
+        "create index concurrently items_qty on items (qty)",
+        "create database evil",
+    ];
+    for sql in refused {
+        let out = TestShell::new(&db)
+            .stdin(&format!("{sql};\nupdate items set qty = -1;\n"))
+            .run();
+        assert_eq!(out.code, 2, "{sql}: {out:?}");
+        assert!(
+            out.stderr.to_lowercase().contains("refused"),
+            "{sql}: {out:?}"
+        );
+        assert_eq!(db.items(), before, "{sql}");
+    }
+    // Refused inside an open transaction too: the role stays the write role.
+    let out = TestShell::new(&db)
+        .stdin("update items set qty = 1 where id = 1;\nset role pgward_admin;\n")
+        .run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(db.items(), before);
+    let roles = db.value(&format!(
+        "SELECT string_agg(rolname, ',' ORDER BY rolname) FROM pg_roles WHERE rolname IN ('{LOGIN}', '{WRITER}', '{READER}')"
+    ));
+    assert_eq!(roles.as_deref(), Some("app_reader,app_writer,pgward_login"));
+}
+
+#[test]
+fn write_hidden_in_a_cte_is_a_write() {
+    let db = TestDb::new("cte_write");
+    let before = db.items();
+    // Without a write role, a write is refused: so the CTE must be seen as one.
+    let out = crate::util::TestShell::bare()
+        .args(["-d", &db.login_conninfo(), "--read-role", READER])
+        .env("PGPASSWORD", crate::util::PASSWORD)
+        .stdin("with d as (delete from items where id = 1 returning *) select count(*) from d;\n")
+        .run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("write role"), "{out:?}");
+    assert_eq!(db.items(), before);
+    // With one, it runs in the guarded transaction and is rolled back at end of input.
+    let out = TestShell::new(&db)
+        .stdin("with d as (delete from items where id = 1 returning *) select count(*) from d;\n")
+        .run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stdout.contains("(1 row)"), "{out:?}");
+    assert_eq!(db.items(), before);
+}
+
+#[test]
+fn read_calling_a_writing_function_fails_and_changes_nothing() {
+    let db = TestDb::new("read_writes");
+    db.exec(&format!(
+        "CREATE FUNCTION zero_all() RETURNS int LANGUAGE sql AS 'UPDATE items SET qty = 0 RETURNING 1'; \
+         GRANT EXECUTE ON FUNCTION zero_all() TO {READER}, {WRITER};"
+    ));
+    let before = db.items();
+    let out = TestShell::new(&db).args(["-c", "select zero_all()"]).run();
+    assert_eq!(out.code, 1, "{out:?}");
+    // 25006: read_only_sql_transaction.
+    assert!(out.stderr.contains("25006"), "{out:?}");
+    assert_eq!(db.items(), before);
+}
+
+#[test]
+fn hidden_role_change_is_caught_by_the_probe() {
+    let db = TestDb::new("probe_role");
+    db.exec(&format!(
+        "CREATE FUNCTION become_reader() RETURNS int LANGUAGE plpgsql AS \
+         $$ BEGIN EXECUTE 'SET ROLE {READER}'; RETURN 1; END $$; \
+         GRANT EXECUTE ON FUNCTION become_reader() TO {WRITER}, {READER};"
+    ));
+    let before = db.items();
+    let out = TestShell::new(&db)
+        .stdin("update items set qty = 7 where id = 2;\nselect become_reader();\n")
+        .run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("GUARD"), "{out:?}");
+    assert_eq!(db.items(), before);
+}
+
+#[test]
+fn sql_error_exits_1_and_rolls_back() {
+    let db = TestDb::new("sql_error");
+    let before = db.items();
+    let out = TestShell::new(&db)
+        .stdin("update items set qty = 5 where id = 1;\nupdate items set qty = 'x';\n")
+        .run();
+    assert_eq!(out.code, 1, "{out:?}");
+    // 22P02: invalid_text_representation, with psql's caret line.
+    assert!(out.stderr.contains("22P02"), "{out:?}");
+    assert!(out.stderr.contains("LINE 1:"), "{out:?}");
+    assert!(out.stderr.contains("rolled back"), "{out:?}");
+    assert_eq!(db.items(), before);
+}
+
+#[test]
+fn reads_print_psql_like_tables() {
+    let db = TestDb::new("read_table");
+    let out = TestShell::new(&db)
+        .args([
+            "-c",
+            "select id, note, null::text as n from items where id <= 2 order by id",
+        ])
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    insta::assert_snapshot!(out.stdout);
+}
+
+#[test]
+fn unterminated_last_statement_is_an_error() {
+    let db = TestDb::new("unterminated");
+    let before = db.items();
+    let out = TestShell::new(&db)
+        .stdin("select 1;\ndelete from items")
+        .run();
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("unterminated"), "{out:?}");
+    assert_eq!(db.items(), before);
+}

@@ -1,0 +1,271 @@
+//! Test support: the shared throwaway cluster, a database per test, an admin connection
+//! for setting up and checking data, and `TestShell`, a builder that runs the real binary
+//! with an isolated HOME, no controlling terminal and no inherited `PG*` variables.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use pgward::scratch::Cluster;
+
+/// The login role the shell connects as; it can only SET ROLE to the roles below.
+pub const LOGIN: &str = "pgward_login";
+/// Its password.
+pub const PASSWORD: &str = "login-secret";
+/// The least-privilege write role.
+pub const WRITER: &str = "app_writer";
+/// The read role.
+pub const READER: &str = "app_reader";
+
+static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+
+/// The cluster shared by every test of this run, with the roles created once.
+pub fn cluster() -> &'static Cluster {
+    CLUSTER.get_or_init(|| {
+        let c = Cluster::start().expect("start a throwaway PostgreSQL cluster");
+        admin_exec(
+            &c,
+            "postgres",
+            &format!(
+                "CREATE ROLE {WRITER} NOLOGIN; CREATE ROLE {READER} NOLOGIN; \
+                 CREATE ROLE {LOGIN} LOGIN NOINHERIT PASSWORD '{PASSWORD}'; \
+                 GRANT {WRITER}, {READER} TO {LOGIN};"
+            ),
+        )
+        .expect("create roles");
+        c
+    })
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// Runs `sql` as the superuser in database `db`.
+pub fn admin_exec(c: &Cluster, db: &str, sql: &str) -> Result<(), tokio_postgres::Error> {
+    runtime().block_on(async {
+        let (client, conn) =
+            tokio_postgres::connect(&c.conninfo(db), tokio_postgres::NoTls).await?;
+        tokio::spawn(conn);
+        client.batch_execute(sql).await
+    })
+}
+
+/// Rows of `sql`, as text, run as the superuser in database `db`.
+pub fn admin_rows(c: &Cluster, db: &str, sql: &str) -> Vec<Vec<Option<String>>> {
+    runtime().block_on(async {
+        let (client, conn) = tokio_postgres::connect(&c.conninfo(db), tokio_postgres::NoTls)
+            .await
+            .expect("admin connect");
+        tokio::spawn(conn);
+        client
+            .simple_query(sql)
+            .await
+            .expect("admin query")
+            .into_iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => {
+                    Some((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())
+                }
+                _ => None,
+            })
+            .collect()
+    })
+}
+
+/// A database of its own for one test, with a small `items` table the roles may use.
+pub struct TestDb {
+    /// Its name.
+    pub name: String,
+}
+
+impl TestDb {
+    /// Creates database `t_<name>` with table `items(id, qty, note)` holding ids 1..=5.
+    pub fn new(name: &str) -> TestDb {
+        let c = cluster();
+        let db = format!("t_{name}");
+        admin_exec(
+            c,
+            "postgres",
+            &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+        )
+        .expect("drop database");
+        admin_exec(c, "postgres", &format!("CREATE DATABASE {db}")).expect("create database");
+        admin_exec(
+            c,
+            &db,
+            &format!(
+                "CREATE TABLE items (id int PRIMARY KEY, qty int NOT NULL, note text); \
+                 INSERT INTO items SELECT g, g * 10, 'item ' || g FROM generate_series(1, 5) g; \
+                 GRANT SELECT, INSERT, UPDATE, DELETE ON items TO {WRITER}; \
+                 GRANT SELECT ON items TO {READER};"
+            ),
+        )
+        .expect("create items");
+        TestDb { name: db }
+    }
+
+    /// Runs setup SQL as the superuser.
+    pub fn exec(&self, sql: &str) {
+        admin_exec(cluster(), &self.name, sql).expect("admin exec");
+    }
+
+    /// One text value from `sql`, run as the superuser.
+    pub fn value(&self, sql: &str) -> Option<String> {
+        admin_rows(cluster(), &self.name, sql)
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().next().flatten())
+    }
+
+    /// The whole `items` table as `id:qty:note` lines, to compare before and after.
+    pub fn items(&self) -> String {
+        self.value("SELECT string_agg(id || ':' || qty || ':' || coalesce(note, 'NULL'), ',' ORDER BY id) FROM items")
+            .unwrap_or_default()
+    }
+
+    /// Conninfo for the login role (password auth over TCP).
+    pub fn login_conninfo(&self) -> String {
+        let c = cluster();
+        format!(
+            "host={} port={} user={LOGIN} dbname={}",
+            c.host(),
+            c.port(),
+            self.name
+        )
+    }
+}
+
+/// What a finished run printed.
+#[derive(Debug)]
+pub struct Output {
+    /// Exit code.
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+/// Runs the real `pgward` binary against a test database.
+pub struct TestShell {
+    cmd: Command,
+    stdin: Option<String>,
+    home: tempfile::TempDir,
+}
+
+/// The binary under test.
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_pgward")
+}
+
+impl TestShell {
+    /// `pgward -d <login conninfo> --write-role app_writer --read-role app_reader`, with
+    /// PGPASSWORD set, an empty HOME and no controlling terminal.
+    pub fn new(db: &TestDb) -> TestShell {
+        let mut t = TestShell::bare();
+        t.cmd
+            .args([
+                "-d",
+                &db.login_conninfo(),
+                "--write-role",
+                WRITER,
+                "--read-role",
+                READER,
+            ])
+            .env("PGPASSWORD", PASSWORD);
+        t
+    }
+
+    /// The binary with an isolated environment and no arguments.
+    pub fn bare() -> TestShell {
+        let home = tempfile::tempdir().expect("home");
+        // setsid: no controlling terminal, so nothing can be confirmed on /dev/tty.
+        let mut cmd = Command::new("setsid");
+        cmd.arg("--wait").arg(bin());
+        isolate(&mut cmd, home.path());
+        TestShell {
+            cmd,
+            stdin: None,
+            home,
+        }
+    }
+
+    /// Adds arguments.
+    pub fn args<I, S>(mut self, args: I) -> TestShell
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.cmd.args(args);
+        self
+    }
+
+    /// Sets an environment variable.
+    pub fn env(mut self, key: &str, value: &str) -> TestShell {
+        self.cmd.env(key, value);
+        self
+    }
+
+    /// Pipes `text` to standard input.
+    pub fn stdin(mut self, text: &str) -> TestShell {
+        self.stdin = Some(text.to_string());
+        self
+    }
+
+    /// The isolated HOME.
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    /// Runs to completion.
+    pub fn run(mut self) -> Output {
+        self.cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = self.cmd.spawn().expect("spawn pgward");
+        let mut stdin = child.stdin.take().expect("stdin");
+        let text = self.stdin.take().unwrap_or_default();
+        let writer = std::thread::spawn(move || {
+            let _ = stdin.write_all(text.as_bytes());
+        });
+        let out = child.wait_with_output().expect("wait for pgward");
+        let _ = writer.join();
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+/// Strips the inherited environment of anything that would change pgward's behaviour.
+pub fn isolate(cmd: &mut Command, home: &Path) {
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy().into_owned();
+        if k.starts_with("PG") || k.starts_with("XDG_") || k == "NO_COLOR" {
+            cmd.env_remove(&k);
+        }
+    }
+    cmd.env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_DATA_HOME", home.join(".local/share"))
+        .env("NO_COLOR", "1")
+        .env("RUST_BACKTRACE", "0");
+}
+
+/// A config file under `home`, returned as its path.
+pub fn write_config(home: &Path, text: &str) -> PathBuf {
+    let dir = home.join(".config/pgward");
+    std::fs::create_dir_all(&dir).expect("config dir");
+    let path = dir.join("config.toml");
+    std::fs::write(&path, text).expect("write config");
+    path
+}
