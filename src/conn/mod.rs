@@ -311,7 +311,9 @@ async fn try_connect(params: &ConnParams, application_name: &str) -> Result<Conn
     let (client, mut connection) = config.connect(tls.clone()).await.map_err(|e| {
         // tokio-postgres reports a password the server asked for but the config lacks
         // as a configuration error without a SQLSTATE; nothing else reads like this.
-        if e.as_db_error().is_none() && e.to_string().contains("password missing") {
+        if e.as_db_error().is_none()
+            && crate::render::error::one_line(&e).contains("password missing")
+        {
             Attempt::NeedsPassword
         } else {
             Attempt::Failed(ConnError::Connect {

@@ -528,7 +528,7 @@ impl Session {
         ));
         if answer.as_deref().map(str::trim) != Some(env.as_str()) {
             self.say_error(match answer {
-                None => "COMMIT not confirmed (no terminal to confirm at): the transaction is still open, nothing was committed",
+                None => "COMMIT not confirmed (no answer, or no terminal to answer at): the transaction is still open, nothing was committed",
                 Some(_) => "COMMIT not confirmed: the transaction is still open, nothing was committed",
             });
             self.say_hint("ROLLBACK discards it; COMMIT asks again");

@@ -1,0 +1,944 @@
+//! The cascade collector: which rows of which tables a DELETE (or an UPDATE of a
+//! referenced key) will remove or change through foreign keys, counted before the
+//! statement runs.
+//!
+//! The walk follows `pg_constraint` from the target table to the tables that
+//! reference it: ON DELETE / ON UPDATE CASCADE, SET NULL and SET DEFAULT go on to the
+//! next level, NO ACTION and RESTRICT stop the walk and are reported as blocking when
+//! rows still reference a removed key. Each path is a nested
+//! `(child cols) IN (SELECT parent cols FROM parent WHERE …)` condition ending in the
+//! user's WHERE clause, so multi-column keys work, and the counts are exact for the
+//! snapshot the statement will see. Paths that reach the same table with the same
+//! action are counted together (a row reached twice counts once), and rows the same
+//! statement deletes are not also counted as set to NULL or as blocking.
+//!
+//! Self-referencing keys (employees.manager_id) and other cycles are bounded: the
+//! walk stops at [`MAX_DEPTH`] levels (and [`MAX_PATHS`] paths); when rows remain
+//! beyond, every effect is marked `incomplete` and the counts are lower bounds.
+//!
+//! Limits the caller must know: the WHERE text must refer to the target table by its
+//! name (not a statement alias) and to no other table (no `USING`/`FROM`); counting
+//! needs SELECT on every table reached (a missing privilege is SQLSTATE 42501), and
+//! row-level security can hide rows that the cascade (which bypasses it) still
+//! changes. For an UPDATE the server only cascades when a key value really changes,
+//! which cannot be known before the SET is evaluated: its counts are upper bounds.
+
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, VecDeque};
+
+use tokio_postgres::Client;
+
+use super::error::PreviewError;
+use super::relation::{quote_ident, Relation};
+
+/// How many foreign-key levels the walk follows before it stops.
+pub const MAX_DEPTH: usize = 8;
+/// How many paths the walk follows before it stops.
+pub const MAX_PATHS: usize = 256;
+
+/// What a foreign key does to the referencing rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CascadeAction {
+    /// ON DELETE CASCADE: the rows are deleted.
+    Delete,
+    /// ON UPDATE CASCADE: the referencing columns take the new key values.
+    Update,
+    /// SET NULL: the referencing columns are set to NULL.
+    SetNull,
+    /// SET DEFAULT: the referencing columns are set to their defaults.
+    SetDefault,
+    /// NO ACTION or RESTRICT with rows still referencing a removed or changed key:
+    /// the statement (or, for a deferred constraint, the COMMIT) fails with 23503.
+    Blocked,
+}
+
+/// What the statement will do, through foreign keys, to one table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CascadeEffect {
+    /// `schema.table`, the schema omitted when it is `public`.
+    pub table: String,
+    /// The table's oid.
+    pub relid: u32,
+    /// What happens to the rows.
+    pub action: CascadeAction,
+    /// How many distinct rows.
+    pub rows: i64,
+    /// The fewest foreign-key hops from the target table (1 = references it directly).
+    pub depth: usize,
+    /// The constraint names the rows are reached through, comma-separated.
+    pub via: String,
+    /// The referencing columns changed (empty for Delete and Blocked).
+    pub columns: Vec<String>,
+    /// The walk stopped at [`MAX_DEPTH`] or [`MAX_PATHS`] with rows left to follow:
+    /// all counts are lower bounds. Set on every effect of such a prediction.
+    pub incomplete: bool,
+}
+
+/// What the statement does to the rows of a table on the walk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Op {
+    Delete,
+    /// An update of these columns.
+    Update(Vec<String>),
+}
+
+/// One foreign key referencing a table.
+#[derive(Debug, Clone)]
+struct ForeignKey {
+    name: String,
+    child: Relation,
+    child_cols: Vec<String>,
+    parent_cols: Vec<String>,
+    on_delete: String,
+    on_update: String,
+    /// `ON DELETE SET NULL (cols)` (PostgreSQL 15+); empty means all of `child_cols`.
+    delete_set_cols: Vec<String>,
+}
+
+/// A table reached by the walk, with the condition selecting its affected rows.
+#[derive(Debug, Clone)]
+struct Node {
+    relation: Relation,
+    predicate: String,
+    op: Op,
+    depth: usize,
+}
+
+/// One way of reaching a table's rows.
+#[derive(Debug, Clone)]
+struct Path {
+    relation: Relation,
+    predicate: String,
+    action: CascadeAction,
+    columns: Vec<String>,
+    depth: usize,
+    via: String,
+}
+
+/// Predicts what `DELETE FROM <relid> [WHERE <where_sql>]` will do through foreign
+/// keys: only effects with at least one row, ordered by depth, then table, then action.
+pub async fn predict_delete(
+    client: &Client,
+    relid: u32,
+    where_sql: Option<&str>,
+) -> Result<Vec<CascadeEffect>, PreviewError> {
+    predict(client, relid, Op::Delete, where_sql).await
+}
+
+/// Predicts what `UPDATE <relid> SET <set_columns> = … [WHERE <where_sql>]` will do
+/// through foreign keys whose referenced columns it sets. `set_columns` are column
+/// names as stored (already case-folded). The counts are upper bounds: the server
+/// only cascades for rows whose key value actually changes.
+pub async fn predict_update(
+    client: &Client,
+    relid: u32,
+    set_columns: &[String],
+    where_sql: Option<&str>,
+) -> Result<Vec<CascadeEffect>, PreviewError> {
+    predict(client, relid, Op::Update(set_columns.to_vec()), where_sql).await
+}
+
+async fn predict(
+    client: &Client,
+    relid: u32,
+    op: Op,
+    where_sql: Option<&str>,
+) -> Result<Vec<CascadeEffect>, PreviewError> {
+    let root = Relation::by_oid(client, relid).await?;
+    let root_predicate = match where_sql {
+        Some(text) => format!("({text})"),
+        None => "true".to_owned(),
+    };
+    let root_deletes = op == Op::Delete;
+    let (paths, cuts, too_many) = walk(client, &root, &root_predicate, op).await?;
+
+    // Group the paths by (table, action), keeping the order of first appearance.
+    let mut groups: Vec<Vec<&Path>> = Vec::new();
+    for path in &paths {
+        match groups.iter_mut().find(|group| {
+            group[0].relation.relid == path.relation.relid && group[0].action == path.action
+        }) {
+            Some(group) => group.push(path),
+            None => groups.push(vec![path]),
+        }
+    }
+
+    // Rows the statement deletes from a table, directly or by cascade: they are not
+    // also set to NULL, changed, or left behind to block.
+    let deleted = |relation: &Relation, including_cascade: bool| -> Vec<String> {
+        let mut preds = Vec::new();
+        if root_deletes && relation.relid == root.relid {
+            preds.push(root_predicate.clone());
+        }
+        if including_cascade {
+            preds.extend(
+                paths
+                    .iter()
+                    .filter(|p| {
+                        p.relation.relid == relation.relid && p.action == CascadeAction::Delete
+                    })
+                    .map(|p| p.predicate.clone()),
+            );
+        }
+        preds
+    };
+
+    let mut effects = Vec::new();
+    for group in &groups {
+        let first = group[0];
+        let wanted: Vec<String> = group.iter().map(|p| p.predicate.clone()).collect();
+        let excluded = deleted(&first.relation, first.action != CascadeAction::Delete);
+        let rows = count(client, &first.relation, &wanted, &excluded, false).await?;
+        if rows == 0 {
+            continue;
+        }
+        let mut via: Vec<&str> = Vec::new();
+        let mut columns: Vec<String> = Vec::new();
+        for path in group {
+            if !via.contains(&path.via.as_str()) {
+                via.push(&path.via);
+            }
+            for col in &path.columns {
+                if !columns.contains(col) {
+                    columns.push(col.clone());
+                }
+            }
+        }
+        effects.push(CascadeEffect {
+            table: first.relation.display(),
+            relid: first.relation.relid,
+            action: first.action,
+            rows,
+            depth: group.iter().map(|p| p.depth).min().unwrap_or(first.depth),
+            via: via.join(", "),
+            columns,
+            incomplete: false,
+        });
+    }
+
+    // A path cut at the depth limit matters only if it reaches rows not counted yet.
+    let mut incomplete = too_many;
+    for cut in &cuts {
+        if incomplete {
+            break;
+        }
+        let mut excluded: Vec<String> = paths
+            .iter()
+            .filter(|p| p.relation.relid == cut.relation.relid && p.action == cut.action)
+            .map(|p| p.predicate.clone())
+            .collect();
+        excluded.extend(deleted(&cut.relation, cut.action != CascadeAction::Delete));
+        let predicate = [cut.predicate.clone()];
+        incomplete = count(client, &cut.relation, &predicate, &excluded, true).await? > 0;
+    }
+    for effect in &mut effects {
+        effect.incomplete = incomplete;
+    }
+    effects.sort_by(|a, b| {
+        (a.depth, &a.table, a.action, a.relid).cmp(&(b.depth, &b.table, b.action, b.relid))
+    });
+    Ok(effects)
+}
+
+/// Follows the foreign keys breadth-first from `root`. Returns the paths within
+/// [`MAX_DEPTH`], the paths cut just beyond it, and whether [`MAX_PATHS`] was hit.
+async fn walk(
+    client: &Client,
+    root: &Relation,
+    root_predicate: &str,
+    op: Op,
+) -> Result<(Vec<Path>, Vec<Path>, bool), PreviewError> {
+    let mut cache: HashMap<u32, Vec<ForeignKey>> = HashMap::new();
+    let mut queue = VecDeque::from([Node {
+        relation: root.clone(),
+        predicate: root_predicate.to_owned(),
+        op,
+        depth: 0,
+    }]);
+    let mut paths = Vec::new();
+    let mut cuts = Vec::new();
+    while let Some(node) = queue.pop_front() {
+        let parent = node.relation.relid;
+        if let Entry::Vacant(slot) = cache.entry(parent) {
+            slot.insert(referencing(client, parent).await?);
+        }
+        let fks = cache.get(&parent).map(Vec::as_slice).unwrap_or_default();
+        for fk in fks {
+            let Some((action, next_op)) = step(fk, &node.op)? else {
+                continue;
+            };
+            let predicate = format!(
+                "({}) IN (SELECT {} FROM {} WHERE {})",
+                column_list(&fk.child_cols),
+                column_list(&fk.parent_cols),
+                node.relation.from_item(),
+                node.predicate
+            );
+            let columns = match &next_op {
+                Some(Op::Update(cols)) => cols.clone(),
+                Some(Op::Delete) | None => Vec::new(),
+            };
+            let path = Path {
+                relation: fk.child.clone(),
+                predicate,
+                action,
+                columns,
+                depth: node.depth + 1,
+                via: fk.name.clone(),
+            };
+            if path.depth > MAX_DEPTH {
+                cuts.push(path);
+                continue;
+            }
+            if paths.len() >= MAX_PATHS {
+                return Ok((paths, cuts, true));
+            }
+            if let Some(next_op) = next_op {
+                queue.push_back(Node {
+                    relation: path.relation.clone(),
+                    predicate: path.predicate.clone(),
+                    op: next_op,
+                    depth: path.depth,
+                });
+            }
+            paths.push(path);
+        }
+    }
+    Ok((paths, cuts, false))
+}
+
+/// What a foreign key does when its parent rows undergo `op`: the action on the
+/// child rows and what the walk then does to them (None: the walk stops there).
+/// `Ok(None)` when the key is not touched (an update of other columns).
+fn step(fk: &ForeignKey, op: &Op) -> Result<Option<(CascadeAction, Option<Op>)>, PreviewError> {
+    let (rule, set_cols) = match op {
+        Op::Delete => {
+            let set_cols = if fk.delete_set_cols.is_empty() {
+                fk.child_cols.clone()
+            } else {
+                fk.delete_set_cols.clone()
+            };
+            (fk.on_delete.as_str(), set_cols)
+        }
+        Op::Update(cols) => {
+            if !fk.parent_cols.iter().any(|col| cols.contains(col)) {
+                return Ok(None);
+            }
+            (fk.on_update.as_str(), fk.child_cols.clone())
+        }
+    };
+    let outcome = match rule {
+        "c" if *op == Op::Delete => (CascadeAction::Delete, Some(Op::Delete)),
+        "c" => (CascadeAction::Update, Some(Op::Update(set_cols))),
+        "n" => (CascadeAction::SetNull, Some(Op::Update(set_cols))),
+        "d" => (CascadeAction::SetDefault, Some(Op::Update(set_cols))),
+        "a" | "r" => (CascadeAction::Blocked, None),
+        other => {
+            return Err(PreviewError::Catalog(format!(
+                "foreign key {} has action {other:?}",
+                fk.name
+            )))
+        }
+    };
+    Ok(Some(outcome))
+}
+
+/// The foreign keys referencing table `parent` (top-level constraints only, so a key
+/// between partitioned tables is counted once, over all partitions).
+async fn referencing(client: &Client, parent: u32) -> Result<Vec<ForeignKey>, PreviewError> {
+    let rows = client
+        .query(
+            "SELECT c.conname::text, c.conrelid, n.nspname::text, r.relname::text, \
+                    r.relkind::text, c.confdeltype::text, c.confupdtype::text, \
+                    ARRAY(SELECT a.attname::text \
+                          FROM unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord) \
+                          JOIN pg_catalog.pg_attribute a \
+                            ON a.attrelid = c.conrelid AND a.attnum = k.attnum \
+                          ORDER BY k.ord), \
+                    ARRAY(SELECT a.attname::text \
+                          FROM unnest(c.confkey) WITH ORDINALITY AS k(attnum, ord) \
+                          JOIN pg_catalog.pg_attribute a \
+                            ON a.attrelid = c.confrelid AND a.attnum = k.attnum \
+                          ORDER BY k.ord), \
+                    ARRAY(SELECT a.attname::text \
+                          FROM pg_catalog.jsonb_array_elements_text(coalesce( \
+                                 nullif(to_jsonb(c) -> 'confdelsetcols', 'null'::jsonb), \
+                                 '[]'::jsonb)) WITH ORDINALITY AS k(attnum, ord) \
+                          JOIN pg_catalog.pg_attribute a \
+                            ON a.attrelid = c.conrelid AND a.attnum = k.attnum::int2 \
+                          ORDER BY k.ord) \
+             FROM pg_catalog.pg_constraint c \
+             JOIN pg_catalog.pg_class r ON r.oid = c.conrelid \
+             JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace \
+             WHERE c.contype = 'f' AND c.confrelid = $1 AND c.conparentid = 0 \
+             ORDER BY c.conname, c.oid",
+            &[&parent],
+        )
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(ForeignKey {
+                name: row.try_get(0)?,
+                child: Relation {
+                    relid: row.try_get(1)?,
+                    schema: row.try_get(2)?,
+                    name: row.try_get(3)?,
+                    kind: row.try_get(4)?,
+                },
+                on_delete: row.try_get(5)?,
+                on_update: row.try_get(6)?,
+                child_cols: row.try_get(7)?,
+                parent_cols: row.try_get(8)?,
+                delete_set_cols: row.try_get(9)?,
+            })
+        })
+        .collect()
+}
+
+/// Counts the rows of `relation` matching any of `wanted` and none of `excluded`
+/// (or, with `exists`, whether there is one: 1 or 0).
+async fn count(
+    client: &Client,
+    relation: &Relation,
+    wanted: &[String],
+    excluded: &[String],
+    exists: bool,
+) -> Result<i64, PreviewError> {
+    let mut condition = format!("({})", wanted.join(" OR "));
+    if !excluded.is_empty() {
+        condition = format!(
+            "{condition} AND NOT coalesce(({}), false)",
+            excluded.join(" OR ")
+        );
+    }
+    let from = relation.from_item();
+    let sql = if exists {
+        format!("SELECT CASE WHEN EXISTS (SELECT 1 FROM {from} WHERE {condition}) THEN 1::int8 ELSE 0::int8 END")
+    } else {
+        format!("SELECT count(*) FROM {from} WHERE {condition}")
+    };
+    Ok(client.query_one(&sql, &[]).await?.try_get(0)?)
+}
+
+/// `"a", "b"` for a column list in SQL.
+fn column_list(cols: &[String]) -> String {
+    cols.iter()
+        .map(|col| quote_ident(col))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One line for a DELETE, e.g. "deleting 1 row of customers removes 3 rows of
+/// orders and 9 rows of order_items".
+pub fn summary(root_table: &str, root_rows: i64, effects: &[CascadeEffect]) -> String {
+    describe("deleting", root_table, root_rows, effects)
+}
+
+/// One line for an UPDATE of referenced keys, e.g. "updating 1 row of customers
+/// changes customer_id in 3 rows of orders".
+pub fn update_summary(root_table: &str, root_rows: i64, effects: &[CascadeEffect]) -> String {
+    describe("updating", root_table, root_rows, effects)
+}
+
+fn describe(verb: &str, root_table: &str, root_rows: i64, effects: &[CascadeEffect]) -> String {
+    let mut line = format!("{verb} {} of {root_table}", rows(root_rows));
+    let changes: Vec<String> = effects
+        .iter()
+        .filter_map(|e| {
+            let cols = e.columns.join(", ");
+            let what = match e.action {
+                CascadeAction::Delete => format!("removes {} of {}", rows(e.rows), e.table),
+                CascadeAction::Update => {
+                    format!("changes {cols} in {} of {}", rows(e.rows), e.table)
+                }
+                CascadeAction::SetNull => {
+                    format!("sets {cols} to NULL in {} of {}", rows(e.rows), e.table)
+                }
+                CascadeAction::SetDefault => {
+                    format!(
+                        "sets {cols} to the default in {} of {}",
+                        rows(e.rows),
+                        e.table
+                    )
+                }
+                CascadeAction::Blocked => return None,
+            };
+            Some(what)
+        })
+        .collect();
+    if changes.is_empty() {
+        line.push_str(" changes no rows of other tables through foreign keys");
+    } else {
+        line.push(' ');
+        line.push_str(&join_and(&changes));
+    }
+    let blocked: Vec<String> = effects
+        .iter()
+        .filter(|e| e.action == CascadeAction::Blocked)
+        .map(|e| format!("{} of {} ({})", rows(e.rows), e.table, e.via))
+        .collect();
+    if !blocked.is_empty() {
+        line.push_str(&format!(
+            "; but {} still reference the old keys, so it will fail (23503)",
+            join_and(&blocked)
+        ));
+    }
+    if effects.iter().any(|e| e.incomplete) {
+        line.push_str(&format!(
+            "; stopped following foreign keys after {MAX_DEPTH} levels with rows left, so \
+             these are lower bounds"
+        ));
+    }
+    line
+}
+
+/// "1 row", "3 rows".
+fn rows(n: i64) -> String {
+    if n == 1 {
+        "1 row".to_owned()
+    } else {
+        format!("{n} rows")
+    }
+}
+
+/// "a", "a and b", "a, b and c".
+fn join_and(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::preview::counts::{baseline, resolve_table, since, TableCounts};
+    use crate::preview::testdb::fresh;
+
+    async fn oid(client: &Client, name: &str) -> u32 {
+        resolve_table(client, name)
+            .await
+            .expect("resolve")
+            .expect("table exists")
+            .0
+    }
+
+    /// (table, action, rows, depth) of each effect.
+    fn shape(effects: &[CascadeEffect]) -> Vec<(&str, CascadeAction, i64, usize)> {
+        effects
+            .iter()
+            .map(|e| (e.table.as_str(), e.action, e.rows, e.depth))
+            .collect()
+    }
+
+    /// Runs `statement` in a transaction and returns the server's counts and the
+    /// statement's own row count; rolls back.
+    async fn run(client: &Client, statement: &str) -> (u64, Vec<TableCounts>) {
+        client.batch_execute("BEGIN").await.expect("begin");
+        let base = baseline(client).await.expect("baseline");
+        let rows = client.execute(statement, &[]).await.expect("statement");
+        let counts = since(client, &base).await.expect("since");
+        client.batch_execute("ROLLBACK").await.expect("rollback");
+        (rows, counts)
+    }
+
+    /// (table, inserted, updated, deleted).
+    fn totals(counts: &[TableCounts]) -> Vec<(&str, i64, i64, i64)> {
+        counts
+            .iter()
+            .map(|c| (c.table.as_str(), c.inserted, c.updated, c.deleted))
+            .collect()
+    }
+
+    const SHOP: &str = r#"
+        CREATE TABLE customers (id int PRIMARY KEY, name text);
+        CREATE TABLE orders (id int PRIMARY KEY,
+            customer_id int REFERENCES customers ON DELETE CASCADE ON UPDATE CASCADE);
+        CREATE TABLE order_items (id serial PRIMARY KEY,
+            order_id int NOT NULL REFERENCES orders ON DELETE CASCADE);
+        CREATE SCHEMA billing;
+        CREATE TABLE billing.invoices (id serial PRIMARY KEY,
+            customer_id int REFERENCES customers ON DELETE SET NULL);
+        INSERT INTO customers VALUES (1, 'ann'), (2, 'bob'), (3, 'cy');
+        INSERT INTO orders VALUES (10, 1), (11, 1), (12, 1), (20, 2);
+        INSERT INTO order_items (order_id)
+            SELECT o FROM unnest(ARRAY[10, 11, 12]) o, generate_series(1, 3) g;
+        INSERT INTO order_items (order_id) VALUES (20), (20);
+        INSERT INTO billing.invoices (customer_id) VALUES (1), (1), (2), (NULL);
+    "#;
+
+    #[tokio::test]
+    async fn predicts_a_two_level_cascade_and_set_null_exactly() {
+        let client = fresh("cascade_shop", SHOP).await;
+        let customers = oid(&client, "customers").await;
+        let effects = predict_delete(&client, customers, Some("customers.id = 1"))
+            .await
+            .expect("predict");
+        assert_eq!(
+            shape(&effects),
+            vec![
+                ("billing.invoices", CascadeAction::SetNull, 2, 1),
+                ("orders", CascadeAction::Delete, 3, 1),
+                ("order_items", CascadeAction::Delete, 9, 2),
+            ]
+        );
+        assert_eq!(effects[0].columns, vec!["customer_id"]);
+        assert_eq!(effects[1].via, "orders_customer_id_fkey");
+        assert!(effects.iter().all(|e| !e.incomplete));
+        assert_eq!(
+            summary("customers", 1, &effects),
+            "deleting 1 row of customers sets customer_id to NULL in 2 rows of \
+             billing.invoices, removes 3 rows of orders and removes 9 rows of order_items"
+        );
+
+        let (rows, counts) = run(&client, "DELETE FROM customers WHERE customers.id = 1").await;
+        assert_eq!(rows, 1);
+        assert_eq!(
+            totals(&counts),
+            vec![
+                ("billing.invoices", 0, 2, 0),
+                ("customers", 0, 0, 1),
+                ("order_items", 0, 0, 9),
+                ("orders", 0, 0, 3),
+            ]
+        );
+
+        // Every customer: the NULL invoice stays untouched.
+        let all = predict_delete(&client, customers, None).await.expect("all");
+        assert_eq!(
+            shape(&all),
+            vec![
+                ("billing.invoices", CascadeAction::SetNull, 3, 1),
+                ("orders", CascadeAction::Delete, 4, 1),
+                ("order_items", CascadeAction::Delete, 11, 2),
+            ]
+        );
+        let (_, counts) = run(&client, "DELETE FROM customers").await;
+        assert_eq!(
+            totals(&counts),
+            vec![
+                ("billing.invoices", 0, 3, 0),
+                ("customers", 0, 0, 3),
+                ("order_items", 0, 0, 11),
+                ("orders", 0, 0, 4),
+            ]
+        );
+
+        // Nothing references customer 3.
+        let none = predict_delete(&client, customers, Some("id = 3"))
+            .await
+            .expect("none");
+        assert!(none.is_empty());
+        assert_eq!(
+            summary("customers", 1, &none),
+            "deleting 1 row of customers changes no rows of other tables through foreign keys"
+        );
+
+        // A WHERE clause that fails on the server fails the prediction, with its SQLSTATE.
+        let err = predict_delete(&client, customers, Some("no_such_column = 1"))
+            .await
+            .expect_err("undefined column");
+        assert_eq!(
+            err.sqlstate(),
+            Some(&tokio_postgres::error::SqlState::UNDEFINED_COLUMN)
+        );
+    }
+
+    /// The guarded transaction runs as a least-privilege role: the catalogs, the
+    /// statistics view and pg_locks are readable, and counting needs SELECT.
+    #[tokio::test]
+    async fn works_as_a_least_privilege_role() {
+        let client = fresh("cascade_role", SHOP).await;
+        client
+            .batch_execute(
+                "DROP ROLE IF EXISTS preview_writer; \
+                 CREATE ROLE preview_writer; \
+                 GRANT USAGE ON SCHEMA billing TO preview_writer; \
+                 GRANT SELECT, DELETE ON customers TO preview_writer; \
+                 GRANT SELECT ON orders, order_items, billing.invoices TO preview_writer;",
+            )
+            .await
+            .expect("role");
+        let customers = oid(&client, "customers").await;
+        client.batch_execute("BEGIN").await.expect("begin");
+        client
+            .batch_execute("SET LOCAL ROLE preview_writer")
+            .await
+            .expect("set role");
+        let base = baseline(&client).await.expect("baseline");
+        let effects = predict_delete(&client, customers, Some("id = 2"))
+            .await
+            .expect("predict");
+        assert_eq!(
+            shape(&effects),
+            vec![
+                ("billing.invoices", CascadeAction::SetNull, 1, 1),
+                ("orders", CascadeAction::Delete, 1, 1),
+                ("order_items", CascadeAction::Delete, 2, 2),
+            ]
+        );
+        client
+            .batch_execute("DELETE FROM customers WHERE id = 2")
+            .await
+            .expect("delete");
+        let counts = since(&client, &base).await.expect("since");
+        assert_eq!(counts.len(), 4, "{counts:?}");
+        let locks = crate::preview::ddl::locks_held(&client)
+            .await
+            .expect("locks");
+        assert!(
+            locks.contains(&("customers".to_owned(), "ROW EXCLUSIVE".to_owned())),
+            "{locks:?}"
+        );
+        client.batch_execute("ROLLBACK").await.expect("rollback");
+
+        client
+            .batch_execute("REVOKE SELECT ON order_items FROM preview_writer")
+            .await
+            .expect("revoke");
+        client.batch_execute("BEGIN").await.expect("begin");
+        client
+            .batch_execute("SET LOCAL ROLE preview_writer")
+            .await
+            .expect("set role");
+        let err = predict_delete(&client, customers, Some("id = 2"))
+            .await
+            .expect_err("no SELECT on a cascaded table");
+        assert_eq!(
+            err.sqlstate(),
+            Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE)
+        );
+        client.batch_execute("ROLLBACK").await.expect("rollback");
+    }
+
+    #[tokio::test]
+    async fn predicts_update_cascades_of_referenced_keys_only() {
+        let client = fresh("cascade_update", SHOP).await;
+        let customers = oid(&client, "customers").await;
+        let name_only = predict_update(&client, customers, &["name".to_owned()], Some("id = 1"))
+            .await
+            .expect("predict");
+        assert!(name_only.is_empty(), "{name_only:?}");
+
+        let effects = predict_update(&client, customers, &["id".to_owned()], Some("id = 1"))
+            .await
+            .expect("predict");
+        // invoices' key is NO ACTION on update: its rows would block the change.
+        assert_eq!(
+            shape(&effects),
+            vec![
+                ("billing.invoices", CascadeAction::Blocked, 2, 1),
+                ("orders", CascadeAction::Update, 3, 1),
+            ]
+        );
+        assert_eq!(effects[1].columns, vec!["customer_id"]);
+        let line = update_summary("customers", 1, &effects);
+        assert_eq!(
+            line,
+            "updating 1 row of customers changes customer_id in 3 rows of orders; but 2 rows \
+             of billing.invoices (invoices_customer_id_fkey) still reference the old keys, so \
+             it will fail (23503)"
+        );
+        client.batch_execute("BEGIN").await.expect("begin");
+        let err = client
+            .execute("UPDATE customers SET id = 100 WHERE id = 1", &[])
+            .await
+            .expect_err("blocked by invoices");
+        assert_eq!(
+            err.code(),
+            Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION)
+        );
+        client.batch_execute("ROLLBACK").await.expect("rollback");
+
+        // Without the blocking invoices, the prediction matches what happens.
+        client
+            .batch_execute("DELETE FROM billing.invoices WHERE customer_id = 1")
+            .await
+            .expect("clear invoices");
+        let effects = predict_update(&client, customers, &["id".to_owned()], Some("id = 1"))
+            .await
+            .expect("predict");
+        assert_eq!(
+            shape(&effects),
+            vec![("orders", CascadeAction::Update, 3, 1)]
+        );
+        let (_, counts) = run(&client, "UPDATE customers SET id = 100 WHERE id = 1").await;
+        assert_eq!(
+            totals(&counts),
+            vec![("customers", 0, 1, 0), ("orders", 0, 3, 0)]
+        );
+    }
+
+    #[tokio::test]
+    async fn reports_rows_that_block_a_delete() {
+        let client = fresh(
+            "cascade_blocked",
+            "CREATE TABLE accounts (id int PRIMARY KEY); \
+             CREATE TABLE payments (id serial PRIMARY KEY, \
+                 account_id int REFERENCES accounts ON DELETE RESTRICT); \
+             CREATE TABLE sessions (id serial PRIMARY KEY, \
+                 account_id int REFERENCES accounts ON DELETE CASCADE); \
+             INSERT INTO accounts VALUES (1), (2); \
+             INSERT INTO payments (account_id) VALUES (1); \
+             INSERT INTO sessions (account_id) VALUES (1), (2), (2);",
+        )
+        .await;
+        let accounts = oid(&client, "accounts").await;
+        let effects = predict_delete(&client, accounts, Some("id = 1"))
+            .await
+            .expect("predict");
+        assert_eq!(
+            shape(&effects),
+            vec![
+                ("payments", CascadeAction::Blocked, 1, 1),
+                ("sessions", CascadeAction::Delete, 1, 1),
+            ]
+        );
+        client.batch_execute("BEGIN").await.expect("begin");
+        let err = client
+            .execute("DELETE FROM accounts WHERE id = 1", &[])
+            .await
+            .expect_err("restricted");
+        assert_eq!(
+            err.code(),
+            Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION)
+        );
+        client.batch_execute("ROLLBACK").await.expect("rollback");
+
+        let effects = predict_delete(&client, accounts, Some("id = 2"))
+            .await
+            .expect("predict");
+        assert_eq!(
+            shape(&effects),
+            vec![("sessions", CascadeAction::Delete, 2, 1)]
+        );
+    }
+
+    #[tokio::test]
+    async fn self_references_terminate() {
+        let client = fresh(
+            "cascade_self",
+            "CREATE TABLE employees (id int PRIMARY KEY, \
+                 manager_id int REFERENCES employees ON DELETE CASCADE); \
+             INSERT INTO employees VALUES (1, NULL); \
+             INSERT INTO employees SELECT g, g - 1 FROM generate_series(2, 20) g; \
+             CREATE TABLE staff (id int PRIMARY KEY, \
+                 boss_id int REFERENCES staff ON DELETE SET NULL); \
+             INSERT INTO staff VALUES (1, NULL), (2, 1), (3, 1), (4, 2); \
+             CREATE TABLE pairs (id int PRIMARY KEY, partner int); \
+             INSERT INTO pairs VALUES (1, 2), (2, 1), (3, NULL); \
+             ALTER TABLE pairs ADD FOREIGN KEY (partner) REFERENCES pairs ON DELETE CASCADE;",
+        )
+        .await;
+        let employees = oid(&client, "employees").await;
+
+        // A chain of 20: the walk stops at MAX_DEPTH and says so.
+        let effects = predict_delete(&client, employees, Some("id = 1"))
+            .await
+            .expect("predict");
+        assert_eq!(
+            shape(&effects),
+            vec![("employees", CascadeAction::Delete, MAX_DEPTH as i64, 1)]
+        );
+        assert!(effects[0].incomplete);
+        assert!(summary("employees", 1, &effects).contains("lower bounds"));
+        let (_, counts) = run(&client, "DELETE FROM employees WHERE id = 1").await;
+        assert_eq!(totals(&counts), vec![("employees", 0, 0, 20)]);
+
+        // Near the end of the chain the prediction is complete and exact.
+        let effects = predict_delete(&client, employees, Some("id = 15"))
+            .await
+            .expect("predict");
+        assert_eq!(
+            shape(&effects),
+            vec![("employees", CascadeAction::Delete, 5, 1)]
+        );
+        assert!(!effects[0].incomplete);
+        let (_, counts) = run(&client, "DELETE FROM employees WHERE id = 15").await;
+        assert_eq!(totals(&counts), vec![("employees", 0, 0, 6)]);
+
+        // SET NULL on a self-reference: one level, rows deleted are not also updated.
+        let staff = oid(&client, "staff").await;
+        let effects = predict_delete(&client, staff, Some("id IN (1, 2)"))
+            .await
+            .expect("predict");
+        assert_eq!(
+            shape(&effects),
+            vec![("staff", CascadeAction::SetNull, 2, 1)]
+        );
+        let (_, counts) = run(&client, "DELETE FROM staff WHERE id IN (1, 2)").await;
+        assert_eq!(totals(&counts), vec![("staff", 0, 2, 2)]);
+
+        // A cycle in the data: rows found again are not new rows, so it is complete.
+        let pairs = oid(&client, "pairs").await;
+        let effects = predict_delete(&client, pairs, Some("id = 1"))
+            .await
+            .expect("predict");
+        assert_eq!(
+            shape(&effects),
+            vec![("pairs", CascadeAction::Delete, 1, 1)]
+        );
+        assert!(!effects[0].incomplete);
+        let (_, counts) = run(&client, "DELETE FROM pairs WHERE id = 1").await;
+        assert_eq!(totals(&counts), vec![("pairs", 0, 0, 2)]);
+    }
+
+    #[tokio::test]
+    async fn multi_column_keys_and_hostile_names() {
+        let client = fresh(
+            "cascade_multi",
+            r#"
+            CREATE TABLE "pa""rent" ("i""d" int, region text, PRIMARY KEY (region, "i""d"));
+            CREATE TABLE "we""ird; drop" (id serial PRIMARY KEY, "r;g" text, pid int,
+                FOREIGN KEY ("r;g", pid) REFERENCES "pa""rent" (region, "i""d")
+                ON DELETE CASCADE);
+            CREATE TABLE swapped (id serial PRIMARY KEY, pid int, reg text,
+                FOREIGN KEY (pid, reg) REFERENCES "pa""rent" ("i""d", region)
+                ON DELETE SET NULL (pid));
+            INSERT INTO "pa""rent" VALUES (1, 'eu'), (1, 'us'), (2, 'eu');
+            INSERT INTO "we""ird; drop" ("r;g", pid)
+                VALUES ('eu', 1), ('eu', 1), ('us', 1), ('eu', 2), (NULL, 1);
+            INSERT INTO swapped (pid, reg) VALUES (1, 'eu'), (1, 'us'), (2, 'eu');
+            "#,
+        )
+        .await;
+        let parent = oid(&client, r#""pa""rent""#).await;
+        let where_sql = r#""i""d" = 1 AND region = 'eu'"#;
+        let effects = predict_delete(&client, parent, Some(where_sql))
+            .await
+            .expect("predict");
+        assert_eq!(
+            shape(&effects),
+            vec![
+                ("swapped", CascadeAction::SetNull, 1, 1),
+                ("we\"ird; drop", CascadeAction::Delete, 2, 1),
+            ]
+        );
+        assert_eq!(effects[0].columns, vec!["pid"], "ON DELETE SET NULL (pid)");
+        let (_, counts) = run(
+            &client,
+            &format!(r#"DELETE FROM "pa""rent" WHERE {where_sql}"#),
+        )
+        .await;
+        assert_eq!(
+            totals(&counts),
+            vec![
+                ("pa\"rent", 0, 0, 1),
+                ("swapped", 0, 1, 0),
+                ("we\"ird; drop", 0, 0, 2)
+            ]
+        );
+    }
+
+    #[test]
+    fn joins_lists_in_english() {
+        let items = |n: usize| (1..=n).map(|i| i.to_string()).collect::<Vec<_>>();
+        assert_eq!(join_and(&items(0)), "");
+        assert_eq!(join_and(&items(1)), "1");
+        assert_eq!(join_and(&items(2)), "1 and 2");
+        assert_eq!(join_and(&items(3)), "1, 2 and 3");
+        assert_eq!(rows(1), "1 row");
+        assert_eq!(rows(0), "0 rows");
+    }
+}

@@ -1,0 +1,285 @@
+//! What a DDL statement did, measured on the server inside the open transaction.
+//!
+//! A table was rewritten when its storage file (`pg_relation_filenode`) changed
+//! between before and after the statement; the locks a statement took are the
+//! relation locks this backend holds afterwards (locks are kept until the end of the
+//! transaction, so they are the transaction's locks so far). Partitioned tables have
+//! no storage of their own: pass their partitions to see a rewrite.
+
+use std::collections::HashMap;
+
+use tokio_postgres::Client;
+
+use super::error::PreviewError;
+
+/// The relation lock modes, weakest first (the server's own numbering).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LockMode {
+    /// `ACCESS SHARE` (SELECT).
+    AccessShare,
+    /// `ROW SHARE` (SELECT FOR UPDATE/SHARE).
+    RowShare,
+    /// `ROW EXCLUSIVE` (INSERT, UPDATE, DELETE, MERGE).
+    RowExclusive,
+    /// `SHARE UPDATE EXCLUSIVE` (VACUUM, ANALYZE, some ALTER TABLE forms).
+    ShareUpdateExclusive,
+    /// `SHARE` (CREATE INDEX).
+    Share,
+    /// `SHARE ROW EXCLUSIVE` (CREATE TRIGGER, some ALTER TABLE forms).
+    ShareRowExclusive,
+    /// `EXCLUSIVE` (REFRESH MATERIALIZED VIEW CONCURRENTLY).
+    Exclusive,
+    /// `ACCESS EXCLUSIVE` (most ALTER TABLE forms, DROP, TRUNCATE): blocks reads too.
+    AccessExclusive,
+}
+
+impl LockMode {
+    /// The mode from its `pg_locks.mode` name, e.g. `AccessExclusiveLock`.
+    pub fn from_pg_name(name: &str) -> Option<LockMode> {
+        Some(match name {
+            "AccessShareLock" => LockMode::AccessShare,
+            "RowShareLock" => LockMode::RowShare,
+            "RowExclusiveLock" => LockMode::RowExclusive,
+            "ShareUpdateExclusiveLock" => LockMode::ShareUpdateExclusive,
+            "ShareLock" => LockMode::Share,
+            "ShareRowExclusiveLock" => LockMode::ShareRowExclusive,
+            "ExclusiveLock" => LockMode::Exclusive,
+            "AccessExclusiveLock" => LockMode::AccessExclusive,
+            _ => return None,
+        })
+    }
+
+    /// The mode as `LOCK TABLE` spells it, e.g. `ACCESS EXCLUSIVE`.
+    pub fn sql_name(self) -> &'static str {
+        match self {
+            LockMode::AccessShare => "ACCESS SHARE",
+            LockMode::RowShare => "ROW SHARE",
+            LockMode::RowExclusive => "ROW EXCLUSIVE",
+            LockMode::ShareUpdateExclusive => "SHARE UPDATE EXCLUSIVE",
+            LockMode::Share => "SHARE",
+            LockMode::ShareRowExclusive => "SHARE ROW EXCLUSIVE",
+            LockMode::Exclusive => "EXCLUSIVE",
+            LockMode::AccessExclusive => "ACCESS EXCLUSIVE",
+        }
+    }
+
+    /// The mode from its SQL name, e.g. `ACCESS EXCLUSIVE`.
+    pub fn from_sql_name(name: &str) -> Option<LockMode> {
+        ALL.into_iter().find(|mode| mode.sql_name() == name)
+    }
+}
+
+/// Every mode, weakest first.
+const ALL: [LockMode; 8] = [
+    LockMode::AccessShare,
+    LockMode::RowShare,
+    LockMode::RowExclusive,
+    LockMode::ShareUpdateExclusive,
+    LockMode::Share,
+    LockMode::ShareRowExclusive,
+    LockMode::Exclusive,
+    LockMode::AccessExclusive,
+];
+
+/// The storage file number of each of `relids` that exists and has storage.
+pub async fn storage_of(
+    client: &Client,
+    relids: &[u32],
+) -> Result<HashMap<u32, u32>, PreviewError> {
+    let rows = client
+        .query(
+            "SELECT c.oid, pg_catalog.pg_relation_filenode(c.oid) \
+             FROM pg_catalog.pg_class c \
+             WHERE c.oid = ANY($1::oid[]) \
+               AND pg_catalog.pg_relation_filenode(c.oid) IS NOT NULL",
+            &[&relids],
+        )
+        .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .collect()
+}
+
+/// The relations whose storage changed between `before` and `after` (sorted): they
+/// were rewritten (or truncated). Relations missing from `after` were dropped, not
+/// rewritten.
+pub fn rewritten(before: &HashMap<u32, u32>, after: &HashMap<u32, u32>) -> Vec<u32> {
+    let mut out: Vec<u32> = before
+        .iter()
+        .filter(|(relid, node)| after.get(relid).is_some_and(|now| now != *node))
+        .map(|(relid, _)| *relid)
+        .collect();
+    out.sort_unstable();
+    out
+}
+
+/// The relation locks this transaction holds on user tables, views, materialized
+/// views and foreign tables, as (display name, SQL mode name), sorted by name and
+/// then by strength. Catalogs, TOAST tables, indexes and sequences are left out.
+pub async fn locks_held(client: &Client) -> Result<Vec<(String, String)>, PreviewError> {
+    let rows = client
+        .query(
+            "SELECT CASE WHEN n.nspname = 'public' THEN c.relname::text \
+                         ELSE n.nspname || '.' || c.relname END, \
+                    l.mode \
+             FROM pg_catalog.pg_locks l \
+             JOIN pg_catalog.pg_class c ON c.oid = l.relation \
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             WHERE l.pid = pg_catalog.pg_backend_pid() \
+               AND l.locktype = 'relation' AND l.granted \
+               AND l.database = (SELECT oid FROM pg_catalog.pg_database \
+                                 WHERE datname = pg_catalog.current_database()) \
+               AND c.relkind IN ('r', 'p', 'v', 'm', 'f') \
+               AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
+               AND n.nspname NOT LIKE 'pg\\_toast%'",
+            &[],
+        )
+        .await?;
+    let mut out = rows
+        .iter()
+        .map(|row| {
+            let name: String = row.try_get(0)?;
+            let mode: String = row.try_get(1)?;
+            Ok((name, mode))
+        })
+        .collect::<Result<Vec<_>, PreviewError>>()?;
+    out.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then(LockMode::from_pg_name(&a.1).cmp(&LockMode::from_pg_name(&b.1)))
+            .then(a.1.cmp(&b.1))
+    });
+    out.dedup();
+    Ok(out
+        .into_iter()
+        .map(|(name, mode)| {
+            // Modes other than the eight table locks (e.g. SIReadLock under
+            // SERIALIZABLE) are passed through as the server names them.
+            let mode = LockMode::from_pg_name(&mode)
+                .map(|m| m.sql_name().to_owned())
+                .unwrap_or(mode);
+            (name, mode)
+        })
+        .collect())
+}
+
+/// The strongest lock held on each relation, as (display name, SQL mode name),
+/// sorted by name. Modes that are not table lock modes count as weakest.
+pub fn strongest(locks: &[(String, String)]) -> Vec<(String, String)> {
+    let mut best: HashMap<&str, &str> = HashMap::new();
+    for (name, mode) in locks {
+        let entry = best.entry(name.as_str()).or_insert(mode.as_str());
+        if LockMode::from_sql_name(mode) > LockMode::from_sql_name(entry) {
+            *entry = mode.as_str();
+        }
+    }
+    let mut out: Vec<(String, String)> = best
+        .into_iter()
+        .map(|(name, mode)| (name.to_owned(), mode.to_owned()))
+        .collect();
+    out.sort();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::preview::counts::resolve_table;
+    use crate::preview::testdb::fresh;
+
+    /// Runs `ddl` in a transaction on table `t` and reports (rewritten?, strongest lock on t).
+    async fn measure(client: &Client, ddl: &str) -> (bool, Option<String>) {
+        client.batch_execute("BEGIN").await.expect("begin");
+        let (t, _) = resolve_table(client, "t")
+            .await
+            .expect("resolve")
+            .expect("t exists");
+        let before = storage_of(client, &[t]).await.expect("storage before");
+        client.batch_execute(ddl).await.expect("ddl");
+        let after = storage_of(client, &[t]).await.expect("storage after");
+        let locks = locks_held(client).await.expect("locks");
+        client.batch_execute("ROLLBACK").await.expect("rollback");
+        let rewrote = rewritten(&before, &after) == vec![t];
+        let lock = strongest(&locks)
+            .into_iter()
+            .find(|(name, _)| name == "t")
+            .map(|(_, mode)| mode);
+        (rewrote, lock)
+    }
+
+    #[tokio::test]
+    async fn measures_rewrites_and_locks() {
+        let client = fresh(
+            "ddl_measures",
+            "CREATE TABLE t (id int PRIMARY KEY, x int); \
+             INSERT INTO t SELECT g, g FROM generate_series(1, 100) g; \
+             CREATE TABLE other (y int);",
+        )
+        .await;
+
+        let (rewrote, lock) = measure(&client, "ALTER TABLE t ADD COLUMN c int").await;
+        assert!(
+            !rewrote,
+            "ADD COLUMN without a volatile default does not rewrite"
+        );
+        assert_eq!(lock.as_deref(), Some("ACCESS EXCLUSIVE"));
+
+        let (rewrote, lock) = measure(&client, "ALTER TABLE t ALTER COLUMN x TYPE bigint").await;
+        assert!(rewrote, "a type change from int to bigint rewrites");
+        assert_eq!(lock.as_deref(), Some("ACCESS EXCLUSIVE"));
+
+        let (rewrote, lock) = measure(&client, "CREATE INDEX ON t (x)").await;
+        assert!(!rewrote);
+        assert_eq!(lock.as_deref(), Some("SHARE"));
+
+        let (rewrote, lock) = measure(&client, "UPDATE t SET x = x + 1 WHERE id = 1").await;
+        assert!(!rewrote);
+        assert_eq!(lock.as_deref(), Some("ROW EXCLUSIVE"));
+
+        // Locks are listed per relation; a plain read elsewhere shows up too, and
+        // catalogs and the pg_locks view itself do not.
+        client.batch_execute("BEGIN").await.expect("begin");
+        client
+            .batch_execute("SELECT * FROM other; LOCK TABLE t IN SHARE ROW EXCLUSIVE MODE")
+            .await
+            .expect("lock");
+        let locks = locks_held(&client).await.expect("locks");
+        client.batch_execute("ROLLBACK").await.expect("rollback");
+        assert_eq!(
+            locks,
+            vec![
+                ("other".to_owned(), "ACCESS SHARE".to_owned()),
+                ("t".to_owned(), "SHARE ROW EXCLUSIVE".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn strongest_keeps_one_mode_per_relation() {
+        let locks = vec![
+            ("t".to_owned(), "ROW EXCLUSIVE".to_owned()),
+            ("t".to_owned(), "ACCESS EXCLUSIVE".to_owned()),
+            ("t".to_owned(), "SHARE".to_owned()),
+            ("u".to_owned(), "SIReadLock".to_owned()),
+            ("u".to_owned(), "ACCESS SHARE".to_owned()),
+        ];
+        assert_eq!(
+            strongest(&locks),
+            vec![
+                ("t".to_owned(), "ACCESS EXCLUSIVE".to_owned()),
+                ("u".to_owned(), "ACCESS SHARE".to_owned()),
+            ]
+        );
+        assert_eq!(LockMode::from_pg_name("ShareLock"), Some(LockMode::Share));
+        assert_eq!(LockMode::from_pg_name("nonsense"), None);
+        for mode in ALL {
+            assert_eq!(LockMode::from_sql_name(mode.sql_name()), Some(mode));
+        }
+    }
+
+    #[test]
+    fn rewritten_compares_storage() {
+        let before = HashMap::from([(1, 10), (2, 20), (3, 30)]);
+        let after = HashMap::from([(1, 10), (2, 21)]);
+        assert_eq!(rewritten(&before, &after), vec![2]);
+    }
+}

@@ -1,0 +1,162 @@
+//! How the rows of a table are keyed in the before/after diff.
+//!
+//! The primary key when there is one; else a unique index the server enforces on
+//! every row (immediate, not partial, no expressions, every key column NOT NULL);
+//! else the physical row address `ctid`, which an UPDATE changes, so the diff then
+//! carries a visible warning.
+
+use tokio_postgres::Client;
+
+use super::error::PreviewError;
+
+/// The columns that identify a row of a table in the diff.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowKey {
+    /// The primary key's columns, in key order.
+    Primary(Vec<String>),
+    /// The columns of a unique index whose columns are all NOT NULL, not partial,
+    /// without expressions and checked immediately.
+    Unique(Vec<String>),
+    /// No usable key: rows are keyed by `ctid`.
+    Ctid,
+}
+
+impl RowKey {
+    /// The warning to show for a table keyed by ctid, naming the table.
+    pub fn warning(&self, table: &str) -> Option<String> {
+        match self {
+            RowKey::Ctid => Some(format!(
+                "table {table} has no primary key or unique not-null key: rows are keyed by \
+                 ctid, which changes on update"
+            )),
+            RowKey::Primary(_) | RowKey::Unique(_) => None,
+        }
+    }
+
+    /// The key's columns; empty for ctid.
+    pub fn columns(&self) -> &[String] {
+        match self {
+            RowKey::Primary(cols) | RowKey::Unique(cols) => cols,
+            RowKey::Ctid => &[],
+        }
+    }
+}
+
+/// The key for the rows of table `relid`: the primary key, else the usable unique
+/// index with the fewest columns (ties broken by index name), else ctid.
+pub async fn row_key(client: &Client, relid: u32) -> Result<RowKey, PreviewError> {
+    let rows = client
+        .query(
+            "SELECT i.indisprimary, \
+                    ARRAY(SELECT a.attname::text \
+                          FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) \
+                          JOIN pg_catalog.pg_attribute a \
+                            ON a.attrelid = i.indrelid AND a.attnum = k.attnum \
+                          WHERE k.ord <= i.indnkeyatts \
+                          ORDER BY k.ord) AS cols, \
+                    i.indnkeyatts = (SELECT count(*) \
+                          FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) \
+                          JOIN pg_catalog.pg_attribute a \
+                            ON a.attrelid = i.indrelid AND a.attnum = k.attnum \
+                          WHERE k.ord <= i.indnkeyatts AND a.attnotnull) AS all_not_null \
+             FROM pg_catalog.pg_index i \
+             JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid \
+             WHERE i.indrelid = $1 AND i.indisunique AND i.indisvalid \
+               AND (i.indisprimary OR i.indimmediate) \
+               AND i.indpred IS NULL AND i.indexprs IS NULL \
+             ORDER BY i.indisprimary DESC, i.indnkeyatts, ic.relname",
+            &[&relid],
+        )
+        .await?;
+    for row in rows {
+        let primary: bool = row.try_get(0)?;
+        let cols: Vec<String> = row.try_get(1)?;
+        let all_not_null: bool = row.try_get(2)?;
+        if primary {
+            return Ok(RowKey::Primary(cols));
+        }
+        if all_not_null && !cols.is_empty() {
+            return Ok(RowKey::Unique(cols));
+        }
+    }
+    Ok(RowKey::Ctid)
+}
+
+/// The table's columns in order (dropped and system columns left out).
+pub async fn columns(client: &Client, relid: u32) -> Result<Vec<String>, PreviewError> {
+    let rows = client
+        .query(
+            "SELECT attname::text FROM pg_catalog.pg_attribute \
+             WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped \
+             ORDER BY attnum",
+            &[&relid],
+        )
+        .await?;
+    rows.iter()
+        .map(|row| row.try_get(0).map_err(PreviewError::from))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::preview::counts::resolve_table;
+    use crate::preview::testdb::fresh;
+
+    async fn oid(client: &Client, name: &str) -> u32 {
+        resolve_table(client, name)
+            .await
+            .expect("resolve")
+            .expect("table exists")
+            .0
+    }
+
+    #[tokio::test]
+    async fn picks_primary_then_unique_not_null_then_ctid() {
+        let client = fresh(
+            "keys_kinds",
+            r#"
+            CREATE TABLE pk (a int, b text, c int, PRIMARY KEY (b, a), UNIQUE (c));
+            CREATE TABLE uq (x int, code text NOT NULL, other int NOT NULL, y int);
+            CREATE UNIQUE INDEX uq_nullable ON uq (y);
+            CREATE UNIQUE INDEX uq_partial ON uq (other) WHERE other > 0;
+            CREATE UNIQUE INDEX uq_expr ON uq (lower(code));
+            CREATE UNIQUE INDEX uq_code ON uq (code) INCLUDE (x);
+            CREATE TABLE deferred (k int NOT NULL UNIQUE DEFERRABLE INITIALLY DEFERRED);
+            CREATE TABLE "we""ird; drop" (v int, w int);
+            ALTER TABLE "we""ird; drop" DROP COLUMN v;
+            ALTER TABLE "we""ird; drop" ADD COLUMN "z""q" int;
+            "#,
+        )
+        .await;
+        let pk = oid(&client, "pk").await;
+        assert_eq!(
+            row_key(&client, pk).await.expect("key"),
+            RowKey::Primary(vec!["b".into(), "a".into()])
+        );
+        let uq = oid(&client, "uq").await;
+        let key = row_key(&client, uq).await.expect("key");
+        assert_eq!(key, RowKey::Unique(vec!["code".into()]));
+        assert_eq!(key.warning("uq"), None);
+
+        let deferred = oid(&client, "deferred").await;
+        let key = row_key(&client, deferred).await.expect("key");
+        // A deferrable unique index may hold duplicates until commit: not a key.
+        assert_eq!(key, RowKey::Ctid);
+
+        let weird = oid(&client, r#""we""ird; drop""#).await;
+        let key = row_key(&client, weird).await.expect("key");
+        assert_eq!(key, RowKey::Ctid);
+        assert!(key.columns().is_empty());
+        let warning = key.warning(r#"we"ird; drop"#).expect("a ctid warning");
+        assert!(warning.contains("ctid"), "{warning}");
+        assert_eq!(
+            columns(&client, weird).await.expect("columns"),
+            vec!["w".to_owned(), "z\"q".to_owned()]
+        );
+        assert_eq!(
+            columns(&client, uq).await.expect("columns"),
+            vec!["x", "code", "other", "y"]
+        );
+    }
+}

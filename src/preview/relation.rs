@@ -1,0 +1,96 @@
+//! A table as the preview names it: its oid, its display name, and its quoted SQL name.
+//!
+//! Table names are hostile input (`"we""ird; drop"` is a legal table name), so every
+//! name that goes into generated SQL text passes through [`quote_ident`], and tables
+//! are looked up by oid, never by splicing a user-typed name into SQL.
+
+use tokio_postgres::Client;
+
+use super::error::PreviewError;
+
+/// A relation, identified by oid, with what the preview needs to name and query it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relation {
+    /// The relation's oid.
+    pub relid: u32,
+    /// Its schema.
+    pub schema: String,
+    /// Its name within the schema.
+    pub name: String,
+    /// `pg_class.relkind`: `r` table, `p` partitioned table, `v` view, …
+    pub kind: String,
+}
+
+impl Relation {
+    /// Looks a relation up by oid.
+    pub async fn by_oid(client: &Client, relid: u32) -> Result<Relation, PreviewError> {
+        let row = client
+            .query_opt(
+                "SELECT n.nspname::text, c.relname::text, c.relkind::text \
+                 FROM pg_catalog.pg_class c \
+                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE c.oid = $1",
+                &[&relid],
+            )
+            .await?
+            .ok_or(PreviewError::NoSuchTable { relid })?;
+        Ok(Relation {
+            relid,
+            schema: row.try_get(0)?,
+            name: row.try_get(1)?,
+            kind: row.try_get(2)?,
+        })
+    }
+
+    /// `schema.table`, with the schema omitted when it is `public`.
+    pub fn display(&self) -> String {
+        display_name(&self.schema, &self.name)
+    }
+
+    /// `"schema"."table"`, safe to splice into SQL text.
+    pub fn quoted(&self) -> String {
+        format!("{}.{}", quote_ident(&self.schema), quote_ident(&self.name))
+    }
+
+    /// The relation in a FROM clause: `ONLY` for plain tables, whose inheritance
+    /// children foreign keys never reach; partitioned tables are scanned whole.
+    pub fn from_item(&self) -> String {
+        if self.kind == "p" {
+            self.quoted()
+        } else {
+            format!("ONLY {}", self.quoted())
+        }
+    }
+}
+
+/// `schema.table`, with the schema omitted when it is `public`.
+pub fn display_name(schema: &str, name: &str) -> String {
+    if schema == "public" {
+        name.to_owned()
+    } else {
+        format!("{schema}.{name}")
+    }
+}
+
+/// An identifier quoted for SQL text: `we"ird` → `"we""ird"`.
+pub fn quote_ident(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_hostile_identifiers() {
+        assert_eq!(quote_ident("orders"), "\"orders\"");
+        assert_eq!(quote_ident("we\"ird; drop"), "\"we\"\"ird; drop\"");
+        assert_eq!(quote_ident(""), "\"\"");
+    }
+
+    #[test]
+    fn omits_the_public_schema() {
+        assert_eq!(display_name("public", "orders"), "orders");
+        assert_eq!(display_name("billing", "invoices"), "billing.invoices");
+    }
+}
