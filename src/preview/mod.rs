@@ -1,14 +1,18 @@
 //! What a write did, shown before anyone commits: per-table counts ([`counts`]), the
-//! cascade collector ([`cascade`]), how rows are keyed ([`keys`]), DDL facts ([`ddl`]),
-//! and the change digest that binds them ([`digest`]).
+//! capture of before/after images by rewriting the statement ([`rewrite`], [`images`]),
+//! the row-level diff ([`diff`]), the cascade collector ([`cascade`]), how rows are keyed
+//! ([`keys`]), DDL facts ([`ddl`]), and the change digest that binds them ([`digest`]).
 
 pub mod cascade;
 pub mod counts;
 pub mod ddl;
+pub mod diff;
 pub mod digest;
 pub mod error;
+pub mod images;
 pub mod keys;
 pub mod relation;
+pub mod rewrite;
 
 #[cfg(test)]
 mod testdb;

@@ -1,0 +1,420 @@
+//! The row-level diff a reviewer reads: a header with the exact totals, then a psql-like
+//! grid of the first rows keyed by the table's key, with `old → new` for each changed
+//! value of an UPDATE, the deleted rows of a DELETE, the inserted rows of an INSERT and,
+//! for an upsert, which rows were inserted and which updated.
+//!
+//! The grid is laid out on plain text, so it reads the same without colour. With colour,
+//! each value is then painted in place (old red and crossed out, new green): painting
+//! only wraps text in escapes, so the columns stay aligned. Control characters in data
+//! are shown escaped (`\n`, `\x1b`), so a value cannot break the grid or drive the
+//! terminal of the shared screen.
+
+use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
+use crossterm::style::Stylize;
+
+use super::images::{ChangeKind, Datum, Image, Images, RowChange};
+use super::keys::RowKey;
+use super::rewrite::CaptureKind;
+use crate::render::Style;
+
+/// psql's border layout for comfy-table (as in [`crate::render::table`]).
+const PSQL: &str = "     -+ |          ";
+/// Between the old and the new value of a changed column.
+const ARROW: &str = " → ";
+
+/// How a piece of a cell is painted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Paint {
+    Plain,
+    Old,
+    New,
+}
+
+/// A cell: pieces of text, each with its paint.
+type Pieces = Vec<(String, Paint)>;
+
+/// Renders the diff of one statement on `table`; see the module docs.
+pub fn render(
+    table: &str,
+    images: &Images,
+    key: &RowKey,
+    all_columns: bool,
+    style: Style,
+) -> String {
+    let mut out = header(table, images);
+    if matches!(key, RowKey::Ctid) {
+        out.push_str(&style.warn(&format!(
+            "warning: {table} has no primary key or unique not-null key; rows are keyed by ctid"
+        )));
+        out.push('\n');
+    }
+    if images.kind == CaptureKind::Upsert && images.updated > 0 {
+        out.push_str(
+            "note: the old values of rows updated by ON CONFLICT are not available before \
+             PostgreSQL 18; their new values are shown\n",
+        );
+    }
+    if images.shown.is_empty() {
+        return out;
+    }
+    let (columns, rows) = grid(images, all_columns);
+    if images.kind == CaptureKind::Update && columns.len() == key_names(&images.shown[0]).len() {
+        out.push_str("(no column changed its value in the rows shown)\n");
+    }
+    out.push_str(&draw(&columns, &rows, style));
+    out
+}
+
+/// `UPDATE orders: 3 rows updated (showing 3)` and the like.
+fn header(table: &str, images: &Images) -> String {
+    let shown = images.shown.len();
+    let (verb, counts) = match images.kind {
+        CaptureKind::Update => ("UPDATE", rows(images.updated, "updated")),
+        CaptureKind::Delete => ("DELETE", rows(images.deleted, "deleted")),
+        CaptureKind::Insert => ("INSERT", rows(images.inserted, "inserted")),
+        CaptureKind::Upsert => (
+            "INSERT",
+            format!(
+                "{}, {}",
+                rows(images.inserted, "inserted"),
+                rows(images.updated, "updated")
+            ),
+        ),
+    };
+    if images.total == 0 {
+        format!("{verb} {table}: {counts}\n")
+    } else {
+        format!("{verb} {table}: {counts} (showing {shown})\n")
+    }
+}
+
+/// `1 row updated`, `1,000,000 rows updated`.
+fn rows(n: u64, what: &str) -> String {
+    let s = if n == 1 { "" } else { "s" };
+    format!("{} row{s} {what}", thousands(n))
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn key_names(row: &RowChange) -> Vec<String> {
+    row.key.iter().map(|(name, _)| name.clone()).collect()
+}
+
+/// The grid's column headers and its rows of painted cells.
+fn grid(images: &Images, all_columns: bool) -> (Vec<String>, Vec<Vec<Pieces>>) {
+    let keys = images.shown.first().map(key_names).unwrap_or_default();
+    let upsert = images.kind == CaptureKind::Upsert;
+
+    // Value columns in table order, as first seen; key columns are already shown.
+    let mut value_columns: Vec<String> = Vec::new();
+    for row in &images.shown {
+        for image in [&row.old, &row.new].into_iter().flatten() {
+            for (name, _) in &image.columns {
+                if !keys.contains(name) && !value_columns.contains(name) {
+                    value_columns.push(name.clone());
+                }
+            }
+        }
+    }
+    if images.kind == CaptureKind::Update && !all_columns {
+        value_columns.retain(|column| images.shown.iter().any(|row| changed(row, column)));
+    }
+
+    let mut columns = Vec::new();
+    if upsert {
+        columns.push("action".to_owned());
+    }
+    columns.extend(keys.iter().cloned());
+    columns.extend(value_columns.iter().cloned());
+
+    let rows = images
+        .shown
+        .iter()
+        .map(|row| {
+            let mut cells: Vec<Pieces> = Vec::new();
+            if upsert {
+                let action = match row.kind {
+                    ChangeKind::Inserted => "inserted",
+                    ChangeKind::Updated => "updated",
+                    ChangeKind::Deleted => "deleted",
+                };
+                cells.push(vec![(action.to_owned(), Paint::Plain)]);
+            }
+            let whole = match row.kind {
+                ChangeKind::Deleted => Paint::Old,
+                ChangeKind::Inserted => Paint::New,
+                ChangeKind::Updated if upsert => Paint::New,
+                ChangeKind::Updated => Paint::Plain,
+            };
+            for (_, value) in &row.key {
+                cells.push(vec![(shown(value), Paint::Plain)]);
+            }
+            for column in &value_columns {
+                cells.push(cell(row, column, whole));
+            }
+            cells
+        })
+        .collect();
+    (columns, rows)
+}
+
+/// Whether `column` differs between the old and the new image of `row`.
+fn changed(row: &RowChange, column: &str) -> bool {
+    match (&row.old, &row.new) {
+        (Some(old), Some(new)) => old.get(column) != new.get(column),
+        _ => false,
+    }
+}
+
+fn cell(row: &RowChange, column: &str, whole: Paint) -> Pieces {
+    let value = |image: &Option<Image>| {
+        image
+            .as_ref()
+            .and_then(|i| i.get(column))
+            .map_or_else(String::new, |d: &Datum| shown(d.display()))
+    };
+    if changed(row, column) {
+        vec![
+            (value(&row.old), Paint::Old),
+            (ARROW.to_owned(), Paint::Plain),
+            (value(&row.new), Paint::New),
+        ]
+    } else if row.new.is_some() {
+        vec![(value(&row.new), whole)]
+    } else {
+        vec![(value(&row.old), whole)]
+    }
+}
+
+/// Escapes control characters so a value stays on its line and cannot drive the terminal.
+fn shown(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Lays out the grid on plain text, then paints the values in place.
+fn draw(columns: &[String], rows: &[Vec<Pieces>], style: Style) -> String {
+    let mut table = Table::new();
+    table
+        .load_preset(PSQL)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(
+            columns
+                .iter()
+                .map(|c| Cell::new(c).set_alignment(CellAlignment::Center)),
+        );
+    for row in rows {
+        table.add_row(row.iter().map(|pieces| {
+            Cell::new(
+                pieces
+                    .iter()
+                    .map(|(text, _)| text.as_str())
+                    .collect::<String>(),
+            )
+        }));
+    }
+    let mut out = String::new();
+    // Header and rule come first; every row is one line (values are escaped above).
+    for (index, line) in table.to_string().lines().enumerate() {
+        let line = line.trim_end();
+        match index.checked_sub(2).and_then(|i| rows.get(i)) {
+            Some(row) if style.color => out.push_str(&paint_line(line, row)),
+            _ => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Wraps each painted piece of `row` in colour where it appears in `line`, left to right.
+fn paint_line(line: &str, row: &[Pieces]) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    for pieces in row {
+        for (text, paint) in pieces {
+            if text.is_empty() {
+                continue;
+            }
+            let Some(at) = rest.find(text.as_str()) else {
+                continue;
+            };
+            out.push_str(&rest[..at]);
+            match paint {
+                Paint::Plain => out.push_str(text),
+                Paint::Old => out.push_str(&text.as_str().red().crossed_out().to_string()),
+                Paint::New => out.push_str(&text.as_str().green().to_string()),
+            }
+            rest = &rest[at + text.len()..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::preview::images::{CapturedRow, ImageSink, SinkOptions, SpillTo};
+
+    fn images(kind: CaptureKind, key: RowKey, rows: &[CapturedRow<'_>], shown: usize) -> Images {
+        let mut sink = ImageSink::new(
+            kind,
+            key,
+            SinkOptions {
+                shown,
+                spill: SpillTo::Off,
+            },
+        );
+        for row in rows {
+            sink.push(*row).expect("push");
+        }
+        sink.finish().expect("finish")
+    }
+
+    fn update(old: &'static str, new: &'static str) -> CapturedRow<'static> {
+        CapturedRow {
+            old: Some(old),
+            new: Some(new),
+            ..CapturedRow::default()
+        }
+    }
+
+    fn orders_update() -> Images {
+        images(
+            CaptureKind::Update,
+            RowKey::Primary(vec!["id".into()]),
+            &[
+                update(
+                    r#"{"id":1,"status":"new","total":10.50,"note":null}"#,
+                    r#"{"id":1,"status":"shipped","total":10.50,"note":"fast"}"#,
+                ),
+                update(
+                    r#"{"id":2,"status":"new","total":7.00,"note":"x"}"#,
+                    r#"{"id":2,"status":"shipped","total":7.00,"note":"x"}"#,
+                ),
+                update(
+                    r#"{"id":3,"status":"new","total":1,"note":"a\nb"}"#,
+                    r#"{"id":3,"status":"shipped","total":1,"note":"a\nb"}"#,
+                ),
+            ],
+            2,
+        )
+    }
+
+    #[test]
+    fn update_plain() {
+        let key = RowKey::Primary(vec!["id".into()]);
+        let images = orders_update();
+        insta::assert_snapshot!(render("orders", &images, &key, false, Style::plain()), @r"
+        UPDATE orders: 3 rows updated (showing 2)
+         id |     status    |     note
+        ----+---------------+-------------
+         1  | new → shipped | NULL → fast
+         2  | new → shipped | x
+        ");
+        insta::assert_snapshot!(render("orders", &images, &key, true, Style::plain()), @r"
+        UPDATE orders: 3 rows updated (showing 2)
+         id |     status    | total |     note
+        ----+---------------+-------+-------------
+         1  | new → shipped | 10.50 | NULL → fast
+         2  | new → shipped | 7.00  | x
+        ");
+    }
+
+    #[test]
+    fn update_colour() {
+        let key = RowKey::Primary(vec!["id".into()]);
+        let out = render(
+            "orders",
+            &orders_update(),
+            &key,
+            false,
+            Style { color: true },
+        );
+        insta::assert_snapshot!(out.escape_debug().to_string().replace("\\n", "\n"), @r"
+        UPDATE orders: 3 rows updated (showing 2)
+         id |     status    |     note
+        ----+---------------+-------------
+         1  | \u{1b}[38;5;9m\u{1b}[9mnew\u{1b}[0m → \u{1b}[38;5;10mshipped\u{1b}[39m | \u{1b}[38;5;9m\u{1b}[9mNULL\u{1b}[0m → \u{1b}[38;5;10mfast\u{1b}[39m
+         2  | \u{1b}[38;5;9m\u{1b}[9mnew\u{1b}[0m → \u{1b}[38;5;10mshipped\u{1b}[39m | x
+        ");
+    }
+
+    #[test]
+    fn delete_insert_upsert_and_ctid() {
+        let deleted = images(
+            CaptureKind::Delete,
+            RowKey::Ctid,
+            &[CapturedRow {
+                old: Some(r#"{"sku":"A-1","qty":3}"#),
+                ctid: Some("(0,7)"),
+                ..CapturedRow::default()
+            }],
+            20,
+        );
+        insta::assert_snapshot!(render("stock", &deleted, &RowKey::Ctid, false, Style::plain()), @r"
+        DELETE stock: 1 row deleted (showing 1)
+        warning: stock has no primary key or unique not-null key; rows are keyed by ctid
+          ctid | sku | qty
+        -------+-----+-----
+         (0,7) | A-1 | 3
+        ");
+        let key = RowKey::Unique(vec!["sku".into()]);
+        let upserted = images(
+            CaptureKind::Upsert,
+            key.clone(),
+            &[
+                CapturedRow {
+                    new: Some(r#"{"sku":"A-1","qty":4}"#),
+                    inserted: Some(false),
+                    ..CapturedRow::default()
+                },
+                CapturedRow {
+                    new: Some(r#"{"sku":"B-2","qty":1}"#),
+                    inserted: Some(true),
+                    ..CapturedRow::default()
+                },
+            ],
+            20,
+        );
+        insta::assert_snapshot!(render("stock", &upserted, &key, false, Style::plain()), @r"
+        INSERT stock: 1 row inserted, 1 row updated (showing 2)
+        note: the old values of rows updated by ON CONFLICT are not available before PostgreSQL 18; their new values are shown
+          action  | sku | qty
+        ----------+-----+-----
+         updated  | A-1 | 4
+         inserted | B-2 | 1
+        ");
+        let none = images(CaptureKind::Insert, key.clone(), &[], 20);
+        assert_eq!(
+            render("stock", &none, &key, false, Style::plain()),
+            "INSERT stock: 0 rows inserted\n"
+        );
+    }
+
+    #[test]
+    fn totals_use_thousands_and_values_are_escaped() {
+        assert_eq!(thousands(1_000_000), "1,000,000");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(shown("a\u{1b}[2Jb\n"), "a\\x1b[2Jb\\n");
+    }
+}

@@ -1,0 +1,754 @@
+//! The sink for captured row images: it takes each returned row as it streams in, keeps
+//! only the first few for display, counts every row, digests every image, and writes
+//! every before-image to a gzip-compressed spill file, so memory stays flat however many
+//! rows a write touches.
+//!
+//! # Digest
+//!
+//! SHA-256 over `b"pgward-images-v1\n"` followed by, for each row in arrival order,
+//! `b"row\n"`, one kind byte (`I` inserted, `U` updated, `D` deleted), then the old and
+//! the new image, each framed as `0x00` when absent or `0x01`, its length in bytes as a
+//! big-endian u64, and the bytes: the JSON text exactly as the server sent it. The ctid
+//! is not digested (it is where a row lives, not what it holds).
+//!
+//! # Spill file
+//!
+//! JSON Lines, gzip: one line per before-image, the server's JSON text of the row
+//! (line breaks outside JSON strings, which a `json` column may carry, become spaces;
+//! inside strings the server already escapes them). Written in arrival order. Undo reads
+//! it back with `json_populate_record`.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use sha2::{Digest, Sha256};
+use tokio_postgres::SimpleQueryRow;
+
+use super::keys::RowKey;
+use super::rewrite::{CaptureColumn, CaptureKind};
+
+/// How many changed rows are kept for display unless configured otherwise.
+pub const DEFAULT_SHOWN: usize = 20;
+
+/// Why captured rows could not be taken in.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    /// The spill file could not be created or written.
+    #[error("could not write the before-image spill file {}: {source}", path.display())]
+    Spill {
+        /// The file (or the directory it was to be created in).
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// A returned row does not end with the columns the capture appended.
+    #[error(
+        "the captured row does not end with pgward's columns: expected {expected}, found {found}"
+    )]
+    Columns {
+        /// The expected trailing column names.
+        expected: String,
+        /// The row's column names.
+        found: String,
+    },
+    /// A row carried neither an old nor a new image.
+    #[error("a captured row carries no image")]
+    Empty,
+    /// An image is not a JSON object.
+    #[error("a captured row image is not a JSON object: {0}")]
+    Malformed(String),
+}
+
+/// Where before-images are spilled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpillTo {
+    /// A temporary file in the system temp dir, removed when the [`Spill`] is dropped.
+    TempFile,
+    /// A temporary file in this directory, removed when the [`Spill`] is dropped.
+    TempIn(PathBuf),
+    /// This file, created or truncated, and kept.
+    Path(PathBuf),
+    /// No spill file.
+    Off,
+}
+
+/// How the sink behaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SinkOptions {
+    /// How many rows are kept for display.
+    pub shown: usize,
+    /// Where before-images go.
+    pub spill: SpillTo,
+}
+
+impl Default for SinkOptions {
+    fn default() -> Self {
+        SinkOptions {
+            shown: DEFAULT_SHOWN,
+            spill: SpillTo::TempFile,
+        }
+    }
+}
+
+/// What a write did to one row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// The row is new.
+    Inserted,
+    /// The row was changed in place.
+    Updated,
+    /// The row is gone.
+    Deleted,
+}
+
+impl ChangeKind {
+    fn digest_byte(self) -> u8 {
+        match self {
+            ChangeKind::Inserted => b'I',
+            ChangeKind::Updated => b'U',
+            ChangeKind::Deleted => b'D',
+        }
+    }
+}
+
+/// One column value of an image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Datum {
+    /// SQL NULL.
+    Null,
+    /// A JSON string's contents (text, dates, and the like), decoded.
+    Text(String),
+    /// Any other JSON value as the server wrote it: numbers with their exact digits,
+    /// booleans, and `json`/array columns.
+    Json(String),
+}
+
+impl Datum {
+    /// The value as shown: `NULL`, the text, or the JSON.
+    pub fn display(&self) -> &str {
+        match self {
+            Datum::Null => "NULL",
+            Datum::Text(s) | Datum::Json(s) => s,
+        }
+    }
+}
+
+/// A row image: column names and values in the table's column order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Image {
+    /// `(column, value)` pairs.
+    pub columns: Vec<(String, Datum)>,
+}
+
+impl Image {
+    /// Parses the JSON object text of `to_json(row)`.
+    pub fn parse(text: &str) -> Result<Image, ImageError> {
+        let columns = object_fields(text).ok_or_else(|| ImageError::Malformed(excerpt(text)))?;
+        Ok(Image { columns })
+    }
+
+    /// The value of `column`, if the image has it.
+    pub fn get(&self, column: &str) -> Option<&Datum> {
+        self.columns
+            .iter()
+            .find(|(name, _)| name == column)
+            .map(|(_, value)| value)
+    }
+}
+
+/// One changed row kept for display.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowChange {
+    /// The row's key: `(column, value)` per key column, or `("ctid", …)` for ctid keying.
+    pub key: Vec<(String, String)>,
+    /// What happened to the row.
+    pub kind: ChangeKind,
+    /// The row before (UPDATE, DELETE).
+    pub old: Option<Image>,
+    /// The row after (INSERT, UPDATE, upsert).
+    pub new: Option<Image>,
+    /// The row's ctid as returned (after an UPDATE, the new version's).
+    pub ctid: Option<String>,
+}
+
+/// The before-image spill file. A temporary one is removed when this is dropped.
+#[derive(Debug)]
+pub struct Spill {
+    path: PathBuf,
+    rows: u64,
+    temp: Option<tempfile::TempPath>,
+}
+
+impl Spill {
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// How many before-images it holds.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Keeps a temporary spill file past this value's lifetime and returns its path.
+    pub fn keep(mut self) -> Result<PathBuf, ImageError> {
+        if let Some(temp) = self.temp.take() {
+            temp.keep().map_err(|e| ImageError::Spill {
+                path: self.path.clone(),
+                source: e.error,
+            })?;
+        }
+        Ok(self.path.clone())
+    }
+}
+
+/// Everything the sink took in.
+#[derive(Debug)]
+pub struct Images {
+    /// The kind of statement captured.
+    pub kind: CaptureKind,
+    /// The first rows, at most the configured number.
+    pub shown: Vec<RowChange>,
+    /// All rows returned.
+    pub total: u64,
+    /// Rows inserted.
+    pub inserted: u64,
+    /// Rows updated.
+    pub updated: u64,
+    /// Rows deleted.
+    pub deleted: u64,
+    /// SHA-256 of all images (see the module docs for the framing).
+    pub digest: [u8; 32],
+    /// Before-images, when the statement had any and spilling was on.
+    pub spill: Option<Spill>,
+}
+
+impl Images {
+    /// The digest as lowercase hex.
+    pub fn digest_hex(&self) -> String {
+        self.digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// The pgward columns of one returned row, as text.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CapturedRow<'a> {
+    /// `pgward_old`.
+    pub old: Option<&'a str>,
+    /// `pgward_new`.
+    pub new: Option<&'a str>,
+    /// `pgward_inserted`, for upserts.
+    pub inserted: Option<bool>,
+    /// `pgward_ctid`.
+    pub ctid: Option<&'a str>,
+}
+
+/// Takes captured rows one at a time; see the module docs.
+pub struct ImageSink {
+    kind: CaptureKind,
+    key: RowKey,
+    shown_limit: usize,
+    spill_to: SpillTo,
+    spill: Option<SpillWriter>,
+    shown: Vec<RowChange>,
+    total: u64,
+    inserted: u64,
+    updated: u64,
+    deleted: u64,
+    hasher: Sha256,
+}
+
+impl std::fmt::Debug for ImageSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImageSink")
+            .field("kind", &self.kind)
+            .field("total", &self.total)
+            .finish_non_exhaustive()
+    }
+}
+
+struct SpillWriter {
+    encoder: GzEncoder<BufWriter<File>>,
+    path: PathBuf,
+    temp: Option<tempfile::TempPath>,
+    rows: u64,
+}
+
+impl ImageSink {
+    /// A sink for rows of a statement captured as `kind`, keyed by `key`.
+    pub fn new(kind: CaptureKind, key: RowKey, options: SinkOptions) -> ImageSink {
+        let mut hasher = Sha256::new();
+        hasher.update(b"pgward-images-v1\n");
+        ImageSink {
+            kind,
+            key,
+            shown_limit: options.shown,
+            spill_to: options.spill,
+            spill: None,
+            shown: Vec::new(),
+            total: 0,
+            inserted: 0,
+            updated: 0,
+            deleted: 0,
+            hasher,
+        }
+    }
+
+    /// Takes one row of a `simple_query` result; pgward's columns are its last ones.
+    pub fn push_simple(&mut self, row: &SimpleQueryRow) -> Result<(), ImageError> {
+        let wanted = self.kind.columns();
+        let names: Vec<&str> = row.columns().iter().map(|c| c.name()).collect();
+        let mismatch = || ImageError::Columns {
+            expected: wanted
+                .iter()
+                .map(|c| c.name())
+                .collect::<Vec<_>>()
+                .join(", "),
+            found: names.join(", "),
+        };
+        let base = names.len().checked_sub(wanted.len()).ok_or_else(mismatch)?;
+        let mut captured = CapturedRow::default();
+        for (offset, column) in wanted.iter().enumerate() {
+            let index = base + offset;
+            if names.get(index) != Some(&column.name()) {
+                return Err(mismatch());
+            }
+            let value = row.try_get(index).map_err(|_| mismatch())?;
+            match column {
+                CaptureColumn::Old => captured.old = value,
+                CaptureColumn::New => captured.new = value,
+                CaptureColumn::Inserted => captured.inserted = value.map(|v| v == "t"),
+                CaptureColumn::Ctid => captured.ctid = value,
+            }
+        }
+        self.push(captured)
+    }
+
+    /// Takes one row.
+    pub fn push(&mut self, row: CapturedRow<'_>) -> Result<(), ImageError> {
+        let kind = match (row.old, row.new) {
+            (Some(_), Some(_)) => ChangeKind::Updated,
+            (Some(_), None) => ChangeKind::Deleted,
+            (None, Some(_)) if row.inserted == Some(false) => ChangeKind::Updated,
+            (None, Some(_)) => ChangeKind::Inserted,
+            (None, None) => return Err(ImageError::Empty),
+        };
+        self.hasher.update(b"row\n");
+        self.hasher.update([kind.digest_byte()]);
+        for image in [row.old, row.new] {
+            match image {
+                None => self.hasher.update([0u8]),
+                Some(text) => {
+                    self.hasher.update([1u8]);
+                    self.hasher.update((text.len() as u64).to_be_bytes());
+                    self.hasher.update(text.as_bytes());
+                }
+            }
+        }
+        if let Some(old) = row.old {
+            self.spill(old)?;
+        }
+        self.total += 1;
+        match kind {
+            ChangeKind::Inserted => self.inserted += 1,
+            ChangeKind::Updated => self.updated += 1,
+            ChangeKind::Deleted => self.deleted += 1,
+        }
+        if self.shown.len() < self.shown_limit {
+            let old = row.old.map(Image::parse).transpose()?;
+            let new = row.new.map(Image::parse).transpose()?;
+            let key = self.key_of(old.as_ref().or(new.as_ref()), row.ctid);
+            self.shown.push(RowChange {
+                key,
+                kind,
+                old,
+                new,
+                ctid: row.ctid.map(str::to_owned),
+            });
+        }
+        Ok(())
+    }
+
+    /// Flushes the spill file and returns what was taken in.
+    pub fn finish(self) -> Result<Images, ImageError> {
+        let spill = match self.spill {
+            None => None,
+            Some(writer) => {
+                let path = writer.path.clone();
+                let io = |source| ImageError::Spill {
+                    path: path.clone(),
+                    source,
+                };
+                let mut buffered = writer.encoder.finish().map_err(io)?;
+                buffered.flush().map_err(io)?;
+                Some(Spill {
+                    path: writer.path,
+                    rows: writer.rows,
+                    temp: writer.temp,
+                })
+            }
+        };
+        Ok(Images {
+            kind: self.kind,
+            shown: self.shown,
+            total: self.total,
+            inserted: self.inserted,
+            updated: self.updated,
+            deleted: self.deleted,
+            digest: self.hasher.finalize().into(),
+            spill,
+        })
+    }
+
+    fn key_of(&self, image: Option<&Image>, ctid: Option<&str>) -> Vec<(String, String)> {
+        match &self.key {
+            RowKey::Primary(columns) | RowKey::Unique(columns) => columns
+                .iter()
+                .map(|column| {
+                    let value = image
+                        .and_then(|i| i.get(column))
+                        .map_or("?", Datum::display);
+                    (column.clone(), value.to_owned())
+                })
+                .collect(),
+            RowKey::Ctid => vec![("ctid".to_owned(), ctid.unwrap_or("?").to_owned())],
+        }
+    }
+
+    fn spill(&mut self, old: &str) -> Result<(), ImageError> {
+        if self.spill.is_none() {
+            self.spill = open_spill(&self.spill_to)?;
+        }
+        let Some(writer) = self.spill.as_mut() else {
+            return Ok(());
+        };
+        let line: String = old
+            .chars()
+            .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
+            .collect();
+        writer
+            .encoder
+            .write_all(line.as_bytes())
+            .and_then(|()| writer.encoder.write_all(b"\n"))
+            .map_err(|source| ImageError::Spill {
+                path: writer.path.clone(),
+                source,
+            })?;
+        writer.rows += 1;
+        Ok(())
+    }
+}
+
+fn open_spill(to: &SpillTo) -> Result<Option<SpillWriter>, ImageError> {
+    let temp_in =
+        |dir: PathBuf| -> Result<(File, PathBuf, Option<tempfile::TempPath>), ImageError> {
+            let file = tempfile::Builder::new()
+                .prefix("pgward-before-")
+                .suffix(".jsonl.gz")
+                .tempfile_in(&dir)
+                .map_err(|source| ImageError::Spill { path: dir, source })?;
+            let (file, temp) = file.into_parts();
+            let path = temp.to_path_buf();
+            Ok((file, path, Some(temp)))
+        };
+    let (file, path, temp) = match to {
+        SpillTo::Off => return Ok(None),
+        SpillTo::TempFile => temp_in(std::env::temp_dir())?,
+        SpillTo::TempIn(dir) => temp_in(dir.clone())?,
+        SpillTo::Path(path) => {
+            let file = File::create(path).map_err(|source| ImageError::Spill {
+                path: path.clone(),
+                source,
+            })?;
+            (file, path.clone(), None)
+        }
+    };
+    Ok(Some(SpillWriter {
+        encoder: GzEncoder::new(BufWriter::new(file), Compression::fast()),
+        path,
+        temp,
+        rows: 0,
+    }))
+}
+
+/// The start of a long text, for an error message.
+fn excerpt(text: &str) -> String {
+    const MAX: usize = 80;
+    match text.char_indices().nth(MAX) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
+}
+
+/// The fields of a JSON object, with each value's text kept exactly (serde_json would
+/// round numbers to f64 and drop trailing zeros). `None` when `text` is not an object.
+fn object_fields(text: &str) -> Option<Vec<(String, Datum)>> {
+    let bytes = text.as_bytes();
+    let mut at = skip_ws(bytes, 0);
+    if bytes.get(at) != Some(&b'{') {
+        return None;
+    }
+    at = skip_ws(bytes, at + 1);
+    let mut fields = Vec::new();
+    if bytes.get(at) == Some(&b'}') {
+        return (skip_ws(bytes, at + 1) == bytes.len()).then_some(fields);
+    }
+    loop {
+        let key_end = string_end(bytes, at)?;
+        let key: String = serde_json::from_str(text.get(at..key_end)?).ok()?;
+        at = skip_ws(bytes, key_end);
+        if bytes.get(at) != Some(&b':') {
+            return None;
+        }
+        at = skip_ws(bytes, at + 1);
+        let value_end = value_end(bytes, at)?;
+        let raw = text.get(at..value_end)?;
+        let datum = match raw.as_bytes().first() {
+            Some(b'"') => Datum::Text(serde_json::from_str(raw).ok()?),
+            _ if raw == "null" => Datum::Null,
+            Some(_) => Datum::Json(raw.to_owned()),
+            None => return None,
+        };
+        fields.push((key, datum));
+        at = skip_ws(bytes, value_end);
+        match bytes.get(at) {
+            Some(b',') => at = skip_ws(bytes, at + 1),
+            Some(b'}') => {
+                return (skip_ws(bytes, at + 1) == bytes.len()).then_some(fields);
+            }
+            _ => return None,
+        }
+    }
+}
+
+fn skip_ws(bytes: &[u8], mut at: usize) -> usize {
+    while bytes
+        .get(at)
+        .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+    {
+        at += 1;
+    }
+    at
+}
+
+/// The index just past the JSON string starting at `at`.
+fn string_end(bytes: &[u8], at: usize) -> Option<usize> {
+    if bytes.get(at) != Some(&b'"') {
+        return None;
+    }
+    let mut i = at + 1;
+    loop {
+        match bytes.get(i)? {
+            b'\\' => i += 2,
+            b'"' => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+}
+
+/// The index just past the JSON value starting at `at`.
+fn value_end(bytes: &[u8], at: usize) -> Option<usize> {
+    match bytes.get(at)? {
+        b'"' => string_end(bytes, at),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut i = at;
+            loop {
+                match bytes.get(i)? {
+                    b'"' => {
+                        i = string_end(bytes, i)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth = depth.checked_sub(1)?;
+                        if depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+        }
+        _ => {
+            let mut i = at;
+            while bytes
+                .get(i)
+                .is_some_and(|b| !matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'))
+            {
+                i += 1;
+            }
+            (i > at).then_some(i)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    #[test]
+    fn parses_images_exactly() {
+        let image = Image::parse(
+            r#"{"id":1,"price":10.50,"big":123456789012345678901234.5,"name":"a \"q\"\n","gone":null,"tags":["x", {"y":"}"}],"ok":true}"#,
+        )
+        .expect("parse");
+        let shown: Vec<(&str, &str)> = image
+            .columns
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.display()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("id", "1"),
+                ("price", "10.50"),
+                ("big", "123456789012345678901234.5"),
+                ("name", "a \"q\"\n"),
+                ("gone", "NULL"),
+                ("tags", r#"["x", {"y":"}"}]"#),
+                ("ok", "true"),
+            ]
+        );
+        assert_eq!(image.get("gone"), Some(&Datum::Null));
+        assert_eq!(image.get("name").map(Datum::display), Some("a \"q\"\n"));
+        assert_eq!(Image::parse("{}").expect("empty").columns.len(), 0);
+    }
+
+    #[test]
+    fn malformed_images_are_errors_not_panics() {
+        for text in [
+            "",
+            "[]",
+            "{",
+            "{\"a\"",
+            "{\"a\":",
+            "{\"a\":1",
+            "{\"a\":1,}",
+            "{\"a\" 1}",
+            "{\"a\":\"x}",
+            "{\"a\":[1}",
+            "{\"a\":1} x",
+            "{\"\\",
+            "nul",
+            "{\"a\":]}",
+        ] {
+            assert!(Image::parse(text).is_err(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn keeps_few_counts_all_and_spills_every_before_image() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("before.jsonl.gz");
+        let mut sink = ImageSink::new(
+            CaptureKind::Update,
+            RowKey::Primary(vec!["id".into()]),
+            SinkOptions {
+                shown: 2,
+                spill: SpillTo::Path(path.clone()),
+            },
+        );
+        for i in 0..1000 {
+            let old = format!("{{\"id\":{i},\"v\":\"a\nb\"}}").replace('\n', "\\n");
+            let new = format!("{{\"id\":{i},\"v\":\"c\"}}");
+            sink.push(CapturedRow {
+                old: Some(&old),
+                new: Some(&new),
+                inserted: None,
+                ctid: Some("(0,1)"),
+            })
+            .expect("push");
+        }
+        let images = sink.finish().expect("finish");
+        assert_eq!(
+            (images.total, images.updated, images.shown.len()),
+            (1000, 1000, 2)
+        );
+        assert_eq!(images.shown[1].key, [("id".to_owned(), "1".to_owned())]);
+        let spill = images.spill.as_ref().expect("spill");
+        assert_eq!(spill.rows(), 1000);
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(File::open(spill.path()).expect("open"))
+            .read_to_string(&mut text)
+            .expect("gunzip");
+        assert_eq!(text.lines().count(), 1000);
+        assert_eq!(text.lines().nth(7), Some(r#"{"id":7,"v":"a\nb"}"#));
+    }
+
+    #[test]
+    fn digest_frames_rows_unambiguously() {
+        let digest = |rows: &[CapturedRow<'_>]| {
+            let mut sink = ImageSink::new(
+                CaptureKind::Update,
+                RowKey::Ctid,
+                SinkOptions {
+                    shown: 0,
+                    spill: SpillTo::Off,
+                },
+            );
+            for row in rows {
+                sink.push(*row).expect("push");
+            }
+            sink.finish().expect("finish").digest
+        };
+        let row = |old, new| CapturedRow {
+            old,
+            new,
+            inserted: None,
+            ctid: None,
+        };
+        let a = digest(&[row(Some("{\"a\":1}"), Some("{\"a\":2}"))]);
+        assert_eq!(a, digest(&[row(Some("{\"a\":1}"), Some("{\"a\":2}"))]));
+        assert_ne!(a, digest(&[row(Some("{\"a\":2}"), Some("{\"a\":1}"))]));
+        assert_ne!(
+            digest(&[row(Some("{}"), None), row(None, Some("{}"))]),
+            digest(&[row(Some("{}"), Some("{}"))])
+        );
+    }
+
+    #[test]
+    fn temporary_spill_goes_away_unless_kept() {
+        let dir = tempfile::tempdir().expect("dir");
+        let sink_with = |dir: &Path| {
+            let mut sink = ImageSink::new(
+                CaptureKind::Delete,
+                RowKey::Ctid,
+                SinkOptions {
+                    shown: 1,
+                    spill: SpillTo::TempIn(dir.to_path_buf()),
+                },
+            );
+            sink.push(CapturedRow {
+                old: Some("{\"a\":1}"),
+                ctid: Some("(0,1)"),
+                ..CapturedRow::default()
+            })
+            .expect("push");
+            sink.finish().expect("finish")
+        };
+        let images = sink_with(dir.path());
+        assert_eq!(images.deleted, 1);
+        assert_eq!(
+            images.shown[0].key,
+            [("ctid".to_owned(), "(0,1)".to_owned())]
+        );
+        let spill = images.spill.expect("spill");
+        let path = spill.path().to_path_buf();
+        assert!(path.exists());
+        drop(spill);
+        assert!(!path.exists());
+        let kept = sink_with(dir.path())
+            .spill
+            .expect("spill")
+            .keep()
+            .expect("keep");
+        assert!(kept.exists());
+    }
+}
