@@ -139,6 +139,7 @@ fn demo(script: &ScriptArgs) -> Result<ExitCode, Error> {
         env,
         conn: ConnParams {
             host: target.host.clone(),
+            hostaddr: None,
             port: target.port,
             user: target.user.clone(),
             dbname: target.dbname.clone(),

@@ -14,7 +14,7 @@ use std::fmt;
 use std::fs;
 use std::io::{self, Write};
 use std::net::{Ipv4Addr, TcpListener};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -221,6 +221,67 @@ impl Cluster {
         self.dir.path().join("postgres.log")
     }
 
+    /// Turns TLS on: writes `cert_pem` and `key_pem` as `server.crt` and `server.key`
+    /// into the data directory (owned by the server's user, the key with mode 0600 as
+    /// PostgreSQL requires), then runs `ALTER SYSTEM SET ssl = on` and
+    /// `pg_reload_conf()` as the superuser, and waits until the server both reports
+    /// `SHOW ssl` as `on` and actually accepts TLS (answers `S` to an SSLRequest).
+    ///
+    /// `cert_pem` may hold the server certificate followed by intermediates. Blocks for
+    /// up to [`TLS_RELOAD_TIMEOUT`]; the database work runs on a thread of its own, so
+    /// this may be called from async code too (it still blocks the caller). If the
+    /// server rejects the certificate or key, the error carries the server log's tail.
+    /// Note that `ssl` then stays on in `postgresql.auto.conf`, so a restart of this
+    /// cluster would fail; it is a throwaway, so nothing undoes that.
+    pub fn enable_tls(&self, cert_pem: &str, key_pem: &str) -> Result<(), ScratchError> {
+        self.write_server_file("server.crt", cert_pem, 0o644)?;
+        self.write_server_file("server.key", key_pem, 0o600)?;
+        let conninfo = self.conninfo("postgres");
+        let port = self.port;
+        let result = thread::Builder::new()
+            .name("pgward-scratch-enable-tls".into())
+            .spawn(move || enable_tls_and_wait(&conninfo, port))
+            .map_err(|source| ScratchError::Spawn {
+                program: "a thread to enable TLS".to_owned(),
+                source,
+            })?
+            .join()
+            .unwrap_or_else(|_| Err("the thread enabling TLS panicked".to_owned()));
+        result.map_err(|detail| ScratchError::Step {
+            step: "enabling TLS",
+            detail: format!("{detail}; server log (last lines):\n{}", self.log_tail()),
+        })
+    }
+
+    /// Writes `name` into the data directory with `mode`, owned by the server's user.
+    fn write_server_file(&self, name: &str, contents: &str, mode: u32) -> Result<(), ScratchError> {
+        let path = self.data_dir.join(name);
+        let io_error = |action: &'static str| {
+            let path = path.clone();
+            move |source| ScratchError::Io {
+                action,
+                path,
+                source,
+            }
+        };
+        fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode)
+            .open(&path)
+            .and_then(|mut file| file.write_all(contents.as_bytes()))
+            .map_err(io_error("write"))?;
+        // An existing file keeps its old mode through open(); make sure of it.
+        fs::set_permissions(&path, fs::Permissions::from_mode(mode))
+            .map_err(io_error("set the mode of"))?;
+        if let Some(user) = self.run_as {
+            std::os::unix::fs::chown(&path, Some(user.uid), Some(user.gid))
+                .map_err(io_error("chown"))?;
+        }
+        Ok(())
+    }
+
     /// A command that runs as the cluster's owner, in the temp dir, without the
     /// caller's `PG*` environment (which would otherwise steer initdb and pg_ctl).
     fn command(&self, program: &Path) -> Command {
@@ -387,6 +448,103 @@ impl Drop for Cluster {
             self.stop();
         }
         // `self.dir` (a TempDir) is removed when the fields drop, right after this.
+    }
+}
+
+/// How long [`Cluster::enable_tls`] waits for the server to take up TLS.
+pub const TLS_RELOAD_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// `ALTER SYSTEM SET ssl = on`, reload, and wait until the server accepts TLS. Runs on a
+/// small runtime of its own; the error is a plain description.
+fn enable_tls_and_wait(conninfo: &str, port: u16) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("could not start a runtime: {e}"))?;
+    runtime.block_on(async {
+        let superuser = |e: tokio_postgres::Error| format!("as the superuser: {}", pg_error(&e));
+        let (client, connection) = tokio_postgres::connect(conninfo, tokio_postgres::NoTls)
+            .await
+            .map_err(superuser)?;
+        let task = tokio::spawn(connection);
+        // Two statements: ALTER SYSTEM cannot run in the implicit transaction of one.
+        for sql in [
+            "ALTER SYSTEM SET ssl = on",
+            "SELECT pg_catalog.pg_reload_conf()",
+        ] {
+            client.batch_execute(sql).await.map_err(superuser)?;
+        }
+        drop(client);
+        let _ = task.await;
+
+        // The postmaster takes up the new setting asynchronously: poll fresh sessions.
+        let deadline = tokio::time::Instant::now() + TLS_RELOAD_TIMEOUT;
+        loop {
+            let last = match tls_state(conninfo, port).await {
+                Ok((true, true)) => return Ok(()),
+                Ok((setting, offered)) => format!(
+                    "SHOW ssl says {}, the server {} TLS",
+                    if setting { "on" } else { "off" },
+                    if offered { "offers" } else { "does not offer" }
+                ),
+                Err(e) => e,
+            };
+            if tokio::time::Instant::now() >= deadline {
+                return Err(format!(
+                    "the server did not take up TLS within {}s ({last})",
+                    TLS_RELOAD_TIMEOUT.as_secs()
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+}
+
+/// Whether a fresh session reports `ssl = on`, and whether the server answers an
+/// SSLRequest with `S` (`SHOW ssl` alone can say on while the postmaster failed to load
+/// the certificate and keeps refusing TLS).
+async fn tls_state(conninfo: &str, port: u16) -> Result<(bool, bool), String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let (client, connection) = tokio_postgres::connect(conninfo, tokio_postgres::NoTls)
+        .await
+        .map_err(|e| format!("as the superuser: {}", pg_error(&e)))?;
+    let task = tokio::spawn(connection);
+    let setting = client
+        .simple_query("SHOW ssl")
+        .await
+        .map_err(|e| format!("SHOW ssl: {}", pg_error(&e)))?
+        .into_iter()
+        .find_map(|message| match message {
+            tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(|v| v == "on"),
+            _ => None,
+        })
+        .unwrap_or(false);
+    drop(client);
+    let _ = task.await;
+
+    // SSLRequest: length 8, then the magic code 80877103; the answer is one byte.
+    const SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
+    let mut stream = tokio::net::TcpStream::connect((HOST, port))
+        .await
+        .map_err(|e| format!("could not connect to {HOST}:{port}: {e}"))?;
+    stream
+        .write_all(&SSL_REQUEST)
+        .await
+        .map_err(|e| format!("could not send an SSLRequest: {e}"))?;
+    let mut answer = [0u8; 1];
+    stream
+        .read_exact(&mut answer)
+        .await
+        .map_err(|e| format!("no answer to an SSLRequest: {e}"))?;
+    Ok((setting, answer[0] == b'S'))
+}
+
+/// A tokio-postgres error with the server's message (its Display says only "db error").
+fn pg_error(err: &tokio_postgres::Error) -> String {
+    match err.as_db_error() {
+        Some(db) => format!("{}: {}", db.severity(), db.message()),
+        None => err.to_string(),
     }
 }
 

@@ -43,6 +43,9 @@ pub struct Environment {
     /// Writes affecting more rows than this need the exact count typed to confirm.
     #[serde(default = "default_max_rows")]
     pub max_rows: u64,
+    /// At most this many changed rows are drawn per statement (totals are always exact).
+    #[serde(default = "default_preview_rows")]
+    pub preview_rows: usize,
     /// Prompt colour; production-like names default to red.
     pub color: Option<PromptColor>,
 }
@@ -82,6 +85,9 @@ fn default_idle_timeout() -> PgDuration {
 fn default_max_rows() -> u64 {
     1000
 }
+fn default_preview_rows() -> usize {
+    20
+}
 
 impl Environment {
     /// An environment defined by flags alone.
@@ -95,6 +101,7 @@ impl Environment {
             lock_timeout: default_lock_timeout(),
             idle_timeout: default_idle_timeout(),
             max_rows: default_max_rows(),
+            preview_rows: default_preview_rows(),
             color: None,
         }
     }

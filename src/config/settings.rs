@@ -29,6 +29,8 @@ pub struct EnvSettings {
     pub idle_timeout: PgDuration,
     /// Row threshold for writes.
     pub max_rows: u64,
+    /// Changed rows drawn per statement.
+    pub preview_rows: usize,
     /// Prompt colour.
     pub color: PromptColor,
 }
@@ -48,6 +50,7 @@ impl EnvSettings {
             lock_timeout: env.lock_timeout,
             idle_timeout: env.idle_timeout,
             max_rows: env.max_rows,
+            preview_rows: env.preview_rows,
             color: env.color.unwrap_or(if production {
                 PromptColor::Red
             } else {

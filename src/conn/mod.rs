@@ -82,8 +82,10 @@ pub struct ConnFlags {
 /// Fully resolved connection parameters.
 #[derive(Debug, Clone)]
 pub struct ConnParams {
-    /// Host name, address, or socket directory.
+    /// Host name, address, or socket directory: what TLS verifies and pgpass matches.
     pub host: String,
+    /// Numeric address to connect to instead of resolving `host` (libpq's `hostaddr`).
+    pub hostaddr: Option<String>,
     /// Port.
     pub port: u16,
     /// Login user.
@@ -157,9 +159,10 @@ impl ConnParams {
                 .map_err(|_| ConnError::Conninfo(format!("invalid port {p:?}")))?,
             None => 5432,
         };
+        let hostaddr = kv.remove("hostaddr");
         let host = kv
-            .remove("hostaddr")
-            .or_else(|| kv.remove("host"))
+            .remove("host")
+            .or_else(|| hostaddr.clone())
             .unwrap_or_else(|| default_host(port));
         let connect_timeout = match kv.remove("connect_timeout") {
             Some(t) => Some(Duration::from_secs(t.parse().map_err(|_| {
@@ -171,6 +174,7 @@ impl ConnParams {
             dbname: kv.remove("dbname").unwrap_or_else(|| user.clone()),
             user,
             host,
+            hostaddr,
             port,
             password: kv.remove("password").map(Secret::new),
             sslmode: match kv.remove("sslmode") {
@@ -293,6 +297,14 @@ async fn try_connect(params: &ConnParams, application_name: &str) -> Result<Conn
         config.host_path(&params.host);
     } else {
         config.host(&params.host);
+    }
+    if let Some(addr) = &params.hostaddr {
+        let ip = addr.parse().map_err(|_| {
+            Attempt::Failed(ConnError::Conninfo(format!(
+                "hostaddr {addr:?} is not a numeric IP address"
+            )))
+        })?;
+        config.hostaddr(ip);
     }
     config
         .port(params.port)

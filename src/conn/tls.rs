@@ -78,8 +78,14 @@ fn provider() -> Arc<CryptoProvider> {
 /// Builds the TLS connector for `mode` and the root certificate setting.
 pub fn connector(mode: SslMode, rootcert: Option<&Path>) -> Result<MakeRustlsConnect, ConnError> {
     let default_root = dirs::home_dir().map(|h| h.join(".postgresql/root.crt"));
+    let verifying = matches!(mode, SslMode::VerifyCa | SslMode::VerifyFull);
     let root: Option<PathBuf> = match rootcert {
-        Some(p) => Some(p.to_path_buf()),
+        // As libpq: only the verifying modes insist on the file; prefer and require
+        // use it when it is there (and then check the chain), disable never reads it.
+        Some(_) if mode == SslMode::Disable => None,
+        Some(p) if verifying || p.as_os_str() == "system" || p.exists() => Some(p.to_path_buf()),
+        Some(_) => None,
+        None if mode == SslMode::Disable => None,
         None => default_root.filter(|p| p.exists()),
     };
     let roots = match (&root, mode) {

@@ -13,6 +13,7 @@ pub mod images;
 pub mod keys;
 pub mod relation;
 pub mod rewrite;
+pub mod statement;
 
 #[cfg(test)]
 mod testdb;

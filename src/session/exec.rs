@@ -7,7 +7,17 @@ use futures_util::StreamExt;
 use tokio_postgres::{Client, SimpleQueryMessage};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+use crate::preview::images::{ImageError, ImageSink, Images};
 use crate::render::table::Column;
+
+/// Why a capturing statement could not be run.
+#[derive(Debug)]
+pub enum CaptureError {
+    /// The server refused it.
+    Db(tokio_postgres::Error),
+    /// Its rows could not be taken in.
+    Image(ImageError),
+}
 
 /// What a statement returned.
 #[derive(Debug, Default)]
@@ -33,6 +43,60 @@ pub async fn run(
         _ = tokio::signal::ctrl_c() => {
             // The statement then fails with query_canceled; a failed cancel request
             // leaves it running to its statement_timeout, which is the most we can do.
+            let _ = client.cancel_token().cancel_query(tls.clone()).await;
+            work.await
+        }
+    }
+}
+
+/// Runs a capturing statement: its rows stream into `sink` (pgward's trailing columns)
+/// and the user's own RETURNING columns, if any, come back as the result.
+pub async fn run_capture(
+    client: &Client,
+    tls: &MakeRustlsConnect,
+    sql: &str,
+    mut sink: ImageSink,
+    pgward_columns: usize,
+) -> Result<(Executed, Images), CaptureError> {
+    let work = async {
+        let statement = client.prepare(sql).await.map_err(CaptureError::Db)?;
+        let user = statement.columns().len().saturating_sub(pgward_columns);
+        let columns: Vec<Column> = statement
+            .columns()
+            .iter()
+            .take(user)
+            .map(|c| Column::new(c.name(), c.type_()))
+            .collect();
+        drop(statement);
+        let mut out = Executed {
+            columns,
+            ..Executed::default()
+        };
+        let stream = client
+            .simple_query_raw(sql)
+            .await
+            .map_err(CaptureError::Db)?;
+        tokio::pin!(stream);
+        while let Some(message) = stream.next().await {
+            match message.map_err(CaptureError::Db)? {
+                SimpleQueryMessage::Row(row) => {
+                    if user > 0 {
+                        out.rows
+                            .push((0..user).map(|i| row.get(i).map(str::to_string)).collect());
+                    }
+                    sink.push_simple(&row).map_err(CaptureError::Image)?;
+                }
+                SimpleQueryMessage::CommandComplete(n) => out.count = Some(n),
+                _ => {}
+            }
+        }
+        let images = sink.finish().map_err(CaptureError::Image)?;
+        Ok((out, images))
+    };
+    tokio::pin!(work);
+    tokio::select! {
+        result = &mut work => result,
+        _ = tokio::signal::ctrl_c() => {
             let _ = client.cancel_token().cancel_query(tls.clone()).await;
             work.await
         }

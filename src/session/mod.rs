@@ -7,11 +7,14 @@
 //! COMMIT is intercepted wherever it appears and needs confirmation at a terminal.
 //! See the state machine in `../shared/DESIGN.md` and README's "Security model".
 
+pub mod changes;
 pub mod confirm;
 pub mod exec;
 pub mod outcome;
 pub mod probe;
 pub mod state;
+mod summary;
+mod write;
 
 use std::io::Write;
 
@@ -23,6 +26,7 @@ use crate::policy::Refusal;
 use crate::render::{self, Style};
 use crate::sql::{self, TxControl, Verdict};
 
+pub use changes::Changes;
 pub use confirm::Confirm;
 pub use outcome::Outcome;
 pub use state::{OpenTx, TxState};
@@ -47,7 +51,11 @@ pub struct Session {
     confirm: Box<dyn Confirm>,
     login: String,
     pid: String,
+    server: String,
     state: TxState,
+    changes: Changes,
+    all_columns: bool,
+    dry_run: bool,
 }
 
 impl Session {
@@ -65,9 +73,14 @@ impl Session {
                     target: conn.params.target(),
                     message: render::error::one_line(&e),
                 })?;
+        let server = server_identity(&conn.client).await;
         Ok(Session {
             login: me.session_user,
             pid: me.pid,
+            server,
+            changes: Changes::default(),
+            all_columns: false,
+            dry_run: false,
             conn,
             settings,
             io,
@@ -89,6 +102,16 @@ impl Session {
     /// The login role.
     pub fn login(&self) -> &str {
         &self.login
+    }
+
+    /// Dry run: every write runs and shows its preview, and COMMIT rolls back.
+    pub fn set_dry_run(&mut self, on: bool) {
+        self.dry_run = on;
+    }
+
+    /// Whether the diff shows every column (`\diff all`) or only changed ones.
+    pub fn set_all_columns(&mut self, on: bool) {
+        self.all_columns = on;
     }
 
     /// Replaces where confirmations come from (the REPL installs its line editor).
@@ -121,7 +144,11 @@ impl Session {
     pub async fn finish(&mut self) {
         if self.state.is_open() {
             let _ = self.rollback().await;
-            self.say_warn("the open transaction was rolled back: nothing was committed");
+            if self.dry_run {
+                self.say_warn("dry run: the transaction was rolled back, nothing was committed");
+            } else {
+                self.say_warn("the open transaction was rolled back: nothing was committed");
+            }
         }
         self.flush_notices();
     }
@@ -155,7 +182,7 @@ impl Session {
                         return outcome;
                     }
                 }
-                self.in_transaction(text).await
+                self.write(text, verdict == Verdict::Ddl).await
             }
             Verdict::Session => match self.state {
                 TxState::Idle => self.plain(text).await,
@@ -310,8 +337,11 @@ impl Session {
             );
             return Some(Outcome::Refused);
         };
+        // REPEATABLE READ by default: the preview's before/after images come from one
+        // snapshot, and a concurrent change to a captured row fails the statement
+        // (40001) instead of silently escaping the capture.
         let isolation = match isolation.map(|i| i.to_ascii_uppercase()) {
-            None => String::new(),
+            None => " ISOLATION LEVEL REPEATABLE READ".to_string(),
             Some(i)
                 if [
                     "SERIALIZABLE",
@@ -347,13 +377,31 @@ impl Session {
             ));
             return Some(outcome);
         }
+        let read_committed =
+            isolation.contains("READ COMMITTED") || isolation.contains("READ UNCOMMITTED");
         let expected = self.expected(&role, None, false);
         match probe::probe(&self.conn.client).await {
             Ok(seen) => {
                 if let Some(m) = expected.mismatch(&seen) {
                     return Some(self.betrayed(&m).await);
                 }
-                self.state = TxState::Open(OpenTx::new(role, seen.xact_start));
+                let baseline = match crate::preview::counts::baseline(&self.conn.client).await {
+                    Ok(b) => b,
+                    Err(e) => {
+                        let _ = self.conn.client.batch_execute("ROLLBACK").await;
+                        self.say_error(&format!(
+                            "cannot read the transaction's row counters ({e}): refused"
+                        ));
+                        return Some(Outcome::Refused);
+                    }
+                };
+                self.changes = Changes {
+                    baseline,
+                    ..Changes::default()
+                };
+                let mut tx = OpenTx::new(role, seen.xact_start);
+                tx.read_committed = read_committed;
+                self.state = TxState::Open(tx);
                 None
             }
             Err(e) => Some(self.failed(e, "").await),
@@ -470,6 +518,9 @@ impl Session {
         self.state = TxState::Open(tx);
         let outcome = self.in_transaction(text).await;
         if outcome == Outcome::Ok {
+            // The server still counts the undone work: from now on counts are upper
+            // bounds.
+            self.changes.upper_bound = true;
             if let TxState::Open(tx) = &mut self.state {
                 if let Some(i) = tx.savepoints.iter().rposition(|s| s == name) {
                     tx.savepoints.truncate(i + 1);
@@ -514,15 +565,14 @@ impl Session {
             };
         }
         let env = self.settings.env.name.clone();
-        let mut summary = format!(
-            "COMMIT of a write in environment {env:?} (transaction {}):\n",
-            seen.xid.as_deref().unwrap_or("?")
-        );
-        for (i, s) in tx.statements.iter().enumerate() {
-            summary.push_str(&format!("  {}. {}\n", i + 1, one_line_sql(s)));
-        }
-        summary.push_str("No second reviewer was involved: approval is not available yet, so only the author confirms this COMMIT.\n");
+        let summary = self.change_summary(&tx, seen.xid.as_deref().unwrap_or("?"));
         self.say_err(&summary);
+        if self.dry_run {
+            let _ = self.rollback().await;
+            self.say_warn("dry run: the transaction was rolled back, nothing was committed");
+            return Outcome::Ok;
+        }
+        self.say_err("No second reviewer was involved: approval is not available yet, so only the author confirms this COMMIT.\n");
         let answer = self.confirm.ask(&format!(
             "Type the environment name ({env}) to COMMIT, anything else keeps the transaction open: "
         ));
@@ -556,6 +606,7 @@ impl Session {
 
     async fn rollback(&mut self) -> Result<(), tokio_postgres::Error> {
         self.state = TxState::Idle;
+        self.changes = Changes::default();
         self.conn.client.batch_execute("ROLLBACK").await
     }
 
@@ -669,6 +720,41 @@ impl Session {
     }
 }
 
+/// Who the server is, for the change digest: its system identifier when the role may
+/// read it, its address and port, and its version.
+async fn server_identity(client: &tokio_postgres::Client) -> String {
+    let text = |rows: Result<Vec<tokio_postgres::SimpleQueryMessage>, tokio_postgres::Error>| {
+        rows.ok()
+            .and_then(|m| {
+                m.into_iter().find_map(|m| match m {
+                    tokio_postgres::SimpleQueryMessage::Row(r) => Some(
+                        (0..r.len())
+                            .map(|i| r.get(i).unwrap_or("").to_string())
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                    ),
+                    _ => None,
+                })
+            })
+            .unwrap_or_default()
+    };
+    let sysid = text(
+        client
+            .simple_query("SELECT system_identifier::text FROM pg_catalog.pg_control_system()")
+            .await,
+    );
+    let rest = text(
+        client
+            .simple_query(
+                "SELECT coalesce(pg_catalog.inet_server_addr()::text, 'local') || ':' || \
+                 coalesce(pg_catalog.inet_server_port()::text, ''), \
+                 'PostgreSQL ' || pg_catalog.current_setting('server_version')",
+            )
+            .await,
+    );
+    format!("{sysid} {rest}").trim().to_string()
+}
+
 /// psql-style command tag from the statement's first keyword and the row count.
 fn command_tag(text: &str, count: Option<u64>) -> String {
     let words: Vec<String> = text
@@ -686,10 +772,6 @@ fn command_tag(text: &str, count: Option<u64>) -> String {
         (_, Some(n)) if first == "WITH" || first == "EXPLAIN" => format!("OK {n}"),
         _ => first.to_string(),
     }
-}
-
-fn one_line_sql(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn truncate(s: &str, max: usize) -> String {

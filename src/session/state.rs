@@ -11,6 +11,8 @@ pub struct OpenTx {
     pub savepoints: Vec<String>,
     /// Statements run in the transaction, as typed.
     pub statements: Vec<String>,
+    /// The transaction runs at READ COMMITTED (or READ UNCOMMITTED).
+    pub read_committed: bool,
 }
 
 impl OpenTx {
@@ -21,6 +23,7 @@ impl OpenTx {
             xact_start,
             savepoints: Vec::new(),
             statements: Vec::new(),
+            read_committed: false,
         }
     }
 }

@@ -21,12 +21,12 @@ fn update_and_commit_on_one_piped_line_leaves_table_unchanged() {
     let db = TestDb::new("one_line_commit");
     let before = db.items();
     let out = TestShell::new(&db)
-        .stdin("UPDATE items SET qty = qty + 1; COMMIT;")
+        .stdin("UPDATE items SET qty = qty + 1 WHERE id > 1; COMMIT;")
         .run();
     assert_eq!(out.code, 2, "{out:?}");
     assert_eq!(db.items(), before);
     let out = TestShell::new(&db)
-        .args(["-c", "delete from items; end"])
+        .args(["-c", "delete from items where id in (1, 2); end"])
         .run();
     assert_eq!(out.code, 2, "{out:?}");
     assert_eq!(db.items(), before);

@@ -5,4 +5,5 @@ mod completions;
 mod config;
 mod guard;
 mod repl;
+mod tls;
 mod util;

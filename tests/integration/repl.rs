@@ -415,8 +415,8 @@ fn repl_killed_backend_commits_nothing() {
     let home = tempfile::tempdir().expect("home");
     let mut t = Term::ready(&db, home.path());
 
-    t.line("update items set qty = 0;");
-    t.expect("UPDATE 5");
+    t.line("update items set qty = 0 where id <= 4;");
+    t.expect("UPDATE 4");
     t.prompt(WRITER, "=*>");
 
     let killed = db.value(&format!(

@@ -1,0 +1,607 @@
+//! The preview of one write, from start to finish: the facts gathered before it runs
+//! ([`plan`]: target, key, WHERE shape, cascade prediction, TRUNCATE row counts, DDL
+//! storage and locks), and the report after it ran ([`after`]: per-table counts from the
+//! server, the captured images, confirmations and mismatches, DDL effects), rendered for
+//! the person at the screen ([`Report::render`]).
+//!
+//! Everything [`plan`] asks the server runs in a read-only savepoint that is always
+//! rolled back, so a prediction that evaluates the user's WHERE clause can neither fail
+//! the transaction nor change anything.
+
+use std::collections::HashMap;
+
+use sqlparser::ast::{FromTable, ObjectName, Statement};
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+use tokio_postgres::Client;
+
+use super::cascade::{self, CascadeAction, CascadeEffect};
+use super::counts::{self, Baseline, TableCounts};
+use super::ddl;
+use super::diff;
+use super::images::Images;
+use super::keys::{self, RowKey};
+use super::relation::Relation;
+use super::rewrite::{self, Capture, WhereShape};
+use crate::render::table::{self, Column};
+use crate::render::Style;
+
+/// What kind of write a statement is, for the preview.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteKind {
+    /// UPDATE.
+    Update,
+    /// DELETE.
+    Delete,
+    /// INSERT (also with ON CONFLICT).
+    Insert,
+    /// MERGE.
+    Merge,
+    /// TRUNCATE.
+    Truncate,
+    /// Schema change.
+    Ddl,
+    /// Anything else that writes (DO, CALL, CTEs with writes, …): counts only.
+    Other,
+}
+
+impl WriteKind {
+    /// The SQL verb.
+    pub fn verb(self) -> &'static str {
+        match self {
+            WriteKind::Update => "UPDATE",
+            WriteKind::Delete => "DELETE",
+            WriteKind::Insert => "INSERT",
+            WriteKind::Merge => "MERGE",
+            WriteKind::Truncate => "TRUNCATE",
+            WriteKind::Ddl => "DDL",
+            WriteKind::Other => "statement",
+        }
+    }
+}
+
+/// How the transaction is set up, as far as the preview cares.
+#[derive(Debug, Clone, Default)]
+pub struct PlanContext {
+    /// The transaction runs at READ COMMITTED, where a concurrent update can make the
+    /// UPDATE self-join skip rows: UPDATE is then shown with counts only.
+    pub read_committed: bool,
+    /// The user's statement is DDL.
+    pub ddl: bool,
+}
+
+/// Facts gathered before the write runs.
+#[derive(Debug)]
+pub struct Plan {
+    /// The statement as typed.
+    pub text: String,
+    /// Its kind.
+    pub kind: WriteKind,
+    /// The target table, when it is one table.
+    pub target: Option<Relation>,
+    /// Its WHERE clause.
+    pub where_shape: WhereShape,
+    /// How its rows are captured.
+    pub capture: Capture,
+    /// How rows of the target are keyed in the diff.
+    pub key: RowKey,
+    /// Foreign-key effects predicted before it ran; `Err` says why none were predicted.
+    pub cascade: Option<Result<Vec<CascadeEffect>, String>>,
+    /// For TRUNCATE: each table and its row count just before.
+    pub truncated: Vec<(String, i64)>,
+    /// For DDL: the storage of every user table before.
+    pub storage: Option<HashMap<u32, u32>>,
+    /// For DDL: the locks held before.
+    pub locks_before: Vec<(String, String)>,
+    /// Things the user should know.
+    pub notes: Vec<String>,
+}
+
+fn parse(text: &str) -> Option<Statement> {
+    let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, text).ok()?;
+    (statements.len() == 1).then(|| statements.pop()).flatten()
+}
+
+/// Whether the WHERE clause can be evaluated against the bare target table: no alias,
+/// no USING or FROM, so the cascade collector can reuse it.
+fn where_is_standalone(statement: &Statement) -> bool {
+    use sqlparser::ast::TableFactor;
+    let bare = |factor: &TableFactor| matches!(factor, TableFactor::Table { alias: None, .. });
+    match statement {
+        Statement::Update(u) => {
+            u.from.is_none() && u.table.joins.is_empty() && bare(&u.table.relation)
+        }
+        Statement::Delete(d) => {
+            let from = match &d.from {
+                FromTable::WithFromKeyword(f) | FromTable::WithoutKeyword(f) => f,
+            };
+            d.using.is_none()
+                && from.len() == 1
+                && from.iter().all(|t| t.joins.is_empty() && bare(&t.relation))
+        }
+        _ => false,
+    }
+}
+
+fn kind_of(statement: Option<&Statement>, ddl: bool) -> WriteKind {
+    match statement {
+        _ if ddl => WriteKind::Ddl,
+        Some(Statement::Update(_)) => WriteKind::Update,
+        Some(Statement::Delete(_)) => WriteKind::Delete,
+        Some(Statement::Insert(_)) => WriteKind::Insert,
+        Some(Statement::Merge(_)) => WriteKind::Merge,
+        Some(Statement::Truncate(_)) => WriteKind::Truncate,
+        _ => WriteKind::Other,
+    }
+}
+
+fn truncate_targets(statement: Option<&Statement>) -> Vec<ObjectName> {
+    match statement {
+        Some(Statement::Truncate(t)) => t.table_names.iter().map(|t| t.name.clone()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+const PLAN_BEGIN: &str = "SAVEPOINT pgward_plan; SET LOCAL transaction_read_only = on";
+const PLAN_END: &str = "ROLLBACK TO SAVEPOINT pgward_plan; RELEASE SAVEPOINT pgward_plan";
+
+/// Gathers what must be known before `text` runs. Only a failure to open or close the
+/// planning savepoint is an error; anything else becomes a note.
+pub async fn plan(
+    client: &Client,
+    text: &str,
+    ctx: &PlanContext,
+) -> Result<Plan, tokio_postgres::Error> {
+    let statement = parse(text);
+    let kind = kind_of(statement.as_ref(), ctx.ddl);
+    let mut capture = match kind {
+        WriteKind::Update | WriteKind::Delete | WriteKind::Insert | WriteKind::Merge => {
+            rewrite::rewrite(text)
+        }
+        WriteKind::Truncate => Capture::CountsOnly {
+            reason: "TRUNCATE removes whole tables: the row counts before it are shown".into(),
+        },
+        WriteKind::Ddl => Capture::CountsOnly {
+            reason: "DDL: locks and rewrites are shown instead of rows".into(),
+        },
+        WriteKind::Other => Capture::CountsOnly {
+            reason: "pgward cannot see which rows this statement changes: counts only".into(),
+        },
+    };
+    if kind == WriteKind::Update && ctx.read_committed && matches!(capture, Capture::Rows { .. }) {
+        capture = Capture::CountsOnly {
+            reason: "under READ COMMITTED a concurrent update could make the row capture skip rows: counts only (REPEATABLE READ, the default, shows every row)".into(),
+        };
+    }
+    let mut plan = Plan {
+        text: text.to_string(),
+        kind,
+        target: None,
+        where_shape: rewrite::where_clause(text),
+        capture,
+        key: RowKey::Ctid,
+        cascade: None,
+        truncated: Vec::new(),
+        storage: None,
+        locks_before: Vec::new(),
+        notes: Vec::new(),
+    };
+    client.batch_execute(PLAN_BEGIN).await?;
+    let gathered = gather(client, statement.as_ref(), &mut plan).await;
+    client.batch_execute(PLAN_END).await?;
+    if let Err(e) = gathered {
+        plan.notes
+            .push(format!("part of the preview is missing: {e}"));
+    }
+    Ok(plan)
+}
+
+async fn gather(
+    client: &Client,
+    statement: Option<&Statement>,
+    plan: &mut Plan,
+) -> Result<(), super::PreviewError> {
+    if let Some(name) = rewrite::target(&plan.text) {
+        if let Some((relid, _)) = counts::resolve_table(client, &name).await? {
+            let relation = Relation::by_oid(client, relid).await?;
+            plan.key = keys::row_key(client, relid).await?;
+            plan.target = Some(relation);
+        }
+    }
+    if let (Some(target), Some(statement)) = (&plan.target, statement) {
+        let where_sql = match &plan.where_shape {
+            WhereShape::Present(w) => Some(w.clone()),
+            _ => None,
+        };
+        let standalone = where_is_standalone(statement);
+        let prediction = match plan.kind {
+            WriteKind::Delete if standalone => {
+                Some(cascade::predict_delete(client, target.relid, where_sql.as_deref()).await)
+            }
+            WriteKind::Update if standalone => {
+                let set = rewrite::set_columns(&plan.text);
+                Some(
+                    cascade::predict_update(client, target.relid, &set, where_sql.as_deref()).await,
+                )
+            }
+            WriteKind::Delete | WriteKind::Update => {
+                plan.cascade = Some(Err(
+                    "the WHERE clause uses an alias or other tables, so foreign-key effects are not predicted; the counts below are the server's"
+                        .into(),
+                ));
+                None
+            }
+            _ => None,
+        };
+        match prediction {
+            Some(Ok(effects)) => plan.cascade = Some(Ok(effects)),
+            Some(Err(e)) => {
+                plan.cascade = Some(Err(format!("foreign-key effects not predicted: {e}")));
+                // The savepoint is aborted now; nothing more can be asked.
+                return Ok(());
+            }
+            None => {}
+        }
+    }
+    for name in truncate_targets(statement) {
+        match counts::resolve_table(client, &name.to_string()).await? {
+            Some((relid, display)) => {
+                let rows = counts::row_count(client, relid).await?;
+                plan.truncated.push((display, rows));
+            }
+            None => plan.notes.push(format!("table {name} not found")),
+        }
+    }
+    if plan.kind == WriteKind::Ddl {
+        let relids = user_tables(client).await?;
+        plan.storage = Some(ddl::storage_of(client, &relids).await?);
+        plan.locks_before = ddl::locks_held(client).await?;
+    }
+    Ok(())
+}
+
+async fn user_tables(client: &Client) -> Result<Vec<u32>, super::PreviewError> {
+    let rows = client
+        .query(
+            "SELECT c.oid FROM pg_catalog.pg_class c \
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind IN ('r', 'm', 't') \
+             AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'",
+            &[],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| r.try_get::<_, u32>(0).map_err(super::PreviewError::from))
+        .collect()
+}
+
+/// DDL effects measured on the server.
+#[derive(Debug, Clone, Default)]
+pub struct DdlFacts {
+    /// Relations whose strongest lock this statement raised, with the lock's SQL name.
+    pub locks: Vec<(String, String)>,
+    /// Tables whose storage was rewritten.
+    pub rewritten: Vec<String>,
+}
+
+/// What a write did.
+#[derive(Debug)]
+pub struct Report {
+    /// The plan it ran with.
+    pub plan: Plan,
+    /// The statement's own row count (command tag).
+    pub rows: Option<u64>,
+    /// The captured images, when rows were captured.
+    pub images: Option<Images>,
+    /// Why rows were not captured.
+    pub counts_only: Option<String>,
+    /// Per-table counts of this statement, from the server.
+    pub delta: Vec<TableCounts>,
+    /// The counts are upper bounds (a savepoint rollback happened in the transaction).
+    pub upper_bound: bool,
+    /// DDL effects.
+    pub ddl: Option<DdlFacts>,
+    /// Mismatches between what pgward saw and what the server counted.
+    pub warnings: Vec<String>,
+}
+
+/// Per-table differences `now - before`, keeping tables that changed.
+pub fn difference(now: &[TableCounts], before: &[TableCounts]) -> Vec<TableCounts> {
+    let old: HashMap<u32, &TableCounts> = before.iter().map(|c| (c.relid, c)).collect();
+    now.iter()
+        .filter_map(|c| {
+            let (i, u, d) = old
+                .get(&c.relid)
+                .map(|o| (o.inserted, o.updated, o.deleted))
+                .unwrap_or((0, 0, 0));
+            let delta = TableCounts {
+                relid: c.relid,
+                table: c.table.clone(),
+                inserted: c.inserted - i,
+                updated: c.updated - u,
+                deleted: c.deleted - d,
+            };
+            (delta.inserted != 0 || delta.updated != 0 || delta.deleted != 0).then_some(delta)
+        })
+        .collect()
+}
+
+/// Builds the report once the statement ran: counts since `baseline`, compared with
+/// `previous` (the cumulative counts before this statement). Returns the report and the
+/// new cumulative counts.
+#[allow(clippy::too_many_arguments)]
+pub async fn after(
+    client: &Client,
+    plan: Plan,
+    rows: Option<u64>,
+    images: Option<Images>,
+    counts_only: Option<String>,
+    baseline: &Baseline,
+    previous: &[TableCounts],
+    upper_bound: bool,
+) -> Result<(Report, Vec<TableCounts>), super::PreviewError> {
+    let now = counts::since(client, baseline).await?;
+    let delta = difference(&now, previous);
+    let mut report = Report {
+        plan,
+        rows,
+        images,
+        counts_only,
+        delta,
+        upper_bound,
+        ddl: None,
+        warnings: Vec::new(),
+    };
+    if let Some(before) = &report.plan.storage {
+        let relids: Vec<u32> = before.keys().copied().collect();
+        let after = ddl::storage_of(client, &relids).await?;
+        let mut rewritten = Vec::new();
+        for relid in ddl::rewritten(before, &after) {
+            if let Ok(r) = Relation::by_oid(client, relid).await {
+                rewritten.push(r.display());
+            }
+        }
+        let locks_now = ddl::strongest(&ddl::locks_held(client).await?);
+        let before_locks = ddl::strongest(&report.plan.locks_before);
+        let raised = locks_now
+            .into_iter()
+            .filter(|l| !before_locks.contains(l))
+            .collect();
+        report.ddl = Some(DdlFacts {
+            locks: raised,
+            rewritten,
+        });
+    }
+    report.check();
+    Ok((report, now))
+}
+
+impl Report {
+    /// Rows this statement affected, for the thresholds: the command's own count, or
+    /// for TRUNCATE the rows the tables held.
+    pub fn affected(&self) -> u64 {
+        if self.plan.kind == WriteKind::Truncate {
+            return self
+                .plan
+                .truncated
+                .iter()
+                .map(|(_, n)| (*n).max(0) as u64)
+                .sum();
+        }
+        self.rows.unwrap_or(0)
+    }
+
+    fn counted(&self, relid: u32) -> Option<&TableCounts> {
+        self.delta.iter().find(|c| c.relid == relid)
+    }
+
+    /// Compares what pgward saw with what the server counted.
+    fn check(&mut self) {
+        let hedge = if self.upper_bound {
+            " (counts are upper bounds after a savepoint rollback)"
+        } else {
+            ""
+        };
+        if let (Some(images), Some(target)) = (&self.images, &self.plan.target) {
+            let counted = self.counted(target.relid);
+            let (i, u, d) = counted
+                .map(|c| (c.inserted, c.updated, c.deleted))
+                .unwrap_or((0, 0, 0));
+            let server = match self.plan.kind {
+                WriteKind::Update => u,
+                WriteKind::Delete => d,
+                WriteKind::Insert => i + u,
+                _ => images.total as i64,
+            };
+            if server != images.total as i64 {
+                self.warnings.push(format!(
+                    "the capture saw {} rows of {} but the server counted {server}: a trigger or rule changed rows of the same table{hedge}",
+                    images.total,
+                    target.display()
+                ));
+            }
+        }
+        if let Some(Ok(effects)) = &self.plan.cascade {
+            let mut predicted: HashMap<(u32, bool), i64> = HashMap::new();
+            for e in effects {
+                match e.action {
+                    CascadeAction::Delete => {
+                        *predicted.entry((e.relid, true)).or_default() += e.rows
+                    }
+                    CascadeAction::Update | CascadeAction::SetNull | CascadeAction::SetDefault => {
+                        *predicted.entry((e.relid, false)).or_default() += e.rows
+                    }
+                    CascadeAction::Blocked => {}
+                }
+            }
+            let mut lines = Vec::new();
+            for ((relid, deletes), rows) in predicted {
+                let name = effects
+                    .iter()
+                    .find(|e| e.relid == relid)
+                    .map(|e| e.table.clone())
+                    .unwrap_or_default();
+                let counted = self
+                    .counted(relid)
+                    .map(|c| if deletes { c.deleted } else { c.updated })
+                    .unwrap_or(0);
+                if counted != rows {
+                    lines.push(format!(
+                        "foreign keys explain {rows} {} in {name}, but the server counted {counted}: a trigger or rule did more{hedge}",
+                        if deletes { "deletes" } else { "updates" }
+                    ));
+                }
+            }
+            lines.sort();
+            self.warnings.extend(lines);
+        }
+    }
+
+    /// The preview as the person at the screen reads it.
+    pub fn render(&self, style: Style, all_columns: bool) -> String {
+        let mut out = String::new();
+        let target = self.plan.target.as_ref().map(Relation::display);
+        if let (Some(images), Some(table)) = (&self.images, &target) {
+            out.push_str(&diff::render(
+                table,
+                images,
+                &self.plan.key,
+                all_columns,
+                style,
+            ));
+        } else if let Some(reason) = &self.counts_only {
+            if self.plan.kind != WriteKind::Ddl && self.plan.kind != WriteKind::Truncate {
+                out.push_str(&format!("{}: {reason}\n", self.plan.kind.verb()));
+            }
+        }
+        for (table, rows) in &self.plan.truncated {
+            out.push_str(&format!(
+                "TRUNCATE {table}: removes all {rows} rows it held (TRUNCATE shows in no row counter)\n"
+            ));
+        }
+        match (&self.plan.cascade, &target) {
+            (Some(Ok(effects)), Some(table))
+                if !effects.is_empty() || self.plan.kind == WriteKind::Delete =>
+            {
+                let root = self.rows.unwrap_or(0) as i64;
+                let line = if self.plan.kind == WriteKind::Update {
+                    cascade::update_summary(table, root, effects)
+                } else {
+                    cascade::summary(table, root, effects)
+                };
+                out.push_str(&format!("Foreign keys: {line}\n"));
+            }
+            (Some(Err(why)), _) => out.push_str(&format!("Foreign keys: {why}\n")),
+            _ => {}
+        }
+        if let Some(ddl) = &self.ddl {
+            if ddl.locks.is_empty() {
+                out.push_str("DDL: takes no new table lock\n");
+            }
+            for (relation, mode) in &ddl.locks {
+                out.push_str(&format!("DDL: takes {mode} on {relation}\n"));
+            }
+            if ddl.rewritten.is_empty() {
+                out.push_str("DDL: rewrites no table\n");
+            } else {
+                out.push_str(&format!("DDL: rewrites {}\n", ddl.rewritten.join(", ")));
+            }
+        }
+        if !self.delta.is_empty() {
+            out.push_str(&format!(
+                "Rows changed by this statement, per table (from the server{}):\n",
+                if self.upper_bound {
+                    "; upper bounds after a savepoint rollback"
+                } else {
+                    ""
+                }
+            ));
+            out.push_str(&counts_table(&self.delta));
+        }
+        for w in &self.warnings {
+            out.push_str(&style.warn(&format!("WARNING: {w}")));
+            out.push('\n');
+        }
+        for n in &self.plan.notes {
+            out.push_str(&format!("NOTE: {n}\n"));
+        }
+        out
+    }
+}
+
+/// A psql-like table of per-table counts, without the row-count footer.
+pub fn counts_table(counts: &[TableCounts]) -> String {
+    let columns = [
+        Column {
+            name: "table".into(),
+            numeric: false,
+        },
+        Column {
+            name: "inserted".into(),
+            numeric: true,
+        },
+        Column {
+            name: "updated".into(),
+            numeric: true,
+        },
+        Column {
+            name: "deleted".into(),
+            numeric: true,
+        },
+    ];
+    let rows: Vec<Vec<Option<String>>> = counts
+        .iter()
+        .map(|c| {
+            vec![
+                Some(c.table.clone()),
+                Some(c.inserted.to_string()),
+                Some(c.updated.to_string()),
+                Some(c.deleted.to_string()),
+            ]
+        })
+        .collect();
+    let rendered = table::render(&columns, &rows);
+    let mut lines: Vec<&str> = rendered.lines().collect();
+    lines.pop();
+    let mut out = lines.join("\n");
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tc(relid: u32, i: i64, u: i64, d: i64) -> TableCounts {
+        TableCounts {
+            relid,
+            table: format!("t{relid}"),
+            inserted: i,
+            updated: u,
+            deleted: d,
+        }
+    }
+
+    #[test]
+    fn difference_keeps_changed_tables_only() {
+        let before = [tc(1, 1, 0, 0), tc(2, 0, 5, 0)];
+        let now = [tc(1, 1, 0, 0), tc(2, 0, 7, 1), tc(3, 2, 0, 0)];
+        assert_eq!(
+            difference(&now, &before),
+            vec![tc(2, 0, 2, 1), tc(3, 2, 0, 0)]
+        );
+    }
+
+    #[test]
+    fn standalone_where() {
+        let s = |t: &str| parse(t).map(|s| where_is_standalone(&s));
+        assert_eq!(s("delete from t where id = 1"), Some(true));
+        assert_eq!(s("delete from t as x where x.id = 1"), Some(false));
+        assert_eq!(s("delete from t using u where t.id = u.id"), Some(false));
+        assert_eq!(s("update t set a = 1 where id = 2"), Some(true));
+        assert_eq!(
+            s("update t set a = 1 from u where t.id = u.id"),
+            Some(false)
+        );
+    }
+}

@@ -1,0 +1,54 @@
+//! What the open guarded transaction has changed so far: the counts baseline taken right
+//! after BEGIN, the cumulative per-table counts, TRUNCATEs, the folded image digest, the
+//! spill files of before-images, and whether a savepoint rollback made counts upper
+//! bounds. Reset whenever a transaction opens.
+
+use crate::preview::counts::{Baseline, TableCounts};
+use crate::preview::digest::{ImagesDigest, TableTotals};
+use crate::preview::images::Spill;
+
+/// The change set of the open transaction.
+#[derive(Debug, Default)]
+pub struct Changes {
+    /// `pg_stat_xact_user_tables` right after BEGIN.
+    pub baseline: Baseline,
+    /// Counts since the baseline, after the last write.
+    pub cumulative: Vec<TableCounts>,
+    /// Tables truncated, with the rows they held.
+    pub truncated: Vec<(String, i64)>,
+    /// Image digests of every write, folded in order.
+    pub images: ImagesDigest,
+    /// A savepoint rollback happened: server counts are upper bounds.
+    pub upper_bound: bool,
+    /// Before-images of every captured write, for undo.
+    pub spills: Vec<Spill>,
+}
+
+impl Changes {
+    /// Totals per table, TRUNCATEs counted as deletes of the rows the table held.
+    pub fn totals(&self) -> Vec<TableTotals> {
+        let mut totals: Vec<TableTotals> = self
+            .cumulative
+            .iter()
+            .map(|c| TableTotals {
+                table: c.table.clone(),
+                inserted: c.inserted,
+                updated: c.updated,
+                deleted: c.deleted,
+            })
+            .collect();
+        for (table, rows) in &self.truncated {
+            match totals.iter_mut().find(|t| &t.table == table) {
+                Some(t) => t.deleted = t.deleted.max(0) + rows,
+                None => totals.push(TableTotals {
+                    table: table.clone(),
+                    inserted: 0,
+                    updated: 0,
+                    deleted: *rows,
+                }),
+            }
+        }
+        totals.sort();
+        totals
+    }
+}

@@ -1,0 +1,169 @@
+//! Running a write inside the guarded transaction with its preview: plan, capture (in a
+//! savepoint, falling back to the user's text as typed when the rewrite does not fit the
+//! relation), probe, report, and the guard thresholds (`max_rows`, no or trivially true
+//! WHERE, TRUNCATE), which need the exact affected count typed to keep the change.
+
+use crate::preview::images::{ImageSink, SinkOptions, SpillTo};
+use crate::preview::rewrite::{self, Capture, WhereShape};
+use crate::preview::statement::{self, PlanContext, WriteKind};
+use crate::render;
+
+use super::exec::{self, CaptureError};
+use super::{Outcome, Session, TxState};
+
+impl Session {
+    /// Runs the write `text` in the open transaction and shows what it did.
+    pub(super) async fn write(&mut self, text: &str, ddl: bool) -> Outcome {
+        let TxState::Open(tx) = &self.state else {
+            return self.aborted();
+        };
+        let ctx = PlanContext {
+            read_committed: tx.read_committed,
+            ddl,
+        };
+        let plan = match statement::plan(&self.conn.client, text, &ctx).await {
+            Ok(plan) => plan,
+            Err(e) => return self.failed(e, text).await,
+        };
+        let client = &self.conn.client;
+        let (executed, images, counts_only) = match &plan.capture {
+            Capture::Rows { sql, kind, .. } => {
+                let sink = ImageSink::new(
+                    *kind,
+                    plan.key.clone(),
+                    SinkOptions {
+                        shown: self.settings.env.preview_rows,
+                        spill: SpillTo::TempFile,
+                    },
+                );
+                if let Err(e) = client.batch_execute("SAVEPOINT pgward_capture").await {
+                    return self.failed(e, text).await;
+                }
+                let captured =
+                    exec::run_capture(client, &self.conn.tls, sql, sink, kind.columns().len())
+                        .await;
+                match captured {
+                    Ok((executed, images)) => {
+                        if let Err(e) = client
+                            .batch_execute("RELEASE SAVEPOINT pgward_capture")
+                            .await
+                        {
+                            return self.failed(e, text).await;
+                        }
+                        (executed, Some(images), None)
+                    }
+                    Err(failure) => {
+                        let undo = "ROLLBACK TO SAVEPOINT pgward_capture; RELEASE SAVEPOINT pgward_capture";
+                        let why = match failure {
+                            CaptureError::Db(e) if rewrite::is_fallback_error(&e) => {
+                                render::error::one_line(&e)
+                            }
+                            CaptureError::Db(e) => {
+                                // The user's statement itself failed: report it as such.
+                                let _ = client.batch_execute(undo).await;
+                                return self.failed(e, text).await;
+                            }
+                            CaptureError::Image(e) => {
+                                // Rows may have been counted before the failure.
+                                self.changes.upper_bound = true;
+                                e.to_string()
+                            }
+                        };
+                        if let Err(e) = client.batch_execute(undo).await {
+                            return self.failed(e, text).await;
+                        }
+                        match exec::run(client, &self.conn.tls, text).await {
+                            Ok(executed) => (
+                                executed,
+                                None,
+                                Some(format!("rows could not be captured ({why}): counts only")),
+                            ),
+                            Err(e) => return self.failed(e, text).await,
+                        }
+                    }
+                }
+            }
+            Capture::CountsOnly { reason } => match exec::run(client, &self.conn.tls, text).await {
+                Ok(executed) => (executed, None, Some(reason.clone())),
+                Err(e) => return self.failed(e, text).await,
+            },
+        };
+        if let Some(outcome) = self.check_open().await {
+            return outcome;
+        }
+        let after = statement::after(
+            &self.conn.client,
+            plan,
+            executed.count,
+            images,
+            counts_only,
+            &self.changes.baseline,
+            &self.changes.cumulative,
+            self.changes.upper_bound,
+        )
+        .await;
+        let (mut report, cumulative) = match after {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = self.rollback().await;
+                self.say_error(&format!(
+                    "the preview could not be built ({e}); the transaction was rolled back, nothing was committed"
+                ));
+                return Outcome::Refused;
+            }
+        };
+        self.show(text, &executed);
+        let preview = report.render(self.io.style, self.all_columns);
+        self.say_out(preview.trim_end());
+        if let Some(outcome) = self.threshold(&report).await {
+            return outcome;
+        }
+        self.changes.cumulative = cumulative;
+        self.changes
+            .truncated
+            .extend(report.plan.truncated.iter().cloned());
+        let images = report.images.take();
+        self.changes.images.add(images.as_ref().map(|i| &i.digest));
+        if let Some(spill) = images.and_then(|i| i.spill) {
+            self.changes.spills.push(spill);
+        }
+        if let TxState::Open(tx) = &mut self.state {
+            tx.statements.push(text.to_string());
+        }
+        Outcome::Ok
+    }
+
+    /// The guard thresholds. `Some(outcome)` when the change was not kept.
+    async fn threshold(&mut self, report: &statement::Report) -> Option<Outcome> {
+        let affected = report.affected();
+        let max = self.settings.env.max_rows;
+        let kind = report.plan.kind;
+        let why = match (&report.plan.where_shape, kind) {
+            (_, WriteKind::Truncate) if affected > 0 => {
+                Some("TRUNCATE removes every row".to_string())
+            }
+            (WhereShape::None, WriteKind::Update | WriteKind::Delete) if affected > 0 => {
+                Some("it has no WHERE clause".to_string())
+            }
+            (WhereShape::TriviallyTrue, WriteKind::Update | WriteKind::Delete) if affected > 0 => {
+                Some("its WHERE clause is always true".to_string())
+            }
+            _ if affected > max => Some(format!("that is more than max_rows ({max})")),
+            _ => None,
+        }?;
+        let verb = kind.verb();
+        self.say_warn(&format!("This {verb} affected {affected} rows, and {why}."));
+        let answer = self.confirm.ask(&format!(
+            "Type the exact number of rows ({affected}) to keep this change; anything else rolls back the transaction: "
+        ));
+        if answer.as_deref().map(str::trim) == Some(affected.to_string().as_str()) {
+            return None;
+        }
+        let _ = self.rollback().await;
+        self.say_error(&format!(
+            "refused: the {verb} of {affected} rows was not confirmed; the transaction was rolled back, nothing was committed"
+        ));
+        self.say_hint("narrow the WHERE clause, or type the exact count when asked");
+        Some(Outcome::Refused)
+    }
+}
