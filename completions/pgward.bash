@@ -41,7 +41,7 @@ _pgward() {
 
     case "${cmd}" in
         pgward)
-            opts="-c -f -e -t -h -p -U -d -w -W -V --help --command --file --env --config --ticket --author --write-role --read-role --host --port --username --dbname --no-password --password --version demo completions help"
+            opts="-c -f -e -t -h -p -U -d -w -W -V --help --command --file --dry-run --env --config --ticket --author --write-role --read-role --host --port --username --dbname --no-password --password --version demo completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -149,7 +149,7 @@ _pgward() {
             return 0
             ;;
         pgward__subcmd__demo)
-            opts="-c -f --command --file --help"
+            opts="-c -f --command --file --dry-run --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_pgward_global_optspecs
-    string join \n help c/command= f/file= e/env= config= t/ticket= author= write-role= read-role= h/host= p/port= U/username= d/dbname= w/no-password W/password V/version
+    string join \n help c/command= f/file= dry-run e/env= config= t/ticket= author= write-role= read-role= h/host= p/port= U/username= d/dbname= w/no-password W/password V/version
 end
 
 function __fish_pgward_needs_command
@@ -37,6 +37,7 @@ complete -c pgward -n "__fish_pgward_needs_command" -s p -l port -d 'Database se
 complete -c pgward -n "__fish_pgward_needs_command" -s U -l username -d 'Database user name' -r
 complete -c pgward -n "__fish_pgward_needs_command" -s d -l dbname -d 'Database name, URI or conninfo string' -r
 complete -c pgward -n "__fish_pgward_needs_command" -l help -d 'Print help'
+complete -c pgward -n "__fish_pgward_needs_command" -l dry-run -d 'Run every write and show its preview, then roll back: nothing is committed'
 complete -c pgward -n "__fish_pgward_needs_command" -s w -l no-password -d 'Never prompt for a password'
 complete -c pgward -n "__fish_pgward_needs_command" -s W -l password -d 'Prompt for a password before connecting'
 complete -c pgward -n "__fish_pgward_needs_command" -s V -l version -d 'Print version'
@@ -45,6 +46,7 @@ complete -c pgward -n "__fish_pgward_needs_command" -a "completions" -d 'Print s
 complete -c pgward -n "__fish_pgward_needs_command" -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c pgward -n "__fish_pgward_using_subcommand demo" -s c -l command -d 'Run this SQL (may be repeated), then exit' -r
 complete -c pgward -n "__fish_pgward_using_subcommand demo" -s f -l file -d 'Run the SQL in FILE (`-` for standard input), then exit' -r -F
+complete -c pgward -n "__fish_pgward_using_subcommand demo" -l dry-run -d 'Run every write and show its preview, then roll back: nothing is committed'
 complete -c pgward -n "__fish_pgward_using_subcommand demo" -l help -d 'Print help'
 complete -c pgward -n "__fish_pgward_using_subcommand completions" -l help -d 'Print help'
 complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo completions help" -f -a "demo" -d 'Start a throwaway PostgreSQL cluster with a sample shop schema and open the shell on it'

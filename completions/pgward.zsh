@@ -36,6 +36,7 @@ _pgward() {
 '-d+[Database name, URI or conninfo string]:DBNAME:_default' \
 '--dbname=[Database name, URI or conninfo string]:DBNAME:_default' \
 '--help[Print help]' \
+'--dry-run[Run every write and show its preview, then roll back\: nothing is committed]' \
 '(-W --password)-w[Never prompt for a password]' \
 '(-W --password)--no-password[Never prompt for a password]' \
 '-W[Prompt for a password before connecting]' \
@@ -59,6 +60,7 @@ _arguments "${_arguments_options[@]}" : \
 '*--command=[Run this SQL (may be repeated), then exit]:SQL:_default' \
 '(-c --command)-f+[Run the SQL in FILE (\`-\` for standard input), then exit]:FILE:_files' \
 '(-c --command)--file=[Run the SQL in FILE (\`-\` for standard input), then exit]:FILE:_files' \
+'--dry-run[Run every write and show its preview, then roll back\: nothing is committed]' \
 '--help[Print help]' \
 && ret=0
 ;;

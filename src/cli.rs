@@ -59,6 +59,9 @@ pub struct ScriptArgs {
         conflicts_with = "command"
     )]
     pub file: Option<PathBuf>,
+    /// Run every write and show its preview, then roll back: nothing is committed.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Options of the shell.

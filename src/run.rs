@@ -61,6 +61,7 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
         io,
         Box::new(confirm::Tty),
     ))?;
+    session.set_dry_run(script.dry_run);
     if interactive {
         return Ok(crate::repl::run(&rt, &mut session));
     }
@@ -79,7 +80,7 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
         }
     }
     let mut code = outcome.exit_code();
-    if outcome == Outcome::Ok && session.state().is_open() {
+    if outcome == Outcome::Ok && session.state().is_open() && !script.dry_run {
         eprintln!("pgward: input ended inside an open transaction without a confirmed COMMIT");
         code = ExitCode::Refused;
     }

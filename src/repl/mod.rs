@@ -87,6 +87,12 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session) -> ExitCode {
                     match meta::run(trimmed, session) {
                         meta::Action::Quit => break,
                         meta::Action::Continue => continue,
+                        meta::Action::Preview(sql) => {
+                            if rt.block_on(session.preview(&sql)) == Outcome::ConnectionLost {
+                                return ExitCode::Config;
+                            }
+                            continue;
+                        }
                     }
                 }
                 let outcome = rt.block_on(session.execute(&line));

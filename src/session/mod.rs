@@ -9,6 +9,7 @@
 
 pub mod changes;
 pub mod confirm;
+mod dry_run;
 pub mod exec;
 pub mod outcome;
 pub mod probe;

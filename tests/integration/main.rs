@@ -4,6 +4,7 @@
 mod completions;
 mod config;
 mod guard;
+mod preview;
 mod repl;
 mod tls;
 mod util;

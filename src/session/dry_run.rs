@@ -1,0 +1,95 @@
+//! `\preview SQL`: run one statement through the guard, show everything, and undo it.
+//! With no transaction open, the transaction it opens is rolled back; inside an open
+//! transaction it runs in a savepoint that is rolled back, after which the server's
+//! counts are upper bounds (the server still counts undone work) and the session says so.
+
+use crate::preview::counts;
+use crate::sql::{self, Verdict};
+
+use super::{Outcome, Session, TxState};
+
+const SAVEPOINT: &str = "pgward_preview";
+
+impl Session {
+    /// Runs `input` (exactly one statement), shows its preview, and undoes it.
+    pub async fn preview(&mut self, input: &str) -> Outcome {
+        let split = sql::split(&format!("{input}\n;"));
+        let [piece] = split.pieces.as_slice() else {
+            self.say_error("\\preview takes exactly one statement");
+            return Outcome::Refused;
+        };
+        if split.rest.is_some() {
+            self.say_error("\\preview takes exactly one complete statement");
+            return Outcome::Refused;
+        }
+        let text = piece.text.clone();
+        if let Verdict::Transaction(_) = sql::classify(&text) {
+            self.say_error("\\preview takes a statement, not transaction control");
+            return Outcome::Refused;
+        }
+        match &self.state {
+            TxState::Failed(_) => self.aborted(),
+            TxState::Idle => {
+                let outcome = self.run_piece(&text).await;
+                self.flush_notices();
+                if self.state.is_open() {
+                    match self.rollback().await {
+                        Ok(()) => self.say_warn("preview: rolled back, nothing was changed"),
+                        Err(e) => return self.failed(e, "").await,
+                    }
+                }
+                outcome
+            }
+            TxState::Open(tx) => {
+                let statements = tx.statements.len();
+                let truncated = self.changes.truncated.len();
+                let spills = self.changes.spills.len();
+                let images = self.changes.images.clone();
+                if let Err(e) = self
+                    .conn
+                    .client
+                    .batch_execute(&format!("SAVEPOINT {SAVEPOINT}"))
+                    .await
+                {
+                    return self.failed(e, "").await;
+                }
+                if let TxState::Open(tx) = &mut self.state {
+                    // An error inside the preview then leaves the transaction failed
+                    // (recoverable below) instead of rolling it back.
+                    tx.savepoints.push(SAVEPOINT.into());
+                }
+                let outcome = self.run_piece(&text).await;
+                self.flush_notices();
+                let tx = match std::mem::replace(&mut self.state, TxState::Idle) {
+                    TxState::Open(tx) | TxState::Failed(tx) => tx,
+                    // The guard already rolled everything back and said so.
+                    TxState::Idle => return outcome,
+                };
+                self.state = TxState::Open(tx);
+                let undo =
+                    format!("ROLLBACK TO SAVEPOINT {SAVEPOINT}; RELEASE SAVEPOINT {SAVEPOINT}");
+                if let Err(e) = self.conn.client.batch_execute(&undo).await {
+                    return self.failed(e, "").await;
+                }
+                if let TxState::Open(tx) = &mut self.state {
+                    tx.statements.truncate(statements);
+                    if let Some(i) = tx.savepoints.iter().rposition(|s| s == SAVEPOINT) {
+                        tx.savepoints.truncate(i);
+                    }
+                }
+                self.changes.truncated.truncate(truncated);
+                self.changes.spills.truncate(spills);
+                self.changes.images = images;
+                self.changes.upper_bound = true;
+                match counts::since(&self.conn.client, &self.changes.baseline).await {
+                    Ok(now) => self.changes.cumulative = now,
+                    Err(e) => self.say_warn(&format!("counts could not be re-read: {e}")),
+                }
+                self.say_warn(
+                    "preview: undone; the transaction is as before (its counts are now upper bounds)",
+                );
+                outcome
+            }
+        }
+    }
+}

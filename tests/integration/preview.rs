@@ -1,0 +1,1 @@
+//! Previews through the real binary: what each write did, shown before COMMIT.
