@@ -388,7 +388,16 @@ impl Report {
                 .map(|(_, n)| (*n).max(0) as u64)
                 .sum();
         }
-        self.rows.unwrap_or(0)
+        self.rows.unwrap_or(0).max(self.changed_everywhere())
+    }
+
+    /// Rows changed in every table by this statement, cascades and triggers included,
+    /// as the server counted them.
+    pub fn changed_everywhere(&self) -> u64 {
+        self.delta
+            .iter()
+            .map(|c| (c.inserted.max(0) + c.updated.max(0) + c.deleted.max(0)) as u64)
+            .sum()
     }
 
     fn counted(&self, relid: u32) -> Option<&TableCounts> {

@@ -152,7 +152,15 @@ impl Session {
             _ => None,
         }?;
         let verb = kind.verb();
-        self.say_warn(&format!("This {verb} affected {affected} rows, and {why}."));
+        let direct = report.rows.unwrap_or(0);
+        let scope = if affected > direct && kind != WriteKind::Truncate {
+            format!(" ({direct} by the statement itself, the rest through cascades and triggers)")
+        } else {
+            String::new()
+        };
+        self.say_warn(&format!(
+            "This {verb} changed {affected} rows in all{scope}, and {why}."
+        ));
         let answer = self.confirm.ask(&format!(
             "Type the exact number of rows ({affected}) to keep this change; anything else rolls back the transaction: "
         ));
