@@ -513,16 +513,8 @@ fn join_and(items: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::preview::counts::{baseline, resolve_table, since, TableCounts};
-    use crate::preview::testdb::fresh;
-
-    async fn oid(client: &Client, name: &str) -> u32 {
-        resolve_table(client, name)
-            .await
-            .expect("resolve")
-            .expect("table exists")
-            .0
-    }
+    use crate::preview::counts::{baseline, since, TableCounts};
+    use crate::preview::testdb::{fresh, oid};
 
     /// (table, action, rows, depth) of each effect.
     fn shape(effects: &[CascadeEffect]) -> Vec<(&str, CascadeAction, i64, usize)> {

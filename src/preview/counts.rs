@@ -157,7 +157,7 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
-    use crate::preview::testdb::fresh;
+    use crate::preview::testdb::{fresh, oid};
 
     const SCHEMA: &str = r#"
         CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL);
@@ -185,14 +185,6 @@ mod tests {
             updated: upd,
             deleted: del,
         }
-    }
-
-    async fn oid(client: &Client, name: &str) -> u32 {
-        resolve_table(client, name)
-            .await
-            .expect("resolve")
-            .expect("table exists")
-            .0
     }
 
     #[tokio::test]

@@ -100,16 +100,7 @@ pub async fn columns(client: &Client, relid: u32) -> Result<Vec<String>, Preview
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::preview::counts::resolve_table;
-    use crate::preview::testdb::fresh;
-
-    async fn oid(client: &Client, name: &str) -> u32 {
-        resolve_table(client, name)
-            .await
-            .expect("resolve")
-            .expect("table exists")
-            .0
-    }
+    use crate::preview::testdb::{fresh, oid};
 
     #[tokio::test]
     async fn picks_primary_then_unique_not_null_then_ctid() {

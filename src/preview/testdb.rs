@@ -42,3 +42,12 @@ pub async fn connect(conninfo: &str) -> Client {
     tokio::spawn(connection);
     client
 }
+
+/// The oid of table `name`, which must exist.
+pub async fn oid(client: &tokio_postgres::Client, name: &str) -> u32 {
+    crate::preview::counts::resolve_table(client, name)
+        .await
+        .expect("resolve")
+        .expect("table exists")
+        .0
+}

@@ -36,13 +36,21 @@ pub async fn run(
     tls: &MakeRustlsConnect,
     sql: &str,
 ) -> Result<Executed, tokio_postgres::Error> {
-    let work = run_uncancellable(client, sql);
+    cancellable(client, tls, run_uncancellable(client, sql)).await
+}
+
+/// Awaits `work`; on Ctrl-C sends the protocol's cancel request and keeps awaiting it,
+/// so the statement ends with query_canceled (57014). A failed cancel request leaves
+/// the statement running to its statement_timeout, which is the most we can do.
+async fn cancellable<T>(
+    client: &Client,
+    tls: &MakeRustlsConnect,
+    work: impl std::future::Future<Output = T>,
+) -> T {
     tokio::pin!(work);
     tokio::select! {
         result = &mut work => result,
         _ = tokio::signal::ctrl_c() => {
-            // The statement then fails with query_canceled; a failed cancel request
-            // leaves it running to its statement_timeout, which is the most we can do.
             let _ = client.cancel_token().cancel_query(tls.clone()).await;
             work.await
         }
@@ -93,14 +101,7 @@ pub async fn run_capture(
         let images = sink.finish().map_err(CaptureError::Image)?;
         Ok((out, images))
     };
-    tokio::pin!(work);
-    tokio::select! {
-        result = &mut work => result,
-        _ = tokio::signal::ctrl_c() => {
-            let _ = client.cancel_token().cancel_query(tls.clone()).await;
-            work.await
-        }
-    }
+    cancellable(client, tls, work).await
 }
 
 async fn run_uncancellable(client: &Client, sql: &str) -> Result<Executed, tokio_postgres::Error> {
