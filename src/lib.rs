@@ -12,6 +12,8 @@
 //! - [`conn`]: connection parameters like libpq's (URI, conninfo, `PG*`, pgpass), TLS, cancel.
 //! - [`sql`]: the client-side splitter and the classifier.
 //! - [`policy`]: the refused list, as data.
+//! - [`preview`]: what each write did (diff, counts, cascades, DDL facts) and the
+//!   change digest, shown before COMMIT.
 //! - [`session`]: the guarded transaction state machine and the identity probe.
 //! - [`render`]: result tables and server errors, as psql shows them.
 //! - [`repl`]: the interactive line editor, prompt and meta-commands.
