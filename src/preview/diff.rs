@@ -58,7 +58,12 @@ pub fn render(
         return out;
     }
     let (columns, rows) = grid(images, all_columns);
-    if images.kind == CaptureKind::Update && columns.len() == key_names(&images.shown[0]).len() {
+    let keys = key_names(&images.shown[0]);
+    let key_changed = images
+        .shown
+        .iter()
+        .any(|row| keys.iter().any(|k| changed(row, k)));
+    if images.kind == CaptureKind::Update && columns.len() == keys.len() && !key_changed {
         out.push_str("(no column changed its value in the rows shown)\n");
     }
     out.push_str(&draw(&columns, &rows, style));
@@ -156,8 +161,13 @@ fn grid(images: &Images, all_columns: bool) -> (Vec<String>, Vec<Vec<Pieces>>) {
                 ChangeKind::Updated if upsert => Paint::New,
                 ChangeKind::Updated => Paint::Plain,
             };
-            for (_, value) in &row.key {
-                cells.push(vec![(shown(value), Paint::Plain)]);
+            for (name, value) in &row.key {
+                // An UPDATE of the key itself shows `old → new` in the key column.
+                if changed(row, name) {
+                    cells.push(cell(row, name, whole));
+                } else {
+                    cells.push(vec![(shown(value), Paint::Plain)]);
+                }
             }
             for column in &value_columns {
                 cells.push(cell(row, column, whole));

@@ -672,9 +672,14 @@ impl Session {
 
     fn show(&mut self, text: &str, done: &exec::Executed) {
         let out = if !done.columns.is_empty() {
-            render::table::render(&done.columns, &done.rows)
+            let mut table = render::table::render(&done.columns, &done.rows);
+            // psql prints the tag after the rows of INSERT/UPDATE/DELETE … RETURNING.
+            if render::tag::dml_verb(text).is_some() {
+                table.push_str(&format!("{}\n", render::tag::command_tag(text, done.count)));
+            }
+            table
         } else {
-            format!("{}\n", command_tag(text, done.count))
+            format!("{}\n", render::tag::command_tag(text, done.count))
         };
         let _ = self.io.out.write_all(out.as_bytes());
         let _ = self.io.out.flush();
@@ -754,25 +759,6 @@ async fn server_identity(client: &tokio_postgres::Client) -> String {
             .await,
     );
     format!("{sysid} {rest}").trim().to_string()
-}
-
-/// psql-style command tag from the statement's first keyword and the row count.
-fn command_tag(text: &str, count: Option<u64>) -> String {
-    let words: Vec<String> = text
-        .split_whitespace()
-        .take(2)
-        .map(|w| w.trim_end_matches(';').to_ascii_uppercase())
-        .collect();
-    let first = words.first().map(String::as_str).unwrap_or("");
-    match (first, count) {
-        ("INSERT", Some(n)) => format!("INSERT 0 {n}"),
-        ("UPDATE" | "DELETE" | "MERGE" | "COPY" | "MOVE" | "FETCH" | "SELECT", Some(n)) => {
-            format!("{first} {n}")
-        }
-        ("CREATE" | "ALTER" | "DROP" | "COMMENT" | "REFRESH", _) => words.join(" "),
-        (_, Some(n)) if first == "WITH" || first == "EXPLAIN" => format!("OK {n}"),
-        _ => first.to_string(),
-    }
 }
 
 fn truncate(s: &str, max: usize) -> String {
