@@ -388,13 +388,7 @@ impl Session {
                 }
                 let baseline = match crate::preview::counts::baseline(&self.conn.client).await {
                     Ok(b) => b,
-                    Err(e) => {
-                        let _ = self.conn.client.batch_execute("ROLLBACK").await;
-                        self.say_error(&format!(
-                            "cannot read the transaction's row counters ({e}): refused"
-                        ));
-                        return Some(Outcome::Refused);
-                    }
+                    Err(e) => return Some(self.counters_failed(&e).await),
                 };
                 self.changes = Changes {
                     baseline,
@@ -421,10 +415,35 @@ impl Session {
                     tx.statements.push(text.to_string());
                 }
                 self.show(text, &done);
-                Outcome::Ok
+                self.unexpected_writes().await
             }
             Err(e) => self.failed(e, text).await,
         }
+    }
+
+    /// After a statement that was not classified as a write ran in the open
+    /// transaction, asks the server whether it changed rows anyway (a function with
+    /// side effects, say). If it did, the change is shown and joins the change set.
+    async fn unexpected_writes(&mut self) -> Outcome {
+        if !matches!(self.state, TxState::Open(_)) {
+            return Outcome::Ok;
+        }
+        let now =
+            match crate::preview::counts::since(&self.conn.client, &self.changes.baseline).await {
+                Ok(now) => now,
+                Err(e) => return self.counters_failed(&e).await,
+            };
+        let delta = crate::preview::statement::difference(&now, &self.changes.cumulative);
+        if !delta.is_empty() {
+            let warning = self.io.style.warn(
+                "WARNING: this statement was not classified as a write, but it changed rows:",
+            );
+            let table = crate::preview::statement::counts_table(&delta);
+            self.say_out(&format!("{warning}\n{}", table.trim_end()));
+            self.changes.images.add(None);
+            self.changes.cumulative = now;
+        }
+        Outcome::Ok
     }
 
     /// Probes the open transaction; `Some(outcome)` when it is no longer pgward's.
@@ -565,6 +584,11 @@ impl Session {
                 Err(e) => self.failed(e, "").await,
             };
         }
+        // The summary shows the server's counts, whatever pgward saw on the way.
+        match crate::preview::counts::since(&self.conn.client, &self.changes.baseline).await {
+            Ok(now) => self.changes.cumulative = now,
+            Err(e) => return self.counters_failed(&e).await,
+        }
         let env = self.settings.env.name.clone();
         let summary = self.change_summary(&tx, seen.xid.as_deref().unwrap_or("?"));
         self.say_err(&summary);
@@ -616,6 +640,16 @@ impl Session {
         let _ = self.rollback().await;
         self.say_error(&format!(
             "GUARD: {what}; the transaction was rolled back and nothing was committed"
+        ));
+        Outcome::Refused
+    }
+
+    /// The row counters could not be read: without them no preview is true, so the
+    /// transaction is rolled back.
+    async fn counters_failed(&mut self, e: &crate::preview::PreviewError) -> Outcome {
+        let _ = self.rollback().await;
+        self.say_error(&format!(
+            "cannot read the transaction's row counters ({e}); the transaction was rolled back, nothing was committed"
         ));
         Outcome::Refused
     }

@@ -184,3 +184,30 @@ fn unterminated_last_statement_is_an_error() {
     assert!(out.stderr.contains("unterminated"), "{out:?}");
     assert_eq!(db.items(), before);
 }
+
+#[test]
+fn a_read_that_writes_inside_the_transaction_is_shown_and_counted() {
+    let db = TestDb::new("read_writes_in_tx");
+    db.exec(&format!(
+        "CREATE FUNCTION zero_two() RETURNS int LANGUAGE sql AS 'UPDATE items SET qty = 0 WHERE id <= 2 RETURNING 1'; \
+         GRANT EXECUTE ON FUNCTION zero_two() TO {READER}, {WRITER};"
+    ));
+    let before = db.items();
+    let out = TestShell::new(&db)
+        .stdin("begin;\nselect zero_two();\ncommit;\n")
+        .run();
+    // Not confirmed without a terminal: nothing is committed.
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stdout.contains("was not classified as a write"),
+        "{out:?}"
+    );
+    let counted = out
+        .stdout
+        .lines()
+        .any(|l| l.split('|').map(str::trim).collect::<Vec<_>>() == ["items", "0", "2", "0"]);
+    assert!(counted, "{out:?}");
+    // The change set at COMMIT carries the server's counts.
+    assert!(out.stderr.contains("Rows changed, per table"), "{out:?}");
+    assert_eq!(db.items(), before);
+}
