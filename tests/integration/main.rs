@@ -6,5 +6,6 @@ mod config;
 mod guard;
 mod preview;
 mod repl;
+mod term;
 mod tls;
 mod util;
