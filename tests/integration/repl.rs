@@ -418,3 +418,30 @@ fn repl_password_prompt_without_echo() {
         "the password never appears on the terminal",
     );
 }
+
+/// A reviewed script (`-f`) runs through the same guard; its COMMIT is confirmed on the
+/// controlling terminal, never from the script itself.
+#[test]
+fn script_commit_is_confirmed_on_the_terminal() {
+    let db = TestDb::new("rp_script");
+    let home = tempfile::tempdir().expect("home");
+    let script = home.path().join("fix.sql");
+    std::fs::write(
+        &script,
+        "update items set note = 'fixed' where id = 3;\ncommit;\n-- the script cannot answer for itself:\nt_rp_script\n;\n",
+    )
+    .expect("script");
+    let path = script.to_string_lossy().into_owned();
+    let mut t = Term::start_with(&db, home.path(), Start::WithPassword, &["-f", &path]);
+    t.expect("item 3 → fixed");
+    t.expect("Type the environment name (t_rp_script) to COMMIT");
+    t.line("t_rp_script");
+    t.expect("COMMIT");
+    // The line after COMMIT in the script is not a statement pgward runs as an answer.
+    let code = t.exit_code();
+    assert_eq!(
+        db.value("select note from items where id = 3").as_deref(),
+        Some("fixed")
+    );
+    assert_ne!(code, 0, "the stray line after COMMIT is an error");
+}

@@ -57,6 +57,11 @@ impl Term {
     /// `pgward -d <login conninfo> --write-role app_writer --read-role app_reader` on a
     /// 250-column pty, with `home` as HOME.
     pub(crate) fn start(db: &TestDb, home: &Path, how: Start) -> Term {
+        Term::start_with(db, home, how, &[])
+    }
+
+    /// As [`Term::start`], with `extra` arguments after the connection ones.
+    pub(crate) fn start_with(db: &TestDb, home: &Path, how: Start, extra: &[&str]) -> Term {
         // A shell sets the terminal up first, then execs pgward (same pid, so Ctrl-C and
         // the exit status are pgward's): a pty starts 0x0, and rustyline would then wrap
         // at 80 columns and redraw long prompts; rexpect switches echo off, which would
@@ -76,7 +81,8 @@ impl Term {
                 WRITER,
                 "--read-role",
                 READER,
-            ]);
+            ])
+            .args(extra);
         util::isolate(&mut cmd, home);
         // A real terminal type: rustyline's editor, not its fallback for dumb terminals.
         cmd.env("TERM", "xterm");
