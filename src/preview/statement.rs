@@ -95,6 +95,10 @@ pub struct Plan {
     pub locks_before: Vec<(String, String)>,
     /// Things the user should know.
     pub notes: Vec<String>,
+    /// An UPDATE with no FROM or joins of its own: the capture's self-join is the only
+    /// join, so steering it to a nested loop over a TID scan is safe (and saves the
+    /// multi-batch hash join a large UPDATE gets at default work_mem).
+    pub tid_join: bool,
 }
 
 fn parse(text: &str) -> Option<Statement> {
@@ -173,7 +177,12 @@ pub async fn plan(
             reason: "under READ COMMITTED a concurrent update could make the row capture skip rows: counts only (REPEATABLE READ, the default, shows every row)".into(),
         };
     }
+    let tid_join = matches!(
+        &statement,
+        Some(Statement::Update(u)) if u.from.is_none() && u.table.joins.is_empty()
+    );
     let mut plan = Plan {
+        tid_join,
         text: text.to_string(),
         kind,
         target: None,

@@ -39,15 +39,22 @@ impl Session {
                 if let Err(e) = client.batch_execute("SAVEPOINT pgward_capture").await {
                     return self.failed(e, text).await;
                 }
+                let restore = if plan.tid_join {
+                    match steer_to_tid_join(client).await {
+                        Ok(restore) => restore,
+                        Err(e) => return self.failed(e, text).await,
+                    }
+                } else {
+                    String::new()
+                };
                 let captured =
                     exec::run_capture(client, &self.conn.tls, sql, sink, kind.columns().len())
                         .await;
                 match captured {
                     Ok((executed, images)) => {
-                        if let Err(e) = client
-                            .batch_execute("RELEASE SAVEPOINT pgward_capture")
-                            .await
-                        {
+                        // RELEASE keeps SET LOCAL values: put the planner back.
+                        let release = format!("RELEASE SAVEPOINT pgward_capture; {restore}");
+                        if let Err(e) = client.batch_execute(&release).await {
                             return self.failed(e, text).await;
                         }
                         (executed, Some(images), None)
@@ -174,4 +181,30 @@ impl Session {
         self.say_hint("narrow the WHERE clause, or type the exact count when asked");
         Some(Outcome::Refused)
     }
+}
+
+/// Turns hash and merge joins off for the capture (inside its savepoint, so a rollback
+/// to it undoes this too) and returns the statements that restore the settings.
+async fn steer_to_tid_join(
+    client: &tokio_postgres::Client,
+) -> Result<String, tokio_postgres::Error> {
+    let mut restore = String::new();
+    for setting in ["enable_hashjoin", "enable_mergejoin"] {
+        let rows = client
+            .simple_query(&format!("SELECT pg_catalog.current_setting('{setting}')"))
+            .await?;
+        let previous = rows
+            .iter()
+            .find_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+                _ => None,
+            })
+            .filter(|v| v == "on" || v == "off")
+            .unwrap_or_else(|| "on".into());
+        restore.push_str(&format!("SET LOCAL {setting} = {previous}; "));
+        client
+            .batch_execute(&format!("SET LOCAL {setting} = off"))
+            .await?;
+    }
+    Ok(restore)
 }

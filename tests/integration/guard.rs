@@ -211,3 +211,22 @@ fn a_read_that_writes_inside_the_transaction_is_shown_and_counted() {
     assert!(out.stderr.contains("Rows changed, per table"), "{out:?}");
     assert_eq!(db.items(), before);
 }
+
+#[test]
+fn planner_settings_are_restored_after_a_captured_update() {
+    // The UPDATE capture steers its self-join to a TID scan with SET LOCAL; the user's
+    // transaction must get the planner back as it was.
+    let db = TestDb::new("planner_restored");
+    let out = TestShell::new(&db)
+        .stdin("update items set qty = 1 where id = 1;\nshow enable_hashjoin;\nshow enable_mergejoin;\nrollback;\n")
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("10 → 1"), "{out:?}");
+    let settings: Vec<&str> = out
+        .stdout
+        .lines()
+        .map(str::trim)
+        .filter(|l| *l == "on" || *l == "off")
+        .collect();
+    assert_eq!(settings, ["on", "on"], "{out:?}");
+}
