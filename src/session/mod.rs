@@ -75,6 +75,11 @@ impl Session {
                     message: render::error::one_line(&e),
                 })?;
         let server = server_identity(&conn.client).await;
+        let mut io = io;
+        if let Some(warning) = outside_reach_warning(&conn.client).await {
+            let line = io.style.warn(&warning);
+            let _ = writeln!(io.err, "{line}");
+        }
         Ok(Session {
             login: me.session_user,
             pid: me.pid,
@@ -758,6 +763,28 @@ impl Session {
         let _ = writeln!(self.io.err, "NOTE:  {s}");
         let _ = self.io.err.flush();
     }
+}
+
+/// Extensions whose functions open connections no transaction of pgward's controls.
+/// Direct calls are refused by policy; a wrapper function around them is invisible to
+/// any client-side check, so the author is told at once.
+async fn outside_reach_warning(client: &tokio_postgres::Client) -> Option<String> {
+    let rows = client
+        .simple_query(
+            "SELECT pg_catalog.string_agg(extname, ', ' ORDER BY extname) FROM pg_catalog.pg_extension \
+             WHERE extname IN ('dblink', 'postgres_fdw')",
+        )
+        .await
+        .ok()?;
+    let names = rows.iter().find_map(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+        _ => None,
+    })?;
+    Some(format!(
+        "WARNING: this database has {names} installed: they open connections outside pgward's transaction. \
+         pgward refuses direct calls, but cannot see through functions that wrap them; \
+         revoke EXECUTE on them from the write and read roles."
+    ))
 }
 
 /// Who the server is, for the change digest: its system identifier when the role may
