@@ -162,6 +162,20 @@ impl Settings {
             }
         }
         let ticket = args.ticket.clone().filter(|t| !t.trim().is_empty());
+        if let Some(t) = &ticket {
+            let ok = t.len() <= 64
+                && t.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._:/#-".contains(c));
+            if !ok {
+                return Err(ConfigError::Flag {
+                    what: "--ticket",
+                    message: format!(
+                        "{t:?}: a ticket id is at most 64 letters, digits and . _ : / # -"
+                    ),
+                }
+                .into());
+            }
+        }
         if env.require_approval && ticket.is_none() {
             return Err(ConfigError::TicketRequired { env: env.name }.into());
         }

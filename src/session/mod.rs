@@ -24,6 +24,7 @@ use tokio_postgres::error::SqlState;
 use crate::config::Settings;
 use crate::conn::Connection;
 use crate::policy::Refusal;
+use crate::preview::relation::quote_ident;
 use crate::render::{self, Style};
 use crate::sql::{self, TxControl, Verdict};
 
@@ -180,7 +181,7 @@ impl Session {
             _ if matches!(self.state, TxState::Failed(_)) => self.aborted(),
             Verdict::Read => match self.state {
                 TxState::Idle => self.read_only(text).await,
-                _ => self.in_transaction(text).await,
+                _ => self.read_in_transaction(text).await,
             },
             Verdict::Write { .. } | Verdict::Ddl => {
                 if self.state == TxState::Idle {
@@ -206,11 +207,11 @@ impl Session {
         let explain = format!("EXPLAIN (FORMAT JSON) {text}");
         let client = &self.conn.client;
         let guard = if self.state == TxState::Idle {
-            "BEGIN READ ONLY"
+            format!("BEGIN READ ONLY; {}", self.timeouts())
         } else {
-            "SAVEPOINT pgward_classify"
+            "SAVEPOINT pgward_classify; SET LOCAL transaction_read_only = on".to_string()
         };
-        client.batch_execute(guard).await?;
+        client.batch_execute(&guard).await?;
         // Prepared first, like every statement: the server refuses two statements.
         let plan = match client.prepare(&explain).await {
             Ok(_) => client.simple_query(&explain).await,
@@ -287,7 +288,9 @@ impl Session {
                     }
                     Err(e) => return self.failed(e, text).await,
                 }
-                if let Err(e) = self.conn.client.batch_execute("COMMIT").await {
+                // A read-only transaction ends with ROLLBACK: nothing it did may take
+                // effect at commit (a NOTIFY from a function, say).
+                if let Err(e) = self.conn.client.batch_execute("ROLLBACK").await {
                     return self.failed(e, text).await;
                 }
                 self.show(text, &done);
@@ -370,12 +373,25 @@ impl Session {
             self.settings.ticket.as_deref().unwrap_or("none")
         );
         let begin = format!(
-            "BEGIN{isolation}; SET LOCAL ROLE {}; {} SET LOCAL application_name = {};",
+            "BEGIN{isolation}; SET LOCAL ROLE {}; {}",
             quote_ident(&role),
             self.timeouts(),
-            quote_literal(&truncate(&app, 63))
         );
-        if let Err(e) = self.conn.client.batch_execute(&begin).await {
+        // Author and ticket are user input: they travel as a parameter, never as SQL.
+        let app = truncate(&app, 63);
+        let opened = match self.conn.client.batch_execute(&begin).await {
+            Ok(()) => self
+                .conn
+                .client
+                .execute(
+                    "SELECT pg_catalog.set_config('application_name', $1, true)",
+                    &[&app],
+                )
+                .await
+                .map(|_| ()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = opened {
             let _ = self.conn.client.batch_execute("ROLLBACK").await;
             let outcome = self.failed(e, "").await;
             self.say_hint(&format!(
@@ -449,6 +465,24 @@ impl Session {
             self.changes.cumulative = now;
         }
         Outcome::Ok
+    }
+
+    /// A read inside the open transaction: it sees the uncommitted change, but runs in a
+    /// read-only savepoint that is rolled back, so the database refuses any write it
+    /// tries (a function with side effects, say), DDL included.
+    async fn read_in_transaction(&mut self, text: &str) -> Outcome {
+        const BEGIN: &str = "SAVEPOINT pgward_read; SET LOCAL transaction_read_only = on";
+        const END: &str = "ROLLBACK TO SAVEPOINT pgward_read; RELEASE SAVEPOINT pgward_read";
+        if let Err(e) = self.conn.client.batch_execute(BEGIN).await {
+            return self.failed(e, text).await;
+        }
+        let outcome = self.in_transaction(text).await;
+        if outcome == Outcome::Ok {
+            if let Err(e) = self.conn.client.batch_execute(END).await {
+                return self.failed(e, text).await;
+            }
+        }
+        outcome
     }
 
     /// Probes the open transaction; `Some(outcome)` when it is no longer pgward's.
@@ -578,12 +612,15 @@ impl Session {
             return self.betrayed(&m).await;
         }
         if seen.xid.is_none() {
-            // No transaction id was ever assigned: the transaction wrote nothing.
-            return match self.conn.client.batch_execute("COMMIT").await {
+            // No transaction id was ever assigned: the transaction wrote nothing, so
+            // ending it with ROLLBACK loses nothing, and anything queued for COMMIT
+            // (a NOTIFY from a function, say) is not delivered unapproved.
+            return match self.rollback().await {
                 Ok(()) => {
-                    self.state = TxState::Idle;
-                    self.say_out("COMMIT");
-                    self.say_note("nothing was written, so no confirmation was needed");
+                    self.say_out("ROLLBACK");
+                    self.say_note(
+                        "nothing was written, so the transaction was closed without a COMMIT",
+                    );
                     Outcome::Ok
                 }
                 Err(e) => self.failed(e, "").await,
@@ -824,14 +861,4 @@ async fn server_identity(client: &tokio_postgres::Client) -> String {
 
 fn truncate(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
-}
-
-/// Quotes an identifier as PostgreSQL's `quote_ident` does (always quoting).
-pub fn quote_ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
-/// Quotes a string literal (standard_conforming_strings is forced on).
-pub fn quote_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }

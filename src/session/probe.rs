@@ -6,10 +6,15 @@
 
 use tokio_postgres::{Client, SimpleQueryMessage};
 
-const PROBE: &str = "SELECT current_user, session_user, pg_catalog.pg_backend_pid()::text, \
-     pg_catalog.transaction_timestamp()::text, \
+// The transaction start is compared as epoch microseconds: its text form follows the
+// session's TimeZone and DateStyle, which the author may change mid-transaction.
+const PROBE: &str = "SELECT current_user, session_user, \
+     pg_catalog.pg_backend_pid()::pg_catalog.text, \
+     pg_catalog.date_part('epoch', pg_catalog.transaction_timestamp())::pg_catalog.numeric::pg_catalog.text, \
      pg_catalog.current_setting('transaction_read_only'), \
-     pg_catalog.txid_current_if_assigned()::text";
+     pg_catalog.txid_current_if_assigned()::pg_catalog.text, \
+     pg_catalog.current_setting('standard_conforming_strings'), \
+     pg_catalog.current_setting('client_encoding')";
 
 /// What the probe saw.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +31,9 @@ pub struct Identity {
     pub read_only: bool,
     /// The transaction id, once the transaction has written something.
     pub xid: Option<String>,
+    /// `standard_conforming_strings` is on and the client encoding is UTF8: the quoting
+    /// rules pgward's splitter and its own generated SQL assume.
+    pub quoting_intact: bool,
 }
 
 /// Runs the probe.
@@ -43,6 +51,7 @@ pub async fn probe(client: &Client) -> Result<Identity, tokio_postgres::Error> {
         xact_start: get(3).unwrap_or_default(),
         read_only: get(4).as_deref() == Some("on"),
         xid: get(5),
+        quoting_intact: get(6).as_deref() == Some("on") && get(7).as_deref() == Some("UTF8"),
     })
 }
 
@@ -86,6 +95,12 @@ impl Expected {
                     seen.xact_start
                 ));
             }
+        }
+        if !seen.quoting_intact {
+            return Some(
+                "standard_conforming_strings or client_encoding changed: pgward's quoting rules no longer hold"
+                    .into(),
+            );
         }
         if self.read_only && !seen.read_only {
             return Some("transaction is no longer read-only".into());
