@@ -208,17 +208,7 @@ fn cell(row: &RowChange, column: &str, whole: Paint) -> Pieces {
 
 /// Escapes control characters so a value stays on its line and cannot drive the terminal.
 fn shown(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\x{:02x}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::render::escape::one_line(value)
 }
 
 /// Lays out the grid on plain text, then paints the values in place.

@@ -2,6 +2,7 @@
 //! ([`error`]), and terminal colour decisions ([`style`]).
 
 pub mod error;
+pub mod escape;
 pub mod style;
 pub mod table;
 pub mod tag;

@@ -50,7 +50,10 @@ pub fn render(columns: &[Column], rows: &[Vec<Option<String>>]) -> String {
                 .map(|c| Cell::new(&c.name).set_alignment(CellAlignment::Center)),
         );
     for row in rows {
-        table.add_row(row.iter().map(|v| Cell::new(v.as_deref().unwrap_or(""))));
+        table.add_row(
+            row.iter()
+                .map(|v| Cell::new(super::escape::multi_line(v.as_deref().unwrap_or("")))),
+        );
     }
     for (i, c) in columns.iter().enumerate() {
         if let Some(col) = table.column_mut(i) {

@@ -22,9 +22,52 @@ pub struct Changes {
     pub upper_bound: bool,
     /// Before-images of every captured write, for undo.
     pub spills: Vec<Spill>,
+    /// What the change set looked like at each user savepoint, innermost last.
+    pub marks: Vec<(String, Mark)>,
+}
+
+/// The change set at a savepoint, to return to on `ROLLBACK TO`.
+#[derive(Debug, Clone)]
+pub struct Mark {
+    images: ImagesDigest,
+    truncated: usize,
+    spills: usize,
 }
 
 impl Changes {
+    /// Remembers the change set at savepoint `name`.
+    pub fn savepoint(&mut self, name: &str) {
+        let mark = Mark {
+            images: self.images.clone(),
+            truncated: self.truncated.len(),
+            spills: self.spills.len(),
+        };
+        self.marks.push((name.to_string(), mark));
+    }
+
+    /// `RELEASE name`: the savepoint and those after it are gone; their work stays.
+    pub fn release(&mut self, name: &str) {
+        if let Some(i) = self.marks.iter().rposition(|(n, _)| n == name) {
+            self.marks.truncate(i);
+        }
+    }
+
+    /// `ROLLBACK TO name`: images, TRUNCATEs and spills of the undone work leave the
+    /// change set. Counts cannot be undone this way (the server still counts the undone
+    /// work), so they become upper bounds, re-read by the caller.
+    pub fn rollback_to(&mut self, name: &str) {
+        let Some(i) = self.marks.iter().rposition(|(n, _)| n == name) else {
+            return;
+        };
+        self.marks.truncate(i + 1);
+        if let Some((_, mark)) = self.marks.last() {
+            self.images = mark.images.clone();
+            self.truncated.truncate(mark.truncated);
+            self.spills.truncate(mark.spills);
+        }
+        self.upper_bound = true;
+    }
+
     /// Totals per table, TRUNCATEs counted as deletes of the rows the table held.
     pub fn totals(&self) -> Vec<TableTotals> {
         let mut totals: Vec<TableTotals> = self

@@ -23,8 +23,8 @@ impl Session {
             return Outcome::Refused;
         }
         let text = piece.text.clone();
-        if let Verdict::Transaction(_) = sql::classify(&text) {
-            self.say_error("\\preview takes a statement, not transaction control");
+        if let Verdict::Transaction(_) | Verdict::Read | Verdict::Session = sql::classify(&text) {
+            self.say_error("\\preview takes a write (a read or setting has nothing to undo)");
             return Outcome::Refused;
         }
         match &self.state {

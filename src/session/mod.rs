@@ -545,6 +545,7 @@ impl Session {
                 }
                 let outcome = self.in_transaction(text).await;
                 if outcome == Outcome::Ok {
+                    self.changes.savepoint(&name);
                     if let TxState::Open(tx) = &mut self.state {
                         tx.savepoints.push(name);
                     }
@@ -558,6 +559,7 @@ impl Session {
                 }
                 let outcome = self.in_transaction(text).await;
                 if outcome == Outcome::Ok {
+                    self.changes.release(&name);
                     if let TxState::Open(tx) = &mut self.state {
                         if let Some(i) = tx.savepoints.iter().rposition(|s| *s == name) {
                             tx.savepoints.truncate(i);
@@ -577,9 +579,13 @@ impl Session {
         self.state = TxState::Open(tx);
         let outcome = self.in_transaction(text).await;
         if outcome == Outcome::Ok {
-            // The server still counts the undone work: from now on counts are upper
-            // bounds.
-            self.changes.upper_bound = true;
+            // The undone work leaves the change set; the server still counts it, so from
+            // now on counts are upper bounds, re-read from the server.
+            self.changes.rollback_to(name);
+            match crate::preview::counts::since(&self.conn.client, &self.changes.baseline).await {
+                Ok(now) => self.changes.cumulative = now,
+                Err(e) => return self.counters_failed(&e).await,
+            }
             if let TxState::Open(tx) = &mut self.state {
                 if let Some(i) = tx.savepoints.iter().rposition(|s| s == name) {
                     tx.savepoints.truncate(i + 1);
@@ -763,7 +769,7 @@ impl Session {
 
     fn flush_notices(&mut self) {
         while let Ok(n) = self.conn.notices.try_recv() {
-            let shown = render::error::db_error(&n, "");
+            let shown = render::escape::multi_line(&render::error::db_error(&n, ""));
             let _ = self.io.err.write_all(shown.as_bytes());
         }
         let _ = self.io.err.flush();
@@ -775,28 +781,31 @@ impl Session {
     }
 
     fn say_err(&mut self, s: &str) {
+        let s = render::escape::multi_line(s);
         let _ = write!(self.io.err, "{s}");
         let _ = self.io.err.flush();
     }
 
     fn say_error(&mut self, s: &str) {
-        let line = self.io.style.error(s);
+        let line = self.io.style.error(&render::escape::multi_line(s));
         let _ = writeln!(self.io.err, "{line}");
         let _ = self.io.err.flush();
     }
 
     fn say_warn(&mut self, s: &str) {
-        let line = self.io.style.warn(s);
+        let line = self.io.style.warn(&render::escape::multi_line(s));
         let _ = writeln!(self.io.err, "{line}");
         let _ = self.io.err.flush();
     }
 
     fn say_hint(&mut self, s: &str) {
+        let s = render::escape::multi_line(s);
         let _ = writeln!(self.io.err, "HINT:  {s}");
         let _ = self.io.err.flush();
     }
 
     fn say_note(&mut self, s: &str) {
+        let s = render::escape::multi_line(s);
         let _ = writeln!(self.io.err, "NOTE:  {s}");
         let _ = self.io.err.flush();
     }

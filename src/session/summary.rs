@@ -71,5 +71,5 @@ impl Session {
 }
 
 fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    crate::render::escape::one_line(&s.split_whitespace().collect::<Vec<_>>().join(" "))
 }

@@ -250,3 +250,71 @@ fn dblink_wrapped_in_a_function_is_warned_about_at_start() {
         .run();
     assert_eq!(out.code, 2, "{out:?}");
 }
+
+#[test]
+fn control_characters_never_reach_the_terminal_raw() {
+    // An escape sequence in a value or a notice could repaint the shared screen.
+    let db = TestDb::new("escapes");
+    db.exec(&format!(
+        "CREATE FUNCTION shout() RETURNS int LANGUAGE plpgsql AS \
+         $$ BEGIN RAISE NOTICE '%', chr(27) || '[2J'; RETURN 1; END $$; \
+         GRANT EXECUTE ON FUNCTION shout() TO {READER};"
+    ));
+    let out = TestShell::new(&db)
+        .args(["-c", "select chr(27) || '[2J' as x, shout()"])
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!out.stdout.contains('\u{1b}'), "{out:?}");
+    assert!(!out.stderr.contains('\u{1b}'), "{out:?}");
+    assert!(out.stdout.contains("\\x1b[2J"), "{out:?}");
+    assert!(out.stderr.contains("\\x1b[2J"), "{out:?}");
+}
+
+#[test]
+fn review_refusals_leave_data_and_settings_unchanged() {
+    // NOTIFY is delivered at COMMIT to other sessions, setval is never rolled back, and
+    // query_to_xml (like any string that mentions set_config) runs SQL the classifier
+    // never sees: each is refused before it reaches the server.
+    let db = TestDb::new("review_refusals");
+    db.exec(&format!(
+        "CREATE SEQUENCE review_seq; SELECT setval('review_seq', 42); \
+         GRANT USAGE, SELECT, UPDATE ON SEQUENCE review_seq TO {WRITER};"
+    ));
+    let seq = || db.value("SELECT last_value || ':' || is_called FROM review_seq");
+    let before = db.items();
+    let seq_before = seq();
+    assert_eq!(seq_before.as_deref(), Some("42:true"));
+    let refused = [
+        "NOTIFY x",
+        "select pg_notify('x','y')",
+        "select setval('review_seq', 1)",
+        "select query_to_xml('select 1', false, false, '')",
+        "select 'set_config(''standard_conforming_strings'',''off'',false)'",
+    ];
+    for sql in refused {
+        let out = TestShell::new(&db)
+            .stdin(&format!("{sql};\nupdate items set qty = -1;\n"))
+            .run();
+        assert_eq!(out.code, 2, "{sql}: {out:?}");
+        assert!(
+            out.stderr.to_lowercase().contains("refused"),
+            "{sql}: {out:?}"
+        );
+        assert_eq!(db.items(), before, "{sql}");
+        assert_eq!(seq(), seq_before, "{sql}");
+    }
+    // Inside an open transaction too, and ROLLBACK then has nothing to miss.
+    let out = TestShell::new(&db)
+        .stdin(
+            "update items set qty = 1 where id = 1;\nselect setval('review_seq', 1);\nrollback;\n",
+        )
+        .run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(db.items(), before);
+    assert_eq!(seq(), seq_before);
+    let scs = TestShell::new(&db)
+        .args(["-c", "show standard_conforming_strings"])
+        .run();
+    assert_eq!(scs.code, 0, "{scs:?}");
+    assert!(scs.stdout.contains("on"), "{scs:?}");
+}
