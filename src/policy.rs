@@ -18,9 +18,14 @@ pub enum Rule {
     /// SET TRANSACTION, transaction_read_only, standard_conforming_strings, and the
     /// settings pgward owns (timeouts, application_name, session_replication_role).
     GuardSetting,
-    /// COPY … PROGRAM / COPY to or from a server file, and functions that reach server
-    /// files or other connections (dblink*, lo_import, pg_read_file, …).
+    /// COPY … PROGRAM / COPY to or from a server file, functions that reach server files
+    /// or other connections (dblink*, lo_import, pg_read_file, …), and what acts outside
+    /// the transaction: NOTIFY and pg_notify (delivered at COMMIT), setval (never rolled
+    /// back), session-level advisory locks, statistics resets, replication functions.
     OutsideReach,
+    /// Functions that run SQL handed to them as text (query_to_xml, ts_stat, …), and
+    /// string literals that mention set_config.
+    DynamicSql,
     /// ALTER SYSTEM.
     AlterSystem,
     /// Statements that cannot run inside a transaction block (VACUUM, CREATE INDEX
@@ -38,6 +43,7 @@ pub const RULES: &[Rule] = &[
     Rule::TwoPhaseCommit,
     Rule::GuardSetting,
     Rule::OutsideReach,
+    Rule::DynamicSql,
     Rule::AlterSystem,
     Rule::NoTransactionBlock,
     Rule::TransactionShape,
@@ -52,6 +58,7 @@ impl Rule {
             Rule::TwoPhaseCommit => "TwoPhaseCommit",
             Rule::GuardSetting => "GuardSetting",
             Rule::OutsideReach => "OutsideReach",
+            Rule::DynamicSql => "DynamicSql",
             Rule::AlterSystem => "AlterSystem",
             Rule::NoTransactionBlock => "NoTransactionBlock",
             Rule::TransactionShape => "TransactionShape",
@@ -75,8 +82,13 @@ impl Rule {
                  role) or does not know it to be harmless, and changing it would weaken the guard"
             }
             Rule::OutsideReach => {
-                "it reaches beyond the guarded transaction (server files, programs, other \
-                 connections or the server process itself), where pgward cannot preview or undo it"
+                "it acts outside the guarded transaction (server files, programs, other \
+                 connections or sessions, the server process, or state that ROLLBACK does not \
+                 restore), where pgward cannot preview or undo it"
+            }
+            Rule::DynamicSql => {
+                "it runs SQL held in a string (or carries a string that could be run as SQL), \
+                 which pgward's classifier never sees"
             }
             Rule::AlterSystem => {
                 "ALTER SYSTEM rewrites the server's configuration file, which no transaction \
@@ -110,7 +122,11 @@ impl Rule {
             }
             Rule::OutsideReach => {
                 "run it outside pgward through the usual change process, or use plain SQL on \
-                 this database"
+                 this database (for a notification, a row in a table the listeners poll)"
+            }
+            Rule::DynamicSql => {
+                "type the query itself as a statement, so that pgward can classify it; set \
+                 settings with SET"
             }
             Rule::AlterSystem => "change server configuration through configuration management",
             Rule::NoTransactionBlock => {
@@ -192,13 +208,14 @@ mod tests {
                 | Rule::TwoPhaseCommit
                 | Rule::GuardSetting
                 | Rule::OutsideReach
+                | Rule::DynamicSql
                 | Rule::AlterSystem
                 | Rule::NoTransactionBlock
                 | Rule::TransactionShape
                 | Rule::Unrecognised => {}
             }
         }
-        assert_eq!(RULES.len(), 8);
+        assert_eq!(RULES.len(), 9);
     }
 
     #[test]

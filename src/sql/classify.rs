@@ -142,8 +142,6 @@ pub(crate) fn kind(statement: &Statement) -> Result<Kind, Refusal> {
         | Statement::Merge(_)
         | Statement::Lock(_) => Ok(K(Risk::Write)),
         Statement::Truncate(_) | Statement::Call(_) => Ok(K(Risk::OpaqueWrite)),
-        // Delivered to listeners only at commit, so approval gates it.
-        Statement::NOTIFY { .. } => Ok(K(Risk::OpaqueWrite)),
 
         // Schema changes that can run in a transaction block.
         Statement::CreateIndex(index) if index.concurrently => {
@@ -275,6 +273,12 @@ pub(crate) fn kind(statement: &Statement) -> Result<Kind, Refusal> {
         Statement::Declare { .. } | Statement::Fetch { .. } | Statement::Close { .. } => refuse(
             Rule::Unrecognised,
             "cursors (DECLARE/FETCH/CLOSE) are not supported; use SELECT … LIMIT",
+        ),
+        // The token scan refuses NOTIFY first; this is the same refusal, for the tree.
+        Statement::NOTIFY { .. } => refuse(
+            Rule::OutsideReach,
+            "NOTIFY (a notification is delivered to other sessions at COMMIT, outside what \
+             pgward previews; use a table the listeners poll)",
         ),
         Statement::LISTEN { .. } | Statement::UNLISTEN { .. } => refuse(
             Rule::Unrecognised,
@@ -425,7 +429,6 @@ mod tests {
             ("SELECT pg_advisory_xact_lock(1)", Verdict::Read),
             ("select current_setting('role')", Verdict::Read),
             ("SELECT nextval('s')", OPAQUE),
-            ("select a, setval('s', 3) from t", OPAQUE),
             ("INSERT INTO t VALUES (1)", W),
             ("INSERT INTO t SELECT * FROM u RETURNING *", W),
             ("UPDATE t SET role = 'admin' WHERE id = 1", W),
@@ -437,7 +440,6 @@ mod tests {
             ("LOCK TABLE t IN ROW EXCLUSIVE MODE", W),
             ("TRUNCATE t", OPAQUE),
             ("CALL p(1)", OPAQUE),
-            ("NOTIFY ch, 'x'", OPAQUE),
             ("DO $$ begin update t set a = 1; end $$", OPAQUE),
             ("DO LANGUAGE plpgsql 'begin null; end'", OPAQUE),
             ("CREATE TABLE x (a int)", Verdict::Ddl),
@@ -704,6 +706,115 @@ mod tests {
         for (sql, rule) in cases {
             assert_eq!(refused(sql), *rule, "{sql}: {:?}", classify(sql));
         }
+    }
+
+    #[test]
+    fn acting_outside_the_transaction_is_refused() {
+        let cases: &[&str] = &[
+            "NOTIFY ch",
+            "NOTIFY ch, 'payload'",
+            "notify \"Ch\"",
+            "select pg_notify('ch', 'x')",
+            "select pg_catalog.PG_NOTIFY('ch', 'x')",
+            "insert into t select 1 where pg_notify('ch', 'x') is null",
+            "DO $$ begin notify ch; end $$",
+            "DO $$ begin perform pg_notify('ch', 'x'); end $$",
+            "CREATE FUNCTION f() RETURNS void LANGUAGE sql AS 'notify ch'",
+            "select setval('s', 1)",
+            "select a, setval('s', 3) from t",
+            "select pg_catalog.setval('s', 1, false)",
+            "update t set a = (select setval('s', 1))",
+            "DO $$ begin perform setval('s', 1); end $$",
+            "select pg_advisory_lock(1)",
+            "select pg_try_advisory_lock_shared(1)",
+            "select pg_advisory_unlock_all()",
+            "select pg_stat_reset()",
+            "select pg_stat_statements_reset()",
+            "select pg_replication_origin_advance('x', '0/0')",
+            "select * from pg_logical_slot_get_changes('s', null, null)",
+            "select pg_logical_emit_message(false, 'p', 'x')",
+            "select pg_background_launch('delete from t')",
+            "DO $$ begin copy t to program 'cat'; end $$",
+            "DO $$ begin execute 'copy t from ''/etc/passwd'''; end $$",
+        ];
+        for sql in cases {
+            assert_eq!(
+                refused(sql),
+                Rule::OutsideReach,
+                "{sql}: {:?}",
+                classify(sql)
+            );
+        }
+        let Verdict::Refused(r) = classify("select setval('s', 1)") else {
+            panic!("setval not refused");
+        };
+        assert!(r.detail.contains("never rolled back"), "{}", r.detail);
+        let Verdict::Refused(r) = classify("NOTIFY ch") else {
+            panic!("NOTIFY not refused");
+        };
+        assert!(r.detail.contains("at COMMIT"), "{}", r.detail);
+        // Still allowed: transaction-scoped locks, nextval (an opaque write), ALTER
+        // SEQUENCE (transactional since PostgreSQL 10), COPY to the client.
+        assert_eq!(classify("SELECT pg_advisory_xact_lock(1)"), Verdict::Read);
+        assert_eq!(
+            classify("select pg_try_advisory_xact_lock(1)"),
+            Verdict::Read
+        );
+        assert_eq!(classify("SELECT nextval('s')"), OPAQUE);
+        assert!(!matches!(
+            classify("ALTER SEQUENCE s RESTART WITH 5"),
+            Verdict::Refused(Refusal {
+                rule: Rule::OutsideReach,
+                ..
+            })
+        ));
+        assert_eq!(refused("COPY t TO STDOUT"), Rule::Unrecognised);
+        assert_eq!(
+            refused("COPY (SELECT 'a' FROM t) TO STDOUT"),
+            Rule::Unrecognised
+        );
+        assert_eq!(
+            classify("DO $$ begin update t set copy = 1 from u where u.a = 'x'; end $$"),
+            OPAQUE
+        );
+    }
+
+    #[test]
+    fn sql_in_strings_is_refused() {
+        let cases: &[&str] = &[
+            "select query_to_xml('select 1', false, false, '')",
+            "select query_to_xmlschema('delete from t returning 1', false, false, '')",
+            "select query_to_xml_and_xmlschema('select 1', true, true, '')",
+            "select cursor_to_xml('c', 1, false, false, '')",
+            "select cursor_to_xmlschema('c', false, false, '')",
+            "select * from ts_stat('select v from docs')",
+            "select ts_rewrite('a & b'::tsquery, 'select t, s from aliases')",
+            "select ts_rewrite('a'::tsquery, 'a'::tsquery, 'b'::tsquery)",
+            "select * from crosstab('select 1, 2, 3') as c(a int, b int)",
+            "select * from connectby('t', 'id', 'parent', '1', 0) as c(id int)",
+            "select * from xpath_table('id', 'doc', 't', '/a', 'true') as x(id int)",
+            "select 'set_config(''standard_conforming_strings'',''off'',false)'",
+            "select my_exec('select SET_CONFIG(''role'', ''x'', false)')",
+            "select e'set\\x5fconfig'",
+            "insert into t values ('set_config')",
+            "DO $$ begin perform set_config('search_path', 'x', true); end $$",
+        ];
+        for sql in cases {
+            assert_eq!(refused(sql), Rule::DynamicSql, "{sql}: {:?}", classify(sql));
+        }
+        // A role change in a body keeps its own, more precise rule.
+        assert_eq!(
+            refused("DO $$ begin perform set_config('role', 'x', false); end $$"),
+            Rule::IdentityChange
+        );
+        assert_eq!(
+            classify("select set_config('search_path', 'x', true)"),
+            Verdict::Read
+        );
+        assert_eq!(
+            classify("select table_to_xml('t', false, false, '')"),
+            Verdict::Read
+        );
     }
 
     #[test]

@@ -17,7 +17,9 @@
 //!   point. Code-like literals (dollar quotes, and any literal in a `DO` or `CREATE`
 //!   statement: function bodies) are also tokenized in turn and scanned as code, where
 //!   the identity, two-phase and guard-setting phrases (`SET ROLE`, `SET LOCAL
-//!   statement_timeout`, …) are refused wherever they appear.
+//!   statement_timeout`, `NOTIFY`, `COPY … PROGRAM`, …) are refused wherever they appear;
+//! - any string literal that mentions `set_config` is refused (`DynamicSql`): a string
+//!   can reach a function that runs it as SQL, where nobody checks the setting's name.
 //!
 //! This scan is defence in depth, not the guard itself: dynamic SQL built from pieces
 //! (`EXECUTE 'db' || 'link…'`) escapes any text scan. The least-privilege role, the
@@ -39,156 +41,280 @@ pub enum Pattern {
     Prefix(&'static str),
 }
 
-/// Names that are refused wherever they appear: (pattern, rule, what it is).
-pub const NAMES: &[(Pattern, Rule, &str)] = &[
-    (Pattern::Prefix("dblink"), Rule::OutsideReach, "function"),
-    (Pattern::Exact("lo_import"), Rule::OutsideReach, "function"),
-    (Pattern::Exact("lo_export"), Rule::OutsideReach, "function"),
+/// Names that are refused wherever they appear: (pattern, rule, what it is, why, if the
+/// rule's reason alone does not say; empty otherwise).
+pub const NAMES: &[(Pattern, Rule, &str, &str)] = &[
+    (Pattern::Prefix("dblink"), Rule::OutsideReach, "function", ""),
+    (Pattern::Exact("lo_import"), Rule::OutsideReach, "function", ""),
+    (Pattern::Exact("lo_export"), Rule::OutsideReach, "function", ""),
     (
         Pattern::Exact("pg_read_file"),
         Rule::OutsideReach,
-        "function",
+        "function", ""
     ),
     (
         Pattern::Exact("pg_read_binary_file"),
         Rule::OutsideReach,
-        "function",
+        "function", ""
     ),
-    (Pattern::Prefix("pg_ls_"), Rule::OutsideReach, "function"),
+    (Pattern::Prefix("pg_ls_"), Rule::OutsideReach, "function", ""),
     (
         Pattern::Exact("pg_stat_file"),
         Rule::OutsideReach,
-        "function",
+        "function", ""
     ),
     (
         Pattern::Exact("pg_file_write"),
         Rule::OutsideReach,
-        "function",
+        "function", ""
     ),
     (
         Pattern::Exact("pg_file_rename"),
         Rule::OutsideReach,
-        "function",
+        "function", ""
     ),
     (
         Pattern::Exact("pg_file_unlink"),
         Rule::OutsideReach,
-        "function",
+        "function", ""
     ),
     (
         Pattern::Exact("pg_file_sync"),
         Rule::OutsideReach,
-        "function",
+        "function", ""
     ),
     (
         Pattern::Exact("pg_logdir_ls"),
         Rule::OutsideReach,
-        "function",
+        "function", ""
     ),
     (
         Pattern::Exact("pg_reload_conf"),
         Rule::OutsideReach,
-        "function",
+        "function", ""
     ),
     (
         Pattern::Exact("pg_rotate_logfile"),
         Rule::OutsideReach,
-        "function",
+        "function", ""
     ),
-    (Pattern::Exact("pg_promote"), Rule::OutsideReach, "function"),
+    (Pattern::Exact("pg_promote"), Rule::OutsideReach, "function", ""),
     (
         Pattern::Exact("pg_terminate_backend"),
         Rule::OutsideReach,
-        "function",
+        "function", ""
     ),
     (
         Pattern::Exact("pg_cancel_backend"),
         Rule::OutsideReach,
-        "function",
+        "function", ""
     ),
     (
         Pattern::Exact("pg_switch_wal"),
         Rule::OutsideReach,
-        "function",
+        "function", ""
     ),
     (
         Pattern::Exact("pg_create_restore_point"),
         Rule::OutsideReach,
-        "function",
+        "function", ""
     ),
     (
         Pattern::Exact("pg_backup_start"),
         Rule::OutsideReach,
-        "function",
+        "function", ""
     ),
     (
         Pattern::Exact("pg_backup_stop"),
         Rule::OutsideReach,
-        "function",
+        "function", ""
     ),
     (
         Pattern::Exact("pg_start_backup"),
         Rule::OutsideReach,
-        "function",
+        "function", ""
     ),
     (
         Pattern::Exact("pg_stop_backup"),
         Rule::OutsideReach,
-        "function",
+        "function", ""
     ),
     (
         Pattern::Exact("pg_create_physical_replication_slot"),
         Rule::OutsideReach,
-        "function",
+        "function", ""
     ),
     (
         Pattern::Exact("pg_create_logical_replication_slot"),
         Rule::OutsideReach,
-        "function",
+        "function", ""
     ),
     (
         Pattern::Exact("pg_drop_replication_slot"),
         Rule::OutsideReach,
-        "function",
+        "function", ""
     ),
     (
         Pattern::Exact("postgres_fdw"),
         Rule::OutsideReach,
-        "extension",
+        "extension", ""
     ),
-    (Pattern::Exact("file_fdw"), Rule::OutsideReach, "extension"),
-    (Pattern::Exact("adminpack"), Rule::OutsideReach, "extension"),
+    (Pattern::Exact("file_fdw"), Rule::OutsideReach, "extension", ""),
+    (Pattern::Exact("adminpack"), Rule::OutsideReach, "extension", ""),
     (
         Pattern::Exact("plperlu"),
         Rule::OutsideReach,
-        "untrusted language",
+        "untrusted language", ""
     ),
     (
         Pattern::Exact("plpythonu"),
         Rule::OutsideReach,
-        "untrusted language",
+        "untrusted language", ""
     ),
     (
         Pattern::Exact("plpython2u"),
         Rule::OutsideReach,
-        "untrusted language",
+        "untrusted language", ""
     ),
     (
         Pattern::Exact("plpython3u"),
         Rule::OutsideReach,
-        "untrusted language",
+        "untrusted language", ""
     ),
     (
         Pattern::Exact("pltclu"),
         Rule::OutsideReach,
-        "untrusted language",
+        "untrusted language", ""
     ),
     (
         Pattern::Exact("plsh"),
         Rule::OutsideReach,
-        "untrusted language",
+        "untrusted language", ""
     ),
+    // Acting outside the transaction: delivered at COMMIT, or not undone by ROLLBACK.
+    (
+        Pattern::Exact("pg_notify"),
+        Rule::OutsideReach,
+        "function",
+        "a notification is delivered to other sessions at COMMIT, outside what pgward previews; use a table the listeners poll",
+    ),
+    (
+        Pattern::Exact("setval"),
+        Rule::OutsideReach,
+        "function",
+        "sequence changes are never rolled back, so ROLLBACK, \\preview and --dry-run cannot undo it",
+    ),
+    (
+        Pattern::Prefix("pg_advisory_lock"),
+        Rule::OutsideReach,
+        "function",
+        SESSION_LOCK,
+    ),
+    (
+        Pattern::Prefix("pg_try_advisory_lock"),
+        Rule::OutsideReach,
+        "function",
+        SESSION_LOCK,
+    ),
+    (
+        Pattern::Prefix("pg_advisory_unlock"),
+        Rule::OutsideReach,
+        "function",
+        SESSION_LOCK,
+    ),
+    (
+        Pattern::Prefix("pg_stat_reset"),
+        Rule::OutsideReach,
+        "function",
+        "a statistics reset is not rolled back",
+    ),
+    (
+        Pattern::Exact("pg_stat_statements_reset"),
+        Rule::OutsideReach,
+        "function",
+        "a statistics reset is not rolled back",
+    ),
+    (
+        Pattern::Prefix("pg_replication_origin"),
+        Rule::OutsideReach,
+        "function",
+        "replication progress is not rolled back",
+    ),
+    (
+        Pattern::Prefix("pg_logical_slot_"),
+        Rule::OutsideReach,
+        "function",
+        "it consumes a replication slot's changes",
+    ),
+    (
+        Pattern::Exact("pg_replication_slot_advance"),
+        Rule::OutsideReach,
+        "function",
+        "it consumes a replication slot's changes",
+    ),
+    (
+        Pattern::Exact("pg_copy_physical_replication_slot"),
+        Rule::OutsideReach,
+        "function",
+        "",
+    ),
+    (
+        Pattern::Exact("pg_copy_logical_replication_slot"),
+        Rule::OutsideReach,
+        "function",
+        "",
+    ),
+    (
+        Pattern::Exact("pg_logical_emit_message"),
+        Rule::OutsideReach,
+        "function",
+        "a non-transactional message reaches logical decoding even if rolled back",
+    ),
+    (
+        Pattern::Prefix("pg_wal_replay_"),
+        Rule::OutsideReach,
+        "function",
+        "",
+    ),
+    (
+        Pattern::Prefix("pg_background"),
+        Rule::OutsideReach,
+        "function",
+        "it runs SQL in a background worker, outside this transaction",
+    ),
+    // Built-ins (and common extensions) that run SQL handed to them as text.
+    (
+        Pattern::Prefix("query_to_xml"),
+        Rule::DynamicSql,
+        "function",
+        "",
+    ),
+    (
+        Pattern::Prefix("cursor_to_xml"),
+        Rule::DynamicSql,
+        "function",
+        "",
+    ),
+    (Pattern::Exact("ts_stat"), Rule::DynamicSql, "function", ""),
+    (
+        Pattern::Exact("ts_rewrite"),
+        Rule::DynamicSql,
+        "function",
+        "its two-argument form runs a query; both forms are refused",
+    ),
+    (
+        Pattern::Prefix("crosstab"),
+        Rule::DynamicSql,
+        "function",
+        "",
+    ),
+    (Pattern::Exact("connectby"), Rule::DynamicSql, "function", ""),
+    (Pattern::Exact("xpath_table"), Rule::DynamicSql, "function", ""),
 ];
+
+/// Why session-level advisory locks are refused.
+const SESSION_LOCK: &str =
+    "a session-level advisory lock outlives ROLLBACK; use pg_advisory_xact_lock";
 
 /// How deep literals inside literals are tokenized and scanned as code.
 const MAX_NESTING: usize = 4;
@@ -236,20 +362,20 @@ pub(crate) fn literal(token: &Token) -> Option<&str> {
     }
 }
 
-/// The rule and entry for a word that [`NAMES`] forbids.
-fn name_rule(lower: &str) -> Option<(Rule, &'static str)> {
-    NAMES.iter().find_map(|(pattern, rule, what)| {
+/// The rule, what it is and why, for a word that [`NAMES`] forbids.
+fn name_rule(lower: &str) -> Option<(Rule, &'static str, &'static str)> {
+    NAMES.iter().find_map(|(pattern, rule, what, why)| {
         let hit = match pattern {
             Pattern::Exact(n) => lower == *n,
             Pattern::Prefix(p) => lower.starts_with(p),
         };
-        hit.then_some((*rule, *what))
+        hit.then_some((*rule, *what, *why))
     })
 }
 
 /// The first [`NAMES`] entry mentioned anywhere in `lower`.
 fn mention(lower: &str) -> Option<(Rule, &'static str)> {
-    NAMES.iter().find_map(|(pattern, rule, _)| {
+    NAMES.iter().find_map(|(pattern, rule, _, _)| {
         let (Pattern::Exact(n) | Pattern::Prefix(n)) = pattern;
         lower.contains(n).then_some((*rule, *n))
     })
@@ -260,8 +386,13 @@ fn scan_tokens(sig: &[&Token], code: bool, depth: usize) -> Result<(), Refusal> 
         match token {
             Token::Word(w) => {
                 let lower = w.value.to_lowercase();
-                if let Some((rule, what)) = name_rule(&lower) {
-                    return Err(Refusal::new(rule, format!("{what} {lower}")));
+                if let Some((rule, what, why)) = name_rule(&lower) {
+                    let detail = if why.is_empty() {
+                        format!("{what} {lower}")
+                    } else {
+                        format!("{what} {lower} ({why})")
+                    };
+                    return Err(Refusal::new(rule, detail));
                 }
                 if lower == "set_config" {
                     set_config(sig.get(k + 1..).unwrap_or_default())?;
@@ -309,16 +440,25 @@ fn literal_contents(text: &str, code: bool, depth: usize) -> Result<(), Refusal>
             format!("string literal mentioning {name}"),
         ));
     }
-    if !code {
-        return Ok(());
+    if code {
+        let nested = (depth < MAX_NESTING)
+            .then(|| Tokenizer::new(&PostgreSqlDialect {}, text).tokenize().ok())
+            .flatten();
+        match nested {
+            Some(tokens) => scan_tokens(&significant(&tokens), true, depth + 1)?,
+            None => raw_phrases(&lower)?,
+        }
     }
-    let nested = (depth < MAX_NESTING)
-        .then(|| Tokenizer::new(&PostgreSqlDialect {}, text).tokenize().ok())
-        .flatten();
-    match nested {
-        Some(tokens) => scan_tokens(&significant(&tokens), true, depth + 1),
-        None => raw_phrases(&lower),
+    // A string can reach a function that runs it as SQL (a user's own `EXECUTE $1`
+    // wrapper, say), where no scan sees it: any mention of set_config is refused.
+    if lower.contains("set_config") {
+        return Err(Refusal::new(
+            Rule::DynamicSql,
+            "string literal mentioning set_config (a string can be run as SQL where pgward \
+             cannot check which setting it changes)",
+        ));
     }
+    Ok(())
 }
 
 /// `set_config(` followed by `rest`: the first argument must be a plain literal naming a
@@ -384,8 +524,41 @@ fn phrase(sig: &[&Token]) -> Result<(), Refusal> {
         Some("alter") if w(1).as_deref() == Some("system") => {
             refuse(Rule::AlterSystem, "ALTER SYSTEM".into())
         }
+        Some("notify") => refuse(
+            Rule::OutsideReach,
+            "NOTIFY (a notification is delivered to other sessions at COMMIT, outside what \
+             pgward previews; use a table the listeners poll)"
+                .into(),
+        ),
+        Some("copy") => copy_phrase(sig),
         _ => Ok(()),
     }
+}
+
+/// How far after `COPY` the scan looks for `PROGRAM` or a server file name.
+const COPY_LOOKAHEAD: usize = 64;
+
+/// `COPY … PROGRAM` and `COPY … TO/FROM 'file'`, in a body or where sqlparser cannot
+/// parse them. The look-ahead is bounded, so a body full of the word `copy` stays cheap.
+fn copy_phrase(sig: &[&Token]) -> Result<(), Refusal> {
+    let window = sig.get(1..).unwrap_or_default();
+    for (i, token) in window.iter().take(COPY_LOOKAHEAD).enumerate() {
+        if matches!(token, Token::SemiColon) {
+            break;
+        }
+        let Some(w) = word(window, i) else { continue };
+        if w == "program" {
+            return Err(Refusal::new(Rule::OutsideReach, "COPY … PROGRAM"));
+        }
+        let file = window.get(i + 1).is_some_and(|t| literal(t).is_some());
+        if matches!(w.as_str(), "to" | "from") && file {
+            return Err(Refusal::new(
+                Rule::OutsideReach,
+                "COPY to or from a server file",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The phrase check for a body that does not tokenize: plain substring search.
@@ -405,6 +578,7 @@ fn raw_phrases(lower: &str) -> Result<(), Refusal> {
         ("commit prepared", Rule::TwoPhaseCommit),
         ("rollback prepared", Rule::TwoPhaseCommit),
         ("alter system", Rule::AlterSystem),
+        ("notify ", Rule::OutsideReach),
     ];
     if let Some((p, rule)) = table.iter().find(|(p, _)| flat.contains(p)) {
         return Err(Refusal::new(*rule, format!("body mentioning {p}")));
