@@ -63,12 +63,14 @@ impl Relation {
     }
 }
 
-/// `schema.table`, with the schema omitted when it is `public`.
+/// `schema.table`, with the schema omitted when it is `public`. Names are hostile
+/// input too: control characters in them are shown escaped.
 pub fn display_name(schema: &str, name: &str) -> String {
+    let name = crate::render::escape::one_line(name);
     if schema == "public" {
-        name.to_owned()
+        name
     } else {
-        format!("{schema}.{name}")
+        format!("{}.{name}", crate::render::escape::one_line(schema))
     }
 }
 

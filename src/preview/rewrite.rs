@@ -19,6 +19,11 @@
 //! column order and the server's exact text of every value (`10.50`, not `10.5`), which
 //! the diff shows; `jsonb` sorts keys by length.
 //!
+//! Every function, operator and type pgward adds is schema-qualified
+//! (`pg_catalog.to_json`, `OPERATOR(pg_catalog.=)`, `::pg_catalog.text`): the user may
+//! create `public.to_json(orders)`, an exact-type match that would otherwise beat
+//! `pg_catalog.to_json(anyelement)` and fake the images and the digest.
+//!
 //! What cannot be rewritten safely yields [`Capture::CountsOnly`] with a reason the shell
 //! shows; the caller then runs the user's statement as typed and reports counts only.
 
@@ -32,6 +37,7 @@ use sqlparser::ast::{
 };
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
+use sqlparser::tokenizer::{Location, Token, Tokenizer, Whitespace};
 
 /// The placeholder the templates use for the target table's reference.
 const TARGET: &str = "pgward_target";
@@ -39,12 +45,12 @@ const TARGET: &str = "pgward_target";
 const RELATION: &str = "pgward_relation";
 /// The derived table over the target relation that carries the old images of an UPDATE.
 const OLD_SOURCE: &str = "SELECT tableoid AS pgward_oid, ctid AS pgward_ctid, \
-     to_json(pgward_t.*) AS pgward_old FROM pgward_relation AS pgward_t";
+     pg_catalog.to_json(pgward_t.*) AS pgward_old FROM pgward_relation AS pgward_t";
 /// The alias of [`OLD_SOURCE`] in the UPDATE's FROM list.
 const OLD_ALIAS: &str = "pgward_o";
 /// Pairs each target row with its own old image.
-const OLD_JOIN: &str = "pgward_o.pgward_ctid = pgward_target.ctid \
-     AND pgward_o.pgward_oid = pgward_target.tableoid";
+const OLD_JOIN: &str = "(pgward_o.pgward_ctid OPERATOR(pg_catalog.=) pgward_target.ctid) \
+     AND (pgward_o.pgward_oid OPERATOR(pg_catalog.=) pgward_target.tableoid)";
 /// Why MERGE gets counts only.
 const MERGE_REASON: &str = "MERGE cannot return rows before PostgreSQL 17: counts only";
 
@@ -146,15 +152,114 @@ pub enum WhereShape {
 }
 
 /// Rewrites `sql` (one statement) into a capturing statement, or says why it cannot.
+///
+/// The capture runs sqlparser's reprint of the statement, not the text as typed, so
+/// the reprint must mean what the text means: see [`faithful`].
 pub fn rewrite(sql: &str) -> Capture {
-    match try_rewrite(sql) {
-        Ok((statement, kind, user_returning)) => Capture::Rows {
-            sql: statement.to_string(),
+    let checked = try_rewrite(sql).and_then(|(statement, kind, user_returning)| {
+        let printed = statement.to_string();
+        faithful(sql, &printed)?;
+        Ok((printed, kind, user_returning))
+    });
+    match checked {
+        Ok((sql, kind, user_returning)) => Capture::Rows {
+            sql,
             kind,
             user_returning,
         },
         Err(reason) => Capture::CountsOnly { reason },
     }
+}
+
+/// Why a reprint is not trusted.
+const REPRINT: &str = "pgward's SQL parser would not reprint this statement faithfully";
+
+/// Checks that `printed`, the rewrite of `original`, is read by PostgreSQL the way
+/// sqlparser read `original`. sqlparser and PostgreSQL disagree on a few spellings,
+/// and the capture runs the reprint, so where they could disagree the user's text
+/// must run as typed instead:
+///
+/// 1. `0xFF` is a number to PostgreSQL 16+ (and an error before) but a hex string to
+///    sqlparser, reprinted as `X'FF'`, a bit string: a silent change of meaning.
+/// 2. A number glued to a word or another number (`0b101`, `0o17`, `0X1F`, `1e5x`)
+///    is one literal, or an error, to PostgreSQL 15+, while sqlparser splits it
+///    (`0b101` reprints as `0 AS b101`).
+/// 3. A comment in the reprint is text pgward did not mean to write (`- -1`
+///    reprints as `--1`, which comments out the rest of the line).
+/// 4. The reprint must parse back into exactly one statement that prints the same.
+/// 5. The user's statement must survive a round trip through the printer: parsing
+///    its reprint gives the same tree. A tree that does not survive was printed in a
+///    form the parser reads differently, and PostgreSQL might too.
+fn faithful(original: &str, printed: &str) -> Result<(), String> {
+    let dialect = PostgreSqlDialect {};
+    let tokens = Tokenizer::new(&dialect, original)
+        .tokenize_with_location()
+        .map_err(|e| {
+            format!("pgward's SQL tokenizer cannot read this statement ({e}): counts only")
+        })?;
+    let mut previous: Option<&Token> = None;
+    for token in &tokens {
+        match &token.token {
+            Token::HexStringLiteral(_)
+                if char_at(original, token.span.start) != Some('X')
+                    && char_at(original, token.span.start) != Some('x') =>
+            {
+                return Err(format!(
+                    "{REPRINT}: PostgreSQL reads 0x… as a number, pgward's parser as a \
+                     hex string: counts only"
+                ));
+            }
+            Token::Word(_) | Token::Number(..) if matches!(previous, Some(Token::Number(..))) => {
+                return Err(format!(
+                    "{REPRINT}: a number is followed by letters or digits without a space \
+                     (0b…, 0o…, 1e5x): counts only"
+                ));
+            }
+            _ => {}
+        }
+        previous = Some(&token.token);
+    }
+
+    let reprinted = Tokenizer::new(&dialect, printed)
+        .tokenize()
+        .map_err(|_| format!("{REPRINT}: its reprint does not read back: counts only"))?;
+    if reprinted.iter().any(|t| {
+        matches!(
+            t,
+            Token::Whitespace(
+                Whitespace::SingleLineComment { .. } | Whitespace::MultiLineComment(_)
+            )
+        )
+    }) {
+        return Err(format!(
+            "{REPRINT}: its reprint contains a comment: counts only"
+        ));
+    }
+    let again = parse_one(printed)
+        .map_err(|_| format!("{REPRINT}: its reprint does not parse back: counts only"))?;
+    if again.to_string() != printed {
+        return Err(format!(
+            "{REPRINT}: its reprint does not print back the same: counts only"
+        ));
+    }
+
+    let first = parse_one(original)?;
+    let round_trip = parse_one(&first.to_string())
+        .map_err(|_| format!("{REPRINT}: its reprint does not parse back: counts only"))?;
+    if round_trip != first {
+        return Err(format!(
+            "{REPRINT}: its reprint parses differently: counts only"
+        ));
+    }
+    Ok(())
+}
+
+/// The character of `text` at a tokenizer location (1-based line and column, columns
+/// counted in characters), if there is one.
+fn char_at(text: &str, location: Location) -> Option<char> {
+    let line = usize::try_from(location.line).ok()?.checked_sub(1)?;
+    let column = usize::try_from(location.column).ok()?.checked_sub(1)?;
+    text.split('\n').nth(line)?.chars().nth(column)
 }
 
 /// The target relation as written (schema-qualified if the user qualified it), without
@@ -490,8 +595,8 @@ fn rewrite_update(
     returning.extend(returning_items(
         &[
             "pgward_o.pgward_old",
-            "to_json(pgward_target.*) AS pgward_new",
-            "pgward_target.ctid::text AS pgward_ctid",
+            "pg_catalog.to_json(pgward_target.*) AS pgward_new",
+            "pgward_target.ctid::pg_catalog.text AS pgward_ctid",
         ],
         &target.reference,
     )?);
@@ -518,8 +623,8 @@ fn rewrite_delete(
     let mut returning = delete.returning.take().unwrap_or_default();
     returning.extend(returning_items(
         &[
-            "to_json(pgward_target.*) AS pgward_old",
-            "pgward_target.ctid::text AS pgward_ctid",
+            "pg_catalog.to_json(pgward_target.*) AS pgward_old",
+            "pgward_target.ctid::pg_catalog.text AS pgward_ctid",
         ],
         &target.reference,
     )?);
@@ -567,11 +672,13 @@ fn rewrite_insert(
         },
         Some(_) => return Err(FOREIGN.into()),
     };
-    let mut templates = vec!["to_json(pgward_target.*) AS pgward_new"];
+    let mut templates = vec!["pg_catalog.to_json(pgward_target.*) AS pgward_new"];
     if kind == CaptureKind::Upsert {
-        templates.push("(pgward_target.xmax = 0) AS pgward_inserted");
+        templates.push(
+            "(pgward_target.xmax OPERATOR(pg_catalog.=) '0'::pg_catalog.xid) AS pgward_inserted",
+        );
     }
-    templates.push("pgward_target.ctid::text AS pgward_ctid");
+    templates.push("pgward_target.ctid::pg_catalog.text AS pgward_ctid");
 
     let user_returning = insert.returning.is_some();
     let mut returning = insert.returning.take().unwrap_or_default();
@@ -808,7 +915,7 @@ mod tests {
         let (sql, kind, user) = rows("update orders set status = 'shipped' where id in (1, 2)");
         assert_eq!(kind, CaptureKind::Update);
         assert!(!user);
-        insta::assert_snapshot!(sql, @"UPDATE orders SET status = 'shipped' FROM (SELECT tableoid AS pgward_oid, ctid AS pgward_ctid, to_json(pgward_t.*) AS pgward_old FROM orders AS pgward_t) AS pgward_o WHERE (id IN (1, 2)) AND pgward_o.pgward_ctid = orders.ctid AND pgward_o.pgward_oid = orders.tableoid RETURNING pgward_o.pgward_old, to_json(orders.*) AS pgward_new, orders.ctid::TEXT AS pgward_ctid");
+        insta::assert_snapshot!(sql, @"UPDATE orders SET status = 'shipped' FROM (SELECT tableoid AS pgward_oid, ctid AS pgward_ctid, pg_catalog.to_json(pgward_t.*) AS pgward_old FROM orders AS pgward_t) AS pgward_o WHERE (id IN (1, 2)) AND (pgward_o.pgward_ctid OPERATOR(pg_catalog.=) orders.ctid) AND (pgward_o.pgward_oid OPERATOR(pg_catalog.=) orders.tableoid) RETURNING pgward_o.pgward_old, pg_catalog.to_json(orders.*) AS pgward_new, orders.ctid::pg_catalog.text AS pgward_ctid");
     }
 
     #[test]
@@ -817,7 +924,7 @@ mod tests {
             r#"UPDATE shop."Orders" AS o SET total = o.total + l.amount FROM lines l WHERE l.order_id = o.id RETURNING o.id, l.amount"#,
         );
         assert!(user);
-        insta::assert_snapshot!(sql, @r#"UPDATE shop."Orders" AS o SET total = o.total + l.amount FROM lines l, (SELECT tableoid AS pgward_oid, ctid AS pgward_ctid, to_json(pgward_t.*) AS pgward_old FROM shop."Orders" AS pgward_t) AS pgward_o WHERE (l.order_id = o.id) AND pgward_o.pgward_ctid = o.ctid AND pgward_o.pgward_oid = o.tableoid RETURNING o.id, l.amount, pgward_o.pgward_old, to_json(o.*) AS pgward_new, o.ctid::TEXT AS pgward_ctid"#);
+        insta::assert_snapshot!(sql, @r#"UPDATE shop."Orders" AS o SET total = o.total + l.amount FROM lines l, (SELECT tableoid AS pgward_oid, ctid AS pgward_ctid, pg_catalog.to_json(pgward_t.*) AS pgward_old FROM shop."Orders" AS pgward_t) AS pgward_o WHERE (l.order_id = o.id) AND (pgward_o.pgward_ctid OPERATOR(pg_catalog.=) o.ctid) AND (pgward_o.pgward_oid OPERATOR(pg_catalog.=) o.tableoid) RETURNING o.id, l.amount, pgward_o.pgward_old, pg_catalog.to_json(o.*) AS pgward_new, o.ctid::pg_catalog.text AS pgward_ctid"#);
         let capture = rewrite(r#"UPDATE shop."Orders" AS o SET total = 1 RETURNING o.id, o.total"#);
         assert_eq!(capture.user_columns(5), 2);
     }
@@ -825,7 +932,7 @@ mod tests {
     #[test]
     fn update_without_where_and_only() {
         let (sql, ..) = rows("UPDATE ONLY t SET a = 1");
-        insta::assert_snapshot!(sql, @"UPDATE ONLY t SET a = 1 FROM (SELECT tableoid AS pgward_oid, ctid AS pgward_ctid, to_json(pgward_t.*) AS pgward_old FROM t AS pgward_t) AS pgward_o WHERE pgward_o.pgward_ctid = t.ctid AND pgward_o.pgward_oid = t.tableoid RETURNING pgward_o.pgward_old, to_json(t.*) AS pgward_new, t.ctid::TEXT AS pgward_ctid");
+        insta::assert_snapshot!(sql, @"UPDATE ONLY t SET a = 1 FROM (SELECT tableoid AS pgward_oid, ctid AS pgward_ctid, pg_catalog.to_json(pgward_t.*) AS pgward_old FROM t AS pgward_t) AS pgward_o WHERE (pgward_o.pgward_ctid OPERATOR(pg_catalog.=) t.ctid) AND (pgward_o.pgward_oid OPERATOR(pg_catalog.=) t.tableoid) RETURNING pgward_o.pgward_old, pg_catalog.to_json(t.*) AS pgward_new, t.ctid::pg_catalog.text AS pgward_ctid");
     }
 
     #[test]
@@ -834,25 +941,25 @@ mod tests {
             "DELETE FROM public.orders o USING customers c WHERE c.id = o.customer_id AND c.banned",
         );
         assert_eq!(kind, CaptureKind::Delete);
-        insta::assert_snapshot!(sql, @"DELETE FROM public.orders o USING customers c WHERE c.id = o.customer_id AND c.banned RETURNING to_json(o.*) AS pgward_old, o.ctid::TEXT AS pgward_ctid");
+        insta::assert_snapshot!(sql, @"DELETE FROM public.orders o USING customers c WHERE c.id = o.customer_id AND c.banned RETURNING pg_catalog.to_json(o.*) AS pgward_old, o.ctid::pg_catalog.text AS pgward_ctid");
         let (sql, _, user) = rows("delete from t returning *");
         assert!(user);
-        insta::assert_snapshot!(sql, @"DELETE FROM t RETURNING *, to_json(t.*) AS pgward_old, t.ctid::TEXT AS pgward_ctid");
+        insta::assert_snapshot!(sql, @"DELETE FROM t RETURNING *, pg_catalog.to_json(t.*) AS pgward_old, t.ctid::pg_catalog.text AS pgward_ctid");
     }
 
     #[test]
     fn insert_forms() {
         let (sql, kind, _) = rows("insert into public.t (a, b) values (1, 'x'), (2, 'y')");
         assert_eq!(kind, CaptureKind::Insert);
-        insta::assert_snapshot!(sql, @"INSERT INTO public.t (a, b) VALUES (1, 'x'), (2, 'y') RETURNING to_json(public.t.*) AS pgward_new, public.t.ctid::TEXT AS pgward_ctid");
+        insta::assert_snapshot!(sql, @"INSERT INTO public.t (a, b) VALUES (1, 'x'), (2, 'y') RETURNING pg_catalog.to_json(public.t.*) AS pgward_new, public.t.ctid::pg_catalog.text AS pgward_ctid");
         let (sql, kind, _) = rows(
             "insert into t as x (a, b) values (1, 'x') on conflict (a) do update set b = excluded.b",
         );
         assert_eq!(kind, CaptureKind::Upsert);
-        insta::assert_snapshot!(sql, @"INSERT INTO t AS x (a, b) VALUES (1, 'x') ON CONFLICT(a) DO UPDATE SET b = excluded.b RETURNING to_json(x.*) AS pgward_new, (x.xmax = 0) AS pgward_inserted, x.ctid::TEXT AS pgward_ctid");
+        insta::assert_snapshot!(sql, @"INSERT INTO t AS x (a, b) VALUES (1, 'x') ON CONFLICT(a) DO UPDATE SET b = excluded.b RETURNING pg_catalog.to_json(x.*) AS pgward_new, (x.xmax OPERATOR(pg_catalog.=) '0'::pg_catalog.xid) AS pgward_inserted, x.ctid::pg_catalog.text AS pgward_ctid");
         let (sql, kind, _) = rows("insert into t select * from s on conflict do nothing");
         assert_eq!(kind, CaptureKind::Insert);
-        insta::assert_snapshot!(sql, @"INSERT INTO t SELECT * FROM s ON CONFLICT DO NOTHING RETURNING to_json(t.*) AS pgward_new, t.ctid::TEXT AS pgward_ctid");
+        insta::assert_snapshot!(sql, @"INSERT INTO t SELECT * FROM s ON CONFLICT DO NOTHING RETURNING pg_catalog.to_json(t.*) AS pgward_new, t.ctid::pg_catalog.text AS pgward_ctid");
     }
 
     #[test]
@@ -861,7 +968,7 @@ mod tests {
             "WITH ids AS (SELECT id FROM stale) DELETE FROM t WHERE id IN (SELECT id FROM ids)",
         );
         assert_eq!(kind, CaptureKind::Delete);
-        insta::assert_snapshot!(sql, @"WITH ids AS (SELECT id FROM stale) DELETE FROM t WHERE id IN (SELECT id FROM ids) RETURNING to_json(t.*) AS pgward_old, t.ctid::TEXT AS pgward_ctid");
+        insta::assert_snapshot!(sql, @"WITH ids AS (SELECT id FROM stale) DELETE FROM t WHERE id IN (SELECT id FROM ids) RETURNING pg_catalog.to_json(t.*) AS pgward_old, t.ctid::pg_catalog.text AS pgward_ctid");
     }
 
     #[test]
@@ -945,6 +1052,121 @@ mod tests {
             ["a", "B", "c", "d", "e"]
         );
         assert!(set_columns("delete from t").is_empty());
+    }
+
+    #[test]
+    fn everything_pgward_adds_is_schema_qualified() {
+        for sql in [
+            "UPDATE t SET a = 1 WHERE b = 2",
+            "DELETE FROM t WHERE b = 2",
+            "INSERT INTO t VALUES (1)",
+            "INSERT INTO t VALUES (1) ON CONFLICT (a) DO UPDATE SET b = 2",
+        ] {
+            let (out, ..) = rows(sql);
+            let added = &out[out.find("RETURNING").expect("returning")..];
+            assert!(!out.contains(" = t.") && !out.contains("xmax ="), "{out}");
+            assert!(
+                !out.contains(" to_json(") && !out.contains("(to_json("),
+                "{out}"
+            );
+            assert!(added.contains("pg_catalog.to_json("), "{out}");
+            assert!(
+                !added.contains("::TEXT") && added.contains("::pg_catalog.text"),
+                "{out}"
+            );
+        }
+    }
+
+    #[test]
+    fn zero_x_hex_runs_as_typed() {
+        for sql in [
+            "UPDATE t SET a = 0xFF",
+            "DELETE FROM t WHERE a = 0x1f",
+            "INSERT INTO t VALUES (0xFF)",
+            "UPDATE t SET a = 1 WHERE b IN (1, 0x0)",
+        ] {
+            let why = reason(sql);
+            assert!(why.contains("0x"), "{sql}: {why}");
+            assert!(why.ends_with("counts only"), "{sql}: {why}");
+        }
+        // The X'…' spelling means the same to both, at any position and line.
+        let (sql, ..) = rows("UPDATE t\n  SET a = X'FF', b = x'0a' WHERE c = 'é0x'");
+        assert!(sql.contains("a = X'FF', b = X'0a'"), "{sql}");
+    }
+
+    #[test]
+    fn numbers_glued_to_letters_run_as_typed() {
+        for sql in [
+            "INSERT INTO t SELECT 0b101 FROM s",
+            "INSERT INTO t SELECT 0o17 FROM s",
+            "INSERT INTO t SELECT 0X1F FROM s",
+            "DELETE FROM t WHERE a = 1AND b = 2",
+        ] {
+            let why = reason(sql);
+            assert!(why.contains("without a space"), "{sql}: {why}");
+        }
+        // Underscores in numbers and ordinary spacing are fine.
+        rows("UPDATE t SET a = 1_000 WHERE b = 2 AND c = 1.5e3");
+    }
+
+    #[test]
+    fn a_reprint_with_a_comment_runs_as_typed() {
+        for sql in [
+            "UPDATE t SET a = - -1 WHERE id = 1",
+            "DELETE FROM t WHERE a = 1 OR - -b > 0",
+            "UPDATE t SET a = - - 1",
+        ] {
+            let why = reason(sql);
+            assert!(why.contains("comment"), "{sql}: {why}");
+        }
+        // Comments and comment-like text in literals are no reason.
+        let (sql, ..) =
+            rows("UPDATE t SET a = '--x', b = '/* y */' -- note\nWHERE id = -(-1) /* c */");
+        assert!(sql.contains("a = '--x', b = '/* y */' FROM"), "{sql}");
+        assert!(sql.contains("(id = -(-1))"), "{sql}");
+    }
+
+    #[test]
+    fn reprint_checks() {
+        // Each check on its own.
+        assert!(faithful("UPDATE t SET a = 1", "UPDATE t SET a = 1").is_ok());
+        let why = faithful("UPDATE t SET a = 1", "UPDATE t SET a = 1; DELETE FROM t")
+            .expect_err("two statements");
+        assert!(why.contains("does not parse back"), "{why}");
+        let why = faithful("UPDATE t SET a = 1", "UPDATE t SET a =").expect_err("broken");
+        assert!(why.contains("does not parse back"), "{why}");
+        let why =
+            faithful("UPDATE t SET a = 1", "UPDATE t SET a = 1 /* x */").expect_err("comment");
+        assert!(why.contains("comment"), "{why}");
+        let why = faithful("UPDATE t SET a = 1", "update t set a = 1").expect_err("not printed");
+        assert!(why.contains("print back the same"), "{why}");
+        let why = faithful("UPDATE t SET a = 'x", "UPDATE t SET a = 1").expect_err("unreadable");
+        assert!(why.ends_with("counts only"), "{why}");
+        // The user's statement must survive a round trip through the printer.
+        let why = faithful("UPDATE t SET a = - -1", "UPDATE t SET a = 1").expect_err("round trip");
+        assert!(why.contains("does not parse back"), "{why}");
+        assert_eq!(char_at("ab\ncé", Location::new(2, 2)), Some('é'));
+        assert_eq!(char_at("ab", Location::new(0, 0)), None);
+        assert_eq!(char_at("ab", Location::new(3, 1)), None);
+    }
+
+    #[test]
+    fn rewrite_never_panics_on_odd_text() {
+        for sql in [
+            "UPDATE t SET a = 0x",
+            "UPDATE t SET a = 0xZZ",
+            "UPDATE t SET a = 'unterminated",
+            "UPDATE t SET a = $$x",
+            "DELETE FROM t WHERE a = E'\\'",
+            "\u{0}",
+            "UPDATE t SET a = 1 --",
+            "INSERT INTO t VALUES (1e)",
+            "UPDATE t SET a = 1 WHERE b = 'x\u{301}' AND c = 0xF",
+        ] {
+            if let Capture::Rows { sql: out, .. } = rewrite(sql) {
+                assert!(!out.contains("0x") && !out.contains("--"), "{sql}: {out}");
+            }
+        }
     }
 }
 
@@ -1442,6 +1664,123 @@ mod server_tests {
         }
         assert_eq!(ids.len(), 5000);
         assert_eq!(ids, (1..=5000).collect());
+    }
+
+    /// A user's `public.to_json(orders)` (an exact-type match beats
+    /// `pg_catalog.to_json(anyelement)`) and `=` operators on `tid` and `xid`, put ahead
+    /// of pg_catalog in the search path, must not fake the images or the upsert flag.
+    #[tokio::test]
+    async fn shadowing_functions_and_operators_cannot_fake_the_images() {
+        let client = db(
+            "shadow",
+            &format!(
+                "{ORDERS}
+                 CREATE FUNCTION public.to_json(orders) RETURNS json LANGUAGE sql AS
+                   $$ SELECT '{{\"id\": 1, \"status\": \"fake\", \"total\": 0, \"note\": null}}'::json $$;
+                 CREATE FUNCTION public.fake_tideq(tid, tid) RETURNS bool LANGUAGE sql AS 'SELECT true';
+                 CREATE OPERATOR public.= (LEFTARG = tid, RIGHTARG = tid, FUNCTION = public.fake_tideq);
+                 CREATE FUNCTION public.fake_xideq(xid, xid) RETURNS bool LANGUAGE sql AS 'SELECT false';
+                 CREATE OPERATOR public.= (LEFTARG = xid, RIGHTARG = xid, FUNCTION = public.fake_xideq);"
+            ),
+        )
+        .await;
+        client
+            .batch_execute("SET LOCAL search_path = public, pg_catalog")
+            .await
+            .expect("search path");
+        // The shadows are live: unqualified names reach them.
+        let faked: String = client
+            .query_one(
+                "SELECT to_json(o.*)::text FROM orders o WHERE o.id = 3",
+                &[],
+            )
+            .await
+            .expect("shadowed to_json")
+            .get(0);
+        assert!(faked.contains("fake"), "{faked}");
+        let pairs: i64 = client
+            .query_one(
+                "SELECT count(*) FROM orders a, orders b WHERE a.ctid = b.ctid",
+                &[],
+            )
+            .await
+            .expect("shadowed =")
+            .get(0);
+        assert_eq!(pairs, 9, "the fake tid = matches every pair");
+
+        let key = RowKey::Primary(vec!["id".into()]);
+        let (images, count) = capture(
+            &client,
+            "UPDATE orders SET status = 'shipped' WHERE status = 'new'",
+            key.clone(),
+            all(),
+        )
+        .await;
+        assert_eq!((count, images.total, images.updated), (2, 2, 2));
+        let mut seen: Vec<(String, String, String, String)> = images
+            .shown
+            .iter()
+            .map(|r| {
+                (
+                    value(r.old.as_ref(), "id"),
+                    value(r.old.as_ref(), "status"),
+                    value(r.new.as_ref(), "status"),
+                    value(r.old.as_ref(), "total"),
+                )
+            })
+            .collect();
+        seen.sort();
+        let s = |x: &str| x.to_owned();
+        assert_eq!(
+            seen,
+            [
+                (s("1"), s("new"), s("shipped"), s("10.50")),
+                (s("2"), s("new"), s("shipped"), s("7.00")),
+            ]
+        );
+
+        let (images, count) = capture(
+            &client,
+            "DELETE FROM orders WHERE id = 3",
+            key.clone(),
+            all(),
+        )
+        .await;
+        assert_eq!((count, images.total), (1, 1));
+        assert_eq!(value(images.shown[0].old.as_ref(), "status"), "paid");
+        assert_eq!(value(images.shown[0].old.as_ref(), "total"), "99.99");
+
+        let (images, count) = capture(
+            &client,
+            "INSERT INTO orders VALUES (1, 'dup', 1, NULL), (4, 'new', 4.25, NULL) \
+             ON CONFLICT (id) DO UPDATE SET note = 'again'",
+            key,
+            all(),
+        )
+        .await;
+        assert_eq!(
+            (count, images.total, images.inserted, images.updated),
+            (2, 2, 1, 1)
+        );
+        let mut new: Vec<(ChangeKindView, String, String)> = images
+            .shown
+            .iter()
+            .map(|r| {
+                (
+                    r.kind.into(),
+                    value(r.new.as_ref(), "id"),
+                    value(r.new.as_ref(), "note"),
+                )
+            })
+            .collect();
+        new.sort_by(|a, b| a.1.cmp(&b.1));
+        assert_eq!(
+            new,
+            [
+                (ChangeKindView::Updated, s("1"), s("again")),
+                (ChangeKindView::Inserted, s("4"), s("NULL")),
+            ]
+        );
     }
 
     #[tokio::test]

@@ -17,11 +17,11 @@ use tokio_postgres::Client;
 
 use super::cascade::{self, CascadeAction, CascadeEffect};
 use super::counts::{self, Baseline, TableCounts};
-use super::ddl;
+use super::ddl::{self, LockMode};
 use super::diff;
 use super::images::Images;
 use super::keys::{self, RowKey};
-use super::relation::Relation;
+use super::relation::{display_name, Relation};
 use super::rewrite::{self, Capture, WhereShape};
 use crate::render::table::{self, Column};
 use crate::render::Style;
@@ -89,9 +89,13 @@ pub struct Plan {
     pub cascade: Option<Result<Vec<CascadeEffect>, String>>,
     /// For TRUNCATE: each table and its row count just before.
     pub truncated: Vec<(String, i64)>,
-    /// For DDL: the storage of every user table before.
+    /// For DDL and other statements (DO, CALL, …): the storage of every user table
+    /// before.
     pub storage: Option<HashMap<u32, u32>>,
-    /// For DDL: the locks held before.
+    /// For DDL and other statements: the display name of every user table before, by
+    /// oid, to name the tables that are gone afterwards.
+    pub names_before: HashMap<u32, String>,
+    /// For DDL and other statements: the locks held before.
     pub locks_before: Vec<(String, String)>,
     /// Things the user should know.
     pub notes: Vec<String>,
@@ -192,6 +196,7 @@ pub async fn plan(
         cascade: None,
         truncated: Vec::new(),
         storage: None,
+        names_before: HashMap::new(),
         locks_before: Vec::new(),
         notes: Vec::new(),
     };
@@ -261,27 +266,63 @@ async fn gather(
             None => plan.notes.push(format!("table {name} not found")),
         }
     }
-    if plan.kind == WriteKind::Ddl {
-        let relids = user_tables(client).await?;
+    // A DO block or a procedure can truncate, drop or rewrite tables, and TRUNCATE
+    // even resets the row counters: measure storage as for DDL.
+    if matches!(plan.kind, WriteKind::Ddl | WriteKind::Other) {
+        let tables = user_tables(client).await?;
+        let relids: Vec<u32> = tables.iter().map(|(relid, _)| *relid).collect();
         plan.storage = Some(ddl::storage_of(client, &relids).await?);
+        plan.names_before = tables.into_iter().collect();
         plan.locks_before = ddl::locks_held(client).await?;
     }
     Ok(())
 }
 
-async fn user_tables(client: &Client) -> Result<Vec<u32>, super::PreviewError> {
+/// Every user table, materialized view and TOAST table, with its display name.
+/// Operators are schema-qualified: the user may have created look-alikes.
+async fn user_tables(client: &Client) -> Result<Vec<(u32, String)>, super::PreviewError> {
     let rows = client
         .query(
-            "SELECT c.oid FROM pg_catalog.pg_class c \
-             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-             WHERE c.relkind IN ('r', 'm', 't') \
-             AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'",
+            "SELECT c.oid, n.nspname::pg_catalog.text, c.relname::pg_catalog.text \
+             FROM pg_catalog.pg_class c \
+             JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace \
+             WHERE c.relkind OPERATOR(pg_catalog.=) \
+                   ANY ('{r,m,t}'::pg_catalog.\"char\"[]) \
+             AND n.nspname OPERATOR(pg_catalog.<>) 'information_schema' \
+             AND n.nspname OPERATOR(pg_catalog.!~~) 'pg\\_%'",
             &[],
         )
         .await?;
     rows.iter()
-        .map(|r| r.try_get::<_, u32>(0).map_err(super::PreviewError::from))
+        .map(|r| {
+            let schema: String = r.try_get(1)?;
+            let name: String = r.try_get(2)?;
+            Ok((r.try_get::<_, u32>(0)?, display_name(&schema, &name)))
+        })
         .collect()
+}
+
+/// Which of `relids` no longer exist (dropped by this transaction), sorted.
+async fn gone(client: &Client, relids: &[u32]) -> Result<Vec<u32>, super::PreviewError> {
+    let rows = client
+        .query(
+            "SELECT c.oid FROM pg_catalog.pg_class c \
+             WHERE c.oid OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.oid[])",
+            &[&relids],
+        )
+        .await?;
+    let present = rows
+        .iter()
+        .map(|r| r.try_get::<_, u32>(0))
+        .collect::<Result<std::collections::HashSet<u32>, _>>()?;
+    let mut out: Vec<u32> = relids
+        .iter()
+        .copied()
+        .filter(|relid| !present.contains(relid))
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
 }
 
 /// DDL effects measured on the server.
@@ -289,8 +330,11 @@ async fn user_tables(client: &Client) -> Result<Vec<u32>, super::PreviewError> {
 pub struct DdlFacts {
     /// Relations whose strongest lock this statement raised, with the lock's SQL name.
     pub locks: Vec<(String, String)>,
-    /// Tables whose storage was rewritten.
+    /// Tables whose storage was rewritten (or truncated: TRUNCATE gives a table new
+    /// storage).
     pub rewritten: Vec<String>,
+    /// Tables that existed before and are gone now, by their names before.
+    pub dropped: Vec<String>,
 }
 
 /// What a write did.
@@ -366,10 +410,28 @@ pub async fn after(
         let after = ddl::storage_of(client, &relids).await?;
         let mut rewritten = Vec::new();
         for relid in ddl::rewritten(before, &after) {
-            if let Ok(r) = Relation::by_oid(client, relid).await {
-                rewritten.push(r.display());
+            match Relation::by_oid(client, relid).await {
+                Ok(r) => rewritten.push(r.display()),
+                Err(_) => {
+                    if let Some(name) = report.plan.names_before.get(&relid) {
+                        rewritten.push(name.clone());
+                    }
+                }
             }
         }
+        let mut dropped: Vec<String> = gone(client, &relids)
+            .await?
+            .iter()
+            .map(|relid| {
+                report
+                    .plan
+                    .names_before
+                    .get(relid)
+                    .cloned()
+                    .unwrap_or_else(|| format!("table with oid {relid}"))
+            })
+            .collect();
+        dropped.sort();
         let locks_now = ddl::strongest(&ddl::locks_held(client).await?);
         let before_locks = ddl::strongest(&report.plan.locks_before);
         let raised = locks_now
@@ -379,6 +441,7 @@ pub async fn after(
         report.ddl = Some(DdlFacts {
             locks: raised,
             rewritten,
+            dropped,
         });
     }
     report.check();
@@ -398,6 +461,18 @@ impl Report {
                 .sum();
         }
         self.rows.unwrap_or(0).max(self.changed_everywhere())
+    }
+
+    /// True when a statement that is not DDL (DO, CALL, …) changed the schema behind
+    /// the row counters: it rewrote or truncated a table, dropped one, or took an
+    /// ACCESS EXCLUSIVE lock as only schema changes (and LOCK TABLE) do. The session
+    /// asks for confirmation then, whatever the row counts say.
+    pub fn hidden_schema_change(&self) -> bool {
+        self.plan.kind == WriteKind::Other
+            && self
+                .ddl
+                .as_ref()
+                .is_some_and(|d| !hidden_lines(d).is_empty())
     }
 
     /// Rows changed in every table by this statement, cascades and triggers included,
@@ -512,18 +587,16 @@ impl Report {
             (Some(Err(why)), _) => out.push_str(&format!("Foreign keys: {why}\n")),
             _ => {}
         }
-        if let Some(ddl) = &self.ddl {
-            if ddl.locks.is_empty() {
-                out.push_str("DDL: takes no new table lock\n");
+        match (&self.ddl, self.plan.kind) {
+            (Some(ddl), WriteKind::Ddl) => render_ddl(&mut out, ddl),
+            (Some(ddl), _) => {
+                let lines = hidden_lines(ddl);
+                for line in &lines {
+                    out.push_str(&style.warn(&format!("{}: {line}", self.plan.kind.verb())));
+                    out.push('\n');
+                }
             }
-            for (relation, mode) in &ddl.locks {
-                out.push_str(&format!("DDL: takes {mode} on {relation}\n"));
-            }
-            if ddl.rewritten.is_empty() {
-                out.push_str("DDL: rewrites no table\n");
-            } else {
-                out.push_str(&format!("DDL: rewrites {}\n", ddl.rewritten.join(", ")));
-            }
+            _ => {}
         }
         if !self.delta.is_empty() {
             out.push_str(&format!(
@@ -537,14 +610,63 @@ impl Report {
             out.push_str(&counts_table(&self.delta));
         }
         for w in &self.warnings {
-            out.push_str(&style.warn(&format!("WARNING: {w}")));
+            out.push_str(&style.warn(&format!("WARNING: {}", crate::render::escape::one_line(w))));
             out.push('\n');
         }
         for n in &self.plan.notes {
-            out.push_str(&format!("NOTE: {n}\n"));
+            out.push_str(&format!("NOTE: {}\n", crate::render::escape::one_line(n)));
         }
         out
     }
+}
+
+/// The DDL lines: the locks taken, whether a table was rewritten, which were dropped.
+fn render_ddl(out: &mut String, ddl: &DdlFacts) {
+    if ddl.locks.is_empty() {
+        out.push_str("DDL: takes no new table lock\n");
+    }
+    for (relation, mode) in &ddl.locks {
+        out.push_str(&format!("DDL: takes {mode} on {relation}\n"));
+    }
+    if ddl.rewritten.is_empty() {
+        out.push_str("DDL: rewrites no table\n");
+    } else {
+        out.push_str(&format!("DDL: rewrites {}\n", ddl.rewritten.join(", ")));
+    }
+    if !ddl.dropped.is_empty() {
+        out.push_str(&format!("DDL: drops {}\n", ddl.dropped.join(", ")));
+    }
+}
+
+/// What a statement that is not DDL (DO, CALL, …) did to the schema behind the row
+/// counters: tables rewritten or truncated, tables dropped, and ACCESS EXCLUSIVE locks
+/// on other tables, which no row change takes but ALTER TABLE (a dropped or retyped
+/// column) does. Empty when it did none of that.
+fn hidden_lines(ddl: &DdlFacts) -> Vec<String> {
+    let mut lines = Vec::new();
+    if !ddl.rewritten.is_empty() {
+        lines.push(format!(
+            "rewrites or truncates: {} (a TRUNCATE shows in no row counter)",
+            ddl.rewritten.join(", ")
+        ));
+    }
+    if !ddl.dropped.is_empty() {
+        lines.push(format!("drops: {}", ddl.dropped.join(", ")));
+    }
+    let exclusive = LockMode::AccessExclusive.sql_name();
+    let locked: Vec<&str> = ddl
+        .locks
+        .iter()
+        .filter(|(relation, mode)| mode == exclusive && !ddl.rewritten.contains(relation))
+        .map(|(relation, _)| relation.as_str())
+        .collect();
+    if !locked.is_empty() {
+        lines.push(format!(
+            "takes {exclusive} on {}, as a schema change does",
+            locked.join(", ")
+        ));
+    }
+    lines
 }
 
 /// A psql-like table of per-table counts, without the row-count footer.
@@ -621,5 +743,172 @@ mod tests {
             s("update t set a = 1 from u where t.id = u.id"),
             Some(false)
         );
+    }
+
+    fn report(kind: WriteKind, ddl: Option<DdlFacts>) -> Report {
+        Report {
+            plan: Plan {
+                text: "DO $$ BEGIN END $$".into(),
+                kind,
+                target: None,
+                where_shape: WhereShape::NotApplicable,
+                capture: Capture::CountsOnly {
+                    reason: "counts only".into(),
+                },
+                key: RowKey::Ctid,
+                cascade: None,
+                truncated: Vec::new(),
+                storage: None,
+                names_before: HashMap::new(),
+                locks_before: Vec::new(),
+                notes: Vec::new(),
+                tid_join: false,
+            },
+            rows: None,
+            images: None,
+            counts_only: Some("counts only".into()),
+            delta: Vec::new(),
+            upper_bound: false,
+            ddl,
+            warnings: Vec::new(),
+        }
+    }
+
+    fn facts(locks: &[(&str, &str)], rewritten: &[&str], dropped: &[&str]) -> DdlFacts {
+        let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        DdlFacts {
+            locks: locks
+                .iter()
+                .map(|(r, m)| (r.to_string(), m.to_string()))
+                .collect(),
+            rewritten: owned(rewritten),
+            dropped: owned(dropped),
+        }
+    }
+
+    #[test]
+    fn other_statements_report_hidden_schema_changes() {
+        let quiet = report(
+            WriteKind::Other,
+            Some(facts(&[("t", "ROW EXCLUSIVE")], &[], &[])),
+        );
+        assert!(!quiet.hidden_schema_change());
+        assert_eq!(
+            quiet.render(Style::plain(), false),
+            "statement: counts only\n"
+        );
+        assert!(!report(WriteKind::Other, None).hidden_schema_change());
+
+        let truncating = report(
+            WriteKind::Other,
+            Some(facts(&[("t", "ACCESS EXCLUSIVE")], &["t"], &[])),
+        );
+        assert!(truncating.hidden_schema_change());
+        assert_eq!(
+            truncating.render(Style::plain(), false),
+            "statement: counts only\n\
+             statement: rewrites or truncates: t (a TRUNCATE shows in no row counter)\n"
+        );
+
+        let dropping = report(WriteKind::Other, Some(facts(&[], &[], &["a", "s.b"])));
+        assert!(dropping.hidden_schema_change());
+        assert!(dropping
+            .render(Style::plain(), false)
+            .contains("statement: drops: a, s.b\n"));
+
+        let altering = report(
+            WriteKind::Other,
+            Some(facts(&[("u", "ACCESS EXCLUSIVE")], &[], &[])),
+        );
+        assert!(altering.hidden_schema_change());
+        assert!(altering
+            .render(Style::plain(), false)
+            .contains("statement: takes ACCESS EXCLUSIVE on u, as a schema change does\n"));
+    }
+
+    #[test]
+    fn ddl_wording_is_unchanged_and_names_dropped_tables() {
+        let ddl = report(
+            WriteKind::Ddl,
+            Some(facts(&[("t", "ACCESS EXCLUSIVE")], &["t"], &[])),
+        );
+        assert!(!ddl.hidden_schema_change());
+        assert_eq!(
+            ddl.render(Style::plain(), false),
+            "DDL: takes ACCESS EXCLUSIVE on t\nDDL: rewrites t\n"
+        );
+        let ddl = report(WriteKind::Ddl, Some(facts(&[], &[], &["t"])));
+        assert_eq!(
+            ddl.render(Style::plain(), false),
+            "DDL: takes no new table lock\nDDL: rewrites no table\nDDL: drops t\n"
+        );
+    }
+}
+
+/// DO blocks and procedures against a real server: what they do to tables behind the
+/// row counters is measured as for DDL.
+#[cfg(test)]
+mod server_tests {
+    use super::*;
+    use crate::preview::testdb::fresh;
+
+    /// Plans `sql`, runs it, and builds the report, in one transaction left open.
+    async fn run(client: &Client, sql: &str) -> Report {
+        client.batch_execute("BEGIN").await.expect("begin");
+        let baseline = counts::baseline(client).await.expect("baseline");
+        let previous = counts::since(client, &baseline).await.expect("counts");
+        let plan = plan(client, sql, &PlanContext::default())
+            .await
+            .expect("plan");
+        assert_eq!(plan.kind, WriteKind::Other);
+        client.batch_execute(sql).await.expect("run");
+        let (report, _) = after(client, plan, None, None, None, &baseline, &previous, false)
+            .await
+            .expect("after");
+        report
+    }
+
+    #[tokio::test]
+    async fn do_and_call_cannot_truncate_or_drop_unseen() {
+        let client = fresh(
+            "stmt_hidden",
+            "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2);
+             CREATE SCHEMA s; CREATE TABLE s.gone (x int); CREATE TABLE kept (y int);
+             CREATE PROCEDURE p() LANGUAGE plpgsql AS $$ BEGIN DROP TABLE s.gone; END $$;",
+        )
+        .await;
+
+        let report = run(&client, "DO $$ BEGIN EXECUTE 'TRUNC' || 'ATE t'; END $$").await;
+        let ddl = report.ddl.as_ref().expect("measured");
+        assert_eq!(ddl.rewritten, ["t"]);
+        assert!(ddl.dropped.is_empty());
+        assert!(report.hidden_schema_change());
+        assert!(report
+            .render(Style::plain(), false)
+            .contains("statement: rewrites or truncates: t"));
+        client.batch_execute("ROLLBACK").await.expect("rollback");
+
+        let report = run(&client, "CALL p()").await;
+        let ddl = report.ddl.as_ref().expect("measured");
+        assert_eq!(ddl.dropped, ["s.gone"]);
+        assert!(ddl.rewritten.is_empty());
+        assert!(report.hidden_schema_change());
+        assert!(report
+            .render(Style::plain(), false)
+            .contains("statement: drops: s.gone\n"));
+        client.batch_execute("ROLLBACK").await.expect("rollback");
+
+        let report = run(
+            &client,
+            "DO $$ BEGIN EXECUTE 'ALTER TABLE kept DROP COLUMN y'; END $$",
+        )
+        .await;
+        assert!(report.hidden_schema_change());
+        client.batch_execute("ROLLBACK").await.expect("rollback");
+
+        let report = run(&client, "DO $$ BEGIN UPDATE t SET id = id + 10; END $$").await;
+        assert!(!report.hidden_schema_change(), "{:?}", report.ddl);
+        assert!(report.ddl.as_ref().is_some_and(|d| d.rewritten.is_empty()));
+        client.batch_execute("ROLLBACK").await.expect("rollback");
     }
 }

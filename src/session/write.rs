@@ -155,6 +155,10 @@ impl Session {
             (WhereShape::TriviallyTrue, WriteKind::Update | WriteKind::Delete) if affected > 0 => {
                 Some("its WHERE clause is always true".to_string())
             }
+            _ if report.hidden_schema_change() => Some(
+                "it changed the schema or storage of tables (TRUNCATE, DROP, a rewrite) where pgward cannot show rows"
+                    .to_string(),
+            ),
             _ if affected > max => Some(format!("that is more than max_rows ({max})")),
             _ => None,
         }?;

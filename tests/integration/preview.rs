@@ -1098,3 +1098,28 @@ fn preview_meta_command_shows_the_write_and_undoes_it() {
     t.quit();
     assert_eq!(db.items(), before);
 }
+
+// ---------------------------------------------------------------------------------------
+// Schema changes hidden in DO blocks and procedures.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn a_do_block_that_truncates_a_table_is_reported() {
+    let db = TestDb::new("pv_do_truncate");
+    db.exec(&format!("GRANT TRUNCATE ON items TO {WRITER}"));
+    let before = db.items();
+    let out = TestShell::new(&db)
+        .stdin("do $$ begin execute 'trunc' || 'ate items'; end $$;\n")
+        .run();
+    // Refused or unconfirmed: either way nothing is committed.
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("nothing was committed"), "{out:?}");
+    assert!(out.stdout.starts_with("DO\n"), "{out:?}");
+    assert!(
+        out.stdout.contains(
+            "statement: rewrites or truncates: items (a TRUNCATE shows in no row counter)\n"
+        ),
+        "{out:?}"
+    );
+    assert_eq!(db.items(), before);
+}
