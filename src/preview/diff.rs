@@ -9,7 +9,7 @@
 //! are shown escaped (`\n`, `\x1b`), so a value cannot break the grid or drive the
 //! terminal of the shared screen.
 
-use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
+use comfy_table::Cell;
 use crossterm::style::Stylize;
 
 use super::images::{ChangeKind, Datum, Image, Images, RowChange};
@@ -17,8 +17,6 @@ use super::keys::RowKey;
 use super::rewrite::CaptureKind;
 use crate::render::Style;
 
-/// psql's border layout for comfy-table (as in [`crate::render::table`]).
-const PSQL: &str = "     -+ |          ";
 /// Between the old and the new value of a changed column.
 const ARROW: &str = " → ";
 
@@ -213,15 +211,7 @@ fn shown(value: &str) -> String {
 
 /// Lays out the grid on plain text, then paints the values in place.
 fn draw(columns: &[String], rows: &[Vec<Pieces>], style: Style) -> String {
-    let mut table = Table::new();
-    table
-        .load_preset(PSQL)
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(
-            columns
-                .iter()
-                .map(|c| Cell::new(c).set_alignment(CellAlignment::Center)),
-        );
+    let mut table = crate::render::table::psql_table(columns.iter().map(String::as_str));
     for row in rows {
         table.add_row(row.iter().map(|pieces| {
             Cell::new(

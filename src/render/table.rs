@@ -38,17 +38,23 @@ impl Column {
 /// psql's border layout for comfy-table: only the vertical lines and the header rule.
 const PSQL: &str = "     -+ |          ";
 
-/// Renders rows as text, including the row-count footer and a final newline.
-pub fn render(columns: &[Column], rows: &[Vec<Option<String>>]) -> String {
+/// An empty table in psql's layout, with centred `headers`.
+pub fn psql_table<'a>(headers: impl IntoIterator<Item = &'a str>) -> Table {
     let mut table = Table::new();
     table
         .load_preset(PSQL)
         .set_content_arrangement(ContentArrangement::Disabled)
         .set_header(
-            columns
-                .iter()
-                .map(|c| Cell::new(&c.name).set_alignment(CellAlignment::Center)),
+            headers
+                .into_iter()
+                .map(|h| Cell::new(h).set_alignment(CellAlignment::Center)),
         );
+    table
+}
+
+/// Renders rows as text, including the row-count footer and a final newline.
+pub fn render(columns: &[Column], rows: &[Vec<Option<String>>]) -> String {
+    let mut table = psql_table(columns.iter().map(|c| c.name.as_str()));
     for row in rows {
         table.add_row(
             row.iter()

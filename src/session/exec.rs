@@ -4,7 +4,7 @@
 //! protocol's cancel request and the statement ends with SQLSTATE 57014.
 
 use futures_util::StreamExt;
-use tokio_postgres::{Client, SimpleQueryMessage};
+use tokio_postgres::{Client, SimpleQueryMessage, SimpleQueryRow};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::preview::images::{ImageError, ImageSink, Images};
@@ -17,6 +17,12 @@ pub enum CaptureError {
     Db(tokio_postgres::Error),
     /// Its rows could not be taken in.
     Image(ImageError),
+}
+
+impl From<tokio_postgres::Error> for CaptureError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        CaptureError::Db(e)
+    }
 }
 
 /// What a statement returned.
@@ -67,37 +73,10 @@ pub async fn run_capture(
     pgward_columns: usize,
 ) -> Result<(Executed, Images), CaptureError> {
     let work = async {
-        let statement = client.prepare(sql).await.map_err(CaptureError::Db)?;
-        let user = statement.columns().len().saturating_sub(pgward_columns);
-        let columns: Vec<Column> = statement
-            .columns()
-            .iter()
-            .take(user)
-            .map(|c| Column::new(c.name(), c.type_()))
-            .collect();
-        drop(statement);
-        let mut out = Executed {
-            columns,
-            ..Executed::default()
-        };
-        let stream = client
-            .simple_query_raw(sql)
-            .await
-            .map_err(CaptureError::Db)?;
-        tokio::pin!(stream);
-        while let Some(message) = stream.next().await {
-            match message.map_err(CaptureError::Db)? {
-                SimpleQueryMessage::Row(row) => {
-                    if user > 0 {
-                        out.rows
-                            .push((0..user).map(|i| row.get(i).map(str::to_string)).collect());
-                    }
-                    sink.push_simple(&row).map_err(CaptureError::Image)?;
-                }
-                SimpleQueryMessage::CommandComplete(n) => out.count = Some(n),
-                _ => {}
-            }
-        }
+        let out = stream_rows(client, sql, pgward_columns, |row| {
+            sink.push_simple(row).map_err(CaptureError::Image)
+        })
+        .await?;
         let images = sink.finish().map_err(CaptureError::Image)?;
         Ok((out, images))
     };
@@ -105,10 +84,24 @@ pub async fn run_capture(
 }
 
 async fn run_uncancellable(client: &Client, sql: &str) -> Result<Executed, tokio_postgres::Error> {
+    stream_rows(client, sql, 0, |_| Ok(())).await
+}
+
+/// Prepares `sql` (so the server refuses text holding two statements), then streams its
+/// rows as text: every row is offered to `each`, and all but the last `trailing`
+/// columns (pgward's own) go into the result.
+async fn stream_rows<E: From<tokio_postgres::Error>>(
+    client: &Client,
+    sql: &str,
+    trailing: usize,
+    mut each: impl FnMut(&SimpleQueryRow) -> Result<(), E>,
+) -> Result<Executed, E> {
     let statement = client.prepare(sql).await?;
+    let user = statement.columns().len().saturating_sub(trailing);
     let columns = statement
         .columns()
         .iter()
+        .take(user)
         .map(|c| Column::new(c.name(), c.type_()))
         .collect();
     drop(statement);
@@ -121,14 +114,13 @@ async fn run_uncancellable(client: &Client, sql: &str) -> Result<Executed, tokio
     while let Some(message) = stream.next().await {
         match message? {
             SimpleQueryMessage::Row(row) => {
-                out.rows.push(
-                    (0..row.len())
-                        .map(|i| row.get(i).map(str::to_string))
-                        .collect(),
-                );
+                if user > 0 {
+                    out.rows
+                        .push((0..user).map(|i| row.get(i).map(str::to_string)).collect());
+                }
+                each(&row)?;
             }
             SimpleQueryMessage::CommandComplete(n) => out.count = Some(n),
-            SimpleQueryMessage::RowDescription(_) => {}
             _ => {}
         }
     }
