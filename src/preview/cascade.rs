@@ -5,10 +5,17 @@
 //! The walk follows `pg_constraint` from the target table to the tables that
 //! reference it: ON DELETE / ON UPDATE CASCADE, SET NULL and SET DEFAULT go on to the
 //! next level, NO ACTION and RESTRICT stop the walk and are reported as blocking when
-//! rows still reference a removed key. Each path is a nested
-//! `(child cols) IN (SELECT parent cols FROM parent WHERE …)` condition ending in the
-//! user's WHERE clause, so multi-column keys work, and the counts are exact for the
-//! snapshot the statement will see. Paths that reach the same table with the same
+//! rows still reference a removed key. Each path is a nested condition "the child
+//! row's key equals the key of a parent row matching …" (see [`reaches`]) ending in
+//! the user's WHERE clause, so multi-column keys work, and the counts are exact for
+//! the snapshot the statement will see.
+//!
+//! The user's WHERE text is spliced in as written, so it resolves its names,
+//! functions and operators exactly as the user's statement will. Everything pgward
+//! adds around it is schema-qualified (`pg_catalog.count`, `::pg_catalog.int8`), and
+//! key columns are compared with each foreign key's own equality operators from
+//! `pg_constraint.conpfeqop`, as the server's foreign-key triggers compare them: a
+//! `search_path` with a schema before `pg_catalog` cannot change the counts. Paths that reach the same table with the same
 //! action are counted together (a row reached twice counts once), and rows the same
 //! statement deletes are not also counted as set to NULL or as blocking.
 //!
@@ -93,6 +100,53 @@ struct ForeignKey {
     on_update: String,
     /// `ON DELETE SET NULL (cols)` (PostgreSQL 15+); empty means all of `child_cols`.
     delete_set_cols: Vec<String>,
+    /// For each column pair, the key's own equality operator (`conpfeqop`).
+    equality: Vec<KeyEquality>,
+}
+
+/// How one referenced column is compared with its referencing column: the very
+/// operator the server's foreign-key triggers use (`pg_constraint.conpfeqop`, "PK =
+/// FK"), schema-qualified, with casts to the operator's input types where a column's
+/// type differs from them (a domain, `varchar` against `text`, …), exactly as the
+/// triggers spell it. So neither a `search_path` that puts a schema before
+/// `pg_catalog` nor a user-defined `=` can change which rows a path reaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct KeyEquality {
+    /// `OPERATOR("schema".=)`.
+    operator: String,
+    /// `::"schema"."type"` for the referenced (left) side, or empty.
+    parent_cast: String,
+    /// `::"schema"."type"` for the referencing (right) side, or empty.
+    child_cast: String,
+}
+
+impl KeyEquality {
+    /// From the catalog: the operator's schema and name, and for each side the
+    /// schema and name of the type to cast to, when a cast is needed.
+    fn new(
+        fk: &str,
+        op_schema: &str,
+        op_name: &str,
+        parent_cast: Option<(String, String)>,
+        child_cast: Option<(String, String)>,
+    ) -> Result<KeyEquality, PreviewError> {
+        // Operator names consist of these characters only (CREATE OPERATOR); check
+        // anyway, as the name is spliced into SQL text unquoted.
+        if op_name.is_empty() || !op_name.chars().all(|ch| "+-*/<>=~!@#%^&|`?".contains(ch)) {
+            return Err(PreviewError::Catalog(format!(
+                "foreign key {fk} has equality operator {op_name:?}"
+            )));
+        }
+        let cast = |ty: Option<(String, String)>| match ty {
+            Some((schema, name)) => format!("::{}.{}", quote_ident(&schema), quote_ident(&name)),
+            None => String::new(),
+        };
+        Ok(KeyEquality {
+            operator: format!("OPERATOR({}.{op_name})", quote_ident(op_schema)),
+            parent_cast: cast(parent_cast),
+            child_cast: cast(child_cast),
+        })
+    }
 }
 
 /// A table reached by the walk, with the condition selecting its affected rows.
@@ -267,13 +321,7 @@ async fn walk(
             let Some((action, next_op)) = step(fk, &node.op)? else {
                 continue;
             };
-            let predicate = format!(
-                "({}) IN (SELECT {} FROM {} WHERE {})",
-                column_list(&fk.child_cols),
-                column_list(&fk.parent_cols),
-                node.relation.from_item(),
-                node.predicate
-            );
+            let predicate = reaches(fk, &node.relation, &node.predicate);
             let columns = match &next_op {
                 Some(Op::Update(cols)) => cols.clone(),
                 Some(Op::Delete) | None => Vec::new(),
@@ -305,6 +353,54 @@ async fn walk(
         }
     }
     Ok((paths, cuts, false))
+}
+
+/// The condition, on the rows of `fk.child`, that they reference a row of `parent`
+/// matching `parent_predicate`:
+///
+/// ```sql
+/// EXISTS (SELECT 1 FROM (SELECT "p1", "p2" FROM ONLY parent WHERE <parent_predicate>)
+///                       AS pgward_keys (k1, k2)
+///         WHERE pgward_keys.k1 OPERATOR(pg_catalog.=) "schema"."child"."c1"
+///           AND pgward_keys.k2 OPERATOR(pg_catalog.=) "schema"."child"."c2")
+/// ```
+///
+/// It is true exactly when `("c1", "c2") IN (SELECT "p1", "p2" …)` is, but compares
+/// with the key's own equality operators rather than whatever `=` the search path
+/// finds. The keys are renamed in a derived table so that a self-reference (the
+/// parent and the child are the same table) stays unambiguous, while the parent
+/// itself keeps its unaliased name: the user's WHERE text at the root refers to it so.
+/// The child's columns are qualified by its schema and name, which is how the
+/// enclosing query names it (unaliased, in `count` or in the next level's derived
+/// table), and which no `pgward_keys` alias can shadow.
+fn reaches(fk: &ForeignKey, parent: &Relation, parent_predicate: &str) -> String {
+    let child = fk.child.quoted();
+    let keys: Vec<String> = (1..=fk.parent_cols.len())
+        .map(|i| format!("k{i}"))
+        .collect();
+    let matches: Vec<String> = fk
+        .equality
+        .iter()
+        .zip(&keys)
+        .zip(&fk.child_cols)
+        .map(|((eq, key), col)| {
+            format!(
+                "pgward_keys.{key}{} {} {child}.{}{}",
+                eq.parent_cast,
+                eq.operator,
+                quote_ident(col),
+                eq.child_cast
+            )
+        })
+        .collect();
+    format!(
+        "EXISTS (SELECT 1 FROM (SELECT {} FROM {} WHERE {}) AS pgward_keys ({}) WHERE {})",
+        column_list(&fk.parent_cols),
+        parent.from_item(),
+        parent_predicate,
+        keys.join(", "),
+        matches.join(" AND ")
+    )
 }
 
 /// What a foreign key does when its parent rows undergo `op`: the action on the
@@ -348,37 +444,61 @@ fn step(fk: &ForeignKey, op: &Op) -> Result<Option<(CascadeAction, Option<Op>)>,
 async fn referencing(client: &Client, parent: u32) -> Result<Vec<ForeignKey>, PreviewError> {
     let rows = client
         .query(
-            "SELECT c.conname::text, c.conrelid, n.nspname::text, r.relname::text, \
-                    r.relkind::text, c.confdeltype::text, c.confupdtype::text, \
-                    ARRAY(SELECT a.attname::text \
-                          FROM unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord) \
+            "SELECT c.conname::pg_catalog.text, c.conrelid, n.nspname::pg_catalog.text, \
+                    r.relname::pg_catalog.text, r.relkind::pg_catalog.text, \
+                    c.confdeltype::pg_catalog.text, c.confupdtype::pg_catalog.text, \
+                    ARRAY(SELECT a.attname::pg_catalog.text \
+                          FROM pg_catalog.unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord) \
                           JOIN pg_catalog.pg_attribute a \
-                            ON a.attrelid = c.conrelid AND a.attnum = k.attnum \
+                            ON a.attrelid OPERATOR(pg_catalog.=) c.conrelid \
+                           AND a.attnum OPERATOR(pg_catalog.=) k.attnum \
                           ORDER BY k.ord), \
-                    ARRAY(SELECT a.attname::text \
-                          FROM unnest(c.confkey) WITH ORDINALITY AS k(attnum, ord) \
+                    ARRAY(SELECT a.attname::pg_catalog.text \
+                          FROM pg_catalog.unnest(c.confkey) WITH ORDINALITY AS k(attnum, ord) \
                           JOIN pg_catalog.pg_attribute a \
-                            ON a.attrelid = c.confrelid AND a.attnum = k.attnum \
+                            ON a.attrelid OPERATOR(pg_catalog.=) c.confrelid \
+                           AND a.attnum OPERATOR(pg_catalog.=) k.attnum \
                           ORDER BY k.ord), \
-                    ARRAY(SELECT a.attname::text \
-                          FROM pg_catalog.jsonb_array_elements_text(coalesce( \
-                                 nullif(to_jsonb(c) -> 'confdelsetcols', 'null'::jsonb), \
-                                 '[]'::jsonb)) WITH ORDINALITY AS k(attnum, ord) \
+                    ARRAY(SELECT a.attname::pg_catalog.text \
+                          FROM pg_catalog.jsonb_array_elements_text( \
+                                 CASE WHEN pg_catalog.jsonb_typeof(pg_catalog.to_jsonb(c) \
+                                             OPERATOR(pg_catalog.->) 'confdelsetcols') \
+                                           OPERATOR(pg_catalog.=) 'array' \
+                                      THEN pg_catalog.to_jsonb(c) \
+                                             OPERATOR(pg_catalog.->) 'confdelsetcols' \
+                                      ELSE '[]'::pg_catalog.jsonb END) \
+                               WITH ORDINALITY AS k(attnum, ord) \
                           JOIN pg_catalog.pg_attribute a \
-                            ON a.attrelid = c.conrelid AND a.attnum = k.attnum::int2 \
-                          ORDER BY k.ord) \
+                            ON a.attrelid OPERATOR(pg_catalog.=) c.conrelid \
+                           AND a.attnum OPERATOR(pg_catalog.=) k.attnum::pg_catalog.int2 \
+                          ORDER BY k.ord), \
+                    c.oid \
              FROM pg_catalog.pg_constraint c \
-             JOIN pg_catalog.pg_class r ON r.oid = c.conrelid \
-             JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace \
-             WHERE c.contype = 'f' AND c.confrelid = $1 AND c.conparentid = 0 \
+             JOIN pg_catalog.pg_class r ON r.oid OPERATOR(pg_catalog.=) c.conrelid \
+             JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) r.relnamespace \
+             WHERE c.contype OPERATOR(pg_catalog.=) 'f' \
+               AND c.confrelid OPERATOR(pg_catalog.=) $1::pg_catalog.oid \
+               AND c.conparentid OPERATOR(pg_catalog.=) 0::pg_catalog.oid \
              ORDER BY c.conname, c.oid",
             &[&parent],
         )
         .await?;
+    let mut equality = key_equality(client, parent).await?;
     rows.iter()
         .map(|row| {
+            let name: String = row.try_get(0)?;
+            let conoid: u32 = row.try_get(10)?;
+            let parent_cols: Vec<String> = row.try_get(8)?;
+            let equality = equality.remove(&conoid).unwrap_or_default();
+            if equality.len() != parent_cols.len() {
+                return Err(PreviewError::Catalog(format!(
+                    "foreign key {name} has {} columns but {} equality operators",
+                    parent_cols.len(),
+                    equality.len()
+                )));
+            }
             Ok(ForeignKey {
-                name: row.try_get(0)?,
+                name,
                 child: Relation {
                     relid: row.try_get(1)?,
                     schema: row.try_get(2)?,
@@ -388,11 +508,76 @@ async fn referencing(client: &Client, parent: u32) -> Result<Vec<ForeignKey>, Pr
                 on_delete: row.try_get(5)?,
                 on_update: row.try_get(6)?,
                 child_cols: row.try_get(7)?,
-                parent_cols: row.try_get(8)?,
+                parent_cols,
                 delete_set_cols: row.try_get(9)?,
+                equality,
             })
         })
         .collect()
+}
+
+/// The equality operators of the foreign keys referencing table `parent`, by
+/// constraint oid, in key order (see [`KeyEquality`]). A side is cast to the
+/// operator's input type when the column's type differs from it, unless that input
+/// type is a pseudo-type (`anyenum`, `anyarray`, …): a polymorphic operator takes
+/// the column as it is.
+async fn key_equality(
+    client: &Client,
+    parent: u32,
+) -> Result<HashMap<u32, Vec<KeyEquality>>, PreviewError> {
+    let rows = client
+        .query(
+            "SELECT c.oid, c.conname::pg_catalog.text, \
+                    ons.nspname::pg_catalog.text, o.oprname::pg_catalog.text, \
+                    pa.atttypid OPERATOR(pg_catalog.<>) o.oprleft \
+                      AND lt.typtype OPERATOR(pg_catalog.<>) 'p', \
+                    ltn.nspname::pg_catalog.text, lt.typname::pg_catalog.text, \
+                    fa.atttypid OPERATOR(pg_catalog.<>) o.oprright \
+                      AND rt.typtype OPERATOR(pg_catalog.<>) 'p', \
+                    rtn.nspname::pg_catalog.text, rt.typname::pg_catalog.text \
+             FROM pg_catalog.pg_constraint c \
+             CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(c.confkey), \
+                                           pg_catalog.unnest(c.conkey), \
+                                           pg_catalog.unnest(c.conpfeqop)) \
+                  WITH ORDINALITY AS k(pk_att, fk_att, op, ord) \
+             JOIN pg_catalog.pg_operator o ON o.oid OPERATOR(pg_catalog.=) k.op \
+             JOIN pg_catalog.pg_namespace ons \
+               ON ons.oid OPERATOR(pg_catalog.=) o.oprnamespace \
+             JOIN pg_catalog.pg_attribute pa \
+               ON pa.attrelid OPERATOR(pg_catalog.=) c.confrelid \
+              AND pa.attnum OPERATOR(pg_catalog.=) k.pk_att \
+             JOIN pg_catalog.pg_attribute fa \
+               ON fa.attrelid OPERATOR(pg_catalog.=) c.conrelid \
+              AND fa.attnum OPERATOR(pg_catalog.=) k.fk_att \
+             JOIN pg_catalog.pg_type lt ON lt.oid OPERATOR(pg_catalog.=) o.oprleft \
+             JOIN pg_catalog.pg_namespace ltn \
+               ON ltn.oid OPERATOR(pg_catalog.=) lt.typnamespace \
+             JOIN pg_catalog.pg_type rt ON rt.oid OPERATOR(pg_catalog.=) o.oprright \
+             JOIN pg_catalog.pg_namespace rtn \
+               ON rtn.oid OPERATOR(pg_catalog.=) rt.typnamespace \
+             WHERE c.contype OPERATOR(pg_catalog.=) 'f' \
+               AND c.confrelid OPERATOR(pg_catalog.=) $1::pg_catalog.oid \
+               AND c.conparentid OPERATOR(pg_catalog.=) 0::pg_catalog.oid \
+             ORDER BY c.oid, k.ord",
+            &[&parent],
+        )
+        .await?;
+    let mut out: HashMap<u32, Vec<KeyEquality>> = HashMap::new();
+    for row in &rows {
+        let cast = |needed: usize, schema: usize| -> Result<_, PreviewError> {
+            Ok(if row.try_get::<_, bool>(needed)? {
+                Some((row.try_get(schema)?, row.try_get(schema + 1)?))
+            } else {
+                None
+            })
+        };
+        let conname: String = row.try_get(1)?;
+        let op_schema: String = row.try_get(2)?;
+        let op_name: String = row.try_get(3)?;
+        let eq = KeyEquality::new(&conname, &op_schema, &op_name, cast(4, 5)?, cast(7, 8)?)?;
+        out.entry(row.try_get(0)?).or_default().push(eq);
+    }
+    Ok(out)
 }
 
 /// Counts the rows of `relation` matching any of `wanted` and none of `excluded`
@@ -413,9 +598,12 @@ async fn count(
     }
     let from = relation.from_item();
     let sql = if exists {
-        format!("SELECT CASE WHEN EXISTS (SELECT 1 FROM {from} WHERE {condition}) THEN 1::int8 ELSE 0::int8 END")
+        format!(
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM {from} WHERE {condition}) \
+             THEN 1::pg_catalog.int8 ELSE 0::pg_catalog.int8 END"
+        )
     } else {
-        format!("SELECT count(*) FROM {from} WHERE {condition}")
+        format!("SELECT pg_catalog.count(*) FROM {from} WHERE {condition}")
     };
     Ok(client.query_one(&sql, &[]).await?.try_get(0)?)
 }
@@ -921,6 +1109,168 @@ mod tests {
                 ("we\"ird; drop", 0, 0, 2)
             ]
         );
+    }
+
+    /// A user who may set `search_path` and create objects puts a schema of hostile
+    /// operators (and a `count` aggregate) before `pg_catalog`. pgward's own queries
+    /// are schema-qualified and must still give the true answers; the user's WHERE
+    /// text is left as written (here it qualifies its `=` itself).
+    #[tokio::test]
+    async fn a_hostile_search_path_changes_nothing() {
+        let client = fresh(
+            "cascade_hostile_path",
+            &format!(
+                "{SHOP} \
+                 CREATE DOMAIN code AS text; \
+                 CREATE TYPE mood AS ENUM ('ok', 'sad'); \
+                 CREATE TABLE kinds (c code, m mood, PRIMARY KEY (c, m)); \
+                 CREATE TABLE things (id int PRIMARY KEY, c varchar, m mood, \
+                     FOREIGN KEY (c, m) REFERENCES kinds ON DELETE CASCADE); \
+                 INSERT INTO kinds VALUES ('a', 'ok'), ('a', 'sad'), ('b', 'ok'); \
+                 INSERT INTO things VALUES (1, 'a', 'ok'), (2, 'a', 'sad'), (3, 'b', 'ok'), \
+                     (4, 'a', 'ok'); \
+                 CREATE SCHEMA evil; \
+                 CREATE FUNCTION evil.zero(bigint, bigint) RETURNS bigint \
+                     LANGUAGE sql AS 'SELECT 0::pg_catalog.int8'; \
+                 CREATE OPERATOR evil.- (LEFTARG = bigint, RIGHTARG = bigint, \
+                     FUNCTION = evil.zero); \
+                 CREATE FUNCTION evil.no(oid, oid) RETURNS bool LANGUAGE sql AS 'SELECT false'; \
+                 CREATE OPERATOR evil.= (LEFTARG = oid, RIGHTARG = oid, FUNCTION = evil.no); \
+                 CREATE FUNCTION evil.no(smallint, smallint) RETURNS bool \
+                     LANGUAGE sql AS 'SELECT false'; \
+                 CREATE OPERATOR evil.= (LEFTARG = smallint, RIGHTARG = smallint, \
+                     FUNCTION = evil.no); \
+                 CREATE FUNCTION evil.no(\"char\", \"char\") RETURNS bool \
+                     LANGUAGE sql AS 'SELECT false'; \
+                 CREATE OPERATOR evil.= (LEFTARG = \"char\", RIGHTARG = \"char\", \
+                     FUNCTION = evil.no); \
+                 CREATE FUNCTION evil.no(bigint, integer) RETURNS bool \
+                     LANGUAGE sql AS 'SELECT false'; \
+                 CREATE OPERATOR evil.<> (LEFTARG = bigint, RIGHTARG = integer, \
+                     FUNCTION = evil.no); \
+                 CREATE FUNCTION evil.yes(integer, integer) RETURNS bool \
+                     LANGUAGE sql AS 'SELECT true'; \
+                 CREATE OPERATOR evil.= (LEFTARG = integer, RIGHTARG = integer, \
+                     FUNCTION = evil.yes); \
+                 CREATE FUNCTION evil.yes(text, text) RETURNS bool \
+                     LANGUAGE sql AS 'SELECT true'; \
+                 CREATE OPERATOR evil.= (LEFTARG = text, RIGHTARG = text, \
+                     FUNCTION = evil.yes); \
+                 CREATE FUNCTION evil.keep(bigint) RETURNS bigint \
+                     LANGUAGE sql AS 'SELECT 0::pg_catalog.int8'; \
+                 CREATE AGGREGATE evil.count(*) (SFUNC = evil.keep, STYPE = bigint, \
+                     INITCOND = '0');"
+            ),
+        )
+        .await;
+        let (customers, orders, kinds) = (
+            oid(&client, "customers").await,
+            oid(&client, "orders").await,
+            oid(&client, "kinds").await,
+        );
+        client
+            .batch_execute("SET search_path = evil, pg_catalog")
+            .await
+            .expect("hostile search_path");
+        // The hostile operators are live for unqualified SQL on this connection.
+        let lie: i64 = client
+            .query_one("SELECT 5::int8 - 2::int8", &[])
+            .await
+            .expect("hostile -")
+            .get(0);
+        assert_eq!(lie, 0);
+        let lie: bool = client
+            .query_one("SELECT 1::oid = 1::oid", &[])
+            .await
+            .expect("hostile =")
+            .get(0);
+        assert!(!lie);
+
+        // Keys and columns.
+        assert_eq!(
+            crate::preview::keys::row_key(&client, orders)
+                .await
+                .expect("key"),
+            crate::preview::keys::RowKey::Primary(vec!["id".into()])
+        );
+        assert_eq!(
+            crate::preview::keys::columns(&client, orders)
+                .await
+                .expect("columns"),
+            vec!["id", "customer_id"]
+        );
+        assert_eq!(
+            crate::preview::counts::row_count(&client, orders)
+                .await
+                .expect("row count"),
+            4
+        );
+
+        // Cascades: the user's WHERE resolves as the user's statement will.
+        let where_sql = "customers.id OPERATOR(pg_catalog.=) 1";
+        let effects = predict_delete(&client, customers, Some(where_sql))
+            .await
+            .expect("predict");
+        assert_eq!(
+            shape(&effects),
+            vec![
+                ("billing.invoices", CascadeAction::SetNull, 2, 1),
+                ("orders", CascadeAction::Delete, 3, 1),
+                ("order_items", CascadeAction::Delete, 9, 2),
+            ]
+        );
+        // A domain over text referenced by varchar, and an enum (a polymorphic
+        // equality operator): the keys' own operators, with the triggers' casts.
+        let kinds_where =
+            "kinds.c OPERATOR(pg_catalog.=) 'a' AND kinds.m OPERATOR(pg_catalog.=) 'ok'";
+        let effects = predict_delete(&client, kinds, Some(kinds_where))
+            .await
+            .expect("predict kinds");
+        assert_eq!(
+            shape(&effects),
+            vec![("things", CascadeAction::Delete, 2, 1)]
+        );
+        let (_, counts) = run(
+            &client,
+            &format!("DELETE FROM public.kinds WHERE {kinds_where}"),
+        )
+        .await;
+        assert_eq!(
+            totals(&counts),
+            vec![("kinds", 0, 0, 1), ("things", 0, 0, 2)]
+        );
+
+        // Counts and locks of a real statement.
+        client.batch_execute("BEGIN").await.expect("begin");
+        let base = baseline(&client).await.expect("baseline");
+        client
+            .batch_execute(&format!("DELETE FROM public.customers WHERE {where_sql}"))
+            .await
+            .expect("delete");
+        assert_eq!(
+            totals(&since(&client, &base).await.expect("since")),
+            vec![
+                ("billing.invoices", 0, 2, 0),
+                ("customers", 0, 0, 1),
+                ("order_items", 0, 0, 9),
+                ("orders", 0, 0, 3),
+            ]
+        );
+        let locks = crate::preview::ddl::strongest(
+            &crate::preview::ddl::locks_held(&client)
+                .await
+                .expect("locks"),
+        );
+        assert_eq!(
+            locks,
+            vec![
+                ("billing.invoices".to_owned(), "ROW EXCLUSIVE".to_owned()),
+                ("customers".to_owned(), "ROW EXCLUSIVE".to_owned()),
+                ("order_items".to_owned(), "ROW EXCLUSIVE".to_owned()),
+                ("orders".to_owned(), "ROW EXCLUSIVE".to_owned()),
+            ]
+        );
+        client.batch_execute("ROLLBACK").await.expect("rollback");
     }
 
     #[test]

@@ -94,10 +94,13 @@ pub async fn since(client: &Client, base: &Baseline) -> Result<Vec<TableCounts>,
 async fn read(client: &Client, also: &[u32]) -> Result<Vec<(u32, String, Counters)>, PreviewError> {
     let rows = client
         .query(
-            "SELECT relid, schemaname::text, relname::text, n_tup_ins, n_tup_upd, n_tup_del \
+            "SELECT relid, schemaname::pg_catalog.text, relname::pg_catalog.text, \
+                    n_tup_ins, n_tup_upd, n_tup_del \
              FROM pg_catalog.pg_stat_xact_user_tables \
-             WHERE n_tup_ins <> 0 OR n_tup_upd <> 0 OR n_tup_del <> 0 \
-                OR relid = ANY($1::oid[])",
+             WHERE n_tup_ins OPERATOR(pg_catalog.<>) 0 \
+                OR n_tup_upd OPERATOR(pg_catalog.<>) 0 \
+                OR n_tup_del OPERATOR(pg_catalog.<>) 0 \
+                OR relid OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.oid[])",
             &[&also],
         )
         .await?;
@@ -123,7 +126,7 @@ async fn read(client: &Client, also: &[u32]) -> Result<Vec<(u32, String, Counter
 /// right before a TRUNCATE.
 pub async fn row_count(client: &Client, relid: u32) -> Result<i64, PreviewError> {
     let relation = Relation::by_oid(client, relid).await?;
-    let sql = format!("SELECT count(*) FROM {}", relation.quoted());
+    let sql = format!("SELECT pg_catalog.count(*) FROM {}", relation.quoted());
     Ok(client.query_one(&sql, &[]).await?.try_get(0)?)
 }
 
@@ -135,10 +138,10 @@ pub async fn resolve_table(
 ) -> Result<Option<(u32, String)>, PreviewError> {
     let row = client
         .query_opt(
-            "SELECT c.oid, n.nspname::text, c.relname::text \
+            "SELECT c.oid, n.nspname::pg_catalog.text, c.relname::pg_catalog.text \
              FROM pg_catalog.pg_class c \
-             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-             WHERE c.oid = pg_catalog.to_regclass($1::text)",
+             JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace \
+             WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1::pg_catalog.text)",
             &[&name],
         )
         .await?;

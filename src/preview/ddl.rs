@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use tokio_postgres::Client;
 
 use super::error::PreviewError;
+use super::relation::display_name;
 
 /// The relation lock modes, weakest first (the server's own numbering).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -90,7 +91,7 @@ pub async fn storage_of(
         .query(
             "SELECT c.oid, pg_catalog.pg_relation_filenode(c.oid) \
              FROM pg_catalog.pg_class c \
-             WHERE c.oid = ANY($1::oid[]) \
+             WHERE c.oid OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.oid[]) \
                AND pg_catalog.pg_relation_filenode(c.oid) IS NOT NULL",
             &[&relids],
         )
@@ -119,28 +120,31 @@ pub fn rewritten(before: &HashMap<u32, u32>, after: &HashMap<u32, u32>) -> Vec<u
 pub async fn locks_held(client: &Client) -> Result<Vec<(String, String)>, PreviewError> {
     let rows = client
         .query(
-            "SELECT CASE WHEN n.nspname = 'public' THEN c.relname::text \
-                         ELSE n.nspname || '.' || c.relname END, \
-                    l.mode \
+            "SELECT n.nspname::pg_catalog.text, c.relname::pg_catalog.text, l.mode \
              FROM pg_catalog.pg_locks l \
-             JOIN pg_catalog.pg_class c ON c.oid = l.relation \
-             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-             WHERE l.pid = pg_catalog.pg_backend_pid() \
-               AND l.locktype = 'relation' AND l.granted \
-               AND l.database = (SELECT oid FROM pg_catalog.pg_database \
-                                 WHERE datname = pg_catalog.current_database()) \
-               AND c.relkind IN ('r', 'p', 'v', 'm', 'f') \
-               AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
-               AND n.nspname NOT LIKE 'pg\\_toast%'",
+             JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) l.relation \
+             JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace \
+             WHERE l.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid() \
+               AND l.locktype OPERATOR(pg_catalog.=) 'relation'::pg_catalog.text \
+               AND l.granted \
+               AND l.database OPERATOR(pg_catalog.=) \
+                   (SELECT d.oid FROM pg_catalog.pg_database d \
+                    WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()) \
+               AND c.relkind OPERATOR(pg_catalog.=) \
+                   ANY ('{r,p,v,m,f}'::pg_catalog.\"char\"[]) \
+               AND n.nspname OPERATOR(pg_catalog.<>) 'pg_catalog'::pg_catalog.name \
+               AND n.nspname OPERATOR(pg_catalog.<>) 'information_schema'::pg_catalog.name \
+               AND NOT (n.nspname OPERATOR(pg_catalog.~~) 'pg\\_toast%'::pg_catalog.text)",
             &[],
         )
         .await?;
     let mut out = rows
         .iter()
         .map(|row| {
-            let name: String = row.try_get(0)?;
-            let mode: String = row.try_get(1)?;
-            Ok((name, mode))
+            let schema: String = row.try_get(0)?;
+            let name: String = row.try_get(1)?;
+            let mode: String = row.try_get(2)?;
+            Ok((display_name(&schema, &name), mode))
         })
         .collect::<Result<Vec<_>, PreviewError>>()?;
     out.sort_by(|a, b| {

@@ -48,20 +48,26 @@ pub async fn row_key(client: &Client, relid: u32) -> Result<RowKey, PreviewError
     let rows = client
         .query(
             "SELECT i.indisprimary, \
-                    ARRAY(SELECT a.attname::text \
-                          FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) \
+                    ARRAY(SELECT a.attname::pg_catalog.text \
+                          FROM pg_catalog.unnest(i.indkey::pg_catalog.int2[]) \
+                               WITH ORDINALITY AS k(attnum, ord) \
                           JOIN pg_catalog.pg_attribute a \
-                            ON a.attrelid = i.indrelid AND a.attnum = k.attnum \
-                          WHERE k.ord <= i.indnkeyatts \
+                            ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid \
+                           AND a.attnum OPERATOR(pg_catalog.=) k.attnum \
+                          WHERE k.ord OPERATOR(pg_catalog.<=) i.indnkeyatts \
                           ORDER BY k.ord) AS cols, \
-                    i.indnkeyatts = (SELECT count(*) \
-                          FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) \
+                    i.indnkeyatts OPERATOR(pg_catalog.=) (SELECT pg_catalog.count(*) \
+                          FROM pg_catalog.unnest(i.indkey::pg_catalog.int2[]) \
+                               WITH ORDINALITY AS k(attnum, ord) \
                           JOIN pg_catalog.pg_attribute a \
-                            ON a.attrelid = i.indrelid AND a.attnum = k.attnum \
-                          WHERE k.ord <= i.indnkeyatts AND a.attnotnull) AS all_not_null \
+                            ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid \
+                           AND a.attnum OPERATOR(pg_catalog.=) k.attnum \
+                          WHERE k.ord OPERATOR(pg_catalog.<=) i.indnkeyatts \
+                            AND a.attnotnull) AS all_not_null \
              FROM pg_catalog.pg_index i \
-             JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid \
-             WHERE i.indrelid = $1 AND i.indisunique AND i.indisvalid \
+             JOIN pg_catalog.pg_class ic ON ic.oid OPERATOR(pg_catalog.=) i.indexrelid \
+             WHERE i.indrelid OPERATOR(pg_catalog.=) $1::pg_catalog.oid \
+               AND i.indisunique AND i.indisvalid \
                AND (i.indisprimary OR i.indimmediate) \
                AND i.indpred IS NULL AND i.indexprs IS NULL \
              ORDER BY i.indisprimary DESC, i.indnkeyatts, ic.relname",
@@ -86,8 +92,9 @@ pub async fn row_key(client: &Client, relid: u32) -> Result<RowKey, PreviewError
 pub async fn columns(client: &Client, relid: u32) -> Result<Vec<String>, PreviewError> {
     let rows = client
         .query(
-            "SELECT attname::text FROM pg_catalog.pg_attribute \
-             WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped \
+            "SELECT attname::pg_catalog.text FROM pg_catalog.pg_attribute \
+             WHERE attrelid OPERATOR(pg_catalog.=) $1::pg_catalog.oid \
+               AND attnum OPERATOR(pg_catalog.>) 0 AND NOT attisdropped \
              ORDER BY attnum",
             &[&relid],
         )

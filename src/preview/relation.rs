@@ -26,10 +26,12 @@ impl Relation {
     pub async fn by_oid(client: &Client, relid: u32) -> Result<Relation, PreviewError> {
         let row = client
             .query_opt(
-                "SELECT n.nspname::text, c.relname::text, c.relkind::text \
+                "SELECT n.nspname::pg_catalog.text, c.relname::pg_catalog.text, \
+                        c.relkind::pg_catalog.text \
                  FROM pg_catalog.pg_class c \
-                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-                 WHERE c.oid = $1",
+                 JOIN pg_catalog.pg_namespace n \
+                   ON n.oid OPERATOR(pg_catalog.=) c.relnamespace \
+                 WHERE c.oid OPERATOR(pg_catalog.=) $1::pg_catalog.oid",
                 &[&relid],
             )
             .await?
