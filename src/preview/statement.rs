@@ -131,8 +131,23 @@ fn where_is_standalone(statement: &Statement) -> bool {
     }
 }
 
-fn kind_of(statement: Option<&Statement>, ddl: bool) -> WriteKind {
+/// The data-changing statement itself, also behind a leading `WITH` (which sqlparser
+/// parses as a query whose body is the DML).
+fn dml(statement: Option<&Statement>) -> Option<&Statement> {
+    use sqlparser::ast::SetExpr;
     match statement {
+        Some(Statement::Query(q)) => match q.body.as_ref() {
+            SetExpr::Insert(s) | SetExpr::Update(s) | SetExpr::Delete(s) | SetExpr::Merge(s) => {
+                Some(s)
+            }
+            _ => statement,
+        },
+        other => other,
+    }
+}
+
+fn kind_of(statement: Option<&Statement>, ddl: bool) -> WriteKind {
+    match dml(statement) {
         _ if ddl => WriteKind::Ddl,
         Some(Statement::Update(_)) => WriteKind::Update,
         Some(Statement::Delete(_)) => WriteKind::Delete,
@@ -182,7 +197,7 @@ pub async fn plan(
         };
     }
     let tid_join = matches!(
-        &statement,
+        dml(statement.as_ref()),
         Some(Statement::Update(u)) if u.from.is_none() && u.table.joins.is_empty()
     );
     let mut plan = Plan {
@@ -222,6 +237,25 @@ async fn gather(
             plan.target = Some(relation);
         }
     }
+    // Every write, not only DDL: a DO block, a procedure, a trigger, a function in the
+    // statement or TRUNCATE … CASCADE can truncate, drop or rewrite tables, and TRUNCATE
+    // even resets the row counters. Measured first, so no later failure can skip it.
+    {
+        let tables = user_tables(client).await?;
+        let relids: Vec<u32> = tables.iter().map(|(relid, _)| *relid).collect();
+        plan.storage = Some(ddl::storage_of(client, &relids).await?);
+        plan.names_before = tables.into_iter().collect();
+        plan.locks_before = ddl::locks_held(client).await?;
+    }
+    for name in truncate_targets(statement) {
+        match counts::resolve_table(client, &name.to_string()).await? {
+            Some((relid, display)) => {
+                let rows = counts::row_count(client, relid).await?;
+                plan.truncated.push((display, rows));
+            }
+            None => plan.notes.push(format!("table {name} not found")),
+        }
+    }
     if let (Some(target), Some(statement)) = (&plan.target, statement) {
         let where_sql = match &plan.where_shape {
             WhereShape::Present(w) => Some(w.clone()),
@@ -250,30 +284,12 @@ async fn gather(
         match prediction {
             Some(Ok(effects)) => plan.cascade = Some(Ok(effects)),
             Some(Err(e)) => {
+                // The savepoint is aborted now; nothing more can be asked, and nothing
+                // more needs to be: the prediction comes last.
                 plan.cascade = Some(Err(format!("foreign-key effects not predicted: {e}")));
-                // The savepoint is aborted now; nothing more can be asked.
-                return Ok(());
             }
             None => {}
         }
-    }
-    for name in truncate_targets(statement) {
-        match counts::resolve_table(client, &name.to_string()).await? {
-            Some((relid, display)) => {
-                let rows = counts::row_count(client, relid).await?;
-                plan.truncated.push((display, rows));
-            }
-            None => plan.notes.push(format!("table {name} not found")),
-        }
-    }
-    // A DO block or a procedure can truncate, drop or rewrite tables, and TRUNCATE
-    // even resets the row counters: measure storage as for DDL.
-    if matches!(plan.kind, WriteKind::Ddl | WriteKind::Other) {
-        let tables = user_tables(client).await?;
-        let relids: Vec<u32> = tables.iter().map(|(relid, _)| *relid).collect();
-        plan.storage = Some(ddl::storage_of(client, &relids).await?);
-        plan.names_before = tables.into_iter().collect();
-        plan.locks_before = ddl::locks_held(client).await?;
     }
     Ok(())
 }
@@ -468,11 +484,16 @@ impl Report {
     /// ACCESS EXCLUSIVE lock as only schema changes (and LOCK TABLE) do. The session
     /// asks for confirmation then, whatever the row counts say.
     pub fn hidden_schema_change(&self) -> bool {
-        self.plan.kind == WriteKind::Other
+        self.plan.kind != WriteKind::Ddl
             && self
                 .ddl
                 .as_ref()
-                .is_some_and(|d| !hidden_lines(d).is_empty())
+                .is_some_and(|d| !hidden_lines(d, &self.truncated_on_purpose()).is_empty())
+    }
+
+    /// The tables a TRUNCATE names: rewriting those is what it says it does.
+    fn truncated_on_purpose(&self) -> Vec<String> {
+        self.plan.truncated.iter().map(|(t, _)| t.clone()).collect()
     }
 
     /// Rows changed in every table by this statement, cascades and triggers included,
@@ -590,7 +611,7 @@ impl Report {
         match (&self.ddl, self.plan.kind) {
             (Some(ddl), WriteKind::Ddl) => render_ddl(&mut out, ddl),
             (Some(ddl), _) => {
-                let lines = hidden_lines(ddl);
+                let lines = hidden_lines(ddl, &self.truncated_on_purpose());
                 for line in &lines {
                     out.push_str(&style.warn(&format!("{}: {line}", self.plan.kind.verb())));
                     out.push('\n');
@@ -642,12 +663,18 @@ fn render_ddl(out: &mut String, ddl: &DdlFacts) {
 /// counters: tables rewritten or truncated, tables dropped, and ACCESS EXCLUSIVE locks
 /// on other tables, which no row change takes but ALTER TABLE (a dropped or retyped
 /// column) does. Empty when it did none of that.
-fn hidden_lines(ddl: &DdlFacts) -> Vec<String> {
+fn hidden_lines(ddl: &DdlFacts, expected: &[String]) -> Vec<String> {
     let mut lines = Vec::new();
-    if !ddl.rewritten.is_empty() {
+    let rewritten: Vec<&str> = ddl
+        .rewritten
+        .iter()
+        .filter(|t| !expected.contains(t))
+        .map(String::as_str)
+        .collect();
+    if !rewritten.is_empty() {
         lines.push(format!(
             "rewrites or truncates: {} (a TRUNCATE shows in no row counter)",
-            ddl.rewritten.join(", ")
+            rewritten.join(", ")
         ));
     }
     if !ddl.dropped.is_empty() {
@@ -657,7 +684,9 @@ fn hidden_lines(ddl: &DdlFacts) -> Vec<String> {
     let locked: Vec<&str> = ddl
         .locks
         .iter()
-        .filter(|(relation, mode)| mode == exclusive && !ddl.rewritten.contains(relation))
+        .filter(|(relation, mode)| {
+            mode == exclusive && !ddl.rewritten.contains(relation) && !expected.contains(relation)
+        })
         .map(|(relation, _)| relation.as_str())
         .collect();
     if !locked.is_empty() {

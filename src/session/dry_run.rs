@@ -30,7 +30,9 @@ impl Session {
         match &self.state {
             TxState::Failed(_) => self.aborted(),
             TxState::Idle => {
+                self.previewing = true;
                 let outcome = self.run_piece(&text).await;
+                self.previewing = false;
                 self.flush_notices();
                 if self.state.is_open() {
                     match self.rollback().await {
@@ -58,7 +60,9 @@ impl Session {
                     // (recoverable below) instead of rolling it back.
                     tx.savepoints.push(SAVEPOINT.into());
                 }
+                self.previewing = true;
                 let outcome = self.run_piece(&text).await;
+                self.previewing = false;
                 self.flush_notices();
                 let tx = match std::mem::replace(&mut self.state, TxState::Idle) {
                     TxState::Open(tx) | TxState::Failed(tx) => tx,

@@ -58,6 +58,7 @@ pub struct Session {
     changes: Changes,
     all_columns: bool,
     dry_run: bool,
+    previewing: bool,
 }
 
 impl Session {
@@ -88,6 +89,7 @@ impl Session {
             changes: Changes::default(),
             all_columns: false,
             dry_run: false,
+            previewing: false,
             conn,
             settings,
             io,
@@ -275,7 +277,10 @@ impl Session {
                 }
                 expected.xact_start = Some(seen.xact_start);
             }
-            Err(e) => return self.failed(e, text).await,
+            Err(e) => {
+                let _ = self.conn.client.batch_execute("ROLLBACK").await;
+                return self.failed(e, text).await;
+            }
         }
         let result = exec::run(&self.conn.client, &self.conn.tls, text).await;
         match result {
@@ -476,13 +481,29 @@ impl Session {
         if let Err(e) = self.conn.client.batch_execute(BEGIN).await {
             return self.failed(e, text).await;
         }
-        let outcome = self.in_transaction(text).await;
-        if outcome == Outcome::Ok {
-            if let Err(e) = self.conn.client.batch_execute(END).await {
-                return self.failed(e, text).await;
+        match exec::run(&self.conn.client, &self.conn.tls, text).await {
+            Ok(done) => {
+                // Probe inside the savepoint: a role change the read attempted is caught
+                // (and the transaction rolled back), not quietly undone.
+                if let Some(outcome) = self.check_open().await {
+                    return outcome;
+                }
+                if let Err(e) = self.conn.client.batch_execute(END).await {
+                    return self.failed(e, text).await;
+                }
+                if let TxState::Open(tx) = &mut self.state {
+                    tx.statements.push(text.to_string());
+                }
+                self.show(text, &done);
+                Outcome::Ok
+            }
+            Err(e) => {
+                // Leave no savepoint of pgward's on the server's stack, whatever happens
+                // next to the transaction.
+                let _ = self.conn.client.batch_execute(END).await;
+                self.failed(e, text).await
             }
         }
-        outcome
     }
 
     /// Probes the open transaction; `Some(outcome)` when it is no longer pgward's.
@@ -501,6 +522,17 @@ impl Session {
     }
 
     async fn transaction(&mut self, tc: TxControl, text: &str) -> Outcome {
+        if let TxControl::Savepoint(name) | TxControl::RollbackTo(name) | TxControl::Release(name) =
+            &tc
+        {
+            if name.starts_with("pgward_") {
+                self.say_error(&format!(
+                    "refused: savepoint names starting with pgward_ are pgward's own ({name})"
+                ));
+                self.say_hint("choose another savepoint name");
+                return Outcome::Refused;
+            }
+        }
         match (tc, self.state.is_open()) {
             (TxControl::Begin { isolation }, false) => {
                 match self.open_write(isolation.as_deref()).await {

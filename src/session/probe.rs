@@ -10,7 +10,7 @@ use tokio_postgres::{Client, SimpleQueryMessage};
 // session's TimeZone and DateStyle, which the author may change mid-transaction.
 const PROBE: &str = "SELECT current_user, session_user, \
      pg_catalog.pg_backend_pid()::pg_catalog.text, \
-     pg_catalog.date_part('epoch', pg_catalog.transaction_timestamp())::pg_catalog.numeric::pg_catalog.text, \
+     EXTRACT(epoch FROM pg_catalog.transaction_timestamp())::pg_catalog.text, \
      pg_catalog.current_setting('transaction_read_only'), \
      pg_catalog.txid_current_if_assigned()::pg_catalog.text, \
      pg_catalog.current_setting('standard_conforming_strings'), \

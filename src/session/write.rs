@@ -42,7 +42,12 @@ impl Session {
                 let restore = if plan.tid_join {
                     match steer_to_tid_join(client).await {
                         Ok(restore) => restore,
-                        Err(e) => return self.failed(e, text).await,
+                        Err(e) => {
+                            let _ = client
+                                .batch_execute("ROLLBACK TO SAVEPOINT pgward_capture; RELEASE SAVEPOINT pgward_capture")
+                                .await;
+                            return self.failed(e, text).await;
+                        }
                     }
                 } else {
                     String::new()
@@ -63,6 +68,9 @@ impl Session {
                         let undo = "ROLLBACK TO SAVEPOINT pgward_capture; RELEASE SAVEPOINT pgward_capture";
                         let why = match failure {
                             CaptureError::Db(e) if rewrite::is_fallback_error(&e) => {
+                                // The attempt may have changed rows before failing, and
+                                // the server counts them.
+                                self.changes.upper_bound = true;
                                 render::error::one_line(&e)
                             }
                             CaptureError::Db(e) => {
@@ -172,6 +180,12 @@ impl Session {
         self.say_warn(&format!(
             "This {verb} changed {affected} rows in all{scope}, and {why}."
         ));
+        if self.previewing {
+            // The preview is undone anyway: declining here must not cost the author the
+            // rest of the transaction.
+            self.say_note("a real run would ask for the exact count here");
+            return None;
+        }
         let answer = self.confirm.ask(&format!(
             "Type the exact number of rows ({affected}) to keep this change; anything else rolls back the transaction: "
         ));

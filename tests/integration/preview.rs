@@ -1123,3 +1123,56 @@ fn a_do_block_that_truncates_a_table_is_reported() {
     );
     assert_eq!(db.items(), before);
 }
+
+#[test]
+fn a_leading_with_does_not_hide_a_delete_without_where() {
+    let db = TestDb::new("pv_with_delete");
+    let before = db.items();
+    let out = TestShell::new(&db)
+        .stdin("with x as (select 1) delete from items;\n")
+        .run();
+    assert_eq!(out.code, 2, "{out:?}");
+    // Captured like a plain DELETE: the deleted rows are shown.
+    assert!(
+        out.stdout.contains("DELETE items: 5 rows deleted"),
+        "{out:?}"
+    );
+    assert!(out.stderr.contains("no WHERE clause"), "{out:?}");
+    assert_eq!(db.items(), before);
+}
+
+#[test]
+fn a_trigger_that_truncates_another_table_must_be_confirmed() {
+    let db = TestDb::new("pv_trigger_truncate");
+    db.exec(&format!(
+        "CREATE TABLE victims (id int PRIMARY KEY); INSERT INTO victims SELECT generate_series(1, 3); \
+         CREATE FUNCTION wipe() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS \
+         $$ BEGIN TRUNCATE victims; RETURN NEW; END $$; \
+         CREATE TRIGGER wipe AFTER UPDATE ON items FOR EACH ROW EXECUTE FUNCTION wipe(); \
+         GRANT SELECT ON victims TO {WRITER}, {READER};"
+    ));
+    let before = db.items();
+    let out = TestShell::new(&db)
+        .stdin("update items set qty = 1 where id = 1;\n")
+        .run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stdout.contains("rewrites or truncates: victims"),
+        "{out:?}"
+    );
+    assert_eq!(db.items(), before);
+    assert_eq!(
+        db.value("select count(*) from victims").as_deref(),
+        Some("3")
+    );
+}
+
+#[test]
+fn savepoint_names_of_pgward_are_reserved() {
+    let db = TestDb::new("pv_reserved_savepoint");
+    let out = TestShell::new(&db)
+        .stdin("begin;\nsavepoint pgward_read;\n")
+        .run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("pgward_"), "{out:?}");
+}
