@@ -97,6 +97,8 @@ pub struct Plan {
     pub names_before: HashMap<u32, String>,
     /// For DDL and other statements: the locks held before.
     pub locks_before: Vec<(String, String)>,
+    /// Rows the transaction changed in the system catalogs so far.
+    pub catalog_before: i64,
     /// Things the user should know.
     pub notes: Vec<String>,
     /// An UPDATE with no FROM or joins of its own: the capture's self-join is the only
@@ -212,6 +214,7 @@ pub async fn plan(
         truncated: Vec::new(),
         storage: None,
         names_before: HashMap::new(),
+        catalog_before: 0,
         locks_before: Vec::new(),
         notes: Vec::new(),
     };
@@ -246,6 +249,7 @@ async fn gather(
         plan.storage = Some(ddl::storage_of(client, &relids).await?);
         plan.names_before = tables.into_iter().collect();
         plan.locks_before = ddl::locks_held(client).await?;
+        plan.catalog_before = catalog_changes(client).await?;
     }
     for name in truncate_targets(statement) {
         match counts::resolve_table(client, &name.to_string()).await? {
@@ -292,6 +296,21 @@ async fn gather(
         }
     }
     Ok(())
+}
+
+/// Rows of the system catalogs this transaction inserted, updated or deleted so far: a
+/// change means a schema change (a function replaced, a trigger disabled, a column
+/// dropped, a large object written) that no user table's counter shows.
+async fn catalog_changes(client: &Client) -> Result<i64, super::PreviewError> {
+    let row = client
+        .query_one(
+            "SELECT COALESCE(pg_catalog.sum(n_tup_ins OPERATOR(pg_catalog.+) n_tup_upd \
+             OPERATOR(pg_catalog.+) n_tup_del), 0)::pg_catalog.int8 \
+             FROM pg_catalog.pg_stat_xact_sys_tables",
+            &[],
+        )
+        .await?;
+    Ok(row.try_get(0)?)
 }
 
 /// Every user table, materialized view and TOAST table, with its display name.
@@ -351,6 +370,8 @@ pub struct DdlFacts {
     pub rewritten: Vec<String>,
     /// Tables that existed before and are gone now, by their names before.
     pub dropped: Vec<String>,
+    /// The statement changed the system catalogs (functions, triggers, columns, …).
+    pub catalog_changed: bool,
 }
 
 /// What a write did.
@@ -454,10 +475,12 @@ pub async fn after(
             .into_iter()
             .filter(|l| !before_locks.contains(l))
             .collect();
+        let catalog_changed = catalog_changes(client).await? != report.plan.catalog_before;
         report.ddl = Some(DdlFacts {
             locks: raised,
             rewritten,
             dropped,
+            catalog_changed,
         });
     }
     report.check();
@@ -680,6 +703,12 @@ fn hidden_lines(ddl: &DdlFacts, expected: &[String]) -> Vec<String> {
     if !ddl.dropped.is_empty() {
         lines.push(format!("drops: {}", ddl.dropped.join(", ")));
     }
+    if ddl.catalog_changed {
+        lines.push(
+            "changes the system catalogs (a function, trigger, column or large object): a schema change no row counter shows"
+                .into(),
+        );
+    }
     let exclusive = LockMode::AccessExclusive.sql_name();
     let locked: Vec<&str> = ddl
         .locks
@@ -789,6 +818,7 @@ mod tests {
                 truncated: Vec::new(),
                 storage: None,
                 names_before: HashMap::new(),
+                catalog_before: 0,
                 locks_before: Vec::new(),
                 notes: Vec::new(),
                 tid_join: false,
@@ -812,6 +842,7 @@ mod tests {
                 .collect(),
             rewritten: owned(rewritten),
             dropped: owned(dropped),
+            catalog_changed: false,
         }
     }
 

@@ -1176,3 +1176,22 @@ fn savepoint_names_of_pgward_are_reserved() {
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("pgward_"), "{out:?}");
 }
+
+#[test]
+fn a_catalog_change_inside_a_do_block_must_be_confirmed() {
+    // A large object lives in the system catalogs: no user table's counter shows it.
+    let db = TestDb::new("pv_catalog_change");
+    let before = db.value("select count(*) from pg_largeobject_metadata");
+    let out = TestShell::new(&db)
+        .stdin("do $$ begin perform lo_create(0); end $$;\n")
+        .run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stdout.contains("changes the system catalogs"),
+        "{out:?}"
+    );
+    assert_eq!(
+        db.value("select count(*) from pg_largeobject_metadata"),
+        before
+    );
+}
