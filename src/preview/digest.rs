@@ -16,6 +16,8 @@
 //! statement:<len>:<text>          (n times, in order)
 //! counts:<m>
 //! count:<len>:<table>:<inserted>:<updated>:<deleted>   (m times, sorted by table)
+//! schema:<k>
+//! change:<len>:<text>            (k times, in order: locks, rewrites, drops, catalog changes)
 //! images:<64 hex digits>
 //! ```
 //!
@@ -53,6 +55,8 @@ pub struct ChangeSet<'a> {
     pub statements: &'a [String],
     /// Totals per table.
     pub counts: &'a [TableTotals],
+    /// Schema and storage changes, one line each, in order.
+    pub schema: &'a [String],
     /// SHA-256 over the before/after images of every statement, in order.
     pub images: [u8; 32],
 }
@@ -86,6 +90,10 @@ impl ChangeSet<'_> {
                 c.updated,
                 c.deleted
             ));
+        }
+        out.push_str(&format!("schema:{}\n", self.schema.len()));
+        for line in self.schema {
+            out.push_str(&format!("change:{}:{line}\n", line.len()));
         }
         out.push_str(&format!("images:{}\n", hex(&self.images)));
         out.into_bytes()
@@ -154,6 +162,7 @@ mod tests {
     #[test]
     fn canonical_form_is_pinned() {
         let (statements, counts) = sample();
+        let schema = vec!["statement 2: takes ACCESS EXCLUSIVE on orders".to_string()];
         let set = ChangeSet {
             environment: "prod",
             server: "7400000000000000001 10.0.0.5:5432 PostgreSQL 15.18",
@@ -162,6 +171,7 @@ mod tests {
             txid: "726",
             statements: &statements,
             counts: &counts,
+            schema: &schema,
             images: [0xab; 32],
         };
         let text = String::from_utf8(set.canonical()).expect("utf-8");
@@ -179,6 +189,8 @@ mod tests {
              counts:2\n\
              count:9:customers:0:0:1\n\
              count:6:orders:0:2:3\n\
+             schema:1\n\
+             change:45:statement 2: takes ACCESS EXCLUSIVE on orders\n\
              images:abababababababababababababababababababababababababababababababab\n"
         );
         assert_eq!(set.digest(), hex(&Sha256::digest(text.as_bytes()).into()));
@@ -196,11 +208,13 @@ mod tests {
             txid: "726",
             statements: &statements,
             counts: &counts,
+            schema: &[],
             images: [0; 32],
         };
         let mut more = counts.clone();
         more[0].deleted += 1;
         let fewer = &statements[..1];
+        let drop_line = vec!["statement 1: drops audit".to_string()];
         for other in [
             ChangeSet {
                 role: "postgres",
@@ -220,6 +234,10 @@ mod tests {
             },
             ChangeSet {
                 images: [1; 32],
+                ..base.clone()
+            },
+            ChangeSet {
+                schema: &drop_line,
                 ..base.clone()
             },
         ] {

@@ -514,6 +514,30 @@ impl Report {
                 .is_some_and(|d| !hidden_lines(d, &self.truncated_on_purpose()).is_empty())
     }
 
+    /// Schema and storage changes this statement made, one line each, for the change
+    /// set: for DDL its locks, rewrites and drops; for anything else what it did that no
+    /// row counter shows.
+    pub fn schema_lines(&self) -> Vec<String> {
+        let Some(ddl) = &self.ddl else {
+            return Vec::new();
+        };
+        if self.plan.kind != WriteKind::Ddl {
+            return hidden_lines(ddl, &self.truncated_on_purpose());
+        }
+        let mut lines: Vec<String> = ddl
+            .locks
+            .iter()
+            .map(|(relation, mode)| format!("takes {mode} on {relation}"))
+            .collect();
+        if !ddl.rewritten.is_empty() {
+            lines.push(format!("rewrites {}", ddl.rewritten.join(", ")));
+        }
+        if !ddl.dropped.is_empty() {
+            lines.push(format!("drops {}", ddl.dropped.join(", ")));
+        }
+        lines
+    }
+
     /// The tables a TRUNCATE names: rewriting those is what it says it does.
     fn truncated_on_purpose(&self) -> Vec<String> {
         self.plan.truncated.iter().map(|(t, _)| t.clone()).collect()

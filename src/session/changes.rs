@@ -24,6 +24,8 @@ pub struct Changes {
     pub spills: Vec<Spill>,
     /// What the change set looked like at each user savepoint, innermost last.
     pub marks: Vec<(String, Mark)>,
+    /// Schema and storage changes, one line each, in order.
+    pub schema: Vec<String>,
 }
 
 /// The change set at a savepoint, to return to on `ROLLBACK TO`.
@@ -32,6 +34,7 @@ pub struct Mark {
     images: ImagesDigest,
     truncated: usize,
     spills: usize,
+    schema: usize,
 }
 
 impl Changes {
@@ -41,6 +44,7 @@ impl Changes {
             images: self.images.clone(),
             truncated: self.truncated.len(),
             spills: self.spills.len(),
+            schema: self.schema.len(),
         };
         self.marks.push((name.to_string(), mark));
     }
@@ -64,6 +68,7 @@ impl Changes {
             self.images = mark.images.clone();
             self.truncated.truncate(mark.truncated);
             self.spills.truncate(mark.spills);
+            self.schema.truncate(mark.schema);
         }
         self.upper_bound = true;
     }

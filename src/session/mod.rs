@@ -103,6 +103,14 @@ impl Session {
         &self.state
     }
 
+    /// How many statements the open transaction has run.
+    fn statement_count(&self) -> usize {
+        match &self.state {
+            TxState::Open(tx) | TxState::Failed(tx) => tx.statements.len(),
+            TxState::Idle => 0,
+        }
+    }
+
     /// The settings the session runs with.
     pub fn settings(&self) -> &Settings {
         &self.settings

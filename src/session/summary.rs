@@ -20,6 +20,7 @@ impl Session {
             txid,
             statements: &tx.statements,
             counts: &totals,
+            schema: &self.changes.schema,
             images: self.changes.images.finish(),
         }
         .digest()
@@ -61,6 +62,12 @@ impl Session {
         }
         for (table, rows) in &self.changes.truncated {
             out.push_str(&format!("TRUNCATE {table}: {rows} rows removed\n"));
+        }
+        if !self.changes.schema.is_empty() {
+            out.push_str("Schema and storage changes:\n");
+            for line in &self.changes.schema {
+                out.push_str(&format!("  {}\n", crate::render::escape::one_line(line)));
+            }
         }
         out.push_str(&format!(
             "Change digest: {}\n",

@@ -137,6 +137,12 @@ impl Session {
         self.changes
             .truncated
             .extend(report.plan.truncated.iter().cloned());
+        let number = self.statement_count() + 1;
+        for line in report.schema_lines() {
+            self.changes
+                .schema
+                .push(format!("statement {number}: {line}"));
+        }
         let images = report.images.take();
         self.changes.images.add(images.as_ref().map(|i| &i.digest));
         if let Some(spill) = images.and_then(|i| i.spill) {

@@ -1195,3 +1195,30 @@ fn a_catalog_change_inside_a_do_block_must_be_confirmed() {
         before
     );
 }
+
+#[test]
+fn schema_changes_are_listed_in_the_change_set() {
+    let db = TestDb::new("pv_schema_in_summary");
+    db.exec(&format!(
+        "CREATE TABLE owned (id int PRIMARY KEY, v int); ALTER TABLE owned OWNER TO {WRITER};"
+    ));
+    let out = TestShell::new(&db)
+        .args(["--dry-run"])
+        .stdin("alter table owned add column extra int;\ncommit;\n")
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains("Schema and storage changes:"),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr
+            .contains("statement 1: takes ACCESS EXCLUSIVE on owned"),
+        "{out:?}"
+    );
+    assert_eq!(
+        db.value("select count(*) from information_schema.columns where table_name = 'owned'")
+            .as_deref(),
+        Some("2")
+    );
+}
