@@ -11,6 +11,7 @@ use crate::config::file::PromptColor;
 use crate::config::{EnvSettings, Settings};
 use crate::conn::{self, ConnParams, PasswordPrompt, Secret, SslMode};
 use crate::render::Style;
+use crate::repl::meta;
 use crate::session::{confirm, Io, Outcome, Session};
 use crate::{Error, ExitCode};
 
@@ -66,16 +67,28 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
         return Ok(crate::repl::run(&rt, &mut session));
     }
     let inputs: Vec<String> = if !script.command.is_empty() {
-        // As in psql, a -c string is complete: its last statement needs no `;`. The
-        // newline keeps a trailing `--` comment from swallowing the terminator.
-        script.command.iter().map(|c| format!("{c}\n;")).collect()
+        script
+            .command
+            .iter()
+            .map(|c| {
+                if c.trim_start().starts_with('\\') {
+                    // A -c string that starts with a backslash holds meta-commands.
+                    c.clone()
+                } else {
+                    // As in psql, a -c string is complete: its last statement needs no
+                    // `;`. The newline keeps a trailing `--` comment from swallowing it.
+                    format!("{c}\n;")
+                }
+            })
+            .collect()
     } else {
         vec![read_script(script.file.as_deref())?]
     };
     let mut outcome = Outcome::Ok;
     for input in &inputs {
-        outcome = rt.block_on(session.execute(input));
-        if outcome != Outcome::Ok {
+        let (ran, quit) = run_script(&rt, &mut session, input);
+        outcome = ran;
+        if outcome != Outcome::Ok || quit {
             break;
         }
     }
@@ -88,6 +101,38 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
         rt.block_on(session.finish());
     }
     Ok(code)
+}
+
+/// Runs script text: SQL goes to the session; a line that starts with a backslash where
+/// no statement is unfinished is a meta-command, as in psql. Returns how it ended, and
+/// whether `\q` ended it.
+fn run_script(rt: &tokio::runtime::Runtime, session: &mut Session, text: &str) -> (Outcome, bool) {
+    let mut pending = String::new();
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim();
+        if !trimmed.starts_with('\\') || !crate::sql::is_complete(&pending) {
+            pending.push_str(line);
+            continue;
+        }
+        if !pending.trim().is_empty() {
+            let outcome = rt.block_on(session.execute(&pending));
+            if outcome != Outcome::Ok {
+                return (outcome, false);
+            }
+        }
+        pending.clear();
+        match meta::perform(rt, session, trimmed) {
+            meta::Step::Quit => return (Outcome::Ok, true),
+            meta::Step::Continue(Outcome::Ok) => {}
+            meta::Step::Continue(outcome) => return (outcome, false),
+        }
+    }
+    let outcome = if pending.trim().is_empty() {
+        Outcome::Ok
+    } else {
+        rt.block_on(session.execute(&pending))
+    };
+    (outcome, false)
 }
 
 fn read_script(file: Option<&std::path::Path>) -> Result<String, Error> {

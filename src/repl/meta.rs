@@ -1,6 +1,11 @@
-//! Backslash meta-commands, as psql spells them.
+//! Backslash meta-commands, as psql spells them. The interactive shell and scripts
+//! (`-c`, `-f`, standard input) both run them through [`perform`].
 
-use crate::session::Session;
+use std::io::Write;
+
+use crate::session::{Outcome, Session};
+
+use super::describe;
 
 /// What the loop does after a meta-command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,6 +16,45 @@ pub enum Action {
     Quit,
     /// Run this write, show its preview, and undo it.
     Preview(String),
+    /// Run these catalog queries through the session (`\d` and friends).
+    Describe(Vec<describe::Query>),
+    /// The command was not understood, or its argument was wrong.
+    Invalid,
+}
+
+/// What running a meta-command line leaves the caller to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Go on with the next input; the outcome says whether the command worked.
+    Continue(Outcome),
+    /// Leave the shell, or end the script.
+    Quit,
+}
+
+/// Runs one meta-command line to the end, queries included.
+pub fn perform(rt: &tokio::runtime::Runtime, session: &mut Session, line: &str) -> Step {
+    match run(line, session) {
+        Action::Quit => Step::Quit,
+        Action::Continue => Step::Continue(Outcome::Ok),
+        Action::Invalid => Step::Continue(Outcome::SqlError),
+        Action::Preview(sql) => Step::Continue(rt.block_on(session.preview(&sql))),
+        Action::Describe(queries) => {
+            let many = queries.len() > 1;
+            for q in &queries {
+                // The title may hold the pattern as typed: control characters are escaped.
+                println!("{}", crate::render::escape::one_line(&q.title));
+                let _ = std::io::stdout().flush();
+                let outcome = rt.block_on(session.execute(&format!("{}\n;", q.sql)));
+                if outcome != Outcome::Ok {
+                    return Step::Continue(outcome);
+                }
+                if many {
+                    println!();
+                }
+            }
+            Step::Continue(Outcome::Ok)
+        }
+    }
 }
 
 const HELP: &str = "\
@@ -24,6 +68,8 @@ Previews
   \\diff all         show every column of changed rows in diffs
   \\diff changed     show only the changed columns (default)
 
+{DESCRIBE}
+
 Transactions
   Reads run in their own READ ONLY transaction. The first write opens a guarded
   transaction under the environment's write role; COMMIT (or END) asks for
@@ -33,6 +79,19 @@ Transactions
 pub fn run(line: &str, session: &mut Session) -> Action {
     let command = line.split_whitespace().next().unwrap_or("");
     let argument = line[command.len()..].trim();
+    let words = describe::words(argument);
+    if let Some(planned) = describe::plan(command, &words) {
+        for extra in words.iter().skip(1) {
+            eprintln!("{command}: extra argument {extra:?} ignored");
+        }
+        return match planned {
+            Ok(queries) => Action::Describe(queries),
+            Err(message) => {
+                eprintln!("{command}: {message}");
+                Action::Invalid
+            }
+        };
+    }
     match command {
         "\\preview" if !argument.is_empty() => Action::Preview(argument.to_string()),
         "\\preview" => {
@@ -49,7 +108,7 @@ pub fn run(line: &str, session: &mut Session) -> Action {
         }
         "\\q" | "\\quit" => Action::Quit,
         "\\?" => {
-            println!("{HELP}");
+            println!("{}", HELP.replace("{DESCRIBE}", describe::HELP));
             Action::Continue
         }
         "\\conninfo" => {
@@ -71,7 +130,7 @@ pub fn run(line: &str, session: &mut Session) -> Action {
         }
         other => {
             eprintln!("invalid command {other}\nTry \\? for help.");
-            Action::Continue
+            Action::Invalid
         }
     }
 }

@@ -3,6 +3,7 @@
 //! role, database and transaction state, psql's backslash meta-commands, and a history
 //! file per environment.
 
+pub mod describe;
 pub mod helper;
 pub mod meta;
 pub mod prompt;
@@ -84,15 +85,10 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session) -> ExitCode {
                     let _ = editor.append_history(path);
                 }
                 if trimmed.starts_with('\\') {
-                    match meta::run(trimmed, session) {
-                        meta::Action::Quit => break,
-                        meta::Action::Continue => continue,
-                        meta::Action::Preview(sql) => {
-                            if rt.block_on(session.preview(&sql)) == Outcome::ConnectionLost {
-                                return ExitCode::Config;
-                            }
-                            continue;
-                        }
+                    match meta::perform(rt, session, trimmed) {
+                        meta::Step::Quit => break,
+                        meta::Step::Continue(Outcome::ConnectionLost) => return ExitCode::Config,
+                        meta::Step::Continue(_) => continue,
                     }
                 }
                 let outcome = rt.block_on(session.execute(&line));

@@ -3,6 +3,7 @@
 
 mod completions;
 mod config;
+mod describe;
 mod guard;
 mod preview;
 mod repl;
