@@ -44,9 +44,6 @@ impl Session {
             }
             TxState::Open(tx) => {
                 let statements = tx.statements.len();
-                let truncated = self.changes.truncated.len();
-                let spills = self.changes.spills.len();
-                let images = self.changes.images.clone();
                 if let Err(e) = self
                     .conn
                     .client
@@ -60,6 +57,7 @@ impl Session {
                     // (recoverable below) instead of rolling it back.
                     tx.savepoints.push(SAVEPOINT.into());
                 }
+                self.changes.savepoint(SAVEPOINT);
                 self.previewing = true;
                 let outcome = self.run_piece(&text).await;
                 self.previewing = false;
@@ -81,13 +79,13 @@ impl Session {
                         tx.savepoints.truncate(i);
                     }
                 }
-                self.changes.truncated.truncate(truncated);
-                self.changes.spills.truncate(spills);
-                self.changes.images = images;
-                self.changes.upper_bound = true;
+                // The same bookkeeping as a user's ROLLBACK TO: images, TRUNCATEs, spills
+                // and schema lines of the undone work leave the change set.
+                self.changes.rollback_to(SAVEPOINT);
+                self.changes.release(SAVEPOINT);
                 match counts::since(&self.conn.client, &self.changes.baseline).await {
                     Ok(now) => self.changes.cumulative = now,
-                    Err(e) => self.say_warn(&format!("counts could not be re-read: {e}")),
+                    Err(e) => return self.counters_failed(&e).await,
                 }
                 self.say_warn(
                     "preview: undone; the transaction is as before (its counts are now upper bounds)",
