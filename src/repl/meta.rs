@@ -127,7 +127,7 @@ pub fn run(line: &str, session: &mut Session) -> Action {
                 s.ticket.as_deref().unwrap_or("(none)"),
             );
             for line in session.accepted_risks() {
-                println!("WARNING: {line}");
+                println!("WARNING: {}", crate::render::escape::one_line(line));
             }
             Action::Continue
         }

@@ -88,7 +88,9 @@ impl Session {
         let mut io = io;
         let accepted = accepted.lines();
         for line in &accepted {
-            let line = io.style.warn(&format!("WARNING: {line}"));
+            let line = io
+                .style
+                .warn(&format!("WARNING: {}", render::escape::one_line(line)));
             let _ = writeln!(io.err, "{line}");
         }
         Ok(Session {

@@ -223,7 +223,8 @@ fn refusal_text(env: &str, login: &str, findings: &[Finding]) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     ));
-    s
+    // Role and function names come from the server: never raw to the terminal.
+    crate::render::escape::multi_line(&s)
 }
 
 /// One row of the roles query.
@@ -499,24 +500,39 @@ pub fn findings(seen: &Seen) -> Vec<Finding> {
         if functions.is_empty() && file_roles.is_empty() {
             continue;
         }
-        let mut what: Vec<String> = functions
+        // Grouped by who can execute them: one line, and one REVOKE, per group.
+        let mut groups: Vec<(&Vec<String>, Vec<&str>)> = Vec::new();
+        for f in &functions {
+            match groups.iter_mut().find(|(who, _)| **who == f.executors) {
+                Some((_, sigs)) => sigs.push(&f.signature),
+                None => groups.push((&f.executors, vec![&f.signature])),
+            }
+        }
+        let mut what: Vec<String> = groups
             .iter()
-            .map(|f| format!("{} can execute {}", list(&f.executors), f.signature))
+            .map(|(who, sigs)| {
+                let shown: Vec<&str> = sigs.iter().take(3).copied().collect();
+                let more = match sigs.len().saturating_sub(shown.len()) {
+                    0 => String::new(),
+                    n => format!(" and {n} more"),
+                };
+                format!("{} can execute {}{more}", list(who), shown.join(", "))
+            })
             .collect();
         what.extend(
             file_roles
                 .iter()
                 .map(|(role, holders)| format!("{} {role:?}'s privileges", has_list(holders))),
         );
-        let mut fix: Vec<String> = functions
+        let mut fix: Vec<String> = groups
             .iter()
-            .map(|f| {
+            .map(|(who, sigs)| {
                 let from: Vec<String> = std::iter::once("PUBLIC".to_string())
-                    .chain(f.executors.iter().map(|e| ident(e)))
+                    .chain(who.iter().map(|e| ident(e)))
                     .collect();
                 format!(
                     "REVOKE EXECUTE ON FUNCTION {} FROM {};",
-                    f.signature,
+                    sigs.join(", "),
                     from.join(", ")
                 )
             })
@@ -737,6 +753,11 @@ mod tests {
         let mut s = seen(150_000, passing());
         s.functions = vec![
             Outside {
+                signature: "public.dblink_connect(text)".into(),
+                name: "dblink_connect".into(),
+                executors: vec!["app_writer".into(), "ops".into()],
+            },
+            Outside {
                 signature: "public.dblink_exec(text, text)".into(),
                 name: "dblink_exec".into(),
                 executors: vec!["app_writer".into(), "ops".into()],
@@ -756,7 +777,7 @@ mod tests {
         );
         assert_eq!(
             found[0].fix,
-            ["REVOKE EXECUTE ON FUNCTION public.dblink_exec(text, text) FROM PUBLIC, app_writer, ops;"]
+            ["REVOKE EXECUTE ON FUNCTION public.dblink_connect(text), public.dblink_exec(text, text) FROM PUBLIC, app_writer, ops;"]
         );
         assert!(found[1].what.contains("pg_write_server_files"), "{found:?}");
         let accepted = judge(
