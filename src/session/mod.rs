@@ -3,7 +3,10 @@
 //! A [`Session`] owns the connection. Input is split client-side, each statement is
 //! classified, checked against the policy, and run in a transaction pgward opened:
 //! reads in `BEGIN READ ONLY`, writes after `BEGIN; SET LOCAL ROLE …` with timeouts.
-//! After every statement the [`probe`] checks role, login, backend and transaction.
+//! Before it opens, [`roles`] checks that the login can become nothing beyond the read
+//! and write roles and that those cannot act outside the transaction.
+//! After every statement the [`probe`] checks role, login, backend, transaction and the
+//! settings pgward set; after every transaction, leftover advisory locks are released.
 //! COMMIT is intercepted wherever it appears and needs confirmation at a terminal.
 //! See the state machine in `../shared/DESIGN.md` and README's "Security model".
 
@@ -453,12 +456,12 @@ impl Session {
         let app = match opened {
             Ok(app) => app,
             Err(e) => {
-            let _ = self.conn.client.batch_execute("ROLLBACK").await;
-            let outcome = self.failed(e, "").await;
-            self.say_hint(&format!(
+                let _ = self.conn.client.batch_execute("ROLLBACK").await;
+                let outcome = self.failed(e, "").await;
+                self.say_hint(&format!(
                 "pgward could not switch to write role {role:?}; the login role must be a member of it"
             ));
-            return Some(outcome);
+                return Some(outcome);
             }
         };
         let read_committed =

@@ -74,7 +74,11 @@ impl Match {
 
     /// The pattern for SQL's `LIKE` (with `\` escaping `_` and `%`).
     fn like(self) -> String {
-        let escape = |s: &str| s.replace('\\', "\\\\").replace('_', "\\_").replace('%', "\\%");
+        let escape = |s: &str| {
+            s.replace('\\', "\\\\")
+                .replace('_', "\\_")
+                .replace('%', "\\%")
+        };
         match self {
             Match::Exact(n) => escape(n),
             Match::Prefix(p) => format!("{}%", escape(p)),
@@ -84,7 +88,8 @@ impl Match {
 
 /// Every role the login can become, with its attributes; whether it is allowed (the
 /// login itself, a configured role, or a role a configured one can become); and the
-/// login's own grants, not allowed themselves, through which it is reached.
+/// login's own grants, not allowed themselves, through which it is reached; and whether
+/// the login holds ADMIN OPTION on it.
 /// `$1`: the configured write and read roles. `{PRIV}` is `MEMBER` or `SET`,
 /// `{DIRECT}` restricts the login's grants to those that allow SET ROLE.
 const ROLES_TEMPLATE: &str = "\
@@ -112,7 +117,9 @@ SELECT r.rolname::pg_catalog.text, r.rolsuper, r.rolcreaterole, r.rolbypassrls,
              WHERE d.oid IN (SELECT roleid FROM direct)
                AND d.oid NOT IN (SELECT oid FROM allowed)
                AND pg_catalog.pg_has_role(d.oid, r.oid, '{PRIV}')
-             ORDER BY 1)
+             ORDER BY 1),
+       EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m
+               WHERE m.member IN (SELECT oid FROM login) AND m.roleid = r.oid AND m.admin_option)
 FROM pg_catalog.pg_roles r
 WHERE r.oid IN (SELECT oid FROM reach)
 ORDER BY 1";
@@ -153,6 +160,9 @@ pub fn roles_sql(server_version_num: i32) -> String {
         .replace("{PRIV}", privilege)
         .replace("{DIRECT}", direct)
 }
+
+/// Reads one role attribute.
+type Attribute = fn(&Reachable) -> bool;
 
 /// One thing the role check found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -242,6 +252,8 @@ pub struct Reachable {
     pub allowed: bool,
     /// The login's own grants (not allowed themselves) through which it is reached.
     pub via: Vec<String>,
+    /// The login holds ADMIN OPTION on it, so it can grant it to itself.
+    pub admin: bool,
 }
 
 /// A function that acts outside the transaction, and who can execute it.
@@ -354,6 +366,7 @@ async fn read(client: &Client, env: &EnvSettings) -> Result<Seen, RoleError> {
             bypassrls: r.get(3),
             allowed: r.get(4),
             via: r.get(5),
+            admin: r.get(6),
         })
         .collect();
     let names: Vec<String> = roles.iter().map(|r| r.name.clone()).collect();
@@ -403,7 +416,14 @@ pub fn findings(seen: &Seen) -> Vec<Finding> {
     let mut out = Vec::new();
     let extra: Vec<&Reachable> = seen.roles.iter().filter(|r| !r.allowed).collect();
     if !extra.is_empty() {
-        let names: Vec<String> = extra.iter().map(|r| format!("{:?}", r.name)).collect();
+        let mut names: Vec<String> = extra
+            .iter()
+            .take(10)
+            .map(|r| format!("{:?}", r.name))
+            .collect();
+        if extra.len() > names.len() {
+            names.push(format!("and {} more", extra.len() - names.len()));
+        }
         let beyond = match (&seen.write_role, &seen.read_role) {
             (Some(w), Some(r)) => format!("the write role {w:?} and the read role {r:?}"),
             (Some(w), None) => format!("the write role {w:?} (no read role is configured)"),
@@ -430,8 +450,8 @@ pub fn findings(seen: &Seen) -> Vec<Finding> {
                 }
             })
             .collect();
-        for r in extra.iter().filter(|r| r.via.is_empty()) {
-            // Reached through ADMIN OPTION: the login can grant it to itself.
+        for r in extra.iter().filter(|r| r.admin) {
+            // The login can grant it to itself.
             fix.push(format!(
                 "REVOKE ADMIN OPTION FOR {} FROM {login};",
                 ident(&r.name)
@@ -451,7 +471,7 @@ pub fn findings(seen: &Seen) -> Vec<Finding> {
             fix,
         });
     }
-    let attributes: [(Risk, &str, fn(&Reachable) -> bool); 3] = [
+    let attributes: [(Risk, &str, Attribute); 3] = [
         (Risk::Superuser, "SUPERUSER", |r| r.superuser),
         (Risk::Createrole, "CREATEROLE", |r| r.createrole),
         (Risk::Bypassrls, "BYPASSRLS", |r| r.bypassrls),
@@ -594,7 +614,11 @@ fn list(names: &[String]) -> String {
 }
 
 fn has_list(names: &[String]) -> String {
-    format!("{} {}", list(names), if names.len() == 1 { "has" } else { "have" })
+    format!(
+        "{} {}",
+        list(names),
+        if names.len() == 1 { "has" } else { "have" }
+    )
 }
 
 /// An identifier as SQL, quoted only when it must be: the fixes are for people to read.
@@ -638,6 +662,7 @@ mod tests {
             bypassrls: false,
             allowed,
             via: via.iter().map(|s| s.to_string()).collect(),
+            admin: false,
         }
     }
 
@@ -708,17 +733,26 @@ mod tests {
         let text = judge(&seen(160_000, roles.clone()), "prod", &[])
             .expect_err("refused")
             .to_string();
-        assert!(text.contains("GRANT admin TO ops WITH SET FALSE;"), "{text}");
+        assert!(
+            text.contains("GRANT admin TO ops WITH SET FALSE;"),
+            "{text}"
+        );
         let accepted = judge(&seen(150_000, roles), "prod", &[Risk::ExtraRoles]).expect("ok");
         let lines = accepted.lines();
         assert_eq!(lines.len(), 1);
-        assert!(lines[0].starts_with("accepted risk extra_roles: login"), "{lines:?}");
+        assert!(
+            lines[0].starts_with("accepted risk extra_roles: login"),
+            "{lines:?}"
+        );
     }
 
     #[test]
     fn admin_option_alone_is_an_extra_role() {
         let mut roles = passing();
-        roles.push(role("Admins", false, &[]));
+        roles.push(Reachable {
+            admin: true,
+            ..role("Admins", false, &[])
+        });
         let text = judge(&seen(150_000, roles), "prod", &[])
             .expect_err("refused")
             .to_string();
@@ -771,10 +805,7 @@ mod tests {
         s.file_roles = vec![("pg_write_server_files".into(), vec!["app_writer".into()])];
         let found = findings(&s);
         let risks: Vec<Risk> = found.iter().map(|f| f.risk).collect();
-        assert_eq!(
-            risks,
-            [Risk::Dblink, Risk::ServerFiles, Risk::LargeObjects]
-        );
+        assert_eq!(risks, [Risk::Dblink, Risk::ServerFiles, Risk::LargeObjects]);
         assert_eq!(
             found[0].fix,
             ["REVOKE EXECUTE ON FUNCTION public.dblink_connect(text), public.dblink_exec(text, text) FROM PUBLIC, app_writer, ops;"]
@@ -783,7 +814,12 @@ mod tests {
         let accepted = judge(
             &s,
             "prod",
-            &[Risk::LargeObjects, Risk::Dblink, Risk::ServerFiles, Risk::Dblink],
+            &[
+                Risk::LargeObjects,
+                Risk::Dblink,
+                Risk::ServerFiles,
+                Risk::Dblink,
+            ],
         )
         .expect("all accepted");
         assert_eq!(accepted.risks.len(), 3);

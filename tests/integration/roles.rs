@@ -90,7 +90,11 @@ fn an_accepted_extra_role_opens_and_is_shown_in_the_banner_and_conninfo() {
     let shell = TestShell::bare();
     write_config(
         shell.home(),
-        &config_for(&db, "roles_accept_login", "accept_risks = [\"extra_roles\"]\n"),
+        &config_for(
+            &db,
+            "roles_accept_login",
+            "accept_risks = [\"extra_roles\"]\n",
+        ),
     );
     let out = shell
         .args(["--env", "prod", "-c", "select count(*) from items"])
@@ -125,7 +129,11 @@ fn an_accepted_extra_role_opens_and_is_shown_in_the_banner_and_conninfo() {
 
     // An unknown risk id is a configuration error naming the line.
     let shell = TestShell::bare();
-    let text = config_for(&db, "roles_accept_login", "accept_risks = [\"everything\"]\n");
+    let text = config_for(
+        &db,
+        "roles_accept_login",
+        "accept_risks = [\"everything\"]\n",
+    );
     let line = text
         .lines()
         .position(|l| l.starts_with("accept_risks"))
@@ -224,14 +232,26 @@ fn a_function_that_changes_what_pgward_set_is_rolled_back_by_the_probe() {
     let db = TestDb::new("roles_probe_settings");
     // Each builds the setting's name at run time: no client-side scan sees it.
     let changes = [
-        ("loosen_statement", "'statement' || '_timeout', '0', true", "statement_timeout"),
-        ("loosen_lock", "'lock' || '_timeout', '0', false", "lock_timeout"),
+        (
+            "loosen_statement",
+            "'statement' || '_timeout', '0', true",
+            "statement_timeout",
+        ),
+        (
+            "loosen_lock",
+            "'lock' || '_timeout', '0', false",
+            "lock_timeout",
+        ),
         (
             "loosen_idle",
             "'idle_in_transaction' || '_session_timeout', '0', true",
             "idle_in_transaction_session_timeout",
         ),
-        ("forge_app", "'application' || '_name', 'innocent', false", "application_name"),
+        (
+            "forge_app",
+            "'application' || '_name', 'innocent', false",
+            "application_name",
+        ),
     ];
     for (name, args, _) in changes {
         db.exec(&format!(
@@ -254,7 +274,7 @@ fn a_function_that_changes_what_pgward_set_is_rolled_back_by_the_probe() {
                 .lines()
                 .find(|l| l.contains("GUARD:"))
                 .unwrap_or_else(|| panic!("{name}: no GUARD line: {out:?}"));
-                    assert!(guard.contains(setting), "{name}: {out:?}");
+            assert!(guard.contains(setting), "{name}: {out:?}");
             assert!(guard.contains("rolled back"), "{name}: {out:?}");
             assert_eq!(db.items(), before, "{name}");
         }
