@@ -706,6 +706,20 @@ mod tests {
     }
 
     #[test]
+    fn every_query_is_one_statement_postgresql_parses() {
+        for sql in [
+            roles_sql(150_000),
+            roles_sql(160_000),
+            FUNCTIONS_SQL.to_string(),
+            FILE_ROLES_SQL.to_string(),
+        ] {
+            let parsed = pg_query::parse(&sql, pg_query::ParserOptions::default())
+                .unwrap_or_else(|e| panic!("{e}: {sql}"));
+            assert_eq!(parsed.protobuf.stmts.len(), 1, "{sql}");
+        }
+    }
+
+    #[test]
     fn like_patterns_escape_underscores() {
         assert_eq!(Match::Exact("lo_import").like(), "lo\\_import");
         assert_eq!(Match::Prefix("postgres_fdw").like(), "postgres\\_fdw%");

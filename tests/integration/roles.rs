@@ -355,3 +355,20 @@ fn a_session_level_advisory_lock_is_released_after_rollback() {
     );
     assert_eq!(db.items(), before);
 }
+
+#[test]
+fn a_configured_role_that_does_not_exist_refuses_to_open() {
+    let db = TestDb::new("roles_missing");
+    let before = db.items();
+    let out = shell_as(&db, LOGIN, "roles_no_such_writer", READER)
+        .args(["-c", "update items set qty = 0 where id = 4"])
+        .run();
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("\"roles_no_such_writer\" does not exist"),
+        "{out:?}"
+    );
+    assert_eq!(out.stdout, "", "{out:?}");
+    assert_eq!(db.items(), before);
+}
