@@ -241,7 +241,9 @@ impl Session {
 
     /// Says what the server answered, and settles the session.
     async fn commit_reported(&mut self, reply: CommitReply, xid: &str) -> Outcome {
+        // Whatever the answer, this transaction is over on this connection.
         self.state = TxState::Idle;
+        self.changes = super::Changes::default();
         match reply {
             CommitReply::Committed {
                 cancel_sent,

@@ -149,6 +149,52 @@ fn deferred_foreign_key_violation_fails_commit_before_the_question() {
     assert_eq!(db.value("SELECT count(*) FROM child").as_deref(), Some("0"));
 }
 
+/// A deferred trigger that defers constraints again and queues more deferred work would
+/// act at COMMIT, after the confirmation: the second firing catches it, and COMMIT is
+/// not sent.
+#[test]
+fn deferred_work_queued_after_the_summary_stops_the_commit() {
+    let db = TestDb::new("cm_redeferred");
+    db.exec(&format!(
+        "CREATE TABLE audit (item int NOT NULL); CREATE TABLE shadow (item int NOT NULL); \
+         GRANT INSERT ON audit, shadow TO {WRITER}; \
+         CREATE FUNCTION audit_items() RETURNS trigger LANGUAGE plpgsql AS \
+         $$BEGIN SET CONSTRAINTS ALL DEFERRED; INSERT INTO public.audit VALUES (NEW.id); RETURN NULL; END$$; \
+         CREATE FUNCTION shadow_audit() RETURNS trigger LANGUAGE plpgsql AS \
+         $$BEGIN INSERT INTO public.shadow VALUES (NEW.item); RETURN NULL; END$$; \
+         CREATE CONSTRAINT TRIGGER items_audit AFTER UPDATE ON items \
+         DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION audit_items(); \
+         CREATE CONSTRAINT TRIGGER audit_shadow AFTER INSERT ON audit \
+         DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION shadow_audit();"
+    ));
+    let before = db.items();
+    let home = tempfile::tempdir().expect("home");
+    let mut t = script_on_pty(
+        &db,
+        home.path(),
+        &[],
+        "update items set qty = qty + 1 where id = 1;\ncommit;\n",
+    );
+    t.expect("UPDATE 1");
+    let summary = t.expect("Change digest:");
+    t.ensure(
+        !summary.contains("shadow"),
+        "the re-deferred work had not run when the summary was shown",
+    );
+    t.expect(&question(&db.name));
+    let env = db.name.clone();
+    t.line(&env);
+    t.expect("COMMIT was not sent: deferred triggers changed rows after the summary was confirmed");
+    let code = t.exit_code();
+    t.ensure(code == 2, &format!("exit code {code}, expected 2"));
+    assert_eq!(db.items(), before, "nothing was committed");
+    assert_eq!(
+        db.value("SELECT count(*) FROM shadow").as_deref(),
+        Some("0")
+    );
+    assert_eq!(db.value("SELECT count(*) FROM audit").as_deref(), Some("0"));
+}
+
 // ---- G: COMMIT with an unknown outcome ------------------------------------------------
 
 /// Runs an UPDATE and COMMIT through a proxy that acts on COMMIT as `on_commit` says;

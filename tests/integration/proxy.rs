@@ -115,6 +115,8 @@ fn relay(
         if commit && !fired.swap(true, Ordering::SeqCst) {
             match on_commit {
                 OnCommit::ForwardThenDrop => {
+                    // The client's side goes first, so no answer can slip through.
+                    let _ = client.shutdown(Shutdown::Both);
                     let _ = server.write_all(&message);
                     let _ = server.flush();
                     return close(&client, &server);
