@@ -134,11 +134,11 @@ impl Session {
             client,
             &self.conn.tls,
             client.batch_execute(FIRE_DEFERRED),
-            Line {
+            Some(Line {
                 err: &mut *self.io.err,
                 live: self.io.live,
                 what: "deferred constraints and triggers",
-            },
+            }),
         )
         .await;
         if let Err(e) = fired.result {
@@ -212,11 +212,11 @@ impl Session {
             client,
             &self.conn.tls,
             client.batch_execute("COMMIT"),
-            Line {
+            Some(Line {
                 err: &mut *self.io.err,
                 live: self.io.live,
                 what: "COMMIT",
-            },
+            }),
         )
         .await;
         let mut warnings = Vec::new();

@@ -1,11 +1,13 @@
-//! Waiting on the server where no timeout applies, with the author able to see and end
-//! the wait. COMMIT is the case: `statement_timeout` does not cover commit processing, so
-//! a COMMIT waiting for a synchronous standby that never answers waits forever. Such a
-//! wait runs here: Ctrl-C sends the protocol's cancel request (as psql does) and the
-//! wait goes on until the server answers, and once it has lasted longer than a moment a
-//! line on the terminal shows how long it has been waiting and that Ctrl-C cancels it.
-//! On a terminal the line is redrawn in place and erased at the end; elsewhere it is
-//! written once, plainly.
+//! Waiting on the server with the author able to end the wait: Ctrl-C sends the
+//! protocol's cancel request (as psql does) and the wait goes on until the server
+//! answers. Every statement pgward runs for the author waits here.
+//!
+//! Where no timeout applies, the author also sees the wait. COMMIT is the case:
+//! `statement_timeout` does not cover commit processing, so a COMMIT waiting for a
+//! synchronous standby that never answers waits forever. Once such a wait has lasted
+//! longer than a moment, a line shows how long it has been waiting and that Ctrl-C
+//! cancels it: on a terminal redrawn in place and erased at the end, elsewhere written
+//! once, plainly.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -72,12 +74,13 @@ impl Line<'_> {
 }
 
 /// Awaits `work`; Ctrl-C sends the cancel request for `client`'s running query and the
-/// wait continues until the server answers. `line` shows the wait once it lasts.
+/// wait continues until the server answers. `line`, when given, shows the wait once it
+/// lasts (statements, whose results follow, go without one).
 pub async fn cancellable_with_line<T>(
     client: &Client,
     tls: &MakeRustlsConnect,
     work: impl std::future::Future<Output = T>,
-    mut line: Line<'_>,
+    mut line: Option<Line<'_>>,
 ) -> Waited<T> {
     let start = Instant::now();
     let mut redraw = tokio::time::interval_at((start + MOMENT).into(), REDRAW);
@@ -88,7 +91,7 @@ pub async fn cancellable_with_line<T>(
     loop {
         tokio::select! {
             result = &mut work => {
-                if shown {
+                if let Some(line) = line.as_mut().filter(|_| shown) {
                     line.erase();
                 }
                 return Waited { result, cancel_sent };
@@ -98,12 +101,14 @@ pub async fn cancellable_with_line<T>(
                 // A failed cancel request leaves the wait as it was; the author sees the
                 // line go on and can end pgward from outside.
                 let _ = client.cancel_token().cancel_query(tls.clone()).await;
-                line.draw(start.elapsed(), true);
-                shown = true;
+                if let Some(line) = line.as_mut() {
+                    line.draw(start.elapsed(), true);
+                    shown = true;
+                }
             }
-            _ = redraw.tick() => {
+            _ = redraw.tick(), if line.is_some() => {
                 // Off a terminal, the line is written once, and again after a cancel.
-                if line.live || !shown {
+                if let Some(line) = line.as_mut().filter(|l| l.live || !shown) {
                     line.draw(start.elapsed(), cancel_sent);
                     shown = true;
                 }
