@@ -88,6 +88,10 @@ impl Session {
                     .await;
             match attempt {
                 Ok(Ok(c)) => break c,
+                // Only the server's or the network's refusal can pass; the rest is final.
+                Ok(Err(e)) if !matches!(e, conn::ConnError::Connect { .. }) => {
+                    return Err(e.to_string())
+                }
                 Ok(Err(e)) if start.elapsed() >= RECONNECT_FOR => return Err(e.to_string()),
                 Err(_) if start.elapsed() >= RECONNECT_FOR => {
                     return Err(format!("no connection within {RECONNECT_FOR:?}"))
