@@ -1,5 +1,5 @@
 //! The prompt: `ENV ROLE@DB=>`, with psql's transaction markers (`=>` idle, `=*>` open,
-//! `=!>` failed) and the environment name in the environment's colour (production red).
+//! `=!>` failed; `->`, `'>`, `(>` … while a statement continues) and the environment name in the environment's colour (production red).
 
 use crossterm::style::{Color, Stylize};
 
@@ -17,6 +17,9 @@ pub struct Prompt {
     pub db: String,
     /// `=>`, `=*>` or `=!>`.
     pub marker: &'static str,
+    /// psql's `%R`: `=` for a new statement, else where the unfinished one stands
+    /// (`-`, `(`, `'`, `"`, `$`, `*`).
+    pub status: char,
 }
 
 impl Prompt {
@@ -35,12 +38,29 @@ impl Prompt {
             role,
             db: session.settings().conn.dbname.clone(),
             marker: session.state().marker(),
+            status: '=',
         }
+    }
+
+    /// The continuation prompt: `-` (or the quote or bracket the statement is in) in
+    /// place of `=`, as psql's `PROMPT2`.
+    pub fn continued(mut self, status: Option<char>) -> Prompt {
+        self.status = status.unwrap_or('=');
+        self
+    }
+
+    /// The marker with the status in place of `=`.
+    fn mark(&self) -> String {
+        format!(
+            "{}{}",
+            self.status,
+            self.marker.get(1..).unwrap_or_default()
+        )
     }
 
     /// Without colour.
     pub fn plain(&self) -> String {
-        format!("[{}] {}@{}{} ", self.env, self.role, self.db, self.marker)
+        format!("[{}] {}@{}{} ", self.env, self.role, self.db, self.mark())
     }
 
     /// With the environment in `color`.
@@ -61,7 +81,7 @@ impl Prompt {
                 format!("[{}]", self.env).with(c).bold(),
                 self.role,
                 self.db,
-                self.marker
+                self.mark()
             ),
             _ => self.plain(),
         }
