@@ -10,6 +10,7 @@ mod preview;
 mod proxy;
 mod repl;
 mod roles;
+mod script;
 mod term;
 mod tls;
 mod util;
