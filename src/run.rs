@@ -193,13 +193,20 @@ fn demo(script: &ScriptArgs) -> Result<ExitCode, Error> {
     let target = rt.block_on(crate::demo::prepare())?;
     drop(rt);
     eprintln!(
-        "pgward demo: database {} on {}:{}; you log in as {} (no table privileges of its own);\n\
+        "pgward demo: database {} on {}:{}; you log in as {} with password {} (no table\n\
+         privileges of its own; psql connects the same way);\n\
          reads run as {}, writes as {}. Try:\n  \
          select * from customers limit 3;\n  \
          update orders set status = 'cancelled' where id = 42;\n  \
          commit;   -- type `demo` to confirm\n\
          The cluster is removed when you quit (\\q).",
-        target.dbname, target.host, target.port, target.user, target.read_role, target.write_role
+        target.dbname,
+        target.host,
+        target.port,
+        target.user,
+        target.password,
+        target.read_role,
+        target.write_role
     );
     let env = EnvSettings {
         color: PromptColor::Cyan,
@@ -229,6 +236,7 @@ fn demo(script: &ScriptArgs) -> Result<ExitCode, Error> {
         author: whoami::username().unwrap_or_else(|_| "demo".into()),
         ticket: Some("DEMO-1".into()),
         config_path: None,
+        history_ignore: Vec::new(),
     };
     let code = shell(settings, script);
     drop(target);

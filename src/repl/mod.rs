@@ -1,7 +1,7 @@
-//! The interactive shell: a rustyline editor whose validator keeps reading until a
-//! statement ends with `;` outside quotes and comments, a prompt that shows environment,
+//! The interactive shell: a rustyline editor that hands each line to psql's query buffer
+//! ([`script`]; a statement runs at its `;` or at `\g`), a prompt that shows environment,
 //! role, database and transaction state, psql's backslash meta-commands, and a history
-//! file per environment.
+//! file per environment that never stores a statement carrying a secret ([`secrets`]).
 
 pub mod context;
 pub mod describe;
@@ -9,6 +9,7 @@ pub mod helper;
 pub mod meta;
 pub mod prompt;
 pub mod script;
+pub mod secrets;
 pub mod vars;
 
 use std::path::PathBuf;
@@ -77,6 +78,7 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session, runner: &mut Run
     let mut status = ExitCode::Ok;
     // The lines of the statement being typed; one history entry once it is sent.
     let mut typed: Vec<String> = Vec::new();
+    let filter = secrets::HistoryFilter::new(&session.settings().history_ignore);
     loop {
         let p = prompt::Prompt::of(session).continued(runner.status());
         if let Some(h) = editor.helper_mut() {
@@ -92,9 +94,11 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session, runner: &mut Run
                 if runner.is_empty() {
                     let entry = typed.join("\n");
                     typed.clear();
-                    let _ = editor.add_history_entry(entry.trim());
-                    if let Some(path) = &history {
-                        let _ = editor.append_history(path);
+                    if filter.keeps(&entry) {
+                        let _ = editor.add_history_entry(entry.trim());
+                        if let Some(path) = &history {
+                            let _ = editor.append_history(path);
+                        }
                     }
                 }
                 match flow {
