@@ -10,25 +10,27 @@ use regex::Regex;
 #[derive(Debug, Clone)]
 pub struct HistoryFilter {
     patterns: Vec<Regex>,
+    /// A pattern did not compile: nothing is kept (fail closed).
+    broken: bool,
 }
 
 impl HistoryFilter {
     /// The built-in rule plus `extra` (patterns the config already validated; one that
     /// does not compile keeps nothing, failing closed).
     pub fn new(extra: &[String]) -> HistoryFilter {
-        let mut patterns = vec![Regex::new(r"(?i)password").expect("a valid literal pattern")];
-        for p in extra {
-            match Regex::new(p) {
-                Ok(r) => patterns.push(r),
-                Err(_) => patterns.push(Regex::new("").expect("the empty pattern")),
-            }
+        let compiled: Vec<Result<Regex, regex::Error>> =
+            extra.iter().map(|p| Regex::new(p)).collect();
+        HistoryFilter {
+            broken: compiled.iter().any(Result::is_err),
+            patterns: compiled.into_iter().flatten().collect(),
         }
-        HistoryFilter { patterns }
     }
 
     /// True when `entry` may be written to the history.
     pub fn keeps(&self, entry: &str) -> bool {
-        !self.patterns.iter().any(|p| p.is_match(entry))
+        !self.broken
+            && !entry.to_lowercase().contains("password")
+            && !self.patterns.iter().any(|p| p.is_match(entry))
     }
 }
 
