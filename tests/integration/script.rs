@@ -245,3 +245,30 @@ fn repl_continuation_prompt_and_watch() {
     let code = t.exit_code();
     t.ensure(code == 0, &format!("exit code {code}, expected 0"));
 }
+
+#[test]
+fn script_edit_runs_the_edited_buffer_through_the_guard() {
+    let db = TestDb::new("sc_edit");
+    let dir = tempfile::tempdir().expect("dir");
+    let editor = dir.path().join("editor.sh");
+    // The "editor": turns 41 into 42, the read into a write on item 3, and ends the
+    // statement with `;`.
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\nsed -i -e 's/41/42/' -e 's/NEXT/update items set qty = 0 where id = 3/' -e '$s/$/;/' \"$1\"\n",
+    )
+    .expect("editor");
+    let mut perms = std::fs::metadata(&editor).expect("meta").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&editor, perms).expect("chmod");
+    let before = db.items();
+    let ours = TestShell::new(&db)
+        .env("EDITOR", editor.to_str().expect("utf-8"))
+        .stdin("select 'R:' || 41 || ':R' as e\n\\e\nNEXT\n\\e\n")
+        .run();
+    assert_eq!(markers(&ours.stdout), ["42"], "{ours:?}");
+    // The edited write ran in a guarded transaction that piped input cannot commit.
+    assert!(ours.stdout.contains("UPDATE 1"), "{ours:?}");
+    assert_eq!(ours.code, 2, "{ours:?}");
+    assert_eq!(db.items(), before, "nothing was committed");
+}
