@@ -8,6 +8,7 @@ pub mod counts;
 pub mod ddl;
 pub mod diff;
 pub mod digest;
+pub mod eligible;
 pub mod error;
 pub mod images;
 pub mod keys;

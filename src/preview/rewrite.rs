@@ -345,10 +345,14 @@ pub fn set_columns(sql: &str) -> Vec<String> {
 /// wrong_object_type), and a type without a JSON cast or an `xmax` comparison (42883,
 /// 42804). If the user's own statement has the same fault, the retry fails the same way
 /// and that error is what the user sees, so a retry is never wrong, only wasted.
+/// A privilege error (42501) is retried too: the capture reads more than the statement
+/// (whole rows, system columns), so its privilege error is never the statement's own.
 /// Cancels, timeouts, lock and serialization failures are not retried: they would just
 /// happen again or hide a real conflict.
 pub fn is_fallback_error(error: &tokio_postgres::Error) -> bool {
-    const FALLBACK: [&str; 6] = ["0A000", "42703", "42P01", "42809", "42883", "42804"];
+    const FALLBACK: [&str; 7] = [
+        "0A000", "42703", "42P01", "42809", "42883", "42804", "42501",
+    ];
     error
         .as_db_error()
         .is_some_and(|db| FALLBACK.contains(&db.code().code()))

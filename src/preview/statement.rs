@@ -19,6 +19,7 @@ use super::cascade::{self, CascadeAction, CascadeEffect};
 use super::counts::{self, Baseline, TableCounts};
 use super::ddl::{self, LockMode};
 use super::diff;
+use super::eligible;
 use super::images::Images;
 use super::keys::{self, RowKey};
 use super::relation::{display_name, Relation};
@@ -105,6 +106,9 @@ pub struct Plan {
     /// join, so steering it to a nested loop over a TID scan is safe (and saves the
     /// multi-batch hash join a large UPDATE gets at default work_mem).
     pub tid_join: bool,
+    /// The server confirmed that a row capture of the target has exactly the typed
+    /// statement's effect (see [`eligible`]).
+    pub capture_checked: bool,
 }
 
 fn parse(text: &str) -> Option<Statement> {
@@ -204,6 +208,7 @@ pub async fn plan(
     );
     let mut plan = Plan {
         tid_join,
+        capture_checked: false,
         text: text.to_string(),
         kind,
         target: None,
@@ -225,6 +230,14 @@ pub async fn plan(
         plan.notes
             .push(format!("part of the preview is missing: {e}"));
     }
+    if matches!(plan.capture, Capture::Rows { .. }) && !plan.capture_checked {
+        // Fail closed: a capture whose effect the server did not vouch for is not used.
+        plan.capture = Capture::CountsOnly {
+            reason: "pgward could not check that a capture of this target has the statement's \
+                     exact effect, so it ran as typed: counts only"
+                .into(),
+        };
+    }
     Ok(plan)
 }
 
@@ -238,6 +251,12 @@ async fn gather(
             let relation = Relation::by_oid(client, relid).await?;
             plan.key = keys::row_key(client, relid).await?;
             plan.target = Some(relation);
+            if matches!(plan.capture, Capture::Rows { .. }) {
+                if let Some(reason) = eligible::capture_blocker(client, relid).await? {
+                    plan.capture = Capture::CountsOnly { reason };
+                }
+                plan.capture_checked = true;
+            }
         }
     }
     // Every write, not only DDL: a DO block, a procedure, a trigger, a function in the
@@ -387,8 +406,9 @@ pub struct Report {
     pub counts_only: Option<String>,
     /// Per-table counts of this statement, from the server.
     pub delta: Vec<TableCounts>,
-    /// The counts are upper bounds (a savepoint rollback happened in the transaction).
-    pub upper_bound: bool,
+    /// Why this statement's counts are upper bounds (work undone inside the statement,
+    /// which the server still counts, cannot be ruled out); `None` when they are exact.
+    pub upper_bound: Option<String>,
     /// DDL effects.
     pub ddl: Option<DdlFacts>,
     /// Mismatches between what pgward saw and what the server counted.
@@ -428,7 +448,6 @@ pub async fn after(
     counts_only: Option<String>,
     baseline: &Baseline,
     previous: &[TableCounts],
-    upper_bound: bool,
 ) -> Result<(Report, Vec<TableCounts>), super::PreviewError> {
     let now = counts::since(client, baseline).await?;
     let delta = difference(&now, previous);
@@ -438,7 +457,7 @@ pub async fn after(
         images,
         counts_only,
         delta,
-        upper_bound,
+        upper_bound: None,
         ddl: None,
         warnings: Vec::new(),
     };
@@ -483,8 +502,82 @@ pub async fn after(
             catalog_changed,
         });
     }
+    report.upper_bound = undone_inside(client, &report).await?;
     report.check();
     Ok((report, now))
+}
+
+/// Why work undone inside this one statement may still be in its counts: the server
+/// counts rows an exception block or a failed subtransaction undid, and nothing outside
+/// the statement can tell them apart. PL/pgSQL runs only where a DO block, a procedure,
+/// a user trigger or a function in the statement runs; without any of these (plain DML,
+/// foreign-key cascades, whose triggers are the server's own) the counts are exact.
+async fn undone_inside(
+    client: &Client,
+    report: &Report,
+) -> Result<Option<String>, super::PreviewError> {
+    if report.plan.kind == WriteKind::Other {
+        return Ok(Some(
+            "a DO block, procedure or function may undo work in an exception block, which \
+             the server still counts"
+                .into(),
+        ));
+    }
+    let mut relids: Vec<u32> = report.delta.iter().map(|c| c.relid).collect();
+    if let Some(target) = &report.plan.target {
+        relids.push(target.relid);
+    }
+    let rows = client
+        .query(
+            "SELECT DISTINCT n.nspname::pg_catalog.text, c.relname::pg_catalog.text \
+             FROM pg_catalog.pg_trigger t \
+             JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.tgrelid \
+             JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace \
+             WHERE t.tgrelid OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.oid[]) \
+               AND NOT t.tgisinternal \
+               AND t.tgenabled OPERATOR(pg_catalog.<>) 'D' \
+             ORDER BY 1, 2",
+            &[&relids],
+        )
+        .await?;
+    let mut triggered = Vec::new();
+    for row in &rows {
+        triggered.push(display_name(
+            &row.try_get::<_, String>(0)?,
+            &row.try_get::<_, String>(1)?,
+        ));
+    }
+    if !triggered.is_empty() {
+        return Ok(Some(format!(
+            "triggers on {} ran, and rows a trigger undoes in an exception block are still \
+             counted by the server",
+            triggered.join(", ")
+        )));
+    }
+    // Without triggers, only foreign keys change other tables: a table they do not
+    // explain was changed by a function or rule in the statement.
+    let Some(target) = &report.plan.target else {
+        return Ok(None);
+    };
+    let explained: Vec<u32> = match &report.plan.cascade {
+        Some(Ok(effects)) => effects.iter().map(|e| e.relid).collect(),
+        _ => Vec::new(),
+    };
+    let unexplained: Vec<&str> = report
+        .delta
+        .iter()
+        .filter(|c| c.relid != target.relid && !explained.contains(&c.relid))
+        .map(|c| c.table.as_str())
+        .collect();
+    if unexplained.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(format!(
+        "rows of {} changed beyond the target and the foreign-key effects pgward predicted, \
+         so a function or rule ran, and work it undid in an exception block would still be \
+         counted by the server",
+        unexplained.join(", ")
+    )))
 }
 
 impl Report {
@@ -558,11 +651,6 @@ impl Report {
 
     /// Compares what pgward saw with what the server counted.
     fn check(&mut self) {
-        let hedge = if self.upper_bound {
-            " (counts are upper bounds after a savepoint rollback)"
-        } else {
-            ""
-        };
         if let (Some(images), Some(target)) = (&self.images, &self.plan.target) {
             let counted = self.counted(target.relid);
             let (i, u, d) = counted
@@ -576,7 +664,7 @@ impl Report {
             };
             if server != images.total as i64 {
                 self.warnings.push(format!(
-                    "the capture saw {} rows of {} but the server counted {server}: a trigger or rule changed rows of the same table{hedge}",
+                    "the capture saw {} rows of {} but the server counted {server}: a trigger or rule changed rows of the same table",
                     images.total,
                     target.display()
                 ));
@@ -608,7 +696,7 @@ impl Report {
                     .unwrap_or(0);
                 if counted != rows {
                     lines.push(format!(
-                        "foreign keys explain {rows} {} in {name}, but the server counted {counted}: a trigger or rule did more{hedge}",
+                        "foreign keys explain {rows} {} in {name}, but the server counted {counted}: a trigger or rule did more",
                         if deletes { "deletes" } else { "updates" }
                     ));
                 }
@@ -669,13 +757,19 @@ impl Report {
         if !self.delta.is_empty() {
             out.push_str(&format!(
                 "Rows changed by this statement, per table (from the server{}):\n",
-                if self.upper_bound {
-                    "; upper bounds after a savepoint rollback"
+                if self.upper_bound.is_some() {
+                    "; upper bounds"
                 } else {
                     ""
                 }
             ));
             out.push_str(&counts_table(&self.delta));
+            if let Some(why) = &self.upper_bound {
+                out.push_str(&format!(
+                    "NOTE: these counts are upper bounds: {}\n",
+                    crate::render::escape::one_line(why)
+                ));
+            }
         }
         for w in &self.warnings {
             out.push_str(&style.warn(&format!("WARNING: {}", crate::render::escape::one_line(w))));
@@ -846,12 +940,13 @@ mod tests {
                 locks_before: Vec::new(),
                 notes: Vec::new(),
                 tid_join: false,
+                capture_checked: false,
             },
             rows: None,
             images: None,
             counts_only: Some("counts only".into()),
             delta: Vec::new(),
-            upper_bound: false,
+            upper_bound: None,
             ddl,
             warnings: Vec::new(),
         }
@@ -946,7 +1041,7 @@ mod server_tests {
             .expect("plan");
         assert_eq!(plan.kind, WriteKind::Other);
         client.batch_execute(sql).await.expect("run");
-        let (report, _) = after(client, plan, None, None, None, &baseline, &previous, false)
+        let (report, _) = after(client, plan, None, None, None, &baseline, &previous)
             .await
             .expect("after");
         report

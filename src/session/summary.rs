@@ -42,10 +42,9 @@ impl Session {
         } else {
             out.push_str(&format!(
                 "Rows changed, per table (from the server{}):\n",
-                if self.changes.upper_bound {
-                    "; upper bounds, because a savepoint rollback undid work the server still counts"
-                } else {
-                    ""
+                match &self.changes.upper_bound {
+                    Some(why) => format!("; upper bounds, because {why}"),
+                    None => String::new(),
                 }
             ));
             let rows: Vec<TableCounts> = totals

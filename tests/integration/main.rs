@@ -6,6 +6,7 @@ mod config;
 mod describe;
 mod guard;
 mod preview;
+mod preview_truth;
 mod repl;
 mod term;
 mod tls;

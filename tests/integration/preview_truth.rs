@@ -1,0 +1,301 @@
+//! The preview never lies: each class of issue 12 checked against the truth.
+//!
+//! Every test is built the same way. The truth is computed by the server: the same
+//! statement runs as the write role in a transaction that is rolled back, and the
+//! superuser measures the tables before and after it in that transaction
+//! ([`truth`]). Then the real binary runs the statement (`--dry-run`, so the COMMIT
+//! summary, whose totals the change digest binds, is printed and nothing is kept), and
+//! what it shows is parsed and compared with the truth. Finally the data is checked as
+//! superuser to be unchanged.
+
+use crate::util::{
+    admin_rows, cluster, write_config, Output, TestDb, TestShell, LOGIN, PASSWORD, READER, WRITER,
+};
+
+/// Runs `statement` as the write role inside a transaction that is rolled back, and
+/// returns `measure` (one row of text) evaluated by the superuser before and after it.
+fn truth(db: &TestDb, statement: &str, measure: &str) -> (Vec<String>, Vec<String>) {
+    let sql = format!(
+        "BEGIN; {measure}; SET LOCAL ROLE {WRITER}; {statement}; RESET ROLE; {measure}; ROLLBACK;"
+    );
+    let rows = admin_rows(cluster(), &db.name, &sql);
+    let text = |r: &Vec<Option<String>>| -> Vec<String> {
+        r.iter()
+            .map(|v| v.clone().unwrap_or_else(|| "NULL".into()))
+            .collect()
+    };
+    // The statement may return rows of its own: the measures are the first and last.
+    let first = rows.first().map(text).expect("measure before");
+    let last = rows.last().map(text).expect("measure after");
+    (first, last)
+}
+
+/// A config whose environment `prod` points at `db`, with `extra` appended to it.
+fn env_config(db: &TestDb, extra: &str) -> String {
+    let c = cluster();
+    format!(
+        "author = \"tester\"\n\n[environments.prod]\nurl = \"postgresql://{LOGIN}@{}:{}/{}\"\n\
+         write_role = \"{WRITER}\"\nread_role = \"{READER}\"\nrequire_approval = false\n{extra}",
+        c.host(),
+        c.port(),
+        db.name
+    )
+}
+
+/// `pgward --dry-run` on `db` with `statements` each as `-c`, then `-c commit`.
+fn dry_run(db: &TestDb, statements: &[&str]) -> Output {
+    dry_run_with(db, "", &[], statements)
+}
+
+/// [`dry_run`] through a config file with `extra` settings and environment `vars`.
+fn dry_run_with(db: &TestDb, extra: &str, vars: &[(&str, &str)], statements: &[&str]) -> Output {
+    let mut shell = TestShell::bare();
+    write_config(shell.home(), &env_config(db, extra));
+    shell = shell
+        .args(["--env", "prod", "--dry-run"])
+        .env("PGPASSWORD", PASSWORD);
+    for (k, v) in vars {
+        shell = shell.env(k, v);
+    }
+    for s in statements {
+        shell = shell.args(["-c", s]);
+    }
+    shell.args(["-c", "commit"]).run()
+}
+
+/// The rows of the counts grid that follows the first line starting with `heading`:
+/// `table → [inserted, updated, deleted]`.
+fn counts_after(text: &str, heading: &str) -> Vec<(String, [i64; 3])> {
+    let lines: Vec<&str> = text.lines().collect();
+    let Some(start) = lines.iter().position(|l| l.starts_with(heading)) else {
+        panic!("no line starting with {heading:?} in:\n{text}");
+    };
+    let rule = (start + 1..lines.len())
+        .find(|&i| lines[i].starts_with("---"))
+        .unwrap_or_else(|| panic!("no grid after {heading:?} in:\n{text}"));
+    lines[rule + 1..]
+        .iter()
+        .take_while(|l| l.contains('|'))
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            let n = |i: usize| cells[i].parse::<i64>().expect("a count");
+            (cells[0].to_string(), [n(1), n(2), n(3)])
+        })
+        .collect()
+}
+
+/// The per-statement counts the preview shows, and the change set's totals.
+fn shown_counts(out: &Output) -> (Vec<(String, [i64; 3])>, Vec<(String, [i64; 3])>) {
+    (
+        counts_after(&out.stdout, "Rows changed by this statement, per table"),
+        counts_after(&out.stderr, "Rows changed, per table"),
+    )
+}
+
+/// Asserts the dry run ended well and printed a change digest.
+#[track_caller]
+fn assert_summary(out: &Output) {
+    assert_eq!(out.code, 0, "{out:?}");
+    let digest = out
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("Change digest: "))
+        .unwrap_or_else(|| panic!("no change digest: {out:?}"));
+    assert_eq!(digest.len(), 64, "{out:?}");
+}
+
+fn count(db: &TestDb, table: &str) -> i64 {
+    db.value(&format!("SELECT count(*) FROM {table}"))
+        .and_then(|v| v.parse().ok())
+        .expect("count")
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. The capture must not change what the statement does.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn row_level_security_runs_the_statement_as_typed() {
+    let db = TestDb::new("pt_rls");
+    // The write role may delete every row, but SELECT shows it only its own: a
+    // RETURNING capture would apply the SELECT policy and delete 1 row, not 3.
+    db.exec(&format!(
+        "CREATE TABLE docs (id int PRIMARY KEY, owner text NOT NULL); \
+         INSERT INTO docs VALUES (1, '{WRITER}'), (2, 'other'), (3, 'other'); \
+         ALTER TABLE docs ENABLE ROW LEVEL SECURITY; \
+         CREATE POLICY see_own ON docs FOR SELECT USING (owner = current_user); \
+         CREATE POLICY del_all ON docs FOR DELETE USING (true); \
+         GRANT SELECT, DELETE ON docs TO {WRITER};"
+    ));
+    let statement = "DELETE FROM docs";
+    let (before, after) = truth(&db, statement, "SELECT count(*) FROM docs");
+    let deleted = before[0].parse::<i64>().expect("n") - after[0].parse::<i64>().expect("n");
+    assert_eq!(deleted, 3, "the truth");
+
+    let out = TestShell::new(&db).stdin(&format!("{statement};\n")).run();
+    // No WHERE: refused without a terminal, after the preview was shown.
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stdout.starts_with(&format!("DELETE {deleted}\n")),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout.contains("row-level security applies to docs"),
+        "{out:?}"
+    );
+    assert_eq!(
+        counts_after(&out.stdout, "Rows changed by this statement, per table"),
+        [("docs".to_string(), [0, 0, deleted])]
+    );
+    assert!(
+        out.stderr.contains(&format!("changed {deleted} rows")),
+        "{out:?}"
+    );
+    assert_eq!(count(&db, "docs"), 3);
+}
+
+#[test]
+fn column_grants_and_insert_only_policies_run_as_typed() {
+    let db = TestDb::new("pt_grants");
+    db.exec(&format!(
+        "CREATE TABLE secrets (id int PRIMARY KEY, name text, secret text); \
+         INSERT INTO secrets VALUES (1, 'a', 's1'), (2, 'b', 's2'); \
+         GRANT SELECT (id, name), UPDATE (name) ON secrets TO {WRITER}; \
+         CREATE TABLE inbox (id int PRIMARY KEY, body text); \
+         ALTER TABLE inbox ENABLE ROW LEVEL SECURITY; \
+         CREATE POLICY drop_box ON inbox FOR INSERT WITH CHECK (true); \
+         GRANT INSERT ON inbox TO {WRITER};"
+    ));
+    let update = "UPDATE secrets SET name = 'x' WHERE id = 1";
+    let insert = "INSERT INTO inbox VALUES (1, 'hello'), (2, 'world')";
+    let measure =
+        "SELECT (SELECT count(*) FROM secrets WHERE name = 'x'), (SELECT count(*) FROM inbox)";
+    let (before, after) = truth(&db, &format!("{update}; {insert}"), measure);
+    assert_eq!(
+        (before, after.clone()),
+        (vec!["0".into(), "0".into()], vec!["1".into(), "2".into()])
+    );
+
+    let out = dry_run(&db, &[update, insert]);
+    assert_summary(&out);
+    // Neither write failed with 42501: both ran as typed, with counts and the reason.
+    assert!(!out.stderr.contains("42501"), "{out:?}");
+    assert!(out.stdout.contains("cannot SELECT every column"), "{out:?}");
+    assert!(
+        out.stdout.contains("row-level security applies to inbox"),
+        "{out:?}"
+    );
+    let (_, totals) = shown_counts(&out);
+    assert_eq!(
+        totals,
+        [
+            ("inbox".to_string(), [2, 0, 0]),
+            ("secrets".to_string(), [0, 1, 0]),
+        ]
+    );
+    assert_eq!(count(&db, "inbox"), 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// 4 and issue 11.3. Counts exclude undone work, or say they are upper bounds.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn a_failed_capture_is_not_counted_twice() {
+    let db = TestDb::new("pt_failed_capture");
+    db.exec(&format!(
+        "CREATE TABLE sixty (id int PRIMARY KEY, v int NOT NULL); \
+         INSERT INTO sixty SELECT g, g FROM generate_series(1, 60) g; \
+         GRANT SELECT, UPDATE ON sixty TO {WRITER};"
+    ));
+    let statement = "UPDATE sixty SET v = v + 1 WHERE id > 0";
+    let (before, after) = truth(&db, statement, "SELECT sum(v) FROM sixty");
+    assert_eq!(
+        after[0].parse::<i64>().expect("n") - before[0].parse::<i64>().expect("n"),
+        60
+    );
+    // The before-images cannot be spilled: the capture fails after changing rows.
+    let missing = tempfile::tempdir().expect("dir").path().join("gone");
+    let out = dry_run_with(
+        &db,
+        "max_rows = 100\n",
+        &[("TMPDIR", missing.to_str().expect("utf-8"))],
+        &[statement],
+    );
+    assert_summary(&out);
+    assert!(out.stdout.contains("rows could not be captured"), "{out:?}");
+    assert!(!out.stdout.contains("upper bound"), "{out:?}");
+    assert!(!out.stderr.contains("max_rows"), "{out:?}");
+    let (shown, totals) = shown_counts(&out);
+    assert_eq!(shown, [("sixty".to_string(), [0, 60, 0])]);
+    assert_eq!(totals, shown);
+    assert_eq!(count(&db, "sixty WHERE v = id"), 60);
+}
+
+#[test]
+fn work_undone_inside_a_statement_is_labelled_an_upper_bound() {
+    let db = TestDb::new("pt_undone");
+    db.exec(&format!(
+        "CREATE TABLE ninety (id int PRIMARY KEY); \
+         INSERT INTO ninety SELECT generate_series(1, 90); \
+         CREATE TABLE events (id int PRIMARY KEY, k int NOT NULL); \
+         CREATE TABLE tally (k int PRIMARY KEY, n int NOT NULL); \
+         INSERT INTO tally VALUES (1, 0), (2, 0), (3, 0); \
+         CREATE FUNCTION bump() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN \
+           BEGIN INSERT INTO tally VALUES (NEW.k, 1); \
+           EXCEPTION WHEN unique_violation THEN UPDATE tally SET n = n + 1 WHERE k = NEW.k; \
+           END; \
+           RETURN NEW; \
+         END $$; \
+         CREATE TRIGGER bump AFTER INSERT ON events FOR EACH ROW EXECUTE FUNCTION bump(); \
+         GRANT SELECT, INSERT, UPDATE, DELETE ON ninety, events, tally TO {WRITER};"
+    ));
+    let block = "DO $$ BEGIN BEGIN DELETE FROM ninety; RAISE EXCEPTION 'undo'; \
+                 EXCEPTION WHEN raise_exception THEN NULL; END; END $$";
+    let insert = "INSERT INTO events VALUES (1, 1), (2, 2), (3, 3)";
+    let measure = "SELECT (SELECT count(*) FROM ninety), (SELECT count(*) FROM tally), \
+                   (SELECT sum(n) FROM tally)";
+    let (before, after) = truth(&db, &format!("{block}; {insert}"), measure);
+    // The truth: nothing deleted, no tally row inserted, three updated.
+    assert_eq!(before, ["90", "3", "0"]);
+    assert_eq!(after, ["90", "3", "3"]);
+
+    let out = dry_run_with(&db, "max_rows = 1000\n", &[], &[block, insert]);
+    assert_summary(&out);
+    // The server counts 90 deletes and 3 inserts that never happened: pgward must not
+    // present them as exact.
+    let (shown, totals) = shown_counts(&out);
+    assert!(
+        shown.contains(&("ninety".to_string(), [0, 0, 90])),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout
+            .contains("per table (from the server; upper bounds)"),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout
+            .contains("NOTE: these counts are upper bounds: a DO block"),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout
+            .contains("NOTE: these counts are upper bounds: triggers on"),
+        "{out:?}"
+    );
+    assert!(
+        totals.contains(&("tally".to_string(), [3, 3, 0])),
+        "{out:?}"
+    );
+    assert!(out.stderr.contains("upper bounds, because"), "{out:?}");
+    assert_eq!(count(&db, "ninety"), 90);
+
+    // Over max_rows, the prompt asks for the upper bound as what it is.
+    let out = dry_run_with(&db, "max_rows = 10\n", &[], &[block]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("changed at most 90 rows"), "{out:?}");
+    assert!(out.stderr.contains("an upper bound"), "{out:?}");
+    assert_eq!(count(&db, "ninety"), 90);
+}
