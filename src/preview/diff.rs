@@ -265,10 +265,17 @@ mod tests {
     use super::*;
     use crate::preview::images::{CapturedRow, ImageSink, SinkOptions, SpillTo};
 
-    fn images(kind: CaptureKind, key: RowKey, rows: &[CapturedRow<'_>], shown: usize) -> Images {
+    fn images(
+        kind: CaptureKind,
+        key: RowKey,
+        columns: &[&str],
+        rows: &[CapturedRow<'_>],
+        shown: usize,
+    ) -> Images {
         let mut sink = ImageSink::new(
             kind,
             key,
+            columns.iter().map(|c| c.to_string()).collect(),
             SinkOptions {
                 shown,
                 spill: SpillTo::Off,
@@ -292,19 +299,11 @@ mod tests {
         images(
             CaptureKind::Update,
             RowKey::Primary(vec!["id".into()]),
+            &["id", "status", "total", "note"],
             &[
-                update(
-                    r#"{"id":1,"status":"new","total":10.50,"note":null}"#,
-                    r#"{"id":1,"status":"shipped","total":10.50,"note":"fast"}"#,
-                ),
-                update(
-                    r#"{"id":2,"status":"new","total":7.00,"note":"x"}"#,
-                    r#"{"id":2,"status":"shipped","total":7.00,"note":"x"}"#,
-                ),
-                update(
-                    r#"{"id":3,"status":"new","total":1,"note":"a\nb"}"#,
-                    r#"{"id":3,"status":"shipped","total":1,"note":"a\nb"}"#,
-                ),
+                update("(1,new,10.50,)", "(1,shipped,10.50,fast)"),
+                update("(2,new,7.00,x)", "(2,shipped,7.00,x)"),
+                update("(3,new,1,\"a\nb\")", "(3,shipped,1,\"a\nb\")"),
             ],
             2,
         )
@@ -354,8 +353,9 @@ mod tests {
         let deleted = images(
             CaptureKind::Delete,
             RowKey::Ctid,
+            &["sku", "qty"],
             &[CapturedRow {
-                old: Some(r#"{"sku":"A-1","qty":3}"#),
+                old: Some("(A-1,3)"),
                 ctid: Some("(0,7)"),
                 ..CapturedRow::default()
             }],
@@ -372,14 +372,15 @@ mod tests {
         let upserted = images(
             CaptureKind::Upsert,
             key.clone(),
+            &["sku", "qty"],
             &[
                 CapturedRow {
-                    new: Some(r#"{"sku":"A-1","qty":4}"#),
+                    new: Some("(A-1,4)"),
                     inserted: Some(false),
                     ..CapturedRow::default()
                 },
                 CapturedRow {
-                    new: Some(r#"{"sku":"B-2","qty":1}"#),
+                    new: Some("(B-2,1)"),
                     inserted: Some(true),
                     ..CapturedRow::default()
                 },
@@ -394,7 +395,7 @@ mod tests {
          updated  | A-1 | 4
          inserted | B-2 | 1
         ");
-        let none = images(CaptureKind::Insert, key.clone(), &[], 20);
+        let none = images(CaptureKind::Insert, key.clone(), &["sku", "qty"], &[], 20);
         assert_eq!(
             render("stock", &none, &key, false, Style::plain()),
             "INSERT stock: 0 rows inserted\n"

@@ -67,6 +67,31 @@ pub async fn capture_blocker(client: &Client, relid: u32) -> Result<Option<Strin
     Ok(blocker(&role, select, &rls, &not_tables, &rules))
 }
 
+/// Why the session's output settings would make the images lie, as a sentence ending
+/// in "counts only"; `None` when they print every value exactly.
+///
+/// Images are the types' output texts, so "changed" is decided by comparing them, and
+/// only `extra_float_digits` below 1 prints two different floats alike. The settings
+/// are not pinned inside the capture instead: they also decide how the statement
+/// itself reads its literals and casts (`DateStyle` reads `'03/04/2024'`,
+/// `extra_float_digits` shapes `f::text`), so pinning them would change its effect.
+pub async fn lossy_output(client: &Client) -> Result<Option<String>, PreviewError> {
+    let row = client
+        .query_one(
+            "SELECT pg_catalog.current_setting('extra_float_digits')::pg_catalog.int4",
+            &[],
+        )
+        .await?;
+    let digits: i32 = row.try_get(0)?;
+    Ok((digits < 1).then(|| {
+        format!(
+            "extra_float_digits is {digits}, which prints different floating-point values \
+             alike, so a changed row could look unchanged: counts only (RESET \
+             extra_float_digits to see rows)"
+        )
+    }))
+}
+
 /// The sentence for the first reason found, in order of how much it would change.
 fn blocker(
     role: &str,

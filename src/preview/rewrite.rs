@@ -15,14 +15,15 @@
 //! is still decided once per row, and the images are those of the row that changed. A
 //! separate pre-image SELECT would evaluate the condition a second time and disagree.
 //!
-//! Images are taken with `to_json(t.*)` rather than `to_jsonb`: `json` keeps the table's
-//! column order and the server's exact text of every value (`10.50`, not `10.5`), which
-//! the diff shows; `jsonb` sorts keys by length.
+//! Images are taken with `record_out(t.*)`: each column through its type's own output
+//! function, in the table's column order, with SQL NULL as an empty field (see
+//! `images`). `to_json` would apply a cast to `json` that a type's owner can create,
+//! print SQL NULL and JSON `null` alike, and costs about twice as much per row.
 //!
 //! Every function, operator and type pgward adds is schema-qualified
-//! (`pg_catalog.to_json`, `OPERATOR(pg_catalog.=)`, `::pg_catalog.text`): the user may
-//! create `public.to_json(orders)`, an exact-type match that would otherwise beat
-//! `pg_catalog.to_json(anyelement)` and fake the images and the digest.
+//! (`pg_catalog.record_out`, `OPERATOR(pg_catalog.=)`, `::pg_catalog.text`): the user may
+//! create `public.record_out(orders)`, an exact-type match that would otherwise beat
+//! `pg_catalog.record_out(record)` and fake the images and the digest.
 //!
 //! What cannot be rewritten safely yields [`Capture::CountsOnly`] with a reason the shell
 //! shows; the caller then runs the user's statement as typed and reports counts only.
@@ -44,7 +45,7 @@ const TARGET: &str = "pgward_target";
 const RELATION: &str = "pgward_relation";
 /// The derived table over the target relation that carries the old images of an UPDATE.
 const OLD_SOURCE: &str = "SELECT tableoid AS pgward_oid, ctid AS pgward_ctid, \
-     pg_catalog.to_json(pgward_t.*) AS pgward_old FROM pgward_relation AS pgward_t";
+     pg_catalog.record_out(pgward_t.*) AS pgward_old FROM pgward_relation AS pgward_t";
 /// The alias of [`OLD_SOURCE`] in the UPDATE's FROM list.
 const OLD_ALIAS: &str = "pgward_o";
 /// Pairs each target row with its own old image.
@@ -199,8 +200,12 @@ fn faithful(original: &str, printed: &str) -> Result<(), String> {
 fn same_to_postgres(typed: &str, reprint: &str) -> Result<(), String> {
     use pg_query::{FingerprintOptions, ParserOptions};
     let fingerprint = |sql: &str| {
-        pg_query::fingerprint(sql, ParserOptions::DEFAULT, FingerprintOptions::FULL_RELNAME)
-            .map(|f| f.value)
+        pg_query::fingerprint(
+            sql,
+            ParserOptions::DEFAULT,
+            FingerprintOptions::FULL_RELNAME,
+        )
+        .map(|f| f.value)
     };
     let deparsed = |sql: &str| {
         pg_query::parse(sql, ParserOptions::DEFAULT)
@@ -213,8 +218,7 @@ fn same_to_postgres(typed: &str, reprint: &str) -> Result<(), String> {
                 .into(),
         );
     };
-    let (Ok(reprint_print), Ok(reprint_deparse)) = (fingerprint(reprint), deparsed(reprint))
-    else {
+    let (Ok(reprint_print), Ok(reprint_deparse)) = (fingerprint(reprint), deparsed(reprint)) else {
         return Err(format!(
             "{REPRINT}: PostgreSQL cannot parse its reprint: counts only"
         ));
@@ -569,7 +573,7 @@ fn rewrite_update(
     returning.extend(returning_items(
         &[
             "pgward_o.pgward_old",
-            "pg_catalog.to_json(pgward_target.*) AS pgward_new",
+            "pg_catalog.record_out(pgward_target.*) AS pgward_new",
             "pgward_target.ctid::pg_catalog.text AS pgward_ctid",
         ],
         &target.reference,
@@ -597,7 +601,7 @@ fn rewrite_delete(
     let mut returning = delete.returning.take().unwrap_or_default();
     returning.extend(returning_items(
         &[
-            "pg_catalog.to_json(pgward_target.*) AS pgward_old",
+            "pg_catalog.record_out(pgward_target.*) AS pgward_old",
             "pgward_target.ctid::pg_catalog.text AS pgward_ctid",
         ],
         &target.reference,
@@ -646,7 +650,7 @@ fn rewrite_insert(
         },
         Some(_) => return Err(FOREIGN.into()),
     };
-    let mut templates = vec!["pg_catalog.to_json(pgward_target.*) AS pgward_new"];
+    let mut templates = vec!["pg_catalog.record_out(pgward_target.*) AS pgward_new"];
     if kind == CaptureKind::Upsert {
         templates.push(
             "(pgward_target.xmax OPERATOR(pg_catalog.=) '0'::pg_catalog.xid) AS pgward_inserted",
@@ -714,7 +718,7 @@ fn template_expr(template: &str, reference: &[Ident]) -> Result<Expr, String> {
 }
 
 /// Replaces the placeholder table `pgward_target` by `reference` in column references
-/// (`pgward_target.ctid`) and whole-row arguments (`to_json(pgward_target.*)`).
+/// (`pgward_target.ctid`) and whole-row arguments (`record_out(pgward_target.*)`).
 fn retarget(expr: &mut Expr, reference: &[Ident]) {
     let placeholder = Ident::new(TARGET);
     let _ = visit_expressions_mut(expr, |e| {
@@ -889,7 +893,7 @@ mod tests {
         let (sql, kind, user) = rows("update orders set status = 'shipped' where id in (1, 2)");
         assert_eq!(kind, CaptureKind::Update);
         assert!(!user);
-        insta::assert_snapshot!(sql, @"UPDATE orders SET status = 'shipped' FROM (SELECT tableoid AS pgward_oid, ctid AS pgward_ctid, pg_catalog.to_json(pgward_t.*) AS pgward_old FROM orders AS pgward_t) AS pgward_o WHERE (id IN (1, 2)) AND (pgward_o.pgward_ctid OPERATOR(pg_catalog.=) orders.ctid) AND (pgward_o.pgward_oid OPERATOR(pg_catalog.=) orders.tableoid) RETURNING pgward_o.pgward_old, pg_catalog.to_json(orders.*) AS pgward_new, orders.ctid::pg_catalog.text AS pgward_ctid");
+        insta::assert_snapshot!(sql, @"UPDATE orders SET status = 'shipped' FROM (SELECT tableoid AS pgward_oid, ctid AS pgward_ctid, pg_catalog.record_out(pgward_t.*) AS pgward_old FROM orders AS pgward_t) AS pgward_o WHERE (id IN (1, 2)) AND (pgward_o.pgward_ctid OPERATOR(pg_catalog.=) orders.ctid) AND (pgward_o.pgward_oid OPERATOR(pg_catalog.=) orders.tableoid) RETURNING pgward_o.pgward_old, pg_catalog.record_out(orders.*) AS pgward_new, orders.ctid::pg_catalog.text AS pgward_ctid");
     }
 
     #[test]
@@ -898,7 +902,7 @@ mod tests {
             r#"UPDATE shop."Orders" AS o SET total = o.total + l.amount FROM lines l WHERE l.order_id = o.id RETURNING o.id, l.amount"#,
         );
         assert!(user);
-        insta::assert_snapshot!(sql, @r#"UPDATE shop."Orders" AS o SET total = o.total + l.amount FROM lines l, (SELECT tableoid AS pgward_oid, ctid AS pgward_ctid, pg_catalog.to_json(pgward_t.*) AS pgward_old FROM shop."Orders" AS pgward_t) AS pgward_o WHERE (l.order_id = o.id) AND (pgward_o.pgward_ctid OPERATOR(pg_catalog.=) o.ctid) AND (pgward_o.pgward_oid OPERATOR(pg_catalog.=) o.tableoid) RETURNING o.id, l.amount, pgward_o.pgward_old, pg_catalog.to_json(o.*) AS pgward_new, o.ctid::pg_catalog.text AS pgward_ctid"#);
+        insta::assert_snapshot!(sql, @r#"UPDATE shop."Orders" AS o SET total = o.total + l.amount FROM lines l, (SELECT tableoid AS pgward_oid, ctid AS pgward_ctid, pg_catalog.record_out(pgward_t.*) AS pgward_old FROM shop."Orders" AS pgward_t) AS pgward_o WHERE (l.order_id = o.id) AND (pgward_o.pgward_ctid OPERATOR(pg_catalog.=) o.ctid) AND (pgward_o.pgward_oid OPERATOR(pg_catalog.=) o.tableoid) RETURNING o.id, l.amount, pgward_o.pgward_old, pg_catalog.record_out(o.*) AS pgward_new, o.ctid::pg_catalog.text AS pgward_ctid"#);
         let capture = rewrite(r#"UPDATE shop."Orders" AS o SET total = 1 RETURNING o.id, o.total"#);
         assert_eq!(capture.user_columns(5), 2);
     }
@@ -906,7 +910,7 @@ mod tests {
     #[test]
     fn update_without_where_and_only() {
         let (sql, ..) = rows("UPDATE ONLY t SET a = 1");
-        insta::assert_snapshot!(sql, @"UPDATE ONLY t SET a = 1 FROM (SELECT tableoid AS pgward_oid, ctid AS pgward_ctid, pg_catalog.to_json(pgward_t.*) AS pgward_old FROM t AS pgward_t) AS pgward_o WHERE (pgward_o.pgward_ctid OPERATOR(pg_catalog.=) t.ctid) AND (pgward_o.pgward_oid OPERATOR(pg_catalog.=) t.tableoid) RETURNING pgward_o.pgward_old, pg_catalog.to_json(t.*) AS pgward_new, t.ctid::pg_catalog.text AS pgward_ctid");
+        insta::assert_snapshot!(sql, @"UPDATE ONLY t SET a = 1 FROM (SELECT tableoid AS pgward_oid, ctid AS pgward_ctid, pg_catalog.record_out(pgward_t.*) AS pgward_old FROM t AS pgward_t) AS pgward_o WHERE (pgward_o.pgward_ctid OPERATOR(pg_catalog.=) t.ctid) AND (pgward_o.pgward_oid OPERATOR(pg_catalog.=) t.tableoid) RETURNING pgward_o.pgward_old, pg_catalog.record_out(t.*) AS pgward_new, t.ctid::pg_catalog.text AS pgward_ctid");
     }
 
     #[test]
@@ -915,25 +919,25 @@ mod tests {
             "DELETE FROM public.orders o USING customers c WHERE c.id = o.customer_id AND c.banned",
         );
         assert_eq!(kind, CaptureKind::Delete);
-        insta::assert_snapshot!(sql, @"DELETE FROM public.orders o USING customers c WHERE c.id = o.customer_id AND c.banned RETURNING pg_catalog.to_json(o.*) AS pgward_old, o.ctid::pg_catalog.text AS pgward_ctid");
+        insta::assert_snapshot!(sql, @"DELETE FROM public.orders o USING customers c WHERE c.id = o.customer_id AND c.banned RETURNING pg_catalog.record_out(o.*) AS pgward_old, o.ctid::pg_catalog.text AS pgward_ctid");
         let (sql, _, user) = rows("delete from t returning *");
         assert!(user);
-        insta::assert_snapshot!(sql, @"DELETE FROM t RETURNING *, pg_catalog.to_json(t.*) AS pgward_old, t.ctid::pg_catalog.text AS pgward_ctid");
+        insta::assert_snapshot!(sql, @"DELETE FROM t RETURNING *, pg_catalog.record_out(t.*) AS pgward_old, t.ctid::pg_catalog.text AS pgward_ctid");
     }
 
     #[test]
     fn insert_forms() {
         let (sql, kind, _) = rows("insert into public.t (a, b) values (1, 'x'), (2, 'y')");
         assert_eq!(kind, CaptureKind::Insert);
-        insta::assert_snapshot!(sql, @"INSERT INTO public.t (a, b) VALUES (1, 'x'), (2, 'y') RETURNING pg_catalog.to_json(public.t.*) AS pgward_new, public.t.ctid::pg_catalog.text AS pgward_ctid");
+        insta::assert_snapshot!(sql, @"INSERT INTO public.t (a, b) VALUES (1, 'x'), (2, 'y') RETURNING pg_catalog.record_out(public.t.*) AS pgward_new, public.t.ctid::pg_catalog.text AS pgward_ctid");
         let (sql, kind, _) = rows(
             "insert into t as x (a, b) values (1, 'x') on conflict (a) do update set b = excluded.b",
         );
         assert_eq!(kind, CaptureKind::Upsert);
-        insta::assert_snapshot!(sql, @"INSERT INTO t AS x (a, b) VALUES (1, 'x') ON CONFLICT(a) DO UPDATE SET b = excluded.b RETURNING pg_catalog.to_json(x.*) AS pgward_new, (x.xmax OPERATOR(pg_catalog.=) '0'::pg_catalog.xid) AS pgward_inserted, x.ctid::pg_catalog.text AS pgward_ctid");
+        insta::assert_snapshot!(sql, @"INSERT INTO t AS x (a, b) VALUES (1, 'x') ON CONFLICT(a) DO UPDATE SET b = excluded.b RETURNING pg_catalog.record_out(x.*) AS pgward_new, (x.xmax OPERATOR(pg_catalog.=) '0'::pg_catalog.xid) AS pgward_inserted, x.ctid::pg_catalog.text AS pgward_ctid");
         let (sql, kind, _) = rows("insert into t select * from s on conflict do nothing");
         assert_eq!(kind, CaptureKind::Insert);
-        insta::assert_snapshot!(sql, @"INSERT INTO t SELECT * FROM s ON CONFLICT DO NOTHING RETURNING pg_catalog.to_json(t.*) AS pgward_new, t.ctid::pg_catalog.text AS pgward_ctid");
+        insta::assert_snapshot!(sql, @"INSERT INTO t SELECT * FROM s ON CONFLICT DO NOTHING RETURNING pg_catalog.record_out(t.*) AS pgward_new, t.ctid::pg_catalog.text AS pgward_ctid");
     }
 
     #[test]
@@ -942,7 +946,7 @@ mod tests {
             "WITH ids AS (SELECT id FROM stale) DELETE FROM t WHERE id IN (SELECT id FROM ids)",
         );
         assert_eq!(kind, CaptureKind::Delete);
-        insta::assert_snapshot!(sql, @"WITH ids AS (SELECT id FROM stale) DELETE FROM t WHERE id IN (SELECT id FROM ids) RETURNING pg_catalog.to_json(t.*) AS pgward_old, t.ctid::pg_catalog.text AS pgward_ctid");
+        insta::assert_snapshot!(sql, @"WITH ids AS (SELECT id FROM stale) DELETE FROM t WHERE id IN (SELECT id FROM ids) RETURNING pg_catalog.record_out(t.*) AS pgward_old, t.ctid::pg_catalog.text AS pgward_ctid");
     }
 
     #[test]
@@ -1040,10 +1044,10 @@ mod tests {
             let added = &out[out.find("RETURNING").expect("returning")..];
             assert!(!out.contains(" = t.") && !out.contains("xmax ="), "{out}");
             assert!(
-                !out.contains(" to_json(") && !out.contains("(to_json("),
+                !out.contains(" record_out(") && !out.contains("(record_out("),
                 "{out}"
             );
-            assert!(added.contains("pg_catalog.to_json("), "{out}");
+            assert!(added.contains("pg_catalog.record_out("), "{out}");
             assert!(
                 !added.contains("::TEXT") && added.contains("::pg_catalog.text"),
                 "{out}"
@@ -1095,8 +1099,8 @@ mod tests {
         let why = faithful("UPDATE t SET a = 'x", "UPDATE t SET a = 1").expect_err("unreadable");
         assert!(why.ends_with("counts only"), "{why}");
         // A literal whose value the reprint changes, which a fingerprint alone ignores.
-        let why = same_to_postgres("SELECT 'two  spaces'", "SELECT 'two spaces'")
-            .expect_err("value");
+        let why =
+            same_to_postgres("SELECT 'two  spaces'", "SELECT 'two spaces'").expect_err("value");
         assert!(why.contains("value"), "{why}");
         let why = same_to_postgres("SELECT a FROM t", "SELECT b FROM t").expect_err("column");
         assert!(why.contains("fingerprint"), "{why}");
@@ -1179,7 +1183,15 @@ mod server_tests {
         else {
             panic!("counts only for {sql}");
         };
-        let mut sink = ImageSink::new(kind, key, options);
+        let name = target(sql).expect("a target");
+        let (relid, _) = crate::preview::counts::resolve_table(client, &name)
+            .await
+            .expect("resolve")
+            .expect("target exists");
+        let columns = crate::preview::keys::columns(client, relid)
+            .await
+            .expect("columns");
+        let mut sink = ImageSink::new(kind, key, columns, options);
         let stream = client
             .simple_query_raw(&rewritten)
             .await
@@ -1611,16 +1623,20 @@ mod server_tests {
             .expect("gunzip");
         let mut ids = BTreeSet::new();
         for line in text.lines() {
-            let row: serde_json::Value = serde_json::from_str(line).expect("json line");
-            assert_eq!(row["body"]["a"], 1);
-            ids.insert(row["id"].as_i64().expect("id"));
+            // One line per image: the record text, its line breaks written as `\n`.
+            let (id, body) = line
+                .strip_prefix('(')
+                .and_then(|l| l.split_once(','))
+                .expect("record line");
+            assert_eq!(body, r#""{""a"":\n 1}")"#, "{line}");
+            ids.insert(id.parse::<i64>().expect("id"));
         }
         assert_eq!(ids.len(), 5000);
         assert_eq!(ids, (1..=5000).collect());
     }
 
-    /// A user's `public.to_json(orders)` (an exact-type match beats
-    /// `pg_catalog.to_json(anyelement)`) and `=` operators on `tid` and `xid`, put ahead
+    /// A user's `public.record_out(orders)` (an exact-type match beats
+    /// `pg_catalog.record_out(record)`) and `=` operators on `tid` and `xid`, put ahead
     /// of pg_catalog in the search path, must not fake the images or the upsert flag.
     #[tokio::test]
     async fn shadowing_functions_and_operators_cannot_fake_the_images() {
@@ -1628,8 +1644,8 @@ mod server_tests {
             "shadow",
             &format!(
                 "{ORDERS}
-                 CREATE FUNCTION public.to_json(orders) RETURNS json LANGUAGE sql AS
-                   $$ SELECT '{{\"id\": 1, \"status\": \"fake\", \"total\": 0, \"note\": null}}'::json $$;
+                 CREATE FUNCTION public.record_out(orders) RETURNS text LANGUAGE sql AS
+                   $$ SELECT '(1,fake,0,)' $$;
                  CREATE FUNCTION public.fake_tideq(tid, tid) RETURNS bool LANGUAGE sql AS 'SELECT true';
                  CREATE OPERATOR public.= (LEFTARG = tid, RIGHTARG = tid, FUNCTION = public.fake_tideq);
                  CREATE FUNCTION public.fake_xideq(xid, xid) RETURNS bool LANGUAGE sql AS 'SELECT false';
@@ -1644,11 +1660,11 @@ mod server_tests {
         // The shadows are live: unqualified names reach them.
         let faked: String = client
             .query_one(
-                "SELECT to_json(o.*)::text FROM orders o WHERE o.id = 3",
+                "SELECT record_out(o.*)::text FROM orders o WHERE o.id = 3",
                 &[],
             )
             .await
-            .expect("shadowed to_json")
+            .expect("shadowed record_out")
             .get(0);
         assert!(faked.contains("fake"), "{faked}");
         let pairs: i64 = client

@@ -86,6 +86,8 @@ pub struct Plan {
     pub capture: Capture,
     /// How rows of the target are keyed in the diff.
     pub key: RowKey,
+    /// The target's columns, in order: the names of an image's fields.
+    pub columns: Vec<String>,
     /// Foreign-key effects predicted before it ran; `Err` says why none were predicted.
     pub cascade: Option<Result<Vec<CascadeEffect>, String>>,
     /// For TRUNCATE: each table and its row count just before.
@@ -215,6 +217,7 @@ pub async fn plan(
         where_shape: rewrite::where_clause(text),
         capture,
         key: RowKey::Ctid,
+        columns: Vec::new(),
         cascade: None,
         truncated: Vec::new(),
         storage: None,
@@ -250,9 +253,14 @@ async fn gather(
         if let Some((relid, _)) = counts::resolve_table(client, &name).await? {
             let relation = Relation::by_oid(client, relid).await?;
             plan.key = keys::row_key(client, relid).await?;
+            plan.columns = keys::columns(client, relid).await?;
             plan.target = Some(relation);
             if matches!(plan.capture, Capture::Rows { .. }) {
-                if let Some(reason) = eligible::capture_blocker(client, relid).await? {
+                let blocker = match eligible::capture_blocker(client, relid).await? {
+                    Some(reason) => Some(reason),
+                    None => eligible::lossy_output(client).await?,
+                };
+                if let Some(reason) = blocker {
                     plan.capture = Capture::CountsOnly { reason };
                 }
                 plan.capture_checked = true;
@@ -932,6 +940,7 @@ mod tests {
                     reason: "counts only".into(),
                 },
                 key: RowKey::Ctid,
+                columns: Vec::new(),
                 cascade: None,
                 truncated: Vec::new(),
                 storage: None,

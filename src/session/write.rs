@@ -32,6 +32,7 @@ impl Session {
                 let sink = ImageSink::new(
                     *kind,
                     plan.key.clone(),
+                    plan.columns.clone(),
                     SinkOptions {
                         shown: self.settings.env.preview_rows,
                         spill: SpillTo::TempFile,

@@ -299,3 +299,79 @@ fn work_undone_inside_a_statement_is_labelled_an_upper_bound() {
     assert!(out.stderr.contains("an upper bound"), "{out:?}");
     assert_eq!(count(&db, "ninety"), 90);
 }
+
+/// The psql-like grid (header and rows, cells trimmed) after the first line starting
+/// with `heading`.
+fn grid_after(text: &str, heading: &str) -> Vec<Vec<String>> {
+    let lines: Vec<&str> = text.lines().collect();
+    let Some(start) = lines.iter().position(|l| l.starts_with(heading)) else {
+        panic!("no line starting with {heading:?} in:\n{text}");
+    };
+    let rule = (start + 1..lines.len())
+        .find(|&i| lines[i].starts_with("---"))
+        .unwrap_or_else(|| panic!("no grid after {heading:?} in:\n{text}"));
+    let cells = |l: &str| l.split('|').map(|c| c.trim().to_string()).collect();
+    let mut out = vec![cells(lines[rule - 1])];
+    out.extend(
+        lines[rule + 1..]
+            .iter()
+            .take_while(|l| l.contains('|'))
+            .map(|l| cells(l)),
+    );
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. Images show every change.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn images_tell_null_from_json_null_and_ignore_user_casts_and_lossy_floats() {
+    let db = TestDb::new("pt_images");
+    db.exec(&format!(
+        "CREATE TYPE pair AS (a int, b int); \
+         CREATE FUNCTION pair_json(pair) RETURNS json LANGUAGE sql AS $$ SELECT '\"same\"'::json $$; \
+         CREATE CAST (pair AS json) WITH FUNCTION pair_json(pair); \
+         CREATE TABLE shapes (id int PRIMARY KEY, j json, f float8, p pair); \
+         INSERT INTO shapes VALUES (1, NULL, 1, NULL), (2, NULL, 1, ROW(1, 2)), (3, NULL, 0.1, NULL); \
+         GRANT SELECT, UPDATE ON shapes TO {WRITER};"
+    ));
+    let statements = [
+        "UPDATE shapes SET j = 'null' WHERE id = 1",
+        "UPDATE shapes SET p = ROW(1, 3) WHERE id = 2",
+        "SET extra_float_digits = -15",
+        "UPDATE shapes SET f = f + 1e-12 WHERE id = 3",
+    ];
+    let measure = "SELECT (SELECT j IS NULL FROM shapes WHERE id = 1), \
+                   (SELECT p::text FROM shapes WHERE id = 2), \
+                   (SELECT f::numeric::text FROM shapes WHERE id = 3)";
+    let (before, after) = truth(&db, &statements.join("; "), measure);
+    // The truth: every row changed.
+    assert_eq!(before, ["t", "(1,2)", "0.1"]);
+    assert_eq!(after[..2], ["f", "(1,3)"]);
+    assert_ne!(after[2], before[2]);
+
+    let out = dry_run(&db, &statements);
+    assert_summary(&out);
+    let second = out.stdout[1..].find("\nUPDATE 1\n").expect("a second tag") + 1;
+    let (first, rest) = out.stdout.split_at(second);
+    // SQL NULL became JSON null: a change, shown as one.
+    assert_eq!(
+        grid_after(first, "UPDATE shapes: 1 row updated"),
+        [["id", "j"], ["1", "NULL → null"]]
+    );
+    // The owner's cast to json cannot hide the change of p.
+    assert_eq!(
+        grid_after(rest, "UPDATE shapes: 1 row updated"),
+        [["id", "p"], ["2", "(1,2) → (1,3)"]]
+    );
+    // With floats printed lossily, the row would look unchanged: counts only, and why.
+    assert!(out.stdout.contains("extra_float_digits is -15"), "{out:?}");
+    let (_, totals) = shown_counts(&out);
+    assert_eq!(totals, [("shapes".to_string(), [0, 3, 0])]);
+    assert_eq!(
+        db.value("SELECT string_agg(coalesce(j::text, 'NULL'), ',' ORDER BY id) FROM shapes")
+            .as_deref(),
+        Some("NULL,NULL,NULL")
+    );
+}
