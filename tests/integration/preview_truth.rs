@@ -63,9 +63,12 @@ fn dry_run_with(db: &TestDb, extra: &str, vars: &[(&str, &str)], statements: &[&
     shell.args(["-c", "commit"]).run()
 }
 
+/// Per-table counts as shown: `(table, [inserted, updated, deleted])`.
+type Counts = Vec<(String, [i64; 3])>;
+
 /// The rows of the counts grid that follows the first line starting with `heading`:
 /// `table → [inserted, updated, deleted]`.
-fn counts_after(text: &str, heading: &str) -> Vec<(String, [i64; 3])> {
+fn counts_after(text: &str, heading: &str) -> Counts {
     let lines: Vec<&str> = text.lines().collect();
     let Some(start) = lines.iter().position(|l| l.starts_with(heading)) else {
         panic!("no line starting with {heading:?} in:\n{text}");
@@ -85,7 +88,7 @@ fn counts_after(text: &str, heading: &str) -> Vec<(String, [i64; 3])> {
 }
 
 /// The per-statement counts the preview shows, and the change set's totals.
-fn shown_counts(out: &Output) -> (Vec<(String, [i64; 3])>, Vec<(String, [i64; 3])>) {
+fn shown_counts(out: &Output) -> (Counts, Counts) {
     (
         counts_after(&out.stdout, "Rows changed by this statement, per table"),
         counts_after(&out.stderr, "Rows changed, per table"),
