@@ -1091,11 +1091,11 @@ mod tests {
         assert_eq!(
             shape(&effects),
             vec![
+                ("\"we\"\"ird; drop\"", CascadeAction::Delete, 2, 1),
                 ("swapped", CascadeAction::SetNull, 1, 1),
-                ("we\"ird; drop", CascadeAction::Delete, 2, 1),
             ]
         );
-        assert_eq!(effects[0].columns, vec!["pid"], "ON DELETE SET NULL (pid)");
+        assert_eq!(effects[1].columns, vec!["pid"], "ON DELETE SET NULL (pid)");
         let (_, counts) = run(
             &client,
             &format!(r#"DELETE FROM "pa""rent" WHERE {where_sql}"#),
@@ -1104,9 +1104,9 @@ mod tests {
         assert_eq!(
             totals(&counts),
             vec![
-                ("pa\"rent", 0, 0, 1),
+                ("\"pa\"\"rent\"", 0, 0, 1),
+                ("\"we\"\"ird; drop\"", 0, 0, 2),
                 ("swapped", 0, 1, 0),
-                ("we\"ird; drop", 0, 0, 2)
             ]
         );
     }

@@ -381,7 +381,7 @@ mod tests {
             .await
             .expect("resolve")
             .expect("exists");
-        assert_eq!(name, "we\"ird; drop");
+        assert_eq!(name, "\"we\"\"ird; drop\"", "quoted as PostgreSQL would");
         assert_eq!(row_count(&client, relid).await.expect("count"), 2);
         assert_eq!(resolve_table(&client, "nope").await.expect("resolve"), None);
         let err = row_count(&client, 1).await.expect_err("no table has oid 1");

@@ -204,9 +204,22 @@ fn cell(row: &RowChange, column: &str, whole: Paint) -> Pieces {
     }
 }
 
-/// Escapes control characters so a value stays on its line and cannot drive the terminal.
+/// Escapes control characters so a value stays on its line and cannot drive the terminal,
+/// and spaces at either end (`\x20`), which a grid cell would otherwise hide: `'abc '`
+/// must not read as `'abc'`.
 fn shown(value: &str) -> String {
-    crate::render::escape::one_line(value)
+    let escaped = crate::render::escape::one_line(value);
+    let body = escaped.trim_matches(' ');
+    if body.len() == escaped.len() {
+        return escaped;
+    }
+    let lead = escaped.len() - escaped.trim_start_matches(' ').len();
+    let trail = if body.is_empty() {
+        0
+    } else {
+        escaped.len() - escaped.trim_end_matches(' ').len()
+    };
+    format!("{}{body}{}", "\\x20".repeat(lead), "\\x20".repeat(trail))
 }
 
 /// Lays out the grid on plain text, then paints the values in place.
@@ -407,5 +420,9 @@ mod tests {
         assert_eq!(thousands(1_000_000), "1,000,000");
         assert_eq!(thousands(999), "999");
         assert_eq!(shown("a\u{1b}[2Jb\n"), "a\\x1b[2Jb\\n");
+        assert_eq!(shown("abc  "), "abc\\x20\\x20");
+        assert_eq!(shown(" a b "), "\\x20a b\\x20");
+        assert_eq!(shown("  "), "\\x20\\x20");
+        assert_eq!(shown(""), "");
     }
 }

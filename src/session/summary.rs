@@ -76,6 +76,9 @@ impl Session {
     }
 }
 
+/// The statement byte for byte, on one line: line breaks, tabs and other control
+/// characters escaped (`\n`, `\t`, `\x1b`), every space kept, so `'two  spaces'` reads
+/// as typed.
 fn one_line(s: &str) -> String {
-    crate::render::escape::one_line(&s.split_whitespace().collect::<Vec<_>>().join(" "))
+    crate::render::escape::one_line(s)
 }

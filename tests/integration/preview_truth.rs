@@ -378,3 +378,47 @@ fn images_tell_null_from_json_null_and_ignore_user_casts_and_lossy_floats() {
         Some("NULL,NULL,NULL")
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// 9. What the reviewer reads is exact.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn statements_values_and_names_read_exactly() {
+    let db = TestDb::new("pt_exact");
+    db.exec(&format!(
+        "CREATE SCHEMA s2; GRANT USAGE ON SCHEMA s2 TO {WRITER}; \
+         CREATE TABLE s2.accounts (id int PRIMARY KEY, v text); \
+         CREATE TABLE public.\"s2.accounts\" (id int PRIMARY KEY, v text); \
+         INSERT INTO s2.accounts VALUES (1, 'x'); \
+         INSERT INTO public.\"s2.accounts\" VALUES (1, 'abc'); \
+         GRANT SELECT, UPDATE ON s2.accounts, public.\"s2.accounts\" TO {WRITER};"
+    ));
+    let first = "UPDATE s2.accounts SET v = 'two  spaces'  WHERE id = 1";
+    let second = "UPDATE \"s2.accounts\" SET v = 'abc ' WHERE id = 1";
+    let measure = "SELECT (SELECT v FROM s2.accounts WHERE id = 1), \
+                   (SELECT v || '|' FROM public.\"s2.accounts\" WHERE id = 1)";
+    let (_, after) = truth(&db, &format!("{first}; {second}"), measure);
+    assert_eq!(after, ["two  spaces", "abc |"]);
+
+    let out = dry_run(&db, &[first, second]);
+    assert_summary(&out);
+    // The statement record is byte-exact.
+    assert!(out.stderr.contains(&format!("  1. {first}\n")), "{out:?}");
+    assert!(out.stderr.contains(&format!("  2. {second}\n")), "{out:?}");
+    // A trailing space in a value is visible.
+    assert_eq!(
+        grid_after(&out.stdout, "UPDATE \"s2.accounts\": 1 row updated"),
+        [["id", "v"], ["1", "abc → abc\\x20"]]
+    );
+    // Two different tables never share a name.
+    let (_, totals) = shown_counts(&out);
+    assert_eq!(
+        totals,
+        [
+            ("\"s2.accounts\"".to_string(), [0, 1, 0]),
+            ("s2.accounts".to_string(), [0, 1, 0]),
+        ]
+    );
+    assert_eq!(db.value("SELECT v FROM s2.accounts").as_deref(), Some("x"));
+}
