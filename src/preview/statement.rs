@@ -293,14 +293,33 @@ async fn gather(
             _ => None,
         };
         let standalone = where_is_standalone(statement);
+        let only = writes_only(&plan.text);
+        let rewritten =
+            target.kind != "r" && target.kind != "p" || has_rules(client, target.relid).await?;
         let prediction = match plan.kind {
-            WriteKind::Delete if standalone => {
-                Some(cascade::predict_delete(client, target.relid, where_sql.as_deref()).await)
+            WriteKind::Delete | WriteKind::Update if rewritten => {
+                plan.cascade = Some(Err(format!(
+                    "not predicted: {} is a view or has rules, which turn the statement into \
+                     others; the counts below are the server's",
+                    target.display()
+                )));
+                None
             }
+            WriteKind::Delete if standalone => Some(
+                cascade::predict_delete_scoped(client, target.relid, where_sql.as_deref(), only)
+                    .await,
+            ),
             WriteKind::Update if standalone => {
                 let set = rewrite::set_columns(&plan.text);
                 Some(
-                    cascade::predict_update(client, target.relid, &set, where_sql.as_deref()).await,
+                    cascade::predict_update_scoped(
+                        client,
+                        target.relid,
+                        &set,
+                        where_sql.as_deref(),
+                        only,
+                    )
+                    .await,
                 )
             }
             WriteKind::Delete | WriteKind::Update => {
@@ -323,6 +342,40 @@ async fn gather(
         }
     }
     Ok(())
+}
+
+/// Whether an UPDATE or DELETE names its target with ONLY, as PostgreSQL's parser reads
+/// it (inheritance children are then left alone).
+fn writes_only(text: &str) -> bool {
+    use pg_query::NodeEnum;
+    let Ok(parsed) = pg_query::parse(text, pg_query::ParserOptions::DEFAULT) else {
+        return false;
+    };
+    let node = parsed
+        .protobuf
+        .stmts
+        .first()
+        .and_then(|s| s.stmt.as_ref())
+        .and_then(|n| n.node.as_ref());
+    let relation = match node {
+        Some(NodeEnum::DeleteStmt(d)) => d.relation.as_ref(),
+        Some(NodeEnum::UpdateStmt(u)) => u.relation.as_ref(),
+        _ => None,
+    };
+    relation.is_some_and(|r| !r.inh)
+}
+
+/// Whether a relation has rules (other than a view's own `_RETURN`).
+async fn has_rules(client: &Client, relid: u32) -> Result<bool, super::PreviewError> {
+    Ok(client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite r \
+             WHERE r.ev_class OPERATOR(pg_catalog.=) $1::pg_catalog.oid \
+               AND r.rulename OPERATOR(pg_catalog.<>) '_RETURN')",
+            &[&relid],
+        )
+        .await?
+        .try_get(0)?)
 }
 
 /// Rows of the system catalogs this transaction inserted, updated or deleted so far: a
@@ -419,6 +472,11 @@ pub struct Report {
     pub upper_bound: Option<String>,
     /// DDL effects.
     pub ddl: Option<DdlFacts>,
+    /// The target and its partitions and inheritance children: the statement's own rows
+    /// are counted on these (on the leaves, for a partitioned table).
+    pub tree: Vec<u32>,
+    /// Tables this statement changed that have user triggers, by display name.
+    pub triggered: Vec<String>,
     /// Mismatches between what pgward saw and what the server counted.
     pub warnings: Vec<String>,
 }
@@ -467,6 +525,8 @@ pub async fn after(
         delta,
         upper_bound: None,
         ddl: None,
+        tree: Vec::new(),
+        triggered: Vec::new(),
         warnings: Vec::new(),
     };
     if let Some(before) = &report.plan.storage {
@@ -510,31 +570,37 @@ pub async fn after(
             catalog_changed,
         });
     }
-    report.upper_bound = undone_inside(client, &report).await?;
+    if let Some(target) = &report.plan.target {
+        report.tree = tree(client, target.relid).await?;
+    }
+    report.triggered = triggered(client, &report).await?;
+    report.upper_bound = undone_inside(&report);
     report.check();
     Ok((report, now))
 }
 
-/// Why work undone inside this one statement may still be in its counts: the server
-/// counts rows an exception block or a failed subtransaction undid, and nothing outside
-/// the statement can tell them apart. PL/pgSQL runs only where a DO block, a procedure,
-/// a user trigger or a function in the statement runs; without any of these (plain DML,
-/// foreign-key cascades, whose triggers are the server's own) the counts are exact.
-async fn undone_inside(
-    client: &Client,
-    report: &Report,
-) -> Result<Option<String>, super::PreviewError> {
-    if report.plan.kind == WriteKind::Other {
-        return Ok(Some(
-            "a DO block, procedure or function may undo work in an exception block, which \
-             the server still counts"
-                .into(),
-        ));
-    }
+/// The target and its partitions and inheritance children, at any depth.
+async fn tree(client: &Client, relid: u32) -> Result<Vec<u32>, super::PreviewError> {
+    let rows = client
+        .query(
+            "WITH RECURSIVE down(relid) AS ( \
+                 SELECT $1::pg_catalog.oid \
+                 UNION SELECT i.inhrelid FROM pg_catalog.pg_inherits i \
+                 JOIN down ON i.inhparent OPERATOR(pg_catalog.=) down.relid) \
+             SELECT relid FROM down",
+            &[&relid],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| r.try_get(0).map_err(super::PreviewError::from))
+        .collect()
+}
+
+/// The tables this statement changed (and its target) that have enabled user
+/// triggers, by display name.
+async fn triggered(client: &Client, report: &Report) -> Result<Vec<String>, super::PreviewError> {
     let mut relids: Vec<u32> = report.delta.iter().map(|c| c.relid).collect();
-    if let Some(target) = &report.plan.target {
-        relids.push(target.relid);
-    }
+    relids.extend(&report.tree);
     let rows = client
         .query(
             "SELECT DISTINCT n.nspname::pg_catalog.text, c.relname::pg_catalog.text \
@@ -548,44 +614,49 @@ async fn undone_inside(
             &[&relids],
         )
         .await?;
-    let mut triggered = Vec::new();
-    for row in &rows {
-        triggered.push(display_name(
-            &row.try_get::<_, String>(0)?,
-            &row.try_get::<_, String>(1)?,
-        ));
+    rows.iter()
+        .map(|row| {
+            Ok(display_name(
+                &row.try_get::<_, String>(0)?,
+                &row.try_get::<_, String>(1)?,
+            ))
+        })
+        .collect()
+}
+
+/// Why work undone inside this one statement may still be in its counts: the server
+/// counts rows an exception block or a failed subtransaction undid, and nothing outside
+/// the statement can tell them apart. PL/pgSQL runs only where a DO block, a procedure,
+/// a user trigger or a function in the statement runs; without any of these (plain DML,
+/// foreign-key cascades, whose triggers are the server's own) the counts are exact.
+fn undone_inside(report: &Report) -> Option<String> {
+    if report.plan.kind == WriteKind::Other {
+        return Some(
+            "a DO block, procedure or function may undo work in an exception block, which \
+             the server still counts"
+                .into(),
+        );
     }
-    if !triggered.is_empty() {
-        return Ok(Some(format!(
+    if !report.triggered.is_empty() {
+        return Some(format!(
             "triggers on {} ran, and rows a trigger undoes in an exception block are still \
              counted by the server",
-            triggered.join(", ")
-        )));
+            report.triggered.join(", ")
+        ));
     }
-    // Without triggers, only foreign keys change other tables: a table they do not
-    // explain was changed by a function or rule in the statement.
-    let Some(target) = &report.plan.target else {
-        return Ok(None);
-    };
-    let explained: Vec<u32> = match &report.plan.cascade {
-        Some(Ok(effects)) => effects.iter().map(|e| e.relid).collect(),
-        _ => Vec::new(),
-    };
-    let unexplained: Vec<&str> = report
-        .delta
-        .iter()
-        .filter(|c| c.relid != target.relid && !explained.contains(&c.relid))
-        .map(|c| c.table.as_str())
-        .collect();
-    if unexplained.is_empty() {
-        return Ok(None);
+    let unexplained = report.unexplained();
+    // Through a simple view the base table and its foreign keys change: no PL/pgSQL
+    // runs (a view's INSTEAD OF triggers are among the triggers above).
+    let view = report.plan.target.as_ref().is_some_and(|t| t.kind == "v");
+    if unexplained.is_empty() || view {
+        return None;
     }
-    Ok(Some(format!(
+    Some(format!(
         "rows of {} changed beyond the target and the foreign-key effects pgward predicted, \
          so a function or rule ran, and work it undid in an exception block would still be \
          counted by the server",
         unexplained.join(", ")
-    )))
+    ))
 }
 
 impl Report {
@@ -647,25 +718,68 @@ impl Report {
     /// Rows changed in every table by this statement, cascades and triggers included,
     /// as the server counted them.
     pub fn changed_everywhere(&self) -> u64 {
-        self.delta
+        let all: i64 = self
+            .delta
             .iter()
-            .map(|c| (c.inserted.max(0) + c.updated.max(0) + c.deleted.max(0)) as u64)
-            .sum()
+            .map(|c| c.inserted.max(0) + c.updated.max(0) + c.deleted.max(0))
+            .sum();
+        // A row moved across partitions is one row, not a delete and an insert.
+        (all - self.moved()).max(0) as u64
     }
 
     fn counted(&self, relid: u32) -> Option<&TableCounts> {
         self.delta.iter().find(|c| c.relid == relid)
     }
 
+    /// The server's counts summed over the target's tree (inserted, updated, deleted).
+    fn counted_in_tree(&self) -> (i64, i64, i64) {
+        self.delta
+            .iter()
+            .filter(|c| self.tree.contains(&c.relid))
+            .fold((0, 0, 0), |(i, u, d), c| {
+                (i + c.inserted, u + c.updated, d + c.deleted)
+            })
+    }
+
+    /// Rows an UPDATE moved to another partition: the server counts each as a delete
+    /// in one partition and an insert in another, the statement as one update.
+    fn moved(&self) -> i64 {
+        if self.plan.kind != WriteKind::Update {
+            return 0;
+        }
+        let (i, _, d) = self.counted_in_tree();
+        i.min(d).max(0)
+    }
+
+    /// Tables outside the target's tree that changed and that the foreign-key
+    /// prediction does not account for, by display name. Empty when nothing was
+    /// predicted (the counts then speak alone).
+    fn unexplained(&self) -> Vec<String> {
+        let Some(target) = &self.plan.target else {
+            return Vec::new();
+        };
+        let explained: Vec<u32> = match &self.plan.cascade {
+            Some(Ok(effects)) => effects.iter().map(|e| e.relid).collect(),
+            _ => Vec::new(),
+        };
+        self.delta
+            .iter()
+            .filter(|c| {
+                c.relid != target.relid
+                    && !self.tree.contains(&c.relid)
+                    && !explained.contains(&c.relid)
+            })
+            .map(|c| c.table.clone())
+            .collect()
+    }
+
     /// Compares what pgward saw with what the server counted.
     fn check(&mut self) {
         if let (Some(images), Some(target)) = (&self.images, &self.plan.target) {
-            let counted = self.counted(target.relid);
-            let (i, u, d) = counted
-                .map(|c| (c.inserted, c.updated, c.deleted))
-                .unwrap_or((0, 0, 0));
+            // Summed over partitions and children, where the server counts the rows.
+            let (i, u, d) = self.counted_in_tree();
             let server = match self.plan.kind {
-                WriteKind::Update => u,
+                WriteKind::Update => u + self.moved(),
                 WriteKind::Delete => d,
                 WriteKind::Insert => i + u,
                 _ => images.total as i64,
@@ -711,6 +825,21 @@ impl Report {
             }
             lines.sort();
             self.warnings.extend(lines);
+            // Never a foreign-key sentence the server's counts contradict: every other
+            // table that changed is named, with what can have changed it.
+            let unexplained = self.unexplained();
+            if !unexplained.is_empty() {
+                let cause = if self.triggered.is_empty() {
+                    "no foreign key reaches it, so a rule or a function of the statement changed it"
+                        .to_string()
+                } else {
+                    format!("triggers on {} ran", self.triggered.join(", "))
+                };
+                self.warnings.push(format!(
+                    "rows of {} changed, which the foreign-key prediction does not explain: {cause}",
+                    unexplained.join(", ")
+                ));
+            }
         }
     }
 
@@ -917,6 +1046,15 @@ mod tests {
     }
 
     #[test]
+    fn only_as_postgresql_reads_it() {
+        assert!(writes_only("DELETE FROM ONLY t WHERE id = 1"));
+        assert!(writes_only("update only s.t set a = 1"));
+        assert!(!writes_only("DELETE FROM t"));
+        assert!(!writes_only("DELETE FROM \"only\" t"));
+        assert!(!writes_only("not sql"));
+    }
+
+    #[test]
     fn standalone_where() {
         let s = |t: &str| parse(t).map(|s| where_is_standalone(&s));
         assert_eq!(s("delete from t where id = 1"), Some(true));
@@ -957,6 +1095,8 @@ mod tests {
             delta: Vec::new(),
             upper_bound: None,
             ddl,
+            tree: Vec::new(),
+            triggered: Vec::new(),
             warnings: Vec::new(),
         }
     }
