@@ -15,6 +15,7 @@ pub mod keys;
 pub mod relation;
 pub mod rewrite;
 pub mod statement;
+pub mod truncate;
 
 #[cfg(test)]
 mod testdb;

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use sqlparser::ast::{FromTable, ObjectName, Statement};
+use sqlparser::ast::{FromTable, Statement};
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 use tokio_postgres::Client;
@@ -24,6 +24,7 @@ use super::images::Images;
 use super::keys::{self, RowKey};
 use super::relation::{display_name, Relation};
 use super::rewrite::{self, Capture, WhereShape};
+use super::truncate;
 use crate::render::table::{self, Column};
 use crate::render::Style;
 
@@ -90,8 +91,11 @@ pub struct Plan {
     pub columns: Vec<String>,
     /// Foreign-key effects predicted before it ran; `Err` says why none were predicted.
     pub cascade: Option<Result<Vec<CascadeEffect>, String>>,
-    /// For TRUNCATE: each table and its row count just before.
+    /// For TRUNCATE: each table it reaches (partitions, children and CASCADE
+    /// included) and its row count just before.
     pub truncated: Vec<(String, i64)>,
+    /// For TRUNCATE: tables whose figure is an estimate, with why.
+    pub estimated: Vec<String>,
     /// For DDL and other statements (DO, CALL, …): the storage of every user table
     /// before.
     pub storage: Option<HashMap<u32, u32>>,
@@ -166,13 +170,6 @@ fn kind_of(statement: Option<&Statement>, ddl: bool) -> WriteKind {
     }
 }
 
-fn truncate_targets(statement: Option<&Statement>) -> Vec<ObjectName> {
-    match statement {
-        Some(Statement::Truncate(t)) => t.table_names.iter().map(|t| t.name.clone()).collect(),
-        _ => Vec::new(),
-    }
-}
-
 const PLAN_BEGIN: &str = "SAVEPOINT pgward_plan; SET LOCAL transaction_read_only = on";
 const PLAN_END: &str = "ROLLBACK TO SAVEPOINT pgward_plan; RELEASE SAVEPOINT pgward_plan";
 
@@ -220,6 +217,7 @@ pub async fn plan(
         columns: Vec::new(),
         cascade: None,
         truncated: Vec::new(),
+        estimated: Vec::new(),
         storage: None,
         names_before: HashMap::new(),
         catalog_before: 0,
@@ -278,14 +276,10 @@ async fn gather(
         plan.locks_before = ddl::locks_held(client).await?;
         plan.catalog_before = catalog_changes(client).await?;
     }
-    for name in truncate_targets(statement) {
-        match counts::resolve_table(client, &name.to_string()).await? {
-            Some((relid, display)) => {
-                let rows = counts::row_count(client, relid).await?;
-                plan.truncated.push((display, rows));
-            }
-            None => plan.notes.push(format!("table {name} not found")),
-        }
+    if plan.kind == WriteKind::Truncate {
+        let removal = truncate::removal(client, &plan.text).await?;
+        plan.truncated = removal.tables;
+        plan.estimated = removal.estimated;
     }
     if let (Some(target), Some(statement)) = (&plan.target, statement) {
         let where_sql = match &plan.where_shape {
@@ -825,10 +819,11 @@ impl Report {
             }
             lines.sort();
             self.warnings.extend(lines);
-            // Never a foreign-key sentence the server's counts contradict: every other
-            // table that changed is named, with what can have changed it.
+            // Never a foreign-key sentence the server's counts contradict: where one is
+            // printed, every other table that changed is named, with what changed it.
             let unexplained = self.unexplained();
-            if !unexplained.is_empty() {
+            let sentence = !effects.is_empty() || self.plan.kind == WriteKind::Delete;
+            if sentence && !unexplained.is_empty() {
                 let cause = if self.triggered.is_empty() {
                     "no foreign key reaches it, so a rule or a function of the statement changed it"
                         .to_string()
@@ -861,8 +856,24 @@ impl Report {
             }
         }
         for (table, rows) in &self.plan.truncated {
+            let about = if self
+                .plan
+                .estimated
+                .iter()
+                .any(|e| e.starts_with(&format!("{table}: ")))
+            {
+                "about "
+            } else {
+                ""
+            };
             out.push_str(&format!(
-                "TRUNCATE {table}: removes all {rows} rows it held (TRUNCATE shows in no row counter)\n"
+                "TRUNCATE {table}: removes all {about}{rows} rows it held (TRUNCATE shows in no row counter)\n"
+            ));
+        }
+        for why in &self.plan.estimated {
+            out.push_str(&format!(
+                "NOTE: estimated: {}\n",
+                crate::render::escape::one_line(why)
             ));
         }
         match (&self.plan.cascade, &target) {
@@ -1081,6 +1092,7 @@ mod tests {
                 columns: Vec::new(),
                 cascade: None,
                 truncated: Vec::new(),
+                estimated: Vec::new(),
                 storage: None,
                 names_before: HashMap::new(),
                 catalog_before: 0,

@@ -191,12 +191,17 @@ impl Session {
         };
         // The number asked for is always a true statement: exact, or labelled as the
         // upper bound it is, with the reason.
-        let (amount, label) = match &report.upper_bound {
-            Some(why) => (
+        let estimated = report.plan.estimated.first();
+        let (amount, label) = match (&report.upper_bound, estimated) {
+            (_, Some(why)) if kind == WriteKind::Truncate => (
+                format!("about {affected}"),
+                format!(" (an estimate: {why})"),
+            ),
+            (Some(why), _) => (
                 format!("at most {affected}"),
                 format!(" (an upper bound: {why})"),
             ),
-            None => (affected.to_string(), String::new()),
+            (None, _) => (affected.to_string(), String::new()),
         };
         self.say_warn(&format!(
             "This {verb} changed {amount} rows in all{scope}{label}, and {why}."
@@ -207,9 +212,12 @@ impl Session {
             self.say_note("a real run would ask for the exact count here");
             return None;
         }
-        let asked = match &report.upper_bound {
-            Some(_) => format!("the upper bound shown ({affected})"),
-            None => format!("the exact number of rows ({affected})"),
+        let asked = match (&report.upper_bound, estimated) {
+            (_, Some(_)) if kind == WriteKind::Truncate => {
+                format!("the estimate shown ({affected})")
+            }
+            (Some(_), _) => format!("the upper bound shown ({affected})"),
+            (None, _) => format!("the exact number of rows ({affected})"),
         };
         let answer = self.confirm.ask(&format!(
             "Type {asked} to keep this change; anything else rolls back the transaction: "

@@ -525,3 +525,86 @@ fn cascades_through_partitions_inheritance_and_views_match_the_server() {
     assert!(!out.stdout.contains("upper bound"), "{out:?}");
     assert_eq!(db.value("SELECT count(*) FROM ord").as_deref(), Some("5"));
 }
+
+// ---------------------------------------------------------------------------------------
+// 5. TRUNCATE counts every table it empties.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn truncate_counts_cascade_only_and_hidden_rows_truly() {
+    let db = TestDb::new("pt_truncate");
+    db.exec(&format!(
+        "CREATE TABLE logs (id int); CREATE TABLE logs_old () INHERITS (logs); \
+         INSERT INTO logs VALUES (1), (2); INSERT INTO logs_old VALUES (3), (4), (5); \
+         CREATE TABLE parents (id int PRIMARY KEY); \
+         CREATE TABLE kids (id int PRIMARY KEY, pid int REFERENCES parents); \
+         INSERT INTO parents VALUES (1), (2); INSERT INTO kids VALUES (1, 1), (2, 1), (3, 2), (4, 2); \
+         CREATE TABLE vault (id int); INSERT INTO vault SELECT generate_series(1, 40); \
+         ALTER TABLE vault ENABLE ROW LEVEL SECURITY; \
+         CREATE POLICY none ON vault FOR SELECT USING (false); ANALYZE vault; \
+         GRANT SELECT, TRUNCATE ON logs, logs_old, parents, kids, vault TO {WRITER};"
+    ));
+    let measure = "SELECT (SELECT count(*) FROM ONLY logs), (SELECT count(*) FROM logs_old), \
+                   (SELECT count(*) FROM parents), (SELECT count(*) FROM kids), \
+                   (SELECT count(*) FROM vault)";
+    for (statement, removed, lines) in [
+        (
+            "TRUNCATE ONLY logs",
+            [2, 0, 0, 0, 0],
+            vec!["TRUNCATE logs: removes all 2 rows"],
+        ),
+        (
+            "TRUNCATE logs",
+            [2, 3, 0, 0, 0],
+            vec![
+                "TRUNCATE logs: removes all 2 rows",
+                "TRUNCATE logs_old: removes all 3 rows",
+            ],
+        ),
+        (
+            "TRUNCATE parents CASCADE",
+            [0, 0, 2, 4, 0],
+            vec![
+                "TRUNCATE parents: removes all 2 rows",
+                "TRUNCATE kids: removes all 4 rows",
+            ],
+        ),
+        (
+            "TRUNCATE vault",
+            [0, 0, 0, 0, 40],
+            vec!["TRUNCATE vault: removes all about 40 rows"],
+        ),
+    ] {
+        let (before, after) = truth(&db, statement, measure);
+        let truth: Vec<i64> = before
+            .iter()
+            .zip(&after)
+            .map(|(b, a)| b.parse::<i64>().expect("n") - a.parse::<i64>().expect("n"))
+            .collect();
+        assert_eq!(truth, removed, "the truth of {statement}");
+        let out = TestShell::new(&db).stdin(&format!("{statement};\n")).run();
+        assert_eq!(out.code, 2, "{out:?}");
+        for line in lines {
+            assert!(out.stdout.contains(line), "{statement}: {line}: {out:?}");
+        }
+        let total: i64 = removed.iter().sum();
+        if statement == "TRUNCATE vault" {
+            assert!(
+                out.stdout
+                    .contains("NOTE: estimated: vault: row-level security"),
+                "{out:?}"
+            );
+            assert!(
+                out.stderr.contains(&format!("changed about {total} rows")),
+                "{out:?}"
+            );
+        } else {
+            assert!(
+                out.stderr.contains(&format!("changed {total} rows")),
+                "{out:?}"
+            );
+        }
+    }
+    assert_eq!(db.value("SELECT count(*) FROM kids").as_deref(), Some("4"));
+    assert_eq!(db.value("SELECT count(*) FROM logs").as_deref(), Some("5"));
+}
