@@ -785,6 +785,22 @@ impl Report {
                     target.display()
                 ));
             }
+            // All three counters of the target: a trigger that deletes the row its
+            // UPDATE just changed shows only in the other two.
+            let moved = self.moved();
+            let (other, what) = match self.plan.kind {
+                WriteKind::Update => (i - moved + d - moved, "inserted or deleted"),
+                WriteKind::Delete => (i + u, "inserted or updated"),
+                WriteKind::Insert => (d, "deleted"),
+                _ => (0, ""),
+            };
+            if other > 0 {
+                self.warnings.push(format!(
+                    "the server also counted {other} rows of {} {what}, which this {} does not do itself: a trigger or rule did",
+                    target.display(),
+                    self.plan.kind.verb()
+                ));
+            }
         }
         if let Some(Ok(effects)) = &self.plan.cascade {
             let mut predicted: HashMap<(u32, bool), i64> = HashMap::new();
@@ -812,8 +828,13 @@ impl Report {
                     .unwrap_or(0);
                 if counted != rows {
                     lines.push(format!(
-                        "foreign keys explain {rows} {} in {name}, but the server counted {counted}: a trigger or rule did more",
-                        if deletes { "deletes" } else { "updates" }
+                        "foreign keys explain {rows} {} in {name}, but the server counted {counted}: {}",
+                        if deletes { "deletes" } else { "updates" },
+                        if counted > rows {
+                            "a trigger or rule did more"
+                        } else {
+                            "fewer happened: a BEFORE trigger skipped rows, a rule replaced the statement, or (for an UPDATE) key values did not change"
+                        }
                     ));
                 }
             }
