@@ -26,7 +26,10 @@ pub struct EditorConfirm;
 impl Confirm for EditorConfirm {
     fn ask(&mut self, prompt: &str) -> Option<String> {
         let mut editor = rustyline::DefaultEditor::new().ok()?;
-        editor.readline(prompt).ok()
+        // The prompt names the environment: it stays on its line and drives nothing.
+        editor
+            .readline(&crate::render::escape::one_line(prompt))
+            .ok()
     }
 }
 
@@ -52,7 +55,9 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session) -> ExitCode {
     let mut editor: Editor<ReplHelper, FileHistory> = match Editor::with_config(config) {
         Ok(e) => e,
         Err(e) => {
-            eprintln!("pgward: cannot open the line editor: {e}");
+            session
+                .io()
+                .say_error(&format!("pgward: cannot open the line editor: {e}"));
             return ExitCode::Config;
         }
     };
@@ -65,10 +70,10 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session) -> ExitCode {
         }
         let _ = editor.load_history(path);
     }
-    println!(
+    session.io().say_out(&format!(
         "pgward {} — type \\? for help, \\q to quit.",
         env!("CARGO_PKG_VERSION")
-    );
+    ));
     loop {
         let p = prompt::Prompt::of(session);
         if let Some(h) = editor.helper_mut() {
@@ -99,7 +104,7 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session) -> ExitCode {
             Err(ReadlineError::Interrupted) => continue,
             Err(ReadlineError::Eof) => break,
             Err(e) => {
-                eprintln!("pgward: input error: {e}");
+                session.io().say_error(&format!("pgward: input error: {e}"));
                 break;
             }
         }

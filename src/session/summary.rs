@@ -1,6 +1,7 @@
 //! The change-set summary shown at COMMIT: every statement as typed, the totals per
 //! table, and the change digest that binds environment, server, database, role,
-//! transaction, statements, counts and images (see `preview::digest`).
+//! transaction, statements, counts and images (see `preview::digest`). Every name and
+//! statement in it is escaped to one line, so none can draw a line of the summary.
 
 use crate::preview::counts::TableCounts;
 use crate::preview::digest::ChangeSet;
@@ -29,8 +30,11 @@ impl Session {
     /// The summary printed before COMMIT is confirmed.
     pub(super) fn change_summary(&self, tx: &OpenTx, txid: &str) -> String {
         let mut out = format!(
-            "Change set of transaction {txid} in environment {:?} (database {}, role {}):\n",
-            self.settings.env.name, self.settings.conn.dbname, tx.role
+            "Change set of transaction {} in environment \"{}\" (database {}, role {}):\n",
+            one_line(txid),
+            one_line(&self.settings.env.name),
+            one_line(&self.settings.conn.dbname),
+            one_line(&tx.role)
         );
         out.push_str("Statements, as typed:\n");
         for (i, s) in tx.statements.iter().enumerate() {
@@ -61,12 +65,15 @@ impl Session {
             out.push_str(&counts_table(&rows));
         }
         for (table, rows) in &self.changes.truncated {
-            out.push_str(&format!("TRUNCATE {table}: {rows} rows removed\n"));
+            out.push_str(&format!(
+                "TRUNCATE {}: {rows} rows removed\n",
+                one_line(table)
+            ));
         }
         if !self.changes.schema.is_empty() {
             out.push_str("Schema and storage changes:\n");
             for line in &self.changes.schema {
-                out.push_str(&format!("  {}\n", crate::render::escape::one_line(line)));
+                out.push_str(&format!("  {}\n", one_line(line)));
             }
         }
         out.push_str(&format!(
