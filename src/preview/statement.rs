@@ -788,7 +788,8 @@ pub fn counts_table(counts: &[TableCounts]) -> String {
         .iter()
         .map(|c| {
             vec![
-                Some(c.table.clone()),
+                // A name stays on its line, unlike a value.
+                Some(one_line(&c.table)),
                 Some(c.inserted.to_string()),
                 Some(c.updated.to_string()),
                 Some(c.deleted.to_string()),

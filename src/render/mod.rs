@@ -9,5 +9,8 @@ pub mod table;
 pub mod tag;
 pub mod text;
 
+#[cfg(test)]
+mod props;
+
 pub use style::Style;
 pub use text::{Paint, Text};

@@ -35,9 +35,9 @@ impl Prompt {
                 .unwrap_or_else(|| session.login().to_string()),
         };
         Prompt {
-            env: one_line(&env.name),
-            role: one_line(&role),
-            db: one_line(&session.settings().conn.dbname),
+            env: env.name.clone(),
+            role,
+            db: session.settings().conn.dbname.clone(),
             marker: session.state().marker(),
         }
     }
@@ -48,8 +48,13 @@ impl Prompt {
     }
 
     fn text(&self, env: Paint) -> Text {
-        let mut t = Text::painted(format!("[{}]", self.env), env);
-        t.push(format!(" {}@{}{} ", self.role, self.db, self.marker));
+        let mut t = Text::painted(format!("[{}]", one_line(&self.env)), env);
+        t.push(format!(
+            " {}@{}{} ",
+            one_line(&self.role),
+            one_line(&self.db),
+            self.marker
+        ));
         t
     }
 
@@ -79,9 +84,9 @@ mod tests {
     #[test]
     fn names_stay_on_the_line_and_drive_nothing() {
         let p = Prompt {
-            env: one_line("prod\u{1b}[2J"),
-            role: one_line("w\u{202e}"),
-            db: one_line("d\nb"),
+            env: "prod\u{1b}[2J".into(),
+            role: "w\u{202e}".into(),
+            db: "d\nb".into(),
             marker: "=>",
         };
         assert_eq!(p.plain(), "[prod\\x1b[2J] w\\u{202e}@d\\nb=> ");

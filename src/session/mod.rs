@@ -34,6 +34,8 @@ pub use outcome::Outcome;
 pub use state::{OpenTx, TxState};
 
 use probe::Expected;
+#[cfg(test)]
+pub(crate) use summary::Summary;
 
 /// The guarded session.
 pub struct Session {
