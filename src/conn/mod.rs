@@ -246,7 +246,7 @@ pub async fn connect(params: &ConnParams, application_name: &str) -> Result<Conn
                 },
             );
             if let Some(w) = found.warning {
-                eprintln!("WARNING: {w}");
+                eprintln!("WARNING: {}", crate::render::escape::multi_line(&w));
             }
             params.password = found.password;
         }
@@ -268,6 +268,7 @@ pub async fn connect(params: &ConnParams, application_name: &str) -> Result<Conn
 }
 
 fn prompt_password(user: &str) -> Result<Secret, ConnError> {
+    let user = crate::render::escape::one_line(user);
     rpassword::prompt_password(format!("Password for user {user}: "))
         .map(Secret::new)
         .map_err(|_| ConnError::PasswordRequired { user: user.into() })
