@@ -64,7 +64,10 @@ fn hostile_names_values_and_notices_are_shown_escaped() {
     assert!(out.stdout.contains(&shown("col")), "{out:?}");
     assert!(out.stdout.contains(&shown("val")), "{out:?}");
     assert!(out.stdout.contains(&shown("new")), "{out:?}");
-    assert!(out.stdout.contains(&format!("UPDATE {}", shown("tab"))), "{out:?}");
+    assert!(
+        out.stdout.contains(&format!("UPDATE {}", shown("tab"))),
+        "{out:?}"
+    );
     // Notices from a function and from a DO block.
     assert!(out.stderr.contains(&shown("notice")), "{out:?}");
     assert!(out.stderr.contains(&shown("do")), "{out:?}");
@@ -74,7 +77,10 @@ fn hostile_names_values_and_notices_are_shown_escaped() {
         .find("Change set of transaction")
         .expect("a summary")..];
     assert!(summary.contains(&shown("new")), "{summary}");
-    assert!(summary.contains(&format!(" {} ", shown("tab"))), "{summary}");
+    assert!(
+        summary.contains(&format!(" {} ", shown("tab"))),
+        "{summary}"
+    );
 
     // Escaping is for the screen only: the data keeps every byte, and the refused
     // COMMIT changed nothing.
