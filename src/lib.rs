@@ -14,7 +14,8 @@
 //! - [`policy`]: the refused list, as data.
 //! - [`preview`]: what each write did (diff, counts, cascades, DDL facts) and the
 //!   change digest, shown before COMMIT.
-//! - [`session`]: the guarded transaction state machine, the identity probe, and
+//! - [`session`]: the guarded transaction state machine, the identity probe, the role
+//!   check that refuses a role setup the database does not enforce, and
 //!   [`session::Io`], the one writer to the terminal.
 //! - [`render`]: result tables and server errors, as psql shows them, and the escaping
 //!   and typed colour ([`render::Text`]) every string passes on its way to the screen.

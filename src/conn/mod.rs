@@ -268,8 +268,8 @@ pub async fn connect(params: &ConnParams, application_name: &str) -> Result<Conn
 }
 
 fn prompt_password(user: &str) -> Result<Secret, ConnError> {
-    let user = crate::render::escape::one_line(user);
-    rpassword::prompt_password(format!("Password for user {user}: "))
+    let shown = crate::render::escape::one_line(user);
+    rpassword::prompt_password(format!("Password for user {shown}: "))
         .map(Secret::new)
         .map_err(|_| ConnError::PasswordRequired { user: user.into() })
 }

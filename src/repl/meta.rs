@@ -140,6 +140,14 @@ pub fn run(line: &str, session: &mut Session) -> Action {
                 e(s.ticket.as_deref().unwrap_or("(none)")),
             );
             session.io().say_out(&info);
+            let risks: Vec<String> = session
+                .accepted_risks()
+                .iter()
+                .map(|line| format!("WARNING: {}", one_line(line)))
+                .collect();
+            for line in risks {
+                session.io().say_out(&line);
+            }
             Action::Continue
         }
         other => {

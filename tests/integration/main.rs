@@ -7,6 +7,7 @@ mod describe;
 mod guard;
 mod preview;
 mod repl;
+mod roles;
 mod screen;
 mod term;
 mod tls;
