@@ -55,7 +55,8 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
         Box::new(std::io::stdout()),
         Box::new(std::io::stderr()),
         Style::detect(std::io::stderr().is_terminal()),
-    );
+    )
+    .with_live(std::io::stderr().is_terminal());
     let mut session = rt.block_on(Session::start(
         connection,
         settings,
@@ -99,7 +100,7 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
             .say_err("pgward: input ended inside an open transaction without a confirmed COMMIT\n");
         code = ExitCode::Refused;
     }
-    if outcome != Outcome::ConnectionLost {
+    if !outcome.ends_session() {
         rt.block_on(session.finish());
     }
     Ok(code)

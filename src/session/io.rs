@@ -2,7 +2,9 @@
 //! the other. This is the one writer to the terminal: everything passes through
 //! [`Text::to_screen`], which escapes every span before pgward adds its own colour, so
 //! no string from the server or the user (a value, a name, a tag, a notice, an echoed
-//! statement) can drive the terminal of the shared screen.
+//! statement) can drive the terminal of the shared screen. The one control sequence
+//! pgward writes besides its colours is its own: the live line of a long wait is redrawn
+//! in place (`\r`, erase line) on a terminal ([`Io::live_line`]).
 
 use std::io::Write;
 
@@ -13,12 +15,50 @@ pub struct Io {
     out: Box<dyn Write>,
     err: Box<dyn Write>,
     style: Style,
+    live: bool,
 }
 
 impl Io {
     /// Results to `out`, messages to `err`, coloured when `style` says so.
     pub fn new(out: Box<dyn Write>, err: Box<dyn Write>, style: Style) -> Io {
-        Io { out, err, style }
+        Io {
+            out,
+            err,
+            style,
+            live: false,
+        }
+    }
+
+    /// `live`: the message stream is a terminal, where a live line can be redrawn in
+    /// place.
+    pub fn with_live(mut self, live: bool) -> Io {
+        self.live = live;
+        self
+    }
+
+    /// Whether a live line is redrawn in place (else written once per line).
+    pub fn is_live(&self) -> bool {
+        self.live
+    }
+
+    /// Shows `s` as the live line on the message stream: on a terminal it replaces the
+    /// line in place, elsewhere it is written as a line of its own.
+    pub fn live_line(&mut self, s: &str) {
+        let shown = Text::plain(crate::render::escape::one_line(s)).to_screen(self.style);
+        let _ = if self.live {
+            write!(self.err, "\r\x1b[2K{shown}")
+        } else {
+            writeln!(self.err, "{shown}")
+        };
+        let _ = self.err.flush();
+    }
+
+    /// Erases the live line on a terminal; elsewhere there is nothing to erase.
+    pub fn erase_live_line(&mut self) {
+        if self.live {
+            let _ = write!(self.err, "\r\x1b[2K");
+            let _ = self.err.flush();
+        }
     }
 
     /// Whether output is coloured.
