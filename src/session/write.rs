@@ -129,8 +129,9 @@ impl Session {
             }
         };
         self.show(text, &executed);
-        let preview = report.render(self.io.style, self.all_columns);
-        self.say_out(preview.trim_end());
+        let mut preview = report.render(self.all_columns).trim_end();
+        preview.push("\n");
+        self.io.out(&preview);
         if let Some(outcome) = self.threshold(&report).await {
             return outcome;
         }
@@ -219,6 +220,7 @@ impl Session {
             (Some(_), _) => format!("the upper bound shown ({affected})"),
             (None, _) => format!("the exact number of rows ({affected})"),
         };
+        self.conn.settle().await;
         let answer = self.confirm.ask(&format!(
             "Type {asked} to keep this change; anything else rolls back the transaction: "
         ));
