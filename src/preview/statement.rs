@@ -903,7 +903,23 @@ impl Report {
             {
                 let root = self.rows.unwrap_or(0) as i64;
                 let line = if self.plan.kind == WriteKind::Update {
-                    cascade::update_summary(table, root, effects)
+                    // The UPDATE already ran without failing: a key that blocks only
+                    // when its value really changes did not block (a no-op key update),
+                    // so no failure is predicted after the fact.
+                    // And a cascade happens only where a key value changed: where the
+                    // server counted fewer updates than predicted, its count is the truth.
+                    let ran: Vec<CascadeEffect> = effects
+                        .iter()
+                        .filter(|e| e.action != CascadeAction::Blocked)
+                        .map(|e| {
+                            let counted = self.counted(e.relid).map_or(0, |c| c.updated);
+                            CascadeEffect {
+                                rows: e.rows.min(counted),
+                                ..e.clone()
+                            }
+                        })
+                        .collect();
+                    cascade::update_summary(table, root, &ran)
                 } else {
                     cascade::summary(table, root, effects)
                 };

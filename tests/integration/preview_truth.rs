@@ -608,3 +608,38 @@ fn truncate_counts_cascade_only_and_hidden_rows_truly() {
     assert_eq!(db.value("SELECT count(*) FROM kids").as_deref(), Some("4"));
     assert_eq!(db.value("SELECT count(*) FROM logs").as_deref(), Some("5"));
 }
+
+// ---------------------------------------------------------------------------------------
+// 7. Warnings blame the real cause.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn a_no_op_key_update_predicts_no_cascade_and_no_failure() {
+    let db = TestDb::new("pt_noop_key");
+    db.exec(&format!(
+        "CREATE TABLE owners (id int PRIMARY KEY); \
+         CREATE TABLE pets (id int PRIMARY KEY, owner int REFERENCES owners ON UPDATE CASCADE); \
+         CREATE TABLE bills (id int PRIMARY KEY, owner int REFERENCES owners); \
+         INSERT INTO owners VALUES (1), (2); \
+         INSERT INTO pets VALUES (1, 1), (2, 1); INSERT INTO bills VALUES (1, 1); \
+         GRANT SELECT, UPDATE ON owners, pets, bills TO {WRITER};"
+    ));
+    let statement = "UPDATE owners SET id = id WHERE id = 1";
+    let measure = "SELECT (SELECT count(*) FROM pets WHERE xmin::text::bigint = txid_current()), \
+                   (SELECT count(*) FROM owners WHERE xmin::text::bigint = txid_current())";
+    let (_, after) = truth(&db, statement, measure);
+    // The truth: the owner row got a new version, no pet did, nothing failed.
+    assert_eq!(after, ["0", "1"]);
+
+    let out = dry_run(&db, &[statement]);
+    assert_summary(&out);
+    assert!(
+        out.stdout
+            .contains("Foreign keys: updating 1 row of owners changes owner in 0 rows of pets\n"),
+        "{out:?}"
+    );
+    assert!(!out.stdout.contains("will fail"), "{out:?}");
+    assert!(!out.stdout.contains("did more"), "{out:?}");
+    let (shown, _) = shown_counts(&out);
+    assert_eq!(shown, [("owners".to_string(), [0, 1, 0])]);
+}
