@@ -31,7 +31,10 @@ pub struct EditorConfirm;
 impl Confirm for EditorConfirm {
     fn ask(&mut self, prompt: &str) -> Option<String> {
         let mut editor = rustyline::DefaultEditor::new().ok()?;
-        editor.readline(prompt).ok()
+        // The prompt names the environment: it stays on its line and drives nothing.
+        editor
+            .readline(&crate::render::escape::one_line(prompt))
+            .ok()
     }
 }
 
@@ -58,7 +61,9 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session, runner: &mut Run
     let mut editor: Editor<ReplHelper, FileHistory> = match Editor::with_config(config) {
         Ok(e) => e,
         Err(e) => {
-            eprintln!("pgward: cannot open the line editor: {e}");
+            session
+                .io()
+                .say_error(&format!("pgward: cannot open the line editor: {e}"));
             return ExitCode::Config;
         }
     };
@@ -71,10 +76,10 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session, runner: &mut Run
         }
         let _ = editor.load_history(path);
     }
-    println!(
+    session.io().say_out(&format!(
         "pgward {} — type \\? for help, \\q to quit.",
         env!("CARGO_PKG_VERSION")
-    );
+    ));
     let mut status = ExitCode::Ok;
     // The lines of the statement being typed; one history entry once it is sent.
     let mut typed: Vec<String> = Vec::new();
@@ -119,7 +124,7 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session, runner: &mut Run
             }
             Err(ReadlineError::Eof) => break,
             Err(e) => {
-                eprintln!("pgward: input error: {e}");
+                session.io().say_error(&format!("pgward: input error: {e}"));
                 break;
             }
         }

@@ -10,10 +10,10 @@
 //! The buffer's own meta-commands live here (`\g \p \r \e \watch \i \ir \set \unset
 //! \echo \timing`); everything else goes to [`super::meta::perform`].
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::render::Text;
 use crate::session::{Outcome, Session};
 use crate::sql::{self, Verdict};
 
@@ -97,7 +97,9 @@ impl Runner {
         dir: &Path,
     ) -> Flow {
         if self.sources.len() >= MAX_DEPTH {
-            eprintln!("pgward: {name}: files include each other more than {MAX_DEPTH} deep");
+            session.io().say_error(&format!(
+                "pgward: {name}: files include each other more than {MAX_DEPTH} deep"
+            ));
             return Flow::Go(Outcome::SqlError);
         }
         self.sources.push(Source {
@@ -123,7 +125,7 @@ impl Runner {
         }
         if let Flow::Go(outcome) = flow {
             if outcome != Outcome::Ok && !outcome.ends_session() {
-                self.say_where();
+                self.say_where(session);
             }
         }
         self.sources.pop();
@@ -151,12 +153,12 @@ impl Runner {
     }
 
     /// Says `FILE:LINE:` of the line a script stopped at, as psql does.
-    fn say_where(&self) {
+    fn say_where(&self, session: &mut Session) {
         if let Some(s) = self.sources.last() {
-            eprintln!(
+            session.io().say_error(&format!(
                 "pgward:{}:{}: the script stops at this line",
                 s.name, s.line
-            );
+            ));
         }
     }
 
@@ -257,7 +259,7 @@ impl Runner {
         let started = Instant::now();
         let outcome = rt.block_on(session.execute(text));
         if self.timing && !outcome.ends_session() {
-            println!("{}", timing_line(started.elapsed()));
+            session.io().say_out(&timing_line(started.elapsed()));
         }
         outcome
     }
@@ -275,22 +277,49 @@ impl Runner {
     fn meta(&mut self, rt: &tokio::runtime::Runtime, session: &mut Session, line: &str) -> Flow {
         let command = line.split_whitespace().next().unwrap_or("\\");
         let raw = line[command.len()..].trim();
+        const OWN: [&str; 17] = [
+            "\\g",
+            "\\go",
+            "\\watch",
+            "\\p",
+            "\\print",
+            "\\r",
+            "\\reset",
+            "\\e",
+            "\\edit",
+            "\\i",
+            "\\include",
+            "\\ir",
+            "\\include_relative",
+            "\\set",
+            "\\unset",
+            "\\echo",
+            "\\timing",
+        ];
+        if !OWN.contains(&command) {
+            // The other meta-commands read their arguments themselves (describe's
+            // patterns keep their quotes).
+            return match meta::perform(rt, session, line) {
+                meta::Step::Quit => Flow::Quit,
+                meta::Step::Continue(outcome) => Flow::Go(outcome),
+            };
+        }
         let args = match vars::meta_args(raw, &self.vars) {
             Ok(a) => a,
             Err(message) => {
-                eprintln!("{command}: {message}");
+                session.io().say_error(&format!("{command}: {message}"));
                 return Flow::Go(Outcome::SqlError);
             }
         };
         let ok = Flow::Go(Outcome::Ok);
-        let invalid = |message: &str| {
-            eprintln!("{command}: {message}");
-            Flow::Go(Outcome::SqlError)
-        };
         match command {
             "\\g" | "\\go" => {
                 if !args.is_empty() {
-                    return invalid("sending results to a file or a command is not supported");
+                    return invalid(
+                        session,
+                        command,
+                        "sending results to a file or a command is not supported",
+                    );
                 }
                 match self.current() {
                     Some(q) => {
@@ -299,26 +328,26 @@ impl Runner {
                         self.last = Some(q);
                         Flow::Go(outcome)
                     }
-                    None => invalid("the query buffer is empty"),
+                    None => invalid(session, command, "the query buffer is empty"),
                 }
             }
             "\\watch" => self.watch(rt, session, &args),
             "\\p" | "\\print" => {
                 match self.current() {
-                    Some(q) => println!("{q}"),
-                    None => println!("Query buffer is empty."),
+                    Some(q) => session.io().say_out(&q),
+                    None => session.io().say_out("Query buffer is empty."),
                 }
                 ok
             }
             "\\r" | "\\reset" => {
                 self.pending.clear();
-                println!("Query buffer reset (cleared).");
+                session.io().say_out("Query buffer reset (cleared).");
                 ok
             }
             "\\e" | "\\edit" => self.edit(rt, session, &args),
             "\\i" | "\\include" | "\\ir" | "\\include_relative" => {
                 let Some(file) = args.first() else {
-                    return invalid("missing required argument");
+                    return invalid(session, command, "missing required argument");
                 };
                 let mut path = PathBuf::from(file);
                 if command.starts_with("\\ir") || command == "\\include_relative" {
@@ -332,18 +361,22 @@ impl Runner {
                         let name = path.display().to_string();
                         self.script(rt, session, &text, &name, &dir)
                     }
-                    Err(e) => invalid(&format!("{}: {e}", path.display())),
+                    Err(e) => invalid(session, command, &format!("{}: {e}", path.display())),
                 }
             }
             "\\set" => {
                 let Some(name) = args.first() else {
                     for (k, v) in self.vars.iter() {
-                        println!("{k} = '{v}'");
+                        session.io().say_out(&format!("{k} = '{v}'"));
                     }
                     return ok;
                 };
                 if !vars::valid_name(name) {
-                    return invalid(&format!("invalid variable name: \"{name}\""));
+                    return invalid(
+                        session,
+                        command,
+                        &format!("invalid variable name: \"{name}\""),
+                    );
                 }
                 let value: String = args[1..].concat();
                 self.vars.set(name, &value);
@@ -354,19 +387,18 @@ impl Runner {
                     self.vars.unset(name);
                     ok
                 }
-                _ => invalid("takes one variable name"),
+                _ => invalid(session, command, "takes one variable name"),
             },
             "\\echo" => {
                 let (newline, words) = match args.first().map(String::as_str) {
                     Some("-n") => (false, &args[1..]),
                     _ => (true, &args[..]),
                 };
-                let mut out = std::io::stdout();
-                let _ = write!(out, "{}", words.join(" "));
+                let mut text = words.join(" ");
                 if newline {
-                    let _ = writeln!(out);
+                    text.push('\n');
                 }
-                let _ = out.flush();
+                session.io().out(&Text::plain(text));
                 ok
             }
             "\\timing" => {
@@ -375,12 +407,17 @@ impl Runner {
                     Some("on" | "true" | "yes" | "1") => true,
                     Some("off" | "false" | "no" | "0") => false,
                     Some(other) => {
-                        return invalid(&format!(
-                            "unrecognized value \"{other}\": Boolean expected"
-                        ))
+                        return invalid(
+                            session,
+                            command,
+                            &format!("unrecognized value \"{other}\": Boolean expected"),
+                        )
                     }
                 };
-                println!("Timing is {}.", if self.timing { "on" } else { "off" });
+                session.io().say_out(&format!(
+                    "Timing is {}.",
+                    if self.timing { "on" } else { "off" }
+                ));
                 ok
             }
             _ => match meta::perform(rt, session, line) {
@@ -405,12 +442,16 @@ impl Runner {
             None => 2.0,
             Some(Ok(s)) if s.is_finite() && s > 0.0 => s,
             Some(_) => {
-                eprintln!("\\watch: the interval must be a number of seconds above 0");
+                session
+                    .io()
+                    .say_error("\\watch: the interval must be a number of seconds above 0");
                 return Flow::Go(Outcome::SqlError);
             }
         };
         let Some(query) = self.current() else {
-            eprintln!("\\watch cannot be used with an empty query");
+            session
+                .io()
+                .say_error("\\watch cannot be used with an empty query");
             return Flow::Go(Outcome::SqlError);
         };
         self.pending.clear();
@@ -423,11 +464,11 @@ impl Runner {
                 .iter()
                 .all(|p| matches!(sql::classify(&p.text), Verdict::Read));
         if !reads {
-            eprintln!("\\watch runs reads only: the statement would repeat a change, or pgward cannot tell that it only reads");
+            session.io().say_error("\\watch runs reads only: the statement would repeat a change, or pgward cannot tell that it only reads");
             return Flow::Go(Outcome::Refused);
         }
         loop {
-            println!("(every {seconds}s)\n");
+            session.io().say_out(&format!("(every {seconds}s)\n"));
             let outcome = self.run(rt, session, &text);
             if outcome != Outcome::Ok {
                 return Flow::Go(outcome);
@@ -467,7 +508,9 @@ impl Runner {
                 {
                     Ok(f) => f,
                     Err(e) => {
-                        eprintln!("\\e: cannot create a temporary file: {e}");
+                        session
+                            .io()
+                            .say_error(&format!("\\e: cannot create a temporary file: {e}"));
                         return Flow::Go(Outcome::SqlError);
                     }
                 };
@@ -476,7 +519,9 @@ impl Runner {
                     body.push('\n');
                 }
                 if let Err(e) = std::fs::write(file.path(), body) {
-                    eprintln!("\\e: cannot write {}: {e}", file.path().display());
+                    session
+                        .io()
+                        .say_error(&format!("\\e: cannot write {}: {e}", file.path().display()));
                     return Flow::Go(Outcome::SqlError);
                 }
                 (file.path().to_path_buf(), Some(file))
@@ -490,18 +535,24 @@ impl Runner {
         match status {
             Ok(s) if s.success() => {}
             Ok(s) => {
-                eprintln!("\\e: the editor {editor} ended with {s}; nothing was run");
+                session.io().say_error(&format!(
+                    "\\e: the editor {editor} ended with {s}; nothing was run"
+                ));
                 return Flow::Go(Outcome::SqlError);
             }
             Err(e) => {
-                eprintln!("\\e: cannot start the editor {editor}: {e}");
+                session
+                    .io()
+                    .say_error(&format!("\\e: cannot start the editor {editor}: {e}"));
                 return Flow::Go(Outcome::SqlError);
             }
         }
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) => {
-                eprintln!("\\e: cannot read {}: {e}", path.display());
+                session
+                    .io()
+                    .say_error(&format!("\\e: cannot read {}: {e}", path.display()));
                 return Flow::Go(Outcome::SqlError);
             }
         };
@@ -516,6 +567,12 @@ impl Runner {
         }
         flow
     }
+}
+
+/// Says what is wrong with `command` and fails.
+fn invalid(session: &mut Session, command: &str, message: &str) -> Flow {
+    session.io().say_error(&format!("{command}: {message}"));
+    Flow::Go(Outcome::SqlError)
 }
 
 /// psql's `\timing` line: `Time: 0.512 ms`, with minutes and seconds past a second.
