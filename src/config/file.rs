@@ -48,6 +48,11 @@ pub struct Environment {
     pub preview_rows: usize,
     /// Prompt colour; production-like names default to red.
     pub color: Option<PromptColor>,
+    /// Let `EXECUTE` of a computed string in DO blocks and function bodies through (as an
+    /// opaque write). Off by default: only an environment whose role setup the database
+    /// enforces should turn it on.
+    #[serde(default)]
+    pub allow_dynamic_sql: bool,
 }
 
 /// Colours the prompt can take.
@@ -103,6 +108,7 @@ impl Environment {
             max_rows: default_max_rows(),
             preview_rows: default_preview_rows(),
             color: None,
+            allow_dynamic_sql: false,
         }
     }
 }
