@@ -49,6 +49,12 @@ impl Session {
             };
         };
         if change.placeholder {
+            // An extension registers its settings when it is loaded into the backend;
+            // PL/pgSQL is loaded on first use, so use it first (an empty DO block), or
+            // `plpgsql.*` would look like placeholders until then.
+            if let Err(e) = self.conn.client.batch_execute("DO $$BEGIN END$$").await {
+                return self.failed(e, text).await;
+            }
             let registered = self
                 .conn
                 .client
