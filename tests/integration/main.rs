@@ -1,6 +1,7 @@
 //! pgward's one integration test binary: real PostgreSQL (one throwaway cluster for the
 //! run, one database per test), the real `pgward` binary, real pseudo-terminals.
 
+mod check;
 mod completions;
 mod config;
 mod describe;
