@@ -134,7 +134,11 @@ fn main() {
     println!("# pgward check: {n} statements\n");
     println!("| path | time | statements/s |");
     println!("|---|---|---|");
-    println!("| library (`check::check_file`) | {:.3} s | {:.0} |", lib.as_secs_f64(), per_sec(lib));
+    println!(
+        "| library (`check::check_file`) | {:.3} s | {:.0} |",
+        lib.as_secs_f64(),
+        per_sec(lib)
+    );
     println!(
         "| binary (`pgward check --format json`) | {:.3} s | {:.0} |",
         end_to_end.as_secs_f64(),
@@ -147,6 +151,10 @@ fn main() {
     );
     println!(
         "Goal: 50,000 statements in under 1 s end to end: {}.",
-        if n >= 50_000 && end_to_end.as_secs_f64() < 1.0 { "met" } else { "see above" }
+        if n >= 50_000 && end_to_end.as_secs_f64() < 1.0 {
+            "met"
+        } else {
+            "see above"
+        }
     );
 }

@@ -121,8 +121,11 @@ impl Report {
                 out.push('\n');
             }
         }
-        let all: Vec<&StatementReport> =
-            self.files.iter().flat_map(|f| f.statements.iter()).collect();
+        let all: Vec<&StatementReport> = self
+            .files
+            .iter()
+            .flat_map(|f| f.statements.iter())
+            .collect();
         let refused = all.iter().filter(|s| s.decision == "refuse").count();
         let warned = all.iter().filter(|s| s.warning).count();
         out.push_str(&format!(
@@ -168,7 +171,13 @@ fn check_chunk(
     for piece in &split.pieces {
         let start = from + piece.start;
         let analysis = sql::analyze(&piece.text, &policy.options);
-        out.push(report(text, start, start + piece.text.len(), analysis, policy));
+        out.push(report(
+            text,
+            start,
+            start + piece.text.len(),
+            analysis,
+            policy,
+        ));
     }
     if let Some(rest) = split.rest {
         let start = to - rest.len();
@@ -287,9 +296,18 @@ mod tests {
         let r = check_file("f.sql", text, &policy());
         let s = &r.statements;
         assert_eq!(s.len(), 4);
-        assert_eq!((s[0].start, s[0].end, s[0].line, s[0].class), (0, 8, 1, "read"));
-        assert_eq!(&text[s[1].start..s[1].end], "update t set a = 1\n  where id = 2");
-        assert_eq!((s[1].line, s[1].class, s[1].decision), (3, "write", "approve"));
+        assert_eq!(
+            (s[0].start, s[0].end, s[0].line, s[0].class),
+            (0, 8, 1, "read")
+        );
+        assert_eq!(
+            &text[s[1].start..s[1].end],
+            "update t set a = 1\n  where id = 2"
+        );
+        assert_eq!(
+            (s[1].line, s[1].class, s[1].decision),
+            (3, "write", "approve")
+        );
         assert_eq!((s[2].class, s[2].rule), ("refused", Some("OutsideReach")));
         assert_eq!((s[3].class, s[3].line), ("refused", 6));
         let report = Report {

@@ -169,7 +169,9 @@ fn check(args: &crate::cli::CheckArgs) -> Result<ExitCode, Error> {
     if let Some(name) = &args.env {
         let path = locate::find(
             args.config.as_deref(),
-            std::env::var("PGWARD_CONFIG").ok().map(std::path::PathBuf::from),
+            std::env::var("PGWARD_CONFIG")
+                .ok()
+                .map(std::path::PathBuf::from),
         )
         .ok_or_else(|| ConfigError::NoConfigFile {
             name: name.clone(),

@@ -13,8 +13,8 @@ mod dry_run;
 pub mod exec;
 pub mod outcome;
 pub mod probe;
-pub mod state;
 mod setting;
+pub mod state;
 mod summary;
 mod write;
 

@@ -65,15 +65,13 @@ impl Session {
                 .await;
             match registered {
                 Ok(None) => {}
-                Ok(Some(_)) => {
-                    return self.refuse(&Refusal::new(
-                        Rule::GuardSetting,
-                        format!(
-                            "SET {} (a setting the server has registered, not a custom placeholder)",
-                            change.name
-                        ),
-                    ))
-                }
+                Ok(Some(_)) => return self.refuse(&Refusal::new(
+                    Rule::GuardSetting,
+                    format!(
+                        "SET {} (a setting the server has registered, not a custom placeholder)",
+                        change.name
+                    ),
+                )),
                 Err(e) => return self.failed(e, text).await,
             }
         }
@@ -125,7 +123,11 @@ impl Session {
     pub(super) fn survives_rollback(&mut self, what: &[String]) -> Option<Outcome> {
         let list = what.join("; ");
         if self.dry_run || self.previewing {
-            let mode = if self.dry_run { "--dry-run" } else { "\\preview" };
+            let mode = if self.dry_run {
+                "--dry-run"
+            } else {
+                "\\preview"
+            };
             self.say_error(&format!(
                 "refused: {mode} never runs a statement whose effect survives ROLLBACK ({list})"
             ));

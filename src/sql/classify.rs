@@ -67,14 +67,20 @@ pub(crate) enum Kind {
 
 pub(crate) fn analyze_at(sql: &str, options: &Options, depth: usize) -> Analysis {
     if depth > MAX_BODY_DEPTH {
-        return refused(Rule::DynamicSql, "SQL nested in bodies too deeply to inspect");
+        return refused(
+            Rule::DynamicSql,
+            "SQL nested in bodies too deeply to inspect",
+        );
     }
     let parsed = match pg_query::parse(sql, 0) {
         Ok(parsed) => parsed,
         Err(e) => {
             return refused(
                 Rule::Unrecognised,
-                format!("PostgreSQL's parser does not accept it ({})", parse_message(&e)),
+                format!(
+                    "PostgreSQL's parser does not accept it ({})",
+                    parse_message(&e)
+                ),
             )
         }
     };
@@ -189,7 +195,8 @@ pub(crate) fn kind(
                         c.def.as_ref().and_then(|d| d.node.as_ref()),
                         Some(NodeEnum::Constraint(k)) if k.contype() == protobuf::ConstrType::ConstrForeign
                     );
-                    let subtype = AlterTableType::try_from(c.subtype).unwrap_or(AlterTableType::Undefined);
+                    let subtype =
+                        AlterTableType::try_from(c.subtype).unwrap_or(AlterTableType::Undefined);
                     if subtype == AlterTableType::AtDetachPartition && detach_concurrently(c) {
                         return refuse(Rule::NoTransactionBlock, "DETACH PARTITION … CONCURRENTLY");
                     }
@@ -205,7 +212,10 @@ pub(crate) fn kind(
             match r.kind() {
                 ReindexObjectType::ReindexObjectTable => ddl("SHARE"),
                 ReindexObjectType::ReindexObjectIndex => ddl(AX),
-                _ => refuse(Rule::NoTransactionBlock, "REINDEX SCHEMA, DATABASE or SYSTEM"),
+                _ => refuse(
+                    Rule::NoTransactionBlock,
+                    "REINDEX SCHEMA, DATABASE or SYSTEM",
+                ),
             }
         }
         NodeEnum::ClusterStmt(c) if c.relation.is_none() => {
@@ -237,7 +247,10 @@ pub(crate) fn kind(
         NodeEnum::CreateExtensionStmt(e)
             if functions::EXTENSIONS.contains(&e.extname.to_lowercase().as_str()) =>
         {
-            Err(Refusal::new(Rule::OutsideReach, format!("CREATE EXTENSION {}", e.extname)))
+            Err(Refusal::new(
+                Rule::OutsideReach,
+                format!("CREATE EXTENSION {}", e.extname),
+            ))
         }
         NodeEnum::CreateStmt(_)
         | NodeEnum::CreateTableAsStmt(_)
@@ -259,9 +272,7 @@ pub(crate) fn kind(
         | NodeEnum::CreatePublicationStmt(_)
         | NodeEnum::CreateTransformStmt(_)
         | NodeEnum::CreateAmStmt(_) => Ok(K(Risk::Ddl, None)),
-        NodeEnum::CreateTrigStmt(_) | NodeEnum::CreatePolicyStmt(_) => {
-            ddl("SHARE ROW EXCLUSIVE")
-        }
+        NodeEnum::CreateTrigStmt(_) | NodeEnum::CreatePolicyStmt(_) => ddl("SHARE ROW EXCLUSIVE"),
         NodeEnum::RuleStmt(_) => ddl(AX),
         NodeEnum::AlterPolicyStmt(_) => ddl(AX),
         NodeEnum::RenameStmt(_)
@@ -312,9 +323,7 @@ pub(crate) fn kind(
 
         // Refused, each with its reason.
         NodeEnum::AlterSystemStmt(_) => refuse(Rule::AlterSystem, "ALTER SYSTEM"),
-        NodeEnum::AlterDatabaseSetStmt(_) => {
-            refuse(Rule::DefaultSetting, "ALTER DATABASE … SET")
-        }
+        NodeEnum::AlterDatabaseSetStmt(_) => refuse(Rule::DefaultSetting, "ALTER DATABASE … SET"),
         NodeEnum::AlterRoleSetStmt(_) => refuse(Rule::DefaultSetting, "ALTER ROLE … SET"),
         NodeEnum::CreatedbStmt(_) => refuse(Rule::NoTransactionBlock, "CREATE DATABASE"),
         NodeEnum::DropdbStmt(_) => refuse(Rule::NoTransactionBlock, "DROP DATABASE"),
@@ -336,14 +345,13 @@ pub(crate) fn kind(
         | NodeEnum::AlterUserMappingStmt(_)
         | NodeEnum::DropUserMappingStmt(_) => refuse(Rule::OutsideReach, "USER MAPPING"),
         NodeEnum::CreateForeignTableStmt(_) => refuse(Rule::OutsideReach, "CREATE FOREIGN TABLE"),
-        NodeEnum::ImportForeignSchemaStmt(_) => {
-            refuse(Rule::OutsideReach, "IMPORT FOREIGN SCHEMA")
-        }
+        NodeEnum::ImportForeignSchemaStmt(_) => refuse(Rule::OutsideReach, "IMPORT FOREIGN SCHEMA"),
         NodeEnum::CreateSubscriptionStmt(_)
         | NodeEnum::AlterSubscriptionStmt(_)
-        | NodeEnum::DropSubscriptionStmt(_) => {
-            refuse(Rule::OutsideReach, "SUBSCRIPTION (it connects to another server)")
-        }
+        | NodeEnum::DropSubscriptionStmt(_) => refuse(
+            Rule::OutsideReach,
+            "SUBSCRIPTION (it connects to another server)",
+        ),
         NodeEnum::CreatePlangStmt(_) => refuse(Rule::OutsideReach, "CREATE LANGUAGE"),
         NodeEnum::CreateEventTrigStmt(_) | NodeEnum::AlterEventTrigStmt(_) => refuse(
             Rule::OutsideReach,
@@ -427,7 +435,10 @@ fn sql_body(text: &str, options: &Options, depth: usize, facts: &mut Facts) {
         }
         Err(e) => facts.refuse(Refusal::new(
             Rule::Unrecognised,
-            format!("a function body PostgreSQL's parser does not accept ({})", parse_message(&e)),
+            format!(
+                "a function body PostgreSQL's parser does not accept ({})",
+                parse_message(&e)
+            ),
         )),
     }
 }
@@ -505,11 +516,9 @@ fn transaction(t: &protobuf::TransactionStmt) -> Result<Kind, Refusal> {
                             .to_uppercase();
                         isolation = Some(level);
                     }
-                    _ => {
-                        return shape(
-                            "BEGIN with an access mode (pgward chooses READ ONLY or READ WRITE itself)",
-                        )
-                    }
+                    _ => return shape(
+                        "BEGIN with an access mode (pgward chooses READ ONLY or READ WRITE itself)",
+                    ),
                 }
             }
             tx(TxControl::Begin { isolation })
@@ -535,20 +544,19 @@ fn transaction(t: &protobuf::TransactionStmt) -> Result<Kind, Refusal> {
 fn set_statement(s: &protobuf::VariableSetStmt) -> Result<Kind, Refusal> {
     let refuse = |rule, detail: &str| Err(Refusal::new(rule, detail));
     match s.kind() {
-        VariableSetKind::VarResetAll => {
-            refuse(Rule::GuardSetting, "RESET ALL (would undo pgward's timeouts)")
-        }
+        VariableSetKind::VarResetAll => refuse(
+            Rule::GuardSetting,
+            "RESET ALL (would undo pgward's timeouts)",
+        ),
         VariableSetKind::VarSetMulti => match s.name.as_str() {
             "TRANSACTION" => refuse(Rule::GuardSetting, "SET TRANSACTION"),
             "SESSION CHARACTERISTICS" => refuse(Rule::GuardSetting, "SET SESSION CHARACTERISTICS"),
             other => refuse(Rule::GuardSetting, &format!("SET {other}")),
         },
-        VariableSetKind::VarReset => {
-            settings::check(&s.name, "RESET").map(|_| Kind::Session)
-        }
-        VariableSetKind::VarSetValue | VariableSetKind::VarSetDefault | VariableSetKind::VarSetCurrent => {
-            settings::check(&s.name, "SET").map(|_| Kind::Session)
-        }
+        VariableSetKind::VarReset => settings::check(&s.name, "RESET").map(|_| Kind::Session),
+        VariableSetKind::VarSetValue
+        | VariableSetKind::VarSetDefault
+        | VariableSetKind::VarSetCurrent => settings::check(&s.name, "SET").map(|_| Kind::Session),
         VariableSetKind::Undefined => refuse(Rule::Unrecognised, "SET of an unknown kind"),
     }
 }

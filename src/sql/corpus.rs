@@ -502,8 +502,14 @@ fn what_sqlparser_could_not_parse_is_classified() {
 
 #[test]
 fn locks_of_schema_changes() {
-    assert_eq!(lock("ALTER TABLE t ADD COLUMN b int"), Some("ACCESS EXCLUSIVE"));
-    assert_eq!(lock("ALTER TABLE t VALIDATE CONSTRAINT f"), Some("SHARE UPDATE EXCLUSIVE"));
+    assert_eq!(
+        lock("ALTER TABLE t ADD COLUMN b int"),
+        Some("ACCESS EXCLUSIVE")
+    );
+    assert_eq!(
+        lock("ALTER TABLE t VALIDATE CONSTRAINT f"),
+        Some("SHARE UPDATE EXCLUSIVE")
+    );
     assert_eq!(
         lock("ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES u (id)"),
         Some("SHARE ROW EXCLUSIVE")
@@ -515,8 +521,14 @@ fn locks_of_schema_changes() {
     assert_eq!(lock("CREATE INDEX i ON t (a)"), Some("SHARE"));
     assert_eq!(lock("REINDEX TABLE t"), Some("SHARE"));
     assert_eq!(lock("CLUSTER t"), Some("ACCESS EXCLUSIVE"));
-    assert_eq!(lock("REFRESH MATERIALIZED VIEW mv"), Some("ACCESS EXCLUSIVE"));
-    assert_eq!(lock("REFRESH MATERIALIZED VIEW CONCURRENTLY mv"), Some("EXCLUSIVE"));
+    assert_eq!(
+        lock("REFRESH MATERIALIZED VIEW mv"),
+        Some("ACCESS EXCLUSIVE")
+    );
+    assert_eq!(
+        lock("REFRESH MATERIALIZED VIEW CONCURRENTLY mv"),
+        Some("EXCLUSIVE")
+    );
     assert_eq!(lock("DROP TABLE t"), Some("ACCESS EXCLUSIVE"));
     assert_eq!(lock("TRUNCATE t"), Some("ACCESS EXCLUSIVE"));
     assert_eq!(lock("LOCK TABLE t IN SHARE MODE"), Some("SHARE"));
@@ -536,7 +548,10 @@ fn relations_read_and_written() {
     assert_eq!((a.reads, a.writes), (vec!["t".into()], vec!["log".into()]));
     let a = analyze("DROP TABLE a, s.b", &Options::default());
     assert_eq!(a.writes, vec!["a".to_string(), "s.b".to_string()]);
-    let a = analyze("ALTER TABLE t ADD FOREIGN KEY (a) REFERENCES u", &Options::default());
+    let a = analyze(
+        "ALTER TABLE t ADD FOREIGN KEY (a) REFERENCES u",
+        &Options::default(),
+    );
     assert_eq!((a.reads, a.writes), (vec!["u".into()], vec!["t".into()]));
 }
 
@@ -623,8 +638,14 @@ fn dynamic_sql_in_bodies() {
     }
     // Static SQL gets the verdict of its statements.
     assert_eq!(classify("DO $$ begin update t set a = 1; end $$"), OPAQUE);
-    assert_eq!(classify("DO $$ begin raise notice '%', (select count(*) from t); end $$"), READ);
-    assert_eq!(classify("DO $$ begin execute 'delete from t'; end $$"), OPAQUE);
+    assert_eq!(
+        classify("DO $$ begin raise notice '%', (select count(*) from t); end $$"),
+        READ
+    );
+    assert_eq!(
+        classify("DO $$ begin execute 'delete from t'; end $$"),
+        OPAQUE
+    );
     assert_eq!(classify("DO $$ begin perform nextval('s'); end $$"), OPAQUE);
     // allow_dynamic_sql lets a computed EXECUTE through as an opaque write; refused
     // functions stay refused.
@@ -634,7 +655,9 @@ fn dynamic_sql_in_bodies() {
     let dynamic = "DO $$ begin execute format('delete from %I', 't'); end $$";
     assert_eq!(analyze(dynamic, &allow).verdict, OPAQUE);
     let still = "DO $$ begin execute 'x' || dblink_exec('a'); end $$";
-    assert!(matches!(analyze(still, &allow).verdict, Verdict::Refused(r) if r.rule == Rule::OutsideReach));
+    assert!(
+        matches!(analyze(still, &allow).verdict, Verdict::Refused(r) if r.rule == Rule::OutsideReach)
+    );
 }
 
 #[test]
@@ -649,10 +672,15 @@ fn effects_that_survive_rollback() {
         "DO $$ begin perform brin_summarize_new_values('i'); end $$",
     ] {
         let a = analyze(sql, &Options::default());
-        assert_eq!(a.verdict, OPAQUE, "{sql}: a SELECT calling one is not a read");
+        assert_eq!(
+            a.verdict, OPAQUE,
+            "{sql}: a SELECT calling one is not a read"
+        );
         assert!(!a.survives_rollback.is_empty(), "{sql}");
     }
-    assert!(analyze("SELECT 1", &Options::default()).survives_rollback.is_empty());
+    assert!(analyze("SELECT 1", &Options::default())
+        .survives_rollback
+        .is_empty());
 }
 
 #[test]
@@ -678,11 +706,26 @@ fn settings() {
         Verdict::Refused(r) => r.rule,
         other => panic!("{sql:?} was not refused: {other:?}"),
     };
-    assert_eq!(refused_as("SET plpgsql.check_asserts = off"), Rule::GuardSetting);
-    assert_eq!(refused_as("SET session_replication_role = replica"), Rule::GuardSetting);
-    assert_eq!(refused_as("select set_config('plpgsql.check_asserts', 'off', true)"), Rule::GuardSetting);
-    assert_eq!(refused_as("ALTER DATABASE shop SET work_mem = '1GB'"), Rule::DefaultSetting);
-    assert_eq!(refused_as("ALTER ROLE app SET statement_timeout = 0"), Rule::DefaultSetting);
+    assert_eq!(
+        refused_as("SET plpgsql.check_asserts = off"),
+        Rule::GuardSetting
+    );
+    assert_eq!(
+        refused_as("SET session_replication_role = replica"),
+        Rule::GuardSetting
+    );
+    assert_eq!(
+        refused_as("select set_config('plpgsql.check_asserts', 'off', true)"),
+        Rule::GuardSetting
+    );
+    assert_eq!(
+        refused_as("ALTER DATABASE shop SET work_mem = '1GB'"),
+        Rule::DefaultSetting
+    );
+    assert_eq!(
+        refused_as("ALTER ROLE app SET statement_timeout = 0"),
+        Rule::DefaultSetting
+    );
 }
 
 #[test]
@@ -690,7 +733,10 @@ fn refusal_details_name_the_trigger() {
     let Verdict::Refused(r) = classify("select dblink_exec('x')") else {
         panic!("not refused");
     };
-    assert!(r.detail.starts_with("function dblink_exec ("), "{}", r.detail);
+    assert!(
+        r.detail.starts_with("function dblink_exec ("),
+        "{}",
+        r.detail
+    );
     assert!(r.to_string().starts_with("refused: function dblink_exec ("));
 }
-

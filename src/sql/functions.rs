@@ -29,7 +29,8 @@ pub enum Effect {
     Writes,
 }
 
-const SESSION_LOCK: &str = "a session-level advisory lock outlives ROLLBACK; use pg_advisory_xact_lock";
+const SESSION_LOCK: &str =
+    "a session-level advisory lock outlives ROLLBACK; use pg_advisory_xact_lock";
 const STATS: &str = "a statistics reset is not rolled back";
 const SLOT: &str = "it consumes a replication slot's changes";
 const RUNS_SQL: &str = "it runs SQL handed to it as text, which pgward's classifier never sees";
@@ -113,7 +114,13 @@ pub fn effect(name: &str) -> Option<(Effect, &'static str)> {
 
 /// Extensions whose objects reach outside the transaction: `CREATE EXTENSION` of one is
 /// refused.
-pub const EXTENSIONS: &[&str] = &["dblink", "postgres_fdw", "file_fdw", "adminpack", "pg_background"];
+pub const EXTENSIONS: &[&str] = &[
+    "dblink",
+    "postgres_fdw",
+    "file_fdw",
+    "adminpack",
+    "pg_background",
+];
 
 /// Languages whose bodies pgward reads; others are refused (untrusted ones reach the
 /// operating system, and the rest cannot be inspected).
@@ -125,8 +132,14 @@ mod tests {
 
     #[test]
     fn lookups() {
-        assert_eq!(effect("DBLINK_EXEC").map(|e| e.0), Some(Effect::Refuse(Rule::OutsideReach)));
-        assert_eq!(effect("nextval").map(|e| e.0), Some(Effect::SurvivesRollback));
+        assert_eq!(
+            effect("DBLINK_EXEC").map(|e| e.0),
+            Some(Effect::Refuse(Rule::OutsideReach))
+        );
+        assert_eq!(
+            effect("nextval").map(|e| e.0),
+            Some(Effect::SurvivesRollback)
+        );
         assert_eq!(effect("pg_advisory_xact_lock"), None);
         assert_eq!(effect("pg_try_advisory_xact_lock"), None);
         assert_eq!(effect("pg_stat_user_tables"), None);

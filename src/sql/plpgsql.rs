@@ -30,7 +30,13 @@ const DYNAMIC: &[(&str, &str)] = &[
 
 /// Inspects the PL/pgSQL body of `sql` (a DO or CREATE FUNCTION statement). `runs_now` is
 /// true for DO: its reads and writes are the statement's own.
-pub(crate) fn inspect(sql: &str, options: &Options, depth: usize, facts: &mut Facts, runs_now: bool) {
+pub(crate) fn inspect(
+    sql: &str,
+    options: &Options,
+    depth: usize,
+    facts: &mut Facts,
+    runs_now: bool,
+) {
     let json = match pg_query::parse_plpgsql(sql) {
         Ok(json) => json,
         Err(e) => {
@@ -74,7 +80,10 @@ pub(crate) fn fold(analysis: Analysis, facts: &mut Facts) {
 
 fn walk(value: &Value, options: &Options, depth: usize, facts: &mut Facts, nesting: usize) {
     if nesting > 1000 {
-        facts.refuse(Refusal::new(Rule::Unrecognised, "a PL/pgSQL body nested too deeply"));
+        facts.refuse(Refusal::new(
+            Rule::Unrecognised,
+            "a PL/pgSQL body nested too deeply",
+        ));
         return;
     }
     match value {
@@ -130,7 +139,10 @@ fn expr_parts(expr: &Value) -> Option<(&str, i32)> {
 /// An embedded SQL statement (mode 0) or expression (assignment, condition, …).
 fn expression(expr: &Value, options: &Options, depth: usize, facts: &mut Facts) {
     let Some((query, mode)) = expr_parts(expr) else {
-        facts.refuse(Refusal::new(Rule::Unrecognised, "a PL/pgSQL expression without text"));
+        facts.refuse(Refusal::new(
+            Rule::Unrecognised,
+            "a PL/pgSQL expression without text",
+        ));
         return;
     };
     if mode == 0 {
@@ -140,7 +152,10 @@ fn expression(expr: &Value, options: &Options, depth: usize, facts: &mut Facts) 
     match pg_query::parse(query, ParserOptions::from(mode)) {
         Ok(parsed) => match serde_json::to_value(&parsed.protobuf) {
             Ok(v) => tree::walk_value(&v, facts),
-            Err(_) => facts.refuse(Refusal::new(Rule::Unrecognised, "an unreadable PL/pgSQL expression")),
+            Err(_) => facts.refuse(Refusal::new(
+                Rule::Unrecognised,
+                "an unreadable PL/pgSQL expression",
+            )),
         },
         Err(e) => facts.refuse(Refusal::new(
             Rule::Unrecognised,
@@ -167,7 +182,10 @@ fn dynamic_query(v: &Value, options: &Options, depth: usize, facts: &mut Facts) 
         }
     };
     let Ok(tree_value) = serde_json::to_value(&parsed.protobuf) else {
-        facts.refuse(Refusal::new(Rule::Unrecognised, "an unreadable EXECUTE expression"));
+        facts.refuse(Refusal::new(
+            Rule::Unrecognised,
+            "an unreadable EXECUTE expression",
+        ));
         return;
     };
     // The expression's own function calls count wherever it goes (a refused function

@@ -145,15 +145,21 @@ pub fn setting_change(sql: &str) -> Option<SettingChange> {
     let Some(NodeEnum::VariableSetStmt(stmt)) = raw.stmt.as_ref()?.node.as_ref() else {
         return None;
     };
-    let verb = if stmt.kind() == K::VarReset { "RESET" } else { "SET" };
+    let verb = if stmt.kind() == K::VarReset {
+        "RESET"
+    } else {
+        "SET"
+    };
     let allowed = check(&stmt.name, verb).ok()?;
     let apply = match stmt.kind() {
         K::VarSetValue | K::VarSetDefault | K::VarSetCurrent => {
             let mut local = stmt.clone();
             local.is_local = true;
-            Some(NodeEnum::VariableSetStmt(local)
+            Some(
+                NodeEnum::VariableSetStmt(local)
                     .deparse(pg_query::DeparseOptions::default())
-                    .ok()?)
+                    .ok()?,
+            )
         }
         K::VarReset => None,
         _ => return None,

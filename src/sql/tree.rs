@@ -74,9 +74,7 @@ const TARGET_FIELDS: &[&str] = &["relation", "relations", "rel", "objects"];
 fn nested_statement(kind: &str) -> Option<Risk> {
     match kind {
         "SelectStmt" | "RawStmt" | "ExplainStmt" | "VariableShowStmt" => Some(Risk::Read),
-        "InsertStmt" | "UpdateStmt" | "DeleteStmt" | "MergeStmt" | "LockStmt" => {
-            Some(Risk::Write)
-        }
+        "InsertStmt" | "UpdateStmt" | "DeleteStmt" | "MergeStmt" | "LockStmt" => Some(Risk::Write),
         "CallStmt" | "TruncateStmt" => Some(Risk::OpaqueWrite),
         _ => None,
     }
@@ -97,7 +95,10 @@ const MAX_DEPTH: usize = 2000;
 
 fn visit(value: &Value, field: &str, facts: &mut Facts, depth: usize) {
     if depth > MAX_DEPTH {
-        facts.refuse(Refusal::new(Rule::Unrecognised, "a statement nested too deeply"));
+        facts.refuse(Refusal::new(
+            Rule::Unrecognised,
+            "a statement nested too deeply",
+        ));
         return;
     }
     match value {

@@ -98,7 +98,10 @@ fn environment_policy_from_the_config_file() {
     let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
     let first = &json["files"][0]["statements"][0];
     assert_eq!(first["decision"], "refuse");
-    assert!(first["reasons"].to_string().contains("no write role"), "{first}");
+    assert!(
+        first["reasons"].to_string().contains("no write role"),
+        "{first}"
+    );
 
     let elsewhere = tempfile::tempdir().expect("dir");
     let config = elsewhere.path().join("pgward.toml");

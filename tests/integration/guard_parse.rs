@@ -29,7 +29,11 @@ fn dynamic_role_change_in_a_do_block_is_refused_and_changes_nothing() {
         )
         .run();
     assert_eq!(out.code, 2, "{out:?}");
-    assert_eq!(db.value("SELECT count(*) FROM pg_proc WHERE proname = 'f'").as_deref(), Some("0"));
+    assert_eq!(
+        db.value("SELECT count(*) FROM pg_proc WHERE proname = 'f'")
+            .as_deref(),
+        Some("0")
+    );
 }
 
 #[test]
@@ -66,10 +70,22 @@ fn maintenance_functions_that_survive_rollback_never_run_in_a_dry_run() {
          GRANT SELECT ON events TO app_reader, app_writer;",
     );
     for (flags, sql) in [
-        (vec!["--dry-run"], "select brin_summarize_new_values('events_brin');"),
-        (vec!["--dry-run"], "select brin_summarize_range('events_brin', 0);"),
-        (vec!["--dry-run"], "select gin_clean_pending_list('events_gin');"),
-        (vec![], "\\preview select brin_summarize_new_values('events_brin')\n"),
+        (
+            vec!["--dry-run"],
+            "select brin_summarize_new_values('events_brin');",
+        ),
+        (
+            vec!["--dry-run"],
+            "select brin_summarize_range('events_brin', 0);",
+        ),
+        (
+            vec!["--dry-run"],
+            "select gin_clean_pending_list('events_gin');",
+        ),
+        (
+            vec![],
+            "\\preview select brin_summarize_new_values('events_brin')\n",
+        ),
     ] {
         let out = TestShell::new(&db).args(flags).stdin(sql).run();
         assert_eq!(out.code, 2, "{sql}: {out:?}");
@@ -78,7 +94,11 @@ fn maintenance_functions_that_survive_rollback_never_run_in_a_dry_run() {
     // Nothing was summarized: the superuser still finds every range unsummarized.
     let summarized = db.value("SELECT brin_summarize_new_values('events_brin')");
     assert!(
-        summarized.as_deref().and_then(|n| n.parse::<i64>().ok()).unwrap_or(0) > 0,
+        summarized
+            .as_deref()
+            .and_then(|n| n.parse::<i64>().ok())
+            .unwrap_or(0)
+            > 0,
         "{summarized:?}"
     );
 }
@@ -96,7 +116,12 @@ fn planner_settings_are_applied_local_in_each_transaction() {
     assert_eq!(out.code, 0, "{out:?}");
     let lines: Vec<&str> = out.stdout.lines().map(str::trim).collect();
     assert!(lines.contains(&"7MB"), "{out:?}");
-    assert!(lines.iter().any(|l| l.starts_with("7MB") && l.ends_with("off")), "{out:?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("7MB") && l.ends_with("off")),
+        "{out:?}"
+    );
     assert!(lines.contains(&"4MB"), "reset: {out:?}");
 }
 
@@ -112,7 +137,10 @@ fn registered_dotted_settings_are_not_placeholders() {
             .stdin(&format!("{sql};\nupdate items set qty = -1;\n"))
             .run();
         assert_eq!(out.code, 2, "{sql}: {out:?}");
-        assert!(out.stderr.contains("GuardSetting") || out.stderr.contains("refused"), "{out:?}");
+        assert!(
+            out.stderr.contains("GuardSetting") || out.stderr.contains("refused"),
+            "{out:?}"
+        );
     }
     let out = TestShell::new(&db)
         .stdin("SET myapp.tenant = '7';\nselect current_setting('myapp.tenant') as t;\n")
@@ -153,7 +181,10 @@ fn statements_sqlparser_could_not_parse_now_run_with_previews() {
     assert!(out.stdout.contains("item 5"), "TABLE items: {out:?}");
     assert!(!out.stderr.contains("refused"), "{out:?}");
     // DDL previews: the lock each statement takes and the tables it rewrites.
-    assert!(out.stdout.contains("DDL: takes ACCESS EXCLUSIVE on docs"), "{out:?}");
+    assert!(
+        out.stdout.contains("DDL: takes ACCESS EXCLUSIVE on docs"),
+        "{out:?}"
+    );
     assert!(out.stdout.contains("DDL: rewrites docs"), "{out:?}");
     // The dry run rolled everything back.
     assert_eq!(
