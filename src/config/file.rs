@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::PgDuration;
+use super::{PgDuration, Risk};
 
 /// The whole file.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -53,6 +53,10 @@ pub struct Environment {
     /// enforces should turn it on.
     #[serde(default)]
     pub allow_dynamic_sql: bool,
+    /// Findings of the role check accepted by name; any other finding refuses to open
+    /// the environment.
+    #[serde(default)]
+    pub accept_risks: Vec<Risk>,
 }
 
 /// Colours the prompt can take.
@@ -109,6 +113,7 @@ impl Environment {
             preview_rows: default_preview_rows(),
             color: None,
             allow_dynamic_sql: false,
+            accept_risks: Vec::new(),
         }
     }
 }

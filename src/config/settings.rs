@@ -8,7 +8,7 @@ use crate::conn::{ConnFlags, ConnParams, PasswordPrompt};
 use crate::error::Error;
 
 use super::file::{Environment, PromptColor};
-use super::{locate, ConfigError, PgDuration};
+use super::{locate, ConfigError, PgDuration, Risk};
 
 /// The environment a session runs in.
 #[derive(Debug, Clone)]
@@ -35,6 +35,8 @@ pub struct EnvSettings {
     pub color: PromptColor,
     /// Whether dynamic SQL in DO blocks and function bodies is let through.
     pub allow_dynamic_sql: bool,
+    /// Role-check findings accepted by name (`accept_risks`).
+    pub accept_risks: Vec<Risk>,
 }
 
 impl EnvSettings {
@@ -59,6 +61,7 @@ impl EnvSettings {
             } else {
                 PromptColor::Green
             }),
+            accept_risks: env.accept_risks.clone(),
         }
     }
 

@@ -2,13 +2,17 @@
 //! run, one database per test), the real `pgward` binary, real pseudo-terminals.
 
 mod check;
+mod commit;
 mod completions;
 mod config;
 mod describe;
 mod guard;
 mod guard_parse;
 mod preview;
+mod proxy;
 mod repl;
+mod roles;
+mod screen;
 mod term;
 mod tls;
 mod util;
