@@ -65,13 +65,15 @@ impl Session {
                 .await;
             match registered {
                 Ok(None) => {}
-                Ok(Some(_)) => return self.refuse(&Refusal::new(
-                    Rule::GuardSetting,
-                    format!(
+                Ok(Some(_)) => {
+                    return self.refuse(&Refusal::new(
+                        Rule::GuardSetting,
+                        format!(
                         "SET {} (a setting the server has registered, not a custom placeholder)",
                         change.name
                     ),
-                )),
+                    ))
+                }
                 Err(e) => return self.failed(e, text).await,
             }
         }

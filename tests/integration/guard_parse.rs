@@ -44,7 +44,7 @@ fn allow_dynamic_sql_lets_a_computed_execute_run_as_an_opaque_write() {
     crate::util::write_config(
         shell.home(),
         &format!(
-            "[environments.dev]\nurl = \"{}\"\nwrite_role = \"{WRITER}\"\nrequire_approval = false\nallow_dynamic_sql = true\n",
+            "[environments.dev]\nurl = \"{}\"\nwrite_role = \"{WRITER}\"\nread_role = \"app_reader\"\nrequire_approval = false\nallow_dynamic_sql = true\n",
             db.login_conninfo()
         ),
     );
