@@ -9,6 +9,7 @@ mod describe;
 mod guard;
 mod guard_parse;
 mod preview;
+mod preview_truth;
 mod proxy;
 mod repl;
 mod roles;
