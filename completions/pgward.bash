@@ -16,6 +16,9 @@ _pgward() {
             ",$1")
                 cmd="pgward"
                 ;;
+            pgward,check)
+                cmd="pgward__subcmd__check"
+                ;;
             pgward,completions)
                 cmd="pgward__subcmd__completions"
                 ;;
@@ -24,6 +27,9 @@ _pgward() {
                 ;;
             pgward,help)
                 cmd="pgward__subcmd__help"
+                ;;
+            pgward__subcmd__help,check)
+                cmd="pgward__subcmd__help__subcmd__check"
                 ;;
             pgward__subcmd__help,completions)
                 cmd="pgward__subcmd__help__subcmd__completions"
@@ -41,7 +47,7 @@ _pgward() {
 
     case "${cmd}" in
         pgward)
-            opts="-c -f -v -X -h -p -U -d -w -W -V --help --command --file --dry-run --variable --set --no-psqlrc --env --config --ticket --author --write-role --read-role --host --port --username --dbname --no-password --password --version demo completions help"
+            opts="-c -f -v -X -h -p -U -d -w -W -V --help --command --file --dry-run --variable --set --no-psqlrc --env --config --ticket --author --write-role --read-role --host --port --username --dbname --no-password --password --version demo check completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -138,6 +144,36 @@ _pgward() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        pgward__subcmd__check)
+            opts="-e --env --config --format --strict --no-ddl --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -e)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         pgward__subcmd__completions)
             opts="--help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -195,8 +231,22 @@ _pgward() {
             return 0
             ;;
         pgward__subcmd__help)
-            opts="demo completions help"
+            opts="demo check completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -44,6 +44,7 @@ complete -c pgward -n "__fish_pgward_needs_command" -s w -l no-password -d 'Neve
 complete -c pgward -n "__fish_pgward_needs_command" -s W -l password -d 'Prompt for a password before connecting'
 complete -c pgward -n "__fish_pgward_needs_command" -s V -l version -d 'Print version'
 complete -c pgward -n "__fish_pgward_needs_command" -a "demo" -d 'Start a throwaway PostgreSQL cluster with a sample shop schema and open the shell on it'
+complete -c pgward -n "__fish_pgward_needs_command" -a "check" -d 'Classify the statements in SQL files without connecting (for code review and CI)'
 complete -c pgward -n "__fish_pgward_needs_command" -a "completions" -d 'Print shell completions for SHELL to standard output'
 complete -c pgward -n "__fish_pgward_needs_command" -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c pgward -n "__fish_pgward_using_subcommand demo" -s c -l command -d 'Run this SQL (may be repeated), then exit' -r
@@ -52,7 +53,15 @@ complete -c pgward -n "__fish_pgward_using_subcommand demo" -s v -l set -l varia
 complete -c pgward -n "__fish_pgward_using_subcommand demo" -l dry-run -d 'Run every write and show its preview, then roll back: nothing is committed'
 complete -c pgward -n "__fish_pgward_using_subcommand demo" -s X -l no-psqlrc -d 'Do not read the startup file ~/.pgwardrc'
 complete -c pgward -n "__fish_pgward_using_subcommand demo" -l help -d 'Print help'
+complete -c pgward -n "__fish_pgward_using_subcommand check" -s e -l env -d 'Decide for this environment of the config file (e.g. no write_role: writes are refused)' -r
+complete -c pgward -n "__fish_pgward_using_subcommand check" -l config -d 'Config file [default: $PGWARD_CONFIG, else ~/.config/pgward/config.toml]' -r -F
+complete -c pgward -n "__fish_pgward_using_subcommand check" -l format -d 'Output format' -r -f -a "text\t'One line per statement'
+json\t'The versioned JSON report (docs/check.md)'"
+complete -c pgward -n "__fish_pgward_using_subcommand check" -l strict -d 'Exit 1 when any statement has a warning (e.g. an effect that survives ROLLBACK)'
+complete -c pgward -n "__fish_pgward_using_subcommand check" -l no-ddl -d 'Fail a script that changes the schema'
+complete -c pgward -n "__fish_pgward_using_subcommand check" -l help -d 'Print help'
 complete -c pgward -n "__fish_pgward_using_subcommand completions" -l help -d 'Print help'
-complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo completions help" -f -a "demo" -d 'Start a throwaway PostgreSQL cluster with a sample shop schema and open the shell on it'
-complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo completions help" -f -a "completions" -d 'Print shell completions for SHELL to standard output'
-complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check completions help" -f -a "demo" -d 'Start a throwaway PostgreSQL cluster with a sample shop schema and open the shell on it'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check completions help" -f -a "check" -d 'Classify the statements in SQL files without connecting (for code review and CI)'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check completions help" -f -a "completions" -d 'Print shell completions for SHELL to standard output'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -72,6 +72,19 @@ _arguments "${_arguments_options[@]}" : \
 '--help[Print help]' \
 && ret=0
 ;;
+(check)
+_arguments "${_arguments_options[@]}" : \
+'-e+[Decide for this environment of the config file (e.g. no write_role\: writes are refused)]:NAME:_default' \
+'--env=[Decide for this environment of the config file (e.g. no write_role\: writes are refused)]:NAME:_default' \
+'--config=[Config file \[default\: \$PGWARD_CONFIG, else ~/.config/pgward/config.toml\]]:FILE:_files' \
+'--format=[Output format]:FORMAT:((text\:"One line per statement"
+json\:"The versioned JSON report (docs/check.md)"))' \
+'--strict[Exit 1 when any statement has a warning (e.g. an effect that survives ROLLBACK)]' \
+'--no-ddl[Fail a script that changes the schema]' \
+'--help[Print help]' \
+'*::files -- SQL files to check (`-` for standard input):_files' \
+&& ret=0
+;;
 (completions)
 _arguments "${_arguments_options[@]}" : \
 '--help[Print help]' \
@@ -91,6 +104,10 @@ _arguments "${_arguments_options[@]}" : \
         curcontext="${curcontext%:*:*}:pgward-help-command-$line[1]:"
         case $line[1] in
             (demo)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(check)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
@@ -115,10 +132,16 @@ esac
 _pgward_commands() {
     local commands; commands=(
 'demo:Start a throwaway PostgreSQL cluster with a sample shop schema and open the shell on it' \
+'check:Classify the statements in SQL files without connecting (for code review and CI)' \
 'completions:Print shell completions for SHELL to standard output' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'pgward commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__check_commands] )) ||
+_pgward__subcmd__check_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward check commands' commands "$@"
 }
 (( $+functions[_pgward__subcmd__completions_commands] )) ||
 _pgward__subcmd__completions_commands() {
@@ -134,10 +157,16 @@ _pgward__subcmd__demo_commands() {
 _pgward__subcmd__help_commands() {
     local commands; commands=(
 'demo:Start a throwaway PostgreSQL cluster with a sample shop schema and open the shell on it' \
+'check:Classify the statements in SQL files without connecting (for code review and CI)' \
 'completions:Print shell completions for SHELL to standard output' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'pgward help commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__help__subcmd__check_commands] )) ||
+_pgward__subcmd__help__subcmd__check_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward help check commands' commands "$@"
 }
 (( $+functions[_pgward__subcmd__help__subcmd__completions_commands] )) ||
 _pgward__subcmd__help__subcmd__completions_commands() {

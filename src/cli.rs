@@ -40,11 +40,47 @@ pub enum Command {
         #[command(flatten)]
         script: ScriptArgs,
     },
+    /// Classify the statements in SQL files without connecting (for code review and CI).
+    ///
+    /// Exit status: 0 clean, 2 when any statement would be refused, 1 on warnings with --strict.
+    Check(CheckArgs),
     /// Print shell completions for SHELL to standard output.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
         shell: clap_complete::Shell,
     },
+}
+
+/// `pgward check` options.
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// SQL files to check (`-` for standard input).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Decide for this environment of the config file (e.g. no write_role: writes are refused).
+    #[arg(short = 'e', long = "env", value_name = "NAME")]
+    pub env: Option<String>,
+    /// Config file [default: $PGWARD_CONFIG, else ~/.config/pgward/config.toml].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
+    /// Exit 1 when any statement has a warning (e.g. an effect that survives ROLLBACK).
+    #[arg(long)]
+    pub strict: bool,
+    /// Fail a script that changes the schema.
+    #[arg(long)]
+    pub no_ddl: bool,
+}
+
+/// Output formats of `pgward check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CheckFormat {
+    /// One line per statement.
+    Text,
+    /// The versioned JSON report (docs/check.md).
+    Json,
 }
 
 /// What to run: commands, a file, or (without either) standard input or the prompt.

@@ -12,6 +12,7 @@
 //! - [`conn`]: connection parameters like libpq's (URI, conninfo, `PG*`, pgpass), TLS, cancel.
 //! - [`sql`]: the client-side splitter and the classifier.
 //! - [`policy`]: the refused list, as data.
+//! - [`check`]: `pgward check`, the classifier and policy over files, with no connection.
 //! - [`preview`]: what each write did (diff, counts, cascades, DDL facts) and the
 //!   change digest, shown before COMMIT.
 //! - [`session`]: the guarded transaction state machine, the identity probe, the role
@@ -25,6 +26,7 @@
 //! - [`demo`]: the sample shop schema behind `pgward demo`.
 //! - [`run`]: the entry point the binary calls.
 
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod conn;

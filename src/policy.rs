@@ -24,10 +24,12 @@ pub enum Rule {
     /// back), session-level advisory locks, statistics resets, replication functions.
     OutsideReach,
     /// Functions that run SQL handed to them as text (query_to_xml, ts_stat, …), and
-    /// string literals that mention set_config.
+    /// `EXECUTE` of a computed string in a DO block or function body.
     DynamicSql,
     /// ALTER SYSTEM.
     AlterSystem,
+    /// ALTER DATABASE … SET and ALTER ROLE … SET: defaults for every future session.
+    DefaultSetting,
     /// Statements that cannot run inside a transaction block (VACUUM, CREATE INDEX
     /// CONCURRENTLY, CREATE DATABASE, …).
     NoTransactionBlock,
@@ -45,6 +47,7 @@ pub const RULES: &[Rule] = &[
     Rule::OutsideReach,
     Rule::DynamicSql,
     Rule::AlterSystem,
+    Rule::DefaultSetting,
     Rule::NoTransactionBlock,
     Rule::TransactionShape,
     Rule::Unrecognised,
@@ -60,6 +63,7 @@ impl Rule {
             Rule::OutsideReach => "OutsideReach",
             Rule::DynamicSql => "DynamicSql",
             Rule::AlterSystem => "AlterSystem",
+            Rule::DefaultSetting => "DefaultSetting",
             Rule::NoTransactionBlock => "NoTransactionBlock",
             Rule::TransactionShape => "TransactionShape",
             Rule::Unrecognised => "Unrecognised",
@@ -87,12 +91,16 @@ impl Rule {
                  restore), where pgward cannot preview or undo it"
             }
             Rule::DynamicSql => {
-                "it runs SQL held in a string (or carries a string that could be run as SQL), \
-                 which pgward's classifier never sees"
+                "it runs SQL held in a string that is computed at run time, which pgward's \
+                 classifier never sees"
             }
             Rule::AlterSystem => {
                 "ALTER SYSTEM rewrites the server's configuration file, which no transaction \
                  can roll back"
+            }
+            Rule::DefaultSetting => {
+                "it changes a setting for every future session of a database or role, which no \
+                 preview shows and which can switch off the guard's settings in those sessions"
             }
             Rule::NoTransactionBlock => {
                 "it cannot run inside a transaction block, and pgward runs everything inside one \
@@ -125,10 +133,15 @@ impl Rule {
                  this database (for a notification, a row in a table the listeners poll)"
             }
             Rule::DynamicSql => {
-                "type the query itself as a statement, so that pgward can classify it; set \
-                 settings with SET"
+                "type the statements themselves (or EXECUTE a constant string), so that pgward \
+                 can classify them; an environment that relies on its role setup can set \
+                 allow_dynamic_sql = true"
             }
             Rule::AlterSystem => "change server configuration through configuration management",
+            Rule::DefaultSetting => {
+                "change database and role defaults through configuration management; for this \
+                 session, use SET"
+            }
             Rule::NoTransactionBlock => {
                 "run it with psql through the maintenance process; for an index, use CREATE \
                  INDEX without CONCURRENTLY if a lock is acceptable"
@@ -210,12 +223,13 @@ mod tests {
                 | Rule::OutsideReach
                 | Rule::DynamicSql
                 | Rule::AlterSystem
+                | Rule::DefaultSetting
                 | Rule::NoTransactionBlock
                 | Rule::TransactionShape
                 | Rule::Unrecognised => {}
             }
         }
-        assert_eq!(RULES.len(), 9);
+        assert_eq!(RULES.len(), 10);
     }
 
     #[test]

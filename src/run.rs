@@ -25,6 +25,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             Ok(ExitCode::Ok)
         }
         Some(Command::Demo { script }) => demo(&script),
+        Some(Command::Check(args)) => check(&args),
         None => {
             let settings = Settings::resolve(&cli.shell, |k| std::env::var(k).ok())?;
             shell(settings, &cli.shell.script)
@@ -186,6 +187,67 @@ fn read_script(file: Option<&std::path::Path>) -> Result<String, Error> {
         }
     }
     Ok(text)
+}
+
+/// `pgward check`: classify files without connecting.
+fn check(args: &crate::cli::CheckArgs) -> Result<ExitCode, Error> {
+    use crate::check::{self, Policy, Report};
+    use crate::config::{locate, ConfigError};
+    let mut policy = Policy {
+        can_write: true,
+        no_ddl: args.no_ddl,
+        ..Policy::default()
+    };
+    if let Some(name) = &args.env {
+        let path = locate::find(
+            args.config.as_deref(),
+            std::env::var("PGWARD_CONFIG")
+                .ok()
+                .map(std::path::PathBuf::from),
+        )
+        .ok_or_else(|| ConfigError::NoConfigFile {
+            name: name.clone(),
+            default: locate::default_path()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "~/.config/pgward/config.toml".into()),
+        })?;
+        let file = locate::load(&path)?;
+        let entry = file
+            .environments
+            .get(name)
+            .ok_or_else(|| ConfigError::UnknownEnvironment {
+                name: name.clone(),
+                known: file
+                    .environments
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                path: path.clone(),
+            })?;
+        let env = EnvSettings::new(name, entry);
+        policy.env = Some(name.clone());
+        policy.can_write = env.write_role.is_some();
+        policy.require_approval = env.require_approval;
+        policy.options = env.classify_options();
+    }
+    let mut report = Report {
+        version: check::VERSION,
+        files: Vec::new(),
+    };
+    for file in &args.files {
+        let text = read_script(Some(file))?;
+        let shown = file.display().to_string();
+        report.files.push(check::check_file(&shown, &text, &policy));
+    }
+    let json = args.format == crate::cli::CheckFormat::Json;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = check::write(&report, json, &mut out) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            return Err(e.into());
+        }
+    }
+    Ok(report.exit_code(args.strict))
 }
 
 /// `pgward demo`: a throwaway cluster with the shop schema, and the shell on it.

@@ -52,6 +52,11 @@ pub struct Environment {
     pub preview_rows: usize,
     /// Prompt colour; production-like names default to red.
     pub color: Option<PromptColor>,
+    /// Let `EXECUTE` of a computed string in DO blocks and function bodies through (as an
+    /// opaque write). Off by default: only an environment whose role setup the database
+    /// enforces should turn it on.
+    #[serde(default)]
+    pub allow_dynamic_sql: bool,
     /// Findings of the role check accepted by name; any other finding refuses to open
     /// the environment.
     #[serde(default)]
@@ -111,6 +116,7 @@ impl Environment {
             max_rows: default_max_rows(),
             preview_rows: default_preview_rows(),
             color: None,
+            allow_dynamic_sql: false,
             accept_risks: Vec::new(),
         }
     }

@@ -33,6 +33,8 @@ pub struct EnvSettings {
     pub preview_rows: usize,
     /// Prompt colour.
     pub color: PromptColor,
+    /// Whether dynamic SQL in DO blocks and function bodies is let through.
+    pub allow_dynamic_sql: bool,
     /// Role-check findings accepted by name (`accept_risks`).
     pub accept_risks: Vec<Risk>,
 }
@@ -53,12 +55,20 @@ impl EnvSettings {
             idle_timeout: env.idle_timeout,
             max_rows: env.max_rows,
             preview_rows: env.preview_rows,
+            allow_dynamic_sql: env.allow_dynamic_sql,
             color: env.color.unwrap_or(if production {
                 PromptColor::Red
             } else {
                 PromptColor::Green
             }),
             accept_risks: env.accept_risks.clone(),
+        }
+    }
+
+    /// What the classifier may let through in this environment.
+    pub fn classify_options(&self) -> crate::sql::Options {
+        crate::sql::Options {
+            allow_dynamic_sql: self.allow_dynamic_sql,
         }
     }
 }

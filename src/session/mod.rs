@@ -20,6 +20,7 @@ mod io;
 pub mod outcome;
 pub mod probe;
 pub mod roles;
+mod setting;
 pub mod state;
 mod summary;
 mod unknown;
@@ -63,6 +64,8 @@ pub struct Session {
     all_columns: bool,
     dry_run: bool,
     previewing: bool,
+    /// Settings the user SET, re-applied as `SET LOCAL` after every BEGIN pgward opens.
+    reapplied: setting::Reapplied,
 }
 
 impl Session {
@@ -98,6 +101,7 @@ impl Session {
             all_columns: false,
             dry_run: false,
             previewing: false,
+            reapplied: setting::Reapplied::default(),
             conn,
             settings,
             io,
@@ -206,19 +210,15 @@ impl Session {
         if self.conn.client.is_closed() {
             return self.lost(None);
         }
-        let verdict = match sql::classify(text) {
-            Verdict::Unparsed { message } => match self.ask_server(text, &message).await {
-                Ok(v) => v,
-                Err(f) => return self.failed(f, text).await,
-            },
-            v => v,
-        };
+        let analysis = sql::analyze(text, &self.settings.env.classify_options());
+        if !analysis.survives_rollback.is_empty() {
+            if let Some(outcome) = self.survives_rollback(&analysis.survives_rollback) {
+                return outcome;
+            }
+        }
+        let verdict = analysis.verdict;
         match verdict {
             Verdict::Refused(r) => self.refuse(&r),
-            Verdict::Unparsed { message } => {
-                self.say_error(&format!("cannot classify this statement: {message}"));
-                Outcome::Refused
-            }
             Verdict::Transaction(tc) => self.transaction(tc, text).await,
             _ if matches!(self.state, TxState::Failed(_)) => self.aborted(),
             Verdict::Read => match self.state {
@@ -233,52 +233,8 @@ impl Session {
                 }
                 self.write(text, verdict == Verdict::Ddl).await
             }
-            Verdict::Session => match self.state {
-                TxState::Idle => self.plain(text).await,
-                _ => self.in_transaction(text).await,
-            },
+            Verdict::Session => self.session_setting(text).await,
         }
-    }
-
-    /// sqlparser could not parse `text`: ask the server for its plan, read-only.
-    async fn ask_server(
-        &mut self,
-        text: &str,
-        parser_message: &str,
-    ) -> Result<Verdict, tokio_postgres::Error> {
-        let explain = format!("EXPLAIN (FORMAT JSON) {text}");
-        let client = &self.conn.client;
-        let guard = if self.state == TxState::Idle {
-            format!("BEGIN READ ONLY; {}", self.timeouts())
-        } else {
-            "SAVEPOINT pgward_classify; SET LOCAL transaction_read_only = on".to_string()
-        };
-        client.batch_execute(&guard).await?;
-        // Prepared first, like every statement: the server refuses two statements.
-        let plan = match client.prepare(&explain).await {
-            Ok(_) => client.simple_query(&explain).await,
-            Err(e) => Err(e),
-        };
-        let undo = if self.state == TxState::Idle {
-            "ROLLBACK"
-        } else {
-            "ROLLBACK TO SAVEPOINT pgward_classify; RELEASE SAVEPOINT pgward_classify"
-        };
-        client.batch_execute(undo).await?;
-        let verdict = plan
-            .ok()
-            .and_then(|messages| {
-                messages.into_iter().find_map(|m| match m {
-                    tokio_postgres::SimpleQueryMessage::Row(r) => {
-                        r.get(0).and_then(|j| serde_json::from_str(j).ok())
-                    }
-                    _ => None,
-                })
-            })
-            .map(|plan: serde_json::Value| sql::verdict_from_plan(&plan));
-        Ok(verdict.unwrap_or(Verdict::Unparsed {
-            message: parser_message.to_string(),
-        }))
     }
 
     /// What the probe must see inside a transaction pgward opened as `role`: the
@@ -320,6 +276,7 @@ impl Session {
             begin.push_str(&format!("SET LOCAL ROLE {}; ", quote_ident(&role)));
         }
         begin.push_str(&self.timeouts());
+        begin.push_str(&self.reapplied.sql());
         if let Err(e) = self.conn.client.batch_execute(&begin).await {
             let _ = self.conn.client.batch_execute("ROLLBACK").await;
             return self.failed(e, text).await;
@@ -441,9 +398,10 @@ impl Session {
             self.settings.ticket.as_deref().unwrap_or("none")
         );
         let begin = format!(
-            "BEGIN{isolation}; SET LOCAL ROLE {}; {}",
+            "BEGIN{isolation}; SET LOCAL ROLE {}; {}{}",
             quote_ident(&role),
             self.timeouts(),
+            self.reapplied.sql(),
         );
         // Author and ticket are user input: they travel as a parameter, never as SQL.
         let app = truncate(&app, 63);

@@ -1,851 +1,562 @@
 //! The statement classifier: what one piece cut by the splitter is, as far as the guard
-//! is concerned.
+//! is concerned, decided on PostgreSQL's own parse tree (`pg_query`, the server's parser
+//! compiled in), so no statement means one thing to the guard and another to the server.
 //!
 //! Order of checks, each failing closed:
-//! 1. tokenize (sqlparser's tokenizer); a piece that does not tokenize is refused;
-//! 2. the forbidden-word scan (`forbidden`), which refuses even text sqlparser cannot
-//!    parse (ALTER SYSTEM, PREPARE TRANSACTION, dblink inside a DO body, …);
-//! 3. parse with the PostgreSQL dialect: the piece must be exactly one statement. A parse
-//!    error is [`Verdict::Unparsed`] (the session asks the server), except for `DO`
-//!    blocks, whose shape is checked by tokens (`do_block`);
-//! 4. `kind` — one explicit `match` on [`Statement`] whose catch-all refuses — for the
-//!    top-level statement and, through the tree walk (`walk`), every nested one.
+//! 1. parse with pg_query: the piece must be exactly one statement, or it is refused;
+//! 2. [`kind`] — one explicit `match` on the statement's node type whose catch-all
+//!    refuses — decides the statement's own class, its lock, and the refusals that
+//!    depend on its options (`CONCURRENTLY`, `PROGRAM`, an untrusted language, …);
+//! 3. the tree walk (`tree`) folds in every nested part: function calls by name
+//!    (`functions`), data-modifying CTEs, row locks, `SELECT … INTO`, relations;
+//! 4. DO blocks and function bodies are parsed too (`plpgsql`) and every embedded
+//!    statement and expression goes through 1–3 again.
 
-use sqlparser::ast::{
-    CopyTarget, DiscardObject, Ident, ObjectName, ObjectType, Reset, Set, Statement,
-    TransactionIsolationLevel, TransactionMode,
+use pg_query::protobuf::{
+    self, AlterTableType, DiscardMode, ObjectType, ReindexObjectType, TransactionStmtKind,
+    VariableSetKind,
 };
-use sqlparser::dialect::PostgreSqlDialect;
-use sqlparser::parser::Parser;
+use pg_query::NodeEnum;
+use serde_json::Value;
 
-use super::walk::{walk, Risk};
-use super::{do_block, forbidden, settings};
+use super::functions;
+use super::locks;
+use super::plpgsql;
+use super::settings;
+use super::tree::{self, Facts};
+use super::verdict::{Analysis, Options, Risk, TxControl, Verdict};
 use crate::policy::{Refusal, Rule};
 
-pub use super::plan::verdict_from_plan;
+/// How deep bodies inside bodies (a constant EXECUTE string inside a DO block, say) are
+/// inspected before the classifier gives up and refuses.
+const MAX_BODY_DEPTH: usize = 4;
 
-/// Transaction-control statements, which the session interprets itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TxControl {
-    /// `BEGIN` / `START TRANSACTION` (options are refused by policy except isolation level).
-    Begin {
-        /// `ISOLATION LEVEL …` as SQL text, e.g. `"REPEATABLE READ"`, if given.
-        isolation: Option<String>,
-    },
-    /// `COMMIT` / `END` (without AND CHAIN).
-    Commit,
-    /// `ROLLBACK` / `ABORT` (without AND CHAIN, without TO SAVEPOINT).
-    Rollback,
-    /// `SAVEPOINT name`.
-    Savepoint(String),
-    /// `ROLLBACK TO [SAVEPOINT] name`.
-    RollbackTo(String),
-    /// `RELEASE [SAVEPOINT] name`.
-    Release(String),
-}
-
-/// What a statement is, as far as the guard is concerned.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    /// Reads only: runs in `BEGIN READ ONLY` when no transaction is open.
-    Read,
-    /// Changes data. `opaque` is true when pgward cannot see which rows (DO blocks,
-    /// statements the server classified): counts-only preview.
-    Write {
-        /// True for DO blocks and server-classified writes.
-        opaque: bool,
-    },
-    /// Changes the schema; runs like a write.
-    Ddl,
-    /// Transaction control, interpreted by the session.
-    Transaction(TxControl),
-    /// A harmless session setting (`SET search_path`, `SET timezone`, …).
-    Session,
-    /// Refused by policy.
-    Refused(Refusal),
-    /// sqlparser could not parse it as exactly one statement; the session asks the server
-    /// (`EXPLAIN (FORMAT JSON)` inside a read-only transaction) and otherwise refuses with
-    /// this message.
-    Unparsed {
-        /// sqlparser's message, including its line and column.
-        message: String,
-    },
-}
-
-/// Classifies one piece cut by the splitter.
+/// Classifies one piece cut by the splitter, with the strictest options.
 pub fn classify(sql: &str) -> Verdict {
-    let tokens = match forbidden::tokenize(sql) {
-        Ok(tokens) => tokens,
-        Err(refusal) => return Verdict::Refused(refusal),
-    };
-    if let Err(refusal) = forbidden::scan(&tokens) {
-        return Verdict::Refused(refusal);
-    }
-    let statements = match Parser::parse_sql(&PostgreSqlDialect {}, sql) {
-        Ok(statements) => statements,
-        Err(error) => {
-            let sig = forbidden::significant(&tokens);
-            return do_block::classify_do(&sig).unwrap_or_else(|| Verdict::Unparsed {
-                message: error.to_string(),
-            });
-        }
-    };
-    let [statement] = statements.as_slice() else {
-        return Verdict::Refused(Refusal::new(
-            Rule::Unrecognised,
-            format!("{} statements where one was expected", statements.len()),
-        ));
-    };
-    match walk(statement) {
-        Err(refusal) => Verdict::Refused(refusal),
-        Ok((Kind::Transaction(tx), _)) => Verdict::Transaction(tx),
-        Ok((Kind::Session, _)) => Verdict::Session,
-        Ok((Kind::Risk(_), risk)) => match risk {
-            Risk::Read => Verdict::Read,
-            Risk::Write => Verdict::Write { opaque: false },
-            Risk::OpaqueWrite => Verdict::Write { opaque: true },
-            Risk::Ddl => Verdict::Ddl,
-        },
-    }
+    analyze(sql, &Options::default()).verdict
+}
+
+/// Classifies one piece and says what it reads, writes and locks.
+pub fn analyze(sql: &str, options: &Options) -> Analysis {
+    analyze_at(sql, options, 0)
+}
+
+/// PostgreSQL's fingerprint of `sql` (hex, relation names in full), or `None` when it
+/// does not parse: two texts with the same fingerprint are the same statement to the
+/// server, whatever their spelling. Fingerprints ignore the values of constants, so a
+/// caller comparing a reprint with the typed text must compare constants separately.
+pub fn fingerprint(sql: &str) -> Option<String> {
+    pg_query::fingerprint(sql, 0, pg_query::FingerprintOptions::FULL_RELNAME)
+        .ok()
+        .map(|f| f.hex)
+}
+
+fn refused(rule: Rule, detail: impl Into<String>) -> Analysis {
+    Analysis::bare(Verdict::Refused(Refusal::new(rule, detail)))
 }
 
 /// What one statement node is, before its children are looked at.
-#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Kind {
-    /// Data or schema access, combined with the children's risk.
-    Risk(Risk),
+    /// Data or schema access, with the lock a schema change takes.
+    Risk(Risk, Option<&'static str>),
     /// Transaction control (top level only).
     Transaction(TxControl),
-    /// A harmless setting (top level only).
+    /// An allowed setting (top level only).
     Session,
 }
 
+pub(crate) fn analyze_at(sql: &str, options: &Options, depth: usize) -> Analysis {
+    if depth > MAX_BODY_DEPTH {
+        return refused(
+            Rule::DynamicSql,
+            "SQL nested in bodies too deeply to inspect",
+        );
+    }
+    let parsed = match pg_query::parse(sql, 0) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            return refused(
+                Rule::Unrecognised,
+                format!(
+                    "PostgreSQL's parser does not accept it ({})",
+                    parse_message(&e)
+                ),
+            )
+        }
+    };
+    let node = match parsed.protobuf.stmts.as_slice() {
+        [raw] => raw.stmt.as_ref().and_then(|s| s.node.as_ref()),
+        more => {
+            return refused(
+                Rule::Unrecognised,
+                format!("{} statements where one was expected", more.len()),
+            )
+        }
+    };
+    let Some(node) = node else {
+        return refused(Rule::Unrecognised, "an empty statement");
+    };
+    let mut facts = Facts::default();
+    let kind = match kind(node, sql, options, depth, &mut facts) {
+        Ok(kind) => kind,
+        Err(refusal) => return Analysis::bare(Verdict::Refused(refusal)),
+    };
+    match serde_json::to_value(node) {
+        Ok(Value::Object(map)) => match map.iter().next() {
+            Some((name, body)) => tree::walk_statement(name, body, &mut facts),
+            None => return refused(Rule::Unrecognised, "an empty statement"),
+        },
+        _ => return refused(Rule::Unrecognised, "a parse tree pgward cannot read"),
+    }
+    if let Some(refusal) = facts.refusal.take() {
+        return Analysis::bare(Verdict::Refused(refusal));
+    }
+    let reads = facts.reads();
+    let (verdict, lock) = match kind {
+        Kind::Transaction(tx) => (Verdict::Transaction(tx), None),
+        Kind::Session => (Verdict::Session, None),
+        Kind::Risk(risk, lock) => {
+            let risk = facts.risk.map_or(risk, |r| r.max(risk));
+            (risk.verdict(), lock)
+        }
+    };
+    Analysis {
+        verdict,
+        reads,
+        writes: facts.writes.into_iter().collect(),
+        lock,
+        survives_rollback: facts.survives,
+    }
+}
+
+fn parse_message(e: &pg_query::Error) -> String {
+    match e {
+        pg_query::Error::Parse(m) => m.clone(),
+        other => other.to_string(),
+    }
+}
+
 /// The explicit match. Every statement PostgreSQL users type is listed; the catch-all
-/// refuses, so a new sqlparser variant is refused until someone classifies it.
-pub(crate) fn kind(statement: &Statement) -> Result<Kind, Refusal> {
+/// refuses, so a statement nobody classified is refused until someone does.
+pub(crate) fn kind(
+    node: &NodeEnum,
+    sql: &str,
+    options: &Options,
+    depth: usize,
+    facts: &mut Facts,
+) -> Result<Kind, Refusal> {
     use Kind::Risk as K;
     let refuse = |rule, detail: &str| Err(Refusal::new(rule, detail));
-    match statement {
-        // Reads. Row locks and SELECT INTO are found by the walk.
-        Statement::Query(_) | Statement::ShowVariable { .. } => Ok(K(Risk::Read)),
-        Statement::Explain {
-            describe_alias: sqlparser::ast::DescribeAlias::Explain,
-            query_plan: false,
-            estimate: false,
-            ..
-        } => Ok(K(Risk::Read)),
+    let ddl = |lock: &'static str| Ok(K(Risk::Ddl, Some(lock)));
+    const AX: &str = "ACCESS EXCLUSIVE";
+    match node {
+        // Reads. Row locks, SELECT INTO and writing functions are found by the walk.
+        NodeEnum::SelectStmt(_) | NodeEnum::VariableShowStmt(_) | NodeEnum::ExplainStmt(_) => {
+            Ok(K(Risk::Read, None))
+        }
 
         // Writes.
-        Statement::Insert(_)
-        | Statement::Update(_)
-        | Statement::Delete(_)
-        | Statement::Merge(_)
-        | Statement::Lock(_) => Ok(K(Risk::Write)),
-        Statement::Truncate(_) | Statement::Call(_) => Ok(K(Risk::OpaqueWrite)),
+        NodeEnum::InsertStmt(_)
+        | NodeEnum::UpdateStmt(_)
+        | NodeEnum::DeleteStmt(_)
+        | NodeEnum::MergeStmt(_) => Ok(K(Risk::Write, None)),
+        NodeEnum::LockStmt(l) => Ok(K(Risk::Write, Some(locks::lock_stmt_mode(l.mode)))),
+        NodeEnum::TruncateStmt(_) => Ok(K(Risk::OpaqueWrite, Some(AX))),
+        NodeEnum::CallStmt(_) => Ok(K(Risk::OpaqueWrite, None)),
+        NodeEnum::DoStmt(d) => {
+            let language = def_string(&d.args, "language").unwrap_or_else(|| "plpgsql".into());
+            body_language(&language, "DO")?;
+            plpgsql::inspect(sql, options, depth, facts, true);
+            Ok(K(Risk::Read, None))
+        }
 
         // Schema changes that can run in a transaction block.
-        Statement::CreateIndex(index) if index.concurrently => {
+        NodeEnum::IndexStmt(i) if i.concurrent => {
             refuse(Rule::NoTransactionBlock, "CREATE INDEX CONCURRENTLY")
         }
-        Statement::Drop {
-            object_type: ObjectType::Database,
-            ..
-        } => refuse(Rule::NoTransactionBlock, "DROP DATABASE"),
-        Statement::CreateView(_)
-        | Statement::CreateTable(_)
-        | Statement::CreateIndex(_)
-        | Statement::CreateRole(_)
-        | Statement::CreatePolicy(_)
-        | Statement::CreateOperator(_)
-        | Statement::CreateOperatorFamily(_)
-        | Statement::CreateOperatorClass(_)
-        | Statement::CreateTextSearch(_)
-        | Statement::CreateExtension(_)
-        | Statement::CreateCollation(_)
-        | Statement::CreateSchema { .. }
-        | Statement::CreateFunction(_)
-        | Statement::CreateTrigger(_)
-        | Statement::CreateProcedure { .. }
-        | Statement::CreateSequence { .. }
-        | Statement::CreateDomain(_)
-        | Statement::CreateType { .. }
-        | Statement::CreateUser(_)
-        | Statement::AlterTable(_)
-        | Statement::AlterSchema(_)
-        | Statement::AlterIndex { .. }
-        | Statement::AlterView { .. }
-        | Statement::AlterFunction(_)
-        | Statement::AlterType(_)
-        | Statement::AlterCollation(_)
-        | Statement::AlterOperator(_)
-        | Statement::AlterOperatorFamily(_)
-        | Statement::AlterOperatorClass(_)
-        | Statement::AlterTextSearch(_)
-        | Statement::AlterRole { .. }
-        | Statement::AlterPolicy(_)
-        | Statement::AlterUser(_)
-        | Statement::Drop { .. }
-        | Statement::DropFunction(_)
-        | Statement::DropDomain(_)
-        | Statement::DropProcedure { .. }
-        | Statement::DropPolicy(_)
-        | Statement::DropExtension(_)
-        | Statement::DropOperator(_)
-        | Statement::DropOperatorFamily(_)
-        | Statement::DropOperatorClass(_)
-        | Statement::DropTrigger(_)
-        | Statement::Comment { .. }
-        | Statement::Grant(_)
-        | Statement::Revoke(_)
+        NodeEnum::IndexStmt(_) => ddl("SHARE"),
+        NodeEnum::DropStmt(d) if d.concurrent => {
+            refuse(Rule::NoTransactionBlock, "DROP INDEX CONCURRENTLY")
+        }
+        NodeEnum::DropStmt(d) => {
+            for object in &d.objects {
+                let parts = name_list(object);
+                if !parts.is_empty() {
+                    facts.writes.insert(parts.join("."));
+                }
+            }
+            ddl(AX)
+        }
+        NodeEnum::AlterTableStmt(a) => {
+            let mut lock = None;
+            for cmd in &a.cmds {
+                if let Some(NodeEnum::AlterTableCmd(c)) = cmd.node.as_ref() {
+                    let fk = matches!(
+                        c.def.as_ref().and_then(|d| d.node.as_ref()),
+                        Some(NodeEnum::Constraint(k)) if k.contype() == protobuf::ConstrType::ConstrForeign
+                    );
+                    let subtype =
+                        AlterTableType::try_from(c.subtype).unwrap_or(AlterTableType::Undefined);
+                    if subtype == AlterTableType::AtDetachPartition && detach_concurrently(c) {
+                        return refuse(Rule::NoTransactionBlock, "DETACH PARTITION … CONCURRENTLY");
+                    }
+                    lock = Some(locks::max(lock, locks::alter_table(subtype, fk)));
+                }
+            }
+            Ok(K(Risk::Ddl, Some(lock.unwrap_or(AX))))
+        }
+        NodeEnum::ReindexStmt(r) => {
+            if has_option(&r.params, "concurrently") {
+                return refuse(Rule::NoTransactionBlock, "REINDEX CONCURRENTLY");
+            }
+            match r.kind() {
+                ReindexObjectType::ReindexObjectTable => ddl("SHARE"),
+                ReindexObjectType::ReindexObjectIndex => ddl(AX),
+                _ => refuse(
+                    Rule::NoTransactionBlock,
+                    "REINDEX SCHEMA, DATABASE or SYSTEM",
+                ),
+            }
+        }
+        NodeEnum::ClusterStmt(c) if c.relation.is_none() => {
+            refuse(Rule::NoTransactionBlock, "CLUSTER without a table")
+        }
+        NodeEnum::ClusterStmt(_) => ddl(AX),
+        NodeEnum::RefreshMatViewStmt(r) if r.concurrent => ddl("EXCLUSIVE"),
+        NodeEnum::RefreshMatViewStmt(_) => ddl(AX),
+        NodeEnum::VacuumStmt(v) if v.is_vacuumcmd => refuse(Rule::NoTransactionBlock, "VACUUM"),
         // ANALYZE rewrites planner statistics: runs like a schema change.
-        | Statement::Analyze(_) => Ok(K(Risk::Ddl)),
+        NodeEnum::VacuumStmt(_) => ddl("SHARE UPDATE EXCLUSIVE"),
+        NodeEnum::CreateFunctionStmt(f) => {
+            let language = def_string(&f.options, "language").unwrap_or_else(|| "sql".into());
+            body_language(&language, "CREATE FUNCTION")?;
+            let mut body = Facts::default();
+            if f.sql_body.is_none() {
+                if language.eq_ignore_ascii_case("plpgsql") {
+                    plpgsql::inspect(sql, options, depth, &mut body, false);
+                } else if let Some(text) = def_string(&f.options, "as") {
+                    sql_body(&text, options, depth, &mut body);
+                }
+            }
+            // The body runs later, when called; what it would refuse is refused now.
+            if let Some(r) = body.refusal {
+                return Err(r);
+            }
+            Ok(K(Risk::Ddl, None))
+        }
+        NodeEnum::CreateExtensionStmt(e)
+            if functions::EXTENSIONS.contains(&e.extname.to_lowercase().as_str()) =>
+        {
+            Err(Refusal::new(
+                Rule::OutsideReach,
+                format!("CREATE EXTENSION {}", e.extname),
+            ))
+        }
+        NodeEnum::CreateStmt(_)
+        | NodeEnum::CreateTableAsStmt(_)
+        | NodeEnum::ViewStmt(_)
+        | NodeEnum::CreateSeqStmt(_)
+        | NodeEnum::CreateSchemaStmt(_)
+        | NodeEnum::CreateDomainStmt(_)
+        | NodeEnum::CompositeTypeStmt(_)
+        | NodeEnum::CreateEnumStmt(_)
+        | NodeEnum::CreateRangeStmt(_)
+        | NodeEnum::DefineStmt(_)
+        | NodeEnum::CreateExtensionStmt(_)
+        | NodeEnum::CreateCastStmt(_)
+        | NodeEnum::CreateOpClassStmt(_)
+        | NodeEnum::CreateOpFamilyStmt(_)
+        | NodeEnum::CreateConversionStmt(_)
+        | NodeEnum::CreateStatsStmt(_)
+        | NodeEnum::CreateRoleStmt(_)
+        | NodeEnum::CreatePublicationStmt(_)
+        | NodeEnum::CreateTransformStmt(_)
+        | NodeEnum::CreateAmStmt(_) => Ok(K(Risk::Ddl, None)),
+        NodeEnum::CreateTrigStmt(_) | NodeEnum::CreatePolicyStmt(_) => ddl("SHARE ROW EXCLUSIVE"),
+        NodeEnum::RuleStmt(_) => ddl(AX),
+        NodeEnum::AlterPolicyStmt(_) => ddl(AX),
+        NodeEnum::RenameStmt(_)
+        | NodeEnum::AlterObjectSchemaStmt(_)
+        | NodeEnum::AlterOwnerStmt(_)
+        | NodeEnum::AlterSeqStmt(_)
+        | NodeEnum::AlterDomainStmt(_)
+        | NodeEnum::AlterEnumStmt(_)
+        | NodeEnum::AlterTypeStmt(_)
+        | NodeEnum::AlterFunctionStmt(_)
+        | NodeEnum::AlterOperatorStmt(_)
+        | NodeEnum::AlterCollationStmt(_)
+        | NodeEnum::AlterStatsStmt(_)
+        | NodeEnum::AlterOpFamilyStmt(_)
+        | NodeEnum::AlterTsdictionaryStmt(_)
+        | NodeEnum::AlterTsconfigurationStmt(_)
+        | NodeEnum::AlterExtensionStmt(_)
+        | NodeEnum::AlterExtensionContentsStmt(_)
+        | NodeEnum::AlterRoleStmt(_)
+        | NodeEnum::DropRoleStmt(_)
+        | NodeEnum::DropOwnedStmt(_)
+        | NodeEnum::ReassignOwnedStmt(_)
+        | NodeEnum::AlterPublicationStmt(_)
+        | NodeEnum::AlterDefaultPrivilegesStmt(_)
+        | NodeEnum::GrantStmt(_)
+        | NodeEnum::GrantRoleStmt(_) => Ok(K(Risk::Ddl, None)),
+        NodeEnum::CommentStmt(c) => {
+            if let Some(object) = c.object.as_deref() {
+                let parts = name_list(object);
+                if !parts.is_empty() && c.objtype() != ObjectType::ObjectColumn {
+                    facts.writes.insert(parts.join("."));
+                }
+            }
+            ddl("SHARE UPDATE EXCLUSIVE")
+        }
+        NodeEnum::SecLabelStmt(_) => ddl("SHARE UPDATE EXCLUSIVE"),
 
         // Transaction control.
-        Statement::StartTransaction {
-            modes,
-            modifier: None,
-            statements,
-            exception: None,
-            has_end_keyword: false,
-            ..
-        } if statements.is_empty() => begin(modes),
-        Statement::StartTransaction { .. } => {
-            refuse(Rule::TransactionShape, "BEGIN with a block or modifier")
-        }
-        Statement::Commit { chain: true, .. } => refuse(Rule::TransactionShape, "COMMIT AND CHAIN"),
-        Statement::Commit { modifier: None, .. } => Ok(Kind::Transaction(TxControl::Commit)),
-        Statement::Commit { .. } => refuse(Rule::TransactionShape, "COMMIT with a modifier"),
-        Statement::Rollback { chain: true, .. } => {
-            refuse(Rule::TransactionShape, "ROLLBACK AND CHAIN")
-        }
-        Statement::Rollback {
-            savepoint: Some(name),
-            ..
-        } => Ok(Kind::Transaction(TxControl::RollbackTo(identifier(name)))),
-        Statement::Rollback { savepoint: None, .. } => Ok(Kind::Transaction(TxControl::Rollback)),
-        Statement::Savepoint { name } => Ok(Kind::Transaction(TxControl::Savepoint(identifier(name)))),
-        Statement::ReleaseSavepoint { name } => {
-            Ok(Kind::Transaction(TxControl::Release(identifier(name))))
-        }
+        NodeEnum::TransactionStmt(t) => transaction(t),
 
         // Session settings.
-        Statement::Set(set) => set_statement(set),
-        Statement::Reset(reset) => match &reset.reset {
-            Reset::ALL => refuse(Rule::GuardSetting, "RESET ALL (would undo pgward's timeouts)"),
-            Reset::SessionAuthorization => {
-                refuse(Rule::IdentityChange, "RESET SESSION AUTHORIZATION")
-            }
-            Reset::ConfigurationParameter(name) => {
-                setting(name, "RESET").map(|()| Kind::Session)
-            }
+        NodeEnum::VariableSetStmt(s) => set_statement(s),
+        NodeEnum::DiscardStmt(d) => match d.target() {
+            DiscardMode::DiscardAll => refuse(Rule::NoTransactionBlock, "DISCARD ALL"),
+            _ => Ok(Kind::Session),
         },
-        Statement::Discard { object_type } => match object_type {
-            DiscardObject::ALL => refuse(Rule::NoTransactionBlock, "DISCARD ALL"),
-            DiscardObject::PLANS | DiscardObject::SEQUENCES | DiscardObject::TEMP => {
-                Ok(Kind::Session)
-            }
-        },
+        NodeEnum::ConstraintsSetStmt(_) => Ok(K(Risk::Read, None)),
 
         // Refused, each with its reason.
-        Statement::CreateDatabase { .. } => refuse(Rule::NoTransactionBlock, "CREATE DATABASE"),
-        Statement::Vacuum(_) => refuse(Rule::NoTransactionBlock, "VACUUM"),
-        Statement::CreateServer(_) => refuse(Rule::OutsideReach, "CREATE SERVER"),
-        Statement::Copy { target, .. } => match target {
-            CopyTarget::Program { .. } => refuse(Rule::OutsideReach, "COPY … PROGRAM"),
-            CopyTarget::File { .. } => {
-                refuse(Rule::OutsideReach, "COPY to or from a server file")
-            }
-            CopyTarget::Stdin => refuse(
-                Rule::Unrecognised,
-                "COPY … FROM STDIN (pgward does not stream COPY data; use INSERT)",
-            ),
-            CopyTarget::Stdout => refuse(
-                Rule::Unrecognised,
-                "COPY … TO STDOUT (pgward shows results as tables; use SELECT)",
-            ),
-        },
-        Statement::Prepare { .. } | Statement::Execute { .. } | Statement::Deallocate { .. } => {
+        NodeEnum::AlterSystemStmt(_) => refuse(Rule::AlterSystem, "ALTER SYSTEM"),
+        NodeEnum::AlterDatabaseSetStmt(_) => refuse(Rule::DefaultSetting, "ALTER DATABASE … SET"),
+        NodeEnum::AlterRoleSetStmt(_) => refuse(Rule::DefaultSetting, "ALTER ROLE … SET"),
+        NodeEnum::CreatedbStmt(_) => refuse(Rule::NoTransactionBlock, "CREATE DATABASE"),
+        NodeEnum::DropdbStmt(_) => refuse(Rule::NoTransactionBlock, "DROP DATABASE"),
+        NodeEnum::AlterDatabaseStmt(_) | NodeEnum::AlterDatabaseRefreshCollStmt(_) => {
+            refuse(Rule::NoTransactionBlock, "ALTER DATABASE")
+        }
+        NodeEnum::CreateTableSpaceStmt(_) => refuse(Rule::NoTransactionBlock, "CREATE TABLESPACE"),
+        NodeEnum::DropTableSpaceStmt(_) => refuse(Rule::NoTransactionBlock, "DROP TABLESPACE"),
+        NodeEnum::AlterTableSpaceOptionsStmt(_) | NodeEnum::AlterTableMoveAllStmt(_) => {
+            refuse(Rule::OutsideReach, "ALTER TABLESPACE")
+        }
+        NodeEnum::CreateFdwStmt(_) | NodeEnum::AlterFdwStmt(_) => {
+            refuse(Rule::OutsideReach, "CREATE or ALTER FOREIGN DATA WRAPPER")
+        }
+        NodeEnum::CreateForeignServerStmt(_) | NodeEnum::AlterForeignServerStmt(_) => {
+            refuse(Rule::OutsideReach, "CREATE SERVER")
+        }
+        NodeEnum::CreateUserMappingStmt(_)
+        | NodeEnum::AlterUserMappingStmt(_)
+        | NodeEnum::DropUserMappingStmt(_) => refuse(Rule::OutsideReach, "USER MAPPING"),
+        NodeEnum::CreateForeignTableStmt(_) => refuse(Rule::OutsideReach, "CREATE FOREIGN TABLE"),
+        NodeEnum::ImportForeignSchemaStmt(_) => refuse(Rule::OutsideReach, "IMPORT FOREIGN SCHEMA"),
+        NodeEnum::CreateSubscriptionStmt(_)
+        | NodeEnum::AlterSubscriptionStmt(_)
+        | NodeEnum::DropSubscriptionStmt(_) => refuse(
+            Rule::OutsideReach,
+            "SUBSCRIPTION (it connects to another server)",
+        ),
+        NodeEnum::CreatePlangStmt(_) => refuse(Rule::OutsideReach, "CREATE LANGUAGE"),
+        NodeEnum::CreateEventTrigStmt(_) | NodeEnum::AlterEventTrigStmt(_) => refuse(
+            Rule::OutsideReach,
+            "EVENT TRIGGER (it runs on every later schema change, in every session)",
+        ),
+        NodeEnum::CheckPointStmt(_) => refuse(Rule::OutsideReach, "CHECKPOINT"),
+        NodeEnum::LoadStmt(_) => refuse(Rule::OutsideReach, "LOAD"),
+        NodeEnum::CopyStmt(c) if c.is_program => refuse(Rule::OutsideReach, "COPY … PROGRAM"),
+        NodeEnum::CopyStmt(c) if !c.filename.is_empty() => {
+            refuse(Rule::OutsideReach, "COPY to or from a server file")
+        }
+        NodeEnum::CopyStmt(c) if c.is_from => refuse(
+            Rule::Unrecognised,
+            "COPY … FROM STDIN (pgward does not stream COPY data; use INSERT)",
+        ),
+        NodeEnum::CopyStmt(_) => refuse(
+            Rule::Unrecognised,
+            "COPY … TO STDOUT (pgward shows results as tables; use SELECT)",
+        ),
+        NodeEnum::PrepareStmt(_) | NodeEnum::ExecuteStmt(_) | NodeEnum::DeallocateStmt(_) => {
             refuse(
                 Rule::Unrecognised,
                 "PREPARE/EXECUTE/DEALLOCATE (pgward owns the protocol and must see each statement)",
             )
         }
-        Statement::Declare { .. } | Statement::Fetch { .. } | Statement::Close { .. } => refuse(
-            Rule::Unrecognised,
-            "cursors (DECLARE/FETCH/CLOSE) are not supported; use SELECT … LIMIT",
-        ),
-        // The token scan refuses NOTIFY first; this is the same refusal, for the tree.
-        Statement::NOTIFY { .. } => refuse(
+        NodeEnum::DeclareCursorStmt(_) | NodeEnum::FetchStmt(_) | NodeEnum::ClosePortalStmt(_) => {
+            refuse(
+                Rule::Unrecognised,
+                "cursors (DECLARE/FETCH/CLOSE) are not supported; use SELECT … LIMIT",
+            )
+        }
+        NodeEnum::NotifyStmt(_) => refuse(
             Rule::OutsideReach,
             "NOTIFY (a notification is delivered to other sessions at COMMIT, outside what \
              pgward previews; use a table the listeners poll)",
         ),
-        Statement::LISTEN { .. } | Statement::UNLISTEN { .. } => refuse(
+        NodeEnum::ListenStmt(_) | NodeEnum::UnlistenStmt(_) => refuse(
             Rule::Unrecognised,
             "LISTEN/UNLISTEN (pgward does not show notifications)",
         ),
         other => Err(Refusal::new(
             Rule::Unrecognised,
-            format!("statement `{}`", excerpt(&other.to_string())),
+            format!("statement {}", statement_name(other)),
         )),
     }
 }
 
-/// `BEGIN` with at most an isolation level.
-fn begin(modes: &[TransactionMode]) -> Result<Kind, Refusal> {
-    let shape = |detail: &str| Err(Refusal::new(Rule::TransactionShape, detail));
-    let isolation = match modes {
-        [] => None,
-        [TransactionMode::IsolationLevel(level)] => Some(match level {
-            TransactionIsolationLevel::ReadUncommitted => "READ UNCOMMITTED",
-            TransactionIsolationLevel::ReadCommitted => "READ COMMITTED",
-            TransactionIsolationLevel::RepeatableRead => "REPEATABLE READ",
-            TransactionIsolationLevel::Serializable => "SERIALIZABLE",
-            TransactionIsolationLevel::Snapshot => {
-                return shape("BEGIN ISOLATION LEVEL SNAPSHOT (not PostgreSQL)")
-            }
-        }),
-        _ => {
-            return shape(
-                "BEGIN with an access mode (pgward chooses READ ONLY or READ WRITE itself)",
-            )
-        }
-    };
-    Ok(Kind::Transaction(TxControl::Begin {
-        isolation: isolation.map(str::to_owned),
-    }))
-}
-
-fn set_statement(set: &Set) -> Result<Kind, Refusal> {
-    let refuse = |rule, detail: &str| Err(Refusal::new(rule, detail));
-    match set {
-        Set::SingleAssignment {
-            hivevar: false,
-            variable,
-            ..
-        } => setting(variable, "SET").map(|()| Kind::Session),
-        Set::SetTimeZone { .. } => Ok(Kind::Session),
-        Set::SetRole { .. } => refuse(Rule::IdentityChange, "SET ROLE"),
-        Set::SetSessionAuthorization(_) => {
-            refuse(Rule::IdentityChange, "SET SESSION AUTHORIZATION")
-        }
-        Set::SetTransaction { session: false, .. } => refuse(Rule::GuardSetting, "SET TRANSACTION"),
-        Set::SetTransaction { session: true, .. } => {
-            refuse(Rule::GuardSetting, "SET SESSION CHARACTERISTICS")
-        }
-        Set::SetNames { .. } | Set::SetNamesDefault {} => {
-            refuse(Rule::GuardSetting, "SET NAMES (client_encoding)")
-        }
-        Set::SingleAssignment { .. }
-        | Set::ParenthesizedAssignments { .. }
-        | Set::MultipleAssignments { .. }
-        | Set::SetSessionParam(_) => refuse(Rule::Unrecognised, "SET of a form PostgreSQL lacks"),
+/// The node type's name, e.g. `CreateForeignTableStmt`.
+fn statement_name(node: &NodeEnum) -> String {
+    match serde_json::to_value(node) {
+        Ok(Value::Object(map)) => map.keys().next().cloned().unwrap_or_default(),
+        _ => "of an unknown kind".into(),
     }
 }
 
-/// Checks a SET/RESET of the setting `name` against the settings lists.
-fn setting(name: &ObjectName, verb: &str) -> Result<(), Refusal> {
-    let parts: Option<Vec<&str>> = name
-        .0
-        .iter()
-        .map(|part| part.as_ident().map(|i| i.value.as_str()))
-        .collect();
-    match parts {
-        Some(parts) => settings::check(&parts, verb),
-        None => Err(Refusal::new(
-            Rule::Unrecognised,
-            format!("{verb} of a computed name"),
-        )),
-    }
-}
-
-/// An identifier as PostgreSQL resolves it: quoted names as written, unquoted ones
-/// folded to lower case (ASCII only, as the server does), both truncated to 63 bytes.
-fn identifier(ident: &Ident) -> String {
-    let name = if ident.quote_style.is_some() {
-        ident.value.clone()
+/// Languages a body may be written in.
+fn body_language(language: &str, what: &str) -> Result<(), Refusal> {
+    let lower = language.to_lowercase();
+    if functions::INSPECTED_LANGUAGES.contains(&lower.as_str()) {
+        Ok(())
+    } else if lower.ends_with('u') || lower == "plsh" || lower == "c" || lower == "internal" {
+        Err(Refusal::new(
+            Rule::OutsideReach,
+            format!("{what} LANGUAGE {lower} (an untrusted language reaches the operating system)"),
+        ))
     } else {
-        ident.value.to_ascii_lowercase()
-    };
-    let mut end = name.len().min(63);
-    while !name.is_char_boundary(end) {
-        end -= 1;
+        Err(Refusal::new(
+            Rule::Unrecognised,
+            format!("{what} LANGUAGE {lower} (only sql and plpgsql bodies can be inspected)"),
+        ))
     }
-    name.get(..end).unwrap_or_default().to_owned()
 }
 
-/// The start of a statement's text, for a refusal's detail.
-fn excerpt(text: &str) -> String {
-    let mut out: String = text.chars().take(40).collect();
-    if out.len() < text.len() {
-        out.push('…');
+/// Every statement of a `LANGUAGE sql` body, classified like typed ones.
+fn sql_body(text: &str, options: &Options, depth: usize, facts: &mut Facts) {
+    match pg_query::split_with_parser(text) {
+        Ok(pieces) => {
+            for piece in pieces {
+                plpgsql::fold(analyze_at(piece, options, depth + 1), facts);
+            }
+        }
+        Err(e) => facts.refuse(Refusal::new(
+            Rule::Unrecognised,
+            format!(
+                "a function body PostgreSQL's parser does not accept ({})",
+                parse_message(&e)
+            ),
+        )),
     }
-    out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// The string value of the `DefElem` named `name` in a list of options.
+fn def_string(options: &[pg_query::Node], name: &str) -> Option<String> {
+    options.iter().find_map(|o| match o.node.as_ref() {
+        Some(NodeEnum::DefElem(d)) if d.defname == name => match d.arg.as_deref()?.node.as_ref()? {
+            NodeEnum::String(s) => Some(s.sval.clone()),
+            NodeEnum::List(l) => l.items.iter().find_map(|i| match i.node.as_ref() {
+                Some(NodeEnum::String(s)) => Some(s.sval.clone()),
+                _ => None,
+            }),
+            _ => None,
+        },
+        _ => None,
+    })
+}
 
-    fn refused(sql: &str) -> Rule {
-        match classify(sql) {
-            Verdict::Refused(r) => r.rule,
-            other => panic!("{sql:?} was not refused: {other:?}"),
+/// Whether a list of options has `name` (on, or without a value).
+fn has_option(options: &[pg_query::Node], name: &str) -> bool {
+    options.iter().any(|o| match o.node.as_ref() {
+        Some(NodeEnum::DefElem(d)) if d.defname.eq_ignore_ascii_case(name) => {
+            !matches!(d.arg.as_deref().and_then(|a| a.node.as_ref()),
+                Some(NodeEnum::Boolean(b)) if !b.boolval)
+                && !matches!(d.arg.as_deref().and_then(|a| a.node.as_ref()),
+                    Some(NodeEnum::String(s)) if matches!(s.sval.to_lowercase().as_str(), "false" | "off" | "0"))
         }
-    }
+        _ => false,
+    })
+}
 
-    fn tx(sql: &str) -> TxControl {
-        match classify(sql) {
-            Verdict::Transaction(t) => t,
-            other => panic!("{sql:?} is not transaction control: {other:?}"),
-        }
-    }
+fn detach_concurrently(cmd: &protobuf::AlterTableCmd) -> bool {
+    matches!(cmd.def.as_deref().and_then(|d| d.node.as_ref()),
+        Some(NodeEnum::PartitionCmd(p)) if p.concurrent)
+}
 
-    const W: Verdict = Verdict::Write { opaque: false };
-    const OPAQUE: Verdict = Verdict::Write { opaque: true };
-
-    #[test]
-    fn classes() {
-        let cases: &[(&str, Verdict)] = &[
-            ("SELECT * FROM t", Verdict::Read),
-            ("select 1 from pg_stat_activity", Verdict::Read),
-            ("VALUES (1), (2)", Verdict::Read),
-            ("SHOW work_mem", Verdict::Read),
-            ("EXPLAIN DELETE FROM t", Verdict::Read),
-            ("EXPLAIN ANALYZE SELECT 1", Verdict::Read),
-            ("EXPLAIN ANALYZE DELETE FROM t", W),
-            ("EXPLAIN (ANALYZE, BUFFERS) UPDATE t SET a = 1", W),
-            ("WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d", W),
-            (
-                "SELECT * FROM (WITH x AS (UPDATE t SET a=1 RETURNING a) SELECT * FROM x) s",
-                W,
-            ),
-            ("SELECT * FROM t FOR UPDATE", W),
-            ("SELECT * FROM t FOR SHARE", W),
-            ("SELECT * FROM t FOR UPDATE OF t NOWAIT", W),
-            ("SELECT * INTO newt FROM t", Verdict::Ddl),
-            ("INSERT INTO t VALUES (1) ON CONFLICT (a) DO NOTHING", W),
-            ("WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x", W),
-            ("SELECT pg_advisory_xact_lock(1)", Verdict::Read),
-            ("select current_setting('role')", Verdict::Read),
-            ("SELECT nextval('s')", OPAQUE),
-            ("INSERT INTO t VALUES (1)", W),
-            ("INSERT INTO t SELECT * FROM u RETURNING *", W),
-            ("UPDATE t SET role = 'admin' WHERE id = 1", W),
-            ("DELETE FROM t WHERE id = 1", W),
-            (
-                "MERGE INTO t USING u ON t.id = u.id WHEN MATCHED THEN DELETE",
-                W,
-            ),
-            ("LOCK TABLE t IN ROW EXCLUSIVE MODE", W),
-            ("TRUNCATE t", OPAQUE),
-            ("CALL p(1)", OPAQUE),
-            ("DO $$ begin update t set a = 1; end $$", OPAQUE),
-            ("DO LANGUAGE plpgsql 'begin null; end'", OPAQUE),
-            ("CREATE TABLE x (a int)", Verdict::Ddl),
-            ("CREATE TABLE x AS SELECT * FROM t", Verdict::Ddl),
-            ("ALTER TABLE t ADD COLUMN b int", Verdict::Ddl),
-            ("DROP TABLE t", Verdict::Ddl),
-            ("CREATE INDEX i ON t (a)", Verdict::Ddl),
-            ("COMMENT ON TABLE t IS 'x'", Verdict::Ddl),
-            ("GRANT SELECT ON t TO u", Verdict::Ddl),
-            ("REVOKE SELECT ON t FROM u", Verdict::Ddl),
-            ("CREATE EXTENSION pg_trgm", Verdict::Ddl),
-            ("ANALYZE t", Verdict::Ddl),
-            (
-                "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ select 1 $$",
-                Verdict::Ddl,
-            ),
-            ("SET search_path TO a, b", Verdict::Session),
-            ("SET LOCAL work_mem = '64MB'", Verdict::Session),
-            ("SET timezone = 'UTC'", Verdict::Session),
-            ("SET TIME ZONE 'UTC'", Verdict::Session),
-            ("SET client_min_messages = warning", Verdict::Session),
-            ("SET app.tenant_id = '42'", Verdict::Session),
-            ("RESET search_path", Verdict::Session),
-            ("DISCARD PLANS", Verdict::Session),
-            ("select set_config('search_path', 'x', true)", Verdict::Read),
-        ];
-        for (sql, want) in cases {
-            assert_eq!(&classify(sql), want, "{sql}");
-        }
-    }
-
-    #[test]
-    fn transaction_control() {
-        assert_eq!(tx("BEGIN"), TxControl::Begin { isolation: None });
-        assert_eq!(
-            tx("start transaction"),
-            TxControl::Begin { isolation: None }
-        );
-        assert_eq!(
-            tx("BEGIN ISOLATION LEVEL REPEATABLE READ"),
-            TxControl::Begin {
-                isolation: Some("REPEATABLE READ".into())
-            }
-        );
-        assert_eq!(
-            tx("START TRANSACTION ISOLATION LEVEL SERIALIZABLE"),
-            TxControl::Begin {
-                isolation: Some("SERIALIZABLE".into())
-            }
-        );
-        assert_eq!(tx("COMMIT"), TxControl::Commit);
-        assert_eq!(tx("END"), TxControl::Commit);
-        assert_eq!(tx("COMMIT AND NO CHAIN"), TxControl::Commit);
-        assert_eq!(tx("end transaction"), TxControl::Commit);
-        assert_eq!(tx("ROLLBACK"), TxControl::Rollback);
-        assert_eq!(tx("ABORT"), TxControl::Rollback);
-        assert_eq!(tx("SAVEPOINT Foo"), TxControl::Savepoint("foo".into()));
-        assert_eq!(tx("SAVEPOINT \"Foo\""), TxControl::Savepoint("Foo".into()));
-        assert_eq!(tx("ROLLBACK TO Foo"), TxControl::RollbackTo("foo".into()));
-        assert_eq!(
-            tx("ROLLBACK TO SAVEPOINT \"Foo\""),
-            TxControl::RollbackTo("Foo".into())
-        );
-        assert_eq!(tx("RELEASE Foo"), TxControl::Release("foo".into()));
-        assert_eq!(
-            tx("RELEASE SAVEPOINT ÉTÉ"),
-            TxControl::Release("ÉtÉ".into())
-        );
-        let long = "a".repeat(70);
-        assert_eq!(
-            tx(&format!("SAVEPOINT {long}")),
-            TxControl::Savepoint("a".repeat(63))
-        );
-    }
-
-    #[test]
-    fn end_never_swallows_a_statement() {
-        for sql in [
-            "END DELETE FROM t",
-            "END; DELETE FROM t",
-            "COMMIT DELETE FROM t",
-        ] {
-            assert!(
-                !matches!(classify(sql), Verdict::Transaction(_)),
-                "{sql}: {:?}",
-                classify(sql)
-            );
-        }
-        assert_eq!(refused("SELECT 1; SELECT 2"), Rule::Unrecognised);
-    }
-
-    #[test]
-    fn refusals() {
-        let cases: &[(&str, Rule)] = &[
-            ("SET ROLE postgres", Rule::IdentityChange),
-            ("SET LOCAL ROLE postgres", Rule::IdentityChange),
-            ("SET SESSION ROLE postgres", Rule::IdentityChange),
-            ("RESET ROLE", Rule::IdentityChange),
-            ("SET role = postgres", Rule::IdentityChange),
-            ("SET role TO 'postgres'", Rule::IdentityChange),
-            ("SET \"role\" = postgres", Rule::IdentityChange),
-            ("SET SESSION AUTHORIZATION postgres", Rule::IdentityChange),
-            ("RESET SESSION AUTHORIZATION", Rule::IdentityChange),
-            ("SET session_authorization = postgres", Rule::IdentityChange),
-            (
-                "select set_config('role','postgres',false)",
-                Rule::IdentityChange,
-            ),
-            (
-                "select set_config('session_authorization','x',false)",
-                Rule::IdentityChange,
-            ),
-            (
-                "select set_config(name, 'x', false) from t",
-                Rule::IdentityChange,
-            ),
-            (
-                "update t set a = (select set_config('role', 'x', true))",
-                Rule::IdentityChange,
-            ),
-            ("PREPARE TRANSACTION 'x'", Rule::TwoPhaseCommit),
-            ("COMMIT PREPARED 'x'", Rule::TwoPhaseCommit),
-            ("ROLLBACK PREPARED 'x'", Rule::TwoPhaseCommit),
-            (
-                "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE",
-                Rule::GuardSetting,
-            ),
-            ("SET TRANSACTION READ WRITE", Rule::GuardSetting),
-            (
-                "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE",
-                Rule::GuardSetting,
-            ),
-            ("SET transaction_read_only = off", Rule::GuardSetting),
-            (
-                "SET default_transaction_read_only = off",
-                Rule::GuardSetting,
-            ),
-            ("SET standard_conforming_strings = off", Rule::GuardSetting),
-            ("SET statement_timeout = 0", Rule::GuardSetting),
-            ("SET LOCAL lock_timeout = 0", Rule::GuardSetting),
-            (
-                "SET idle_in_transaction_session_timeout = 0",
-                Rule::GuardSetting,
-            ),
-            ("SET idle_session_timeout = 0", Rule::GuardSetting),
-            ("SET application_name = 'x'", Rule::GuardSetting),
-            ("SET session_replication_role = replica", Rule::GuardSetting),
-            ("SET client_encoding = 'SJIS'", Rule::GuardSetting),
-            ("SET NAMES 'SJIS'", Rule::GuardSetting),
-            ("SET wal_compression = on", Rule::GuardSetting),
-            ("RESET statement_timeout", Rule::GuardSetting),
-            ("RESET ALL", Rule::GuardSetting),
-            (
-                "select set_config('statement_timeout','0',false)",
-                Rule::GuardSetting,
-            ),
-            ("COPY t FROM PROGRAM 'ls'", Rule::OutsideReach),
-            ("COPY t TO PROGRAM 'cat > /tmp/x'", Rule::OutsideReach),
-            ("COPY t TO '/tmp/x'", Rule::OutsideReach),
-            ("COPY t FROM '/etc/passwd'", Rule::OutsideReach),
-            (
-                "select dblink_exec('host=x', 'delete from t')",
-                Rule::OutsideReach,
-            ),
-            ("SELECT public.DBLINK('x','y')", Rule::OutsideReach),
-            (
-                "select * from \"dblink\"('x', 'y') as t(a int)",
-                Rule::OutsideReach,
-            ),
-            (
-                "DO $$ begin perform dblink_exec('x'); end $$",
-                Rule::OutsideReach,
-            ),
-            ("DO LANGUAGE plpython3u $$ import os $$", Rule::OutsideReach),
-            ("select lo_import('/etc/passwd')", Rule::OutsideReach),
-            ("select lo_export(1, '/tmp/x')", Rule::OutsideReach),
-            ("select pg_read_file('/etc/passwd')", Rule::OutsideReach),
-            ("select pg_read_binary_file('x')", Rule::OutsideReach),
-            ("select * from pg_ls_dir('.')", Rule::OutsideReach),
-            ("select * from pg_ls_logdir()", Rule::OutsideReach),
-            ("select pg_stat_file('x')", Rule::OutsideReach),
-            ("select pg_file_write('x', 'y', false)", Rule::OutsideReach),
-            ("select pg_file_rename('x', 'y')", Rule::OutsideReach),
-            ("select pg_file_unlink('x')", Rule::OutsideReach),
-            ("select * from pg_logdir_ls()", Rule::OutsideReach),
-            ("select pg_reload_conf()", Rule::OutsideReach),
-            ("select pg_rotate_logfile()", Rule::OutsideReach),
-            ("select pg_promote()", Rule::OutsideReach),
-            (
-                "select pg_terminate_backend(pid) from pg_stat_activity",
-                Rule::OutsideReach,
-            ),
-            ("select pg_cancel_backend(42)", Rule::OutsideReach),
-            (
-                "CREATE SERVER s FOREIGN DATA WRAPPER postgres_fdw",
-                Rule::OutsideReach,
-            ),
-            ("CREATE SERVER s FOREIGN DATA WRAPPER x", Rule::OutsideReach),
-            ("CREATE USER MAPPING FOR u SERVER s", Rule::OutsideReach),
-            (
-                "CREATE FOREIGN TABLE f (a int) SERVER s",
-                Rule::OutsideReach,
-            ),
-            (
-                "IMPORT FOREIGN SCHEMA s FROM SERVER x INTO y",
-                Rule::OutsideReach,
-            ),
-            ("CREATE EXTENSION dblink", Rule::OutsideReach),
-            (
-                "CREATE EXTENSION IF NOT EXISTS postgres_fdw",
-                Rule::OutsideReach,
-            ),
-            ("CHECKPOINT", Rule::OutsideReach),
-            ("LOAD 'auto_explain'", Rule::OutsideReach),
-            ("ALTER SYSTEM SET work_mem = '1GB'", Rule::AlterSystem),
-            ("alter  system reset all", Rule::AlterSystem),
-            ("VACUUM", Rule::NoTransactionBlock),
-            ("VACUUM (FULL) t", Rule::NoTransactionBlock),
-            ("CREATE DATABASE x", Rule::NoTransactionBlock),
-            ("DROP DATABASE x", Rule::NoTransactionBlock),
-            (
-                "CREATE TABLESPACE x LOCATION '/tmp'",
-                Rule::NoTransactionBlock,
-            ),
-            ("DROP TABLESPACE x", Rule::NoTransactionBlock),
-            (
-                "CREATE INDEX CONCURRENTLY i ON t (a)",
-                Rule::NoTransactionBlock,
-            ),
-            (
-                "CREATE UNIQUE INDEX CONCURRENTLY i ON t (a)",
-                Rule::NoTransactionBlock,
-            ),
-            ("DROP INDEX CONCURRENTLY i", Rule::NoTransactionBlock),
-            ("REINDEX TABLE CONCURRENTLY t", Rule::NoTransactionBlock),
-            ("REINDEX (CONCURRENTLY) INDEX i", Rule::NoTransactionBlock),
-            ("REINDEX DATABASE d", Rule::NoTransactionBlock),
-            ("CLUSTER", Rule::NoTransactionBlock),
-            ("DISCARD ALL", Rule::NoTransactionBlock),
-            ("BEGIN READ ONLY", Rule::TransactionShape),
-            ("START TRANSACTION READ WRITE", Rule::TransactionShape),
-            (
-                "BEGIN ISOLATION LEVEL SERIALIZABLE, READ ONLY, DEFERRABLE",
-                Rule::TransactionShape,
-            ),
-            ("COMMIT AND CHAIN", Rule::TransactionShape),
-            ("commit and chain", Rule::TransactionShape),
-            ("ROLLBACK AND CHAIN", Rule::TransactionShape),
-            ("COPY t FROM STDIN", Rule::Unrecognised),
-            ("COPY t TO STDOUT", Rule::Unrecognised),
-            ("PREPARE p AS DELETE FROM t", Rule::Unrecognised),
-            ("EXECUTE p", Rule::Unrecognised),
-            ("DEALLOCATE ALL", Rule::Unrecognised),
-            ("DECLARE c CURSOR FOR SELECT 1", Rule::Unrecognised),
-            ("LISTEN ch", Rule::Unrecognised),
-            ("DO LANGUAGE plv8 'x'", Rule::Unrecognised),
-            ("DO $$ x $$ $$ y $$", Rule::Unrecognised),
-            ("select 'unterminated", Rule::Unrecognised),
-            ("select E'\\xff'", Rule::Unrecognised),
-            ("SELECT 1; SELECT 2", Rule::Unrecognised),
-            ("EXPLAIN SET ROLE x", Rule::IdentityChange),
-            ("EXPLAIN SELECT dblink('a','b')", Rule::OutsideReach),
-        ];
-        for (sql, rule) in cases {
-            assert_eq!(refused(sql), *rule, "{sql}: {:?}", classify(sql));
-        }
-    }
-
-    #[test]
-    fn acting_outside_the_transaction_is_refused() {
-        let cases: &[&str] = &[
-            "NOTIFY ch",
-            "NOTIFY ch, 'payload'",
-            "notify \"Ch\"",
-            "select pg_notify('ch', 'x')",
-            "select pg_catalog.PG_NOTIFY('ch', 'x')",
-            "insert into t select 1 where pg_notify('ch', 'x') is null",
-            "DO $$ begin notify ch; end $$",
-            "DO $$ begin perform pg_notify('ch', 'x'); end $$",
-            "CREATE FUNCTION f() RETURNS void LANGUAGE sql AS 'notify ch'",
-            "select setval('s', 1)",
-            "select a, setval('s', 3) from t",
-            "select pg_catalog.setval('s', 1, false)",
-            "update t set a = (select setval('s', 1))",
-            "DO $$ begin perform setval('s', 1); end $$",
-            "select pg_advisory_lock(1)",
-            "select pg_try_advisory_lock_shared(1)",
-            "select pg_advisory_unlock_all()",
-            "select pg_stat_reset()",
-            "select pg_stat_statements_reset()",
-            "select pg_replication_origin_advance('x', '0/0')",
-            "select * from pg_logical_slot_get_changes('s', null, null)",
-            "select pg_logical_emit_message(false, 'p', 'x')",
-            "select pg_background_launch('delete from t')",
-            "DO $$ begin copy t to program 'cat'; end $$",
-            "DO $$ begin execute 'copy t from ''/etc/passwd'''; end $$",
-        ];
-        for sql in cases {
-            assert_eq!(
-                refused(sql),
-                Rule::OutsideReach,
-                "{sql}: {:?}",
-                classify(sql)
-            );
-        }
-        let Verdict::Refused(r) = classify("select setval('s', 1)") else {
-            panic!("setval not refused");
-        };
-        assert!(r.detail.contains("never rolled back"), "{}", r.detail);
-        let Verdict::Refused(r) = classify("NOTIFY ch") else {
-            panic!("NOTIFY not refused");
-        };
-        assert!(r.detail.contains("at COMMIT"), "{}", r.detail);
-        // Still allowed: transaction-scoped locks, nextval (an opaque write), ALTER
-        // SEQUENCE (transactional since PostgreSQL 10), COPY to the client.
-        assert_eq!(classify("SELECT pg_advisory_xact_lock(1)"), Verdict::Read);
-        assert_eq!(
-            classify("select pg_try_advisory_xact_lock(1)"),
-            Verdict::Read
-        );
-        assert_eq!(classify("SELECT nextval('s')"), OPAQUE);
-        assert!(!matches!(
-            classify("ALTER SEQUENCE s RESTART WITH 5"),
-            Verdict::Refused(Refusal {
-                rule: Rule::OutsideReach,
-                ..
+/// The names in a `List` of `String` nodes (a qualified object name), or of a `RangeVar`.
+fn name_list(node: &pg_query::Node) -> Vec<String> {
+    match node.node.as_ref() {
+        Some(NodeEnum::List(l)) => l
+            .items
+            .iter()
+            .filter_map(|i| match i.node.as_ref() {
+                Some(NodeEnum::String(s)) => Some(s.sval.clone()),
+                _ => None,
             })
-        ));
-        assert_eq!(refused("COPY t TO STDOUT"), Rule::Unrecognised);
-        assert_eq!(
-            refused("COPY (SELECT 'a' FROM t) TO STDOUT"),
-            Rule::Unrecognised
-        );
-        assert_eq!(
-            classify("DO $$ begin update t set copy = 1 from u where u.a = 'x'; end $$"),
-            OPAQUE
-        );
+            .collect(),
+        Some(NodeEnum::String(s)) => vec![s.sval.clone()],
+        _ => Vec::new(),
     }
+}
 
-    #[test]
-    fn sql_in_strings_is_refused() {
-        let cases: &[&str] = &[
-            "select query_to_xml('select 1', false, false, '')",
-            "select query_to_xmlschema('delete from t returning 1', false, false, '')",
-            "select query_to_xml_and_xmlschema('select 1', true, true, '')",
-            "select cursor_to_xml('c', 1, false, false, '')",
-            "select cursor_to_xmlschema('c', false, false, '')",
-            "select * from ts_stat('select v from docs')",
-            "select ts_rewrite('a & b'::tsquery, 'select t, s from aliases')",
-            "select ts_rewrite('a'::tsquery, 'a'::tsquery, 'b'::tsquery)",
-            "select * from crosstab('select 1, 2, 3') as c(a int, b int)",
-            "select * from connectby('t', 'id', 'parent', '1', 0) as c(id int)",
-            "select * from xpath_table('id', 'doc', 't', '/a', 'true') as x(id int)",
-            "select 'set_config(''standard_conforming_strings'',''off'',false)'",
-            "select my_exec('select SET_CONFIG(''role'', ''x'', false)')",
-            "select e'set\\x5fconfig'",
-            "insert into t values ('set_config')",
-            "DO $$ begin perform set_config('search_path', 'x', true); end $$",
-        ];
-        for sql in cases {
-            assert_eq!(refused(sql), Rule::DynamicSql, "{sql}: {:?}", classify(sql));
+fn transaction(t: &protobuf::TransactionStmt) -> Result<Kind, Refusal> {
+    let shape = |detail: &str| Err(Refusal::new(Rule::TransactionShape, detail));
+    let two_phase = |detail: &str| Err(Refusal::new(Rule::TwoPhaseCommit, detail));
+    let tx = |t| Ok(Kind::Transaction(t));
+    match t.kind() {
+        TransactionStmtKind::TransStmtBegin | TransactionStmtKind::TransStmtStart => {
+            let mut isolation = None;
+            for option in &t.options {
+                match option.node.as_ref() {
+                    Some(NodeEnum::DefElem(d)) if d.defname == "transaction_isolation" => {
+                        let level = d
+                            .arg
+                            .as_deref()
+                            .and_then(|a| match a.node.as_ref() {
+                                Some(NodeEnum::AConst(c)) => match c.val.as_ref() {
+                                    Some(protobuf::a_const::Val::Sval(s)) => Some(s.sval.clone()),
+                                    _ => None,
+                                },
+                                _ => None,
+                            })
+                            .unwrap_or_default()
+                            .to_uppercase();
+                        isolation = Some(level);
+                    }
+                    _ => return shape(
+                        "BEGIN with an access mode (pgward chooses READ ONLY or READ WRITE itself)",
+                    ),
+                }
+            }
+            tx(TxControl::Begin { isolation })
         }
-        // A role change in a body keeps its own, more precise rule.
-        assert_eq!(
-            refused("DO $$ begin perform set_config('role', 'x', false); end $$"),
-            Rule::IdentityChange
-        );
-        assert_eq!(
-            classify("select set_config('search_path', 'x', true)"),
-            Verdict::Read
-        );
-        assert_eq!(
-            classify("select table_to_xml('t', false, false, '')"),
-            Verdict::Read
-        );
-    }
-
-    #[test]
-    fn unparsed_goes_to_the_server() {
-        // sqlparser 0.63 cannot parse these; the server's plan decides (FOR NO KEY UPDATE
-        // and FOR KEY SHARE show up there as LockRows, a write).
-        for sql in [
-            "REFRESH MATERIALIZED VIEW mv",
-            "CLUSTER t",
-            "REINDEX TABLE t",
-            "TABLE t",
-            "SELECT * FROM t FOR NO KEY UPDATE SKIP LOCKED",
-            "SELECT * FROM t FOR KEY SHARE",
-            "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END",
-            "CREATE PROCEDURE p() LANGUAGE plpgsql AS $$ begin delete from t; end $$",
-            "SELECT 1 UNION SELECT 2 FOR UPDATE",
-        ] {
-            assert!(
-                matches!(classify(sql), Verdict::Unparsed { .. }),
-                "{sql}: {:?}",
-                classify(sql)
-            );
+        TransactionStmtKind::TransStmtCommit if t.chain => shape("COMMIT AND CHAIN"),
+        TransactionStmtKind::TransStmtCommit => tx(TxControl::Commit),
+        TransactionStmtKind::TransStmtRollback if t.chain => shape("ROLLBACK AND CHAIN"),
+        TransactionStmtKind::TransStmtRollback => tx(TxControl::Rollback),
+        TransactionStmtKind::TransStmtSavepoint => {
+            tx(TxControl::Savepoint(t.savepoint_name.clone()))
         }
+        TransactionStmtKind::TransStmtRelease => tx(TxControl::Release(t.savepoint_name.clone())),
+        TransactionStmtKind::TransStmtRollbackTo => {
+            tx(TxControl::RollbackTo(t.savepoint_name.clone()))
+        }
+        TransactionStmtKind::TransStmtPrepare => two_phase("PREPARE TRANSACTION"),
+        TransactionStmtKind::TransStmtCommitPrepared => two_phase("COMMIT PREPARED"),
+        TransactionStmtKind::TransStmtRollbackPrepared => two_phase("ROLLBACK PREPARED"),
+        TransactionStmtKind::Undefined => shape("transaction control of an unknown kind"),
     }
+}
 
-    #[test]
-    fn refusal_details_name_the_trigger() {
-        let Verdict::Refused(r) = classify("select dblink_exec('x')") else {
-            panic!("not refused");
-        };
-        assert_eq!(r.detail, "function dblink_exec");
-        assert!(r.to_string().starts_with("refused: function dblink_exec: "));
+fn set_statement(s: &protobuf::VariableSetStmt) -> Result<Kind, Refusal> {
+    let refuse = |rule, detail: &str| Err(Refusal::new(rule, detail));
+    match s.kind() {
+        VariableSetKind::VarResetAll => refuse(
+            Rule::GuardSetting,
+            "RESET ALL (would undo pgward's timeouts)",
+        ),
+        VariableSetKind::VarSetMulti => match s.name.as_str() {
+            "TRANSACTION" => refuse(Rule::GuardSetting, "SET TRANSACTION"),
+            "SESSION CHARACTERISTICS" => refuse(Rule::GuardSetting, "SET SESSION CHARACTERISTICS"),
+            other => refuse(Rule::GuardSetting, &format!("SET {other}")),
+        },
+        VariableSetKind::VarReset => settings::check(&s.name, "RESET").map(|_| Kind::Session),
+        VariableSetKind::VarSetValue
+        | VariableSetKind::VarSetDefault
+        | VariableSetKind::VarSetCurrent => settings::check(&s.name, "SET").map(|_| Kind::Session),
+        VariableSetKind::Undefined => refuse(Rule::Unrecognised, "SET of an unknown kind"),
     }
 }

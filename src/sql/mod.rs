@@ -1,24 +1,32 @@
 //! SQL text handling on the client: cutting input into statements ([`split()`]) and
-//! deciding what each statement is ([`classify()`]) before anything reaches the server.
+//! deciding what each statement is ([`classify()`], [`analyze()`]) before anything reaches
+//! the server. Classification uses PostgreSQL's own parser (`pg_query`).
 //!
-//! - [`split`](mod@split): the psql-compatible splitter.
+//! - [`split`](mod@split): the psql-compatible splitter (boundaries and completeness; each
+//!   piece must then be exactly one statement to PostgreSQL's parser).
 //! - [`classify`](mod@classify): the verdict for one statement (explicit match, catch-all refuses).
-//! - `forbidden`: the token scan that refuses names and phrases even in unparsed text.
-//! - `settings`: which run-time settings a user may change.
-//! - `walk`: the risk of a whole statement tree.
-//! - `do_block`: DO blocks, which sqlparser cannot parse.
-//! - [`plan`]: the verdict from the server's EXPLAIN for what sqlparser cannot parse.
+//! - [`verdict`]: the verdict, risk and analysis types the classifier's parts share.
+//! - `tree`: the walk over every node of a parse tree.
+//! - `plpgsql`: DO blocks and function bodies, statement by statement.
+//! - [`functions`]: functions known by name (refused, surviving ROLLBACK, writing).
+//! - [`settings`]: which run-time settings a user may change.
+//! - [`locks`]: the table lock each schema change takes.
 
 pub mod classify;
-mod do_block;
-pub mod forbidden;
-pub mod plan;
-mod settings;
+pub mod functions;
+pub mod locks;
+mod plpgsql;
+pub mod settings;
 pub mod split;
-mod walk;
+mod tree;
+pub mod verdict;
 
-pub use classify::{classify, verdict_from_plan, TxControl, Verdict};
+pub use classify::{analyze, classify, fingerprint};
+pub use settings::{setting_change, SettingChange};
 pub use split::{is_complete, split, Piece, Split};
+pub use verdict::{Analysis, Options, TxControl, Verdict};
 
+#[cfg(test)]
+mod corpus;
 #[cfg(test)]
 mod props;

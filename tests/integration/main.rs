@@ -1,11 +1,13 @@
 //! pgward's one integration test binary: real PostgreSQL (one throwaway cluster for the
 //! run, one database per test), the real `pgward` binary, real pseudo-terminals.
 
+mod check;
 mod commit;
 mod completions;
 mod config;
 mod describe;
 mod guard;
+mod guard_parse;
 mod preview;
 mod preview_truth;
 mod proxy;

@@ -1098,10 +1098,25 @@ fn preview_meta_command_shows_the_write_and_undoes_it() {
 #[test]
 fn a_do_block_that_truncates_a_table_is_reported() {
     let db = TestDb::new("pv_do_truncate");
-    db.exec(&format!("GRANT TRUNCATE ON items TO {WRITER}"));
+    db.exec(&format!(
+        "GRANT TRUNCATE ON items TO {WRITER}; \
+         CREATE FUNCTION hidden_truncate() RETURNS void LANGUAGE plpgsql AS \
+         $f$ begin truncate items; end $f$"
+    ));
     let before = db.items();
+    // Dynamic SQL that hides the TRUNCATE from the classifier is refused outright.
     let out = TestShell::new(&db)
         .stdin("do $$ begin execute 'trunc' || 'ate items'; end $$;\n")
+        .run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("EXECUTE of a computed string"),
+        "{out:?}"
+    );
+    assert_eq!(db.items(), before);
+    // A function the classifier cannot see into: the preview still reports the TRUNCATE.
+    let out = TestShell::new(&db)
+        .stdin("do $$ begin update items set qty = qty where id = 1; perform hidden_truncate(); end $$;\n")
         .run();
     // Refused or unconfirmed: either way nothing is committed.
     assert_eq!(out.code, 2, "{out:?}");

@@ -223,6 +223,12 @@ impl TestShell {
         self
     }
 
+    /// Adds a path argument.
+    pub fn arg_path(mut self, path: &Path) -> TestShell {
+        self.cmd.arg(path);
+        self
+    }
+
     /// Sets an environment variable.
     pub fn env(mut self, key: &str, value: &str) -> TestShell {
         self.cmd.env(key, value);

@@ -1,0 +1,344 @@
+//! `pgward check FILE…`: the splitter, classifier and policy of a session, with no
+//! connection, for code review and CI.
+//!
+//! A file is cut as `pgward -f` cuts it (a line that starts with a backslash where no
+//! statement is unfinished is a meta-command, and is skipped here), and every statement
+//! is reported with its byte range and line, its class, the rule that refuses it, the
+//! relations it reads and writes, the lock a schema change takes, and the decision for
+//! the environment (`--env`: an environment without a write role refuses writes). The
+//! JSON form is versioned and documented in docs/check.md. Exit status: 0 clean, 2 when
+//! any statement would be refused, 1 on warnings with `--strict`.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::policy::Refusal;
+use crate::sql::{self, Analysis, Options, Verdict};
+
+/// The format version of the JSON report.
+pub const VERSION: u32 = 1;
+
+/// What an environment decides, as far as a check can know without a connection.
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    /// The environment's name, if one was chosen.
+    pub env: Option<String>,
+    /// Whether the environment has a write role (writes are refused without one). True
+    /// when no environment was chosen.
+    pub can_write: bool,
+    /// Whether COMMIT needs a second person's approval.
+    pub require_approval: bool,
+    /// What the classifier may let through.
+    pub options: Options,
+    /// `--no-ddl`: a schema change fails the check.
+    pub no_ddl: bool,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Report {
+    /// Format version ([`VERSION`]).
+    pub version: u32,
+    /// One entry per file, in the order given.
+    pub files: Vec<FileReport>,
+}
+
+/// One file's statements.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FileReport {
+    /// The path as given (`-` for standard input).
+    pub path: String,
+    /// Its statements, in order.
+    pub statements: Vec<StatementReport>,
+}
+
+/// One statement.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct StatementReport {
+    /// Byte offset of the statement's first byte in the file.
+    pub start: usize,
+    /// Byte offset just past its last byte (the `;` excluded).
+    pub end: usize,
+    /// 1-based line of `start`.
+    pub line: usize,
+    /// `read`, `write`, `ddl`, `transaction`, `session` or `refused`.
+    pub class: &'static str,
+    /// The refusing rule's name, when refused.
+    pub rule: Option<&'static str>,
+    /// Relations read.
+    pub reads: Vec<String>,
+    /// Relations written or redefined.
+    pub writes: Vec<String>,
+    /// The table lock a schema change takes.
+    pub lock: Option<&'static str>,
+    /// `allow` (runs without COMMIT), `approve` (runs in the guarded transaction and
+    /// needs a confirmed, approved COMMIT) or `refuse`.
+    pub decision: &'static str,
+    /// Why: the refusal with its reason, warnings, what the environment requires.
+    pub reasons: Vec<String>,
+    /// Whether any reason is a warning (for `--strict`).
+    #[serde(skip)]
+    pub warning: bool,
+}
+
+impl Report {
+    /// The exit status: 2 when anything is refused, 1 on warnings when `strict`, else 0.
+    pub fn exit_code(&self, strict: bool) -> crate::ExitCode {
+        let all = || self.files.iter().flat_map(|f| f.statements.iter());
+        if all().any(|s| s.decision == "refuse") {
+            crate::ExitCode::Refused
+        } else if strict && all().any(|s| s.warning) {
+            crate::ExitCode::SqlError
+        } else {
+            crate::ExitCode::Ok
+        }
+    }
+
+    /// The report as one line per statement, `path:line: class … decision`.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for file in &self.files {
+            for s in &file.statements {
+                let mut line = format!("{}:{}: {}", file.path, s.line, s.class);
+                if let Some(rule) = s.rule {
+                    line.push_str(&format!(" [{rule}]"));
+                }
+                if let Some(lock) = s.lock {
+                    line.push_str(&format!(" (lock {lock})"));
+                }
+                if !s.reads.is_empty() {
+                    line.push_str(&format!(" reads {}", s.reads.join(", ")));
+                }
+                if !s.writes.is_empty() {
+                    line.push_str(&format!(" writes {}", s.writes.join(", ")));
+                }
+                line.push_str(&format!(" -> {}", s.decision));
+                for reason in &s.reasons {
+                    line.push_str(&format!("\n    {reason}"));
+                }
+                out.push_str(&crate::render::escape::multi_line(&line));
+                out.push('\n');
+            }
+        }
+        let all: Vec<&StatementReport> = self
+            .files
+            .iter()
+            .flat_map(|f| f.statements.iter())
+            .collect();
+        let refused = all.iter().filter(|s| s.decision == "refuse").count();
+        let warned = all.iter().filter(|s| s.warning).count();
+        out.push_str(&format!(
+            "{} statement{} checked, {refused} refused, {warned} with warnings\n",
+            all.len(),
+            if all.len() == 1 { "" } else { "s" }
+        ));
+        out
+    }
+}
+
+/// Checks the text of one file.
+pub fn check_file(path: &str, text: &str, policy: &Policy) -> FileReport {
+    let mut statements = Vec::new();
+    let mut pending_start = 0;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let pending = text.get(pending_start..offset).unwrap_or("");
+        if line.trim().starts_with('\\') && sql::is_complete(pending) {
+            check_chunk(text, pending_start, offset, policy, &mut statements);
+            pending_start = offset + line.len();
+        }
+        offset += line.len();
+    }
+    check_chunk(text, pending_start, text.len(), policy, &mut statements);
+    FileReport {
+        path: path.to_string(),
+        statements,
+    }
+}
+
+fn check_chunk(
+    text: &str,
+    from: usize,
+    to: usize,
+    policy: &Policy,
+    out: &mut Vec<StatementReport>,
+) {
+    let Some(chunk) = text.get(from..to) else {
+        return;
+    };
+    let split = sql::split(chunk);
+    for piece in &split.pieces {
+        let start = from + piece.start;
+        let analysis = sql::analyze(&piece.text, &policy.options);
+        out.push(report(
+            text,
+            start,
+            start + piece.text.len(),
+            analysis,
+            policy,
+        ));
+    }
+    if let Some(rest) = split.rest {
+        let start = to - rest.len();
+        let refusal = Refusal::new(
+            crate::policy::Rule::Unrecognised,
+            "an unterminated statement at the end of the input (pgward does not run it; end it with ;)",
+        );
+        out.push(report(
+            text,
+            start,
+            to,
+            Analysis {
+                verdict: Verdict::Refused(refusal),
+                reads: Vec::new(),
+                writes: Vec::new(),
+                lock: None,
+                survives_rollback: Vec::new(),
+            },
+            policy,
+        ));
+    }
+}
+
+fn report(
+    text: &str,
+    start: usize,
+    end: usize,
+    analysis: Analysis,
+    policy: &Policy,
+) -> StatementReport {
+    let line = text
+        .get(..start)
+        .map_or(0, |before| before.matches('\n').count())
+        + 1;
+    let mut reasons = Vec::new();
+    let mut warning = false;
+    let mut rule = None;
+    let (class, mut decision) = match &analysis.verdict {
+        Verdict::Read => ("read", "allow"),
+        Verdict::Session => ("session", "allow"),
+        Verdict::Transaction(_) => ("transaction", "allow"),
+        Verdict::Write { .. } => ("write", "approve"),
+        Verdict::Ddl => ("ddl", "approve"),
+        Verdict::Refused(r) => {
+            rule = Some(r.rule.name());
+            reasons.push(r.to_string());
+            reasons.push(format!("hint: {}", r.hint()));
+            ("refused", "refuse")
+        }
+    };
+    if matches!(analysis.verdict, Verdict::Write { opaque: true }) {
+        reasons.push("opaque: the preview shows counts only".into());
+    }
+    for what in &analysis.survives_rollback {
+        warning = true;
+        reasons.push(format!(
+            "warning: its effect survives ROLLBACK ({what}); --dry-run and \\preview refuse it"
+        ));
+    }
+    if matches!(analysis.verdict, Verdict::Write { .. } | Verdict::Ddl) {
+        if !policy.can_write {
+            decision = "refuse";
+            reasons.push(format!(
+                "environment {:?} has no write role, so writes are refused",
+                policy.env.as_deref().unwrap_or("")
+            ));
+        } else if policy.require_approval {
+            reasons.push("COMMIT needs a second person's approval".into());
+        } else {
+            reasons.push("COMMIT needs the author's confirmation".into());
+        }
+    }
+    if analysis.verdict == Verdict::Ddl && policy.no_ddl {
+        decision = "refuse";
+        reasons.push("--no-ddl: the script changes the schema".into());
+    }
+    StatementReport {
+        start,
+        end,
+        line,
+        class,
+        rule,
+        reads: analysis.reads,
+        writes: analysis.writes,
+        lock: analysis.lock,
+        decision,
+        reasons,
+        warning,
+    }
+}
+
+/// Writes the report in the chosen format.
+pub fn write(report: &Report, json: bool, out: &mut dyn Write) -> std::io::Result<()> {
+    if json {
+        let text = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
+        writeln!(out, "{text}")
+    } else {
+        out.write_all(report.text().as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> Policy {
+        Policy {
+            can_write: true,
+            ..Policy::default()
+        }
+    }
+
+    #[test]
+    fn ranges_lines_and_meta_commands() {
+        let text = "select 1;\n\\d t\nupdate t set a = 1\n  where id = 2;\nselect dblink('x');\ndelete from t";
+        let r = check_file("f.sql", text, &policy());
+        let s = &r.statements;
+        assert_eq!(s.len(), 4);
+        assert_eq!(
+            (s[0].start, s[0].end, s[0].line, s[0].class),
+            (0, 8, 1, "read")
+        );
+        assert_eq!(
+            &text[s[1].start..s[1].end],
+            "update t set a = 1\n  where id = 2"
+        );
+        assert_eq!(
+            (s[1].line, s[1].class, s[1].decision),
+            (3, "write", "approve")
+        );
+        assert_eq!((s[2].class, s[2].rule), ("refused", Some("OutsideReach")));
+        assert_eq!((s[3].class, s[3].line), ("refused", 6));
+        let report = Report {
+            version: VERSION,
+            files: vec![r],
+        };
+        assert_eq!(report.exit_code(false), crate::ExitCode::Refused);
+    }
+
+    #[test]
+    fn environment_decides() {
+        let no_write = Policy {
+            env: Some("ro".into()),
+            can_write: false,
+            ..Policy::default()
+        };
+        let r = check_file("f.sql", "update t set a = 1;", &no_write);
+        assert_eq!(r.statements[0].decision, "refuse");
+        let no_ddl = Policy {
+            no_ddl: true,
+            ..policy()
+        };
+        let r = check_file("f.sql", "alter table t add b int;", &no_ddl);
+        assert_eq!(r.statements[0].decision, "refuse");
+        assert_eq!(r.statements[0].lock, Some("ACCESS EXCLUSIVE"));
+        let r = check_file("f.sql", "select nextval('s');", &policy());
+        let report = Report {
+            version: VERSION,
+            files: vec![r],
+        };
+        assert_eq!(report.exit_code(false), crate::ExitCode::Ok);
+        assert_eq!(report.exit_code(true), crate::ExitCode::SqlError);
+    }
+}

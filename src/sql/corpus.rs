@@ -1,0 +1,742 @@
+//! The classifier's corpus: tricky statements with the verdict each must get, covering
+//! every class of issue 6 (statements sqlparser could not parse, names inside string
+//! literals, dynamic SQL in bodies, effects that survive ROLLBACK, settings).
+
+use super::verdict::{Options, TxControl, Verdict};
+use super::{analyze, classify};
+use crate::policy::{Refusal, Rule};
+
+fn refused(sql: &str) -> Rule {
+    match classify(sql) {
+        Verdict::Refused(r) => r.rule,
+        other => panic!("{sql:?} was not refused: {other:?}"),
+    }
+}
+
+fn tx(sql: &str) -> TxControl {
+    match classify(sql) {
+        Verdict::Transaction(t) => t,
+        other => panic!("{sql:?} is not transaction control: {other:?}"),
+    }
+}
+
+const W: Verdict = Verdict::Write { opaque: false };
+const OPAQUE: Verdict = Verdict::Write { opaque: true };
+
+#[test]
+fn classes() {
+    let cases: &[(&str, Verdict)] = &[
+        ("SELECT * FROM t", Verdict::Read),
+        ("select 1 from pg_stat_activity", Verdict::Read),
+        ("VALUES (1), (2)", Verdict::Read),
+        ("SHOW work_mem", Verdict::Read),
+        ("EXPLAIN DELETE FROM t", Verdict::Read),
+        ("EXPLAIN ANALYZE SELECT 1", Verdict::Read),
+        ("EXPLAIN ANALYZE DELETE FROM t", W),
+        ("EXPLAIN (ANALYZE, BUFFERS) UPDATE t SET a = 1", W),
+        ("WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d", W),
+        (
+            "SELECT * FROM (WITH x AS (UPDATE t SET a=1 RETURNING a) SELECT * FROM x) s",
+            W,
+        ),
+        ("SELECT * FROM t FOR UPDATE", W),
+        ("SELECT * FROM t FOR SHARE", W),
+        ("SELECT * FROM t FOR UPDATE OF t NOWAIT", W),
+        ("SELECT * INTO newt FROM t", Verdict::Ddl),
+        ("INSERT INTO t VALUES (1) ON CONFLICT (a) DO NOTHING", W),
+        ("WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x", W),
+        ("SELECT pg_advisory_xact_lock(1)", Verdict::Read),
+        ("select current_setting('role')", Verdict::Read),
+        ("SELECT nextval('s')", OPAQUE),
+        ("INSERT INTO t VALUES (1)", W),
+        ("INSERT INTO t SELECT * FROM u RETURNING *", W),
+        ("UPDATE t SET role = 'admin' WHERE id = 1", W),
+        ("DELETE FROM t WHERE id = 1", W),
+        (
+            "MERGE INTO t USING u ON t.id = u.id WHEN MATCHED THEN DELETE",
+            W,
+        ),
+        ("LOCK TABLE t IN ROW EXCLUSIVE MODE", W),
+        ("TRUNCATE t", OPAQUE),
+        ("CALL p(1)", OPAQUE),
+        ("DO $$ begin update t set a = 1; end $$", OPAQUE),
+        ("DO LANGUAGE plpgsql 'begin null; end'", Verdict::Read),
+        ("CREATE TABLE x (a int)", Verdict::Ddl),
+        ("CREATE TABLE x AS SELECT * FROM t", Verdict::Ddl),
+        ("ALTER TABLE t ADD COLUMN b int", Verdict::Ddl),
+        ("DROP TABLE t", Verdict::Ddl),
+        ("CREATE INDEX i ON t (a)", Verdict::Ddl),
+        ("COMMENT ON TABLE t IS 'x'", Verdict::Ddl),
+        ("GRANT SELECT ON t TO u", Verdict::Ddl),
+        ("REVOKE SELECT ON t FROM u", Verdict::Ddl),
+        ("CREATE EXTENSION pg_trgm", Verdict::Ddl),
+        ("ANALYZE t", Verdict::Ddl),
+        (
+            "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ select 1 $$",
+            Verdict::Ddl,
+        ),
+        ("SET search_path TO a, b", Verdict::Session),
+        ("SET LOCAL work_mem = '64MB'", Verdict::Session),
+        ("SET timezone = 'UTC'", Verdict::Session),
+        ("SET TIME ZONE 'UTC'", Verdict::Session),
+        ("SET client_min_messages = warning", Verdict::Session),
+        ("SET app.tenant_id = '42'", Verdict::Session),
+        ("RESET search_path", Verdict::Session),
+        ("DISCARD PLANS", Verdict::Session),
+        ("select set_config('search_path', 'x', true)", Verdict::Read),
+    ];
+    for (sql, want) in cases {
+        assert_eq!(&classify(sql), want, "{sql}");
+    }
+}
+
+#[test]
+fn transaction_control() {
+    assert_eq!(tx("BEGIN"), TxControl::Begin { isolation: None });
+    assert_eq!(
+        tx("start transaction"),
+        TxControl::Begin { isolation: None }
+    );
+    assert_eq!(
+        tx("BEGIN ISOLATION LEVEL REPEATABLE READ"),
+        TxControl::Begin {
+            isolation: Some("REPEATABLE READ".into())
+        }
+    );
+    assert_eq!(
+        tx("START TRANSACTION ISOLATION LEVEL SERIALIZABLE"),
+        TxControl::Begin {
+            isolation: Some("SERIALIZABLE".into())
+        }
+    );
+    assert_eq!(tx("COMMIT"), TxControl::Commit);
+    assert_eq!(tx("END"), TxControl::Commit);
+    assert_eq!(tx("COMMIT AND NO CHAIN"), TxControl::Commit);
+    assert_eq!(tx("end transaction"), TxControl::Commit);
+    assert_eq!(tx("ROLLBACK"), TxControl::Rollback);
+    assert_eq!(tx("ABORT"), TxControl::Rollback);
+    assert_eq!(tx("SAVEPOINT Foo"), TxControl::Savepoint("foo".into()));
+    assert_eq!(tx("SAVEPOINT \"Foo\""), TxControl::Savepoint("Foo".into()));
+    assert_eq!(tx("ROLLBACK TO Foo"), TxControl::RollbackTo("foo".into()));
+    assert_eq!(
+        tx("ROLLBACK TO SAVEPOINT \"Foo\""),
+        TxControl::RollbackTo("Foo".into())
+    );
+    assert_eq!(tx("RELEASE Foo"), TxControl::Release("foo".into()));
+    assert_eq!(
+        tx("RELEASE SAVEPOINT ÉTÉ"),
+        TxControl::Release("ÉtÉ".into())
+    );
+    let long = "a".repeat(70);
+    assert_eq!(
+        tx(&format!("SAVEPOINT {long}")),
+        TxControl::Savepoint("a".repeat(63))
+    );
+}
+
+#[test]
+fn end_never_swallows_a_statement() {
+    for sql in [
+        "END DELETE FROM t",
+        "END; DELETE FROM t",
+        "COMMIT DELETE FROM t",
+    ] {
+        assert!(
+            !matches!(classify(sql), Verdict::Transaction(_)),
+            "{sql}: {:?}",
+            classify(sql)
+        );
+    }
+    assert_eq!(refused("SELECT 1; SELECT 2"), Rule::Unrecognised);
+}
+
+#[test]
+fn refusals() {
+    let cases: &[(&str, Rule)] = &[
+        ("SET ROLE postgres", Rule::IdentityChange),
+        ("SET LOCAL ROLE postgres", Rule::IdentityChange),
+        ("SET SESSION ROLE postgres", Rule::IdentityChange),
+        ("RESET ROLE", Rule::IdentityChange),
+        ("SET role = postgres", Rule::IdentityChange),
+        ("SET role TO 'postgres'", Rule::IdentityChange),
+        ("SET \"role\" = postgres", Rule::IdentityChange),
+        ("SET SESSION AUTHORIZATION postgres", Rule::IdentityChange),
+        ("RESET SESSION AUTHORIZATION", Rule::IdentityChange),
+        ("SET session_authorization = postgres", Rule::IdentityChange),
+        (
+            "select set_config('role','postgres',false)",
+            Rule::IdentityChange,
+        ),
+        (
+            "select set_config('session_authorization','x',false)",
+            Rule::IdentityChange,
+        ),
+        (
+            "select set_config(name, 'x', false) from t",
+            Rule::IdentityChange,
+        ),
+        (
+            "update t set a = (select set_config('role', 'x', true))",
+            Rule::IdentityChange,
+        ),
+        ("PREPARE TRANSACTION 'x'", Rule::TwoPhaseCommit),
+        ("COMMIT PREPARED 'x'", Rule::TwoPhaseCommit),
+        ("ROLLBACK PREPARED 'x'", Rule::TwoPhaseCommit),
+        (
+            "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE",
+            Rule::GuardSetting,
+        ),
+        ("SET TRANSACTION READ WRITE", Rule::GuardSetting),
+        (
+            "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE",
+            Rule::GuardSetting,
+        ),
+        ("SET transaction_read_only = off", Rule::GuardSetting),
+        (
+            "SET default_transaction_read_only = off",
+            Rule::GuardSetting,
+        ),
+        ("SET standard_conforming_strings = off", Rule::GuardSetting),
+        ("SET statement_timeout = 0", Rule::GuardSetting),
+        ("SET LOCAL lock_timeout = 0", Rule::GuardSetting),
+        (
+            "SET idle_in_transaction_session_timeout = 0",
+            Rule::GuardSetting,
+        ),
+        ("SET idle_session_timeout = 0", Rule::GuardSetting),
+        ("SET application_name = 'x'", Rule::GuardSetting),
+        ("SET session_replication_role = replica", Rule::GuardSetting),
+        ("SET client_encoding = 'SJIS'", Rule::GuardSetting),
+        ("SET NAMES 'SJIS'", Rule::GuardSetting),
+        ("SET wal_compression = on", Rule::GuardSetting),
+        ("RESET statement_timeout", Rule::GuardSetting),
+        ("RESET ALL", Rule::GuardSetting),
+        (
+            "select set_config('statement_timeout','0',false)",
+            Rule::GuardSetting,
+        ),
+        ("COPY t FROM PROGRAM 'ls'", Rule::OutsideReach),
+        ("COPY t TO PROGRAM 'cat > /tmp/x'", Rule::OutsideReach),
+        ("COPY t TO '/tmp/x'", Rule::OutsideReach),
+        ("COPY t FROM '/etc/passwd'", Rule::OutsideReach),
+        (
+            "select dblink_exec('host=x', 'delete from t')",
+            Rule::OutsideReach,
+        ),
+        ("SELECT public.DBLINK('x','y')", Rule::OutsideReach),
+        (
+            "select * from \"dblink\"('x', 'y') as t(a int)",
+            Rule::OutsideReach,
+        ),
+        (
+            "DO $$ begin perform dblink_exec('x'); end $$",
+            Rule::OutsideReach,
+        ),
+        ("DO LANGUAGE plpython3u $$ import os $$", Rule::OutsideReach),
+        ("select lo_import('/etc/passwd')", Rule::OutsideReach),
+        ("select lo_export(1, '/tmp/x')", Rule::OutsideReach),
+        ("select pg_read_file('/etc/passwd')", Rule::OutsideReach),
+        ("select pg_read_binary_file('x')", Rule::OutsideReach),
+        ("select * from pg_ls_dir('.')", Rule::OutsideReach),
+        ("select * from pg_ls_logdir()", Rule::OutsideReach),
+        ("select pg_stat_file('x')", Rule::OutsideReach),
+        ("select pg_file_write('x', 'y', false)", Rule::OutsideReach),
+        ("select pg_file_rename('x', 'y')", Rule::OutsideReach),
+        ("select pg_file_unlink('x')", Rule::OutsideReach),
+        ("select * from pg_logdir_ls()", Rule::OutsideReach),
+        ("select pg_reload_conf()", Rule::OutsideReach),
+        ("select pg_rotate_logfile()", Rule::OutsideReach),
+        ("select pg_promote()", Rule::OutsideReach),
+        (
+            "select pg_terminate_backend(pid) from pg_stat_activity",
+            Rule::OutsideReach,
+        ),
+        ("select pg_cancel_backend(42)", Rule::OutsideReach),
+        (
+            "CREATE SERVER s FOREIGN DATA WRAPPER postgres_fdw",
+            Rule::OutsideReach,
+        ),
+        ("CREATE SERVER s FOREIGN DATA WRAPPER x", Rule::OutsideReach),
+        ("CREATE USER MAPPING FOR u SERVER s", Rule::OutsideReach),
+        (
+            "CREATE FOREIGN TABLE f (a int) SERVER s",
+            Rule::OutsideReach,
+        ),
+        (
+            "IMPORT FOREIGN SCHEMA s FROM SERVER x INTO y",
+            Rule::OutsideReach,
+        ),
+        ("CREATE EXTENSION dblink", Rule::OutsideReach),
+        (
+            "CREATE EXTENSION IF NOT EXISTS postgres_fdw",
+            Rule::OutsideReach,
+        ),
+        ("CHECKPOINT", Rule::OutsideReach),
+        ("LOAD 'auto_explain'", Rule::OutsideReach),
+        ("ALTER SYSTEM SET work_mem = '1GB'", Rule::AlterSystem),
+        ("alter  system reset all", Rule::AlterSystem),
+        ("VACUUM", Rule::NoTransactionBlock),
+        ("VACUUM (FULL) t", Rule::NoTransactionBlock),
+        ("CREATE DATABASE x", Rule::NoTransactionBlock),
+        ("DROP DATABASE x", Rule::NoTransactionBlock),
+        (
+            "CREATE TABLESPACE x LOCATION '/tmp'",
+            Rule::NoTransactionBlock,
+        ),
+        ("DROP TABLESPACE x", Rule::NoTransactionBlock),
+        (
+            "CREATE INDEX CONCURRENTLY i ON t (a)",
+            Rule::NoTransactionBlock,
+        ),
+        (
+            "CREATE UNIQUE INDEX CONCURRENTLY i ON t (a)",
+            Rule::NoTransactionBlock,
+        ),
+        ("DROP INDEX CONCURRENTLY i", Rule::NoTransactionBlock),
+        ("REINDEX TABLE CONCURRENTLY t", Rule::NoTransactionBlock),
+        ("REINDEX (CONCURRENTLY) INDEX i", Rule::NoTransactionBlock),
+        ("REINDEX DATABASE d", Rule::NoTransactionBlock),
+        ("CLUSTER", Rule::NoTransactionBlock),
+        ("DISCARD ALL", Rule::NoTransactionBlock),
+        ("BEGIN READ ONLY", Rule::TransactionShape),
+        ("START TRANSACTION READ WRITE", Rule::TransactionShape),
+        (
+            "BEGIN ISOLATION LEVEL SERIALIZABLE, READ ONLY, DEFERRABLE",
+            Rule::TransactionShape,
+        ),
+        ("COMMIT AND CHAIN", Rule::TransactionShape),
+        ("commit and chain", Rule::TransactionShape),
+        ("ROLLBACK AND CHAIN", Rule::TransactionShape),
+        ("COPY t FROM STDIN", Rule::Unrecognised),
+        ("COPY t TO STDOUT", Rule::Unrecognised),
+        ("PREPARE p AS DELETE FROM t", Rule::Unrecognised),
+        ("EXECUTE p", Rule::Unrecognised),
+        ("DEALLOCATE ALL", Rule::Unrecognised),
+        ("DECLARE c CURSOR FOR SELECT 1", Rule::Unrecognised),
+        ("LISTEN ch", Rule::Unrecognised),
+        ("DO LANGUAGE plv8 'x'", Rule::Unrecognised),
+        ("DO $$ x $$ $$ y $$", Rule::Unrecognised),
+        ("select 'unterminated", Rule::Unrecognised),
+        ("select E'\\xff'", Rule::Unrecognised),
+        ("SELECT 1; SELECT 2", Rule::Unrecognised),
+        ("EXPLAIN SET ROLE x", Rule::Unrecognised),
+        ("EXPLAIN SELECT dblink('a','b')", Rule::OutsideReach),
+    ];
+    for (sql, rule) in cases {
+        assert_eq!(refused(sql), *rule, "{sql}: {:?}", classify(sql));
+    }
+}
+
+#[test]
+fn acting_outside_the_transaction_is_refused() {
+    let cases: &[&str] = &[
+        "NOTIFY ch",
+        "NOTIFY ch, 'payload'",
+        "notify \"Ch\"",
+        "select pg_notify('ch', 'x')",
+        "select pg_catalog.PG_NOTIFY('ch', 'x')",
+        "insert into t select 1 where pg_notify('ch', 'x') is null",
+        "DO $$ begin notify ch; end $$",
+        "DO $$ begin perform pg_notify('ch', 'x'); end $$",
+        "CREATE FUNCTION f() RETURNS void LANGUAGE sql AS 'notify ch'",
+        "select setval('s', 1)",
+        "select a, setval('s', 3) from t",
+        "select pg_catalog.setval('s', 1, false)",
+        "update t set a = (select setval('s', 1))",
+        "DO $$ begin perform setval('s', 1); end $$",
+        "select pg_advisory_lock(1)",
+        "select pg_try_advisory_lock_shared(1)",
+        "select pg_advisory_unlock_all()",
+        "select pg_stat_reset()",
+        "select pg_stat_statements_reset()",
+        "select pg_replication_origin_advance('x', '0/0')",
+        "select * from pg_logical_slot_get_changes('s', null, null)",
+        "select pg_logical_emit_message(false, 'p', 'x')",
+        "select pg_background_launch('delete from t')",
+        "DO $$ begin copy t to program 'cat'; end $$",
+        "DO $$ begin execute 'copy t from ''/etc/passwd'''; end $$",
+    ];
+    for sql in cases {
+        assert_eq!(
+            refused(sql),
+            Rule::OutsideReach,
+            "{sql}: {:?}",
+            classify(sql)
+        );
+    }
+    let Verdict::Refused(r) = classify("select setval('s', 1)") else {
+        panic!("setval not refused");
+    };
+    assert!(r.detail.contains("never rolled back"), "{}", r.detail);
+    let Verdict::Refused(r) = classify("NOTIFY ch") else {
+        panic!("NOTIFY not refused");
+    };
+    assert!(r.detail.contains("at COMMIT"), "{}", r.detail);
+    // Still allowed: transaction-scoped locks, nextval (an opaque write), ALTER
+    // SEQUENCE (transactional since PostgreSQL 10), COPY to the client.
+    assert_eq!(classify("SELECT pg_advisory_xact_lock(1)"), Verdict::Read);
+    assert_eq!(
+        classify("select pg_try_advisory_xact_lock(1)"),
+        Verdict::Read
+    );
+    assert_eq!(classify("SELECT nextval('s')"), OPAQUE);
+    assert!(!matches!(
+        classify("ALTER SEQUENCE s RESTART WITH 5"),
+        Verdict::Refused(Refusal {
+            rule: Rule::OutsideReach,
+            ..
+        })
+    ));
+    assert_eq!(refused("COPY t TO STDOUT"), Rule::Unrecognised);
+    assert_eq!(
+        refused("COPY (SELECT 'a' FROM t) TO STDOUT"),
+        Rule::Unrecognised
+    );
+    assert_eq!(
+        classify("DO $$ begin update t set copy = 1 from u where u.a = 'x'; end $$"),
+        OPAQUE
+    );
+}
+
+#[test]
+fn sql_in_strings_is_refused() {
+    let cases: &[&str] = &[
+        "select query_to_xml('select 1', false, false, '')",
+        "select query_to_xmlschema('delete from t returning 1', false, false, '')",
+        "select query_to_xml_and_xmlschema('select 1', true, true, '')",
+        "select cursor_to_xml('c', 1, false, false, '')",
+        "select cursor_to_xmlschema('c', false, false, '')",
+        "select * from ts_stat('select v from docs')",
+        "select ts_rewrite('a & b'::tsquery, 'select t, s from aliases')",
+        "select ts_rewrite('a'::tsquery, 'a'::tsquery, 'b'::tsquery)",
+        "select * from crosstab('select 1, 2, 3') as c(a int, b int)",
+        "select * from connectby('t', 'id', 'parent', '1', 0) as c(id int)",
+        "select * from xpath_table('id', 'doc', 't', '/a', 'true') as x(id int)",
+    ];
+    for sql in cases {
+        assert_eq!(refused(sql), Rule::DynamicSql, "{sql}: {:?}", classify(sql));
+    }
+    // A string that merely mentions set_config is data, not a call; a body's call of it
+    // is checked like a typed one.
+    for sql in [
+        "select 'set_config(''standard_conforming_strings'',''off'',false)'",
+        "select e'set\\x5fconfig'",
+        "DO $$ begin perform set_config('search_path', 'x', true); end $$",
+    ] {
+        assert_eq!(classify(sql), Verdict::Read, "{sql}");
+    }
+    assert_eq!(classify("insert into t values ('set_config')"), W);
+    // A role change in a body keeps its own, more precise rule.
+    assert_eq!(
+        refused("DO $$ begin perform set_config('role', 'x', false); end $$"),
+        Rule::IdentityChange
+    );
+    assert_eq!(
+        classify("select set_config('search_path', 'x', true)"),
+        Verdict::Read
+    );
+    assert_eq!(
+        classify("select table_to_xml('t', false, false, '')"),
+        Verdict::Read
+    );
+}
+
+const DDL: Verdict = Verdict::Ddl;
+const READ: Verdict = Verdict::Read;
+
+fn lock(sql: &str) -> Option<&'static str> {
+    analyze(sql, &Options::default()).lock
+}
+
+#[test]
+fn what_sqlparser_could_not_parse_is_classified() {
+    let cases: &[(&str, Verdict)] = &[
+        ("REFRESH MATERIALIZED VIEW mv", DDL),
+        ("REFRESH MATERIALIZED VIEW CONCURRENTLY mv", DDL),
+        ("CLUSTER t", DDL),
+        ("CLUSTER t USING t_pkey", DDL),
+        ("REINDEX TABLE t", DDL),
+        ("REINDEX INDEX t_pkey", DDL),
+        ("TABLE t", READ),
+        ("SELECT * FROM t FOR NO KEY UPDATE SKIP LOCKED", W),
+        ("SELECT * FROM t FOR KEY SHARE", W),
+        ("SELECT 1 UNION SELECT 2 FOR UPDATE", W),
+        ("CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END", DDL),
+        ("CREATE PROCEDURE p() LANGUAGE plpgsql AS $$ begin delete from t; end $$", DDL),
+        ("UPDATE t SET a[2] = 5 WHERE id = 1", W),
+        ("UPDATE t SET (a, b) = (SELECT 1, 2) WHERE id = 1", W),
+        ("DELETE FROM t WHERE CURRENT OF c", W),
+        (
+            "SELECT sum(a) OVER (ORDER BY b ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING EXCLUDE CURRENT ROW) FROM t",
+            READ,
+        ),
+        ("SELECT (f(x)).* FROM t", READ),
+        ("SELECT (pg_stat_file_like(x)).a FROM t", READ),
+        ("ALTER TABLE t ADD COLUMN b int", DDL),
+        ("ALTER TABLE t ALTER COLUMN b SET STATISTICS 500", DDL),
+        ("ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES u (id) NOT VALID", DDL),
+        ("ALTER TABLE t VALIDATE CONSTRAINT f", DDL),
+        ("ALTER TABLE t ALTER COLUMN a TYPE bigint USING a::bigint", DDL),
+        ("ALTER TABLE t ENABLE ROW LEVEL SECURITY", DDL),
+        ("ALTER TABLE IF EXISTS ONLY t RENAME COLUMN a TO b", DDL),
+        ("ALTER TABLE t SET (fillfactor = 70)", DDL),
+        ("ALTER TABLE t ATTACH PARTITION t_2025 FOR VALUES FROM (1) TO (2)", DDL),
+        ("GRANT SELECT, UPDATE (a) ON t TO app_reader", DDL),
+        ("GRANT USAGE ON SCHEMA s TO r", DDL),
+        ("GRANT r TO u", DDL),
+        ("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM PUBLIC", DDL),
+        ("ALTER DEFAULT PRIVILEGES IN SCHEMA s GRANT SELECT ON TABLES TO r", DDL),
+        ("COMMENT ON COLUMN t.a IS 'dblink id'", DDL),
+        ("COMMENT ON TABLE t IS NULL", DDL),
+        ("CREATE INDEX ON t USING gin (doc jsonb_path_ops)", DDL),
+        ("CREATE STATISTICS s (dependencies) ON a, b FROM t", DDL),
+        ("ALTER SEQUENCE s RESTART WITH 5", DDL),
+        ("ALTER TYPE mood ADD VALUE 'meh'", DDL),
+        ("CREATE MATERIALIZED VIEW mv AS SELECT * FROM t", DDL),
+        ("SET CONSTRAINTS ALL IMMEDIATE", READ),
+    ];
+    for (sql, want) in cases {
+        assert_eq!(&classify(sql), want, "{sql}");
+    }
+}
+
+#[test]
+fn locks_of_schema_changes() {
+    assert_eq!(
+        lock("ALTER TABLE t ADD COLUMN b int"),
+        Some("ACCESS EXCLUSIVE")
+    );
+    assert_eq!(
+        lock("ALTER TABLE t VALIDATE CONSTRAINT f"),
+        Some("SHARE UPDATE EXCLUSIVE")
+    );
+    assert_eq!(
+        lock("ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES u (id)"),
+        Some("SHARE ROW EXCLUSIVE")
+    );
+    assert_eq!(
+        lock("ALTER TABLE t ALTER COLUMN a SET STATISTICS 100, ADD COLUMN c int"),
+        Some("ACCESS EXCLUSIVE")
+    );
+    assert_eq!(lock("CREATE INDEX i ON t (a)"), Some("SHARE"));
+    assert_eq!(lock("REINDEX TABLE t"), Some("SHARE"));
+    assert_eq!(lock("CLUSTER t"), Some("ACCESS EXCLUSIVE"));
+    assert_eq!(
+        lock("REFRESH MATERIALIZED VIEW mv"),
+        Some("ACCESS EXCLUSIVE")
+    );
+    assert_eq!(
+        lock("REFRESH MATERIALIZED VIEW CONCURRENTLY mv"),
+        Some("EXCLUSIVE")
+    );
+    assert_eq!(lock("DROP TABLE t"), Some("ACCESS EXCLUSIVE"));
+    assert_eq!(lock("TRUNCATE t"), Some("ACCESS EXCLUSIVE"));
+    assert_eq!(lock("LOCK TABLE t IN SHARE MODE"), Some("SHARE"));
+    assert_eq!(lock("ANALYZE t"), Some("SHARE UPDATE EXCLUSIVE"));
+    assert_eq!(lock("SELECT 1"), None);
+}
+
+#[test]
+fn relations_read_and_written() {
+    let a = analyze(
+        "WITH x AS (SELECT id FROM s.src) UPDATE t SET a = u.b FROM u, x WHERE t.id = u.id",
+        &Options::default(),
+    );
+    assert_eq!(a.writes, vec!["t".to_string()]);
+    assert_eq!(a.reads, vec!["s.src".to_string(), "u".to_string()]);
+    let a = analyze("INSERT INTO log SELECT * FROM t", &Options::default());
+    assert_eq!((a.reads, a.writes), (vec!["t".into()], vec!["log".into()]));
+    let a = analyze("DROP TABLE a, s.b", &Options::default());
+    assert_eq!(a.writes, vec!["a".to_string(), "s.b".to_string()]);
+    let a = analyze(
+        "ALTER TABLE t ADD FOREIGN KEY (a) REFERENCES u",
+        &Options::default(),
+    );
+    assert_eq!((a.reads, a.writes), (vec!["u".into()], vec!["t".into()]));
+}
+
+#[test]
+fn names_inside_string_literals_are_not_calls() {
+    for sql in [
+        "select * from pg_stat_user_tables where relname = 'dblink_stats'",
+        "select * from t where note = 'posts_stats'",
+        "select 'set_config(''role'',''x'',false)'",
+        "select e'set\\x5fconfig'",
+        "select $$ dblink_exec('x') $$",
+        "select 1 as \"pg_read_file\"",
+    ] {
+        assert_eq!(classify(sql), READ, "{sql}");
+    }
+    assert_eq!(classify("insert into t values ('dblink', 'setval')"), W);
+    assert_eq!(classify("COMMENT ON TABLE t IS 'uses dblink'"), DDL);
+}
+
+#[test]
+fn dynamic_sql_in_bodies() {
+    let refused_as = |sql: &str| match classify(sql) {
+        Verdict::Refused(r) => r.rule,
+        other => panic!("{sql:?} was not refused: {other:?}"),
+    };
+    let cases: &[(&str, Rule)] = &[
+        (
+            "DO $$ begin execute 'SET LOCAL ' || 'ro' || 'le' || ' postgres'; end $$",
+            Rule::DynamicSql,
+        ),
+        (
+            "DO $$ begin execute convert_from(decode('U0VUIFJPTEUgeA==', 'base64'), 'UTF8'); end $$",
+            Rule::DynamicSql,
+        ),
+        (
+            "DO $$ begin execute format('delete from %I', 't'); end $$",
+            Rule::DynamicSql,
+        ),
+        (
+            "DO $$ declare r record; begin for r in execute 'select ' || 1 loop end loop; end $$",
+            Rule::DynamicSql,
+        ),
+        (
+            "CREATE FUNCTION f(q text) RETURNS void LANGUAGE plpgsql AS $$ begin execute q; end $$",
+            Rule::DynamicSql,
+        ),
+        (
+            "CREATE FUNCTION f() RETURNS SETOF int LANGUAGE plpgsql AS $$ begin return query execute 'select ' || '1'; end $$",
+            Rule::DynamicSql,
+        ),
+        // Constant strings are read as SQL, and refused for what they are.
+        ("DO $$ begin execute 'SET LOCAL ROLE postgres'; end $$", Rule::IdentityChange),
+        ("DO $$ begin execute 'select dblink_exec(''x'')'; end $$", Rule::OutsideReach),
+        ("DO $$ begin set local statement_timeout = 0; end $$", Rule::GuardSetting),
+        ("DO $$ begin set local role postgres; end $$", Rule::IdentityChange),
+        ("DO $$ begin perform dblink('x', 'y'); end $$", Rule::OutsideReach),
+        ("DO $$ declare x text := dblink_exec('x'); begin end $$", Rule::OutsideReach),
+        ("DO $$ begin if pg_advisory_lock(1) is null then end if; end $$", Rule::OutsideReach),
+        ("DO $$ begin commit; end $$", Rule::TransactionShape),
+        (
+            "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$ begin perform public.dblink_exec('x'); end $$",
+            Rule::OutsideReach,
+        ),
+        (
+            "CREATE FUNCTION outer_f() RETURNS void LANGUAGE plpgsql AS $o$ begin \
+             execute 'CREATE FUNCTION inner_f() RETURNS void LANGUAGE plpgsql AS $i$ begin perform dblink(''a'', ''b''); end $i$'; end $o$",
+            Rule::OutsideReach,
+        ),
+        (
+            "CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ select 1; select dblink_exec('x') $$",
+            Rule::OutsideReach,
+        ),
+        (
+            "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT setval('s', 1); END",
+            Rule::OutsideReach,
+        ),
+        ("CREATE FUNCTION f() RETURNS int LANGUAGE plperlu AS $$ 1 $$", Rule::OutsideReach),
+        ("CREATE FUNCTION f() RETURNS int LANGUAGE c AS 'lib', 'f'", Rule::OutsideReach),
+        ("CREATE FUNCTION f() RETURNS int LANGUAGE plv8 AS $$ 1 $$", Rule::Unrecognised),
+        ("DO $$ begin syntax error here; end $$", Rule::Unrecognised),
+    ];
+    for (sql, rule) in cases {
+        assert_eq!(refused_as(sql), *rule, "{sql}");
+    }
+    // Static SQL gets the verdict of its statements.
+    assert_eq!(classify("DO $$ begin update t set a = 1; end $$"), OPAQUE);
+    assert_eq!(
+        classify("DO $$ begin raise notice '%', (select count(*) from t); end $$"),
+        READ
+    );
+    assert_eq!(
+        classify("DO $$ begin execute 'delete from t'; end $$"),
+        OPAQUE
+    );
+    assert_eq!(classify("DO $$ begin perform nextval('s'); end $$"), OPAQUE);
+    // allow_dynamic_sql lets a computed EXECUTE through as an opaque write; refused
+    // functions stay refused.
+    let allow = Options {
+        allow_dynamic_sql: true,
+    };
+    let dynamic = "DO $$ begin execute format('delete from %I', 't'); end $$";
+    assert_eq!(analyze(dynamic, &allow).verdict, OPAQUE);
+    let still = "DO $$ begin execute 'x' || dblink_exec('a'); end $$";
+    assert!(
+        matches!(analyze(still, &allow).verdict, Verdict::Refused(r) if r.rule == Rule::OutsideReach)
+    );
+}
+
+#[test]
+fn effects_that_survive_rollback() {
+    for sql in [
+        "SELECT brin_summarize_new_values('i')",
+        "SELECT brin_summarize_range('i', 0)",
+        "SELECT brin_desummarize_range('i', 0)",
+        "SELECT gin_clean_pending_list('i')",
+        "SELECT pg_catalog.gin_clean_pending_list('i'::regclass)",
+        "SELECT nextval('s')",
+        "DO $$ begin perform brin_summarize_new_values('i'); end $$",
+    ] {
+        let a = analyze(sql, &Options::default());
+        assert_eq!(
+            a.verdict, OPAQUE,
+            "{sql}: a SELECT calling one is not a read"
+        );
+        assert!(!a.survives_rollback.is_empty(), "{sql}");
+    }
+    assert!(analyze("SELECT 1", &Options::default())
+        .survives_rollback
+        .is_empty());
+}
+
+#[test]
+fn settings() {
+    for sql in [
+        "SET work_mem = '256MB'",
+        "SET maintenance_work_mem TO '1GB'",
+        "SET temp_buffers = '64MB'",
+        "SET enable_nestloop = off",
+        "SET random_page_cost = 1.1",
+        "SET jit = off",
+        "SET jit_above_cost = 100000",
+        "SET max_parallel_workers_per_gather = 0",
+        "SET parallel_tuple_cost = 0.5",
+        "SET search_path = app, public",
+        "SET TIME ZONE 'UTC'",
+        "SET datestyle = 'ISO, DMY'",
+        "SET myapp.tenant = '7'",
+    ] {
+        assert_eq!(classify(sql), Verdict::Session, "{sql}");
+    }
+    let refused_as = |sql: &str| match classify(sql) {
+        Verdict::Refused(r) => r.rule,
+        other => panic!("{sql:?} was not refused: {other:?}"),
+    };
+    assert_eq!(
+        refused_as("SET plpgsql.check_asserts = off"),
+        Rule::GuardSetting
+    );
+    assert_eq!(
+        refused_as("SET session_replication_role = replica"),
+        Rule::GuardSetting
+    );
+    assert_eq!(
+        refused_as("select set_config('plpgsql.check_asserts', 'off', true)"),
+        Rule::GuardSetting
+    );
+    assert_eq!(
+        refused_as("ALTER DATABASE shop SET work_mem = '1GB'"),
+        Rule::DefaultSetting
+    );
+    assert_eq!(
+        refused_as("ALTER ROLE app SET statement_timeout = 0"),
+        Rule::DefaultSetting
+    );
+}
+
+#[test]
+fn refusal_details_name_the_trigger() {
+    let Verdict::Refused(r) = classify("select dblink_exec('x')") else {
+        panic!("not refused");
+    };
+    assert!(
+        r.detail.starts_with("function dblink_exec ("),
+        "{}",
+        r.detail
+    );
+    assert!(r.to_string().starts_with("refused: function dblink_exec ("));
+}

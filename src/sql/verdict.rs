@@ -1,0 +1,108 @@
+//! The classifier's answer, shared by the classifier, the tree walk and the PL/pgSQL
+//! inspection: what one statement is ([`Verdict`]), how risky a part of it is ([`Risk`]),
+//! and everything the guard learnt about it on the way ([`Analysis`]) for `pgward check`.
+
+use crate::policy::Refusal;
+
+/// Transaction-control statements, which the session interprets itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TxControl {
+    /// `BEGIN` / `START TRANSACTION` (options are refused by policy except isolation level).
+    Begin {
+        /// `ISOLATION LEVEL …` as SQL text, e.g. `"REPEATABLE READ"`, if given.
+        isolation: Option<String>,
+    },
+    /// `COMMIT` / `END` (without AND CHAIN).
+    Commit,
+    /// `ROLLBACK` / `ABORT` (without AND CHAIN, without TO SAVEPOINT).
+    Rollback,
+    /// `SAVEPOINT name`.
+    Savepoint(String),
+    /// `ROLLBACK TO [SAVEPOINT] name`.
+    RollbackTo(String),
+    /// `RELEASE [SAVEPOINT] name`.
+    Release(String),
+}
+
+/// What a statement is, as far as the guard is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Reads only: runs in `BEGIN READ ONLY` when no transaction is open.
+    Read,
+    /// Changes data. `opaque` is true when pgward cannot see which rows (DO blocks with
+    /// dynamic SQL, CALL, TRUNCATE, functions that write): counts-only preview.
+    Write {
+        /// True when the rows changed cannot be captured one by one.
+        opaque: bool,
+    },
+    /// Changes the schema; runs like a write.
+    Ddl,
+    /// Transaction control, interpreted by the session.
+    Transaction(TxControl),
+    /// A session setting pgward allows (`SET work_mem`, `SET search_path`, …).
+    Session,
+    /// Refused by policy.
+    Refused(Refusal),
+}
+
+/// How much a statement (or a part of it) can change, in increasing order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Risk {
+    /// Reads only.
+    Read,
+    /// Changes rows pgward can see (INSERT, UPDATE, DELETE, MERGE, row locks).
+    Write,
+    /// Changes pgward cannot see row by row (CALL, TRUNCATE, nextval, dynamic SQL, …).
+    OpaqueWrite,
+    /// Changes the schema.
+    Ddl,
+}
+
+impl Risk {
+    pub(crate) fn verdict(self) -> Verdict {
+        match self {
+            Risk::Read => Verdict::Read,
+            Risk::Write => Verdict::Write { opaque: false },
+            Risk::OpaqueWrite => Verdict::Write { opaque: true },
+            Risk::Ddl => Verdict::Ddl,
+        }
+    }
+}
+
+/// Everything the classifier learnt about one statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Analysis {
+    /// The verdict the session acts on.
+    pub verdict: Verdict,
+    /// Relations the statement reads, as written (schema-qualified when it was).
+    pub reads: Vec<String>,
+    /// Relations the statement writes or changes the definition of.
+    pub writes: Vec<String>,
+    /// The strongest table lock a schema change takes (`ACCESS EXCLUSIVE`, …).
+    pub lock: Option<&'static str>,
+    /// Functions called whose effect survives ROLLBACK (each with why): the statement is
+    /// a write with a warning, and `--dry-run` and `\preview` never run it.
+    pub survives_rollback: Vec<String>,
+}
+
+impl Analysis {
+    /// An analysis that is only a verdict (transaction control, settings, refusals).
+    pub(crate) fn bare(verdict: Verdict) -> Analysis {
+        Analysis {
+            verdict,
+            reads: Vec::new(),
+            writes: Vec::new(),
+            lock: None,
+            survives_rollback: Vec::new(),
+        }
+    }
+}
+
+/// What the classifier may let through, per environment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// `EXECUTE` of a computed string in a DO block or function body: refused unless
+    /// the environment sets `allow_dynamic_sql = true` (then the role setup is what
+    /// holds, and the write is opaque).
+    pub allow_dynamic_sql: bool,
+}

@@ -1,0 +1,126 @@
+//! `pgward check`: the classifier and policy over files with no connection, its JSON
+//! report (snapshots), exit statuses, and environments from the config file.
+
+use crate::util::{write_config, TestShell};
+
+/// Statements of every class, including the ones sqlparser could not parse and the
+/// dynamic-SQL tricks.
+const CORPUS: &str = "\
+-- a reviewed fix
+select * from pg_stat_user_tables where relname = 'dblink_stats';
+TABLE orders;
+update orders set tags[1] = 'vip' where id = 7;
+alter table orders add column note text;
+refresh materialized view order_totals;
+grant select on orders to app_reader;
+SET work_mem = '64MB';
+begin;
+select brin_summarize_new_values('orders_brin');
+DO $$ begin execute 'SET LOCAL ' || 'ro' || 'le' || ' postgres'; end $$;
+CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $f$ begin perform dblink_exec('x', 'y'); end $f$;
+SET plpgsql.check_asserts = off;
+commit;
+";
+
+fn run_check(args: &[&str], files: &[(&str, &str)]) -> (crate::util::Output, String) {
+    let shell = TestShell::bare();
+    let dir = shell.home().join("sql");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let mut paths = Vec::new();
+    for (name, text) in files {
+        let p = dir.join(name);
+        std::fs::write(&p, text).expect("write sql");
+        paths.push(p.display().to_string());
+    }
+    let home = shell.home().display().to_string();
+    let out = shell.args(["check"]).args(args).args(&paths).run();
+    (out, home)
+}
+
+#[test]
+fn json_report_snapshot() {
+    let (out, home) = run_check(&["--format", "json"], &[("fix.sql", CORPUS)]);
+    assert_eq!(out.code, 2, "{out:?}");
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+    assert_eq!(json["version"], 1);
+    let shown = out.stdout.replace(&home, "[HOME]");
+    insta::assert_snapshot!(shown);
+}
+
+#[test]
+fn text_report_snapshot() {
+    let (out, home) = run_check(&[], &[("fix.sql", CORPUS)]);
+    assert_eq!(out.code, 2, "{out:?}");
+    insta::assert_snapshot!(out.stdout.replace(&home, "[HOME]"));
+}
+
+#[test]
+fn exit_statuses() {
+    let clean = "select 1;\nupdate t set a = 1 where id = 2;\n";
+    assert_eq!(run_check(&[], &[("a.sql", clean)]).0.code, 0);
+    let ddl = "alter table t add column b int;\n";
+    assert_eq!(run_check(&[], &[("a.sql", ddl)]).0.code, 0);
+    let (out, _) = run_check(&["--no-ddl"], &[("a.sql", ddl)]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stdout.contains("--no-ddl"), "{out:?}");
+    let warns = "select nextval('s');\n";
+    assert_eq!(run_check(&[], &[("a.sql", warns)]).0.code, 0);
+    assert_eq!(run_check(&["--strict"], &[("a.sql", warns)]).0.code, 1);
+    // Several files: the worst one decides.
+    let (out, _) = run_check(
+        &["--format", "json"],
+        &[("a.sql", clean), ("b.sql", "copy t to program 'x';\n")],
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+    assert_eq!(json["files"].as_array().map(Vec::len), Some(2));
+    assert_eq!(json["files"][1]["statements"][0]["rule"], "OutsideReach");
+}
+
+#[test]
+fn environment_policy_from_the_config_file() {
+    const CONFIG: &str = "[environments.readonly]\nurl = \"host=db\"\nrequire_approval = false\n\n\
+         [environments.scripts]\nurl = \"host=db\"\nwrite_role = \"w\"\nrequire_approval = false\nallow_dynamic_sql = true\n";
+    let sql_dir = tempfile::tempdir().expect("dir");
+    let sql = sql_dir.path().join("a.sql");
+    std::fs::write(
+        &sql,
+        "update t set a = 1;\nDO $$ begin execute format('delete from %I', 't'); end $$;\n",
+    )
+    .expect("write");
+    let shell = TestShell::bare();
+    write_config(shell.home(), CONFIG);
+    let out = shell
+        .args(["check", "--env", "readonly", "--format", "json"])
+        .arg_path(&sql)
+        .run();
+    assert_eq!(out.code, 2, "{out:?}");
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+    let first = &json["files"][0]["statements"][0];
+    assert_eq!(first["decision"], "refuse");
+    assert!(
+        first["reasons"].to_string().contains("no write role"),
+        "{first}"
+    );
+
+    let elsewhere = tempfile::tempdir().expect("dir");
+    let config = elsewhere.path().join("pgward.toml");
+    std::fs::write(&config, CONFIG).expect("write config");
+    let out = TestShell::bare()
+        .args(["check", "--config"])
+        .arg_path(&config)
+        .args(["--env", "scripts", "--format", "json"])
+        .arg_path(&sql)
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+    assert_eq!(json["files"][0]["statements"][1]["class"], "write");
+
+    let out = TestShell::bare()
+        .args(["check", "--config"])
+        .arg_path(&config)
+        .args(["--env", "nope"])
+        .arg_path(&sql)
+        .run();
+    assert_eq!(out.code, 3, "{out:?}");
+}

@@ -1,0 +1,205 @@
+//! The guard sees what the server sees: statements classified by PostgreSQL's own
+//! parser, PL/pgSQL bodies inspected, effects that survive ROLLBACK kept out of dry runs,
+//! and session settings applied as SET LOCAL. Each test checks the data as superuser.
+
+use crate::util::{TestDb, TestShell, WRITER};
+
+#[test]
+fn dynamic_role_change_in_a_do_block_is_refused_and_changes_nothing() {
+    let db = TestDb::new("gp_dynamic_role");
+    let before = db.items();
+    for body in [
+        "execute 'SET LOCAL ' || 'ro' || 'le' || ' postgres'; update items set qty = 0",
+        "execute convert_from(decode('U0VUIExPQ0FMIFJPTEUgcG9zdGdyZXM=', 'base64'), 'UTF8'); delete from items",
+        "execute format('update %I set qty = 0', 'items')",
+    ] {
+        let out = TestShell::new(&db)
+            .stdin(&format!("DO $$ begin {body}; end $$;\ncommit;\n"))
+            .run();
+        assert_eq!(out.code, 2, "{body}: {out:?}");
+        assert!(out.stderr.contains("EXECUTE of a computed string"), "{out:?}");
+        assert!(out.stderr.contains("allow_dynamic_sql"), "{out:?}");
+        assert_eq!(db.items(), before, "{body}");
+    }
+    // A refused function in a nested body is refused at CREATE time.
+    let out = TestShell::new(&db)
+        .stdin(
+            "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$ begin \
+             perform dblink_exec('dbname=x', 'delete from items'); end $$;\n",
+        )
+        .run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(
+        db.value("SELECT count(*) FROM pg_proc WHERE proname = 'f'")
+            .as_deref(),
+        Some("0")
+    );
+}
+
+#[test]
+fn allow_dynamic_sql_lets_a_computed_execute_run_as_an_opaque_write() {
+    let db = TestDb::new("gp_allow_dynamic");
+    let before = db.items();
+    let shell = TestShell::bare();
+    crate::util::write_config(
+        shell.home(),
+        &format!(
+            "[environments.dev]\nurl = \"{}\"\nwrite_role = \"{WRITER}\"\nread_role = \"app_reader\"\nrequire_approval = false\nallow_dynamic_sql = true\n",
+            db.login_conninfo()
+        ),
+    );
+    let out = shell
+        .env("PGPASSWORD", crate::util::PASSWORD)
+        .args(["--env", "dev", "--dry-run"])
+        .stdin("DO $$ begin execute format('update %I set qty = 0 where id = 1', 'items'); end $$;\ncommit;\n")
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("DO"), "{out:?}");
+    assert!(out.stderr.contains("dry run"), "{out:?}");
+    assert_eq!(db.items(), before);
+}
+
+#[test]
+fn maintenance_functions_that_survive_rollback_never_run_in_a_dry_run() {
+    let db = TestDb::new("gp_brin");
+    db.exec(
+        "CREATE TABLE events (id int, at int); \
+         CREATE INDEX events_brin ON events USING brin (at) WITH (pages_per_range = 1, autosummarize = off); \
+         INSERT INTO events SELECT g, g FROM generate_series(1, 5000) g; \
+         CREATE INDEX events_gin ON events USING gin (to_tsvector('simple', at::text)) WITH (fastupdate = on); \
+         GRANT SELECT ON events TO app_reader, app_writer;",
+    );
+    for (flags, sql) in [
+        (
+            vec!["--dry-run"],
+            "select brin_summarize_new_values('events_brin');",
+        ),
+        (
+            vec!["--dry-run"],
+            "select brin_summarize_range('events_brin', 0);",
+        ),
+        (
+            vec!["--dry-run"],
+            "select gin_clean_pending_list('events_gin');",
+        ),
+        (
+            vec![],
+            "\\preview select brin_summarize_new_values('events_brin')\n",
+        ),
+    ] {
+        let out = TestShell::new(&db).args(flags).stdin(sql).run();
+        assert_eq!(out.code, 2, "{sql}: {out:?}");
+        assert!(out.stderr.contains("survives ROLLBACK"), "{sql}: {out:?}");
+    }
+    // Nothing was summarized: the superuser still finds every range unsummarized.
+    let summarized = db.value("SELECT brin_summarize_new_values('events_brin')");
+    assert!(
+        summarized
+            .as_deref()
+            .and_then(|n| n.parse::<i64>().ok())
+            .unwrap_or(0)
+            > 0,
+        "{summarized:?}"
+    );
+}
+
+#[test]
+fn planner_settings_are_applied_local_in_each_transaction() {
+    let db = TestDb::new("gp_settings");
+    let out = TestShell::new(&db)
+        .stdin(
+            "set work_mem = '7MB';\nshow work_mem;\nset enable_seqscan = off;\n\
+             begin;\nselect current_setting('work_mem') as w, current_setting('enable_seqscan') as s;\n\
+             rollback;\nreset work_mem;\nshow work_mem;\n",
+        )
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    let lines: Vec<&str> = out.stdout.lines().map(str::trim).collect();
+    assert!(lines.contains(&"7MB"), "{out:?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("7MB") && l.ends_with("off")),
+        "{out:?}"
+    );
+    assert!(lines.contains(&"4MB"), "reset: {out:?}");
+}
+
+#[test]
+fn registered_dotted_settings_are_not_placeholders() {
+    let db = TestDb::new("gp_dotted");
+    for sql in [
+        "SET plpgsql.check_asserts = off",
+        "SET plpgsql.variable_conflict = use_column",
+        "SET session_replication_role = replica",
+    ] {
+        let out = TestShell::new(&db)
+            .stdin(&format!("{sql};\nupdate items set qty = -1;\n"))
+            .run();
+        assert_eq!(out.code, 2, "{sql}: {out:?}");
+        assert!(
+            out.stderr.contains("GuardSetting") || out.stderr.contains("refused"),
+            "{out:?}"
+        );
+    }
+    let out = TestShell::new(&db)
+        .stdin("SET myapp.tenant = '7';\nselect current_setting('myapp.tenant') as t;\n")
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.lines().any(|l| l.trim() == "7"), "{out:?}");
+}
+
+#[test]
+fn statements_sqlparser_could_not_parse_now_run_with_previews() {
+    let db = TestDb::new("gp_ddl");
+    db.exec(&format!(
+        "CREATE TABLE docs (id int PRIMARY KEY, body text); INSERT INTO docs VALUES (1, 'a'); \
+         ALTER TABLE docs OWNER TO {WRITER}; \
+         CREATE MATERIALIZED VIEW docs_mv AS SELECT * FROM docs; ALTER MATERIALIZED VIEW docs_mv OWNER TO {WRITER}; \
+         GRANT SELECT ON docs TO app_reader;"
+    ));
+    let script = "alter table docs add column extra int;\n\
+                  grant select on docs to app_reader;\n\
+                  comment on table docs is 'reviewed';\n\
+                  refresh materialized view docs_mv;\n\
+                  cluster docs using docs_pkey;\n\
+                  reindex table docs;\n\
+                  table items;\n\
+                  commit;\n";
+    let out = TestShell::new(&db).args(["--dry-run"]).stdin(script).run();
+    assert_eq!(out.code, 0, "{out:?}");
+    for tag in [
+        "ALTER TABLE",
+        "GRANT",
+        "COMMENT",
+        "REFRESH MATERIALIZED",
+        "CLUSTER",
+        "REINDEX",
+    ] {
+        assert!(out.stdout.contains(tag), "{tag}: {out:?}");
+    }
+    assert!(out.stdout.contains("item 5"), "TABLE items: {out:?}");
+    assert!(!out.stderr.contains("refused"), "{out:?}");
+    // DDL previews: the lock each statement takes and the tables it rewrites.
+    assert!(
+        out.stdout.contains("DDL: takes ACCESS EXCLUSIVE on docs"),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("DDL: rewrites docs"), "{out:?}");
+    // The dry run rolled everything back.
+    assert_eq!(
+        db.value("SELECT count(*) FROM information_schema.columns WHERE table_name = 'docs' AND column_name = 'extra'").as_deref(),
+        Some("0")
+    );
+    assert_eq!(db.value("SELECT obj_description('docs'::regclass)"), None);
+}
+
+#[test]
+fn a_name_inside_a_string_literal_is_not_a_call() {
+    let db = TestDb::new("gp_literal");
+    let out = TestShell::new(&db)
+        .stdin("select count(*) as n from pg_stat_user_tables where relname = 'dblink_stats';\n")
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.lines().any(|l| l.trim() == "0"), "{out:?}");
+}
