@@ -29,6 +29,8 @@ pub struct Changes {
     pub marks: Vec<(String, Mark)>,
     /// Schema and storage changes, one line each, in order.
     pub schema: Vec<String>,
+    /// Statements kept in the change set as writes (classified or found by the counts).
+    pub writes: usize,
 }
 
 /// The change set at a savepoint, to return to on `ROLLBACK TO`.
@@ -39,6 +41,7 @@ pub struct Mark {
     truncated: usize,
     spills: usize,
     schema: usize,
+    writes: usize,
 }
 
 impl Changes {
@@ -50,6 +53,7 @@ impl Changes {
             truncated: self.truncated.len(),
             spills: self.spills.len(),
             schema: self.schema.len(),
+            writes: self.writes,
         };
         self.marks.push((name.to_string(), mark));
     }
@@ -79,6 +83,7 @@ impl Changes {
             self.truncated.truncate(mark.truncated);
             self.spills.truncate(mark.spills);
             self.schema.truncate(mark.schema);
+            self.writes = mark.writes;
         }
     }
 

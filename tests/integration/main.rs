@@ -14,4 +14,5 @@ mod roles;
 mod screen;
 mod term;
 mod tls;
+mod undo;
 mod util;
