@@ -233,3 +233,47 @@ fn undo_not_in_scripts_the_first_error_stops_and_nothing_commits() {
     );
     assert_eq!(db.items(), before);
 }
+
+#[test]
+fn undo_deferred_check_failing_at_commit_keeps_the_transaction_open() {
+    let db = TestDb::new("un_deferred");
+    db.exec(&format!(
+        "CREATE TABLE parent (id int PRIMARY KEY); \
+         CREATE TABLE child (id int PRIMARY KEY, \
+           parent_id int REFERENCES parent DEFERRABLE INITIALLY DEFERRED); \
+         GRANT SELECT, INSERT ON parent, child TO {WRITER}; \
+         GRANT SELECT ON parent, child TO {READER};"
+    ));
+    let home = tempfile::tempdir().expect("home");
+    let mut t = Term::ready(&db, home.path());
+    t.line("insert into child values (1, 42);");
+    t.expect("INSERT 0 1");
+    t.prompt(WRITER, "=*>");
+    t.line("commit;");
+    t.expect("ERROR:  23503:");
+    let out = t.prompt(WRITER, "=*>");
+    t.ensure(
+        out.contains(UNDONE) && out.contains("with its 1 earlier write"),
+        "only the deferred check is undone",
+    );
+    t.ensure(
+        db.value("SELECT count(*) FROM child").as_deref() == Some("0"),
+        "nothing was committed",
+    );
+    // Fixed inside the same transaction, the COMMIT goes through with both rows.
+    t.line("insert into parent values (42);");
+    t.expect("INSERT 0 1");
+    t.prompt(WRITER, "=*>");
+    let summary = commit(&mut t);
+    t.ensure(
+        summary.contains("insert into child") && summary.contains("insert into parent"),
+        "the summary lists both inserts",
+    );
+    let rows =
+        db.value("SELECT (SELECT count(*) FROM parent) || ',' || (SELECT count(*) FROM child)");
+    t.ensure(
+        rows.as_deref() == Some("1,1"),
+        &format!("both rows committed: {rows:?}"),
+    );
+    t.quit();
+}
