@@ -121,3 +121,29 @@ impl Changes {
         totals
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rollback_to_a_mark_restores_writes_and_schema_lines() {
+        let mut c = Changes {
+            writes: 2,
+            schema: vec!["statement 1: a".into()],
+            ..Changes::default()
+        };
+        c.savepoint("pgward_statement");
+        c.writes += 1;
+        c.schema.push("statement 3: b".into());
+        c.images.add(None);
+        let digest = ImagesDigest::default().finish();
+        assert_ne!(c.images.finish(), digest);
+        c.rollback_to("pgward_statement", Vec::new());
+        c.release("pgward_statement");
+        assert_eq!(c.writes, 2);
+        assert_eq!(c.schema, vec!["statement 1: a".to_string()]);
+        assert_eq!(c.images.finish(), digest);
+        assert!(c.marks.is_empty());
+    }
+}
