@@ -12,6 +12,7 @@ mod proxy;
 mod repl;
 mod roles;
 mod screen;
+mod script;
 mod term;
 mod tls;
 mod undo;
