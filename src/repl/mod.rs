@@ -57,6 +57,7 @@ pub fn history_path(env: &str) -> Option<PathBuf> {
 /// The exit code is 0, or the code of a COMMIT that needs attention (README's table).
 pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session, runner: &mut Runner) -> ExitCode {
     session.set_confirm(Box::new(EditorConfirm));
+    session.set_error_rollback(true);
     let config = Config::builder().auto_add_history(false).build();
     let mut editor: Editor<ReplHelper, FileHistory> = match Editor::with_config(config) {
         Ok(e) => e,

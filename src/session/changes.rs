@@ -29,6 +29,8 @@ pub struct Changes {
     pub marks: Vec<(String, Mark)>,
     /// Schema and storage changes, one line each, in order.
     pub schema: Vec<String>,
+    /// Statements kept in the change set as writes (classified or found by the counts).
+    pub writes: usize,
 }
 
 /// The change set at a savepoint, to return to on `ROLLBACK TO`.
@@ -39,6 +41,7 @@ pub struct Mark {
     truncated: usize,
     spills: usize,
     schema: usize,
+    writes: usize,
 }
 
 impl Changes {
@@ -50,6 +53,7 @@ impl Changes {
             truncated: self.truncated.len(),
             spills: self.spills.len(),
             schema: self.schema.len(),
+            writes: self.writes,
         };
         self.marks.push((name.to_string(), mark));
     }
@@ -79,6 +83,7 @@ impl Changes {
             self.truncated.truncate(mark.truncated);
             self.spills.truncate(mark.spills);
             self.schema.truncate(mark.schema);
+            self.writes = mark.writes;
         }
     }
 
@@ -114,5 +119,31 @@ impl Changes {
         }
         totals.sort();
         totals
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rollback_to_a_mark_restores_writes_and_schema_lines() {
+        let mut c = Changes {
+            writes: 2,
+            schema: vec!["statement 1: a".into()],
+            ..Changes::default()
+        };
+        c.savepoint("pgward_statement");
+        c.writes += 1;
+        c.schema.push("statement 3: b".into());
+        c.images.add(None);
+        let digest = ImagesDigest::default().finish();
+        assert_ne!(c.images.finish(), digest);
+        c.rollback_to("pgward_statement", Vec::new());
+        c.release("pgward_statement");
+        assert_eq!(c.writes, 2);
+        assert_eq!(c.schema, vec!["statement 1: a".to_string()]);
+        assert_eq!(c.images.finish(), digest);
+        assert!(c.marks.is_empty());
     }
 }

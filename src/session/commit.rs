@@ -68,7 +68,17 @@ impl Session {
         let Some(xid) = self.commit_probe(&tx).await? else {
             return self.close_unwritten().await;
         };
-        self.fire_deferred().await?;
+        // Under the implicit savepoint in the REPL: a deferred check that fails undoes only
+        // the firing, and the transaction stays open to be fixed.
+        let started = self.begin_statement(FIRE_DEFERRED).await?;
+        let fired = match self.fire_deferred().await {
+            Ok(()) => Outcome::Ok,
+            Err(outcome) => outcome,
+        };
+        match self.end_statement(started, fired).await {
+            Outcome::Ok => {}
+            outcome => return Err(outcome),
+        }
         let summary = self.change_summary(&tx, &xid);
         self.say_err(&summary);
         if self.dry_run {
@@ -125,6 +135,7 @@ impl Session {
             shown.push(counts_table(&delta));
             self.io.out(&shown);
             self.changes.images.add(None);
+            self.changes.writes += 1;
         }
         Ok(())
     }

@@ -16,6 +16,7 @@ mod commit;
 pub mod confirm;
 mod dry_run;
 pub mod exec;
+mod implicit;
 mod io;
 pub mod outcome;
 pub mod probe;
@@ -66,6 +67,9 @@ pub struct Session {
     previewing: bool,
     /// Settings the user SET, re-applied as `SET LOCAL` after every BEGIN pgward opens.
     reapplied: setting::Reapplied,
+    /// Each statement in the open transaction runs under an implicit savepoint, so an
+    /// error undoes only it (the interactive shell; scripts stop at the first error).
+    error_rollback: bool,
 }
 
 impl Session {
@@ -102,6 +106,7 @@ impl Session {
             dry_run: false,
             previewing: false,
             reapplied: setting::Reapplied::default(),
+            error_rollback: false,
             conn,
             settings,
             io,
@@ -153,6 +158,12 @@ impl Session {
     /// Whether the diff shows every column (`\diff all`) or only changed ones.
     pub fn set_all_columns(&mut self, on: bool) {
         self.all_columns = on;
+    }
+
+    /// psql's `ON_ERROR_ROLLBACK=interactive`: the REPL turns it on, so a statement that
+    /// fails inside the open transaction undoes only itself (see [`implicit`]).
+    pub fn set_error_rollback(&mut self, on: bool) {
+        self.error_rollback = on;
     }
 
     /// Replaces where confirmations come from (the REPL installs its line editor).
@@ -217,6 +228,25 @@ impl Session {
             }
         }
         let verdict = analysis.verdict;
+        // Reads, writes and settings in the open transaction run under the implicit
+        // savepoint; transaction control and refusals do not.
+        let statement = matches!(
+            verdict,
+            Verdict::Read | Verdict::Write { .. } | Verdict::Ddl | Verdict::Session
+        );
+        if !statement || !matches!(self.state, TxState::Open(_)) {
+            return self.run_statement(verdict, text).await;
+        }
+        let started = match self.begin_statement(text).await {
+            Ok(started) => started,
+            Err(outcome) => return outcome,
+        };
+        let outcome = self.run_statement(verdict, text).await;
+        self.end_statement(started, outcome).await
+    }
+
+    /// Runs a classified statement where it belongs.
+    async fn run_statement(&mut self, verdict: Verdict, text: &str) -> Outcome {
         match verdict {
             Verdict::Refused(r) => self.refuse(&r),
             Verdict::Transaction(tc) => self.transaction(tc, text).await,
@@ -501,6 +531,7 @@ impl Session {
             shown.push(crate::preview::statement::counts_table(&delta));
             self.io.out(&shown);
             self.changes.images.add(None);
+            self.changes.writes += 1;
             self.changes.cumulative = now;
         }
         Outcome::Ok

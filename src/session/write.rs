@@ -150,6 +150,7 @@ impl Session {
         }
         let images = report.images.take();
         self.changes.images.add(images.as_ref().map(|i| &i.digest));
+        self.changes.writes += 1;
         if let Some(spill) = images.and_then(|i| i.spill) {
             self.changes.spills.push(spill);
         }
@@ -221,11 +222,26 @@ impl Session {
             (None, _) => format!("the exact number of rows ({affected})"),
         };
         self.conn.settle().await;
+        // Under the implicit savepoint a "no" undoes only this statement (see
+        // `super::implicit`); otherwise it ends the transaction.
+        let only_this = self.under_statement_savepoint();
+        let otherwise = if only_this {
+            "undoes only this statement"
+        } else {
+            "rolls back the transaction"
+        };
         let answer = self.confirm.ask(&format!(
-            "Type {asked} to keep this change; anything else rolls back the transaction: "
+            "Type {asked} to keep this change; anything else {otherwise}: "
         ));
         if answer.as_deref().map(str::trim) == Some(affected.to_string().as_str()) {
             return None;
+        }
+        if only_this {
+            self.say_error(&format!(
+                "refused: the {verb} of {affected} rows was not confirmed"
+            ));
+            self.say_hint("narrow the WHERE clause, or type the exact count when asked");
+            return Some(Outcome::Refused);
         }
         let _ = self.rollback().await;
         self.say_error(&format!(

@@ -17,4 +17,5 @@ mod screen;
 mod script;
 mod term;
 mod tls;
+mod undo;
 mod util;

@@ -243,7 +243,7 @@ fn repl_refusal_keeps_role_and_session() {
 }
 
 #[test]
-fn repl_failed_transaction_marker() {
+fn repl_error_keeps_the_transaction_open() {
     let db = TestDb::new("rp_failed");
     let before = db.items();
     let home = tempfile::tempdir().expect("home");
@@ -258,12 +258,15 @@ fn repl_failed_transaction_marker() {
     t.line("update items set qty = 7 where id = 3;");
     t.expect("UPDATE 1");
     t.prompt(WRITER, "=*>");
+    // The implicit savepoint undoes only the failed statement: still `=*>`, not `=!>`.
     t.line("select 1/0;");
     t.expect("ERROR:  22012: division by zero");
-    t.prompt(WRITER, "=!>");
-    t.line("select 1;");
-    t.expect("ERROR:  25P02:");
-    t.prompt(WRITER, "=!>");
+    t.expect("statement undone (ROLLBACK TO its savepoint)");
+    t.prompt(WRITER, "=*>");
+    t.line("select qty from items where id = 3;");
+    let out = t.expect("(1 row)");
+    t.ensure(has_cell(&out, "7"), "the update before the error is kept");
+    t.prompt(WRITER, "=*>");
     t.line("rollback to a;");
     t.expect("ROLLBACK");
     t.prompt(WRITER, "=*>");
