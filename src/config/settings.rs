@@ -3,11 +3,12 @@
 
 use std::path::PathBuf;
 
+use crate::audit::LogTarget;
 use crate::cli::ShellArgs;
 use crate::conn::{ConnFlags, ConnParams, PasswordPrompt};
 use crate::error::Error;
 
-use super::file::{Environment, PromptColor};
+use super::file::{ConfigFile, Environment, PromptColor};
 use super::{locate, ConfigError, PgDuration};
 
 /// The environment a session runs in.
@@ -73,6 +74,8 @@ pub struct Settings {
     pub ticket: Option<String>,
     /// The config file used, if any.
     pub config_path: Option<PathBuf>,
+    /// Where the session log goes and which key signs it.
+    pub log: LogTarget,
 }
 
 impl Settings {
@@ -190,7 +193,35 @@ impl Settings {
             conn,
             author,
             ticket,
+            log: log_target(&file, args.log_dir.as_deref()),
             config_path: path,
         })
+    }
+}
+
+/// The log directory and operator key: `--log-dir`, else the file's `log_dir`, else
+/// `$XDG_DATA_HOME/pgward/sessions`; the file's `key`, else
+/// `$XDG_DATA_HOME/pgward/operator.key`. A leading `~/` in the file means the home directory.
+pub fn log_target(file: &ConfigFile, log_dir: Option<&std::path::Path>) -> LogTarget {
+    let data = dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("pgward");
+    LogTarget {
+        dir: log_dir
+            .map(std::path::Path::to_path_buf)
+            .or_else(|| file.log_dir.as_deref().map(expand_home))
+            .unwrap_or_else(|| data.join("sessions")),
+        key: file
+            .key
+            .as_deref()
+            .map(expand_home)
+            .unwrap_or_else(|| data.join("operator.key")),
+    }
+}
+
+fn expand_home(p: &std::path::Path) -> PathBuf {
+    match (p.strip_prefix("~"), dirs::home_dir()) {
+        (Ok(rest), Some(home)) => home.join(rest),
+        _ => p.to_path_buf(),
     }
 }

@@ -69,6 +69,9 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session) -> ExitCode {
         "pgward {} — type \\? for help, \\q to quit.",
         env!("CARGO_PKG_VERSION")
     );
+    if let Some(path) = session.log_path() {
+        println!("Session log: {}", path.display());
+    }
     loop {
         let p = prompt::Prompt::of(session);
         if let Some(h) = editor.helper_mut() {

@@ -11,6 +11,7 @@ pub mod changes;
 pub mod confirm;
 mod dry_run;
 pub mod exec;
+mod log;
 pub mod outcome;
 pub mod probe;
 pub mod state;
@@ -59,6 +60,8 @@ pub struct Session {
     all_columns: bool,
     dry_run: bool,
     previewing: bool,
+    log: crate::audit::SessionLog,
+    facts: log::Facts,
 }
 
 impl Session {
@@ -90,6 +93,8 @@ impl Session {
             all_columns: false,
             dry_run: false,
             previewing: false,
+            log: crate::audit::SessionLog::unlogged("no session log was opened"),
+            facts: log::Facts::default(),
             conn,
             settings,
             io,
@@ -168,9 +173,18 @@ impl Session {
             }
         }
         self.flush_notices();
+        self.log_end("the session ended");
     }
 
+    /// Runs one statement and records it in the session log.
     async fn run_piece(&mut self, text: &str) -> Outcome {
+        let started = self.log_begin_statement();
+        let outcome = self.guard_piece(text).await;
+        self.log_statement(text, outcome, started);
+        outcome
+    }
+
+    async fn guard_piece(&mut self, text: &str) -> Outcome {
         if self.conn.client.is_closed() {
             return self.lost("the connection is closed");
         }
@@ -181,6 +195,7 @@ impl Session {
             },
             v => v,
         };
+        self.log_class(&verdict);
         match verdict {
             Verdict::Refused(r) => self.refuse(&r),
             Verdict::Unparsed { message } => {
@@ -194,6 +209,9 @@ impl Session {
                 _ => self.read_in_transaction(text).await,
             },
             Verdict::Write { .. } | Verdict::Ddl => {
+                if let Some(outcome) = self.log_gate() {
+                    return outcome;
+                }
                 if self.state == TxState::Idle {
                     if let Some(outcome) = self.open_write(None).await {
                         return outcome;
@@ -543,6 +561,9 @@ impl Session {
         }
         match (tc, self.state.is_open()) {
             (TxControl::Begin { isolation }, false) => {
+                if let Some(outcome) = self.log_gate() {
+                    return outcome;
+                }
                 match self.open_write(isolation.as_deref()).await {
                     Some(outcome) => outcome,
                     None => {
@@ -700,7 +721,13 @@ impl Session {
         if let Some(outcome) = self.check_open().await {
             return outcome;
         }
-        match self.conn.client.batch_execute("COMMIT").await {
+        let txid = seen.xid.clone().unwrap_or_default();
+        if let Some(outcome) = self.log_commit_intent(&tx, &txid) {
+            return outcome;
+        }
+        let committed = self.conn.client.batch_execute("COMMIT").await;
+        self.log_commit_outcome(&tx, &txid, committed.as_ref().map(|_| ()));
+        match committed {
             Ok(()) => {
                 self.state = TxState::Idle;
                 self.say_out("COMMIT");
@@ -718,6 +745,11 @@ impl Session {
     }
 
     async fn rollback(&mut self) -> Result<(), tokio_postgres::Error> {
+        if self.state.is_open() {
+            self.log_rollback(
+                "the guarded transaction was rolled back, nothing of it was committed",
+            );
+        }
         self.state = TxState::Idle;
         self.changes = Changes::default();
         self.conn.client.batch_execute("ROLLBACK").await
@@ -758,6 +790,9 @@ impl Session {
     }
 
     fn lost(&mut self, why: &str) -> Outcome {
+        if self.state.is_open() {
+            self.log_rollback("the connection was lost");
+        }
         self.state = TxState::Idle;
         self.say_error(&format!(
             "connection lost ({why}): the server rolls back any open transaction; nothing was committed"
@@ -769,6 +804,7 @@ impl Session {
     /// waits for ROLLBACK TO (psql's `=!>`); without, it is rolled back at once.
     async fn failed(&mut self, e: tokio_postgres::Error, text: &str) -> Outcome {
         self.flush_notices();
+        self.log_error(&e);
         match e.as_db_error() {
             Some(db) => {
                 let shown = render::error::db_error(db, text);
@@ -784,6 +820,7 @@ impl Session {
                 self.state = TxState::Failed(tx);
             }
             TxState::Open(_) | TxState::Failed(_) => {
+                self.log_rollback("a statement failed");
                 let _ = self.conn.client.batch_execute("ROLLBACK").await;
                 self.say_warn("the transaction was rolled back: nothing was committed");
             }
@@ -793,6 +830,7 @@ impl Session {
     }
 
     fn show(&mut self, text: &str, done: &exec::Executed) {
+        self.log_rows(done.count);
         let out = if !done.columns.is_empty() {
             let mut table = render::table::render(&done.columns, &done.rows);
             // psql prints the tag after the rows of INSERT/UPDATE/DELETE … RETURNING.

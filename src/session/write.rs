@@ -130,6 +130,7 @@ impl Session {
         self.show(text, &executed);
         let preview = report.render(self.io.style, self.all_columns);
         self.say_out(preview.trim_end());
+        self.log_preview(&report, report.images.as_ref().map(|i| &i.digest));
         if let Some(outcome) = self.threshold(&report).await {
             return outcome;
         }

@@ -5,6 +5,7 @@ mod completions;
 mod config;
 mod describe;
 mod guard;
+mod log;
 mod preview;
 mod repl;
 mod term;
