@@ -74,8 +74,9 @@ fn entry(path: &Path, bytes: &[u8]) -> Option<Entry> {
     else {
         return None;
     };
-    let last = lines.clone().last().unwrap_or(first);
-    let records = 1 + lines.count();
+    let rest: Vec<&[u8]> = lines.collect();
+    let last = rest.last().copied().unwrap_or(first);
+    let records = 1 + rest.len();
     let ended = super::record::split_line(last)
         .ok()
         .and_then(|(u, _)| serde_json::from_slice::<Record>(&u).ok())

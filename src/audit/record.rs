@@ -318,6 +318,16 @@ mod tests {
     }
 
     #[test]
+    fn unknown_fields_and_kinds_are_refused() {
+        let ok = r#"{"v":1,"seq":1,"ts":"t","kind":"rollback","reason":"r","prev":"00"}"#;
+        assert!(serde_json::from_str::<Record>(ok).is_ok());
+        let extra = r#"{"v":1,"seq":1,"ts":"t","kind":"rollback","reason":"r","x":1,"prev":"00"}"#;
+        assert!(serde_json::from_str::<Record>(extra).is_err());
+        let kind = r#"{"v":1,"seq":1,"ts":"t","kind":"nothing","prev":"00"}"#;
+        assert!(serde_json::from_str::<Record>(kind).is_err());
+    }
+
+    #[test]
     fn a_line_splits_back_into_what_was_signed() {
         let unsigned = br#"{"v":1,"prev":"00"}"#.to_vec();
         let line = signed_line(&unsigned, &[7u8; 64]);

@@ -25,8 +25,8 @@ pub struct LogTarget {
 pub enum SessionLog {
     /// Records are being written.
     Writing {
-        /// The writer.
-        writer: LogWriter,
+        /// The writer (boxed: it is large, and the unlogged state is small).
+        writer: Box<LogWriter>,
         /// Whether `session_end` was written.
         ended: bool,
     },
@@ -65,7 +65,7 @@ impl SessionLog {
     /// A log over `writer`, whose first record is `start`.
     pub fn from_writer(writer: LogWriter, start: Body) -> SessionLog {
         let mut log = SessionLog::Writing {
-            writer,
+            writer: Box::new(writer),
             ended: false,
         };
         let _ = log.record(start);

@@ -86,7 +86,7 @@ pub fn verify(bytes: &[u8], pinned: Option<&VerifyingKey>) -> Verification {
         head: Head::default(),
     };
     let mut key: Option<VerifyingKey> = None;
-    let mut signed: Vec<(Vec<u8>, Signature)> = Vec::new();
+    let mut signed: Vec<Signed> = Vec::new();
     let mut ended = false;
     let mut structural: Option<Break> = None;
     let mut lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
@@ -185,6 +185,9 @@ fn sig_break(line: usize) -> Break {
 
 type Checked = (Record, Vec<u8>, Signature);
 
+/// A signed message and its signature.
+type Signed = (Vec<u8>, Signature);
+
 /// Structure and chain of line `n`.
 fn check_line(
     line: &[u8],
@@ -269,9 +272,9 @@ fn track_commit(rec: &Record, n: usize, open: &mut Vec<OpenIntent>) -> Option<Br
 }
 
 /// The line (1-based) of the first record whose signature fails.
-fn first_bad_signature(key: &VerifyingKey, signed: &[(Vec<u8>, Signature)]) -> Option<usize> {
+fn first_bad_signature(key: &VerifyingKey, signed: &[Signed]) -> Option<usize> {
     const BATCH: usize = 256;
-    let chunks: Vec<(usize, &[(Vec<u8>, Signature)])> = signed
+    let chunks: Vec<(usize, &[Signed])> = signed
         .chunks(BATCH)
         .enumerate()
         .map(|(i, c)| (i * BATCH, c))
@@ -280,7 +283,7 @@ fn first_bad_signature(key: &VerifyingKey, signed: &[(Vec<u8>, Signature)]) -> O
         .map(|n| n.get())
         .unwrap_or(1)
         .min(chunks.len().max(1));
-    let check = |(start, chunk): &(usize, &[(Vec<u8>, Signature)])| -> Option<usize> {
+    let check = |(start, chunk): &(usize, &[Signed])| -> Option<usize> {
         let messages: Vec<&[u8]> = chunk.iter().map(|(m, _)| m.as_slice()).collect();
         let sigs: Vec<Signature> = chunk.iter().map(|(_, s)| *s).collect();
         let keys = vec![*key; chunk.len()];
