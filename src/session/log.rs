@@ -155,7 +155,7 @@ impl Session {
         }
         let facts = std::mem::take(&mut self.facts);
         let body = Body::Statement {
-            text: text.to_string(),
+            text: loggable(text),
             class: facts.class.unwrap_or("unclassified").to_string(),
             outcome: match outcome {
                 Outcome::Ok => "ok",
@@ -256,6 +256,39 @@ impl Session {
                 false
             }
         }
+    }
+}
+
+/// The text of a statement as it may be logged: role statements can carry a password
+/// (`CREATE ROLE … PASSWORD '…'`), so their constants are replaced by `$n` placeholders
+/// (PostgreSQL's own normalisation); everything else is logged as typed.
+fn loggable(text: &str) -> String {
+    use pg_query::NodeEnum;
+    let role_statement =
+        pg_query::parse(text, pg_query::ParserOptions::DEFAULT).is_ok_and(|parsed| {
+            parsed.protobuf.stmts.iter().any(|s| {
+                matches!(
+                    s.stmt.as_ref().and_then(|n| n.node.as_ref()),
+                    Some(NodeEnum::CreateRoleStmt(_) | NodeEnum::AlterRoleStmt(_))
+                )
+            })
+        });
+    if !role_statement {
+        return text.to_string();
+    }
+    pg_query::normalize(text)
+        .unwrap_or_else(|_| "(a role statement, withheld: it may hold a password)".into())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn role_passwords_are_not_logged() {
+        let logged = super::loggable("CREATE ROLE x LOGIN PASSWORD 'hunter2'");
+        assert!(!logged.contains("hunter2"), "{logged}");
+        let logged = super::loggable("alter user x with password 'hunter2'");
+        assert!(!logged.contains("hunter2"), "{logged}");
+        assert_eq!(super::loggable("select 'hunter2'"), "select 'hunter2'");
     }
 }
 
