@@ -7,6 +7,7 @@
 use crate::config::ConfigError;
 use crate::conn::ConnError;
 use crate::demo::DemoError;
+use crate::session::roles::RoleError;
 
 /// Errors that stop pgward before or outside a session.
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +18,9 @@ pub enum Error {
     /// No connection could be made.
     #[error(transparent)]
     Connect(#[from] ConnError),
+    /// The login's role setup is one pgward cannot guard (or could not be checked).
+    #[error(transparent)]
+    Roles(#[from] RoleError),
     /// `pgward demo` could not set up its cluster.
     #[error(transparent)]
     Demo(#[from] DemoError),

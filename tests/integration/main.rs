@@ -8,6 +8,7 @@ mod guard;
 mod log;
 mod preview;
 mod repl;
+mod roles;
 mod term;
 mod tls;
 mod util;
