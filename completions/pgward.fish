@@ -45,7 +45,7 @@ complete -c pgward -n "__fish_pgward_needs_command" -s V -l version -d 'Print ve
 complete -c pgward -n "__fish_pgward_needs_command" -a "demo" -d 'Start a throwaway PostgreSQL cluster with a sample shop schema and open the shell on it'
 complete -c pgward -n "__fish_pgward_needs_command" -a "completions" -d 'Print shell completions for SHELL to standard output'
 complete -c pgward -n "__fish_pgward_needs_command" -a "keygen" -d 'Create the operator\'s Ed25519 key that signs session logs (mode 0600) and print its public key'
-complete -c pgward -n "__fish_pgward_needs_command" -a "log" -d 'Verify, show, export, list or attach session logs'
+complete -c pgward -n "__fish_pgward_needs_command" -a "log" -d 'Verify, show, export or list session logs'
 complete -c pgward -n "__fish_pgward_needs_command" -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c pgward -n "__fish_pgward_using_subcommand demo" -s c -l command -d 'Run this SQL (may be repeated), then exit' -r
 complete -c pgward -n "__fish_pgward_using_subcommand demo" -s f -l file -d 'Run the SQL in FILE (`-` for standard input), then exit' -r -F
@@ -83,7 +83,7 @@ complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subco
 complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo completions keygen log help" -f -a "demo" -d 'Start a throwaway PostgreSQL cluster with a sample shop schema and open the shell on it'
 complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo completions keygen log help" -f -a "completions" -d 'Print shell completions for SHELL to standard output'
 complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo completions keygen log help" -f -a "keygen" -d 'Create the operator\'s Ed25519 key that signs session logs (mode 0600) and print its public key'
-complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo completions keygen log help" -f -a "log" -d 'Verify, show, export, list or attach session logs'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo completions keygen log help" -f -a "log" -d 'Verify, show, export or list session logs'
 complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo completions keygen log help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c pgward -n "__fish_pgward_using_subcommand help; and __fish_seen_subcommand_from log" -f -a "verify" -d 'Check chain, signatures and ending of each FILE; exit 0 only when every log is intact'
 complete -c pgward -n "__fish_pgward_using_subcommand help; and __fish_seen_subcommand_from log" -f -a "show" -d 'Print a readable summary of a session log'

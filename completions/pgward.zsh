@@ -242,7 +242,7 @@ _pgward_commands() {
 'demo:Start a throwaway PostgreSQL cluster with a sample shop schema and open the shell on it' \
 'completions:Print shell completions for SHELL to standard output' \
 'keygen:Create the operator'\''s Ed25519 key that signs session logs (mode 0600) and print its public key' \
-'log:Verify, show, export, list or attach session logs' \
+'log:Verify, show, export or list session logs' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'pgward commands' commands "$@"
@@ -263,7 +263,7 @@ _pgward__subcmd__help_commands() {
 'demo:Start a throwaway PostgreSQL cluster with a sample shop schema and open the shell on it' \
 'completions:Print shell completions for SHELL to standard output' \
 'keygen:Create the operator'\''s Ed25519 key that signs session logs (mode 0600) and print its public key' \
-'log:Verify, show, export, list or attach session logs' \
+'log:Verify, show, export or list session logs' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'pgward help commands' commands "$@"

@@ -52,7 +52,7 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
-    /// Verify, show, export, list or attach session logs.
+    /// Verify, show, export or list session logs.
     Log {
         /// What to do with the logs.
         #[command(subcommand)]
