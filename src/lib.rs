@@ -15,8 +15,9 @@
 //! - [`policy`]: the refused list, as data.
 //! - [`preview`]: what each write did (diff, counts, cascades, DDL facts) and the
 //!   change digest, shown before COMMIT.
-//! - [`session`]: the guarded transaction state machine, the identity probe and the
-//!   role check that refuses a role setup the database does not enforce.
+//! - [`session`]: the guarded transaction state machine, the identity probe, the role
+//!   check that refuses a role setup the database does not enforce, and the COMMIT path
+//!   (deferred work, the cancellable COMMIT, an unknown outcome resolved).
 //! - [`render`]: result tables and server errors, as psql shows them.
 //! - [`repl`]: the interactive line editor, prompt and meta-commands.
 //! - [`scratch`]: throwaway PostgreSQL clusters for tests and `pgward demo`.

@@ -91,6 +91,7 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
         out: Box::new(std::io::stdout()),
         err: Box::new(std::io::stderr()),
         style: Style::detect(std::io::stderr().is_terminal()),
+        live: std::io::stderr().is_terminal(),
     };
     let log = settings.log.clone();
     let mut session = rt.block_on(Session::start(
@@ -135,7 +136,7 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
         eprintln!("pgward: input ended inside an open transaction without a confirmed COMMIT");
         code = ExitCode::Refused;
     }
-    if outcome != Outcome::ConnectionLost {
+    if !outcome.ends_session() {
         rt.block_on(session.finish());
     }
     Ok(code)

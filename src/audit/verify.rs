@@ -239,9 +239,10 @@ fn check_line(
 
 /// Pairs commit intents with outcomes; an outcome without its intent breaks the log.
 fn track_commit(rec: &Record, n: usize, open: &mut Vec<OpenIntent>) -> Option<Break> {
+    // A `commit_unknown` may be followed by the fate pgward learned on a new connection.
     let outcome = |txid: &str, open: &mut Vec<OpenIntent>, unknown: bool| match open
         .iter()
-        .position(|i| i.txid == txid && !i.unknown)
+        .position(|i| i.txid == txid && !(unknown && i.unknown))
     {
         Some(p) if unknown => {
             open[p].unknown = true;

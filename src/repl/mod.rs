@@ -46,6 +46,7 @@ pub fn history_path(env: &str) -> Option<PathBuf> {
 }
 
 /// Runs the interactive loop until `\q` or Ctrl-D; an open transaction is then rolled back.
+/// The exit code is 0, or the code of a COMMIT that needs attention (README's table).
 pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session) -> ExitCode {
     session.set_confirm(Box::new(EditorConfirm));
     let config = Config::builder().auto_add_history(false).build();
@@ -72,6 +73,7 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session) -> ExitCode {
     if let Some(path) = session.log_path() {
         println!("Session log: {}", path.display());
     }
+    let mut status = ExitCode::Ok;
     loop {
         let p = prompt::Prompt::of(session);
         if let Some(h) = editor.helper_mut() {
@@ -90,13 +92,20 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session) -> ExitCode {
                 if trimmed.starts_with('\\') {
                     match meta::perform(rt, session, trimmed) {
                         meta::Step::Quit => break,
-                        meta::Step::Continue(Outcome::ConnectionLost) => return ExitCode::Config,
+                        meta::Step::Continue(outcome) if outcome.ends_session() => {
+                            return outcome.exit_code();
+                        }
                         meta::Step::Continue(_) => continue,
                     }
                 }
                 let outcome = rt.block_on(session.execute(&line));
-                if outcome == Outcome::ConnectionLost {
-                    return ExitCode::Config;
+                if outcome.ends_session() {
+                    return outcome.exit_code();
+                }
+                if outcome == Outcome::CommittedLocally {
+                    // The shell goes on; its exit status still tells a wrapper that a
+                    // COMMIT was not confirmed by the synchronous standby.
+                    status = outcome.exit_code();
                 }
             }
             Err(ReadlineError::Interrupted) => continue,
@@ -108,5 +117,5 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session) -> ExitCode {
         }
     }
     rt.block_on(session.finish());
-    ExitCode::Ok
+    status
 }

@@ -18,11 +18,21 @@ use crate::preview::statement::Report;
 use crate::render::Style;
 use crate::sql::Verdict;
 
-use super::{OpenTx, Outcome, Session};
+use super::{CommitFate, OpenTx, Outcome, Session};
 
 /// How long a preview excerpt in the log may be.
 const EXCERPT_LINES: usize = 40;
 const EXCERPT_BYTES: usize = 4096;
+
+/// What the server answered to COMMIT.
+pub(super) enum CommitAnswer<'a> {
+    /// It committed.
+    Committed,
+    /// It refused; the transaction rolled back.
+    Failed(&'a tokio_postgres::Error),
+    /// No answer: the connection failed after COMMIT was sent.
+    Unknown(&'a tokio_postgres::Error),
+}
 
 /// What the current statement did, gathered on the way for its record.
 #[derive(Debug, Default)]
@@ -158,9 +168,9 @@ impl Session {
             text: loggable(text),
             class: facts.class.unwrap_or("unclassified").to_string(),
             outcome: match outcome {
-                Outcome::Ok => "ok",
+                Outcome::Ok | Outcome::CommittedLocally => "ok",
                 Outcome::Refused => "refused",
-                Outcome::SqlError | Outcome::ConnectionLost => "error",
+                Outcome::SqlError | Outcome::ConnectionLost | Outcome::CommitLost(_) => "error",
             }
             .to_string(),
             duration_ms: (started.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
@@ -176,13 +186,15 @@ impl Session {
         }
     }
 
-    /// Writes and fsyncs `commit_intent` before COMMIT is sent. `Some(outcome)` when it
-    /// could not be written: COMMIT is then refused and the transaction stays open.
-    pub(super) fn log_commit_intent(&mut self, tx: &OpenTx, txid: &str) -> Option<Outcome> {
+    /// Writes and fsyncs `commit_intent` before COMMIT is sent; returns the change
+    /// digest it recorded. When it cannot be written COMMIT is refused (the `Err`) and
+    /// the transaction stays open.
+    pub(super) fn log_commit_intent(&mut self, tx: &OpenTx, txid: &str) -> Result<String, Outcome> {
         let totals = self.changes.totals();
+        let change_digest = self.change_set_digest(tx, txid);
         let body = Body::CommitIntent {
             txid: txid.to_string(),
-            change_digest: self.change_set_digest(tx, txid),
+            change_digest: change_digest.clone(),
             statements: tx.statements.clone(),
             counts: counts(
                 totals
@@ -191,7 +203,7 @@ impl Session {
             ),
         };
         if self.log_record(body) {
-            return None;
+            return Ok(change_digest);
         }
         let reason = self.log.unlogged_reason().unwrap_or("unknown").to_string();
         self.facts.error = Some(format!("unlogged: {reason}"));
@@ -199,30 +211,48 @@ impl Session {
             "COMMIT refused: the session log cannot record it ({reason}); the transaction is still open, nothing was committed"
         ));
         self.say_hint("ROLLBACK discards it");
-        Some(Outcome::Refused)
+        Err(Outcome::Refused)
     }
 
-    /// What the server answered to COMMIT of `tx`/`txid`.
+    /// What the server answered to COMMIT of `txid`, whose intent recorded `digest`.
     pub(super) fn log_commit_outcome(
         &mut self,
-        tx: &OpenTx,
         txid: &str,
-        result: Result<(), &tokio_postgres::Error>,
+        digest: &str,
+        answer: CommitAnswer<'_>,
     ) {
-        let body = match result {
-            Ok(()) => Body::Commit {
+        let body = match answer {
+            CommitAnswer::Committed => Body::Commit {
                 txid: txid.to_string(),
-                change_digest: self.change_set_digest(tx, txid),
+                change_digest: digest.to_string(),
             },
-            Err(e) if e.as_db_error().is_some() => Body::CommitFailed {
+            CommitAnswer::Failed(e) => Body::CommitFailed {
                 txid: txid.to_string(),
                 sqlstate: e.code().map(|c| c.code().to_string()),
                 error: crate::render::error::one_line(e),
             },
-            Err(e) => Body::CommitUnknown {
+            CommitAnswer::Unknown(e) => Body::CommitUnknown {
                 txid: txid.to_string(),
                 error: crate::render::error::one_line(e),
             },
+        };
+        self.log_record(body);
+    }
+
+    /// After a `commit_unknown`, what the server said on a new connection (`txid_status`):
+    /// a known fate closes the intent; an unknown one leaves it open for `log verify --env`.
+    pub(super) fn log_commit_resolved(&mut self, txid: &str, digest: &str, fate: CommitFate) {
+        let body = match fate {
+            CommitFate::Committed => Body::Commit {
+                txid: txid.to_string(),
+                change_digest: digest.to_string(),
+            },
+            CommitFate::RolledBack => Body::CommitFailed {
+                txid: txid.to_string(),
+                sqlstate: None,
+                error: "the connection failed after COMMIT was sent; txid_status on a new connection: aborted".into(),
+            },
+            CommitFate::InProgress | CommitFate::Unknown => return,
         };
         self.log_record(body);
     }

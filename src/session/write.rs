@@ -193,6 +193,7 @@ impl Session {
             self.say_note("a real run would ask for the exact count here");
             return None;
         }
+        self.conn.settle().await;
         let answer = self.confirm.ask(&format!(
             "Type the exact number of rows ({affected}) to keep this change; anything else rolls back the transaction: "
         ));
