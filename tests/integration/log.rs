@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 use pgward::audit::verify::Ending;
 use pgward::audit::{verify, OperatorKey};
 
-use crate::term::Term;
+use crate::term::{Start, Term};
 use crate::util::{
-    self, cluster, isolate, only_log, records, write_config, TestDb, TestShell, LOGIN, PASSWORD,
-    READER, WRITER,
+    self, isolate, only_log, records, write_config, TestDb, TestShell, LOGIN, PASSWORD, READER,
+    WRITER,
 };
 
 /// Runs `pgward ARGS` with HOME `home`; (exit code, stdout, stderr).
@@ -356,16 +356,37 @@ fn log_commit_through_the_terminal() {
 
 #[test]
 fn log_kill_around_commit_is_resolved_with_txid_status() {
-    let db = TestDb::new("log_kill");
-    // COMMIT runs a deferred trigger that sleeps: the kill lands while COMMIT is in flight.
-    db.exec(
-        "CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS \
-         $$ BEGIN PERFORM pg_sleep(2); RETURN NULL; END $$; \
-         CREATE CONSTRAINT TRIGGER slow_commit AFTER UPDATE ON items \
-         DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow();",
-    );
+    // COMMIT waits for a synchronous standby that does not exist, so the kill lands while
+    // COMMIT is in flight. `synchronous_standby_names` is server-wide: a cluster of its own.
+    let name = "t_log_kill";
+    let c = crate::commit::own_cluster(name);
+    for sql in [
+        "ALTER SYSTEM SET synchronous_commit = 'local'",
+        "ALTER SYSTEM SET synchronous_standby_names = 'nonexistent'",
+        "SELECT pg_reload_conf()",
+        &format!("ALTER DATABASE {name} SET synchronous_commit = on"),
+    ] {
+        util::admin_exec(&c, "postgres", sql).expect("configure a missing standby");
+    }
+    let value = |sql: &str| {
+        util::admin_rows(&c, name, sql)
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().next().flatten())
+    };
+    let db = TestDb {
+        name: name.to_string(),
+    };
     let home = tempfile::tempdir().expect("home");
-    let mut t = Term::ready(&db, home.path());
+    let port = c.port().to_string();
+    let mut t = Term::start_with(
+        &db,
+        home.path(),
+        Start::WithPassword,
+        &["-h", c.host(), "-p", &port],
+    );
+    t.expect("type \\? for help, \\q to quit.");
+    t.prompt(READER, "=>");
     t.line("update items set qty = 55 where id = 5;");
     t.expect("UPDATE 1");
     t.line("commit;");
@@ -391,6 +412,17 @@ fn log_kill_around_commit_is_resolved_with_txid_status() {
         .expect("kill");
     assert!(status.success());
     drop(t);
+    // The backend may still wait for the standby: end it, as an operator would.
+    std::thread::sleep(Duration::from_millis(300));
+    util::admin_exec(
+        &c,
+        "postgres",
+        &format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = '{name}' AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        ),
+    )
+    .expect("terminate the waiting backend");
 
     // Without the database: the open intent is named, and the log is not intact.
     let (code, out, _) = pgward(
@@ -400,19 +432,25 @@ fn log_kill_around_commit_is_resolved_with_txid_status() {
     assert_eq!(code, 1, "{out}");
     let report: serde_json::Value = serde_json::from_str(&out).expect("json");
     let intent = &report[0]["open_intents"][0];
-    let txid = intent["txid"].as_str().expect("txid").to_string();
+    let txid = intent["txid"]
+        .as_str()
+        .unwrap_or_else(|| {
+            panic!(
+                "an open intent: {out}\n{}",
+                std::fs::read_to_string(&log).unwrap()
+            )
+        })
+        .to_string();
     assert_eq!(report[0]["broken"], serde_json::Value::Null, "{out}");
     assert_eq!(report[0]["ending"], "no_session_end", "{out}");
 
     // With --env: txid_status says what happened, and the data agrees.
-    let c = cluster();
     write_config(
         home.path(),
         &format!(
-            "[environments.prod]\nurl = \"postgresql://{LOGIN}@{}:{}/{}\"\nwrite_role = \"{WRITER}\"\n",
+            "[environments.prod]\nurl = \"postgresql://{LOGIN}@{}:{}/{name}\"\nwrite_role = \"{WRITER}\"\nread_role = \"{READER}\"\n",
             c.host(),
             c.port(),
-            db.name
         ),
     );
     let started = Instant::now();
@@ -443,14 +481,14 @@ fn log_kill_around_commit_is_resolved_with_txid_status() {
         }
         std::thread::sleep(Duration::from_millis(200));
     };
-    let qty = db.value("select qty from items where id = 5");
+    let qty = value("select qty from items where id = 5");
     match resolved.as_str() {
         "committed" => assert_eq!(qty.as_deref(), Some("55")),
         "aborted" => assert_eq!(qty.as_deref(), Some("50")),
         other => panic!("unexpected status {other}"),
     }
     assert_eq!(
-        db.value(&format!("select txid_status({txid})")).as_deref(),
+        value(&format!("select txid_status({txid})")).as_deref(),
         Some(resolved.as_str())
     );
 }
