@@ -310,6 +310,16 @@ fn loggable(text: &str) -> String {
         .unwrap_or_else(|_| "(a role statement, withheld: it may hold a password)".into())
 }
 
+fn counts(rows: impl Iterator<Item = (String, i64, i64, i64)>) -> Vec<Counts> {
+    rows.map(|(table, inserted, updated, deleted)| Counts {
+        table,
+        inserted,
+        updated,
+        deleted,
+    })
+    .collect()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -320,14 +330,4 @@ mod tests {
         assert!(!logged.contains("hunter2"), "{logged}");
         assert_eq!(super::loggable("select 'hunter2'"), "select 'hunter2'");
     }
-}
-
-fn counts(rows: impl Iterator<Item = (String, i64, i64, i64)>) -> Vec<Counts> {
-    rows.map(|(table, inserted, updated, deleted)| Counts {
-        table,
-        inserted,
-        updated,
-        deleted,
-    })
-    .collect()
 }
