@@ -15,7 +15,11 @@ fn main() -> std::process::ExitCode {
     let code = match pgward::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("pgward: {e}");
+            // The message may quote the config file, the server or the input.
+            eprintln!(
+                "pgward: {}",
+                pgward::render::escape::multi_line(&e.to_string())
+            );
             e.exit_code()
         }
     };

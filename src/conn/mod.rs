@@ -271,7 +271,7 @@ pub async fn connect(params: &ConnParams, application_name: &str) -> Result<Conn
                 },
             );
             if let Some(w) = found.warning {
-                eprintln!("WARNING: {w}");
+                eprintln!("WARNING: {}", crate::render::escape::multi_line(&w));
             }
             params.password = found.password;
         }
@@ -307,7 +307,8 @@ pub async fn reconnect(
 }
 
 fn prompt_password(user: &str) -> Result<Secret, ConnError> {
-    rpassword::prompt_password(format!("Password for user {user}: "))
+    let shown = crate::render::escape::one_line(user);
+    rpassword::prompt_password(format!("Password for user {shown}: "))
         .map(Secret::new)
         .map_err(|_| ConnError::PasswordRequired { user: user.into() })
 }

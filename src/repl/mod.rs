@@ -26,7 +26,10 @@ pub struct EditorConfirm;
 impl Confirm for EditorConfirm {
     fn ask(&mut self, prompt: &str) -> Option<String> {
         let mut editor = rustyline::DefaultEditor::new().ok()?;
-        editor.readline(prompt).ok()
+        // The prompt names the environment: it stays on its line and drives nothing.
+        editor
+            .readline(&crate::render::escape::one_line(prompt))
+            .ok()
     }
 }
 
@@ -53,7 +56,9 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session) -> ExitCode {
     let mut editor: Editor<ReplHelper, FileHistory> = match Editor::with_config(config) {
         Ok(e) => e,
         Err(e) => {
-            eprintln!("pgward: cannot open the line editor: {e}");
+            session
+                .io()
+                .say_error(&format!("pgward: cannot open the line editor: {e}"));
             return ExitCode::Config;
         }
     };
@@ -66,12 +71,12 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session) -> ExitCode {
         }
         let _ = editor.load_history(path);
     }
-    println!(
+    session.io().say_out(&format!(
         "pgward {} — type \\? for help, \\q to quit.",
         env!("CARGO_PKG_VERSION")
-    );
-    if let Some(path) = session.log_path() {
-        println!("Session log: {}", path.display());
+    ));
+    if let Some(path) = session.log_path().map(|p| p.display().to_string()) {
+        session.io().say_out(&format!("Session log: {path}"));
     }
     let mut status = ExitCode::Ok;
     loop {
@@ -111,7 +116,7 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session) -> ExitCode {
             Err(ReadlineError::Interrupted) => continue,
             Err(ReadlineError::Eof) => break,
             Err(e) => {
-                eprintln!("pgward: input error: {e}");
+                session.io().say_error(&format!("pgward: input error: {e}"));
                 break;
             }
         }

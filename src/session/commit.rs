@@ -22,6 +22,7 @@ use tokio_postgres::error::{DbError, SqlState};
 
 use crate::preview::counts;
 use crate::preview::statement::{counts_table, difference};
+use crate::render::{Paint, Text};
 
 use super::log::CommitAnswer;
 use super::wait::{self, Line};
@@ -131,11 +132,13 @@ impl Session {
     async fn fire_deferred(&mut self) -> Result<(), Outcome> {
         let delta = self.run_deferred().await?;
         if !delta.is_empty() {
-            let note = self.io.style.warn(&format!(
-                "Deferred constraint triggers fired now ({FIRE_DEFERRED}) and changed rows (counts only, their rows are not captured):"
-            ));
-            let table = counts_table(&delta);
-            self.say_out(&format!("{note}\n{}", table.trim_end()));
+            let mut shown = Text::painted(
+                format!("Deferred constraint triggers fired now ({FIRE_DEFERRED}) and changed rows (counts only, their rows are not captured):"),
+                Paint::Warn,
+            );
+            shown.push("\n");
+            shown.push(counts_table(&delta));
+            self.io.out(&shown);
             self.changes.images.add(None);
         }
         Ok(())
@@ -150,8 +153,7 @@ impl Session {
             &self.conn.tls,
             client.batch_execute(FIRE_DEFERRED),
             Some(Line {
-                err: &mut *self.io.err,
-                live: self.io.live,
+                io: &mut self.io,
                 what: "deferred constraints and triggers",
             }),
         )
@@ -228,8 +230,7 @@ impl Session {
             &self.conn.tls,
             client.batch_execute("COMMIT"),
             Some(Line {
-                err: &mut *self.io.err,
-                live: self.io.live,
+                io: &mut self.io,
                 what: "COMMIT",
             }),
         )

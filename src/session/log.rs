@@ -15,7 +15,6 @@ use crate::audit::record::{Counts, Roles};
 use crate::audit::session_log::new_session_id;
 use crate::audit::{Body, LogTarget, SessionLog};
 use crate::preview::statement::Report;
-use crate::render::Style;
 use crate::sql::Verdict;
 
 use super::{CommitFate, OpenTx, Outcome, Session};
@@ -134,7 +133,7 @@ impl Session {
 
     /// What a write did, recorded right after its statement.
     pub(super) fn log_preview(&mut self, report: &Report, image_digest: Option<&[u8; 32]>) {
-        let rendered = report.render(Style::plain(), false);
+        let rendered = report.render(false).to_string();
         let mut excerpt = String::new();
         let mut truncated = false;
         for (i, line) in rendered.lines().enumerate() {

@@ -16,6 +16,7 @@ mod commit;
 pub mod confirm;
 mod dry_run;
 pub mod exec;
+mod io;
 mod log;
 pub mod outcome;
 pub mod probe;
@@ -26,35 +27,24 @@ mod unknown;
 pub mod wait;
 mod write;
 
-use std::io::Write;
-
 use tokio_postgres::error::SqlState;
 
 use crate::config::Settings;
 use crate::conn::Connection;
 use crate::policy::Refusal;
 use crate::preview::relation::quote_ident;
-use crate::render::{self, Style};
+use crate::render::{self, Paint, Text};
 use crate::sql::{self, TxControl, Verdict};
 
 pub use changes::Changes;
 pub use confirm::Confirm;
+pub use io::Io;
 pub use outcome::{CommitFate, Outcome};
 pub use state::{OpenTx, TxState};
 
 use probe::Expected;
-
-/// Where a session writes: results to `out`, messages to `err`.
-pub struct Io {
-    /// Results.
-    pub out: Box<dyn Write>,
-    /// Errors, notices, warnings.
-    pub err: Box<dyn Write>,
-    /// Colour or not.
-    pub style: Style,
-    /// `err` is a terminal, where a live line (a long COMMIT) can be redrawn in place.
-    pub live: bool,
-}
+#[cfg(test)]
+pub(crate) use summary::Summary;
 
 /// The guarded session.
 pub struct Session {
@@ -99,10 +89,7 @@ impl Session {
         let mut io = io;
         let accepted = accepted.lines();
         for line in &accepted {
-            let line = io
-                .style
-                .warn(&format!("WARNING: {}", render::escape::one_line(line)));
-            let _ = writeln!(io.err, "{line}");
+            io.say_warn(&format!("WARNING: {}", render::escape::one_line(line)));
         }
         Ok(Session {
             login: me.session_user,
@@ -141,6 +128,12 @@ impl Session {
             TxState::Open(tx) | TxState::Failed(tx) => tx.statements.len(),
             TxState::Idle => 0,
         }
+    }
+
+    /// The one writer to the terminal, for the shell around the session (meta-commands,
+    /// banner): everything written through it is escaped.
+    pub fn io(&mut self) -> &mut Io {
+        &mut self.io
     }
 
     /// The settings the session runs with.
@@ -560,11 +553,13 @@ impl Session {
             };
         let delta = crate::preview::statement::difference(&now, &self.changes.cumulative);
         if !delta.is_empty() {
-            let warning = self.io.style.warn(
+            let mut shown = Text::painted(
                 "WARNING: this statement was not classified as a write, but it changed rows:",
+                Paint::Warn,
             );
-            let table = crate::preview::statement::counts_table(&delta);
-            self.say_out(&format!("{warning}\n{}", table.trim_end()));
+            shown.push("\n");
+            shown.push(crate::preview::statement::counts_table(&delta));
+            self.io.out(&shown);
             self.changes.images.add(None);
             self.changes.cumulative = now;
         }
@@ -859,51 +854,37 @@ impl Session {
         } else {
             format!("{}\n", render::tag::command_tag(text, done.count))
         };
-        let _ = self.io.out.write_all(out.as_bytes());
-        let _ = self.io.out.flush();
+        self.io.out(&Text::plain(out));
     }
 
     fn flush_notices(&mut self) {
         while let Ok(n) = self.conn.notices.try_recv() {
-            let shown = render::escape::multi_line(&render::error::db_error(&n, ""));
-            let _ = self.io.err.write_all(shown.as_bytes());
+            self.io.say_err(&render::error::db_error(&n, ""));
         }
-        let _ = self.io.err.flush();
     }
 
     fn say_out(&mut self, s: &str) {
-        let _ = writeln!(self.io.out, "{s}");
-        let _ = self.io.out.flush();
+        self.io.say_out(s);
     }
 
     fn say_err(&mut self, s: &str) {
-        let s = render::escape::multi_line(s);
-        let _ = write!(self.io.err, "{s}");
-        let _ = self.io.err.flush();
+        self.io.say_err(s);
     }
 
     fn say_error(&mut self, s: &str) {
-        let line = self.io.style.error(&render::escape::multi_line(s));
-        let _ = writeln!(self.io.err, "{line}");
-        let _ = self.io.err.flush();
+        self.io.say_error(s);
     }
 
     fn say_warn(&mut self, s: &str) {
-        let line = self.io.style.warn(&render::escape::multi_line(s));
-        let _ = writeln!(self.io.err, "{line}");
-        let _ = self.io.err.flush();
+        self.io.say_warn(s);
     }
 
     fn say_hint(&mut self, s: &str) {
-        let s = render::escape::multi_line(s);
-        let _ = writeln!(self.io.err, "HINT:  {s}");
-        let _ = self.io.err.flush();
+        self.io.say_hint(s);
     }
 
     fn say_note(&mut self, s: &str) {
-        let s = render::escape::multi_line(s);
-        let _ = writeln!(self.io.err, "NOTE:  {s}");
-        let _ = self.io.err.flush();
+        self.io.say_note(s);
     }
 }
 

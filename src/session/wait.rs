@@ -9,7 +9,6 @@
 //! cancels it: on a terminal redrawn in place and erased at the end, elsewhere written
 //! once, plainly.
 
-use std::io::Write;
 use std::time::{Duration, Instant};
 
 use tokio_postgres::Client;
@@ -29,12 +28,11 @@ pub struct Waited<T> {
     pub cancel_sent: bool,
 }
 
-/// Where the live line goes.
+/// Where the live line goes: the session's one writer, which redraws it in place on a
+/// terminal.
 pub struct Line<'a> {
-    /// The stream (standard error).
-    pub err: &'a mut dyn Write,
-    /// Whether it is a terminal, so the line can be redrawn in place.
-    pub live: bool,
+    /// The session's output.
+    pub io: &'a mut super::Io,
     /// What is being waited for, e.g. "COMMIT".
     pub what: &'a str,
 }
@@ -57,19 +55,11 @@ impl Line<'_> {
 
     fn draw(&mut self, waited: Duration, cancel_sent: bool) {
         let text = self.text(waited, cancel_sent);
-        let _ = if self.live {
-            write!(self.err, "\r\x1b[2K{text}")
-        } else {
-            writeln!(self.err, "{text}")
-        };
-        let _ = self.err.flush();
+        self.io.live_line(&text);
     }
 
     fn erase(&mut self) {
-        if self.live {
-            let _ = write!(self.err, "\r\x1b[2K");
-            let _ = self.err.flush();
-        }
+        self.io.erase_live_line();
     }
 }
 
@@ -108,7 +98,7 @@ pub async fn cancellable_with_line<T>(
             }
             _ = redraw.tick(), if line.is_some() => {
                 // Off a terminal, the line is written once, and again after a cancel.
-                if let Some(line) = line.as_mut().filter(|l| l.live || !shown) {
+                if let Some(line) = line.as_mut().filter(|l| l.io.is_live() || !shown) {
                     line.draw(start.elapsed(), cancel_sent);
                     shown = true;
                 }
@@ -123,10 +113,13 @@ mod tests {
 
     #[test]
     fn the_line_says_how_long_and_how_to_cancel() {
-        let mut sink = Vec::new();
+        let mut io = crate::session::Io::new(
+            Box::new(Vec::new()),
+            Box::new(Vec::new()),
+            crate::render::Style::plain(),
+        );
         let line = Line {
-            err: &mut sink,
-            live: false,
+            io: &mut io,
             what: "COMMIT",
         };
         assert_eq!(

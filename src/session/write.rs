@@ -128,8 +128,9 @@ impl Session {
             }
         };
         self.show(text, &executed);
-        let preview = report.render(self.io.style, self.all_columns);
-        self.say_out(preview.trim_end());
+        let mut preview = report.render(self.all_columns).trim_end();
+        preview.push("\n");
+        self.io.out(&preview);
         self.log_preview(&report, report.images.as_ref().map(|i| &i.digest));
         if let Some(outcome) = self.threshold(&report).await {
             return outcome;

@@ -11,6 +11,7 @@ mod preview;
 mod proxy;
 mod repl;
 mod roles;
+mod screen;
 mod term;
 mod tls;
 mod util;
