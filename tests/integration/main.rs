@@ -8,6 +8,7 @@ mod describe;
 mod guard;
 mod log;
 mod preview;
+mod preview_truth;
 mod proxy;
 mod repl;
 mod roles;
