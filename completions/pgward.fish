@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_pgward_global_optspecs
-    string join \n help c/command= f/file= dry-run v/set= X/no-psqlrc env= config= ticket= author= write-role= read-role= h/host= p/port= U/username= d/dbname= w/no-password W/password V/version
+    string join \n help c/command= f/file= dry-run v/set= X/no-psqlrc env= config= ticket= author= write-role= read-role= log-dir= h/host= p/port= U/username= d/dbname= w/no-password W/password V/version
 end
 
 function __fish_pgward_needs_command
@@ -33,6 +33,7 @@ complete -c pgward -n "__fish_pgward_needs_command" -l ticket -d 'The ticket thi
 complete -c pgward -n "__fish_pgward_needs_command" -l author -d 'Who is typing [default: config `author`, else the OS user]' -r
 complete -c pgward -n "__fish_pgward_needs_command" -l write-role -d 'Least-privilege role that writes run as (ad-hoc environment without a config file)' -r
 complete -c pgward -n "__fish_pgward_needs_command" -l read-role -d 'Role that reads run as (ad-hoc environment)' -r
+complete -c pgward -n "__fish_pgward_needs_command" -l log-dir -d 'Directory of session logs [default: config `log_dir`, else $XDG_DATA_HOME/pgward/sessions]' -r -F
 complete -c pgward -n "__fish_pgward_needs_command" -s h -l host -d 'Database server host or socket directory' -r
 complete -c pgward -n "__fish_pgward_needs_command" -s p -l port -d 'Database server port' -r
 complete -c pgward -n "__fish_pgward_needs_command" -s U -l username -d 'Database user name' -r
@@ -46,6 +47,8 @@ complete -c pgward -n "__fish_pgward_needs_command" -s V -l version -d 'Print ve
 complete -c pgward -n "__fish_pgward_needs_command" -a "demo" -d 'Start a throwaway PostgreSQL cluster with a sample shop schema and open the shell on it'
 complete -c pgward -n "__fish_pgward_needs_command" -a "check" -d 'Classify the statements in SQL files without connecting (for code review and CI)'
 complete -c pgward -n "__fish_pgward_needs_command" -a "completions" -d 'Print shell completions for SHELL to standard output'
+complete -c pgward -n "__fish_pgward_needs_command" -a "keygen" -d 'Create the operator\'s Ed25519 key that signs session logs (mode 0600) and print its public key'
+complete -c pgward -n "__fish_pgward_needs_command" -a "log" -d 'Verify, show, export or list session logs'
 complete -c pgward -n "__fish_pgward_needs_command" -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c pgward -n "__fish_pgward_using_subcommand demo" -s c -l command -d 'Run this SQL (may be repeated), then exit' -r
 complete -c pgward -n "__fish_pgward_using_subcommand demo" -s f -l file -d 'Run the SQL in FILE (`-` for standard input), then exit' -r -F
@@ -61,7 +64,41 @@ complete -c pgward -n "__fish_pgward_using_subcommand check" -l strict -d 'Exit 
 complete -c pgward -n "__fish_pgward_using_subcommand check" -l no-ddl -d 'Fail a script that changes the schema'
 complete -c pgward -n "__fish_pgward_using_subcommand check" -l help -d 'Print help'
 complete -c pgward -n "__fish_pgward_using_subcommand completions" -l help -d 'Print help'
-complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check completions help" -f -a "demo" -d 'Start a throwaway PostgreSQL cluster with a sample shop schema and open the shell on it'
-complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check completions help" -f -a "check" -d 'Classify the statements in SQL files without connecting (for code review and CI)'
-complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check completions help" -f -a "completions" -d 'Print shell completions for SHELL to standard output'
-complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pgward -n "__fish_pgward_using_subcommand keygen" -l out -d 'Where to write the key [default: config `key`, else $XDG_DATA_HOME/pgward/operator.key]' -r -F
+complete -c pgward -n "__fish_pgward_using_subcommand keygen" -l config -d 'Config file [default: $PGWARD_CONFIG, else ~/.config/pgward/config.toml]' -r -F
+complete -c pgward -n "__fish_pgward_using_subcommand keygen" -l help -d 'Print help'
+complete -c pgward -n "__fish_pgward_using_subcommand log; and not __fish_seen_subcommand_from verify show export list help" -l help -d 'Print help'
+complete -c pgward -n "__fish_pgward_using_subcommand log; and not __fish_seen_subcommand_from verify show export list help" -f -a "verify" -d 'Check chain, signatures and ending of each FILE; exit 0 only when every log is intact'
+complete -c pgward -n "__fish_pgward_using_subcommand log; and not __fish_seen_subcommand_from verify show export list help" -f -a "show" -d 'Print a readable summary of a session log'
+complete -c pgward -n "__fish_pgward_using_subcommand log; and not __fish_seen_subcommand_from verify show export list help" -f -a "export" -d 'Render a session log as the ticket attachment'
+complete -c pgward -n "__fish_pgward_using_subcommand log; and not __fish_seen_subcommand_from verify show export list help" -f -a "list" -d 'List session logs, newest first'
+complete -c pgward -n "__fish_pgward_using_subcommand log; and not __fish_seen_subcommand_from verify show export list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from verify" -s e -l env -d 'Resolve a COMMIT without outcome with txid_status on this environment\'s database' -r
+complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from verify" -l key -d 'The operator public key (hex) the logs must be signed with' -r
+complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from verify" -l config -d 'Config file [default: $PGWARD_CONFIG, else ~/.config/pgward/config.toml]' -r -F
+complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from verify" -l json -d 'Print the result as JSON'
+complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from verify" -l help -d 'Print help'
+complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from show" -l help -d 'Print help'
+complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from export" -l format -d 'markdown or json' -r -f -a "markdown\t'Markdown, for a ticket comment'
+json\t'JSON: the verified records and the verification result'"
+complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from export" -l help -d 'Print help'
+complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from list" -s t -l ticket -d 'Only sessions of this ticket' -r
+complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from list" -s e -l env -d 'Only sessions in this environment' -r
+complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from list" -l log-dir -d 'Directory of session logs [default: config `log_dir`, else $XDG_DATA_HOME/pgward/sessions]' -r -F
+complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from list" -l config -d 'Config file [default: $PGWARD_CONFIG, else ~/.config/pgward/config.toml]' -r -F
+complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from list" -l help -d 'Print help'
+complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Check chain, signatures and ending of each FILE; exit 0 only when every log is intact'
+complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print a readable summary of a session log'
+complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from help" -f -a "export" -d 'Render a session log as the ticket attachment'
+complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from help" -f -a "list" -d 'List session logs, newest first'
+complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check completions keygen log help" -f -a "demo" -d 'Start a throwaway PostgreSQL cluster with a sample shop schema and open the shell on it'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check completions keygen log help" -f -a "check" -d 'Classify the statements in SQL files without connecting (for code review and CI)'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check completions keygen log help" -f -a "completions" -d 'Print shell completions for SHELL to standard output'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check completions keygen log help" -f -a "keygen" -d 'Create the operator\'s Ed25519 key that signs session logs (mode 0600) and print its public key'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check completions keygen log help" -f -a "log" -d 'Verify, show, export or list session logs'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check completions keygen log help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and __fish_seen_subcommand_from log" -f -a "verify" -d 'Check chain, signatures and ending of each FILE; exit 0 only when every log is intact'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and __fish_seen_subcommand_from log" -f -a "show" -d 'Print a readable summary of a session log'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and __fish_seen_subcommand_from log" -f -a "export" -d 'Render a session log as the ticket attachment'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and __fish_seen_subcommand_from log" -f -a "list" -d 'List session logs, newest first'

@@ -28,6 +28,7 @@ _pgward() {
 '--author=[Who is typing \[default\: config \`author\`, else the OS user\]]:NAME:_default' \
 '--write-role=[Least-privilege role that writes run as (ad-hoc environment without a config file)]:ROLE:_default' \
 '--read-role=[Role that reads run as (ad-hoc environment)]:ROLE:_default' \
+'--log-dir=[Directory of session logs \[default\: config \`log_dir\`, else \$XDG_DATA_HOME/pgward/sessions\]]:DIR:_files' \
 '-h+[Database server host or socket directory]:HOSTNAME:_default' \
 '--host=[Database server host or socket directory]:HOSTNAME:_default' \
 '-p+[Database server port]:PORT:_default' \
@@ -91,6 +92,102 @@ _arguments "${_arguments_options[@]}" : \
 ':shell -- bash, zsh, fish, elvish or powershell:(bash elvish fish powershell zsh)' \
 && ret=0
 ;;
+(keygen)
+_arguments "${_arguments_options[@]}" : \
+'--out=[Where to write the key \[default\: config \`key\`, else \$XDG_DATA_HOME/pgward/operator.key\]]:FILE:_files' \
+'--config=[Config file \[default\: \$PGWARD_CONFIG, else ~/.config/pgward/config.toml\]]:FILE:_files' \
+'--help[Print help]' \
+&& ret=0
+;;
+(log)
+_arguments "${_arguments_options[@]}" : \
+'--help[Print help]' \
+":: :_pgward__subcmd__log_commands" \
+"*::: :->log" \
+&& ret=0
+
+    case $state in
+    (log)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:pgward-log-command-$line[1]:"
+        case $line[1] in
+            (verify)
+_arguments "${_arguments_options[@]}" : \
+'-e+[Resolve a COMMIT without outcome with txid_status on this environment'\''s database]:NAME:_default' \
+'--env=[Resolve a COMMIT without outcome with txid_status on this environment'\''s database]:NAME:_default' \
+'--key=[The operator public key (hex) the logs must be signed with]:HEX:_default' \
+'--config=[Config file \[default\: \$PGWARD_CONFIG, else ~/.config/pgward/config.toml\]]:FILE:_files' \
+'--json[Print the result as JSON]' \
+'--help[Print help]' \
+'*::files -- Session log files:_files' \
+&& ret=0
+;;
+(show)
+_arguments "${_arguments_options[@]}" : \
+'--help[Print help]' \
+':file -- The session log:_files' \
+&& ret=0
+;;
+(export)
+_arguments "${_arguments_options[@]}" : \
+'--format=[markdown or json]:FORMAT:((markdown\:"Markdown, for a ticket comment"
+json\:"JSON\: the verified records and the verification result"))' \
+'--help[Print help]' \
+':file -- The session log:_files' \
+&& ret=0
+;;
+(list)
+_arguments "${_arguments_options[@]}" : \
+'-t+[Only sessions of this ticket]:ID:_default' \
+'--ticket=[Only sessions of this ticket]:ID:_default' \
+'-e+[Only sessions in this environment]:NAME:_default' \
+'--env=[Only sessions in this environment]:NAME:_default' \
+'--log-dir=[Directory of session logs \[default\: config \`log_dir\`, else \$XDG_DATA_HOME/pgward/sessions\]]:DIR:_files' \
+'--config=[Config file \[default\: \$PGWARD_CONFIG, else ~/.config/pgward/config.toml\]]:FILE:_files' \
+'--help[Print help]' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_pgward__subcmd__log__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:pgward-log-help-command-$line[1]:"
+        case $line[1] in
+            (verify)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(show)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(export)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(list)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+;;
 (help)
 _arguments "${_arguments_options[@]}" : \
 ":: :_pgward__subcmd__help_commands" \
@@ -115,6 +212,42 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(keygen)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(log)
+_arguments "${_arguments_options[@]}" : \
+":: :_pgward__subcmd__help__subcmd__log_commands" \
+"*::: :->log" \
+&& ret=0
+
+    case $state in
+    (log)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:pgward-help-log-command-$line[1]:"
+        case $line[1] in
+            (verify)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(show)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(export)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(list)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
 (help)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -134,6 +267,8 @@ _pgward_commands() {
 'demo:Start a throwaway PostgreSQL cluster with a sample shop schema and open the shell on it' \
 'check:Classify the statements in SQL files without connecting (for code review and CI)' \
 'completions:Print shell completions for SHELL to standard output' \
+'keygen:Create the operator'\''s Ed25519 key that signs session logs (mode 0600) and print its public key' \
+'log:Verify, show, export or list session logs' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'pgward commands' commands "$@"
@@ -159,6 +294,8 @@ _pgward__subcmd__help_commands() {
 'demo:Start a throwaway PostgreSQL cluster with a sample shop schema and open the shell on it' \
 'check:Classify the statements in SQL files without connecting (for code review and CI)' \
 'completions:Print shell completions for SHELL to standard output' \
+'keygen:Create the operator'\''s Ed25519 key that signs session logs (mode 0600) and print its public key' \
+'log:Verify, show, export or list session logs' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'pgward help commands' commands "$@"
@@ -182,6 +319,113 @@ _pgward__subcmd__help__subcmd__demo_commands() {
 _pgward__subcmd__help__subcmd__help_commands() {
     local commands; commands=()
     _describe -t commands 'pgward help help commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__help__subcmd__keygen_commands] )) ||
+_pgward__subcmd__help__subcmd__keygen_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward help keygen commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__help__subcmd__log_commands] )) ||
+_pgward__subcmd__help__subcmd__log_commands() {
+    local commands; commands=(
+'verify:Check chain, signatures and ending of each FILE; exit 0 only when every log is intact' \
+'show:Print a readable summary of a session log' \
+'export:Render a session log as the ticket attachment' \
+'list:List session logs, newest first' \
+    )
+    _describe -t commands 'pgward help log commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__help__subcmd__log__subcmd__export_commands] )) ||
+_pgward__subcmd__help__subcmd__log__subcmd__export_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward help log export commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__help__subcmd__log__subcmd__list_commands] )) ||
+_pgward__subcmd__help__subcmd__log__subcmd__list_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward help log list commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__help__subcmd__log__subcmd__show_commands] )) ||
+_pgward__subcmd__help__subcmd__log__subcmd__show_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward help log show commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__help__subcmd__log__subcmd__verify_commands] )) ||
+_pgward__subcmd__help__subcmd__log__subcmd__verify_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward help log verify commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__keygen_commands] )) ||
+_pgward__subcmd__keygen_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward keygen commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__log_commands] )) ||
+_pgward__subcmd__log_commands() {
+    local commands; commands=(
+'verify:Check chain, signatures and ending of each FILE; exit 0 only when every log is intact' \
+'show:Print a readable summary of a session log' \
+'export:Render a session log as the ticket attachment' \
+'list:List session logs, newest first' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'pgward log commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__log__subcmd__export_commands] )) ||
+_pgward__subcmd__log__subcmd__export_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward log export commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__log__subcmd__help_commands] )) ||
+_pgward__subcmd__log__subcmd__help_commands() {
+    local commands; commands=(
+'verify:Check chain, signatures and ending of each FILE; exit 0 only when every log is intact' \
+'show:Print a readable summary of a session log' \
+'export:Render a session log as the ticket attachment' \
+'list:List session logs, newest first' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'pgward log help commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__log__subcmd__help__subcmd__export_commands] )) ||
+_pgward__subcmd__log__subcmd__help__subcmd__export_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward log help export commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__log__subcmd__help__subcmd__help_commands] )) ||
+_pgward__subcmd__log__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward log help help commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__log__subcmd__help__subcmd__list_commands] )) ||
+_pgward__subcmd__log__subcmd__help__subcmd__list_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward log help list commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__log__subcmd__help__subcmd__show_commands] )) ||
+_pgward__subcmd__log__subcmd__help__subcmd__show_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward log help show commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__log__subcmd__help__subcmd__verify_commands] )) ||
+_pgward__subcmd__log__subcmd__help__subcmd__verify_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward log help verify commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__log__subcmd__list_commands] )) ||
+_pgward__subcmd__log__subcmd__list_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward log list commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__log__subcmd__show_commands] )) ||
+_pgward__subcmd__log__subcmd__show_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward log show commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__log__subcmd__verify_commands] )) ||
+_pgward__subcmd__log__subcmd__verify_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward log verify commands' commands "$@"
 }
 
 if [ "$funcstack[1]" = "_pgward" ]; then

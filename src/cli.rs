@@ -49,6 +49,83 @@ pub enum Command {
         /// bash, zsh, fish, elvish or powershell.
         shell: clap_complete::Shell,
     },
+    /// Create the operator's Ed25519 key that signs session logs (mode 0600) and print its public key.
+    Keygen {
+        /// Where to write the key [default: config `key`, else $XDG_DATA_HOME/pgward/operator.key].
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Config file [default: $PGWARD_CONFIG, else ~/.config/pgward/config.toml].
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Verify, show, export or list session logs.
+    Log {
+        /// What to do with the logs.
+        #[command(subcommand)]
+        command: LogCommand,
+    },
+}
+
+/// `pgward log …`.
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Check chain, signatures and ending of each FILE; exit 0 only when every log is intact.
+    Verify {
+        /// Session log files.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Resolve a COMMIT without outcome with txid_status on this environment's database.
+        #[arg(short = 'e', long = "env", value_name = "NAME")]
+        env: Option<String>,
+        /// The operator public key (hex) the logs must be signed with.
+        #[arg(long, value_name = "HEX")]
+        key: Option<String>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Config file [default: $PGWARD_CONFIG, else ~/.config/pgward/config.toml].
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Print a readable summary of a session log.
+    Show {
+        /// The session log.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Render a session log as the ticket attachment.
+    Export {
+        /// The session log.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// markdown or json.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Markdown)]
+        format: ExportFormat,
+    },
+    /// List session logs, newest first.
+    List {
+        /// Only sessions of this ticket.
+        #[arg(short = 't', long, value_name = "ID")]
+        ticket: Option<String>,
+        /// Only sessions in this environment.
+        #[arg(short = 'e', long = "env", value_name = "NAME")]
+        env: Option<String>,
+        /// Directory of session logs [default: config `log_dir`, else $XDG_DATA_HOME/pgward/sessions].
+        #[arg(long, value_name = "DIR")]
+        log_dir: Option<PathBuf>,
+        /// Config file [default: $PGWARD_CONFIG, else ~/.config/pgward/config.toml].
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+}
+
+/// Formats of `pgward log export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// Markdown, for a ticket comment.
+    Markdown,
+    /// JSON: the verified records and the verification result.
+    Json,
 }
 
 /// `pgward check` options.
@@ -139,6 +216,9 @@ pub struct ShellArgs {
     /// Role that reads run as (ad-hoc environment).
     #[arg(long, value_name = "ROLE")]
     pub read_role: Option<String>,
+    /// Directory of session logs [default: config `log_dir`, else $XDG_DATA_HOME/pgward/sessions].
+    #[arg(long, value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
 
     /// Database server host or socket directory.
     #[arg(short = 'h', long = "host", value_name = "HOSTNAME")]

@@ -35,6 +35,9 @@ pub enum Error {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// A session-log command failed.
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
     /// The terminal or runtime could not be set up.
     #[error("{0}")]
     Io(#[from] std::io::Error),

@@ -7,6 +7,7 @@
 //!
 //! # Layout
 //!
+//! - [`audit`]: the signed, hash-chained session log: records, keys, writer, verify, export.
 //! - [`cli`]: command-line flags (clap).
 //! - [`config`]: the TOML file model and the validated [`config::Settings`].
 //! - [`conn`]: connection parameters like libpq's (URI, conninfo, `PG*`, pgpass), TLS, cancel.
@@ -26,6 +27,7 @@
 //! - [`demo`]: the sample shop schema behind `pgward demo`.
 //! - [`run`]: the entry point the binary calls.
 
+pub mod audit;
 pub mod check;
 pub mod cli;
 pub mod config;

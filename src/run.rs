@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Command, ScriptArgs};
+use crate::cli::{Cli, Command, LogCommand, ScriptArgs};
 use crate::config::file::PromptColor;
 use crate::config::{EnvSettings, Settings};
 use crate::conn::{self, ConnParams, PasswordPrompt, Secret, SslMode};
@@ -26,10 +26,46 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         }
         Some(Command::Demo { script }) => demo(&script),
         Some(Command::Check(args)) => check(&args),
+        Some(Command::Keygen { out, config }) => {
+            crate::audit::command::keygen(out.as_deref(), config.as_deref())
+        }
+        Some(Command::Log { command }) => log_command(command),
         None => {
             let settings = Settings::resolve(&cli.shell, |k| std::env::var(k).ok())?;
             shell(settings, &cli.shell.script)
         }
+    }
+}
+
+fn log_command(command: LogCommand) -> Result<ExitCode, Error> {
+    use crate::audit::command;
+    match command {
+        LogCommand::Verify {
+            files,
+            env,
+            key,
+            json,
+            config,
+        } => command::verify_files(
+            &files,
+            env.as_deref(),
+            key.as_deref(),
+            json,
+            config.as_deref(),
+        ),
+        LogCommand::Show { file } => command::show(&file),
+        LogCommand::Export { file, format } => command::export_file(&file, format),
+        LogCommand::List {
+            ticket,
+            env,
+            log_dir,
+            config,
+        } => command::list_logs(
+            ticket.as_deref(),
+            env.as_deref(),
+            log_dir.as_deref(),
+            config.as_deref(),
+        ),
     }
 }
 
@@ -60,12 +96,14 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
         Style::detect(std::io::stderr().is_terminal()),
     )
     .with_live(std::io::stderr().is_terminal());
+    let log = settings.log.clone();
     let mut session = rt.block_on(Session::start(
         connection,
         settings,
         io,
         Box::new(confirm::Tty),
     ))?;
+    session.open_log(&log);
     session.set_dry_run(script.dry_run);
     let mut runner = Runner::new(variables(&script.set));
     if !script.no_rc {
@@ -272,6 +310,14 @@ fn demo(script: &ScriptArgs) -> Result<ExitCode, Error> {
         target.read_role,
         target.write_role
     );
+    // A throwaway operator key signs the demo's log: the log goes where logs go, so
+    // `pgward log list` and `pgward log verify` work on it afterwards.
+    let key_dir = tempfile::tempdir()?;
+    let mut log = crate::config::settings::log_target(&Default::default(), None);
+    log.key = key_dir.path().join("demo-operator.key");
+    crate::audit::OperatorKey::generate()
+        .and_then(|k| k.save(&log.key))
+        .map_err(crate::audit::AuditError::from)?;
     let env = EnvSettings {
         color: PromptColor::Cyan,
         ..EnvSettings::new(
@@ -301,8 +347,10 @@ fn demo(script: &ScriptArgs) -> Result<ExitCode, Error> {
         ticket: Some("DEMO-1".into()),
         config_path: None,
         history_ignore: Vec::new(),
+        log,
     };
     let code = shell(settings, script);
     drop(target);
+    drop(key_dir);
     code
 }

@@ -2,6 +2,7 @@
 //! value is checked while it is parsed so that an error names its key and line.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use serde::Deserialize;
 
@@ -17,6 +18,10 @@ pub struct ConfigFile {
     /// (in addition to every statement that mentions a password).
     #[serde(default)]
     pub history_ignore: Vec<String>,
+    /// Directory of session logs; default `$XDG_DATA_HOME/pgward/sessions`.
+    pub log_dir: Option<PathBuf>,
+    /// The operator key that signs session logs; default `$XDG_DATA_HOME/pgward/operator.key`.
+    pub key: Option<PathBuf>,
     /// Named environments, e.g. `[environments.prod]`.
     #[serde(default)]
     pub environments: BTreeMap<String, Environment>,

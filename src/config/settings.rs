@@ -3,11 +3,12 @@
 
 use std::path::PathBuf;
 
+use crate::audit::LogTarget;
 use crate::cli::ShellArgs;
 use crate::conn::{ConnFlags, ConnParams, PasswordPrompt};
 use crate::error::Error;
 
-use super::file::{Environment, PromptColor};
+use super::file::{ConfigFile, Environment, PromptColor};
 use super::{locate, ConfigError, PgDuration, Risk};
 
 /// The environment a session runs in.
@@ -88,6 +89,8 @@ pub struct Settings {
     pub config_path: Option<PathBuf>,
     /// The config file's `history_ignore` patterns (each a valid regular expression).
     pub history_ignore: Vec<String>,
+    /// Where the session log goes and which key signs it.
+    pub log: LogTarget,
 }
 
 impl Settings {
@@ -214,8 +217,36 @@ impl Settings {
             conn,
             author,
             ticket,
+            log: log_target(&file, args.log_dir.as_deref()),
             config_path: path,
             history_ignore: file.history_ignore.clone(),
         })
+    }
+}
+
+/// The log directory and operator key: `--log-dir`, else the file's `log_dir`, else
+/// `$XDG_DATA_HOME/pgward/sessions`; the file's `key`, else
+/// `$XDG_DATA_HOME/pgward/operator.key`. A leading `~/` in the file means the home directory.
+pub fn log_target(file: &ConfigFile, log_dir: Option<&std::path::Path>) -> LogTarget {
+    let data = dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("pgward");
+    LogTarget {
+        dir: log_dir
+            .map(std::path::Path::to_path_buf)
+            .or_else(|| file.log_dir.as_deref().map(expand_home))
+            .unwrap_or_else(|| data.join("sessions")),
+        key: file
+            .key
+            .as_deref()
+            .map(expand_home)
+            .unwrap_or_else(|| data.join("operator.key")),
+    }
+}
+
+fn expand_home(p: &std::path::Path) -> PathBuf {
+    match (p.strip_prefix("~"), dirs::home_dir()) {
+        (Ok(rest), Some(home)) => home.join(rest),
+        _ => p.to_path_buf(),
     }
 }

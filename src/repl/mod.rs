@@ -81,6 +81,9 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session, runner: &mut Run
         "pgward {} — type \\? for help, \\q to quit.",
         env!("CARGO_PKG_VERSION")
     ));
+    if let Some(path) = session.log_path().map(|p| p.display().to_string()) {
+        session.io().say_out(&format!("Session log: {path}"));
+    }
     let mut status = ExitCode::Ok;
     // The lines of the statement being typed; one history entry once it is sent.
     let mut typed: Vec<String> = Vec::new();

@@ -24,6 +24,7 @@ use crate::preview::counts;
 use crate::preview::statement::{counts_table, difference};
 use crate::render::{Paint, Text};
 
+use super::log::CommitAnswer;
 use super::wait::{self, Line};
 use super::{probe, Outcome, Session, TxState};
 
@@ -88,8 +89,22 @@ impl Session {
         }
         self.confirm_commit().await?;
         self.still_summarised().await?;
+        let digest = self.log_commit_intent(&tx, &xid)?;
         let reply = self.send_commit().await;
-        Ok(self.commit_reported(reply, &xid).await)
+        self.log_commit_outcome(
+            &xid,
+            &digest,
+            match &reply {
+                CommitReply::Committed { .. } => CommitAnswer::Committed,
+                CommitReply::Refused(e) => CommitAnswer::Failed(e),
+                CommitReply::Lost(e) => CommitAnswer::Unknown(e),
+            },
+        );
+        let outcome = self.commit_reported(reply, &xid).await;
+        if let Outcome::CommitLost(fate) = outcome {
+            self.log_commit_resolved(&xid, &digest, fate);
+        }
+        Ok(outcome)
     }
 
     /// Probes the transaction; its id, or `None` when it never wrote.

@@ -18,6 +18,7 @@ mod dry_run;
 pub mod exec;
 mod implicit;
 mod io;
+mod log;
 pub mod outcome;
 pub mod probe;
 pub mod roles;
@@ -70,6 +71,8 @@ pub struct Session {
     /// Each statement in the open transaction runs under an implicit savepoint, so an
     /// error undoes only it (the interactive shell; scripts stop at the first error).
     error_rollback: bool,
+    log: crate::audit::SessionLog,
+    facts: log::Facts,
 }
 
 impl Session {
@@ -107,6 +110,8 @@ impl Session {
             previewing: false,
             reapplied: setting::Reapplied::default(),
             error_rollback: false,
+            log: crate::audit::SessionLog::unlogged("no session log was opened"),
+            facts: log::Facts::default(),
             conn,
             settings,
             io,
@@ -215,9 +220,18 @@ impl Session {
             self.release_advisory_locks().await;
         }
         self.flush_notices();
+        self.log_end("the session ended");
     }
 
+    /// Runs one statement and records it in the session log.
     async fn run_piece(&mut self, text: &str) -> Outcome {
+        let started = self.log_begin_statement();
+        let outcome = self.guard_piece(text).await;
+        self.log_statement(text, outcome, started);
+        outcome
+    }
+
+    async fn guard_piece(&mut self, text: &str) -> Outcome {
         if self.conn.client.is_closed() {
             return self.lost(None);
         }
@@ -228,6 +242,7 @@ impl Session {
             }
         }
         let verdict = analysis.verdict;
+        self.log_class(&verdict);
         // Reads, writes and settings in the open transaction run under the implicit
         // savepoint; transaction control and refusals do not.
         let statement = matches!(
@@ -256,6 +271,9 @@ impl Session {
                 _ => self.read_in_transaction(text).await,
             },
             Verdict::Write { .. } | Verdict::Ddl => {
+                if let Some(outcome) = self.log_gate() {
+                    return outcome;
+                }
                 if self.state == TxState::Idle {
                     if let Some(outcome) = self.open_write(None).await {
                         return outcome;
@@ -600,6 +618,9 @@ impl Session {
         }
         match (tc, self.state.is_open()) {
             (TxControl::Begin { isolation }, false) => {
+                if let Some(outcome) = self.log_gate() {
+                    return outcome;
+                }
                 match self.open_write(isolation.as_deref()).await {
                     Some(outcome) => outcome,
                     None => {
@@ -706,6 +727,11 @@ impl Session {
     }
 
     async fn rollback(&mut self) -> Result<(), tokio_postgres::Error> {
+        if self.state.is_open() {
+            self.log_rollback(
+                "the guarded transaction was rolled back, nothing of it was committed",
+            );
+        }
         self.state = TxState::Idle;
         self.changes = Changes::default();
         self.conn.client.batch_execute("ROLLBACK").await?;
@@ -753,6 +779,9 @@ impl Session {
     fn lost(&mut self, e: Option<&tokio_postgres::Error>) -> Outcome {
         self.show_server_reason(e);
         let was_open = self.state.is_open();
+        if was_open {
+            self.log_rollback("the connection was lost");
+        }
         self.state = TxState::Idle;
         self.changes = Changes::default();
         self.say_error(if was_open {
@@ -789,6 +818,7 @@ impl Session {
     /// waits for ROLLBACK TO (psql's `=!>`); without, it is rolled back at once.
     async fn failed(&mut self, e: tokio_postgres::Error, text: &str) -> Outcome {
         self.flush_notices();
+        self.log_error(&e);
         if e.is_closed() || self.conn.client.is_closed() || commit::fatal(&e) {
             return self.lost(Some(&e));
         }
@@ -804,6 +834,7 @@ impl Session {
                 self.state = TxState::Failed(tx);
             }
             TxState::Open(_) | TxState::Failed(_) => {
+                self.log_rollback("a statement failed");
                 let _ = self.conn.client.batch_execute("ROLLBACK").await;
                 self.say_warn("the transaction was rolled back: nothing was committed");
                 self.release_advisory_locks().await;
@@ -814,6 +845,7 @@ impl Session {
     }
 
     fn show(&mut self, text: &str, done: &exec::Executed) {
+        self.log_rows(done.count);
         let out = if !done.columns.is_empty() {
             let mut table = render::table::render(&done.columns, &done.rows);
             // psql prints the tag after the rows of INSERT/UPDATE/DELETE … RETURNING.

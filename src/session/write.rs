@@ -132,6 +132,7 @@ impl Session {
         let mut preview = report.render(self.all_columns).trim_end();
         preview.push("\n");
         self.io.out(&preview);
+        self.log_preview(&report, report.images.as_ref().map(|i| &i.digest));
         if let Some(outcome) = self.threshold(&report).await {
             return outcome;
         }

@@ -284,7 +284,7 @@ fn commit_lost_with_the_backend_still_waiting_reports_in_progress() {
 
 /// A cluster of its own (`synchronous_standby_names` is server-wide): the roles and a
 /// database `name` with the `items` table, as on the shared cluster.
-fn own_cluster(name: &str) -> Cluster {
+pub(crate) fn own_cluster(name: &str) -> Cluster {
     let c = Cluster::start().expect("start a throwaway PostgreSQL cluster");
     util::admin_exec(
         &c,

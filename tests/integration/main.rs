@@ -8,6 +8,7 @@ mod config;
 mod describe;
 mod guard;
 mod guard_parse;
+mod log;
 mod preview;
 mod preview_truth;
 mod proxy;

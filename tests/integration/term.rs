@@ -244,6 +244,11 @@ impl Term {
         }
     }
 
+    /// The process id of pgward.
+    pub(crate) fn pid(&self) -> i32 {
+        self.p.process.child_pid.as_raw()
+    }
+
     /// Types `text` without Enter.
     pub(crate) fn send(&mut self, text: &str) {
         self.p.send(text).expect("write to the pty");

@@ -281,6 +281,47 @@ pub fn isolate(cmd: &mut Command, home: &Path) {
         .env("XDG_DATA_HOME", home.join(".local/share"))
         .env("NO_COLOR", "1")
         .env("RUST_BACKTRACE", "0");
+    // Every session signs its log with the operator key; a HOME without one runs
+    // unlogged and refuses writes (tests of that remove it).
+    let key = key_path(home);
+    if !key.exists() {
+        pgward::audit::OperatorKey::generate()
+            .expect("random key")
+            .save(&key)
+            .expect("write operator key");
+    }
+}
+
+/// The operator key of an isolated HOME.
+pub fn key_path(home: &Path) -> PathBuf {
+    home.join(".local/share/pgward/operator.key")
+}
+
+/// The session logs written under an isolated HOME, oldest first by name.
+pub fn session_logs(home: &Path) -> Vec<PathBuf> {
+    let dir = home.join(".local/share/pgward/sessions");
+    let mut logs: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    logs.sort();
+    logs
+}
+
+/// The one session log under an isolated HOME.
+#[track_caller]
+pub fn only_log(home: &Path) -> PathBuf {
+    let logs = session_logs(home);
+    assert_eq!(logs.len(), 1, "expected one session log: {logs:?}");
+    logs[0].clone()
+}
+
+/// The records of a log file, as JSON values.
+pub fn records(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .expect("read log")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON record"))
+        .collect()
 }
 
 /// A config file under `home`, returned as its path.
