@@ -28,6 +28,9 @@ pub enum Error {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// `pgward approver` could not do what was asked.
+    #[error("{0}")]
+    Approver(String),
     /// The terminal or runtime could not be set up.
     #[error("{0}")]
     Io(#[from] std::io::Error),

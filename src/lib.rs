@@ -21,6 +21,7 @@
 //! - [`demo`]: the sample shop schema behind `pgward demo`.
 //! - [`run`]: the entry point the binary calls.
 
+pub mod approval;
 pub mod cli;
 pub mod config;
 pub mod conn;

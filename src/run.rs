@@ -23,6 +23,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             Ok(ExitCode::Ok)
         }
         Some(Command::Demo { script }) => demo(&script),
+        Some(Command::Approver { command }) => crate::approval::service::command::run(command),
         None => {
             let settings = Settings::resolve(&cli.shell, |k| std::env::var(k).ok())?;
             shell(settings, &cli.shell.script)
