@@ -8,6 +8,12 @@ use std::io::{BufRead, Write};
 pub trait Confirm {
     /// The typed answer, or `None` when nobody can answer (no terminal, Ctrl-C, EOF).
     fn ask(&mut self, prompt: &str) -> Option<String>;
+
+    /// A secret typed without echo at the controlling terminal (never standard input), or
+    /// `None` when nobody can answer.
+    fn ask_secret(&mut self, prompt: &str) -> Option<String> {
+        rpassword::prompt_password(prompt).ok()
+    }
 }
 
 /// Asks on the controlling terminal.
@@ -38,6 +44,10 @@ pub struct Nobody;
 
 impl Confirm for Nobody {
     fn ask(&mut self, _prompt: &str) -> Option<String> {
+        None
+    }
+
+    fn ask_secret(&mut self, _prompt: &str) -> Option<String> {
         None
     }
 }

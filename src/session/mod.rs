@@ -7,6 +7,7 @@
 //! COMMIT is intercepted wherever it appears and needs confirmation at a terminal.
 //! See the state machine in `../shared/DESIGN.md` and README's "Security model".
 
+mod approve;
 pub mod changes;
 pub mod confirm;
 mod dry_run;
@@ -685,20 +686,57 @@ impl Session {
             self.say_warn("dry run: the transaction was rolled back, nothing was committed");
             return Outcome::Ok;
         }
-        self.say_err("No second reviewer was involved: approval is not available yet, so only the author confirms this COMMIT.\n");
-        let answer = self.confirm.ask(&format!(
-            "Type the environment name ({env}) to COMMIT, anything else keeps the transaction open: "
-        ));
-        if answer.as_deref().map(str::trim) != Some(env.as_str()) {
-            self.say_error(match answer {
-                None => "COMMIT not confirmed (no answer, or no terminal to answer at): the transaction is still open, nothing was committed",
-                Some(_) => "COMMIT not confirmed: the transaction is still open, nothing was committed",
-            });
-            self.say_hint("ROLLBACK discards it; COMMIT asks again");
-            return Outcome::Refused;
-        }
+        let txid = seen.xid.clone().unwrap_or_default();
+        let approval = match &self.settings.env.approval {
+            Some(a) if self.settings.env.require_approval => Some(a.clone()),
+            _ => None,
+        };
+        let approved_digest = match &approval {
+            Some(a) => {
+                let digest = self.change_set_digest(&tx, &txid);
+                if let Err(e) = self.approve(a, &tx, &txid, &digest, &summary).await {
+                    return self.not_approved(&e);
+                }
+                Some(digest)
+            }
+            None => {
+                self.say_err("No second reviewer was involved: no approval service is configured for this environment, so only the author confirms this COMMIT.\n");
+                let answer = self.confirm.ask(&format!(
+                    "Type the environment name ({env}) to COMMIT, anything else keeps the transaction open: "
+                ));
+                if answer.as_deref().map(str::trim) != Some(env.as_str()) {
+                    self.say_error(match answer {
+                        None => "COMMIT not confirmed (no answer, or no terminal to answer at): the transaction is still open, nothing was committed",
+                        Some(_) => "COMMIT not confirmed: the transaction is still open, nothing was committed",
+                    });
+                    self.say_hint("ROLLBACK discards it; COMMIT asks again");
+                    return Outcome::Refused;
+                }
+                None
+            }
+        };
         if let Some(outcome) = self.check_open().await {
             return outcome;
+        }
+        if let Some(approved) = approved_digest {
+            // What is committed must be what was approved: the counts are read from the
+            // server again and the digest recomputed, just before COMMIT.
+            match crate::preview::counts::since(&self.conn.client, &self.changes.baseline).await {
+                Ok(now) => self.changes.cumulative = now,
+                Err(e) => return self.counters_failed(&e).await,
+            }
+            let tx = match &self.state {
+                TxState::Open(tx) => tx.clone(),
+                _ => return Outcome::Refused,
+            };
+            let now = self.change_set_digest(&tx, &txid);
+            if now != approved {
+                return self.not_approved(&crate::approval::ApprovalError::Changed(format!(
+                    "digest now {}, approved {}",
+                    &now[..12.min(now.len())],
+                    &approved[..12.min(approved.len())]
+                )));
+            }
         }
         match self.conn.client.batch_execute("COMMIT").await {
             Ok(()) => {
@@ -715,6 +753,15 @@ impl Session {
                 outcome
             }
         }
+    }
+
+    /// An approval that did not happen: one line, and the transaction stays open.
+    fn not_approved(&mut self, e: &crate::approval::ApprovalError) -> Outcome {
+        self.say_error(&format!(
+            "COMMIT refused: {e}; the transaction is still open, nothing was committed"
+        ));
+        self.say_hint("ROLLBACK discards it; COMMIT asks for approval again");
+        Outcome::Refused
     }
 
     async fn rollback(&mut self) -> Result<(), tokio_postgres::Error> {
