@@ -1,6 +1,8 @@
 //! pgward's one integration test binary: real PostgreSQL (one throwaway cluster for the
 //! run, one database per test), the real `pgward` binary, real pseudo-terminals.
 
+mod approval;
+mod approval_util;
 mod completions;
 mod config;
 mod describe;
