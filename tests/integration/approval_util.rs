@@ -268,6 +268,25 @@ impl Reviewer {
         })
     }
 
+    /// POSTs a raw form body with the session cookie.
+    pub fn post_raw(&self, path: &str, body: &str) -> Answer {
+        rt().block_on(async {
+            let r = self
+                .http
+                .post(format!("{}{path}", self.base))
+                .header("cookie", &self.cookie)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body.to_string())
+                .send()
+                .await
+                .expect("post");
+            Answer {
+                status: r.status().as_u16(),
+                body: r.text().await.unwrap_or_default(),
+            }
+        })
+    }
+
     /// The id of the first pending request, waiting up to `limit`.
     pub fn next_pending(&self, limit: Duration) -> Option<String> {
         let start = Instant::now();
