@@ -32,6 +32,9 @@ impl Session {
         digest: &str,
         summary: &str,
     ) -> Result<Verified, ApprovalError> {
+        if approval.require_code && !self.confirm.can_ask_secret() {
+            return Err(ApprovalError::NoTerminal);
+        }
         let client = ApprovalClient::new(
             &approval.url,
             approval.credential.clone(),

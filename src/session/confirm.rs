@@ -14,6 +14,16 @@ pub trait Confirm {
     fn ask_secret(&mut self, prompt: &str) -> Option<String> {
         rpassword::prompt_password(prompt).ok()
     }
+
+    /// Whether [`Confirm::ask_secret`] has a terminal to ask at, checked before anyone is
+    /// asked to review a change whose code nobody could type.
+    fn can_ask_secret(&self) -> bool {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+            .is_ok()
+    }
 }
 
 /// Asks on the controlling terminal.
@@ -49,5 +59,9 @@ impl Confirm for Nobody {
 
     fn ask_secret(&mut self, _prompt: &str) -> Option<String> {
         None
+    }
+
+    fn can_ask_secret(&self) -> bool {
+        false
     }
 }

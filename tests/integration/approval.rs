@@ -123,15 +123,15 @@ fn script_needs_a_terminal_unless_require_code_is_off() {
     let cred = ap.author("alice");
     let home = tempfile::tempdir().expect("home");
     let cfg = config(home.path(), &db, &ap.url(), &ap.public_key(), "");
-    let reviewer = approve_soon(&ap.url(), "bob");
+    // Refused before anyone is asked to review.
     let out = shell(&cfg, &cred, SCRIPT).run();
-    reviewer.join().expect("reviewer");
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(
         out.stderr.contains("no terminal to type the approval code"),
         "{}",
         out.stderr
     );
+    assert!(!out.stderr.contains("Approval requested"), "{}", out.stderr);
     assert_eq!(qty(&db), "10");
 
     let cfg = config(
@@ -408,4 +408,29 @@ fn unknown_credential_is_refused() {
     assert!(out.stderr.contains("HTTP 401"), "{}", out.stderr);
     assert_eq!(qty(&db), "10");
     let _ = PASSWORD;
+}
+
+#[test]
+fn demo_serves_the_approver_and_asks_it() {
+    let out = crate::util::TestShell::bare()
+        .args(["demo", "-f", "-"])
+        .stdin("update orders set status = 'cancelled' where id = 42;\ncommit;\n")
+        .run();
+    assert!(
+        out.stderr.contains("review at http://127.0.0.1:"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("as reviewer `reviewer`, password `"),
+        "{}",
+        out.stderr
+    );
+    // No terminal here to type the code at: refused, the transaction rolled back at exit.
+    assert!(
+        out.stderr.contains("no terminal to type the approval code"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
 }
