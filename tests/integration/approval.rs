@@ -243,12 +243,12 @@ fn two_approver_processes_share_one_store() {
     assert_eq!(qty(&db), "0");
 }
 
+/// Makes the token a hostile service answers with.
+type Tamper = fn(&ApprovalRequest, &ed25519_dalek::SigningKey) -> String;
+
 /// What a forged or replayed approval looks like to the shell: a hostile service signs
 /// with the real key, but over something else than what the shell sent.
-fn forged(
-    db_name: &str,
-    tamper: fn(&ApprovalRequest, &ed25519_dalek::SigningKey) -> String,
-) -> (i32, String, String) {
+fn forged(db_name: &str, tamper: Tamper) -> (i32, String, String) {
     let db = TestDb::new(db_name);
     let mut seed = [0u8; 32];
     getrandom::getrandom(&mut seed).expect("random");
@@ -308,10 +308,7 @@ fn forged_tokens_commit_nothing() {
         sign(r, k, &r.change_digest, &r.log_head, &r.request_id)
     });
     assert_eq!((code, q.as_str()), (0, "0"), "{err}");
-    let cases: [(
-        &str,
-        fn(&ApprovalRequest, &ed25519_dalek::SigningKey) -> String,
-    ); 4] = [
+    let cases: [(&str, Tamper); 4] = [
         ("appr_tampered", |r, k| {
             let t = sign(r, k, &r.change_digest, &r.log_head, &r.request_id);
             let flip = if t.starts_with('0') { "1" } else { "0" };

@@ -64,7 +64,7 @@ impl Store {
             prompt: PasswordPrompt::Never,
             ..Default::default()
         };
-        let params = ConnParams::resolve(Some(url), &flags, &|k: &str| std::env::var(k).ok())?;
+        let params = ConnParams::resolve(Some(url), &flags, |k: &str| std::env::var(k).ok())?;
         let mut pool = Vec::new();
         for _ in 0..size.max(1) {
             pool.push(conn::connect(&params, "pgward approver").await?.client);
