@@ -7,6 +7,8 @@
 //!
 //! # Layout
 //!
+//! - [`approval`]: two-person approval: protocol v1 types, token, code, client, and the
+//!   built-in approval service `pgward approver`.
 //! - [`cli`]: command-line flags (clap).
 //! - [`config`]: the TOML file model and the validated [`config::Settings`].
 //! - [`conn`]: connection parameters like libpq's (URI, conninfo, `PG*`, pgpass), TLS, cancel.
