@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::PgDuration;
+use super::{PgDuration, Risk};
 
 /// The whole file.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -50,6 +50,10 @@ pub struct Environment {
     pub color: Option<PromptColor>,
     /// The approval service that approves COMMITs where `require_approval` is on.
     pub approval: Option<Approval>,
+    /// Findings of the role check accepted by name; any other finding refuses to open
+    /// the environment.
+    #[serde(default)]
+    pub accept_risks: Vec<Risk>,
 }
 
 /// `[environments.NAME.approval]`: where COMMITs are approved.
@@ -135,6 +139,7 @@ impl Environment {
             preview_rows: default_preview_rows(),
             color: None,
             approval: None,
+            accept_risks: Vec::new(),
         }
     }
 }

@@ -8,7 +8,7 @@ use crate::conn::{ConnFlags, ConnParams, PasswordPrompt};
 use crate::error::Error;
 
 use super::file::{Environment, PromptColor};
-use super::{locate, ConfigError, PgDuration};
+use super::{locate, ConfigError, PgDuration, Risk};
 
 /// The environment a session runs in.
 #[derive(Debug, Clone)]
@@ -35,6 +35,8 @@ pub struct EnvSettings {
     pub color: PromptColor,
     /// The approval service, where one is configured and `require_approval` is on.
     pub approval: Option<ApprovalSettings>,
+    /// Role-check findings accepted by name (`accept_risks`).
+    pub accept_risks: Vec<Risk>,
 }
 
 /// A validated `[environments.NAME.approval]`.
@@ -119,6 +121,7 @@ impl EnvSettings {
                 PromptColor::Green
             }),
             approval: None,
+            accept_risks: env.accept_risks.clone(),
         }
     }
 }

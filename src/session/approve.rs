@@ -7,7 +7,6 @@
 //! tries). Every failure refuses the COMMIT in one line and leaves the transaction open;
 //! the caller re-checks counts and digest just before COMMIT.
 
-use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 use crate::approval::protocol::{ApprovalRequest, Status, TableCount, VERSION};
@@ -15,12 +14,67 @@ use crate::approval::verify::{verify, Verified};
 use crate::approval::{code, hex, time, ApprovalClient, ApprovalError};
 use crate::config::ApprovalSettings;
 
-use super::{OpenTx, Session};
+use super::{OpenTx, Outcome, Session, TxState};
 
 /// How often the shell asks the service while it waits.
 const POLL: Duration = Duration::from_millis(500);
 
 impl Session {
+    /// COMMIT's authorisation: a second person's approval where the environment has an
+    /// approval service (the approved digest comes back), else the author's own
+    /// confirmation (`None`). The connection is checked afterwards either way.
+    pub(super) async fn authorize_commit(
+        &mut self,
+        tx: &OpenTx,
+        xid: &str,
+        summary: &str,
+    ) -> Result<Option<String>, Outcome> {
+        let approval = match &self.settings.env.approval {
+            Some(a) if self.settings.env.require_approval => a.clone(),
+            _ => return self.confirm_commit().await.map(|()| None),
+        };
+        let digest = self.change_set_digest(tx, xid);
+        let approved = self.approve(&approval, tx, xid, &digest, summary).await;
+        if let Some(outcome) = self.check_open().await {
+            return Err(outcome);
+        }
+        match approved {
+            Ok(_) => Ok(Some(digest)),
+            Err(e) => Err(self.not_approved(&e)),
+        }
+    }
+
+    /// Just before COMMIT: the counts read from the server again and the digest
+    /// recomputed must be the approved one, or the approval is void.
+    pub(super) async fn still_approved(&mut self, xid: &str, approved: &str) -> Result<(), Outcome> {
+        match crate::preview::counts::since(&self.conn.client, &self.changes.baseline).await {
+            Ok(now) => self.changes.cumulative = now,
+            Err(e) => return Err(self.counters_failed(&e).await),
+        }
+        let TxState::Open(tx) = &self.state else {
+            return Err(Outcome::Refused);
+        };
+        let tx = tx.clone();
+        let now = self.change_set_digest(&tx, xid);
+        if now == approved {
+            return Ok(());
+        }
+        Err(self.not_approved(&ApprovalError::Changed(format!(
+            "digest now {}, approved {}",
+            &now[..12.min(now.len())],
+            &approved[..12.min(approved.len())]
+        ))))
+    }
+
+    /// An approval that did not happen: one line, and the transaction stays open.
+    fn not_approved(&mut self, e: &ApprovalError) -> Outcome {
+        self.say_error(&format!(
+            "COMMIT refused: {e}; the transaction is still open, nothing was committed"
+        ));
+        self.say_hint("ROLLBACK discards it; COMMIT asks for approval again");
+        Outcome::Refused
+    }
+
     /// Asks the approval service to approve `digest` of `tx` (transaction `txid`), whose
     /// summary the author saw as `summary`. `Ok` only for a verified approval whose code
     /// was typed (or that needs none).
@@ -112,7 +166,7 @@ impl Session {
         wait: Duration,
     ) -> Result<(String, String, String), ApprovalError> {
         let start = Instant::now();
-        let live = std::io::stderr().is_terminal();
+        let live = self.io.is_live();
         let locked: i64 = request.counts.iter().map(|c| c.updated + c.deleted).sum();
         let mut announced = false;
         let ctrl_c = tokio::signal::ctrl_c();
@@ -148,22 +202,16 @@ impl Session {
                 },
                 clock(wait - elapsed)
             );
-            if live {
-                let _ = write!(self.io.err, "\r{line}\x1b[K");
-                let _ = self.io.err.flush();
-            } else if !announced {
+            if live || !announced {
                 announced = true;
-                self.say_err(&format!("{line}\n"));
+                self.io.live_line(&line);
             }
             tokio::select! {
                 _ = tokio::time::sleep(POLL.min(wait - elapsed)) => {}
                 _ = &mut ctrl_c => break Err(ApprovalError::Interrupted),
             }
         };
-        if live {
-            let _ = write!(self.io.err, "\r\x1b[K");
-            let _ = self.io.err.flush();
-        }
+        self.io.erase_live_line();
         result
     }
 

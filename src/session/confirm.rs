@@ -12,7 +12,7 @@ pub trait Confirm {
     /// A secret typed without echo at the controlling terminal (never standard input), or
     /// `None` when nobody can answer.
     fn ask_secret(&mut self, prompt: &str) -> Option<String> {
-        rpassword::prompt_password(prompt).ok()
+        rpassword::prompt_password(crate::render::escape::one_line(prompt)).ok()
     }
 
     /// Whether [`Confirm::ask_secret`] has a terminal to ask at, checked before anyone is
@@ -38,6 +38,8 @@ impl Confirm for Tty {
             .open("/dev/tty")
             .ok()?;
         let mut writer = tty.try_clone().ok()?;
+        // The prompt names the environment: it stays on its line and drives nothing.
+        let prompt = crate::render::escape::one_line(prompt);
         writer.write_all(prompt.as_bytes()).ok()?;
         writer.flush().ok()?;
         let mut line = String::new();

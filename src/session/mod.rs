@@ -3,22 +3,29 @@
 //! A [`Session`] owns the connection. Input is split client-side, each statement is
 //! classified, checked against the policy, and run in a transaction pgward opened:
 //! reads in `BEGIN READ ONLY`, writes after `BEGIN; SET LOCAL ROLE …` with timeouts.
-//! After every statement the [`probe`] checks role, login, backend and transaction.
+//! Before it opens, [`roles`] checks that the login can become nothing beyond the read
+//! and write roles and that those cannot act outside the transaction.
+//! After every statement the [`probe`] checks role, login, backend, transaction and the
+//! settings pgward set; after every transaction, leftover advisory locks are released.
 //! COMMIT is intercepted wherever it appears and needs confirmation at a terminal.
 //! See the state machine in `../shared/DESIGN.md` and README's "Security model".
 
+mod advisory;
 mod approve;
 pub mod changes;
+mod commit;
 pub mod confirm;
 mod dry_run;
 pub mod exec;
+mod io;
 pub mod outcome;
 pub mod probe;
+pub mod roles;
 pub mod state;
 mod summary;
+mod unknown;
+pub mod wait;
 mod write;
-
-use std::io::Write;
 
 use tokio_postgres::error::SqlState;
 
@@ -26,25 +33,18 @@ use crate::config::Settings;
 use crate::conn::Connection;
 use crate::policy::Refusal;
 use crate::preview::relation::quote_ident;
-use crate::render::{self, Style};
+use crate::render::{self, Paint, Text};
 use crate::sql::{self, TxControl, Verdict};
 
 pub use changes::Changes;
 pub use confirm::Confirm;
-pub use outcome::Outcome;
+pub use io::Io;
+pub use outcome::{CommitFate, Outcome};
 pub use state::{OpenTx, TxState};
 
 use probe::Expected;
-
-/// Where a session writes: results to `out`, messages to `err`.
-pub struct Io {
-    /// Results.
-    pub out: Box<dyn Write>,
-    /// Errors, notices, warnings.
-    pub err: Box<dyn Write>,
-    /// Colour or not.
-    pub style: Style,
-}
+#[cfg(test)]
+pub(crate) use summary::Summary;
 
 /// The guarded session.
 pub struct Session {
@@ -54,6 +54,10 @@ pub struct Session {
     confirm: Box<dyn Confirm>,
     login: String,
     pid: String,
+    /// The session's application_name, as the server showed it at start.
+    app_name: String,
+    /// Accepted role-check risks, one line each.
+    accepted: Vec<String>,
     server: String,
     state: TxState,
     changes: Changes,
@@ -63,13 +67,14 @@ pub struct Session {
 }
 
 impl Session {
-    /// Starts a session on `conn`, checking who it is logged in as.
+    /// Starts a session on `conn`, checking who it is logged in as and that its role
+    /// setup is one the database enforces ([`roles`]); refuses to open otherwise.
     pub async fn start(
         conn: Connection,
         settings: Settings,
         io: Io,
         confirm: Box<dyn Confirm>,
-    ) -> Result<Session, crate::conn::ConnError> {
+    ) -> Result<Session, crate::Error> {
         let me =
             probe::probe(&conn.client)
                 .await
@@ -77,15 +82,18 @@ impl Session {
                     target: conn.params.target(),
                     message: render::error::one_line(&e),
                 })?;
+        let accepted = roles::check(&conn.client, &settings.env).await?;
         let server = server_identity(&conn.client).await;
         let mut io = io;
-        if let Some(warning) = outside_reach_warning(&conn.client).await {
-            let line = io.style.warn(&warning);
-            let _ = writeln!(io.err, "{line}");
+        let accepted = accepted.lines();
+        for line in &accepted {
+            io.say_warn(&format!("WARNING: {}", render::escape::one_line(line)));
         }
         Ok(Session {
             login: me.session_user,
             pid: me.pid,
+            app_name: me.application_name,
+            accepted,
             server,
             changes: Changes::default(),
             all_columns: false,
@@ -99,6 +107,12 @@ impl Session {
         })
     }
 
+    /// The role-check risks this environment accepts, one line each, as the start
+    /// banner showed them.
+    pub fn accepted_risks(&self) -> &[String] {
+        &self.accepted
+    }
+
     /// The transaction state.
     pub fn state(&self) -> &TxState {
         &self.state
@@ -110,6 +124,12 @@ impl Session {
             TxState::Open(tx) | TxState::Failed(tx) => tx.statements.len(),
             TxState::Idle => 0,
         }
+    }
+
+    /// The one writer to the terminal, for the shell around the session (meta-commands,
+    /// banner): everything written through it is escaped.
+    pub fn io(&mut self) -> &mut Io {
+        &mut self.io
     }
 
     /// The settings the session runs with.
@@ -138,8 +158,18 @@ impl Session {
     }
 
     /// Runs every complete statement in `input`, stopping at the first that does not
-    /// succeed. An unterminated tail is an error: nothing of it is sent.
+    /// succeed. An unterminated tail is an error: nothing of it is sent. The connection
+    /// is settled before the author is waited on again, so a FATAL the server sends
+    /// meanwhile is kept (see [`crate::conn::Connection::settle`]).
     pub async fn execute(&mut self, input: &str) -> Outcome {
+        let outcome = self.execute_pieces(input).await;
+        if !outcome.ends_session() {
+            self.conn.settle().await;
+        }
+        outcome
+    }
+
+    async fn execute_pieces(&mut self, input: &str) -> Outcome {
         let split = sql::split(input);
         for piece in &split.pieces {
             let outcome = self.run_piece(&piece.text).await;
@@ -167,13 +197,15 @@ impl Session {
             } else {
                 self.say_warn("the open transaction was rolled back: nothing was committed");
             }
+        } else {
+            self.release_advisory_locks().await;
         }
         self.flush_notices();
     }
 
     async fn run_piece(&mut self, text: &str) -> Outcome {
         if self.conn.client.is_closed() {
-            return self.lost("the connection is closed");
+            return self.lost(None);
         }
         let verdict = match sql::classify(text) {
             Verdict::Unparsed { message } => match self.ask_server(text, &message).await {
@@ -250,13 +282,28 @@ impl Session {
         }))
     }
 
+    /// What the probe must see inside a transaction pgward opened as `role`: the
+    /// transaction's application_name when it set one, the session's otherwise, and the
+    /// configured timeouts.
     fn expected(&self, role: &str, xact_start: Option<String>, read_only: bool) -> Expected {
+        let application_name = match &self.state {
+            TxState::Open(tx) | TxState::Failed(tx) => tx.application_name.clone(),
+            TxState::Idle => self.app_name.clone(),
+        };
+        let env = &self.settings.env;
+        let ms = |d: crate::config::PgDuration| i64::try_from(d.as_millis()).unwrap_or(-1);
         Expected {
             role: role.to_string(),
             login: self.login.clone(),
             pid: self.pid.clone(),
             xact_start,
             read_only,
+            application_name,
+            timeouts: Some(probe::Timeouts {
+                statement: ms(env.statement_timeout),
+                lock: ms(env.lock_timeout),
+                idle: ms(env.idle_timeout),
+            }),
         }
     }
 
@@ -308,11 +355,14 @@ impl Session {
                     return self.failed(e, text).await;
                 }
                 self.show(text, &done);
+                self.release_advisory_locks().await;
                 Outcome::Ok
             }
             Err(e) => {
                 let _ = self.conn.client.batch_execute("ROLLBACK").await;
-                self.failed(e, text).await
+                let outcome = self.failed(e, text).await;
+                self.release_advisory_locks().await;
+                outcome
             }
         }
     }
@@ -321,7 +371,11 @@ impl Session {
     async fn plain(&mut self, text: &str) -> Outcome {
         match exec::run(&self.conn.client, &self.conn.tls, text).await {
             Ok(done) => {
-                let expected = self.expected(&self.login.clone(), None, false);
+                // Outside a transaction pgward set no timeouts.
+                let expected = Expected {
+                    timeouts: None,
+                    ..self.expected(&self.login.clone(), None, false)
+                };
                 match probe::probe(&self.conn.client).await {
                     Ok(seen) => {
                         if let Some(m) = expected.mismatch(&seen) {
@@ -331,6 +385,7 @@ impl Session {
                     Err(e) => return self.failed(e, text).await,
                 }
                 self.show(text, &done);
+                self.release_advisory_locks().await;
                 Outcome::Ok
             }
             Err(e) => self.failed(e, text).await,
@@ -393,29 +448,39 @@ impl Session {
         );
         // Author and ticket are user input: they travel as a parameter, never as SQL.
         let app = truncate(&app, 63);
+        // set_config returns the value as the server keeps it (cleaned, truncated):
+        // that is what the probe must see for the rest of the transaction.
         let opened = match self.conn.client.batch_execute(&begin).await {
             Ok(()) => self
                 .conn
                 .client
-                .execute(
+                .query_one(
                     "SELECT pg_catalog.set_config('application_name', $1, true)",
                     &[&app],
                 )
                 .await
-                .map(|_| ()),
+                .map(|row| row.get::<_, String>(0)),
             Err(e) => Err(e),
         };
-        if let Err(e) = opened {
-            let _ = self.conn.client.batch_execute("ROLLBACK").await;
-            let outcome = self.failed(e, "").await;
-            self.say_hint(&format!(
-                "pgward could not switch to write role {role:?}; the login role must be a member of it"
-            ));
-            return Some(outcome);
-        }
+        let app = match opened {
+            Ok(app) => app,
+            Err(e) => {
+                let _ = self.conn.client.batch_execute("ROLLBACK").await;
+                let outcome = self.failed(e, "").await;
+                if outcome != Outcome::ConnectionLost {
+                    self.say_hint(&format!(
+                        "pgward could not switch to write role {role:?}; the login role must be a member of it"
+                    ));
+                }
+                return Some(outcome);
+            }
+        };
         let read_committed =
             isolation.contains("READ COMMITTED") || isolation.contains("READ UNCOMMITTED");
-        let expected = self.expected(&role, None, false);
+        let expected = Expected {
+            application_name: app.clone(),
+            ..self.expected(&role, None, false)
+        };
         match probe::probe(&self.conn.client).await {
             Ok(seen) => {
                 if let Some(m) = expected.mismatch(&seen) {
@@ -431,6 +496,7 @@ impl Session {
                 };
                 let mut tx = OpenTx::new(role, seen.xact_start);
                 tx.read_committed = read_committed;
+                tx.application_name = app;
                 self.state = TxState::Open(tx);
                 None
             }
@@ -470,11 +536,13 @@ impl Session {
             };
         let delta = crate::preview::statement::difference(&now, &self.changes.cumulative);
         if !delta.is_empty() {
-            let warning = self.io.style.warn(
+            let mut shown = Text::painted(
                 "WARNING: this statement was not classified as a write, but it changed rows:",
+                Paint::Warn,
             );
-            let table = crate::preview::statement::counts_table(&delta);
-            self.say_out(&format!("{warning}\n{}", table.trim_end()));
+            shown.push("\n");
+            shown.push(crate::preview::statement::counts_table(&delta));
+            self.io.out(&shown);
             self.changes.images.add(None);
             self.changes.cumulative = now;
         }
@@ -636,138 +704,12 @@ impl Session {
         outcome
     }
 
-    /// The intercepted COMMIT.
-    async fn commit(&mut self) -> Outcome {
-        let tx = match &self.state {
-            TxState::Failed(_) => {
-                let _ = self.rollback().await;
-                self.say_error(
-                    "the transaction had failed, so COMMIT rolled it back: nothing was committed",
-                );
-                self.say_out("ROLLBACK");
-                return Outcome::SqlError;
-            }
-            TxState::Open(tx) => tx.clone(),
-            TxState::Idle => return Outcome::Ok,
-        };
-        let expected = self.expected(&tx.role, Some(tx.xact_start.clone()), false);
-        let seen = match probe::probe(&self.conn.client).await {
-            Ok(seen) => seen,
-            Err(e) => return self.failed(e, "").await,
-        };
-        if let Some(m) = expected.mismatch(&seen) {
-            return self.betrayed(&m).await;
-        }
-        if seen.xid.is_none() {
-            // No transaction id was ever assigned: the transaction wrote nothing, so
-            // ending it with ROLLBACK loses nothing, and anything queued for COMMIT
-            // (a NOTIFY from a function, say) is not delivered unapproved.
-            return match self.rollback().await {
-                Ok(()) => {
-                    self.say_out("ROLLBACK");
-                    self.say_note(
-                        "nothing was written, so the transaction was closed without a COMMIT",
-                    );
-                    Outcome::Ok
-                }
-                Err(e) => self.failed(e, "").await,
-            };
-        }
-        // The summary shows the server's counts, whatever pgward saw on the way.
-        match crate::preview::counts::since(&self.conn.client, &self.changes.baseline).await {
-            Ok(now) => self.changes.cumulative = now,
-            Err(e) => return self.counters_failed(&e).await,
-        }
-        let env = self.settings.env.name.clone();
-        let summary = self.change_summary(&tx, seen.xid.as_deref().unwrap_or("?"));
-        self.say_err(&summary);
-        if self.dry_run {
-            let _ = self.rollback().await;
-            self.say_warn("dry run: the transaction was rolled back, nothing was committed");
-            return Outcome::Ok;
-        }
-        let txid = seen.xid.clone().unwrap_or_default();
-        let approval = match &self.settings.env.approval {
-            Some(a) if self.settings.env.require_approval => Some(a.clone()),
-            _ => None,
-        };
-        let approved_digest = match &approval {
-            Some(a) => {
-                let digest = self.change_set_digest(&tx, &txid);
-                if let Err(e) = self.approve(a, &tx, &txid, &digest, &summary).await {
-                    return self.not_approved(&e);
-                }
-                Some(digest)
-            }
-            None => {
-                self.say_err("No second reviewer was involved: no approval service is configured for this environment, so only the author confirms this COMMIT.\n");
-                let answer = self.confirm.ask(&format!(
-                    "Type the environment name ({env}) to COMMIT, anything else keeps the transaction open: "
-                ));
-                if answer.as_deref().map(str::trim) != Some(env.as_str()) {
-                    self.say_error(match answer {
-                        None => "COMMIT not confirmed (no answer, or no terminal to answer at): the transaction is still open, nothing was committed",
-                        Some(_) => "COMMIT not confirmed: the transaction is still open, nothing was committed",
-                    });
-                    self.say_hint("ROLLBACK discards it; COMMIT asks again");
-                    return Outcome::Refused;
-                }
-                None
-            }
-        };
-        if let Some(outcome) = self.check_open().await {
-            return outcome;
-        }
-        if let Some(approved) = approved_digest {
-            // What is committed must be what was approved: the counts are read from the
-            // server again and the digest recomputed, just before COMMIT.
-            match crate::preview::counts::since(&self.conn.client, &self.changes.baseline).await {
-                Ok(now) => self.changes.cumulative = now,
-                Err(e) => return self.counters_failed(&e).await,
-            }
-            let tx = match &self.state {
-                TxState::Open(tx) => tx.clone(),
-                _ => return Outcome::Refused,
-            };
-            let now = self.change_set_digest(&tx, &txid);
-            if now != approved {
-                return self.not_approved(&crate::approval::ApprovalError::Changed(format!(
-                    "digest now {}, approved {}",
-                    &now[..12.min(now.len())],
-                    &approved[..12.min(approved.len())]
-                )));
-            }
-        }
-        match self.conn.client.batch_execute("COMMIT").await {
-            Ok(()) => {
-                self.state = TxState::Idle;
-                self.say_out("COMMIT");
-                Outcome::Ok
-            }
-            Err(e) => {
-                self.state = TxState::Idle;
-                let outcome = self.failed(e, "").await;
-                self.say_error(
-                    "COMMIT failed: the server rolled the transaction back; nothing was committed",
-                );
-                outcome
-            }
-        }
-    }
-
-    /// An approval that did not happen: one line, and the transaction stays open.
-    fn not_approved(&mut self, e: &crate::approval::ApprovalError) -> Outcome {
-        self.say_error(&format!(
-            "COMMIT refused: {e}; the transaction is still open, nothing was committed"
-        ));
-        self.say_hint("ROLLBACK discards it; COMMIT asks for approval again");
-        Outcome::Refused
-    }
-
     async fn rollback(&mut self) -> Result<(), tokio_postgres::Error> {
         self.state = TxState::Idle;
         self.changes = Changes::default();
-        self.conn.client.batch_execute("ROLLBACK").await
+        self.conn.client.batch_execute("ROLLBACK").await?;
+        self.release_advisory_locks().await;
+        Ok(())
     }
 
     /// The probe saw something pgward did not set up: roll back, loudly.
@@ -804,27 +746,57 @@ impl Session {
         Outcome::Refused
     }
 
-    fn lost(&mut self, why: &str) -> Outcome {
+    /// The connection is gone before any COMMIT was sent: the server rolls back what was
+    /// open. Says why in the server's words when it gave a reason, and what became of
+    /// the transaction.
+    fn lost(&mut self, e: Option<&tokio_postgres::Error>) -> Outcome {
+        self.show_server_reason(e);
+        let was_open = self.state.is_open();
         self.state = TxState::Idle;
-        self.say_error(&format!(
-            "connection lost ({why}): the server rolls back any open transaction; nothing was committed"
-        ));
+        self.changes = Changes::default();
+        self.say_error(if was_open {
+            "connection lost: the open transaction is gone, rolled back by the server; nothing was committed"
+        } else {
+            "connection lost: no transaction was open; nothing was committed"
+        });
         Outcome::ConnectionLost
+    }
+
+    /// Shows why the connection ended: the server's FATAL (with DETAIL) carried by `e`
+    /// or sent between requests, else what the client saw.
+    fn show_server_reason(&mut self, e: Option<&tokio_postgres::Error>) {
+        let fatal = e
+            .filter(|e| commit::fatal(e))
+            .and_then(|e| e.as_db_error())
+            .cloned();
+        match fatal.or_else(|| self.conn.server_reason()) {
+            Some(db) => {
+                let shown = render::error::db_error(&db, "");
+                self.say_error(shown.trim_end());
+            }
+            None => {
+                let why = e.map_or_else(
+                    || "the server closed the connection".to_string(),
+                    render::error::one_line,
+                );
+                self.say_error(&format!("ERROR:  {why}"));
+            }
+        }
     }
 
     /// Reports a failure and settles the transaction: with savepoints the transaction
     /// waits for ROLLBACK TO (psql's `=!>`); without, it is rolled back at once.
     async fn failed(&mut self, e: tokio_postgres::Error, text: &str) -> Outcome {
         self.flush_notices();
+        if e.is_closed() || self.conn.client.is_closed() || commit::fatal(&e) {
+            return self.lost(Some(&e));
+        }
         match e.as_db_error() {
             Some(db) => {
                 let shown = render::error::db_error(db, text);
                 self.say_error(shown.trim_end());
             }
             None => self.say_error(&format!("ERROR:  {}", render::error::one_line(&e))),
-        }
-        if e.is_closed() || self.conn.client.is_closed() {
-            return self.lost("the server closed it");
         }
         match std::mem::replace(&mut self.state, TxState::Idle) {
             TxState::Open(tx) | TxState::Failed(tx) if !tx.savepoints.is_empty() => {
@@ -833,6 +805,7 @@ impl Session {
             TxState::Open(_) | TxState::Failed(_) => {
                 let _ = self.conn.client.batch_execute("ROLLBACK").await;
                 self.say_warn("the transaction was rolled back: nothing was committed");
+                self.release_advisory_locks().await;
             }
             TxState::Idle => {}
         }
@@ -850,74 +823,38 @@ impl Session {
         } else {
             format!("{}\n", render::tag::command_tag(text, done.count))
         };
-        let _ = self.io.out.write_all(out.as_bytes());
-        let _ = self.io.out.flush();
+        self.io.out(&Text::plain(out));
     }
 
     fn flush_notices(&mut self) {
         while let Ok(n) = self.conn.notices.try_recv() {
-            let shown = render::escape::multi_line(&render::error::db_error(&n, ""));
-            let _ = self.io.err.write_all(shown.as_bytes());
+            self.io.say_err(&render::error::db_error(&n, ""));
         }
-        let _ = self.io.err.flush();
     }
 
     fn say_out(&mut self, s: &str) {
-        let _ = writeln!(self.io.out, "{s}");
-        let _ = self.io.out.flush();
+        self.io.say_out(s);
     }
 
     fn say_err(&mut self, s: &str) {
-        let s = render::escape::multi_line(s);
-        let _ = write!(self.io.err, "{s}");
-        let _ = self.io.err.flush();
+        self.io.say_err(s);
     }
 
     fn say_error(&mut self, s: &str) {
-        let line = self.io.style.error(&render::escape::multi_line(s));
-        let _ = writeln!(self.io.err, "{line}");
-        let _ = self.io.err.flush();
+        self.io.say_error(s);
     }
 
     fn say_warn(&mut self, s: &str) {
-        let line = self.io.style.warn(&render::escape::multi_line(s));
-        let _ = writeln!(self.io.err, "{line}");
-        let _ = self.io.err.flush();
+        self.io.say_warn(s);
     }
 
     fn say_hint(&mut self, s: &str) {
-        let s = render::escape::multi_line(s);
-        let _ = writeln!(self.io.err, "HINT:  {s}");
-        let _ = self.io.err.flush();
+        self.io.say_hint(s);
     }
 
     fn say_note(&mut self, s: &str) {
-        let s = render::escape::multi_line(s);
-        let _ = writeln!(self.io.err, "NOTE:  {s}");
-        let _ = self.io.err.flush();
+        self.io.say_note(s);
     }
-}
-
-/// Extensions whose functions open connections no transaction of pgward's controls.
-/// Direct calls are refused by policy; a wrapper function around them is invisible to
-/// any client-side check, so the author is told at once.
-async fn outside_reach_warning(client: &tokio_postgres::Client) -> Option<String> {
-    let rows = client
-        .simple_query(
-            "SELECT pg_catalog.string_agg(extname, ', ' ORDER BY extname) FROM pg_catalog.pg_extension \
-             WHERE extname IN ('dblink', 'postgres_fdw')",
-        )
-        .await
-        .ok()?;
-    let names = rows.iter().find_map(|m| match m {
-        tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
-        _ => None,
-    })?;
-    Some(format!(
-        "WARNING: this database has {names} installed: they open connections outside pgward's transaction. \
-         pgward refuses direct calls, but cannot see through functions that wrap them; \
-         revoke EXECUTE on them from the write and read roles."
-    ))
 }
 
 /// Who the server is, for the change digest: its system identifier when the role may

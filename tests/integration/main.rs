@@ -4,12 +4,16 @@
 mod approval;
 mod approval_service;
 mod approval_util;
+mod commit;
 mod completions;
 mod config;
 mod describe;
 mod guard;
 mod preview;
+mod proxy;
 mod repl;
+mod roles;
+mod screen;
 mod term;
 mod tls;
 mod util;
