@@ -46,7 +46,11 @@ impl Session {
 
     /// Just before COMMIT: the counts read from the server again and the digest
     /// recomputed must be the approved one, or the approval is void.
-    pub(super) async fn still_approved(&mut self, xid: &str, approved: &str) -> Result<(), Outcome> {
+    pub(super) async fn still_approved(
+        &mut self,
+        xid: &str,
+        approved: &str,
+    ) -> Result<(), Outcome> {
         match crate::preview::counts::since(&self.conn.client, &self.changes.baseline).await {
             Ok(now) => self.changes.cumulative = now,
             Err(e) => return Err(self.counters_failed(&e).await),

@@ -93,7 +93,13 @@ fn rejected_with_reason_commits_nothing() {
     let ap = Approver::start("reject");
     let cred = ap.author("alice");
     let home = tempfile::tempdir().expect("home");
-    let cfg = config(home.path(), &db, &ap.url(), &ap.public_key(), "");
+    let cfg = config(
+        home.path(),
+        &db,
+        &ap.url(),
+        &ap.public_key(),
+        "require_code = false",
+    );
     let url = ap.url();
     let reviewer = std::thread::spawn(move || {
         let r =
@@ -159,9 +165,15 @@ fn nobody_decides_in_time_commits_nothing() {
     let ap = Approver::start("timeout");
     let cred = ap.author("alice");
     let home = tempfile::tempdir().expect("home");
-    let cfg = config(home.path(), &db, &ap.url(), &ap.public_key(), "")
-        .display()
-        .to_string();
+    let cfg = config(
+        home.path(),
+        &db,
+        &ap.url(),
+        &ap.public_key(),
+        "require_code = false",
+    )
+    .display()
+    .to_string();
     // The config's wait of 20s is replaced by 2s.
     let text = std::fs::read_to_string(&cfg)
         .expect("read")
@@ -362,7 +374,13 @@ fn broken_services_commit_nothing() {
         let db = TestDb::new(name);
         let (url, _) = hostile(5, move |_| answer.clone());
         let home = tempfile::tempdir().expect("home");
-        let cfg = config(home.path(), &db, &url, &some_public_key(), "");
+        let cfg = config(
+            home.path(),
+            &db,
+            &url,
+            &some_public_key(),
+            "require_code = false",
+        );
         let out = shell(&cfg, "pgw_x", SCRIPT).run();
         assert_eq!(out.code, 2, "{name}: {}", out.stderr);
         assert!(out.stderr.contains(says), "{name}: {}", out.stderr);
@@ -386,7 +404,7 @@ fn broken_services_commit_nothing() {
         &db,
         &format!("http://127.0.0.1:{port}"),
         &some_public_key(),
-        "",
+        "require_code = false",
     );
     let out = shell(&cfg, "pgw_x", SCRIPT).run();
     assert_eq!(out.code, 2, "{}", out.stderr);
@@ -399,7 +417,13 @@ fn unknown_credential_is_refused() {
     let db = TestDb::new("appr_cred");
     let ap = Approver::start("cred");
     let home = tempfile::tempdir().expect("home");
-    let cfg = config(home.path(), &db, &ap.url(), &ap.public_key(), "");
+    let cfg = config(
+        home.path(),
+        &db,
+        &ap.url(),
+        &ap.public_key(),
+        "require_code = false",
+    );
     let out = shell(&cfg, "pgw_not_a_credential", SCRIPT).run();
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("HTTP 401"), "{}", out.stderr);
