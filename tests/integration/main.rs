@@ -11,6 +11,7 @@ mod config;
 mod describe;
 mod guard;
 mod preview;
+mod preview_truth;
 mod proxy;
 mod repl;
 mod roles;
