@@ -16,6 +16,9 @@ _pgward() {
             ",$1")
                 cmd="pgward"
                 ;;
+            pgward,approver)
+                cmd="pgward__subcmd__approver"
+                ;;
             pgward,check)
                 cmd="pgward__subcmd__check"
                 ;;
@@ -34,6 +37,93 @@ _pgward() {
             pgward,log)
                 cmd="pgward__subcmd__log"
                 ;;
+            pgward__subcmd__approver,author)
+                cmd="pgward__subcmd__approver__subcmd__author"
+                ;;
+            pgward__subcmd__approver,help)
+                cmd="pgward__subcmd__approver__subcmd__help"
+                ;;
+            pgward__subcmd__approver,keygen)
+                cmd="pgward__subcmd__approver__subcmd__keygen"
+                ;;
+            pgward__subcmd__approver,reviewer)
+                cmd="pgward__subcmd__approver__subcmd__reviewer"
+                ;;
+            pgward__subcmd__approver,serve)
+                cmd="pgward__subcmd__approver__subcmd__serve"
+                ;;
+            pgward__subcmd__approver,verify)
+                cmd="pgward__subcmd__approver__subcmd__verify"
+                ;;
+            pgward__subcmd__approver__subcmd__author,add)
+                cmd="pgward__subcmd__approver__subcmd__author__subcmd__add"
+                ;;
+            pgward__subcmd__approver__subcmd__author,help)
+                cmd="pgward__subcmd__approver__subcmd__author__subcmd__help"
+                ;;
+            pgward__subcmd__approver__subcmd__author,remove)
+                cmd="pgward__subcmd__approver__subcmd__author__subcmd__remove"
+                ;;
+            pgward__subcmd__approver__subcmd__author__subcmd__help,add)
+                cmd="pgward__subcmd__approver__subcmd__author__subcmd__help__subcmd__add"
+                ;;
+            pgward__subcmd__approver__subcmd__author__subcmd__help,help)
+                cmd="pgward__subcmd__approver__subcmd__author__subcmd__help__subcmd__help"
+                ;;
+            pgward__subcmd__approver__subcmd__author__subcmd__help,remove)
+                cmd="pgward__subcmd__approver__subcmd__author__subcmd__help__subcmd__remove"
+                ;;
+            pgward__subcmd__approver__subcmd__help,author)
+                cmd="pgward__subcmd__approver__subcmd__help__subcmd__author"
+                ;;
+            pgward__subcmd__approver__subcmd__help,help)
+                cmd="pgward__subcmd__approver__subcmd__help__subcmd__help"
+                ;;
+            pgward__subcmd__approver__subcmd__help,keygen)
+                cmd="pgward__subcmd__approver__subcmd__help__subcmd__keygen"
+                ;;
+            pgward__subcmd__approver__subcmd__help,reviewer)
+                cmd="pgward__subcmd__approver__subcmd__help__subcmd__reviewer"
+                ;;
+            pgward__subcmd__approver__subcmd__help,serve)
+                cmd="pgward__subcmd__approver__subcmd__help__subcmd__serve"
+                ;;
+            pgward__subcmd__approver__subcmd__help,verify)
+                cmd="pgward__subcmd__approver__subcmd__help__subcmd__verify"
+                ;;
+            pgward__subcmd__approver__subcmd__help__subcmd__author,add)
+                cmd="pgward__subcmd__approver__subcmd__help__subcmd__author__subcmd__add"
+                ;;
+            pgward__subcmd__approver__subcmd__help__subcmd__author,remove)
+                cmd="pgward__subcmd__approver__subcmd__help__subcmd__author__subcmd__remove"
+                ;;
+            pgward__subcmd__approver__subcmd__help__subcmd__reviewer,add)
+                cmd="pgward__subcmd__approver__subcmd__help__subcmd__reviewer__subcmd__add"
+                ;;
+            pgward__subcmd__approver__subcmd__help__subcmd__reviewer,remove)
+                cmd="pgward__subcmd__approver__subcmd__help__subcmd__reviewer__subcmd__remove"
+                ;;
+            pgward__subcmd__approver__subcmd__reviewer,add)
+                cmd="pgward__subcmd__approver__subcmd__reviewer__subcmd__add"
+                ;;
+            pgward__subcmd__approver__subcmd__reviewer,help)
+                cmd="pgward__subcmd__approver__subcmd__reviewer__subcmd__help"
+                ;;
+            pgward__subcmd__approver__subcmd__reviewer,remove)
+                cmd="pgward__subcmd__approver__subcmd__reviewer__subcmd__remove"
+                ;;
+            pgward__subcmd__approver__subcmd__reviewer__subcmd__help,add)
+                cmd="pgward__subcmd__approver__subcmd__reviewer__subcmd__help__subcmd__add"
+                ;;
+            pgward__subcmd__approver__subcmd__reviewer__subcmd__help,help)
+                cmd="pgward__subcmd__approver__subcmd__reviewer__subcmd__help__subcmd__help"
+                ;;
+            pgward__subcmd__approver__subcmd__reviewer__subcmd__help,remove)
+                cmd="pgward__subcmd__approver__subcmd__reviewer__subcmd__help__subcmd__remove"
+                ;;
+            pgward__subcmd__help,approver)
+                cmd="pgward__subcmd__help__subcmd__approver"
+                ;;
             pgward__subcmd__help,check)
                 cmd="pgward__subcmd__help__subcmd__check"
                 ;;
@@ -51,6 +141,33 @@ _pgward() {
                 ;;
             pgward__subcmd__help,log)
                 cmd="pgward__subcmd__help__subcmd__log"
+                ;;
+            pgward__subcmd__help__subcmd__approver,author)
+                cmd="pgward__subcmd__help__subcmd__approver__subcmd__author"
+                ;;
+            pgward__subcmd__help__subcmd__approver,keygen)
+                cmd="pgward__subcmd__help__subcmd__approver__subcmd__keygen"
+                ;;
+            pgward__subcmd__help__subcmd__approver,reviewer)
+                cmd="pgward__subcmd__help__subcmd__approver__subcmd__reviewer"
+                ;;
+            pgward__subcmd__help__subcmd__approver,serve)
+                cmd="pgward__subcmd__help__subcmd__approver__subcmd__serve"
+                ;;
+            pgward__subcmd__help__subcmd__approver,verify)
+                cmd="pgward__subcmd__help__subcmd__approver__subcmd__verify"
+                ;;
+            pgward__subcmd__help__subcmd__approver__subcmd__author,add)
+                cmd="pgward__subcmd__help__subcmd__approver__subcmd__author__subcmd__add"
+                ;;
+            pgward__subcmd__help__subcmd__approver__subcmd__author,remove)
+                cmd="pgward__subcmd__help__subcmd__approver__subcmd__author__subcmd__remove"
+                ;;
+            pgward__subcmd__help__subcmd__approver__subcmd__reviewer,add)
+                cmd="pgward__subcmd__help__subcmd__approver__subcmd__reviewer__subcmd__add"
+                ;;
+            pgward__subcmd__help__subcmd__approver__subcmd__reviewer,remove)
+                cmd="pgward__subcmd__help__subcmd__approver__subcmd__reviewer__subcmd__remove"
                 ;;
             pgward__subcmd__help__subcmd__log,export)
                 cmd="pgward__subcmd__help__subcmd__log__subcmd__export"
@@ -101,7 +218,7 @@ _pgward() {
 
     case "${cmd}" in
         pgward)
-            opts="-c -f -v -X -h -p -U -d -w -W -V --help --command --file --dry-run --variable --set --no-psqlrc --env --config --ticket --author --write-role --read-role --log-dir --host --port --username --dbname --no-password --password --version demo check completions keygen log help"
+            opts="-c -f -v -X -h -p -U -d -w -W -V --help --command --file --dry-run --variable --set --no-psqlrc --env --config --ticket --author --write-role --read-role --log-dir --host --port --username --dbname --no-password --password --version demo check approver completions keygen log help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -202,6 +319,500 @@ _pgward() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        pgward__subcmd__approver)
+            opts="--help serve keygen reviewer author verify help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__approver__subcmd__author)
+            opts="--help add remove help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__approver__subcmd__author__subcmd__add)
+            opts="--store --schema --password-env --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --schema)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__approver__subcmd__author__subcmd__help)
+            opts="add remove help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__approver__subcmd__author__subcmd__help__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__approver__subcmd__author__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__approver__subcmd__author__subcmd__help__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__approver__subcmd__author__subcmd__remove)
+            opts="--store --schema --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --schema)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__approver__subcmd__help)
+            opts="serve keygen reviewer author verify help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__approver__subcmd__help__subcmd__author)
+            opts="add remove"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__approver__subcmd__help__subcmd__author__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__approver__subcmd__help__subcmd__author__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__approver__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__approver__subcmd__help__subcmd__keygen)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__approver__subcmd__help__subcmd__reviewer)
+            opts="add remove"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__approver__subcmd__help__subcmd__reviewer__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__approver__subcmd__help__subcmd__reviewer__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__approver__subcmd__help__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__approver__subcmd__help__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__approver__subcmd__keygen)
+            opts="--key --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__approver__subcmd__reviewer)
+            opts="--help add remove help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__approver__subcmd__reviewer__subcmd__add)
+            opts="--store --schema --password-env --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --schema)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__approver__subcmd__reviewer__subcmd__help)
+            opts="add remove help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__approver__subcmd__reviewer__subcmd__help__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__approver__subcmd__reviewer__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__approver__subcmd__reviewer__subcmd__help__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__approver__subcmd__reviewer__subcmd__remove)
+            opts="--store --schema --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --schema)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__approver__subcmd__serve)
+            opts="--store --schema --key --listen --public-url --webhook-url --chat-secret-env --pool --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --schema)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --public-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --webhook-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --chat-secret-env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pool)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__approver__subcmd__verify)
+            opts="--store --schema --key --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --schema)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         pgward__subcmd__check)
             opts="-e --env --config --format --strict --no-ddl --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -289,8 +900,148 @@ _pgward() {
             return 0
             ;;
         pgward__subcmd__help)
-            opts="demo check completions keygen log help"
+            opts="demo check approver completions keygen log help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__help__subcmd__approver)
+            opts="serve keygen reviewer author verify"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__help__subcmd__approver__subcmd__author)
+            opts="add remove"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__help__subcmd__approver__subcmd__author__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__help__subcmd__approver__subcmd__author__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__help__subcmd__approver__subcmd__keygen)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__help__subcmd__approver__subcmd__reviewer)
+            opts="add remove"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__help__subcmd__approver__subcmd__reviewer__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__help__subcmd__approver__subcmd__reviewer__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__help__subcmd__approver__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__help__subcmd__approver__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

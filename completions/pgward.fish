@@ -46,6 +46,7 @@ complete -c pgward -n "__fish_pgward_needs_command" -s W -l password -d 'Prompt 
 complete -c pgward -n "__fish_pgward_needs_command" -s V -l version -d 'Print version'
 complete -c pgward -n "__fish_pgward_needs_command" -a "demo" -d 'Start a throwaway PostgreSQL cluster with a sample shop schema and open the shell on it'
 complete -c pgward -n "__fish_pgward_needs_command" -a "check" -d 'Classify the statements in SQL files without connecting (for code review and CI)'
+complete -c pgward -n "__fish_pgward_needs_command" -a "approver" -d 'The built-in approval service: serve it, make its key, manage reviewers and authors'
 complete -c pgward -n "__fish_pgward_needs_command" -a "completions" -d 'Print shell completions for SHELL to standard output'
 complete -c pgward -n "__fish_pgward_needs_command" -a "keygen" -d 'Create the operator\'s Ed25519 key that signs session logs (mode 0600) and print its public key'
 complete -c pgward -n "__fish_pgward_needs_command" -a "log" -d 'Verify, show, export or list session logs'
@@ -63,6 +64,42 @@ json\t'The versioned JSON report (docs/check.md)'"
 complete -c pgward -n "__fish_pgward_using_subcommand check" -l strict -d 'Exit 1 when any statement has a warning (e.g. an effect that survives ROLLBACK)'
 complete -c pgward -n "__fish_pgward_using_subcommand check" -l no-ddl -d 'Fail a script that changes the schema'
 complete -c pgward -n "__fish_pgward_using_subcommand check" -l help -d 'Print help'
+complete -c pgward -n "__fish_pgward_using_subcommand approver; and not __fish_seen_subcommand_from serve keygen reviewer author verify help" -l help -d 'Print help'
+complete -c pgward -n "__fish_pgward_using_subcommand approver; and not __fish_seen_subcommand_from serve keygen reviewer author verify help" -f -a "serve" -d 'Serve protocol v1, the reviewer page and the chat endpoint'
+complete -c pgward -n "__fish_pgward_using_subcommand approver; and not __fish_seen_subcommand_from serve keygen reviewer author verify help" -f -a "keygen" -d 'Write a new service key (mode 0600) and print its public key for shell configs'
+complete -c pgward -n "__fish_pgward_using_subcommand approver; and not __fish_seen_subcommand_from serve keygen reviewer author verify help" -f -a "reviewer" -d 'Add or remove a reviewer (passwords are stored as argon2 hashes)'
+complete -c pgward -n "__fish_pgward_using_subcommand approver; and not __fish_seen_subcommand_from serve keygen reviewer author verify help" -f -a "author" -d 'Add or remove an author (prints the author\'s credential; only its hash is stored)'
+complete -c pgward -n "__fish_pgward_using_subcommand approver; and not __fish_seen_subcommand_from serve keygen reviewer author verify help" -f -a "verify" -d 'Verify the decision log\'s chain and signatures'
+complete -c pgward -n "__fish_pgward_using_subcommand approver; and not __fish_seen_subcommand_from serve keygen reviewer author verify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pgward -n "__fish_pgward_using_subcommand approver; and __fish_seen_subcommand_from serve" -l store -d 'PostgreSQL database for the approver\'s state (URI or conninfo; pgpass and PG* apply)' -r
+complete -c pgward -n "__fish_pgward_using_subcommand approver; and __fish_seen_subcommand_from serve" -l schema -d 'Schema for the approver\'s tables (created and migrated by the approver)' -r
+complete -c pgward -n "__fish_pgward_using_subcommand approver; and __fish_seen_subcommand_from serve" -l key -d 'The service key (made by `pgward approver keygen`)' -r -F
+complete -c pgward -n "__fish_pgward_using_subcommand approver; and __fish_seen_subcommand_from serve" -l listen -d 'Address to listen on' -r
+complete -c pgward -n "__fish_pgward_using_subcommand approver; and __fish_seen_subcommand_from serve" -l public-url -d 'The address reviewers use (https:// behind a TLS proxy makes cookies Secure)' -r
+complete -c pgward -n "__fish_pgward_using_subcommand approver; and __fish_seen_subcommand_from serve" -l webhook-url -d 'Chat incoming-webhook URL to notify of new requests' -r
+complete -c pgward -n "__fish_pgward_using_subcommand approver; and __fish_seen_subcommand_from serve" -l chat-secret-env -d 'Variable holding the Slack signing secret (enables /chat/interactivity)' -r
+complete -c pgward -n "__fish_pgward_using_subcommand approver; and __fish_seen_subcommand_from serve" -l pool -d 'Pooled store connections' -r
+complete -c pgward -n "__fish_pgward_using_subcommand approver; and __fish_seen_subcommand_from serve" -l help -d 'Print help'
+complete -c pgward -n "__fish_pgward_using_subcommand approver; and __fish_seen_subcommand_from keygen" -l key -d 'Where to write the key' -r -F
+complete -c pgward -n "__fish_pgward_using_subcommand approver; and __fish_seen_subcommand_from keygen" -l help -d 'Print help'
+complete -c pgward -n "__fish_pgward_using_subcommand approver; and __fish_seen_subcommand_from reviewer" -l help -d 'Print help'
+complete -c pgward -n "__fish_pgward_using_subcommand approver; and __fish_seen_subcommand_from reviewer" -f -a "add" -d 'Add NAME (or replace their password or credential)'
+complete -c pgward -n "__fish_pgward_using_subcommand approver; and __fish_seen_subcommand_from reviewer" -f -a "remove" -d 'Remove NAME'
+complete -c pgward -n "__fish_pgward_using_subcommand approver; and __fish_seen_subcommand_from reviewer" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pgward -n "__fish_pgward_using_subcommand approver; and __fish_seen_subcommand_from author" -l help -d 'Print help'
+complete -c pgward -n "__fish_pgward_using_subcommand approver; and __fish_seen_subcommand_from author" -f -a "add" -d 'Add NAME (or replace their password or credential)'
+complete -c pgward -n "__fish_pgward_using_subcommand approver; and __fish_seen_subcommand_from author" -f -a "remove" -d 'Remove NAME'
+complete -c pgward -n "__fish_pgward_using_subcommand approver; and __fish_seen_subcommand_from author" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pgward -n "__fish_pgward_using_subcommand approver; and __fish_seen_subcommand_from verify" -l store -d 'PostgreSQL database for the approver\'s state (URI or conninfo; pgpass and PG* apply)' -r
+complete -c pgward -n "__fish_pgward_using_subcommand approver; and __fish_seen_subcommand_from verify" -l schema -d 'Schema for the approver\'s tables (created and migrated by the approver)' -r
+complete -c pgward -n "__fish_pgward_using_subcommand approver; and __fish_seen_subcommand_from verify" -l key -d 'The service key' -r -F
+complete -c pgward -n "__fish_pgward_using_subcommand approver; and __fish_seen_subcommand_from verify" -l help -d 'Print help'
+complete -c pgward -n "__fish_pgward_using_subcommand approver; and __fish_seen_subcommand_from help" -f -a "serve" -d 'Serve protocol v1, the reviewer page and the chat endpoint'
+complete -c pgward -n "__fish_pgward_using_subcommand approver; and __fish_seen_subcommand_from help" -f -a "keygen" -d 'Write a new service key (mode 0600) and print its public key for shell configs'
+complete -c pgward -n "__fish_pgward_using_subcommand approver; and __fish_seen_subcommand_from help" -f -a "reviewer" -d 'Add or remove a reviewer (passwords are stored as argon2 hashes)'
+complete -c pgward -n "__fish_pgward_using_subcommand approver; and __fish_seen_subcommand_from help" -f -a "author" -d 'Add or remove an author (prints the author\'s credential; only its hash is stored)'
+complete -c pgward -n "__fish_pgward_using_subcommand approver; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Verify the decision log\'s chain and signatures'
+complete -c pgward -n "__fish_pgward_using_subcommand approver; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c pgward -n "__fish_pgward_using_subcommand completions" -l help -d 'Print help'
 complete -c pgward -n "__fish_pgward_using_subcommand keygen" -l out -d 'Where to write the key [default: config `key`, else $XDG_DATA_HOME/pgward/operator.key]' -r -F
 complete -c pgward -n "__fish_pgward_using_subcommand keygen" -l config -d 'Config file [default: $PGWARD_CONFIG, else ~/.config/pgward/config.toml]' -r -F
@@ -92,12 +129,18 @@ complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subco
 complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from help" -f -a "export" -d 'Render a session log as the ticket attachment'
 complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from help" -f -a "list" -d 'List session logs, newest first'
 complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check completions keygen log help" -f -a "demo" -d 'Start a throwaway PostgreSQL cluster with a sample shop schema and open the shell on it'
-complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check completions keygen log help" -f -a "check" -d 'Classify the statements in SQL files without connecting (for code review and CI)'
-complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check completions keygen log help" -f -a "completions" -d 'Print shell completions for SHELL to standard output'
-complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check completions keygen log help" -f -a "keygen" -d 'Create the operator\'s Ed25519 key that signs session logs (mode 0600) and print its public key'
-complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check completions keygen log help" -f -a "log" -d 'Verify, show, export or list session logs'
-complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check completions keygen log help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check approver completions keygen log help" -f -a "demo" -d 'Start a throwaway PostgreSQL cluster with a sample shop schema and open the shell on it'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check approver completions keygen log help" -f -a "check" -d 'Classify the statements in SQL files without connecting (for code review and CI)'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check approver completions keygen log help" -f -a "approver" -d 'The built-in approval service: serve it, make its key, manage reviewers and authors'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check approver completions keygen log help" -f -a "completions" -d 'Print shell completions for SHELL to standard output'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check approver completions keygen log help" -f -a "keygen" -d 'Create the operator\'s Ed25519 key that signs session logs (mode 0600) and print its public key'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check approver completions keygen log help" -f -a "log" -d 'Verify, show, export or list session logs'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check approver completions keygen log help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and __fish_seen_subcommand_from approver" -f -a "serve" -d 'Serve protocol v1, the reviewer page and the chat endpoint'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and __fish_seen_subcommand_from approver" -f -a "keygen" -d 'Write a new service key (mode 0600) and print its public key for shell configs'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and __fish_seen_subcommand_from approver" -f -a "reviewer" -d 'Add or remove a reviewer (passwords are stored as argon2 hashes)'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and __fish_seen_subcommand_from approver" -f -a "author" -d 'Add or remove an author (prints the author\'s credential; only its hash is stored)'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and __fish_seen_subcommand_from approver" -f -a "verify" -d 'Verify the decision log\'s chain and signatures'
 complete -c pgward -n "__fish_pgward_using_subcommand help; and __fish_seen_subcommand_from log" -f -a "verify" -d 'Check chain, signatures and ending of each FILE; exit 0 only when every log is intact'
 complete -c pgward -n "__fish_pgward_using_subcommand help; and __fish_seen_subcommand_from log" -f -a "show" -d 'Print a readable summary of a session log'
 complete -c pgward -n "__fish_pgward_using_subcommand help; and __fish_seen_subcommand_from log" -f -a "export" -d 'Render a session log as the ticket attachment'

@@ -44,6 +44,12 @@ pub enum Command {
     ///
     /// Exit status: 0 clean, 2 when any statement would be refused, 1 on warnings with --strict.
     Check(CheckArgs),
+    /// The built-in approval service: serve it, make its key, manage reviewers and authors.
+    Approver {
+        /// What to do.
+        #[command(subcommand)]
+        command: ApproverCommand,
+    },
     /// Print shell completions for SHELL to standard output.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -260,4 +266,95 @@ fn variable(item: &str) -> Result<(String, Option<String>), String> {
             "invalid variable name {name:?} (letters, digits and _ only)"
         ))
     }
+}
+
+/// Where the approver keeps its state.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// PostgreSQL database for the approver's state (URI or conninfo; pgpass and PG* apply).
+    #[arg(long, value_name = "URL", env = "PGWARD_APPROVER_STORE")]
+    pub store: String,
+    /// Schema for the approver's tables (created and migrated by the approver).
+    #[arg(long, value_name = "NAME", default_value = "pgward_approver")]
+    pub schema: String,
+}
+
+/// `pgward approver …`.
+#[derive(Debug, Subcommand)]
+pub enum ApproverCommand {
+    /// Serve protocol v1, the reviewer page and the chat endpoint.
+    Serve {
+        /// The store.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The service key (made by `pgward approver keygen`).
+        #[arg(long, value_name = "FILE", env = "PGWARD_APPROVER_KEY")]
+        key: PathBuf,
+        /// Address to listen on.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8765")]
+        listen: std::net::SocketAddr,
+        /// The address reviewers use (https:// behind a TLS proxy makes cookies Secure).
+        #[arg(long, value_name = "URL")]
+        public_url: Option<String>,
+        /// Chat incoming-webhook URL to notify of new requests.
+        #[arg(long, value_name = "URL", env = "PGWARD_APPROVER_WEBHOOK")]
+        webhook_url: Option<String>,
+        /// Variable holding the Slack signing secret (enables /chat/interactivity).
+        #[arg(long, value_name = "VAR")]
+        chat_secret_env: Option<String>,
+        /// Pooled store connections.
+        #[arg(long, value_name = "N", default_value_t = 4)]
+        pool: usize,
+    },
+    /// Write a new service key (mode 0600) and print its public key for shell configs.
+    Keygen {
+        /// Where to write the key.
+        #[arg(long, value_name = "FILE", env = "PGWARD_APPROVER_KEY")]
+        key: PathBuf,
+    },
+    /// Add or remove a reviewer (passwords are stored as argon2 hashes).
+    Reviewer {
+        /// What to do.
+        #[command(subcommand)]
+        action: MemberAction,
+    },
+    /// Add or remove an author (prints the author's credential; only its hash is stored).
+    Author {
+        /// What to do.
+        #[command(subcommand)]
+        action: MemberAction,
+    },
+    /// Verify the decision log's chain and signatures.
+    Verify {
+        /// The store.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The service key.
+        #[arg(long, value_name = "FILE", env = "PGWARD_APPROVER_KEY")]
+        key: PathBuf,
+    },
+}
+
+/// Add or remove a member.
+#[derive(Debug, Subcommand)]
+pub enum MemberAction {
+    /// Add NAME (or replace their password or credential).
+    Add {
+        /// The name.
+        name: String,
+        /// The store.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Reviewers: read the password from this variable instead of the terminal.
+        #[arg(long, value_name = "VAR")]
+        password_env: Option<String>,
+    },
+    /// Remove NAME.
+    Remove {
+        /// The name.
+        name: String,
+        /// The store.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }

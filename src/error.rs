@@ -38,6 +38,9 @@ pub enum Error {
     /// A session-log command failed.
     #[error(transparent)]
     Audit(#[from] crate::audit::AuditError),
+    /// `pgward approver` could not do what was asked.
+    #[error("{0}")]
+    Approver(String),
     /// The terminal or runtime could not be set up.
     #[error("{0}")]
     Io(#[from] std::io::Error),

@@ -8,6 +8,8 @@
 //! # Layout
 //!
 //! - [`audit`]: the signed, hash-chained session log: records, keys, writer, verify, export.
+//! - [`approval`]: two-person approval: protocol v1 types, token, code, client, and the
+//!   built-in approval service `pgward approver`.
 //! - [`cli`]: command-line flags (clap).
 //! - [`config`]: the TOML file model and the validated [`config::Settings`].
 //! - [`conn`]: connection parameters like libpq's (URI, conninfo, `PG*`, pgpass), TLS, cancel.
@@ -27,6 +29,7 @@
 //! - [`demo`]: the sample shop schema behind `pgward demo`.
 //! - [`run`]: the entry point the binary calls.
 
+pub mod approval;
 pub mod audit;
 pub mod check;
 pub mod cli;

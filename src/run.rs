@@ -7,9 +7,11 @@ use std::path::{Path, PathBuf};
 
 use clap::CommandFactory;
 
+use crate::approval::service::admin::{Options, Running};
 use crate::cli::{Cli, Command, LogCommand, ScriptArgs};
+
 use crate::config::file::PromptColor;
-use crate::config::{EnvSettings, Settings};
+use crate::config::{ApprovalSettings, EnvSettings, Settings};
 use crate::conn::{self, ConnParams, PasswordPrompt, Secret, SslMode};
 use crate::render::Style;
 use crate::repl::script::{Flow, Runner};
@@ -30,6 +32,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             crate::audit::command::keygen(out.as_deref(), config.as_deref())
         }
         Some(Command::Log { command }) => log_command(command),
+        Some(Command::Approver { command }) => crate::approval::service::command::run(command),
         None => {
             let settings = Settings::resolve(&cli.shell, |k| std::env::var(k).ok())?;
             shell(settings, &cli.shell.script)
@@ -288,19 +291,24 @@ fn check(args: &crate::cli::CheckArgs) -> Result<ExitCode, Error> {
     Ok(report.exit_code(args.strict))
 }
 
-/// `pgward demo`: a throwaway cluster with the shop schema, and the shell on it.
+/// `pgward demo`: a throwaway cluster with the shop schema, the built-in approver on
+/// loopback with a demo reviewer, and the shell on it.
 fn demo(script: &ScriptArgs) -> Result<ExitCode, Error> {
     let rt = runtime()?;
     eprintln!("pgward demo: starting a throwaway PostgreSQL cluster…");
     let target = rt.block_on(crate::demo::prepare())?;
+    let author = whoami::username().unwrap_or_else(|_| "demo".into());
+    let (approver, approval, password) = demo_approver(&rt, &target, &author)?;
     drop(rt);
     eprintln!(
         "pgward demo: database {} on {}:{}; you log in as {} with password {} (no table\n\
          privileges of its own; psql connects the same way);\n\
-         reads run as {}, writes as {}. Try:\n  \
+         reads run as {}, writes as {}.\n\
+         The approver runs at {url}: review at {url}/review as reviewer `reviewer`, password `{password}`.\n\
+         Try:\n  \
          select * from customers limit 3;\n  \
          update orders set status = 'cancelled' where id = 42;\n  \
-         commit;   -- type `demo` to confirm\n\
+         commit;   -- approve in the browser, then type the code it shows\n\
          The cluster is removed when you quit (\\q).",
         target.dbname,
         target.host,
@@ -308,7 +316,8 @@ fn demo(script: &ScriptArgs) -> Result<ExitCode, Error> {
         target.user,
         target.password,
         target.read_role,
-        target.write_role
+        target.write_role,
+        url = approver.public_url,
     );
     // A throwaway operator key signs the demo's log: the log goes where logs go, so
     // `pgward log list` and `pgward log verify` work on it afterwards.
@@ -320,6 +329,8 @@ fn demo(script: &ScriptArgs) -> Result<ExitCode, Error> {
         .map_err(crate::audit::AuditError::from)?;
     let env = EnvSettings {
         color: PromptColor::Cyan,
+        require_approval: true,
+        approval: Some(approval),
         ..EnvSettings::new(
             "demo",
             &crate::config::Environment::ad_hoc(
@@ -343,14 +354,61 @@ fn demo(script: &ScriptArgs) -> Result<ExitCode, Error> {
             passfile: None,
             prompt: PasswordPrompt::Never,
         },
-        author: whoami::username().unwrap_or_else(|_| "demo".into()),
+        author,
         ticket: Some("DEMO-1".into()),
         config_path: None,
         history_ignore: Vec::new(),
         log,
     };
     let code = shell(settings, script);
+    drop(approver);
     drop(target);
     drop(key_dir);
     code
+}
+
+/// The built-in approver for the demo, its state in the demo cluster; a reviewer
+/// `reviewer` with a fresh password, and a credential for `author`.
+fn demo_approver(
+    rt: &tokio::runtime::Runtime,
+    target: &crate::demo::DemoTarget,
+    author: &str,
+) -> Result<(Running, ApprovalSettings, String), Error> {
+    use crate::approval::service::{admin, store::Store};
+    let fail = |e: String| Error::Approver(format!("demo approver: {e}"));
+    let store = target.cluster.conninfo("postgres");
+    let password = crate::approval::hex::random(6).map_err(|e| fail(e.to_string()))?;
+    let mut seed = [0u8; 32];
+    getrandom::getrandom(&mut seed).map_err(|e| fail(e.to_string()))?;
+    let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+    let credential = rt.block_on(async {
+        let s = Store::open(&store, "pgward_approver", 1)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        admin::add_reviewer(&s, "reviewer", &password)
+            .await
+            .map_err(fail)?;
+        admin::add_author(&s, author).await.map_err(fail)
+    })?;
+    let running = Running::start(Options {
+        store,
+        schema: "pgward_approver".into(),
+        key: key.clone(),
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        public_url: None,
+        webhook: None,
+        slack_secret: None,
+        pool: 2,
+    })
+    .map_err(fail)?;
+    let approval = ApprovalSettings {
+        url: running.public_url.clone(),
+        public_key: key.verifying_key(),
+        credential,
+        reviewers: Vec::new(),
+        wait: std::time::Duration::from_secs(300),
+        require_code: true,
+        ca_file: None,
+    };
+    Ok((running, approval, password))
 }

@@ -62,10 +62,41 @@ pub struct Environment {
     /// enforces should turn it on.
     #[serde(default)]
     pub allow_dynamic_sql: bool,
+    /// The approval service that approves COMMITs where `require_approval` is on.
+    pub approval: Option<Approval>,
     /// Findings of the role check accepted by name; any other finding refuses to open
     /// the environment.
     #[serde(default)]
     pub accept_risks: Vec<Risk>,
+}
+
+/// `[environments.NAME.approval]`: where COMMITs are approved.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Approval {
+    /// The service's base URL (`http://127.0.0.1:8765`, `https://approve.internal`).
+    pub url: String,
+    /// The service's Ed25519 public key, 64 hex digits (`pgward approver keygen` prints it).
+    pub public_key: String,
+    /// File holding the author's credential (mode 0600).
+    pub credential_file: Option<std::path::PathBuf>,
+    /// Variable holding the author's credential.
+    pub credential_env: Option<String>,
+    /// Reviewers allowed to approve in this environment; empty allows any but the author.
+    #[serde(default)]
+    pub reviewers: Vec<String>,
+    /// How long COMMIT waits for a decision.
+    #[serde(default = "default_wait")]
+    pub wait: PgDuration,
+    /// Whether the reviewer must type the approval code at this screen.
+    #[serde(default = "yes")]
+    pub require_code: bool,
+    /// A CA file for the service's TLS certificate, besides the bundled Mozilla roots.
+    pub ca_file: Option<std::path::PathBuf>,
+}
+
+fn default_wait() -> PgDuration {
+    PgDuration(std::time::Duration::from_secs(300))
 }
 
 /// Colours the prompt can take.
@@ -122,6 +153,7 @@ impl Environment {
             preview_rows: default_preview_rows(),
             color: None,
             allow_dynamic_sql: false,
+            approval: None,
             accept_risks: Vec::new(),
         }
     }

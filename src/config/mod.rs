@@ -14,7 +14,7 @@ pub mod settings;
 pub use duration::PgDuration;
 pub use file::{ConfigFile, Environment};
 pub use risk::Risk;
-pub use settings::{EnvSettings, Settings};
+pub use settings::{ApprovalSettings, EnvSettings, Settings};
 
 use std::path::PathBuf;
 
@@ -62,6 +62,14 @@ pub enum ConfigError {
     TicketRequired {
         /// The environment.
         env: String,
+    },
+    /// The approval section of an environment is not usable.
+    #[error("environment {env:?}, [approval]: {message}")]
+    Approval {
+        /// The environment.
+        env: String,
+        /// What is wrong.
+        message: String,
     },
     /// A value given on the command line is not valid.
     #[error("invalid {what}: {message}")]

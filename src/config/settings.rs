@@ -36,8 +36,70 @@ pub struct EnvSettings {
     pub color: PromptColor,
     /// Whether dynamic SQL in DO blocks and function bodies is let through.
     pub allow_dynamic_sql: bool,
+    /// The approval service, where one is configured and `require_approval` is on.
+    pub approval: Option<ApprovalSettings>,
     /// Role-check findings accepted by name (`accept_risks`).
     pub accept_risks: Vec<Risk>,
+}
+
+/// A validated `[environments.NAME.approval]`.
+#[derive(Debug, Clone)]
+pub struct ApprovalSettings {
+    /// The service's base URL.
+    pub url: String,
+    /// The service's public key.
+    pub public_key: ed25519_dalek::VerifyingKey,
+    /// The author's credential.
+    pub credential: crate::conn::Secret,
+    /// Allowed reviewers (empty: any but the author).
+    pub reviewers: Vec<String>,
+    /// How long COMMIT waits.
+    pub wait: std::time::Duration,
+    /// Whether the code must be typed.
+    pub require_code: bool,
+    /// Extra CA for the service.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl ApprovalSettings {
+    /// Validates `raw` for environment `env`, reading the credential through `var`.
+    pub fn new(
+        env: &str,
+        raw: &super::file::Approval,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<ApprovalSettings, ConfigError> {
+        let bad = |message: String| ConfigError::Approval {
+            env: env.to_string(),
+            message,
+        };
+        let public_key = crate::approval::key::parse_public(&raw.public_key).ok_or_else(|| {
+            bad("public_key must be the 64 hex digits `pgward approver keygen` printed".into())
+        })?;
+        let url = raw.url.trim().trim_end_matches('/').to_string();
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(bad(format!(
+                "url {url:?} must start with http:// or https://"
+            )));
+        }
+        if raw.wait.0.is_zero() {
+            return Err(bad("wait must be more than 0".into()));
+        }
+        let credential = crate::approval::credential::load(
+            raw.credential_file.as_deref(),
+            raw.credential_env.as_deref(),
+            var,
+        )
+        .map_err(bad)?;
+        Ok(ApprovalSettings {
+            url,
+            public_key,
+            credential,
+            reviewers: raw.reviewers.clone(),
+            wait: raw.wait.0,
+            require_code: raw.require_code,
+            ca_file: raw.ca_file.clone(),
+        })
+    }
 }
 
 impl EnvSettings {
@@ -62,6 +124,7 @@ impl EnvSettings {
             } else {
                 PromptColor::Green
             }),
+            approval: None,
             accept_risks: env.accept_risks.clone(),
         }
     }
@@ -156,7 +219,11 @@ impl Settings {
                     .into());
                 }
                 entry.url = entry.url.trim().to_string();
-                (EnvSettings::new(name, &entry), Some(entry.url))
+                let mut env = EnvSettings::new(name, &entry);
+                if let (true, Some(raw)) = (entry.require_approval, &entry.approval) {
+                    env.approval = Some(ApprovalSettings::new(name, raw, &var)?);
+                }
+                (env, Some(entry.url))
             }
             None => {
                 let adhoc = Environment::ad_hoc(args.write_role.clone(), args.read_role.clone());

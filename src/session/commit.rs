@@ -7,11 +7,12 @@
 //!    summary, their rows are in its counts and digest, and their failure fails the
 //!    transaction like any statement's;
 //! 3. the change-set summary;
-//! 4. the author's confirmation, after which the connection is checked before anything
+//! 4. a second person's approval where the environment has an approval service
+//!    (`approve.rs`), else the author's confirmation; after either the connection is checked before anything
 //!    is claimed about the transaction (the backend may have died meanwhile);
 //! 5. the change set is still the one summarised: deferred work fired again must change
 //!    no count (a trigger that re-deferred constraints would otherwise act at COMMIT,
-//!    unseen);
+//!    unseen), and an approved digest must still be the digest;
 //! 6. COMMIT, sent on the cancellable path with a live line, because no timeout covers
 //!    commit processing (a synchronous standby that never answers);
 //! 7. the report of exactly what the server said: committed; committed locally with
@@ -87,8 +88,11 @@ impl Session {
             self.say_warn("dry run: the transaction was rolled back, nothing was committed");
             return Ok(Outcome::Ok);
         }
-        self.confirm_commit().await?;
+        let approved = self.authorize_commit(&tx, &xid, &summary).await?;
         self.still_summarised().await?;
+        if let Some(digest) = approved {
+            self.still_approved(&xid, &digest).await?;
+        }
         let digest = self.log_commit_intent(&tx, &xid)?;
         let reply = self.send_commit().await;
         self.log_commit_outcome(
@@ -193,9 +197,9 @@ impl Session {
     /// Asks the author to type the environment name. Whatever the answer, the
     /// connection is checked before anything is said about the transaction: the
     /// backend may have been terminated while the question was open.
-    async fn confirm_commit(&mut self) -> Result<(), Outcome> {
+    pub(super) async fn confirm_commit(&mut self) -> Result<(), Outcome> {
         let env = self.settings.env.name.clone();
-        self.say_err("No second reviewer was involved: approval is not available yet, so only the author confirms this COMMIT.\n");
+        self.say_err("No second reviewer was involved: no approval service is configured for this environment, so only the author confirms this COMMIT.\n");
         self.conn.settle().await;
         let answer = self.confirm.ask(&format!(
             "Type the environment name ({env}) to COMMIT, anything else keeps the transaction open: "

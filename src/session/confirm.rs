@@ -8,6 +8,22 @@ use std::io::{BufRead, Write};
 pub trait Confirm {
     /// The typed answer, or `None` when nobody can answer (no terminal, Ctrl-C, EOF).
     fn ask(&mut self, prompt: &str) -> Option<String>;
+
+    /// A secret typed without echo at the controlling terminal (never standard input), or
+    /// `None` when nobody can answer.
+    fn ask_secret(&mut self, prompt: &str) -> Option<String> {
+        rpassword::prompt_password(crate::render::escape::one_line(prompt)).ok()
+    }
+
+    /// Whether [`Confirm::ask_secret`] has a terminal to ask at, checked before anyone is
+    /// asked to review a change whose code nobody could type.
+    fn can_ask_secret(&self) -> bool {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+            .is_ok()
+    }
 }
 
 /// Asks on the controlling terminal.
@@ -41,5 +57,13 @@ pub struct Nobody;
 impl Confirm for Nobody {
     fn ask(&mut self, _prompt: &str) -> Option<String> {
         None
+    }
+
+    fn ask_secret(&mut self, _prompt: &str) -> Option<String> {
+        None
+    }
+
+    fn can_ask_secret(&self) -> bool {
+        false
     }
 }

@@ -271,7 +271,7 @@ impl Session {
 
     /// Appends `body`; false when the session is unlogged. The moment the log fails the
     /// session says so, once.
-    fn log_record(&mut self, body: Body) -> bool {
+    pub(super) fn log_record(&mut self, body: Body) -> bool {
         let was_logged = self.log.unlogged_reason().is_none();
         match self.log.record(body) {
             Ok(_) => true,

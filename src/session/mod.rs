@@ -11,6 +11,7 @@
 //! See the state machine in `../shared/DESIGN.md` and README's "Security model".
 
 mod advisory;
+mod approve;
 pub mod changes;
 mod commit;
 pub mod confirm;

@@ -1,6 +1,10 @@
 //! pgward's one integration test binary: real PostgreSQL (one throwaway cluster for the
 //! run, one database per test), the real `pgward` binary, real pseudo-terminals.
 
+mod approval;
+mod approval_page;
+mod approval_service;
+mod approval_util;
 mod check;
 mod commit;
 mod completions;

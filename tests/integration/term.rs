@@ -105,6 +105,41 @@ impl Term {
         }
     }
 
+    /// `pgward ARGS` on a 250-column pty with PGPASSWORD, `home` as HOME and `vars` set;
+    /// `env` is the environment name the prompt shows.
+    pub(crate) fn start_args(
+        db: &TestDb,
+        home: &Path,
+        env: &str,
+        args: &[&str],
+        vars: &[(&str, &str)],
+    ) -> Term {
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg("stty cols 250 rows 50 && exec \"$0\" \"$@\"")
+            .arg(util::bin())
+            .args(args);
+        util::isolate(&mut cmd, home);
+        cmd.env("TERM", "xterm").env("PGPASSWORD", PASSWORD);
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        let options = Options::new()
+            .timeout_ms(Some(STEP.as_millis() as u64))
+            .strip_ansi_escape_codes(true);
+        let p = rexpect::session::spawn_with_options(cmd, options).expect("spawn pgward on a pty");
+        Term {
+            p,
+            env: env.to_string(),
+            db: db.name.clone(),
+            transcript: String::new(),
+            pending: String::new(),
+            raw: Vec::new(),
+            exited: None,
+            drain: Regex::new("(?s).*").expect("regex"),
+        }
+    }
+
     /// Started with PGPASSWORD, up to the first prompt.
     pub(crate) fn ready(db: &TestDb, home: &Path) -> Term {
         let mut t = Term::start(db, home, Start::WithPassword);

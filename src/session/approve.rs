@@ -1,0 +1,276 @@
+//! COMMIT's approval, where the environment has `require_approval` and an `[approval]`
+//! service: the request goes to the service with the author's credential, the shell
+//! waits (bounded, Ctrl-C returns to the open transaction) with a live line showing that
+//! row locks are held, then checks the token (signature by the configured key over this
+//! request id, digest and log head; expiry; reviewer ≠ author; allow-list) and has the
+//! reviewer type the approval code, masked, at the terminal (never standard input; three
+//! tries). Every failure refuses the COMMIT in one line and leaves the transaction open;
+//! the caller re-checks counts and digest just before COMMIT.
+
+use std::time::{Duration, Instant};
+
+use crate::approval::protocol::{ApprovalRequest, Status, TableCount, VERSION};
+use crate::approval::verify::{verify, Verified};
+use crate::approval::{code, hex, time, ApprovalClient, ApprovalError};
+use crate::config::ApprovalSettings;
+
+use super::{OpenTx, Outcome, Session, TxState};
+
+/// How often the shell asks the service while it waits.
+const POLL: Duration = Duration::from_millis(500);
+
+impl Session {
+    /// COMMIT's authorisation: a second person's approval where the environment has an
+    /// approval service (the approved digest comes back), else the author's own
+    /// confirmation (`None`). The connection is checked afterwards either way.
+    pub(super) async fn authorize_commit(
+        &mut self,
+        tx: &OpenTx,
+        xid: &str,
+        summary: &str,
+    ) -> Result<Option<String>, Outcome> {
+        let approval = match &self.settings.env.approval {
+            Some(a) if self.settings.env.require_approval => a.clone(),
+            _ => return self.confirm_commit().await.map(|()| None),
+        };
+        let digest = self.change_set_digest(tx, xid);
+        let approved = self.approve(&approval, tx, xid, &digest, summary).await;
+        if let Some(outcome) = self.check_open().await {
+            return Err(outcome);
+        }
+        match approved {
+            Ok(_) => Ok(Some(digest)),
+            Err(e) => Err(self.not_approved(&e)),
+        }
+    }
+
+    /// Just before COMMIT: the counts read from the server again and the digest
+    /// recomputed must be the approved one, or the approval is void.
+    pub(super) async fn still_approved(
+        &mut self,
+        xid: &str,
+        approved: &str,
+    ) -> Result<(), Outcome> {
+        match crate::preview::counts::since(&self.conn.client, &self.changes.baseline).await {
+            Ok(now) => self.changes.cumulative = now,
+            Err(e) => return Err(self.counters_failed(&e).await),
+        }
+        let TxState::Open(tx) = &self.state else {
+            return Err(Outcome::Refused);
+        };
+        let tx = tx.clone();
+        let now = self.change_set_digest(&tx, xid);
+        if now == approved {
+            return Ok(());
+        }
+        Err(self.not_approved(&ApprovalError::Changed(format!(
+            "digest now {}, approved {}",
+            &now[..12.min(now.len())],
+            &approved[..12.min(approved.len())]
+        ))))
+    }
+
+    /// An approval that did not happen: one line, and the transaction stays open.
+    fn not_approved(&mut self, e: &ApprovalError) -> Outcome {
+        self.say_error(&format!(
+            "COMMIT refused: {e}; the transaction is still open, nothing was committed"
+        ));
+        self.say_hint("ROLLBACK discards it; COMMIT asks for approval again");
+        Outcome::Refused
+    }
+
+    /// Asks the approval service to approve `digest` of `tx` (transaction `txid`), whose
+    /// summary the author saw as `summary`. `Ok` only for a verified approval whose code
+    /// was typed (or that needs none).
+    pub(super) async fn approve(
+        &mut self,
+        approval: &ApprovalSettings,
+        tx: &OpenTx,
+        txid: &str,
+        digest: &str,
+        summary: &str,
+    ) -> Result<Verified, ApprovalError> {
+        if approval.require_code && !self.confirm.can_ask_secret() {
+            return Err(ApprovalError::NoTerminal);
+        }
+        let client = ApprovalClient::new(
+            &approval.url,
+            approval.credential.clone(),
+            approval.ca_file.as_deref(),
+        )
+        .map_err(ApprovalError::Credential)?;
+        let request_id = hex::random(16).map_err(|e| {
+            ApprovalError::Credential(format!("no randomness for a request id: {e}"))
+        })?;
+        let wait = approval.wait;
+        let request = ApprovalRequest {
+            version: VERSION,
+            request_id,
+            environment: self.settings.env.name.clone(),
+            server: self.server.clone(),
+            database: self.settings.conn.dbname.clone(),
+            role: tx.role.clone(),
+            author: self.settings.author.clone(),
+            ticket: self.settings.ticket.clone().unwrap_or_default(),
+            statements: tx.statements.clone(),
+            counts: self
+                .changes
+                .totals()
+                .into_iter()
+                .map(|t| TableCount {
+                    table: t.table,
+                    inserted: t.inserted,
+                    updated: t.updated,
+                    deleted: t.deleted,
+                })
+                .collect(),
+            preview_excerpt: summary.chars().take(16_000).collect(),
+            change_digest: digest.to_string(),
+            log_head: self.log_head(),
+            txid: txid.to_string(),
+            expires_at: time::format(time::now_unix() + wait.as_secs().max(1) as i64),
+        };
+        self.log_approval_request(&request);
+        let created = client.submit(&request).await?;
+        self.say_err(&format!(
+            "Approval requested from {}: the reviewer opens\n  {}\n",
+            client.base(),
+            crate::render::escape::one_line(&created.review_url)
+        ));
+        let (reviewer, approved_at, token) = self.wait_for(&client, &request, wait).await?;
+        let verified = verify(
+            &request,
+            &approval.public_key,
+            &approval.reviewers,
+            &self.settings.author,
+            time::now_unix(),
+            &Verified {
+                reviewer,
+                approved_at,
+                token,
+            },
+        )?;
+        if approval.require_code {
+            self.ask_code(&verified)?;
+        } else {
+            self.say_note(&format!(
+                "approved by {}; this environment sets require_code = false, so the verified token suffices without a typed code",
+                verified.reviewer
+            ));
+        }
+        self.log_approval(&request, &verified, approval.require_code);
+        Ok(verified)
+    }
+
+    /// Polls until a decision, the deadline or Ctrl-C.
+    async fn wait_for(
+        &mut self,
+        client: &ApprovalClient,
+        request: &ApprovalRequest,
+        wait: Duration,
+    ) -> Result<(String, String, String), ApprovalError> {
+        let start = Instant::now();
+        let live = self.io.is_live();
+        let locked: i64 = request.counts.iter().map(|c| c.updated + c.deleted).sum();
+        let mut announced = false;
+        let ctrl_c = tokio::signal::ctrl_c();
+        tokio::pin!(ctrl_c);
+        let result = loop {
+            match client.status(&request.request_id).await {
+                Ok(Status::Pending) => {}
+                Ok(Status::Approved {
+                    reviewer,
+                    approved_at,
+                    token,
+                }) => break Ok((reviewer, approved_at, token)),
+                Ok(Status::Rejected { reviewer, reason }) => {
+                    break Err(ApprovalError::Rejected {
+                        reviewer: crate::render::escape::one_line(&reviewer),
+                        reason: crate::render::escape::one_line(&reason),
+                    })
+                }
+                Ok(Status::Expired) => break Err(ApprovalError::Expired),
+                Err(e) => break Err(e),
+            }
+            let elapsed = start.elapsed();
+            if elapsed >= wait {
+                break Err(ApprovalError::TimedOut(clock(wait)));
+            }
+            let line = format!(
+                "waiting for approval: {} elapsed · row locks held{} · {} left · Ctrl-C stops waiting",
+                clock(elapsed),
+                if locked > 0 {
+                    format!(" on {locked} row{}", if locked == 1 { "" } else { "s" })
+                } else {
+                    String::new()
+                },
+                clock(wait - elapsed)
+            );
+            if live || !announced {
+                announced = true;
+                self.io.live_line(&line);
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(POLL.min(wait - elapsed)) => {}
+                _ = &mut ctrl_c => break Err(ApprovalError::Interrupted),
+            }
+        };
+        self.io.erase_live_line();
+        result
+    }
+
+    /// The reviewer types the code, masked, at the terminal: three tries.
+    fn ask_code(&mut self, verified: &Verified) -> Result<(), ApprovalError> {
+        let expected = code::derive(&verified.token).ok_or(ApprovalError::BadToken)?;
+        self.say_err(&format!(
+            "Approved by {}. {}, type the approval code shown to you.\n",
+            verified.reviewer, verified.reviewer
+        ));
+        for attempt in 1..=3 {
+            let typed = self
+                .confirm
+                .ask_secret(&format!("Approval code ({attempt} of 3): "))
+                .ok_or(ApprovalError::NoTerminal)?;
+            if code::matches(&expected, &typed) {
+                return Ok(());
+            }
+            if attempt < 3 {
+                self.say_error("wrong approval code");
+            }
+        }
+        Err(ApprovalError::WrongCode)
+    }
+
+    /// The session log's head, which the token binds.
+    fn log_head(&self) -> String {
+        self.log
+            .head()
+            .map(|h| crate::audit::hex::encode(&h.hash))
+            .unwrap_or_else(|| "0".repeat(64))
+    }
+
+    /// Records the request in the session log before it is sent.
+    fn log_approval_request(&mut self, request: &ApprovalRequest) {
+        self.log_record(crate::audit::Body::ApprovalRequest {
+            request_id: request.request_id.clone(),
+            change_digest: request.change_digest.clone(),
+            log_head: request.log_head.clone(),
+        });
+    }
+
+    /// Records the verified approval in the session log before COMMIT.
+    fn log_approval(&mut self, request: &ApprovalRequest, verified: &Verified, _code: bool) {
+        self.log_record(crate::audit::Body::Approval {
+            request_id: request.request_id.clone(),
+            reviewer: verified.reviewer.clone(),
+            approved_at: verified.approved_at.clone(),
+            expires_at: request.expires_at.clone(),
+            token: verified.token.clone(),
+        });
+    }
+}
+
+fn clock(d: Duration) -> String {
+    let s = d.as_secs();
+    format!("{}:{:02}", s / 60, s % 60)
+}
