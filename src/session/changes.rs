@@ -73,6 +73,13 @@ impl Changes {
         self.upper_bound = true;
     }
 
+    /// The transaction ended: its before-images go at once (their files are nameless,
+    /// so closing them frees them), not at the next write or at exit.
+    pub fn release_spills(&mut self) {
+        self.spills.clear();
+        self.marks.clear();
+    }
+
     /// Totals per table, TRUNCATEs counted as deletes of the rows the table held.
     pub fn totals(&self) -> Vec<TableTotals> {
         let mut totals: Vec<TableTotals> = self

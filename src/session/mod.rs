@@ -142,6 +142,9 @@ impl Session {
         let split = sql::split(input);
         for piece in &split.pieces {
             let outcome = self.run_piece(&piece.text).await;
+            if !self.state.is_open() {
+                self.changes.release_spills();
+            }
             self.flush_notices();
             if outcome != Outcome::Ok {
                 return outcome;
