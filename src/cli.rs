@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand};
     version,
     disable_help_flag = true,
     args_conflicts_with_subcommands = true,
-    after_help = "Exit status: 0 ok, 1 SQL error, 2 refused by policy (or not confirmed), 3 configuration or connection error."
+    after_help = "Exit status: 0 ok, 1 SQL error, 2 refused by policy (or not confirmed), 3 configuration or connection error, 4 ended by SIGTERM or SIGHUP (the open transaction rolled back)."
 )]
 pub struct Cli {
     /// Print help.

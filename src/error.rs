@@ -2,7 +2,8 @@
 //!
 //! Exit codes are part of the interface, documented in README.md:
 //! 0 ok, 1 SQL error, 2 refused by policy (or not confirmed), 3 configuration or
-//! connection error.
+//! connection error, 4 ended by a signal (SIGTERM, SIGHUP; the open transaction was rolled
+//! back).
 
 use crate::config::ConfigError;
 use crate::conn::ConnError;
@@ -51,6 +52,8 @@ pub enum ExitCode {
     Refused = 2,
     /// Configuration or connection error (including a lost connection).
     Config = 3,
+    /// Ended by SIGTERM or SIGHUP; an open transaction was rolled back.
+    Signal = 4,
 }
 
 impl ExitCode {

@@ -1,5 +1,6 @@
 //! The `pgward` binary: parse arguments, run the library, print the error, and map the
-//! outcome to an exit code (0 ok, 1 SQL error, 2 refused, 3 configuration or connection).
+//! outcome to an exit code (0 ok, 1 SQL error, 2 refused, 3 configuration or connection,
+//! 4 ended by a signal).
 
 use clap::Parser;
 

@@ -12,7 +12,7 @@ use crate::config::{EnvSettings, Settings};
 use crate::conn::{self, ConnParams, PasswordPrompt, Secret, SslMode};
 use crate::render::Style;
 use crate::repl::meta;
-use crate::session::{confirm, Io, Outcome, Session};
+use crate::session::{confirm, signals, Io, Outcome, Session};
 use crate::{Error, ExitCode};
 
 /// Runs pgward as the command line asks.
@@ -48,6 +48,10 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
             .map(|t| format!(", {t}"))
             .unwrap_or_default()
     );
+    // Spill directories of pgward processes that were killed: their files had no names,
+    // but the empty private directories stay until someone removes them.
+    crate::preview::spill::remove_stale(&std::env::temp_dir());
+    let _spill_dir = SpillDir;
     let connection = rt.block_on(conn::connect(&settings.conn, &app))?;
     let interactive =
         script.command.is_empty() && script.file.is_none() && std::io::stdin().is_terminal();
@@ -64,6 +68,7 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
     ))?;
     session.set_dry_run(script.dry_run);
     if interactive {
+        signals::install()?;
         return Ok(crate::repl::run(&rt, &mut session));
     }
     let inputs: Vec<String> = if !script.command.is_empty() {
@@ -84,6 +89,8 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
     } else {
         vec![read_script(script.file.as_deref())?]
     };
+    // From here on SIGINT, SIGTERM and SIGHUP are pgward's (see session::signals).
+    signals::install()?;
     let mut outcome = Outcome::Ok;
     for input in &inputs {
         let (ran, quit) = run_script(&rt, &mut session, input);
@@ -91,6 +98,9 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
         if outcome != Outcome::Ok || quit {
             break;
         }
+    }
+    if signals::terminated().is_some() {
+        return Ok(end_by_signal(&rt, &mut session));
     }
     let mut code = outcome.exit_code();
     if outcome == Outcome::Ok && session.state().is_open() && !script.dry_run {
@@ -101,6 +111,28 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
         rt.block_on(session.finish());
     }
     Ok(code)
+}
+
+/// SIGTERM or SIGHUP arrived: the session ends as at Ctrl-D (an open transaction is
+/// rolled back, and the session says so), with exit code 4.
+pub fn end_by_signal(rt: &tokio::runtime::Runtime, session: &mut Session) -> ExitCode {
+    let name = signals::terminated().map_or("a signal", signals::name);
+    let open = session.state().is_open();
+    eprintln!("pgward: {name} received: ending the session");
+    rt.block_on(session.finish());
+    if !open {
+        eprintln!("pgward: no transaction was open");
+    }
+    ExitCode::Signal
+}
+
+/// Removes this process's spill directory when the shell ends, however it ends.
+struct SpillDir;
+
+impl Drop for SpillDir {
+    fn drop(&mut self) {
+        crate::preview::spill::release();
+    }
 }
 
 /// Runs script text: SQL goes to the session; a line that starts with a backslash where

@@ -14,19 +14,20 @@ use rustyline::error::ReadlineError;
 use rustyline::history::FileHistory;
 use rustyline::{Config, Editor};
 
-use crate::session::{Confirm, Outcome, Session};
+use crate::session::{signals, Confirm, Outcome, Session};
 use crate::ExitCode;
 
 use helper::ReplHelper;
 
-/// Asks confirmations on a fresh line editor; Ctrl-C or Ctrl-D answer nothing.
+/// Asks confirmations on a fresh line editor; Ctrl-C or Ctrl-D answer nothing, and so
+/// do SIGTERM and SIGHUP.
 #[derive(Debug, Default)]
 pub struct EditorConfirm;
 
 impl Confirm for EditorConfirm {
     fn ask(&mut self, prompt: &str) -> Option<String> {
         let mut editor = rustyline::DefaultEditor::new().ok()?;
-        editor.readline(prompt).ok()
+        signals::while_editing(|| editor.readline(prompt))?.ok()
     }
 }
 
@@ -45,7 +46,8 @@ pub fn history_path(env: &str) -> Option<PathBuf> {
     dirs::data_dir().map(|d| d.join("pgward").join("history").join(safe))
 }
 
-/// Runs the interactive loop until `\q` or Ctrl-D; an open transaction is then rolled back.
+/// Runs the interactive loop until `\q`, Ctrl-D, SIGTERM or SIGHUP; an open transaction
+/// is then rolled back.
 pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session) -> ExitCode {
     session.set_confirm(Box::new(EditorConfirm));
     let config = Config::builder().auto_add_history(false).build();
@@ -70,11 +72,20 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session) -> ExitCode {
         env!("CARGO_PKG_VERSION")
     );
     loop {
+        if signals::terminated().is_some() {
+            return crate::run::end_by_signal(rt, session);
+        }
         let p = prompt::Prompt::of(session);
         if let Some(h) = editor.helper_mut() {
             h.colored_prompt = p.colored(color);
         }
-        match editor.readline(&p.plain()) {
+        let Some(read) = signals::while_editing(|| editor.readline(&p.plain())) else {
+            continue;
+        };
+        if signals::terminated().is_some() {
+            return crate::run::end_by_signal(rt, session);
+        }
+        match read {
             Ok(line) => {
                 let trimmed = line.trim();
                 if trimmed.is_empty() {

@@ -45,9 +45,10 @@ pub async fn run(
     cancellable(client, tls, run_uncancellable(client, sql)).await
 }
 
-/// Awaits `work`; on Ctrl-C sends the protocol's cancel request and keeps awaiting it,
-/// so the statement ends with query_canceled (57014). A failed cancel request leaves
-/// the statement running to its statement_timeout, which is the most we can do.
+/// Awaits `work`; on Ctrl-C (or SIGTERM, SIGHUP: see [`super::signals`]) sends the
+/// protocol's cancel request and keeps awaiting it, so the statement ends with
+/// query_canceled (57014). A failed cancel request leaves the statement running to its
+/// statement_timeout, which is the most we can do.
 async fn cancellable<T>(
     client: &Client,
     tls: &MakeRustlsConnect,
@@ -56,7 +57,7 @@ async fn cancellable<T>(
     tokio::pin!(work);
     tokio::select! {
         result = &mut work => result,
-        _ = tokio::signal::ctrl_c() => {
+        () = super::signals::interrupted() => {
             let _ = client.cancel_token().cancel_query(tls.clone()).await;
             work.await
         }

@@ -13,6 +13,7 @@ mod dry_run;
 pub mod exec;
 pub mod outcome;
 pub mod probe;
+pub mod signals;
 pub mod state;
 mod summary;
 mod write;
@@ -140,7 +141,16 @@ impl Session {
     /// succeed. An unterminated tail is an error: nothing of it is sent.
     pub async fn execute(&mut self, input: &str) -> Outcome {
         let split = sql::split(input);
+        let interrupts = signals::interrupts();
         for piece in &split.pieces {
+            if signals::terminated().is_some() {
+                // SIGTERM or SIGHUP: nothing more runs; the caller ends the session.
+                return Outcome::Refused;
+            }
+            if signals::interrupts() != interrupts {
+                self.say_error("interrupted (Ctrl-C): the rest of the input was not run");
+                return Outcome::Refused;
+            }
             let outcome = self.run_piece(&piece.text).await;
             if !self.state.is_open() {
                 self.changes.release_spills();

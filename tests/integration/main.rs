@@ -4,6 +4,7 @@
 mod completions;
 mod config;
 mod describe;
+mod faults;
 mod guard;
 mod preview;
 mod repl;
