@@ -303,7 +303,8 @@ impl Session {
                 return self.failed(e, text).await;
             }
         }
-        let result = exec::run(&self.conn.client, &self.conn.tls, text).await;
+        let result =
+            exec::run_streaming(&self.conn.client, &self.conn.tls, text, &mut self.io.out).await;
         match result {
             Ok(done) => {
                 match probe::probe(&self.conn.client).await {
@@ -502,7 +503,7 @@ impl Session {
         if let Err(e) = self.conn.client.batch_execute(BEGIN).await {
             return self.failed(e, text).await;
         }
-        match exec::run(&self.conn.client, &self.conn.tls, text).await {
+        match exec::run_streaming(&self.conn.client, &self.conn.tls, text, &mut self.io.out).await {
             Ok(done) => {
                 // Probe inside the savepoint: a role change the read attempted is caught
                 // (and the transaction rolled back), not quietly undone.
@@ -807,7 +808,7 @@ impl Session {
 
     fn show(&mut self, text: &str, done: &exec::Executed) {
         let out = if !done.columns.is_empty() {
-            let mut table = render::table::render(&done.columns, &done.rows);
+            let mut table = done.table();
             // psql prints the tag after the rows of INSERT/UPDATE/DELETE … RETURNING.
             if render::tag::dml_verb(text).is_some() {
                 table.push_str(&format!("{}\n", render::tag::command_tag(text, done.count)));

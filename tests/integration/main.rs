@@ -8,6 +8,7 @@ mod faults;
 mod guard;
 mod preview;
 mod repl;
+mod stream;
 mod term;
 mod tls;
 mod util;
