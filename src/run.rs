@@ -121,7 +121,7 @@ pub fn end_by_signal(rt: &tokio::runtime::Runtime, session: &mut Session) -> Exi
     eprintln!("pgward: {name} received: ending the session");
     rt.block_on(session.finish());
     if !open {
-        eprintln!("pgward: no transaction was open");
+        eprintln!("pgward: no transaction is open, so there is nothing to roll back");
     }
     ExitCode::Signal
 }
