@@ -298,3 +298,29 @@ fn read_only_tmpdir_means_counts_only_counted_once() {
     assert_eq!(db.items(), before);
     assert!(files_under(&ro).is_empty());
 }
+
+/// SIGTERM while a statement runs: the statement is cancelled (57014), the transaction
+/// rolled back, and pgward ends with code 4 at once, not when the statement would end.
+#[test]
+fn sigterm_cancels_a_running_statement() {
+    let db = TestDb::new("fa_term_run");
+    let before = db.items();
+    let home = tempfile::tempdir().expect("home");
+    let mut t = Term::ready(&db, home.path());
+    t.line("update items set qty = 0 where id = 4;");
+    t.expect("UPDATE 1");
+    t.prompt(WRITER, "=*>");
+    t.line("select pg_sleep(60);");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let sent = std::time::Instant::now();
+    t.signal(Signal::SIGTERM);
+    t.expect("57014");
+    t.expect("SIGTERM received: ending the session");
+    let code = t.exit_code();
+    t.ensure(code == 4, &format!("exit code {code}, expected 4"));
+    t.ensure(
+        sent.elapsed() < std::time::Duration::from_secs(10),
+        "ended at once",
+    );
+    assert_eq!(db.items(), before, "nothing committed");
+}
