@@ -8,6 +8,7 @@
 use crate::config::ConfigError;
 use crate::conn::ConnError;
 use crate::demo::DemoError;
+use crate::session::roles::RoleError;
 
 /// Errors that stop pgward before or outside a session.
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +19,9 @@ pub enum Error {
     /// No connection could be made.
     #[error(transparent)]
     Connect(#[from] ConnError),
+    /// The login's role setup is one pgward cannot guard (or could not be checked).
+    #[error(transparent)]
+    Roles(#[from] RoleError),
     /// `pgward demo` could not set up its cluster.
     #[error(transparent)]
     Demo(#[from] DemoError),

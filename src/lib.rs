@@ -14,8 +14,9 @@
 //! - [`policy`]: the refused list, as data.
 //! - [`preview`]: what each write did (diff, counts, cascades, DDL facts) and the
 //!   change digest, shown before COMMIT.
-//! - [`session`]: the guarded transaction state machine, the identity probe, and the
-//!   signals (Ctrl-C, SIGTERM, SIGHUP) that reach it.
+//! - [`session`]: the guarded transaction state machine, the identity probe, the role
+//!   check that refuses a role setup the database does not enforce, and the signals
+//!   (Ctrl-C, SIGTERM, SIGHUP) that reach it.
 //! - [`render`]: result tables and server errors, as psql shows them.
 //! - [`repl`]: the interactive line editor, prompt and meta-commands.
 //! - [`scratch`]: throwaway PostgreSQL clusters for tests and `pgward demo`.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::PgDuration;
+use super::{PgDuration, Risk};
 
 /// The whole file.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -48,6 +48,10 @@ pub struct Environment {
     pub preview_rows: usize,
     /// Prompt colour; production-like names default to red.
     pub color: Option<PromptColor>,
+    /// Findings of the role check accepted by name; any other finding refuses to open
+    /// the environment.
+    #[serde(default)]
+    pub accept_risks: Vec<Risk>,
 }
 
 /// Colours the prompt can take.
@@ -103,6 +107,7 @@ impl Environment {
             max_rows: default_max_rows(),
             preview_rows: default_preview_rows(),
             color: None,
+            accept_risks: Vec::new(),
         }
     }
 }

@@ -8,10 +8,12 @@
 pub mod duration;
 pub mod file;
 pub mod locate;
+pub mod risk;
 pub mod settings;
 
 pub use duration::PgDuration;
 pub use file::{ConfigFile, Environment};
+pub use risk::Risk;
 pub use settings::{EnvSettings, Settings};
 
 use std::path::PathBuf;

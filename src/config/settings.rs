@@ -8,7 +8,7 @@ use crate::conn::{ConnFlags, ConnParams, PasswordPrompt};
 use crate::error::Error;
 
 use super::file::{Environment, PromptColor};
-use super::{locate, ConfigError, PgDuration};
+use super::{locate, ConfigError, PgDuration, Risk};
 
 /// The environment a session runs in.
 #[derive(Debug, Clone)]
@@ -33,6 +33,8 @@ pub struct EnvSettings {
     pub preview_rows: usize,
     /// Prompt colour.
     pub color: PromptColor,
+    /// Role-check findings accepted by name (`accept_risks`).
+    pub accept_risks: Vec<Risk>,
 }
 
 impl EnvSettings {
@@ -56,6 +58,7 @@ impl EnvSettings {
             } else {
                 PromptColor::Green
             }),
+            accept_risks: env.accept_risks.clone(),
         }
     }
 }

@@ -194,6 +194,19 @@ mod tests {
 
         let client = login(&target).await;
 
+        // The demo's roles pass pgward's role check with nothing to accept.
+        let env = crate::config::EnvSettings::new(
+            "demo",
+            &crate::config::Environment::ad_hoc(
+                Some(target.write_role.clone()),
+                Some(target.read_role.clone()),
+            ),
+        );
+        let accepted = crate::session::roles::check(&client, &env)
+            .await
+            .expect("the demo passes the role check");
+        assert!(accepted.lines().is_empty(), "{accepted:?}");
+
         // NOINHERIT: no privileges of its own before SET ROLE.
         let err = client
             .query_one("SELECT count(*) FROM customers", &[])

@@ -126,6 +126,9 @@ pub fn run(line: &str, session: &mut Session) -> Action {
                 s.author,
                 s.ticket.as_deref().unwrap_or("(none)"),
             );
+            for line in session.accepted_risks() {
+                println!("WARNING: {}", crate::render::escape::one_line(line));
+            }
             Action::Continue
         }
         other => {

@@ -3,16 +3,21 @@
 //! A [`Session`] owns the connection. Input is split client-side, each statement is
 //! classified, checked against the policy, and run in a transaction pgward opened:
 //! reads in `BEGIN READ ONLY`, writes after `BEGIN; SET LOCAL ROLE …` with timeouts.
-//! After every statement the [`probe`] checks role, login, backend and transaction.
+//! Before it opens, [`roles`] checks that the login can become nothing beyond the read
+//! and write roles and that those cannot act outside the transaction.
+//! After every statement the [`probe`] checks role, login, backend, transaction and the
+//! settings pgward set; after every transaction, leftover advisory locks are released.
 //! COMMIT is intercepted wherever it appears and needs confirmation at a terminal.
 //! See the state machine in `../shared/DESIGN.md` and README's "Security model".
 
+mod advisory;
 pub mod changes;
 pub mod confirm;
 mod dry_run;
 pub mod exec;
 pub mod outcome;
 pub mod probe;
+pub mod roles;
 pub mod signals;
 pub mod state;
 mod summary;
@@ -54,6 +59,10 @@ pub struct Session {
     confirm: Box<dyn Confirm>,
     login: String,
     pid: String,
+    /// The session's application_name, as the server showed it at start.
+    app_name: String,
+    /// Accepted role-check risks, one line each.
+    accepted: Vec<String>,
     server: String,
     state: TxState,
     changes: Changes,
@@ -63,13 +72,14 @@ pub struct Session {
 }
 
 impl Session {
-    /// Starts a session on `conn`, checking who it is logged in as.
+    /// Starts a session on `conn`, checking who it is logged in as and that its role
+    /// setup is one the database enforces ([`roles`]); refuses to open otherwise.
     pub async fn start(
         conn: Connection,
         settings: Settings,
         io: Io,
         confirm: Box<dyn Confirm>,
-    ) -> Result<Session, crate::conn::ConnError> {
+    ) -> Result<Session, crate::Error> {
         let me =
             probe::probe(&conn.client)
                 .await
@@ -77,15 +87,21 @@ impl Session {
                     target: conn.params.target(),
                     message: render::error::one_line(&e),
                 })?;
+        let accepted = roles::check(&conn.client, &settings.env).await?;
         let server = server_identity(&conn.client).await;
         let mut io = io;
-        if let Some(warning) = outside_reach_warning(&conn.client).await {
-            let line = io.style.warn(&warning);
+        let accepted = accepted.lines();
+        for line in &accepted {
+            let line = io
+                .style
+                .warn(&format!("WARNING: {}", render::escape::one_line(line)));
             let _ = writeln!(io.err, "{line}");
         }
         Ok(Session {
             login: me.session_user,
             pid: me.pid,
+            app_name: me.application_name,
+            accepted,
             server,
             changes: Changes::default(),
             all_columns: false,
@@ -97,6 +113,12 @@ impl Session {
             confirm,
             state: TxState::Idle,
         })
+    }
+
+    /// The role-check risks this environment accepts, one line each, as the start
+    /// banner showed them.
+    pub fn accepted_risks(&self) -> &[String] {
+        &self.accepted
     }
 
     /// The transaction state.
@@ -179,6 +201,8 @@ impl Session {
             } else {
                 self.say_warn("the open transaction was rolled back: nothing was committed");
             }
+        } else {
+            self.release_advisory_locks().await;
         }
         self.flush_notices();
     }
@@ -262,13 +286,28 @@ impl Session {
         }))
     }
 
+    /// What the probe must see inside a transaction pgward opened as `role`: the
+    /// transaction's application_name when it set one, the session's otherwise, and the
+    /// configured timeouts.
     fn expected(&self, role: &str, xact_start: Option<String>, read_only: bool) -> Expected {
+        let application_name = match &self.state {
+            TxState::Open(tx) | TxState::Failed(tx) => tx.application_name.clone(),
+            TxState::Idle => self.app_name.clone(),
+        };
+        let env = &self.settings.env;
+        let ms = |d: crate::config::PgDuration| i64::try_from(d.as_millis()).unwrap_or(-1);
         Expected {
             role: role.to_string(),
             login: self.login.clone(),
             pid: self.pid.clone(),
             xact_start,
             read_only,
+            application_name,
+            timeouts: Some(probe::Timeouts {
+                statement: ms(env.statement_timeout),
+                lock: ms(env.lock_timeout),
+                idle: ms(env.idle_timeout),
+            }),
         }
     }
 
@@ -321,11 +360,14 @@ impl Session {
                     return self.failed(e, text).await;
                 }
                 self.show(text, &done);
+                self.release_advisory_locks().await;
                 Outcome::Ok
             }
             Err(e) => {
                 let _ = self.conn.client.batch_execute("ROLLBACK").await;
-                self.failed(e, text).await
+                let outcome = self.failed(e, text).await;
+                self.release_advisory_locks().await;
+                outcome
             }
         }
     }
@@ -334,7 +376,11 @@ impl Session {
     async fn plain(&mut self, text: &str) -> Outcome {
         match exec::run(&self.conn.client, &self.conn.tls, text).await {
             Ok(done) => {
-                let expected = self.expected(&self.login.clone(), None, false);
+                // Outside a transaction pgward set no timeouts.
+                let expected = Expected {
+                    timeouts: None,
+                    ..self.expected(&self.login.clone(), None, false)
+                };
                 match probe::probe(&self.conn.client).await {
                     Ok(seen) => {
                         if let Some(m) = expected.mismatch(&seen) {
@@ -344,6 +390,7 @@ impl Session {
                     Err(e) => return self.failed(e, text).await,
                 }
                 self.show(text, &done);
+                self.release_advisory_locks().await;
                 Outcome::Ok
             }
             Err(e) => self.failed(e, text).await,
@@ -406,29 +453,37 @@ impl Session {
         );
         // Author and ticket are user input: they travel as a parameter, never as SQL.
         let app = truncate(&app, 63);
+        // set_config returns the value as the server keeps it (cleaned, truncated):
+        // that is what the probe must see for the rest of the transaction.
         let opened = match self.conn.client.batch_execute(&begin).await {
             Ok(()) => self
                 .conn
                 .client
-                .execute(
+                .query_one(
                     "SELECT pg_catalog.set_config('application_name', $1, true)",
                     &[&app],
                 )
                 .await
-                .map(|_| ()),
+                .map(|row| row.get::<_, String>(0)),
             Err(e) => Err(e),
         };
-        if let Err(e) = opened {
-            let _ = self.conn.client.batch_execute("ROLLBACK").await;
-            let outcome = self.failed(e, "").await;
-            self.say_hint(&format!(
+        let app = match opened {
+            Ok(app) => app,
+            Err(e) => {
+                let _ = self.conn.client.batch_execute("ROLLBACK").await;
+                let outcome = self.failed(e, "").await;
+                self.say_hint(&format!(
                 "pgward could not switch to write role {role:?}; the login role must be a member of it"
             ));
-            return Some(outcome);
-        }
+                return Some(outcome);
+            }
+        };
         let read_committed =
             isolation.contains("READ COMMITTED") || isolation.contains("READ UNCOMMITTED");
-        let expected = self.expected(&role, None, false);
+        let expected = Expected {
+            application_name: app.clone(),
+            ..self.expected(&role, None, false)
+        };
         match probe::probe(&self.conn.client).await {
             Ok(seen) => {
                 if let Some(m) = expected.mismatch(&seen) {
@@ -444,6 +499,7 @@ impl Session {
                 };
                 let mut tx = OpenTx::new(role, seen.xact_start);
                 tx.read_committed = read_committed;
+                tx.application_name = app;
                 self.state = TxState::Open(tx);
                 None
             }
@@ -718,6 +774,7 @@ impl Session {
             Ok(()) => {
                 self.state = TxState::Idle;
                 self.say_out("COMMIT");
+                self.release_advisory_locks().await;
                 Outcome::Ok
             }
             Err(e) => {
@@ -726,6 +783,7 @@ impl Session {
                 self.say_error(
                     "COMMIT failed: the server rolled the transaction back; nothing was committed",
                 );
+                self.release_advisory_locks().await;
                 outcome
             }
         }
@@ -734,7 +792,9 @@ impl Session {
     async fn rollback(&mut self) -> Result<(), tokio_postgres::Error> {
         self.state = TxState::Idle;
         self.changes = Changes::default();
-        self.conn.client.batch_execute("ROLLBACK").await
+        self.conn.client.batch_execute("ROLLBACK").await?;
+        self.release_advisory_locks().await;
+        Ok(())
     }
 
     /// The probe saw something pgward did not set up: roll back, loudly.
@@ -800,6 +860,7 @@ impl Session {
             TxState::Open(_) | TxState::Failed(_) => {
                 let _ = self.conn.client.batch_execute("ROLLBACK").await;
                 self.say_warn("the transaction was rolled back: nothing was committed");
+                self.release_advisory_locks().await;
             }
             TxState::Idle => {}
         }
@@ -863,28 +924,6 @@ impl Session {
         let _ = writeln!(self.io.err, "NOTE:  {s}");
         let _ = self.io.err.flush();
     }
-}
-
-/// Extensions whose functions open connections no transaction of pgward's controls.
-/// Direct calls are refused by policy; a wrapper function around them is invisible to
-/// any client-side check, so the author is told at once.
-async fn outside_reach_warning(client: &tokio_postgres::Client) -> Option<String> {
-    let rows = client
-        .simple_query(
-            "SELECT pg_catalog.string_agg(extname, ', ' ORDER BY extname) FROM pg_catalog.pg_extension \
-             WHERE extname IN ('dblink', 'postgres_fdw')",
-        )
-        .await
-        .ok()?;
-    let names = rows.iter().find_map(|m| match m {
-        tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
-        _ => None,
-    })?;
-    Some(format!(
-        "WARNING: this database has {names} installed: they open connections outside pgward's transaction. \
-         pgward refuses direct calls, but cannot see through functions that wrap them; \
-         revoke EXECUTE on them from the write and read roles."
-    ))
 }
 
 /// Who the server is, for the change digest: its system identifier when the role may

@@ -1,5 +1,12 @@
 //! The identity probe: after every statement, one cheap query checks that the role, the
-//! login, the backend and the transaction are still the ones pgward opened.
+//! login, the backend and the transaction are still the ones pgward opened, and that the
+//! settings pgward set for the transaction (its timeouts, `application_name`,
+//! `transaction_read_only`) still hold: a function can change any of them through
+//! `set_config` with a name built at run time, which no client-side check sees.
+//!
+//! After a transaction ends, [`advisory_locks`] finds the session-level advisory locks
+//! pgward's backend still holds (a function can take them, and they survive ROLLBACK);
+//! the session releases them.
 //!
 //! Everything is schema-qualified or a keyword, so a hostile `search_path` cannot replace
 //! what the probe calls.
@@ -14,7 +21,19 @@ const PROBE: &str = "SELECT current_user, session_user, \
      pg_catalog.current_setting('transaction_read_only'), \
      pg_catalog.txid_current_if_assigned()::pg_catalog.text, \
      pg_catalog.current_setting('standard_conforming_strings'), \
-     pg_catalog.current_setting('client_encoding')";
+     pg_catalog.current_setting('client_encoding'), \
+     pg_catalog.current_setting('application_name'), \
+     (EXTRACT(epoch FROM pg_catalog.current_setting('statement_timeout')::pg_catalog.interval) \
+       * 1000)::pg_catalog.int8::pg_catalog.text, \
+     (EXTRACT(epoch FROM pg_catalog.current_setting('lock_timeout')::pg_catalog.interval) \
+       * 1000)::pg_catalog.int8::pg_catalog.text, \
+     (EXTRACT(epoch FROM pg_catalog.current_setting('idle_in_transaction_session_timeout')::pg_catalog.interval) \
+       * 1000)::pg_catalog.int8::pg_catalog.text";
+
+// Session-level advisory locks are the only advisory locks left once a transaction has
+// ended (transaction-level ones are released with it).
+const ADVISORY: &str = "SELECT pg_catalog.count(*)::pg_catalog.text FROM pg_catalog.pg_locks \
+     WHERE locktype = 'advisory' AND pid = pg_catalog.pg_backend_pid()";
 
 /// What the probe saw.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +53,22 @@ pub struct Identity {
     /// `standard_conforming_strings` is on and the client encoding is UTF8: the quoting
     /// rules pgward's splitter and its own generated SQL assume.
     pub quoting_intact: bool,
+    /// `application_name`.
+    pub application_name: String,
+    /// statement_timeout, lock_timeout and idle_in_transaction_session_timeout in
+    /// milliseconds, as the server reads them.
+    pub timeouts: Timeouts,
+}
+
+/// The three timeouts pgward sets for every transaction, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Timeouts {
+    /// statement_timeout.
+    pub statement: i64,
+    /// lock_timeout.
+    pub lock: i64,
+    /// idle_in_transaction_session_timeout.
+    pub idle: i64,
 }
 
 /// Runs the probe.
@@ -52,7 +87,27 @@ pub async fn probe(client: &Client) -> Result<Identity, tokio_postgres::Error> {
         read_only: get(4).as_deref() == Some("on"),
         xid: get(5),
         quoting_intact: get(6).as_deref() == Some("on") && get(7).as_deref() == Some("UTF8"),
+        application_name: get(8).unwrap_or_default(),
+        // An unreadable value is -1, which never matches what pgward set.
+        timeouts: Timeouts {
+            statement: get(9).and_then(|v| v.parse().ok()).unwrap_or(-1),
+            lock: get(10).and_then(|v| v.parse().ok()).unwrap_or(-1),
+            idle: get(11).and_then(|v| v.parse().ok()).unwrap_or(-1),
+        },
     })
+}
+
+/// How many session-level advisory locks this backend holds. Meaningful only between
+/// transactions.
+pub async fn advisory_locks(client: &Client) -> Result<u64, tokio_postgres::Error> {
+    let messages = client.simple_query(ADVISORY).await?;
+    Ok(messages
+        .iter()
+        .find_map(|m| match m {
+            SimpleQueryMessage::Row(r) => r.get(0).and_then(|v| v.parse().ok()),
+            _ => None,
+        })
+        .unwrap_or(0))
 }
 
 /// What the probe must see, and what it saw instead.
@@ -68,6 +123,10 @@ pub struct Expected {
     pub xact_start: Option<String>,
     /// Whether the transaction must be read-only.
     pub read_only: bool,
+    /// The application_name pgward set (for the session, or for the transaction).
+    pub application_name: String,
+    /// The timeouts pgward set for the transaction; `None` outside one.
+    pub timeouts: Option<Timeouts>,
 }
 
 impl Expected {
@@ -105,6 +164,108 @@ impl Expected {
         if self.read_only && !seen.read_only {
             return Some("transaction is no longer read-only".into());
         }
+        if seen.application_name != self.application_name {
+            return Some(format!(
+                "application_name is {:?}, pgward set {:?}",
+                seen.application_name, self.application_name
+            ));
+        }
+        if let Some(set) = &self.timeouts {
+            let pairs = [
+                ("statement_timeout", seen.timeouts.statement, set.statement),
+                ("lock_timeout", seen.timeouts.lock, set.lock),
+                (
+                    "idle_in_transaction_session_timeout",
+                    seen.timeouts.idle,
+                    set.idle,
+                ),
+            ];
+            for (name, now, wanted) in pairs {
+                if now != wanted {
+                    return Some(format!("{name} is {now}ms, pgward set {wanted}ms"));
+                }
+            }
+        }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity() -> Identity {
+        Identity {
+            current_user: "app_writer".into(),
+            session_user: "ops".into(),
+            pid: "42".into(),
+            xact_start: "1.5".into(),
+            read_only: false,
+            xid: None,
+            quoting_intact: true,
+            application_name: "pgward author=a ticket=T-1".into(),
+            timeouts: Timeouts {
+                statement: 30_000,
+                lock: 5_000,
+                idle: 600_000,
+            },
+        }
+    }
+
+    fn expected() -> Expected {
+        Expected {
+            role: "app_writer".into(),
+            login: "ops".into(),
+            pid: "42".into(),
+            xact_start: Some("1.5".into()),
+            read_only: false,
+            application_name: "pgward author=a ticket=T-1".into(),
+            timeouts: Some(Timeouts {
+                statement: 30_000,
+                lock: 5_000,
+                idle: 600_000,
+            }),
+        }
+    }
+
+    #[test]
+    fn what_pgward_set_matches() {
+        assert_eq!(expected().mismatch(&identity()), None);
+    }
+
+    #[test]
+    fn each_changed_setting_is_a_mismatch() {
+        let mut seen = identity();
+        seen.timeouts.statement = 0;
+        let m = expected().mismatch(&seen).expect("mismatch");
+        assert!(m.contains("statement_timeout is 0ms"), "{m}");
+        let mut seen = identity();
+        seen.timeouts.lock = -1;
+        assert!(expected().mismatch(&seen).is_some());
+        let mut seen = identity();
+        seen.timeouts.idle = 0;
+        let m = expected().mismatch(&seen).expect("mismatch");
+        assert!(m.contains("idle_in_transaction_session_timeout"), "{m}");
+        let mut seen = identity();
+        seen.application_name = "pgward author=b ticket=T-1".into();
+        let m = expected().mismatch(&seen).expect("mismatch");
+        assert!(m.contains("application_name"), "{m}");
+    }
+
+    #[test]
+    fn timeouts_are_not_checked_outside_a_transaction() {
+        let mut seen = identity();
+        seen.timeouts = Timeouts::default();
+        let mut e = expected();
+        e.timeouts = None;
+        assert_eq!(e.mismatch(&seen), None);
+    }
+
+    #[test]
+    fn a_read_only_transaction_must_stay_read_only() {
+        let mut e = expected();
+        e.read_only = true;
+        let m = e.mismatch(&identity()).expect("mismatch");
+        assert!(m.contains("read-only"), "{m}");
     }
 }

@@ -13,6 +13,8 @@ pub struct OpenTx {
     pub statements: Vec<String>,
     /// The transaction runs at READ COMMITTED (or READ UNCOMMITTED).
     pub read_committed: bool,
+    /// The application_name pgward set for the transaction, as the server keeps it.
+    pub application_name: String,
 }
 
 impl OpenTx {
@@ -24,6 +26,7 @@ impl OpenTx {
             savepoints: Vec::new(),
             statements: Vec::new(),
             read_committed: false,
+            application_name: String::new(),
         }
     }
 }

@@ -123,7 +123,8 @@ fn password_comes_from_pgpass() {
             &db.name,
             "-w",
         ])
-        .args(["--read-role", READER, "-c", "select count(*) from items"])
+        .args(["--write-role", WRITER, "--read-role", READER])
+        .args(["-c", "select count(*) from items"])
         .run();
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains('5'), "{out:?}");
@@ -134,7 +135,8 @@ fn write_without_write_role_is_refused_with_hint() {
     let db = TestDb::new("cfg_no_writer");
     let before = db.items();
     let out = TestShell::bare()
-        .args(["-d", &db.login_conninfo(), "-c", "update items set qty = 1"])
+        .args(["-d", &db.read_login_conninfo(), "--read-role", READER])
+        .args(["-c", "update items set qty = 1"])
         .env("PGPASSWORD", PASSWORD)
         .run();
     assert_eq!(out.code, 2, "{out:?}");

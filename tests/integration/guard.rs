@@ -97,7 +97,7 @@ fn write_hidden_in_a_cte_is_a_write() {
     let before = db.items();
     // Without a write role, a write is refused: so the CTE must be seen as one.
     let out = crate::util::TestShell::bare()
-        .args(["-d", &db.login_conninfo(), "--read-role", READER])
+        .args(["-d", &db.read_login_conninfo(), "--read-role", READER])
         .env("PGPASSWORD", crate::util::PASSWORD)
         .stdin("with d as (delete from items where id = 1 returning *) select count(*) from d;\n")
         .run();
@@ -227,28 +227,6 @@ fn planner_settings_are_restored_after_a_captured_update() {
         .filter(|l| *l == "on" || *l == "off")
         .collect();
     assert_eq!(settings, ["on", "on"], "{out:?}");
-}
-
-#[test]
-fn dblink_wrapped_in_a_function_is_warned_about_at_start() {
-    // dblink opens a second connection that no transaction of pgward's controls. Direct
-    // calls are refused; a wrapper is invisible to the client, so pgward says so at once.
-    let db = TestDb::new("dblink_warning");
-    let out = TestShell::new(&db).args(["-c", "select 1"]).run();
-    assert_eq!(out.code, 0, "{out:?}");
-    assert!(!out.stderr.contains("dblink"), "{out:?}");
-    db.exec("CREATE EXTENSION dblink");
-    let out = TestShell::new(&db).args(["-c", "select 1"]).run();
-    assert_eq!(out.code, 0, "{out:?}");
-    assert!(
-        out.stderr
-            .contains("WARNING: this database has dblink installed"),
-        "{out:?}"
-    );
-    let out = TestShell::new(&db)
-        .args(["-c", "select dblink_connect('x', 'dbname=postgres')"])
-        .run();
-    assert_eq!(out.code, 2, "{out:?}");
 }
 
 #[test]

@@ -8,6 +8,7 @@ mod faults;
 mod guard;
 mod preview;
 mod repl;
+mod roles;
 mod stream;
 mod term;
 mod tls;

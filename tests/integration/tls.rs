@@ -124,7 +124,15 @@ fn rootcert(path: &Path) -> String {
 /// The shell with `-d <conninfo>`, running the query as the read role.
 fn shell(conninfo: &str) -> TestShell {
     TestShell::bare()
-        .args(["-d", conninfo, "--read-role", READER, "-c", QUERY])
+        .args([
+            "-d",
+            conninfo,
+            "--write-role",
+            WRITER,
+            "--read-role",
+            READER,
+        ])
+        .args(["-c", QUERY])
         .env("PGPASSWORD", PASSWORD)
 }
 

@@ -11,7 +11,8 @@ use std::sync::OnceLock;
 
 use pgward::scratch::Cluster;
 
-/// The login role the shell connects as; it can only SET ROLE to the roles below.
+/// The login role the shell connects as; it can only SET ROLE to the roles below, so it
+/// passes pgward's role check (nothing beyond the write and read roles).
 pub const LOGIN: &str = "pgward_login";
 /// Its password.
 pub const PASSWORD: &str = "login-secret";
@@ -19,6 +20,9 @@ pub const PASSWORD: &str = "login-secret";
 pub const WRITER: &str = "app_writer";
 /// The read role.
 pub const READER: &str = "app_reader";
+/// A second login that can only SET ROLE to the read role (same password): the setup
+/// pgward's role check accepts for an environment without a write role.
+pub const READ_LOGIN: &str = "pgward_read_login";
 
 static CLUSTER: OnceLock<Cluster> = OnceLock::new();
 
@@ -32,7 +36,9 @@ pub fn cluster() -> &'static Cluster {
             &format!(
                 "CREATE ROLE {WRITER} NOLOGIN; CREATE ROLE {READER} NOLOGIN; \
                  CREATE ROLE {LOGIN} LOGIN NOINHERIT PASSWORD '{PASSWORD}'; \
-                 GRANT {WRITER}, {READER} TO {LOGIN};"
+                 GRANT {WRITER}, {READER} TO {LOGIN}; \
+                 CREATE ROLE {READ_LOGIN} LOGIN NOINHERIT PASSWORD '{PASSWORD}'; \
+                 GRANT {READER} TO {READ_LOGIN};"
             ),
         )
         .expect("create roles");
@@ -132,9 +138,19 @@ impl TestDb {
 
     /// Conninfo for the login role (password auth over TCP).
     pub fn login_conninfo(&self) -> String {
+        self.conninfo_as(LOGIN)
+    }
+
+    /// Conninfo for the login that can only become the read role.
+    pub fn read_login_conninfo(&self) -> String {
+        self.conninfo_as(READ_LOGIN)
+    }
+
+    /// Conninfo for `user` (password auth over TCP).
+    pub fn conninfo_as(&self, user: &str) -> String {
         let c = cluster();
         format!(
-            "host={} port={} user={LOGIN} dbname={}",
+            "host={} port={} user={user} dbname={}",
             c.host(),
             c.port(),
             self.name

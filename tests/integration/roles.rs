@@ -1,0 +1,374 @@
+//! The role setup the database enforces, and the probe of what pgward set, through the
+//! real binary: a login that can become more than its write and read roles, a superuser
+//! write role and dblink refuse to open the environment (exit 3, nothing runs) unless the
+//! config accepts the risk by name; a function that changes a timeout or
+//! application_name through a setting name built at run time is caught by the probe and
+//! rolled back; a session-level advisory lock taken by a function is released after
+//! ROLLBACK. The superuser checks data, roles and locks afterwards.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use crate::util::{
+    self, cluster, write_config, TestDb, TestShell, LOGIN, PASSWORD, READER, WRITER,
+};
+
+/// Creates login `name` (NOINHERIT, the test password) granted `roles`.
+fn login(db: &TestDb, name: &str, roles: &[&str]) {
+    db.exec(&format!(
+        "CREATE ROLE {name} LOGIN NOINHERIT PASSWORD '{PASSWORD}'; GRANT {} TO {name};",
+        roles.join(", ")
+    ));
+}
+
+/// The shell as `user` with the write and read roles given.
+fn shell_as(db: &TestDb, user: &str, write: &str, read: &str) -> TestShell {
+    TestShell::bare()
+        .args(["-d", &db.conninfo_as(user), "--write-role", write])
+        .args(["--read-role", read])
+        .env("PGPASSWORD", PASSWORD)
+}
+
+/// A config file with environment `prod` for `user`, and `extra` lines.
+fn config_for(db: &TestDb, user: &str, extra: &str) -> String {
+    let c = cluster();
+    format!(
+        "author = \"tester\"\n\n[environments.prod]\nurl = \"postgresql://{user}@{}:{}/{}\"\n\
+         write_role = \"{WRITER}\"\nread_role = \"{READER}\"\nrequire_approval = false\n{extra}",
+        c.host(),
+        c.port(),
+        db.name
+    )
+}
+
+#[test]
+fn a_login_that_can_become_an_extra_role_is_refused_at_start() {
+    let db = TestDb::new("roles_extra");
+    db.exec(
+        "CREATE ROLE roles_extra_power NOLOGIN CREATEDB; \
+         GRANT ALL ON items TO roles_extra_power;",
+    );
+    login(
+        &db,
+        "roles_extra_login",
+        &[WRITER, READER, "roles_extra_power"],
+    );
+    let before = db.items();
+    let out = shell_as(&db, "roles_extra_login", WRITER, READER)
+        .args(["-c", "update items set qty = 0 where id = 1"])
+        .args(["-c", "select 1 as ran"])
+        .run();
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(out.stderr.contains("\"roles_extra_power\""), "{out:?}");
+    assert!(out.stderr.contains("extra_roles"), "{out:?}");
+    assert!(
+        out.stderr
+            .contains("REVOKE roles_extra_power FROM roles_extra_login;"),
+        "{out:?}"
+    );
+    // Nothing ran: no statement output, no change.
+    assert_eq!(out.stdout, "", "{out:?}");
+    assert_eq!(db.items(), before);
+
+    // The printed fix is the fix.
+    db.exec("REVOKE roles_extra_power FROM roles_extra_login");
+    let out = shell_as(&db, "roles_extra_login", WRITER, READER)
+        .args(["-c", "select count(*) from items"])
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
+#[test]
+fn an_accepted_extra_role_opens_and_is_shown_in_the_banner_and_conninfo() {
+    let db = TestDb::new("roles_accept");
+    db.exec("CREATE ROLE roles_accept_power NOLOGIN;");
+    login(
+        &db,
+        "roles_accept_login",
+        &[WRITER, READER, "roles_accept_power"],
+    );
+    let shell = TestShell::bare();
+    write_config(
+        shell.home(),
+        &config_for(
+            &db,
+            "roles_accept_login",
+            "accept_risks = [\"extra_roles\"]\n",
+        ),
+    );
+    let out = shell
+        .args(["--env", "prod", "-c", "select count(*) from items"])
+        .args(["-c", "\\conninfo"])
+        .env("PGPASSWORD", PASSWORD)
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains('5'), "{out:?}");
+    let banner = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("accepted risk extra_roles"))
+        .unwrap_or_else(|| panic!("no banner line: {out:?}"));
+    assert!(banner.contains("roles_accept_power"), "{out:?}");
+    assert!(
+        out.stdout.contains("accepted risk extra_roles"),
+        "\\conninfo lists it: {out:?}"
+    );
+
+    // Accepting another risk does not accept this one.
+    let shell = TestShell::bare();
+    write_config(
+        shell.home(),
+        &config_for(&db, "roles_accept_login", "accept_risks = [\"dblink\"]\n"),
+    );
+    let out = shell
+        .args(["--env", "prod", "-c", "select 1"])
+        .env("PGPASSWORD", PASSWORD)
+        .run();
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(out.stderr.contains("roles_accept_power"), "{out:?}");
+
+    // An unknown risk id is a configuration error naming the line.
+    let shell = TestShell::bare();
+    let text = config_for(
+        &db,
+        "roles_accept_login",
+        "accept_risks = [\"everything\"]\n",
+    );
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("accept_risks"))
+        .map_or(0, |i| i + 1);
+    write_config(shell.home(), &text);
+    let out = shell
+        .args(["--env", "prod", "-c", "select 1"])
+        .env("PGPASSWORD", PASSWORD)
+        .run();
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(out.stderr.contains("everything"), "{out:?}");
+    assert!(out.stderr.contains(&format!("line {line}")), "{out:?}");
+}
+
+#[test]
+fn a_superuser_write_role_is_refused() {
+    let db = TestDb::new("roles_super");
+    db.exec("CREATE ROLE roles_super_writer NOLOGIN SUPERUSER;");
+    login(&db, "roles_super_login", &["roles_super_writer", READER]);
+    let before = db.items();
+    let out = shell_as(&db, "roles_super_login", "roles_super_writer", READER)
+        .args(["-c", "update items set qty = 0 where id = 2"])
+        .run();
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(out.stderr.contains("superuser:"), "{out:?}");
+    assert!(
+        out.stderr
+            .contains("ALTER ROLE roles_super_writer NOSUPERUSER;"),
+        "{out:?}"
+    );
+    assert_eq!(out.stdout, "", "{out:?}");
+    assert_eq!(db.items(), before);
+    // Still a superuser: pgward changed nothing about the roles.
+    assert_eq!(
+        db.value("SELECT rolsuper::text FROM pg_roles WHERE rolname = 'roles_super_writer'")
+            .as_deref(),
+        Some("true")
+    );
+}
+
+#[test]
+fn a_bypassrls_read_role_is_refused() {
+    let db = TestDb::new("roles_bypassrls");
+    db.exec("CREATE ROLE roles_rls_reader NOLOGIN BYPASSRLS; GRANT SELECT ON items TO roles_rls_reader;");
+    login(&db, "roles_rls_login", &[WRITER, "roles_rls_reader"]);
+    let out = shell_as(&db, "roles_rls_login", WRITER, "roles_rls_reader")
+        .args(["-c", "select count(*) from items"])
+        .run();
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(out.stderr.contains("bypassrls:"), "{out:?}");
+    assert_eq!(out.stdout, "", "{out:?}");
+}
+
+#[test]
+fn dblink_refuses_to_open_until_execute_is_revoked() {
+    // dblink opens a second connection whose writes commit on their own. Direct calls are
+    // refused by policy; a wrapper function is invisible to any client, so the database
+    // must not let the roles execute it at all.
+    let db = TestDb::new("roles_dblink");
+    let out = TestShell::new(&db).args(["-c", "select 1"]).run();
+    assert_eq!(out.code, 0, "{out:?}");
+    db.exec("CREATE EXTENSION dblink");
+    let before = db.items();
+    let out = TestShell::new(&db)
+        .args(["-c", "update items set qty = 0 where id = 3"])
+        .run();
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(out.stderr.contains("dblink:"), "{out:?}");
+    assert!(
+        out.stderr
+            .contains("public.dblink_exec(text, text), public.dblink_exec(text, text, boolean)"),
+        "{out:?}"
+    );
+    assert_eq!(out.stdout, "", "{out:?}");
+    assert_eq!(db.items(), before);
+
+    // The printed fix is the fix.
+    let fix = out
+        .stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("fix: REVOKE EXECUTE"))
+        .unwrap_or_else(|| panic!("no REVOKE printed: {out:?}"));
+    db.exec(&format!("REVOKE EXECUTE{fix}"));
+    let out = TestShell::new(&db).args(["-c", "select 1"]).run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!out.stderr.contains("dblink"), "{out:?}");
+    // And a direct call is still refused by policy.
+    let out = TestShell::new(&db)
+        .args(["-c", "select dblink_connect('x', 'dbname=postgres')"])
+        .run();
+    assert_eq!(out.code, 2, "{out:?}");
+}
+
+#[test]
+fn a_function_that_changes_what_pgward_set_is_rolled_back_by_the_probe() {
+    let db = TestDb::new("roles_probe_settings");
+    // Each builds the setting's name at run time: no client-side scan sees it.
+    let changes = [
+        (
+            "loosen_statement",
+            "'statement' || '_timeout', '0', true",
+            "statement_timeout",
+        ),
+        (
+            "loosen_lock",
+            "'lock' || '_timeout', '0', false",
+            "lock_timeout",
+        ),
+        (
+            "loosen_idle",
+            "'idle_in_transaction' || '_session_timeout', '0', true",
+            "idle_in_transaction_session_timeout",
+        ),
+        (
+            "forge_app",
+            "'application' || '_name', 'innocent', false",
+            "application_name",
+        ),
+    ];
+    for (name, args, _) in changes {
+        db.exec(&format!(
+            "CREATE FUNCTION {name}() RETURNS int LANGUAGE plpgsql AS \
+             $$ BEGIN PERFORM pg_catalog.set_config({args}); RETURN 1; END $$; \
+             GRANT EXECUTE ON FUNCTION {name}() TO {WRITER}, {READER};"
+        ));
+    }
+    let before = db.items();
+    for (name, _, setting) in changes {
+        // Called as a read inside the write transaction, and inside the write itself.
+        for script in [
+            format!("update items set qty = 0 where id = 1;\nselect {name}();\ncommit;\n"),
+            format!("update items set qty = {name}() where id = 2;\ncommit;\n"),
+        ] {
+            let out = TestShell::new(&db).stdin(&script).run();
+            assert_eq!(out.code, 2, "{name}: {out:?}");
+            let guard = out
+                .stderr
+                .lines()
+                .find(|l| l.contains("GUARD:"))
+                .unwrap_or_else(|| panic!("{name}: no GUARD line: {out:?}"));
+            assert!(guard.contains(setting), "{name}: {out:?}");
+            assert!(guard.contains("rolled back"), "{name}: {out:?}");
+            assert_eq!(db.items(), before, "{name}");
+        }
+    }
+    // A read outside a transaction is probed the same way.
+    let out = TestShell::new(&db)
+        .args(["-c", "select loosen_statement()"])
+        .run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("statement_timeout"), "{out:?}");
+}
+
+#[test]
+fn a_session_level_advisory_lock_is_released_after_rollback() {
+    let db = TestDb::new("roles_advisory");
+    db.exec(&format!(
+        "CREATE FUNCTION take_lock() RETURNS int LANGUAGE sql AS \
+         'SELECT 1 FROM (SELECT pg_catalog.pg_advisory_lock(4242)) l'; \
+         GRANT EXECUTE ON FUNCTION take_lock() TO {WRITER}, {READER};"
+    ));
+    let before = db.items();
+    // The session stays open (pg_sleep) while the superuser looks at pg_locks.
+    let home = tempfile::tempdir().expect("home");
+    let mut cmd = Command::new(util::bin());
+    util::isolate(&mut cmd, home.path());
+    cmd.args(["-d", &db.login_conninfo(), "--write-role", WRITER])
+        .args(["--read-role", READER])
+        .args(["-c", "update items set qty = 1 where id = 1"])
+        .args(["-c", "select take_lock()"])
+        .args(["-c", "rollback"])
+        .args(["-c", "select pg_sleep(5)"])
+        .env("PGPASSWORD", PASSWORD)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn pgward");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut seen = String::new();
+    loop {
+        match lines.next() {
+            Some(Ok(line)) => {
+                seen.push_str(&line);
+                seen.push('\n');
+                if line.trim() == "ROLLBACK" {
+                    break;
+                }
+            }
+            _ => {
+                let _ = child.kill();
+                let out = child.wait_with_output().expect("wait");
+                panic!(
+                    "no ROLLBACK on stdout: {seen}\nstderr: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        }
+    }
+    let connected = db.value(&format!(
+        "SELECT count(*)::text FROM pg_stat_activity WHERE datname = '{}' AND usename = '{LOGIN}'",
+        db.name
+    ));
+    let locks = db.value(&format!(
+        "SELECT count(*)::text FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+         WHERE a.datname = '{}' AND a.usename = '{LOGIN}' AND l.locktype = 'advisory'",
+        db.name
+    ));
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let out = child.wait_with_output().expect("wait for pgward");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // pgward's session was still open when the superuser looked: the check means something.
+    assert_eq!(connected.as_deref(), Some("1"), "{seen}{rest:?}\n{stderr}");
+    assert_eq!(locks.as_deref(), Some("0"), "{seen}{rest:?}\n{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{seen}{rest:?}\n{stderr}");
+    assert!(
+        stderr.contains("session-level advisory lock") && stderr.contains("released"),
+        "{stderr}"
+    );
+    assert_eq!(db.items(), before);
+}
+
+#[test]
+fn a_configured_role_that_does_not_exist_refuses_to_open() {
+    let db = TestDb::new("roles_missing");
+    let before = db.items();
+    let out = shell_as(&db, LOGIN, "roles_no_such_writer", READER)
+        .args(["-c", "update items set qty = 0 where id = 4"])
+        .run();
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("\"roles_no_such_writer\" does not exist"),
+        "{out:?}"
+    );
+    assert_eq!(out.stdout, "", "{out:?}");
+    assert_eq!(db.items(), before);
+}
