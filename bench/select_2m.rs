@@ -293,8 +293,10 @@ impl Bench {
         }
         let status = child.wait()?;
         let wall = start.elapsed().as_secs_f64();
-        let footer = format!("({} rows)\n", self.rows);
-        if !status.success() || !last.ends_with(footer.as_bytes()) {
+        // psql ends with an empty line after the footer; pgward does not.
+        let footer = format!("({} rows)", self.rows);
+        let ends = String::from_utf8_lossy(&last);
+        if !status.success() || !ends.trim_end().ends_with(&footer) {
             return Err(format!(
                 "{}: exit {status}, output ends {:?}\n{}",
                 arm.label(),
