@@ -7,7 +7,8 @@
 //! 1. starts the demo shop (`pgward::demo::prepare`: a scratch cluster, the `shop`
 //!    database, the roles `shop_login` / `shop_writer` / `shop_reader`);
 //! 2. loads `public.orders_2m`: 2,000,000 rows shaped like the demo's `orders` (id,
-//!    customer, status, total, created_at), readable by `shop_reader`;
+//!    customer, status, total, created_at), readable by `shop_reader` (pgward's read
+//!    role) and by `shop_login` (for psql);
 //! 3. runs `SELECT * FROM public.orders_2m ORDER BY id` `PGWARD_BENCH_RUNS` times (default
 //!    3) through each client, alternating, after one untimed warm-up run; every client's
 //!    standard output is a pipe that the bench drains and counts;
@@ -158,8 +159,8 @@ fn real_main() -> Result<(), BoxError> {
                         round(((g * 7907) % 50000) / 100.0 + 5, 2),
                         timestamptz '2024-01-01 00:00:00+00' + g * interval '97 seconds'
                  FROM generate_series(1::bigint, {rows}) AS g;
-                 GRANT SELECT ON public.orders_2m TO {};",
-                target.read_role
+                 GRANT SELECT ON public.orders_2m TO {}, {};",
+                target.read_role, target.user
             ))
             .await?;
         admin.batch_execute("VACUUM (ANALYZE) public.orders_2m").await?;
