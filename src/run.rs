@@ -3,6 +3,7 @@
 //! guarded session.
 
 use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
 
 use clap::CommandFactory;
 
@@ -11,7 +12,8 @@ use crate::config::file::PromptColor;
 use crate::config::{EnvSettings, Settings};
 use crate::conn::{self, ConnParams, PasswordPrompt, Secret, SslMode};
 use crate::render::Style;
-use crate::repl::meta;
+use crate::repl::script::{Flow, Runner};
+use crate::repl::vars::Vars;
 use crate::session::{confirm, signals, Io, Outcome, Session};
 use crate::{Error, ExitCode};
 
@@ -55,11 +57,12 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
     let connection = rt.block_on(conn::connect(&settings.conn, &app))?;
     let interactive =
         script.command.is_empty() && script.file.is_none() && std::io::stdin().is_terminal();
-    let io = Io {
-        out: Box::new(std::io::stdout()),
-        err: Box::new(std::io::stderr()),
-        style: Style::detect(std::io::stderr().is_terminal()),
-    };
+    let io = Io::new(
+        Box::new(std::io::stdout()),
+        Box::new(std::io::stderr()),
+        Style::detect(std::io::stderr().is_terminal()),
+    )
+    .with_live(std::io::stderr().is_terminal());
     let mut session = rt.block_on(Session::start(
         connection,
         settings,
@@ -67,36 +70,58 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
         Box::new(confirm::Tty),
     ))?;
     session.set_dry_run(script.dry_run);
+    let mut runner = Runner::new(variables(&script.set));
+    if !script.no_rc {
+        if let Some(code) = run_rc(&rt, &mut session, &mut runner) {
+            return Ok(code);
+        }
+    }
     if interactive {
         signals::install()?;
-        return Ok(crate::repl::run(&rt, &mut session));
+        return Ok(crate::repl::run(&rt, &mut session, &mut runner));
     }
-    let inputs: Vec<String> = if !script.command.is_empty() {
-        script
-            .command
-            .iter()
-            .map(|c| {
-                if c.trim_start().starts_with('\\') {
-                    // A -c string that starts with a backslash holds meta-commands.
-                    c.clone()
-                } else {
-                    // As in psql, a -c string is complete: its last statement needs no
-                    // `;`. The newline keeps a trailing `--` comment from swallowing it.
-                    format!("{c}\n;")
-                }
-            })
-            .collect()
+    // Standard input is read before pgward takes the signals: until then SIGTERM ends a
+    // process that has nothing open.
+    let script_text = if script.command.is_empty() {
+        Some(read_script(script.file.as_deref())?)
     } else {
-        vec![read_script(script.file.as_deref())?]
+        None
     };
     // From here on SIGINT, SIGTERM and SIGHUP are pgward's (see session::signals).
     signals::install()?;
     let mut outcome = Outcome::Ok;
-    for input in &inputs {
-        let (ran, quit) = run_script(&rt, &mut session, input);
-        outcome = ran;
-        if outcome != Outcome::Ok || quit {
-            break;
+    let mut quit = false;
+    if !script.command.is_empty() {
+        // As in psql, `-c` text is not interpolated; a `-c` string that starts with a
+        // backslash holds meta-commands, any other is SQL sent as it is.
+        runner.interpolate = false;
+        for c in &script.command {
+            let flow = if c.trim_start().starts_with('\\') {
+                runner.line(&rt, &mut session, c)
+            } else {
+                // A -c string is complete: its last statement needs no `;`. The newline
+                // keeps a trailing `--` comment from swallowing it.
+                Flow::Go(rt.block_on(session.execute(&format!("{c}\n;"))))
+            };
+            match flow {
+                Flow::Quit => quit = true,
+                Flow::Go(o) => outcome = o,
+            }
+            if outcome != Outcome::Ok || quit {
+                break;
+            }
+        }
+    } else {
+        let text = script_text.unwrap_or_default();
+        let (name, dir) = match script.file.as_deref() {
+            Some(p) if p.as_os_str() != "-" => (
+                p.display().to_string(),
+                p.parent().map(Path::to_path_buf).unwrap_or_default(),
+            ),
+            _ => ("<stdin>".to_string(), PathBuf::from(".")),
+        };
+        if let Flow::Go(o) = runner.script(&rt, &mut session, &text, &name, &dir) {
+            outcome = o;
         }
     }
     if signals::terminated().is_some() {
@@ -104,17 +129,19 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
     }
     let mut code = outcome.exit_code();
     if outcome == Outcome::Ok && session.state().is_open() && !script.dry_run {
-        eprintln!("pgward: input ended inside an open transaction without a confirmed COMMIT");
+        session
+            .io()
+            .say_err("pgward: input ended inside an open transaction without a confirmed COMMIT\n");
         code = ExitCode::Refused;
     }
-    if outcome != Outcome::ConnectionLost {
+    if !outcome.ends_session() {
         rt.block_on(session.finish());
     }
     Ok(code)
 }
 
 /// SIGTERM or SIGHUP arrived: the session ends as at Ctrl-D (an open transaction is
-/// rolled back, and the session says so), with exit code 4.
+/// rolled back, and the session says so), with exit code 9.
 pub fn end_by_signal(rt: &tokio::runtime::Runtime, session: &mut Session) -> ExitCode {
     let name = signals::terminated().map_or("a signal", signals::name);
     let open = session.state().is_open();
@@ -135,36 +162,48 @@ impl Drop for SpillDir {
     }
 }
 
-/// Runs script text: SQL goes to the session; a line that starts with a backslash where
-/// no statement is unfinished is a meta-command, as in psql. Returns how it ended, and
-/// whether `\q` ended it.
-fn run_script(rt: &tokio::runtime::Runtime, session: &mut Session, text: &str) -> (Outcome, bool) {
-    let mut pending = String::new();
-    for line in text.split_inclusive('\n') {
-        let trimmed = line.trim();
-        if !trimmed.starts_with('\\') || !crate::sql::is_complete(&pending) {
-            pending.push_str(line);
-            continue;
-        }
-        if !pending.trim().is_empty() {
-            let outcome = rt.block_on(session.execute(&pending));
-            if outcome != Outcome::Ok {
-                return (outcome, false);
-            }
-        }
-        pending.clear();
-        match meta::perform(rt, session, trimmed) {
-            meta::Step::Quit => return (Outcome::Ok, true),
-            meta::Step::Continue(Outcome::Ok) => {}
-            meta::Step::Continue(outcome) => return (outcome, false),
+/// The variables of `-v NAME=VALUE` (`-v NAME` alone unsets, as in psql).
+fn variables(set: &[(String, Option<String>)]) -> Vars {
+    let mut vars = Vars::default();
+    for (name, value) in set {
+        match value {
+            Some(v) => vars.set(name, v),
+            None => vars.unset(name),
         }
     }
-    let outcome = if pending.trim().is_empty() {
-        Outcome::Ok
-    } else {
-        rt.block_on(session.execute(&pending))
+    vars
+}
+
+/// Runs `~/.pgwardrc` through the session, as psql runs `~/.psqlrc`; an error in it ends
+/// pgward (the setup the author counts on is not in place) with its exit code.
+fn run_rc(
+    rt: &tokio::runtime::Runtime,
+    session: &mut Session,
+    runner: &mut Runner,
+) -> Option<ExitCode> {
+    let path = dirs::home_dir()?.join(".pgwardrc");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => {
+            eprintln!("pgward: cannot read {}: {e} (-X skips it)", path.display());
+            return Some(ExitCode::Config);
+        }
     };
-    (outcome, false)
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let name = path.display().to_string();
+    let outcome = match runner.script(rt, session, &text, &name, &dir) {
+        Flow::Quit => return Some(ExitCode::Ok),
+        Flow::Go(o) => o,
+    };
+    if outcome == Outcome::Ok {
+        return None;
+    }
+    eprintln!("pgward: {name} failed; nothing more is run (-X skips it)");
+    if !outcome.ends_session() {
+        rt.block_on(session.finish());
+    }
+    Some(outcome.exit_code())
 }
 
 fn read_script(file: Option<&std::path::Path>) -> Result<String, Error> {
@@ -195,13 +234,20 @@ fn demo(script: &ScriptArgs) -> Result<ExitCode, Error> {
     let target = rt.block_on(crate::demo::prepare())?;
     drop(rt);
     eprintln!(
-        "pgward demo: database {} on {}:{}; you log in as {} (no table privileges of its own);\n\
+        "pgward demo: database {} on {}:{}; you log in as {} with password {} (no table\n\
+         privileges of its own; psql connects the same way);\n\
          reads run as {}, writes as {}. Try:\n  \
          select * from customers limit 3;\n  \
          update orders set status = 'cancelled' where id = 42;\n  \
          commit;   -- type `demo` to confirm\n\
          The cluster is removed when you quit (\\q).",
-        target.dbname, target.host, target.port, target.user, target.read_role, target.write_role
+        target.dbname,
+        target.host,
+        target.port,
+        target.user,
+        target.password,
+        target.read_role,
+        target.write_role
     );
     let env = EnvSettings {
         color: PromptColor::Cyan,
@@ -231,6 +277,7 @@ fn demo(script: &ScriptArgs) -> Result<ExitCode, Error> {
         author: whoami::username().unwrap_or_else(|_| "demo".into()),
         ticket: Some("DEMO-1".into()),
         config_path: None,
+        history_ignore: Vec::new(),
     };
     let code = shell(settings, script);
     drop(target);

@@ -8,6 +8,7 @@ pub mod counts;
 pub mod ddl;
 pub mod diff;
 pub mod digest;
+pub mod eligible;
 pub mod error;
 pub mod images;
 pub mod keys;
@@ -15,6 +16,7 @@ pub mod relation;
 pub mod rewrite;
 pub mod spill;
 pub mod statement;
+pub mod truncate;
 
 #[cfg(test)]
 mod testdb;

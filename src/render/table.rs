@@ -1,16 +1,17 @@
-//! Result tables drawn as psql draws them: no outer border, `|` between columns, a
-//! dashed rule under centred headers, numbers right-aligned, NULL shown empty, and a
-//! `(N rows)` footer.
+//! Result tables drawn as psql's aligned format draws them: no outer border, `|` between
+//! columns, a dashed rule under centred headers, numbers right-aligned, NULL shown empty,
+//! a value's further lines marked with `+` at the end of the line before, and a
+//! `(N rows)` footer. A large result is drawn in batches as it arrives ([`batch`], psql's
+//! `FETCH_COUNT` layout): each batch on its own widths, the header with the first only.
 //!
-//! A large result is drawn in batches as it arrives ([`batch`], psql's `FETCH_COUNT`
-//! semantics): each batch is aligned on its own widths, the header comes with the first
-//! batch only, and the footer counts every row. A result that fits in one batch is drawn
-//! exactly as [`render`] draws it.
+//! Every header and every line of every cell is escaped ([`escape::one_line`]) before it
+//! is measured, so widths are true and no value can drive the terminal or forge a row:
+//! a newline in a value is drawn as psql draws it, a continuation line behind a `+`.
 
-use std::borrow::Cow;
-
-use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
 use unicode_width::UnicodeWidthStr;
+
+use super::escape;
+use super::text::{Paint, Text};
 
 /// A result column.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,23 +42,141 @@ impl Column {
             numeric,
         }
     }
+
+    /// A left-aligned column.
+    pub fn text(name: impl Into<String>) -> Column {
+        Column {
+            name: name.into(),
+            numeric: false,
+        }
+    }
 }
 
-/// psql's border layout for comfy-table: only the vertical lines and the header rule.
-const PSQL: &str = "     -+ |          ";
+/// One cell: its lines, each a run of painted pieces, already escaped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cell {
+    lines: Vec<Vec<(String, Paint)>>,
+}
 
-/// An empty table in psql's layout, with centred `headers`.
-pub fn psql_table<'a>(headers: impl IntoIterator<Item = &'a str>) -> Table {
-    let mut table = Table::new();
-    table
-        .load_preset(PSQL)
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(
-            headers
+impl Cell {
+    /// A value; each of its lines becomes a line of the cell.
+    pub fn text(value: &str) -> Cell {
+        Cell {
+            lines: value
+                .split('\n')
+                .map(|line| vec![(escape::one_line(line), Paint::Plain)])
+                .collect(),
+        }
+    }
+
+    /// One line of painted pieces (a diff's `old → new`).
+    pub fn pieces<S: AsRef<str>>(pieces: impl IntoIterator<Item = (S, Paint)>) -> Cell {
+        Cell {
+            lines: vec![pieces
                 .into_iter()
-                .map(|h| Cell::new(h).set_alignment(CellAlignment::Center)),
-        );
-    table
+                .map(|(s, paint)| (escape::one_line(s.as_ref()), paint))
+                .collect()],
+        }
+    }
+
+    fn width(&self, line: usize) -> usize {
+        self.lines.get(line).map_or(0, |pieces| {
+            pieces.iter().map(|(s, _)| s.width()).sum::<usize>()
+        })
+    }
+}
+
+/// A table in psql's aligned layout.
+#[derive(Debug, Clone, Default)]
+pub struct Grid {
+    headers: Vec<String>,
+    right: Vec<bool>,
+    rows: Vec<Vec<Cell>>,
+}
+
+impl Grid {
+    /// An empty table with these columns.
+    pub fn new(columns: &[Column]) -> Grid {
+        Grid {
+            headers: columns.iter().map(|c| escape::one_line(&c.name)).collect(),
+            right: columns.iter().map(|c| c.numeric).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Adds a row; missing cells are empty, extra cells are dropped.
+    pub fn row(&mut self, cells: Vec<Cell>) -> &mut Grid {
+        self.rows.push(cells);
+        self
+    }
+
+    /// Header, rule and rows, each line ending in a newline, trailing blanks trimmed.
+    pub fn text(&self) -> Text {
+        let n = self.headers.len();
+        let mut out = Text::new();
+        if n == 0 {
+            return out;
+        }
+        let widths: Vec<usize> = (0..n)
+            .map(|i| {
+                self.rows
+                    .iter()
+                    .flat_map(|row| {
+                        let c = cell(row, i);
+                        (0..c.lines.len()).map(move |l| c.width(l))
+                    })
+                    .chain([self.headers[i].width()])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+
+        let mut header = String::new();
+        for (i, h) in self.headers.iter().enumerate() {
+            let pad = widths[i] - h.width();
+            let (left, right) = (pad - pad / 2, pad / 2);
+            header.push_str(&format!(" {}{h}{} ", " ".repeat(left), " ".repeat(right)));
+            if i + 1 < n {
+                header.push('|');
+            }
+        }
+        out.line(header.trim_end());
+        let rule: Vec<String> = widths.iter().map(|w| "-".repeat(w + 2)).collect();
+        out.line(rule.join("+"));
+
+        for row in &self.rows {
+            let height = (0..n).map(|i| cell(row, i).lines.len()).max().unwrap_or(0);
+            for l in 0..height.max(1) {
+                let mut line = Text::new();
+                for (i, (width, right)) in widths.iter().zip(&self.right).enumerate() {
+                    let c = cell(row, i);
+                    let pad = " ".repeat(width - c.width(l));
+                    line.push(" ");
+                    if *right {
+                        line.push(pad.as_str());
+                    }
+                    for (s, paint) in c.lines.get(l).into_iter().flatten() {
+                        line.push_painted(s.as_str(), *paint);
+                    }
+                    if !right {
+                        line.push(pad);
+                    }
+                    line.push(if l + 1 < c.lines.len() { "+" } else { " " });
+                    if i + 1 < n {
+                        line.push("|");
+                    }
+                }
+                out.append(line.trim_end()).push("\n");
+            }
+        }
+        out
+    }
+}
+
+/// Cell `i` of `row`, empty when the row is short.
+fn cell(row: &[Cell], i: usize) -> &Cell {
+    static EMPTY: Cell = Cell { lines: Vec::new() };
+    row.get(i).unwrap_or(&EMPTY)
 }
 
 /// Renders rows as text, including the row-count footer and a final newline.
@@ -68,126 +187,29 @@ pub fn render(columns: &[Column], rows: &[Vec<Option<String>>]) -> String {
     out
 }
 
-/// Renders one batch of rows, aligned on its own widths (the header's included), with
-/// the header and its rule only when `header` is set, and no footer.
-///
-/// The layout is [`psql_table`]'s (one space of padding each side, `|` between columns,
-/// `-` and `+` in the rule, names centred with the odd space on the left, numbers
-/// right-aligned, lines trimmed at the end, a value's line breaks kept), drawn directly:
-/// a table of a million rows is drawn in batches, and this is the hot loop.
+/// One batch of a result drawn as it arrives (psql's `FETCH_COUNT` layout): aligned on
+/// its own widths (the header's included), with the header and its rule only when
+/// `header` is set, and no footer.
 pub fn batch(columns: &[Column], rows: &[Vec<Option<String>>], header: bool) -> String {
-    let mut out = String::new();
-    if columns.is_empty() {
-        return out;
+    let mut grid = Grid::new(columns);
+    for row in rows {
+        grid.row(
+            row.iter()
+                .map(|v| Cell::text(v.as_deref().unwrap_or("")))
+                .collect(),
+        );
     }
-    let names: Vec<Vec<&str>> = columns
-        .iter()
-        .map(|c| c.name.split('\n').collect())
-        .collect();
-    let cells: Vec<Vec<Cow<'_, str>>> = rows
-        .iter()
-        .map(|row| {
-            (0..columns.len())
-                .map(|i| shown(row.get(i).and_then(|v| v.as_deref()).unwrap_or("")))
-                .collect()
-        })
-        .collect();
-    let mut widths: Vec<usize> = names
-        .iter()
-        // comfy-table draws an empty column one wide.
-        .map(|lines| lines.iter().map(|l| width(l)).max().unwrap_or(0).max(1))
-        .collect();
-    for row in &cells {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            for line in cell.split('\n') {
-                *w = (*w).max(width(line));
-            }
-        }
-    }
-    let mut line = String::new();
+    let text = grid.text().to_string();
     if header {
-        let height = names.iter().map(Vec::len).max().unwrap_or(1);
-        for i in 0..height {
-            line.clear();
-            for (c, lines) in names.iter().enumerate() {
-                if c > 0 {
-                    line.push('|');
-                }
-                let text = lines.get(i).copied().unwrap_or("");
-                let rest = widths[c].saturating_sub(width(text));
-                pad(&mut line, rest.div_ceil(2) + 1);
-                line.push_str(text);
-                pad(&mut line, rest / 2 + 1);
-            }
-            push_trimmed(&mut out, &line);
-        }
-        for (c, w) in widths.iter().enumerate() {
-            if c > 0 {
-                out.push('+');
-            }
-            out.extend(std::iter::repeat_n('-', w + 2));
-        }
+        return text;
+    }
+    // Headers are escaped to one line: skip it and the rule.
+    let mut out = String::new();
+    for line in text.lines().skip(2) {
+        out.push_str(line);
         out.push('\n');
     }
-    for row in &cells {
-        let height = row.iter().map(|c| c.split('\n').count()).max().unwrap_or(1);
-        for i in 0..height {
-            line.clear();
-            for (c, cell) in row.iter().enumerate() {
-                if c > 0 {
-                    line.push('|');
-                }
-                let text = if height == 1 {
-                    cell.as_ref()
-                } else {
-                    cell.split('\n').nth(i).unwrap_or("")
-                };
-                let rest = widths[c].saturating_sub(width(text));
-                if columns[c].numeric {
-                    pad(&mut line, rest + 1);
-                    line.push_str(text);
-                    line.push(' ');
-                } else {
-                    line.push(' ');
-                    line.push_str(text);
-                    pad(&mut line, rest + 1);
-                }
-            }
-            push_trimmed(&mut out, &line);
-        }
-    }
     out
-}
-
-/// A value as shown: control characters escaped (line breaks and tabs stay), without
-/// copying the common value that has none.
-fn shown(value: &str) -> Cow<'_, str> {
-    if value
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
-        Cow::Owned(super::escape::multi_line(value))
-    } else {
-        Cow::Borrowed(value)
-    }
-}
-
-/// Display width, as the terminal (and comfy-table) count it.
-fn width(text: &str) -> usize {
-    if text.is_ascii() && !text.contains('\t') {
-        text.len()
-    } else {
-        UnicodeWidthStr::width(text)
-    }
-}
-
-fn pad(line: &mut String, n: usize) {
-    line.extend(std::iter::repeat_n(' ', n));
-}
-
-fn push_trimmed(out: &mut String, line: &str) {
-    out.push_str(line.trim_end());
-    out.push('\n');
 }
 
 /// `(1 row)` or `(N rows)`.
@@ -204,16 +226,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn batches_after_the_first_have_no_header() {
+        let cols = [Column::text("a")];
+        let rows = vec![vec![Some("x".into())], vec![Some("longer".into())]];
+        let first = batch(&cols, &rows, true);
+        let next = batch(&cols, &rows, false);
+        assert!(first.ends_with(&next), "{first}\n---\n{next}");
+        assert_eq!(next, " x\n longer\n");
+        assert_eq!(batch(&cols, &[], false), "");
+        assert_eq!(batch(&[], &rows, true), "");
+    }
+
+    #[test]
     fn looks_like_psql() {
         let cols = [
             Column {
                 name: "id".into(),
                 numeric: true,
             },
-            Column {
-                name: "name".into(),
-                numeric: false,
-            },
+            Column::text("name"),
         ];
         let rows = vec![
             vec![Some("1".into()), Some("alice".into())],
@@ -223,67 +254,30 @@ mod tests {
     }
 
     #[test]
-    fn batches_after_the_first_have_no_header() {
-        let cols = [Column {
-            name: "a\nb".into(),
-            numeric: false,
-        }];
-        let rows = vec![vec![Some("x".into())], vec![Some("longer\nvalue".into())]];
-        let first = batch(&cols, &rows, true);
-        let next = batch(&cols, &rows, false);
-        assert!(first.ends_with(&next), "{first}\n---\n{next}");
-        assert_eq!(next, " x\n longer\n value\n");
-        assert_eq!(batch(&cols, &[], false), "");
-        assert_eq!(batch(&[], &rows, true), "");
+    fn continuation_lines_like_psql_and_nothing_raw() {
+        let cols = [Column::text("a\u{1b}[2J"), Column::text("b")];
+        let rows = vec![
+            vec![Some("x\ny\u{202e}".into()), Some("1".into())],
+            vec![Some("z".into()), Some("p\nq".into())],
+        ];
+        insta::assert_snapshot!(render(&cols, &rows), @r"
+          a\x1b[2J | b
+        -----------+---
+         x        +| 1
+         y\u{202e} |
+         z         | p+
+                   | q
+        (2 rows)
+        ");
     }
 
-    /// The layout comfy-table draws with [`psql_table`], which [`batch`] must match.
-    fn comfy(columns: &[Column], rows: &[Vec<Option<String>>]) -> String {
-        let mut table = psql_table(columns.iter().map(|c| c.name.as_str()));
-        for row in rows {
-            table.add_row(
-                row.iter().map(|v| {
-                    Cell::new(super::super::escape::multi_line(v.as_deref().unwrap_or("")))
-                }),
-            );
-        }
-        for (i, c) in columns.iter().enumerate() {
-            if let Some(col) = table.column_mut(i) {
-                col.set_cell_alignment(if c.numeric {
-                    CellAlignment::Right
-                } else {
-                    CellAlignment::Left
-                });
-            }
-        }
-        let mut out = String::new();
-        for line in table.to_string().lines() {
-            out.push_str(line.trim_end());
-            out.push('\n');
-        }
-        out
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn draws_what_comfy_table_draws(
-            names in proptest::collection::vec("[a-z é\n]{0,6}", 1..4),
-            numeric in proptest::collection::vec(proptest::bool::ANY, 4),
-            values in proptest::collection::vec(
-                proptest::collection::vec(proptest::option::of("[a-zA-Z0-9 é日\n\t\u{1b}]{0,8}"), 4),
-                0..6,
-            ),
-        ) {
-            let columns: Vec<Column> = names
-                .iter()
-                .zip(&numeric)
-                .map(|(n, &numeric)| Column { name: n.clone(), numeric })
-                .collect();
-            let rows: Vec<Vec<Option<String>>> = values
-                .iter()
-                .map(|r| r[..columns.len()].to_vec())
-                .collect();
-            proptest::prop_assert_eq!(batch(&columns, &rows, true), comfy(&columns, &rows));
-        }
+    #[test]
+    fn wide_characters_align() {
+        let cols = [Column::text("名前"), Column::text("n")];
+        let rows = vec![vec![Some("日本".into()), Some("1".into())]];
+        assert_eq!(
+            render(&cols, &rows),
+            " 名前 | n\n------+---\n 日本 | 1\n(1 row)\n"
+        );
     }
 }

@@ -32,6 +32,8 @@ impl Confirm for Tty {
             .open("/dev/tty")
             .ok()?;
         let mut wait = TtyWait::start().ok()??;
+        // The prompt names the environment: it stays on its line and drives nothing.
+        let prompt = crate::render::escape::one_line(prompt);
         tty.write_all(prompt.as_bytes()).ok()?;
         tty.flush().ok()?;
         let mut line = Vec::new();

@@ -8,8 +8,6 @@
 //! until the statement (and the probe after it) is done, so a result that fits in one
 //! batch is shown only once the session has checked it, exactly as before.
 
-use std::io::Write;
-
 use futures_util::StreamExt;
 use tokio_postgres::{Client, SimpleQueryMessage, SimpleQueryRow};
 use tokio_postgres_rustls::MakeRustlsConnect;
@@ -72,35 +70,30 @@ pub async fn run(
     cancellable(client, tls, stream_rows(client, sql, 0, |_| Ok(()), None)).await
 }
 
-/// As [`run`], drawing the rows on `out` in batches of [`FETCH_COUNT`] as they arrive;
+/// As [`run`], handing the rows to `out` drawn in batches of [`FETCH_COUNT`] as they arrive;
 /// the last batch stays in [`Executed::rows`] for [`Executed::table`].
 pub async fn run_streaming(
     client: &Client,
     tls: &MakeRustlsConnect,
     sql: &str,
-    out: &mut dyn Write,
+    out: &mut dyn FnMut(String),
 ) -> Result<Executed, tokio_postgres::Error> {
     let work = stream_rows(client, sql, 0, |_| Ok(()), Some(out));
     cancellable(client, tls, work).await
 }
 
-/// Awaits `work`; on Ctrl-C (or SIGTERM, SIGHUP: see [`super::signals`]) sends the
-/// protocol's cancel request and keeps awaiting it, so the statement ends with
-/// query_canceled (57014). A failed cancel request leaves the statement running to its
-/// statement_timeout, which is the most we can do.
+/// Awaits `work`; on Ctrl-C (or SIGTERM, SIGHUP: see [`super::signals`]) sends the protocol's cancel request and keeps awaiting it,
+/// so the statement ends with query_canceled (57014). A failed cancel request leaves
+/// the statement running to its statement_timeout, which is the most we can do.
+/// The same path as COMMIT's, without its live line (see [`super::wait`]).
 async fn cancellable<T>(
     client: &Client,
     tls: &MakeRustlsConnect,
     work: impl std::future::Future<Output = T>,
 ) -> T {
-    tokio::pin!(work);
-    tokio::select! {
-        result = &mut work => result,
-        () = super::signals::interrupted() => {
-            let _ = client.cancel_token().cancel_query(tls.clone()).await;
-            work.await
-        }
-    }
+    super::wait::cancellable_with_line(client, tls, work, None)
+        .await
+        .result
 }
 
 /// Runs a capturing statement: its rows stream into `sink` (pgward's trailing columns)
@@ -130,7 +123,7 @@ async fn stream_rows<E: From<tokio_postgres::Error>>(
     sql: &str,
     trailing: usize,
     mut each: impl FnMut(&SimpleQueryRow) -> Result<(), E>,
-    mut draw: Option<&mut dyn Write>,
+    mut draw: Option<&mut dyn FnMut(String)>,
 ) -> Result<Executed, E> {
     let statement = client.prepare(sql).await?;
     let user = statement.columns().len().saturating_sub(trailing);
@@ -158,10 +151,7 @@ async fn stream_rows<E: From<tokio_postgres::Error>>(
                 if let Some(draw) = draw.as_deref_mut() {
                     if out.rows.len() >= FETCH_COUNT {
                         let text = batch(&out.columns, &out.rows, out.printed == 0);
-                        // A closed output (a pager or `head` gone) does not stop the
-                        // statement; it ends on its own, as psql's does.
-                        let _ = draw.write_all(text.as_bytes());
-                        let _ = draw.flush();
+                        draw(text);
                         out.printed += out.rows.len() as u64;
                         out.rows.clear();
                     }

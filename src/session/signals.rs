@@ -16,7 +16,7 @@
 //! SIGTERM and SIGHUP end the session like Ctrl-D: they are recorded ([`terminated`]),
 //! whatever waits is woken, the input loops stop at their next step, the open
 //! transaction is rolled back, the spill directory removed, and pgward exits with code
-//! 4. The main thread does all of that itself, with the session it owns; this thread
+//! 9. The main thread does all of that itself, with the session it owns; this thread
 //! only wakes it. A COMMIT that was sent is never abandoned halfway: it ends on the
 //! server's answer, like any statement.
 //!

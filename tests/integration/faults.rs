@@ -102,7 +102,7 @@ fn sigterm_rolls_back_and_leaves_no_spill() {
     t.expect("SIGTERM received: ending the session");
     t.expect("the open transaction was rolled back: nothing was committed");
     let code = t.exit_code();
-    t.ensure(code == 4, &format!("exit code {code}, expected 4"));
+    t.ensure(code == 9, &format!("exit code {code}, expected 9"));
     assert_eq!(db.items(), before, "nothing committed");
     let left: Vec<_> = std::fs::read_dir(tmp.path()).expect("ls").collect();
     assert!(left.is_empty(), "nothing left in TMPDIR: {left:?}");
@@ -141,7 +141,7 @@ fn sighup_at_the_commit_question_rolls_back() {
     t.expect("SIGHUP received: ending the session");
     t.expect("the open transaction was rolled back: nothing was committed");
     let code = t.exit_code();
-    t.ensure(code == 4, &format!("exit code {code}, expected 4"));
+    t.ensure(code == 9, &format!("exit code {code}, expected 9"));
     assert_eq!(db.items(), before, "nothing committed");
     let left: Vec<_> = std::fs::read_dir(tmp.path()).expect("ls").collect();
     assert!(left.is_empty(), "nothing left in TMPDIR: {left:?}");
@@ -300,7 +300,7 @@ fn read_only_tmpdir_means_counts_only_counted_once() {
 }
 
 /// SIGTERM while a statement runs: the statement is cancelled (57014), the transaction
-/// rolled back, and pgward ends with code 4 at once, not when the statement would end.
+/// rolled back, and pgward ends with code 9 at once, not when the statement would end.
 #[test]
 fn sigterm_cancels_a_running_statement() {
     let db = TestDb::new("fa_term_run");
@@ -317,7 +317,7 @@ fn sigterm_cancels_a_running_statement() {
     t.expect("57014");
     t.expect("SIGTERM received: ending the session");
     let code = t.exit_code();
-    t.ensure(code == 4, &format!("exit code {code}, expected 4"));
+    t.ensure(code == 9, &format!("exit code {code}, expected 9"));
     t.ensure(
         sent.elapsed() < std::time::Duration::from_secs(10),
         "ended at once",
