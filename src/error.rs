@@ -5,7 +5,8 @@
 //! connection error, and 4–8 for a COMMIT whose outcome needs the operator's attention
 //! (committed locally without the synchronous standby's confirmation; the connection
 //! failed after COMMIT was sent and the server then said committed, rolled back, in
-//! progress, or could not be asked).
+//! progress, or could not be asked), and 9 ended by a signal (SIGTERM, SIGHUP; the
+//! open transaction was rolled back).
 
 use crate::config::ConfigError;
 use crate::conn::ConnError;
@@ -74,6 +75,8 @@ pub enum ExitCode {
     LostInProgress = 7,
     /// The connection failed after COMMIT was sent, and the outcome could not be learned.
     LostUnknown = 8,
+    /// Ended by SIGTERM or SIGHUP; an open transaction was rolled back.
+    Signal = 9,
 }
 
 impl ExitCode {

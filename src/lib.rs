@@ -21,7 +21,8 @@
 //! - [`session`]: the guarded transaction state machine, the identity probe, the role
 //!   check that refuses a role setup the database does not enforce, the COMMIT path
 //!   (deferred work, the cancellable COMMIT, an unknown outcome resolved), and
-//!   [`session::Io`], the one writer to the terminal.
+//!   [`session::Io`], the one writer to the terminal, and the signals (Ctrl-C,
+//!   SIGTERM, SIGHUP) that reach the session.
 //! - [`render`]: result tables and server errors, as psql shows them, and the escaping
 //!   and typed colour ([`render::Text`]) every string passes on its way to the screen.
 //! - [`repl`]: the interactive line editor, prompt and meta-commands.

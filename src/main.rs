@@ -1,6 +1,7 @@
 //! The `pgward` binary: parse arguments, run the library, print the error, and map the
 //! outcome to an exit code (0 ok, 1 SQL error, 2 refused, 3 configuration or connection,
-//! 4–8 a COMMIT outcome that needs attention; see README's exit-code table).
+//! 4–8 a COMMIT outcome that needs attention; see README's exit-code table;
+//! 9 ended by SIGTERM or SIGHUP).
 
 use clap::Parser;
 

@@ -16,7 +16,7 @@ use crate::conn::{self, ConnParams, PasswordPrompt, Secret, SslMode};
 use crate::render::Style;
 use crate::repl::script::{Flow, Runner};
 use crate::repl::vars::Vars;
-use crate::session::{confirm, Io, Outcome, Session};
+use crate::session::{confirm, signals, Io, Outcome, Session};
 use crate::{Error, ExitCode};
 
 /// Runs pgward as the command line asks.
@@ -90,6 +90,10 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
             .map(|t| format!(", {t}"))
             .unwrap_or_default()
     );
+    // Spill directories of pgward processes that were killed: their files had no names,
+    // but the empty private directories stay until someone removes them.
+    crate::preview::spill::remove_stale(&std::env::temp_dir());
+    let _spill_dir = SpillDir;
     let connection = rt.block_on(conn::connect(&settings.conn, &app))?;
     let interactive =
         script.command.is_empty() && script.file.is_none() && std::io::stdin().is_terminal();
@@ -115,8 +119,18 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
         }
     }
     if interactive {
+        signals::install()?;
         return Ok(crate::repl::run(&rt, &mut session, &mut runner));
     }
+    // Standard input is read before pgward takes the signals: until then SIGTERM ends a
+    // process that has nothing open.
+    let script_text = if script.command.is_empty() {
+        Some(read_script(script.file.as_deref())?)
+    } else {
+        None
+    };
+    // From here on SIGINT, SIGTERM and SIGHUP are pgward's (see session::signals).
+    signals::install()?;
     let mut outcome = Outcome::Ok;
     let mut quit = false;
     if !script.command.is_empty() {
@@ -140,7 +154,7 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
             }
         }
     } else {
-        let text = read_script(script.file.as_deref())?;
+        let text = script_text.unwrap_or_default();
         let (name, dir) = match script.file.as_deref() {
             Some(p) if p.as_os_str() != "-" => (
                 p.display().to_string(),
@@ -151,6 +165,9 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
         if let Flow::Go(o) = runner.script(&rt, &mut session, &text, &name, &dir) {
             outcome = o;
         }
+    }
+    if signals::terminated().is_some() {
+        return Ok(end_by_signal(&rt, &mut session));
     }
     let mut code = outcome.exit_code();
     if outcome == Outcome::Ok && session.state().is_open() && !script.dry_run {
@@ -163,6 +180,28 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
         rt.block_on(session.finish());
     }
     Ok(code)
+}
+
+/// SIGTERM or SIGHUP arrived: the session ends as at Ctrl-D (an open transaction is
+/// rolled back, and the session says so), with exit code 9.
+pub fn end_by_signal(rt: &tokio::runtime::Runtime, session: &mut Session) -> ExitCode {
+    let name = signals::terminated().map_or("a signal", signals::name);
+    let open = session.state().is_open();
+    eprintln!("pgward: {name} received: ending the session");
+    rt.block_on(session.finish());
+    if !open {
+        eprintln!("pgward: no transaction is open, so there is nothing to roll back");
+    }
+    ExitCode::Signal
+}
+
+/// Removes this process's spill directory when the shell ends, however it ends.
+struct SpillDir;
+
+impl Drop for SpillDir {
+    fn drop(&mut self) {
+        crate::preview::spill::release();
+    }
 }
 
 /// The variables of `-v NAME=VALUE` (`-v NAME` alone unsets, as in psql).

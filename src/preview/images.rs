@@ -27,10 +27,11 @@
 //!
 //! Lines, gzip: one line per before-image, the server's record text with `\` written
 //! as `\\`, line feed as `\n` and carriage return as `\r`, so each image is one line
-//! and reads back exactly. Written in arrival order.
+//! and reads back exactly. Written in arrival order. Temporary spill files are nameless and private
+//! (see [`super::spill`]): they vanish when the [`Spill`] is dropped or the process ends.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use flate2::write::GzEncoder;
@@ -48,7 +49,7 @@ pub const DEFAULT_SHOWN: usize = 20;
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
     /// The spill file could not be created or written.
-    #[error("could not write the before-image spill file {}: {source}", path.display())]
+    #[error("could not write before-images to a spill file ({}): {source}", path.display())]
     Spill {
         /// The file (or the directory it was to be created in).
         path: PathBuf,
@@ -77,9 +78,10 @@ pub enum ImageError {
 /// Where before-images are spilled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SpillTo {
-    /// A temporary file in the system temp dir, removed when the [`Spill`] is dropped.
+    /// A nameless file in pgward's private directory under the system temp dir
+    /// ([`super::spill::file`]), gone when the [`Spill`] is dropped.
     TempFile,
-    /// A temporary file in this directory, removed when the [`Spill`] is dropped.
+    /// A nameless file in this directory, gone when the [`Spill`] is dropped.
     TempIn(PathBuf),
     /// This file, created or truncated, and kept.
     Path(PathBuf),
@@ -197,18 +199,19 @@ pub struct RowChange {
     pub ctid: Option<String>,
 }
 
-/// The before-image spill file. A temporary one is removed when this is dropped.
+/// The before-image spill file. A temporary one has no name and is gone when this is
+/// dropped.
 #[derive(Debug)]
 pub struct Spill {
-    path: PathBuf,
+    file: File,
+    path: Option<PathBuf>,
     rows: u64,
-    temp: Option<tempfile::TempPath>,
 }
 
 impl Spill {
-    /// The file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The file's path; `None` for a temporary (nameless) one.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 
     /// How many before-images it holds.
@@ -216,15 +219,11 @@ impl Spill {
         self.rows
     }
 
-    /// Keeps a temporary spill file past this value's lifetime and returns its path.
-    pub fn keep(mut self) -> Result<PathBuf, ImageError> {
-        if let Some(temp) = self.temp.take() {
-            temp.keep().map_err(|e| ImageError::Spill {
-                path: self.path.clone(),
-                source: e.error,
-            })?;
-        }
-        Ok(self.path.clone())
+    /// Reads the spill back from its start: gzip-compressed JSON Lines.
+    pub fn reader(&self) -> io::Result<flate2::read::GzDecoder<File>> {
+        let mut file = self.file.try_clone()?;
+        file.rewind()?;
+        Ok(flate2::read::GzDecoder::new(file))
     }
 }
 
@@ -296,8 +295,9 @@ impl std::fmt::Debug for ImageSink {
 
 struct SpillWriter {
     encoder: GzEncoder<BufWriter<File>>,
+    /// The file, or for a nameless one the directory it is in (for messages).
     path: PathBuf,
-    temp: Option<tempfile::TempPath>,
+    named: bool,
     rows: u64,
 }
 
@@ -331,6 +331,16 @@ impl ImageSink {
             deleted: 0,
             hasher,
         }
+    }
+
+    /// Opens the spill file now, before the statement runs, when this capture carries
+    /// before-images: a temp dir that cannot take them is then known before anything
+    /// ran, rather than failing the capture halfway through.
+    pub fn open_spill(&mut self) -> Result<(), ImageError> {
+        if self.spill.is_none() && self.kind.columns().contains(&CaptureColumn::Old) {
+            self.spill = open_spill(&self.spill_to)?;
+        }
+        Ok(())
     }
 
     /// Takes one row of a `simple_query` result; pgward's columns are its last ones.
@@ -424,12 +434,12 @@ impl ImageSink {
                     path: path.clone(),
                     source,
                 };
-                let mut buffered = writer.encoder.finish().map_err(io)?;
-                buffered.flush().map_err(io)?;
+                let buffered = writer.encoder.finish().map_err(io)?;
+                let file = buffered.into_inner().map_err(|e| io(e.into_error()))?;
                 Some(Spill {
-                    path: writer.path,
+                    file,
+                    path: writer.named.then_some(writer.path),
                     rows: writer.rows,
-                    temp: writer.temp,
                 })
             }
         };
@@ -485,33 +495,35 @@ impl ImageSink {
 }
 
 fn open_spill(to: &SpillTo) -> Result<Option<SpillWriter>, ImageError> {
-    let temp_in =
-        |dir: PathBuf| -> Result<(File, PathBuf, Option<tempfile::TempPath>), ImageError> {
-            let file = tempfile::Builder::new()
-                .prefix("pgward-before-")
-                .suffix(".jsonl.gz")
-                .tempfile_in(&dir)
-                .map_err(|source| ImageError::Spill { path: dir, source })?;
-            let (file, temp) = file.into_parts();
-            let path = temp.to_path_buf();
-            Ok((file, path, Some(temp)))
-        };
-    let (file, path, temp) = match to {
+    let (file, path, named) = match to {
         SpillTo::Off => return Ok(None),
-        SpillTo::TempFile => temp_in(std::env::temp_dir())?,
-        SpillTo::TempIn(dir) => temp_in(dir.clone())?,
+        SpillTo::TempFile => {
+            let file = super::spill::file().map_err(|e| ImageError::Spill {
+                path: e.dir,
+                source: e.source,
+            })?;
+            let dir = super::spill::current_dir().unwrap_or_else(std::env::temp_dir);
+            (file, dir, false)
+        }
+        SpillTo::TempIn(dir) => {
+            let file = super::spill::nameless_in(dir).map_err(|source| ImageError::Spill {
+                path: dir.clone(),
+                source,
+            })?;
+            (file, dir.clone(), false)
+        }
         SpillTo::Path(path) => {
             let file = File::create(path).map_err(|source| ImageError::Spill {
                 path: path.clone(),
                 source,
             })?;
-            (file, path.clone(), None)
+            (file, path.clone(), true)
         }
     };
     Ok(Some(SpillWriter {
         encoder: GzEncoder::new(BufWriter::new(file), Compression::fast()),
         path,
-        temp,
+        named,
         rows: 0,
     }))
 }
@@ -682,8 +694,9 @@ z",,null,"","{x,""}""}")"#,
         assert_eq!(images.shown[1].key, [("id".to_owned(), "1".to_owned())]);
         let spill = images.spill.as_ref().expect("spill");
         assert_eq!(spill.rows(), 1000);
+        assert_eq!(spill.path(), Some(path.as_path()));
         let mut text = String::new();
-        flate2::read::GzDecoder::new(File::open(spill.path()).expect("open"))
+        flate2::read::GzDecoder::new(File::open(&path).expect("open"))
             .read_to_string(&mut text)
             .expect("gunzip");
         assert_eq!(text.lines().count(), 1000);
@@ -728,7 +741,7 @@ z",,null,"","{x,""}""}")"#,
     }
 
     #[test]
-    fn temporary_spill_goes_away_unless_kept() {
+    fn temporary_spill_has_no_name_and_reads_back() {
         let dir = tempfile::tempdir().expect("dir");
         let sink_with = |dir: &Path| {
             let mut sink = ImageSink::new(
@@ -755,15 +768,28 @@ z",,null,"","{x,""}""}")"#,
             [("ctid".to_owned(), "(0,1)".to_owned())]
         );
         let spill = images.spill.expect("spill");
-        let path = spill.path().to_path_buf();
-        assert!(path.exists());
-        drop(spill);
-        assert!(!path.exists());
-        let kept = sink_with(dir.path())
-            .spill
-            .expect("spill")
-            .keep()
-            .expect("keep");
-        assert!(kept.exists());
+        assert_eq!(spill.path(), None);
+        assert_eq!(std::fs::read_dir(dir.path()).expect("ls").count(), 0);
+        let mut text = String::new();
+        spill
+            .reader()
+            .expect("reader")
+            .read_to_string(&mut text)
+            .expect("gunzip");
+        assert_eq!(text, "(1)\n");
+    }
+
+    #[test]
+    fn an_unwritable_spill_directory_is_known_before_any_row() {
+        let mut sink = ImageSink::new(
+            CaptureKind::Update,
+            RowKey::Ctid,
+            names(&["a"]),
+            SinkOptions {
+                shown: 1,
+                spill: SpillTo::TempIn(PathBuf::from("/nonexistent/pgward")),
+            },
+        );
+        assert!(matches!(sink.open_spill(), Err(ImageError::Spill { .. })));
     }
 }

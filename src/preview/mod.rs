@@ -1,6 +1,6 @@
 //! What a write did, shown before anyone commits: per-table counts ([`counts`]), the
 //! capture of before/after images by rewriting the statement ([`rewrite`], [`images`]),
-//! the row-level diff ([`diff`]), the cascade collector ([`cascade`]), how rows are keyed
+//! where before-images are spilled ([`spill`]), the row-level diff ([`diff`]), the cascade collector ([`cascade`]), how rows are keyed
 //! ([`keys`]), DDL facts ([`ddl`]), and the change digest that binds them ([`digest`]).
 
 pub mod cascade;
@@ -14,6 +14,7 @@ pub mod images;
 pub mod keys;
 pub mod relation;
 pub mod rewrite;
+pub mod spill;
 pub mod statement;
 pub mod truncate;
 

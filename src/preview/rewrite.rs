@@ -1617,7 +1617,14 @@ mod server_tests {
         assert_eq!((count, images.total, images.shown.len()), (5000, 5000, 20));
         let spill = images.spill.as_ref().expect("spill");
         let mut text = String::new();
-        flate2::read::GzDecoder::new(std::fs::File::open(spill.path()).expect("open"))
+        assert_eq!(
+            std::fs::read_dir(dir.path()).expect("ls").count(),
+            0,
+            "nameless"
+        );
+        spill
+            .reader()
+            .expect("reader")
             .read_to_string(&mut text)
             .expect("gunzip");
         let mut ids = BTreeSet::new();

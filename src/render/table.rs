@@ -1,7 +1,8 @@
 //! Result tables drawn as psql's aligned format draws them: no outer border, `|` between
 //! columns, a dashed rule under centred headers, numbers right-aligned, NULL shown empty,
 //! a value's further lines marked with `+` at the end of the line before, and a
-//! `(N rows)` footer.
+//! `(N rows)` footer. A large result is drawn in batches as it arrives ([`batch`], psql's
+//! `FETCH_COUNT` layout): each batch on its own widths, the header with the first only.
 //!
 //! Every header and every line of every cell is escaped ([`escape::one_line`]) before it
 //! is measured, so widths are true and no value can drive the terminal or forge a row:
@@ -180,6 +181,16 @@ fn cell(row: &[Cell], i: usize) -> &Cell {
 
 /// Renders rows as text, including the row-count footer and a final newline.
 pub fn render(columns: &[Column], rows: &[Vec<Option<String>>]) -> String {
+    let mut out = batch(columns, rows, true);
+    out.push_str(&footer(rows.len()));
+    out.push('\n');
+    out
+}
+
+/// One batch of a result drawn as it arrives (psql's `FETCH_COUNT` layout): aligned on
+/// its own widths (the header's included), with the header and its rule only when
+/// `header` is set, and no footer.
+pub fn batch(columns: &[Column], rows: &[Vec<Option<String>>], header: bool) -> String {
     let mut grid = Grid::new(columns);
     for row in rows {
         grid.row(
@@ -188,9 +199,16 @@ pub fn render(columns: &[Column], rows: &[Vec<Option<String>>]) -> String {
                 .collect(),
         );
     }
-    let mut out = grid.text().to_string();
-    out.push_str(&footer(rows.len()));
-    out.push('\n');
+    let text = grid.text().to_string();
+    if header {
+        return text;
+    }
+    // Headers are escaped to one line: skip it and the rule.
+    let mut out = String::new();
+    for line in text.lines().skip(2) {
+        out.push_str(line);
+        out.push('\n');
+    }
     out
 }
 
@@ -206,6 +224,18 @@ pub fn footer(n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batches_after_the_first_have_no_header() {
+        let cols = [Column::text("a")];
+        let rows = vec![vec![Some("x".into())], vec![Some("longer".into())]];
+        let first = batch(&cols, &rows, true);
+        let next = batch(&cols, &rows, false);
+        assert!(first.ends_with(&next), "{first}\n---\n{next}");
+        assert_eq!(next, " x\n longer\n");
+        assert_eq!(batch(&cols, &[], false), "");
+        assert_eq!(batch(&[], &rows, true), "");
+    }
 
     #[test]
     fn looks_like_psql() {

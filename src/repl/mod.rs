@@ -18,13 +18,14 @@ use rustyline::error::ReadlineError;
 use rustyline::history::FileHistory;
 use rustyline::{Config, Editor};
 
-use crate::session::{Confirm, Outcome, Session};
+use crate::session::{signals, Confirm, Outcome, Session};
 use crate::ExitCode;
 
 use helper::ReplHelper;
 use script::{Flow, Runner};
 
-/// Asks confirmations on a fresh line editor; Ctrl-C or Ctrl-D answer nothing.
+/// Asks confirmations on a fresh line editor; Ctrl-C or Ctrl-D answer nothing, and so
+/// do SIGTERM and SIGHUP.
 #[derive(Debug, Default)]
 pub struct EditorConfirm;
 
@@ -32,9 +33,8 @@ impl Confirm for EditorConfirm {
     fn ask(&mut self, prompt: &str) -> Option<String> {
         let mut editor = rustyline::DefaultEditor::new().ok()?;
         // The prompt names the environment: it stays on its line and drives nothing.
-        editor
-            .readline(&crate::render::escape::one_line(prompt))
-            .ok()
+        let prompt = crate::render::escape::one_line(prompt);
+        signals::while_editing(|| editor.readline(&prompt))?.ok()
     }
 }
 
@@ -53,7 +53,7 @@ pub fn history_path(env: &str) -> Option<PathBuf> {
     dirs::data_dir().map(|d| d.join("pgward").join("history").join(safe))
 }
 
-/// Runs the interactive loop until `\q` or Ctrl-D; an open transaction is then rolled back.
+/// Runs the interactive loop until `\q`, Ctrl-D, SIGTERM or SIGHUP; an open transaction is then rolled back.
 /// The exit code is 0, or the code of a COMMIT that needs attention (README's table).
 pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session, runner: &mut Runner) -> ExitCode {
     session.set_confirm(Box::new(EditorConfirm));
@@ -89,11 +89,20 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session, runner: &mut Run
     let mut typed: Vec<String> = Vec::new();
     let filter = secrets::HistoryFilter::new(&session.settings().history_ignore);
     loop {
+        if signals::terminated().is_some() {
+            return crate::run::end_by_signal(rt, session);
+        }
         let p = prompt::Prompt::of(session).continued(runner.status());
         if let Some(h) = editor.helper_mut() {
             h.colored_prompt = p.colored(color);
         }
-        match editor.readline(&p.plain()) {
+        let Some(read) = signals::while_editing(|| editor.readline(&p.plain())) else {
+            continue;
+        };
+        if signals::terminated().is_some() {
+            return crate::run::end_by_signal(rt, session);
+        }
+        match read {
             Ok(line) => {
                 if runner.is_empty() && line.trim().is_empty() {
                     continue;

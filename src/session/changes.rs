@@ -94,6 +94,13 @@ impl Changes {
         self.baseline.absorb(&difference(now, &self.cumulative));
     }
 
+    /// The transaction ended: its before-images go at once (their files are nameless,
+    /// so closing them frees them), not at the next write or at exit.
+    pub fn release_spills(&mut self) {
+        self.spills.clear();
+        self.marks.clear();
+    }
+
     /// Totals per table, TRUNCATEs counted as deletes of the rows the table held.
     pub fn totals(&self) -> Vec<TableTotals> {
         let mut totals: Vec<TableTotals> = self

@@ -1,8 +1,18 @@
 //! Where confirmations come from. The REPL asks on its own line editor; scripts ask on the
 //! controlling terminal (`/dev/tty`), never on standard input, so that a piped script can
 //! never confirm its own COMMIT.
+//!
+//! The terminal question waits on the terminal and on the signal thread at once
+//! ([`super::signals::TtyWait`]), so Ctrl-C (and SIGTERM, SIGHUP) answer it with nothing,
+//! as the line editor's Ctrl-C does: a blocking read would never see them, because the
+//! signal handler pgward installs takes SIGINT's default action away.
 
-use std::io::{BufRead, Write};
+use std::io::{Read, Write};
+use std::os::fd::AsFd;
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+
+use super::signals::TtyWait;
 
 /// Asks the person at the keyboard a question.
 pub trait Confirm {
@@ -32,20 +42,51 @@ pub struct Tty;
 
 impl Confirm for Tty {
     fn ask(&mut self, prompt: &str) -> Option<String> {
-        let tty = std::fs::OpenOptions::new()
+        let mut tty = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .open("/dev/tty")
             .ok()?;
-        let mut writer = tty.try_clone().ok()?;
+        let mut wait = TtyWait::start().ok()??;
         // The prompt names the environment: it stays on its line and drives nothing.
         let prompt = crate::render::escape::one_line(prompt);
-        writer.write_all(prompt.as_bytes()).ok()?;
-        writer.flush().ok()?;
-        let mut line = String::new();
-        match std::io::BufReader::new(tty).read_line(&mut line) {
-            Ok(0) | Err(_) => None,
-            Ok(_) => Some(line.trim_end_matches(['\r', '\n']).to_string()),
+        tty.write_all(prompt.as_bytes()).ok()?;
+        tty.flush().ok()?;
+        let mut line = Vec::new();
+        loop {
+            let mut fds = [
+                PollFd::new(tty.as_fd(), PollFlags::POLLIN),
+                PollFd::new(wait.fd(), PollFlags::POLLIN),
+            ];
+            match poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) => {}
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(_) => return None,
+            }
+            let ready = |fd: &PollFd<'_>| {
+                fd.revents()
+                    .is_some_and(|r| !(r & !PollFlags::POLLOUT).is_empty())
+            };
+            let (typed, woken) = (ready(&fds[0]), ready(&fds[1]));
+            if woken {
+                // Ctrl-C or a terminating signal: no answer. End the echoed line.
+                wait.drain();
+                let _ = tty.write_all(b"\n");
+                return None;
+            }
+            if !typed {
+                continue;
+            }
+            let mut buf = [0u8; 256];
+            match tty.read(&mut buf) {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => line.extend_from_slice(&buf[..n]),
+            }
+            if let Some(end) = line.iter().position(|&b| b == b'\n') {
+                line.truncate(end);
+                let text = String::from_utf8_lossy(&line);
+                return Some(text.trim_end_matches('\r').to_string());
+            }
         }
     }
 }

@@ -2,13 +2,18 @@
 //! so the server itself refuses text holding more than one statement, then executed as a
 //! simple query so that every value comes back as PostgreSQL's own text. Ctrl-C sends the
 //! protocol's cancel request and the statement ends with SQLSTATE 57014.
+//!
+//! Reads stream ([`run_streaming`]): rows are drawn as they arrive, [`FETCH_COUNT`] at a
+//! time, so memory stays flat whatever the row count. Only the last batch is held back
+//! until the statement (and the probe after it) is done, so a result that fits in one
+//! batch is shown only once the session has checked it, exactly as before.
 
 use futures_util::StreamExt;
 use tokio_postgres::{Client, SimpleQueryMessage, SimpleQueryRow};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::preview::images::{ImageError, ImageSink, Images};
-use crate::render::table::Column;
+use crate::render::table::{batch, Column};
 
 /// Why a capturing statement could not be run.
 #[derive(Debug)]
@@ -25,15 +30,35 @@ impl From<tokio_postgres::Error> for CaptureError {
     }
 }
 
+/// How many rows a streamed read draws at a time (psql's `FETCH_COUNT`).
+pub const FETCH_COUNT: usize = 1000;
+
 /// What a statement returned.
 #[derive(Debug, Default)]
 pub struct Executed {
     /// The result columns; empty for statements that return no rows.
     pub columns: Vec<Column>,
-    /// The rows, as text; `None` is NULL.
+    /// The rows not shown yet, as text; `None` is NULL.
     pub rows: Vec<Vec<Option<String>>>,
     /// The row count of the command tag.
     pub count: Option<u64>,
+    /// Rows already drawn, in batches, while the statement ran.
+    pub printed: u64,
+}
+
+impl Executed {
+    /// The result table still to show: all of it, or, when earlier batches were drawn
+    /// already, the last batch without header, and the footer counting every row.
+    pub fn table(&self) -> String {
+        if self.printed == 0 {
+            return crate::render::table::render(&self.columns, &self.rows);
+        }
+        let mut out = crate::render::table::batch(&self.columns, &self.rows, false);
+        let total = self.printed as usize + self.rows.len();
+        out.push_str(&crate::render::table::footer(total));
+        out.push('\n');
+        out
+    }
 }
 
 /// Prepares, then runs `sql`; cancels it on Ctrl-C.
@@ -42,10 +67,22 @@ pub async fn run(
     tls: &MakeRustlsConnect,
     sql: &str,
 ) -> Result<Executed, tokio_postgres::Error> {
-    cancellable(client, tls, run_uncancellable(client, sql)).await
+    cancellable(client, tls, stream_rows(client, sql, 0, |_| Ok(()), None)).await
 }
 
-/// Awaits `work`; on Ctrl-C sends the protocol's cancel request and keeps awaiting it,
+/// As [`run`], handing the rows to `out` drawn in batches of [`FETCH_COUNT`] as they arrive;
+/// the last batch stays in [`Executed::rows`] for [`Executed::table`].
+pub async fn run_streaming(
+    client: &Client,
+    tls: &MakeRustlsConnect,
+    sql: &str,
+    out: &mut dyn FnMut(String),
+) -> Result<Executed, tokio_postgres::Error> {
+    let work = stream_rows(client, sql, 0, |_| Ok(()), Some(out));
+    cancellable(client, tls, work).await
+}
+
+/// Awaits `work`; on Ctrl-C (or SIGTERM, SIGHUP: see [`super::signals`]) sends the protocol's cancel request and keeps awaiting it,
 /// so the statement ends with query_canceled (57014). A failed cancel request leaves
 /// the statement running to its statement_timeout, which is the most we can do.
 /// The same path as COMMIT's, without its live line (see [`super::wait`]).
@@ -69,28 +106,24 @@ pub async fn run_capture(
     pgward_columns: usize,
 ) -> Result<(Executed, Images), CaptureError> {
     let work = async {
-        let out = stream_rows(client, sql, pgward_columns, |row| {
-            sink.push_simple(row).map_err(CaptureError::Image)
-        })
-        .await?;
+        let each = |row: &SimpleQueryRow| sink.push_simple(row).map_err(CaptureError::Image);
+        let out = stream_rows(client, sql, pgward_columns, each, None).await?;
         let images = sink.finish().map_err(CaptureError::Image)?;
         Ok((out, images))
     };
     cancellable(client, tls, work).await
 }
 
-async fn run_uncancellable(client: &Client, sql: &str) -> Result<Executed, tokio_postgres::Error> {
-    stream_rows(client, sql, 0, |_| Ok(())).await
-}
-
 /// Prepares `sql` (so the server refuses text holding two statements), then streams its
 /// rows as text: every row is offered to `each`, and all but the last `trailing`
-/// columns (pgward's own) go into the result.
+/// columns (pgward's own) go into the result; with `draw`, each full batch of
+/// [`FETCH_COUNT`] rows is drawn there and dropped.
 async fn stream_rows<E: From<tokio_postgres::Error>>(
     client: &Client,
     sql: &str,
     trailing: usize,
     mut each: impl FnMut(&SimpleQueryRow) -> Result<(), E>,
+    mut draw: Option<&mut dyn FnMut(String)>,
 ) -> Result<Executed, E> {
     let statement = client.prepare(sql).await?;
     let user = statement.columns().len().saturating_sub(trailing);
@@ -115,6 +148,14 @@ async fn stream_rows<E: From<tokio_postgres::Error>>(
                         .push((0..user).map(|i| row.get(i).map(str::to_string)).collect());
                 }
                 each(&row)?;
+                if let Some(draw) = draw.as_deref_mut() {
+                    if out.rows.len() >= FETCH_COUNT {
+                        let text = batch(&out.columns, &out.rows, out.printed == 0);
+                        draw(text);
+                        out.printed += out.rows.len() as u64;
+                        out.rows.clear();
+                    }
+                }
             }
             SimpleQueryMessage::CommandComplete(n) => out.count = Some(n),
             _ => {}

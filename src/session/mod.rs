@@ -24,6 +24,7 @@ pub mod outcome;
 pub mod probe;
 pub mod roles;
 mod setting;
+pub mod signals;
 pub mod state;
 mod summary;
 mod unknown;
@@ -191,8 +192,20 @@ impl Session {
 
     async fn execute_pieces(&mut self, input: &str) -> Outcome {
         let split = sql::split(input);
+        let interrupts = signals::interrupts();
         for piece in &split.pieces {
+            if signals::terminated().is_some() {
+                // SIGTERM or SIGHUP: nothing more runs; the caller ends the session.
+                return Outcome::Refused;
+            }
+            if signals::interrupts() != interrupts {
+                self.say_error("interrupted (Ctrl-C): the rest of the input was not run");
+                return Outcome::Refused;
+            }
             let outcome = self.run_piece(&piece.text).await;
+            if !self.state.is_open() {
+                self.changes.release_spills();
+            }
             self.flush_notices();
             if outcome != Outcome::Ok {
                 return outcome;
@@ -343,7 +356,10 @@ impl Session {
                 return self.failed(e, text).await;
             }
         }
-        let result = exec::run(&self.conn.client, &self.conn.tls, text).await;
+        let result = exec::run_streaming(&self.conn.client, &self.conn.tls, text, &mut |batch| {
+            self.io.out(&Text::plain(batch))
+        })
+        .await;
         match result {
             Ok(done) => {
                 match probe::probe(&self.conn.client).await {
@@ -565,7 +581,11 @@ impl Session {
         if let Err(e) = self.conn.client.batch_execute(BEGIN).await {
             return self.failed(e, text).await;
         }
-        match exec::run(&self.conn.client, &self.conn.tls, text).await {
+        match exec::run_streaming(&self.conn.client, &self.conn.tls, text, &mut |batch| {
+            self.io.out(&Text::plain(batch))
+        })
+        .await
+        {
             Ok(done) => {
                 // Probe inside the savepoint: a role change the read attempted is caught
                 // (and the transaction rolled back), not quietly undone.
@@ -848,7 +868,7 @@ impl Session {
     fn show(&mut self, text: &str, done: &exec::Executed) {
         self.log_rows(done.count);
         let out = if !done.columns.is_empty() {
-            let mut table = render::table::render(&done.columns, &done.rows);
+            let mut table = done.table();
             // psql prints the tag after the rows of INSERT/UPDATE/DELETE … RETURNING.
             if render::tag::dml_verb(text).is_some() {
                 table.push_str(&format!("{}\n", render::tag::command_tag(text, done.count)));

@@ -74,7 +74,8 @@ pub async fn cancellable_with_line<T>(
 ) -> Waited<T> {
     let start = Instant::now();
     let mut redraw = tokio::time::interval_at((start + MOMENT).into(), REDRAW);
-    let ctrl_c = tokio::signal::ctrl_c();
+    // Ctrl-C, SIGTERM and SIGHUP all come through pgward's signal thread.
+    let ctrl_c = super::signals::interrupted();
     tokio::pin!(work, ctrl_c);
     let mut cancel_sent = false;
     let mut shown = false;

@@ -22,10 +22,25 @@ impl Session {
             read_committed: tx.read_committed,
             ddl,
         };
-        let plan = match statement::plan(&self.conn.client, text, &ctx).await {
+        let mut plan = match statement::plan(&self.conn.client, text, &ctx).await {
             Ok(plan) => plan,
             Err(e) => return self.failed(e, text).await,
         };
+        if let Capture::Rows { kind, .. } = &plan.capture {
+            // Before-images need a spill file. Tried before anything runs: a temp dir
+            // that cannot take one means counts only, not a capture undone halfway
+            // (whose rows the server would go on counting).
+            let options = SinkOptions {
+                shown: 0,
+                spill: SpillTo::TempFile,
+            };
+            let mut probe = ImageSink::new(*kind, plan.key.clone(), plan.columns.clone(), options);
+            if let Err(e) = probe.open_spill() {
+                plan.capture = Capture::CountsOnly {
+                    reason: format!("rows could not be captured ({e}): counts only"),
+                };
+            }
+        }
         let client = &self.conn.client;
         let (executed, images, counts_only) = match &plan.capture {
             Capture::Rows { sql, kind, .. } => {

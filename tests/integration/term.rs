@@ -62,6 +62,20 @@ impl Term {
 
     /// As [`Term::start`], with `extra` arguments after the connection ones.
     pub(crate) fn start_with(db: &TestDb, home: &Path, how: Start, extra: &[&str]) -> Term {
+        Term::start_full(db, home, how, extra, &[], None)
+    }
+
+    /// As [`Term::start_with`], with `env` set and, when `stdin` is given, standard
+    /// input read from that file (not a terminal, as in a piped run; the pty stays the
+    /// controlling terminal).
+    pub(crate) fn start_full(
+        db: &TestDb,
+        home: &Path,
+        how: Start,
+        extra: &[&str],
+        env: &[(&str, &str)],
+        stdin: Option<&Path>,
+    ) -> Term {
         // A shell sets the terminal up first, then execs pgward (same pid, so Ctrl-C and
         // the exit status are pgward's): a pty starts 0x0, and rustyline would then wrap
         // at 80 columns and redraw long prompts; rexpect switches echo off, which would
@@ -70,9 +84,14 @@ impl Term {
             Start::WithPassword => "stty cols 250 rows 50",
             Start::AskPassword => "stty cols 250 rows 50 echo",
         };
+        let redirect = if stdin.is_some() {
+            " < \"$PGWARD_TEST_STDIN\""
+        } else {
+            ""
+        };
         let mut cmd = Command::new("sh");
         cmd.arg("-c")
-            .arg(format!("{setup} && exec \"$0\" \"$@\""))
+            .arg(format!("{setup} && exec \"$0\" \"$@\"{redirect}"))
             .arg(util::bin())
             .args([
                 "-d",
@@ -88,6 +107,12 @@ impl Term {
         cmd.env("TERM", "xterm");
         if how == Start::WithPassword {
             cmd.env("PGPASSWORD", PASSWORD);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        if let Some(file) = stdin {
+            cmd.env("PGWARD_TEST_STDIN", file);
         }
         let options = Options::new()
             .timeout_ms(Some(STEP.as_millis() as u64))
@@ -279,11 +304,6 @@ impl Term {
         }
     }
 
-    /// The process id of pgward.
-    pub(crate) fn pid(&self) -> i32 {
-        self.p.process.child_pid.as_raw()
-    }
-
     /// Types `text` without Enter.
     pub(crate) fn send(&mut self, text: &str) {
         self.p.send(text).expect("write to the pty");
@@ -298,6 +318,35 @@ impl Term {
     /// Presses Ctrl-`c`.
     pub(crate) fn ctrl(&mut self, c: char) {
         self.p.send_control(c).expect("write to the pty");
+    }
+
+    /// The process id (pgward's: the shell execs it).
+    pub(crate) fn pid(&self) -> i32 {
+        self.p.process.child_pid.as_raw()
+    }
+
+    /// Sends `signal` to pgward.
+    pub(crate) fn signal(&mut self, signal: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), signal)
+            .expect("send a signal to pgward");
+    }
+
+    /// Waits for the process to end, however it ends.
+    #[track_caller]
+    pub(crate) fn wait_end(&mut self) -> WaitStatus {
+        let start = Instant::now();
+        loop {
+            self.pump();
+            if let Some(status) = self.exited {
+                std::thread::sleep(Duration::from_millis(100));
+                self.pump();
+                return status;
+            }
+            if start.elapsed() > STEP {
+                self.fail(&format!("pgward did not end within {STEP:?}"));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Waits for the process to end; its exit code.
