@@ -221,6 +221,8 @@ pub struct Connection {
     pub notices: mpsc::UnboundedReceiver<DbError>,
     /// What was connected to.
     pub params: ConnParams,
+    /// Session settings pgward changed at connect, and why (one line each).
+    pub overrides: Vec<String>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -330,7 +332,7 @@ async fn try_connect(params: &ConnParams, application_name: &str) -> Result<Conn
         } else {
             Attempt::Failed(ConnError::Connect {
                 target: params.target(),
-                message: crate::render::error::one_line(&e),
+                message: with_detail(&e),
             })
         }
     })?;
@@ -343,14 +345,74 @@ async fn try_connect(params: &ConnParams, application_name: &str) -> Result<Conn
             }
         }
     });
-    let conn = Connection {
+    let mut conn = Connection {
         client,
         tls,
         notices,
         params: params.clone(),
+        overrides: Vec::new(),
     };
+    conn.overrides = standby_isolation(&conn).await.map_err(Attempt::Failed)?;
     check_server(&conn).await.map_err(Attempt::Failed)?;
     Ok(conn)
+}
+
+/// The server's message with its DETAIL and HINT, which say why a login was refused
+/// (an expired password, too many connections, a missing pg_hba.conf entry).
+fn with_detail(e: &tokio_postgres::Error) -> String {
+    let mut s = crate::render::error::one_line(e);
+    if let Some(db) = e.as_db_error() {
+        for (label, value) in [("DETAIL", db.detail()), ("HINT", db.hint())] {
+            if let Some(v) = value {
+                s.push_str(&format!("; {label}: {v}"));
+            }
+        }
+    }
+    s
+}
+
+/// A hot standby cannot run serializable transactions, so a
+/// `default_transaction_isolation = serializable` there would fail pgward's first query.
+/// SHOW takes no snapshot, so it works even then; the session default becomes
+/// REPEATABLE READ (what a standby offers instead, as the server's own hint says).
+async fn standby_isolation(conn: &Connection) -> Result<Vec<String>, ConnError> {
+    let show = |name: &'static str| async move {
+        let rows = conn
+            .client
+            .simple_query(&format!("SHOW {name}"))
+            .await
+            .map_err(|e| ConnError::Unusable {
+                target: conn.params.target(),
+                message: with_detail(&e),
+            })?;
+        Ok::<_, ConnError>(rows.into_iter().find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+            _ => None,
+        }))
+    };
+    if show("default_transaction_isolation").await?.as_deref() != Some("serializable") {
+        return Ok(Vec::new());
+    }
+    // in_hot_standby exists from PostgreSQL 14; on 13 a read-only default transaction
+    // is the sign (and REPEATABLE READ is harmless for pgward's own queries anyway).
+    let standby = match show("in_hot_standby").await {
+        Ok(v) => v.as_deref() == Some("on"),
+        Err(_) => show("transaction_read_only").await?.as_deref() == Some("on"),
+    };
+    if !standby {
+        return Ok(Vec::new());
+    }
+    conn.client
+        .batch_execute("SET default_transaction_isolation = 'repeatable read'")
+        .await
+        .map_err(|e| ConnError::Unusable {
+            target: conn.params.target(),
+            message: with_detail(&e),
+        })?;
+    Ok(vec![
+        "default_transaction_isolation = serializable with repeatable read for this session: a standby cannot run serializable transactions"
+            .into(),
+    ])
 }
 
 /// Refuses servers whose settings would break pgward's assumptions.
@@ -363,7 +425,7 @@ async fn check_server(conn: &Connection) -> Result<(), ConnError> {
         .client
         .simple_query("SELECT pg_catalog.current_setting('standard_conforming_strings'), pg_catalog.current_setting('server_version_num')")
         .await
-        .map_err(|e| unusable(crate::render::error::one_line(&e)))?;
+        .map_err(|e| unusable(with_detail(&e)))?;
     let row = rows
         .iter()
         .find_map(|m| match m {

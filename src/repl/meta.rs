@@ -122,10 +122,22 @@ pub fn run(line: &str, session: &mut Session) -> Action {
                 s.conn.port,
                 s.env.name,
                 s.env.write_role.as_deref().unwrap_or("(none: writes are refused)"),
-                s.env.read_role.as_deref().unwrap_or(session.login()),
+                session.read_role(),
                 s.author,
                 s.ticket.as_deref().unwrap_or("(none)"),
             );
+            let t = session.effective_timeouts();
+            let ms = crate::session::defaults::ms;
+            println!(
+                "Timeouts in pgward's transactions (the stricter of the server's and the config's): \
+                 statement_timeout {}, lock_timeout {}, idle_in_transaction_session_timeout {}.",
+                ms(t.statement),
+                ms(t.lock),
+                ms(t.idle)
+            );
+            if session.is_standby() {
+                println!("The server is a standby (read-only): writes are refused.");
+            }
             for line in session.accepted_risks() {
                 println!("WARNING: {}", crate::render::escape::one_line(line));
             }

@@ -66,8 +66,13 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session) -> ExitCode {
         let _ = editor.load_history(path);
     }
     println!(
-        "pgward {} — type \\? for help, \\q to quit.",
-        env!("CARGO_PKG_VERSION")
+        "pgward {} — type \\? for help, \\q to quit.{}",
+        env!("CARGO_PKG_VERSION"),
+        if session.is_standby() {
+            " The server is a standby (read-only): reads only."
+        } else {
+            ""
+        }
     );
     loop {
         let p = prompt::Prompt::of(session);

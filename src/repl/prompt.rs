@@ -17,6 +17,8 @@ pub struct Prompt {
     pub db: String,
     /// `=>`, `=*>` or `=!>`.
     pub marker: &'static str,
+    /// The server is a standby.
+    pub standby: bool,
 }
 
 impl Prompt {
@@ -25,22 +27,35 @@ impl Prompt {
         let env = &session.settings().env;
         let role = match session.state() {
             TxState::Open(tx) | TxState::Failed(tx) => tx.role.clone(),
-            TxState::Idle => env
-                .read_role
-                .clone()
-                .unwrap_or_else(|| session.login().to_string()),
+            TxState::Idle => session.read_role(),
         };
         Prompt {
             env: env.name.clone(),
             role,
             db: session.settings().conn.dbname.clone(),
             marker: session.state().marker(),
+            standby: session.is_standby(),
         }
     }
 
     /// Without colour.
     pub fn plain(&self) -> String {
-        format!("[{}] {}@{}{} ", self.env, self.role, self.db, self.marker)
+        format!(
+            "[{}{}] {}@{}{} ",
+            self.env,
+            self.standby_tag(),
+            self.role,
+            self.db,
+            self.marker
+        )
+    }
+
+    fn standby_tag(&self) -> &'static str {
+        if self.standby {
+            " standby (read-only)"
+        } else {
+            ""
+        }
     }
 
     /// With the environment in `color`.
@@ -58,12 +73,34 @@ impl Prompt {
         match c {
             Some(c) if !no_color => format!(
                 "{} {}@{}{} ",
-                format!("[{}]", self.env).with(c).bold(),
+                format!("[{}{}]", self.env, self.standby_tag())
+                    .with(c)
+                    .bold(),
                 self.role,
                 self.db,
                 self.marker
             ),
             _ => self.plain(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_standby_says_so_in_the_prompt() {
+        let mut p = Prompt {
+            env: "prod".into(),
+            role: "app_reader".into(),
+            db: "shop".into(),
+            marker: "=>",
+            standby: false,
+        };
+        assert_eq!(p.plain(), "[prod] app_reader@shop=> ");
+        p.standby = true;
+        assert_eq!(p.plain(), "[prod standby (read-only)] app_reader@shop=> ");
+        assert!(p.colored(PromptColor::Red).contains("standby (read-only)"));
     }
 }

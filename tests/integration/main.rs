@@ -8,6 +8,8 @@ mod guard;
 mod preview;
 mod repl;
 mod roles;
+mod server_settings;
+mod standby;
 mod term;
 mod tls;
 mod util;
