@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand};
     version,
     disable_help_flag = true,
     args_conflicts_with_subcommands = true,
-    after_help = "Exit status: 0 ok, 1 SQL error, 2 refused by policy (or not confirmed), 3 configuration or connection error."
+    after_help = "Exit status: 0 ok, 1 SQL error, 2 refused by policy (or not confirmed), 3 configuration or connection error (or connection lost before COMMIT), 4 committed locally but the synchronous standby did not confirm it; connection lost after COMMIT was sent, then the server said: 5 committed, 6 rolled back, 7 still in progress, 8 could not be asked."
 )]
 pub struct Cli {
     /// Print help.

@@ -1,8 +1,11 @@
 //! The library's top-level error and the process exit codes.
 //!
-//! Exit codes are part of the interface, documented in README.md:
+//! Exit codes are part of the interface, documented in README.md and `--help`:
 //! 0 ok, 1 SQL error, 2 refused by policy (or not confirmed), 3 configuration or
-//! connection error.
+//! connection error, and 4–8 for a COMMIT whose outcome needs the operator's attention
+//! (committed locally without the synchronous standby's confirmation; the connection
+//! failed after COMMIT was sent and the server then said committed, rolled back, in
+//! progress, or could not be asked).
 
 use crate::config::ConfigError;
 use crate::conn::ConnError;
@@ -53,8 +56,18 @@ pub enum ExitCode {
     SqlError = 1,
     /// A statement was refused by policy, or a COMMIT was not confirmed.
     Refused = 2,
-    /// Configuration or connection error (including a lost connection).
+    /// Configuration or connection error (including a connection lost before COMMIT).
     Config = 3,
+    /// COMMIT committed locally, but the synchronous standby did not confirm it.
+    CommittedLocally = 4,
+    /// The connection failed after COMMIT was sent; the server then said committed.
+    LostCommitted = 5,
+    /// The connection failed after COMMIT was sent; the server then said rolled back.
+    LostRolledBack = 6,
+    /// The connection failed after COMMIT was sent; the server then said in progress.
+    LostInProgress = 7,
+    /// The connection failed after COMMIT was sent, and the outcome could not be learned.
+    LostUnknown = 8,
 }
 
 impl ExitCode {

@@ -14,9 +14,12 @@
 //! - [`policy`]: the refused list, as data.
 //! - [`preview`]: what each write did (diff, counts, cascades, DDL facts) and the
 //!   change digest, shown before COMMIT.
-//! - [`session`]: the guarded transaction state machine, the identity probe and the
-//!   role check that refuses a role setup the database does not enforce.
-//! - [`render`]: result tables and server errors, as psql shows them.
+//! - [`session`]: the guarded transaction state machine, the identity probe, the role
+//!   check that refuses a role setup the database does not enforce, the COMMIT path
+//!   (deferred work, the cancellable COMMIT, an unknown outcome resolved), and
+//!   [`session::Io`], the one writer to the terminal.
+//! - [`render`]: result tables and server errors, as psql shows them, and the escaping
+//!   and typed colour ([`render::Text`]) every string passes on its way to the screen.
 //! - [`repl`]: the interactive line editor, prompt and meta-commands.
 //! - [`scratch`]: throwaway PostgreSQL clusters for tests and `pgward demo`.
 //! - [`demo`]: the sample shop schema behind `pgward demo`.

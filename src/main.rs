@@ -1,5 +1,6 @@
 //! The `pgward` binary: parse arguments, run the library, print the error, and map the
-//! outcome to an exit code (0 ok, 1 SQL error, 2 refused, 3 configuration or connection).
+//! outcome to an exit code (0 ok, 1 SQL error, 2 refused, 3 configuration or connection,
+//! 4–8 a COMMIT outcome that needs attention; see README's exit-code table).
 
 use clap::Parser;
 
@@ -14,7 +15,11 @@ fn main() -> std::process::ExitCode {
     let code = match pgward::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("pgward: {e}");
+            // The message may quote the config file, the server or the input.
+            eprintln!(
+                "pgward: {}",
+                pgward::render::escape::multi_line(&e.to_string())
+            );
             e.exit_code()
         }
     };

@@ -51,11 +51,12 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
     let connection = rt.block_on(conn::connect(&settings.conn, &app))?;
     let interactive =
         script.command.is_empty() && script.file.is_none() && std::io::stdin().is_terminal();
-    let io = Io {
-        out: Box::new(std::io::stdout()),
-        err: Box::new(std::io::stderr()),
-        style: Style::detect(std::io::stderr().is_terminal()),
-    };
+    let io = Io::new(
+        Box::new(std::io::stdout()),
+        Box::new(std::io::stderr()),
+        Style::detect(std::io::stderr().is_terminal()),
+    )
+    .with_live(std::io::stderr().is_terminal());
     let mut session = rt.block_on(Session::start(
         connection,
         settings,
@@ -94,10 +95,12 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
     }
     let mut code = outcome.exit_code();
     if outcome == Outcome::Ok && session.state().is_open() && !script.dry_run {
-        eprintln!("pgward: input ended inside an open transaction without a confirmed COMMIT");
+        session
+            .io()
+            .say_err("pgward: input ended inside an open transaction without a confirmed COMMIT\n");
         code = ExitCode::Refused;
     }
-    if outcome != Outcome::ConnectionLost {
+    if !outcome.ends_session() {
         rt.block_on(session.finish());
     }
     Ok(code)

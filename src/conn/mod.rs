@@ -8,6 +8,7 @@ pub mod secret;
 pub mod tls;
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -210,8 +211,9 @@ fn default_host(port: u16) -> String {
         .unwrap_or_else(|| "localhost".into())
 }
 
-/// A live connection: the client, its TLS connector (for cancel requests), and the
-/// server's notices, delivered in order.
+/// A live connection: the client, its TLS connector (for cancel requests), the
+/// server's notices, delivered in order, and the server's reason when it ends the
+/// connection on its own.
 pub struct Connection {
     /// The client.
     pub client: Client,
@@ -223,6 +225,29 @@ pub struct Connection {
     pub params: ConnParams,
     /// Session settings pgward changed at connect, and why (one line each).
     pub overrides: Vec<String>,
+    /// The FATAL the server sent when it ended the connection between requests.
+    ended: Arc<Mutex<Option<DbError>>>,
+}
+
+impl Connection {
+    /// Why the server ended the connection, in its own words: the FATAL (with DETAIL)
+    /// it sent while no request was waiting (idle_in_transaction_session_timeout,
+    /// pg_terminate_backend, a shutdown). tokio-postgres ends its connection task with
+    /// that error and answers the next request only with "connection closed", so the
+    /// task keeps it here.
+    pub fn server_reason(&self) -> Option<DbError> {
+        self.ended.lock().ok().and_then(|e| e.clone())
+    }
+
+    /// Waits until the server has answered everything sent so far, before pgward waits
+    /// on a person. tokio-postgres sends some requests without awaiting their answer
+    /// (closing a prepared statement); while one is outstanding, a FATAL the server
+    /// sends is taken as its answer and dropped, and [`Connection::server_reason`]
+    /// would never see it. One empty query settles the queue: answers come in order.
+    /// A failure here is the connection's, and shows at its next use.
+    pub async fn settle(&self) {
+        let _ = self.client.batch_execute("").await;
+    }
 }
 
 impl std::fmt::Debug for Connection {
@@ -248,7 +273,7 @@ pub async fn connect(params: &ConnParams, application_name: &str) -> Result<Conn
                 },
             );
             if let Some(w) = found.warning {
-                eprintln!("WARNING: {w}");
+                eprintln!("WARNING: {}", crate::render::escape::multi_line(&w));
             }
             params.password = found.password;
         }
@@ -269,8 +294,23 @@ pub async fn connect(params: &ConnParams, application_name: &str) -> Result<Conn
     }
 }
 
+/// Connects again with `params` as a previous connection used them (the password that
+/// worked included), never prompting: pgward reconnects on its own, to ask the server
+/// what became of a transaction whose connection failed after COMMIT was sent.
+pub async fn reconnect(
+    params: &ConnParams,
+    application_name: &str,
+) -> Result<Connection, ConnError> {
+    let params = ConnParams {
+        prompt: PasswordPrompt::Never,
+        ..params.clone()
+    };
+    connect(&params, application_name).await
+}
+
 fn prompt_password(user: &str) -> Result<Secret, ConnError> {
-    rpassword::prompt_password(format!("Password for user {user}: "))
+    let shown = crate::render::escape::one_line(user);
+    rpassword::prompt_password(format!("Password for user {shown}: "))
         .map(Secret::new)
         .map_err(|_| ConnError::PasswordRequired { user: user.into() })
 }
@@ -337,11 +377,24 @@ async fn try_connect(params: &ConnParams, application_name: &str) -> Result<Conn
         }
     })?;
     let (tx, notices) = mpsc::unbounded_channel();
+    let ended = Arc::new(Mutex::new(None));
+    let reason = Arc::clone(&ended);
     let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
     tokio::spawn(async move {
-        while let Some(Ok(message)) = messages.next().await {
-            if let AsyncMessage::Notice(n) = message {
-                let _ = tx.send(n);
+        while let Some(message) = messages.next().await {
+            match message {
+                Ok(AsyncMessage::Notice(n)) => {
+                    let _ = tx.send(n);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    // Stored before the connection drops, so whoever sees it closed
+                    // finds the reason.
+                    if let (Some(db), Ok(mut slot)) = (e.as_db_error(), reason.lock()) {
+                        slot.get_or_insert_with(|| db.clone());
+                    }
+                    break;
+                }
             }
         }
     });
@@ -351,6 +404,7 @@ async fn try_connect(params: &ConnParams, application_name: &str) -> Result<Conn
         notices,
         params: params.clone(),
         overrides: Vec::new(),
+        ended,
     };
     conn.overrides = standby_isolation(&conn).await.map_err(Attempt::Failed)?;
     check_server(&conn).await.map_err(Attempt::Failed)?;

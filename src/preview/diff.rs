@@ -3,51 +3,40 @@
 //! value of an UPDATE, the deleted rows of a DELETE, the inserted rows of an INSERT and,
 //! for an upsert, which rows were inserted and which updated.
 //!
-//! The grid is laid out on plain text, so it reads the same without colour. With colour,
-//! each value is then painted in place (old red and crossed out, new green): painting
-//! only wraps text in escapes, so the columns stay aligned. Control characters in data
-//! are shown escaped (`\n`, `\x1b`), so a value cannot break the grid or drive the
+//! The grid is [`crate::render::table::Grid`]'s psql layout with painted pieces (old red
+//! and crossed out, new green), returned as [`Text`]: colour is added at the screen,
+//! after escaping, so the grid reads the same without it. Names and values are shown
+//! escaped (`\n`, `\x1b`, `\u{202e}`), so they cannot break the grid or drive the
 //! terminal of the shared screen.
-
-use comfy_table::Cell;
-use crossterm::style::Stylize;
 
 use super::images::{ChangeKind, Datum, Image, Images, RowChange};
 use super::keys::RowKey;
 use super::rewrite::CaptureKind;
-use crate::render::Style;
+use crate::render::escape;
+use crate::render::table::{Cell, Column, Grid};
+use crate::render::{Paint, Text};
 
 /// Between the old and the new value of a changed column.
 const ARROW: &str = " → ";
-
-/// How a piece of a cell is painted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Paint {
-    Plain,
-    Old,
-    New,
-}
 
 /// A cell: pieces of text, each with its paint.
 type Pieces = Vec<(String, Paint)>;
 
 /// Renders the diff of one statement on `table`; see the module docs.
-pub fn render(
-    table: &str,
-    images: &Images,
-    key: &RowKey,
-    all_columns: bool,
-    style: Style,
-) -> String {
-    let mut out = header(table, images);
+pub fn render(table: &str, images: &Images, key: &RowKey, all_columns: bool) -> Text {
+    let table = escape::one_line(table);
+    let mut out = Text::plain(header(&table, images));
     if matches!(key, RowKey::Ctid) {
-        out.push_str(&style.warn(&format!(
-            "warning: {table} has no primary key or unique not-null key; rows are keyed by ctid"
-        )));
-        out.push('\n');
+        out.push_painted(
+            format!(
+                "warning: {table} has no primary key or unique not-null key; rows are keyed by ctid"
+            ),
+            Paint::Warn,
+        );
+        out.push("\n");
     }
     if images.kind == CaptureKind::Upsert && images.updated > 0 {
-        out.push_str(
+        out.push(
             "note: the old values of rows updated by ON CONFLICT are not available before \
              PostgreSQL 18; their new values are shown\n",
         );
@@ -62,9 +51,9 @@ pub fn render(
         .iter()
         .any(|row| keys.iter().any(|k| changed(row, k)));
     if images.kind == CaptureKind::Update && columns.len() == keys.len() && !key_changed {
-        out.push_str("(no column changed its value in the rows shown)\n");
+        out.push("(no column changed its value in the rows shown)\n");
     }
-    out.push_str(&draw(&columns, &rows, style));
+    out.append(draw(&columns, &rows));
     out
 }
 
@@ -209,61 +198,25 @@ fn shown(value: &str) -> String {
     crate::render::escape::one_line(value)
 }
 
-/// Lays out the grid on plain text, then paints the values in place.
-fn draw(columns: &[String], rows: &[Vec<Pieces>], style: Style) -> String {
-    let mut table = crate::render::table::psql_table(columns.iter().map(String::as_str));
+/// Lays out the grid with its painted pieces.
+fn draw(columns: &[String], rows: &[Vec<Pieces>]) -> Text {
+    let columns: Vec<Column> = columns.iter().map(Column::text).collect();
+    let mut grid = Grid::new(&columns);
     for row in rows {
-        table.add_row(row.iter().map(|pieces| {
-            Cell::new(
-                pieces
-                    .iter()
-                    .map(|(text, _)| text.as_str())
-                    .collect::<String>(),
-            )
-        }));
+        grid.row(
+            row.iter()
+                .map(|pieces| Cell::pieces(pieces.iter().map(|(s, p)| (s.as_str(), *p))))
+                .collect(),
+        );
     }
-    let mut out = String::new();
-    // Header and rule come first; every row is one line (values are escaped above).
-    for (index, line) in table.to_string().lines().enumerate() {
-        let line = line.trim_end();
-        match index.checked_sub(2).and_then(|i| rows.get(i)) {
-            Some(row) if style.color => out.push_str(&paint_line(line, row)),
-            _ => out.push_str(line),
-        }
-        out.push('\n');
-    }
-    out
-}
-
-/// Wraps each painted piece of `row` in colour where it appears in `line`, left to right.
-fn paint_line(line: &str, row: &[Pieces]) -> String {
-    let mut out = String::new();
-    let mut rest = line;
-    for pieces in row {
-        for (text, paint) in pieces {
-            if text.is_empty() {
-                continue;
-            }
-            let Some(at) = rest.find(text.as_str()) else {
-                continue;
-            };
-            out.push_str(&rest[..at]);
-            match paint {
-                Paint::Plain => out.push_str(text),
-                Paint::Old => out.push_str(&text.as_str().red().crossed_out().to_string()),
-                Paint::New => out.push_str(&text.as_str().green().to_string()),
-            }
-            rest = &rest[at + text.len()..];
-        }
-    }
-    out.push_str(rest);
-    out
+    grid.text()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::preview::images::{CapturedRow, ImageSink, SinkOptions, SpillTo};
+    use crate::render::Style;
 
     fn images(kind: CaptureKind, key: RowKey, rows: &[CapturedRow<'_>], shown: usize) -> Images {
         let mut sink = ImageSink::new(
@@ -314,14 +267,14 @@ mod tests {
     fn update_plain() {
         let key = RowKey::Primary(vec!["id".into()]);
         let images = orders_update();
-        insta::assert_snapshot!(render("orders", &images, &key, false, Style::plain()), @r"
+        insta::assert_snapshot!(render("orders", &images, &key, false).to_string(), @r"
         UPDATE orders: 3 rows updated (showing 2)
          id |     status    |     note
         ----+---------------+-------------
          1  | new → shipped | NULL → fast
          2  | new → shipped | x
         ");
-        insta::assert_snapshot!(render("orders", &images, &key, true, Style::plain()), @r"
+        insta::assert_snapshot!(render("orders", &images, &key, true).to_string(), @r"
         UPDATE orders: 3 rows updated (showing 2)
          id |     status    | total |     note
         ----+---------------+-------+-------------
@@ -333,13 +286,7 @@ mod tests {
     #[test]
     fn update_colour() {
         let key = RowKey::Primary(vec!["id".into()]);
-        let out = render(
-            "orders",
-            &orders_update(),
-            &key,
-            false,
-            Style { color: true },
-        );
+        let out = render("orders", &orders_update(), &key, false).to_screen(Style { color: true });
         insta::assert_snapshot!(out.escape_debug().to_string().replace("\\n", "\n"), @r"
         UPDATE orders: 3 rows updated (showing 2)
          id |     status    |     note
@@ -361,7 +308,7 @@ mod tests {
             }],
             20,
         );
-        insta::assert_snapshot!(render("stock", &deleted, &RowKey::Ctid, false, Style::plain()), @r"
+        insta::assert_snapshot!(render("stock", &deleted, &RowKey::Ctid, false).to_string(), @r"
         DELETE stock: 1 row deleted (showing 1)
         warning: stock has no primary key or unique not-null key; rows are keyed by ctid
           ctid | sku | qty
@@ -386,7 +333,7 @@ mod tests {
             ],
             20,
         );
-        insta::assert_snapshot!(render("stock", &upserted, &key, false, Style::plain()), @r"
+        insta::assert_snapshot!(render("stock", &upserted, &key, false).to_string(), @r"
         INSERT stock: 1 row inserted, 1 row updated (showing 2)
         note: the old values of rows updated by ON CONFLICT are not available before PostgreSQL 18; their new values are shown
           action  | sku | qty
@@ -396,7 +343,7 @@ mod tests {
         ");
         let none = images(CaptureKind::Insert, key.clone(), &[], 20);
         assert_eq!(
-            render("stock", &none, &key, false, Style::plain()),
+            render("stock", &none, &key, false).to_string(),
             "INSERT stock: 0 rows inserted\n"
         );
     }

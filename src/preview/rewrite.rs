@@ -1185,7 +1185,6 @@ mod server_tests {
     use crate::preview::diff::render;
     use crate::preview::images::{Datum, ImageSink, Images, SinkOptions, SpillTo};
     use crate::preview::keys::RowKey;
-    use crate::render::Style;
     use crate::scratch::Cluster;
 
     static CLUSTER: OnceLock<Cluster> = OnceLock::new();
@@ -1315,7 +1314,7 @@ mod server_tests {
             .is_some());
         // The exact numeric text survives, and it is unchanged, so the diff leaves it out.
         assert!(value(images.shown[0].new.as_ref(), "total").contains('.'));
-        let text = render("orders", &images, &key, false, Style::plain());
+        let text = render("orders", &images, &key, false).to_string();
         let header: Vec<&str> = text
             .lines()
             .nth(1)
@@ -1595,7 +1594,7 @@ mod server_tests {
         assert_eq!(images.shown[0].key, [("ctid".to_owned(), now)]);
         assert_eq!(value(images.shown[0].old.as_ref(), "n"), "2");
         assert_eq!(value(images.shown[0].new.as_ref(), "n"), "20");
-        let text = render("log", &images, &RowKey::Ctid, false, Style::plain());
+        let text = render("log", &images, &RowKey::Ctid, false).to_string();
         assert!(text.lines().any(|l| l.starts_with("warning:")), "{text}");
     }
 

@@ -23,8 +23,9 @@ use super::images::Images;
 use super::keys::{self, RowKey};
 use super::relation::{display_name, Relation};
 use super::rewrite::{self, Capture, WhereShape};
+use crate::render::escape::one_line;
 use crate::render::table::{self, Column};
-use crate::render::Style;
+use crate::render::{Paint, Text};
 
 /// What kind of write a statement is, for the preview.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -619,25 +620,27 @@ impl Report {
     }
 
     /// The preview as the person at the screen reads it.
-    pub fn render(&self, style: Style, all_columns: bool) -> String {
+    /// Names and messages from the server are escaped to one line each; colour is
+    /// applied at the screen.
+    pub fn render(&self, all_columns: bool) -> Text {
         let mut out = String::new();
+        let mut text = Text::new();
         let target = self.plan.target.as_ref().map(Relation::display);
         if let (Some(images), Some(table)) = (&self.images, &target) {
-            out.push_str(&diff::render(
-                table,
-                images,
-                &self.plan.key,
-                all_columns,
-                style,
-            ));
+            text.append(diff::render(table, images, &self.plan.key, all_columns));
         } else if let Some(reason) = &self.counts_only {
             if self.plan.kind != WriteKind::Ddl && self.plan.kind != WriteKind::Truncate {
-                out.push_str(&format!("{}: {reason}\n", self.plan.kind.verb()));
+                out.push_str(&format!(
+                    "{}: {}\n",
+                    self.plan.kind.verb(),
+                    one_line(reason)
+                ));
             }
         }
         for (table, rows) in &self.plan.truncated {
             out.push_str(&format!(
-                "TRUNCATE {table}: removes all {rows} rows it held (TRUNCATE shows in no row counter)\n"
+                "TRUNCATE {}: removes all {rows} rows it held (TRUNCATE shows in no row counter)\n",
+                one_line(table)
             ));
         }
         match (&self.plan.cascade, &target) {
@@ -650,18 +653,21 @@ impl Report {
                 } else {
                     cascade::summary(table, root, effects)
                 };
-                out.push_str(&format!("Foreign keys: {line}\n"));
+                out.push_str(&format!("Foreign keys: {}\n", one_line(&line)));
             }
-            (Some(Err(why)), _) => out.push_str(&format!("Foreign keys: {why}\n")),
+            (Some(Err(why)), _) => {
+                out.push_str(&format!("Foreign keys: {}\n", one_line(&why.to_string())))
+            }
             _ => {}
         }
         match (&self.ddl, self.plan.kind) {
             (Some(ddl), WriteKind::Ddl) => render_ddl(&mut out, ddl),
             (Some(ddl), _) => {
                 let lines = hidden_lines(ddl, &self.truncated_on_purpose());
+                text.push(std::mem::take(&mut out));
                 for line in &lines {
-                    out.push_str(&style.warn(&format!("{}: {line}", self.plan.kind.verb())));
-                    out.push('\n');
+                    let line = format!("{}: {}", self.plan.kind.verb(), one_line(line));
+                    text.push_painted(line, Paint::Warn).push("\n");
                 }
             }
             _ => {}
@@ -677,14 +683,15 @@ impl Report {
             ));
             out.push_str(&counts_table(&self.delta));
         }
+        text.push(out);
         for w in &self.warnings {
-            out.push_str(&style.warn(&format!("WARNING: {}", crate::render::escape::one_line(w))));
-            out.push('\n');
+            text.push_painted(format!("WARNING: {}", one_line(w)), Paint::Warn)
+                .push("\n");
         }
         for n in &self.plan.notes {
-            out.push_str(&format!("NOTE: {}\n", crate::render::escape::one_line(n)));
+            text.push(format!("NOTE: {}\n", one_line(n)));
         }
-        out
+        text
     }
 }
 
@@ -694,15 +701,21 @@ fn render_ddl(out: &mut String, ddl: &DdlFacts) {
         out.push_str("DDL: takes no new table lock\n");
     }
     for (relation, mode) in &ddl.locks {
-        out.push_str(&format!("DDL: takes {mode} on {relation}\n"));
+        out.push_str(&format!("DDL: takes {mode} on {}\n", one_line(relation)));
     }
     if ddl.rewritten.is_empty() {
         out.push_str("DDL: rewrites no table\n");
     } else {
-        out.push_str(&format!("DDL: rewrites {}\n", ddl.rewritten.join(", ")));
+        out.push_str(&format!(
+            "DDL: rewrites {}\n",
+            one_line(&ddl.rewritten.join(", "))
+        ));
     }
     if !ddl.dropped.is_empty() {
-        out.push_str(&format!("DDL: drops {}\n", ddl.dropped.join(", ")));
+        out.push_str(&format!(
+            "DDL: drops {}\n",
+            one_line(&ddl.dropped.join(", "))
+        ));
     }
 }
 
@@ -775,7 +788,8 @@ pub fn counts_table(counts: &[TableCounts]) -> String {
         .iter()
         .map(|c| {
             vec![
-                Some(c.table.clone()),
+                // A name stays on its line, unlike a value.
+                Some(one_line(&c.table)),
                 Some(c.inserted.to_string()),
                 Some(c.updated.to_string()),
                 Some(c.deleted.to_string()),
@@ -877,10 +891,7 @@ mod tests {
             Some(facts(&[("t", "ROW EXCLUSIVE")], &[], &[])),
         );
         assert!(!quiet.hidden_schema_change());
-        assert_eq!(
-            quiet.render(Style::plain(), false),
-            "statement: counts only\n"
-        );
+        assert_eq!(quiet.render(false).to_string(), "statement: counts only\n");
         assert!(!report(WriteKind::Other, None).hidden_schema_change());
 
         let truncating = report(
@@ -889,7 +900,7 @@ mod tests {
         );
         assert!(truncating.hidden_schema_change());
         assert_eq!(
-            truncating.render(Style::plain(), false),
+            truncating.render(false).to_string(),
             "statement: counts only\n\
              statement: rewrites or truncates: t (a TRUNCATE shows in no row counter)\n"
         );
@@ -897,7 +908,8 @@ mod tests {
         let dropping = report(WriteKind::Other, Some(facts(&[], &[], &["a", "s.b"])));
         assert!(dropping.hidden_schema_change());
         assert!(dropping
-            .render(Style::plain(), false)
+            .render(false)
+            .to_string()
             .contains("statement: drops: a, s.b\n"));
 
         let altering = report(
@@ -906,7 +918,8 @@ mod tests {
         );
         assert!(altering.hidden_schema_change());
         assert!(altering
-            .render(Style::plain(), false)
+            .render(false)
+            .to_string()
             .contains("statement: takes ACCESS EXCLUSIVE on u, as a schema change does\n"));
     }
 
@@ -918,12 +931,12 @@ mod tests {
         );
         assert!(!ddl.hidden_schema_change());
         assert_eq!(
-            ddl.render(Style::plain(), false),
+            ddl.render(false).to_string(),
             "DDL: takes ACCESS EXCLUSIVE on t\nDDL: rewrites t\n"
         );
         let ddl = report(WriteKind::Ddl, Some(facts(&[], &[], &["t"])));
         assert_eq!(
-            ddl.render(Style::plain(), false),
+            ddl.render(false).to_string(),
             "DDL: takes no new table lock\nDDL: rewrites no table\nDDL: drops t\n"
         );
     }
@@ -968,7 +981,8 @@ mod server_tests {
         assert!(ddl.dropped.is_empty());
         assert!(report.hidden_schema_change());
         assert!(report
-            .render(Style::plain(), false)
+            .render(false)
+            .to_string()
             .contains("statement: rewrites or truncates: t"));
         client.batch_execute("ROLLBACK").await.expect("rollback");
 
@@ -978,7 +992,8 @@ mod server_tests {
         assert!(ddl.rewritten.is_empty());
         assert!(report.hidden_schema_change());
         assert!(report
-            .render(Style::plain(), false)
+            .render(false)
+            .to_string()
             .contains("statement: drops: s.gone\n"));
         client.batch_execute("ROLLBACK").await.expect("rollback");
 

@@ -1,14 +1,17 @@
 //! Server errors and notices shown the way psql shows them: severity, SQLSTATE, message,
 //! the statement line with a caret under the error position, then DETAIL, HINT and
-//! CONTEXT.
+//! CONTEXT, every field escaped.
 
 use std::fmt::Write as _;
 
 use tokio_postgres::error::{DbError, ErrorPosition};
+use unicode_width::UnicodeWidthStr;
 
-/// One line for an error, with the server's SQLSTATE when there is one.
+use super::escape;
+
+/// One line for an error, with the server's SQLSTATE when there is one, escaped.
 pub fn one_line(e: &tokio_postgres::Error) -> String {
-    match e.as_db_error() {
+    let s = match e.as_db_error() {
         Some(db) => format!("{} ({})", db.message(), db.code().code()),
         None => {
             let mut s = e.to_string();
@@ -19,33 +22,76 @@ pub fn one_line(e: &tokio_postgres::Error) -> String {
             }
             s
         }
-    }
+    };
+    escape::one_line(&s)
+}
+
+/// The fields of a server error or notice that psql shows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Fields<'a> {
+    /// `ERROR`, `NOTICE`, …
+    pub severity: &'a str,
+    /// The SQLSTATE.
+    pub code: &'a str,
+    /// The primary message.
+    pub message: &'a str,
+    /// The 1-based character position in the statement, if the server gave one.
+    pub position: Option<u32>,
+    /// DETAIL.
+    pub detail: Option<&'a str>,
+    /// HINT.
+    pub hint: Option<&'a str>,
+    /// CONTEXT.
+    pub context: Option<&'a str>,
 }
 
 /// psql's rendering of a server error or notice raised by `statement`.
 pub fn db_error(db: &DbError, statement: &str) -> String {
+    let position = match db.position() {
+        Some(ErrorPosition::Original(pos)) => Some(*pos),
+        _ => None,
+    };
+    fields(
+        &Fields {
+            severity: db.severity(),
+            code: db.code().code(),
+            message: db.message(),
+            position,
+            detail: db.detail(),
+            hint: db.hint(),
+            context: db.where_(),
+        },
+        statement,
+    )
+}
+
+/// psql's rendering of `f`, raised by `statement`: every field escaped (the message,
+/// DETAIL, HINT and CONTEXT may span lines; severity and SQLSTATE may not), and the
+/// statement's line under `LINE n:` on one line, the caret under the escaped text.
+pub fn fields(f: &Fields<'_>, statement: &str) -> String {
     let mut out = format!(
         "{}:  {}: {}\n",
-        db.severity(),
-        db.code().code(),
-        db.message()
+        escape::one_line(f.severity),
+        escape::one_line(f.code),
+        escape::multi_line(f.message)
     );
-    if let Some(ErrorPosition::Original(pos)) = db.position() {
-        out.push_str(&caret(statement, *pos as usize));
+    if let Some(pos) = f.position {
+        out.push_str(&caret(statement, pos as usize));
     }
     for (label, value) in [
-        ("DETAIL", db.detail()),
-        ("HINT", db.hint()),
-        ("CONTEXT", db.where_()),
+        ("DETAIL", f.detail),
+        ("HINT", f.hint),
+        ("CONTEXT", f.context),
     ] {
         if let Some(v) = value {
-            let _ = writeln!(out, "{label}:  {v}");
+            let _ = writeln!(out, "{label}:  {}", escape::multi_line(v));
         }
     }
     out
 }
 
-/// `LINE n: <text>` and a caret under the 1-based character `pos` of `statement`.
+/// `LINE n: <text>` and a caret under the 1-based character `pos` of `statement`; the
+/// line is escaped, and the caret counts the escaped width.
 fn caret(statement: &str, pos: usize) -> String {
     let pos = pos.saturating_sub(1);
     let mut line_no = 1;
@@ -64,10 +110,15 @@ fn caret(statement: &str, pos: usize) -> String {
         .skip(line_start_char)
         .take_while(|c| *c != '\n')
         .collect();
+    let before: String = line
+        .chars()
+        .take(pos.saturating_sub(line_start_char))
+        .collect();
     let prefix = format!("LINE {line_no}: ");
-    let col = pos.saturating_sub(line_start_char);
+    let col = UnicodeWidthStr::width(escape::one_line(&before).as_str());
     format!(
-        "{prefix}{line}\n{}^\n",
+        "{prefix}{}\n{}^\n",
+        escape::one_line(&line),
         " ".repeat(prefix.chars().count() + col)
     )
 }
@@ -84,5 +135,13 @@ mod tests {
     fn caret_past_end_does_not_panic() {
         let s = super::caret("x", 99);
         assert!(s.starts_with("LINE 1: x"));
+    }
+
+    #[test]
+    fn caret_under_escaped_text() {
+        let s = super::caret("select '\u{1b}[2J', nope", 16);
+        let (line, caret) = s.split_once('\n').expect("two lines");
+        assert_eq!(line, "LINE 1: select '\\x1b[2J', nope");
+        assert_eq!(caret.find('^'), line.find("nope"));
     }
 }

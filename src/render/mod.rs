@@ -1,10 +1,16 @@
 //! What people read: result tables ([`table`]), command tags ([`tag`]), server errors shown like psql's
-//! ([`error`]), and terminal colour decisions ([`style`]).
+//! ([`error`]), text on its way to the screen ([`text`]) with everything from outside
+//! escaped ([`escape`]), and terminal colour decisions ([`style`]).
 
 pub mod error;
 pub mod escape;
 pub mod style;
 pub mod table;
 pub mod tag;
+pub mod text;
+
+#[cfg(test)]
+mod props;
 
 pub use style::Style;
+pub use text::{Paint, Text};

@@ -1,7 +1,6 @@
 //! Colour on a terminal, plain text in pipes: the one place that decides, honouring
-//! `NO_COLOR` (<https://no-color.org>).
-
-use crossterm::style::{Color, Stylize};
+//! `NO_COLOR` (<https://no-color.org>). Colour itself is applied only by
+//! [`super::Text::to_screen`], after escaping, so only pgward emits escape sequences.
 
 /// Whether output gets ANSI colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,24 +21,5 @@ impl Style {
     /// Plain text.
     pub fn plain() -> Style {
         Style { color: false }
-    }
-
-    /// `text` in `color`, bold.
-    pub fn paint(self, text: &str, color: Color) -> String {
-        if self.color {
-            text.with(color).bold().to_string()
-        } else {
-            text.to_string()
-        }
-    }
-
-    /// An error line's colour.
-    pub fn error(self, text: &str) -> String {
-        self.paint(text, Color::Red)
-    }
-
-    /// A warning line's colour.
-    pub fn warn(self, text: &str) -> String {
-        self.paint(text, Color::Yellow)
     }
 }

@@ -1,8 +1,16 @@
-//! Result tables drawn as psql draws them: no outer border, `|` between columns, a
-//! dashed rule under centred headers, numbers right-aligned, NULL shown empty, and a
+//! Result tables drawn as psql's aligned format draws them: no outer border, `|` between
+//! columns, a dashed rule under centred headers, numbers right-aligned, NULL shown empty,
+//! a value's further lines marked with `+` at the end of the line before, and a
 //! `(N rows)` footer.
+//!
+//! Every header and every line of every cell is escaped ([`escape::one_line`]) before it
+//! is measured, so widths are true and no value can drive the terminal or forge a row:
+//! a newline in a value is drawn as psql draws it, a continuation line behind a `+`.
 
-use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
+use unicode_width::UnicodeWidthStr;
+
+use super::escape;
+use super::text::{Paint, Text};
 
 /// A result column.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,50 +41,154 @@ impl Column {
             numeric,
         }
     }
+
+    /// A left-aligned column.
+    pub fn text(name: impl Into<String>) -> Column {
+        Column {
+            name: name.into(),
+            numeric: false,
+        }
+    }
 }
 
-/// psql's border layout for comfy-table: only the vertical lines and the header rule.
-const PSQL: &str = "     -+ |          ";
+/// One cell: its lines, each a run of painted pieces, already escaped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cell {
+    lines: Vec<Vec<(String, Paint)>>,
+}
 
-/// An empty table in psql's layout, with centred `headers`.
-pub fn psql_table<'a>(headers: impl IntoIterator<Item = &'a str>) -> Table {
-    let mut table = Table::new();
-    table
-        .load_preset(PSQL)
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(
-            headers
+impl Cell {
+    /// A value; each of its lines becomes a line of the cell.
+    pub fn text(value: &str) -> Cell {
+        Cell {
+            lines: value
+                .split('\n')
+                .map(|line| vec![(escape::one_line(line), Paint::Plain)])
+                .collect(),
+        }
+    }
+
+    /// One line of painted pieces (a diff's `old → new`).
+    pub fn pieces<S: AsRef<str>>(pieces: impl IntoIterator<Item = (S, Paint)>) -> Cell {
+        Cell {
+            lines: vec![pieces
                 .into_iter()
-                .map(|h| Cell::new(h).set_alignment(CellAlignment::Center)),
-        );
-    table
+                .map(|(s, paint)| (escape::one_line(s.as_ref()), paint))
+                .collect()],
+        }
+    }
+
+    fn width(&self, line: usize) -> usize {
+        self.lines.get(line).map_or(0, |pieces| {
+            pieces.iter().map(|(s, _)| s.width()).sum::<usize>()
+        })
+    }
+}
+
+/// A table in psql's aligned layout.
+#[derive(Debug, Clone, Default)]
+pub struct Grid {
+    headers: Vec<String>,
+    right: Vec<bool>,
+    rows: Vec<Vec<Cell>>,
+}
+
+impl Grid {
+    /// An empty table with these columns.
+    pub fn new(columns: &[Column]) -> Grid {
+        Grid {
+            headers: columns.iter().map(|c| escape::one_line(&c.name)).collect(),
+            right: columns.iter().map(|c| c.numeric).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Adds a row; missing cells are empty, extra cells are dropped.
+    pub fn row(&mut self, cells: Vec<Cell>) -> &mut Grid {
+        self.rows.push(cells);
+        self
+    }
+
+    /// Header, rule and rows, each line ending in a newline, trailing blanks trimmed.
+    pub fn text(&self) -> Text {
+        let n = self.headers.len();
+        let mut out = Text::new();
+        if n == 0 {
+            return out;
+        }
+        let widths: Vec<usize> = (0..n)
+            .map(|i| {
+                self.rows
+                    .iter()
+                    .flat_map(|row| {
+                        let c = cell(row, i);
+                        (0..c.lines.len()).map(move |l| c.width(l))
+                    })
+                    .chain([self.headers[i].width()])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+
+        let mut header = String::new();
+        for (i, h) in self.headers.iter().enumerate() {
+            let pad = widths[i] - h.width();
+            let (left, right) = (pad - pad / 2, pad / 2);
+            header.push_str(&format!(" {}{h}{} ", " ".repeat(left), " ".repeat(right)));
+            if i + 1 < n {
+                header.push('|');
+            }
+        }
+        out.line(header.trim_end());
+        let rule: Vec<String> = widths.iter().map(|w| "-".repeat(w + 2)).collect();
+        out.line(rule.join("+"));
+
+        for row in &self.rows {
+            let height = (0..n).map(|i| cell(row, i).lines.len()).max().unwrap_or(0);
+            for l in 0..height.max(1) {
+                let mut line = Text::new();
+                for (i, (width, right)) in widths.iter().zip(&self.right).enumerate() {
+                    let c = cell(row, i);
+                    let pad = " ".repeat(width - c.width(l));
+                    line.push(" ");
+                    if *right {
+                        line.push(pad.as_str());
+                    }
+                    for (s, paint) in c.lines.get(l).into_iter().flatten() {
+                        line.push_painted(s.as_str(), *paint);
+                    }
+                    if !right {
+                        line.push(pad);
+                    }
+                    line.push(if l + 1 < c.lines.len() { "+" } else { " " });
+                    if i + 1 < n {
+                        line.push("|");
+                    }
+                }
+                out.append(line.trim_end()).push("\n");
+            }
+        }
+        out
+    }
+}
+
+/// Cell `i` of `row`, empty when the row is short.
+fn cell(row: &[Cell], i: usize) -> &Cell {
+    static EMPTY: Cell = Cell { lines: Vec::new() };
+    row.get(i).unwrap_or(&EMPTY)
 }
 
 /// Renders rows as text, including the row-count footer and a final newline.
 pub fn render(columns: &[Column], rows: &[Vec<Option<String>>]) -> String {
-    let mut table = psql_table(columns.iter().map(|c| c.name.as_str()));
+    let mut grid = Grid::new(columns);
     for row in rows {
-        table.add_row(
+        grid.row(
             row.iter()
-                .map(|v| Cell::new(super::escape::multi_line(v.as_deref().unwrap_or("")))),
+                .map(|v| Cell::text(v.as_deref().unwrap_or("")))
+                .collect(),
         );
     }
-    for (i, c) in columns.iter().enumerate() {
-        if let Some(col) = table.column_mut(i) {
-            col.set_cell_alignment(if c.numeric {
-                CellAlignment::Right
-            } else {
-                CellAlignment::Left
-            });
-        }
-    }
-    let mut out = String::new();
-    if !columns.is_empty() {
-        for line in table.to_string().lines() {
-            out.push_str(line.trim_end());
-            out.push('\n');
-        }
-    }
+    let mut out = grid.text().to_string();
     out.push_str(&footer(rows.len()));
     out.push('\n');
     out
@@ -102,15 +214,40 @@ mod tests {
                 name: "id".into(),
                 numeric: true,
             },
-            Column {
-                name: "name".into(),
-                numeric: false,
-            },
+            Column::text("name"),
         ];
         let rows = vec![
             vec![Some("1".into()), Some("alice".into())],
             vec![Some("22".into()), None],
         ];
         insta::assert_snapshot!(render(&cols, &rows));
+    }
+
+    #[test]
+    fn continuation_lines_like_psql_and_nothing_raw() {
+        let cols = [Column::text("a\u{1b}[2J"), Column::text("b")];
+        let rows = vec![
+            vec![Some("x\ny\u{202e}".into()), Some("1".into())],
+            vec![Some("z".into()), Some("p\nq".into())],
+        ];
+        insta::assert_snapshot!(render(&cols, &rows), @r"
+          a\x1b[2J | b
+        -----------+---
+         x        +| 1
+         y\u{202e} |
+         z         | p+
+                   | q
+        (2 rows)
+        ");
+    }
+
+    #[test]
+    fn wide_characters_align() {
+        let cols = [Column::text("名前"), Column::text("n")];
+        let rows = vec![vec![Some("日本".into()), Some("1".into())]];
+        assert_eq!(
+            render(&cols, &rows),
+            " 名前 | n\n------+---\n 日本 | 1\n(1 row)\n"
+        );
     }
 }

@@ -29,8 +29,13 @@ pub fn dml_verb(text: &str) -> Option<&'static str> {
     }
 }
 
-/// psql's command tag for `text` that affected `count` rows.
+/// psql's command tag for `text` that affected `count` rows, escaped: its words come from
+/// the statement as typed.
 pub fn command_tag(text: &str, count: Option<u64>) -> String {
+    super::escape::one_line(&tag(text, count))
+}
+
+fn tag(text: &str, count: Option<u64>) -> String {
     let n = count.unwrap_or(0);
     if let Some(verb) = dml_verb(text) {
         return if verb == "INSERT" {

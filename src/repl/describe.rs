@@ -17,16 +17,17 @@
 /// One query of a describe command, and the title printed above its table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Query {
-    /// Printed above the result, like psql's table titles.
+    /// Printed above the result, like psql's table titles; escaped, on one line.
     pub title: String,
     /// The catalog query, without its terminating `;`.
     pub sql: String,
 }
 
 impl Query {
+    /// The title may quote the pattern as typed: it is escaped to one line.
     fn new(title: impl Into<String>, sql: String) -> Query {
         Query {
-            title: title.into(),
+            title: crate::render::escape::one_line(&title.into()),
             sql,
         }
     }

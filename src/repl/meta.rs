@@ -1,8 +1,8 @@
 //! Backslash meta-commands, as psql spells them. The interactive shell and scripts
-//! (`-c`, `-f`, standard input) both run them through [`perform`].
+//! (`-c`, `-f`, standard input) both run them through [`perform`]. What they print goes
+//! through the session's one terminal writer, with every name and argument escaped.
 
-use std::io::Write;
-
+use crate::render::escape::one_line;
 use crate::session::{Outcome, Session};
 
 use super::describe;
@@ -41,15 +41,14 @@ pub fn perform(rt: &tokio::runtime::Runtime, session: &mut Session, line: &str) 
         Action::Describe(queries) => {
             let many = queries.len() > 1;
             for q in &queries {
-                // The title may hold the pattern as typed: control characters are escaped.
-                println!("{}", crate::render::escape::one_line(&q.title));
-                let _ = std::io::stdout().flush();
+                // The title may hold the pattern as typed: it stays on its line.
+                session.io().say_out(&one_line(&q.title));
                 let outcome = rt.block_on(session.execute(&format!("{}\n;", q.sql)));
                 if outcome != Outcome::Ok {
                     return Step::Continue(outcome);
                 }
                 if many {
-                    println!();
+                    session.io().say_out("");
                 }
             }
             Step::Continue(Outcome::Ok)
@@ -82,12 +81,18 @@ pub fn run(line: &str, session: &mut Session) -> Action {
     let words = describe::words(argument);
     if let Some(planned) = describe::plan(command, &words) {
         for extra in words.iter().skip(1) {
-            eprintln!("{command}: extra argument {extra:?} ignored");
+            let line = format!(
+                "{}: extra argument {} ignored\n",
+                one_line(command),
+                one_line(&format!("{extra:?}"))
+            );
+            session.io().say_err(&line);
         }
         return match planned {
             Ok(queries) => Action::Describe(queries),
             Err(message) => {
-                eprintln!("{command}: {message}");
+                let line = format!("{}: {}\n", one_line(command), one_line(&message));
+                session.io().say_err(&line);
                 Action::Invalid
             }
         };
@@ -95,56 +100,74 @@ pub fn run(line: &str, session: &mut Session) -> Action {
     match command {
         "\\preview" if !argument.is_empty() => Action::Preview(argument.to_string()),
         "\\preview" => {
-            eprintln!("\\preview needs a statement, e.g. \\preview delete from t where id = 1;");
+            session.io().say_err(
+                "\\preview needs a statement, e.g. \\preview delete from t where id = 1;\n",
+            );
             Action::Continue
         }
         "\\diff" => {
             match argument {
                 "all" => session.set_all_columns(true),
                 "changed" | "" => session.set_all_columns(false),
-                other => eprintln!("\\diff takes all or changed, not {other:?}"),
+                other => {
+                    let line = format!("\\diff takes all or changed, not {:?}\n", one_line(other));
+                    session.io().say_err(&line);
+                }
             }
             Action::Continue
         }
         "\\q" | "\\quit" => Action::Quit,
         "\\?" => {
-            println!("{}", HELP.replace("{DESCRIBE}", describe::HELP));
+            session
+                .io()
+                .say_out(&HELP.replace("{DESCRIBE}", describe::HELP));
             Action::Continue
         }
         "\\conninfo" => {
             let s = session.settings();
-            println!(
+            let e = |v: &str| one_line(v);
+            let info = format!(
                 "You are connected to database \"{}\" as user \"{}\" on \"{}\" at port \"{}\" (environment {}).\n\
                  Writes run as {}; reads run as {}. Author {}; ticket {}.",
-                s.conn.dbname,
-                session.login(),
-                s.conn.host,
+                e(&s.conn.dbname),
+                e(session.login()),
+                e(&s.conn.host),
                 s.conn.port,
-                s.env.name,
-                s.env.write_role.as_deref().unwrap_or("(none: writes are refused)"),
-                session.read_role(),
-                s.author,
-                s.ticket.as_deref().unwrap_or("(none)"),
+                e(&s.env.name),
+                e(s.env.write_role.as_deref().unwrap_or("(none: writes are refused)")),
+                e(&session.read_role()),
+                e(&s.author),
+                e(s.ticket.as_deref().unwrap_or("(none)")),
             );
+            session.io().say_out(&info);
             let t = session.effective_timeouts();
             let ms = crate::session::defaults::ms;
-            println!(
+            let timeouts = format!(
                 "Timeouts in pgward's transactions (the stricter of the server's and the config's): \
                  statement_timeout {}, lock_timeout {}, idle_in_transaction_session_timeout {}.",
                 ms(t.statement),
                 ms(t.lock),
                 ms(t.idle)
             );
+            session.io().say_out(&timeouts);
             if session.is_standby() {
-                println!("The server is a standby (read-only): writes are refused.");
+                session
+                    .io()
+                    .say_out("The server is a standby (read-only): writes are refused.");
             }
-            for line in session.accepted_risks() {
-                println!("WARNING: {}", crate::render::escape::one_line(line));
+            let risks: Vec<String> = session
+                .accepted_risks()
+                .iter()
+                .map(|line| format!("WARNING: {}", one_line(line)))
+                .collect();
+            for line in risks {
+                session.io().say_out(&line);
             }
             Action::Continue
         }
         other => {
-            eprintln!("invalid command {other}\nTry \\? for help.");
+            let line = format!("invalid command {}\nTry \\? for help.\n", one_line(other));
+            session.io().say_err(&line);
             Action::Invalid
         }
     }

@@ -26,7 +26,10 @@ pub struct EditorConfirm;
 impl Confirm for EditorConfirm {
     fn ask(&mut self, prompt: &str) -> Option<String> {
         let mut editor = rustyline::DefaultEditor::new().ok()?;
-        editor.readline(prompt).ok()
+        // The prompt names the environment: it stays on its line and drives nothing.
+        editor
+            .readline(&crate::render::escape::one_line(prompt))
+            .ok()
     }
 }
 
@@ -46,13 +49,16 @@ pub fn history_path(env: &str) -> Option<PathBuf> {
 }
 
 /// Runs the interactive loop until `\q` or Ctrl-D; an open transaction is then rolled back.
+/// The exit code is 0, or the code of a COMMIT that needs attention (README's table).
 pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session) -> ExitCode {
     session.set_confirm(Box::new(EditorConfirm));
     let config = Config::builder().auto_add_history(false).build();
     let mut editor: Editor<ReplHelper, FileHistory> = match Editor::with_config(config) {
         Ok(e) => e,
         Err(e) => {
-            eprintln!("pgward: cannot open the line editor: {e}");
+            session
+                .io()
+                .say_error(&format!("pgward: cannot open the line editor: {e}"));
             return ExitCode::Config;
         }
     };
@@ -65,15 +71,16 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session) -> ExitCode {
         }
         let _ = editor.load_history(path);
     }
-    println!(
-        "pgward {} — type \\? for help, \\q to quit.{}",
+    let standby = if session.is_standby() {
+        " The server is a standby (read-only): reads only."
+    } else {
+        ""
+    };
+    session.io().say_out(&format!(
+        "pgward {} — type \\? for help, \\q to quit.{standby}",
         env!("CARGO_PKG_VERSION"),
-        if session.is_standby() {
-            " The server is a standby (read-only): reads only."
-        } else {
-            ""
-        }
-    );
+    ));
+    let mut status = ExitCode::Ok;
     loop {
         let p = prompt::Prompt::of(session);
         if let Some(h) = editor.helper_mut() {
@@ -92,23 +99,30 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session) -> ExitCode {
                 if trimmed.starts_with('\\') {
                     match meta::perform(rt, session, trimmed) {
                         meta::Step::Quit => break,
-                        meta::Step::Continue(Outcome::ConnectionLost) => return ExitCode::Config,
+                        meta::Step::Continue(outcome) if outcome.ends_session() => {
+                            return outcome.exit_code();
+                        }
                         meta::Step::Continue(_) => continue,
                     }
                 }
                 let outcome = rt.block_on(session.execute(&line));
-                if outcome == Outcome::ConnectionLost {
-                    return ExitCode::Config;
+                if outcome.ends_session() {
+                    return outcome.exit_code();
+                }
+                if outcome == Outcome::CommittedLocally {
+                    // The shell goes on; its exit status still tells a wrapper that a
+                    // COMMIT was not confirmed by the synchronous standby.
+                    status = outcome.exit_code();
                 }
             }
             Err(ReadlineError::Interrupted) => continue,
             Err(ReadlineError::Eof) => break,
             Err(e) => {
-                eprintln!("pgward: input error: {e}");
+                session.io().say_error(&format!("pgward: input error: {e}"));
                 break;
             }
         }
     }
     rt.block_on(session.finish());
-    ExitCode::Ok
+    status
 }

@@ -1,9 +1,13 @@
 //! The prompt: `ENV ROLE@DB=>`, with psql's transaction markers (`=>` idle, `=*>` open,
 //! `=!>` failed) and the environment name in the environment's colour (production red).
+//! Environment, role and database come from the config and the server: each is escaped
+//! to one line, and colour is added after escaping ([`Text`]).
 
-use crossterm::style::{Color, Stylize};
+use crossterm::style::Color;
 
 use crate::config::file::PromptColor;
+use crate::render::escape::one_line;
+use crate::render::{Paint, Style, Text};
 use crate::session::{Session, TxState};
 
 /// The parts of a prompt.
@@ -40,14 +44,21 @@ impl Prompt {
 
     /// Without colour.
     pub fn plain(&self) -> String {
-        format!(
-            "[{}{}] {}@{}{} ",
-            self.env,
-            self.standby_tag(),
-            self.role,
-            self.db,
+        self.text(Paint::Plain).to_string()
+    }
+
+    fn text(&self, env: Paint) -> Text {
+        let mut t = Text::painted(
+            format!("[{}{}]", one_line(&self.env), self.standby_tag()),
+            env,
+        );
+        t.push(format!(
+            " {}@{}{} ",
+            one_line(&self.role),
+            one_line(&self.db),
             self.marker
-        )
+        ));
+        t
     }
 
     fn standby_tag(&self) -> &'static str {
@@ -71,15 +82,7 @@ impl Prompt {
         };
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         match c {
-            Some(c) if !no_color => format!(
-                "{} {}@{}{} ",
-                format!("[{}{}]", self.env, self.standby_tag())
-                    .with(c)
-                    .bold(),
-                self.role,
-                self.db,
-                self.marker
-            ),
+            Some(c) if !no_color => self.text(Paint::Accent(c)).to_screen(Style { color: true }),
             _ => self.plain(),
         }
     }
@@ -102,5 +105,19 @@ mod tests {
         p.standby = true;
         assert_eq!(p.plain(), "[prod standby (read-only)] app_reader@shop=> ");
         assert!(p.colored(PromptColor::Red).contains("standby (read-only)"));
+    }
+
+    #[test]
+    fn names_stay_on_the_line_and_drive_nothing() {
+        let p = Prompt {
+            env: "prod\u{1b}[2J".into(),
+            role: "w\u{202e}".into(),
+            db: "d\nb".into(),
+            marker: "=>",
+            standby: false,
+        };
+        assert_eq!(p.plain(), "[prod\\x1b[2J] w\\u{202e}@d\\nb=> ");
+        let coloured = p.colored(PromptColor::Red);
+        assert_eq!(crate::render::text::without_colour(&coloured), p.plain());
     }
 }

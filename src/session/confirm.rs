@@ -22,6 +22,8 @@ impl Confirm for Tty {
             .open("/dev/tty")
             .ok()?;
         let mut writer = tty.try_clone().ok()?;
+        // The prompt names the environment: it stays on its line and drives nothing.
+        let prompt = crate::render::escape::one_line(prompt);
         writer.write_all(prompt.as_bytes()).ok()?;
         writer.flush().ok()?;
         let mut line = String::new();

@@ -48,19 +48,15 @@ pub async fn run(
 /// Awaits `work`; on Ctrl-C sends the protocol's cancel request and keeps awaiting it,
 /// so the statement ends with query_canceled (57014). A failed cancel request leaves
 /// the statement running to its statement_timeout, which is the most we can do.
+/// The same path as COMMIT's, without its live line (see [`super::wait`]).
 async fn cancellable<T>(
     client: &Client,
     tls: &MakeRustlsConnect,
     work: impl std::future::Future<Output = T>,
 ) -> T {
-    tokio::pin!(work);
-    tokio::select! {
-        result = &mut work => result,
-        _ = tokio::signal::ctrl_c() => {
-            let _ = client.cancel_token().cancel_query(tls.clone()).await;
-            work.await
-        }
-    }
+    super::wait::cancellable_with_line(client, tls, work, None)
+        .await
+        .result
 }
 
 /// Runs a capturing statement: its rows stream into `sink` (pgward's trailing columns)

@@ -12,18 +12,20 @@
 
 mod advisory;
 pub mod changes;
+mod commit;
 pub mod confirm;
 pub mod defaults;
 mod dry_run;
 pub mod exec;
+mod io;
 pub mod outcome;
 pub mod probe;
 pub mod roles;
 pub mod state;
 mod summary;
+mod unknown;
+pub mod wait;
 mod write;
-
-use std::io::Write;
 
 use tokio_postgres::error::SqlState;
 
@@ -31,25 +33,18 @@ use crate::config::Settings;
 use crate::conn::Connection;
 use crate::policy::Refusal;
 use crate::preview::relation::quote_ident;
-use crate::render::{self, Style};
+use crate::render::{self, Paint, Text};
 use crate::sql::{self, TxControl, Verdict};
 
 pub use changes::Changes;
 pub use confirm::Confirm;
-pub use outcome::Outcome;
+pub use io::Io;
+pub use outcome::{CommitFate, Outcome};
 pub use state::{OpenTx, TxState};
 
 use probe::Expected;
-
-/// Where a session writes: results to `out`, messages to `err`.
-pub struct Io {
-    /// Results.
-    pub out: Box<dyn Write>,
-    /// Errors, notices, warnings.
-    pub err: Box<dyn Write>,
-    /// Colour or not.
-    pub style: Style,
-}
+#[cfg(test)]
+pub(crate) use summary::Summary;
 
 /// The guarded session.
 pub struct Session {
@@ -105,25 +100,15 @@ impl Session {
         let mut io = io;
         let accepted = accepted.lines();
         for line in &accepted {
-            let line = io
-                .style
-                .warn(&format!("WARNING: {}", render::escape::one_line(line)));
-            let _ = writeln!(io.err, "{line}");
+            io.say_warn(&format!("WARNING: {}", render::escape::one_line(line)));
         }
         let config = config_timeouts(&settings);
         if defaults.standby {
-            let _ = writeln!(
-                io.err,
-                "NOTE:  the server is a standby (read-only): reads only, writes are refused"
-            );
+            io.say_note("the server is a standby (read-only): reads only, writes are refused");
         }
         let overrides = conn.overrides.iter().cloned();
         for line in overrides.chain(defaults.overrides(config)) {
-            let _ = writeln!(
-                io.err,
-                "NOTE:  pgward overrides {}",
-                render::escape::one_line(&line)
-            );
+            io.say_note(&format!("pgward overrides {line}"));
         }
         Ok(Session {
             timeouts: defaults.effective(config),
@@ -185,6 +170,12 @@ impl Session {
         }
     }
 
+    /// The one writer to the terminal, for the shell around the session (meta-commands,
+    /// banner): everything written through it is escaped.
+    pub fn io(&mut self) -> &mut Io {
+        &mut self.io
+    }
+
     /// The settings the session runs with.
     pub fn settings(&self) -> &Settings {
         &self.settings
@@ -211,8 +202,18 @@ impl Session {
     }
 
     /// Runs every complete statement in `input`, stopping at the first that does not
-    /// succeed. An unterminated tail is an error: nothing of it is sent.
+    /// succeed. An unterminated tail is an error: nothing of it is sent. The connection
+    /// is settled before the author is waited on again, so a FATAL the server sends
+    /// meanwhile is kept (see [`crate::conn::Connection::settle`]).
     pub async fn execute(&mut self, input: &str) -> Outcome {
+        let outcome = self.execute_pieces(input).await;
+        if !outcome.ends_session() {
+            self.conn.settle().await;
+        }
+        outcome
+    }
+
+    async fn execute_pieces(&mut self, input: &str) -> Outcome {
         let split = sql::split(input);
         for piece in &split.pieces {
             let outcome = self.run_piece(&piece.text).await;
@@ -248,7 +249,7 @@ impl Session {
 
     async fn run_piece(&mut self, text: &str) -> Outcome {
         if self.conn.client.is_closed() {
-            return self.lost("the connection is closed");
+            return self.lost(None);
         }
         let verdict = match sql::classify(text) {
             Verdict::Unparsed { message } => match self.ask_server(text, &message).await {
@@ -508,9 +509,11 @@ impl Session {
             Err(e) => {
                 let _ = self.conn.client.batch_execute("ROLLBACK").await;
                 let outcome = self.failed(e, "").await;
-                self.say_hint(&format!(
-                "pgward could not switch to write role {role:?}; the login role must be a member of it"
-            ));
+                if outcome != Outcome::ConnectionLost {
+                    self.say_hint(&format!(
+                        "pgward could not switch to write role {role:?}; the login role must be a member of it"
+                    ));
+                }
                 return Some(outcome);
             }
         };
@@ -575,11 +578,13 @@ impl Session {
             };
         let delta = crate::preview::statement::difference(&now, &self.changes.cumulative);
         if !delta.is_empty() {
-            let warning = self.io.style.warn(
+            let mut shown = Text::painted(
                 "WARNING: this statement was not classified as a write, but it changed rows:",
+                Paint::Warn,
             );
-            let table = crate::preview::statement::counts_table(&delta);
-            self.say_out(&format!("{warning}\n{}", table.trim_end()));
+            shown.push("\n");
+            shown.push(crate::preview::statement::counts_table(&delta));
+            self.io.out(&shown);
             self.changes.images.add(None);
             self.changes.cumulative = now;
         }
@@ -741,90 +746,6 @@ impl Session {
         outcome
     }
 
-    /// The intercepted COMMIT.
-    async fn commit(&mut self) -> Outcome {
-        let tx = match &self.state {
-            TxState::Failed(_) => {
-                let _ = self.rollback().await;
-                self.say_error(
-                    "the transaction had failed, so COMMIT rolled it back: nothing was committed",
-                );
-                self.say_out("ROLLBACK");
-                return Outcome::SqlError;
-            }
-            TxState::Open(tx) => tx.clone(),
-            TxState::Idle => return Outcome::Ok,
-        };
-        let expected = self.expected(&tx.role, Some(tx.xact_start.clone()), false);
-        let seen = match probe::probe(&self.conn.client).await {
-            Ok(seen) => seen,
-            Err(e) => return self.failed(e, "").await,
-        };
-        if let Some(m) = expected.mismatch(&seen) {
-            return self.betrayed(&m).await;
-        }
-        if seen.xid.is_none() {
-            // No transaction id was ever assigned: the transaction wrote nothing, so
-            // ending it with ROLLBACK loses nothing, and anything queued for COMMIT
-            // (a NOTIFY from a function, say) is not delivered unapproved.
-            return match self.rollback().await {
-                Ok(()) => {
-                    self.say_out("ROLLBACK");
-                    self.say_note(
-                        "nothing was written, so the transaction was closed without a COMMIT",
-                    );
-                    Outcome::Ok
-                }
-                Err(e) => self.failed(e, "").await,
-            };
-        }
-        // The summary shows the server's counts, whatever pgward saw on the way.
-        match crate::preview::counts::since(&self.conn.client, &self.changes.baseline).await {
-            Ok(now) => self.changes.cumulative = now,
-            Err(e) => return self.counters_failed(&e).await,
-        }
-        let env = self.settings.env.name.clone();
-        let summary = self.change_summary(&tx, seen.xid.as_deref().unwrap_or("?"));
-        self.say_err(&summary);
-        if self.dry_run {
-            let _ = self.rollback().await;
-            self.say_warn("dry run: the transaction was rolled back, nothing was committed");
-            return Outcome::Ok;
-        }
-        self.say_err("No second reviewer was involved: approval is not available yet, so only the author confirms this COMMIT.\n");
-        let answer = self.confirm.ask(&format!(
-            "Type the environment name ({env}) to COMMIT, anything else keeps the transaction open: "
-        ));
-        if answer.as_deref().map(str::trim) != Some(env.as_str()) {
-            self.say_error(match answer {
-                None => "COMMIT not confirmed (no answer, or no terminal to answer at): the transaction is still open, nothing was committed",
-                Some(_) => "COMMIT not confirmed: the transaction is still open, nothing was committed",
-            });
-            self.say_hint("ROLLBACK discards it; COMMIT asks again");
-            return Outcome::Refused;
-        }
-        if let Some(outcome) = self.check_open().await {
-            return outcome;
-        }
-        match self.conn.client.batch_execute("COMMIT").await {
-            Ok(()) => {
-                self.state = TxState::Idle;
-                self.say_out("COMMIT");
-                self.release_advisory_locks().await;
-                Outcome::Ok
-            }
-            Err(e) => {
-                self.state = TxState::Idle;
-                let outcome = self.failed(e, "").await;
-                self.say_error(
-                    "COMMIT failed: the server rolled the transaction back; nothing was committed",
-                );
-                self.release_advisory_locks().await;
-                outcome
-            }
-        }
-    }
-
     async fn rollback(&mut self) -> Result<(), tokio_postgres::Error> {
         self.state = TxState::Idle;
         self.changes = Changes::default();
@@ -867,27 +788,57 @@ impl Session {
         Outcome::Refused
     }
 
-    fn lost(&mut self, why: &str) -> Outcome {
+    /// The connection is gone before any COMMIT was sent: the server rolls back what was
+    /// open. Says why in the server's words when it gave a reason, and what became of
+    /// the transaction.
+    fn lost(&mut self, e: Option<&tokio_postgres::Error>) -> Outcome {
+        self.show_server_reason(e);
+        let was_open = self.state.is_open();
         self.state = TxState::Idle;
-        self.say_error(&format!(
-            "connection lost ({why}): the server rolls back any open transaction; nothing was committed"
-        ));
+        self.changes = Changes::default();
+        self.say_error(if was_open {
+            "connection lost: the open transaction is gone, rolled back by the server; nothing was committed"
+        } else {
+            "connection lost: no transaction was open; nothing was committed"
+        });
         Outcome::ConnectionLost
+    }
+
+    /// Shows why the connection ended: the server's FATAL (with DETAIL) carried by `e`
+    /// or sent between requests, else what the client saw.
+    fn show_server_reason(&mut self, e: Option<&tokio_postgres::Error>) {
+        let fatal = e
+            .filter(|e| commit::fatal(e))
+            .and_then(|e| e.as_db_error())
+            .cloned();
+        match fatal.or_else(|| self.conn.server_reason()) {
+            Some(db) => {
+                let shown = render::error::db_error(&db, "");
+                self.say_error(shown.trim_end());
+            }
+            None => {
+                let why = e.map_or_else(
+                    || "the server closed the connection".to_string(),
+                    render::error::one_line,
+                );
+                self.say_error(&format!("ERROR:  {why}"));
+            }
+        }
     }
 
     /// Reports a failure and settles the transaction: with savepoints the transaction
     /// waits for ROLLBACK TO (psql's `=!>`); without, it is rolled back at once.
     async fn failed(&mut self, e: tokio_postgres::Error, text: &str) -> Outcome {
         self.flush_notices();
+        if e.is_closed() || self.conn.client.is_closed() || commit::fatal(&e) {
+            return self.lost(Some(&e));
+        }
         match e.as_db_error() {
             Some(db) => {
                 let shown = render::error::db_error(db, text);
                 self.say_error(shown.trim_end());
             }
             None => self.say_error(&format!("ERROR:  {}", render::error::one_line(&e))),
-        }
-        if e.is_closed() || self.conn.client.is_closed() {
-            return self.lost("the server closed it");
         }
         match std::mem::replace(&mut self.state, TxState::Idle) {
             TxState::Open(tx) | TxState::Failed(tx) if !tx.savepoints.is_empty() => {
@@ -914,51 +865,37 @@ impl Session {
         } else {
             format!("{}\n", render::tag::command_tag(text, done.count))
         };
-        let _ = self.io.out.write_all(out.as_bytes());
-        let _ = self.io.out.flush();
+        self.io.out(&Text::plain(out));
     }
 
     fn flush_notices(&mut self) {
         while let Ok(n) = self.conn.notices.try_recv() {
-            let shown = render::escape::multi_line(&render::error::db_error(&n, ""));
-            let _ = self.io.err.write_all(shown.as_bytes());
+            self.io.say_err(&render::error::db_error(&n, ""));
         }
-        let _ = self.io.err.flush();
     }
 
     fn say_out(&mut self, s: &str) {
-        let _ = writeln!(self.io.out, "{s}");
-        let _ = self.io.out.flush();
+        self.io.say_out(s);
     }
 
     fn say_err(&mut self, s: &str) {
-        let s = render::escape::multi_line(s);
-        let _ = write!(self.io.err, "{s}");
-        let _ = self.io.err.flush();
+        self.io.say_err(s);
     }
 
     fn say_error(&mut self, s: &str) {
-        let line = self.io.style.error(&render::escape::multi_line(s));
-        let _ = writeln!(self.io.err, "{line}");
-        let _ = self.io.err.flush();
+        self.io.say_error(s);
     }
 
     fn say_warn(&mut self, s: &str) {
-        let line = self.io.style.warn(&render::escape::multi_line(s));
-        let _ = writeln!(self.io.err, "{line}");
-        let _ = self.io.err.flush();
+        self.io.say_warn(s);
     }
 
     fn say_hint(&mut self, s: &str) {
-        let s = render::escape::multi_line(s);
-        let _ = writeln!(self.io.err, "HINT:  {s}");
-        let _ = self.io.err.flush();
+        self.io.say_hint(s);
     }
 
     fn say_note(&mut self, s: &str) {
-        let s = render::escape::multi_line(s);
-        let _ = writeln!(self.io.err, "NOTE:  {s}");
-        let _ = self.io.err.flush();
+        self.io.say_note(s);
     }
 }
 

@@ -1,10 +1,13 @@
 //! The change-set summary shown at COMMIT: every statement as typed, the totals per
 //! table, and the change digest that binds environment, server, database, role,
-//! transaction, statements, counts and images (see `preview::digest`).
+//! transaction, statements, counts and images (see `preview::digest`). Every name and
+//! statement in it is escaped to one line ([`Summary::render`]), so none can draw a
+//! line of the summary.
 
 use crate::preview::counts::TableCounts;
-use crate::preview::digest::ChangeSet;
+use crate::preview::digest::{ChangeSet, TableTotals};
 use crate::preview::statement::counts_table;
+use crate::render::escape::{self, one_line};
 
 use super::{OpenTx, Session};
 
@@ -28,27 +31,64 @@ impl Session {
 
     /// The summary printed before COMMIT is confirmed.
     pub(super) fn change_summary(&self, tx: &OpenTx, txid: &str) -> String {
+        Summary {
+            environment: &self.settings.env.name,
+            database: &self.settings.conn.dbname,
+            role: &tx.role,
+            txid,
+            statements: &tx.statements,
+            totals: &self.changes.totals(),
+            upper_bound: self.changes.upper_bound,
+            truncated: &self.changes.truncated,
+            schema: &self.changes.schema,
+            digest: &self.change_set_digest(tx, txid),
+        }
+        .render()
+    }
+}
+
+/// What the COMMIT summary shows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Summary<'a> {
+    pub environment: &'a str,
+    pub database: &'a str,
+    pub role: &'a str,
+    pub txid: &'a str,
+    pub statements: &'a [String],
+    pub totals: &'a [TableTotals],
+    pub upper_bound: bool,
+    pub truncated: &'a [(String, i64)],
+    pub schema: &'a [String],
+    pub digest: &'a str,
+}
+
+impl Summary<'_> {
+    /// The summary's text, one line per fact.
+    pub(crate) fn render(&self) -> String {
         let mut out = format!(
-            "Change set of transaction {txid} in environment {:?} (database {}, role {}):\n",
-            self.settings.env.name, self.settings.conn.dbname, tx.role
+            "Change set of transaction {} in environment \"{}\" (database {}, role {}):\n",
+            one_line(self.txid),
+            one_line(self.environment),
+            one_line(self.database),
+            one_line(self.role)
         );
         out.push_str("Statements, as typed:\n");
-        for (i, s) in tx.statements.iter().enumerate() {
-            out.push_str(&format!("  {}. {}\n", i + 1, one_line(s)));
+        for (i, s) in self.statements.iter().enumerate() {
+            out.push_str(&format!("  {}. {}\n", i + 1, statement_line(s)));
         }
-        let totals = self.changes.totals();
-        if totals.is_empty() {
+        if self.totals.is_empty() {
             out.push_str("No rows changed.\n");
         } else {
             out.push_str(&format!(
                 "Rows changed, per table (from the server{}):\n",
-                if self.changes.upper_bound {
+                if self.upper_bound {
                     "; upper bounds, because a savepoint rollback undid work the server still counts"
                 } else {
                     ""
                 }
             ));
-            let rows: Vec<TableCounts> = totals
+            let rows: Vec<TableCounts> = self
+                .totals
                 .iter()
                 .map(|t| TableCounts {
                     relid: 0,
@@ -60,23 +100,25 @@ impl Session {
                 .collect();
             out.push_str(&counts_table(&rows));
         }
-        for (table, rows) in &self.changes.truncated {
-            out.push_str(&format!("TRUNCATE {table}: {rows} rows removed\n"));
+        for (table, rows) in self.truncated {
+            out.push_str(&format!(
+                "TRUNCATE {}: {rows} rows removed\n",
+                one_line(table)
+            ));
         }
-        if !self.changes.schema.is_empty() {
+        if !self.schema.is_empty() {
             out.push_str("Schema and storage changes:\n");
-            for line in &self.changes.schema {
-                out.push_str(&format!("  {}\n", crate::render::escape::one_line(line)));
+            for line in self.schema {
+                out.push_str(&format!("  {}\n", one_line(line)));
             }
         }
-        out.push_str(&format!(
-            "Change digest: {}\n",
-            self.change_set_digest(tx, txid)
-        ));
+        out.push_str(&format!("Change digest: {}\n", one_line(self.digest)));
         out
     }
 }
 
-fn one_line(s: &str) -> String {
-    crate::render::escape::one_line(&s.split_whitespace().collect::<Vec<_>>().join(" "))
+/// A statement on one line: runs of whitespace (newlines included) become one space,
+/// and what is left is escaped.
+fn statement_line(s: &str) -> String {
+    escape::one_line(&s.split_whitespace().collect::<Vec<_>>().join(" "))
 }

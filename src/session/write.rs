@@ -128,8 +128,9 @@ impl Session {
             }
         };
         self.show(text, &executed);
-        let preview = report.render(self.io.style, self.all_columns);
-        self.say_out(preview.trim_end());
+        let mut preview = report.render(self.all_columns).trim_end();
+        preview.push("\n");
+        self.io.out(&preview);
         if let Some(outcome) = self.threshold(&report).await {
             return outcome;
         }
@@ -192,6 +193,7 @@ impl Session {
             self.say_note("a real run would ask for the exact count here");
             return None;
         }
+        self.conn.settle().await;
         let answer = self.confirm.ask(&format!(
             "Type the exact number of rows ({affected}) to keep this change; anything else rolls back the transaction: "
         ));

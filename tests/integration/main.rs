@@ -1,13 +1,16 @@
 //! pgward's one integration test binary: real PostgreSQL (one throwaway cluster for the
 //! run, one database per test), the real `pgward` binary, real pseudo-terminals.
 
+mod commit;
 mod completions;
 mod config;
 mod describe;
 mod guard;
 mod preview;
+mod proxy;
 mod repl;
 mod roles;
+mod screen;
 mod server_settings;
 mod standby;
 mod term;
