@@ -353,9 +353,10 @@ async fn try_connect(params: &ConnParams, application_name: &str) -> Result<Conn
         .user(&params.user)
         .dbname(&params.dbname)
         .application_name(application_name)
-        .ssl_mode(params.sslmode.negotiation())
-        // Quoting rules must be the ones the splitter assumes.
-        .options("-c standard_conforming_strings=on");
+        .ssl_mode(params.sslmode.negotiation());
+    // No `options`: PgBouncer refuses that startup parameter. The quoting rules the
+    // splitter assumes (standard_conforming_strings) are set in each transaction pgward
+    // opens, and the probe checks them there.
     if let Some(t) = params.connect_timeout {
         config.connect_timeout(t);
     }
@@ -407,7 +408,8 @@ async fn try_connect(params: &ConnParams, application_name: &str) -> Result<Conn
         ended,
     };
     conn.overrides = standby_isolation(&conn).await.map_err(Attempt::Failed)?;
-    check_server(&conn).await.map_err(Attempt::Failed)?;
+    let more = check_server(&conn).await.map_err(Attempt::Failed)?;
+    conn.overrides.extend(more);
     Ok(conn)
 }
 
@@ -469,8 +471,9 @@ async fn standby_isolation(conn: &Connection) -> Result<Vec<String>, ConnError> 
     ])
 }
 
-/// Refuses servers whose settings would break pgward's assumptions.
-async fn check_server(conn: &Connection) -> Result<(), ConnError> {
+/// Refuses servers too old for pgward; returns the settings it overrides in its
+/// transactions.
+async fn check_server(conn: &Connection) -> Result<Vec<String>, ConnError> {
     let unusable = |message: String| ConnError::Unusable {
         target: conn.params.target(),
         message,
@@ -487,10 +490,12 @@ async fn check_server(conn: &Connection) -> Result<(), ConnError> {
             _ => None,
         })
         .ok_or_else(|| unusable("no answer to the settings check".into()))?;
+    let mut overrides = Vec::new();
     if row.get(0) != Some("on") {
-        return Err(unusable(
-            "standard_conforming_strings could not be forced on".into(),
-        ));
+        overrides.push(
+            "standard_conforming_strings = off: pgward sets it on in each of its transactions (its quoting rules need it)"
+                .to_string(),
+        );
     }
     let version: u32 = row.get(1).and_then(|v| v.parse().ok()).unwrap_or(0);
     if version < 130000 {
@@ -498,7 +503,7 @@ async fn check_server(conn: &Connection) -> Result<(), ConnError> {
             "PostgreSQL {version} is too old: pgward needs 13 or later"
         )));
     }
-    Ok(())
+    Ok(overrides)
 }
 
 #[cfg(test)]

@@ -53,7 +53,6 @@ pub struct Session {
     io: Io,
     confirm: Box<dyn Confirm>,
     login: String,
-    pid: String,
     /// The session's application_name, as the server showed it at start.
     app_name: String,
     /// Accepted role-check risks, one line each.
@@ -114,7 +113,6 @@ impl Session {
             timeouts: defaults.effective(config),
             defaults,
             login: me.session_user,
-            pid: me.pid,
             app_name: me.application_name,
             accepted,
             server,
@@ -337,7 +335,6 @@ impl Session {
         Expected {
             role: role.to_string(),
             login: self.login.clone(),
-            pid: self.pid.clone(),
             xact_start,
             read_only,
             application_name,
@@ -432,8 +429,10 @@ impl Session {
     }
 
     fn timeouts(&self) -> String {
+        // What pgward owns is set in its own transactions, never at connect: a pooler
+        // refuses startup options, and a session setting would leak to its next client.
         format!(
-            "SET LOCAL statement_timeout = {}; SET LOCAL lock_timeout = {}; \
+            "SET LOCAL standard_conforming_strings = on; SET LOCAL statement_timeout = {}; SET LOCAL lock_timeout = {}; \
              SET LOCAL idle_in_transaction_session_timeout = {};",
             self.timeouts.statement, self.timeouts.lock, self.timeouts.idle
         )

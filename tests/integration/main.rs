@@ -6,6 +6,7 @@ mod completions;
 mod config;
 mod describe;
 mod guard;
+mod pgbouncer;
 mod preview;
 mod proxy;
 mod repl;
