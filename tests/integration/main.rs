@@ -16,4 +16,5 @@ mod server_settings;
 mod standby;
 mod term;
 mod tls;
+mod tls_self_signed;
 mod util;
