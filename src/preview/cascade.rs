@@ -93,6 +93,10 @@ enum Op {
 #[derive(Debug, Clone)]
 struct ForeignKey {
     name: String,
+    /// The table the key references: the parent itself, one of its partition ancestors
+    /// (a key on a partitioned table covers every partition), or one of the partitions
+    /// or inheritance children the statement reaches through the parent.
+    referenced: u32,
     child: Relation,
     child_cols: Vec<String>,
     parent_cols: Vec<String>,
@@ -176,7 +180,18 @@ pub async fn predict_delete(
     relid: u32,
     where_sql: Option<&str>,
 ) -> Result<Vec<CascadeEffect>, PreviewError> {
-    predict(client, relid, Op::Delete, where_sql).await
+    predict(client, relid, Op::Delete, where_sql, false).await
+}
+
+/// [`predict_delete`] for `DELETE FROM ONLY <relid>` when `only`: the rows of
+/// inheritance children are then not deleted, and their keys not followed.
+pub async fn predict_delete_scoped(
+    client: &Client,
+    relid: u32,
+    where_sql: Option<&str>,
+    only: bool,
+) -> Result<Vec<CascadeEffect>, PreviewError> {
+    predict(client, relid, Op::Delete, where_sql, only).await
 }
 
 /// Predicts what `UPDATE <relid> SET <set_columns> = … [WHERE <where_sql>]` will do
@@ -189,7 +204,32 @@ pub async fn predict_update(
     set_columns: &[String],
     where_sql: Option<&str>,
 ) -> Result<Vec<CascadeEffect>, PreviewError> {
-    predict(client, relid, Op::Update(set_columns.to_vec()), where_sql).await
+    predict(
+        client,
+        relid,
+        Op::Update(set_columns.to_vec()),
+        where_sql,
+        false,
+    )
+    .await
+}
+
+/// [`predict_update`] for `UPDATE ONLY <relid>` when `only`.
+pub async fn predict_update_scoped(
+    client: &Client,
+    relid: u32,
+    set_columns: &[String],
+    where_sql: Option<&str>,
+    only: bool,
+) -> Result<Vec<CascadeEffect>, PreviewError> {
+    predict(
+        client,
+        relid,
+        Op::Update(set_columns.to_vec()),
+        where_sql,
+        only,
+    )
+    .await
 }
 
 async fn predict(
@@ -197,8 +237,14 @@ async fn predict(
     relid: u32,
     op: Op,
     where_sql: Option<&str>,
+    only: bool,
 ) -> Result<Vec<CascadeEffect>, PreviewError> {
-    let root = Relation::by_oid(client, relid).await?;
+    let mut root = Relation::by_oid(client, relid).await?;
+    if !only && root.kind == "r" && has_children(client, relid).await? {
+        // The statement reaches the rows of the inheritance children too, and is
+        // counted over them: the root is scanned as a partitioned table is.
+        root.kind = "p".into();
+    }
     let root_predicate = match where_sql {
         Some(text) => format!("({text})"),
         None => "true".to_owned(),
@@ -314,7 +360,8 @@ async fn walk(
     while let Some(node) = queue.pop_front() {
         let parent = node.relation.relid;
         if let Entry::Vacant(slot) = cache.entry(parent) {
-            slot.insert(referencing(client, parent).await?);
+            let descendants = node.relation.kind == "p";
+            slot.insert(referencing(client, parent, descendants).await?);
         }
         let fks = cache.get(&parent).map(Vec::as_slice).unwrap_or_default();
         for fk in fks {
@@ -393,8 +440,21 @@ fn reaches(fk: &ForeignKey, parent: &Relation, parent_predicate: &str) -> String
             )
         })
         .collect();
+    // Only the parent's rows that live where the key applies: in the referenced table
+    // or, when that is partitioned, in its partitions (a key is not inherited by
+    // inheritance children).
+    let scope = if fk.referenced == parent.relid && parent.kind != "p" {
+        String::new()
+    } else {
+        format!(
+            " AND tableoid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT {r}::pg_catalog.oid \
+             UNION SELECT t.relid::pg_catalog.oid \
+             FROM pg_catalog.pg_partition_tree({r}::pg_catalog.oid) t))",
+            r = fk.referenced
+        )
+    };
     format!(
-        "EXISTS (SELECT 1 FROM (SELECT {} FROM {} WHERE {}) AS pgward_keys ({}) WHERE {})",
+        "EXISTS (SELECT 1 FROM (SELECT {} FROM {} WHERE ({}){scope}) AS pgward_keys ({}) WHERE {})",
         column_list(&fk.parent_cols),
         parent.from_item(),
         parent_predicate,
@@ -439,12 +499,40 @@ fn step(fk: &ForeignKey, op: &Op) -> Result<Option<(CascadeAction, Option<Op>)>,
     Ok(Some(outcome))
 }
 
-/// The foreign keys referencing table `parent` (top-level constraints only, so a key
-/// between partitioned tables is counted once, over all partitions).
-async fn referencing(client: &Client, parent: u32) -> Result<Vec<ForeignKey>, PreviewError> {
-    let rows = client
-        .query(
-            "SELECT c.conname::pg_catalog.text, c.conrelid, n.nspname::pg_catalog.text, \
+/// Whether a table has partitions or inheritance children.
+async fn has_children(client: &Client, relid: u32) -> Result<bool, PreviewError> {
+    Ok(client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits \
+             WHERE inhparent OPERATOR(pg_catalog.=) $1::pg_catalog.oid)",
+            &[&relid],
+        )
+        .await?
+        .try_get(0)?)
+}
+
+/// The tables whose foreign keys fire when rows of `parent` change: the parent, its
+/// partition ancestors (a key referencing a partitioned table covers its partitions)
+/// and, when the rows of its `descendants` change with it, its partitions and
+/// inheritance children at any depth (a key may reference one of them directly).
+const RELATED: &str = "WITH RECURSIVE down(relid) AS ( \
+         SELECT $1::pg_catalog.oid \
+         UNION SELECT i.inhrelid FROM pg_catalog.pg_inherits i \
+         JOIN down ON i.inhparent OPERATOR(pg_catalog.=) down.relid WHERE $2::pg_catalog.bool), \
+     related(relid) AS ( \
+         SELECT relid FROM down \
+         UNION SELECT a.relid FROM pg_catalog.pg_partition_ancestors($1::pg_catalog.oid) a) ";
+
+/// The foreign keys whose referenced rows change with those of table `parent` (see
+/// [`RELATED`]); top-level constraints only, so a key between partitioned tables is
+/// counted once, over all partitions, and never again through its clones.
+async fn referencing(
+    client: &Client,
+    parent: u32,
+    descendants: bool,
+) -> Result<Vec<ForeignKey>, PreviewError> {
+    let sql = format!(
+        "{RELATED}SELECT c.conname::pg_catalog.text, c.conrelid, n.nspname::pg_catalog.text, \
                     r.relname::pg_catalog.text, r.relkind::pg_catalog.text, \
                     c.confdeltype::pg_catalog.text, c.confupdtype::pg_catalog.text, \
                     ARRAY(SELECT a.attname::pg_catalog.text \
@@ -472,18 +560,17 @@ async fn referencing(client: &Client, parent: u32) -> Result<Vec<ForeignKey>, Pr
                             ON a.attrelid OPERATOR(pg_catalog.=) c.conrelid \
                            AND a.attnum OPERATOR(pg_catalog.=) k.attnum::pg_catalog.int2 \
                           ORDER BY k.ord), \
-                    c.oid \
+                    c.oid, c.confrelid \
              FROM pg_catalog.pg_constraint c \
              JOIN pg_catalog.pg_class r ON r.oid OPERATOR(pg_catalog.=) c.conrelid \
              JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) r.relnamespace \
              WHERE c.contype OPERATOR(pg_catalog.=) 'f' \
-               AND c.confrelid OPERATOR(pg_catalog.=) $1::pg_catalog.oid \
+               AND c.confrelid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT relid FROM related)) \
                AND c.conparentid OPERATOR(pg_catalog.=) 0::pg_catalog.oid \
-             ORDER BY c.conname, c.oid",
-            &[&parent],
-        )
-        .await?;
-    let mut equality = key_equality(client, parent).await?;
+             ORDER BY c.conname, c.oid"
+    );
+    let rows = client.query(&sql, &[&parent, &descendants]).await?;
+    let mut equality = key_equality(client, parent, descendants).await?;
     rows.iter()
         .map(|row| {
             let name: String = row.try_get(0)?;
@@ -499,6 +586,7 @@ async fn referencing(client: &Client, parent: u32) -> Result<Vec<ForeignKey>, Pr
             }
             Ok(ForeignKey {
                 name,
+                referenced: row.try_get(11)?,
                 child: Relation {
                     relid: row.try_get(1)?,
                     schema: row.try_get(2)?,
@@ -524,10 +612,10 @@ async fn referencing(client: &Client, parent: u32) -> Result<Vec<ForeignKey>, Pr
 async fn key_equality(
     client: &Client,
     parent: u32,
+    descendants: bool,
 ) -> Result<HashMap<u32, Vec<KeyEquality>>, PreviewError> {
-    let rows = client
-        .query(
-            "SELECT c.oid, c.conname::pg_catalog.text, \
+    let sql = format!(
+        "{RELATED}SELECT c.oid, c.conname::pg_catalog.text, \
                     ons.nspname::pg_catalog.text, o.oprname::pg_catalog.text, \
                     pa.atttypid OPERATOR(pg_catalog.<>) o.oprleft \
                       AND lt.typtype OPERATOR(pg_catalog.<>) 'p', \
@@ -556,12 +644,11 @@ async fn key_equality(
              JOIN pg_catalog.pg_namespace rtn \
                ON rtn.oid OPERATOR(pg_catalog.=) rt.typnamespace \
              WHERE c.contype OPERATOR(pg_catalog.=) 'f' \
-               AND c.confrelid OPERATOR(pg_catalog.=) $1::pg_catalog.oid \
+               AND c.confrelid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT relid FROM related)) \
                AND c.conparentid OPERATOR(pg_catalog.=) 0::pg_catalog.oid \
-             ORDER BY c.oid, k.ord",
-            &[&parent],
-        )
-        .await?;
+             ORDER BY c.oid, k.ord"
+    );
+    let rows = client.query(&sql, &[&parent, &descendants]).await?;
     let mut out: HashMap<u32, Vec<KeyEquality>> = HashMap::new();
     for row in &rows {
         let cast = |needed: usize, schema: usize| -> Result<_, PreviewError> {
@@ -1091,11 +1178,11 @@ mod tests {
         assert_eq!(
             shape(&effects),
             vec![
+                ("\"we\"\"ird; drop\"", CascadeAction::Delete, 2, 1),
                 ("swapped", CascadeAction::SetNull, 1, 1),
-                ("we\"ird; drop", CascadeAction::Delete, 2, 1),
             ]
         );
-        assert_eq!(effects[0].columns, vec!["pid"], "ON DELETE SET NULL (pid)");
+        assert_eq!(effects[1].columns, vec!["pid"], "ON DELETE SET NULL (pid)");
         let (_, counts) = run(
             &client,
             &format!(r#"DELETE FROM "pa""rent" WHERE {where_sql}"#),
@@ -1104,9 +1191,9 @@ mod tests {
         assert_eq!(
             totals(&counts),
             vec![
-                ("pa\"rent", 0, 0, 1),
+                ("\"pa\"\"rent\"", 0, 0, 1),
+                ("\"we\"\"ird; drop\"", 0, 0, 2),
                 ("swapped", 0, 1, 0),
-                ("we\"ird; drop", 0, 0, 2)
             ]
         );
     }

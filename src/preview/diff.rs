@@ -193,9 +193,22 @@ fn cell(row: &RowChange, column: &str, whole: Paint) -> Pieces {
     }
 }
 
-/// Escapes control characters so a value stays on its line and cannot drive the terminal.
+/// Escapes control characters so a value stays on its line and cannot drive the terminal,
+/// and spaces at either end (`\x20`), which a grid cell would otherwise hide: `'abc '`
+/// must not read as `'abc'`.
 fn shown(value: &str) -> String {
-    crate::render::escape::one_line(value)
+    let escaped = crate::render::escape::one_line(value);
+    let body = escaped.trim_matches(' ');
+    if body.len() == escaped.len() {
+        return escaped;
+    }
+    let lead = escaped.len() - escaped.trim_start_matches(' ').len();
+    let trail = if body.is_empty() {
+        0
+    } else {
+        escaped.len() - escaped.trim_end_matches(' ').len()
+    };
+    format!("{}{body}{}", "\\x20".repeat(lead), "\\x20".repeat(trail))
 }
 
 /// Lays out the grid with its painted pieces.
@@ -218,10 +231,17 @@ mod tests {
     use crate::preview::images::{CapturedRow, ImageSink, SinkOptions, SpillTo};
     use crate::render::Style;
 
-    fn images(kind: CaptureKind, key: RowKey, rows: &[CapturedRow<'_>], shown: usize) -> Images {
+    fn images(
+        kind: CaptureKind,
+        key: RowKey,
+        columns: &[&str],
+        rows: &[CapturedRow<'_>],
+        shown: usize,
+    ) -> Images {
         let mut sink = ImageSink::new(
             kind,
             key,
+            columns.iter().map(|c| c.to_string()).collect(),
             SinkOptions {
                 shown,
                 spill: SpillTo::Off,
@@ -245,19 +265,11 @@ mod tests {
         images(
             CaptureKind::Update,
             RowKey::Primary(vec!["id".into()]),
+            &["id", "status", "total", "note"],
             &[
-                update(
-                    r#"{"id":1,"status":"new","total":10.50,"note":null}"#,
-                    r#"{"id":1,"status":"shipped","total":10.50,"note":"fast"}"#,
-                ),
-                update(
-                    r#"{"id":2,"status":"new","total":7.00,"note":"x"}"#,
-                    r#"{"id":2,"status":"shipped","total":7.00,"note":"x"}"#,
-                ),
-                update(
-                    r#"{"id":3,"status":"new","total":1,"note":"a\nb"}"#,
-                    r#"{"id":3,"status":"shipped","total":1,"note":"a\nb"}"#,
-                ),
+                update("(1,new,10.50,)", "(1,shipped,10.50,fast)"),
+                update("(2,new,7.00,x)", "(2,shipped,7.00,x)"),
+                update("(3,new,1,\"a\nb\")", "(3,shipped,1,\"a\nb\")"),
             ],
             2,
         )
@@ -301,8 +313,9 @@ mod tests {
         let deleted = images(
             CaptureKind::Delete,
             RowKey::Ctid,
+            &["sku", "qty"],
             &[CapturedRow {
-                old: Some(r#"{"sku":"A-1","qty":3}"#),
+                old: Some("(A-1,3)"),
                 ctid: Some("(0,7)"),
                 ..CapturedRow::default()
             }],
@@ -319,14 +332,15 @@ mod tests {
         let upserted = images(
             CaptureKind::Upsert,
             key.clone(),
+            &["sku", "qty"],
             &[
                 CapturedRow {
-                    new: Some(r#"{"sku":"A-1","qty":4}"#),
+                    new: Some("(A-1,4)"),
                     inserted: Some(false),
                     ..CapturedRow::default()
                 },
                 CapturedRow {
-                    new: Some(r#"{"sku":"B-2","qty":1}"#),
+                    new: Some("(B-2,1)"),
                     inserted: Some(true),
                     ..CapturedRow::default()
                 },
@@ -341,7 +355,7 @@ mod tests {
          updated  | A-1 | 4
          inserted | B-2 | 1
         ");
-        let none = images(CaptureKind::Insert, key.clone(), &[], 20);
+        let none = images(CaptureKind::Insert, key.clone(), &["sku", "qty"], &[], 20);
         assert_eq!(
             render("stock", &none, &key, false).to_string(),
             "INSERT stock: 0 rows inserted\n"
@@ -353,5 +367,9 @@ mod tests {
         assert_eq!(thousands(1_000_000), "1,000,000");
         assert_eq!(thousands(999), "999");
         assert_eq!(shown("a\u{1b}[2Jb\n"), "a\\x1b[2Jb\\n");
+        assert_eq!(shown("abc  "), "abc\\x20\\x20");
+        assert_eq!(shown(" a b "), "\\x20a b\\x20");
+        assert_eq!(shown("  "), "\\x20\\x20");
+        assert_eq!(shown(""), "");
     }
 }

@@ -3,20 +3,31 @@
 //! every before-image to a gzip-compressed spill file, so memory stays flat however many
 //! rows a write touches.
 //!
+//! # Images
+//!
+//! An image is the row as PostgreSQL's `record_out` prints it: each column through its
+//! type's own output function (no cast a type owner could redefine, as `to_json` would
+//! use), SQL NULL as an empty field and any other value, the empty string and JSON
+//! `null` included, as text (quoted where it holds a delimiter). Column names come from
+//! the catalog, in the table's order; an image with another number of fields is
+//! refused. Two values are "changed" when their output texts differ: stricter than `=`
+//! (`1.0` and `1.00` differ), and the capture is not used where the session's output
+//! settings would print two different values alike (`extra_float_digits` below 1).
+//!
 //! # Digest
 //!
-//! SHA-256 over `b"pgward-images-v1\n"` followed by, for each row in arrival order,
+//! SHA-256 over `b"pgward-images-v2\n"`, the column names (count, then each as a
+//! big-endian u64 length and its bytes), then, for each row in arrival order,
 //! `b"row\n"`, one kind byte (`I` inserted, `U` updated, `D` deleted), then the old and
 //! the new image, each framed as `0x00` when absent or `0x01`, its length in bytes as a
-//! big-endian u64, and the bytes: the JSON text exactly as the server sent it. The ctid
-//! is not digested (it is where a row lives, not what it holds).
+//! big-endian u64, and the bytes: the record text exactly as the server sent it. The
+//! ctid is not digested (it is where a row lives, not what it holds).
 //!
 //! # Spill file
 //!
-//! JSON Lines, gzip: one line per before-image, the server's JSON text of the row
-//! (line breaks outside JSON strings, which a `json` column may carry, become spaces;
-//! inside strings the server already escapes them). Written in arrival order. Undo reads
-//! it back with `json_populate_record`.
+//! Lines, gzip: one line per before-image, the server's record text with `\` written
+//! as `\\`, line feed as `\n` and carriage return as `\r`, so each image is one line
+//! and reads back exactly. Written in arrival order.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -120,19 +131,16 @@ impl ChangeKind {
 pub enum Datum {
     /// SQL NULL.
     Null,
-    /// A JSON string's contents (text, dates, and the like), decoded.
+    /// The type's output text (JSON `null` is the text `null`, not [`Datum::Null`]).
     Text(String),
-    /// Any other JSON value as the server wrote it: numbers with their exact digits,
-    /// booleans, and `json`/array columns.
-    Json(String),
 }
 
 impl Datum {
-    /// The value as shown: `NULL`, the text, or the JSON.
+    /// The value as shown: `NULL`, or the text.
     pub fn display(&self) -> &str {
         match self {
             Datum::Null => "NULL",
-            Datum::Text(s) | Datum::Json(s) => s,
+            Datum::Text(s) => s,
         }
     }
 }
@@ -145,10 +153,24 @@ pub struct Image {
 }
 
 impl Image {
-    /// Parses the JSON object text of `to_json(row)`.
-    pub fn parse(text: &str) -> Result<Image, ImageError> {
-        let columns = object_fields(text).ok_or_else(|| ImageError::Malformed(excerpt(text)))?;
-        Ok(Image { columns })
+    /// Parses the `record_out` text of a row whose columns are `names`.
+    pub fn parse(text: &str, names: &[String]) -> Result<Image, ImageError> {
+        let mut values = record_fields(text).ok_or_else(|| ImageError::Malformed(excerpt(text)))?;
+        if values.is_empty() && names.len() == 1 {
+            // A one-column row holding NULL prints as `()`, like a row of no columns.
+            values.push(Datum::Null);
+        }
+        if values.len() != names.len() {
+            return Err(ImageError::Malformed(format!(
+                "{} fields for {} columns: {}",
+                values.len(),
+                names.len(),
+                excerpt(text)
+            )));
+        }
+        Ok(Image {
+            columns: names.iter().cloned().zip(values).collect(),
+        })
     }
 
     /// The value of `column`, if the image has it.
@@ -251,6 +273,7 @@ pub struct CapturedRow<'a> {
 pub struct ImageSink {
     kind: CaptureKind,
     key: RowKey,
+    columns: Vec<String>,
     shown_limit: usize,
     spill_to: SpillTo,
     spill: Option<SpillWriter>,
@@ -279,13 +302,25 @@ struct SpillWriter {
 }
 
 impl ImageSink {
-    /// A sink for rows of a statement captured as `kind`, keyed by `key`.
-    pub fn new(kind: CaptureKind, key: RowKey, options: SinkOptions) -> ImageSink {
+    /// A sink for rows of a statement captured as `kind` on a table whose columns are
+    /// `columns` (in order), keyed by `key`.
+    pub fn new(
+        kind: CaptureKind,
+        key: RowKey,
+        columns: Vec<String>,
+        options: SinkOptions,
+    ) -> ImageSink {
         let mut hasher = Sha256::new();
-        hasher.update(b"pgward-images-v1\n");
+        hasher.update(b"pgward-images-v2\n");
+        hasher.update((columns.len() as u64).to_be_bytes());
+        for name in &columns {
+            hasher.update((name.len() as u64).to_be_bytes());
+            hasher.update(name.as_bytes());
+        }
         ImageSink {
             kind,
             key,
+            columns,
             shown_limit: options.shown,
             spill_to: options.spill,
             spill: None,
@@ -359,8 +394,14 @@ impl ImageSink {
             ChangeKind::Deleted => self.deleted += 1,
         }
         if self.shown.len() < self.shown_limit {
-            let old = row.old.map(Image::parse).transpose()?;
-            let new = row.new.map(Image::parse).transpose()?;
+            let old = row
+                .old
+                .map(|t| Image::parse(t, &self.columns))
+                .transpose()?;
+            let new = row
+                .new
+                .map(|t| Image::parse(t, &self.columns))
+                .transpose()?;
             let key = self.key_of(old.as_ref().or(new.as_ref()), row.ctid);
             self.shown.push(RowChange {
                 key,
@@ -426,10 +467,10 @@ impl ImageSink {
         let Some(writer) = self.spill.as_mut() else {
             return Ok(());
         };
-        let line: String = old
-            .chars()
-            .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
-            .collect();
+        let line = old
+            .replace('\\', "\\\\")
+            .replace('\n', "\\n")
+            .replace('\r', "\\r");
         writer
             .encoder
             .write_all(line.as_bytes())
@@ -484,106 +525,53 @@ fn excerpt(text: &str) -> String {
     }
 }
 
-/// The fields of a JSON object, with each value's text kept exactly (serde_json would
-/// round numbers to f64 and drop trailing zeros). `None` when `text` is not an object.
-fn object_fields(text: &str) -> Option<Vec<(String, Datum)>> {
-    let bytes = text.as_bytes();
-    let mut at = skip_ws(bytes, 0);
-    if bytes.get(at) != Some(&b'{') {
-        return None;
+/// The fields of `record_out` text: `None` for SQL NULL (an empty, unquoted field),
+/// the text otherwise. `None` overall when `text` is not one record.
+fn record_fields(text: &str) -> Option<Vec<Datum>> {
+    let inner = text.strip_prefix('(')?.strip_suffix(')')?;
+    if inner.is_empty() {
+        return Some(Vec::new());
     }
-    at = skip_ws(bytes, at + 1);
     let mut fields = Vec::new();
-    if bytes.get(at) == Some(&b'}') {
-        return (skip_ws(bytes, at + 1) == bytes.len()).then_some(fields);
-    }
+    let mut chars = inner.chars().peekable();
     loop {
-        let key_end = string_end(bytes, at)?;
-        let key: String = serde_json::from_str(text.get(at..key_end)?).ok()?;
-        at = skip_ws(bytes, key_end);
-        if bytes.get(at) != Some(&b':') {
-            return None;
-        }
-        at = skip_ws(bytes, at + 1);
-        let value_end = value_end(bytes, at)?;
-        let raw = text.get(at..value_end)?;
-        let datum = match raw.as_bytes().first() {
-            Some(b'"') => Datum::Text(serde_json::from_str(raw).ok()?),
-            _ if raw == "null" => Datum::Null,
-            Some(_) => Datum::Json(raw.to_owned()),
-            None => return None,
-        };
-        fields.push((key, datum));
-        at = skip_ws(bytes, value_end);
-        match bytes.get(at) {
-            Some(b',') => at = skip_ws(bytes, at + 1),
-            Some(b'}') => {
-                return (skip_ws(bytes, at + 1) == bytes.len()).then_some(fields);
-            }
-            _ => return None,
-        }
-    }
-}
-
-fn skip_ws(bytes: &[u8], mut at: usize) -> usize {
-    while bytes
-        .get(at)
-        .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-    {
-        at += 1;
-    }
-    at
-}
-
-/// The index just past the JSON string starting at `at`.
-fn string_end(bytes: &[u8], at: usize) -> Option<usize> {
-    if bytes.get(at) != Some(&b'"') {
-        return None;
-    }
-    let mut i = at + 1;
-    loop {
-        match bytes.get(i)? {
-            b'\\' => i += 2,
-            b'"' => return Some(i + 1),
-            _ => i += 1,
-        }
-    }
-}
-
-/// The index just past the JSON value starting at `at`.
-fn value_end(bytes: &[u8], at: usize) -> Option<usize> {
-    match bytes.get(at)? {
-        b'"' => string_end(bytes, at),
-        b'{' | b'[' => {
-            let mut depth = 0usize;
-            let mut i = at;
-            loop {
-                match bytes.get(i)? {
-                    b'"' => {
-                        i = string_end(bytes, i)?;
-                        continue;
-                    }
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth = depth.checked_sub(1)?;
-                        if depth == 0 {
-                            return Some(i + 1);
+        match chars.peek() {
+            None | Some(',') => fields.push(Datum::Null),
+            Some('"') => {
+                chars.next();
+                let mut value = String::new();
+                loop {
+                    match chars.next()? {
+                        '\\' => value.push(chars.next()?),
+                        '"' if chars.peek() == Some(&'"') => {
+                            chars.next();
+                            value.push('"');
                         }
+                        '"' => break,
+                        c => value.push(c),
                     }
-                    _ => {}
                 }
-                i += 1;
+                fields.push(Datum::Text(value));
+            }
+            Some(_) => {
+                let mut value = String::new();
+                while let Some(&c) = chars.peek() {
+                    if c == ',' {
+                        break;
+                    }
+                    if matches!(c, '"' | '\\' | '(' | ')') {
+                        return None;
+                    }
+                    value.push(c);
+                    chars.next();
+                }
+                fields.push(Datum::Text(value));
             }
         }
-        _ => {
-            let mut i = at;
-            while bytes
-                .get(i)
-                .is_some_and(|b| !matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'))
-            {
-                i += 1;
-            }
-            (i > at).then_some(i)
+        match chars.next() {
+            None => return Some(fields),
+            Some(',') => {}
+            Some(_) => return None,
         }
     }
 }
@@ -593,10 +581,17 @@ mod tests {
     use super::*;
     use std::io::Read;
 
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
     #[test]
     fn parses_images_exactly() {
+        let cols = names(&["id", "price", "name", "gone", "j", "empty", "tags"]);
         let image = Image::parse(
-            r#"{"id":1,"price":10.50,"big":123456789012345678901234.5,"name":"a \"q\"\n","gone":null,"tags":["x", {"y":"}"}],"ok":true}"#,
+            r#"(1,10.50,"a ""q"" \\ (x, y)
+z",,null,"","{x,""}""}")"#,
+            &cols,
         )
         .expect("parse");
         let shown: Vec<(&str, &str)> = image
@@ -609,55 +604,68 @@ mod tests {
             [
                 ("id", "1"),
                 ("price", "10.50"),
-                ("big", "123456789012345678901234.5"),
-                ("name", "a \"q\"\n"),
+                ("name", "a \"q\" \\ (x, y)\nz"),
                 ("gone", "NULL"),
-                ("tags", r#"["x", {"y":"}"}]"#),
-                ("ok", "true"),
+                ("j", "null"),
+                ("empty", ""),
+                ("tags", r#"{x,"}"}"#),
             ]
         );
+        // SQL NULL and JSON null are different values.
         assert_eq!(image.get("gone"), Some(&Datum::Null));
-        assert_eq!(image.get("name").map(Datum::display), Some("a \"q\"\n"));
-        assert_eq!(Image::parse("{}").expect("empty").columns.len(), 0);
+        assert_eq!(image.get("j"), Some(&Datum::Text("null".into())));
+        assert_eq!(Image::parse("()", &[]).expect("empty").columns.len(), 0);
+        assert_eq!(
+            Image::parse("()", &names(&["a"]))
+                .expect("one NULL")
+                .get("a"),
+            Some(&Datum::Null)
+        );
+        assert_eq!(
+            Image::parse("(,)", &names(&["a", "b"]))
+                .expect("two NULLs")
+                .columns,
+            [("a".into(), Datum::Null), ("b".into(), Datum::Null)]
+        );
     }
 
     #[test]
     fn malformed_images_are_errors_not_panics() {
+        let two = names(&["a", "b"]);
         for text in [
             "",
-            "[]",
-            "{",
-            "{\"a\"",
-            "{\"a\":",
-            "{\"a\":1",
-            "{\"a\":1,}",
-            "{\"a\" 1}",
-            "{\"a\":\"x}",
-            "{\"a\":[1}",
-            "{\"a\":1} x",
-            "{\"\\",
-            "nul",
-            "{\"a\":]}",
+            "(",
+            ")",
+            "(1)",
+            "(1,2,3)",
+            "(\"a,2)",
+            "(a\"b,2)",
+            "(1,2) x",
+            "x(1,2)",
+            "(\"a\"b,2)",
+            "(\"\\",
+            "((1,2)",
         ] {
-            assert!(Image::parse(text).is_err(), "{text:?}");
+            assert!(Image::parse(text, &two).is_err(), "{text:?}");
         }
     }
 
     #[test]
     fn keeps_few_counts_all_and_spills_every_before_image() {
         let dir = tempfile::tempdir().expect("dir");
-        let path = dir.path().join("before.jsonl.gz");
+        let path = dir.path().join("before.gz");
         let mut sink = ImageSink::new(
             CaptureKind::Update,
             RowKey::Primary(vec!["id".into()]),
+            names(&["id", "v"]),
             SinkOptions {
                 shown: 2,
                 spill: SpillTo::Path(path.clone()),
             },
         );
         for i in 0..1000 {
-            let old = format!("{{\"id\":{i},\"v\":\"a\nb\"}}").replace('\n', "\\n");
-            let new = format!("{{\"id\":{i},\"v\":\"c\"}}");
+            let old = format!("({i},\"a\nb\\\\\")");
+            let new = format!("({i},c)");
             sink.push(CapturedRow {
                 old: Some(&old),
                 new: Some(&new),
@@ -679,15 +687,16 @@ mod tests {
             .read_to_string(&mut text)
             .expect("gunzip");
         assert_eq!(text.lines().count(), 1000);
-        assert_eq!(text.lines().nth(7), Some(r#"{"id":7,"v":"a\nb"}"#));
+        assert_eq!(text.lines().nth(7), Some(r#"(7,"a\nb\\\\")"#));
     }
 
     #[test]
     fn digest_frames_rows_unambiguously() {
-        let digest = |rows: &[CapturedRow<'_>]| {
+        let digest = |columns: &[&str], rows: &[CapturedRow<'_>]| {
             let mut sink = ImageSink::new(
                 CaptureKind::Update,
                 RowKey::Ctid,
+                names(columns),
                 SinkOptions {
                     shown: 0,
                     spill: SpillTo::Off,
@@ -704,12 +713,17 @@ mod tests {
             inserted: None,
             ctid: None,
         };
-        let a = digest(&[row(Some("{\"a\":1}"), Some("{\"a\":2}"))]);
-        assert_eq!(a, digest(&[row(Some("{\"a\":1}"), Some("{\"a\":2}"))]));
-        assert_ne!(a, digest(&[row(Some("{\"a\":2}"), Some("{\"a\":1}"))]));
+        let a = digest(&["a"], &[row(Some("(1)"), Some("(2)"))]);
+        assert_eq!(a, digest(&["a"], &[row(Some("(1)"), Some("(2)"))]));
+        assert_ne!(a, digest(&["a"], &[row(Some("(2)"), Some("(1)"))]));
+        assert_ne!(a, digest(&["b"], &[row(Some("(1)"), Some("(2)"))]));
+        // SQL NULL, JSON null and the empty string are three different images.
+        let null = digest(&["j"], &[row(Some("()"), Some("(null)"))]);
+        assert_ne!(null, digest(&["j"], &[row(Some("(null)"), Some("(null)"))]));
+        assert_ne!(null, digest(&["j"], &[row(Some("(\"\")"), Some("(null)"))]));
         assert_ne!(
-            digest(&[row(Some("{}"), None), row(None, Some("{}"))]),
-            digest(&[row(Some("{}"), Some("{}"))])
+            digest(&["a"], &[row(Some("(1)"), None), row(None, Some("(1)"))]),
+            digest(&["a"], &[row(Some("(1)"), Some("(1)"))])
         );
     }
 
@@ -720,13 +734,14 @@ mod tests {
             let mut sink = ImageSink::new(
                 CaptureKind::Delete,
                 RowKey::Ctid,
+                names(&["a"]),
                 SinkOptions {
                     shown: 1,
                     spill: SpillTo::TempIn(dir.to_path_buf()),
                 },
             );
             sink.push(CapturedRow {
-                old: Some("{\"a\":1}"),
+                old: Some("(1)"),
                 ctid: Some("(0,1)"),
                 ..CapturedRow::default()
             })

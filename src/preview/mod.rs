@@ -8,12 +8,14 @@ pub mod counts;
 pub mod ddl;
 pub mod diff;
 pub mod digest;
+pub mod eligible;
 pub mod error;
 pub mod images;
 pub mod keys;
 pub mod relation;
 pub mod rewrite;
 pub mod statement;
+pub mod truncate;
 
 #[cfg(test)]
 mod testdb;

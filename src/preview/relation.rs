@@ -65,14 +65,47 @@ impl Relation {
     }
 }
 
-/// `schema.table`, with the schema omitted when it is `public`. Names are hostile
-/// input too: control characters in them are shown escaped.
+/// `schema.table`, with the schema omitted when it is `public`, each name quoted as
+/// PostgreSQL's `quote_ident` would (so `public."s2.accounts"` and `s2.accounts` read
+/// differently, as they are). Names are hostile input too: control characters in them
+/// are shown escaped.
 pub fn display_name(schema: &str, name: &str) -> String {
-    let name = crate::render::escape::one_line(name);
+    let name = crate::render::escape::one_line(&display_ident(name));
     if schema == "public" {
         name
     } else {
-        format!("{}.{name}", crate::render::escape::one_line(schema))
+        format!(
+            "{}.{name}",
+            crate::render::escape::one_line(&display_ident(schema))
+        )
+    }
+}
+
+/// An identifier as PostgreSQL's `quote_ident` shows it: bare when it is lower case
+/// letters, digits, `_` and `$` not starting with a digit or `$`, and no keyword other
+/// than an unreserved one (PostgreSQL's own scanner says which); quoted otherwise.
+pub fn display_ident(ident: &str) -> String {
+    let plain = ident
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && ident
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$');
+    let keyword = || {
+        use pg_query::protobuf::KeywordKind;
+        match pg_query::scan_tokens(ident) {
+            Ok(tokens) => tokens.first().is_none_or(|t| {
+                t.keyword_kind != KeywordKind::NoKeyword as i32
+                    && t.keyword_kind != KeywordKind::UnreservedKeyword as i32
+            }),
+            Err(_) => true,
+        }
+    };
+    if plain && !keyword() {
+        ident.to_string()
+    } else {
+        quote_ident(ident)
     }
 }
 
@@ -96,5 +129,21 @@ mod tests {
     fn omits_the_public_schema() {
         assert_eq!(display_name("public", "orders"), "orders");
         assert_eq!(display_name("billing", "invoices"), "billing.invoices");
+    }
+
+    #[test]
+    fn quotes_names_as_postgresql_does() {
+        assert_eq!(display_name("public", "s2.accounts"), "\"s2.accounts\"");
+        assert_eq!(display_name("s2", "accounts"), "s2.accounts");
+        assert_eq!(display_name("public", "Orders"), "\"Orders\"");
+        assert_eq!(display_name("public", "user"), "\"user\"");
+        assert_eq!(display_name("public", "select"), "\"select\"");
+        assert_eq!(display_name("public", "between"), "\"between\"");
+        assert_eq!(display_name("public", "name"), "name");
+        assert_eq!(display_name("public", "a$1"), "a$1");
+        assert_eq!(display_name("public", "1a"), "\"1a\"");
+        assert_eq!(display_name("public", ""), "\"\"");
+        assert_eq!(display_name("public", "a b"), "\"a b\"");
+        assert_eq!(display_name("we\"ird", "x"), "\"we\"\"ird\".x");
     }
 }

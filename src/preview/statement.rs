@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use sqlparser::ast::{FromTable, ObjectName, Statement};
+use sqlparser::ast::{FromTable, Statement};
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 use tokio_postgres::Client;
@@ -19,10 +19,12 @@ use super::cascade::{self, CascadeAction, CascadeEffect};
 use super::counts::{self, Baseline, TableCounts};
 use super::ddl::{self, LockMode};
 use super::diff;
+use super::eligible;
 use super::images::Images;
 use super::keys::{self, RowKey};
 use super::relation::{display_name, Relation};
 use super::rewrite::{self, Capture, WhereShape};
+use super::truncate;
 use crate::render::escape::one_line;
 use crate::render::table::{self, Column};
 use crate::render::{Paint, Text};
@@ -86,10 +88,15 @@ pub struct Plan {
     pub capture: Capture,
     /// How rows of the target are keyed in the diff.
     pub key: RowKey,
+    /// The target's columns, in order: the names of an image's fields.
+    pub columns: Vec<String>,
     /// Foreign-key effects predicted before it ran; `Err` says why none were predicted.
     pub cascade: Option<Result<Vec<CascadeEffect>, String>>,
-    /// For TRUNCATE: each table and its row count just before.
+    /// For TRUNCATE: each table it reaches (partitions, children and CASCADE
+    /// included) and its row count just before.
     pub truncated: Vec<(String, i64)>,
+    /// For TRUNCATE: tables whose figure is an estimate, with why.
+    pub estimated: Vec<String>,
     /// For DDL and other statements (DO, CALL, …): the storage of every user table
     /// before.
     pub storage: Option<HashMap<u32, u32>>,
@@ -106,6 +113,9 @@ pub struct Plan {
     /// join, so steering it to a nested loop over a TID scan is safe (and saves the
     /// multi-batch hash join a large UPDATE gets at default work_mem).
     pub tid_join: bool,
+    /// The server confirmed that a row capture of the target has exactly the typed
+    /// statement's effect (see [`eligible`]).
+    pub capture_checked: bool,
 }
 
 fn parse(text: &str) -> Option<Statement> {
@@ -161,13 +171,6 @@ fn kind_of(statement: Option<&Statement>, ddl: bool) -> WriteKind {
     }
 }
 
-fn truncate_targets(statement: Option<&Statement>) -> Vec<ObjectName> {
-    match statement {
-        Some(Statement::Truncate(t)) => t.table_names.iter().map(|t| t.name.clone()).collect(),
-        _ => Vec::new(),
-    }
-}
-
 const PLAN_BEGIN: &str = "SAVEPOINT pgward_plan; SET LOCAL transaction_read_only = on";
 const PLAN_END: &str = "ROLLBACK TO SAVEPOINT pgward_plan; RELEASE SAVEPOINT pgward_plan";
 
@@ -205,14 +208,17 @@ pub async fn plan(
     );
     let mut plan = Plan {
         tid_join,
+        capture_checked: false,
         text: text.to_string(),
         kind,
         target: None,
         where_shape: rewrite::where_clause(text),
         capture,
         key: RowKey::Ctid,
+        columns: Vec::new(),
         cascade: None,
         truncated: Vec::new(),
+        estimated: Vec::new(),
         storage: None,
         names_before: HashMap::new(),
         catalog_before: 0,
@@ -226,6 +232,14 @@ pub async fn plan(
         plan.notes
             .push(format!("part of the preview is missing: {e}"));
     }
+    if matches!(plan.capture, Capture::Rows { .. }) && !plan.capture_checked {
+        // Fail closed: a capture whose effect the server did not vouch for is not used.
+        plan.capture = Capture::CountsOnly {
+            reason: "pgward could not check that a capture of this target has the statement's \
+                     exact effect, so it ran as typed: counts only"
+                .into(),
+        };
+    }
     Ok(plan)
 }
 
@@ -238,7 +252,18 @@ async fn gather(
         if let Some((relid, _)) = counts::resolve_table(client, &name).await? {
             let relation = Relation::by_oid(client, relid).await?;
             plan.key = keys::row_key(client, relid).await?;
+            plan.columns = keys::columns(client, relid).await?;
             plan.target = Some(relation);
+            if matches!(plan.capture, Capture::Rows { .. }) {
+                let blocker = match eligible::capture_blocker(client, relid).await? {
+                    Some(reason) => Some(reason),
+                    None => eligible::lossy_output(client).await?,
+                };
+                if let Some(reason) = blocker {
+                    plan.capture = Capture::CountsOnly { reason };
+                }
+                plan.capture_checked = true;
+            }
         }
     }
     // Every write, not only DDL: a DO block, a procedure, a trigger, a function in the
@@ -252,14 +277,10 @@ async fn gather(
         plan.locks_before = ddl::locks_held(client).await?;
         plan.catalog_before = catalog_changes(client).await?;
     }
-    for name in truncate_targets(statement) {
-        match counts::resolve_table(client, &name.to_string()).await? {
-            Some((relid, display)) => {
-                let rows = counts::row_count(client, relid).await?;
-                plan.truncated.push((display, rows));
-            }
-            None => plan.notes.push(format!("table {name} not found")),
-        }
+    if plan.kind == WriteKind::Truncate {
+        let removal = truncate::removal(client, &plan.text).await?;
+        plan.truncated = removal.tables;
+        plan.estimated = removal.estimated;
     }
     if let (Some(target), Some(statement)) = (&plan.target, statement) {
         let where_sql = match &plan.where_shape {
@@ -267,14 +288,33 @@ async fn gather(
             _ => None,
         };
         let standalone = where_is_standalone(statement);
+        let only = writes_only(&plan.text);
+        let rewritten =
+            target.kind != "r" && target.kind != "p" || has_rules(client, target.relid).await?;
         let prediction = match plan.kind {
-            WriteKind::Delete if standalone => {
-                Some(cascade::predict_delete(client, target.relid, where_sql.as_deref()).await)
+            WriteKind::Delete | WriteKind::Update if rewritten => {
+                plan.cascade = Some(Err(format!(
+                    "not predicted: {} is a view or has rules, which turn the statement into \
+                     others; the counts below are the server's",
+                    target.display()
+                )));
+                None
             }
+            WriteKind::Delete if standalone => Some(
+                cascade::predict_delete_scoped(client, target.relid, where_sql.as_deref(), only)
+                    .await,
+            ),
             WriteKind::Update if standalone => {
                 let set = rewrite::set_columns(&plan.text);
                 Some(
-                    cascade::predict_update(client, target.relid, &set, where_sql.as_deref()).await,
+                    cascade::predict_update_scoped(
+                        client,
+                        target.relid,
+                        &set,
+                        where_sql.as_deref(),
+                        only,
+                    )
+                    .await,
                 )
             }
             WriteKind::Delete | WriteKind::Update => {
@@ -297,6 +337,40 @@ async fn gather(
         }
     }
     Ok(())
+}
+
+/// Whether an UPDATE or DELETE names its target with ONLY, as PostgreSQL's parser reads
+/// it (inheritance children are then left alone).
+fn writes_only(text: &str) -> bool {
+    use pg_query::NodeEnum;
+    let Ok(parsed) = pg_query::parse(text, pg_query::ParserOptions::DEFAULT) else {
+        return false;
+    };
+    let node = parsed
+        .protobuf
+        .stmts
+        .first()
+        .and_then(|s| s.stmt.as_ref())
+        .and_then(|n| n.node.as_ref());
+    let relation = match node {
+        Some(NodeEnum::DeleteStmt(d)) => d.relation.as_ref(),
+        Some(NodeEnum::UpdateStmt(u)) => u.relation.as_ref(),
+        _ => None,
+    };
+    relation.is_some_and(|r| !r.inh)
+}
+
+/// Whether a relation has rules (other than a view's own `_RETURN`).
+async fn has_rules(client: &Client, relid: u32) -> Result<bool, super::PreviewError> {
+    Ok(client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite r \
+             WHERE r.ev_class OPERATOR(pg_catalog.=) $1::pg_catalog.oid \
+               AND r.rulename OPERATOR(pg_catalog.<>) '_RETURN')",
+            &[&relid],
+        )
+        .await?
+        .try_get(0)?)
 }
 
 /// Rows of the system catalogs this transaction inserted, updated or deleted so far: a
@@ -388,10 +462,16 @@ pub struct Report {
     pub counts_only: Option<String>,
     /// Per-table counts of this statement, from the server.
     pub delta: Vec<TableCounts>,
-    /// The counts are upper bounds (a savepoint rollback happened in the transaction).
-    pub upper_bound: bool,
+    /// Why this statement's counts are upper bounds (work undone inside the statement,
+    /// which the server still counts, cannot be ruled out); `None` when they are exact.
+    pub upper_bound: Option<String>,
     /// DDL effects.
     pub ddl: Option<DdlFacts>,
+    /// The target and its partitions and inheritance children: the statement's own rows
+    /// are counted on these (on the leaves, for a partitioned table).
+    pub tree: Vec<u32>,
+    /// Tables this statement changed that have user triggers, by display name.
+    pub triggered: Vec<String>,
     /// Mismatches between what pgward saw and what the server counted.
     pub warnings: Vec<String>,
 }
@@ -429,7 +509,6 @@ pub async fn after(
     counts_only: Option<String>,
     baseline: &Baseline,
     previous: &[TableCounts],
-    upper_bound: bool,
 ) -> Result<(Report, Vec<TableCounts>), super::PreviewError> {
     let now = counts::since(client, baseline).await?;
     let delta = difference(&now, previous);
@@ -439,8 +518,10 @@ pub async fn after(
         images,
         counts_only,
         delta,
-        upper_bound,
+        upper_bound: None,
         ddl: None,
+        tree: Vec::new(),
+        triggered: Vec::new(),
         warnings: Vec::new(),
     };
     if let Some(before) = &report.plan.storage {
@@ -484,8 +565,93 @@ pub async fn after(
             catalog_changed,
         });
     }
+    if let Some(target) = &report.plan.target {
+        report.tree = tree(client, target.relid).await?;
+    }
+    report.triggered = triggered(client, &report).await?;
+    report.upper_bound = undone_inside(&report);
     report.check();
     Ok((report, now))
+}
+
+/// The target and its partitions and inheritance children, at any depth.
+async fn tree(client: &Client, relid: u32) -> Result<Vec<u32>, super::PreviewError> {
+    let rows = client
+        .query(
+            "WITH RECURSIVE down(relid) AS ( \
+                 SELECT $1::pg_catalog.oid \
+                 UNION SELECT i.inhrelid FROM pg_catalog.pg_inherits i \
+                 JOIN down ON i.inhparent OPERATOR(pg_catalog.=) down.relid) \
+             SELECT relid FROM down",
+            &[&relid],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| r.try_get(0).map_err(super::PreviewError::from))
+        .collect()
+}
+
+/// The tables this statement changed (and its target) that have enabled user
+/// triggers, by display name.
+async fn triggered(client: &Client, report: &Report) -> Result<Vec<String>, super::PreviewError> {
+    let mut relids: Vec<u32> = report.delta.iter().map(|c| c.relid).collect();
+    relids.extend(&report.tree);
+    let rows = client
+        .query(
+            "SELECT DISTINCT n.nspname::pg_catalog.text, c.relname::pg_catalog.text \
+             FROM pg_catalog.pg_trigger t \
+             JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.tgrelid \
+             JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace \
+             WHERE t.tgrelid OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.oid[]) \
+               AND NOT t.tgisinternal \
+               AND t.tgenabled OPERATOR(pg_catalog.<>) 'D' \
+             ORDER BY 1, 2",
+            &[&relids],
+        )
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(display_name(
+                &row.try_get::<_, String>(0)?,
+                &row.try_get::<_, String>(1)?,
+            ))
+        })
+        .collect()
+}
+
+/// Why work undone inside this one statement may still be in its counts: the server
+/// counts rows an exception block or a failed subtransaction undid, and nothing outside
+/// the statement can tell them apart. PL/pgSQL runs only where a DO block, a procedure,
+/// a user trigger or a function in the statement runs; without any of these (plain DML,
+/// foreign-key cascades, whose triggers are the server's own) the counts are exact.
+fn undone_inside(report: &Report) -> Option<String> {
+    if report.plan.kind == WriteKind::Other {
+        return Some(
+            "a DO block, procedure or function may undo work in an exception block, which \
+             the server still counts"
+                .into(),
+        );
+    }
+    if !report.triggered.is_empty() {
+        return Some(format!(
+            "triggers on {} ran, and rows a trigger undoes in an exception block are still \
+             counted by the server",
+            report.triggered.join(", ")
+        ));
+    }
+    let unexplained = report.unexplained();
+    // Through a simple view the base table and its foreign keys change: no PL/pgSQL
+    // runs (a view's INSTEAD OF triggers are among the triggers above).
+    let view = report.plan.target.as_ref().is_some_and(|t| t.kind == "v");
+    if unexplained.is_empty() || view {
+        return None;
+    }
+    Some(format!(
+        "rows of {} changed beyond the target and the foreign-key effects pgward predicted, \
+         so a function or rule ran, and work it undid in an exception block would still be \
+         counted by the server",
+        unexplained.join(", ")
+    ))
 }
 
 impl Report {
@@ -547,39 +713,93 @@ impl Report {
     /// Rows changed in every table by this statement, cascades and triggers included,
     /// as the server counted them.
     pub fn changed_everywhere(&self) -> u64 {
-        self.delta
+        let all: i64 = self
+            .delta
             .iter()
-            .map(|c| (c.inserted.max(0) + c.updated.max(0) + c.deleted.max(0)) as u64)
-            .sum()
+            .map(|c| c.inserted.max(0) + c.updated.max(0) + c.deleted.max(0))
+            .sum();
+        // A row moved across partitions is one row, not a delete and an insert.
+        (all - self.moved()).max(0) as u64
     }
 
     fn counted(&self, relid: u32) -> Option<&TableCounts> {
         self.delta.iter().find(|c| c.relid == relid)
     }
 
+    /// The server's counts summed over the target's tree (inserted, updated, deleted).
+    fn counted_in_tree(&self) -> (i64, i64, i64) {
+        self.delta
+            .iter()
+            .filter(|c| self.tree.contains(&c.relid))
+            .fold((0, 0, 0), |(i, u, d), c| {
+                (i + c.inserted, u + c.updated, d + c.deleted)
+            })
+    }
+
+    /// Rows an UPDATE moved to another partition: the server counts each as a delete
+    /// in one partition and an insert in another, the statement as one update.
+    fn moved(&self) -> i64 {
+        if self.plan.kind != WriteKind::Update {
+            return 0;
+        }
+        let (i, _, d) = self.counted_in_tree();
+        i.min(d).max(0)
+    }
+
+    /// Tables outside the target's tree that changed and that the foreign-key
+    /// prediction does not account for, by display name. Empty when nothing was
+    /// predicted (the counts then speak alone).
+    fn unexplained(&self) -> Vec<String> {
+        let Some(target) = &self.plan.target else {
+            return Vec::new();
+        };
+        let explained: Vec<u32> = match &self.plan.cascade {
+            Some(Ok(effects)) => effects.iter().map(|e| e.relid).collect(),
+            _ => Vec::new(),
+        };
+        self.delta
+            .iter()
+            .filter(|c| {
+                c.relid != target.relid
+                    && !self.tree.contains(&c.relid)
+                    && !explained.contains(&c.relid)
+            })
+            .map(|c| c.table.clone())
+            .collect()
+    }
+
     /// Compares what pgward saw with what the server counted.
     fn check(&mut self) {
-        let hedge = if self.upper_bound {
-            " (counts are upper bounds after a savepoint rollback)"
-        } else {
-            ""
-        };
         if let (Some(images), Some(target)) = (&self.images, &self.plan.target) {
-            let counted = self.counted(target.relid);
-            let (i, u, d) = counted
-                .map(|c| (c.inserted, c.updated, c.deleted))
-                .unwrap_or((0, 0, 0));
+            // Summed over partitions and children, where the server counts the rows.
+            let (i, u, d) = self.counted_in_tree();
             let server = match self.plan.kind {
-                WriteKind::Update => u,
+                WriteKind::Update => u + self.moved(),
                 WriteKind::Delete => d,
                 WriteKind::Insert => i + u,
                 _ => images.total as i64,
             };
             if server != images.total as i64 {
                 self.warnings.push(format!(
-                    "the capture saw {} rows of {} but the server counted {server}: a trigger or rule changed rows of the same table{hedge}",
+                    "the capture saw {} rows of {} but the server counted {server}: a trigger or rule changed rows of the same table",
                     images.total,
                     target.display()
+                ));
+            }
+            // All three counters of the target: a trigger that deletes the row its
+            // UPDATE just changed shows only in the other two.
+            let moved = self.moved();
+            let (other, what) = match self.plan.kind {
+                WriteKind::Update => (i - moved + d - moved, "inserted or deleted"),
+                WriteKind::Delete => (i + u, "inserted or updated"),
+                WriteKind::Insert => (d, "deleted"),
+                _ => (0, ""),
+            };
+            if other > 0 {
+                self.warnings.push(format!(
+                    "the server also counted {other} rows of {} {what}, which this {} does not do itself: a trigger or rule did",
+                    target.display(),
+                    self.plan.kind.verb()
                 ));
             }
         }
@@ -609,13 +829,34 @@ impl Report {
                     .unwrap_or(0);
                 if counted != rows {
                     lines.push(format!(
-                        "foreign keys explain {rows} {} in {name}, but the server counted {counted}: a trigger or rule did more{hedge}",
-                        if deletes { "deletes" } else { "updates" }
+                        "foreign keys explain {rows} {} in {name}, but the server counted {counted}: {}",
+                        if deletes { "deletes" } else { "updates" },
+                        if counted > rows {
+                            "a trigger or rule did more"
+                        } else {
+                            "fewer happened: a BEFORE trigger skipped rows, a rule replaced the statement, or (for an UPDATE) key values did not change"
+                        }
                     ));
                 }
             }
             lines.sort();
             self.warnings.extend(lines);
+            // Never a foreign-key sentence the server's counts contradict: where one is
+            // printed, every other table that changed is named, with what changed it.
+            let unexplained = self.unexplained();
+            let sentence = !effects.is_empty() || self.plan.kind == WriteKind::Delete;
+            if sentence && !unexplained.is_empty() {
+                let cause = if self.triggered.is_empty() {
+                    "no foreign key reaches it, so a rule or a function of the statement changed it"
+                        .to_string()
+                } else {
+                    format!("triggers on {} ran", self.triggered.join(", "))
+                };
+                self.warnings.push(format!(
+                    "rows of {} changed, which the foreign-key prediction does not explain: {cause}",
+                    unexplained.join(", ")
+                ));
+            }
         }
     }
 
@@ -638,10 +879,23 @@ impl Report {
             }
         }
         for (table, rows) in &self.plan.truncated {
+            let about = if self
+                .plan
+                .estimated
+                .iter()
+                .any(|e| e.starts_with(&format!("{table}: ")))
+            {
+                "about "
+            } else {
+                ""
+            };
             out.push_str(&format!(
-                "TRUNCATE {}: removes all {rows} rows it held (TRUNCATE shows in no row counter)\n",
+                "TRUNCATE {}: removes all {about}{rows} rows it held (TRUNCATE shows in no row counter)\n",
                 one_line(table)
             ));
+        }
+        for why in &self.plan.estimated {
+            out.push_str(&format!("NOTE: estimated: {}\n", one_line(why)));
         }
         match (&self.plan.cascade, &target) {
             (Some(Ok(effects)), Some(table))
@@ -649,7 +903,23 @@ impl Report {
             {
                 let root = self.rows.unwrap_or(0) as i64;
                 let line = if self.plan.kind == WriteKind::Update {
-                    cascade::update_summary(table, root, effects)
+                    // The UPDATE already ran without failing: a key that blocks only
+                    // when its value really changes did not block (a no-op key update),
+                    // so no failure is predicted after the fact.
+                    // And a cascade happens only where a key value changed: where the
+                    // server counted fewer updates than predicted, its count is the truth.
+                    let ran: Vec<CascadeEffect> = effects
+                        .iter()
+                        .filter(|e| e.action != CascadeAction::Blocked)
+                        .map(|e| {
+                            let counted = self.counted(e.relid).map_or(0, |c| c.updated);
+                            CascadeEffect {
+                                rows: e.rows.min(counted),
+                                ..e.clone()
+                            }
+                        })
+                        .collect();
+                    cascade::update_summary(table, root, &ran)
                 } else {
                     cascade::summary(table, root, effects)
                 };
@@ -675,13 +945,19 @@ impl Report {
         if !self.delta.is_empty() {
             out.push_str(&format!(
                 "Rows changed by this statement, per table (from the server{}):\n",
-                if self.upper_bound {
-                    "; upper bounds after a savepoint rollback"
+                if self.upper_bound.is_some() {
+                    "; upper bounds"
                 } else {
                     ""
                 }
             ));
             out.push_str(&counts_table(&self.delta));
+            if let Some(why) = &self.upper_bound {
+                out.push_str(&format!(
+                    "NOTE: these counts are upper bounds: {}\n",
+                    one_line(why)
+                ));
+            }
         }
         text.push(out);
         for w in &self.warnings {
@@ -829,6 +1105,15 @@ mod tests {
     }
 
     #[test]
+    fn only_as_postgresql_reads_it() {
+        assert!(writes_only("DELETE FROM ONLY t WHERE id = 1"));
+        assert!(writes_only("update only s.t set a = 1"));
+        assert!(!writes_only("DELETE FROM t"));
+        assert!(!writes_only("DELETE FROM \"only\" t"));
+        assert!(!writes_only("not sql"));
+    }
+
+    #[test]
     fn standalone_where() {
         let s = |t: &str| parse(t).map(|s| where_is_standalone(&s));
         assert_eq!(s("delete from t where id = 1"), Some(true));
@@ -852,21 +1137,26 @@ mod tests {
                     reason: "counts only".into(),
                 },
                 key: RowKey::Ctid,
+                columns: Vec::new(),
                 cascade: None,
                 truncated: Vec::new(),
+                estimated: Vec::new(),
                 storage: None,
                 names_before: HashMap::new(),
                 catalog_before: 0,
                 locks_before: Vec::new(),
                 notes: Vec::new(),
                 tid_join: false,
+                capture_checked: false,
             },
             rows: None,
             images: None,
             counts_only: Some("counts only".into()),
             delta: Vec::new(),
-            upper_bound: false,
+            upper_bound: None,
             ddl,
+            tree: Vec::new(),
+            triggered: Vec::new(),
             warnings: Vec::new(),
         }
     }
@@ -959,7 +1249,7 @@ mod server_tests {
             .expect("plan");
         assert_eq!(plan.kind, WriteKind::Other);
         client.batch_execute(sql).await.expect("run");
-        let (report, _) = after(client, plan, None, None, None, &baseline, &previous, false)
+        let (report, _) = after(client, plan, None, None, None, &baseline, &previous)
             .await
             .expect("after");
         report

@@ -145,22 +145,17 @@ fn images_of(
     let mut sink = ImageSink::new(
         kind,
         RowKey::Primary(vec![key.to_string()]),
+        vec![key.to_string(), column.to_string()],
         SinkOptions {
             shown: 5,
             spill: SpillTo::Off,
         },
     );
+    // record_out text: every field quoted, `"` and `\` doubled as record_out does.
+    let field = |v: &str| format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\"\""));
     let rows: Vec<(String, String)> = (0..n)
         .map(|i| {
-            let image = |v: &str| {
-                let mut m = serde_json::Map::new();
-                m.insert(
-                    key.to_string(),
-                    serde_json::Value::from(format!("{old}{i}")),
-                );
-                m.insert(column.to_string(), serde_json::Value::from(v));
-                serde_json::Value::Object(m).to_string()
-            };
+            let image = |v: &str| format!("({},{})", field(&format!("{old}{i}")), field(v));
             (image(old), image(new))
         })
         .collect();
@@ -216,18 +211,21 @@ fn report(s: &[String; 4], kind: CaptureKind) -> Report {
             where_shape: WhereShape::Present(b.clone()),
             capture: Capture::CountsOnly { reason: c.clone() },
             key: RowKey::Primary(vec![a.clone()]),
+            columns: vec![a.clone(), b.clone()],
             cascade: Some(Ok(vec![
                 effect(CascadeAction::Delete),
                 effect(CascadeAction::SetNull),
                 effect(CascadeAction::Blocked),
             ])),
             truncated: vec![(d.clone(), 4)],
+            estimated: vec![format!("{d}: {a}")],
             storage: None,
             names_before: Default::default(),
             catalog_before: 0,
             locks_before: Vec::new(),
             notes: vec![b.clone()],
             tid_join: false,
+            capture_checked: true,
         },
         rows: Some(1),
         images: Some(images_of(
@@ -246,7 +244,9 @@ fn report(s: &[String; 4], kind: CaptureKind) -> Report {
             updated: 2,
             deleted: 3,
         }],
-        upper_bound: true,
+        upper_bound: Some(a.clone()),
+        tree: vec![1],
+        triggered: vec![b.clone()],
         ddl: Some(DdlFacts {
             locks: vec![(a.clone(), "ACCESS EXCLUSIVE".into())],
             rewritten: vec![b.clone()],
@@ -343,7 +343,7 @@ proptest! {
                 txid: &s[3],
                 statements: &statements,
                 totals: &totals,
-                upper_bound: false,
+                upper_bound: Some(&s[2]),
                 truncated: &truncated,
                 schema: &schema,
                 digest: &s[0],

@@ -1,11 +1,13 @@
 //! What the open guarded transaction has changed so far: the counts baseline taken right
-//! after BEGIN, the cumulative per-table counts, TRUNCATEs, the folded image digest, the
-//! spill files of before-images, and whether a savepoint rollback made counts upper
-//! bounds. Reset whenever a transaction opens.
+//! after BEGIN (plus the work undone since, which the server still counts), the
+//! cumulative per-table counts, TRUNCATEs, the folded image digest, the spill files of
+//! before-images, and why counts are upper bounds when one statement undid work inside
+//! itself. Reset whenever a transaction opens.
 
 use crate::preview::counts::{Baseline, TableCounts};
 use crate::preview::digest::{ImagesDigest, TableTotals};
 use crate::preview::images::Spill;
+use crate::preview::statement::difference;
 
 /// The change set of the open transaction.
 #[derive(Debug, Default)]
@@ -18,8 +20,9 @@ pub struct Changes {
     pub truncated: Vec<(String, i64)>,
     /// Image digests of every write, folded in order.
     pub images: ImagesDigest,
-    /// A savepoint rollback happened: server counts are upper bounds.
-    pub upper_bound: bool,
+    /// Why the counts are upper bounds: a kept statement may have undone work inside
+    /// itself (an exception block) that the server still counts. `None`: exact.
+    pub upper_bound: Option<String>,
     /// Before-images of every captured write, for undo.
     pub spills: Vec<Spill>,
     /// What the change set looked like at each user savepoint, innermost last.
@@ -31,6 +34,7 @@ pub struct Changes {
 /// The change set at a savepoint, to return to on `ROLLBACK TO`.
 #[derive(Debug, Clone)]
 pub struct Mark {
+    cumulative: Vec<TableCounts>,
     images: ImagesDigest,
     truncated: usize,
     spills: usize,
@@ -41,6 +45,7 @@ impl Changes {
     /// Remembers the change set at savepoint `name`.
     pub fn savepoint(&mut self, name: &str) {
         let mark = Mark {
+            cumulative: self.cumulative.clone(),
             images: self.images.clone(),
             truncated: self.truncated.len(),
             spills: self.spills.len(),
@@ -56,21 +61,32 @@ impl Changes {
         }
     }
 
-    /// `ROLLBACK TO name`: images, TRUNCATEs and spills of the undone work leave the
-    /// change set. Counts cannot be undone this way (the server still counts the undone
-    /// work), so they become upper bounds, re-read by the caller.
-    pub fn rollback_to(&mut self, name: &str) {
+    /// `ROLLBACK TO name`, after which the server's counts since the baseline are `now`:
+    /// images, TRUNCATEs, spills and schema lines of the undone work leave the change
+    /// set, and so do its counts. The server still counts undone work, so the
+    /// difference between `now` and the counts at the savepoint moves into the
+    /// baseline, and the counts stay exact.
+    pub fn rollback_to(&mut self, name: &str, now: Vec<TableCounts>) {
         let Some(i) = self.marks.iter().rposition(|(n, _)| n == name) else {
+            self.cumulative = now;
             return;
         };
         self.marks.truncate(i + 1);
         if let Some((_, mark)) = self.marks.last() {
+            self.baseline.absorb(&difference(&now, &mark.cumulative));
+            self.cumulative = mark.cumulative.clone();
             self.images = mark.images.clone();
             self.truncated.truncate(mark.truncated);
             self.spills.truncate(mark.spills);
             self.schema.truncate(mark.schema);
         }
-        self.upper_bound = true;
+    }
+
+    /// A statement's own capture attempt was rolled back to its savepoint, after which
+    /// the server's counts since the baseline are `now`: the attempt's counts leave the
+    /// change set the same way.
+    pub fn undone_since_last_write(&mut self, now: &[TableCounts]) {
+        self.baseline.absorb(&difference(now, &self.cumulative));
     }
 
     /// Totals per table, TRUNCATEs counted as deletes of the rows the table held.

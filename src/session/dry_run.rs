@@ -1,7 +1,7 @@
 //! `\preview SQL`: run one statement through the guard, show everything, and undo it.
 //! With no transaction open, the transaction it opens is rolled back; inside an open
-//! transaction it runs in a savepoint that is rolled back, after which the server's
-//! counts are upper bounds (the server still counts undone work) and the session says so.
+//! transaction it runs in a savepoint that is rolled back; the server still counts the
+//! undone work, so it is measured and left out of the change set's counts.
 
 use crate::preview::counts;
 use crate::sql::{self, Verdict};
@@ -81,15 +81,12 @@ impl Session {
                 }
                 // The same bookkeeping as a user's ROLLBACK TO: images, TRUNCATEs, spills
                 // and schema lines of the undone work leave the change set.
-                self.changes.rollback_to(SAVEPOINT);
-                self.changes.release(SAVEPOINT);
                 match counts::since(&self.conn.client, &self.changes.baseline).await {
-                    Ok(now) => self.changes.cumulative = now,
+                    Ok(now) => self.changes.rollback_to(SAVEPOINT, now),
                     Err(e) => return self.counters_failed(&e).await,
                 }
-                self.say_warn(
-                    "preview: undone; the transaction is as before (its counts are now upper bounds)",
-                );
+                self.changes.release(SAVEPOINT);
+                self.say_warn("preview: undone; the transaction is as before");
                 outcome
             }
         }

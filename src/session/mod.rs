@@ -727,13 +727,26 @@ impl Session {
             TxState::Idle => return Outcome::SqlError,
         };
         self.state = TxState::Open(tx);
-        let outcome = self.in_transaction(text).await;
+        // Not `in_transaction`: what a failed statement counted before ROLLBACK TO undid
+        // it is no unexpected write of the ROLLBACK TO.
+        let outcome = match exec::run(&self.conn.client, &self.conn.tls, text).await {
+            Ok(done) => match self.check_open().await {
+                Some(outcome) => outcome,
+                None => {
+                    if let TxState::Open(tx) = &mut self.state {
+                        tx.statements.push(text.to_string());
+                    }
+                    self.show(text, &done);
+                    Outcome::Ok
+                }
+            },
+            Err(e) => self.failed(e, text).await,
+        };
         if outcome == Outcome::Ok {
-            // The undone work leaves the change set; the server still counts it, so from
-            // now on counts are upper bounds, re-read from the server.
-            self.changes.rollback_to(name);
+            // The undone work leaves the change set, its counts included: the server
+            // still counts it, so the change set measures and subtracts it.
             match crate::preview::counts::since(&self.conn.client, &self.changes.baseline).await {
-                Ok(now) => self.changes.cumulative = now,
+                Ok(now) => self.changes.rollback_to(name, now),
                 Err(e) => return self.counters_failed(&e).await,
             }
             if let TxState::Open(tx) = &mut self.state {

@@ -38,7 +38,7 @@ impl Session {
             txid,
             statements: &tx.statements,
             totals: &self.changes.totals(),
-            upper_bound: self.changes.upper_bound,
+            upper_bound: self.changes.upper_bound.as_deref(),
             truncated: &self.changes.truncated,
             schema: &self.changes.schema,
             digest: &self.change_set_digest(tx, txid),
@@ -56,7 +56,8 @@ pub(crate) struct Summary<'a> {
     pub txid: &'a str,
     pub statements: &'a [String],
     pub totals: &'a [TableTotals],
-    pub upper_bound: bool,
+    /// Why the counts are upper bounds; `None` when they are exact.
+    pub upper_bound: Option<&'a str>,
     pub truncated: &'a [(String, i64)],
     pub schema: &'a [String],
     pub digest: &'a str,
@@ -81,10 +82,9 @@ impl Summary<'_> {
         } else {
             out.push_str(&format!(
                 "Rows changed, per table (from the server{}):\n",
-                if self.upper_bound {
-                    "; upper bounds, because a savepoint rollback undid work the server still counts"
-                } else {
-                    ""
+                match self.upper_bound {
+                    Some(why) => format!("; upper bounds, because {}", one_line(why)),
+                    None => String::new(),
                 }
             ));
             let rows: Vec<TableCounts> = self
@@ -117,8 +117,9 @@ impl Summary<'_> {
     }
 }
 
-/// A statement on one line: runs of whitespace (newlines included) become one space,
-/// and what is left is escaped.
+/// The statement byte for byte, on one line: line breaks, tabs and other control
+/// characters escaped (`\n`, `\t`, `\x1b`), every space kept, so `'two  spaces'` reads
+/// as typed.
 fn statement_line(s: &str) -> String {
-    escape::one_line(&s.split_whitespace().collect::<Vec<_>>().join(" "))
+    escape::one_line(s)
 }

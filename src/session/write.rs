@@ -3,6 +3,7 @@
 //! relation), probe, report, and the guard thresholds (`max_rows`, no or trivially true
 //! WHERE, TRUNCATE), which need the exact affected count typed to keep the change.
 
+use crate::preview::counts;
 use crate::preview::images::{ImageSink, SinkOptions, SpillTo};
 use crate::preview::rewrite::{self, Capture, WhereShape};
 use crate::preview::statement::{self, PlanContext, WriteKind};
@@ -31,6 +32,7 @@ impl Session {
                 let sink = ImageSink::new(
                     *kind,
                     plan.key.clone(),
+                    plan.columns.clone(),
                     SinkOptions {
                         shown: self.settings.env.preview_rows,
                         spill: SpillTo::TempFile,
@@ -68,9 +70,6 @@ impl Session {
                         let undo = "ROLLBACK TO SAVEPOINT pgward_capture; RELEASE SAVEPOINT pgward_capture";
                         let why = match failure {
                             CaptureError::Db(e) if rewrite::is_fallback_error(&e) => {
-                                // The attempt may have changed rows before failing, and
-                                // the server counts them.
-                                self.changes.upper_bound = true;
                                 render::error::one_line(&e)
                             }
                             CaptureError::Db(e) => {
@@ -78,20 +77,23 @@ impl Session {
                                 let _ = client.batch_execute(undo).await;
                                 return self.failed(e, text).await;
                             }
-                            CaptureError::Image(e) => {
-                                // Rows may have been counted before the failure.
-                                self.changes.upper_bound = true;
-                                e.to_string()
-                            }
+                            CaptureError::Image(e) => e.to_string(),
                         };
                         if let Err(e) = client.batch_execute(undo).await {
                             return self.failed(e, text).await;
                         }
+                        // The attempt may have changed rows before it failed, and the
+                        // server still counts them: measured now, they leave the counts.
+                        match counts::since(client, &self.changes.baseline).await {
+                            Ok(now) => self.changes.undone_since_last_write(&now),
+                            Err(e) => return self.counters_failed(&e).await,
+                        }
+                        let client = &self.conn.client;
                         match exec::run(client, &self.conn.tls, text).await {
                             Ok(executed) => (
                                 executed,
                                 None,
-                                Some(format!("rows could not be captured ({why}): counts only")),
+                                Some(format!("rows could not be captured ({why}), so the statement ran as typed: counts only")),
                             ),
                             Err(e) => return self.failed(e, text).await,
                         }
@@ -114,7 +116,6 @@ impl Session {
             counts_only,
             &self.changes.baseline,
             &self.changes.cumulative,
-            self.changes.upper_bound,
         )
         .await;
         let (mut report, cumulative) = match after {
@@ -135,6 +136,9 @@ impl Session {
             return outcome;
         }
         self.changes.cumulative = cumulative;
+        if let (None, Some(why)) = (&self.changes.upper_bound, &report.upper_bound) {
+            self.changes.upper_bound = Some(why.clone());
+        }
         self.changes
             .truncated
             .extend(report.plan.truncated.iter().cloned());
@@ -180,12 +184,28 @@ impl Session {
         let verb = kind.verb();
         let direct = report.rows.unwrap_or(0);
         let scope = if affected > direct && kind != WriteKind::Truncate {
-            format!(" ({direct} by the statement itself, the rest through cascades and triggers)")
+            format!(
+                " ({direct} by the statement itself, the rest in other tables or through triggers)"
+            )
         } else {
             String::new()
         };
+        // The number asked for is always a true statement: exact, or labelled as the
+        // upper bound it is, with the reason.
+        let estimated = report.plan.estimated.first();
+        let (amount, label) = match (&report.upper_bound, estimated) {
+            (_, Some(why)) if kind == WriteKind::Truncate => (
+                format!("about {affected}"),
+                format!(" (an estimate: {why})"),
+            ),
+            (Some(why), _) => (
+                format!("at most {affected}"),
+                format!(" (an upper bound: {why})"),
+            ),
+            (None, _) => (affected.to_string(), String::new()),
+        };
         self.say_warn(&format!(
-            "This {verb} changed {affected} rows in all{scope}, and {why}."
+            "This {verb} changed {amount} rows in all{scope}{label}, and {why}."
         ));
         if self.previewing {
             // The preview is undone anyway: declining here must not cost the author the
@@ -193,9 +213,16 @@ impl Session {
             self.say_note("a real run would ask for the exact count here");
             return None;
         }
+        let asked = match (&report.upper_bound, estimated) {
+            (_, Some(_)) if kind == WriteKind::Truncate => {
+                format!("the estimate shown ({affected})")
+            }
+            (Some(_), _) => format!("the upper bound shown ({affected})"),
+            (None, _) => format!("the exact number of rows ({affected})"),
+        };
         self.conn.settle().await;
         let answer = self.confirm.ask(&format!(
-            "Type the exact number of rows ({affected}) to keep this change; anything else rolls back the transaction: "
+            "Type {asked} to keep this change; anything else rolls back the transaction: "
         ));
         if answer.as_deref().map(str::trim) == Some(affected.to_string().as_str()) {
             return None;

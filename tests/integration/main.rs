@@ -8,6 +8,7 @@ mod describe;
 mod guard;
 mod pgbouncer;
 mod preview;
+mod preview_truth;
 mod proxy;
 mod repl;
 mod roles;

@@ -65,7 +65,8 @@ fn hostile_names_values_and_notices_are_shown_escaped() {
     assert!(out.stdout.contains(&shown("val")), "{out:?}");
     assert!(out.stdout.contains(&shown("new")), "{out:?}");
     assert!(
-        out.stdout.contains(&format!("UPDATE {}", shown("tab"))),
+        // Named as PostgreSQL's quote_ident would (issue 12): quoted.
+        out.stdout.contains(&format!("UPDATE \"{}\"", shown("tab"))),
         "{out:?}"
     );
     // Notices from a function and from a DO block.
@@ -78,7 +79,7 @@ fn hostile_names_values_and_notices_are_shown_escaped() {
         .expect("a summary")..];
     assert!(summary.contains(&shown("new")), "{summary}");
     assert!(
-        summary.contains(&format!(" {} ", shown("tab"))),
+        summary.contains(&format!(" \"{}\" ", shown("tab"))),
         "{summary}"
     );
 

@@ -1,0 +1,156 @@
+//! Whether a row capture has exactly the typed statement's effect on this relation.
+//!
+//! The capture adds `RETURNING` of whole-row images and, for UPDATE, a self-join over
+//! the target. PostgreSQL treats such a statement differently from the typed one in
+//! ways no rewrite can undo: `RETURNING` and a self-join apply row-level security's
+//! SELECT policies (so `DELETE FROM t` under a policy that hides rows from SELECT
+//! deletes fewer rows), and they need SELECT on every column, system columns included
+//! (so a role with column grants or INSERT-only rights fails with 42501). Rules and
+//! views rewrite the statement into something else, and a foreign table is another
+//! server's business. So before a capture is used, the server is asked, as the write
+//! role, about the target and every partition and inheritance child it reaches; where
+//! anything could differ, the typed statement runs as typed with counts only, and the
+//! reason is shown.
+
+use tokio_postgres::Client;
+
+use super::error::PreviewError;
+use super::relation::display_name;
+
+/// Why a row capture of a write to `relid` could change what the write does, as a
+/// sentence ending in "counts only"; `None` when the capture is faithful.
+pub async fn capture_blocker(client: &Client, relid: u32) -> Result<Option<String>, PreviewError> {
+    // Every relation the statement can reach: the target, its partitions and its
+    // inheritance children, at any depth.
+    let rows = client
+        .query(
+            "WITH RECURSIVE tree(relid) AS ( \
+                 SELECT $1::pg_catalog.oid \
+                 UNION \
+                 SELECT i.inhrelid FROM pg_catalog.pg_inherits i \
+                 JOIN tree ON i.inhparent OPERATOR(pg_catalog.=) tree.relid) \
+             SELECT n.nspname::pg_catalog.text, c.relname::pg_catalog.text, \
+                    pg_catalog.row_security_active(c.oid), \
+                    c.relkind OPERATOR(pg_catalog.<>) ALL ('{r,p}'::pg_catalog.\"char\"[]), \
+                    EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite r \
+                            WHERE r.ev_class OPERATOR(pg_catalog.=) c.oid \
+                              AND r.rulename OPERATOR(pg_catalog.<>) '_RETURN') \
+             FROM tree \
+             JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) tree.relid \
+             JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace \
+             ORDER BY 1, 2",
+            &[&relid],
+        )
+        .await?;
+    let (mut rls, mut not_tables, mut rules) = (Vec::new(), Vec::new(), Vec::new());
+    for row in &rows {
+        let name = display_name(&row.try_get::<_, String>(0)?, &row.try_get::<_, String>(1)?);
+        if row.try_get(2)? {
+            rls.push(name.clone());
+        }
+        if row.try_get(3)? {
+            not_tables.push(name.clone());
+        }
+        if row.try_get(4)? {
+            rules.push(name);
+        }
+    }
+    let row = client
+        .query_one(
+            "SELECT pg_catalog.has_table_privilege($1::pg_catalog.oid, 'SELECT'), \
+                    current_user::pg_catalog.text",
+            &[&relid],
+        )
+        .await?;
+    let select: bool = row.try_get(0)?;
+    let role: String = row.try_get(1)?;
+    Ok(blocker(&role, select, &rls, &not_tables, &rules))
+}
+
+/// Why the session's output settings would make the images lie, as a sentence ending
+/// in "counts only"; `None` when they print every value exactly.
+///
+/// Images are the types' output texts, so "changed" is decided by comparing them, and
+/// only `extra_float_digits` below 1 prints two different floats alike. The settings
+/// are not pinned inside the capture instead: they also decide how the statement
+/// itself reads its literals and casts (`DateStyle` reads `'03/04/2024'`,
+/// `extra_float_digits` shapes `f::text`), so pinning them would change its effect.
+pub async fn lossy_output(client: &Client) -> Result<Option<String>, PreviewError> {
+    let row = client
+        .query_one(
+            "SELECT pg_catalog.current_setting('extra_float_digits')::pg_catalog.int4",
+            &[],
+        )
+        .await?;
+    let digits: i32 = row.try_get(0)?;
+    Ok((digits < 1).then(|| {
+        format!(
+            "extra_float_digits is {digits}, which prints different floating-point values \
+             alike, so a changed row could look unchanged: counts only (RESET \
+             extra_float_digits to see rows)"
+        )
+    }))
+}
+
+/// The sentence for the first reason found, in order of how much it would change.
+fn blocker(
+    role: &str,
+    select: bool,
+    rls: &[String],
+    not_tables: &[String],
+    rules: &[String],
+) -> Option<String> {
+    if !rls.is_empty() {
+        return Some(format!(
+            "row-level security applies to {} for role {role}: a capture would also apply \
+             its SELECT policies and could change fewer rows than the statement, so it ran \
+             as typed: counts only",
+            rls.join(", ")
+        ));
+    }
+    if !select {
+        return Some(format!(
+            "role {role} cannot SELECT every column of the target: a capture would need \
+             that and fail where the statement does not, so it ran as typed: counts only"
+        ));
+    }
+    if !rules.is_empty() {
+        return Some(format!(
+            "rules on {} rewrite the statement: it ran as typed: counts only",
+            rules.join(", ")
+        ));
+    }
+    if !not_tables.is_empty() {
+        return Some(format!(
+            "{} is not a plain table (a view or foreign table): it ran as typed: counts only",
+            not_tables.join(", ")
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_level_security_comes_first() {
+        let rls = ["t".to_string()];
+        let why = blocker("w", false, &rls, &[], &[]).expect("blocked");
+        assert!(
+            why.contains("row-level security applies to t for role w"),
+            "{why}"
+        );
+        assert!(why.ends_with("counts only"));
+        let why = blocker("w", false, &[], &[], &[]).expect("blocked");
+        assert!(why.contains("cannot SELECT every column"), "{why}");
+        assert_eq!(blocker("w", true, &[], &[], &[]), None);
+        let v = ["v".to_string()];
+        assert!(blocker("w", true, &[], &v, &[])
+            .expect("blocked")
+            .contains("v is not a plain table"));
+        assert!(blocker("w", true, &[], &[], &v)
+            .expect("blocked")
+            .contains("rules on v"));
+    }
+}

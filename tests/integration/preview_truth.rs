@@ -1,0 +1,645 @@
+//! The preview never lies: each class of issue 12 checked against the truth.
+//!
+//! Every test is built the same way. The truth is computed by the server: the same
+//! statement runs as the write role in a transaction that is rolled back, and the
+//! superuser measures the tables before and after it in that transaction
+//! ([`truth`]). Then the real binary runs the statement (`--dry-run`, so the COMMIT
+//! summary, whose totals the change digest binds, is printed and nothing is kept), and
+//! what it shows is parsed and compared with the truth. Finally the data is checked as
+//! superuser to be unchanged.
+
+use crate::util::{
+    admin_rows, cluster, write_config, Output, TestDb, TestShell, LOGIN, PASSWORD, READER, WRITER,
+};
+
+/// Runs `statement` as the write role inside a transaction that is rolled back, and
+/// returns `measure` (one row of text) evaluated by the superuser before and after it.
+fn truth(db: &TestDb, statement: &str, measure: &str) -> (Vec<String>, Vec<String>) {
+    let sql = format!(
+        "BEGIN; {measure}; SET LOCAL ROLE {WRITER}; {statement}; RESET ROLE; {measure}; ROLLBACK;"
+    );
+    let rows = admin_rows(cluster(), &db.name, &sql);
+    let text = |r: &Vec<Option<String>>| -> Vec<String> {
+        r.iter()
+            .map(|v| v.clone().unwrap_or_else(|| "NULL".into()))
+            .collect()
+    };
+    // The statement may return rows of its own: the measures are the first and last.
+    let first = rows.first().map(text).expect("measure before");
+    let last = rows.last().map(text).expect("measure after");
+    (first, last)
+}
+
+/// A config whose environment `prod` points at `db`, with `extra` appended to it.
+fn env_config(db: &TestDb, extra: &str) -> String {
+    let c = cluster();
+    format!(
+        "author = \"tester\"\n\n[environments.prod]\nurl = \"postgresql://{LOGIN}@{}:{}/{}\"\n\
+         write_role = \"{WRITER}\"\nread_role = \"{READER}\"\nrequire_approval = false\n{extra}",
+        c.host(),
+        c.port(),
+        db.name
+    )
+}
+
+/// `pgward --dry-run` on `db` with `statements` each as `-c`, then `-c commit`.
+fn dry_run(db: &TestDb, statements: &[&str]) -> Output {
+    dry_run_with(db, "", &[], statements)
+}
+
+/// [`dry_run`] through a config file with `extra` settings and environment `vars`.
+fn dry_run_with(db: &TestDb, extra: &str, vars: &[(&str, &str)], statements: &[&str]) -> Output {
+    let mut shell = TestShell::bare();
+    write_config(shell.home(), &env_config(db, extra));
+    shell = shell
+        .args(["--env", "prod", "--dry-run"])
+        .env("PGPASSWORD", PASSWORD);
+    for (k, v) in vars {
+        shell = shell.env(k, v);
+    }
+    for s in statements {
+        shell = shell.args(["-c", s]);
+    }
+    shell.args(["-c", "commit"]).run()
+}
+
+/// Per-table counts as shown: `(table, [inserted, updated, deleted])`.
+type Counts = Vec<(String, [i64; 3])>;
+
+/// The rows of the counts grid that follows the first line starting with `heading`:
+/// `table → [inserted, updated, deleted]`.
+fn counts_after(text: &str, heading: &str) -> Counts {
+    let lines: Vec<&str> = text.lines().collect();
+    let Some(start) = lines.iter().position(|l| l.starts_with(heading)) else {
+        panic!("no line starting with {heading:?} in:\n{text}");
+    };
+    let rule = (start + 1..lines.len())
+        .find(|&i| lines[i].starts_with("---"))
+        .unwrap_or_else(|| panic!("no grid after {heading:?} in:\n{text}"));
+    lines[rule + 1..]
+        .iter()
+        .take_while(|l| l.contains('|'))
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            let n = |i: usize| cells[i].parse::<i64>().expect("a count");
+            (cells[0].to_string(), [n(1), n(2), n(3)])
+        })
+        .collect()
+}
+
+/// The per-statement counts the preview shows, and the change set's totals.
+fn shown_counts(out: &Output) -> (Counts, Counts) {
+    (
+        counts_after(&out.stdout, "Rows changed by this statement, per table"),
+        counts_after(&out.stderr, "Rows changed, per table"),
+    )
+}
+
+/// Asserts the dry run ended well and printed a change digest.
+#[track_caller]
+fn assert_summary(out: &Output) {
+    assert_eq!(out.code, 0, "{out:?}");
+    let digest = out
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("Change digest: "))
+        .unwrap_or_else(|| panic!("no change digest: {out:?}"));
+    assert_eq!(digest.len(), 64, "{out:?}");
+}
+
+fn count(db: &TestDb, table: &str) -> i64 {
+    db.value(&format!("SELECT count(*) FROM {table}"))
+        .and_then(|v| v.parse().ok())
+        .expect("count")
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. The capture must not change what the statement does.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn row_level_security_runs_the_statement_as_typed() {
+    let db = TestDb::new("pt_rls");
+    // The write role may delete every row, but SELECT shows it only its own: a
+    // RETURNING capture would apply the SELECT policy and delete 1 row, not 3.
+    db.exec(&format!(
+        "CREATE TABLE docs (id int PRIMARY KEY, owner text NOT NULL); \
+         INSERT INTO docs VALUES (1, '{WRITER}'), (2, 'other'), (3, 'other'); \
+         ALTER TABLE docs ENABLE ROW LEVEL SECURITY; \
+         CREATE POLICY see_own ON docs FOR SELECT USING (owner = current_user); \
+         CREATE POLICY del_all ON docs FOR DELETE USING (true); \
+         GRANT SELECT, DELETE ON docs TO {WRITER};"
+    ));
+    let statement = "DELETE FROM docs";
+    let (before, after) = truth(&db, statement, "SELECT count(*) FROM docs");
+    let deleted = before[0].parse::<i64>().expect("n") - after[0].parse::<i64>().expect("n");
+    assert_eq!(deleted, 3, "the truth");
+
+    let out = TestShell::new(&db).stdin(&format!("{statement};\n")).run();
+    // No WHERE: refused without a terminal, after the preview was shown.
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stdout.starts_with(&format!("DELETE {deleted}\n")),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout.contains("row-level security applies to docs"),
+        "{out:?}"
+    );
+    assert_eq!(
+        counts_after(&out.stdout, "Rows changed by this statement, per table"),
+        [("docs".to_string(), [0, 0, deleted])]
+    );
+    assert!(
+        out.stderr.contains(&format!("changed {deleted} rows")),
+        "{out:?}"
+    );
+    assert_eq!(count(&db, "docs"), 3);
+}
+
+#[test]
+fn column_grants_and_insert_only_policies_run_as_typed() {
+    let db = TestDb::new("pt_grants");
+    db.exec(&format!(
+        "CREATE TABLE secrets (id int PRIMARY KEY, name text, secret text); \
+         INSERT INTO secrets VALUES (1, 'a', 's1'), (2, 'b', 's2'); \
+         GRANT SELECT (id, name), UPDATE (name) ON secrets TO {WRITER}; \
+         CREATE TABLE inbox (id int PRIMARY KEY, body text); \
+         ALTER TABLE inbox ENABLE ROW LEVEL SECURITY; \
+         CREATE POLICY drop_box ON inbox FOR INSERT WITH CHECK (true); \
+         GRANT INSERT ON inbox TO {WRITER};"
+    ));
+    let update = "UPDATE secrets SET name = 'x' WHERE id = 1";
+    let insert = "INSERT INTO inbox VALUES (1, 'hello'), (2, 'world')";
+    let measure =
+        "SELECT (SELECT count(*) FROM secrets WHERE name = 'x'), (SELECT count(*) FROM inbox)";
+    let (before, after) = truth(&db, &format!("{update}; {insert}"), measure);
+    assert_eq!(
+        (before, after.clone()),
+        (vec!["0".into(), "0".into()], vec!["1".into(), "2".into()])
+    );
+
+    let out = dry_run(&db, &[update, insert]);
+    assert_summary(&out);
+    // Neither write failed with 42501: both ran as typed, with counts and the reason.
+    assert!(!out.stderr.contains("42501"), "{out:?}");
+    assert!(out.stdout.contains("cannot SELECT every column"), "{out:?}");
+    assert!(
+        out.stdout.contains("row-level security applies to inbox"),
+        "{out:?}"
+    );
+    let (_, totals) = shown_counts(&out);
+    assert_eq!(
+        totals,
+        [
+            ("inbox".to_string(), [2, 0, 0]),
+            ("secrets".to_string(), [0, 1, 0]),
+        ]
+    );
+    assert_eq!(count(&db, "inbox"), 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// 4 and issue 11.3. Counts exclude undone work, or say they are upper bounds.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn a_failed_capture_is_not_counted_twice() {
+    let db = TestDb::new("pt_failed_capture");
+    db.exec(&format!(
+        "CREATE TABLE sixty (id int PRIMARY KEY, v int NOT NULL); \
+         INSERT INTO sixty SELECT g, g FROM generate_series(1, 60) g; \
+         GRANT SELECT, UPDATE ON sixty TO {WRITER};"
+    ));
+    let statement = "UPDATE sixty SET v = v + 1 WHERE id > 0";
+    let (before, after) = truth(&db, statement, "SELECT sum(v) FROM sixty");
+    assert_eq!(
+        after[0].parse::<i64>().expect("n") - before[0].parse::<i64>().expect("n"),
+        60
+    );
+    // The before-images cannot be spilled: the capture fails after changing rows.
+    let missing = tempfile::tempdir().expect("dir").path().join("gone");
+    let out = dry_run_with(
+        &db,
+        "max_rows = 100\n",
+        &[("TMPDIR", missing.to_str().expect("utf-8"))],
+        &[statement],
+    );
+    assert_summary(&out);
+    assert!(out.stdout.contains("rows could not be captured"), "{out:?}");
+    assert!(!out.stdout.contains("upper bound"), "{out:?}");
+    assert!(!out.stderr.contains("max_rows"), "{out:?}");
+    let (shown, totals) = shown_counts(&out);
+    assert_eq!(shown, [("sixty".to_string(), [0, 60, 0])]);
+    assert_eq!(totals, shown);
+    assert_eq!(count(&db, "sixty WHERE v = id"), 60);
+}
+
+#[test]
+fn work_undone_inside_a_statement_is_labelled_an_upper_bound() {
+    let db = TestDb::new("pt_undone");
+    db.exec(&format!(
+        "CREATE TABLE ninety (id int PRIMARY KEY); \
+         INSERT INTO ninety SELECT generate_series(1, 90); \
+         CREATE TABLE events (id int PRIMARY KEY, k int NOT NULL); \
+         CREATE TABLE tally (k int PRIMARY KEY, n int NOT NULL); \
+         INSERT INTO tally VALUES (1, 0), (2, 0), (3, 0); \
+         CREATE FUNCTION bump() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN \
+           BEGIN INSERT INTO tally VALUES (NEW.k, 1); \
+           EXCEPTION WHEN unique_violation THEN UPDATE tally SET n = n + 1 WHERE k = NEW.k; \
+           END; \
+           RETURN NEW; \
+         END $$; \
+         CREATE TRIGGER bump AFTER INSERT ON events FOR EACH ROW EXECUTE FUNCTION bump(); \
+         GRANT SELECT, INSERT, UPDATE, DELETE ON ninety, events, tally TO {WRITER};"
+    ));
+    let block = "DO $$ BEGIN BEGIN DELETE FROM ninety; RAISE EXCEPTION 'undo'; \
+                 EXCEPTION WHEN raise_exception THEN NULL; END; END $$";
+    let insert = "INSERT INTO events VALUES (1, 1), (2, 2), (3, 3)";
+    let measure = "SELECT (SELECT count(*) FROM ninety), (SELECT count(*) FROM tally), \
+                   (SELECT sum(n) FROM tally)";
+    let (before, after) = truth(&db, &format!("{block}; {insert}"), measure);
+    // The truth: nothing deleted, no tally row inserted, three updated.
+    assert_eq!(before, ["90", "3", "0"]);
+    assert_eq!(after, ["90", "3", "3"]);
+
+    let out = dry_run_with(&db, "max_rows = 1000\n", &[], &[block, insert]);
+    assert_summary(&out);
+    // The server counts 90 deletes and 3 inserts that never happened: pgward must not
+    // present them as exact.
+    let (shown, totals) = shown_counts(&out);
+    assert!(
+        shown.contains(&("ninety".to_string(), [0, 0, 90])),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout
+            .contains("per table (from the server; upper bounds)"),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout
+            .contains("NOTE: these counts are upper bounds: a DO block"),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout
+            .contains("NOTE: these counts are upper bounds: triggers on"),
+        "{out:?}"
+    );
+    assert!(
+        totals.contains(&("tally".to_string(), [3, 3, 0])),
+        "{out:?}"
+    );
+    assert!(out.stderr.contains("upper bounds, because"), "{out:?}");
+    assert_eq!(count(&db, "ninety"), 90);
+
+    // Over max_rows, the prompt asks for the upper bound as what it is.
+    let out = dry_run_with(&db, "max_rows = 10\n", &[], &[block]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("changed at most 90 rows"), "{out:?}");
+    assert!(out.stderr.contains("an upper bound"), "{out:?}");
+    assert_eq!(count(&db, "ninety"), 90);
+}
+
+/// The psql-like grid (header and rows, cells trimmed) after the first line starting
+/// with `heading`.
+fn grid_after(text: &str, heading: &str) -> Vec<Vec<String>> {
+    let lines: Vec<&str> = text.lines().collect();
+    let Some(start) = lines.iter().position(|l| l.starts_with(heading)) else {
+        panic!("no line starting with {heading:?} in:\n{text}");
+    };
+    let rule = (start + 1..lines.len())
+        .find(|&i| lines[i].starts_with("---"))
+        .unwrap_or_else(|| panic!("no grid after {heading:?} in:\n{text}"));
+    let cells = |l: &str| l.split('|').map(|c| c.trim().to_string()).collect();
+    let mut out = vec![cells(lines[rule - 1])];
+    out.extend(
+        lines[rule + 1..]
+            .iter()
+            .take_while(|l| l.contains('|'))
+            .map(|l| cells(l)),
+    );
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. Images show every change.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn images_tell_null_from_json_null_and_ignore_user_casts_and_lossy_floats() {
+    let db = TestDb::new("pt_images");
+    db.exec(&format!(
+        "CREATE TYPE pair AS (a int, b int); \
+         CREATE FUNCTION pair_json(pair) RETURNS json LANGUAGE sql AS $$ SELECT '\"same\"'::json $$; \
+         CREATE CAST (pair AS json) WITH FUNCTION pair_json(pair); \
+         CREATE TABLE shapes (id int PRIMARY KEY, j json, f float8, p pair); \
+         INSERT INTO shapes VALUES (1, NULL, 1, NULL), (2, NULL, 1, ROW(1, 2)), (3, NULL, 0.1, NULL); \
+         GRANT SELECT, UPDATE ON shapes TO {WRITER};"
+    ));
+    let statements = [
+        "UPDATE shapes SET j = 'null' WHERE id = 1",
+        "UPDATE shapes SET p = ROW(1, 3) WHERE id = 2",
+        "SET extra_float_digits = -15",
+        "UPDATE shapes SET f = f + 1e-12 WHERE id = 3",
+    ];
+    let measure = "SELECT (SELECT j IS NULL FROM shapes WHERE id = 1), \
+                   (SELECT p::text FROM shapes WHERE id = 2), \
+                   (SELECT f::numeric::text FROM shapes WHERE id = 3)";
+    let (before, after) = truth(&db, &statements.join("; "), measure);
+    // The truth: every row changed.
+    assert_eq!(before, ["t", "(1,2)", "0.1"]);
+    assert_eq!(after[..2], ["f", "(1,3)"]);
+    assert_ne!(after[2], before[2]);
+
+    let out = dry_run(&db, &statements);
+    assert_summary(&out);
+    let second = out.stdout[1..].find("\nUPDATE 1\n").expect("a second tag") + 1;
+    let (first, rest) = out.stdout.split_at(second);
+    // SQL NULL became JSON null: a change, shown as one.
+    assert_eq!(
+        grid_after(first, "UPDATE shapes: 1 row updated"),
+        [["id", "j"], ["1", "NULL → null"]]
+    );
+    // The owner's cast to json cannot hide the change of p.
+    assert_eq!(
+        grid_after(rest, "UPDATE shapes: 1 row updated"),
+        [["id", "p"], ["2", "(1,2) → (1,3)"]]
+    );
+    // With floats printed lossily, the row would look unchanged: counts only, and why.
+    assert!(out.stdout.contains("extra_float_digits is -15"), "{out:?}");
+    let (_, totals) = shown_counts(&out);
+    assert_eq!(totals, [("shapes".to_string(), [0, 3, 0])]);
+    assert_eq!(
+        db.value("SELECT string_agg(coalesce(j::text, 'NULL'), ',' ORDER BY id) FROM shapes")
+            .as_deref(),
+        Some("NULL,NULL,NULL")
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 9. What the reviewer reads is exact.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn statements_values_and_names_read_exactly() {
+    let db = TestDb::new("pt_exact");
+    db.exec(&format!(
+        "CREATE SCHEMA s2; GRANT USAGE ON SCHEMA s2 TO {WRITER}; \
+         CREATE TABLE s2.accounts (id int PRIMARY KEY, v text); \
+         CREATE TABLE public.\"s2.accounts\" (id int PRIMARY KEY, v text); \
+         INSERT INTO s2.accounts VALUES (1, 'x'); \
+         INSERT INTO public.\"s2.accounts\" VALUES (1, 'abc'); \
+         GRANT SELECT, UPDATE ON s2.accounts, public.\"s2.accounts\" TO {WRITER};"
+    ));
+    let first = "UPDATE s2.accounts SET v = 'two  spaces'  WHERE id = 1";
+    let second = "UPDATE \"s2.accounts\" SET v = 'abc ' WHERE id = 1";
+    let measure = "SELECT (SELECT v FROM s2.accounts WHERE id = 1), \
+                   (SELECT v || '|' FROM public.\"s2.accounts\" WHERE id = 1)";
+    let (_, after) = truth(&db, &format!("{first}; {second}"), measure);
+    assert_eq!(after, ["two  spaces", "abc |"]);
+
+    let out = dry_run(&db, &[first, second]);
+    assert_summary(&out);
+    // The statement record is byte-exact.
+    assert!(out.stderr.contains(&format!("  1. {first}\n")), "{out:?}");
+    assert!(out.stderr.contains(&format!("  2. {second}\n")), "{out:?}");
+    // A trailing space in a value is visible.
+    assert_eq!(
+        grid_after(&out.stdout, "UPDATE \"s2.accounts\": 1 row updated"),
+        [["id", "v"], ["1", "abc → abc\\x20"]]
+    );
+    // Two different tables never share a name.
+    let (_, totals) = shown_counts(&out);
+    assert_eq!(
+        totals,
+        [
+            ("\"s2.accounts\"".to_string(), [0, 1, 0]),
+            ("s2.accounts".to_string(), [0, 1, 0]),
+        ]
+    );
+    assert_eq!(db.value("SELECT v FROM s2.accounts").as_deref(), Some("x"));
+}
+
+// ---------------------------------------------------------------------------------------
+// 2 and 6. Cascades through partitions, inheritance and views; partitioned targets.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn cascades_through_partitions_inheritance_and_views_match_the_server() {
+    let db = TestDb::new("pt_partitions");
+    db.exec(&format!(
+        "CREATE TABLE cust (id int, region text, PRIMARY KEY (id, region)) PARTITION BY LIST (region); \
+         CREATE TABLE cust_eu PARTITION OF cust FOR VALUES IN ('eu'); \
+         CREATE TABLE cust_us PARTITION OF cust FOR VALUES IN ('us'); \
+         CREATE TABLE ord (id int PRIMARY KEY, cid int, region text, \
+             FOREIGN KEY (cid, region) REFERENCES cust ON DELETE CASCADE); \
+         CREATE TABLE eu_notes (id int PRIMARY KEY, cid int, region text, \
+             FOREIGN KEY (cid, region) REFERENCES cust_eu ON DELETE CASCADE); \
+         INSERT INTO cust VALUES (1, 'eu'), (2, 'eu'), (3, 'eu'), (4, 'eu'), (5, 'us'); \
+         INSERT INTO ord VALUES (1, 1, 'eu'), (2, 1, 'eu'), (3, 2, 'eu'), (4, 3, 'eu'), (5, 5, 'us'); \
+         INSERT INTO eu_notes VALUES (1, 1, 'eu'), (2, 2, 'eu'), (3, 2, 'eu'), (4, 3, 'eu'); \
+         CREATE TABLE animals (id int PRIMARY KEY); \
+         CREATE TABLE dogs (PRIMARY KEY (id)) INHERITS (animals); \
+         CREATE TABLE dog_tags (id int PRIMARY KEY, dog int REFERENCES dogs ON DELETE CASCADE); \
+         INSERT INTO animals VALUES (1); INSERT INTO dogs VALUES (10), (11); \
+         INSERT INTO dog_tags VALUES (1, 10), (2, 10), (3, 11); \
+         CREATE VIEW eu_view AS SELECT * FROM cust WHERE region = 'eu'; \
+         GRANT SELECT, INSERT, UPDATE, DELETE ON cust, cust_eu, cust_us, ord, eu_notes, \
+             animals, dogs, dog_tags, eu_view TO {WRITER};"
+    ));
+    let statements = [
+        "DELETE FROM cust_eu WHERE id = 1",
+        "DELETE FROM cust WHERE id = 2",
+        "DELETE FROM animals WHERE id = 10",
+        "DELETE FROM eu_view WHERE id = 3",
+        "UPDATE cust SET region = 'us' WHERE id = 4",
+    ];
+    let tables = [
+        "cust_eu", "cust_us", "ord", "eu_notes", "animals", "dogs", "dog_tags",
+    ];
+    let measure = format!(
+        "SELECT {}",
+        tables
+            .iter()
+            .map(|t| format!("(SELECT count(*) FROM ONLY {t})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let (before, after) = truth(&db, &statements.join("; "), &measure);
+    let net: Vec<(String, i64)> = tables
+        .iter()
+        .zip(before.iter().zip(&after))
+        .map(|(t, (b, a))| {
+            (
+                t.to_string(),
+                a.parse::<i64>().expect("n") - b.parse::<i64>().expect("n"),
+            )
+        })
+        .filter(|(_, n)| *n != 0)
+        .collect();
+    assert_eq!(
+        net,
+        [
+            ("cust_eu".to_string(), -4),
+            ("cust_us".to_string(), 1),
+            ("ord".to_string(), -4),
+            ("eu_notes".to_string(), -4),
+            ("dogs".to_string(), -1),
+            ("dog_tags".to_string(), -2),
+        ],
+        "the truth"
+    );
+
+    let out = dry_run_with(&db, "max_rows = 10\n", &[], &statements);
+    assert_summary(&out);
+    // No sentence the server's counts contradict: no mismatch warning at all.
+    assert!(!out.stdout.contains("WARNING"), "{out:?}");
+    assert!(
+        out.stdout
+            .contains("Foreign keys: not predicted: eu_view is a view"),
+        "{out:?}"
+    );
+    // The partitioned UPDATE moved one row: counted once, no mismatch.
+    assert!(out.stdout.contains("UPDATE cust: 1 row updated"), "{out:?}");
+    let (_, totals) = shown_counts(&out);
+    let mut shown_net: Vec<(String, i64)> = totals
+        .iter()
+        .map(|(t, [i, _, d])| (t.clone(), i - d))
+        .filter(|(_, n)| *n != 0)
+        .collect();
+    shown_net.sort();
+    let mut expected = net.clone();
+    expected.sort();
+    assert_eq!(shown_net, expected, "{out:?}");
+    // Each prediction names exactly what the server then counted.
+    for (statement, line) in [
+        (0, "Foreign keys: deleting 1 row of cust_eu removes 1 row of eu_notes and removes 2 rows of ord"),
+        (1, "Foreign keys: deleting 1 row of cust removes 2 rows of eu_notes and removes 1 row of ord"),
+        (2, "Foreign keys: deleting 1 row of animals removes 2 rows of dog_tags"),
+    ] {
+        assert!(out.stdout.contains(line), "statement {statement}: {out:?}");
+    }
+    assert!(!out.stdout.contains("upper bound"), "{out:?}");
+    assert_eq!(db.value("SELECT count(*) FROM ord").as_deref(), Some("5"));
+}
+
+// ---------------------------------------------------------------------------------------
+// 5. TRUNCATE counts every table it empties.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn truncate_counts_cascade_only_and_hidden_rows_truly() {
+    let db = TestDb::new("pt_truncate");
+    db.exec(&format!(
+        "CREATE TABLE logs (id int); CREATE TABLE logs_old () INHERITS (logs); \
+         INSERT INTO logs VALUES (1), (2); INSERT INTO logs_old VALUES (3), (4), (5); \
+         CREATE TABLE parents (id int PRIMARY KEY); \
+         CREATE TABLE kids (id int PRIMARY KEY, pid int REFERENCES parents); \
+         INSERT INTO parents VALUES (1), (2); INSERT INTO kids VALUES (1, 1), (2, 1), (3, 2), (4, 2); \
+         CREATE TABLE vault (id int); INSERT INTO vault SELECT generate_series(1, 40); \
+         ALTER TABLE vault ENABLE ROW LEVEL SECURITY; \
+         CREATE POLICY none ON vault FOR SELECT USING (false); ANALYZE vault; \
+         GRANT SELECT, TRUNCATE ON logs, logs_old, parents, kids, vault TO {WRITER};"
+    ));
+    let measure = "SELECT (SELECT count(*) FROM ONLY logs), (SELECT count(*) FROM logs_old), \
+                   (SELECT count(*) FROM parents), (SELECT count(*) FROM kids), \
+                   (SELECT count(*) FROM vault)";
+    for (statement, removed, lines) in [
+        (
+            "TRUNCATE ONLY logs",
+            [2, 0, 0, 0, 0],
+            vec!["TRUNCATE logs: removes all 2 rows"],
+        ),
+        (
+            "TRUNCATE logs",
+            [2, 3, 0, 0, 0],
+            vec![
+                "TRUNCATE logs: removes all 2 rows",
+                "TRUNCATE logs_old: removes all 3 rows",
+            ],
+        ),
+        (
+            "TRUNCATE parents CASCADE",
+            [0, 0, 2, 4, 0],
+            vec![
+                "TRUNCATE parents: removes all 2 rows",
+                "TRUNCATE kids: removes all 4 rows",
+            ],
+        ),
+        (
+            "TRUNCATE vault",
+            [0, 0, 0, 0, 40],
+            vec!["TRUNCATE vault: removes all about 40 rows"],
+        ),
+    ] {
+        let (before, after) = truth(&db, statement, measure);
+        let truth: Vec<i64> = before
+            .iter()
+            .zip(&after)
+            .map(|(b, a)| b.parse::<i64>().expect("n") - a.parse::<i64>().expect("n"))
+            .collect();
+        assert_eq!(truth, removed, "the truth of {statement}");
+        let out = TestShell::new(&db).stdin(&format!("{statement};\n")).run();
+        assert_eq!(out.code, 2, "{out:?}");
+        for line in lines {
+            assert!(out.stdout.contains(line), "{statement}: {line}: {out:?}");
+        }
+        let total: i64 = removed.iter().sum();
+        if statement == "TRUNCATE vault" {
+            assert!(
+                out.stdout
+                    .contains("NOTE: estimated: vault: row-level security"),
+                "{out:?}"
+            );
+            assert!(
+                out.stderr.contains(&format!("changed about {total} rows")),
+                "{out:?}"
+            );
+        } else {
+            assert!(
+                out.stderr.contains(&format!("changed {total} rows")),
+                "{out:?}"
+            );
+        }
+    }
+    assert_eq!(db.value("SELECT count(*) FROM kids").as_deref(), Some("4"));
+    assert_eq!(db.value("SELECT count(*) FROM logs").as_deref(), Some("5"));
+}
+
+// ---------------------------------------------------------------------------------------
+// 7. Warnings blame the real cause.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn a_no_op_key_update_predicts_no_cascade_and_no_failure() {
+    let db = TestDb::new("pt_noop_key");
+    db.exec(&format!(
+        "CREATE TABLE owners (id int PRIMARY KEY); \
+         CREATE TABLE pets (id int PRIMARY KEY, owner int REFERENCES owners ON UPDATE CASCADE); \
+         CREATE TABLE bills (id int PRIMARY KEY, owner int REFERENCES owners); \
+         INSERT INTO owners VALUES (1), (2); \
+         INSERT INTO pets VALUES (1, 1), (2, 1); INSERT INTO bills VALUES (1, 1); \
+         GRANT SELECT, UPDATE ON owners, pets, bills TO {WRITER};"
+    ));
+    let statement = "UPDATE owners SET id = id WHERE id = 1";
+    let measure = "SELECT (SELECT count(*) FROM pets WHERE xmin::text::bigint = txid_current()), \
+                   (SELECT count(*) FROM owners WHERE xmin::text::bigint = txid_current())";
+    let (_, after) = truth(&db, statement, measure);
+    // The truth: the owner row got a new version, no pet did, nothing failed.
+    assert_eq!(after, ["0", "1"]);
+
+    let out = dry_run(&db, &[statement]);
+    assert_summary(&out);
+    assert!(
+        out.stdout
+            .contains("Foreign keys: updating 1 row of owners changes owner in 0 rows of pets\n"),
+        "{out:?}"
+    );
+    assert!(!out.stdout.contains("will fail"), "{out:?}");
+    assert!(!out.stdout.contains("did more"), "{out:?}");
+    let (shown, _) = shown_counts(&out);
+    assert_eq!(shown, [("owners".to_string(), [0, 1, 0])]);
+}
