@@ -19,10 +19,11 @@ _pgward() {
 '*--command=[Run this SQL (may be repeated), then exit]:SQL:_default' \
 '(-c --command)-f+[Run the SQL in FILE (\`-\` for standard input), then exit]:FILE:_files' \
 '(-c --command)--file=[Run the SQL in FILE (\`-\` for standard input), then exit]:FILE:_files' \
-'-e+[Named environment from the config file (e.g. prod)]:NAME:_default' \
+'*-v+[Set script variable NAME to VALUE, used as \:NAME, \:'\''NAME'\'' or \:"NAME" (may be repeated)]:NAME=VALUE:_default' \
+'*--set=[Set script variable NAME to VALUE, used as \:NAME, \:'\''NAME'\'' or \:"NAME" (may be repeated)]:NAME=VALUE:_default' \
+'*--variable=[Set script variable NAME to VALUE, used as \:NAME, \:'\''NAME'\'' or \:"NAME" (may be repeated)]:NAME=VALUE:_default' \
 '--env=[Named environment from the config file (e.g. prod)]:NAME:_default' \
 '--config=[Config file \[default\: \$PGWARD_CONFIG, else ~/.config/pgward/config.toml\]]:FILE:_files' \
-'-t+[The ticket this change belongs to (required where approval is required)]:ID:_default' \
 '--ticket=[The ticket this change belongs to (required where approval is required)]:ID:_default' \
 '--author=[Who is typing \[default\: config \`author\`, else the OS user\]]:NAME:_default' \
 '--write-role=[Least-privilege role that writes run as (ad-hoc environment without a config file)]:ROLE:_default' \
@@ -37,6 +38,8 @@ _pgward() {
 '--dbname=[Database name, URI or conninfo string]:DBNAME:_default' \
 '--help[Print help]' \
 '--dry-run[Run every write and show its preview, then roll back\: nothing is committed]' \
+'-X[Do not read the startup file ~/.pgwardrc]' \
+'--no-psqlrc[Do not read the startup file ~/.pgwardrc]' \
 '(-W --password)-w[Never prompt for a password]' \
 '(-W --password)--no-password[Never prompt for a password]' \
 '-W[Prompt for a password before connecting]' \
@@ -60,7 +63,12 @@ _arguments "${_arguments_options[@]}" : \
 '*--command=[Run this SQL (may be repeated), then exit]:SQL:_default' \
 '(-c --command)-f+[Run the SQL in FILE (\`-\` for standard input), then exit]:FILE:_files' \
 '(-c --command)--file=[Run the SQL in FILE (\`-\` for standard input), then exit]:FILE:_files' \
+'*-v+[Set script variable NAME to VALUE, used as \:NAME, \:'\''NAME'\'' or \:"NAME" (may be repeated)]:NAME=VALUE:_default' \
+'*--set=[Set script variable NAME to VALUE, used as \:NAME, \:'\''NAME'\'' or \:"NAME" (may be repeated)]:NAME=VALUE:_default' \
+'*--variable=[Set script variable NAME to VALUE, used as \:NAME, \:'\''NAME'\'' or \:"NAME" (may be repeated)]:NAME=VALUE:_default' \
 '--dry-run[Run every write and show its preview, then roll back\: nothing is committed]' \
+'-X[Do not read the startup file ~/.pgwardrc]' \
+'--no-psqlrc[Do not read the startup file ~/.pgwardrc]' \
 '--help[Print help]' \
 && ret=0
 ;;

@@ -1,5 +1,7 @@
-//! Command-line flags. psql's connection flags keep psql's letters (`-h -p -U -d -w -W
-//! -c -f`), so `--help` has no short form, as in psql (`-?` is not offered).
+//! Command-line flags. psql's letters keep psql's meaning (`-h -p -U -d -w -W -c -f`, and
+//! `-v -X -o` for script variables, the rc file and the output file); pgward's own options
+//! (`--env`, `--ticket`, …) have no letter, so `psql -tc …` habits never land on them.
+//! `--help` has no short form, as in psql (`-?` is not offered).
 
 use std::path::PathBuf;
 
@@ -62,6 +64,18 @@ pub struct ScriptArgs {
     /// Run every write and show its preview, then roll back: nothing is committed.
     #[arg(long)]
     pub dry_run: bool,
+    /// Set script variable NAME to VALUE, used as :NAME, :'NAME' or :"NAME" (may be repeated).
+    #[arg(
+        short = 'v',
+        long = "set",
+        visible_alias = "variable",
+        value_name = "NAME=VALUE",
+        value_parser = variable
+    )]
+    pub set: Vec<(String, Option<String>)>,
+    /// Do not read the startup file ~/.pgwardrc.
+    #[arg(short = 'X', long = "no-psqlrc")]
+    pub no_rc: bool,
 }
 
 /// Options of the shell.
@@ -72,13 +86,13 @@ pub struct ShellArgs {
     pub script: ScriptArgs,
 
     /// Named environment from the config file (e.g. prod).
-    #[arg(short = 'e', long = "env", value_name = "NAME")]
+    #[arg(long = "env", value_name = "NAME")]
     pub env: Option<String>,
     /// Config file [default: $PGWARD_CONFIG, else ~/.config/pgward/config.toml].
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// The ticket this change belongs to (required where approval is required).
-    #[arg(short = 't', long, value_name = "ID")]
+    #[arg(long, value_name = "ID")]
     pub ticket: Option<String>,
     /// Who is typing [default: config `author`, else the OS user].
     #[arg(long, value_name = "NAME")]
@@ -115,4 +129,19 @@ pub struct ShellArgs {
     /// User name (as psql's second argument).
     #[arg(value_name = "USERNAME")]
     pub user_arg: Option<String>,
+}
+
+/// `-v NAME=VALUE`, or `-v NAME` (unset), as psql takes them.
+fn variable(item: &str) -> Result<(String, Option<String>), String> {
+    let (name, value) = match item.split_once('=') {
+        Some((n, v)) => (n, Some(v.to_string())),
+        None => (item, None),
+    };
+    if crate::repl::vars::valid_name(name) {
+        Ok((name.to_string(), value))
+    } else {
+        Err(format!(
+            "invalid variable name {name:?} (letters, digits and _ only)"
+        ))
+    }
 }

@@ -3,6 +3,7 @@
 //! guarded session.
 
 use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
 
 use clap::CommandFactory;
 
@@ -11,7 +12,8 @@ use crate::config::file::PromptColor;
 use crate::config::{EnvSettings, Settings};
 use crate::conn::{self, ConnParams, PasswordPrompt, Secret, SslMode};
 use crate::render::Style;
-use crate::repl::meta;
+use crate::repl::script::{Flow, Runner};
+use crate::repl::vars::Vars;
 use crate::session::{confirm, Io, Outcome, Session};
 use crate::{Error, ExitCode};
 
@@ -64,33 +66,48 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
         Box::new(confirm::Tty),
     ))?;
     session.set_dry_run(script.dry_run);
-    if interactive {
-        return Ok(crate::repl::run(&rt, &mut session));
+    let mut runner = Runner::new(variables(&script.set));
+    if !script.no_rc {
+        if let Some(code) = run_rc(&rt, &mut session, &mut runner) {
+            return Ok(code);
+        }
     }
-    let inputs: Vec<String> = if !script.command.is_empty() {
-        script
-            .command
-            .iter()
-            .map(|c| {
-                if c.trim_start().starts_with('\\') {
-                    // A -c string that starts with a backslash holds meta-commands.
-                    c.clone()
-                } else {
-                    // As in psql, a -c string is complete: its last statement needs no
-                    // `;`. The newline keeps a trailing `--` comment from swallowing it.
-                    format!("{c}\n;")
-                }
-            })
-            .collect()
-    } else {
-        vec![read_script(script.file.as_deref())?]
-    };
+    if interactive {
+        return Ok(crate::repl::run(&rt, &mut session, &mut runner));
+    }
     let mut outcome = Outcome::Ok;
-    for input in &inputs {
-        let (ran, quit) = run_script(&rt, &mut session, input);
-        outcome = ran;
-        if outcome != Outcome::Ok || quit {
-            break;
+    let mut quit = false;
+    if !script.command.is_empty() {
+        // As in psql, `-c` text is not interpolated; a `-c` string that starts with a
+        // backslash holds meta-commands, any other is SQL sent as it is.
+        runner.interpolate = false;
+        for c in &script.command {
+            let flow = if c.trim_start().starts_with('\\') {
+                runner.line(&rt, &mut session, c)
+            } else {
+                // A -c string is complete: its last statement needs no `;`. The newline
+                // keeps a trailing `--` comment from swallowing it.
+                Flow::Go(rt.block_on(session.execute(&format!("{c}\n;"))))
+            };
+            match flow {
+                Flow::Quit => quit = true,
+                Flow::Go(o) => outcome = o,
+            }
+            if outcome != Outcome::Ok || quit {
+                break;
+            }
+        }
+    } else {
+        let text = read_script(script.file.as_deref())?;
+        let (name, dir) = match script.file.as_deref() {
+            Some(p) if p.as_os_str() != "-" => (
+                p.display().to_string(),
+                p.parent().map(Path::to_path_buf).unwrap_or_default(),
+            ),
+            _ => ("<stdin>".to_string(), PathBuf::from(".")),
+        };
+        if let Flow::Go(o) = runner.script(&rt, &mut session, &text, &name, &dir) {
+            outcome = o;
         }
     }
     let mut code = outcome.exit_code();
@@ -106,36 +123,48 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
     Ok(code)
 }
 
-/// Runs script text: SQL goes to the session; a line that starts with a backslash where
-/// no statement is unfinished is a meta-command, as in psql. Returns how it ended, and
-/// whether `\q` ended it.
-fn run_script(rt: &tokio::runtime::Runtime, session: &mut Session, text: &str) -> (Outcome, bool) {
-    let mut pending = String::new();
-    for line in text.split_inclusive('\n') {
-        let trimmed = line.trim();
-        if !trimmed.starts_with('\\') || !crate::sql::is_complete(&pending) {
-            pending.push_str(line);
-            continue;
-        }
-        if !pending.trim().is_empty() {
-            let outcome = rt.block_on(session.execute(&pending));
-            if outcome != Outcome::Ok {
-                return (outcome, false);
-            }
-        }
-        pending.clear();
-        match meta::perform(rt, session, trimmed) {
-            meta::Step::Quit => return (Outcome::Ok, true),
-            meta::Step::Continue(Outcome::Ok) => {}
-            meta::Step::Continue(outcome) => return (outcome, false),
+/// The variables of `-v NAME=VALUE` (`-v NAME` alone unsets, as in psql).
+fn variables(set: &[(String, Option<String>)]) -> Vars {
+    let mut vars = Vars::default();
+    for (name, value) in set {
+        match value {
+            Some(v) => vars.set(name, v),
+            None => vars.unset(name),
         }
     }
-    let outcome = if pending.trim().is_empty() {
-        Outcome::Ok
-    } else {
-        rt.block_on(session.execute(&pending))
+    vars
+}
+
+/// Runs `~/.pgwardrc` through the session, as psql runs `~/.psqlrc`; an error in it ends
+/// pgward (the setup the author counts on is not in place) with its exit code.
+fn run_rc(
+    rt: &tokio::runtime::Runtime,
+    session: &mut Session,
+    runner: &mut Runner,
+) -> Option<ExitCode> {
+    let path = dirs::home_dir()?.join(".pgwardrc");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => {
+            eprintln!("pgward: cannot read {}: {e} (-X skips it)", path.display());
+            return Some(ExitCode::Config);
+        }
     };
-    (outcome, false)
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let name = path.display().to_string();
+    let outcome = match runner.script(rt, session, &text, &name, &dir) {
+        Flow::Quit => return Some(ExitCode::Ok),
+        Flow::Go(o) => o,
+    };
+    if outcome == Outcome::Ok {
+        return None;
+    }
+    eprintln!("pgward: {name} failed; nothing more is run (-X skips it)");
+    if !outcome.ends_session() {
+        rt.block_on(session.finish());
+    }
+    Some(outcome.exit_code())
 }
 
 fn read_script(file: Option<&std::path::Path>) -> Result<String, Error> {
@@ -166,13 +195,20 @@ fn demo(script: &ScriptArgs) -> Result<ExitCode, Error> {
     let target = rt.block_on(crate::demo::prepare())?;
     drop(rt);
     eprintln!(
-        "pgward demo: database {} on {}:{}; you log in as {} (no table privileges of its own);\n\
+        "pgward demo: database {} on {}:{}; you log in as {} with password {} (no table\n\
+         privileges of its own; psql connects the same way);\n\
          reads run as {}, writes as {}. Try:\n  \
          select * from customers limit 3;\n  \
          update orders set status = 'cancelled' where id = 42;\n  \
          commit;   -- type `demo` to confirm\n\
          The cluster is removed when you quit (\\q).",
-        target.dbname, target.host, target.port, target.user, target.read_role, target.write_role
+        target.dbname,
+        target.host,
+        target.port,
+        target.user,
+        target.password,
+        target.read_role,
+        target.write_role
     );
     let env = EnvSettings {
         color: PromptColor::Cyan,
@@ -202,6 +238,7 @@ fn demo(script: &ScriptArgs) -> Result<ExitCode, Error> {
         author: whoami::username().unwrap_or_else(|_| "demo".into()),
         ticket: Some("DEMO-1".into()),
         config_path: None,
+        history_ignore: Vec::new(),
     };
     let code = shell(settings, script);
     drop(target);

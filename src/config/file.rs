@@ -13,6 +13,10 @@ use super::{PgDuration, Risk};
 pub struct ConfigFile {
     /// Who is typing; defaults to the OS user.
     pub author: Option<String>,
+    /// Regular expressions: a statement matching any of them is not kept in the history
+    /// (in addition to every statement that mentions a password).
+    #[serde(default)]
+    pub history_ignore: Vec<String>,
     /// Named environments, e.g. `[environments.prod]`.
     #[serde(default)]
     pub environments: BTreeMap<String, Environment>,

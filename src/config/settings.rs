@@ -76,6 +76,8 @@ pub struct Settings {
     pub ticket: Option<String>,
     /// The config file used, if any.
     pub config_path: Option<PathBuf>,
+    /// The config file's `history_ignore` patterns (each a valid regular expression).
+    pub history_ignore: Vec<String>,
 }
 
 impl Settings {
@@ -188,12 +190,22 @@ impl Settings {
             .or(file.author.clone())
             .or_else(|| whoami::username().ok())
             .unwrap_or_else(|| "unknown".into());
+        for pattern in &file.history_ignore {
+            if let Err(e) = regex::Regex::new(pattern) {
+                return Err(ConfigError::Flag {
+                    what: "history_ignore pattern",
+                    message: format!("{pattern:?}: {e}"),
+                }
+                .into());
+            }
+        }
         Ok(Settings {
             env,
             conn,
             author,
             ticket,
             config_path: path,
+            history_ignore: file.history_ignore.clone(),
         })
     }
 }

@@ -1,13 +1,13 @@
-//! The rustyline helper: the multi-line validator (a statement is complete at a `;`
-//! outside quotes, dollar quotes and comments; a backslash command at end of line) and the
-//! coloured prompt.
+//! The rustyline helper: the coloured prompt. Every Enter hands the line to the query
+//! buffer ([`super::script`]), as psql reads line by line; the prompt then shows that the
+//! statement continues.
 
 use std::borrow::Cow;
 
 use rustyline::completion::Completer;
 use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
-use rustyline::validate::{ValidationContext, ValidationResult, Validator};
+use rustyline::validate::Validator;
 use rustyline::Helper;
 
 /// pgward's line-editor helper.
@@ -41,30 +41,4 @@ impl Highlighter for ReplHelper {
     }
 }
 
-impl Validator for ReplHelper {
-    fn validate(&self, ctx: &mut ValidationContext<'_>) -> rustyline::Result<ValidationResult> {
-        Ok(if is_complete(ctx.input()) {
-            ValidationResult::Valid(None)
-        } else {
-            ValidationResult::Incomplete
-        })
-    }
-}
-
-/// True when the buffer can be submitted.
-pub fn is_complete(input: &str) -> bool {
-    let t = input.trim();
-    t.is_empty() || t.starts_with('\\') || crate::sql::split(input).rest.is_none()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn waits_for_semicolon() {
-        assert!(!super::is_complete("select 1"));
-        assert!(!super::is_complete("select ';'"));
-        assert!(super::is_complete("select ';';"));
-        assert!(super::is_complete("\\q"));
-        assert!(!super::is_complete("select $$;"));
-    }
-}
+impl Validator for ReplHelper {}

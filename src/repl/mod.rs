@@ -1,12 +1,16 @@
-//! The interactive shell: a rustyline editor whose validator keeps reading until a
-//! statement ends with `;` outside quotes and comments, a prompt that shows environment,
+//! The interactive shell: a rustyline editor that hands each line to psql's query buffer
+//! ([`script`]; a statement runs at its `;` or at `\g`), a prompt that shows environment,
 //! role, database and transaction state, psql's backslash meta-commands, and a history
-//! file per environment.
+//! file per environment that never stores a statement carrying a secret ([`secrets`]).
 
+pub mod context;
 pub mod describe;
 pub mod helper;
 pub mod meta;
 pub mod prompt;
+pub mod script;
+pub mod secrets;
+pub mod vars;
 
 use std::path::PathBuf;
 
@@ -18,6 +22,7 @@ use crate::session::{Confirm, Outcome, Session};
 use crate::ExitCode;
 
 use helper::ReplHelper;
+use script::{Flow, Runner};
 
 /// Asks confirmations on a fresh line editor; Ctrl-C or Ctrl-D answer nothing.
 #[derive(Debug, Default)]
@@ -50,7 +55,7 @@ pub fn history_path(env: &str) -> Option<PathBuf> {
 
 /// Runs the interactive loop until `\q` or Ctrl-D; an open transaction is then rolled back.
 /// The exit code is 0, or the code of a COMMIT that needs attention (README's table).
-pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session) -> ExitCode {
+pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session, runner: &mut Runner) -> ExitCode {
     session.set_confirm(Box::new(EditorConfirm));
     let config = Config::builder().auto_add_history(false).build();
     let mut editor: Editor<ReplHelper, FileHistory> = match Editor::with_config(config) {
@@ -81,41 +86,47 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session) -> ExitCode {
         env!("CARGO_PKG_VERSION"),
     ));
     let mut status = ExitCode::Ok;
+    // The lines of the statement being typed; one history entry once it is sent.
+    let mut typed: Vec<String> = Vec::new();
+    let filter = secrets::HistoryFilter::new(&session.settings().history_ignore);
     loop {
-        let p = prompt::Prompt::of(session);
+        let p = prompt::Prompt::of(session).continued(runner.status());
         if let Some(h) = editor.helper_mut() {
             h.colored_prompt = p.colored(color);
         }
         match editor.readline(&p.plain()) {
             Ok(line) => {
-                let trimmed = line.trim();
-                if trimmed.is_empty() {
+                if runner.is_empty() && line.trim().is_empty() {
                     continue;
                 }
-                let _ = editor.add_history_entry(trimmed);
-                if let Some(path) = &history {
-                    let _ = editor.append_history(path);
-                }
-                if trimmed.starts_with('\\') {
-                    match meta::perform(rt, session, trimmed) {
-                        meta::Step::Quit => break,
-                        meta::Step::Continue(outcome) if outcome.ends_session() => {
-                            return outcome.exit_code();
+                typed.push(line.trim_end().to_string());
+                let flow = runner.line(rt, session, &line);
+                if runner.is_empty() {
+                    let entry = typed.join("\n");
+                    typed.clear();
+                    if filter.keeps(&entry) {
+                        let _ = editor.add_history_entry(entry.trim());
+                        if let Some(path) = &history {
+                            let _ = editor.append_history(path);
                         }
-                        meta::Step::Continue(_) => continue,
                     }
                 }
-                let outcome = rt.block_on(session.execute(&line));
-                if outcome.ends_session() {
-                    return outcome.exit_code();
-                }
-                if outcome == Outcome::CommittedLocally {
-                    // The shell goes on; its exit status still tells a wrapper that a
-                    // COMMIT was not confirmed by the synchronous standby.
-                    status = outcome.exit_code();
+                match flow {
+                    Flow::Quit => break,
+                    Flow::Go(outcome) if outcome.ends_session() => return outcome.exit_code(),
+                    Flow::Go(Outcome::CommittedLocally) => {
+                        // The shell goes on; its exit status still tells a wrapper that a
+                        // COMMIT was not confirmed by the synchronous standby.
+                        status = Outcome::CommittedLocally.exit_code();
+                    }
+                    Flow::Go(_) => {}
                 }
             }
-            Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Interrupted) => {
+                // As in psql, Ctrl-C at the prompt empties the query buffer.
+                runner.reset();
+                typed.clear();
+            }
             Err(ReadlineError::Eof) => break,
             Err(e) => {
                 session.io().say_error(&format!("pgward: input error: {e}"));

@@ -1,5 +1,6 @@
 //! The prompt: `ENV ROLE@DB=>`, with psql's transaction markers (`=>` idle, `=*>` open,
-//! `=!>` failed) and the environment name in the environment's colour (production red).
+//! `=!>` failed; `->`, `'>`, `(>` … while a statement continues) and the environment name
+//! in the environment's colour (production red).
 //! Environment, role and database come from the config and the server: each is escaped
 //! to one line, and colour is added after escaping ([`Text`]).
 
@@ -9,6 +10,28 @@ use crate::config::file::PromptColor;
 use crate::render::escape::one_line;
 use crate::render::{Paint, Style, Text};
 use crate::session::{Session, TxState};
+
+/// `marker` (`=>`, `=*>`, `=!>`) with `status` in place of `=`; an unknown status is `-`.
+fn continued_marker(marker: &'static str, status: char) -> &'static str {
+    const TABLE: [(char, [&str; 3]); 6] = [
+        ('-', ["->", "-*>", "-!>"]),
+        ('(', ["(>", "(*>", "(!>"]),
+        ('\'', ["'>", "'*>", "'!>"]),
+        ('"', ["\">", "\"*>", "\"!>"]),
+        ('$', ["$>", "$*>", "$!>"]),
+        ('*', ["*>", "**>", "*!>"]),
+    ];
+    let column = match marker {
+        "=*>" => 1,
+        "=!>" => 2,
+        _ => 0,
+    };
+    let row = TABLE
+        .iter()
+        .find(|(c, _)| *c == status)
+        .unwrap_or(&TABLE[0]);
+    row.1[column]
+}
 
 /// The parts of a prompt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +63,15 @@ impl Prompt {
             marker: session.state().marker(),
             standby: session.is_standby(),
         }
+    }
+
+    /// The continuation prompt, as psql's `PROMPT2`: its `%R` (`-`, or the quote,
+    /// comment or bracket the unfinished statement is in) in place of `=`.
+    pub fn continued(mut self, status: Option<char>) -> Prompt {
+        if let Some(c) = status {
+            self.marker = continued_marker(self.marker, c);
+        }
+        self
     }
 
     /// Without colour.
@@ -119,5 +151,20 @@ mod tests {
         assert_eq!(p.plain(), "[prod\\x1b[2J] w\\u{202e}@d\\nb=> ");
         let coloured = p.colored(PromptColor::Red);
         assert_eq!(crate::render::text::without_colour(&coloured), p.plain());
+    }
+
+    #[test]
+    fn continuation_markers_as_psql_prompt2() {
+        let p = Prompt {
+            env: "e".into(),
+            role: "r".into(),
+            db: "d".into(),
+            marker: "=*>",
+        };
+        assert_eq!(p.clone().continued(None).plain(), "[e] r@d=*> ");
+        assert_eq!(p.clone().continued(Some('-')).plain(), "[e] r@d-*> ");
+        assert_eq!(p.continued(Some('\'')).plain(), "[e] r@d'*> ");
+        assert_eq!(super::continued_marker("=>", '('), "(>");
+        assert_eq!(super::continued_marker("=!>", '"'), "\"!>");
     }
 }

@@ -13,6 +13,7 @@ mod proxy;
 mod repl;
 mod roles;
 mod screen;
+mod script;
 mod server_settings;
 mod standby;
 mod term;

@@ -445,3 +445,40 @@ fn script_commit_is_confirmed_on_the_terminal() {
     );
     assert_ne!(code, 0, "the stray line after COMMIT is an error");
 }
+
+#[test]
+fn repl_history_keeps_no_secrets() {
+    let db = TestDb::new("rp_secrets");
+    let home = tempfile::tempdir().expect("home");
+    crate::util::write_config(home.path(), "history_ignore = ['(?i)hush_\\w+']\n");
+    let mut t = Term::ready(&db, home.path());
+    t.line("alter role app_writer");
+    t.prompt(READER, "->");
+    t.line("password 'sekret-1';");
+    t.prompt(WRITER, "=*>");
+    t.line("rollback;");
+    t.prompt(READER, "=>");
+    t.line("select 1 as hush_col;");
+    t.prompt(READER, "=>");
+    t.line("select 7 as kept;");
+    t.expect("(1 row)");
+    t.prompt(READER, "=>");
+    t.line("\\q");
+    let code = t.exit_code();
+    t.ensure(code == 0, &format!("exit code {code}, expected 0"));
+    let file: PathBuf = home
+        .path()
+        .join(".local/share/pgward/history")
+        .join(&db.name);
+    let text = std::fs::read_to_string(&file).unwrap_or_default();
+    assert!(text.contains("select 7 as kept;"), "{text:?}");
+    assert!(
+        !text.contains("sekret") && !text.contains("hush_col"),
+        "no secret and no ignored statement in the history: {text:?}"
+    );
+    let hash = db.value("select rolpassword from pg_authid where rolname = 'app_writer'");
+    assert!(
+        hash.is_none_or(|h| !h.contains("sekret")),
+        "the role's password was not changed"
+    );
+}

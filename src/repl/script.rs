@@ -1,0 +1,640 @@
+//! The query buffer, as psql's main loop keeps it: lines are read one at a time, from
+//! the prompt, a file, standard input, `\i` or `\e`, into one [`Runner`]. A line's SQL
+//! has its variables expanded ([`super::vars`]) and is added to the buffer; each
+//! statement is sent through the session as soon as its `;` is read. A backslash in
+//! plain SQL ([`super::context`]) ends the SQL part of the line and starts a
+//! meta-command, so `select 1 \g`, `select now() \watch 2` and `select 1; \dt` do what
+//! they do in psql. The statement the session classifies, previews and confirms is the
+//! expanded one.
+//!
+//! The buffer's own meta-commands live here (`\g \p \r \e \watch \i \ir \set \unset
+//! \echo \timing`); everything else goes to [`super::meta::perform`].
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::render::Text;
+use crate::session::{Outcome, Session};
+use crate::sql::{self, Verdict};
+
+use super::context;
+use super::meta;
+use super::vars::{self, Vars};
+
+/// How deep `\i` may nest before pgward assumes a loop.
+const MAX_DEPTH: usize = 16;
+
+/// What the caller does after a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Go on; the outcome says whether the line worked.
+    Go(Outcome),
+    /// `\q`: leave the shell or end the script.
+    Quit,
+}
+
+/// Where the lines being read come from, for `FILE:LINE:` and `\ir`.
+#[derive(Debug, Clone)]
+struct Source {
+    name: String,
+    dir: PathBuf,
+    line: usize,
+}
+
+/// The query buffer and the state psql keeps beside it.
+#[derive(Debug, Default)]
+pub struct Runner {
+    pending: String,
+    /// The script variables.
+    pub vars: Vars,
+    /// Whether `:name` is expanded in SQL (psql does so in files and piped input and at
+    /// the prompt, not in `-c`).
+    pub interpolate: bool,
+    last: Option<String>,
+    timing: bool,
+    sources: Vec<Source>,
+}
+
+impl Runner {
+    /// A runner that expands variables.
+    pub fn new(vars: Vars) -> Runner {
+        Runner {
+            vars,
+            interpolate: true,
+            ..Runner::default()
+        }
+    }
+
+    /// True when the query buffer holds nothing but white space.
+    pub fn is_empty(&self) -> bool {
+        self.pending.trim().is_empty()
+    }
+
+    /// psql's `%R` for the prompt: `None` for a fresh statement, else the state the
+    /// buffer ends in (`-`, `(`, `'`, `"`, `$`, `*`).
+    pub fn status(&self) -> Option<char> {
+        if self.is_empty() {
+            None
+        } else {
+            Some(context::at_end(&self.pending).prompt_char())
+        }
+    }
+
+    /// Empties the query buffer (Ctrl-C at the prompt, `\r`).
+    pub fn reset(&mut self) {
+        self.pending.clear();
+    }
+
+    /// Runs a whole script, `name` being what `FILE:LINE:` calls it, stopping at the
+    /// first line that does not succeed (psql's ON_ERROR_STOP, pgward's default). A
+    /// statement left unfinished at the end is an error, not sent.
+    pub fn script(
+        &mut self,
+        rt: &tokio::runtime::Runtime,
+        session: &mut Session,
+        text: &str,
+        name: &str,
+        dir: &Path,
+    ) -> Flow {
+        if self.sources.len() >= MAX_DEPTH {
+            session.io().say_error(&format!(
+                "pgward: {name}: files include each other more than {MAX_DEPTH} deep"
+            ));
+            return Flow::Go(Outcome::SqlError);
+        }
+        self.sources.push(Source {
+            name: name.to_string(),
+            dir: dir.to_path_buf(),
+            line: 0,
+        });
+        let saved = std::mem::take(&mut self.pending);
+        let mut flow = Flow::Go(Outcome::Ok);
+        for line in text.lines() {
+            if let Some(s) = self.sources.last_mut() {
+                s.line += 1;
+            }
+            flow = self.one_line(rt, session, line);
+            if flow != Flow::Go(Outcome::Ok) {
+                break;
+            }
+        }
+        if flow == Flow::Go(Outcome::Ok) && !self.is_empty() {
+            // The session says the statement is unterminated and sends nothing of it.
+            let rest = std::mem::take(&mut self.pending);
+            flow = Flow::Go(self.run(rt, session, &rest));
+        }
+        if let Flow::Go(outcome) = flow {
+            if outcome != Outcome::Ok && !outcome.ends_session() {
+                self.say_where(session);
+            }
+        }
+        self.sources.pop();
+        self.pending = saved;
+        flow
+    }
+
+    /// Reads one line (or several, as a recalled history entry holds them) typed at the
+    /// prompt.
+    pub fn line(
+        &mut self,
+        rt: &tokio::runtime::Runtime,
+        session: &mut Session,
+        text: &str,
+    ) -> Flow {
+        let mut flow = Flow::Go(Outcome::Ok);
+        for line in text.split('\n') {
+            flow = self.one_line(rt, session, line);
+            if flow != Flow::Go(Outcome::Ok) {
+                self.pending.clear();
+                break;
+            }
+        }
+        flow
+    }
+
+    /// Says `FILE:LINE:` of the line a script stopped at, as psql does.
+    fn say_where(&self, session: &mut Session) {
+        if let Some(s) = self.sources.last() {
+            session.io().say_error(&format!(
+                "pgward:{}:{}: the script stops at this line",
+                s.name, s.line
+            ));
+        }
+    }
+
+    fn one_line(
+        &mut self,
+        rt: &tokio::runtime::Runtime,
+        session: &mut Session,
+        line: &str,
+    ) -> Flow {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let (sql_part, meta_part) = self.cut(line);
+        self.pending.push_str(&sql_part);
+        if meta_part.is_none() {
+            self.pending.push('\n');
+        }
+        let outcome = self.send_complete(rt, session);
+        if outcome != Outcome::Ok {
+            return Flow::Go(outcome);
+        }
+        match meta_part {
+            Some(m) => self.meta(rt, session, &m),
+            None => Flow::Go(Outcome::Ok),
+        }
+    }
+
+    /// Cuts `line` into its SQL part, variables expanded, and the meta-command that
+    /// follows a backslash in plain SQL.
+    fn cut(&self, line: &str) -> (String, Option<String>) {
+        let mut out = String::with_capacity(line.len());
+        let mut i = 0;
+        let is_code = |done: &str| {
+            let mut probe = String::with_capacity(self.pending.len() + done.len());
+            probe.push_str(&self.pending);
+            probe.push_str(done);
+            context::at_end(&probe).is_code()
+        };
+        while let Some(rel) = line.get(i..).and_then(|t| t.find(['\\', ':'])) {
+            let at = i + rel;
+            out.push_str(&line[i..at]);
+            let tail = &line[at..];
+            if tail.starts_with("::") {
+                out.push_str("::");
+                i = at + 2;
+                continue;
+            }
+            if tail.starts_with('\\') {
+                if is_code(&out) {
+                    return (out, Some(tail.to_string()));
+                }
+                out.push('\\');
+                i = at + 1;
+                continue;
+            }
+            match vars::reference(tail, &self.vars) {
+                Some((value, len)) if self.interpolate && is_code(&out) => {
+                    out.push_str(&value);
+                    i = at + len;
+                }
+                _ => {
+                    out.push(':');
+                    i = at + 1;
+                }
+            }
+        }
+        out.push_str(line.get(i..).unwrap_or_default());
+        (out, None)
+    }
+
+    /// Sends every complete statement in the buffer, one at a time; keeps the tail.
+    fn send_complete(&mut self, rt: &tokio::runtime::Runtime, session: &mut Session) -> Outcome {
+        let split = sql::split(&self.pending);
+        if split.pieces.is_empty() {
+            if split.rest.is_none() && self.pending.trim().is_empty() {
+                self.pending.clear();
+            }
+            return Outcome::Ok;
+        }
+        let tail = split.rest.as_ref().map_or(0, String::len);
+        let end = self.pending.len() - tail;
+        let buffer = std::mem::take(&mut self.pending);
+        let mut from = 0;
+        for (k, piece) in split.pieces.iter().enumerate() {
+            let to = split.pieces.get(k + 1).map_or(end, |next| next.start);
+            let text = buffer.get(from..to).unwrap_or_default();
+            from = to;
+            let outcome = self.run(rt, session, text);
+            self.last = Some(piece.text.clone());
+            if outcome != Outcome::Ok {
+                return outcome;
+            }
+        }
+        self.pending = buffer.get(end..).unwrap_or_default().to_string();
+        Outcome::Ok
+    }
+
+    /// Sends `text` through the session, timed when `\timing` is on.
+    fn run(&mut self, rt: &tokio::runtime::Runtime, session: &mut Session, text: &str) -> Outcome {
+        let started = Instant::now();
+        let outcome = rt.block_on(session.execute(text));
+        if self.timing && !outcome.ends_session() {
+            session.io().say_out(&timing_line(started.elapsed()));
+        }
+        outcome
+    }
+
+    /// The buffer `\g`, `\watch`, `\p` and `\e` act on: the query buffer, else the last
+    /// statement sent.
+    fn current(&self) -> Option<String> {
+        if self.is_empty() {
+            self.last.clone()
+        } else {
+            Some(self.pending.trim_end().to_string())
+        }
+    }
+
+    fn meta(&mut self, rt: &tokio::runtime::Runtime, session: &mut Session, line: &str) -> Flow {
+        let command = line.split_whitespace().next().unwrap_or("\\");
+        let raw = line[command.len()..].trim();
+        const OWN: [&str; 17] = [
+            "\\g",
+            "\\go",
+            "\\watch",
+            "\\p",
+            "\\print",
+            "\\r",
+            "\\reset",
+            "\\e",
+            "\\edit",
+            "\\i",
+            "\\include",
+            "\\ir",
+            "\\include_relative",
+            "\\set",
+            "\\unset",
+            "\\echo",
+            "\\timing",
+        ];
+        if !OWN.contains(&command) {
+            // The other meta-commands read their arguments themselves (describe's
+            // patterns keep their quotes).
+            return match meta::perform(rt, session, line) {
+                meta::Step::Quit => Flow::Quit,
+                meta::Step::Continue(outcome) => Flow::Go(outcome),
+            };
+        }
+        let args = match vars::meta_args(raw, &self.vars) {
+            Ok(a) => a,
+            Err(message) => {
+                session.io().say_error(&format!("{command}: {message}"));
+                return Flow::Go(Outcome::SqlError);
+            }
+        };
+        let ok = Flow::Go(Outcome::Ok);
+        match command {
+            "\\g" | "\\go" => {
+                if !args.is_empty() {
+                    return invalid(
+                        session,
+                        command,
+                        "sending results to a file or a command is not supported",
+                    );
+                }
+                match self.current() {
+                    Some(q) => {
+                        self.pending.clear();
+                        let outcome = self.run(rt, session, &format!("{q}\n;"));
+                        self.last = Some(q);
+                        Flow::Go(outcome)
+                    }
+                    None => invalid(session, command, "the query buffer is empty"),
+                }
+            }
+            "\\watch" => self.watch(rt, session, &args),
+            "\\p" | "\\print" => {
+                match self.current() {
+                    Some(q) => session.io().say_out(&q),
+                    None => session.io().say_out("Query buffer is empty."),
+                }
+                ok
+            }
+            "\\r" | "\\reset" => {
+                self.pending.clear();
+                session.io().say_out("Query buffer reset (cleared).");
+                ok
+            }
+            "\\e" | "\\edit" => self.edit(rt, session, &args),
+            "\\i" | "\\include" | "\\ir" | "\\include_relative" => {
+                let Some(file) = args.first() else {
+                    return invalid(session, command, "missing required argument");
+                };
+                let mut path = PathBuf::from(file);
+                if command.starts_with("\\ir") || command == "\\include_relative" {
+                    if let (true, Some(s)) = (path.is_relative(), self.sources.last()) {
+                        path = s.dir.join(path);
+                    }
+                }
+                match std::fs::read_to_string(&path) {
+                    Ok(text) => {
+                        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+                        let name = path.display().to_string();
+                        self.script(rt, session, &text, &name, &dir)
+                    }
+                    Err(e) => invalid(session, command, &format!("{}: {e}", path.display())),
+                }
+            }
+            "\\set" => {
+                let Some(name) = args.first() else {
+                    for (k, v) in self.vars.iter() {
+                        session.io().say_out(&format!("{k} = '{v}'"));
+                    }
+                    return ok;
+                };
+                if !vars::valid_name(name) {
+                    return invalid(
+                        session,
+                        command,
+                        &format!("invalid variable name: \"{name}\""),
+                    );
+                }
+                let value: String = args[1..].concat();
+                self.vars.set(name, &value);
+                ok
+            }
+            "\\unset" => match args.as_slice() {
+                [name] => {
+                    self.vars.unset(name);
+                    ok
+                }
+                _ => invalid(session, command, "takes one variable name"),
+            },
+            "\\echo" => {
+                let (newline, words) = match args.first().map(String::as_str) {
+                    Some("-n") => (false, &args[1..]),
+                    _ => (true, &args[..]),
+                };
+                let mut text = words.join(" ");
+                if newline {
+                    text.push('\n');
+                }
+                session.io().out(&Text::plain(text));
+                ok
+            }
+            "\\timing" => {
+                self.timing = match args.first().map(|s| s.to_ascii_lowercase()).as_deref() {
+                    None => !self.timing,
+                    Some("on" | "true" | "yes" | "1") => true,
+                    Some("off" | "false" | "no" | "0") => false,
+                    Some(other) => {
+                        return invalid(
+                            session,
+                            command,
+                            &format!("unrecognized value \"{other}\": Boolean expected"),
+                        )
+                    }
+                };
+                session.io().say_out(&format!(
+                    "Timing is {}.",
+                    if self.timing { "on" } else { "off" }
+                ));
+                ok
+            }
+            _ => match meta::perform(rt, session, line) {
+                meta::Step::Quit => Flow::Quit,
+                meta::Step::Continue(outcome) => Flow::Go(outcome),
+            },
+        }
+    }
+
+    /// `\watch [SECONDS]`: runs the buffer (a read) again and again until Ctrl-C or an
+    /// error. A write is refused: it would repeat a change nobody previewed.
+    fn watch(
+        &mut self,
+        rt: &tokio::runtime::Runtime,
+        session: &mut Session,
+        args: &[String],
+    ) -> Flow {
+        let seconds = match args
+            .first()
+            .map(|a| a.trim_start_matches("i=").parse::<f64>())
+        {
+            None => 2.0,
+            Some(Ok(s)) if s.is_finite() && s > 0.0 => s,
+            Some(_) => {
+                session
+                    .io()
+                    .say_error("\\watch: the interval must be a number of seconds above 0");
+                return Flow::Go(Outcome::SqlError);
+            }
+        };
+        let Some(query) = self.current() else {
+            session
+                .io()
+                .say_error("\\watch cannot be used with an empty query");
+            return Flow::Go(Outcome::SqlError);
+        };
+        self.pending.clear();
+        self.last = Some(query.clone());
+        let text = format!("{query}\n;");
+        let split = sql::split(&text);
+        let reads = !split.pieces.is_empty()
+            && split
+                .pieces
+                .iter()
+                .all(|p| matches!(sql::classify(&p.text), Verdict::Read));
+        if !reads {
+            session.io().say_error("\\watch runs reads only: the statement would repeat a change, or pgward cannot tell that it only reads");
+            return Flow::Go(Outcome::Refused);
+        }
+        loop {
+            session.io().say_out(&format!("(every {seconds}s)\n"));
+            let outcome = self.run(rt, session, &text);
+            if outcome != Outcome::Ok {
+                return Flow::Go(outcome);
+            }
+            let interrupted = rt.block_on(async {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs_f64(seconds)) => false,
+                    _ = tokio::signal::ctrl_c() => true,
+                }
+            });
+            if interrupted {
+                return Flow::Go(Outcome::Ok);
+            }
+        }
+    }
+
+    /// `\e [FILE]`: the buffer (or the last statement, or FILE) in `$PSQL_EDITOR`,
+    /// `$EDITOR` or `$VISUAL` (else `vi`); what comes back is read as typed lines, so a
+    /// statement ending in `;` runs through the guard and the rest stays in the buffer.
+    fn edit(
+        &mut self,
+        rt: &tokio::runtime::Runtime,
+        session: &mut Session,
+        args: &[String],
+    ) -> Flow {
+        let editor = ["PSQL_EDITOR", "EDITOR", "VISUAL"]
+            .iter()
+            .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+            .unwrap_or_else(|| "vi".to_string());
+        let (path, _keep) = match args.first() {
+            Some(file) => (PathBuf::from(file), None),
+            None => {
+                let file = match tempfile::Builder::new()
+                    .prefix("pgward-")
+                    .suffix(".sql")
+                    .tempfile()
+                {
+                    Ok(f) => f,
+                    Err(e) => {
+                        session
+                            .io()
+                            .say_error(&format!("\\e: cannot create a temporary file: {e}"));
+                        return Flow::Go(Outcome::SqlError);
+                    }
+                };
+                let mut body = self.current().unwrap_or_default();
+                if !body.is_empty() && !body.ends_with('\n') {
+                    body.push('\n');
+                }
+                if let Err(e) = std::fs::write(file.path(), body) {
+                    session
+                        .io()
+                        .say_error(&format!("\\e: cannot write {}: {e}", file.path().display()));
+                    return Flow::Go(Outcome::SqlError);
+                }
+                (file.path().to_path_buf(), Some(file))
+            }
+        };
+        let quoted = format!("'{}'", path.display().to_string().replace('\'', "'\\''"));
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{editor} {quoted}"))
+            .status();
+        match status {
+            Ok(s) if s.success() => {}
+            Ok(s) => {
+                session.io().say_error(&format!(
+                    "\\e: the editor {editor} ended with {s}; nothing was run"
+                ));
+                return Flow::Go(Outcome::SqlError);
+            }
+            Err(e) => {
+                session
+                    .io()
+                    .say_error(&format!("\\e: cannot start the editor {editor}: {e}"));
+                return Flow::Go(Outcome::SqlError);
+            }
+        }
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                session
+                    .io()
+                    .say_error(&format!("\\e: cannot read {}: {e}", path.display()));
+                return Flow::Go(Outcome::SqlError);
+            }
+        };
+        self.pending.clear();
+        let mut flow = Flow::Go(Outcome::Ok);
+        for line in text.lines() {
+            flow = self.one_line(rt, session, line);
+            if flow != Flow::Go(Outcome::Ok) {
+                self.pending.clear();
+                break;
+            }
+        }
+        flow
+    }
+}
+
+/// Says what is wrong with `command` and fails.
+fn invalid(session: &mut Session, command: &str, message: &str) -> Flow {
+    session.io().say_error(&format!("{command}: {message}"));
+    Flow::Go(Outcome::SqlError)
+}
+
+/// psql's `\timing` line: `Time: 0.512 ms`, with minutes and seconds past a second.
+fn timing_line(elapsed: Duration) -> String {
+    let ms = elapsed.as_secs_f64() * 1000.0;
+    if ms < 1000.0 {
+        format!("Time: {ms:.3} ms")
+    } else {
+        let secs = elapsed.as_secs_f64();
+        let minutes = (secs / 60.0).floor();
+        format!(
+            "Time: {ms:.3} ms ({:02}:{:06.3})",
+            minutes as u64,
+            secs - minutes * 60.0
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{timing_line, Runner};
+    use std::time::Duration;
+
+    #[test]
+    fn backslash_ends_the_sql_part_only_in_plain_sql() {
+        let r = Runner::default();
+        assert_eq!(
+            r.cut("select 1 \\g"),
+            ("select 1 ".into(), Some("\\g".into()))
+        );
+        assert_eq!(
+            r.cut("select 1; \\dt"),
+            ("select 1; ".into(), Some("\\dt".into()))
+        );
+        assert_eq!(r.cut("select '\\g'"), ("select '\\g'".into(), None));
+        assert_eq!(r.cut("select 1 -- \\g"), ("select 1 -- \\g".into(), None));
+        assert_eq!(
+            r.cut("select $$\\g$$ \\gx"),
+            ("select $$\\g$$ ".into(), Some("\\gx".into()))
+        );
+        assert_eq!(
+            r.cut("select (1 \\g"),
+            ("select (1 ".into(), Some("\\g".into()))
+        );
+    }
+
+    #[test]
+    fn a_string_open_from_an_earlier_line_hides_the_backslash() {
+        let r = Runner {
+            pending: "select 'a\n".into(),
+            ..Runner::default()
+        };
+        assert_eq!(r.cut("\\g' \\p"), ("\\g' ".into(), Some("\\p".into())));
+        assert_eq!(r.status(), Some('\''));
+    }
+
+    #[test]
+    fn timing_as_psql_prints_it() {
+        assert_eq!(timing_line(Duration::from_micros(512)), "Time: 0.512 ms");
+        assert_eq!(
+            timing_line(Duration::from_millis(61_500)),
+            "Time: 61500.000 ms (01:01.500)"
+        );
+    }
+}

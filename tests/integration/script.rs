@@ -1,0 +1,274 @@
+//! psql's query buffer and script variables, through the real binary: a meta-command
+//! after SQL on the same line ends the statement, `-v`/`\set`/`\unset` expand as psql
+//! expands them (psql 15 runs the same input on the same database and must agree),
+//! `~/.pgwardrc` runs unless `-X`, `\watch` refuses writes, and a script error says
+//! `FILE:LINE:`. Data are checked as the superuser.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::term::Term;
+use crate::util::{self, TestDb, TestShell, PASSWORD, READER};
+
+/// Every `R:…:R` marker in `out`, in order.
+fn markers(out: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut rest = out;
+    while let Some(at) = rest.find("R:") {
+        let tail = &rest[at + 2..];
+        match tail.find(":R") {
+            Some(end) => {
+                found.push(tail[..end].to_string());
+                rest = &tail[end + 2..];
+            }
+            None => break,
+        }
+    }
+    found
+}
+
+/// psql 15 on the same database as the same login, reading `input` from a pipe.
+fn psql(db: &TestDb, args: &[&str], input: &str) -> String {
+    let home = tempfile::tempdir().expect("home");
+    let mut cmd = Command::new("psql");
+    cmd.args(["-X", "-d", &db.login_conninfo()]).args(args);
+    util::isolate(&mut cmd, home.path());
+    cmd.env("PGPASSWORD", PASSWORD)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("psql is installed");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(input.as_bytes()).expect("feed psql");
+    }
+    let out = child.wait_with_output().expect("psql ran");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn script_variables_expand_as_psql_expands_them() {
+    let db = TestDb::new("sc_vars");
+    let input = "\
+\\set id 3
+\\set col qty
+\\set path 'c:\\\\tmp'
+select 'R:' || :id || ':R' as a;
+select 'R:' || :'name' || ':R' as b;
+select 'R:' || :'path' || ':R' as c;
+select 'R:' || :\"col\" || ':R' as d from (select 10 * :id as qty) s;
+select 'R:' || ':id' || ' :''id'' ' || $$:id$$ || ':R' as e;
+select 'R:' || 1 /* :id */ || ':R' as f; -- :id
+select 'R:' || :id::text || :{?id} || :{?nope} || ':R' as g;
+select 'R:' || replace('a
+:id b', chr(10), '|') || ':R' as h;
+select 'R:' || \":id\" || ':R' from (select 5 as \":id\") s;
+\\unset id
+select 'R:' || ':' || ':id' || ':R' as i;
+select 'R:' || length(:'id') || ':R' as j;
+";
+    let args = ["-v", "name=O'Brien"];
+    let ours = TestShell::new(&db).args(args).stdin(input).run();
+    let theirs = psql(&db, &args, input);
+    let want = markers(&theirs);
+    assert_eq!(
+        want.len(),
+        10,
+        "psql printed every marker but the last: {theirs}"
+    );
+    // `:'id'` of an unset variable is left as typed, as in psql; pgward cannot classify
+    // the result and refuses it (psql sends it and gets a syntax error).
+    assert_eq!(ours.code, 2, "{ours:?}");
+    assert_eq!(
+        markers(&ours.stdout),
+        want,
+        "pgward and psql expand alike: {ours:?}"
+    );
+    assert!(
+        ours.stderr.contains("pgward:<stdin>:16:"),
+        "the error names the line: {ours:?}"
+    );
+}
+
+#[test]
+fn script_meta_command_after_sql_ends_the_statement() {
+    let db = TestDb::new("sc_meta");
+    let input = "\
+select 'R:' || 11 || ':R' as a \\g
+select 'R:' || 12 || ':R' as b; \\echo R:after-b:R
+select 'R:' || 13 || ':R'
+  as c
+\\g
+\\p
+\\r
+select 'R:' || 14 || ':R' as d \\echo R:echo-first:R
+;
+\\echo R:done:R
+";
+    let ours = TestShell::new(&db).stdin(input).run();
+    assert_eq!(ours.code, 0, "{ours:?}");
+    let out = markers(&ours.stdout);
+    // `\p` shows the last statement sent (the buffer is empty after `\g`).
+    assert_eq!(
+        out,
+        [
+            "11",
+            "12",
+            "after-b",
+            "13",
+            "' || 13 || '",
+            "echo-first",
+            "14",
+            "done"
+        ],
+        "{ours:?}"
+    );
+    assert!(
+        ours.stdout.contains("Query buffer reset (cleared)."),
+        "{ours:?}"
+    );
+}
+
+#[test]
+fn script_watch_refuses_a_write_and_the_row_stays() {
+    let db = TestDb::new("sc_watch");
+    let before = db.items();
+    let ours = TestShell::new(&db)
+        .stdin("update items set qty = 0 where id = 1 \\watch 1\n")
+        .run();
+    assert_eq!(ours.code, 2, "{ours:?}");
+    assert!(ours.stderr.contains("\\watch runs reads only"), "{ours:?}");
+    assert_eq!(db.items(), before, "nothing changed");
+}
+
+#[test]
+fn script_rc_file_runs_unless_skipped() {
+    let db = TestDb::new("sc_rc");
+    let t = TestShell::new(&db);
+    std::fs::write(
+        t.home().join(".pgwardrc"),
+        "\\set id 4\nselect 'R:rc-ran:R' as rc;\n",
+    )
+    .expect("write rc");
+    let ours = t
+        .stdin("select 'R:' || qty || ':R' from items where id = :id;\n")
+        .run();
+    assert_eq!(ours.code, 0, "{ours:?}");
+    assert_eq!(markers(&ours.stdout), ["rc-ran", "40"], "{ours:?}");
+
+    let t = TestShell::new(&db).args(["-X"]);
+    std::fs::write(t.home().join(".pgwardrc"), "\\set id 4\n").expect("write rc");
+    let ours = t.stdin("select qty from items where id = :id;\n").run();
+    assert_eq!(ours.code, 1, "-X: :id is not set, a syntax error: {ours:?}");
+    assert!(ours.stderr.contains("42601"), "{ours:?}");
+
+    // A write in the rc file goes through the guard like any other: without a terminal
+    // its COMMIT cannot be confirmed, so pgward stops and nothing changes.
+    let before = db.items();
+    let t = TestShell::new(&db);
+    std::fs::write(
+        t.home().join(".pgwardrc"),
+        "update items set qty = 0 where id = 2;\ncommit;\n",
+    )
+    .expect("write rc");
+    let ours = t.stdin("select 1;\n").run();
+    assert_eq!(ours.code, 2, "{ours:?}");
+    assert!(ours.stderr.contains(".pgwardrc"), "{ours:?}");
+    assert_eq!(db.items(), before, "the rc file's write was not committed");
+}
+
+#[test]
+fn script_file_error_names_file_and_line() {
+    let db = TestDb::new("sc_line");
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(
+        dir.path().join("inner.sql"),
+        "select 1;\n\nselect nosuch;\n",
+    )
+    .expect("inner");
+    let file = dir.path().join("fix.sql");
+    std::fs::write(
+        &file,
+        "select 'R:outer:R';\n\\ir inner.sql\nselect 'R:never:R';\n",
+    )
+    .expect("fix");
+    let ours = TestShell::new(&db)
+        .args(["-f", file.to_str().expect("utf-8 path")])
+        .run();
+    assert_eq!(ours.code, 1, "{ours:?}");
+    assert!(ours.stderr.contains("42703"), "{ours:?}");
+    assert_eq!(markers(&ours.stdout), ["outer"], "{ours:?}");
+    let inner = dir.path().join("inner.sql");
+    assert!(
+        ours.stderr
+            .contains(&format!("pgward:{}:3:", inner.display())),
+        "{ours:?}"
+    );
+}
+
+#[test]
+fn repl_continuation_prompt_and_watch() {
+    let db = TestDb::new("sc_repl");
+    let home = tempfile::tempdir().expect("home");
+    let mut t = Term::ready(&db, home.path());
+    t.line("select");
+    t.prompt(READER, "->");
+    t.line("'a");
+    t.prompt(READER, "'>");
+    t.line("b' as x \\g");
+    let out = t.prompt(READER, "=>");
+    t.ensure(
+        out.contains("a\r\nb") || out.contains("a +") || out.contains("b"),
+        "the string ran",
+    );
+    t.line("select (1");
+    t.prompt(READER, "(>");
+    // Ctrl-C empties the buffer, as in psql.
+    t.ctrl('c');
+    t.prompt(READER, "=>");
+    t.line("\\p");
+    let out = t.prompt(READER, "=>");
+    t.ensure(
+        out.contains("b' as x"),
+        "\\p shows the last statement, not the cancelled one",
+    );
+
+    t.line("select 40 + 2 as w \\watch 0.3");
+    t.expect("42");
+    t.expect("(every 0.3s)");
+    t.expect("42");
+    std::thread::sleep(Duration::from_millis(100));
+    t.ctrl('c');
+    t.prompt(READER, "=>");
+    t.line("\\q");
+    let code = t.exit_code();
+    t.ensure(code == 0, &format!("exit code {code}, expected 0"));
+}
+
+#[test]
+fn script_edit_runs_the_edited_buffer_through_the_guard() {
+    let db = TestDb::new("sc_edit");
+    let dir = tempfile::tempdir().expect("dir");
+    let editor = dir.path().join("editor.sh");
+    // The "editor": turns 41 into 42, the read into a write on item 3, and ends the
+    // statement with `;`.
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\nsed -i -e 's/41/42/' -e 's/NEXT/update items set qty = 0 where id = 3/' -e '$s/$/;/' \"$1\"\n",
+    )
+    .expect("editor");
+    let mut perms = std::fs::metadata(&editor).expect("meta").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&editor, perms).expect("chmod");
+    let before = db.items();
+    let ours = TestShell::new(&db)
+        .env("EDITOR", editor.to_str().expect("utf-8"))
+        .stdin("select 'R:' || 41 || ':R' as e\n\\e\nNEXT\n\\e\n")
+        .run();
+    assert_eq!(markers(&ours.stdout), ["42"], "{ours:?}");
+    // The edited write ran in a guarded transaction that piped input cannot commit.
+    assert!(ours.stdout.contains("UPDATE 1"), "{ours:?}");
+    assert_eq!(ours.code, 2, "{ours:?}");
+    assert_eq!(db.items(), before, "nothing was committed");
+}
