@@ -160,6 +160,7 @@ mod tests {
             role: "r".into(),
             db: "d".into(),
             marker: "=*>",
+            standby: false,
         };
         assert_eq!(p.clone().continued(None).plain(), "[e] r@d=*> ");
         assert_eq!(p.clone().continued(Some('-')).plain(), "[e] r@d-*> ");
