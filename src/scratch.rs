@@ -38,6 +38,7 @@ const PG_HBA: &str = "\
 # TYPE  DATABASE  USER          ADDRESS        METHOD
 local   all       all                          trust
 host    all       pgward_admin  127.0.0.1/32   trust
+host    replication pgward_admin 127.0.0.1/32  trust
 host    all       all           127.0.0.1/32   scram-sha-256
 ";
 
@@ -137,6 +138,52 @@ impl Cluster {
     /// `spawn_blocking` in async code.
     pub fn start() -> Result<Cluster, ScratchError> {
         let bins = find_binaries().ok_or(ScratchError::BinariesNotFound)?;
+        let mut cluster = Cluster::prepare(&bins)?;
+        cluster.initdb(&bins.initdb)?;
+        cluster.configure()?;
+        cluster.start_server()?;
+        Ok(cluster)
+    }
+
+    /// Starts a hot standby of this cluster: `pg_basebackup -R -X stream` into a fresh
+    /// temp dir, then the server on a free port, streaming from this one. Blocks like
+    /// [`Cluster::start`].
+    pub fn start_standby(&self) -> Result<Cluster, ScratchError> {
+        let bins = find_binaries().ok_or(ScratchError::BinariesNotFound)?;
+        let mut standby = Cluster::prepare(&bins)?;
+        // Next to the real initdb: PATH may hold only symlinks to a few binaries.
+        let initdb = fs::canonicalize(&bins.initdb).unwrap_or_else(|_| bins.initdb.clone());
+        let basebackup = initdb
+            .parent()
+            .map(|d| d.join("pg_basebackup"))
+            .unwrap_or_default();
+        let mut cmd = standby.command(&basebackup);
+        cmd.arg("-D")
+            .arg(&standby.data_dir)
+            .args([
+                "-R",
+                "-X",
+                "stream",
+                "--no-sync",
+                "--checkpoint=fast",
+                "-h",
+                HOST,
+            ])
+            .args(["-p", &self.port.to_string(), "-U", SUPERUSER]);
+        let out = run(&mut cmd)?;
+        if !out.status.success() {
+            return Err(ScratchError::Step {
+                step: "pg_basebackup",
+                detail: output_text(&out),
+            });
+        }
+        standby.configure()?;
+        standby.start_server()?;
+        Ok(standby)
+    }
+
+    /// A temp dir owned by the server's user and its watchdog; nothing initialised yet.
+    fn prepare(bins: &Binaries) -> Result<Cluster, ScratchError> {
         let run_as = if effective_uid_is_root() {
             Some(ensure_system_user()?)
         } else {
@@ -176,9 +223,6 @@ impl Cluster {
         };
         // From here on, an early return drops `cluster`, which cleans up.
         cluster.watchdog = Some(cluster.spawn_watchdog()?);
-        cluster.initdb(&bins.initdb)?;
-        cluster.configure()?;
-        cluster.start_server()?;
         Ok(cluster)
     }
 

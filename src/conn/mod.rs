@@ -223,6 +223,8 @@ pub struct Connection {
     pub notices: mpsc::UnboundedReceiver<DbError>,
     /// What was connected to.
     pub params: ConnParams,
+    /// Session settings pgward changed at connect, and why (one line each).
+    pub overrides: Vec<String>,
     /// The FATAL the server sent when it ended the connection between requests.
     ended: Arc<Mutex<Option<DbError>>>,
 }
@@ -351,9 +353,10 @@ async fn try_connect(params: &ConnParams, application_name: &str) -> Result<Conn
         .user(&params.user)
         .dbname(&params.dbname)
         .application_name(application_name)
-        .ssl_mode(params.sslmode.negotiation())
-        // Quoting rules must be the ones the splitter assumes.
-        .options("-c standard_conforming_strings=on");
+        .ssl_mode(params.sslmode.negotiation());
+    // No `options`: PgBouncer refuses that startup parameter. The quoting rules the
+    // splitter assumes (standard_conforming_strings) are set in each transaction pgward
+    // opens, and the probe checks them there.
     if let Some(t) = params.connect_timeout {
         config.connect_timeout(t);
     }
@@ -370,7 +373,7 @@ async fn try_connect(params: &ConnParams, application_name: &str) -> Result<Conn
         } else {
             Attempt::Failed(ConnError::Connect {
                 target: params.target(),
-                message: crate::render::error::one_line(&e),
+                message: with_detail(&e),
             })
         }
     })?;
@@ -396,19 +399,81 @@ async fn try_connect(params: &ConnParams, application_name: &str) -> Result<Conn
             }
         }
     });
-    let conn = Connection {
+    let mut conn = Connection {
         client,
         tls,
         notices,
         params: params.clone(),
+        overrides: Vec::new(),
         ended,
     };
-    check_server(&conn).await.map_err(Attempt::Failed)?;
+    conn.overrides = standby_isolation(&conn).await.map_err(Attempt::Failed)?;
+    let more = check_server(&conn).await.map_err(Attempt::Failed)?;
+    conn.overrides.extend(more);
     Ok(conn)
 }
 
-/// Refuses servers whose settings would break pgward's assumptions.
-async fn check_server(conn: &Connection) -> Result<(), ConnError> {
+/// The server's message with its DETAIL and HINT, which say why a login was refused
+/// (an expired password, too many connections, a missing pg_hba.conf entry).
+fn with_detail(e: &tokio_postgres::Error) -> String {
+    let mut s = crate::render::error::one_line(e);
+    if let Some(db) = e.as_db_error() {
+        for (label, value) in [("DETAIL", db.detail()), ("HINT", db.hint())] {
+            if let Some(v) = value {
+                s.push_str(&format!("; {label}: {v}"));
+            }
+        }
+    }
+    s
+}
+
+/// A hot standby cannot run serializable transactions, so a
+/// `default_transaction_isolation = serializable` there would fail pgward's first query.
+/// SHOW takes no snapshot, so it works even then; the session default becomes
+/// REPEATABLE READ (what a standby offers instead, as the server's own hint says).
+async fn standby_isolation(conn: &Connection) -> Result<Vec<String>, ConnError> {
+    let show = |name: &'static str| async move {
+        let rows = conn
+            .client
+            .simple_query(&format!("SHOW {name}"))
+            .await
+            .map_err(|e| ConnError::Unusable {
+                target: conn.params.target(),
+                message: with_detail(&e),
+            })?;
+        Ok::<_, ConnError>(rows.into_iter().find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+            _ => None,
+        }))
+    };
+    if show("default_transaction_isolation").await?.as_deref() != Some("serializable") {
+        return Ok(Vec::new());
+    }
+    // in_hot_standby exists from PostgreSQL 14; on 13 a read-only default transaction
+    // is the sign (and REPEATABLE READ is harmless for pgward's own queries anyway).
+    let standby = match show("in_hot_standby").await {
+        Ok(v) => v.as_deref() == Some("on"),
+        Err(_) => show("transaction_read_only").await?.as_deref() == Some("on"),
+    };
+    if !standby {
+        return Ok(Vec::new());
+    }
+    conn.client
+        .batch_execute("SET default_transaction_isolation = 'repeatable read'")
+        .await
+        .map_err(|e| ConnError::Unusable {
+            target: conn.params.target(),
+            message: with_detail(&e),
+        })?;
+    Ok(vec![
+        "default_transaction_isolation = serializable with repeatable read for this session: a standby cannot run serializable transactions"
+            .into(),
+    ])
+}
+
+/// Refuses servers too old for pgward; returns the settings it overrides in its
+/// transactions.
+async fn check_server(conn: &Connection) -> Result<Vec<String>, ConnError> {
     let unusable = |message: String| ConnError::Unusable {
         target: conn.params.target(),
         message,
@@ -417,7 +482,7 @@ async fn check_server(conn: &Connection) -> Result<(), ConnError> {
         .client
         .simple_query("SELECT pg_catalog.current_setting('standard_conforming_strings'), pg_catalog.current_setting('server_version_num')")
         .await
-        .map_err(|e| unusable(crate::render::error::one_line(&e)))?;
+        .map_err(|e| unusable(with_detail(&e)))?;
     let row = rows
         .iter()
         .find_map(|m| match m {
@@ -425,10 +490,12 @@ async fn check_server(conn: &Connection) -> Result<(), ConnError> {
             _ => None,
         })
         .ok_or_else(|| unusable("no answer to the settings check".into()))?;
+    let mut overrides = Vec::new();
     if row.get(0) != Some("on") {
-        return Err(unusable(
-            "standard_conforming_strings could not be forced on".into(),
-        ));
+        overrides.push(
+            "standard_conforming_strings = off: pgward sets it on in each of its transactions (its quoting rules need it)"
+                .to_string(),
+        );
     }
     let version: u32 = row.get(1).and_then(|v| v.parse().ok()).unwrap_or(0);
     if version < 130000 {
@@ -436,7 +503,7 @@ async fn check_server(conn: &Connection) -> Result<(), ConnError> {
             "PostgreSQL {version} is too old: pgward needs 13 or later"
         )));
     }
-    Ok(())
+    Ok(overrides)
 }
 
 #[cfg(test)]

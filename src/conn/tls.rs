@@ -10,6 +10,13 @@
 //!
 //! `sslrootcert` defaults to `~/.postgresql/root.crt` as in libpq; `sslrootcert=system`
 //! uses the bundled Mozilla roots.
+//!
+//! The PostgreSQL docs' own recipe makes a self-signed server certificate with
+//! `CA:TRUE` and uses it as its own root. WebPKI refuses a CA certificate as an end
+//! entity (`CaUsedAsEndEntity`); OpenSSL, and so psql, accepts it. pgward accepts it only
+//! when the root file holds exactly that one certificate and the server sends it alone:
+//! the certificate is then pinned, its validity was checked before WebPKI stopped, the
+//! handshake proves the server holds its key, and verify-full still checks the name.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -104,9 +111,21 @@ pub fn connector(mode: SslMode, rootcert: Option<&Path>) -> Result<MakeRustlsCon
     let builder = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| ConnError::Tls(e.to_string()))?;
+    let pinned = match &root {
+        Some(p) if p.as_os_str() != "system" => sole_certificate(p)?,
+        _ => None,
+    };
     let verifier: Arc<dyn ServerCertVerifier> = match (roots, mode) {
-        (Some(roots), SslMode::VerifyFull) => webpki(roots)?,
-        (Some(roots), SslMode::VerifyCa | SslMode::Require) => Arc::new(ChainOnly(webpki(roots)?)),
+        (Some(roots), SslMode::VerifyFull) => Arc::new(Chain {
+            webpki: webpki(roots)?,
+            check_name: true,
+            pinned,
+        }),
+        (Some(roots), SslMode::VerifyCa | SslMode::Require) => Arc::new(Chain {
+            webpki: webpki(roots)?,
+            check_name: false,
+            pinned,
+        }),
         // libpq: prefer/require without a root certificate encrypt but do not verify.
         (_, _) => Arc::new(Unverified(provider())),
     };
@@ -138,17 +157,47 @@ fn load_roots(path: &Path) -> Result<RootCertStore, ConnError> {
     Ok(store)
 }
 
+/// The certificate of a root file that holds exactly one.
+fn sole_certificate(path: &Path) -> Result<Option<CertificateDer<'static>>, ConnError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| ConnError::Tls(format!("cannot read sslrootcert {}: {e}", path.display())))?;
+    let certs: Vec<_> = rustls_pemfile::certs(&mut bytes.as_slice())
+        .filter_map(Result::ok)
+        .collect();
+    Ok(match <[_; 1]>::try_from(certs) {
+        Ok([only]) => Some(only),
+        Err(_) => None,
+    })
+}
+
+/// WebPKI's verdict was only that a CA certificate is used as the end entity.
+fn only_ca_as_end_entity(e: &rustls::Error) -> bool {
+    match e {
+        rustls::Error::InvalidCertificate(CertificateError::Other(other)) => matches!(
+            other.0.downcast_ref::<webpki::Error>(),
+            Some(webpki::Error::CaUsedAsEndEntity)
+        ),
+        _ => false,
+    }
+}
+
 fn webpki(roots: RootCertStore) -> Result<Arc<WebPkiServerVerifier>, ConnError> {
     WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
         .build()
         .map_err(|e| ConnError::Tls(e.to_string()))
 }
 
-/// verify-ca: the chain must lead to a trusted root; the name is not checked.
+/// The chain must lead to a trusted root; verify-full also checks the name (verify-ca
+/// and require with a root file do not). A self-signed CA certificate that is the root
+/// file's only certificate is accepted as its own root (see the module docs).
 #[derive(Debug)]
-struct ChainOnly(Arc<WebPkiServerVerifier>);
+struct Chain {
+    webpki: Arc<WebPkiServerVerifier>,
+    check_name: bool,
+    pinned: Option<CertificateDer<'static>>,
+}
 
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for Chain {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -157,13 +206,27 @@ impl ServerCertVerifier for ChainOnly {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
-        {
+        let verdict =
+            self.webpki
+                .verify_server_cert(end_entity, intermediates, server_name, ocsp, now);
+        let verdict = match verdict {
+            Err(e)
+                if only_ca_as_end_entity(&e)
+                    && intermediates.is_empty()
+                    && self.pinned.as_ref().is_some_and(|p| p == end_entity) =>
+            {
+                // WebPKI checked the validity period before it stopped; the name is
+                // ours to check.
+                let parsed = rustls::server::ParsedCertificate::try_from(end_entity)?;
+                rustls::client::verify_server_name(&parsed, server_name)
+                    .map(|()| ServerCertVerified::assertion())
+            }
+            other => other,
+        };
+        match verdict {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
+            )) if !self.check_name => Ok(ServerCertVerified::assertion()),
             other => other,
         }
     }
@@ -174,7 +237,7 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        self.webpki.verify_tls12_signature(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -183,11 +246,11 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        self.webpki.verify_tls13_signature(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
+        self.webpki.supported_verify_schemes()
     }
 }
 

@@ -365,7 +365,7 @@ proptest! {
                 }
             }
         }
-        let prompt = Prompt { env: s[0].clone(), role: s[1].clone(), db: s[2].clone(), marker: "=*>" };
+        let prompt = Prompt { env: s[0].clone(), role: s[1].clone(), db: s[2].clone(), marker: "=*>", standby: false };
         let plain = prompt.plain();
         prop_assert!(!plain.contains('\n'));
         coloured("prompt", &plain, &prompt.colored(crate::config::file::PromptColor::Red))?;

@@ -135,11 +135,26 @@ pub fn run(line: &str, session: &mut Session) -> Action {
                 s.conn.port,
                 e(&s.env.name),
                 e(s.env.write_role.as_deref().unwrap_or("(none: writes are refused)")),
-                e(s.env.read_role.as_deref().unwrap_or(session.login())),
+                e(&session.read_role()),
                 e(&s.author),
                 e(s.ticket.as_deref().unwrap_or("(none)")),
             );
             session.io().say_out(&info);
+            let t = session.effective_timeouts();
+            let ms = crate::session::defaults::ms;
+            let timeouts = format!(
+                "Timeouts in pgward's transactions (the stricter of the server's and the config's): \
+                 statement_timeout {}, lock_timeout {}, idle_in_transaction_session_timeout {}.",
+                ms(t.statement),
+                ms(t.lock),
+                ms(t.idle)
+            );
+            session.io().say_out(&timeouts);
+            if session.is_standby() {
+                session
+                    .io()
+                    .say_out("The server is a standby (read-only): writes are refused.");
+            }
             let risks: Vec<String> = session
                 .accepted_risks()
                 .iter()

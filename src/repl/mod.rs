@@ -77,9 +77,14 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session, runner: &mut Run
         }
         let _ = editor.load_history(path);
     }
+    let standby = if session.is_standby() {
+        " The server is a standby (read-only): reads only."
+    } else {
+        ""
+    };
     session.io().say_out(&format!(
-        "pgward {} — type \\? for help, \\q to quit.",
-        env!("CARGO_PKG_VERSION")
+        "pgward {} — type \\? for help, \\q to quit.{standby}",
+        env!("CARGO_PKG_VERSION"),
     ));
     if let Some(path) = session.log_path().map(|p| p.display().to_string()) {
         session.io().say_out(&format!("Session log: {path}"));

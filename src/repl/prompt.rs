@@ -44,6 +44,8 @@ pub struct Prompt {
     pub db: String,
     /// `=>`, `=*>` or `=!>`.
     pub marker: &'static str,
+    /// The server is a standby.
+    pub standby: bool,
 }
 
 impl Prompt {
@@ -52,16 +54,14 @@ impl Prompt {
         let env = &session.settings().env;
         let role = match session.state() {
             TxState::Open(tx) | TxState::Failed(tx) => tx.role.clone(),
-            TxState::Idle => env
-                .read_role
-                .clone()
-                .unwrap_or_else(|| session.login().to_string()),
+            TxState::Idle => session.read_role(),
         };
         Prompt {
             env: env.name.clone(),
             role,
             db: session.settings().conn.dbname.clone(),
             marker: session.state().marker(),
+            standby: session.is_standby(),
         }
     }
 
@@ -80,7 +80,10 @@ impl Prompt {
     }
 
     fn text(&self, env: Paint) -> Text {
-        let mut t = Text::painted(format!("[{}]", one_line(&self.env)), env);
+        let mut t = Text::painted(
+            format!("[{}{}]", one_line(&self.env), self.standby_tag()),
+            env,
+        );
         t.push(format!(
             " {}@{}{} ",
             one_line(&self.role),
@@ -88,6 +91,14 @@ impl Prompt {
             self.marker
         ));
         t
+    }
+
+    fn standby_tag(&self) -> &'static str {
+        if self.standby {
+            " standby (read-only)"
+        } else {
+            ""
+        }
     }
 
     /// With the environment in `color`.
@@ -114,12 +125,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_standby_says_so_in_the_prompt() {
+        let mut p = Prompt {
+            env: "prod".into(),
+            role: "app_reader".into(),
+            db: "shop".into(),
+            marker: "=>",
+            standby: false,
+        };
+        assert_eq!(p.plain(), "[prod] app_reader@shop=> ");
+        p.standby = true;
+        assert_eq!(p.plain(), "[prod standby (read-only)] app_reader@shop=> ");
+        assert!(p.colored(PromptColor::Red).contains("standby (read-only)"));
+    }
+
+    #[test]
     fn names_stay_on_the_line_and_drive_nothing() {
         let p = Prompt {
             env: "prod\u{1b}[2J".into(),
             role: "w\u{202e}".into(),
             db: "d\nb".into(),
             marker: "=>",
+            standby: false,
         };
         assert_eq!(p.plain(), "[prod\\x1b[2J] w\\u{202e}@d\\nb=> ");
         let coloured = p.colored(PromptColor::Red);
@@ -133,6 +160,7 @@ mod tests {
             role: "r".into(),
             db: "d".into(),
             marker: "=*>",
+            standby: false,
         };
         assert_eq!(p.clone().continued(None).plain(), "[e] r@d=*> ");
         assert_eq!(p.clone().continued(Some('-')).plain(), "[e] r@d-*> ");

@@ -15,6 +15,7 @@ mod approve;
 pub mod changes;
 mod commit;
 pub mod confirm;
+pub mod defaults;
 mod dry_run;
 pub mod exec;
 mod implicit;
@@ -57,12 +58,16 @@ pub struct Session {
     io: Io,
     confirm: Box<dyn Confirm>,
     login: String,
-    pid: String,
     /// The session's application_name, as the server showed it at start.
     app_name: String,
     /// Accepted role-check risks, one line each.
     accepted: Vec<String>,
     server: String,
+    /// What the DBA set on the login and database, read at start.
+    defaults: defaults::ServerDefaults,
+    /// The timeouts pgward sets in its transactions: the stricter of the server's and
+    /// the config's.
+    timeouts: probe::Timeouts,
     state: TxState,
     changes: Changes,
     all_columns: bool,
@@ -93,6 +98,14 @@ impl Session {
                     target: conn.params.target(),
                     message: render::error::one_line(&e),
                 })?;
+        let unusable = |e: tokio_postgres::Error| crate::conn::ConnError::Unusable {
+            target: conn.params.target(),
+            message: render::error::one_line(&e),
+        };
+        let defaults =
+            defaults::ServerDefaults::read(&conn.client, me.timeouts, &conn.params.dbname)
+                .await
+                .map_err(unusable)?;
         let accepted = roles::check(&conn.client, &settings.env).await?;
         let server = server_identity(&conn.client).await;
         let mut io = io;
@@ -100,9 +113,18 @@ impl Session {
         for line in &accepted {
             io.say_warn(&format!("WARNING: {}", render::escape::one_line(line)));
         }
+        let config = config_timeouts(&settings);
+        if defaults.standby {
+            io.say_note("the server is a standby (read-only): reads only, writes are refused");
+        }
+        let overrides = conn.overrides.iter().cloned();
+        for line in overrides.chain(defaults.overrides(config)) {
+            io.say_note(&format!("pgward overrides {line}"));
+        }
         Ok(Session {
+            timeouts: defaults.effective(config),
+            defaults,
             login: me.session_user,
-            pid: me.pid,
             app_name: me.application_name,
             accepted,
             server,
@@ -126,6 +148,27 @@ impl Session {
     /// banner showed them.
     pub fn accepted_risks(&self) -> &[String] {
         &self.accepted
+    }
+
+    /// The timeouts pgward sets in its transactions (milliseconds, 0 = off): per
+    /// timeout, the stricter of the server's default and the config.
+    pub fn effective_timeouts(&self) -> probe::Timeouts {
+        self.timeouts
+    }
+
+    /// The role reads run as: the configured read role, else the login's default `role`
+    /// setting when it has one (the role psql would use), else the login.
+    pub fn read_role(&self) -> String {
+        match (&self.settings.env.read_role, &self.defaults.role_default) {
+            (Some(r), _) => r.clone(),
+            (None, Some(d)) => d.role.clone(),
+            (None, None) => self.login.clone(),
+        }
+    }
+
+    /// The server is a standby (`pg_is_in_recovery()`): reads only.
+    pub fn is_standby(&self) -> bool {
+        self.defaults.standby
     }
 
     /// The transaction state.
@@ -307,34 +350,23 @@ impl Session {
             TxState::Open(tx) | TxState::Failed(tx) => tx.application_name.clone(),
             TxState::Idle => self.app_name.clone(),
         };
-        let env = &self.settings.env;
-        let ms = |d: crate::config::PgDuration| i64::try_from(d.as_millis()).unwrap_or(-1);
         Expected {
             role: role.to_string(),
             login: self.login.clone(),
-            pid: self.pid.clone(),
             xact_start,
             read_only,
             application_name,
-            timeouts: Some(probe::Timeouts {
-                statement: ms(env.statement_timeout),
-                lock: ms(env.lock_timeout),
-                idle: ms(env.idle_timeout),
-            }),
+            timeouts: Some(self.timeouts),
         }
     }
 
     /// A read outside a transaction: `BEGIN READ ONLY`, made read-only for good by the
     /// probe (the first query takes the snapshot), the statement, the probe, COMMIT.
     async fn read_only(&mut self, text: &str) -> Outcome {
-        let role = self
-            .settings
-            .env
-            .read_role
-            .clone()
-            .unwrap_or_else(|| self.login.clone());
+        let role = self.read_role();
         let mut begin = String::from("BEGIN READ ONLY; ");
-        if self.settings.env.read_role.is_some() {
+        // A `role` default on the login is the baseline for reads, set explicitly.
+        if self.settings.env.read_role.is_some() || self.defaults.role_default.is_some() {
             begin.push_str(&format!("SET LOCAL ROLE {}; ", quote_ident(&role)));
         }
         begin.push_str(&self.timeouts());
@@ -392,10 +424,15 @@ impl Session {
     async fn plain(&mut self, text: &str) -> Outcome {
         match exec::run(&self.conn.client, &self.conn.tls, text).await {
             Ok(done) => {
-                // Outside a transaction pgward set no timeouts.
+                // Outside a transaction pgward set no timeouts, and the session's role
+                // is the login's default one.
+                let role = match &self.defaults.role_default {
+                    Some(d) => d.role.clone(),
+                    None => self.login.clone(),
+                };
                 let expected = Expected {
                     timeouts: None,
-                    ..self.expected(&self.login.clone(), None, false)
+                    ..self.expected(&role, None, false)
                 };
                 match probe::probe(&self.conn.client).await {
                     Ok(seen) => {
@@ -414,13 +451,12 @@ impl Session {
     }
 
     fn timeouts(&self) -> String {
-        let env = &self.settings.env;
+        // What pgward owns is set in its own transactions, never at connect: a pooler
+        // refuses startup options, and a session setting would leak to its next client.
         format!(
-            "SET LOCAL statement_timeout = {}; SET LOCAL lock_timeout = {}; \
+            "SET LOCAL standard_conforming_strings = on; SET LOCAL statement_timeout = {}; SET LOCAL lock_timeout = {}; \
              SET LOCAL idle_in_transaction_session_timeout = {};",
-            env.statement_timeout.as_millis(),
-            env.lock_timeout.as_millis(),
-            env.idle_timeout.as_millis()
+            self.timeouts.statement, self.timeouts.lock, self.timeouts.idle
         )
     }
 
@@ -436,6 +472,11 @@ impl Session {
             );
             return Some(Outcome::Refused);
         };
+        if self.defaults.standby {
+            self.say_error("refused: the server is a standby (read-only): writes cannot run here");
+            self.say_hint("connect to the primary to change data");
+            return Some(Outcome::Refused);
+        }
         // REPEATABLE READ by default: the preview's before/after images come from one
         // snapshot, and a concurrent change to a captured row fails the statement
         // (40001) instead of silently escaping the capture.
@@ -463,7 +504,8 @@ impl Session {
             self.settings.ticket.as_deref().unwrap_or("none")
         );
         let begin = format!(
-            "BEGIN{isolation}; SET LOCAL ROLE {}; {}{}",
+            // READ WRITE stated: pgward, not default_transaction_read_only, chooses.
+            "BEGIN READ WRITE{isolation}; SET LOCAL ROLE {}; {}{}",
             quote_ident(&role),
             self.timeouts(),
             self.reapplied.sql(),
@@ -944,6 +986,17 @@ async fn server_identity(client: &tokio_postgres::Client) -> String {
             .await,
     );
     format!("{sysid} {rest}").trim().to_string()
+}
+
+/// The timeouts the config asks for, in milliseconds.
+fn config_timeouts(settings: &Settings) -> probe::Timeouts {
+    let env = &settings.env;
+    let ms = |d: crate::config::PgDuration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+    probe::Timeouts {
+        statement: ms(env.statement_timeout),
+        lock: ms(env.lock_timeout),
+        idle: ms(env.idle_timeout),
+    }
 }
 
 fn truncate(s: &str, max: usize) -> String {

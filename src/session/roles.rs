@@ -22,6 +22,7 @@
 
 use std::fmt;
 
+use tokio_postgres::types::Type;
 use tokio_postgres::Client;
 
 use crate::config::{EnvSettings, Risk};
@@ -317,21 +318,34 @@ pub async fn check(client: &Client, env: &EnvSettings) -> Result<Accepted, RoleE
     judge(&seen, &env.name, &env.accept_risks)
 }
 
+// Every query here runs as an unnamed statement (`query_typed`): a named one outlives
+// its transaction on a pooled backend (PgBouncer in transaction mode), where another
+// client may trip over it.
+
 async fn read(client: &Client, env: &EnvSettings) -> Result<Seen, RoleError> {
     let login = client
-        .query_one("SELECT session_user::pg_catalog.text", &[])
+        .simple_query("SELECT session_user::pg_catalog.text")
         .await
-        .map(|r| r.get::<_, String>(0))
+        .map(|m| {
+            m.into_iter()
+                .find_map(|m| match m {
+                    tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+                    _ => None,
+                })
+                .unwrap_or_default()
+        })
         .map_err(|e| query_error("?", &e))?;
     let fail = |e: tokio_postgres::Error| query_error(&login, &e);
+    // No row reads as version 0: the oldest catalog queries.
     let version: i32 = client
-        .query_one(
+        .query_typed(
             "SELECT pg_catalog.current_setting('server_version_num')::pg_catalog.int4",
             &[],
         )
         .await
         .map_err(fail)?
-        .get(0);
+        .first()
+        .map_or(0, |r| r.get(0));
     let configured: Vec<String> = [&env.write_role, &env.read_role]
         .into_iter()
         .flatten()
@@ -339,14 +353,16 @@ async fn read(client: &Client, env: &EnvSettings) -> Result<Seen, RoleError> {
         .collect();
     for (which, role) in [("write", &env.write_role), ("read", &env.read_role)] {
         let Some(role) = role else { continue };
+        // No row reads as missing: refused.
         let exists = client
-            .query_one(
+            .query_typed(
                 "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1)",
-                &[role],
+                &[(role, Type::TEXT)],
             )
             .await
             .map_err(fail)?
-            .get::<_, bool>(0);
+            .first()
+            .is_some_and(|r| r.get::<_, bool>(0));
         if !exists {
             return Err(RoleError::Missing {
                 which,
@@ -355,7 +371,7 @@ async fn read(client: &Client, env: &EnvSettings) -> Result<Seen, RoleError> {
         }
     }
     let roles: Vec<Reachable> = client
-        .query(&roles_sql(version), &[&configured])
+        .query_typed(&roles_sql(version), &[(&configured, Type::TEXT_ARRAY)])
         .await
         .map_err(fail)?
         .iter()
@@ -372,7 +388,10 @@ async fn read(client: &Client, env: &EnvSettings) -> Result<Seen, RoleError> {
     let names: Vec<String> = roles.iter().map(|r| r.name.clone()).collect();
     let patterns: Vec<String> = OUTSIDE.iter().map(|(_, m)| m.like()).collect();
     let functions = client
-        .query(FUNCTIONS_SQL, &[&names, &patterns])
+        .query_typed(
+            FUNCTIONS_SQL,
+            &[(&names, Type::TEXT_ARRAY), (&patterns, Type::TEXT_ARRAY)],
+        )
         .await
         .map_err(fail)?
         .iter()
@@ -385,7 +404,10 @@ async fn read(client: &Client, env: &EnvSettings) -> Result<Seen, RoleError> {
         .collect();
     let file_roles: Vec<String> = FILE_ROLES.iter().map(|s| s.to_string()).collect();
     let file_roles = client
-        .query(FILE_ROLES_SQL, &[&names, &file_roles])
+        .query_typed(
+            FILE_ROLES_SQL,
+            &[(&names, Type::TEXT_ARRAY), (&file_roles, Type::TEXT_ARRAY)],
+        )
         .await
         .map_err(fail)?
         .iter()

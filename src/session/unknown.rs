@@ -106,12 +106,16 @@ impl Session {
         loop {
             let status: Option<String> = again
                 .client
-                .query_one(
+                // Unnamed: a pooled backend keeps no statement of pgward's.
+                .query_typed(
                     "SELECT pg_catalog.txid_status($1::pg_catalog.int8)::pg_catalog.text",
-                    &[&xid],
+                    &[(&xid, tokio_postgres::types::Type::INT8)],
                 )
                 .await
-                .and_then(|row| row.try_get(0))
+                .and_then(|rows| match rows.first() {
+                    Some(row) => row.try_get(0),
+                    None => Ok(None),
+                })
                 .map_err(|e| crate::render::error::one_line(&e))?;
             let fate = fate_of(status.as_deref());
             if fate != CommitFate::InProgress || start.elapsed() >= SETTLE_FOR {
