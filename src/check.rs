@@ -195,6 +195,7 @@ fn check_chunk(
                 writes: Vec::new(),
                 lock: None,
                 survives_rollback: Vec::new(),
+                syntax_error: None,
             },
             policy,
         ));

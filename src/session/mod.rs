@@ -300,6 +300,15 @@ impl Session {
         }
         let verdict = analysis.verdict;
         self.log_class(&verdict);
+        if let Some(message) = analysis.syntax_error {
+            // PostgreSQL's own parser said no: this is the server's syntax error, sent
+            // nowhere, so it costs no transaction and no savepoint.
+            self.say_error(&format!(
+                "ERROR:  {}: {message}",
+                SqlState::SYNTAX_ERROR.code()
+            ));
+            return Outcome::SqlError;
+        }
         // Reads, writes and settings in the open transaction run under the implicit
         // savepoint; transaction control and refusals do not.
         let statement = matches!(

@@ -75,13 +75,15 @@ pub(crate) fn analyze_at(sql: &str, options: &Options, depth: usize) -> Analysis
     let parsed = match pg_query::parse(sql, 0) {
         Ok(parsed) => parsed,
         Err(e) => {
-            return refused(
+            let message = parse_message(&e);
+            let mut analysis = refused(
                 Rule::Unrecognised,
-                format!(
-                    "PostgreSQL's parser does not accept it ({})",
-                    parse_message(&e)
-                ),
-            )
+                format!("PostgreSQL's parser does not accept it ({message})"),
+            );
+            if depth == 0 {
+                analysis.syntax_error = Some(message);
+            }
+            return analysis;
         }
     };
     let node = match parsed.protobuf.stmts.as_slice() {
@@ -126,6 +128,7 @@ pub(crate) fn analyze_at(sql: &str, options: &Options, depth: usize) -> Analysis
         writes: facts.writes.into_iter().collect(),
         lock,
         survives_rollback: facts.survives,
+        syntax_error: None,
     }
 }
 

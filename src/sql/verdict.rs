@@ -83,6 +83,9 @@ pub struct Analysis {
     /// Functions called whose effect survives ROLLBACK (each with why): the statement is
     /// a write with a warning, and `--dry-run` and `\preview` never run it.
     pub survives_rollback: Vec<String>,
+    /// PostgreSQL's own parser rejected the statement: the server would answer this
+    /// syntax error (SQLSTATE 42601), so the session reports it as one, sending nothing.
+    pub syntax_error: Option<String>,
 }
 
 impl Analysis {
@@ -94,6 +97,7 @@ impl Analysis {
             writes: Vec::new(),
             lock: None,
             survives_rollback: Vec::new(),
+            syntax_error: None,
         }
     }
 }
