@@ -471,6 +471,18 @@ rm -rf -- "$3""#;
         }
     }
 
+    /// Stops the server at once (`pg_ctl stop -m immediate`), as a crash or a failover
+    /// would: tests use it to see what a client makes of a server that goes away.
+    pub fn stop_immediately(&self) {
+        self.stop();
+    }
+
+    /// Starts a server stopped by [`Cluster::stop_immediately`] again (crash recovery
+    /// runs), on a fresh free port.
+    pub fn restart(&mut self) -> Result<(), ScratchError> {
+        self.start_server()
+    }
+
     /// Stops the server, immediately (nothing here is worth a checkpoint).
     fn stop(&self) {
         let mut cmd = self.command(&self.pg_ctl);

@@ -371,6 +371,56 @@ fn commit_waiting_for_a_missing_standby_is_cancelled_and_reported() {
 // ---- 11.6: the server's reason, and no false claims about the transaction ---------------
 
 #[test]
+fn immediate_shutdown_shows_the_servers_reason_and_commits_nothing() {
+    let name = "t_cm_shutdown";
+    let mut c = own_cluster(name);
+    let db = TestDb {
+        name: name.to_string(),
+    };
+    let home = tempfile::tempdir().expect("home");
+    let port = c.port().to_string();
+    let mut t = script_on_pty(
+        &db,
+        home.path(),
+        &["-h", c.host(), "-p", &port],
+        "update items set qty = 7 where id = 1;\nselect pg_sleep(30);\ncommit;\n",
+    );
+    t.expect("UPDATE 1");
+    // The backend sleeps inside the open transaction when the server goes away.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while util::admin_rows(
+        &c,
+        "postgres",
+        &format!(
+            "SELECT 1 FROM pg_stat_activity WHERE datname = '{name}' AND query LIKE '%pg_sleep%'"
+        ),
+    )
+    .is_empty()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sleep never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    c.stop_immediately();
+    let said = t.expect("connection lost");
+    t.ensure(
+        said.contains("57P01") && said.contains("immediate shutdown"),
+        &format!("the server's reason is shown, not only \"connection closed\": {said}"),
+    );
+    let code = t.exit_code();
+    t.ensure(code == 3, &format!("exit code {code}, expected 3"));
+    c.restart().expect("restart the cluster");
+    let qty = util::admin_rows(&c, name, "SELECT qty::text FROM items WHERE id = 1");
+    assert_eq!(
+        qty,
+        vec![vec![Some("10".to_string())]],
+        "nothing was committed"
+    );
+}
+
+#[test]
 fn terminated_while_the_commit_question_is_open_and_declined() {
     let db = TestDb::new("cm_killed_declined");
     let before = db.items();
