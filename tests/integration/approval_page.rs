@@ -103,19 +103,25 @@ fn reviewer_approves_in_a_browser_and_the_shell_commits() {
         c.goto(&format!("{}/review", ap.url()))
             .await
             .expect("open the page");
-        c.find(Locator::Id("name"))
+        c.wait()
+            .at_most(Duration::from_secs(30))
+            .for_element(Locator::Id("name"))
             .await
             .expect("name")
             .send_keys("bob")
             .await
             .expect("type");
-        c.find(Locator::Id("password"))
+        c.wait()
+            .at_most(Duration::from_secs(30))
+            .for_element(Locator::Id("password"))
             .await
             .expect("password")
             .send_keys(REVIEWER_PW)
             .await
             .expect("type");
-        c.find(Locator::Id("login"))
+        c.wait()
+            .at_most(Duration::from_secs(30))
+            .for_element(Locator::Id("login"))
             .await
             .expect("login")
             .click()
@@ -144,7 +150,9 @@ fn reviewer_approves_in_a_browser_and_the_shell_commits() {
             .await
             .expect("text");
         assert_eq!(author, "alice");
-        c.find(Locator::Css("button.approve"))
+        c.wait()
+            .at_most(Duration::from_secs(30))
+            .for_element(Locator::Css("button.approve"))
             .await
             .expect("approve")
             .click()
