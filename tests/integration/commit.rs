@@ -374,6 +374,9 @@ fn commit_waiting_for_a_missing_standby_is_cancelled_and_reported() {
 fn immediate_shutdown_shows_the_servers_reason_and_commits_nothing() {
     let name = "t_cm_shutdown";
     let mut c = own_cluster(name);
+    // Scratch clusters commit asynchronously: make the fixture durable before the crash,
+    // so that after recovery only what pgward did (or did not) commit is in question.
+    util::admin_exec(&c, name, "CHECKPOINT").expect("checkpoint");
     let db = TestDb {
         name: name.to_string(),
     };
