@@ -20,9 +20,11 @@ mod dry_run;
 pub mod exec;
 mod implicit;
 mod io;
+mod ledger;
 mod log;
 pub mod outcome;
 pub mod probe;
+mod replay;
 pub mod roles;
 mod setting;
 pub mod signals;
@@ -80,6 +82,10 @@ pub struct Session {
     error_rollback: bool,
     log: crate::audit::SessionLog,
     facts: log::Facts,
+    /// The ledger's run-once state and the COMMIT's approval (see [`ledger`]).
+    ledger: ledger::LedgerState,
+    /// The committed change this session replays (`pgward replay`).
+    replaying: Option<crate::replay::Origin>,
 }
 
 impl Session {
@@ -136,6 +142,8 @@ impl Session {
             error_rollback: false,
             log: crate::audit::SessionLog::unlogged("no session log was opened"),
             facts: log::Facts::default(),
+            ledger: ledger::LedgerState::default(),
+            replaying: None,
             conn,
             settings,
             io,
