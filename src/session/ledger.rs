@@ -88,7 +88,7 @@ impl Session {
                     .await
                     .map(|(shown, _)| shown);
             }
-            Err(e) => return Err(self.ledger_refused(&e.to_string())),
+            Err(e) => return Err(self.ledger_failed(&e)),
         };
         if !access.writable() {
             let grants = schema::grants(
@@ -118,7 +118,7 @@ impl Session {
         let client = &self.conn.client;
         let found = match under_savepoint(client, lookup::previous(client, &print)).await {
             Ok(found) => found,
-            Err(e) => return Err(self.ledger_refused(&e.to_string())),
+            Err(e) => return Err(self.ledger_failed(&e)),
         };
         let again = self.again();
         let (mut shown, repeats) = self.run_once(&found, again.as_deref())?;
@@ -302,6 +302,9 @@ impl Session {
         let id = match inserted {
             Ok(id) => id,
             Err(e) => {
+                if e.is_closed() || self.conn.client.is_closed() || super::commit::fatal(&e) {
+                    return Err(self.lost(Some(&e)));
+                }
                 self.ledger_withdraw(true).await;
                 let why = crate::render::error::one_line(&e);
                 return Err(
@@ -366,6 +369,15 @@ impl Session {
             })
             .cloned()
             .collect()
+    }
+
+    /// A ledger query failed: a lost connection is reported as such (the server rolled
+    /// the transaction back); anything else refuses the COMMIT.
+    fn ledger_failed(&mut self, e: &LedgerError) -> Outcome {
+        if self.conn.client.is_closed() {
+            return self.lost(None);
+        }
+        self.ledger_refused(&e.to_string())
     }
 
     /// Refuses the COMMIT for a ledger reason: one line, the transaction stays open.
