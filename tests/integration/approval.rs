@@ -9,7 +9,7 @@ use pgward::approval::token::Approval;
 
 use crate::approval_util::*;
 use crate::term::Term;
-use crate::util::{TestDb, PASSWORD};
+use crate::util::{TestDb, PASSWORD, WRITER};
 
 const SCRIPT: &str = "UPDATE items SET qty = 0 WHERE id = 1;\nCOMMIT;\n";
 
@@ -61,6 +61,12 @@ fn approval_code_typed_commits() {
     assert!(!t.transcript.contains(&code), "the code is not echoed");
     assert_eq!(qty(&db), "0");
     assert_eq!(ap.log_entries(), 1);
+    let records = crate::util::records(&crate::util::only_log(home.path()));
+    let approval = records
+        .iter()
+        .find(|r| r["kind"] == "approval")
+        .expect("an approval record");
+    assert_eq!(approval["code_typed"], true, "{approval}");
 }
 
 #[test]
@@ -148,7 +154,11 @@ fn script_needs_a_terminal_unless_require_code_is_off() {
         "require_code = false",
     );
     let reviewer = approve_soon(&ap.url(), "bob");
-    let out = shell(&cfg, &cred, SCRIPT).run();
+    let logs = tempfile::tempdir().expect("log dir");
+    let out = shell(&cfg, &cred, SCRIPT)
+        .args(["--log-dir"])
+        .arg_path(logs.path())
+        .run();
     reviewer.join().expect("reviewer");
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
@@ -157,6 +167,82 @@ fn script_needs_a_terminal_unless_require_code_is_off() {
         out.stderr
     );
     assert_eq!(qty(&db), "0");
+    // The log says that the verified token alone sufficed: no code was typed.
+    let log = std::fs::read_dir(logs.path())
+        .expect("log dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .next()
+        .expect("a session log");
+    let records = crate::util::records(&log);
+    let approval = records
+        .iter()
+        .find(|r| r["kind"] == "approval")
+        .expect("an approval record");
+    assert_eq!(approval["code_typed"], false, "{approval}");
+    let commit = records.iter().position(|r| r["kind"] == "commit");
+    let approved = records.iter().position(|r| r["kind"] == "approval");
+    assert!(
+        approved < commit && commit.is_some(),
+        "approval logged before commit"
+    );
+    let md = crate::util::TestShell::bare()
+        .args(["log", "export", "--format", "markdown"])
+        .arg_path(&log)
+        .run();
+    assert!(
+        md.stdout.contains("no approval code was typed"),
+        "{}{}",
+        md.stdout,
+        md.stderr
+    );
+}
+
+/// The effect changed between approval and COMMIT: a deferred trigger that defers
+/// constraints again queues work that fires only at the re-check after the approval, so
+/// the counts differ from what was approved, and nothing is committed.
+#[test]
+fn effect_changed_after_approval_commits_nothing() {
+    let db = TestDb::new("appr_changed");
+    db.exec(&format!(
+        "CREATE TABLE audit (item int NOT NULL); CREATE TABLE shadow (item int NOT NULL); \
+         GRANT INSERT ON audit, shadow TO {WRITER}; \
+         CREATE FUNCTION audit_items() RETURNS trigger LANGUAGE plpgsql AS \
+         $$BEGIN SET CONSTRAINTS ALL DEFERRED; INSERT INTO public.audit VALUES (NEW.id); RETURN NULL; END$$; \
+         CREATE FUNCTION shadow_audit() RETURNS trigger LANGUAGE plpgsql AS \
+         $$BEGIN INSERT INTO public.shadow VALUES (NEW.item); RETURN NULL; END$$; \
+         CREATE CONSTRAINT TRIGGER items_audit AFTER UPDATE ON items \
+         DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION audit_items(); \
+         CREATE CONSTRAINT TRIGGER audit_shadow AFTER INSERT ON audit \
+         DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION shadow_audit();"
+    ));
+    let ap = Approver::start("changed");
+    let cred = ap.author("alice");
+    let home = tempfile::tempdir().expect("home");
+    let cfg = config(
+        home.path(),
+        &db,
+        &ap.url(),
+        &ap.public_key(),
+        "require_code = false",
+    );
+    let reviewer = approve_soon(&ap.url(), "bob");
+    let out = shell(&cfg, &cred, SCRIPT).run();
+    let (status, code) = reviewer.join().expect("reviewer");
+    assert_eq!((status, code.is_some()), (303, true), "it was approved");
+    assert_eq!(ap.log_entries(), 1);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("deferred triggers changed rows after the summary was confirmed"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(qty(&db), "10");
+    assert_eq!(db.value("SELECT count(*) FROM audit").as_deref(), Some("0"));
+    assert_eq!(
+        db.value("SELECT count(*) FROM shadow").as_deref(),
+        Some("0")
+    );
 }
 
 #[test]
