@@ -541,3 +541,150 @@ fn demo_serves_the_approver_and_asks_it() {
     );
     assert_eq!(out.code, 2, "{}", out.stderr);
 }
+
+/// A service that has seen one request after another: what it answers to each poll.
+type Answer = Box<dyn Fn(&[ApprovalRequest], &ed25519_dalek::SigningKey) -> Vec<u8> + Send>;
+
+/// A hostile service holding the configured key: it takes every request (201) and
+/// answers polls with `answer`, given the requests so far. Returns the URL and key.
+fn scripted(answer: Answer) -> (String, String) {
+    let mut seed = [0u8; 32];
+    getrandom::getrandom(&mut seed).expect("random");
+    let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+    let public = pgward::approval::key::public_hex(&key.verifying_key());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<ApprovalRequest>::new()));
+    let (url, _) = hostile(40, move |ex| {
+        let mut seen = seen.lock().expect("lock");
+        if ex.method == "POST" {
+            let r: ApprovalRequest = serde_json::from_slice(&ex.body).expect("request");
+            let body = format!(
+                "{{\"request_id\":\"{}\",\"review_url\":\"http://x/review\"}}",
+                r.request_id
+            );
+            seen.push(r);
+            return response("201 Created", &body);
+        }
+        answer(&seen, &key)
+    });
+    (url, public)
+}
+
+fn approved(token: &str, approved_at: &str) -> Vec<u8> {
+    response(
+        "200 OK",
+        &format!(
+            "{{\"status\":\"approved\",\"reviewer\":\"bob\",\"approved_at\":\"{approved_at}\",\"token\":\"{token}\"}}"
+        ),
+    )
+}
+
+/// The first transaction's genuine token, replayed by the service for the second
+/// transaction of the same script: the first commits, the second does not.
+#[test]
+fn token_replayed_in_a_second_transaction_commits_nothing() {
+    let db = TestDb::new("appr_replay2");
+    let first = std::sync::Arc::new(std::sync::Mutex::new(None::<(String, String)>));
+    let (url, public) = scripted(Box::new(move |seen, key| {
+        let mut first = first.lock().expect("lock");
+        if first.is_none() {
+            let r = &seen[0];
+            let at = pgward::approval::time::format(pgward::approval::time::now_unix());
+            *first = Some((sign_at(r, key, &at), at));
+        }
+        let (token, at) = first.clone().expect("signed");
+        approved(&token, &at)
+    }));
+    let home = tempfile::tempdir().expect("home");
+    let cfg = config(home.path(), &db, &url, &public, "require_code = false");
+    let out = shell(
+        &cfg,
+        "pgw_x",
+        "UPDATE items SET qty = 0 WHERE id = 1;\nCOMMIT;\nUPDATE items SET qty = 1 WHERE id = 2;\nCOMMIT;\n",
+    )
+    .run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("does not verify"), "{}", out.stderr);
+    assert_eq!(qty(&db), "0", "the first transaction committed");
+    assert_eq!(
+        db.value("SELECT qty FROM items WHERE id = 2").as_deref(),
+        Some("20"),
+        "the second did not"
+    );
+}
+
+fn sign_at(r: &ApprovalRequest, key: &ed25519_dalek::SigningKey, approved_at: &str) -> String {
+    Approval {
+        request_id: &r.request_id,
+        change_digest: &r.change_digest,
+        log_head: &r.log_head,
+        reviewer: "bob",
+        approved_at,
+        expires_at: &r.expires_at,
+    }
+    .sign(key)
+    .expect("sign")
+}
+
+/// Expiry: the service says the request expired, or signs an approval dated after the
+/// request's expiry; either way nothing is committed.
+#[test]
+fn expired_requests_commit_nothing() {
+    let cases: [(&str, Answer, &str); 2] = [
+        (
+            "appr_expired",
+            Box::new(|_, _| response("200 OK", "{\"status\":\"expired\"}")),
+            "the approval request expired before anyone decided",
+        ),
+        (
+            "appr_late",
+            Box::new(|seen, key| {
+                let r = &seen[0];
+                let late = pgward::approval::time::parse(&r.expires_at).expect("expiry") + 1;
+                let at = pgward::approval::time::format(late);
+                approved(&sign_at(r, key, &at), &at)
+            }),
+            "the approval arrived after the request expired",
+        ),
+    ];
+    for (name, answer, says) in cases {
+        let db = TestDb::new(name);
+        let (url, public) = scripted(answer);
+        let home = tempfile::tempdir().expect("home");
+        let cfg = config(home.path(), &db, &url, &public, "require_code = false");
+        let out = shell(&cfg, "pgw_x", SCRIPT).run();
+        assert_eq!(out.code, 2, "{name}: {}", out.stderr);
+        assert!(out.stderr.contains(says), "{name}: {}", out.stderr);
+        assert_eq!(qty(&db), "10", "{name}");
+    }
+}
+
+/// A service slower than the per-exchange limit (10 s): refused, nothing committed.
+#[test]
+fn slow_service_commits_nothing() {
+    let db = TestDb::new("appr_slow");
+    let (url, _) = hostile(2, |_| {
+        std::thread::sleep(Duration::from_secs(12));
+        response("500 Internal Server Error", "{}")
+    });
+    let home = tempfile::tempdir().expect("home");
+    let cfg = config(
+        home.path(),
+        &db,
+        &url,
+        &some_public_key(),
+        "require_code = false",
+    );
+    let out = shell(&cfg, "pgw_x", SCRIPT).run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("did not answer within 10 s"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("the transaction is still open"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(qty(&db), "10");
+}
