@@ -8,6 +8,8 @@
 //! After every statement the [`probe`] checks role, login, backend, transaction and the
 //! settings pgward set; after every transaction, leftover advisory locks are released.
 //! COMMIT is intercepted wherever it appears and needs confirmation at a terminal.
+//! Statements that cannot run in a transaction block run alone, after the same
+//! authorisation, in [`standalone`](self) (see `standalone.rs`).
 //! See the state machine in `../shared/DESIGN.md` and README's "Security model".
 
 mod advisory;
@@ -26,6 +28,8 @@ pub mod probe;
 pub mod roles;
 mod setting;
 pub mod signals;
+mod standalone;
+mod standalone_digest;
 pub mod state;
 mod summary;
 mod unknown;
@@ -331,6 +335,7 @@ impl Session {
         match verdict {
             Verdict::Refused(r) => self.refuse(&r),
             Verdict::Transaction(tc) => self.transaction(tc, text).await,
+            Verdict::NonTransactional { what, lock } => self.standalone(what, lock, text).await,
             _ if matches!(self.state, TxState::Failed(_)) => self.aborted(),
             Verdict::Read => match self.state {
                 TxState::Idle => self.read_only(text).await,
