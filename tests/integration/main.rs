@@ -18,6 +18,7 @@ mod pgbouncer;
 mod preview;
 mod preview_truth;
 mod proxy;
+mod reconnect;
 mod repl;
 mod roles;
 mod screen;
