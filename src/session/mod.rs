@@ -25,6 +25,7 @@ mod io;
 mod log;
 pub mod outcome;
 pub mod probe;
+mod reconnect;
 pub mod roles;
 mod setting;
 pub mod signals;
@@ -84,6 +85,12 @@ pub struct Session {
     error_rollback: bool,
     log: crate::audit::SessionLog,
     facts: log::Facts,
+    /// The interactive shell reconnects when the server ends the connection
+    /// ([`reconnect`]); scripts stop.
+    reconnects: bool,
+    /// When the last input finished: the server counts idle time in a transaction from
+    /// about then.
+    last_activity: std::time::Instant,
 }
 
 impl Session {
@@ -95,25 +102,14 @@ impl Session {
         io: Io,
         confirm: Box<dyn Confirm>,
     ) -> Result<Session, crate::Error> {
-        let me =
-            probe::probe(&conn.client)
-                .await
-                .map_err(|e| crate::conn::ConnError::Unusable {
-                    target: conn.params.target(),
-                    message: render::error::one_line(&e),
-                })?;
-        let unusable = |e: tokio_postgres::Error| crate::conn::ConnError::Unusable {
-            target: conn.params.target(),
-            message: render::error::one_line(&e),
-        };
-        let defaults =
-            defaults::ServerDefaults::read(&conn.client, me.timeouts, &conn.params.dbname)
-                .await
-                .map_err(unusable)?;
-        let accepted = roles::check(&conn.client, &settings.env).await?;
-        let server = server_identity(&conn.client).await;
+        let reconnect::Inspected {
+            login,
+            app_name,
+            defaults,
+            accepted,
+            server,
+        } = reconnect::inspect(&conn, &settings).await?;
         let mut io = io;
-        let accepted = accepted.lines();
         for line in &accepted {
             io.say_warn(&format!("WARNING: {}", render::escape::one_line(line)));
         }
@@ -128,8 +124,8 @@ impl Session {
         Ok(Session {
             timeouts: defaults.effective(config),
             defaults,
-            login: me.session_user,
-            app_name: me.application_name,
+            login,
+            app_name,
             accepted,
             server,
             changes: Changes::default(),
@@ -140,6 +136,8 @@ impl Session {
             error_rollback: false,
             log: crate::audit::SessionLog::unlogged("no session log was opened"),
             facts: log::Facts::default(),
+            reconnects: false,
+            last_activity: std::time::Instant::now(),
             conn,
             settings,
             io,
@@ -229,11 +227,26 @@ impl Session {
     /// succeed. An unterminated tail is an error: nothing of it is sent. The connection
     /// is settled before the author is waited on again, so a FATAL the server sends
     /// meanwhile is kept (see [`crate::conn::Connection::settle`]).
+    ///
+    /// In the interactive shell a connection the server ended is reconnected
+    /// ([`reconnect`]): before the input when it was found ended, after it when it ended
+    /// while the input ran (nothing is sent again).
     pub async fn execute(&mut self, input: &str) -> Outcome {
-        let outcome = self.execute_pieces(input).await;
+        let outcome = if self.reconnects {
+            match self.revive().await {
+                Some(outcome) => outcome,
+                None => match self.execute_pieces(input).await {
+                    Outcome::ConnectionLost => self.reset().await,
+                    outcome => outcome,
+                },
+            }
+        } else {
+            self.execute_pieces(input).await
+        };
         if !outcome.ends_session() {
             self.conn.settle().await;
         }
+        self.last_activity = std::time::Instant::now();
         outcome
     }
 

@@ -19,6 +19,7 @@ mod pgbouncer;
 mod preview;
 mod preview_truth;
 mod proxy;
+mod reconnect;
 mod repl;
 mod roles;
 mod screen;
