@@ -7,6 +7,7 @@ pub mod context;
 pub mod describe;
 pub mod helper;
 pub mod meta;
+pub mod output;
 pub mod prompt;
 pub mod script;
 pub mod secrets;
@@ -82,10 +83,13 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session, runner: &mut Run
     } else {
         ""
     };
-    session.io().say_out(&format!(
-        "pgward {} — type \\? for help, \\q to quit.{standby}",
-        env!("CARGO_PKG_VERSION"),
-    ));
+    // -q leaves out the greeting, as in psql, but never what pgward must say.
+    if !session.io().is_quiet() || session.is_standby() {
+        session.io().say_out(&format!(
+            "pgward {} — type \\? for help, \\q to quit.{standby}",
+            env!("CARGO_PKG_VERSION"),
+        ));
+    }
     if let Some(path) = session.log_path().map(|p| p.display().to_string()) {
         session.io().say_out(&format!("Session log: {path}"));
     }
