@@ -15,6 +15,7 @@ mod faults;
 mod guard;
 mod guard_parse;
 mod log;
+mod output;
 mod pgbouncer;
 mod preview;
 mod preview_truth;
