@@ -254,7 +254,7 @@ _pgward() {
 
     case "${cmd}" in
         pgward)
-            opts="-c -f -v -X -A -F -R -t -x -P -o -q -h -p -U -d -w -W -V --help --command --file --dry-run --variable --set --no-psqlrc --again --no-align --csv --field-separator --record-separator --tuples-only --expanded --pset --output --quiet --env --config --ticket --author --write-role --read-role --log-dir --host --port --username --dbname --no-password --password --version demo check approver completions keygen log replay ledger help"
+            opts="-c -f -v -X -A -F -R -t -x -P -o -q -h -p -U -d -w -W -V --help --command --file --dry-run --variable --set --no-psqlrc --no-align --csv --field-separator --record-separator --tuples-only --expanded --pset --output --quiet --again --env --config --ticket --author --write-role --read-role --log-dir --host --port --username --dbname --no-password --password --version demo check approver completions keygen log replay ledger help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -288,10 +288,6 @@ _pgward() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --again)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --field-separator)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -321,6 +317,10 @@ _pgward() {
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --again)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -930,7 +930,7 @@ _pgward() {
             return 0
             ;;
         pgward__subcmd__demo)
-            opts="-c -f -v -X -A -F -R -t -x -P -o -q --command --file --dry-run --variable --set --no-psqlrc --again --no-align --csv --field-separator --record-separator --tuples-only --expanded --pset --output --quiet --help"
+            opts="-c -f -v -X -A -F -R -t -x -P -o -q --command --file --dry-run --variable --set --no-psqlrc --no-align --csv --field-separator --record-separator --tuples-only --expanded --pset --output --quiet --again --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -964,10 +964,6 @@ _pgward() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --again)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --field-separator)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -997,6 +993,10 @@ _pgward() {
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --again)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -22,7 +22,6 @@ _pgward() {
 '*-v+[Set script variable NAME to VALUE, used as \:NAME, \:'\''NAME'\'' or \:"NAME" (may be repeated)]:NAME=VALUE:_default' \
 '*--set=[Set script variable NAME to VALUE, used as \:NAME, \:'\''NAME'\'' or \:"NAME" (may be repeated)]:NAME=VALUE:_default' \
 '*--variable=[Set script variable NAME to VALUE, used as \:NAME, \:'\''NAME'\'' or \:"NAME" (may be repeated)]:NAME=VALUE:_default' \
-'--again=[Commit a change the ledger says was already committed here, for this reason (logged, and shown to the reviewer); \`\\again REASON\` does it for one COMMIT]:REASON:_default' \
 '-F+[Field separator for unaligned output (default\: "|")]:STRING:_default' \
 '--field-separator=[Field separator for unaligned output (default\: "|")]:STRING:_default' \
 '-R+[Record separator for unaligned output (default\: newline)]:STRING:_default' \
@@ -31,6 +30,7 @@ _pgward() {
 '*--pset=[Set printing option VAR to ARG (see \\pset)]:VAR[=ARG]:_default' \
 '-o+[Send query results to FILE]:FILENAME:_files' \
 '--output=[Send query results to FILE]:FILENAME:_files' \
+'--again=[Commit a change the ledger says was already committed here, for this reason (logged, and shown to the reviewer); \`\\again REASON\` does it for one COMMIT]:REASON:_default' \
 '--env=[Named environment from the config file (e.g. prod)]:NAME:_default' \
 '--config=[Config file \[default\: \$PGWARD_CONFIG, else ~/.config/pgward/config.toml\]]:FILE:_files' \
 '--ticket=[The ticket this change belongs to (required where approval is required)]:ID:_default' \
@@ -85,7 +85,6 @@ _arguments "${_arguments_options[@]}" : \
 '*-v+[Set script variable NAME to VALUE, used as \:NAME, \:'\''NAME'\'' or \:"NAME" (may be repeated)]:NAME=VALUE:_default' \
 '*--set=[Set script variable NAME to VALUE, used as \:NAME, \:'\''NAME'\'' or \:"NAME" (may be repeated)]:NAME=VALUE:_default' \
 '*--variable=[Set script variable NAME to VALUE, used as \:NAME, \:'\''NAME'\'' or \:"NAME" (may be repeated)]:NAME=VALUE:_default' \
-'--again=[Commit a change the ledger says was already committed here, for this reason (logged, and shown to the reviewer); \`\\again REASON\` does it for one COMMIT]:REASON:_default' \
 '-F+[Field separator for unaligned output (default\: "|")]:STRING:_default' \
 '--field-separator=[Field separator for unaligned output (default\: "|")]:STRING:_default' \
 '-R+[Record separator for unaligned output (default\: newline)]:STRING:_default' \
@@ -94,6 +93,7 @@ _arguments "${_arguments_options[@]}" : \
 '*--pset=[Set printing option VAR to ARG (see \\pset)]:VAR[=ARG]:_default' \
 '-o+[Send query results to FILE]:FILENAME:_files' \
 '--output=[Send query results to FILE]:FILENAME:_files' \
+'--again=[Commit a change the ledger says was already committed here, for this reason (logged, and shown to the reviewer); \`\\again REASON\` does it for one COMMIT]:REASON:_default' \
 '--dry-run[Run every write and show its preview, then roll back\: nothing is committed]' \
 '-X[Do not read the startup file ~/.pgwardrc]' \
 '--no-psqlrc[Do not read the startup file ~/.pgwardrc]' \

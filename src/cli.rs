@@ -294,6 +294,9 @@ pub struct ScriptArgs {
     /// Do not read the startup file ~/.pgwardrc.
     #[arg(short = 'X', long = "no-psqlrc")]
     pub no_rc: bool,
+    /// How results are printed.
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// Commit a change the ledger says was already committed here, for this reason
     /// (logged, and shown to the reviewer); `\again REASON` does it for one COMMIT.
     #[arg(long, value_name = "REASON")]
@@ -301,9 +304,6 @@ pub struct ScriptArgs {
     /// The committed change this run replays (set by `pgward replay`, not a flag).
     #[arg(skip)]
     pub replay: Option<crate::replay::Origin>,
-    /// How results are printed.
-    #[command(flatten)]
-    pub output: OutputArgs,
 }
 
 /// psql's output options.
