@@ -318,6 +318,7 @@ pub fn markdown(path: &Path, v: &Verification) -> String {
                 change_digest,
                 statements,
                 counts,
+                undo,
             } => {
                 any = true;
                 let outcome = outcome_of(v, txid);
@@ -335,6 +336,17 @@ pub fn markdown(path: &Path, v: &Verification) -> String {
                 if !counts.is_empty() {
                     md.push_str(&counts_table(counts));
                     md.push('\n');
+                }
+                match undo {
+                    Some(u) if u.possible => md.push_str("Undo: possible.\n\n"),
+                    Some(u) => {
+                        md.push_str("Undo: impossible:\n\n");
+                        for why in &u.impossible {
+                            let _ = writeln!(md, "- {}", cell(why));
+                        }
+                        md.push('\n');
+                    }
+                    None => {}
                 }
             }
             Body::Approval {

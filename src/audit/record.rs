@@ -33,6 +33,28 @@ pub struct Counts {
     pub deleted: i64,
 }
 
+/// Whether a commit can be undone from the rows pgward captured, decided before COMMIT.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Undo {
+    /// True when every changed row was captured with a key to find it by.
+    pub possible: bool,
+    /// Why undo is impossible, one line each; empty when it is possible.
+    pub impossible: Vec<String>,
+}
+
+impl Undo {
+    /// One line (the ledger's `undo` column): `possible`, or `impossible: ` and every
+    /// reason, separated by `; `.
+    pub fn one_line(&self) -> String {
+        if self.possible {
+            "possible".to_string()
+        } else {
+            format!("impossible: {}", self.impossible.join("; "))
+        }
+    }
+}
+
 /// The roles a session runs under.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -141,6 +163,10 @@ pub enum Body {
         statements: Vec<String>,
         /// Totals per table.
         counts: Vec<Counts>,
+        /// Whether the change can be undone, decided before COMMIT. Absent in records
+        /// written before pgward recorded it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        undo: Option<Undo>,
     },
     /// The server acknowledged COMMIT.
     Commit {

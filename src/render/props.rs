@@ -354,6 +354,7 @@ proptest! {
                 upper_bound: Some(&s[2]),
                 truncated: &truncated,
                 schema: &schema,
+                undo: &schema,
                 digest: &s[0],
             }
             .render()

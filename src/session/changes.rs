@@ -51,6 +51,9 @@ pub struct NetStatement {
     pub counted: (i64, i64, i64),
     /// The captured rows explain those counts (see `Report::capture_exact`).
     pub exact: bool,
+    /// The target has a key to find its rows by (a primary key or a NOT NULL unique
+    /// key), not only `ctid`.
+    pub keyed: bool,
     /// The rows, reduced to hashes.
     pub rows: NetRows,
 }

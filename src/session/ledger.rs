@@ -289,7 +289,7 @@ impl Session {
             log_seq: i64::try_from(log_seq).ok(),
             counts: self.changes.totals(),
             again_reason: pending.again.clone(),
-            undo: None,
+            undo: Some(super::undo::availability(&self.changes).one_line()),
         };
         let client = &self.conn.client;
         let inserted = async {

@@ -200,6 +200,7 @@ impl Session {
                     .into_iter()
                     .map(|t| (t.table, t.inserted, t.updated, t.deleted)),
             ),
+            undo: Some(super::undo::availability(&self.changes)),
         };
         if self.log_record(body) {
             return Ok(change_digest);

@@ -36,6 +36,7 @@ mod standalone;
 mod standalone_digest;
 pub mod state;
 mod summary;
+pub mod undo;
 mod unknown;
 pub mod wait;
 mod write;

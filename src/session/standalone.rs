@@ -232,6 +232,12 @@ impl Session {
             change_digest: digest.to_string(),
             statements,
             counts: Vec::new(),
+            undo: Some(crate::audit::record::Undo {
+                possible: false,
+                impossible: vec![format!(
+                    "{what} ran alone, outside any transaction, where pgward captures no rows"
+                )],
+            }),
         }) {
             let _ = self.conn.client.batch_execute(RESET).await;
             let reason = self.log.unlogged_reason().unwrap_or("unknown").to_string();

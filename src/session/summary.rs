@@ -63,6 +63,7 @@ impl Session {
             upper_bound: self.changes.upper_bound.as_deref(),
             truncated: &self.changes.truncated,
             schema: &self.changes.schema,
+            undo: &super::undo::availability(&self.changes).impossible,
             digest: &self.change_set_digest_with(tx, txid, &net),
         }
         .render()
@@ -84,6 +85,8 @@ pub(crate) struct Summary<'a> {
     pub upper_bound: Option<&'a str>,
     pub truncated: &'a [(String, i64)],
     pub schema: &'a [String],
+    /// Why the change cannot be undone, one line each; empty when it can.
+    pub undo: &'a [String],
     pub digest: &'a str,
 }
 
@@ -135,6 +138,14 @@ impl Summary<'_> {
             out.push_str("Schema and storage changes:\n");
             for line in self.schema {
                 out.push_str(&format!("  {}\n", one_line(line)));
+            }
+        }
+        if self.undo.is_empty() {
+            out.push_str("Undo: possible: every changed row was captured with its key.\n");
+        } else {
+            out.push_str("Undo: IMPOSSIBLE for this change, because:\n");
+            for why in self.undo {
+                out.push_str(&format!("  - {}\n", one_line(why)));
             }
         }
         out.push_str(&format!("Change digest: {}\n", one_line(self.digest)));

@@ -5,6 +5,7 @@
 
 use crate::preview::counts;
 use crate::preview::images::{ImageSink, SinkOptions, SpillTo};
+use crate::preview::keys::RowKey;
 use crate::preview::rewrite::{self, Capture, WhereShape};
 use crate::preview::statement::{self, PlanContext, WriteKind};
 use crate::render;
@@ -183,6 +184,7 @@ impl Session {
                     tree: report.tree.clone(),
                     counted,
                     exact: report.capture_exact,
+                    keyed: report.plan.key != RowKey::Ctid,
                     rows: images.net,
                 });
             }

@@ -25,6 +25,7 @@ mod proxy;
 mod reconnect;
 mod repl;
 mod replay;
+mod revert;
 mod roles;
 mod screen;
 mod script;

@@ -1,0 +1,92 @@
+//! Generated undo of a committed change: whether undo is possible is decided before
+//! COMMIT, said in the summary and kept in the `commit_intent` record. COMMITs are
+//! confirmed on a real pseudo-terminal; data checked as the superuser.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::term::Term;
+use crate::util::{self, records, session_logs, TestDb, READER, WRITER};
+
+/// Environment `t` on `db`; the author confirms COMMIT.
+fn config(home: &Path, db: &TestDb) -> std::path::PathBuf {
+    util::write_config(
+        home,
+        &format!(
+            "[environments.t]\nurl = \"{}\"\nwrite_role = \"{WRITER}\"\nread_role = \"{READER}\"\nrequire_approval = false\n",
+            db.login_conninfo()
+        ),
+    )
+}
+
+/// Runs `script` in environment `t`, confirms its COMMIT; the summary shown and the
+/// `commit_intent` record of the log.
+fn run_and_commit(db: &TestDb, home: &Path, script: &str) -> (String, serde_json::Value) {
+    let cfg = config(home, db).display().to_string();
+    let file = home.join("change.sql");
+    std::fs::write(&file, script).expect("script");
+    let files = file.display().to_string();
+    let mut t = Term::start_args(
+        db,
+        home,
+        "t",
+        &[
+            "--config", &cfg, "--env", "t", "--ticket", "OPS-30", "-f", &files,
+        ],
+        &[],
+    );
+    let summary = t.expect_within(
+        "Type the environment name (t) to COMMIT",
+        Duration::from_secs(30),
+    );
+    t.send("t\n");
+    assert_eq!(t.exit_code(), 0, "{}", t.transcript);
+    let intent = session_logs(home)
+        .iter()
+        .flat_map(|log| records(log))
+        .find(|r| r["kind"] == "commit_intent")
+        .expect("a commit_intent record");
+    (summary, intent)
+}
+
+#[test]
+fn undo_availability_is_said_before_commit_and_logged() {
+    let db = TestDb::new("rv_avail");
+    db.exec(&format!(
+        "CREATE TABLE loose (a int, b text); INSERT INTO loose VALUES (1, 'x'), (2, 'y'); \
+         GRANT SELECT, UPDATE ON loose TO {WRITER};"
+    ));
+    // Keyed rows, captured: undo is possible.
+    let home = tempfile::tempdir().expect("home");
+    let (summary, intent) = run_and_commit(
+        &db,
+        home.path(),
+        "update items set qty = 99 where id = 2;\ncommit;\n",
+    );
+    assert!(summary.contains("Undo: possible"), "{summary}");
+    assert_eq!(intent["undo"]["possible"], true, "{intent}");
+    assert_eq!(
+        db.value("SELECT qty::text FROM items WHERE id = 2")
+            .as_deref(),
+        Some("99")
+    );
+    // A table without a key: impossible, said before COMMIT, and logged.
+    let home = tempfile::tempdir().expect("home");
+    let (summary, intent) = run_and_commit(
+        &db,
+        home.path(),
+        "update loose set b = 'z' where a = 1;\ncommit;\n",
+    );
+    assert!(summary.contains("Undo: IMPOSSIBLE"), "{summary}");
+    assert!(
+        summary.contains("no primary key or NOT NULL unique key"),
+        "{summary}"
+    );
+    assert_eq!(intent["undo"]["possible"], false, "{intent}");
+    let why = intent["undo"]["impossible"].to_string();
+    assert!(why.contains("loose"), "{why}");
+    assert_eq!(
+        db.value("SELECT b FROM loose WHERE a = 1").as_deref(),
+        Some("z")
+    );
+}
