@@ -41,6 +41,15 @@ pub struct Undo {
     pub possible: bool,
     /// Why undo is impossible, one line each; empty when it is possible.
     pub impossible: Vec<String>,
+    /// The undo SQL, inline when small.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sql: Option<String>,
+    /// The gzip side file holding larger undo SQL, next to the log: its file name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// SHA-256 (hex) of the undo SQL, inline or in the side file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 impl Undo {

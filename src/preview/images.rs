@@ -1,7 +1,7 @@
 //! The sink for captured row images: it takes each returned row as it streams in, keeps
 //! only the first few for display, counts every row, digests every image, and writes
-//! every before-image to a gzip-compressed spill file, so memory stays flat however many
-//! rows a write touches.
+//! every row's images to a gzip-compressed spill file (for undo), so memory stays flat
+//! however many rows a write touches.
 //!
 //! # Images
 //!
@@ -25,9 +25,10 @@
 //!
 //! # Spill file
 //!
-//! Lines, gzip: one line per before-image, the server's record text with `\` written
-//! as `\\`, line feed as `\n` and carriage return as `\r`, so each image is one line
-//! and reads back exactly. Written in arrival order. Temporary spill files are nameless and private
+//! Lines, gzip: one line per row, `K<TAB>before<TAB>after` (`K` the digest's kind byte,
+//! an absent image empty), each image the server's record text with `\` written as
+//! `\\`, line feed as `\n`, carriage return as `\r` and tab as `\t`, so each row is one
+//! line and reads back exactly ([`spill_line`]). Written in arrival order. Temporary spill files are nameless and private
 //! (see [`super::spill`]): they vanish when the [`Spill`] is dropped or the process ends.
 
 use std::fs::File;
@@ -349,7 +350,7 @@ impl ImageSink {
     /// before-images: a temp dir that cannot take them is then known before anything
     /// ran, rather than failing the capture halfway through.
     pub fn open_spill(&mut self) -> Result<(), ImageError> {
-        if self.spill.is_none() && self.kind.columns().contains(&CaptureColumn::Old) {
+        if self.spill.is_none() {
             self.spill = open_spill(&self.spill_to)?;
         }
         Ok(())
@@ -406,9 +407,7 @@ impl ImageSink {
                 }
             }
         }
-        if let Some(old) = row.old {
-            self.spill(old)?;
-        }
+        self.spill(kind, &row)?;
         self.net.push(row.old, row.new, kind == ChangeKind::Updated);
         self.total += 1;
         match kind {
@@ -484,21 +483,22 @@ impl ImageSink {
         }
     }
 
-    fn spill(&mut self, old: &str) -> Result<(), ImageError> {
+    fn spill(&mut self, kind: ChangeKind, row: &CapturedRow<'_>) -> Result<(), ImageError> {
         if self.spill.is_none() {
             self.spill = open_spill(&self.spill_to)?;
         }
         let Some(writer) = self.spill.as_mut() else {
             return Ok(());
         };
-        let line = old
-            .replace('\\', "\\\\")
-            .replace('\n', "\\n")
-            .replace('\r', "\\r");
+        let line = format!(
+            "{}\t{}\t{}\n",
+            char::from(kind.digest_byte()),
+            row.old.map(spill_escape).unwrap_or_default(),
+            row.new.map(spill_escape).unwrap_or_default()
+        );
         writer
             .encoder
             .write_all(line.as_bytes())
-            .and_then(|()| writer.encoder.write_all(b"\n"))
             .map_err(|source| ImageError::Spill {
                 path: writer.path.clone(),
                 source,
@@ -506,6 +506,50 @@ impl ImageSink {
         writer.rows += 1;
         Ok(())
     }
+}
+
+/// An image on one spill line: `\` as `\\`, line feed, carriage return and tab as `\n`,
+/// `\r`, `\t`.
+fn spill_escape(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('\n', "\\n")
+        .replace('\r', "\\r")
+        .replace('\t', "\\t")
+}
+
+/// Reads an image back from its spill form.
+fn spill_unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('t') => out.push('\t'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// One spill line read back: what happened to the row, its before and after image.
+pub fn spill_line(line: &str) -> Option<(ChangeKind, Option<String>, Option<String>)> {
+    let mut fields = line.splitn(3, '\t');
+    let kind = match fields.next()? {
+        "I" => ChangeKind::Inserted,
+        "U" => ChangeKind::Updated,
+        "D" => ChangeKind::Deleted,
+        _ => return None,
+    };
+    let image = |f: Option<&str>| f.filter(|t| !t.is_empty()).map(spill_unescape);
+    let old = image(fields.next());
+    let new = image(Some(fields.next()?));
+    Some((kind, old, new))
 }
 
 fn open_spill(to: &SpillTo) -> Result<Option<SpillWriter>, ImageError> {
@@ -714,7 +758,11 @@ z",,null,"","{x,""}""}")"#,
             .read_to_string(&mut text)
             .expect("gunzip");
         assert_eq!(text.lines().count(), 1000);
-        assert_eq!(text.lines().nth(7), Some(r#"(7,"a\nb\\\\")"#));
+        assert_eq!(text.lines().nth(7), Some("U\t(7,\"a\\nb\\\\\\\\\")\t(7,c)"));
+        let (kind, old, new) = spill_line(text.lines().nth(7).expect("line")).expect("parsed");
+        assert_eq!(kind, ChangeKind::Updated);
+        assert_eq!(old.as_deref(), Some("(7,\"a\nb\\\\\")"));
+        assert_eq!(new.as_deref(), Some("(7,c)"));
     }
 
     #[test]
@@ -790,7 +838,7 @@ z",,null,"","{x,""}""}")"#,
             .expect("reader")
             .read_to_string(&mut text)
             .expect("gunzip");
-        assert_eq!(text, "(1)\n");
+        assert_eq!(text, "D\t(1)\t\n");
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod rewrite;
 pub mod spill;
 pub mod statement;
 pub mod truncate;
+pub mod undo;
 
 #[cfg(test)]
 mod testdb;

@@ -1629,9 +1629,11 @@ mod server_tests {
             .expect("gunzip");
         let mut ids = BTreeSet::new();
         for line in text.lines() {
-            // One line per image: the record text, its line breaks written as `\n`.
+            // One line per row: kind, before-image (line breaks written as `\n`), after.
             let (id, body) = line
-                .strip_prefix('(')
+                .strip_prefix("U\t(")
+                .and_then(|l| l.split_once('\t'))
+                .map(|(before, _)| before)
                 .and_then(|l| l.split_once(','))
                 .expect("record line");
             assert_eq!(body, r#""{""a"":\n 1}")"#, "{line}");

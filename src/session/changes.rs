@@ -25,8 +25,6 @@ pub struct Changes {
     /// Why the counts are upper bounds: a kept statement may have undone work inside
     /// itself (an exception block) that the server still counts. `None`: exact.
     pub upper_bound: Option<String>,
-    /// Before-images of every captured write, for undo.
-    pub spills: Vec<Spill>,
     /// What the change set looked like at each user savepoint, innermost last.
     pub marks: Vec<(String, Mark)>,
     /// Schema and storage changes, one line each, in order.
@@ -35,6 +33,8 @@ pub struct Changes {
     pub writes: usize,
     /// The captured rows of every write whose rows were captured, for the net change.
     pub net: Vec<NetStatement>,
+    /// The undo SQL generated at COMMIT (before the summary), or why it could not be.
+    pub undo_sql: Option<Result<super::undo_sql::Stored, String>>,
 }
 
 /// One captured write's rows, for the net change of its target.
@@ -56,6 +56,15 @@ pub struct NetStatement {
     pub keyed: bool,
     /// The rows, reduced to hashes.
     pub rows: NetRows,
+    /// The target's quoted, schema-qualified name, its columns (the images' fields) and
+    /// key columns, for undo.
+    pub quoted: String,
+    /// The target's columns, in order.
+    pub columns: Vec<String>,
+    /// The key columns (empty when rows are keyed by ctid).
+    pub key: Vec<String>,
+    /// Every row's images, for undo.
+    pub spill: Option<Spill>,
 }
 
 /// The net change of one table, or why it is not known.
@@ -73,7 +82,6 @@ pub struct Mark {
     cumulative: Vec<TableCounts>,
     images: ImagesDigest,
     truncated: usize,
-    spills: usize,
     schema: usize,
     writes: usize,
     net: usize,
@@ -86,7 +94,6 @@ impl Changes {
             cumulative: self.cumulative.clone(),
             images: self.images.clone(),
             truncated: self.truncated.len(),
-            spills: self.spills.len(),
             schema: self.schema.len(),
             writes: self.writes,
             net: self.net.len(),
@@ -117,7 +124,6 @@ impl Changes {
             self.cumulative = mark.cumulative.clone();
             self.images = mark.images.clone();
             self.truncated.truncate(mark.truncated);
-            self.spills.truncate(mark.spills);
             self.schema.truncate(mark.schema);
             self.net.truncate(mark.net);
             self.writes = mark.writes;
@@ -134,7 +140,6 @@ impl Changes {
     /// The transaction ended: its before-images go at once (their files are nameless,
     /// so closing them frees them), not at the next write or at exit.
     pub fn release_spills(&mut self) {
-        self.spills.clear();
         self.marks.clear();
         self.net.clear();
     }

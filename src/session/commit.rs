@@ -81,6 +81,7 @@ impl Session {
             Outcome::Ok => {}
             outcome => return Err(outcome),
         }
+        self.generate_undo().await;
         let summary = self.change_summary(&tx, &xid);
         self.say_err(&summary);
         if self.dry_run {

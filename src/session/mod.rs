@@ -37,6 +37,7 @@ mod standalone_digest;
 pub mod state;
 mod summary;
 pub mod undo;
+pub mod undo_sql;
 mod unknown;
 pub mod wait;
 mod write;

@@ -237,6 +237,9 @@ impl Session {
                 impossible: vec![format!(
                     "{what} ran alone, outside any transaction, where pgward captures no rows"
                 )],
+                sql: None,
+                file: None,
+                sha256: None,
             }),
         }) {
             let _ = self.conn.client.batch_execute(RESET).await;

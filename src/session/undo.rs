@@ -41,9 +41,19 @@ pub fn availability(changes: &Changes) -> Undo {
             add(format!("{}: {why}", line.table));
         }
     }
+    if let Some(Err(why)) = &changes.undo_sql {
+        add(format!("the undo SQL could not be generated: {why}"));
+    }
+    let stored = match &changes.undo_sql {
+        Some(Ok(stored)) if impossible.is_empty() => Some(stored),
+        _ => None,
+    };
     Undo {
         possible: impossible.is_empty(),
         impossible,
+        sql: stored.and_then(|s| s.sql.clone()),
+        file: stored.and_then(|s| s.file.clone()),
+        sha256: stored.map(|s| s.sha256.clone()),
     }
 }
 
@@ -73,6 +83,10 @@ mod tests {
             exact: true,
             keyed,
             rows: NetWriter::new(Some(vec![0])).finish(),
+            quoted: format!("\"{table}\""),
+            columns: vec!["id".into()],
+            key: vec!["id".into()],
+            spill: None,
         }
     }
 

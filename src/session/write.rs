@@ -186,10 +186,11 @@ impl Session {
                     exact: report.capture_exact,
                     keyed: report.plan.key != RowKey::Ctid,
                     rows: images.net,
+                    quoted: target.quoted(),
+                    columns: report.plan.columns.clone(),
+                    key: report.plan.key.columns().to_vec(),
+                    spill: images.spill,
                 });
-            }
-            if let Some(spill) = images.spill {
-                self.changes.spills.push(spill);
             }
         }
         if let TxState::Open(tx) = &mut self.state {

@@ -90,3 +90,59 @@ fn undo_availability_is_said_before_commit_and_logged() {
         Some("z")
     );
 }
+
+/// Every row of `kids`, to compare before and after.
+fn kids(db: &TestDb) -> String {
+    db.value("SELECT string_agg(id || ':' || item || ':' || coalesce(tag, 'NULL'), ',' ORDER BY id) FROM kids")
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_generated_undo_restores_the_start_state() {
+    let db = TestDb::new("rv_sql");
+    db.exec(&format!(
+        "CREATE TABLE kids (id int PRIMARY KEY, item int NOT NULL REFERENCES items, tag text); \
+         INSERT INTO kids VALUES (1, 4, 'a'), (2, 4, NULL), (3, 1, 'c'); \
+         GRANT SELECT, INSERT, UPDATE, DELETE ON kids TO {WRITER};"
+    ));
+    let (items_before, kids_before) = (db.items(), kids(&db));
+    let home = tempfile::tempdir().expect("home");
+    let (summary, intent) = run_and_commit(
+        &db,
+        home.path(),
+        "update items set qty = qty + 1 where id <= 2;\n\
+         update items set note = E'it''s a \\\\ tab\\there' where id = 3;\n\
+         update items set note = NULL where id = 1;\n\
+         insert into items values (6, 60, 'new');\n\
+         delete from kids where item = 4;\n\
+         delete from items where id = 4;\n\
+         commit;\n",
+    );
+    assert!(summary.contains("Undo: possible"), "{summary}");
+    assert_ne!(db.items(), items_before, "the change committed");
+    assert_ne!(kids(&db), kids_before, "the change committed");
+    let sql = intent["undo"]["sql"]
+        .as_str()
+        .expect("inline undo SQL")
+        .to_string();
+    assert_eq!(
+        intent["undo"]["sha256"].as_str().map(str::len),
+        Some(64),
+        "{intent}"
+    );
+    // Parents before children: item 4 is inserted back before its kids.
+    let parent = sql
+        .find("INSERT INTO \"public\".\"items\"")
+        .expect("items insert");
+    let child = sql
+        .find("INSERT INTO \"public\".\"kids\"")
+        .expect("kids insert");
+    assert!(parent < child, "{sql}");
+    db.exec(&sql);
+    assert_eq!(
+        db.items(),
+        items_before,
+        "undo restores items exactly: {sql}"
+    );
+    assert_eq!(kids(&db), kids_before, "undo restores kids exactly: {sql}");
+}

@@ -1,0 +1,264 @@
+//! The undo SQL of the open transaction, generated at COMMIT before the summary from
+//! every captured row's images (`preview::undo`), so a failure to generate or store it
+//! is said in the summary as a reason undo is impossible. Statements are undone last
+//! first, so a child deleted after its parent is inserted back after it. Small undo
+//! goes inline into the `commit_intent` record; larger undo streams into a gzip side
+//! file next to the session log (memory stays flat), named and referenced by the
+//! SHA-256 of the SQL.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+use tokio_postgres::Client;
+
+use crate::audit::hex;
+use crate::preview::images::{spill_line, Image};
+use crate::preview::undo::{Column, Target};
+
+use super::changes::NetStatement;
+use super::Session;
+
+/// Undo SQL up to this many bytes goes inline into the record.
+pub const INLINE_MAX: usize = 16 * 1024;
+
+/// Where the generated undo SQL is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    /// The SQL, when inline.
+    pub sql: Option<String>,
+    /// The side file's name, next to the log.
+    pub file: Option<String>,
+    /// SHA-256 (hex) of the SQL.
+    pub sha256: String,
+}
+
+impl Session {
+    /// Generates and stores the undo SQL where undo is possible; the result goes to
+    /// `changes.undo_sql`, which the summary and the `commit_intent` record read.
+    pub(super) async fn generate_undo(&mut self) {
+        self.changes.undo_sql = None;
+        if !super::undo::availability(&self.changes).possible {
+            return;
+        }
+        let dir = self
+            .log
+            .path()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf);
+        let mut out = Out::new(dir);
+        let stored = match generate(&self.conn.client, &self.changes.net, &mut out).await {
+            Ok(()) => out.finish(),
+            Err(why) => Err(why),
+        };
+        self.changes.undo_sql = Some(stored);
+    }
+}
+
+/// Writes the undo SQL of `statements`, last statement first, to `out`.
+async fn generate(
+    client: &Client,
+    statements: &[NetStatement],
+    out: &mut Out,
+) -> Result<(), String> {
+    for s in statements.iter().rev() {
+        let target = target(client, s).await?;
+        let Some(spill) = &s.spill else {
+            if s.counted == (0, 0, 0) {
+                continue;
+            }
+            return Err(format!("{}: its row images were not kept", s.table));
+        };
+        let failed =
+            |e: std::io::Error| format!("{}: its row images could not be read ({e})", s.table);
+        let reader = BufReader::new(spill.reader().map_err(failed)?);
+        for line in reader.lines() {
+            let line = line.map_err(failed)?;
+            let (kind, old, new) = spill_line(&line)
+                .ok_or_else(|| format!("{}: a row image could not be read back", s.table))?;
+            let image = |text: Option<String>| {
+                text.map(|t| Image::parse(&t, &s.columns))
+                    .transpose()
+                    .map_err(|e| format!("{}: {e}", s.table))
+            };
+            let (old, new) = (image(old)?, image(new)?);
+            let sql = target
+                .undo(kind, old.as_ref(), new.as_ref())
+                .map_err(|why| format!("{}: {why}", s.table))?;
+            if !sql.is_empty() {
+                out.write(&sql)?;
+                out.write("\n")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The undo target of `s`: its columns with their types, from the catalog.
+async fn target(client: &Client, s: &NetStatement) -> Result<Target, String> {
+    let rows = client
+        .query(
+            "SELECT attname::pg_catalog.text, \
+                    pg_catalog.format_type(atttypid, atttypmod), \
+                    attgenerated OPERATOR(pg_catalog.<>) '' \
+             FROM pg_catalog.pg_attribute \
+             WHERE attrelid OPERATOR(pg_catalog.=) $1::pg_catalog.oid \
+               AND attnum OPERATOR(pg_catalog.>) 0 AND NOT attisdropped \
+             ORDER BY attnum",
+            &[&s.relid],
+        )
+        .await
+        .map_err(|e| format!("{}: its column types could not be read ({e})", s.table))?;
+    let mut columns = Vec::new();
+    for row in &rows {
+        let read = |e: tokio_postgres::Error| format!("{}: {e}", s.table);
+        columns.push(Column {
+            name: row.try_get(0).map_err(read)?,
+            ty: row.try_get(1).map_err(read)?,
+            generated: row.try_get(2).map_err(read)?,
+        });
+    }
+    let names: Vec<&String> = columns.iter().map(|c| &c.name).collect();
+    if names != s.columns.iter().collect::<Vec<_>>() {
+        return Err(format!(
+            "{}: its columns changed after its rows were captured",
+            s.table
+        ));
+    }
+    Ok(Target {
+        table: s.quoted.clone(),
+        columns,
+        key: s.key.clone(),
+    })
+}
+
+/// Where undo SQL is written as it is generated: in memory up to [`INLINE_MAX`] bytes,
+/// then into a gzip file in the log's directory, so memory stays flat however many rows
+/// the change touched. Hashed throughout.
+struct Out {
+    dir: Option<std::path::PathBuf>,
+    inline: String,
+    file: Option<(
+        std::path::PathBuf,
+        flate2::write::GzEncoder<std::io::BufWriter<std::fs::File>>,
+    )>,
+    hasher: Sha256,
+}
+
+impl Out {
+    fn new(dir: Option<std::path::PathBuf>) -> Out {
+        Out {
+            dir,
+            inline: String::new(),
+            file: None,
+            hasher: Sha256::new(),
+        }
+    }
+
+    fn write(&mut self, text: &str) -> Result<(), String> {
+        self.hasher.update(text.as_bytes());
+        if self.file.is_none() && self.inline.len() + text.len() <= INLINE_MAX {
+            self.inline.push_str(text);
+            return Ok(());
+        }
+        if self.file.is_none() {
+            let dir = self.dir.as_ref().ok_or(
+                "the undo SQL is too large to keep inline and the session is not logged to a file",
+            )?;
+            let path = dir.join(format!(".undo-{}.sql.gz.part", std::process::id()));
+            let file = std::fs::File::create(&path).map_err(|e| side_failed(&path, &e))?;
+            let gz = flate2::write::GzEncoder::new(
+                std::io::BufWriter::new(file),
+                flate2::Compression::default(),
+            );
+            let held = std::mem::take(&mut self.inline);
+            self.file = Some((path, gz));
+            self.write_file(&held)?;
+        }
+        self.write_file(text)
+    }
+
+    fn write_file(&mut self, text: &str) -> Result<(), String> {
+        if let Some((path, gz)) = self.file.as_mut() {
+            gz.write_all(text.as_bytes())
+                .map_err(|e| side_failed(path, &e))?;
+        }
+        Ok(())
+    }
+
+    /// Where the SQL ended up: inline, or the side file renamed to its SHA-256.
+    fn finish(self) -> Result<Stored, String> {
+        let sha256 = hex::encode(&self.hasher.finalize());
+        let Some((part, gz)) = self.file else {
+            return Ok(Stored {
+                sql: Some(self.inline),
+                file: None,
+                sha256,
+            });
+        };
+        let name = format!("undo-{sha256}.sql.gz");
+        let path = part.with_file_name(&name);
+        let done = gz
+            .finish()
+            .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
+            .and_then(|f| f.sync_all())
+            .and_then(|()| std::fs::rename(&part, &path));
+        if let Err(e) = done {
+            let _ = std::fs::remove_file(&part);
+            return Err(side_failed(&path, &e));
+        }
+        Ok(Stored {
+            sql: None,
+            file: Some(name),
+            sha256,
+        })
+    }
+}
+
+fn side_failed(path: &Path, e: &std::io::Error) -> String {
+    format!(
+        "the undo side file {} could not be written ({e})",
+        path.display()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(text: &str, dir: Option<&Path>) -> Result<Stored, String> {
+        let mut out = Out::new(dir.map(Path::to_path_buf));
+        for line in text.split_inclusive('\n') {
+            out.write(line)?;
+        }
+        out.finish()
+    }
+
+    #[test]
+    fn small_undo_is_inline_and_large_goes_to_a_side_file() {
+        let small = stored("DELETE FROM t WHERE id = 1;\n", None).expect("inline");
+        assert!(small.sql.is_some() && small.file.is_none());
+        assert_eq!(small.sha256.len(), 64);
+        let dir = tempfile::tempdir().expect("dir");
+        let big = "DELETE FROM t WHERE id = 1;\n".repeat(INLINE_MAX / 10);
+        assert!(stored(&big, None).is_err(), "no log directory: refused");
+        let kept = stored(&big, Some(dir.path())).expect("side file");
+        let name = kept.file.expect("file");
+        assert_eq!(name, format!("undo-{}.sql.gz", kept.sha256));
+        assert_eq!(kept.sha256, hex::encode(&Sha256::digest(big.as_bytes())));
+        assert_eq!(
+            std::fs::read_dir(dir.path()).expect("ls").count(),
+            1,
+            "no part file left"
+        );
+        let mut text = String::new();
+        std::io::Read::read_to_string(
+            &mut flate2::read::GzDecoder::new(
+                std::fs::File::open(dir.path().join(name)).expect("open"),
+            ),
+            &mut text,
+        )
+        .expect("gunzip");
+        assert_eq!(text, big);
+    }
+}
