@@ -24,7 +24,9 @@ mod implicit;
 mod io;
 mod log;
 pub mod outcome;
+mod pager;
 pub mod probe;
+mod reconnect;
 pub mod roles;
 mod setting;
 pub mod signals;
@@ -84,6 +86,14 @@ pub struct Session {
     error_rollback: bool,
     log: crate::audit::SessionLog,
     facts: log::Facts,
+    /// The interactive shell reconnects when the server ends the connection
+    /// ([`reconnect`]); scripts stop.
+    reconnects: bool,
+    /// When the last input finished: the server counts idle time in a transaction from
+    /// about then.
+    last_activity: std::time::Instant,
+    /// The last error the server sent, with its statement (`\errverbose`).
+    last_error: Option<(tokio_postgres::error::DbError, String)>,
 }
 
 impl Session {
@@ -95,25 +105,14 @@ impl Session {
         io: Io,
         confirm: Box<dyn Confirm>,
     ) -> Result<Session, crate::Error> {
-        let me =
-            probe::probe(&conn.client)
-                .await
-                .map_err(|e| crate::conn::ConnError::Unusable {
-                    target: conn.params.target(),
-                    message: render::error::one_line(&e),
-                })?;
-        let unusable = |e: tokio_postgres::Error| crate::conn::ConnError::Unusable {
-            target: conn.params.target(),
-            message: render::error::one_line(&e),
-        };
-        let defaults =
-            defaults::ServerDefaults::read(&conn.client, me.timeouts, &conn.params.dbname)
-                .await
-                .map_err(unusable)?;
-        let accepted = roles::check(&conn.client, &settings.env).await?;
-        let server = server_identity(&conn.client).await;
+        let reconnect::Inspected {
+            login,
+            app_name,
+            defaults,
+            accepted,
+            server,
+        } = reconnect::inspect(&conn, &settings).await?;
         let mut io = io;
-        let accepted = accepted.lines();
         for line in &accepted {
             io.say_warn(&format!("WARNING: {}", render::escape::one_line(line)));
         }
@@ -128,8 +127,8 @@ impl Session {
         Ok(Session {
             timeouts: defaults.effective(config),
             defaults,
-            login: me.session_user,
-            app_name: me.application_name,
+            login,
+            app_name,
             accepted,
             server,
             changes: Changes::default(),
@@ -140,6 +139,9 @@ impl Session {
             error_rollback: false,
             log: crate::audit::SessionLog::unlogged("no session log was opened"),
             facts: log::Facts::default(),
+            reconnects: false,
+            last_activity: std::time::Instant::now(),
+            last_error: None,
             conn,
             settings,
             io,
@@ -188,6 +190,11 @@ impl Session {
         }
     }
 
+    /// The last error the server sent and the statement it answered (`\errverbose`).
+    pub fn last_error(&self) -> Option<&(tokio_postgres::error::DbError, String)> {
+        self.last_error.as_ref()
+    }
+
     /// The one writer to the terminal, for the shell around the session (meta-commands,
     /// banner): everything written through it is escaped.
     pub fn io(&mut self) -> &mut Io {
@@ -229,11 +236,26 @@ impl Session {
     /// succeed. An unterminated tail is an error: nothing of it is sent. The connection
     /// is settled before the author is waited on again, so a FATAL the server sends
     /// meanwhile is kept (see [`crate::conn::Connection::settle`]).
+    ///
+    /// In the interactive shell a connection the server ended is reconnected
+    /// ([`reconnect`]): before the input when it was found ended, after it when it ended
+    /// while the input ran (nothing is sent again).
     pub async fn execute(&mut self, input: &str) -> Outcome {
-        let outcome = self.execute_pieces(input).await;
+        let outcome = if self.reconnects {
+            match self.revive().await {
+                Some(outcome) => outcome,
+                None => match self.execute_pieces(input).await {
+                    Outcome::ConnectionLost => self.reset().await,
+                    outcome => outcome,
+                },
+            }
+        } else {
+            self.execute_pieces(input).await
+        };
         if !outcome.ends_session() {
             self.conn.settle().await;
         }
+        self.last_activity = std::time::Instant::now();
         outcome
     }
 
@@ -402,9 +424,12 @@ impl Session {
                 return self.failed(e, text).await;
             }
         }
-        let result = exec::run_streaming(&self.conn.client, &self.conn.tls, text, &mut |batch| {
-            self.io.out(&Text::plain(batch))
-        })
+        let result = exec::run_streaming(
+            &self.conn.client,
+            &self.conn.tls,
+            text,
+            &mut |columns, rows, part| self.io.result(columns, rows, part),
+        )
         .await;
         match result {
             Ok(done) => {
@@ -637,9 +662,12 @@ impl Session {
         if let Err(e) = self.conn.client.batch_execute(BEGIN).await {
             return self.failed(e, text).await;
         }
-        match exec::run_streaming(&self.conn.client, &self.conn.tls, text, &mut |batch| {
-            self.io.out(&Text::plain(batch))
-        })
+        match exec::run_streaming(
+            &self.conn.client,
+            &self.conn.tls,
+            text,
+            &mut |columns, rows, part| self.io.result(columns, rows, part),
+        )
         .await
         {
             Ok(done) => {
@@ -701,7 +729,7 @@ impl Session {
                 match self.open_write(isolation.as_deref()).await {
                     Some(outcome) => outcome,
                     None => {
-                        self.say_out("BEGIN");
+                        self.io.result_tag("BEGIN");
                         Outcome::Ok
                     }
                 }
@@ -714,7 +742,7 @@ impl Session {
             (TxControl::Commit, true) => self.commit().await,
             (TxControl::Rollback, true) => match self.rollback().await {
                 Ok(()) => {
-                    self.say_out("ROLLBACK");
+                    self.io.result_tag("ROLLBACK");
                     Outcome::Ok
                 }
                 Err(f) => self.failed(f, text).await,
@@ -903,6 +931,7 @@ impl Session {
             Some(db) => {
                 let shown = render::error::db_error(db, text);
                 self.say_error(shown.trim_end());
+                self.last_error = Some((db.clone(), text.to_string()));
             }
             None => self.say_error(&format!("ERROR:  {}", render::error::one_line(&e))),
         }
@@ -923,17 +952,16 @@ impl Session {
 
     fn show(&mut self, text: &str, done: &exec::Executed) {
         self.log_rows(done.count);
-        let out = if !done.columns.is_empty() {
-            let mut table = done.table();
-            // psql prints the tag after the rows of INSERT/UPDATE/DELETE … RETURNING.
-            if render::tag::dml_verb(text).is_some() {
-                table.push_str(&format!("{}\n", render::tag::command_tag(text, done.count)));
-            }
-            table
-        } else {
-            format!("{}\n", render::tag::command_tag(text, done.count))
-        };
-        self.io.out(&Text::plain(out));
+        let tag = render::tag::command_tag(text, done.count);
+        if !done.tuples {
+            self.io.result_tag(&tag);
+            return;
+        }
+        self.io.result(&done.columns, &done.rows, done.last_part());
+        // psql prints the tag after the rows of INSERT/UPDATE/DELETE … RETURNING.
+        if render::tag::dml_verb(text).is_some() {
+            self.io.result_tag(&tag);
+        }
     }
 
     fn flush_notices(&mut self) {
@@ -942,6 +970,8 @@ impl Session {
         }
     }
 
+    // Kept for the say_* family (HELPERS.md), though results now go through Io::result.
+    #[allow(dead_code)]
     fn say_out(&mut self, s: &str) {
         self.io.say_out(s);
     }
