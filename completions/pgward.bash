@@ -169,6 +169,9 @@ _pgward() {
             pgward__subcmd__help__subcmd__approver__subcmd__reviewer,remove)
                 cmd="pgward__subcmd__help__subcmd__approver__subcmd__reviewer__subcmd__remove"
                 ;;
+            pgward__subcmd__help__subcmd__log,attach)
+                cmd="pgward__subcmd__help__subcmd__log__subcmd__attach"
+                ;;
             pgward__subcmd__help__subcmd__log,export)
                 cmd="pgward__subcmd__help__subcmd__log__subcmd__export"
                 ;;
@@ -180,6 +183,9 @@ _pgward() {
                 ;;
             pgward__subcmd__help__subcmd__log,verify)
                 cmd="pgward__subcmd__help__subcmd__log__subcmd__verify"
+                ;;
+            pgward__subcmd__log,attach)
+                cmd="pgward__subcmd__log__subcmd__attach"
                 ;;
             pgward__subcmd__log,export)
                 cmd="pgward__subcmd__log__subcmd__export"
@@ -195,6 +201,9 @@ _pgward() {
                 ;;
             pgward__subcmd__log,verify)
                 cmd="pgward__subcmd__log__subcmd__verify"
+                ;;
+            pgward__subcmd__log__subcmd__help,attach)
+                cmd="pgward__subcmd__log__subcmd__help__subcmd__attach"
                 ;;
             pgward__subcmd__log__subcmd__help,export)
                 cmd="pgward__subcmd__log__subcmd__help__subcmd__export"
@@ -1124,8 +1133,22 @@ _pgward() {
             return 0
             ;;
         pgward__subcmd__help__subcmd__log)
-            opts="verify show export list"
+            opts="verify show export attach list"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__help__subcmd__log__subcmd__attach)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1216,12 +1239,38 @@ _pgward() {
             return 0
             ;;
         pgward__subcmd__log)
-            opts="--help verify show export list help"
+            opts="--help verify show export attach list help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__log__subcmd__attach)
+            opts="-t --ticket --config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --ticket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1248,8 +1297,22 @@ _pgward() {
             return 0
             ;;
         pgward__subcmd__log__subcmd__help)
-            opts="verify show export list help"
+            opts="verify show export attach list help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__log__subcmd__help__subcmd__attach)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1384,7 +1447,7 @@ _pgward() {
             return 0
             ;;
         pgward__subcmd__log__subcmd__verify)
-            opts="-e --env --key --json --config --help"
+            opts="-e --env --key --approver-key --json --config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1399,6 +1462,10 @@ _pgward() {
                     return 0
                     ;;
                 --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --approver-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
