@@ -421,6 +421,7 @@ impl Links {
                 approved_at,
                 expires_at,
                 token,
+                ..
             } => {
                 let Some((id, digest, log_head)) =
                     self.request.take().filter(|(id, ..)| id == request_id)

@@ -690,6 +690,7 @@ fn approval_log(dir: &Path, approver: &ed25519_dalek::SigningKey, forge: Forge) 
         approved_at: approved_at.into(),
         expires_at: expires_at.into(),
         token,
+        code_typed: Some(true),
     })
     .unwrap();
     let committed = if forge == Forge::Digest {
