@@ -32,6 +32,7 @@ mod server_settings;
 mod standby;
 mod stream;
 mod term;
+mod tickets;
 mod tls;
 mod tls_self_signed;
 mod undo;
