@@ -22,11 +22,13 @@ mod dry_run;
 pub mod exec;
 mod implicit;
 mod io;
+mod ledger;
 mod log;
 pub mod outcome;
 mod pager;
 pub mod probe;
 mod reconnect;
+mod replay;
 pub mod roles;
 mod setting;
 pub mod signals;
@@ -97,6 +99,10 @@ pub struct Session {
     last_activity: std::time::Instant,
     /// The last error the server sent, with its statement (`\errverbose`).
     last_error: Option<(tokio_postgres::error::DbError, String)>,
+    /// The ledger's run-once state and the COMMIT's approval (see [`ledger`]).
+    ledger: ledger::LedgerState,
+    /// The committed change this session replays (`pgward replay`).
+    replaying: Option<crate::replay::Origin>,
 }
 
 impl Session {
@@ -146,6 +152,8 @@ impl Session {
             reconnects: false,
             last_activity: std::time::Instant::now(),
             last_error: None,
+            ledger: ledger::LedgerState::default(),
+            replaying: None,
             conn,
             settings,
             io,
