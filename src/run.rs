@@ -392,6 +392,7 @@ fn demo(script: &ScriptArgs) -> Result<ExitCode, Error> {
             connect_timeout: None,
             passfile: None,
             prompt: PasswordPrompt::Never,
+            extras: conn::Extras::default(),
         },
         author,
         ticket: Some("DEMO-1".into()),

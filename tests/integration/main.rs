@@ -13,6 +13,7 @@ mod describe;
 mod faults;
 mod guard;
 mod guard_parse;
+mod libpq;
 mod log;
 mod pgbouncer;
 mod preview;
