@@ -8,6 +8,7 @@ pub mod describe;
 pub mod helper;
 pub mod idle;
 pub mod meta;
+pub mod output;
 pub mod prompt;
 pub mod script;
 pub mod secrets;
@@ -84,10 +85,13 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session, runner: &mut Run
     } else {
         ""
     };
-    session.io().say_out(&format!(
-        "pgward {} — type \\? for help, \\q to quit.{standby}",
-        env!("CARGO_PKG_VERSION"),
-    ));
+    // -q leaves out the greeting, as in psql, but never what pgward must say.
+    if !session.io().is_quiet() || session.is_standby() {
+        session.io().say_out(&format!(
+            "pgward {} — type \\? for help, \\q to quit.{standby}",
+            env!("CARGO_PKG_VERSION"),
+        ));
+    }
     if let Some(path) = session.log_path().map(|p| p.display().to_string()) {
         session.io().say_out(&format!("Session log: {path}"));
     }

@@ -8,6 +8,8 @@
 //! After every statement the [`probe`] checks role, login, backend, transaction and the
 //! settings pgward set; after every transaction, leftover advisory locks are released.
 //! COMMIT is intercepted wherever it appears and needs confirmation at a terminal.
+//! Statements that cannot run in a transaction block run alone, after the same
+//! authorisation, in [`standalone`](self) (see `standalone.rs`).
 //! See the state machine in `../shared/DESIGN.md` and README's "Security model".
 
 mod advisory;
@@ -22,11 +24,14 @@ mod implicit;
 mod io;
 mod log;
 pub mod outcome;
+mod pager;
 pub mod probe;
 mod reconnect;
 pub mod roles;
 mod setting;
 pub mod signals;
+mod standalone;
+mod standalone_digest;
 pub mod state;
 mod summary;
 mod unknown;
@@ -87,6 +92,8 @@ pub struct Session {
     /// When the last input finished: the server counts idle time in a transaction from
     /// about then.
     last_activity: std::time::Instant,
+    /// The last error the server sent, with its statement (`\errverbose`).
+    last_error: Option<(tokio_postgres::error::DbError, String)>,
 }
 
 impl Session {
@@ -134,6 +141,7 @@ impl Session {
             facts: log::Facts::default(),
             reconnects: false,
             last_activity: std::time::Instant::now(),
+            last_error: None,
             conn,
             settings,
             io,
@@ -180,6 +188,11 @@ impl Session {
             TxState::Open(tx) | TxState::Failed(tx) => tx.statements.len(),
             TxState::Idle => 0,
         }
+    }
+
+    /// The last error the server sent and the statement it answered (`\errverbose`).
+    pub fn last_error(&self) -> Option<&(tokio_postgres::error::DbError, String)> {
+        self.last_error.as_ref()
     }
 
     /// The one writer to the terminal, for the shell around the session (meta-commands,
@@ -344,6 +357,7 @@ impl Session {
         match verdict {
             Verdict::Refused(r) => self.refuse(&r),
             Verdict::Transaction(tc) => self.transaction(tc, text).await,
+            Verdict::NonTransactional { what, lock } => self.standalone(what, lock, text).await,
             _ if matches!(self.state, TxState::Failed(_)) => self.aborted(),
             Verdict::Read => match self.state {
                 TxState::Idle => self.read_only(text).await,
@@ -410,9 +424,12 @@ impl Session {
                 return self.failed(e, text).await;
             }
         }
-        let result = exec::run_streaming(&self.conn.client, &self.conn.tls, text, &mut |batch| {
-            self.io.out(&Text::plain(batch))
-        })
+        let result = exec::run_streaming(
+            &self.conn.client,
+            &self.conn.tls,
+            text,
+            &mut |columns, rows, part| self.io.result(columns, rows, part),
+        )
         .await;
         match result {
             Ok(done) => {
@@ -645,9 +662,12 @@ impl Session {
         if let Err(e) = self.conn.client.batch_execute(BEGIN).await {
             return self.failed(e, text).await;
         }
-        match exec::run_streaming(&self.conn.client, &self.conn.tls, text, &mut |batch| {
-            self.io.out(&Text::plain(batch))
-        })
+        match exec::run_streaming(
+            &self.conn.client,
+            &self.conn.tls,
+            text,
+            &mut |columns, rows, part| self.io.result(columns, rows, part),
+        )
         .await
         {
             Ok(done) => {
@@ -709,7 +729,7 @@ impl Session {
                 match self.open_write(isolation.as_deref()).await {
                     Some(outcome) => outcome,
                     None => {
-                        self.say_out("BEGIN");
+                        self.io.result_tag("BEGIN");
                         Outcome::Ok
                     }
                 }
@@ -722,7 +742,7 @@ impl Session {
             (TxControl::Commit, true) => self.commit().await,
             (TxControl::Rollback, true) => match self.rollback().await {
                 Ok(()) => {
-                    self.say_out("ROLLBACK");
+                    self.io.result_tag("ROLLBACK");
                     Outcome::Ok
                 }
                 Err(f) => self.failed(f, text).await,
@@ -911,6 +931,7 @@ impl Session {
             Some(db) => {
                 let shown = render::error::db_error(db, text);
                 self.say_error(shown.trim_end());
+                self.last_error = Some((db.clone(), text.to_string()));
             }
             None => self.say_error(&format!("ERROR:  {}", render::error::one_line(&e))),
         }
@@ -931,17 +952,16 @@ impl Session {
 
     fn show(&mut self, text: &str, done: &exec::Executed) {
         self.log_rows(done.count);
-        let out = if !done.columns.is_empty() {
-            let mut table = done.table();
-            // psql prints the tag after the rows of INSERT/UPDATE/DELETE … RETURNING.
-            if render::tag::dml_verb(text).is_some() {
-                table.push_str(&format!("{}\n", render::tag::command_tag(text, done.count)));
-            }
-            table
-        } else {
-            format!("{}\n", render::tag::command_tag(text, done.count))
-        };
-        self.io.out(&Text::plain(out));
+        let tag = render::tag::command_tag(text, done.count);
+        if !done.tuples {
+            self.io.result_tag(&tag);
+            return;
+        }
+        self.io.result(&done.columns, &done.rows, done.last_part());
+        // psql prints the tag after the rows of INSERT/UPDATE/DELETE … RETURNING.
+        if render::tag::dml_verb(text).is_some() {
+            self.io.result_tag(&tag);
+        }
     }
 
     fn flush_notices(&mut self) {
@@ -950,6 +970,8 @@ impl Session {
         }
     }
 
+    // Kept for the say_* family (HELPERS.md), though results now go through Io::result.
+    #[allow(dead_code)]
     fn say_out(&mut self, s: &str) {
         self.io.say_out(s);
     }

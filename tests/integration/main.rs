@@ -2,6 +2,7 @@
 //! run, one database per test), the real `pgward` binary, real pseudo-terminals.
 
 mod approval;
+mod approval_alone;
 mod approval_page;
 mod approval_service;
 mod approval_util;
@@ -15,6 +16,7 @@ mod guard;
 mod guard_parse;
 mod libpq;
 mod log;
+mod output;
 mod pgbouncer;
 mod preview;
 mod preview_truth;
