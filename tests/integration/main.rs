@@ -11,6 +11,7 @@ mod commit;
 mod completions;
 mod config;
 mod describe;
+mod encoding;
 mod faults;
 mod guard;
 mod guard_parse;
