@@ -34,6 +34,7 @@ mod standalone;
 mod standalone_digest;
 pub mod state;
 mod summary;
+mod typed_comment;
 mod unknown;
 pub mod wait;
 mod write;

@@ -27,6 +27,7 @@ mod repl;
 mod roles;
 mod screen;
 mod script;
+mod server_log;
 mod server_settings;
 mod standby;
 mod stream;
