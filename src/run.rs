@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::CommandFactory;
 
 use crate::approval::service::admin::{Options, Running};
-use crate::cli::{Cli, Command, LogCommand, ScriptArgs};
+use crate::cli::{Cli, Command, LedgerCommand, LogCommand, ScriptArgs};
 
 use crate::config::file::PromptColor;
 use crate::config::{ApprovalSettings, EnvSettings, Settings};
@@ -33,6 +33,15 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             crate::audit::command::keygen(out.as_deref(), config.as_deref())
         }
         Some(Command::Log { command }) => log_command(command),
+        Some(Command::Replay(args)) => crate::replay::command(&args),
+        Some(Command::Ledger { command }) => match command {
+            LedgerCommand::Init { target, print_sql } => {
+                crate::ledger::command::init(&target, print_sql)
+            }
+            LedgerCommand::Show { target, ticket } => {
+                crate::ledger::command::show(&target, ticket.as_deref())
+            }
+        },
         Some(Command::Approver { command }) => crate::approval::service::command::run(command),
         None => {
             let settings = Settings::resolve(&cli.shell, |k| std::env::var(k).ok())?;
@@ -119,6 +128,12 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
     ))?;
     session.open_log(&log);
     session.set_dry_run(script.dry_run);
+    if let Some(reason) = &script.again {
+        session.set_again(reason, true);
+    }
+    if let Some(origin) = &script.replay {
+        session.set_replay(origin.clone());
+    }
     let mut runner = Runner::new(variables(&script.set));
     if !script.no_rc {
         if let Some(code) = run_rc(&rt, &mut session, &mut runner) {

@@ -467,6 +467,17 @@ pub fn show(path: &Path, v: &Verification) -> String {
                 format!("transaction {txid}: outcome unknown ({error})")
             }
             Body::Rollback { reason } | Body::SessionEnd { reason } => reason.clone(),
+            Body::Ledger {
+                ledger_id,
+                repeats,
+                again,
+                ..
+            } => match (repeats, again) {
+                (Some(earlier), Some(why)) => {
+                    format!("ledger row {ledger_id}, again after row {earlier}: {why}")
+                }
+                _ => format!("ledger row {ledger_id}"),
+            },
         };
         let _ = writeln!(
             s,

@@ -365,14 +365,38 @@ proptest! {
 
     #[test]
     fn describe_titles_and_prompt(s in prop::array::uniform3(hostile())) {
-        for command in ["\\d", "\\dt", "\\df", "\\du", "\\l"] {
-            if let Some(Ok(queries)) = crate::repl::describe::plan(command, &[s[0].clone()]) {
+        use crate::repl::describe::{page::Page, plan, Plan};
+        for command in ["\\d", "\\dt", "\\df", "\\du", "\\l", "\\dx", "\\dp"] {
+            if let Some(Ok(Plan::List(queries))) = plan(command, &[s[0].clone()], &s[0]) {
                 for q in queries {
                     clean("describe title", &q.title)?;
                     prop_assert!(!q.title.contains('\n'), "{:?}", q.title);
                 }
             }
         }
+        // A describe page: title, cells and footers from the server, each on its lines.
+        let page = Page {
+            title: s[0].clone(),
+            columns: vec![crate::render::table::Column::text(s[1].clone())],
+            rows: vec![vec![Some(s[2].clone())]],
+            footers: vec![s[1].clone()],
+            count: false,
+        };
+        let drawn = page.render();
+        clean("describe page", &drawn)?;
+        // Title and footers stay one line each, whatever they hold.
+        let b = benign(&s);
+        let lined = |title: &str, footer: &str| Page {
+            title: format!("T{title}"),
+            columns: vec![crate::render::table::Column::text("c")],
+            rows: Vec::new(),
+            footers: vec![footer.to_string()],
+            count: false,
+        }
+        .render();
+        let drawn = lined(&s[0], &s[1]);
+        clean("describe page", &drawn)?;
+        prop_assert_eq!(lines(&drawn), lines(&lined(&b[0], &b[1])), "{:?}", drawn);
         let prompt = Prompt { env: s[0].clone(), role: s[1].clone(), db: s[2].clone(), marker: "=*>", standby: false };
         let plain = prompt.plain();
         prop_assert!(!plain.contains('\n'));

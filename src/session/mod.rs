@@ -22,11 +22,13 @@ mod dry_run;
 pub mod exec;
 mod implicit;
 mod io;
+mod ledger;
 mod log;
 pub mod outcome;
 mod pager;
 pub mod probe;
 mod reconnect;
+mod replay;
 pub mod roles;
 mod setting;
 pub mod signals;
@@ -80,6 +82,9 @@ pub struct Session {
     all_columns: bool,
     dry_run: bool,
     previewing: bool,
+    /// While a catalog read runs for a describe command ([`Session::read_rows`]), its
+    /// results are kept here instead of being drawn.
+    captured: Option<Vec<exec::Executed>>,
     /// Settings the user SET, re-applied as `SET LOCAL` after every BEGIN pgward opens.
     reapplied: setting::Reapplied,
     /// Each statement in the open transaction runs under an implicit savepoint, so an
@@ -95,6 +100,10 @@ pub struct Session {
     last_activity: std::time::Instant,
     /// The last error the server sent, with its statement (`\errverbose`).
     last_error: Option<(tokio_postgres::error::DbError, String)>,
+    /// The ledger's run-once state and the COMMIT's approval (see [`ledger`]).
+    ledger: ledger::LedgerState,
+    /// The committed change this session replays (`pgward replay`).
+    replaying: Option<crate::replay::Origin>,
 }
 
 impl Session {
@@ -136,6 +145,7 @@ impl Session {
             all_columns: false,
             dry_run: false,
             previewing: false,
+            captured: None,
             reapplied: setting::Reapplied::default(),
             error_rollback: false,
             log: crate::audit::SessionLog::unlogged("no session log was opened"),
@@ -143,6 +153,8 @@ impl Session {
             reconnects: false,
             last_activity: std::time::Instant::now(),
             last_error: None,
+            ledger: ledger::LedgerState::default(),
+            replaying: None,
             conn,
             settings,
             io,
@@ -291,6 +303,26 @@ impl Session {
         Outcome::Ok
     }
 
+    /// Runs one catalog query for a describe command (`\d NAME`) exactly as a typed
+    /// read runs: classified, in a `READ ONLY` transaction (or the open transaction's
+    /// read-only savepoint) under the read role, probed and logged. Its rows come back
+    /// instead of being drawn; `Err` carries the outcome of a read that did not succeed,
+    /// whose error the session has shown already. Anything the classifier does not call
+    /// a read is refused unsent.
+    pub async fn read_rows(&mut self, sql: &str) -> Result<exec::Executed, Outcome> {
+        if sql::classify(sql) != Verdict::Read {
+            self.say_error("refused: a describe query must be a read; nothing was sent");
+            return Err(Outcome::Refused);
+        }
+        self.captured = Some(Vec::new());
+        let outcome = self.execute(&format!("{sql}\n;")).await;
+        let kept = self.captured.take().unwrap_or_default();
+        match outcome {
+            Outcome::Ok => Ok(kept.into_iter().next().unwrap_or_default()),
+            other => Err(other),
+        }
+    }
+
     /// Ends the session: an open transaction is rolled back, and the session says so.
     pub async fn finish(&mut self) {
         if self.state.is_open() {
@@ -425,13 +457,17 @@ impl Session {
                 return self.failed(e, text).await;
             }
         }
-        let result = exec::run_streaming(
-            &self.conn.client,
-            &self.conn.tls,
-            text,
-            &mut |columns, rows, part| self.io.result(columns, rows, part),
-        )
-        .await;
+        let result = if self.captured.is_some() {
+            exec::run(&self.conn.client, &self.conn.tls, text).await
+        } else {
+            exec::run_streaming(
+                &self.conn.client,
+                &self.conn.tls,
+                text,
+                &mut |columns, rows, part| self.io.result(columns, rows, part),
+            )
+            .await
+        };
         match result {
             Ok(done) => {
                 match probe::probe(&self.conn.client).await {
@@ -663,14 +699,18 @@ impl Session {
         if let Err(e) = self.conn.client.batch_execute(BEGIN).await {
             return self.failed(e, text).await;
         }
-        match exec::run_streaming(
-            &self.conn.client,
-            &self.conn.tls,
-            text,
-            &mut |columns, rows, part| self.io.result(columns, rows, part),
-        )
-        .await
-        {
+        let result = if self.captured.is_some() {
+            exec::run(&self.conn.client, &self.conn.tls, text).await
+        } else {
+            exec::run_streaming(
+                &self.conn.client,
+                &self.conn.tls,
+                text,
+                &mut |columns, rows, part| self.io.result(columns, rows, part),
+            )
+            .await
+        };
+        match result {
             Ok(done) => {
                 // Probe inside the savepoint: a role change the read attempted is caught
                 // (and the transaction rolled back), not quietly undone.
@@ -963,6 +1003,10 @@ impl Session {
 
     fn show(&mut self, text: &str, done: &exec::Executed) {
         self.log_rows(done.count);
+        if let Some(kept) = &mut self.captured {
+            kept.push(done.clone());
+            return;
+        }
         let tag = render::tag::command_tag(text, done.count);
         if !done.tuples {
             self.io.result_tag(&tag);
