@@ -527,6 +527,7 @@ fn demo(script: &ScriptArgs) -> Result<ExitCode, Error> {
             connect_timeout: None,
             passfile: None,
             prompt: PasswordPrompt::Never,
+            extras: conn::Extras::default(),
         },
         author,
         ticket: Some("DEMO-1".into()),
