@@ -218,7 +218,7 @@ _pgward() {
 
     case "${cmd}" in
         pgward)
-            opts="-c -f -v -X -h -p -U -d -w -W -V --help --command --file --dry-run --variable --set --no-psqlrc --env --config --ticket --author --write-role --read-role --log-dir --host --port --username --dbname --no-password --password --version demo check approver completions keygen log help"
+            opts="-c -f -v -X -h -p -U -d -w -W -V --help --command --file --dry-run --variable --set --no-psqlrc --env --config --ticket --author --write-role --read-role --log-dir --no-color --host --port --username --dbname --no-password --password --version demo check approver completions keygen log help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_pgward_global_optspecs
-    string join \n help c/command= f/file= dry-run v/set= X/no-psqlrc env= config= ticket= author= write-role= read-role= log-dir= h/host= p/port= U/username= d/dbname= w/no-password W/password V/version
+    string join \n help c/command= f/file= dry-run v/set= X/no-psqlrc env= config= ticket= author= write-role= read-role= log-dir= no-color h/host= p/port= U/username= d/dbname= w/no-password W/password V/version
 end
 
 function __fish_pgward_needs_command
@@ -41,6 +41,7 @@ complete -c pgward -n "__fish_pgward_needs_command" -s d -l dbname -d 'Database 
 complete -c pgward -n "__fish_pgward_needs_command" -l help -d 'Print help'
 complete -c pgward -n "__fish_pgward_needs_command" -l dry-run -d 'Run every write and show its preview, then roll back: nothing is committed'
 complete -c pgward -n "__fish_pgward_needs_command" -s X -l no-psqlrc -d 'Do not read the startup file ~/.pgwardrc'
+complete -c pgward -n "__fish_pgward_needs_command" -l no-color -d 'No colour in output, prompt or input line (as NO_COLOR=1 does)'
 complete -c pgward -n "__fish_pgward_needs_command" -s w -l no-password -d 'Never prompt for a password'
 complete -c pgward -n "__fish_pgward_needs_command" -s W -l password -d 'Prompt for a password before connecting'
 complete -c pgward -n "__fish_pgward_needs_command" -s V -l version -d 'Print version'

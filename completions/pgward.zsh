@@ -41,6 +41,7 @@ _pgward() {
 '--dry-run[Run every write and show its preview, then roll back\: nothing is committed]' \
 '-X[Do not read the startup file ~/.pgwardrc]' \
 '--no-psqlrc[Do not read the startup file ~/.pgwardrc]' \
+'--no-color[No colour in output, prompt or input line (as NO_COLOR=1 does)]' \
 '(-W --password)-w[Never prompt for a password]' \
 '(-W --password)--no-password[Never prompt for a password]' \
 '-W[Prompt for a password before connecting]' \

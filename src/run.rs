@@ -100,7 +100,7 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
     let io = Io::new(
         Box::new(std::io::stdout()),
         Box::new(std::io::stderr()),
-        Style::detect(std::io::stderr().is_terminal()),
+        Style::detect(std::io::stderr().is_terminal() && !settings.no_color),
     )
     .with_live(std::io::stderr().is_terminal());
     let log = settings.log.clone();
@@ -397,6 +397,7 @@ fn demo(script: &ScriptArgs) -> Result<ExitCode, Error> {
         ticket: Some("DEMO-1".into()),
         config_path: None,
         history_ignore: Vec::new(),
+        no_color: false,
         log,
     };
     let code = shell(settings, script);

@@ -154,6 +154,8 @@ pub struct Settings {
     pub history_ignore: Vec<String>,
     /// Where the session log goes and which key signs it.
     pub log: LogTarget,
+    /// `--no-color`: no colour anywhere, as with `NO_COLOR`.
+    pub no_color: bool,
 }
 
 impl Settings {
@@ -287,6 +289,7 @@ impl Settings {
             log: log_target(&file, args.log_dir.as_deref()),
             config_path: path,
             history_ignore: file.history_ignore.clone(),
+            no_color: args.no_color,
         })
     }
 }
