@@ -59,6 +59,25 @@ fn tab_completes_a_column_after_update_set() {
 }
 
 #[test]
+fn the_catalog_is_read_again_after_a_transaction_ends() {
+    let db = TestDb::new("complete_refresh");
+    let home = tempfile::tempdir().expect("home");
+    let mut t = Term::ready(&db, home.path());
+    // The first load is done once a relation is offered.
+    tab_until(&mut t, "select * from ite", "\t", "items");
+    t.ctrl('u');
+    db.exec(&format!(
+        "CREATE TABLE late_arrival (x int); GRANT SELECT ON late_arrival TO {READER};"
+    ));
+    // The end of a transaction (here one that was never open) reloads the names.
+    t.line("rollback;");
+    t.prompt(READER, "=>");
+    tab_until(&mut t, "select * from late", "\t", "late_arrival");
+    t.ctrl('u');
+    t.quit();
+}
+
+#[test]
 fn hints_offer_past_reads_never_past_writes() {
     let db = TestDb::new("complete_hints");
     let home = tempfile::tempdir().expect("home");
