@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_pgward_global_optspecs
-    string join \n help c/command= f/file= dry-run v/set= X/no-psqlrc env= config= ticket= author= write-role= read-role= log-dir= no-color h/host= p/port= U/username= d/dbname= w/no-password W/password V/version
+    string join \n help c/command= f/file= dry-run v/set= X/no-psqlrc A/no-align csv F/field-separator= R/record-separator= t/tuples-only x/expanded P/pset= o/output= q/quiet env= config= ticket= author= write-role= read-role= log-dir= no-color h/host= p/port= U/username= d/dbname= w/no-password W/password V/version
 end
 
 function __fish_pgward_needs_command
@@ -27,6 +27,10 @@ end
 complete -c pgward -n "__fish_pgward_needs_command" -s c -l command -d 'Run this SQL (may be repeated), then exit' -r
 complete -c pgward -n "__fish_pgward_needs_command" -s f -l file -d 'Run the SQL in FILE (`-` for standard input), then exit' -r -F
 complete -c pgward -n "__fish_pgward_needs_command" -s v -l set -l variable -d 'Set script variable NAME to VALUE, used as :NAME, :\'NAME\' or :"NAME" (may be repeated)' -r
+complete -c pgward -n "__fish_pgward_needs_command" -s F -l field-separator -d 'Field separator for unaligned output (default: "|")' -r
+complete -c pgward -n "__fish_pgward_needs_command" -s R -l record-separator -d 'Record separator for unaligned output (default: newline)' -r
+complete -c pgward -n "__fish_pgward_needs_command" -s P -l pset -d 'Set printing option VAR to ARG (see \\pset)' -r
+complete -c pgward -n "__fish_pgward_needs_command" -s o -l output -d 'Send query results to FILE' -r -F
 complete -c pgward -n "__fish_pgward_needs_command" -l env -d 'Named environment from the config file (e.g. prod)' -r
 complete -c pgward -n "__fish_pgward_needs_command" -l config -d 'Config file [default: $PGWARD_CONFIG, else ~/.config/pgward/config.toml]' -r -F
 complete -c pgward -n "__fish_pgward_needs_command" -l ticket -d 'The ticket this change belongs to (required where approval is required)' -r
@@ -41,6 +45,11 @@ complete -c pgward -n "__fish_pgward_needs_command" -s d -l dbname -d 'Database 
 complete -c pgward -n "__fish_pgward_needs_command" -l help -d 'Print help'
 complete -c pgward -n "__fish_pgward_needs_command" -l dry-run -d 'Run every write and show its preview, then roll back: nothing is committed'
 complete -c pgward -n "__fish_pgward_needs_command" -s X -l no-psqlrc -d 'Do not read the startup file ~/.pgwardrc'
+complete -c pgward -n "__fish_pgward_needs_command" -s A -l no-align -d 'Unaligned table output mode'
+complete -c pgward -n "__fish_pgward_needs_command" -l csv -d 'CSV (Comma-Separated Values) table output mode'
+complete -c pgward -n "__fish_pgward_needs_command" -s t -l tuples-only -d 'Print rows only (no header, no footer)'
+complete -c pgward -n "__fish_pgward_needs_command" -s x -l expanded -d 'Turn on expanded table output'
+complete -c pgward -n "__fish_pgward_needs_command" -s q -l quiet -d 'Run quietly (no command tags, no confirmations of settings)'
 complete -c pgward -n "__fish_pgward_needs_command" -l no-color -d 'No colour in output, prompt or input line (as NO_COLOR=1 does)'
 complete -c pgward -n "__fish_pgward_needs_command" -s w -l no-password -d 'Never prompt for a password'
 complete -c pgward -n "__fish_pgward_needs_command" -s W -l password -d 'Prompt for a password before connecting'
@@ -55,8 +64,17 @@ complete -c pgward -n "__fish_pgward_needs_command" -a "help" -d 'Print this mes
 complete -c pgward -n "__fish_pgward_using_subcommand demo" -s c -l command -d 'Run this SQL (may be repeated), then exit' -r
 complete -c pgward -n "__fish_pgward_using_subcommand demo" -s f -l file -d 'Run the SQL in FILE (`-` for standard input), then exit' -r -F
 complete -c pgward -n "__fish_pgward_using_subcommand demo" -s v -l set -l variable -d 'Set script variable NAME to VALUE, used as :NAME, :\'NAME\' or :"NAME" (may be repeated)' -r
+complete -c pgward -n "__fish_pgward_using_subcommand demo" -s F -l field-separator -d 'Field separator for unaligned output (default: "|")' -r
+complete -c pgward -n "__fish_pgward_using_subcommand demo" -s R -l record-separator -d 'Record separator for unaligned output (default: newline)' -r
+complete -c pgward -n "__fish_pgward_using_subcommand demo" -s P -l pset -d 'Set printing option VAR to ARG (see \\pset)' -r
+complete -c pgward -n "__fish_pgward_using_subcommand demo" -s o -l output -d 'Send query results to FILE' -r -F
 complete -c pgward -n "__fish_pgward_using_subcommand demo" -l dry-run -d 'Run every write and show its preview, then roll back: nothing is committed'
 complete -c pgward -n "__fish_pgward_using_subcommand demo" -s X -l no-psqlrc -d 'Do not read the startup file ~/.pgwardrc'
+complete -c pgward -n "__fish_pgward_using_subcommand demo" -s A -l no-align -d 'Unaligned table output mode'
+complete -c pgward -n "__fish_pgward_using_subcommand demo" -l csv -d 'CSV (Comma-Separated Values) table output mode'
+complete -c pgward -n "__fish_pgward_using_subcommand demo" -s t -l tuples-only -d 'Print rows only (no header, no footer)'
+complete -c pgward -n "__fish_pgward_using_subcommand demo" -s x -l expanded -d 'Turn on expanded table output'
+complete -c pgward -n "__fish_pgward_using_subcommand demo" -s q -l quiet -d 'Run quietly (no command tags, no confirmations of settings)'
 complete -c pgward -n "__fish_pgward_using_subcommand demo" -l help -d 'Print help'
 complete -c pgward -n "__fish_pgward_using_subcommand check" -s e -l env -d 'Decide for this environment of the config file (e.g. no write_role: writes are refused)' -r
 complete -c pgward -n "__fish_pgward_using_subcommand check" -l config -d 'Config file [default: $PGWARD_CONFIG, else ~/.config/pgward/config.toml]' -r -F

@@ -22,6 +22,14 @@ _pgward() {
 '*-v+[Set script variable NAME to VALUE, used as \:NAME, \:'\''NAME'\'' or \:"NAME" (may be repeated)]:NAME=VALUE:_default' \
 '*--set=[Set script variable NAME to VALUE, used as \:NAME, \:'\''NAME'\'' or \:"NAME" (may be repeated)]:NAME=VALUE:_default' \
 '*--variable=[Set script variable NAME to VALUE, used as \:NAME, \:'\''NAME'\'' or \:"NAME" (may be repeated)]:NAME=VALUE:_default' \
+'-F+[Field separator for unaligned output (default\: "|")]:STRING:_default' \
+'--field-separator=[Field separator for unaligned output (default\: "|")]:STRING:_default' \
+'-R+[Record separator for unaligned output (default\: newline)]:STRING:_default' \
+'--record-separator=[Record separator for unaligned output (default\: newline)]:STRING:_default' \
+'*-P+[Set printing option VAR to ARG (see \\pset)]:VAR[=ARG]:_default' \
+'*--pset=[Set printing option VAR to ARG (see \\pset)]:VAR[=ARG]:_default' \
+'-o+[Send query results to FILE]:FILENAME:_files' \
+'--output=[Send query results to FILE]:FILENAME:_files' \
 '--env=[Named environment from the config file (e.g. prod)]:NAME:_default' \
 '--config=[Config file \[default\: \$PGWARD_CONFIG, else ~/.config/pgward/config.toml\]]:FILE:_files' \
 '--ticket=[The ticket this change belongs to (required where approval is required)]:ID:_default' \
@@ -41,6 +49,15 @@ _pgward() {
 '--dry-run[Run every write and show its preview, then roll back\: nothing is committed]' \
 '-X[Do not read the startup file ~/.pgwardrc]' \
 '--no-psqlrc[Do not read the startup file ~/.pgwardrc]' \
+'-A[Unaligned table output mode]' \
+'--no-align[Unaligned table output mode]' \
+'--csv[CSV (Comma-Separated Values) table output mode]' \
+'-t[Print rows only (no header, no footer)]' \
+'--tuples-only[Print rows only (no header, no footer)]' \
+'-x[Turn on expanded table output]' \
+'--expanded[Turn on expanded table output]' \
+'-q[Run quietly (no command tags, no confirmations of settings)]' \
+'--quiet[Run quietly (no command tags, no confirmations of settings)]' \
 '--no-color[No colour in output, prompt or input line (as NO_COLOR=1 does)]' \
 '(-W --password)-w[Never prompt for a password]' \
 '(-W --password)--no-password[Never prompt for a password]' \
@@ -68,9 +85,26 @@ _arguments "${_arguments_options[@]}" : \
 '*-v+[Set script variable NAME to VALUE, used as \:NAME, \:'\''NAME'\'' or \:"NAME" (may be repeated)]:NAME=VALUE:_default' \
 '*--set=[Set script variable NAME to VALUE, used as \:NAME, \:'\''NAME'\'' or \:"NAME" (may be repeated)]:NAME=VALUE:_default' \
 '*--variable=[Set script variable NAME to VALUE, used as \:NAME, \:'\''NAME'\'' or \:"NAME" (may be repeated)]:NAME=VALUE:_default' \
+'-F+[Field separator for unaligned output (default\: "|")]:STRING:_default' \
+'--field-separator=[Field separator for unaligned output (default\: "|")]:STRING:_default' \
+'-R+[Record separator for unaligned output (default\: newline)]:STRING:_default' \
+'--record-separator=[Record separator for unaligned output (default\: newline)]:STRING:_default' \
+'*-P+[Set printing option VAR to ARG (see \\pset)]:VAR[=ARG]:_default' \
+'*--pset=[Set printing option VAR to ARG (see \\pset)]:VAR[=ARG]:_default' \
+'-o+[Send query results to FILE]:FILENAME:_files' \
+'--output=[Send query results to FILE]:FILENAME:_files' \
 '--dry-run[Run every write and show its preview, then roll back\: nothing is committed]' \
 '-X[Do not read the startup file ~/.pgwardrc]' \
 '--no-psqlrc[Do not read the startup file ~/.pgwardrc]' \
+'-A[Unaligned table output mode]' \
+'--no-align[Unaligned table output mode]' \
+'--csv[CSV (Comma-Separated Values) table output mode]' \
+'-t[Print rows only (no header, no footer)]' \
+'--tuples-only[Print rows only (no header, no footer)]' \
+'-x[Turn on expanded table output]' \
+'--expanded[Turn on expanded table output]' \
+'-q[Run quietly (no command tags, no confirmations of settings)]' \
+'--quiet[Run quietly (no command tags, no confirmations of settings)]' \
 '--help[Print help]' \
 && ret=0
 ;;

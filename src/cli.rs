@@ -1,5 +1,6 @@
-//! Command-line flags. psql's letters keep psql's meaning (`-h -p -U -d -w -W -c -f`, and
-//! `-v -X -o` for script variables, the rc file and the output file); pgward's own options
+//! Command-line flags. psql's letters keep psql's meaning (`-h -p -U -d -w -W -c -f`,
+//! `-v -X` for script variables and the rc file, and the output flags `-A -t -F -R -x -P
+//! -o -q --csv`); pgward's own options
 //! (`--env`, `--ticket`, …) have no letter, so `psql -tc …` habits never land on them.
 //! `--help` has no short form, as in psql (`-?` is not offered).
 
@@ -195,6 +196,41 @@ pub struct ScriptArgs {
     /// Do not read the startup file ~/.pgwardrc.
     #[arg(short = 'X', long = "no-psqlrc")]
     pub no_rc: bool,
+    /// How results are printed.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// psql's output options.
+#[derive(Debug, Clone, Args, Default)]
+pub struct OutputArgs {
+    /// Unaligned table output mode.
+    #[arg(short = 'A', long = "no-align")]
+    pub no_align: bool,
+    /// CSV (Comma-Separated Values) table output mode.
+    #[arg(long)]
+    pub csv: bool,
+    /// Field separator for unaligned output (default: "|").
+    #[arg(short = 'F', long = "field-separator", value_name = "STRING")]
+    pub field_separator: Option<String>,
+    /// Record separator for unaligned output (default: newline).
+    #[arg(short = 'R', long = "record-separator", value_name = "STRING")]
+    pub record_separator: Option<String>,
+    /// Print rows only (no header, no footer).
+    #[arg(short = 't', long = "tuples-only")]
+    pub tuples_only: bool,
+    /// Turn on expanded table output.
+    #[arg(short = 'x', long)]
+    pub expanded: bool,
+    /// Set printing option VAR to ARG (see \pset).
+    #[arg(short = 'P', long = "pset", value_name = "VAR[=ARG]")]
+    pub pset: Vec<String>,
+    /// Send query results to FILE.
+    #[arg(short = 'o', long = "output", value_name = "FILENAME")]
+    pub output: Option<PathBuf>,
+    /// Run quietly (no command tags, no confirmations of settings).
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
 }
 
 /// Options of the shell.

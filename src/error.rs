@@ -36,6 +36,9 @@ pub enum Error {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// An output option (`-P`, `-o`) cannot be used.
+    #[error("{0}")]
+    Output(String),
     /// A session-log command failed.
     #[error(transparent)]
     Audit(#[from] crate::audit::AuditError),

@@ -21,10 +21,12 @@ use crate::preview::counts::TableCounts;
 use crate::preview::digest::TableTotals;
 use crate::preview::images::{CapturedRow, ImageSink, SinkOptions, SpillTo};
 use crate::preview::keys::RowKey;
+use crate::preview::net::NetCounts;
 use crate::preview::relation::Relation;
 use crate::preview::rewrite::{Capture, CaptureKind, WhereShape};
 use crate::preview::statement::{DdlFacts, Plan, Report, WriteKind};
 use crate::repl::prompt::Prompt;
+use crate::session::changes::NetLine;
 use crate::session::{Io, Summary};
 
 /// Pieces a hostile string is made of: whole sequences an attacker would use, single
@@ -254,6 +256,7 @@ fn report(s: &[String; 4], kind: CaptureKind) -> Report {
             catalog_changed: true,
         }),
         warnings: vec![d.clone()],
+        capture_exact: false,
     }
 }
 
@@ -336,6 +339,10 @@ proptest! {
             let totals = vec![TableTotals { table: s[2].clone(), inserted: 1, updated: 0, deleted: 2 }];
             let truncated = vec![(s[3].clone(), 7)];
             let schema = vec![s[1].clone()];
+            let net = vec![
+                NetLine { table: s[2].clone(), net: Ok(NetCounts { inserted: 1, changed: 0, deleted: 2 }) },
+                NetLine { table: s[3].clone(), net: Err(s[1].clone()) },
+            ];
             Summary {
                 environment: &s[0],
                 database: &s[1],
@@ -343,6 +350,7 @@ proptest! {
                 txid: &s[3],
                 statements: &statements,
                 totals: &totals,
+                net: &net,
                 upper_bound: Some(&s[2]),
                 truncated: &truncated,
                 schema: &schema,

@@ -15,6 +15,10 @@ use std::sync::{Arc, Mutex};
 
 use crate::conn::ConnParams;
 
+/// The `application_name` of the catalog's connection, so a DBA (and a test) can tell
+/// it from the session's own.
+pub const APPLICATION_NAME: &str = "pgward (completion)";
+
 /// A relation completion knows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Relation {
@@ -123,7 +127,7 @@ fn load_loop(params: &ConnParams, shared: &Shared, asked: &mpsc::Receiver<()>) {
             .is_none_or(|c: &crate::conn::Connection| c.client.is_closed())
         {
             conn = rt
-                .block_on(crate::conn::reconnect(params, "pgward (completion)"))
+                .block_on(crate::conn::reconnect(params, APPLICATION_NAME))
                 .ok();
         }
         let Some(c) = &conn else { continue };

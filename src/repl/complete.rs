@@ -18,6 +18,8 @@ use super::lex::{self, Kind, Token};
 /// Meta-commands, for completion after a backslash.
 pub const META_COMMANDS: &[&str] = &[
     "\\?",
+    "\\C",
+    "\\a",
     "\\conninfo",
     "\\d",
     "\\d+",
@@ -38,19 +40,26 @@ pub const META_COMMANDS: &[&str] = &[
     "\\dx",
     "\\e",
     "\\echo",
+    "\\errverbose",
+    "\\f",
     "\\g",
+    "\\gx",
     "\\i",
     "\\ir",
     "\\l",
+    "\\o",
     "\\p",
     "\\preview",
+    "\\pset",
     "\\q",
     "\\r",
     "\\set",
     "\\sf",
+    "\\t",
     "\\timing",
     "\\unset",
     "\\watch",
+    "\\x",
 ];
 
 /// Words that start a statement.

@@ -61,7 +61,7 @@ impl Session {
                 self.say_error(
                     "the transaction had failed, so COMMIT rolled it back: nothing was committed",
                 );
-                self.say_out("ROLLBACK");
+                self.io.result_tag("ROLLBACK");
                 return Err(Outcome::SqlError);
             }
             TxState::Open(tx) => tx.clone(),
@@ -130,7 +130,7 @@ impl Session {
     async fn close_unwritten(&mut self) -> Result<Outcome, Outcome> {
         match self.rollback().await {
             Ok(()) => {
-                self.say_out("ROLLBACK");
+                self.io.result_tag("ROLLBACK");
                 self.say_note(
                     "nothing was written, so the transaction was closed without a COMMIT",
                 );
@@ -281,7 +281,7 @@ impl Session {
                 warnings,
             } => {
                 self.show_notices(&warnings);
-                self.say_out("COMMIT");
+                self.io.result_tag("COMMIT");
                 self.release_advisory_locks().await;
                 // The server answers a cancelled wait for a synchronous standby with a
                 // plain WARNING (01000) and a successful COMMIT: the transaction

@@ -2,6 +2,7 @@
 //! run, one database per test), the real `pgward` binary, real pseudo-terminals.
 
 mod approval;
+mod approval_alone;
 mod approval_page;
 mod approval_service;
 mod approval_util;
@@ -16,10 +17,12 @@ mod faults;
 mod guard;
 mod guard_parse;
 mod log;
+mod output;
 mod pgbouncer;
 mod preview;
 mod preview_truth;
 mod proxy;
+mod reconnect;
 mod repl;
 mod roles;
 mod screen;
