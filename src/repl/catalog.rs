@@ -32,6 +32,44 @@ pub struct Relation {
     pub columns: Vec<String>,
 }
 
+/// A name as completion offers it, prepared once when the catalog loads so that a
+/// completion over thousands of names is a plain scan.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Name {
+    /// As the catalog spells it.
+    pub raw: String,
+    /// As it must be typed (double-quoted where needed).
+    pub shown: String,
+    /// Lower case, for matching a typed prefix in any case.
+    folded: String,
+    /// A mixed-case name matches only as written, as psql's completion does.
+    exact: bool,
+}
+
+impl Name {
+    /// `raw`, prepared.
+    pub fn new(raw: &str) -> Name {
+        let exact = raw.chars().any(char::is_uppercase) && raw.chars().any(char::is_lowercase);
+        Name {
+            raw: raw.to_string(),
+            shown: super::complete::quote(raw),
+            folded: raw.to_lowercase(),
+            exact,
+        }
+    }
+
+    /// Whether the name starts with what was typed.
+    pub fn matches(&self, prefix: &str) -> bool {
+        if self.exact {
+            self.raw.starts_with(prefix)
+        } else {
+            prefix.len() <= self.folded.len()
+                && self.folded.is_char_boundary(prefix.len())
+                && self.folded[..prefix.len()].eq_ignore_ascii_case(prefix)
+        }
+    }
+}
+
 /// Everything completion knows about the database.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
@@ -43,6 +81,12 @@ pub struct Catalog {
     pub functions: Vec<String>,
     /// Relation name (lower case) → indexes into `relations`.
     by_name: HashMap<String, Vec<usize>>,
+    /// The visible relations' names, sorted as shown, without repeats.
+    pub visible: Vec<Name>,
+    /// The schemas' names, prepared.
+    pub schema_names: Vec<Name>,
+    /// The functions' names, prepared.
+    pub function_names: Vec<Name>,
 }
 
 impl Catalog {
@@ -52,7 +96,19 @@ impl Catalog {
         for (i, r) in relations.iter().enumerate() {
             by_name.entry(r.name.to_lowercase()).or_default().push(i);
         }
+        let mut visible: Vec<Name> = relations
+            .iter()
+            .filter(|r| r.visible)
+            .map(|r| Name::new(&r.name))
+            .collect();
+        visible.sort_by(|a, b| a.shown.cmp(&b.shown));
+        visible.dedup_by(|a, b| a.shown == b.shown);
+        let mut schema_names: Vec<Name> = schemas.iter().map(|s| Name::new(s)).collect();
+        schema_names.sort_by(|a, b| a.shown.cmp(&b.shown));
         Catalog {
+            schema_names,
+            function_names: functions.iter().map(|f| Name::new(f)).collect(),
+            visible,
             schemas,
             relations,
             functions,

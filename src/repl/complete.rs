@@ -211,7 +211,7 @@ pub fn complete(line: &str, pos: usize, catalog: &Catalog) -> (usize, Vec<String
     if let Some(first) = significant.first().filter(|t| t.kind == Kind::Meta) {
         let command = first.text(line);
         if command.starts_with("\\sf") {
-            return (start, matching(catalog.functions.iter(), prefix));
+            return (start, prepared(&catalog.function_names, prefix));
         }
         if command.starts_with("\\d") {
             return (start, relations(catalog, qualifier.as_deref(), prefix));
@@ -291,7 +291,7 @@ pub fn complete(line: &str, pos: usize, catalog: &Catalog) -> (usize, Vec<String
             }
         }
         if !update_set {
-            out.extend(matching(catalog.functions.iter(), prefix));
+            out.extend(prepared(&catalog.function_names, prefix));
             out.extend(keywords(EXPRESSION));
         }
         return (start, out);
@@ -430,34 +430,41 @@ fn follows_relation(word: &str) -> bool {
 /// Relations (quoted where needed) whose name starts with `prefix`; without a schema,
 /// the visible ones and the schemas (as `schema.`), with one, that schema's.
 fn relations(catalog: &Catalog, schema: Option<&str>, prefix: &str) -> Vec<String> {
-    let mut out: Vec<String> = match schema {
-        Some(s) => catalog
+    if let Some(s) = schema {
+        let mut out: Vec<String> = catalog
             .relations
             .iter()
             .filter(|r| r.schema.eq_ignore_ascii_case(s))
             .map(|r| r.name.as_str())
             .filter(|n| starts_with(n, prefix))
             .map(quote)
-            .collect(),
-        None => catalog
-            .relations
-            .iter()
-            .filter(|r| r.visible)
-            .map(|r| r.name.as_str())
-            .filter(|n| starts_with(n, prefix))
-            .map(quote)
-            .chain(
-                catalog
-                    .schemas
-                    .iter()
-                    .filter(|s| starts_with(s, prefix))
-                    .map(|s| format!("{}.", quote(s))),
-            )
-            .collect(),
-    };
-    out.sort();
-    out.dedup();
-    out
+            .collect();
+        out.sort();
+        out.dedup();
+        return out;
+    }
+    // Prepared and sorted when the catalog loaded: a scan, no sorting here.
+    catalog
+        .visible
+        .iter()
+        .filter(|n| n.matches(prefix))
+        .map(|n| n.shown.clone())
+        .chain(
+            catalog
+                .schema_names
+                .iter()
+                .filter(|n| n.matches(prefix))
+                .map(|n| format!("{}.", n.shown)),
+        )
+        .collect()
+}
+
+fn prepared(names: &[super::catalog::Name], prefix: &str) -> Vec<String> {
+    names
+        .iter()
+        .filter(|n| n.matches(prefix))
+        .map(|n| n.shown.clone())
+        .collect()
 }
 
 fn matching<'a>(names: impl Iterator<Item = &'a String>, prefix: &str) -> Vec<String> {
@@ -484,7 +491,7 @@ fn starts_with(name: &str, prefix: &str) -> bool {
 
 /// `name` as it must be typed: double-quoted unless it is lower case letters, digits and
 /// underscores, and no keyword.
-fn quote(name: &str) -> String {
+pub(super) fn quote(name: &str) -> String {
     let plain = name
         .chars()
         .next()
