@@ -263,7 +263,7 @@ _pgward() {
 
     case "${cmd}" in
         pgward)
-            opts="-c -f -v -X -A -F -R -t -x -P -o -q -h -p -U -d -w -W -V --help --command --file --dry-run --variable --set --no-psqlrc --no-align --csv --field-separator --record-separator --tuples-only --expanded --pset --output --quiet --again --env --config --ticket --author --write-role --read-role --log-dir --host --port --username --dbname --no-password --password --version demo check approver completions keygen log replay ledger help"
+            opts="-c -f -v -X -A -F -R -t -x -P -o -q -h -p -U -d -w -W -V --help --command --file --dry-run --variable --set --no-psqlrc --no-align --csv --field-separator --record-separator --tuples-only --expanded --pset --output --quiet --again --env --config --ticket --author --write-role --read-role --log-dir --no-color --host --port --username --dbname --no-password --password --version demo check approver completions keygen log replay ledger help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_pgward_global_optspecs
-    string join \n help c/command= f/file= dry-run v/set= X/no-psqlrc A/no-align csv F/field-separator= R/record-separator= t/tuples-only x/expanded P/pset= o/output= q/quiet again= env= config= ticket= author= write-role= read-role= log-dir= h/host= p/port= U/username= d/dbname= w/no-password W/password V/version
+    string join \n help c/command= f/file= dry-run v/set= X/no-psqlrc A/no-align csv F/field-separator= R/record-separator= t/tuples-only x/expanded P/pset= o/output= q/quiet again= env= config= ticket= author= write-role= read-role= log-dir= no-color h/host= p/port= U/username= d/dbname= w/no-password W/password V/version
 end
 
 function __fish_pgward_needs_command
@@ -51,6 +51,7 @@ complete -c pgward -n "__fish_pgward_needs_command" -l csv -d 'CSV (Comma-Separa
 complete -c pgward -n "__fish_pgward_needs_command" -s t -l tuples-only -d 'Print rows only (no header, no footer)'
 complete -c pgward -n "__fish_pgward_needs_command" -s x -l expanded -d 'Turn on expanded table output'
 complete -c pgward -n "__fish_pgward_needs_command" -s q -l quiet -d 'Run quietly (no command tags, no confirmations of settings)'
+complete -c pgward -n "__fish_pgward_needs_command" -l no-color -d 'No colour in output, prompt or input line (as NO_COLOR=1 does)'
 complete -c pgward -n "__fish_pgward_needs_command" -s w -l no-password -d 'Never prompt for a password'
 complete -c pgward -n "__fish_pgward_needs_command" -s W -l password -d 'Prompt for a password before connecting'
 complete -c pgward -n "__fish_pgward_needs_command" -s V -l version -d 'Print version'

@@ -59,6 +59,7 @@ _pgward() {
 '--expanded[Turn on expanded table output]' \
 '-q[Run quietly (no command tags, no confirmations of settings)]' \
 '--quiet[Run quietly (no command tags, no confirmations of settings)]' \
+'--no-color[No colour in output, prompt or input line (as NO_COLOR=1 does)]' \
 '(-W --password)-w[Never prompt for a password]' \
 '(-W --password)--no-password[Never prompt for a password]' \
 '-W[Prompt for a password before connecting]' \

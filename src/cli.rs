@@ -383,6 +383,9 @@ pub struct ShellArgs {
     /// Directory of session logs [default: config `log_dir`, else $XDG_DATA_HOME/pgward/sessions].
     #[arg(long, value_name = "DIR")]
     pub log_dir: Option<PathBuf>,
+    /// No colour in output, prompt or input line (as NO_COLOR=1 does).
+    #[arg(long)]
+    pub no_color: bool,
 
     /// Database server host or socket directory.
     #[arg(short = 'h', long = "host", value_name = "HOSTNAME")]

@@ -118,7 +118,7 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
     let io = Io::new(
         Box::new(std::io::stdout()),
         Box::new(std::io::stderr()),
-        Style::detect(std::io::stderr().is_terminal()),
+        Style::detect(std::io::stderr().is_terminal() && !settings.no_color),
     )
     .with_live(std::io::stderr().is_terminal())
     .with_terminal(std::io::stdout().is_terminal());
@@ -533,6 +533,7 @@ fn demo(script: &ScriptArgs) -> Result<ExitCode, Error> {
         ticket: Some("DEMO-1".into()),
         config_path: None,
         history_ignore: Vec::new(),
+        no_color: false,
         log,
         tickets: None,
     };

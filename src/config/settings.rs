@@ -157,6 +157,8 @@ pub struct Settings {
     pub history_ignore: Vec<String>,
     /// Where the session log goes and which key signs it.
     pub log: LogTarget,
+    /// `--no-color`: no colour anywhere, as with `NO_COLOR`.
+    pub no_color: bool,
     /// Where session logs are attached, when `[tickets]` is configured.
     pub tickets: Option<super::TicketSettings>,
 }
@@ -293,6 +295,7 @@ impl Settings {
             tickets: tickets(&file)?,
             config_path: path,
             history_ignore: file.history_ignore.clone(),
+            no_color: args.no_color,
         })
     }
 }

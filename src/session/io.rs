@@ -145,6 +145,13 @@ impl Io {
         }
     }
 
+    /// Text drawn as a result (a describe page, a function's source), where results go:
+    /// the `\o` file or the results stream. Escaped like everything else.
+    pub fn result_text(&mut self, text: &str) {
+        let text = escape::multi_line(text);
+        self.write_result(text.as_bytes());
+    }
+
     /// A command tag (`INSERT 0 1`), where results go; not with `-q`.
     pub fn result_tag(&mut self, tag: &str) {
         if !self.quiet {

@@ -303,6 +303,12 @@ impl Session {
         Outcome::Ok
     }
 
+    /// The connection parameters the session connected with (the password that worked
+    /// included), for the completion catalog's own connection.
+    pub fn conn_params(&self) -> &crate::conn::ConnParams {
+        &self.conn.params
+    }
+
     /// Runs one catalog query for a describe command (`\d NAME`) exactly as a typed
     /// read runs: classified, in a `READ ONLY` transaction (or the open transaction's
     /// read-only savepoint) under the read role, probed and logged. Its rows come back

@@ -11,7 +11,7 @@ use pgward::scratch::Cluster;
 
 use crate::proxy::{OnCommit, Proxy};
 use crate::term::{Start, Term};
-use crate::util::{self, TestDb, TestShell, LOGIN, PASSWORD, READER, WRITER};
+use crate::util::{self, TestDb, TestShell, COMPLETION_APP, LOGIN, PASSWORD, READER, WRITER};
 
 /// Writes `sql` as a script in `home` and starts `pgward … <extra> -f script` on a pty.
 fn script_on_pty(db: &TestDb, home: &std::path::Path, extra: &[&str], sql: &str) -> Term {
@@ -43,7 +43,7 @@ fn wait_for(db: &TestDb, sql: &str, want: &str) -> bool {
 /// The login role's backends in `db`.
 fn backends(db: &TestDb) -> String {
     format!(
-        "SELECT count(*) FROM pg_stat_activity WHERE usename = '{LOGIN}' AND datname = '{}'",
+        "SELECT count(*) FROM pg_stat_activity WHERE usename = '{LOGIN}' AND application_name <> '{COMPLETION_APP}' AND datname = '{}'",
         db.name
     )
 }
@@ -52,7 +52,7 @@ fn backends(db: &TestDb) -> String {
 fn terminate_login(t: &mut Term, db: &TestDb) {
     let killed = db.value(&format!(
         "SELECT string_agg(pg_terminate_backend(pid)::text, ',') FROM pg_stat_activity \
-         WHERE usename = '{LOGIN}' AND datname = '{}'",
+         WHERE usename = '{LOGIN}' AND application_name <> '{COMPLETION_APP}' AND datname = '{}'",
         db.name
     ));
     t.ensure(

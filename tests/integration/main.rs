@@ -8,6 +8,7 @@ mod approval_service;
 mod approval_util;
 mod check;
 mod commit;
+mod complete;
 mod completions;
 mod config;
 mod describe;
