@@ -349,11 +349,11 @@ fn print_report(
         .filter(|r| r.kind == Kind::Write && r.class == "read")
         .collect();
     let ddl: Vec<&Row> = rows.iter().filter(|r| r.kind == Kind::Ddl).collect();
-    let ddl_as_ddl = ddl.iter().filter(|r| r.class == "ddl").count();
-    let ddl_with_lock = ddl
-        .iter()
-        .filter(|r| r.class == "ddl" && r.lock.is_some())
-        .count();
+    // The concurrent forms (CREATE INDEX CONCURRENTLY, …) run alone, outside a
+    // transaction block, after an approval: still classified, with their lock.
+    let is_ddl = |r: &Row| matches!(r.class, "ddl" | "non_transactional");
+    let ddl_as_ddl = ddl.iter().filter(|r| is_ddl(r)).count();
+    let ddl_with_lock = ddl.iter().filter(|r| is_ddl(r) && r.lock.is_some()).count();
     let refused: Vec<&Row> = rows
         .iter()
         .filter(|r| r.class == "refused" && r.kind != Kind::NoParse)

@@ -22,6 +22,15 @@ _pgward() {
 '*-v+[Set script variable NAME to VALUE, used as \:NAME, \:'\''NAME'\'' or \:"NAME" (may be repeated)]:NAME=VALUE:_default' \
 '*--set=[Set script variable NAME to VALUE, used as \:NAME, \:'\''NAME'\'' or \:"NAME" (may be repeated)]:NAME=VALUE:_default' \
 '*--variable=[Set script variable NAME to VALUE, used as \:NAME, \:'\''NAME'\'' or \:"NAME" (may be repeated)]:NAME=VALUE:_default' \
+'-F+[Field separator for unaligned output (default\: "|")]:STRING:_default' \
+'--field-separator=[Field separator for unaligned output (default\: "|")]:STRING:_default' \
+'-R+[Record separator for unaligned output (default\: newline)]:STRING:_default' \
+'--record-separator=[Record separator for unaligned output (default\: newline)]:STRING:_default' \
+'*-P+[Set printing option VAR to ARG (see \\pset)]:VAR[=ARG]:_default' \
+'*--pset=[Set printing option VAR to ARG (see \\pset)]:VAR[=ARG]:_default' \
+'-o+[Send query results to FILE]:FILENAME:_files' \
+'--output=[Send query results to FILE]:FILENAME:_files' \
+'--again=[Commit a change the ledger says was already committed here, for this reason (logged, and shown to the reviewer); \`\\again REASON\` does it for one COMMIT]:REASON:_default' \
 '--env=[Named environment from the config file (e.g. prod)]:NAME:_default' \
 '--config=[Config file \[default\: \$PGWARD_CONFIG, else ~/.config/pgward/config.toml\]]:FILE:_files' \
 '--ticket=[The ticket this change belongs to (required where approval is required)]:ID:_default' \
@@ -41,6 +50,15 @@ _pgward() {
 '--dry-run[Run every write and show its preview, then roll back\: nothing is committed]' \
 '-X[Do not read the startup file ~/.pgwardrc]' \
 '--no-psqlrc[Do not read the startup file ~/.pgwardrc]' \
+'-A[Unaligned table output mode]' \
+'--no-align[Unaligned table output mode]' \
+'--csv[CSV (Comma-Separated Values) table output mode]' \
+'-t[Print rows only (no header, no footer)]' \
+'--tuples-only[Print rows only (no header, no footer)]' \
+'-x[Turn on expanded table output]' \
+'--expanded[Turn on expanded table output]' \
+'-q[Run quietly (no command tags, no confirmations of settings)]' \
+'--quiet[Run quietly (no command tags, no confirmations of settings)]' \
 '(-W --password)-w[Never prompt for a password]' \
 '(-W --password)--no-password[Never prompt for a password]' \
 '-W[Prompt for a password before connecting]' \
@@ -67,9 +85,27 @@ _arguments "${_arguments_options[@]}" : \
 '*-v+[Set script variable NAME to VALUE, used as \:NAME, \:'\''NAME'\'' or \:"NAME" (may be repeated)]:NAME=VALUE:_default' \
 '*--set=[Set script variable NAME to VALUE, used as \:NAME, \:'\''NAME'\'' or \:"NAME" (may be repeated)]:NAME=VALUE:_default' \
 '*--variable=[Set script variable NAME to VALUE, used as \:NAME, \:'\''NAME'\'' or \:"NAME" (may be repeated)]:NAME=VALUE:_default' \
+'-F+[Field separator for unaligned output (default\: "|")]:STRING:_default' \
+'--field-separator=[Field separator for unaligned output (default\: "|")]:STRING:_default' \
+'-R+[Record separator for unaligned output (default\: newline)]:STRING:_default' \
+'--record-separator=[Record separator for unaligned output (default\: newline)]:STRING:_default' \
+'*-P+[Set printing option VAR to ARG (see \\pset)]:VAR[=ARG]:_default' \
+'*--pset=[Set printing option VAR to ARG (see \\pset)]:VAR[=ARG]:_default' \
+'-o+[Send query results to FILE]:FILENAME:_files' \
+'--output=[Send query results to FILE]:FILENAME:_files' \
+'--again=[Commit a change the ledger says was already committed here, for this reason (logged, and shown to the reviewer); \`\\again REASON\` does it for one COMMIT]:REASON:_default' \
 '--dry-run[Run every write and show its preview, then roll back\: nothing is committed]' \
 '-X[Do not read the startup file ~/.pgwardrc]' \
 '--no-psqlrc[Do not read the startup file ~/.pgwardrc]' \
+'-A[Unaligned table output mode]' \
+'--no-align[Unaligned table output mode]' \
+'--csv[CSV (Comma-Separated Values) table output mode]' \
+'-t[Print rows only (no header, no footer)]' \
+'--tuples-only[Print rows only (no header, no footer)]' \
+'-x[Turn on expanded table output]' \
+'--expanded[Turn on expanded table output]' \
+'-q[Run quietly (no command tags, no confirmations of settings)]' \
+'--quiet[Run quietly (no command tags, no confirmations of settings)]' \
 '--help[Print help]' \
 && ret=0
 ;;
@@ -436,6 +472,104 @@ esac
     ;;
 esac
 ;;
+(replay)
+_arguments "${_arguments_options[@]}" : \
+'--record=[The change'\''s commit_intent (or commit) record in that log]:N:_default' \
+'-e+[The environment to run it in]:NAME:_default' \
+'--env=[The environment to run it in]:NAME:_default' \
+'--config=[Config file \[default\: \$PGWARD_CONFIG, else ~/.config/pgward/config.toml\]]:FILE:_files' \
+'--ticket=[The ticket \[default\: the original'\''s\]]:ID:_default' \
+'--author=[Who is replaying \[default\: config \`author\`, else the OS user\]]:NAME:_default' \
+'--log-dir=[Directory of session logs \[default\: config \`log_dir\`, else \$XDG_DATA_HOME/pgward/sessions\]]:DIR:_files' \
+'--again=[Commit even when the ledger here already holds this change, for this reason]:REASON:_default' \
+'--help[Print help]' \
+':log -- The session log that holds the change:_files' \
+&& ret=0
+;;
+(ledger)
+_arguments "${_arguments_options[@]}" : \
+'--help[Print help]' \
+":: :_pgward__subcmd__ledger_commands" \
+"*::: :->ledger" \
+&& ret=0
+
+    case $state in
+    (ledger)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:pgward-ledger-command-$line[1]:"
+        case $line[1] in
+            (init)
+_arguments "${_arguments_options[@]}" : \
+'-e+[Named environment from the config file]:NAME:_default' \
+'--env=[Named environment from the config file]:NAME:_default' \
+'--config=[Config file \[default\: \$PGWARD_CONFIG, else ~/.config/pgward/config.toml\]]:FILE:_files' \
+'-h+[Database server host or socket directory (overrides the environment'\''s)]:HOSTNAME:_default' \
+'--host=[Database server host or socket directory (overrides the environment'\''s)]:HOSTNAME:_default' \
+'-p+[Database server port]:PORT:_default' \
+'--port=[Database server port]:PORT:_default' \
+'-U+[Database user name (for init, a DBA role)]:USERNAME:_default' \
+'--username=[Database user name (for init, a DBA role)]:USERNAME:_default' \
+'-d+[Database name, URI or conninfo string]:DBNAME:_default' \
+'--dbname=[Database name, URI or conninfo string]:DBNAME:_default' \
+'--write-role=[Write role (ad-hoc environment without a config file)]:ROLE:_default' \
+'--read-role=[Read role (ad-hoc environment)]:ROLE:_default' \
+'--print-sql[Print the SQL (for a DBA to run) instead of running it]' \
+'--help[Print help]' \
+&& ret=0
+;;
+(show)
+_arguments "${_arguments_options[@]}" : \
+'-e+[Named environment from the config file]:NAME:_default' \
+'--env=[Named environment from the config file]:NAME:_default' \
+'--config=[Config file \[default\: \$PGWARD_CONFIG, else ~/.config/pgward/config.toml\]]:FILE:_files' \
+'-h+[Database server host or socket directory (overrides the environment'\''s)]:HOSTNAME:_default' \
+'--host=[Database server host or socket directory (overrides the environment'\''s)]:HOSTNAME:_default' \
+'-p+[Database server port]:PORT:_default' \
+'--port=[Database server port]:PORT:_default' \
+'-U+[Database user name (for init, a DBA role)]:USERNAME:_default' \
+'--username=[Database user name (for init, a DBA role)]:USERNAME:_default' \
+'-d+[Database name, URI or conninfo string]:DBNAME:_default' \
+'--dbname=[Database name, URI or conninfo string]:DBNAME:_default' \
+'--write-role=[Write role (ad-hoc environment without a config file)]:ROLE:_default' \
+'--read-role=[Read role (ad-hoc environment)]:ROLE:_default' \
+'-t+[Only changes of this ticket]:ID:_default' \
+'--ticket=[Only changes of this ticket]:ID:_default' \
+'--help[Print help]' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_pgward__subcmd__ledger__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:pgward-ledger-help-command-$line[1]:"
+        case $line[1] in
+            (init)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(show)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+;;
 (help)
 _arguments "${_arguments_options[@]}" : \
 ":: :_pgward__subcmd__help_commands" \
@@ -572,6 +706,34 @@ _arguments "${_arguments_options[@]}" : \
     ;;
 esac
 ;;
+(replay)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(ledger)
+_arguments "${_arguments_options[@]}" : \
+":: :_pgward__subcmd__help__subcmd__ledger_commands" \
+"*::: :->ledger" \
+&& ret=0
+
+    case $state in
+    (ledger)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:pgward-help-ledger-command-$line[1]:"
+        case $line[1] in
+            (init)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(show)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
 (help)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -594,6 +756,8 @@ _pgward_commands() {
 'completions:Print shell completions for SHELL to standard output' \
 'keygen:Create the operator'\''s Ed25519 key that signs session logs (mode 0600) and print its public key' \
 'log:Verify, show, export or list session logs' \
+'replay:Run the statements of a committed change, read from its session log, in another environment' \
+'ledger:Create or list the in-database ledger of committed changes (pgward.ledger)' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'pgward commands' commands "$@"
@@ -803,6 +967,8 @@ _pgward__subcmd__help_commands() {
 'completions:Print shell completions for SHELL to standard output' \
 'keygen:Create the operator'\''s Ed25519 key that signs session logs (mode 0600) and print its public key' \
 'log:Verify, show, export or list session logs' \
+'replay:Run the statements of a committed change, read from its session log, in another environment' \
+'ledger:Create or list the in-database ledger of committed changes (pgward.ledger)' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'pgward help commands' commands "$@"
@@ -894,6 +1060,24 @@ _pgward__subcmd__help__subcmd__keygen_commands() {
     local commands; commands=()
     _describe -t commands 'pgward help keygen commands' commands "$@"
 }
+(( $+functions[_pgward__subcmd__help__subcmd__ledger_commands] )) ||
+_pgward__subcmd__help__subcmd__ledger_commands() {
+    local commands; commands=(
+'init:Create pgward.ledger in the environment'\''s database and grant its roles what they need' \
+'show:List the committed changes the ledger holds, oldest first' \
+    )
+    _describe -t commands 'pgward help ledger commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__help__subcmd__ledger__subcmd__init_commands] )) ||
+_pgward__subcmd__help__subcmd__ledger__subcmd__init_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward help ledger init commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__help__subcmd__ledger__subcmd__show_commands] )) ||
+_pgward__subcmd__help__subcmd__ledger__subcmd__show_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward help ledger show commands' commands "$@"
+}
 (( $+functions[_pgward__subcmd__help__subcmd__log_commands] )) ||
 _pgward__subcmd__help__subcmd__log_commands() {
     local commands; commands=(
@@ -924,10 +1108,58 @@ _pgward__subcmd__help__subcmd__log__subcmd__verify_commands() {
     local commands; commands=()
     _describe -t commands 'pgward help log verify commands' commands "$@"
 }
+(( $+functions[_pgward__subcmd__help__subcmd__replay_commands] )) ||
+_pgward__subcmd__help__subcmd__replay_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward help replay commands' commands "$@"
+}
 (( $+functions[_pgward__subcmd__keygen_commands] )) ||
 _pgward__subcmd__keygen_commands() {
     local commands; commands=()
     _describe -t commands 'pgward keygen commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__ledger_commands] )) ||
+_pgward__subcmd__ledger_commands() {
+    local commands; commands=(
+'init:Create pgward.ledger in the environment'\''s database and grant its roles what they need' \
+'show:List the committed changes the ledger holds, oldest first' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'pgward ledger commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__ledger__subcmd__help_commands] )) ||
+_pgward__subcmd__ledger__subcmd__help_commands() {
+    local commands; commands=(
+'init:Create pgward.ledger in the environment'\''s database and grant its roles what they need' \
+'show:List the committed changes the ledger holds, oldest first' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'pgward ledger help commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__ledger__subcmd__help__subcmd__help_commands] )) ||
+_pgward__subcmd__ledger__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward ledger help help commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__ledger__subcmd__help__subcmd__init_commands] )) ||
+_pgward__subcmd__ledger__subcmd__help__subcmd__init_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward ledger help init commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__ledger__subcmd__help__subcmd__show_commands] )) ||
+_pgward__subcmd__ledger__subcmd__help__subcmd__show_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward ledger help show commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__ledger__subcmd__init_commands] )) ||
+_pgward__subcmd__ledger__subcmd__init_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward ledger init commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__ledger__subcmd__show_commands] )) ||
+_pgward__subcmd__ledger__subcmd__show_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward ledger show commands' commands "$@"
 }
 (( $+functions[_pgward__subcmd__log_commands] )) ||
 _pgward__subcmd__log_commands() {
@@ -995,6 +1227,11 @@ _pgward__subcmd__log__subcmd__show_commands() {
 _pgward__subcmd__log__subcmd__verify_commands() {
     local commands; commands=()
     _describe -t commands 'pgward log verify commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__replay_commands] )) ||
+_pgward__subcmd__replay_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward replay commands' commands "$@"
 }
 
 if [ "$funcstack[1]" = "_pgward" ]; then

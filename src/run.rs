@@ -8,11 +8,12 @@ use std::path::{Path, PathBuf};
 use clap::CommandFactory;
 
 use crate::approval::service::admin::{Options, Running};
-use crate::cli::{Cli, Command, LogCommand, ScriptArgs};
+use crate::cli::{Cli, Command, LedgerCommand, LogCommand, ScriptArgs};
 
 use crate::config::file::PromptColor;
 use crate::config::{ApprovalSettings, EnvSettings, Settings};
 use crate::conn::{self, ConnParams, PasswordPrompt, Secret, SslMode};
+use crate::render::pset::{Expanded, Format, Pset};
 use crate::render::Style;
 use crate::repl::script::{Flow, Runner};
 use crate::repl::vars::Vars;
@@ -32,6 +33,15 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             crate::audit::command::keygen(out.as_deref(), config.as_deref())
         }
         Some(Command::Log { command }) => log_command(command),
+        Some(Command::Replay(args)) => crate::replay::command(&args),
+        Some(Command::Ledger { command }) => match command {
+            LedgerCommand::Init { target, print_sql } => {
+                crate::ledger::command::init(&target, print_sql)
+            }
+            LedgerCommand::Show { target, ticket } => {
+                crate::ledger::command::show(&target, ticket.as_deref())
+            }
+        },
         Some(Command::Approver { command }) => crate::approval::service::command::run(command),
         None => {
             let settings = Settings::resolve(&cli.shell, |k| std::env::var(k).ok())?;
@@ -94,6 +104,7 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
     // but the empty private directories stay until someone removes them.
     crate::preview::spill::remove_stale(&std::env::temp_dir());
     let _spill_dir = SpillDir;
+    let (pset, file) = output_options(&script.output)?;
     let connection = rt.block_on(conn::connect(&settings.conn, &app))?;
     let interactive =
         script.command.is_empty() && script.file.is_none() && std::io::stdin().is_terminal();
@@ -102,7 +113,12 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
         Box::new(std::io::stderr()),
         Style::detect(std::io::stderr().is_terminal()),
     )
-    .with_live(std::io::stderr().is_terminal());
+    .with_live(std::io::stderr().is_terminal())
+    .with_terminal(std::io::stdout().is_terminal());
+    let mut io = io;
+    *io.pset_mut() = pset;
+    io.set_quiet(script.output.quiet);
+    io.set_output(file);
     let log = settings.log.clone();
     let mut session = rt.block_on(Session::start(
         connection,
@@ -112,6 +128,12 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
     ))?;
     session.open_log(&log);
     session.set_dry_run(script.dry_run);
+    if let Some(reason) = &script.again {
+        session.set_again(reason, true);
+    }
+    if let Some(origin) = &script.replay {
+        session.set_replay(origin.clone());
+    }
     let mut runner = Runner::new(variables(&script.set));
     if !script.no_rc {
         if let Some(code) = run_rc(&rt, &mut session, &mut runner) {
@@ -180,6 +202,45 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
         rt.block_on(session.finish());
     }
     Ok(code)
+}
+
+/// psql's output flags as printing options, and the `-o` file; a bad `-P` or an `-o`
+/// file that cannot be created stops pgward before it connects.
+fn output_options(
+    args: &crate::cli::OutputArgs,
+) -> Result<(Pset, Option<Box<dyn std::io::Write>>), Error> {
+    let mut pset = Pset::default();
+    if args.no_align {
+        pset.format = Format::Unaligned;
+    }
+    if args.csv {
+        pset.format = Format::Csv;
+    }
+    if let Some(f) = &args.field_separator {
+        pset.fieldsep = f.clone();
+    }
+    if let Some(r) = &args.record_separator {
+        pset.recordsep = r.clone();
+    }
+    pset.tuples_only |= args.tuples_only;
+    if args.expanded {
+        pset.expanded = Expanded::On;
+    }
+    for item in &args.pset {
+        let (name, value) = match item.split_once('=') {
+            Some((n, v)) => (n, Some(v)),
+            None => (item.as_str(), None),
+        };
+        pset.set(name, value).map_err(Error::Output)?;
+    }
+    let file = match &args.output {
+        Some(path) => Some(
+            crate::repl::output::open(&path.display().to_string())
+                .map_err(|e| Error::Output(format!("pgward: -o {e}")))?,
+        ),
+        None => None,
+    };
+    Ok((pset, file))
 }
 
 /// SIGTERM or SIGHUP arrived: the session ends as at Ctrl-D (an open transaction is

@@ -105,6 +105,11 @@ pub fn verify_files(
             }
         }
     }
+    if let Some(env) = env {
+        let (agree, report) = crate::ledger::cross_check::against_ledger(files, env, config, json);
+        all_intact &= agree;
+        reports.extend(report);
+    }
     if json {
         println!(
             "{}",

@@ -125,6 +125,11 @@ pub enum Body {
         expires_at: String,
         /// The service's signed token.
         token: String,
+        /// Whether the reviewer typed the approval code at the author's terminal: false
+        /// where the environment sets `require_code = false` and the verified token alone
+        /// sufficed. Absent in records written before pgward recorded it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code_typed: Option<bool>,
     },
     /// Written and fsynced right before COMMIT is sent.
     CommitIntent {
@@ -170,6 +175,22 @@ pub enum Body {
         /// How the session ended.
         reason: String,
     },
+    /// The change's row in the database's ledger (`pgward.ledger`), inserted in the
+    /// change's own transaction; the `commit_intent` follows it.
+    Ledger {
+        /// The row's id.
+        ledger_id: i64,
+        /// The change digest the row carries.
+        change_digest: String,
+        /// PostgreSQL's fingerprints of the write statements, in order.
+        fingerprints: Vec<String>,
+        /// The digest of the exact write statements.
+        statements_digest: String,
+        /// The ledger row of the same change committed before, when this runs it again.
+        repeats: Option<i64>,
+        /// Why it runs again (`\again REASON`).
+        again: Option<String>,
+    },
 }
 
 impl Body {
@@ -187,6 +208,7 @@ impl Body {
             Body::CommitUnknown { .. } => "commit_unknown",
             Body::Rollback { .. } => "rollback",
             Body::SessionEnd { .. } => "session_end",
+            Body::Ledger { .. } => "ledger",
         }
     }
 }

@@ -68,6 +68,9 @@ pub struct Environment {
     /// the environment.
     #[serde(default)]
     pub accept_risks: Vec<Risk>,
+    /// An earlier environment a write must have committed in first (its ledger is asked
+    /// for the change's statement fingerprints; without them COMMIT needs `\again`).
+    pub promote_from: Option<String>,
 }
 
 /// `[environments.NAME.approval]`: where COMMITs are approved.
@@ -155,6 +158,7 @@ impl Environment {
             allow_dynamic_sql: false,
             approval: None,
             accept_risks: Vec::new(),
+            promote_from: None,
         }
     }
 }

@@ -40,6 +40,8 @@ pub struct EnvSettings {
     pub approval: Option<ApprovalSettings>,
     /// Role-check findings accepted by name (`accept_risks`).
     pub accept_risks: Vec<Risk>,
+    /// The environment whose ledger must hold a write's fingerprints first.
+    pub promote_from: Option<String>,
 }
 
 /// A validated `[environments.NAME.approval]`.
@@ -126,6 +128,7 @@ impl EnvSettings {
             }),
             approval: None,
             accept_risks: env.accept_risks.clone(),
+            promote_from: env.promote_from.clone(),
         }
     }
 

@@ -65,6 +65,56 @@ pub fn db_error(db: &DbError, statement: &str) -> String {
     )
 }
 
+/// psql's `\errverbose` (libpq's VERBOSE verbosity, context always shown): severity,
+/// SQLSTATE and message, the caret, DETAIL, HINT, QUERY, CONTEXT, then the names the
+/// server attached (schema, table, column, data type, constraint) and LOCATION.
+pub fn verbose(db: &DbError, statement: &str) -> String {
+    let position = match db.position() {
+        Some(ErrorPosition::Original(pos)) => Some(*pos),
+        _ => None,
+    };
+    let mut out = fields(
+        &Fields {
+            severity: db.severity(),
+            code: db.code().code(),
+            message: db.message(),
+            position,
+            detail: db.detail(),
+            hint: db.hint(),
+            context: None,
+        },
+        statement,
+    );
+    let internal = match db.position() {
+        Some(ErrorPosition::Internal { query, .. }) => Some(query.as_str()),
+        _ => None,
+    };
+    for (label, value) in [
+        ("QUERY", internal),
+        ("CONTEXT", db.where_()),
+        ("SCHEMA NAME", db.schema()),
+        ("TABLE NAME", db.table()),
+        ("COLUMN NAME", db.column()),
+        ("DATATYPE NAME", db.datatype()),
+        ("CONSTRAINT NAME", db.constraint()),
+    ] {
+        if let Some(v) = value {
+            let _ = writeln!(out, "{label}:  {}", escape::multi_line(v));
+        }
+    }
+    if db.routine().is_some() || db.file().is_some() {
+        out.push_str("LOCATION:  ");
+        if let Some(f) = db.routine() {
+            let _ = write!(out, "{}, ", escape::one_line(f));
+        }
+        if let (Some(file), Some(line)) = (db.file(), db.line()) {
+            let _ = write!(out, "{}:{line}", escape::one_line(file));
+        }
+        out.push('\n');
+    }
+    out
+}
+
 /// psql's rendering of `f`, raised by `statement`: every field escaped (the message,
 /// DETAIL, HINT and CONTEXT may span lines; severity and SQLSTATE may not), and the
 /// statement's line under `LINE n:` on one line, the caret under the escaped text.

@@ -1,8 +1,8 @@
 //! Result tables drawn as psql's aligned format draws them: no outer border, `|` between
 //! columns, a dashed rule under centred headers, numbers right-aligned, NULL shown empty,
 //! a value's further lines marked with `+` at the end of the line before, and a
-//! `(N rows)` footer. A large result is drawn in batches as it arrives ([`batch`], psql's
-//! `FETCH_COUNT` layout): each batch on its own widths, the header with the first only.
+//! `(N rows)` footer: pgward's own tables (diffs, previews). Query results are drawn by
+//! [`super::print`] with psql's printing options.
 //!
 //! Every header and every line of every cell is escaped ([`escape::one_line`]) before it
 //! is measured, so widths are true and no value can drive the terminal or forge a row:
@@ -18,7 +18,8 @@ use super::text::{Paint, Text};
 pub struct Column {
     /// The column's name.
     pub name: String,
-    /// True for number types, which psql right-aligns.
+    /// True for the types psql right-aligns (`column_type_alignment`: the integer,
+    /// float and numeric types, oid, xid, xid8, cid and money).
     pub numeric: bool,
 }
 
@@ -34,6 +35,9 @@ impl Column {
             Type::FLOAT4,
             Type::FLOAT8,
             Type::OID,
+            Type::XID,
+            Type::XID8,
+            Type::CID,
             Type::MONEY,
         ]
         .contains(ty);
@@ -134,7 +138,8 @@ impl Grid {
         let mut header = String::new();
         for (i, h) in self.headers.iter().enumerate() {
             let pad = widths[i] - h.width();
-            let (left, right) = (pad - pad / 2, pad / 2);
+            // psql puts the odd blank on the right.
+            let (left, right) = (pad / 2, pad - pad / 2);
             header.push_str(&format!(" {}{h}{} ", " ".repeat(left), " ".repeat(right)));
             if i + 1 < n {
                 header.push('|');
@@ -181,16 +186,6 @@ fn cell(row: &[Cell], i: usize) -> &Cell {
 
 /// Renders rows as text, including the row-count footer and a final newline.
 pub fn render(columns: &[Column], rows: &[Vec<Option<String>>]) -> String {
-    let mut out = batch(columns, rows, true);
-    out.push_str(&footer(rows.len()));
-    out.push('\n');
-    out
-}
-
-/// One batch of a result drawn as it arrives (psql's `FETCH_COUNT` layout): aligned on
-/// its own widths (the header's included), with the header and its rule only when
-/// `header` is set, and no footer.
-pub fn batch(columns: &[Column], rows: &[Vec<Option<String>>], header: bool) -> String {
     let mut grid = Grid::new(columns);
     for row in rows {
         grid.row(
@@ -199,16 +194,9 @@ pub fn batch(columns: &[Column], rows: &[Vec<Option<String>>], header: bool) -> 
                 .collect(),
         );
     }
-    let text = grid.text().to_string();
-    if header {
-        return text;
-    }
-    // Headers are escaped to one line: skip it and the rule.
-    let mut out = String::new();
-    for line in text.lines().skip(2) {
-        out.push_str(line);
-        out.push('\n');
-    }
+    let mut out = grid.text().to_string();
+    out.push_str(&footer(rows.len()));
+    out.push('\n');
     out
 }
 
@@ -224,18 +212,6 @@ pub fn footer(n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn batches_after_the_first_have_no_header() {
-        let cols = [Column::text("a")];
-        let rows = vec![vec![Some("x".into())], vec![Some("longer".into())]];
-        let first = batch(&cols, &rows, true);
-        let next = batch(&cols, &rows, false);
-        assert!(first.ends_with(&next), "{first}\n---\n{next}");
-        assert_eq!(next, " x\n longer\n");
-        assert_eq!(batch(&cols, &[], false), "");
-        assert_eq!(batch(&[], &rows, true), "");
-    }
 
     #[test]
     fn looks_like_psql() {
@@ -261,7 +237,7 @@ mod tests {
             vec![Some("z".into()), Some("p\nq".into())],
         ];
         insta::assert_snapshot!(render(&cols, &rows), @r"
-          a\x1b[2J | b
+         a\x1b[2J  | b
         -----------+---
          x        +| 1
          y\u{202e} |

@@ -6,7 +6,9 @@
 pub mod context;
 pub mod describe;
 pub mod helper;
+pub mod idle;
 pub mod meta;
+pub mod output;
 pub mod prompt;
 pub mod script;
 pub mod secrets;
@@ -58,6 +60,7 @@ pub fn history_path(env: &str) -> Option<PathBuf> {
 pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session, runner: &mut Runner) -> ExitCode {
     session.set_confirm(Box::new(EditorConfirm));
     session.set_error_rollback(true);
+    session.set_reconnect(true);
     let config = Config::builder().auto_add_history(false).build();
     let mut editor: Editor<ReplHelper, FileHistory> = match Editor::with_config(config) {
         Ok(e) => e,
@@ -82,10 +85,13 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session, runner: &mut Run
     } else {
         ""
     };
-    session.io().say_out(&format!(
-        "pgward {} — type \\? for help, \\q to quit.{standby}",
-        env!("CARGO_PKG_VERSION"),
-    ));
+    // -q leaves out the greeting, as in psql, but never what pgward must say.
+    if !session.io().is_quiet() || session.is_standby() {
+        session.io().say_out(&format!(
+            "pgward {} — type \\? for help, \\q to quit.{standby}",
+            env!("CARGO_PKG_VERSION"),
+        ));
+    }
     if let Some(path) = session.log_path().map(|p| p.display().to_string()) {
         session.io().say_out(&format!("Session log: {path}"));
     }
@@ -101,7 +107,14 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session, runner: &mut Run
         if let Some(h) = editor.helper_mut() {
             h.colored_prompt = p.colored(color);
         }
-        let Some(read) = signals::while_editing(|| editor.readline(&p.plain())) else {
+        // Dropped as soon as the prompt is answered, which cancels the warning.
+        let idle_warning = session.idle_deadline().and_then(|(deadline, idle)| {
+            let printer = editor.create_external_printer().ok()?;
+            Some(idle::start(printer, deadline, idle))
+        });
+        let read = signals::while_editing(|| editor.readline(&p.plain()));
+        drop(idle_warning);
+        let Some(read) = read else {
             continue;
         };
         if signals::terminated().is_some() {

@@ -7,8 +7,9 @@
 //! they do in psql. The statement the session classifies, previews and confirms is the
 //! expanded one.
 //!
-//! The buffer's own meta-commands live here (`\g \p \r \e \watch \i \ir \set \unset
-//! \echo \timing`); everything else goes to [`super::meta::perform`].
+//! The buffer's own meta-commands live here (`\g \gx \p \r \e \watch \i \ir \set \unset
+//! \echo \timing`); the output ones (`\pset \x \o …`) go to [`super::output`] with
+//! their arguments read the same way; everything else goes to [`super::meta::perform`].
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -19,6 +20,7 @@ use crate::sql::{self, Verdict};
 
 use super::context;
 use super::meta;
+use super::output;
 use super::vars::{self, Vars};
 
 /// How deep `\i` may nest before pgward assumes a loop.
@@ -277,8 +279,9 @@ impl Runner {
     fn meta(&mut self, rt: &tokio::runtime::Runtime, session: &mut Session, line: &str) -> Flow {
         let command = line.split_whitespace().next().unwrap_or("\\");
         let raw = line[command.len()..].trim();
-        const OWN: [&str; 17] = [
+        const OWN: [&str; 18] = [
             "\\g",
+            "\\gx",
             "\\go",
             "\\watch",
             "\\p",
@@ -296,7 +299,8 @@ impl Runner {
             "\\echo",
             "\\timing",
         ];
-        if !OWN.contains(&command) {
+        let output = output::COMMANDS.contains(&command);
+        if !OWN.contains(&command) && !output {
             // The other meta-commands read their arguments themselves (describe's
             // patterns keep their quotes).
             return match meta::perform(rt, session, line) {
@@ -311,20 +315,37 @@ impl Runner {
                 return Flow::Go(Outcome::SqlError);
             }
         };
+        if output {
+            return Flow::Go(output::perform(session, command, &args));
+        }
         let ok = Flow::Go(Outcome::Ok);
         match command {
-            "\\g" | "\\go" => {
-                if !args.is_empty() {
-                    return invalid(
-                        session,
-                        command,
-                        "sending results to a file or a command is not supported",
-                    );
-                }
+            "\\g" | "\\go" | "\\gx" => {
+                // `\g FILE`: this result to FILE; `\gx`: this result expanded.
+                let file = match args.first() {
+                    Some(f) if f.starts_with('|') => {
+                        return invalid(
+                            session,
+                            command,
+                            "sending results to a command is not supported; give a file name",
+                        )
+                    }
+                    Some(f) => match output::open(f) {
+                        Ok(w) => Some(w),
+                        Err(message) => return invalid(session, command, &message),
+                    },
+                    None => None,
+                };
                 match self.current() {
                     Some(q) => {
                         self.pending.clear();
+                        let before = file.map(|w| session.io().set_output(Some(w)));
+                        session.io().set_expanded_once(command == "\\gx");
                         let outcome = self.run(rt, session, &format!("{q}\n;"));
+                        session.io().set_expanded_once(false);
+                        if let Some(before) = before {
+                            session.io().set_output(before);
+                        }
                         self.last = Some(q);
                         Flow::Go(outcome)
                     }
@@ -414,10 +435,12 @@ impl Runner {
                         )
                     }
                 };
-                session.io().say_out(&format!(
-                    "Timing is {}.",
-                    if self.timing { "on" } else { "off" }
-                ));
+                if !session.io().is_quiet() {
+                    session.io().say_out(&format!(
+                        "Timing is {}.",
+                        if self.timing { "on" } else { "off" }
+                    ));
+                }
                 ok
             }
             _ => match meta::perform(rt, session, line) {

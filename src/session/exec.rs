@@ -13,7 +13,8 @@ use tokio_postgres::{Client, SimpleQueryMessage, SimpleQueryRow};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::preview::images::{ImageError, ImageSink, Images};
-use crate::render::table::{batch, Column};
+use crate::render::print::Part;
+use crate::render::table::Column;
 
 /// Why a capturing statement could not be run.
 #[derive(Debug)]
@@ -34,7 +35,7 @@ impl From<tokio_postgres::Error> for CaptureError {
 pub const FETCH_COUNT: usize = 1000;
 
 /// What a statement returned.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Executed {
     /// The result columns; empty for statements that return no rows.
     pub columns: Vec<Column>,
@@ -44,22 +45,25 @@ pub struct Executed {
     pub count: Option<u64>,
     /// Rows already drawn, in batches, while the statement ran.
     pub printed: u64,
+    /// The statement returned a result set (a `SELECT` of no columns too), as opposed
+    /// to a command tag alone.
+    pub tuples: bool,
 }
 
 impl Executed {
-    /// The result table still to show: all of it, or, when earlier batches were drawn
-    /// already, the last batch without header, and the footer counting every row.
-    pub fn table(&self) -> String {
-        if self.printed == 0 {
-            return crate::render::table::render(&self.columns, &self.rows);
+    /// The piece of the result still to show: all of it, or, when earlier batches were
+    /// drawn already, the last batch (no header; the footer counts every row).
+    pub fn last_part(&self) -> Part {
+        Part {
+            start: self.printed == 0,
+            stop: true,
+            prior: self.printed,
         }
-        let mut out = crate::render::table::batch(&self.columns, &self.rows, false);
-        let total = self.printed as usize + self.rows.len();
-        out.push_str(&crate::render::table::footer(total));
-        out.push('\n');
-        out
     }
 }
+
+/// Where a streamed read hands each full batch: its columns, rows and place.
+pub type Draw<'a> = dyn FnMut(&[Column], &[Vec<Option<String>>], Part) + 'a;
 
 /// Prepares, then runs `sql`; cancels it on Ctrl-C.
 pub async fn run(
@@ -71,12 +75,12 @@ pub async fn run(
 }
 
 /// As [`run`], handing the rows to `out` drawn in batches of [`FETCH_COUNT`] as they arrive;
-/// the last batch stays in [`Executed::rows`] for [`Executed::table`].
+/// the last batch stays in [`Executed::rows`] for [`Executed::last_part`].
 pub async fn run_streaming(
     client: &Client,
     tls: &MakeRustlsConnect,
     sql: &str,
-    out: &mut dyn FnMut(String),
+    out: &mut Draw<'_>,
 ) -> Result<Executed, tokio_postgres::Error> {
     let work = stream_rows(client, sql, 0, |_| Ok(()), Some(out));
     cancellable(client, tls, work).await
@@ -123,7 +127,7 @@ async fn stream_rows<E: From<tokio_postgres::Error>>(
     sql: &str,
     trailing: usize,
     mut each: impl FnMut(&SimpleQueryRow) -> Result<(), E>,
-    mut draw: Option<&mut dyn FnMut(String)>,
+    mut draw: Option<&mut Draw<'_>>,
 ) -> Result<Executed, E> {
     let statement = client.prepare(sql).await?;
     let user = statement.columns().len().saturating_sub(trailing);
@@ -142,16 +146,23 @@ async fn stream_rows<E: From<tokio_postgres::Error>>(
     tokio::pin!(stream);
     while let Some(message) = stream.next().await {
         match message? {
+            SimpleQueryMessage::RowDescription(_) => out.tuples = trailing == 0 || user > 0,
             SimpleQueryMessage::Row(row) => {
-                if user > 0 {
+                // A result of no columns still has rows (psql draws `--` and a count);
+                // pgward's own capture columns alone are not a result.
+                if user > 0 || trailing == 0 {
                     out.rows
                         .push((0..user).map(|i| row.get(i).map(str::to_string)).collect());
                 }
                 each(&row)?;
                 if let Some(draw) = draw.as_deref_mut() {
                     if out.rows.len() >= FETCH_COUNT {
-                        let text = batch(&out.columns, &out.rows, out.printed == 0);
-                        draw(text);
+                        let part = Part {
+                            start: out.printed == 0,
+                            stop: false,
+                            prior: out.printed,
+                        };
+                        draw(&out.columns, &out.rows, part);
                         out.printed += out.rows.len() as u64;
                         out.rows.clear();
                     }

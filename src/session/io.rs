@@ -5,10 +5,20 @@
 //! statement) can drive the terminal of the shared screen. The one control sequence
 //! pgward writes besides its colours is its own: the live line of a long wait is redrawn
 //! in place (`\r`, erase line) on a terminal ([`Io::live_line`]).
+//!
+//! Query results and command tags ([`Io::result`], [`Io::result_tag`]) are drawn with
+//! psql's printing options ([`Pset`]) and go where psql sends them: to the `\o` file
+//! when one is set, else through the pager when the result is taller or wider than the
+//! terminal ([`super::pager`]), else to the results stream.
 
 use std::io::Write;
 
-use crate::render::{Paint, Style, Text};
+use crate::render::print::{self, Part, Target};
+use crate::render::pset::Pset;
+use crate::render::table::Column;
+use crate::render::{escape, Paint, Style, Text};
+
+use super::pager;
 
 /// The session's output streams and its colour decision.
 pub struct Io {
@@ -16,6 +26,18 @@ pub struct Io {
     err: Box<dyn Write>,
     style: Style,
     live: bool,
+    /// psql's printing options.
+    pset: Pset,
+    /// `-q`: no command tags and no confirmations of settings.
+    quiet: bool,
+    /// The results stream is a terminal (the pager and `\x auto` apply).
+    out_terminal: bool,
+    /// `\o FILE`: where results go instead.
+    file: Option<Box<dyn Write>>,
+    /// The pager showing the result being drawn.
+    pager: Option<pager::Running>,
+    /// `\gx`: the next results are expanded.
+    expanded_once: bool,
 }
 
 impl Io {
@@ -26,6 +48,119 @@ impl Io {
             err,
             style,
             live: false,
+            pset: Pset::default(),
+            quiet: false,
+            out_terminal: false,
+            file: None,
+            pager: None,
+            expanded_once: false,
+        }
+    }
+
+    /// `terminal`: the results stream is a terminal, where the pager and `\x auto` apply.
+    pub fn with_terminal(mut self, terminal: bool) -> Io {
+        self.out_terminal = terminal;
+        self
+    }
+
+    /// psql's printing options.
+    pub fn pset(&self) -> &Pset {
+        &self.pset
+    }
+
+    /// psql's printing options, to change.
+    pub fn pset_mut(&mut self) -> &mut Pset {
+        &mut self.pset
+    }
+
+    /// `-q`: command tags and confirmations are not shown.
+    pub fn set_quiet(&mut self, quiet: bool) {
+        self.quiet = quiet;
+    }
+
+    /// Whether `-q` is in effect.
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
+    /// `\o`: results go to `file` from now on (`None`: to the results stream again);
+    /// returns where they went before.
+    pub fn set_output(&mut self, file: Option<Box<dyn Write>>) -> Option<Box<dyn Write>> {
+        if let Some(f) = &mut self.file {
+            let _ = f.flush();
+        }
+        std::mem::replace(&mut self.file, file)
+    }
+
+    /// `\gx`: results are expanded until this is switched off again.
+    pub fn set_expanded_once(&mut self, on: bool) {
+        self.expanded_once = on;
+    }
+
+    /// The terminal's size (columns, rows) when results go to a terminal.
+    fn terminal(&self) -> Option<(u16, u16)> {
+        if !self.out_terminal || self.file.is_some() {
+            return None;
+        }
+        let (cols, rows) = crossterm::terminal::size().ok()?;
+        // psql takes $COLUMNS over the terminal's own width.
+        let cols = std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.trim().parse::<u16>().ok())
+            .filter(|c| *c > 0)
+            .unwrap_or(cols);
+        Some((cols, rows))
+    }
+
+    /// Draws a piece of a query result with the printing options, and sends it to the
+    /// `\o` file, the pager or the results stream. The pager starts with the first
+    /// piece of a result that needs it and is waited for after the last.
+    pub fn result(&mut self, columns: &[Column], rows: &[Vec<Option<String>>], part: Part) {
+        let terminal = self.terminal();
+        let target = Target {
+            pset: &self.pset,
+            columns: terminal.map_or(0, |(c, _)| usize::from(c)),
+            force_expanded: self.expanded_once,
+        };
+        let text = escape::multi_line(&print::table(columns, rows, target, part));
+        if part.start && self.pager.is_none() && terminal.is_some() {
+            let (lines, width) = measure(&text);
+            if pager::wanted(self.pset.pager, terminal, lines, width, !part.stop) {
+                if let Some(command) = pager::command() {
+                    match pager::Running::start(&command) {
+                        Ok(p) => self.pager = Some(p),
+                        Err(e) => self.say_warn(&format!(
+                            "pgward: cannot start the pager {}: {e}",
+                            escape::one_line(&command)
+                        )),
+                    }
+                }
+            }
+        }
+        self.write_result(text.as_bytes());
+        if part.stop {
+            if let Some(p) = self.pager.take() {
+                p.finish();
+            }
+        }
+    }
+
+    /// A command tag (`INSERT 0 1`), where results go; not with `-q`.
+    pub fn result_tag(&mut self, tag: &str) {
+        if !self.quiet {
+            let line = format!("{}\n", escape::one_line(tag));
+            self.write_result(line.as_bytes());
+        }
+    }
+
+    fn write_result(&mut self, bytes: &[u8]) {
+        if let Some(p) = &mut self.pager {
+            p.write(bytes);
+        } else if let Some(f) = &mut self.file {
+            let _ = f.write_all(bytes).and_then(|()| f.flush());
+        } else {
+            let _ = self.out.write_all(bytes);
+            let _ = self.out.flush();
         }
     }
 
@@ -117,6 +252,13 @@ impl Io {
         t.push("\n");
         self.err(&t);
     }
+}
+
+/// Lines and widest line of `text`, in terminal columns.
+fn measure(text: &str) -> (usize, usize) {
+    use unicode_width::UnicodeWidthStr;
+    text.lines()
+        .fold((0, 0), |(n, w), line| (n + 1, w.max(line.width())))
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@
 //! After every statement the [`probe`] checks role, login, backend, transaction and the
 //! settings pgward set; after every transaction, leftover advisory locks are released.
 //! COMMIT is intercepted wherever it appears and needs confirmation at a terminal.
+//! Statements that cannot run in a transaction block run alone, after the same
+//! authorisation, in [`standalone`](self) (see `standalone.rs`).
 //! See the state machine in `../shared/DESIGN.md` and README's "Security model".
 
 mod advisory;
@@ -20,12 +22,18 @@ mod dry_run;
 pub mod exec;
 mod implicit;
 mod io;
+mod ledger;
 mod log;
 pub mod outcome;
+mod pager;
 pub mod probe;
+mod reconnect;
+mod replay;
 pub mod roles;
 mod setting;
 pub mod signals;
+mod standalone;
+mod standalone_digest;
 pub mod state;
 mod summary;
 mod unknown;
@@ -73,6 +81,9 @@ pub struct Session {
     all_columns: bool,
     dry_run: bool,
     previewing: bool,
+    /// While a catalog read runs for a describe command ([`Session::read_rows`]), its
+    /// results are kept here instead of being drawn.
+    captured: Option<Vec<exec::Executed>>,
     /// Settings the user SET, re-applied as `SET LOCAL` after every BEGIN pgward opens.
     reapplied: setting::Reapplied,
     /// Each statement in the open transaction runs under an implicit savepoint, so an
@@ -80,6 +91,18 @@ pub struct Session {
     error_rollback: bool,
     log: crate::audit::SessionLog,
     facts: log::Facts,
+    /// The interactive shell reconnects when the server ends the connection
+    /// ([`reconnect`]); scripts stop.
+    reconnects: bool,
+    /// When the last input finished: the server counts idle time in a transaction from
+    /// about then.
+    last_activity: std::time::Instant,
+    /// The last error the server sent, with its statement (`\errverbose`).
+    last_error: Option<(tokio_postgres::error::DbError, String)>,
+    /// The ledger's run-once state and the COMMIT's approval (see [`ledger`]).
+    ledger: ledger::LedgerState,
+    /// The committed change this session replays (`pgward replay`).
+    replaying: Option<crate::replay::Origin>,
 }
 
 impl Session {
@@ -91,25 +114,14 @@ impl Session {
         io: Io,
         confirm: Box<dyn Confirm>,
     ) -> Result<Session, crate::Error> {
-        let me =
-            probe::probe(&conn.client)
-                .await
-                .map_err(|e| crate::conn::ConnError::Unusable {
-                    target: conn.params.target(),
-                    message: render::error::one_line(&e),
-                })?;
-        let unusable = |e: tokio_postgres::Error| crate::conn::ConnError::Unusable {
-            target: conn.params.target(),
-            message: render::error::one_line(&e),
-        };
-        let defaults =
-            defaults::ServerDefaults::read(&conn.client, me.timeouts, &conn.params.dbname)
-                .await
-                .map_err(unusable)?;
-        let accepted = roles::check(&conn.client, &settings.env).await?;
-        let server = server_identity(&conn.client).await;
+        let reconnect::Inspected {
+            login,
+            app_name,
+            defaults,
+            accepted,
+            server,
+        } = reconnect::inspect(&conn, &settings).await?;
         let mut io = io;
-        let accepted = accepted.lines();
         for line in &accepted {
             io.say_warn(&format!("WARNING: {}", render::escape::one_line(line)));
         }
@@ -124,18 +136,24 @@ impl Session {
         Ok(Session {
             timeouts: defaults.effective(config),
             defaults,
-            login: me.session_user,
-            app_name: me.application_name,
+            login,
+            app_name,
             accepted,
             server,
             changes: Changes::default(),
             all_columns: false,
             dry_run: false,
             previewing: false,
+            captured: None,
             reapplied: setting::Reapplied::default(),
             error_rollback: false,
             log: crate::audit::SessionLog::unlogged("no session log was opened"),
             facts: log::Facts::default(),
+            reconnects: false,
+            last_activity: std::time::Instant::now(),
+            last_error: None,
+            ledger: ledger::LedgerState::default(),
+            replaying: None,
             conn,
             settings,
             io,
@@ -184,6 +202,11 @@ impl Session {
         }
     }
 
+    /// The last error the server sent and the statement it answered (`\errverbose`).
+    pub fn last_error(&self) -> Option<&(tokio_postgres::error::DbError, String)> {
+        self.last_error.as_ref()
+    }
+
     /// The one writer to the terminal, for the shell around the session (meta-commands,
     /// banner): everything written through it is escaped.
     pub fn io(&mut self) -> &mut Io {
@@ -225,11 +248,26 @@ impl Session {
     /// succeed. An unterminated tail is an error: nothing of it is sent. The connection
     /// is settled before the author is waited on again, so a FATAL the server sends
     /// meanwhile is kept (see [`crate::conn::Connection::settle`]).
+    ///
+    /// In the interactive shell a connection the server ended is reconnected
+    /// ([`reconnect`]): before the input when it was found ended, after it when it ended
+    /// while the input ran (nothing is sent again).
     pub async fn execute(&mut self, input: &str) -> Outcome {
-        let outcome = self.execute_pieces(input).await;
+        let outcome = if self.reconnects {
+            match self.revive().await {
+                Some(outcome) => outcome,
+                None => match self.execute_pieces(input).await {
+                    Outcome::ConnectionLost => self.reset().await,
+                    outcome => outcome,
+                },
+            }
+        } else {
+            self.execute_pieces(input).await
+        };
         if !outcome.ends_session() {
             self.conn.settle().await;
         }
+        self.last_activity = std::time::Instant::now();
         outcome
     }
 
@@ -262,6 +300,26 @@ impl Session {
             return Outcome::SqlError;
         }
         Outcome::Ok
+    }
+
+    /// Runs one catalog query for a describe command (`\d NAME`) exactly as a typed
+    /// read runs: classified, in a `READ ONLY` transaction (or the open transaction's
+    /// read-only savepoint) under the read role, probed and logged. Its rows come back
+    /// instead of being drawn; `Err` carries the outcome of a read that did not succeed,
+    /// whose error the session has shown already. Anything the classifier does not call
+    /// a read is refused unsent.
+    pub async fn read_rows(&mut self, sql: &str) -> Result<exec::Executed, Outcome> {
+        if sql::classify(sql) != Verdict::Read {
+            self.say_error("refused: a describe query must be a read; nothing was sent");
+            return Err(Outcome::Refused);
+        }
+        self.captured = Some(Vec::new());
+        let outcome = self.execute(&format!("{sql}\n;")).await;
+        let kept = self.captured.take().unwrap_or_default();
+        match outcome {
+            Outcome::Ok => Ok(kept.into_iter().next().unwrap_or_default()),
+            other => Err(other),
+        }
     }
 
     /// Ends the session: an open transaction is rolled back, and the session says so.
@@ -331,6 +389,7 @@ impl Session {
         match verdict {
             Verdict::Refused(r) => self.refuse(&r),
             Verdict::Transaction(tc) => self.transaction(tc, text).await,
+            Verdict::NonTransactional { what, lock } => self.standalone(what, lock, text).await,
             _ if matches!(self.state, TxState::Failed(_)) => self.aborted(),
             Verdict::Read => match self.state {
                 TxState::Idle => self.read_only(text).await,
@@ -397,10 +456,17 @@ impl Session {
                 return self.failed(e, text).await;
             }
         }
-        let result = exec::run_streaming(&self.conn.client, &self.conn.tls, text, &mut |batch| {
-            self.io.out(&Text::plain(batch))
-        })
-        .await;
+        let result = if self.captured.is_some() {
+            exec::run(&self.conn.client, &self.conn.tls, text).await
+        } else {
+            exec::run_streaming(
+                &self.conn.client,
+                &self.conn.tls,
+                text,
+                &mut |columns, rows, part| self.io.result(columns, rows, part),
+            )
+            .await
+        };
         match result {
             Ok(done) => {
                 match probe::probe(&self.conn.client).await {
@@ -632,11 +698,18 @@ impl Session {
         if let Err(e) = self.conn.client.batch_execute(BEGIN).await {
             return self.failed(e, text).await;
         }
-        match exec::run_streaming(&self.conn.client, &self.conn.tls, text, &mut |batch| {
-            self.io.out(&Text::plain(batch))
-        })
-        .await
-        {
+        let result = if self.captured.is_some() {
+            exec::run(&self.conn.client, &self.conn.tls, text).await
+        } else {
+            exec::run_streaming(
+                &self.conn.client,
+                &self.conn.tls,
+                text,
+                &mut |columns, rows, part| self.io.result(columns, rows, part),
+            )
+            .await
+        };
+        match result {
             Ok(done) => {
                 // Probe inside the savepoint: a role change the read attempted is caught
                 // (and the transaction rolled back), not quietly undone.
@@ -696,7 +769,7 @@ impl Session {
                 match self.open_write(isolation.as_deref()).await {
                     Some(outcome) => outcome,
                     None => {
-                        self.say_out("BEGIN");
+                        self.io.result_tag("BEGIN");
                         Outcome::Ok
                     }
                 }
@@ -709,7 +782,7 @@ impl Session {
             (TxControl::Commit, true) => self.commit().await,
             (TxControl::Rollback, true) => match self.rollback().await {
                 Ok(()) => {
-                    self.say_out("ROLLBACK");
+                    self.io.result_tag("ROLLBACK");
                     Outcome::Ok
                 }
                 Err(f) => self.failed(f, text).await,
@@ -898,6 +971,7 @@ impl Session {
             Some(db) => {
                 let shown = render::error::db_error(db, text);
                 self.say_error(shown.trim_end());
+                self.last_error = Some((db.clone(), text.to_string()));
             }
             None => self.say_error(&format!("ERROR:  {}", render::error::one_line(&e))),
         }
@@ -918,17 +992,20 @@ impl Session {
 
     fn show(&mut self, text: &str, done: &exec::Executed) {
         self.log_rows(done.count);
-        let out = if !done.columns.is_empty() {
-            let mut table = done.table();
-            // psql prints the tag after the rows of INSERT/UPDATE/DELETE … RETURNING.
-            if render::tag::dml_verb(text).is_some() {
-                table.push_str(&format!("{}\n", render::tag::command_tag(text, done.count)));
-            }
-            table
-        } else {
-            format!("{}\n", render::tag::command_tag(text, done.count))
-        };
-        self.io.out(&Text::plain(out));
+        if let Some(kept) = &mut self.captured {
+            kept.push(done.clone());
+            return;
+        }
+        let tag = render::tag::command_tag(text, done.count);
+        if !done.tuples {
+            self.io.result_tag(&tag);
+            return;
+        }
+        self.io.result(&done.columns, &done.rows, done.last_part());
+        // psql prints the tag after the rows of INSERT/UPDATE/DELETE … RETURNING.
+        if render::tag::dml_verb(text).is_some() {
+            self.io.result_tag(&tag);
+        }
     }
 
     fn flush_notices(&mut self) {
@@ -937,6 +1014,8 @@ impl Session {
         }
     }
 
+    // Kept for the say_* family (HELPERS.md), though results now go through Io::result.
+    #[allow(dead_code)]
     fn say_out(&mut self, s: &str) {
         self.io.say_out(s);
     }

@@ -87,7 +87,7 @@ impl Session {
         let Some(apply) = change.apply else {
             let outcome = match self.state {
                 TxState::Idle => {
-                    self.say_out("RESET");
+                    self.io.result_tag("RESET");
                     Outcome::Ok
                 }
                 _ => self.in_transaction(text).await,
@@ -103,7 +103,7 @@ impl Session {
                 let check = format!("BEGIN READ ONLY; {apply}; ROLLBACK");
                 match self.conn.client.batch_execute(&check).await {
                     Ok(()) => {
-                        self.say_out("SET");
+                        self.io.result_tag("SET");
                         Outcome::Ok
                     }
                     Err(e) => {

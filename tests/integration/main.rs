@@ -2,6 +2,7 @@
 //! run, one database per test), the real `pgward` binary, real pseudo-terminals.
 
 mod approval;
+mod approval_alone;
 mod approval_page;
 mod approval_service;
 mod approval_util;
@@ -10,15 +11,20 @@ mod commit;
 mod completions;
 mod config;
 mod describe;
+mod describe_psql;
 mod faults;
 mod guard;
 mod guard_parse;
+mod ledger;
 mod log;
+mod output;
 mod pgbouncer;
 mod preview;
 mod preview_truth;
 mod proxy;
+mod reconnect;
 mod repl;
+mod replay;
 mod roles;
 mod screen;
 mod script;

@@ -27,7 +27,7 @@ fn large_results_come_in_batches_with_one_header_and_footer() {
         let lines: Vec<&str> = out.stdout.lines().collect();
         let header = lines
             .iter()
-            .position(|l| *l == " pad |  id")
+            .position(|l| *l == " pad |  id  ")
             .unwrap_or_else(|| panic!("header:\n{}", out.stdout));
         assert_eq!(lines[header + 1], "-----+------");
         assert_eq!(
@@ -122,7 +122,7 @@ fn memory_stays_flat_for_large_reads() {
     if let Some(mut e) = child.stderr.take() {
         let _ = e.read_to_string(&mut stderr);
     }
-    assert!(tail.ends_with("(100000 rows)\n"), "{tail:?}\n{stderr}");
+    assert!(tail.ends_with("(100000 rows)\n\n"), "{tail:?}\n{stderr}");
     assert!(bytes > 20_000_000, "{bytes} bytes");
     assert!(peak_kib > 0, "sampled the peak RSS");
     eprintln!("peak RSS {peak_kib} KiB");
