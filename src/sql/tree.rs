@@ -382,7 +382,7 @@ impl<'w, 'f> ser::Serializer for &'w mut Walker<'f> {
     }
 }
 
-impl<'w, 'f> StructWalk<'w, 'f> {
+impl StructWalk<'_, '_> {
     /// Walks one field's value under its name, into `facts`.
     fn walk<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Never> {
         // A `Node`'s only field is its tag: what is inside stays under the outer field.
@@ -404,7 +404,7 @@ impl<'w, 'f> StructWalk<'w, 'f> {
     }
 }
 
-impl<'w, 'f> ser::SerializeStruct for StructWalk<'w, 'f> {
+impl ser::SerializeStruct for StructWalk<'_, '_> {
     type Ok = ();
     type Error = Never;
 
@@ -483,7 +483,7 @@ impl<'w, 'f> ser::SerializeStruct for StructWalk<'w, 'f> {
     }
 }
 
-impl<'w, 'f> ser::SerializeSeq for &'w mut Walker<'f> {
+impl ser::SerializeSeq for &mut Walker<'_> {
     type Ok = ();
     type Error = Never;
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Never> {
@@ -494,7 +494,7 @@ impl<'w, 'f> ser::SerializeSeq for &'w mut Walker<'f> {
     }
 }
 
-impl<'w, 'f> ser::SerializeTuple for &'w mut Walker<'f> {
+impl ser::SerializeTuple for &mut Walker<'_> {
     type Ok = ();
     type Error = Never;
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Never> {
@@ -505,7 +505,7 @@ impl<'w, 'f> ser::SerializeTuple for &'w mut Walker<'f> {
     }
 }
 
-impl<'w, 'f> ser::SerializeTupleStruct for &'w mut Walker<'f> {
+impl ser::SerializeTupleStruct for &mut Walker<'_> {
     type Ok = ();
     type Error = Never;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Never> {
@@ -516,7 +516,7 @@ impl<'w, 'f> ser::SerializeTupleStruct for &'w mut Walker<'f> {
     }
 }
 
-impl<'w, 'f> ser::SerializeTupleVariant for &'w mut Walker<'f> {
+impl ser::SerializeTupleVariant for &mut Walker<'_> {
     type Ok = ();
     type Error = Never;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Never> {
@@ -527,7 +527,7 @@ impl<'w, 'f> ser::SerializeTupleVariant for &'w mut Walker<'f> {
     }
 }
 
-impl<'w, 'f> ser::SerializeMap for &'w mut Walker<'f> {
+impl ser::SerializeMap for &mut Walker<'_> {
     type Ok = ();
     type Error = Never;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, _: &T) -> Result<(), Never> {
