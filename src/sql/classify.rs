@@ -105,13 +105,7 @@ pub(crate) fn analyze_at(sql: &str, options: &Options, depth: usize) -> Analysis
         Ok(kind) => kind,
         Err(refusal) => return Analysis::bare(Verdict::Refused(refusal)),
     };
-    match serde_json::to_value(node) {
-        Ok(Value::Object(map)) => match map.iter().next() {
-            Some((name, body)) => tree::walk_statement(name, body, &mut facts),
-            None => return refused(Rule::Unrecognised, "an empty statement"),
-        },
-        _ => return refused(Rule::Unrecognised, "a parse tree pgward cannot read"),
-    }
+    tree::walk_statement(node, &mut facts);
     if let Some(refusal) = facts.refusal.take() {
         return Analysis::bare(Verdict::Refused(refusal));
     }
@@ -124,6 +118,17 @@ pub(crate) fn analyze_at(sql: &str, options: &Options, depth: usize) -> Analysis
         }
         Kind::Risk(risk, lock) => {
             let risk = facts.risk.map_or(risk, |r| r.max(risk));
+            // Locks that nested parts take (the statements of a DO block) count too.
+            let lock = match (lock, facts.lock) {
+                (Some(a), Some(b)) => Some(locks::max(Some(a), b)),
+                (a, b) => a.or(b),
+            };
+            // A schema change found inside (SELECT … INTO) reads what it copies.
+            let lock = match lock {
+                None if risk == Risk::Ddl && !reads.is_empty() => Some("ACCESS SHARE"),
+                None if risk == Risk::Ddl => Some(locks::NONE),
+                lock => lock,
+            };
             (risk.verdict(), lock)
         }
     };
@@ -193,7 +198,7 @@ pub(crate) fn kind(
             if d.concurrent {
                 alone("DROP INDEX CONCURRENTLY", SUE)
             } else {
-                ddl(AX)
+                ddl(locks::ddl(node))
             }
         }
         NodeEnum::AlterTableStmt(a) => {
@@ -252,9 +257,14 @@ pub(crate) fn kind(
         NodeEnum::VacuumStmt(v) if v.is_vacuumcmd => alone("VACUUM", SUE),
         // ANALYZE rewrites planner statistics: runs like a schema change.
         NodeEnum::VacuumStmt(_) => ddl("SHARE UPDATE EXCLUSIVE"),
+        NodeEnum::AlterFunctionStmt(f) => {
+            function_settings(&f.actions)?;
+            ddl(locks::NONE)
+        }
         NodeEnum::CreateFunctionStmt(f) => {
             let language = def_string(&f.options, "language").unwrap_or_else(|| "sql".into());
             body_language(&language, "CREATE FUNCTION")?;
+            function_settings(&f.options)?;
             let mut body = Facts::default();
             if f.sql_body.is_none() {
                 if language.eq_ignore_ascii_case("plpgsql") {
@@ -267,7 +277,7 @@ pub(crate) fn kind(
             if let Some(r) = body.refusal {
                 return Err(r);
             }
-            Ok(K(Risk::Ddl, None))
+            ddl(locks::NONE)
         }
         NodeEnum::CreateExtensionStmt(e)
             if functions::EXTENSIONS.contains(&e.extname.to_lowercase().as_str()) =>
@@ -296,9 +306,9 @@ pub(crate) fn kind(
         | NodeEnum::CreateRoleStmt(_)
         | NodeEnum::CreatePublicationStmt(_)
         | NodeEnum::CreateTransformStmt(_)
-        | NodeEnum::CreateAmStmt(_) => Ok(K(Risk::Ddl, None)),
-        NodeEnum::CreateTrigStmt(_) | NodeEnum::CreatePolicyStmt(_) => ddl("SHARE ROW EXCLUSIVE"),
-        NodeEnum::RuleStmt(_) => ddl(AX),
+        | NodeEnum::CreateAmStmt(_) => ddl(locks::ddl(node)),
+        NodeEnum::CreateTrigStmt(_) => ddl("SHARE ROW EXCLUSIVE"),
+        NodeEnum::CreatePolicyStmt(_) | NodeEnum::RuleStmt(_) => ddl(AX),
         NodeEnum::AlterPolicyStmt(_) => ddl(AX),
         NodeEnum::RenameStmt(_)
         | NodeEnum::AlterObjectSchemaStmt(_)
@@ -307,7 +317,6 @@ pub(crate) fn kind(
         | NodeEnum::AlterDomainStmt(_)
         | NodeEnum::AlterEnumStmt(_)
         | NodeEnum::AlterTypeStmt(_)
-        | NodeEnum::AlterFunctionStmt(_)
         | NodeEnum::AlterOperatorStmt(_)
         | NodeEnum::AlterCollationStmt(_)
         | NodeEnum::AlterStatsStmt(_)
@@ -323,7 +332,7 @@ pub(crate) fn kind(
         | NodeEnum::AlterPublicationStmt(_)
         | NodeEnum::AlterDefaultPrivilegesStmt(_)
         | NodeEnum::GrantStmt(_)
-        | NodeEnum::GrantRoleStmt(_) => Ok(K(Risk::Ddl, None)),
+        | NodeEnum::GrantRoleStmt(_) => ddl(locks::ddl(node)),
         NodeEnum::CommentStmt(c) => {
             if let Some(object) = c.object.as_deref() {
                 let parts = name_list(object);
@@ -331,9 +340,9 @@ pub(crate) fn kind(
                     facts.writes.insert(parts.join("."));
                 }
             }
-            ddl("SHARE UPDATE EXCLUSIVE")
+            ddl(locks::ddl(node))
         }
-        NodeEnum::SecLabelStmt(_) => ddl("SHARE UPDATE EXCLUSIVE"),
+        NodeEnum::SecLabelStmt(_) => ddl(locks::ddl(node)),
 
         // Transaction control.
         NodeEnum::TransactionStmt(t) => transaction(t),
@@ -466,6 +475,35 @@ fn sql_body(text: &str, options: &Options, depth: usize, facts: &mut Facts) {
             ),
         )),
     }
+}
+
+/// The `SET` clauses of CREATE or ALTER FUNCTION (`SET work_mem = '1MB'`, `RESET ALL`):
+/// they apply whenever the function runs, so a setting a typed `SET` may not change is
+/// refused here too. A dotted name is refused: whether it is a registered setting can only
+/// be looked up when the function is called.
+fn function_settings(options: &[pg_query::Node]) -> Result<(), Refusal> {
+    for option in options {
+        let Some(NodeEnum::DefElem(d)) = option.node.as_ref() else {
+            continue;
+        };
+        let Some(NodeEnum::VariableSetStmt(s)) = d.arg.as_deref().and_then(|a| a.node.as_ref())
+        else {
+            continue;
+        };
+        let verb = match s.kind() {
+            // Drops the function's own settings: nothing of pgward's.
+            VariableSetKind::VarResetAll => continue,
+            VariableSetKind::VarReset => "a function's RESET",
+            _ => "a function's SET",
+        };
+        if settings::check(&s.name, verb)? == settings::Allowed::Placeholder {
+            return Err(Refusal::new(
+                Rule::GuardSetting,
+                format!("{verb} {} (a dotted setting is checked against the server only when set in the session)", s.name),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The string value of the `DefElem` named `name` in a list of options.

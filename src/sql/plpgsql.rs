@@ -12,7 +12,7 @@
 //! dynamic SQL (`allow_dynamic_sql`), in which case the statement is an opaque write and
 //! the role setup the database enforces is what holds.
 
-use pg_query::ParserOptions;
+use pg_query::{NodeEnum, ParserOptions};
 use serde_json::Value;
 
 use super::classify::analyze_at;
@@ -80,6 +80,9 @@ pub(crate) fn fold(analysis: Analysis, facts: &mut Facts) {
     facts.reads.extend(analysis.reads);
     facts.writes.extend(analysis.writes);
     facts.survives.extend(analysis.survives_rollback);
+    if let Some(lock) = analysis.lock {
+        facts.lock(lock);
+    }
 }
 
 fn walk(value: &Value, options: &Options, depth: usize, facts: &mut Facts, nesting: usize) {
@@ -154,13 +157,7 @@ fn expression(expr: &Value, options: &Options, depth: usize, facts: &mut Facts) 
         return;
     }
     match pg_query::parse(query, ParserOptions::from(mode)) {
-        Ok(parsed) => match serde_json::to_value(&parsed.protobuf) {
-            Ok(v) => tree::walk_value(&v, facts),
-            Err(_) => facts.refuse(Refusal::new(
-                Rule::Unrecognised,
-                "an unreadable PL/pgSQL expression",
-            )),
-        },
+        Ok(parsed) => tree::walk_parse_result(&parsed.protobuf, facts),
         Err(e) => facts.refuse(Refusal::new(
             Rule::Unrecognised,
             format!("a PL/pgSQL expression PostgreSQL's parser does not accept ({e})"),
@@ -185,18 +182,22 @@ fn dynamic_query(v: &Value, options: &Options, depth: usize, facts: &mut Facts) 
             return;
         }
     };
-    let Ok(tree_value) = serde_json::to_value(&parsed.protobuf) else {
-        facts.refuse(Refusal::new(
-            Rule::Unrecognised,
-            "an unreadable EXECUTE expression",
-        ));
-        return;
-    };
     // The expression's own function calls count wherever it goes (a refused function
     // building the string is refused).
-    tree::walk_value(&tree_value, facts);
-    let constant = tree_value
-        .pointer("/stmts/0/stmt/node/SelectStmt/target_list/0/node/ResTarget/val")
+    tree::walk_parse_result(&parsed.protobuf, facts);
+    let constant = parsed
+        .protobuf
+        .stmts
+        .first()
+        .and_then(|raw| raw.stmt.as_ref()?.node.as_ref())
+        .and_then(|node| match node {
+            NodeEnum::SelectStmt(s) => s.target_list.first()?.node.as_ref(),
+            _ => None,
+        })
+        .and_then(|target| match target {
+            NodeEnum::ResTarget(r) => r.val.as_deref(),
+            _ => None,
+        })
         .and_then(tree::string_constant);
     match constant {
         Some(sql) => fold(analyze_at(sql, options, depth + 1), facts),
