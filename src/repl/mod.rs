@@ -4,6 +4,7 @@
 //! file per environment that never stores a statement carrying a secret ([`secrets`]).
 
 pub mod context;
+pub mod copy;
 pub mod describe;
 pub mod helper;
 pub mod meta;
