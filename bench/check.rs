@@ -107,6 +107,7 @@ fn main() {
             pgward::sql::Verdict::Read => "read",
             pgward::sql::Verdict::Write { .. } => "write",
             pgward::sql::Verdict::Ddl => "ddl",
+            pgward::sql::Verdict::NonTransactional { .. } => "non_transactional",
             pgward::sql::Verdict::Session => "session",
             pgward::sql::Verdict::Transaction(_) => "transaction",
             pgward::sql::Verdict::Refused(_) => "refused",

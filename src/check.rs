@@ -222,6 +222,7 @@ fn report(
         Verdict::Transaction(_) => ("transaction", "allow"),
         Verdict::Write { .. } => ("write", "approve"),
         Verdict::Ddl => ("ddl", "approve"),
+        Verdict::NonTransactional { .. } => ("non_transactional", "approve"),
         Verdict::Refused(r) => {
             rule = Some(r.rule.name());
             reasons.push(r.to_string());
@@ -238,20 +239,38 @@ fn report(
             "warning: its effect survives ROLLBACK ({what}); --dry-run and \\preview refuse it"
         ));
     }
-    if matches!(analysis.verdict, Verdict::Write { .. } | Verdict::Ddl) {
+    if let Verdict::NonTransactional { what, .. } = &analysis.verdict {
+        reasons.push(format!(
+            "{what} runs alone, outside any transaction: it cannot be rolled back"
+        ));
+    }
+    if matches!(
+        analysis.verdict,
+        Verdict::Write { .. } | Verdict::Ddl | Verdict::NonTransactional { .. }
+    ) {
         if !policy.can_write {
             decision = "refuse";
             reasons.push(format!(
                 "environment {:?} has no write role, so writes are refused",
                 policy.env.as_deref().unwrap_or("")
             ));
-        } else if policy.require_approval {
-            reasons.push("COMMIT needs a second person's approval".into());
         } else {
-            reasons.push("COMMIT needs the author's confirmation".into());
+            let when = match analysis.verdict {
+                Verdict::NonTransactional { .. } => "running it",
+                _ => "COMMIT",
+            };
+            reasons.push(if policy.require_approval {
+                format!("{when} needs a second person's approval")
+            } else {
+                format!("{when} needs the author's confirmation")
+            });
         }
     }
-    if analysis.verdict == Verdict::Ddl && policy.no_ddl {
+    if matches!(
+        analysis.verdict,
+        Verdict::Ddl | Verdict::NonTransactional { .. }
+    ) && policy.no_ddl
+    {
         decision = "refuse";
         reasons.push("--no-ddl: the script changes the schema".into());
     }

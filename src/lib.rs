@@ -20,7 +20,8 @@
 //!   change digest, shown before COMMIT.
 //! - [`session`]: the guarded transaction state machine, the identity probe, the role
 //!   check that refuses a role setup the database does not enforce, the COMMIT path
-//!   (deferred work, the cancellable COMMIT, an unknown outcome resolved), and
+//!   (deferred work, the cancellable COMMIT, an unknown outcome resolved), the reconnect
+//!   when the server ends the connection, and
 //!   [`session::Io`], the one writer to the terminal, and the signals (Ctrl-C,
 //!   SIGTERM, SIGHUP) that reach the session.
 //! - [`render`]: result tables and server errors, as psql shows them, and the escaping

@@ -30,8 +30,8 @@ pub enum Rule {
     AlterSystem,
     /// ALTER DATABASE … SET and ALTER ROLE … SET: defaults for every future session.
     DefaultSetting,
-    /// Statements that cannot run inside a transaction block (VACUUM, CREATE INDEX
-    /// CONCURRENTLY, CREATE DATABASE, …).
+    /// Statements that cannot run inside a transaction block and that pgward does not run
+    /// alone either (CREATE DATABASE, tablespaces, REINDEX DATABASE, …).
     NoTransactionBlock,
     /// Transaction control pgward does not support (nested BEGIN options, AND CHAIN, …).
     TransactionShape,
@@ -103,8 +103,9 @@ impl Rule {
                  preview shows and which can switch off the guard's settings in those sessions"
             }
             Rule::NoTransactionBlock => {
-                "it cannot run inside a transaction block, and pgward runs everything inside one \
-                 so that it can preview, approve and roll back"
+                "it cannot run inside a transaction block, and it is not one of the maintenance \
+                 statements pgward runs alone after approval (CREATE/DROP INDEX CONCURRENTLY, \
+                 REINDEX, VACUUM, DETACH PARTITION CONCURRENTLY)"
             }
             Rule::TransactionShape => {
                 "pgward opens, chains and ends the guarded transaction itself, so this form of \
@@ -142,10 +143,7 @@ impl Rule {
                 "change database and role defaults through configuration management; for this \
                  session, use SET"
             }
-            Rule::NoTransactionBlock => {
-                "run it with psql through the maintenance process; for an index, use CREATE \
-                 INDEX without CONCURRENTLY if a lock is acceptable"
-            }
+            Rule::NoTransactionBlock => "run it with psql through the maintenance process",
             Rule::TransactionShape => {
                 "use plain BEGIN [ISOLATION LEVEL …], COMMIT, ROLLBACK, SAVEPOINT, \
                  ROLLBACK TO and RELEASE"

@@ -424,13 +424,22 @@ rm -rf -- "$3""#;
     /// Starts the server on a free port, retrying on a fresh port if another process
     /// took ours between probing and binding.
     fn start_server(&mut self) -> Result<(), ScratchError> {
+        self.start_server_on(None)
+    }
+
+    /// Starts the server on `port`, or on a free port (retrying on a fresh one if
+    /// another process took ours between probing and binding).
+    fn start_server_on(&mut self, port: Option<u16>) -> Result<(), ScratchError> {
         let mut detail = String::new();
         for attempt in 1..=START_ATTEMPTS {
-            self.port = free_port().map_err(|source| ScratchError::Io {
-                action: "find a free port on",
-                path: PathBuf::from(HOST),
-                source,
-            })?;
+            self.port = match port {
+                Some(p) => p,
+                None => free_port().map_err(|source| ScratchError::Io {
+                    action: "find a free port on",
+                    path: PathBuf::from(HOST),
+                    source,
+                })?,
+            };
             let mut cmd = self.command(&self.pg_ctl);
             cmd.args(["start", "-w", "-t", "60", "-D"])
                 .arg(&self.data_dir)
@@ -481,6 +490,14 @@ rm -rf -- "$3""#;
     /// runs), on a fresh free port.
     pub fn restart(&mut self) -> Result<(), ScratchError> {
         self.start_server()
+    }
+
+    /// Stops the server at once and starts it again on the same port, as a restart or
+    /// a crash under a supervisor looks to a client: the same address answers again.
+    pub fn restart_in_place(&mut self) -> Result<(), ScratchError> {
+        self.stop();
+        let port = self.port;
+        self.start_server_on(Some(port))
     }
 
     /// Stops the server, immediately (nothing here is worth a checkpoint).

@@ -341,14 +341,19 @@ pub fn markdown(path: &Path, v: &Verification) -> String {
                 reviewer,
                 approved_at,
                 request_id,
+                code_typed,
                 ..
             } => {
                 let _ = writeln!(
                     md,
-                    "Approved by {} at {} (request {}).\n",
+                    "Approved by {} at {} (request {}){}.\n",
                     cell(reviewer),
                     cell(approved_at),
-                    cell(request_id)
+                    cell(request_id),
+                    match code_typed {
+                        Some(false) => "; no approval code was typed (require_code = false)",
+                        _ => "",
+                    }
                 );
             }
             Body::Rollback { reason } => {
@@ -445,6 +450,11 @@ pub fn show(path: &Path, v: &Verification) -> String {
                 .collect::<Vec<_>>()
                 .join(", "),
             Body::ApprovalRequest { request_id, .. } => format!("request {request_id}"),
+            Body::Approval {
+                reviewer,
+                code_typed: Some(false),
+                ..
+            } => format!("approved by {reviewer}, no code typed"),
             Body::Approval { reviewer, .. } => format!("approved by {reviewer}"),
             Body::CommitIntent {
                 txid,

@@ -125,6 +125,11 @@ pub enum Body {
         expires_at: String,
         /// The service's signed token.
         token: String,
+        /// Whether the reviewer typed the approval code at the author's terminal: false
+        /// where the environment sets `require_code = false` and the verified token alone
+        /// sufficed. Absent in records written before pgward recorded it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code_typed: Option<bool>,
     },
     /// Written and fsynced right before COMMIT is sent.
     CommitIntent {

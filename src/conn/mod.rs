@@ -234,7 +234,7 @@ impl Connection {
     /// it sent while no request was waiting (idle_in_transaction_session_timeout,
     /// pg_terminate_backend, a shutdown). tokio-postgres ends its connection task with
     /// that error and answers the next request only with "connection closed", so the
-    /// task keeps it here.
+    /// task keeps it here; also the class-57 WARNING an immediate shutdown sends.
     pub fn server_reason(&self) -> Option<DbError> {
         self.ended.lock().ok().and_then(|e| e.clone())
     }
@@ -384,6 +384,14 @@ async fn try_connect(params: &ConnParams, application_name: &str) -> Result<Conn
     tokio::spawn(async move {
         while let Some(message) = messages.next().await {
             match message {
+                // Class 57 (operator intervention) announces the end of the
+                // connection: an immediate shutdown sends it as a WARNING before it
+                // closes the socket. It is the reason, shown once when the end is seen.
+                Ok(AsyncMessage::Notice(n)) if n.code().code().starts_with("57") => {
+                    if let Ok(mut slot) = reason.lock() {
+                        slot.get_or_insert(n);
+                    }
+                }
                 Ok(AsyncMessage::Notice(n)) => {
                     let _ = tx.send(n);
                 }

@@ -2,11 +2,11 @@
 //! principle 4). Any difference between what was shown and what would be committed —
 //! another server, another role, one more statement, one row more — changes it.
 //!
-//! Canonical form, version 1 (UTF-8, every variable field length-prefixed so that no two
+//! Canonical form, version 2 (UTF-8, every variable field length-prefixed so that no two
 //! different inputs share bytes):
 //!
 //! ```text
-//! pgward-change-v1
+//! pgward-change-v2
 //! environment:<len>:<text>
 //! server:<len>:<text>
 //! database:<len>:<text>
@@ -16,6 +16,9 @@
 //! statement:<len>:<text>          (n times, in order)
 //! counts:<m>
 //! count:<len>:<table>:<inserted>:<updated>:<deleted>   (m times, sorted by table)
+//! nets:<j>
+//! net:<len>:<table>:<inserted>:<changed>:<deleted>     (j times, sorted by table;
+//! net:<len>:<table>:unknown                             the net change, or unknown)
 //! schema:<k>
 //! change:<len>:<text>            (k times, in order: locks, rewrites, drops, catalog changes)
 //! images:<64 hex digits>
@@ -38,6 +41,16 @@ pub struct TableTotals {
     pub deleted: i64,
 }
 
+/// The net change of one table, as bound by the digest: rows that differ from the
+/// transaction's start, or `None` when it is not known.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct NetTotals {
+    /// Table display name.
+    pub table: String,
+    /// `(inserted, changed, deleted)`, or `None` when not known.
+    pub net: Option<(i64, i64, i64)>,
+}
+
 /// Everything the digest binds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeSet<'a> {
@@ -55,6 +68,8 @@ pub struct ChangeSet<'a> {
     pub statements: &'a [String],
     /// Totals per table.
     pub counts: &'a [TableTotals],
+    /// Net change per table.
+    pub net: &'a [NetTotals],
     /// Schema and storage changes, one line each, in order.
     pub schema: &'a [String],
     /// SHA-256 over the before/after images of every statement, in order.
@@ -64,7 +79,7 @@ pub struct ChangeSet<'a> {
 impl ChangeSet<'_> {
     /// The canonical bytes.
     pub fn canonical(&self) -> Vec<u8> {
-        let mut out = String::from("pgward-change-v1\n");
+        let mut out = String::from("pgward-change-v2\n");
         for (label, value) in [
             ("environment", self.environment),
             ("server", self.server),
@@ -90,6 +105,16 @@ impl ChangeSet<'_> {
                 c.updated,
                 c.deleted
             ));
+        }
+        let mut net = self.net.to_vec();
+        net.sort();
+        out.push_str(&format!("nets:{}\n", net.len()));
+        for n in &net {
+            let figure = match n.net {
+                Some((i, c, d)) => format!("{i}:{c}:{d}"),
+                None => "unknown".to_string(),
+            };
+            out.push_str(&format!("net:{}:{}:{figure}\n", n.table.len(), n.table));
         }
         out.push_str(&format!("schema:{}\n", self.schema.len()));
         for line in self.schema {
@@ -163,6 +188,16 @@ mod tests {
     fn canonical_form_is_pinned() {
         let (statements, counts) = sample();
         let schema = vec!["statement 2: takes ACCESS EXCLUSIVE on orders".to_string()];
+        let net = vec![
+            NetTotals {
+                table: "orders".into(),
+                net: None,
+            },
+            NetTotals {
+                table: "customers".into(),
+                net: Some((0, 0, 1)),
+            },
+        ];
         let set = ChangeSet {
             environment: "prod",
             server: "7400000000000000001 10.0.0.5:5432 PostgreSQL 15.18",
@@ -171,13 +206,14 @@ mod tests {
             txid: "726",
             statements: &statements,
             counts: &counts,
+            net: &net,
             schema: &schema,
             images: [0xab; 32],
         };
         let text = String::from_utf8(set.canonical()).expect("utf-8");
         assert_eq!(
             text,
-            "pgward-change-v1\n\
+            "pgward-change-v2\n\
              environment:4:prod\n\
              server:50:7400000000000000001 10.0.0.5:5432 PostgreSQL 15.18\n\
              database:4:shop\n\
@@ -189,6 +225,9 @@ mod tests {
              counts:2\n\
              count:9:customers:0:0:1\n\
              count:6:orders:0:2:3\n\
+             nets:2\n\
+             net:9:customers:0:0:1\n\
+             net:6:orders:unknown\n\
              schema:1\n\
              change:45:statement 2: takes ACCESS EXCLUSIVE on orders\n\
              images:abababababababababababababababababababababababababababababababab\n"
@@ -200,6 +239,18 @@ mod tests {
     #[test]
     fn any_difference_changes_the_digest() {
         let (statements, counts) = sample();
+        let net = vec![NetTotals {
+            table: "orders".into(),
+            net: Some((0, 2, 0)),
+        }];
+        let no_net = vec![NetTotals {
+            table: "orders".into(),
+            net: Some((0, 0, 0)),
+        }];
+        let unknown = vec![NetTotals {
+            table: "orders".into(),
+            net: None,
+        }];
         let base = ChangeSet {
             environment: "prod",
             server: "s",
@@ -208,6 +259,7 @@ mod tests {
             txid: "726",
             statements: &statements,
             counts: &counts,
+            net: &net,
             schema: &[],
             images: [0; 32],
         };
@@ -238,6 +290,18 @@ mod tests {
             },
             ChangeSet {
                 schema: &drop_line,
+                ..base.clone()
+            },
+            ChangeSet {
+                net: &no_net,
+                ..base.clone()
+            },
+            ChangeSet {
+                net: &unknown,
+                ..base.clone()
+            },
+            ChangeSet {
+                net: &[],
                 ..base.clone()
             },
         ] {

@@ -40,6 +40,7 @@ use sha2::{Digest, Sha256};
 use tokio_postgres::SimpleQueryRow;
 
 use super::keys::RowKey;
+use super::net::{NetRows, NetWriter};
 use super::rewrite::{CaptureColumn, CaptureKind};
 
 /// How many changed rows are kept for display unless configured otherwise.
@@ -246,6 +247,8 @@ pub struct Images {
     pub digest: [u8; 32],
     /// Before-images, when the statement had any and spilling was on.
     pub spill: Option<Spill>,
+    /// Every row reduced to hashes, for the transaction's net change.
+    pub net: NetRows,
 }
 
 impl Images {
@@ -282,6 +285,7 @@ pub struct ImageSink {
     updated: u64,
     deleted: u64,
     hasher: Sha256,
+    net: NetWriter,
 }
 
 impl std::fmt::Debug for ImageSink {
@@ -317,7 +321,15 @@ impl ImageSink {
             hasher.update((name.len() as u64).to_be_bytes());
             hasher.update(name.as_bytes());
         }
+        let key_fields = match &key {
+            RowKey::Primary(names) | RowKey::Unique(names) => names
+                .iter()
+                .map(|n| columns.iter().position(|c| c == n))
+                .collect::<Option<Vec<usize>>>(),
+            RowKey::Ctid => None,
+        };
         ImageSink {
+            net: NetWriter::new(key_fields),
             kind,
             key,
             columns,
@@ -397,6 +409,7 @@ impl ImageSink {
         if let Some(old) = row.old {
             self.spill(old)?;
         }
+        self.net.push(row.old, row.new, kind == ChangeKind::Updated);
         self.total += 1;
         match kind {
             ChangeKind::Inserted => self.inserted += 1,
@@ -452,6 +465,7 @@ impl ImageSink {
             deleted: self.deleted,
             digest: self.hasher.finalize().into(),
             spill,
+            net: self.net.finish(),
         })
     }
 
@@ -539,7 +553,7 @@ fn excerpt(text: &str) -> String {
 
 /// The fields of `record_out` text: `None` for SQL NULL (an empty, unquoted field),
 /// the text otherwise. `None` overall when `text` is not one record.
-fn record_fields(text: &str) -> Option<Vec<Datum>> {
+pub(super) fn record_fields(text: &str) -> Option<Vec<Datum>> {
     let inner = text.strip_prefix('(')?.strip_suffix(')')?;
     if inner.is_empty() {
         return Some(Vec::new());

@@ -1,7 +1,7 @@
 //! What a write did, shown before anyone commits: per-table counts ([`counts`]), the
 //! capture of before/after images by rewriting the statement ([`rewrite`], [`images`]),
 //! where before-images are spilled ([`spill`]), the row-level diff ([`diff`]), the cascade collector ([`cascade`]), how rows are keyed
-//! ([`keys`]), DDL facts ([`ddl`]), and the change digest that binds them ([`digest`]).
+//! ([`keys`]), the transaction's net change per table ([`net`]), DDL facts ([`ddl`]), and the change digest that binds them ([`digest`]).
 
 pub mod cascade;
 pub mod counts;
@@ -12,6 +12,7 @@ pub mod eligible;
 pub mod error;
 pub mod images;
 pub mod keys;
+pub mod net;
 pub mod relation;
 pub mod rewrite;
 pub mod spill;

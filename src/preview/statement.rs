@@ -474,6 +474,10 @@ pub struct Report {
     pub triggered: Vec<String>,
     /// Mismatches between what pgward saw and what the server counted.
     pub warnings: Vec<String>,
+    /// The captured rows are every row of the target's tree the server counted as
+    /// changed by this statement, on all three counters: the images explain the
+    /// statement's counts there.
+    pub capture_exact: bool,
 }
 
 /// Per-table differences `now - before`, keeping tables that changed.
@@ -523,6 +527,7 @@ pub async fn after(
         tree: Vec::new(),
         triggered: Vec::new(),
         warnings: Vec::new(),
+        capture_exact: false,
     };
     if let Some(before) = &report.plan.storage {
         let relids: Vec<u32> = before.keys().copied().collect();
@@ -802,6 +807,7 @@ impl Report {
                     self.plan.kind.verb()
                 ));
             }
+            self.capture_exact = server == images.total as i64 && other <= 0;
         }
         if let Some(Ok(effects)) = &self.plan.cascade {
             let mut predicted: HashMap<(u32, bool), i64> = HashMap::new();
@@ -1158,6 +1164,7 @@ mod tests {
             tree: Vec::new(),
             triggered: Vec::new(),
             warnings: Vec::new(),
+            capture_exact: false,
         }
     }
 

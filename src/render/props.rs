@@ -21,10 +21,12 @@ use crate::preview::counts::TableCounts;
 use crate::preview::digest::TableTotals;
 use crate::preview::images::{CapturedRow, ImageSink, SinkOptions, SpillTo};
 use crate::preview::keys::RowKey;
+use crate::preview::net::NetCounts;
 use crate::preview::relation::Relation;
 use crate::preview::rewrite::{Capture, CaptureKind, WhereShape};
 use crate::preview::statement::{DdlFacts, Plan, Report, WriteKind};
 use crate::repl::prompt::Prompt;
+use crate::session::changes::NetLine;
 use crate::session::{Io, Summary};
 
 /// Pieces a hostile string is made of: whole sequences an attacker would use, single
@@ -254,6 +256,7 @@ fn report(s: &[String; 4], kind: CaptureKind) -> Report {
             catalog_changed: true,
         }),
         warnings: vec![d.clone()],
+        capture_exact: false,
     }
 }
 
@@ -336,6 +339,10 @@ proptest! {
             let totals = vec![TableTotals { table: s[2].clone(), inserted: 1, updated: 0, deleted: 2 }];
             let truncated = vec![(s[3].clone(), 7)];
             let schema = vec![s[1].clone()];
+            let net = vec![
+                NetLine { table: s[2].clone(), net: Ok(NetCounts { inserted: 1, changed: 0, deleted: 2 }) },
+                NetLine { table: s[3].clone(), net: Err(s[1].clone()) },
+            ];
             Summary {
                 environment: &s[0],
                 database: &s[1],
@@ -343,6 +350,7 @@ proptest! {
                 txid: &s[3],
                 statements: &statements,
                 totals: &totals,
+                net: &net,
                 upper_bound: Some(&s[2]),
                 truncated: &truncated,
                 schema: &schema,
@@ -357,14 +365,38 @@ proptest! {
 
     #[test]
     fn describe_titles_and_prompt(s in prop::array::uniform3(hostile())) {
-        for command in ["\\d", "\\dt", "\\df", "\\du", "\\l"] {
-            if let Some(Ok(queries)) = crate::repl::describe::plan(command, &[s[0].clone()]) {
+        use crate::repl::describe::{page::Page, plan, Plan};
+        for command in ["\\d", "\\dt", "\\df", "\\du", "\\l", "\\dx", "\\dp"] {
+            if let Some(Ok(Plan::List(queries))) = plan(command, &[s[0].clone()], &s[0]) {
                 for q in queries {
                     clean("describe title", &q.title)?;
                     prop_assert!(!q.title.contains('\n'), "{:?}", q.title);
                 }
             }
         }
+        // A describe page: title, cells and footers from the server, each on its lines.
+        let page = Page {
+            title: s[0].clone(),
+            columns: vec![crate::render::table::Column::text(s[1].clone())],
+            rows: vec![vec![Some(s[2].clone())]],
+            footers: vec![s[1].clone()],
+            count: false,
+        };
+        let drawn = page.render();
+        clean("describe page", &drawn)?;
+        // Title and footers stay one line each, whatever they hold.
+        let b = benign(&s);
+        let lined = |title: &str, footer: &str| Page {
+            title: format!("T{title}"),
+            columns: vec![crate::render::table::Column::text("c")],
+            rows: Vec::new(),
+            footers: vec![footer.to_string()],
+            count: false,
+        }
+        .render();
+        let drawn = lined(&s[0], &s[1]);
+        clean("describe page", &drawn)?;
+        prop_assert_eq!(lines(&drawn), lines(&lined(&b[0], &b[1])), "{:?}", drawn);
         let prompt = Prompt { env: s[0].clone(), role: s[1].clone(), db: s[2].clone(), marker: "=*>", standby: false };
         let plain = prompt.plain();
         prop_assert!(!plain.contains('\n'));

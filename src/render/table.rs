@@ -138,7 +138,8 @@ impl Grid {
         let mut header = String::new();
         for (i, h) in self.headers.iter().enumerate() {
             let pad = widths[i] - h.width();
-            let (left, right) = (pad - pad / 2, pad / 2);
+            // psql puts the odd blank on the right.
+            let (left, right) = (pad / 2, pad - pad / 2);
             header.push_str(&format!(" {}{h}{} ", " ".repeat(left), " ".repeat(right)));
             if i + 1 < n {
                 header.push('|');
@@ -236,7 +237,7 @@ mod tests {
             vec![Some("z".into()), Some("p\nq".into())],
         ];
         insta::assert_snapshot!(render(&cols, &rows), @r"
-          a\x1b[2J | b
+         a\x1b[2J  | b
         -----------+---
          x        +| 1
          y\u{202e} |

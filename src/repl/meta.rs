@@ -3,6 +3,7 @@
 //! through the session's one terminal writer, with every name and argument escaped.
 
 use crate::render::escape::one_line;
+use crate::render::Text;
 use crate::session::{Outcome, Session};
 
 use super::describe;
@@ -17,7 +18,7 @@ pub enum Action {
     /// Run this write, show its preview, and undo it.
     Preview(String),
     /// Run these catalog queries through the session (`\d` and friends).
-    Describe(Vec<describe::Query>),
+    Describe(describe::Plan),
     /// The command was not understood, or its argument was wrong.
     Invalid,
 }
@@ -38,20 +39,85 @@ pub fn perform(rt: &tokio::runtime::Runtime, session: &mut Session, line: &str) 
         Action::Continue => Step::Continue(Outcome::Ok),
         Action::Invalid => Step::Continue(Outcome::SqlError),
         Action::Preview(sql) => Step::Continue(rt.block_on(session.preview(&sql))),
-        Action::Describe(queries) => {
-            let many = queries.len() > 1;
-            for q in &queries {
-                // The title may hold the pattern as typed: it stays on its line.
-                session.io().say_out(&one_line(&q.title));
-                let outcome = rt.block_on(session.execute(&format!("{}\n;", q.sql)));
-                if outcome != Outcome::Ok {
-                    return Step::Continue(outcome);
+        Action::Describe(plan) => Step::Continue(describe_with(rt, session, plan)),
+    }
+}
+
+/// Runs a describe plan: every catalog query is a read through the session
+/// ([`Session::read_rows`]), and the pages are drawn as psql draws them.
+fn describe_with(
+    rt: &tokio::runtime::Runtime,
+    session: &mut Session,
+    plan: describe::Plan,
+) -> Outcome {
+    use describe::relation::{self, Described};
+    use describe::{page::Page, Plan};
+    match plan {
+        Plan::List(queries) => {
+            for q in queries {
+                let result = match rt.block_on(session.read_rows(&q.sql)) {
+                    Ok(result) => result,
+                    Err(outcome) => return outcome,
+                };
+                if let (true, Some(message)) = (result.rows.is_empty(), &q.empty) {
+                    session.io().say_error(&one_line(message));
+                    continue;
                 }
-                if many {
-                    session.io().say_out("");
+                let page = Page {
+                    title: q.title,
+                    columns: result.columns,
+                    rows: result.rows,
+                    footers: Vec::new(),
+                    count: true,
+                };
+                session.io().out(&Text::plain(page.render()));
+            }
+            Outcome::Ok
+        }
+        Plan::Relation { pattern, verbose } => {
+            let mut failed = None;
+            let mut read = |sql: &str| {
+                let result = rt.block_on(session.read_rows(sql));
+                if let Err(outcome) = result {
+                    failed = Some(outcome);
+                }
+                result
+            };
+            let described = relation::describe(&mut read, &pattern, verbose);
+            match described {
+                Err(message) => {
+                    let line = format!("\\d: {}\n", one_line(&message));
+                    session.io().say_err(&line);
+                    Outcome::SqlError
+                }
+                Ok(Described::NotFound(message)) => {
+                    session.io().say_error(&one_line(&message));
+                    failed.unwrap_or(Outcome::SqlError)
+                }
+                Ok(Described::Pages(pages)) => {
+                    for page in pages {
+                        session.io().out(&Text::plain(page.render()));
+                    }
+                    failed.unwrap_or(Outcome::Ok)
                 }
             }
-            Step::Continue(Outcome::Ok)
+        }
+        Plan::FunctionSource(q) => {
+            let result = match rt.block_on(session.read_rows(&q.sql)) {
+                Ok(result) => result,
+                Err(outcome) => return outcome,
+            };
+            let text = result
+                .rows
+                .first()
+                .and_then(|r| r.first().cloned().flatten())
+                .unwrap_or_default();
+            let mut text = text;
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+            session.io().out(&Text::plain(text));
+            Outcome::Ok
         }
     }
 }
@@ -79,8 +145,9 @@ pub fn run(line: &str, session: &mut Session) -> Action {
     let command = line.split_whitespace().next().unwrap_or("");
     let argument = line[command.len()..].trim();
     let words = describe::words(argument);
-    if let Some(planned) = describe::plan(command, &words) {
-        for extra in words.iter().skip(1) {
+    if let Some(planned) = describe::plan(command, &words, argument) {
+        let takes_all = command.starts_with("\\sf");
+        for extra in words.iter().skip(1).filter(|_| !takes_all) {
             let line = format!(
                 "{}: extra argument {} ignored\n",
                 one_line(command),
@@ -89,7 +156,7 @@ pub fn run(line: &str, session: &mut Session) -> Action {
             session.io().say_err(&line);
         }
         return match planned {
-            Ok(queries) => Action::Describe(queries),
+            Ok(plan) => Action::Describe(plan),
             Err(message) => {
                 let line = format!("{}: {}\n", one_line(command), one_line(&message));
                 session.io().say_err(&line);

@@ -7,6 +7,7 @@ pub mod context;
 pub mod copy;
 pub mod describe;
 pub mod helper;
+pub mod idle;
 pub mod meta;
 pub mod output;
 pub mod prompt;
@@ -60,6 +61,7 @@ pub fn history_path(env: &str) -> Option<PathBuf> {
 pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session, runner: &mut Runner) -> ExitCode {
     session.set_confirm(Box::new(EditorConfirm));
     session.set_error_rollback(true);
+    session.set_reconnect(true);
     let config = Config::builder().auto_add_history(false).build();
     let mut editor: Editor<ReplHelper, FileHistory> = match Editor::with_config(config) {
         Ok(e) => e,
@@ -106,7 +108,14 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session, runner: &mut Run
         if let Some(h) = editor.helper_mut() {
             h.colored_prompt = p.colored(color);
         }
-        let Some(read) = signals::while_editing(|| editor.readline(&p.plain())) else {
+        // Dropped as soon as the prompt is answered, which cancels the warning.
+        let idle_warning = session.idle_deadline().and_then(|(deadline, idle)| {
+            let printer = editor.create_external_printer().ok()?;
+            Some(idle::start(printer, deadline, idle))
+        });
+        let read = signals::while_editing(|| editor.readline(&p.plain()));
+        drop(idle_warning);
+        let Some(read) = read else {
             continue;
         };
         if signals::terminated().is_some() {

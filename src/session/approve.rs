@@ -5,7 +5,8 @@
 //! request id, digest and log head; expiry; reviewer ≠ author; allow-list) and has the
 //! reviewer type the approval code, masked, at the terminal (never standard input; three
 //! tries). Every failure refuses the COMMIT in one line and leaves the transaction open;
-//! the caller re-checks counts and digest just before COMMIT.
+//! the caller re-checks counts and digest just before COMMIT. A statement that runs
+//! alone (`standalone.rs`) is approved the same way, as a [`Subject`] of its own.
 
 use std::time::{Duration, Instant};
 
@@ -18,6 +19,26 @@ use super::{OpenTx, Outcome, Session, TxState};
 
 /// How often the shell asks the service while it waits.
 const POLL: Duration = Duration::from_millis(500);
+
+/// What the reviewer is asked to approve: a transaction's change set, or one statement
+/// that runs alone.
+pub(super) struct Subject<'a> {
+    /// The role the statements run as.
+    pub role: &'a str,
+    /// The statements, as typed.
+    pub statements: &'a [String],
+    /// Rows changed per table (none for a statement that runs alone).
+    pub counts: Vec<TableCount>,
+    /// The transaction id, or what stands for it.
+    pub txid: &'a str,
+    /// The digest the token must bind.
+    pub digest: &'a str,
+    /// The summary the author saw.
+    pub summary: &'a str,
+    /// Whether an open transaction holds locks while the shell waits (a statement that
+    /// runs alone has not started, and holds none).
+    pub holds_locks: bool,
+}
 
 impl Session {
     /// COMMIT's authorisation: a second person's approval where the environment has an
@@ -34,7 +55,26 @@ impl Session {
             _ => return self.confirm_commit().await.map(|()| None),
         };
         let digest = self.change_set_digest(tx, xid);
-        let approved = self.approve(&approval, tx, xid, &digest, summary).await;
+        let subject = Subject {
+            role: &tx.role,
+            statements: &tx.statements,
+            counts: self
+                .changes
+                .totals()
+                .into_iter()
+                .map(|t| TableCount {
+                    table: t.table,
+                    inserted: t.inserted,
+                    updated: t.updated,
+                    deleted: t.deleted,
+                })
+                .collect(),
+            txid: xid,
+            digest: &digest,
+            summary,
+            holds_locks: true,
+        };
+        let approved = self.approve(&approval, subject).await;
         if let Some(outcome) = self.check_open().await {
             return Err(outcome);
         }
@@ -79,16 +119,12 @@ impl Session {
         Outcome::Refused
     }
 
-    /// Asks the approval service to approve `digest` of `tx` (transaction `txid`), whose
-    /// summary the author saw as `summary`. `Ok` only for a verified approval whose code
-    /// was typed (or that needs none).
+    /// Asks the approval service to approve `subject`. `Ok` only for a verified approval
+    /// whose code was typed (or that needs none).
     pub(super) async fn approve(
         &mut self,
         approval: &ApprovalSettings,
-        tx: &OpenTx,
-        txid: &str,
-        digest: &str,
-        summary: &str,
+        subject: Subject<'_>,
     ) -> Result<Verified, ApprovalError> {
         if approval.require_code && !self.confirm.can_ask_secret() {
             return Err(ApprovalError::NoTerminal);
@@ -109,25 +145,15 @@ impl Session {
             environment: self.settings.env.name.clone(),
             server: self.server.clone(),
             database: self.settings.conn.dbname.clone(),
-            role: tx.role.clone(),
+            role: subject.role.to_string(),
             author: self.settings.author.clone(),
             ticket: self.settings.ticket.clone().unwrap_or_default(),
-            statements: tx.statements.clone(),
-            counts: self
-                .changes
-                .totals()
-                .into_iter()
-                .map(|t| TableCount {
-                    table: t.table,
-                    inserted: t.inserted,
-                    updated: t.updated,
-                    deleted: t.deleted,
-                })
-                .collect(),
-            preview_excerpt: summary.chars().take(16_000).collect(),
-            change_digest: digest.to_string(),
+            statements: subject.statements.to_vec(),
+            counts: subject.counts,
+            preview_excerpt: subject.summary.chars().take(16_000).collect(),
+            change_digest: subject.digest.to_string(),
             log_head: self.log_head(),
-            txid: txid.to_string(),
+            txid: subject.txid.to_string(),
             expires_at: time::format(time::now_unix() + wait.as_secs().max(1) as i64),
         };
         self.log_approval_request(&request);
@@ -137,7 +163,9 @@ impl Session {
             client.base(),
             crate::render::escape::one_line(&created.review_url)
         ));
-        let (reviewer, approved_at, token) = self.wait_for(&client, &request, wait).await?;
+        let (reviewer, approved_at, token) = self
+            .wait_for(&client, &request, wait, subject.holds_locks)
+            .await?;
         let verified = verify(
             &request,
             &approval.public_key,
@@ -168,6 +196,7 @@ impl Session {
         client: &ApprovalClient,
         request: &ApprovalRequest,
         wait: Duration,
+        holds_locks: bool,
     ) -> Result<(String, String, String), ApprovalError> {
         let start = Instant::now();
         let live = self.io.is_live();
@@ -196,14 +225,14 @@ impl Session {
             if elapsed >= wait {
                 break Err(ApprovalError::TimedOut(clock(wait)));
             }
+            let locks = match (holds_locks, locked) {
+                (false, _) => "nothing runs yet, no locks held".to_string(),
+                (true, 0) => "row locks held".to_string(),
+                (true, n) => format!("row locks held on {n} row{}", if n == 1 { "" } else { "s" }),
+            };
             let line = format!(
-                "waiting for approval: {} elapsed · row locks held{} · {} left · Ctrl-C stops waiting",
+                "waiting for approval: {} elapsed · {locks} · {} left · Ctrl-C stops waiting",
                 clock(elapsed),
-                if locked > 0 {
-                    format!(" on {locked} row{}", if locked == 1 { "" } else { "s" })
-                } else {
-                    String::new()
-                },
                 clock(wait - elapsed)
             );
             if live || !announced {
@@ -259,13 +288,16 @@ impl Session {
     }
 
     /// Records the verified approval in the session log before COMMIT.
-    fn log_approval(&mut self, request: &ApprovalRequest, verified: &Verified, _code: bool) {
+    /// `code_typed` false says so in the record: the environment sets `require_code =
+    /// false`, and the verified token alone sufficed.
+    fn log_approval(&mut self, request: &ApprovalRequest, verified: &Verified, code_typed: bool) {
         self.log_record(crate::audit::Body::Approval {
             request_id: request.request_id.clone(),
             reviewer: verified.reviewer.clone(),
             approved_at: verified.approved_at.clone(),
             expires_at: request.expires_at.clone(),
             token: verified.token.clone(),
+            code_typed: Some(code_typed),
         });
     }
 }

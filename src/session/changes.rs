@@ -1,12 +1,14 @@
 //! What the open guarded transaction has changed so far: the counts baseline taken right
 //! after BEGIN (plus the work undone since, which the server still counts), the
 //! cumulative per-table counts, TRUNCATEs, the folded image digest, the spill files of
-//! before-images, and why counts are upper bounds when one statement undid work inside
-//! itself. Reset whenever a transaction opens.
+//! before-images, the captured rows reduced to hashes for the net change per table, and
+//! why counts are upper bounds when one statement undid work inside itself. Reset
+//! whenever a transaction opens.
 
 use crate::preview::counts::{Baseline, TableCounts};
 use crate::preview::digest::{ImagesDigest, TableTotals};
 use crate::preview::images::Spill;
+use crate::preview::net::{self, NetCounts, NetRows};
 use crate::preview::statement::difference;
 
 /// The change set of the open transaction.
@@ -31,6 +33,35 @@ pub struct Changes {
     pub schema: Vec<String>,
     /// Statements kept in the change set as writes (classified or found by the counts).
     pub writes: usize,
+    /// The captured rows of every write whose rows were captured, for the net change.
+    pub net: Vec<NetStatement>,
+}
+
+/// One captured write's rows, for the net change of its target.
+#[derive(Debug)]
+pub struct NetStatement {
+    /// The target's oid.
+    pub relid: u32,
+    /// The target's display name.
+    pub table: String,
+    /// The target, its partitions and inheritance children.
+    pub tree: Vec<u32>,
+    /// What the server counted on the tree for this statement (inserted, updated,
+    /// deleted).
+    pub counted: (i64, i64, i64),
+    /// The captured rows explain those counts (see `Report::capture_exact`).
+    pub exact: bool,
+    /// The rows, reduced to hashes.
+    pub rows: NetRows,
+}
+
+/// The net change of one table, or why it is not known.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct NetLine {
+    /// Table display name.
+    pub table: String,
+    /// Rows that differ from the transaction's start, or why that is not known.
+    pub net: Result<NetCounts, String>,
 }
 
 /// The change set at a savepoint, to return to on `ROLLBACK TO`.
@@ -42,6 +73,7 @@ pub struct Mark {
     spills: usize,
     schema: usize,
     writes: usize,
+    net: usize,
 }
 
 impl Changes {
@@ -54,6 +86,7 @@ impl Changes {
             spills: self.spills.len(),
             schema: self.schema.len(),
             writes: self.writes,
+            net: self.net.len(),
         };
         self.marks.push((name.to_string(), mark));
     }
@@ -83,6 +116,7 @@ impl Changes {
             self.truncated.truncate(mark.truncated);
             self.spills.truncate(mark.spills);
             self.schema.truncate(mark.schema);
+            self.net.truncate(mark.net);
             self.writes = mark.writes;
         }
     }
@@ -99,6 +133,74 @@ impl Changes {
     pub fn release_spills(&mut self) {
         self.spills.clear();
         self.marks.clear();
+        self.net.clear();
+    }
+
+    /// The net change per table: rows that differ from the transaction's start, from
+    /// the captured images. A table's figure is given only where its images explain
+    /// everything the server counted on it (its partitions and children included) over
+    /// the whole transaction; any other table that changed is named with why its net
+    /// change is not known. Sorted by table.
+    pub fn net(&self) -> Vec<NetLine> {
+        let mut lines = Vec::new();
+        let mut covered: Vec<u32> = Vec::new();
+        let mut targets: Vec<u32> = self.net.iter().map(|s| s.relid).collect();
+        targets.dedup();
+        targets.sort_unstable();
+        targets.dedup();
+        for relid in targets {
+            let group: Vec<&NetStatement> = self.net.iter().filter(|s| s.relid == relid).collect();
+            let mut tree: Vec<u32> = group.iter().flat_map(|s| s.tree.iter().copied()).collect();
+            tree.sort_unstable();
+            tree.dedup();
+            covered.extend(&tree);
+            let captured = group.iter().fold((0, 0, 0), |(i, u, d), s| {
+                (i + s.counted.0, u + s.counted.1, d + s.counted.2)
+            });
+            let counted = self
+                .cumulative
+                .iter()
+                .filter(|c| tree.contains(&c.relid))
+                .fold((0, 0, 0), |(i, u, d), c| {
+                    (i + c.inserted, u + c.updated, d + c.deleted)
+                });
+            let table = group[0].table.clone();
+            let net = if !self.truncated.is_empty() {
+                Err("the transaction truncated tables, which no image shows".to_string())
+            } else if group.iter().any(|s| !s.exact) {
+                Err(
+                    "a statement's captured rows differ from the server's counts (see its warning)"
+                        .to_string(),
+                )
+            } else if captured != counted {
+                Err("rows of it were changed by a statement shown with counts only, a trigger, or deferred work, whose rows are not captured".to_string())
+            } else {
+                let rows: Vec<&NetRows> = group.iter().map(|s| &s.rows).collect();
+                net::merge(&rows)
+            };
+            lines.push(NetLine { table, net });
+        }
+        for c in &self.cumulative {
+            if !covered.contains(&c.relid) && !lines.iter().any(|l| l.table == c.table) {
+                lines.push(NetLine {
+                    table: c.table.clone(),
+                    net: Err(
+                        "its rows are not captured (changed by foreign keys, triggers, or a statement shown with counts only)"
+                            .into(),
+                    ),
+                });
+            }
+        }
+        for (table, _) in &self.truncated {
+            if !lines.iter().any(|l| &l.table == table) {
+                lines.push(NetLine {
+                    table: table.clone(),
+                    net: Err("TRUNCATE emptied it, which no image shows".into()),
+                });
+            }
+        }
+        lines.sort();
+        lines
     }
 
     /// Totals per table, TRUNCATEs counted as deletes of the rows the table held.

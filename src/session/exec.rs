@@ -35,7 +35,7 @@ impl From<tokio_postgres::Error> for CaptureError {
 pub const FETCH_COUNT: usize = 1000;
 
 /// What a statement returned.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Executed {
     /// The result columns; empty for statements that return no rows.
     pub columns: Vec<Column>,

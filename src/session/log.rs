@@ -96,6 +96,7 @@ impl Session {
             Verdict::Read => "read",
             Verdict::Write { .. } => "write",
             Verdict::Ddl => "ddl",
+            Verdict::NonTransactional { .. } => "non_transactional",
             Verdict::Transaction(_) => "transaction",
             Verdict::Session => "session",
             Verdict::Refused(r) => {

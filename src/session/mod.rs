@@ -8,6 +8,8 @@
 //! After every statement the [`probe`] checks role, login, backend, transaction and the
 //! settings pgward set; after every transaction, leftover advisory locks are released.
 //! COMMIT is intercepted wherever it appears and needs confirmation at a terminal.
+//! Statements that cannot run in a transaction block run alone, after the same
+//! authorisation, in [`standalone`](self) (see `standalone.rs`).
 //! See the state machine in `../shared/DESIGN.md` and README's "Security model".
 
 mod advisory;
@@ -24,9 +26,12 @@ mod log;
 pub mod outcome;
 mod pager;
 pub mod probe;
+mod reconnect;
 pub mod roles;
 mod setting;
 pub mod signals;
+mod standalone;
+mod standalone_digest;
 pub mod state;
 mod summary;
 mod unknown;
@@ -74,6 +79,9 @@ pub struct Session {
     all_columns: bool,
     dry_run: bool,
     previewing: bool,
+    /// While a catalog read runs for a describe command ([`Session::read_rows`]), its
+    /// results are kept here instead of being drawn.
+    captured: Option<Vec<exec::Executed>>,
     /// Settings the user SET, re-applied as `SET LOCAL` after every BEGIN pgward opens.
     reapplied: setting::Reapplied,
     /// Each statement in the open transaction runs under an implicit savepoint, so an
@@ -81,6 +89,12 @@ pub struct Session {
     error_rollback: bool,
     log: crate::audit::SessionLog,
     facts: log::Facts,
+    /// The interactive shell reconnects when the server ends the connection
+    /// ([`reconnect`]); scripts stop.
+    reconnects: bool,
+    /// When the last input finished: the server counts idle time in a transaction from
+    /// about then.
+    last_activity: std::time::Instant,
     /// The last error the server sent, with its statement (`\errverbose`).
     last_error: Option<(tokio_postgres::error::DbError, String)>,
 }
@@ -94,25 +108,14 @@ impl Session {
         io: Io,
         confirm: Box<dyn Confirm>,
     ) -> Result<Session, crate::Error> {
-        let me =
-            probe::probe(&conn.client)
-                .await
-                .map_err(|e| crate::conn::ConnError::Unusable {
-                    target: conn.params.target(),
-                    message: render::error::one_line(&e),
-                })?;
-        let unusable = |e: tokio_postgres::Error| crate::conn::ConnError::Unusable {
-            target: conn.params.target(),
-            message: render::error::one_line(&e),
-        };
-        let defaults =
-            defaults::ServerDefaults::read(&conn.client, me.timeouts, &conn.params.dbname)
-                .await
-                .map_err(unusable)?;
-        let accepted = roles::check(&conn.client, &settings.env).await?;
-        let server = server_identity(&conn.client).await;
+        let reconnect::Inspected {
+            login,
+            app_name,
+            defaults,
+            accepted,
+            server,
+        } = reconnect::inspect(&conn, &settings).await?;
         let mut io = io;
-        let accepted = accepted.lines();
         for line in &accepted {
             io.say_warn(&format!("WARNING: {}", render::escape::one_line(line)));
         }
@@ -127,18 +130,21 @@ impl Session {
         Ok(Session {
             timeouts: defaults.effective(config),
             defaults,
-            login: me.session_user,
-            app_name: me.application_name,
+            login,
+            app_name,
             accepted,
             server,
             changes: Changes::default(),
             all_columns: false,
             dry_run: false,
             previewing: false,
+            captured: None,
             reapplied: setting::Reapplied::default(),
             error_rollback: false,
             log: crate::audit::SessionLog::unlogged("no session log was opened"),
             facts: log::Facts::default(),
+            reconnects: false,
+            last_activity: std::time::Instant::now(),
             last_error: None,
             conn,
             settings,
@@ -234,11 +240,26 @@ impl Session {
     /// succeed. An unterminated tail is an error: nothing of it is sent. The connection
     /// is settled before the author is waited on again, so a FATAL the server sends
     /// meanwhile is kept (see [`crate::conn::Connection::settle`]).
+    ///
+    /// In the interactive shell a connection the server ended is reconnected
+    /// ([`reconnect`]): before the input when it was found ended, after it when it ended
+    /// while the input ran (nothing is sent again).
     pub async fn execute(&mut self, input: &str) -> Outcome {
-        let outcome = self.execute_pieces(input).await;
+        let outcome = if self.reconnects {
+            match self.revive().await {
+                Some(outcome) => outcome,
+                None => match self.execute_pieces(input).await {
+                    Outcome::ConnectionLost => self.reset().await,
+                    outcome => outcome,
+                },
+            }
+        } else {
+            self.execute_pieces(input).await
+        };
         if !outcome.ends_session() {
             self.conn.settle().await;
         }
+        self.last_activity = std::time::Instant::now();
         outcome
     }
 
@@ -271,6 +292,26 @@ impl Session {
             return Outcome::SqlError;
         }
         Outcome::Ok
+    }
+
+    /// Runs one catalog query for a describe command (`\d NAME`) exactly as a typed
+    /// read runs: classified, in a `READ ONLY` transaction (or the open transaction's
+    /// read-only savepoint) under the read role, probed and logged. Its rows come back
+    /// instead of being drawn; `Err` carries the outcome of a read that did not succeed,
+    /// whose error the session has shown already. Anything the classifier does not call
+    /// a read is refused unsent.
+    pub async fn read_rows(&mut self, sql: &str) -> Result<exec::Executed, Outcome> {
+        if sql::classify(sql) != Verdict::Read {
+            self.say_error("refused: a describe query must be a read; nothing was sent");
+            return Err(Outcome::Refused);
+        }
+        self.captured = Some(Vec::new());
+        let outcome = self.execute(&format!("{sql}\n;")).await;
+        let kept = self.captured.take().unwrap_or_default();
+        match outcome {
+            Outcome::Ok => Ok(kept.into_iter().next().unwrap_or_default()),
+            other => Err(other),
+        }
     }
 
     /// Ends the session: an open transaction is rolled back, and the session says so.
@@ -340,6 +381,7 @@ impl Session {
         match verdict {
             Verdict::Refused(r) => self.refuse(&r),
             Verdict::Transaction(tc) => self.transaction(tc, text).await,
+            Verdict::NonTransactional { what, lock } => self.standalone(what, lock, text).await,
             _ if matches!(self.state, TxState::Failed(_)) => self.aborted(),
             Verdict::Read => match self.state {
                 TxState::Idle => self.read_only(text).await,
@@ -406,13 +448,17 @@ impl Session {
                 return self.failed(e, text).await;
             }
         }
-        let result = exec::run_streaming(
-            &self.conn.client,
-            &self.conn.tls,
-            text,
-            &mut |columns, rows, part| self.io.result(columns, rows, part),
-        )
-        .await;
+        let result = if self.captured.is_some() {
+            exec::run(&self.conn.client, &self.conn.tls, text).await
+        } else {
+            exec::run_streaming(
+                &self.conn.client,
+                &self.conn.tls,
+                text,
+                &mut |columns, rows, part| self.io.result(columns, rows, part),
+            )
+            .await
+        };
         match result {
             Ok(done) => {
                 match probe::probe(&self.conn.client).await {
@@ -644,14 +690,18 @@ impl Session {
         if let Err(e) = self.conn.client.batch_execute(BEGIN).await {
             return self.failed(e, text).await;
         }
-        match exec::run_streaming(
-            &self.conn.client,
-            &self.conn.tls,
-            text,
-            &mut |columns, rows, part| self.io.result(columns, rows, part),
-        )
-        .await
-        {
+        let result = if self.captured.is_some() {
+            exec::run(&self.conn.client, &self.conn.tls, text).await
+        } else {
+            exec::run_streaming(
+                &self.conn.client,
+                &self.conn.tls,
+                text,
+                &mut |columns, rows, part| self.io.result(columns, rows, part),
+            )
+            .await
+        };
+        match result {
             Ok(done) => {
                 // Probe inside the savepoint: a role change the read attempted is caught
                 // (and the transaction rolled back), not quietly undone.
@@ -934,6 +984,10 @@ impl Session {
 
     fn show(&mut self, text: &str, done: &exec::Executed) {
         self.log_rows(done.count);
+        if let Some(kept) = &mut self.captured {
+            kept.push(done.clone());
+            return;
+        }
         let tag = render::tag::command_tag(text, done.count);
         if !done.tuples {
             self.io.result_tag(&tag);

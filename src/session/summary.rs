@@ -1,20 +1,39 @@
 //! The change-set summary shown at COMMIT: every statement as typed, the totals per
-//! table, and the change digest that binds environment, server, database, role,
-//! transaction, statements, counts and images (see `preview::digest`). Every name and
+//! table (the operations the server counted), next to them the net change per table
+//! (rows that differ from the transaction's start, from the images), and the change
+//! digest that binds environment, server, database, role, transaction, statements,
+//! counts, net change and images (see `preview::digest`). Every name and
 //! statement in it is escaped to one line ([`Summary::render`]), so none can draw a
 //! line of the summary.
 
 use crate::preview::counts::TableCounts;
-use crate::preview::digest::{ChangeSet, TableTotals};
+use crate::preview::digest::{ChangeSet, NetTotals, TableTotals};
 use crate::preview::statement::counts_table;
 use crate::render::escape::{self, one_line};
+use crate::render::table::{self, Column};
 
+use super::changes::NetLine;
 use super::{OpenTx, Session};
 
 impl Session {
     /// The change set of `tx`, whose transaction id is `txid`, and its digest.
     pub(super) fn change_set_digest(&self, tx: &OpenTx, txid: &str) -> String {
+        self.change_set_digest_with(tx, txid, &self.changes.net())
+    }
+
+    fn change_set_digest_with(&self, tx: &OpenTx, txid: &str, net: &[NetLine]) -> String {
         let totals = self.changes.totals();
+        let net: Vec<NetTotals> = net
+            .iter()
+            .map(|l| NetTotals {
+                table: l.table.clone(),
+                net: l
+                    .net
+                    .as_ref()
+                    .ok()
+                    .map(|n| (n.inserted, n.changed, n.deleted)),
+            })
+            .collect();
         ChangeSet {
             environment: &self.settings.env.name,
             server: &self.server,
@@ -23,6 +42,7 @@ impl Session {
             txid,
             statements: &tx.statements,
             counts: &totals,
+            net: &net,
             schema: &self.changes.schema,
             images: self.changes.images.finish(),
         }
@@ -31,6 +51,7 @@ impl Session {
 
     /// The summary printed before COMMIT is confirmed.
     pub(super) fn change_summary(&self, tx: &OpenTx, txid: &str) -> String {
+        let net = self.changes.net();
         Summary {
             environment: &self.settings.env.name,
             database: &self.settings.conn.dbname,
@@ -38,10 +59,11 @@ impl Session {
             txid,
             statements: &tx.statements,
             totals: &self.changes.totals(),
+            net: &net,
             upper_bound: self.changes.upper_bound.as_deref(),
             truncated: &self.changes.truncated,
             schema: &self.changes.schema,
-            digest: &self.change_set_digest(tx, txid),
+            digest: &self.change_set_digest_with(tx, txid, &net),
         }
         .render()
     }
@@ -56,6 +78,8 @@ pub(crate) struct Summary<'a> {
     pub txid: &'a str,
     pub statements: &'a [String],
     pub totals: &'a [TableTotals],
+    /// The net change per table, or why it is not known.
+    pub net: &'a [NetLine],
     /// Why the counts are upper bounds; `None` when they are exact.
     pub upper_bound: Option<&'a str>,
     pub truncated: &'a [(String, i64)],
@@ -100,6 +124,7 @@ impl Summary<'_> {
                 .collect();
             out.push_str(&counts_table(&rows));
         }
+        out.push_str(&net_section(self.net));
         for (table, rows) in self.truncated {
             out.push_str(&format!(
                 "TRUNCATE {}: {rows} rows removed\n",
@@ -122,4 +147,59 @@ impl Summary<'_> {
 /// as typed.
 fn statement_line(s: &str) -> String {
     escape::one_line(s)
+}
+
+/// The net change per table: a grid of the tables whose net change is known, then one
+/// line for each table whose is not, with why.
+fn net_section(net: &[NetLine]) -> String {
+    let mut out = String::new();
+    let known: Vec<(&str, &crate::preview::net::NetCounts)> = net
+        .iter()
+        .filter_map(|l| l.net.as_ref().ok().map(|n| (l.table.as_str(), n)))
+        .collect();
+    if !known.is_empty() {
+        out.push_str(
+            "Net change, per table (rows that differ from the transaction's start, from the before/after images):\n",
+        );
+        let columns: Vec<Column> = [
+            ("table", false),
+            ("inserted", true),
+            ("changed", true),
+            ("deleted", true),
+        ]
+        .into_iter()
+        .map(|(name, numeric)| Column {
+            name: name.into(),
+            numeric,
+        })
+        .collect();
+        let rows: Vec<Vec<Option<String>>> = known
+            .iter()
+            .map(|(table, n)| {
+                vec![
+                    Some(one_line(table)),
+                    Some(n.inserted.to_string()),
+                    Some(n.changed.to_string()),
+                    Some(n.deleted.to_string()),
+                ]
+            })
+            .collect();
+        let rendered = table::render(&columns, &rows);
+        let mut lines: Vec<&str> = rendered.lines().collect();
+        lines.pop();
+        for line in lines {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    for line in net {
+        if let Err(why) = &line.net {
+            out.push_str(&format!(
+                "Net change of {} not known: {}\n",
+                one_line(&line.table),
+                one_line(why)
+            ));
+        }
+    }
+    out
 }

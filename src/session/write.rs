@@ -9,6 +9,7 @@ use crate::preview::rewrite::{self, Capture, WhereShape};
 use crate::preview::statement::{self, PlanContext, WriteKind};
 use crate::render;
 
+use super::changes::NetStatement;
 use super::exec::{self, CaptureError};
 use super::{Outcome, Session, TxState};
 
@@ -167,8 +168,27 @@ impl Session {
         let images = report.images.take();
         self.changes.images.add(images.as_ref().map(|i| &i.digest));
         self.changes.writes += 1;
-        if let Some(spill) = images.and_then(|i| i.spill) {
-            self.changes.spills.push(spill);
+        if let Some(images) = images {
+            if let Some(target) = &report.plan.target {
+                let counted = report
+                    .delta
+                    .iter()
+                    .filter(|c| report.tree.contains(&c.relid))
+                    .fold((0, 0, 0), |(i, u, d), c| {
+                        (i + c.inserted, u + c.updated, d + c.deleted)
+                    });
+                self.changes.net.push(NetStatement {
+                    relid: target.relid,
+                    table: target.display(),
+                    tree: report.tree.clone(),
+                    counted,
+                    exact: report.capture_exact,
+                    rows: images.net,
+                });
+            }
+            if let Some(spill) = images.spill {
+                self.changes.spills.push(spill);
+            }
         }
         if let TxState::Open(tx) = &mut self.state {
             tx.statements.push(text.to_string());

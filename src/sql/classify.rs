@@ -63,6 +63,8 @@ pub(crate) enum Kind {
     Transaction(TxControl),
     /// An allowed setting (top level only).
     Session,
+    /// Runs only outside a transaction block (top level only), with the lock it takes.
+    NonTransactional(&'static str, &'static str),
 }
 
 pub(crate) fn analyze_at(sql: &str, options: &Options, depth: usize) -> Analysis {
@@ -117,6 +119,9 @@ pub(crate) fn analyze_at(sql: &str, options: &Options, depth: usize) -> Analysis
     let (verdict, lock) = match kind {
         Kind::Transaction(tx) => (Verdict::Transaction(tx), None),
         Kind::Session => (Verdict::Session, None),
+        Kind::NonTransactional(what, lock) => {
+            (Verdict::NonTransactional { what, lock }, Some(lock))
+        }
         Kind::Risk(risk, lock) => {
             let risk = facts.risk.map_or(risk, |r| r.max(risk));
             (risk.verdict(), lock)
@@ -151,7 +156,9 @@ pub(crate) fn kind(
     use Kind::Risk as K;
     let refuse = |rule, detail: &str| Err(Refusal::new(rule, detail));
     let ddl = |lock: &'static str| Ok(K(Risk::Ddl, Some(lock)));
+    let alone = |what, lock| Ok(Kind::NonTransactional(what, lock));
     const AX: &str = "ACCESS EXCLUSIVE";
+    const SUE: &str = "SHARE UPDATE EXCLUSIVE";
     match node {
         // Reads. Row locks, SELECT INTO and writing functions are found by the walk.
         NodeEnum::SelectStmt(_) | NodeEnum::VariableShowStmt(_) | NodeEnum::ExplainStmt(_) => {
@@ -173,14 +180,9 @@ pub(crate) fn kind(
             Ok(K(Risk::Read, None))
         }
 
-        // Schema changes that can run in a transaction block.
-        NodeEnum::IndexStmt(i) if i.concurrent => {
-            refuse(Rule::NoTransactionBlock, "CREATE INDEX CONCURRENTLY")
-        }
+        // Schema changes, in a transaction block or (the concurrent forms) alone.
+        NodeEnum::IndexStmt(i) if i.concurrent => alone("CREATE INDEX CONCURRENTLY", SUE),
         NodeEnum::IndexStmt(_) => ddl("SHARE"),
-        NodeEnum::DropStmt(d) if d.concurrent => {
-            refuse(Rule::NoTransactionBlock, "DROP INDEX CONCURRENTLY")
-        }
         NodeEnum::DropStmt(d) => {
             for object in &d.objects {
                 let parts = name_list(object);
@@ -188,7 +190,11 @@ pub(crate) fn kind(
                     facts.writes.insert(parts.join("."));
                 }
             }
-            ddl(AX)
+            if d.concurrent {
+                alone("DROP INDEX CONCURRENTLY", SUE)
+            } else {
+                ddl(AX)
+            }
         }
         NodeEnum::AlterTableStmt(a) => {
             let mut lock = None;
@@ -201,7 +207,13 @@ pub(crate) fn kind(
                     let subtype =
                         AlterTableType::try_from(c.subtype).unwrap_or(AlterTableType::Undefined);
                     if subtype == AlterTableType::AtDetachPartition && detach_concurrently(c) {
-                        return refuse(Rule::NoTransactionBlock, "DETACH PARTITION … CONCURRENTLY");
+                        if a.cmds.len() > 1 {
+                            return refuse(
+                                Rule::NoTransactionBlock,
+                                "DETACH PARTITION … CONCURRENTLY with other subcommands",
+                            );
+                        }
+                        return alone("ALTER TABLE … DETACH PARTITION … CONCURRENTLY", SUE);
                     }
                     lock = Some(locks::max(lock, locks::alter_table(subtype, fk)));
                 }
@@ -209,15 +221,22 @@ pub(crate) fn kind(
             Ok(K(Risk::Ddl, Some(lock.unwrap_or(AX))))
         }
         NodeEnum::ReindexStmt(r) => {
-            if has_option(&r.params, "concurrently") {
-                return refuse(Rule::NoTransactionBlock, "REINDEX CONCURRENTLY");
-            }
+            let concurrently = has_option(&r.params, "concurrently");
             match r.kind() {
+                ReindexObjectType::ReindexObjectTable | ReindexObjectType::ReindexObjectIndex
+                    if concurrently =>
+                {
+                    alone("REINDEX … CONCURRENTLY", SUE)
+                }
                 ReindexObjectType::ReindexObjectTable => ddl("SHARE"),
                 ReindexObjectType::ReindexObjectIndex => ddl(AX),
+                ReindexObjectType::ReindexObjectSchema if concurrently => {
+                    alone("REINDEX SCHEMA … CONCURRENTLY", SUE)
+                }
+                ReindexObjectType::ReindexObjectSchema => alone("REINDEX SCHEMA", AX),
                 _ => refuse(
                     Rule::NoTransactionBlock,
-                    "REINDEX SCHEMA, DATABASE or SYSTEM",
+                    "REINDEX DATABASE or SYSTEM (it reaches every table of the database)",
                 ),
             }
         }
@@ -227,7 +246,10 @@ pub(crate) fn kind(
         NodeEnum::ClusterStmt(_) => ddl(AX),
         NodeEnum::RefreshMatViewStmt(r) if r.concurrent => ddl("EXCLUSIVE"),
         NodeEnum::RefreshMatViewStmt(_) => ddl(AX),
-        NodeEnum::VacuumStmt(v) if v.is_vacuumcmd => refuse(Rule::NoTransactionBlock, "VACUUM"),
+        NodeEnum::VacuumStmt(v) if v.is_vacuumcmd && has_option(&v.options, "full") => {
+            alone("VACUUM FULL", AX)
+        }
+        NodeEnum::VacuumStmt(v) if v.is_vacuumcmd => alone("VACUUM", SUE),
         // ANALYZE rewrites planner statistics: runs like a schema change.
         NodeEnum::VacuumStmt(_) => ddl("SHARE UPDATE EXCLUSIVE"),
         NodeEnum::CreateFunctionStmt(f) => {

@@ -90,6 +90,74 @@ fn classes() {
     }
 }
 
+/// Statements PostgreSQL refuses inside a transaction block: the session runs them alone,
+/// after an approval bound to their text; the verdict names them and their lock.
+#[test]
+fn non_transactional() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "CREATE INDEX CONCURRENTLY i ON t (a)",
+            "CREATE INDEX CONCURRENTLY",
+            "SHARE UPDATE EXCLUSIVE",
+        ),
+        (
+            "create unique index concurrently if not exists i on t (a) where a > 0",
+            "CREATE INDEX CONCURRENTLY",
+            "SHARE UPDATE EXCLUSIVE",
+        ),
+        (
+            "DROP INDEX CONCURRENTLY IF EXISTS i",
+            "DROP INDEX CONCURRENTLY",
+            "SHARE UPDATE EXCLUSIVE",
+        ),
+        (
+            "REINDEX TABLE CONCURRENTLY t",
+            "REINDEX … CONCURRENTLY",
+            "SHARE UPDATE EXCLUSIVE",
+        ),
+        (
+            "REINDEX (CONCURRENTLY) INDEX i",
+            "REINDEX … CONCURRENTLY",
+            "SHARE UPDATE EXCLUSIVE",
+        ),
+        (
+            "REINDEX SCHEMA CONCURRENTLY s",
+            "REINDEX SCHEMA … CONCURRENTLY",
+            "SHARE UPDATE EXCLUSIVE",
+        ),
+        ("REINDEX SCHEMA s", "REINDEX SCHEMA", "ACCESS EXCLUSIVE"),
+        ("VACUUM", "VACUUM", "SHARE UPDATE EXCLUSIVE"),
+        ("VACUUM ANALYZE t", "VACUUM", "SHARE UPDATE EXCLUSIVE"),
+        (
+            "vacuum (verbose, analyze) t (a)",
+            "VACUUM",
+            "SHARE UPDATE EXCLUSIVE",
+        ),
+        ("VACUUM (FULL) t", "VACUUM FULL", "ACCESS EXCLUSIVE"),
+        ("VACUUM FULL t", "VACUUM FULL", "ACCESS EXCLUSIVE"),
+        ("VACUUM (FULL false) t", "VACUUM", "SHARE UPDATE EXCLUSIVE"),
+        (
+            "ALTER TABLE t DETACH PARTITION p CONCURRENTLY",
+            "ALTER TABLE … DETACH PARTITION … CONCURRENTLY",
+            "SHARE UPDATE EXCLUSIVE",
+        ),
+    ];
+    for (sql, what, lock) in cases {
+        let a = analyze(sql, &Options::default());
+        assert_eq!(a.verdict, Verdict::NonTransactional { what, lock }, "{sql}");
+        assert_eq!(a.lock, Some(*lock), "{sql}");
+    }
+    // What the statement calls is still inspected: a refused function refuses it.
+    assert!(matches!(
+        classify("CREATE INDEX CONCURRENTLY i ON t (a) WHERE pg_terminate_backend(a)"),
+        Verdict::Refused(_)
+    ));
+    // The forms that run in a transaction block stay schema changes.
+    assert_eq!(classify("CREATE INDEX i ON t (a)"), Verdict::Ddl);
+    assert_eq!(classify("ANALYZE t"), Verdict::Ddl);
+    assert_eq!(classify("REINDEX TABLE t"), Verdict::Ddl);
+}
+
 #[test]
 fn transaction_control() {
     assert_eq!(tx("BEGIN"), TxControl::Begin { isolation: None });
@@ -275,8 +343,6 @@ fn refusals() {
         ("LOAD 'auto_explain'", Rule::OutsideReach),
         ("ALTER SYSTEM SET work_mem = '1GB'", Rule::AlterSystem),
         ("alter  system reset all", Rule::AlterSystem),
-        ("VACUUM", Rule::NoTransactionBlock),
-        ("VACUUM (FULL) t", Rule::NoTransactionBlock),
         ("CREATE DATABASE x", Rule::NoTransactionBlock),
         ("DROP DATABASE x", Rule::NoTransactionBlock),
         (
@@ -284,19 +350,17 @@ fn refusals() {
             Rule::NoTransactionBlock,
         ),
         ("DROP TABLESPACE x", Rule::NoTransactionBlock),
-        (
-            "CREATE INDEX CONCURRENTLY i ON t (a)",
-            Rule::NoTransactionBlock,
-        ),
-        (
-            "CREATE UNIQUE INDEX CONCURRENTLY i ON t (a)",
-            Rule::NoTransactionBlock,
-        ),
-        ("DROP INDEX CONCURRENTLY i", Rule::NoTransactionBlock),
-        ("REINDEX TABLE CONCURRENTLY t", Rule::NoTransactionBlock),
-        ("REINDEX (CONCURRENTLY) INDEX i", Rule::NoTransactionBlock),
         ("REINDEX DATABASE d", Rule::NoTransactionBlock),
+        ("REINDEX SYSTEM d", Rule::NoTransactionBlock),
         ("CLUSTER", Rule::NoTransactionBlock),
+        (
+            "DO $$ begin execute 'vacuum'; end $$",
+            Rule::NoTransactionBlock,
+        ),
+        (
+            "CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ VACUUM t $$",
+            Rule::NoTransactionBlock,
+        ),
         ("DISCARD ALL", Rule::NoTransactionBlock),
         ("BEGIN READ ONLY", Rule::TransactionShape),
         ("START TRANSACTION READ WRITE", Rule::TransactionShape),

@@ -72,6 +72,10 @@ pub(crate) fn fold(analysis: Analysis, facts: &mut Facts) {
         Verdict::Write { opaque: false } => facts.note(Risk::Write),
         Verdict::Write { opaque: true } => facts.note(Risk::OpaqueWrite),
         Verdict::Ddl => facts.note(Risk::Ddl),
+        Verdict::NonTransactional { what, .. } => facts.refuse(Refusal::new(
+            Rule::NoTransactionBlock,
+            format!("{what} inside a body (it runs only on its own, outside any transaction)"),
+        )),
     }
     facts.reads.extend(analysis.reads);
     facts.writes.extend(analysis.writes);

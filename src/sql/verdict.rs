@@ -37,6 +37,15 @@ pub enum Verdict {
     },
     /// Changes the schema; runs like a write.
     Ddl,
+    /// Cannot run inside a transaction block (CREATE INDEX CONCURRENTLY, VACUUM, …): the
+    /// session runs it alone, outside any transaction, after an approval bound to its
+    /// exact text. `what` names it for the summary, e.g. `"CREATE INDEX CONCURRENTLY"`.
+    NonTransactional {
+        /// The statement's kind, in words.
+        what: &'static str,
+        /// The strongest table lock it takes.
+        lock: &'static str,
+    },
     /// Transaction control, interpreted by the session.
     Transaction(TxControl),
     /// A session setting pgward allows (`SET work_mem`, `SET search_path`, …).

@@ -9,7 +9,7 @@ use pgward::approval::token::Approval;
 
 use crate::approval_util::*;
 use crate::term::Term;
-use crate::util::{TestDb, PASSWORD};
+use crate::util::{TestDb, PASSWORD, WRITER};
 
 const SCRIPT: &str = "UPDATE items SET qty = 0 WHERE id = 1;\nCOMMIT;\n";
 
@@ -61,6 +61,12 @@ fn approval_code_typed_commits() {
     assert!(!t.transcript.contains(&code), "the code is not echoed");
     assert_eq!(qty(&db), "0");
     assert_eq!(ap.log_entries(), 1);
+    let records = crate::util::records(&crate::util::only_log(home.path()));
+    let approval = records
+        .iter()
+        .find(|r| r["kind"] == "approval")
+        .expect("an approval record");
+    assert_eq!(approval["code_typed"], true, "{approval}");
 }
 
 #[test]
@@ -148,7 +154,11 @@ fn script_needs_a_terminal_unless_require_code_is_off() {
         "require_code = false",
     );
     let reviewer = approve_soon(&ap.url(), "bob");
-    let out = shell(&cfg, &cred, SCRIPT).run();
+    let logs = tempfile::tempdir().expect("log dir");
+    let out = shell(&cfg, &cred, SCRIPT)
+        .args(["--log-dir"])
+        .arg_path(logs.path())
+        .run();
     reviewer.join().expect("reviewer");
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
@@ -157,6 +167,82 @@ fn script_needs_a_terminal_unless_require_code_is_off() {
         out.stderr
     );
     assert_eq!(qty(&db), "0");
+    // The log says that the verified token alone sufficed: no code was typed.
+    let log = std::fs::read_dir(logs.path())
+        .expect("log dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .next()
+        .expect("a session log");
+    let records = crate::util::records(&log);
+    let approval = records
+        .iter()
+        .find(|r| r["kind"] == "approval")
+        .expect("an approval record");
+    assert_eq!(approval["code_typed"], false, "{approval}");
+    let commit = records.iter().position(|r| r["kind"] == "commit");
+    let approved = records.iter().position(|r| r["kind"] == "approval");
+    assert!(
+        approved < commit && commit.is_some(),
+        "approval logged before commit"
+    );
+    let md = crate::util::TestShell::bare()
+        .args(["log", "export", "--format", "markdown"])
+        .arg_path(&log)
+        .run();
+    assert!(
+        md.stdout.contains("no approval code was typed"),
+        "{}{}",
+        md.stdout,
+        md.stderr
+    );
+}
+
+/// The effect changed between approval and COMMIT: a deferred trigger that defers
+/// constraints again queues work that fires only at the re-check after the approval, so
+/// the counts differ from what was approved, and nothing is committed.
+#[test]
+fn effect_changed_after_approval_commits_nothing() {
+    let db = TestDb::new("appr_changed");
+    db.exec(&format!(
+        "CREATE TABLE audit (item int NOT NULL); CREATE TABLE shadow (item int NOT NULL); \
+         GRANT INSERT ON audit, shadow TO {WRITER}; \
+         CREATE FUNCTION audit_items() RETURNS trigger LANGUAGE plpgsql AS \
+         $$BEGIN SET CONSTRAINTS ALL DEFERRED; INSERT INTO public.audit VALUES (NEW.id); RETURN NULL; END$$; \
+         CREATE FUNCTION shadow_audit() RETURNS trigger LANGUAGE plpgsql AS \
+         $$BEGIN INSERT INTO public.shadow VALUES (NEW.item); RETURN NULL; END$$; \
+         CREATE CONSTRAINT TRIGGER items_audit AFTER UPDATE ON items \
+         DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION audit_items(); \
+         CREATE CONSTRAINT TRIGGER audit_shadow AFTER INSERT ON audit \
+         DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION shadow_audit();"
+    ));
+    let ap = Approver::start("changed");
+    let cred = ap.author("alice");
+    let home = tempfile::tempdir().expect("home");
+    let cfg = config(
+        home.path(),
+        &db,
+        &ap.url(),
+        &ap.public_key(),
+        "require_code = false",
+    );
+    let reviewer = approve_soon(&ap.url(), "bob");
+    let out = shell(&cfg, &cred, SCRIPT).run();
+    let (status, code) = reviewer.join().expect("reviewer");
+    assert_eq!((status, code.is_some()), (303, true), "it was approved");
+    assert_eq!(ap.log_entries(), 1);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("deferred triggers changed rows after the summary was confirmed"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(qty(&db), "10");
+    assert_eq!(db.value("SELECT count(*) FROM audit").as_deref(), Some("0"));
+    assert_eq!(
+        db.value("SELECT count(*) FROM shadow").as_deref(),
+        Some("0")
+    );
 }
 
 #[test]
@@ -454,4 +540,151 @@ fn demo_serves_the_approver_and_asks_it() {
         out.stderr
     );
     assert_eq!(out.code, 2, "{}", out.stderr);
+}
+
+/// A service that has seen one request after another: what it answers to each poll.
+type Answer = Box<dyn Fn(&[ApprovalRequest], &ed25519_dalek::SigningKey) -> Vec<u8> + Send>;
+
+/// A hostile service holding the configured key: it takes every request (201) and
+/// answers polls with `answer`, given the requests so far. Returns the URL and key.
+fn scripted(answer: Answer) -> (String, String) {
+    let mut seed = [0u8; 32];
+    getrandom::getrandom(&mut seed).expect("random");
+    let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+    let public = pgward::approval::key::public_hex(&key.verifying_key());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<ApprovalRequest>::new()));
+    let (url, _) = hostile(40, move |ex| {
+        let mut seen = seen.lock().expect("lock");
+        if ex.method == "POST" {
+            let r: ApprovalRequest = serde_json::from_slice(&ex.body).expect("request");
+            let body = format!(
+                "{{\"request_id\":\"{}\",\"review_url\":\"http://x/review\"}}",
+                r.request_id
+            );
+            seen.push(r);
+            return response("201 Created", &body);
+        }
+        answer(&seen, &key)
+    });
+    (url, public)
+}
+
+fn approved(token: &str, approved_at: &str) -> Vec<u8> {
+    response(
+        "200 OK",
+        &format!(
+            "{{\"status\":\"approved\",\"reviewer\":\"bob\",\"approved_at\":\"{approved_at}\",\"token\":\"{token}\"}}"
+        ),
+    )
+}
+
+/// The first transaction's genuine token, replayed by the service for the second
+/// transaction of the same script: the first commits, the second does not.
+#[test]
+fn token_replayed_in_a_second_transaction_commits_nothing() {
+    let db = TestDb::new("appr_replay2");
+    let first = std::sync::Arc::new(std::sync::Mutex::new(None::<(String, String)>));
+    let (url, public) = scripted(Box::new(move |seen, key| {
+        let mut first = first.lock().expect("lock");
+        if first.is_none() {
+            let r = &seen[0];
+            let at = pgward::approval::time::format(pgward::approval::time::now_unix());
+            *first = Some((sign_at(r, key, &at), at));
+        }
+        let (token, at) = first.clone().expect("signed");
+        approved(&token, &at)
+    }));
+    let home = tempfile::tempdir().expect("home");
+    let cfg = config(home.path(), &db, &url, &public, "require_code = false");
+    let out = shell(
+        &cfg,
+        "pgw_x",
+        "UPDATE items SET qty = 0 WHERE id = 1;\nCOMMIT;\nUPDATE items SET qty = 1 WHERE id = 2;\nCOMMIT;\n",
+    )
+    .run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("does not verify"), "{}", out.stderr);
+    assert_eq!(qty(&db), "0", "the first transaction committed");
+    assert_eq!(
+        db.value("SELECT qty FROM items WHERE id = 2").as_deref(),
+        Some("20"),
+        "the second did not"
+    );
+}
+
+fn sign_at(r: &ApprovalRequest, key: &ed25519_dalek::SigningKey, approved_at: &str) -> String {
+    Approval {
+        request_id: &r.request_id,
+        change_digest: &r.change_digest,
+        log_head: &r.log_head,
+        reviewer: "bob",
+        approved_at,
+        expires_at: &r.expires_at,
+    }
+    .sign(key)
+    .expect("sign")
+}
+
+/// Expiry: the service says the request expired, or signs an approval dated after the
+/// request's expiry; either way nothing is committed.
+#[test]
+fn expired_requests_commit_nothing() {
+    let cases: [(&str, Answer, &str); 2] = [
+        (
+            "appr_expired",
+            Box::new(|_, _| response("200 OK", "{\"status\":\"expired\"}")),
+            "the approval request expired before anyone decided",
+        ),
+        (
+            "appr_late",
+            Box::new(|seen, key| {
+                let r = &seen[0];
+                let late = pgward::approval::time::parse(&r.expires_at).expect("expiry") + 1;
+                let at = pgward::approval::time::format(late);
+                approved(&sign_at(r, key, &at), &at)
+            }),
+            "the approval arrived after the request expired",
+        ),
+    ];
+    for (name, answer, says) in cases {
+        let db = TestDb::new(name);
+        let (url, public) = scripted(answer);
+        let home = tempfile::tempdir().expect("home");
+        let cfg = config(home.path(), &db, &url, &public, "require_code = false");
+        let out = shell(&cfg, "pgw_x", SCRIPT).run();
+        assert_eq!(out.code, 2, "{name}: {}", out.stderr);
+        assert!(out.stderr.contains(says), "{name}: {}", out.stderr);
+        assert_eq!(qty(&db), "10", "{name}");
+    }
+}
+
+/// A service slower than the per-exchange limit (10 s): refused, nothing committed.
+#[test]
+fn slow_service_commits_nothing() {
+    let db = TestDb::new("appr_slow");
+    let (url, _) = hostile(2, |_| {
+        std::thread::sleep(Duration::from_secs(12));
+        response("500 Internal Server Error", "{}")
+    });
+    let home = tempfile::tempdir().expect("home");
+    let cfg = config(
+        home.path(),
+        &db,
+        &url,
+        &some_public_key(),
+        "require_code = false",
+    );
+    let out = shell(&cfg, "pgw_x", SCRIPT).run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("did not answer within 10 s"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("the transaction is still open"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(qty(&db), "10");
 }

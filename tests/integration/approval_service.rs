@@ -258,3 +258,142 @@ fn forms_need_the_csrf_token() {
     let page = r.get(&format!("/review/{id}"));
     assert!(page.body.contains("<h1>Pending</h1>"), "{}", page.body);
 }
+
+/// A Slack block-action payload from `user` pressing `action` on request `id`, with
+/// `reason` typed in the message's `reason` input when given.
+fn chat_payload(user: &str, action: &str, id: &str, reason: Option<&str>, reply: &str) -> Vec<u8> {
+    let mut p = serde_json::json!({
+        "type": "block_actions",
+        "user": {"id": "U1", "username": user},
+        "actions": [{"action_id": action, "value": id}],
+        "response_url": format!("{reply}/hook"),
+    });
+    if let Some(reason) = reason {
+        p["state"] = serde_json::json!({"values": {"decision": {
+            "reason": {"type": "plain_text_input", "value": reason}
+        }}});
+    }
+    format!(
+        "payload={}",
+        percent_encoding::utf8_percent_encode(&p.to_string(), percent_encoding::NON_ALPHANUMERIC)
+    )
+    .into_bytes()
+}
+
+/// POSTs `body` to the interactivity endpoint, signed with `key` at `ts`.
+fn chat_send(url: &str, body: Vec<u8>, ts: i64, key: &str) -> u16 {
+    let ts = ts.to_string();
+    let sig = chat::signature(key.as_bytes(), &ts, &body);
+    post(
+        url,
+        "/chat/interactivity",
+        &[
+            ("x-slack-request-timestamp", &ts),
+            ("x-slack-signature", &sig),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ],
+        body,
+    )
+    .0
+}
+
+/// Reject from chat, end to end: the shell waits, the reviewer rejects in chat with the
+/// reason typed in the message; without a reason, badly signed or stale, nothing is
+/// decided. The shell shows the reason and commits nothing.
+#[test]
+fn chat_reject_needs_a_reason_and_the_shell_shows_it() {
+    let (reply, replied) = hostile(10, |_| response("200 OK", "ok"));
+    let secret = "chat-signing-secret";
+    let ap = Approver::start_with(
+        "chat_reject",
+        Extra {
+            webhook: None,
+            slack_secret: Some(secret.into()),
+        },
+    );
+    let cred = ap.author("alice");
+    let db = crate::util::TestDb::new("appr_chat_reject");
+    let home = tempfile::tempdir().expect("home");
+    let cfg = config(
+        home.path(),
+        &db,
+        &ap.url(),
+        &ap.public_key(),
+        "require_code = false",
+    );
+    let shell_run = std::thread::spawn(move || {
+        shell(
+            &cfg,
+            &cred,
+            "UPDATE items SET qty = 0 WHERE id = 1;\nCOMMIT;\n",
+        )
+        .run()
+    });
+    let page =
+        Reviewer::login(&ap.url(), "bob", REVIEWER_PW).unwrap_or_else(|a| panic!("{}", a.status));
+    let id = page
+        .next_pending(Duration::from_secs(20))
+        .expect("a pending request");
+    let now = time::now_unix();
+    let why = Some("wrong ticket");
+    // Badly signed or stale: refused before anything is read.
+    assert_eq!(
+        chat_send(
+            &ap.url(),
+            chat_payload("bob", "reject", &id, why, &reply),
+            now,
+            "wrong-secret"
+        ),
+        401
+    );
+    assert_eq!(
+        chat_send(
+            &ap.url(),
+            chat_payload("bob", "reject", &id, why, &reply),
+            now - 400,
+            secret
+        ),
+        401
+    );
+    // No reason typed: nothing decided, and the reviewer is told why.
+    assert_eq!(
+        chat_send(
+            &ap.url(),
+            chat_payload("bob", "reject", &id, None, &reply),
+            now,
+            secret
+        ),
+        200
+    );
+    let replies = wait_for(&replied, 1);
+    assert!(
+        replies[0].contains("Not rejected: a rejection needs a reason"),
+        "{}",
+        replies[0]
+    );
+    assert_eq!(ap.log_entries(), 0);
+    // With the reason: rejected.
+    assert_eq!(
+        chat_send(
+            &ap.url(),
+            chat_payload("bob", "reject", &id, why, &reply),
+            now,
+            secret
+        ),
+        200
+    );
+    let replies = wait_for(&replied, 2);
+    assert!(replies[1].contains("Rejected OPS-1"), "{}", replies[1]);
+    assert_eq!(ap.log_entries(), 1);
+    let out = shell_run.join().expect("shell");
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("bob rejected the change: wrong ticket"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        db.value("SELECT qty FROM items WHERE id = 1").as_deref(),
+        Some("10")
+    );
+}

@@ -2,6 +2,7 @@
 //! run, one database per test), the real `pgward` binary, real pseudo-terminals.
 
 mod approval;
+mod approval_alone;
 mod approval_page;
 mod approval_service;
 mod approval_util;
@@ -10,6 +11,7 @@ mod commit;
 mod completions;
 mod config;
 mod describe;
+mod describe_psql;
 mod faults;
 mod guard;
 mod guard_parse;
@@ -19,6 +21,7 @@ mod pgbouncer;
 mod preview;
 mod preview_truth;
 mod proxy;
+mod reconnect;
 mod repl;
 mod roles;
 mod screen;

@@ -643,3 +643,147 @@ fn a_no_op_key_update_predicts_no_cascade_and_no_failure() {
     let (shown, _) = shown_counts(&out);
     assert_eq!(shown, [("owners".to_string(), [0, 1, 0])]);
 }
+
+// ---------------------------------------------------------------------------------------
+// 8. The COMMIT summary shows the net change next to the operations.
+// ---------------------------------------------------------------------------------------
+
+/// The server's net change of `tables` (each with an `id` key) after `statements` ran as
+/// the write role in a rolled-back transaction: `table → [inserted, changed, deleted]`,
+/// rows that differ from the transaction's start, compared as whole rows.
+fn net_truth(db: &TestDb, statements: &[&str], tables: &[&str]) -> Counts {
+    let mut sql = String::from("BEGIN; ");
+    for t in tables {
+        sql.push_str(&format!("CREATE TEMP TABLE start_{t} AS TABLE {t}; "));
+    }
+    sql.push_str(&format!("SET LOCAL ROLE {WRITER}; "));
+    for s in statements {
+        sql.push_str(&format!("{s}; "));
+    }
+    sql.push_str("RESET ROLE; ");
+    let measures: Vec<String> = tables
+        .iter()
+        .map(|t| {
+            format!(
+                "SELECT '{t}', count(*) FILTER (WHERE s.id IS NULL), \
+                 count(*) FILTER (WHERE s.id IS NOT NULL AND n.id IS NOT NULL \
+                                  AND ROW(s.*)::text IS DISTINCT FROM ROW(n.*)::text), \
+                 count(*) FILTER (WHERE n.id IS NULL) \
+                 FROM start_{t} s FULL JOIN {t} n ON s.id = n.id"
+            )
+        })
+        .collect();
+    sql.push_str(&measures.join(" UNION ALL "));
+    sql.push_str("; ROLLBACK;");
+    let rows = admin_rows(cluster(), &db.name, &sql);
+    let n = |v: &Option<String>| v.as_deref().and_then(|v| v.parse().ok()).expect("count");
+    let mut out: Counts = rows
+        .iter()
+        .filter(|r| r.len() == 4)
+        .map(|r| (r[0].clone().expect("table"), [n(&r[1]), n(&r[2]), n(&r[3])]))
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn the_summary_shows_the_net_change_from_the_images() {
+    let db = TestDb::new("pt_net");
+    db.exec(&format!(
+        "CREATE TABLE accounts (id int PRIMARY KEY, balance numeric NOT NULL, note text); \
+         INSERT INTO accounts VALUES (1, 10, NULL), (2, 20, 'x'), (3, 30, 'y'); \
+         CREATE TABLE notes (id int PRIMARY KEY, body text); \
+         INSERT INTO notes VALUES (1, 'old'), (2, 'gone'); \
+         CREATE TABLE tally (id int PRIMARY KEY, n int NOT NULL); \
+         CREATE FUNCTION count_note() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN INSERT INTO tally VALUES (NEW.id, 1) \
+           ON CONFLICT (id) DO UPDATE SET n = tally.n + 1; RETURN NEW; END $$; \
+         CREATE TRIGGER count_note AFTER UPDATE ON notes FOR EACH ROW \
+           EXECUTE FUNCTION count_note(); \
+         GRANT SELECT, INSERT, UPDATE, DELETE ON accounts, notes, tally TO {WRITER};"
+    ));
+    let statements = [
+        // Update, then revert: operations on every row, no row differs.
+        "UPDATE accounts SET balance = balance + 5, note = 'tmp' WHERE id <= 2",
+        "UPDATE accounts SET balance = balance - 5, note = NULL WHERE id = 1",
+        "UPDATE accounts SET balance = balance - 5, note = 'x' WHERE id = 2",
+        // Insert, then delete: none either.
+        "INSERT INTO items VALUES (9, 90, 'tmp')",
+        "DELETE FROM items WHERE id = 9",
+        // A real net change: one row changed, one deleted, one inserted.
+        "UPDATE notes SET body = 'new' WHERE id = 1",
+        "DELETE FROM notes WHERE id = 2",
+        "INSERT INTO notes VALUES (3, 'three')",
+    ];
+    let truth = net_truth(&db, &statements, &["accounts", "items", "notes"]);
+    assert_eq!(
+        truth,
+        [
+            ("accounts".to_string(), [0, 0, 0]),
+            ("items".to_string(), [0, 0, 0]),
+            ("notes".to_string(), [1, 1, 1]),
+        ],
+        "the truth"
+    );
+
+    let out = dry_run(&db, &statements);
+    assert_summary(&out);
+    let (_, totals) = shown_counts(&out);
+    // The operations, as the server counted them, are still shown.
+    assert!(
+        totals.contains(&("accounts".to_string(), [0, 4, 0])),
+        "{out:?}"
+    );
+    assert!(
+        totals.contains(&("items".to_string(), [1, 0, 1])),
+        "{out:?}"
+    );
+    // Next to them, the net change, which is the truth.
+    let mut net = counts_after(&out.stderr, "Net change, per table");
+    net.sort();
+    assert_eq!(net, truth, "{out:?}");
+    // The trigger's table was not captured: its net change is not claimed.
+    assert!(
+        out.stderr
+            .contains("Net change of tally not known: its rows are not captured"),
+        "{out:?}"
+    );
+    assert_eq!(
+        db.value("SELECT string_agg(id || ':' || body, ',' ORDER BY id) FROM notes")
+            .as_deref(),
+        Some("1:old,2:gone")
+    );
+    assert_eq!(count(&db, "items"), 5);
+    assert_eq!(count(&db, "tally"), 0);
+}
+
+#[test]
+fn a_net_change_the_images_cannot_explain_is_not_claimed() {
+    let db = TestDb::new("pt_net_unknown");
+    db.exec(&format!(
+        "CREATE TABLE stock (id int PRIMARY KEY, qty int NOT NULL); \
+         INSERT INTO stock VALUES (1, 5), (2, 6); \
+         GRANT SELECT, INSERT, UPDATE, DELETE ON stock TO {WRITER};"
+    ));
+    // The second statement is shown with counts only (a data-modifying CTE): the
+    // images of the first no longer explain the table, so no net change is claimed.
+    let statements = [
+        "UPDATE stock SET qty = qty + 1 WHERE id = 1",
+        "WITH d AS (UPDATE stock SET qty = qty - 1 WHERE id = 1 RETURNING id) SELECT count(*) FROM d",
+    ];
+    let truth = net_truth(&db, &statements, &["stock"]);
+    assert_eq!(truth, [("stock".to_string(), [0, 0, 0])], "the truth");
+    let out = dry_run(&db, &statements);
+    assert_summary(&out);
+    if out.stderr.contains("Net change, per table") {
+        // Captured exactly (issue 12, item 10): then the figure is the truth.
+        let net = counts_after(&out.stderr, "Net change, per table");
+        assert_eq!(net, truth, "{out:?}");
+    } else {
+        assert!(
+            out.stderr.contains("Net change of stock not known"),
+            "{out:?}"
+        );
+    }
+    assert_eq!(count(&db, "stock WHERE qty = 5"), 1);
+}

@@ -1,10 +1,11 @@
 //! Chat: a notification to an incoming webhook (Slack and Mattermost take `{"text": …}`)
-//! when a request arrives, and a Slack-compatible interactivity endpoint to approve from
-//! chat. The endpoint verifies the signing secret (`X-Slack-Signature` v0: HMAC-SHA256 of
+//! when a request arrives, and a Slack-compatible interactivity endpoint to approve, or
+//! reject with a reason, from chat. The endpoint verifies the signing secret (`X-Slack-Signature` v0: HMAC-SHA256 of
 //! `v0:{timestamp}:{body}`, with a 5-minute timestamp window against replay), takes the
 //! reviewer from the signed payload's user name (which must be a registered reviewer),
-//! records the decision through the one decision path, and shows the code only to that
-//! reviewer, through the payload's `response_url` (ephemeral). A failing webhook is noted
+//! records the decision through the one decision path (a reject needs the reason typed
+//! in the message's `reason` input, as the page needs one), and shows the code only to
+//! that reviewer, through the payload's `response_url` (ephemeral). A failing webhook is noted
 //! on standard error and never blocks anything.
 
 use std::sync::Arc;
@@ -17,7 +18,7 @@ use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
 
-use crate::approval::protocol::ApprovalRequest;
+use crate::approval::protocol::{ApprovalRequest, Status};
 use crate::approval::{code, hex, time};
 
 use super::api::error;
@@ -110,6 +111,20 @@ struct Payload {
     user: User,
     actions: Vec<Action>,
     response_url: String,
+    /// The message's input blocks (`state.values.{block}.{action}.value`): a reject
+    /// takes its reason from the input whose action id is `reason`.
+    #[serde(default)]
+    state: Option<serde_json::Value>,
+}
+
+/// The text typed in the message's `reason` input, if any.
+fn typed_reason(state: Option<&serde_json::Value>) -> Option<String> {
+    state?
+        .get("values")?
+        .as_object()?
+        .values()
+        .find_map(|block| block.get("reason")?.get("value")?.as_str())
+        .map(str::to_string)
 }
 
 #[derive(Debug, Deserialize)]
@@ -128,7 +143,8 @@ struct Form {
     payload: String,
 }
 
-/// `POST /chat/interactivity`: a Slack block action `approve` whose value is a request id.
+/// `POST /chat/interactivity`: a Slack block action `approve`, or `reject` with the
+/// reason typed in the message's `reason` input, whose value is a request id.
 pub async fn interactivity(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -157,12 +173,19 @@ pub async fn interactivity(
     let Some(action) = payload.actions.first() else {
         return error(StatusCode::BAD_REQUEST, "no action");
     };
-    if action.action_id != "approve" {
-        return error(
+    let choice = match action.action_id.as_str() {
+        "approve" => Choice::Approve,
+        // No reason typed is an empty one, which `decide` refuses like the page does.
+        "reject" => Choice::Reject(typed_reason(payload.state.as_ref()).unwrap_or_default()),
+        _ => return error(
             StatusCode::BAD_REQUEST,
-            "only approve is taken from chat; reject on the review page, with a reason",
-        );
-    }
+            "unknown action: chat takes approve, and reject with a reason in the `reason` input",
+        ),
+    };
+    let verb = match choice {
+        Choice::Approve => "approved",
+        Choice::Reject(_) => "rejected",
+    };
     let known = app
         .store
         .client()
@@ -184,22 +207,20 @@ pub async fn interactivity(
             return error(StatusCode::SERVICE_UNAVAILABLE, "store unavailable");
         }
     }
-    let text = match decide(
-        &app,
-        &action.value,
-        &payload.user.username,
-        Choice::Approve,
-        "chat",
-    )
-    .await
-    {
-        Ok(d) => format!(
-            "Approved {} in {}. Type this code at the author's screen: {}",
-            d.request.ticket,
-            d.request.environment,
-            d.code().map(|c| code::display(&c)).unwrap_or_default()
-        ),
-        Err(e) => format!("Not approved: {e}"),
+    let text = match decide(&app, &action.value, &payload.user.username, choice, "chat").await {
+        Ok(d) => match &d.status {
+            Status::Rejected { reason, .. } => format!(
+                "Rejected {} in {}: {reason}",
+                d.request.ticket, d.request.environment
+            ),
+            _ => format!(
+                "Approved {} in {}. Type this code at the author's screen: {}",
+                d.request.ticket,
+                d.request.environment,
+                d.code().map(|c| code::display(&c)).unwrap_or_default()
+            ),
+        },
+        Err(e) => format!("Not {verb}: {e}"),
     };
     let reply = serde_json::json!({
         "response_type": "ephemeral",
@@ -243,5 +264,17 @@ mod tests {
         assert!(verify(secret, &h, body, 1531420618 + 301).is_err());
         assert!(verify(b"other", &h, body, 1531420618).is_err());
         assert!(verify(secret, &h, b"tampered", 1531420618).is_err());
+    }
+
+    #[test]
+    fn the_reason_comes_from_the_reason_input() {
+        let state = serde_json::json!({"values": {
+            "b1": {"other": {"type": "plain_text_input", "value": "x"}},
+            "b2": {"reason": {"type": "plain_text_input", "value": "wrong table"}},
+        }});
+        assert_eq!(typed_reason(Some(&state)).as_deref(), Some("wrong table"));
+        let empty = serde_json::json!({"values": {"b1": {"reason": {"value": null}}}});
+        assert_eq!(typed_reason(Some(&empty)), None);
+        assert_eq!(typed_reason(None), None);
     }
 }

@@ -14,13 +14,19 @@
 //!   written with its schema (`pg_catalog.pg_class`, `OPERATOR(pg_catalog.=)`), so objects
 //!   someone created in a schema on the path cannot stand in for the catalog's own.
 
+pub mod page;
+pub mod relation;
+
 /// One query of a describe command, and the title printed above its table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Query {
-    /// Printed above the result, like psql's table titles; escaped, on one line.
+    /// Centred above the result, like psql's table titles; escaped, on one line.
     pub title: String,
     /// The catalog query, without its terminating `;`.
     pub sql: String,
+    /// psql's message, for the error stream, when the query finds nothing (the relation
+    /// listings); `None` draws an empty table.
+    pub empty: Option<String>,
 }
 
 impl Query {
@@ -29,40 +35,99 @@ impl Query {
         Query {
             title: crate::render::escape::one_line(&title.into()),
             sql,
+            empty: None,
         }
     }
 }
 
+/// What a describe command does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// Run each query and draw its rows under its title, with `(N rows)`.
+    List(Vec<Query>),
+    /// `\d NAME`: describe each matching relation ([`relation`]).
+    Relation {
+        /// The pattern as typed.
+        pattern: String,
+        /// `\d+`: storage, compression, statistics target, description, and more footers.
+        verbose: bool,
+    },
+    /// `\sf NAME`: the function's `CREATE OR REPLACE FUNCTION` text, as psql prints it.
+    FunctionSource(Query),
+}
+
 /// The describe commands, for `\?`.
 pub const HELP: &str = "\
-Informational (PATTERN: [schema.]name with * and ?; \"quotes\" keep case)
-  \\d               list tables, views, materialized views, sequences, foreign tables
-  \\d NAME          describe a table, view, index or sequence: columns, then indexes,
-                   constraints, referencing foreign keys and triggers
-  \\dt [PATTERN]    list tables
-  \\dv [PATTERN]    list views
-  \\di [PATTERN]    list indexes
-  \\df [PATTERN]    list functions
-  \\dn [PATTERN]    list schemas
-  \\du [PATTERN]    list roles
-  \\l  [PATTERN]    list databases";
+Informational (PATTERN: [schema.]name with * and ?; \"quotes\" keep case;
+               S: include system objects; +: more detail)
+  \\d[S+]            list tables, views, materialized views, sequences, foreign tables
+  \\d[S+] NAME       describe a table, view, index or sequence, as psql does
+  \\dt[S+] [PATTERN] list tables
+  \\dv[S+] [PATTERN] list views
+  \\dm[S+] [PATTERN] list materialized views
+  \\di[S+] [PATTERN] list indexes
+  \\ds[S+] [PATTERN] list sequences
+  \\df[S] [PATTERN]  list functions
+  \\dT[S] [PATTERN]  list data types
+  \\dn [PATTERN]     list schemas
+  \\dp [PATTERN]     list table, view and sequence access privileges and policies
+  \\dx [PATTERN]     list extensions
+  \\du [PATTERN]     list roles
+  \\l  [PATTERN]     list databases
+  \\sf FUNCTION      show a function's definition";
 
-/// The queries that `command` with `args` runs: `None` when `command` is not a describe
-/// command, `Some(Err(message))` when its pattern cannot be used.
-pub fn plan(command: &str, args: &[String]) -> Option<Result<Vec<Query>, String>> {
+/// The meta-commands of this module, for completion.
+pub const COMMANDS: &[&str] = &[
+    "\\d", "\\d+", "\\dS", "\\dt", "\\dt+", "\\dv", "\\dm", "\\di", "\\ds", "\\df", "\\dT", "\\dn",
+    "\\dp", "\\dx", "\\du", "\\dg", "\\l", "\\sf",
+];
+
+/// A command's name without psql's modifiers: `\dtS+` is `\dt`, system objects
+/// included, verbose.
+fn modifiers(command: &str) -> (&str, bool, bool) {
+    let mut base = command;
+    let (mut system, mut verbose) = (false, false);
+    loop {
+        if let Some(b) = base.strip_suffix('+') {
+            verbose = true;
+            base = b;
+        } else if let Some(b) = base.strip_suffix('S').filter(|b| b.len() > 1) {
+            system = true;
+            base = b;
+        } else {
+            return (base, system, verbose);
+        }
+    }
+}
+
+/// What `command` with `args` does: `None` when `command` is not a describe command,
+/// `Some(Err(message))` when its pattern cannot be used. `rest` is the argument text as
+/// typed, for `\sf`, whose argument may hold spaces.
+pub fn plan(command: &str, args: &[String], rest: &str) -> Option<Result<Plan, String>> {
     let pattern = args.first().map(String::as_str);
-    let result = match command {
+    let (base, system, verbose) = modifiers(command);
+    let list = |r: Result<Vec<Query>, String>| r.map(Plan::List);
+    let result = match base {
         "\\d" => match pattern {
-            None => relations(Kinds::D, None),
-            Some(p) => describe_relation(p),
+            None => list(relations(Kinds::D, None, system, verbose)),
+            Some(p) => parse(p, 2).map(|_| Plan::Relation {
+                pattern: p.to_string(),
+                verbose,
+            }),
         },
-        "\\dt" => relations(Kinds::Tables, pattern),
-        "\\dv" => relations(Kinds::Views, pattern),
-        "\\di" => relations(Kinds::Indexes, pattern),
-        "\\df" => functions(pattern),
-        "\\dn" => schemas(pattern),
-        "\\du" | "\\dg" => roles(pattern),
-        "\\l" | "\\list" => databases(pattern),
+        "\\dt" => list(relations(Kinds::Tables, pattern, system, verbose)),
+        "\\dv" => list(relations(Kinds::Views, pattern, system, verbose)),
+        "\\dm" => list(relations(Kinds::MatViews, pattern, system, verbose)),
+        "\\di" => list(relations(Kinds::Indexes, pattern, system, verbose)),
+        "\\ds" => list(relations(Kinds::Sequences, pattern, system, verbose)),
+        "\\df" => list(functions(pattern, system)),
+        "\\dT" => list(types(pattern, system)),
+        "\\dn" => list(schemas(pattern)),
+        "\\dp" | "\\z" => list(privileges(pattern)),
+        "\\dx" => list(extensions(pattern)),
+        "\\du" | "\\dg" => list(roles(pattern)),
+        "\\l" | "\\list" => list(databases(pattern)),
+        "\\sf" => function_source(rest.trim()),
         _ => return None,
     };
     Some(result)
@@ -248,19 +313,33 @@ enum Kinds {
     D,
     Tables,
     Views,
+    MatViews,
     Indexes,
+    Sequences,
 }
 
-fn relations(kinds: Kinds, pattern: Option<&str>) -> Result<Vec<Query>, String> {
+/// psql's `listTables`: `\d`, `\dt`, `\dv`, `\dm`, `\di`, `\ds`, with `S` (system objects
+/// too) and `+` (persistence, access method, size, description).
+fn relations(
+    kinds: Kinds,
+    pattern: Option<&str>,
+    system: bool,
+    verbose: bool,
+) -> Result<Vec<Query>, String> {
     let parsed = pattern.map(|p| parse(p, 2)).transpose()?;
-    let codes: &[char] = match kinds {
-        Kinds::D => &['r', 'p', 'v', 'm', 'S', 'f'],
-        Kinds::Tables => &['r', 'p'],
-        Kinds::Views => &['v'],
-        Kinds::Indexes => &['i', 'I'],
+    let mut codes: Vec<char> = match kinds {
+        Kinds::D => vec!['r', 'p', 'v', 'm', 'S', 'f'],
+        Kinds::Tables => vec!['r', 'p'],
+        Kinds::Views => vec!['v'],
+        Kinds::MatViews => vec!['m'],
+        Kinds::Indexes => vec!['i', 'I'],
+        Kinds::Sequences => vec!['S'],
     };
-    let mut conds = vec![any_of("c.relkind", codes)];
-    if parsed.is_none() {
+    if system && matches!(kinds, Kinds::D | Kinds::Tables) {
+        codes.push('t');
+    }
+    let mut conds = vec![any_of("c.relkind", &codes)];
+    if parsed.is_none() && !system {
         conds.extend(not_system("n.nspname"));
     }
     conds.extend(conditions(
@@ -282,124 +361,184 @@ fn relations(kinds: Kinds, pattern: Option<&str>) -> Result<Vec<Query>, String> 
     } else {
         ("", String::new())
     };
+    let mut more = String::new();
+    if verbose {
+        more.push_str(&format!(
+            ",\n  CASE WHEN {} THEN 'permanent' WHEN {} THEN 'temporary' WHEN {} THEN 'unlogged' END AS \"Persistence\"",
+            eq("c.relpersistence", "'p'"),
+            eq("c.relpersistence", "'t'"),
+            eq("c.relpersistence", "'u'"),
+        ));
+        if matches!(
+            kinds,
+            Kinds::D | Kinds::Tables | Kinds::MatViews | Kinds::Indexes
+        ) {
+            more.push_str(",\n  am.amname AS \"Access method\"");
+        }
+        more.push_str(
+            ",\n  pg_catalog.pg_size_pretty(pg_catalog.pg_table_size(c.oid)) AS \"Size\",\n  \
+             pg_catalog.obj_description(c.oid, 'pg_class') AS \"Description\"",
+        );
+    }
     let sql = format!(
         "SELECT n.nspname AS \"Schema\",\n  c.relname AS \"Name\",\n  {} AS \"Type\",\n  \
-         pg_catalog.pg_get_userbyid(c.relowner) AS \"Owner\"{table_column}\n\
+         pg_catalog.pg_get_userbyid(c.relowner) AS \"Owner\"{table_column}{more}\n\
          FROM pg_catalog.pg_class c\n\
-         LEFT JOIN pg_catalog.pg_namespace n ON {}{table_join}{}\nORDER BY 1, 2",
+         LEFT JOIN pg_catalog.pg_namespace n ON {}\n\
+         LEFT JOIN pg_catalog.pg_am am ON {}{table_join}{}\nORDER BY 1, 2",
         relkind_label("c.relkind"),
         eq("n.oid", "c.relnamespace"),
+        eq("am.oid", "c.relam"),
         where_clause(&conds),
     );
-    Ok(vec![Query::new("List of relations", sql)])
+    let mut q = Query::new("List of relations", sql);
+    q.empty = Some(match pattern {
+        Some(p) => format!("Did not find any relation named \"{p}\"."),
+        None => "Did not find any relations.".into(),
+    });
+    Ok(vec![q])
 }
 
-/// `\d NAME`: the matching relations, their columns, then one table of what psql shows
-/// under a table's columns (indexes, check and foreign-key constraints, referencing
-/// foreign keys, triggers).
-fn describe_relation(pattern: &str) -> Result<Vec<Query>, String> {
-    let parsed = parse(pattern, 2)?;
-    let conds = conditions(
-        Some(&parsed),
+/// `\dT`: data types, as psql lists them (no array types, no table row types).
+fn types(pattern: Option<&str>, system: bool) -> Result<Vec<Query>, String> {
+    let parsed = pattern.map(|p| parse(p, 2)).transpose()?;
+    let mut conds = vec![
+        format!(
+            "({} OR (SELECT {} FROM pg_catalog.pg_class c WHERE {}))",
+            eq("t.typrelid", "'0'::pg_catalog.oid"),
+            eq("c.relkind", "'c'"),
+            eq("c.oid", "t.typrelid"),
+        ),
+        format!(
+            "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type el WHERE {} AND {})",
+            eq("el.oid", "t.typelem"),
+            eq("el.typarray", "t.oid"),
+        ),
+    ];
+    if parsed.is_none() && !system {
+        conds.push(op("n.nspname", "<>", "'pg_catalog'"));
+        conds.push(op("n.nspname", "<>", "'information_schema'"));
+    }
+    conds.extend(conditions(
+        parsed.as_ref(),
+        Some("n.nspname"),
+        "t.typname",
+        Some("pg_catalog.pg_type_is_visible(t.oid)"),
+    ));
+    let sql = format!(
+        "SELECT n.nspname AS \"Schema\",\n  pg_catalog.format_type(t.oid, NULL) AS \"Name\",\n  \
+         pg_catalog.obj_description(t.oid, 'pg_type') AS \"Description\"\n\
+         FROM pg_catalog.pg_type t\n\
+         LEFT JOIN pg_catalog.pg_namespace n ON {}{}\nORDER BY 1, 2",
+        eq("n.oid", "t.typnamespace"),
+        where_clause(&conds),
+    );
+    Ok(vec![Query::new("List of data types", sql)])
+}
+
+/// `\dp`: privileges and policies of tables, views and sequences.
+fn privileges(pattern: Option<&str>) -> Result<Vec<Query>, String> {
+    let parsed = pattern.map(|p| parse(p, 2)).transpose()?;
+    let mut conds = vec![any_of("c.relkind", &['r', 'v', 'm', 'S', 'f', 'p'])];
+    if parsed.is_none() {
+        conds.push(format!("NOT {}", op("n.nspname", "~", "'^pg_'")));
+    }
+    conds.extend(conditions(
+        parsed.as_ref(),
         Some("n.nspname"),
         "c.relname",
         Some("pg_catalog.pg_table_is_visible(c.oid)"),
-    );
-    let rel = format!(
-        "WITH rel AS (\n  SELECT c.oid, pg_catalog.format('%I.%I', n.nspname, c.relname) AS label\n  \
-         FROM pg_catalog.pg_class c\n  LEFT JOIN pg_catalog.pg_namespace n ON {}{}\n)\n",
-        eq("n.oid", "c.relnamespace"),
-        where_clause(&conds).replace('\n', "\n  "),
-    );
-    // Without a wildcard at most one relation matches; with one, every row says which.
-    let (label, label_order) = if parsed.wildcard {
-        ("rel.label AS \"Table\",\n  ", "rel.label, ")
-    } else {
-        ("", "")
+    ));
+    let kind = |code: &str, label: &str| {
+        format!(
+            "WHEN {} THEN {}",
+            eq("c.relkind", &literal(code)),
+            literal(label)
+        )
     };
-
-    let header = format!(
-        "SELECT n.nspname AS \"Schema\",\n  c.relname AS \"Name\",\n  {} AS \"Type\",\n  \
-         pg_catalog.pg_get_userbyid(c.relowner) AS \"Owner\"\n\
+    let sql = format!(
+        "SELECT n.nspname AS \"Schema\",\n  c.relname AS \"Name\",\n  \
+         CASE {} {} {} {} {} {} END AS \"Type\",\n  \
+         pg_catalog.array_to_string(c.relacl, E'\\n') AS \"Access privileges\",\n  \
+         pg_catalog.array_to_string(ARRAY(\n    \
+         SELECT pg_catalog.concat(a.attname, E':\\n  ', pg_catalog.array_to_string(a.attacl, E'\\n  '))\n    \
+         FROM pg_catalog.pg_attribute a\n    \
+         WHERE {} AND NOT a.attisdropped AND a.attacl IS NOT NULL\n  \
+         ), E'\\n') AS \"Column privileges\",\n  \
+         pg_catalog.array_to_string(ARRAY(\n    \
+         SELECT pg_catalog.concat(pol.polname,\n      \
+         CASE WHEN NOT pol.polpermissive THEN ' (RESTRICTIVE)' ELSE '' END,\n      \
+         CASE WHEN {} THEN pg_catalog.concat(' (', pol.polcmd::pg_catalog.text, '):') ELSE ':' END,\n      \
+         CASE WHEN pol.polqual IS NOT NULL THEN pg_catalog.concat(E'\\n  (u): ', pg_catalog.pg_get_expr(pol.polqual, pol.polrelid)) ELSE '' END,\n      \
+         CASE WHEN pol.polwithcheck IS NOT NULL THEN pg_catalog.concat(E'\\n  (c): ', pg_catalog.pg_get_expr(pol.polwithcheck, pol.polrelid)) ELSE '' END,\n      \
+         CASE WHEN {} THEN pg_catalog.concat(E'\\n  to: ', pg_catalog.array_to_string(ARRAY(\n        \
+         SELECT r.rolname FROM pg_catalog.pg_roles r, pg_catalog.unnest(pol.polroles) u(oid)\n        \
+         WHERE {} ORDER BY 1), ', ')) ELSE '' END)\n    \
+         FROM pg_catalog.pg_policy pol\n    WHERE {}\n  \
+         ), E'\\n') AS \"Policies\"\n\
          FROM pg_catalog.pg_class c\n\
          LEFT JOIN pg_catalog.pg_namespace n ON {}{}\nORDER BY 1, 2",
-        relkind_label("c.relkind"),
+        kind("r", "table"),
+        kind("v", "view"),
+        kind("m", "materialized view"),
+        kind("S", "sequence"),
+        kind("f", "foreign table"),
+        kind("p", "partitioned table"),
+        eq("a.attrelid", "c.oid"),
+        op("pol.polcmd", "<>", "'*'"),
+        op("pol.polroles", "<>", "'{0}'::pg_catalog.oid[]"),
+        eq("r.oid", "u.oid"),
+        eq("pol.polrelid", "c.oid"),
         eq("n.oid", "c.relnamespace"),
         where_clause(&conds),
     );
-
-    let default = format!(
-        "CASE WHEN {} THEN 'generated always as identity'\n    \
-         WHEN {} THEN 'generated by default as identity'\n    \
-         WHEN {} THEN pg_catalog.concat('generated always as (', pg_catalog.pg_get_expr(d.adbin, d.adrelid), ') stored')\n    \
-         ELSE pg_catalog.pg_get_expr(d.adbin, d.adrelid) END",
-        eq("a.attidentity", "'a'"),
-        eq("a.attidentity", "'d'"),
-        eq("a.attgenerated", "'s'"),
-    );
-    let columns = format!(
-        "{rel}SELECT {label}a.attname AS \"Column\",\n  \
-         pg_catalog.format_type(a.atttypid, a.atttypmod) AS \"Type\",\n  \
-         (SELECT co.collname FROM pg_catalog.pg_collation co, pg_catalog.pg_type ty\n   \
-         WHERE {} AND {} AND {}) AS \"Collation\",\n  \
-         CASE WHEN a.attnotnull THEN 'not null' ELSE '' END AS \"Nullable\",\n  \
-         {default} AS \"Default\"\n\
-         FROM rel\n\
-         JOIN pg_catalog.pg_attribute a ON {}\n\
-         LEFT JOIN pg_catalog.pg_attrdef d ON {} AND {}\n\
-         WHERE {} AND NOT a.attisdropped\n\
-         ORDER BY {label_order}a.attnum",
-        eq("co.oid", "a.attcollation"),
-        eq("ty.oid", "a.atttypid"),
-        op("a.attcollation", "<>", "ty.typcollation"),
-        eq("a.attrelid", "rel.oid"),
-        eq("d.adrelid", "a.attrelid"),
-        eq("d.adnum", "a.attnum"),
-        op("a.attnum", ">", "0"),
-    );
-
-    const INDEX_DEF: &str = "pg_catalog.concat_ws(' ',\n      \
-         CASE WHEN i.indisprimary THEN 'PRIMARY KEY,' WHEN i.indisunique THEN 'UNIQUE,' END,\n      \
-         pg_catalog.regexp_replace(pg_catalog.pg_get_indexdef(i.indexrelid, 0, true), '^.*? USING ', ''),\n      \
-         CASE WHEN NOT i.indisvalid THEN 'INVALID' END)";
-    let footer = format!(
-        "{rel}SELECT {label}s.kind AS \"Kind\", s.name AS \"Name\", s.definition AS \"Definition\"\n\
-         FROM rel JOIN (\n  \
-         SELECT i.indrelid AS relid, 1 AS ord, 'index' AS kind, ic.relname::pg_catalog.text AS name,\n    \
-         {INDEX_DEF} AS definition\n  \
-         FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON {}\n  \
-         UNION ALL\n  \
-         SELECT r.conrelid, 2, 'check', r.conname::pg_catalog.text, pg_catalog.pg_get_constraintdef(r.oid, true)\n  \
-         FROM pg_catalog.pg_constraint r WHERE {}\n  \
-         UNION ALL\n  \
-         SELECT r.conrelid, 3, 'foreign key', r.conname::pg_catalog.text, pg_catalog.pg_get_constraintdef(r.oid, true)\n  \
-         FROM pg_catalog.pg_constraint r WHERE {}\n  \
-         UNION ALL\n  \
-         SELECT r.confrelid, 4, 'referenced by', r.conname::pg_catalog.text,\n    \
-         pg_catalog.concat('TABLE ', r.conrelid::pg_catalog.regclass::pg_catalog.text, ' ', pg_catalog.pg_get_constraintdef(r.oid, true))\n  \
-         FROM pg_catalog.pg_constraint r WHERE {}\n  \
-         UNION ALL\n  \
-         SELECT t.tgrelid, 5, 'trigger', t.tgname::pg_catalog.text, pg_catalog.pg_get_triggerdef(t.oid, true)\n  \
-         FROM pg_catalog.pg_trigger t WHERE NOT t.tgisinternal\n\
-         ) s ON {}\n\
-         ORDER BY {label_order}s.ord, s.name",
-        eq("ic.oid", "i.indexrelid"),
-        eq("r.contype", "'c'"),
-        eq("r.contype", "'f'"),
-        eq("r.contype", "'f'"),
-        eq("s.relid", "rel.oid"),
-    );
-    Ok(vec![
-        Query::new(format!("Relations matching {pattern}"), header),
-        Query::new("Columns", columns),
-        Query::new("Indexes, constraints, referenced by, triggers", footer),
-    ])
+    Ok(vec![Query::new("Access privileges", sql)])
 }
 
-fn functions(pattern: Option<&str>) -> Result<Vec<Query>, String> {
+/// `\dx`: installed extensions.
+fn extensions(pattern: Option<&str>) -> Result<Vec<Query>, String> {
+    let parsed = pattern.map(|p| parse(p, 1)).transpose()?;
+    let conds = conditions(parsed.as_ref(), None, "e.extname", None);
+    let sql =
+        format!(
+        "SELECT e.extname AS \"Name\", e.extversion AS \"Version\", n.nspname AS \"Schema\",\n  \
+         c.description AS \"Description\"\n\
+         FROM pg_catalog.pg_extension e\n\
+         LEFT JOIN pg_catalog.pg_namespace n ON {}\n\
+         LEFT JOIN pg_catalog.pg_description c ON {} AND {}{}\nORDER BY 1",
+        eq("n.oid", "e.extnamespace"),
+        eq("c.objoid", "e.oid"),
+        eq("c.classoid", "'pg_catalog.pg_extension'::pg_catalog.regclass"),
+        where_clause(&conds),
+    );
+    Ok(vec![Query::new("List of installed extensions", sql)])
+}
+
+/// `\sf NAME` or `\sf NAME(argument types)`: the server resolves the name as a cast to
+/// `regproc` (or `regprocedure`) would, and says so when it is unknown or ambiguous.
+fn function_source(name: &str) -> Result<Plan, String> {
+    if name.is_empty() {
+        return Err("function name is required".into());
+    }
+    if name.contains('\0') {
+        return Err("a function name cannot contain a NUL character".into());
+    }
+    let cast = if name.contains('(') {
+        "regprocedure"
+    } else {
+        "regproc"
+    };
+    let sql = format!(
+        "SELECT pg_catalog.pg_get_functiondef({}::pg_catalog.{cast}::pg_catalog.oid)",
+        literal(name)
+    );
+    Ok(Plan::FunctionSource(Query::new("", sql)))
+}
+
+fn functions(pattern: Option<&str>, system: bool) -> Result<Vec<Query>, String> {
     let parsed = pattern.map(|p| parse(p, 2)).transpose()?;
     let mut conds = Vec::new();
-    if parsed.is_none() {
+    if parsed.is_none() && !system {
         conds.push(op("n.nspname", "<>", "'pg_catalog'"));
         conds.push(op("n.nspname", "<>", "'information_schema'"));
     }
@@ -549,12 +688,53 @@ mod tests {
         "public.items",
     ];
 
-    fn all_queries(pattern: Option<&str>) -> Vec<Query> {
+    /// Every query the describe commands send for `pattern`: the listings', `\sf`'s, and
+    /// those of `\d NAME` for every kind of relation, each branch taken (the rows the
+    /// reader hands back say "true" to every question).
+    fn all_queries(pattern: Option<&str>) -> Vec<String> {
         let args: Vec<String> = pattern.into_iter().map(str::to_string).collect();
+        let rest = pattern.unwrap_or("");
         let mut out = Vec::new();
-        for command in ["\\d", "\\dt", "\\dv", "\\di", "\\df", "\\dn", "\\du", "\\l"] {
-            match plan(command, &args) {
-                Some(Ok(q)) => out.extend(q),
+        for command in [
+            "\\d", "\\d+", "\\dS", "\\dt", "\\dtS+", "\\dv", "\\dm", "\\di+", "\\ds", "\\df",
+            "\\dfS", "\\dT", "\\dn", "\\dp", "\\dx", "\\du", "\\l", "\\sf",
+        ] {
+            match plan(command, &args, rest) {
+                Some(Ok(Plan::List(q))) => out.extend(q.into_iter().map(|q| q.sql)),
+                Some(Ok(Plan::FunctionSource(q))) => out.push(q.sql),
+                Some(Ok(Plan::Relation { pattern, verbose })) => {
+                    for kind in ["r", "p", "v", "m", "i", "I", "S", "f", "t"] {
+                        let mut read = |sql: &str| {
+                            out.push(sql.to_string());
+                            let cell = |v: &str| Some(v.to_string());
+                            let row = if sql.contains("c.relchecks") {
+                                vec![
+                                    cell("1"),
+                                    cell(kind),
+                                    cell("t"),
+                                    cell("t"),
+                                    cell("t"),
+                                    cell("t"),
+                                    cell("t"),
+                                    cell("t"),
+                                    cell("o"),
+                                    cell("u"),
+                                    cell("heap"),
+                                ]
+                            } else {
+                                let mut r = vec![cell("16410"), cell("public"), cell("x")];
+                                r.extend((0..12).map(|_| cell("t")));
+                                r
+                            };
+                            Ok::<_, crate::session::Outcome>(crate::session::exec::Executed {
+                                rows: vec![row],
+                                ..Default::default()
+                            })
+                        };
+                        let got = relation::describe(&mut read, &pattern, verbose);
+                        assert!(got.is_ok(), "{pattern}");
+                    }
+                }
                 Some(Err(_)) => {}
                 None => panic!("{command} is a describe command"),
             }
@@ -570,9 +750,9 @@ mod tests {
         patterns.extend(HOSTILE.iter().map(|p| Some(*p)));
         for pattern in patterns {
             for q in all_queries(pattern) {
-                assert_eq!(classify(&q.sql), Verdict::Read, "{pattern:?}:\n{}", q.sql);
-                let split = crate::sql::split(&format!("{};", q.sql));
-                assert_eq!(split.pieces.len(), 1, "{pattern:?}:\n{}", q.sql);
+                assert_eq!(classify(&q), Verdict::Read, "{pattern:?}:\n{q}");
+                let split = crate::sql::split(&format!("{q};"));
+                assert_eq!(split.pieces.len(), 1, "{pattern:?}:\n{q}");
                 assert!(split.rest.is_none());
             }
         }
@@ -582,22 +762,26 @@ mod tests {
     #[test]
     fn catalog_names_are_qualified() {
         for q in all_queries(Some("public.x*")) {
-            let tokens: Vec<&str> = q
-                .sql
+            // Outside string literals.
+            let code: String = q.split('\'').step_by(2).collect::<Vec<_>>().join(" ");
+            let tokens: Vec<&str> = code
                 .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
                 .collect();
             for t in tokens {
                 if t.starts_with("pg_") && !t.starts_with("pg_catalog") {
-                    panic!("unqualified {t} in:\n{}", q.sql);
+                    panic!("unqualified {t} in:\n{q}");
                 }
             }
-            assert!(!q.sql.contains(" = "), "unqualified = in:\n{}", q.sql);
+            for bare in [" = ", " IN (", " <> ", " || ", " ~ ", " != "] {
+                assert!(!q.contains(bare), "unqualified {bare} in:\n{q}");
+            }
         }
     }
 
     #[test]
     fn unknown_commands_are_not_describe() {
-        assert!(plan("\\dx", &[]).is_none());
-        assert!(plan("\\q", &[]).is_none());
+        assert!(plan("\\dq", &[], "").is_none());
+        assert!(plan("\\q", &[], "").is_none());
+        assert!(plan("\\S", &[], "").is_none());
     }
 }

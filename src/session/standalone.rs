@@ -1,0 +1,384 @@
+//! Statements PostgreSQL refuses inside a transaction block (CREATE/DROP INDEX
+//! CONCURRENTLY, REINDEX … CONCURRENTLY, VACUUM, DETACH PARTITION CONCURRENTLY): pgward
+//! runs each alone, outside any transaction, and only while no guarded transaction is
+//! open. Nothing can roll such a statement back, so before anything is sent:
+//!
+//! 1. the summary says so plainly, with the lock it takes and the timeouts it runs under;
+//! 2. it needs what a COMMIT needs in this environment: a second person's approval bound
+//!    to its exact text, environment, server, database, role and ticket
+//!    (`standalone_digest.rs`), or, where the environment has no approval service, the
+//!    author's confirmation by the environment's name;
+//! 3. `commit_intent` is fsynced before it is sent and `commit`, `commit_failed` or
+//!    `commit_unknown` follows it, with [`NO_TXID`] for the transaction id.
+//!
+//! It runs as the write role with lock_timeout and statement_timeout. `SET LOCAL` needs a
+//! transaction, so these are set for the session and reset right after; the backend is
+//! probed before and after, so a pooler that handed out another backend meanwhile, or a
+//! setting that did not take, is caught and said.
+
+use crate::approval::ApprovalError;
+use crate::preview::relation::quote_ident;
+
+use super::approve::Subject;
+use super::exec;
+use super::probe::{self, Identity};
+use super::standalone_digest::Standalone;
+use super::{commit, Outcome, Session};
+
+/// What the log and the approval request carry for the transaction id of a statement
+/// that runs outside any transaction.
+pub(crate) const NO_TXID: &str = "none (runs alone, outside any transaction)";
+
+/// What puts the session back as it was before the statement.
+const RESET: &str = "RESET ROLE; RESET standard_conforming_strings; RESET statement_timeout; \
+                     RESET lock_timeout";
+
+impl Session {
+    /// Runs `text`, a statement that cannot run in a transaction block (`what`, taking
+    /// `lock`), alone, once it is approved or confirmed.
+    pub(super) async fn standalone(
+        &mut self,
+        what: &'static str,
+        lock: &'static str,
+        text: &str,
+    ) -> Outcome {
+        if self.state.is_open() {
+            self.say_error(&format!(
+                "refused: {what} cannot run inside a transaction block, and a guarded transaction is open"
+            ));
+            self.say_hint("COMMIT or ROLLBACK the open transaction first, then run it on its own");
+            return Outcome::Refused;
+        }
+        if let Some(outcome) = self.log_gate() {
+            return outcome;
+        }
+        if self.dry_run || self.previewing {
+            self.say_error(&format!(
+                "refused: {what} runs outside any transaction and cannot be rolled back, so a dry run or \\preview cannot try it"
+            ));
+            self.say_hint("run it without --dry-run: its summary and approval come before it runs");
+            return Outcome::Refused;
+        }
+        let Some(role) = self.settings.env.write_role.clone() else {
+            self.say_error(&format!(
+                "refused: environment {:?} has no write role, so {what} cannot run under a least-privilege role",
+                self.settings.env.name
+            ));
+            self.say_hint(
+                "set write_role for the environment in the config file, or pass --write-role ROLE",
+            );
+            return Outcome::Refused;
+        };
+        if self.defaults.standby {
+            self.say_error(&format!(
+                "refused: the server is a standby (read-only): {what} cannot run here"
+            ));
+            self.say_hint("connect to the primary");
+            return Outcome::Refused;
+        }
+        let ticket = self.settings.ticket.clone().unwrap_or_default();
+        let digest = Standalone {
+            environment: &self.settings.env.name,
+            server: &self.server,
+            database: &self.settings.conn.dbname,
+            role: &role,
+            ticket: &ticket,
+            statement: text,
+        }
+        .digest();
+        let summary = self.standalone_summary(what, lock, &role, text, &digest);
+        self.say_err(&summary);
+        let statements = vec![text.to_string()];
+        if let Err(outcome) = self
+            .authorize_standalone(
+                what,
+                Subject {
+                    role: &role,
+                    statements: &statements,
+                    counts: Vec::new(),
+                    txid: NO_TXID,
+                    digest: &digest,
+                    summary: &summary,
+                    holds_locks: false,
+                },
+            )
+            .await
+        {
+            return outcome;
+        }
+        self.run_alone(what, &role, text, &digest).await
+    }
+
+    /// What the author (and the reviewer) read before it runs.
+    fn standalone_summary(
+        &self,
+        what: &str,
+        lock: &str,
+        role: &str,
+        text: &str,
+        digest: &str,
+    ) -> String {
+        use crate::render::escape::one_line;
+        let mut out = format!(
+            "{what} runs alone, outside any transaction, in environment \"{}\" (database {}, role {}, ticket {}):\n",
+            one_line(&self.settings.env.name),
+            one_line(&self.settings.conn.dbname),
+            one_line(role),
+            one_line(self.settings.ticket.as_deref().unwrap_or("none")),
+        );
+        out.push_str(&format!("  {}\n", one_line(text)));
+        out.push_str(&format!(
+            "It takes a {lock} lock; lock_timeout {}, statement_timeout {}.\n",
+            millis(self.timeouts.lock),
+            millis(self.timeouts.statement)
+        ));
+        out.push_str(
+            "It CANNOT BE ROLLED BACK: no transaction holds it, so once sent its effect stays.\n",
+        );
+        if what.contains("CONCURRENTLY") && what.contains("INDEX") || what.starts_with("REINDEX") {
+            out.push_str(
+                "If it fails part-way it can leave an INVALID index behind, to drop with DROP INDEX CONCURRENTLY.\n",
+            );
+        }
+        out.push_str(&format!("Statement digest: {digest}\n"));
+        out
+    }
+
+    /// A second person's approval where the environment has an approval service, else
+    /// the author's confirmation, exactly as for a COMMIT there.
+    async fn authorize_standalone(
+        &mut self,
+        what: &str,
+        subject: Subject<'_>,
+    ) -> Result<(), Outcome> {
+        let approval = match &self.settings.env.approval {
+            Some(a) if self.settings.env.require_approval => a.clone(),
+            _ => return self.confirm_standalone(what).await,
+        };
+        match self.approve(&approval, subject).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(self.not_run(what, &e)),
+        }
+    }
+
+    fn not_run(&mut self, what: &str, e: &ApprovalError) -> Outcome {
+        self.say_error(&format!(
+            "{what} not run: {e}; nothing was sent to the server"
+        ));
+        self.say_hint("run the statement again to ask for approval again");
+        Outcome::Refused
+    }
+
+    /// The author types the environment's name, as for a COMMIT without approval.
+    async fn confirm_standalone(&mut self, what: &str) -> Result<(), Outcome> {
+        let env = self.settings.env.name.clone();
+        self.say_err("No second reviewer was involved: no approval service is configured for this environment, so only the author confirms this statement.\n");
+        self.conn.settle().await;
+        let answer = self.confirm.ask(&format!(
+            "Type the environment name ({env}) to run it, anything else does not run it: "
+        ));
+        if answer.as_deref().map(str::trim) == Some(env.as_str()) {
+            return Ok(());
+        }
+        self.say_error(&format!(
+            "{what} not run: not confirmed{}; nothing was sent to the server",
+            if answer.is_none() {
+                " (no answer, or no terminal to answer at)"
+            } else {
+                ""
+            }
+        ));
+        Err(Outcome::Refused)
+    }
+
+    /// Sets role and timeouts for the session, checks them, logs the intent, runs the
+    /// statement, resets, checks again, and logs and says what the server answered.
+    async fn run_alone(&mut self, what: &str, role: &str, text: &str, digest: &str) -> Outcome {
+        let before = match probe::probe(&self.conn.client).await {
+            Ok(seen) => seen,
+            Err(e) => return self.failed(e, "").await,
+        };
+        let set = format!(
+            "SET ROLE {}; SET standard_conforming_strings = on; SET statement_timeout = {}; SET lock_timeout = {}",
+            quote_ident(role),
+            self.timeouts.statement,
+            self.timeouts.lock
+        );
+        if let Err(e) = self.conn.client.batch_execute(&set).await {
+            let _ = self.conn.client.batch_execute(RESET).await;
+            let outcome = self.failed(e, "").await;
+            if outcome != Outcome::ConnectionLost {
+                self.say_hint(&format!(
+                    "pgward could not switch to write role {role:?}; the login role must be a member of it"
+                ));
+            }
+            return outcome;
+        }
+        let mismatch = match probe::probe(&self.conn.client).await {
+            Ok(seen) => self.alone_mismatch(&before, &seen, role),
+            Err(e) => {
+                let _ = self.conn.client.batch_execute(RESET).await;
+                return self.failed(e, "").await;
+            }
+        };
+        if let Some(m) = mismatch {
+            let _ = self.conn.client.batch_execute(RESET).await;
+            self.say_error(&format!("GUARD: {m}; {what} was not run"));
+            return Outcome::Refused;
+        }
+        let statements = vec![text.to_string()];
+        if !self.log_record(crate::audit::Body::CommitIntent {
+            txid: NO_TXID.to_string(),
+            change_digest: digest.to_string(),
+            statements,
+            counts: Vec::new(),
+        }) {
+            let _ = self.conn.client.batch_execute(RESET).await;
+            let reason = self.log.unlogged_reason().unwrap_or("unknown").to_string();
+            self.say_error(&format!(
+                "{what} not run: the session log cannot record it ({reason}); nothing was sent to the server"
+            ));
+            return Outcome::Refused;
+        }
+        let result = exec::run(&self.conn.client, &self.conn.tls, text).await;
+        if let Err(e) = &result {
+            if e.is_closed() || self.conn.client.is_closed() || commit::fatal(e) {
+                return self.alone_lost(what, e);
+            }
+        }
+        // Put the session back before anything else; then check that it is back.
+        let reset = match self.conn.client.batch_execute(RESET).await {
+            Ok(()) => probe::probe(&self.conn.client).await,
+            Err(e) => Err(e),
+        };
+        let back = match reset {
+            Ok(seen) => restored(&before, &seen),
+            Err(e) => Some(crate::render::error::one_line(&e)),
+        };
+        match result {
+            Ok(done) => {
+                self.log_record(crate::audit::Body::Commit {
+                    txid: NO_TXID.to_string(),
+                    change_digest: digest.to_string(),
+                });
+                self.show(text, &done);
+                if let Some(m) = back {
+                    return self.not_restored(&m);
+                }
+                Outcome::Ok
+            }
+            Err(e) => {
+                self.log_record(crate::audit::Body::CommitFailed {
+                    txid: NO_TXID.to_string(),
+                    sqlstate: e.code().map(|c| c.code().to_string()),
+                    error: crate::render::error::one_line(&e),
+                });
+                let outcome = self.failed(e, text).await;
+                if what.contains("INDEX") || what.starts_with("REINDEX") {
+                    self.say_warn(&format!(
+                        "{what} failed: it may have left an INVALID index behind (pg_index.indisvalid); drop it with DROP INDEX CONCURRENTLY"
+                    ));
+                }
+                if let Some(m) = back {
+                    return self.not_restored(&m);
+                }
+                outcome
+            }
+        }
+    }
+
+    /// The first way `seen` (after the SETs) is not what pgward set on the backend it
+    /// probed before (`before`).
+    fn alone_mismatch(&self, before: &Identity, seen: &Identity, role: &str) -> Option<String> {
+        if seen.pid != before.pid {
+            return Some(format!(
+                "the server backend changed (pid {} became {}): a pooler in transaction mode hands out backends per transaction, so settings cannot hold for a statement outside one",
+                before.pid, seen.pid
+            ));
+        }
+        if seen.session_user != self.login {
+            return Some(format!(
+                "session user is {:?}, expected {:?}",
+                seen.session_user, self.login
+            ));
+        }
+        if seen.current_user != role {
+            return Some(format!(
+                "current role is {:?}, expected {role:?}",
+                seen.current_user
+            ));
+        }
+        if !seen.quoting_intact {
+            return Some(
+                "standard_conforming_strings or client_encoding is not what pgward's quoting rules assume".into(),
+            );
+        }
+        for (name, now, wanted) in [
+            (
+                "statement_timeout",
+                seen.timeouts.statement,
+                self.timeouts.statement,
+            ),
+            ("lock_timeout", seen.timeouts.lock, self.timeouts.lock),
+        ] {
+            if now != wanted {
+                return Some(format!("{name} is {now}ms, pgward set {wanted}ms"));
+            }
+        }
+        None
+    }
+
+    /// The connection failed while the statement ran: whether it took effect is unknown.
+    fn alone_lost(&mut self, what: &str, e: &tokio_postgres::Error) -> Outcome {
+        self.log_error(e);
+        self.log_record(crate::audit::Body::CommitUnknown {
+            txid: NO_TXID.to_string(),
+            error: crate::render::error::one_line(e),
+        });
+        self.show_server_reason(Some(e));
+        self.say_error(&format!(
+            "connection lost while {what} ran: whether it took effect is unknown; check the catalog on a new connection (for an index: pg_index.indisvalid)"
+        ));
+        Outcome::ConnectionLost
+    }
+
+    /// The session could not be put back as it was: it may still hold the write role or
+    /// the timeouts for the session, so it ends here rather than go on.
+    fn not_restored(&mut self, what: &str) -> Outcome {
+        self.say_error(&format!(
+            "GUARD: the session could not be put back after the statement ({what}); the session ends, start pgward again"
+        ));
+        Outcome::ConnectionLost
+    }
+}
+
+/// The first way the session after RESET differs from before the statement.
+fn restored(before: &Identity, seen: &Identity) -> Option<String> {
+    if seen.pid != before.pid {
+        return Some(format!(
+            "the server backend changed (pid {} became {})",
+            before.pid, seen.pid
+        ));
+    }
+    if seen.current_user != before.current_user {
+        return Some(format!(
+            "current role is {:?}, was {:?}",
+            seen.current_user, before.current_user
+        ));
+    }
+    if seen.timeouts.statement != before.timeouts.statement
+        || seen.timeouts.lock != before.timeouts.lock
+    {
+        return Some("statement_timeout or lock_timeout differs from before".into());
+    }
+    None
+}
+
+/// A timeout in milliseconds as the summary shows it.
+fn millis(ms: i64) -> String {
+    match ms {
+        0 => "off".into(),
+        ms if ms % 1000 == 0 => format!("{}s", ms / 1000),
+        ms => format!("{ms}ms"),
+    }
+}

@@ -1,0 +1,194 @@
+//! `\d` and its family compared with psql on the demo schema (`src/demo/shop.sql`) and a
+//! few more shapes (views, partitions, inheritance, policies, statistics, deferrable and
+//! partial indexes): the same commands on the same database, where psql's output is the
+//! contract. Lines are compared with trailing blanks trimmed (pgward's tables trim them,
+//! psql pads the last column). Snapshots keep `\d TABLE`, `\d+ TABLE`, `\d INDEX` and
+//! `\d SEQUENCE` reviewable.
+
+use std::process::Command;
+use std::sync::OnceLock;
+
+use crate::util::{admin_exec, cluster, TestDb, TestShell, LOGIN};
+
+/// More shapes than the shop has, each on objects of its own so the shop's stay as
+/// `pgward demo` shows them.
+const SHAPES: &str = r#"
+CREATE VIEW v_customers AS SELECT id, name FROM customers;
+CREATE MATERIALIZED VIEW mv_orders AS SELECT id, total FROM orders WITH NO DATA;
+CREATE INDEX ON mv_orders (id);
+CREATE TABLE shapes (
+    id serial PRIMARY KEY,
+    code text COLLATE "C" UNIQUE DEFERRABLE INITIALLY DEFERRED,
+    g int GENERATED ALWAYS AS (id * 2) STORED,
+    note text
+);
+COMMENT ON COLUMN shapes.note IS 'free text';
+ALTER TABLE shapes ALTER note SET STATISTICS 500, ALTER note SET COMPRESSION pglz;
+CREATE INDEX shapes_note_partial ON shapes (lower(note)) WHERE note IS NOT NULL;
+ALTER TABLE shapes ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own ON shapes FOR UPDATE TO shop_reader USING (id > 0) WITH CHECK (g > 0);
+CREATE POLICY r ON shapes AS RESTRICTIVE USING (true);
+CREATE STATISTICS shapes_st (ndistinct) ON id, g FROM shapes;
+CREATE TRIGGER shapes_t BEFORE UPDATE ON shapes FOR EACH ROW EXECUTE FUNCTION audit_row_change();
+ALTER TABLE shapes DISABLE TRIGGER shapes_t;
+CREATE TABLE measures (at date, v int) PARTITION BY RANGE (at);
+CREATE TABLE measures_2024 PARTITION OF measures FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE TABLE measures_2025 PARTITION OF measures FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+CREATE TABLE kid (extra int) INHERITS (products);
+CREATE UNLOGGED TABLE scratchpad (x int) WITH (fillfactor = 70);
+"#;
+
+/// The demo schema in database `t_describe_demo`, plus [`SHAPES`]. The demo's roles are
+/// cluster-wide: they are created once, and the script runs without its CREATE ROLE lines.
+fn demo_db() -> TestDb {
+    static ROLES: OnceLock<()> = OnceLock::new();
+    ROLES.get_or_init(|| {
+        admin_exec(
+            cluster(),
+            "postgres",
+            "CREATE ROLE shop_writer NOLOGIN; CREATE ROLE shop_reader NOLOGIN; \
+             CREATE ROLE shop_login LOGIN NOINHERIT; GRANT shop_writer, shop_reader TO shop_login;",
+        )
+        .expect("create the demo roles");
+    });
+    let db = TestDb::new("describe_demo");
+    let script: String = pgward::demo::SHOP_SQL
+        .lines()
+        .filter(|l| {
+            !l.starts_with("CREATE ROLE ") && !l.starts_with("GRANT shop_writer, shop_reader TO")
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    db.exec("DROP TABLE items");
+    db.exec(&script);
+    db.exec(SHAPES);
+    db.exec(&format!(
+        "GRANT CONNECT ON DATABASE {} TO {LOGIN}; ANALYZE;",
+        db.name
+    ));
+    db
+}
+
+/// psql's output for `commands`, as the superuser.
+fn psql(db: &TestDb, commands: &[&str]) -> (String, String) {
+    let mut cmd = Command::new("psql");
+    cmd.args(["-X", "-P", "pager=off", "-d", &cluster().conninfo(&db.name)]);
+    for c in commands {
+        cmd.args(["-c", c]);
+    }
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("PG") {
+            cmd.env_remove(k);
+        }
+    }
+    let out = cmd
+        .output()
+        .expect("psql is installed (it is the contract)");
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// pgward's output for `commands`, through the guard as the test login.
+fn pgward(db: &TestDb, commands: &[&str]) -> crate::util::Output {
+    let mut shell = TestShell::new(db);
+    for c in commands {
+        shell = shell.args(["-c", c]);
+    }
+    shell.run()
+}
+
+fn trimmed(s: &str) -> String {
+    s.lines().map(|l| format!("{}\n", l.trim_end())).collect()
+}
+
+#[track_caller]
+fn same_as_psql(db: &TestDb, commands: &[&str]) {
+    let ours = pgward(db, commands);
+    let (theirs, _) = psql(db, commands);
+    let (a, b) = (trimmed(&ours.stdout), trimmed(&theirs));
+    if a != b {
+        let at = a
+            .lines()
+            .zip(b.lines())
+            .position(|(x, y)| x != y)
+            .unwrap_or(a.lines().count().min(b.lines().count()));
+        let show = |s: &str| {
+            s.lines()
+                .skip(at.saturating_sub(3))
+                .take(8)
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        panic!(
+            "{commands:?}: pgward differs from psql at line {}\n--- pgward:\n{}\n--- psql:\n{}\n--- stderr: {}",
+            at + 1,
+            show(&a),
+            show(&b),
+            ours.stderr
+        );
+    }
+}
+
+#[test]
+fn describe_matches_psql_on_the_demo_schema() {
+    let db = demo_db();
+    for name in [
+        "orders",
+        "customers",
+        "order_items",
+        "products",
+        "audit_log",
+        "orders_pkey",
+        "customers_email_key",
+        "orders_id_seq",
+        "v_customers",
+        "mv_orders",
+        "shapes",
+        "shapes_note_partial",
+        "shapes_code_key",
+        "shapes_id_seq",
+        "measures",
+        "measures_2024",
+        "kid",
+        "scratchpad",
+        "public.order*",
+    ] {
+        same_as_psql(&db, &[&format!("\\d {name}"), &format!("\\d+ {name}")]);
+    }
+    same_as_psql(
+        &db,
+        &[
+            "\\d",
+            "\\dt",
+            "\\ds",
+            "\\dv",
+            "\\dm",
+            "\\di",
+            "\\dx",
+            "\\dp",
+            "\\dT",
+            "\\dt public.ord*",
+            "\\di *pkey",
+            "\\sf audit_row_change",
+        ],
+    );
+
+    // Nothing found: psql's words, and the command fails as psql's does.
+    let ours = pgward(&db, &["\\d nosuch"]);
+    let (_, theirs) = psql(&db, &["\\d nosuch"]);
+    assert_eq!(ours.code, 1, "{ours:?}");
+    assert!(ours.stderr.contains(theirs.trim()), "{ours:?} vs {theirs}");
+
+    for (snapshot, command) in [
+        ("describe_table", "\\d orders"),
+        ("describe_table_verbose", "\\d+ orders"),
+        ("describe_index", "\\d orders_pkey"),
+        ("describe_sequence", "\\d orders_id_seq"),
+    ] {
+        let out = pgward(&db, &[command]);
+        assert_eq!(out.code, 0, "{out:?}");
+        insta::assert_snapshot!(snapshot, out.stdout);
+    }
+}
