@@ -153,7 +153,13 @@ fn real_main() -> Result<(), BoxError> {
         theirs.push(bench.prompt(true)?);
         ours.push(bench.prompt(false)?);
     }
-    verdicts.push(line(&mut report, "launch to prompt (pty)", &theirs, &ours, 1.0)?);
+    verdicts.push(line(
+        &mut report,
+        "launch to prompt (pty)",
+        &theirs,
+        &ours,
+        1.0,
+    )?);
     writeln!(report)?;
     for v in &verdicts {
         writeln!(report, "{v}")?;
@@ -222,7 +228,11 @@ impl Bench {
         while pipe.read(&mut buf)? > 0 {}
         let status = child.wait()?;
         if !status.success() {
-            return Err(format!("{} {args:?}: {status}", if psql { "psql" } else { "pgward" }).into());
+            return Err(format!(
+                "{} {args:?}: {status}",
+                if psql { "psql" } else { "pgward" }
+            )
+            .into());
         }
         Ok(start.elapsed().as_secs_f64())
     }
