@@ -30,6 +30,7 @@ _pgward() {
 '*--pset=[Set printing option VAR to ARG (see \\pset)]:VAR[=ARG]:_default' \
 '-o+[Send query results to FILE]:FILENAME:_files' \
 '--output=[Send query results to FILE]:FILENAME:_files' \
+'--again=[Commit a change the ledger says was already committed here, for this reason (logged, and shown to the reviewer); \`\\again REASON\` does it for one COMMIT]:REASON:_default' \
 '--env=[Named environment from the config file (e.g. prod)]:NAME:_default' \
 '--config=[Config file \[default\: \$PGWARD_CONFIG, else ~/.config/pgward/config.toml\]]:FILE:_files' \
 '--ticket=[The ticket this change belongs to (required where approval is required)]:ID:_default' \
@@ -92,6 +93,7 @@ _arguments "${_arguments_options[@]}" : \
 '*--pset=[Set printing option VAR to ARG (see \\pset)]:VAR[=ARG]:_default' \
 '-o+[Send query results to FILE]:FILENAME:_files' \
 '--output=[Send query results to FILE]:FILENAME:_files' \
+'--again=[Commit a change the ledger says was already committed here, for this reason (logged, and shown to the reviewer); \`\\again REASON\` does it for one COMMIT]:REASON:_default' \
 '--dry-run[Run every write and show its preview, then roll back\: nothing is committed]' \
 '-X[Do not read the startup file ~/.pgwardrc]' \
 '--no-psqlrc[Do not read the startup file ~/.pgwardrc]' \
@@ -399,6 +401,7 @@ _arguments "${_arguments_options[@]}" : \
 '-e+[Resolve a COMMIT without outcome with txid_status on this environment'\''s database]:NAME:_default' \
 '--env=[Resolve a COMMIT without outcome with txid_status on this environment'\''s database]:NAME:_default' \
 '--key=[The operator public key (hex) the logs must be signed with]:HEX:_default' \
+'--approver-key=[The approval service'\''s public key (hex) the approval tokens must verify under \[default\: the \`\[approval\] public_key\` of --env, else of the log'\''s environment\]]:HEX:_default' \
 '--config=[Config file \[default\: \$PGWARD_CONFIG, else ~/.config/pgward/config.toml\]]:FILE:_files' \
 '--json[Print the result as JSON]' \
 '--help[Print help]' \
@@ -415,6 +418,15 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 '--format=[markdown or json]:FORMAT:((markdown\:"Markdown, for a ticket comment"
 json\:"JSON\: the verified records and the verification result"))' \
+'--help[Print help]' \
+':file -- The session log:_files' \
+&& ret=0
+;;
+(attach)
+_arguments "${_arguments_options[@]}" : \
+'-t+[The ticket \[default\: the one the log names\]]:ID:_default' \
+'--ticket=[The ticket \[default\: the one the log names\]]:ID:_default' \
+'--config=[Config file \[default\: \$PGWARD_CONFIG, else ~/.config/pgward/config.toml\]]:FILE:_files' \
 '--help[Print help]' \
 ':file -- The session log:_files' \
 && ret=0
@@ -454,7 +466,109 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(attach)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (list)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+;;
+(replay)
+_arguments "${_arguments_options[@]}" : \
+'--record=[The change'\''s commit_intent (or commit) record in that log]:N:_default' \
+'-e+[The environment to run it in]:NAME:_default' \
+'--env=[The environment to run it in]:NAME:_default' \
+'--config=[Config file \[default\: \$PGWARD_CONFIG, else ~/.config/pgward/config.toml\]]:FILE:_files' \
+'--ticket=[The ticket \[default\: the original'\''s\]]:ID:_default' \
+'--author=[Who is replaying \[default\: config \`author\`, else the OS user\]]:NAME:_default' \
+'--log-dir=[Directory of session logs \[default\: config \`log_dir\`, else \$XDG_DATA_HOME/pgward/sessions\]]:DIR:_files' \
+'--again=[Commit even when the ledger here already holds this change, for this reason]:REASON:_default' \
+'--help[Print help]' \
+':log -- The session log that holds the change:_files' \
+&& ret=0
+;;
+(ledger)
+_arguments "${_arguments_options[@]}" : \
+'--help[Print help]' \
+":: :_pgward__subcmd__ledger_commands" \
+"*::: :->ledger" \
+&& ret=0
+
+    case $state in
+    (ledger)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:pgward-ledger-command-$line[1]:"
+        case $line[1] in
+            (init)
+_arguments "${_arguments_options[@]}" : \
+'-e+[Named environment from the config file]:NAME:_default' \
+'--env=[Named environment from the config file]:NAME:_default' \
+'--config=[Config file \[default\: \$PGWARD_CONFIG, else ~/.config/pgward/config.toml\]]:FILE:_files' \
+'-h+[Database server host or socket directory (overrides the environment'\''s)]:HOSTNAME:_default' \
+'--host=[Database server host or socket directory (overrides the environment'\''s)]:HOSTNAME:_default' \
+'-p+[Database server port]:PORT:_default' \
+'--port=[Database server port]:PORT:_default' \
+'-U+[Database user name (for init, a DBA role)]:USERNAME:_default' \
+'--username=[Database user name (for init, a DBA role)]:USERNAME:_default' \
+'-d+[Database name, URI or conninfo string]:DBNAME:_default' \
+'--dbname=[Database name, URI or conninfo string]:DBNAME:_default' \
+'--write-role=[Write role (ad-hoc environment without a config file)]:ROLE:_default' \
+'--read-role=[Read role (ad-hoc environment)]:ROLE:_default' \
+'--print-sql[Print the SQL (for a DBA to run) instead of running it]' \
+'--help[Print help]' \
+&& ret=0
+;;
+(show)
+_arguments "${_arguments_options[@]}" : \
+'-e+[Named environment from the config file]:NAME:_default' \
+'--env=[Named environment from the config file]:NAME:_default' \
+'--config=[Config file \[default\: \$PGWARD_CONFIG, else ~/.config/pgward/config.toml\]]:FILE:_files' \
+'-h+[Database server host or socket directory (overrides the environment'\''s)]:HOSTNAME:_default' \
+'--host=[Database server host or socket directory (overrides the environment'\''s)]:HOSTNAME:_default' \
+'-p+[Database server port]:PORT:_default' \
+'--port=[Database server port]:PORT:_default' \
+'-U+[Database user name (for init, a DBA role)]:USERNAME:_default' \
+'--username=[Database user name (for init, a DBA role)]:USERNAME:_default' \
+'-d+[Database name, URI or conninfo string]:DBNAME:_default' \
+'--dbname=[Database name, URI or conninfo string]:DBNAME:_default' \
+'--write-role=[Write role (ad-hoc environment without a config file)]:ROLE:_default' \
+'--read-role=[Read role (ad-hoc environment)]:ROLE:_default' \
+'-t+[Only changes of this ticket]:ID:_default' \
+'--ticket=[Only changes of this ticket]:ID:_default' \
+'--help[Print help]' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_pgward__subcmd__ledger__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:pgward-ledger-help-command-$line[1]:"
+        case $line[1] in
+            (init)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(show)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
@@ -598,7 +712,39 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(attach)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (list)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+(replay)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(ledger)
+_arguments "${_arguments_options[@]}" : \
+":: :_pgward__subcmd__help__subcmd__ledger_commands" \
+"*::: :->ledger" \
+&& ret=0
+
+    case $state in
+    (ledger)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:pgward-help-ledger-command-$line[1]:"
+        case $line[1] in
+            (init)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(show)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
@@ -628,6 +774,8 @@ _pgward_commands() {
 'completions:Print shell completions for SHELL to standard output' \
 'keygen:Create the operator'\''s Ed25519 key that signs session logs (mode 0600) and print its public key' \
 'log:Verify, show, export or list session logs' \
+'replay:Run the statements of a committed change, read from its session log, in another environment' \
+'ledger:Create or list the in-database ledger of committed changes (pgward.ledger)' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'pgward commands' commands "$@"
@@ -837,6 +985,8 @@ _pgward__subcmd__help_commands() {
 'completions:Print shell completions for SHELL to standard output' \
 'keygen:Create the operator'\''s Ed25519 key that signs session logs (mode 0600) and print its public key' \
 'log:Verify, show, export or list session logs' \
+'replay:Run the statements of a committed change, read from its session log, in another environment' \
+'ledger:Create or list the in-database ledger of committed changes (pgward.ledger)' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'pgward help commands' commands "$@"
@@ -928,15 +1078,39 @@ _pgward__subcmd__help__subcmd__keygen_commands() {
     local commands; commands=()
     _describe -t commands 'pgward help keygen commands' commands "$@"
 }
+(( $+functions[_pgward__subcmd__help__subcmd__ledger_commands] )) ||
+_pgward__subcmd__help__subcmd__ledger_commands() {
+    local commands; commands=(
+'init:Create pgward.ledger in the environment'\''s database and grant its roles what they need' \
+'show:List the committed changes the ledger holds, oldest first' \
+    )
+    _describe -t commands 'pgward help ledger commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__help__subcmd__ledger__subcmd__init_commands] )) ||
+_pgward__subcmd__help__subcmd__ledger__subcmd__init_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward help ledger init commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__help__subcmd__ledger__subcmd__show_commands] )) ||
+_pgward__subcmd__help__subcmd__ledger__subcmd__show_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward help ledger show commands' commands "$@"
+}
 (( $+functions[_pgward__subcmd__help__subcmd__log_commands] )) ||
 _pgward__subcmd__help__subcmd__log_commands() {
     local commands; commands=(
 'verify:Check chain, signatures and ending of each FILE; exit 0 only when every log is intact' \
 'show:Print a readable summary of a session log' \
 'export:Render a session log as the ticket attachment' \
+'attach:Attach a session log to its ticket (\[tickets\] in the config); clears it from the pending attachments the banner lists' \
 'list:List session logs, newest first' \
     )
     _describe -t commands 'pgward help log commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__help__subcmd__log__subcmd__attach_commands] )) ||
+_pgward__subcmd__help__subcmd__log__subcmd__attach_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward help log attach commands' commands "$@"
 }
 (( $+functions[_pgward__subcmd__help__subcmd__log__subcmd__export_commands] )) ||
 _pgward__subcmd__help__subcmd__log__subcmd__export_commands() {
@@ -958,10 +1132,58 @@ _pgward__subcmd__help__subcmd__log__subcmd__verify_commands() {
     local commands; commands=()
     _describe -t commands 'pgward help log verify commands' commands "$@"
 }
+(( $+functions[_pgward__subcmd__help__subcmd__replay_commands] )) ||
+_pgward__subcmd__help__subcmd__replay_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward help replay commands' commands "$@"
+}
 (( $+functions[_pgward__subcmd__keygen_commands] )) ||
 _pgward__subcmd__keygen_commands() {
     local commands; commands=()
     _describe -t commands 'pgward keygen commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__ledger_commands] )) ||
+_pgward__subcmd__ledger_commands() {
+    local commands; commands=(
+'init:Create pgward.ledger in the environment'\''s database and grant its roles what they need' \
+'show:List the committed changes the ledger holds, oldest first' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'pgward ledger commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__ledger__subcmd__help_commands] )) ||
+_pgward__subcmd__ledger__subcmd__help_commands() {
+    local commands; commands=(
+'init:Create pgward.ledger in the environment'\''s database and grant its roles what they need' \
+'show:List the committed changes the ledger holds, oldest first' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'pgward ledger help commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__ledger__subcmd__help__subcmd__help_commands] )) ||
+_pgward__subcmd__ledger__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward ledger help help commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__ledger__subcmd__help__subcmd__init_commands] )) ||
+_pgward__subcmd__ledger__subcmd__help__subcmd__init_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward ledger help init commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__ledger__subcmd__help__subcmd__show_commands] )) ||
+_pgward__subcmd__ledger__subcmd__help__subcmd__show_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward ledger help show commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__ledger__subcmd__init_commands] )) ||
+_pgward__subcmd__ledger__subcmd__init_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward ledger init commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__ledger__subcmd__show_commands] )) ||
+_pgward__subcmd__ledger__subcmd__show_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward ledger show commands' commands "$@"
 }
 (( $+functions[_pgward__subcmd__log_commands] )) ||
 _pgward__subcmd__log_commands() {
@@ -969,10 +1191,16 @@ _pgward__subcmd__log_commands() {
 'verify:Check chain, signatures and ending of each FILE; exit 0 only when every log is intact' \
 'show:Print a readable summary of a session log' \
 'export:Render a session log as the ticket attachment' \
+'attach:Attach a session log to its ticket (\[tickets\] in the config); clears it from the pending attachments the banner lists' \
 'list:List session logs, newest first' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'pgward log commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__log__subcmd__attach_commands] )) ||
+_pgward__subcmd__log__subcmd__attach_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward log attach commands' commands "$@"
 }
 (( $+functions[_pgward__subcmd__log__subcmd__export_commands] )) ||
 _pgward__subcmd__log__subcmd__export_commands() {
@@ -985,10 +1213,16 @@ _pgward__subcmd__log__subcmd__help_commands() {
 'verify:Check chain, signatures and ending of each FILE; exit 0 only when every log is intact' \
 'show:Print a readable summary of a session log' \
 'export:Render a session log as the ticket attachment' \
+'attach:Attach a session log to its ticket (\[tickets\] in the config); clears it from the pending attachments the banner lists' \
 'list:List session logs, newest first' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'pgward log help commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__log__subcmd__help__subcmd__attach_commands] )) ||
+_pgward__subcmd__log__subcmd__help__subcmd__attach_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward log help attach commands' commands "$@"
 }
 (( $+functions[_pgward__subcmd__log__subcmd__help__subcmd__export_commands] )) ||
 _pgward__subcmd__log__subcmd__help__subcmd__export_commands() {
@@ -1029,6 +1263,11 @@ _pgward__subcmd__log__subcmd__show_commands() {
 _pgward__subcmd__log__subcmd__verify_commands() {
     local commands; commands=()
     _describe -t commands 'pgward log verify commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__replay_commands] )) ||
+_pgward__subcmd__replay_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward replay commands' commands "$@"
 }
 
 if [ "$funcstack[1]" = "_pgward" ]; then

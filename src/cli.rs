@@ -71,12 +71,110 @@ pub enum Command {
         #[command(subcommand)]
         command: LogCommand,
     },
+    /// Run the statements of a committed change, read from its session log, in another environment.
+    ///
+    /// The whole pipeline applies (guard, preview, run once, approval, ledger); at COMMIT
+    /// the original counts are shown beside the new ones, and differences are flagged.
+    Replay(ReplayArgs),
+    /// Create or list the in-database ledger of committed changes (pgward.ledger).
+    Ledger {
+        /// What to do with the ledger.
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
+}
+
+/// `pgward ledger …`.
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Create pgward.ledger in the environment's database and grant its roles what they need.
+    ///
+    /// Run it as a DBA role (e.g. -U the database owner): the ledger must not belong to a
+    /// role a pgward session can become.
+    Init {
+        /// The environment.
+        #[command(flatten)]
+        target: LedgerTarget,
+        /// Print the SQL (for a DBA to run) instead of running it.
+        #[arg(long)]
+        print_sql: bool,
+    },
+    /// List the committed changes the ledger holds, oldest first.
+    Show {
+        /// The environment.
+        #[command(flatten)]
+        target: LedgerTarget,
+        /// Only changes of this ticket.
+        #[arg(short = 't', long, value_name = "ID")]
+        ticket: Option<String>,
+    },
+}
+
+/// `pgward replay` options.
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// The session log that holds the change.
+    #[arg(value_name = "LOG")]
+    pub log: PathBuf,
+    /// The change's commit_intent (or commit) record in that log.
+    #[arg(long, value_name = "N")]
+    pub record: u64,
+    /// The environment to run it in.
+    #[arg(short = 'e', long = "env", value_name = "NAME")]
+    pub env: String,
+    /// Config file [default: $PGWARD_CONFIG, else ~/.config/pgward/config.toml].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The ticket [default: the original's].
+    #[arg(long, value_name = "ID")]
+    pub ticket: Option<String>,
+    /// Who is replaying [default: config `author`, else the OS user].
+    #[arg(long, value_name = "NAME")]
+    pub author: Option<String>,
+    /// Directory of session logs [default: config `log_dir`, else $XDG_DATA_HOME/pgward/sessions].
+    #[arg(long, value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
+    /// Commit even when the ledger here already holds this change, for this reason.
+    #[arg(long, value_name = "REASON")]
+    pub again: Option<String>,
+}
+
+/// Which database's ledger: an environment of the config file, or psql-style flags.
+#[derive(Debug, Clone, Args, Default)]
+pub struct LedgerTarget {
+    /// Named environment from the config file.
+    #[arg(short = 'e', long = "env", value_name = "NAME")]
+    pub env: Option<String>,
+    /// Config file [default: $PGWARD_CONFIG, else ~/.config/pgward/config.toml].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Database server host or socket directory (overrides the environment's).
+    #[arg(short = 'h', long = "host", value_name = "HOSTNAME")]
+    pub host: Option<String>,
+    /// Database server port.
+    #[arg(short = 'p', long = "port", value_name = "PORT")]
+    pub port: Option<u16>,
+    /// Database user name (for init, a DBA role).
+    #[arg(short = 'U', long = "username", value_name = "USERNAME")]
+    pub username: Option<String>,
+    /// Database name, URI or conninfo string.
+    #[arg(short = 'd', long = "dbname", value_name = "DBNAME")]
+    pub dbname: Option<String>,
+    /// Write role (ad-hoc environment without a config file).
+    #[arg(long, value_name = "ROLE")]
+    pub write_role: Option<String>,
+    /// Read role (ad-hoc environment).
+    #[arg(long, value_name = "ROLE")]
+    pub read_role: Option<String>,
 }
 
 /// `pgward log …`.
 #[derive(Debug, Subcommand)]
 pub enum LogCommand {
     /// Check chain, signatures and ending of each FILE; exit 0 only when every log is intact.
+    ///
+    /// With --env, also cross-check the logs against the environment's ledger both ways
+    /// (give every log of the environment).
     Verify {
         /// Session log files.
         #[arg(required = true, value_name = "FILE")]
@@ -87,6 +185,10 @@ pub enum LogCommand {
         /// The operator public key (hex) the logs must be signed with.
         #[arg(long, value_name = "HEX")]
         key: Option<String>,
+        /// The approval service's public key (hex) the approval tokens must verify under
+        /// [default: the `[approval] public_key` of --env, else of the log's environment].
+        #[arg(long, value_name = "HEX")]
+        approver_key: Option<String>,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
@@ -108,6 +210,19 @@ pub enum LogCommand {
         /// markdown or json.
         #[arg(long, value_enum, default_value_t = ExportFormat::Markdown)]
         format: ExportFormat,
+    },
+    /// Attach a session log to its ticket ([tickets] in the config); clears it from the
+    /// pending attachments the banner lists.
+    Attach {
+        /// The session log.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The ticket [default: the one the log names].
+        #[arg(short = 't', long, value_name = "ID")]
+        ticket: Option<String>,
+        /// Config file [default: $PGWARD_CONFIG, else ~/.config/pgward/config.toml].
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
     },
     /// List session logs, newest first.
     List {
@@ -199,6 +314,13 @@ pub struct ScriptArgs {
     /// How results are printed.
     #[command(flatten)]
     pub output: OutputArgs,
+    /// Commit a change the ledger says was already committed here, for this reason
+    /// (logged, and shown to the reviewer); `\again REASON` does it for one COMMIT.
+    #[arg(long, value_name = "REASON")]
+    pub again: Option<String>,
+    /// The committed change this run replays (set by `pgward replay`, not a flag).
+    #[arg(skip)]
+    pub replay: Option<crate::replay::Origin>,
 }
 
 /// psql's output options.

@@ -42,6 +42,12 @@ pub enum Error {
     /// A session-log command failed.
     #[error(transparent)]
     Audit(#[from] crate::audit::AuditError),
+    /// The ledger could not be created, read or checked.
+    #[error(transparent)]
+    Ledger(#[from] crate::ledger::LedgerError),
+    /// A change could not be replayed.
+    #[error(transparent)]
+    Replay(#[from] crate::replay::ReplayError),
     /// `pgward approver` could not do what was asked.
     #[error("{0}")]
     Approver(String),

@@ -8,6 +8,9 @@
 //! # Layout
 //!
 //! - [`audit`]: the signed, hash-chained session log: records, keys, writer, verify, export.
+//! - [`ledger`]: `pgward.ledger`, one row per committed change written in its own
+//!   transaction, the run-once lookup, `pgward ledger init|show`, and the cross-check of
+//!   logs against it.
 //! - [`approval`]: two-person approval: protocol v1 types, token, code, client, and the
 //!   built-in approval service `pgward approver`.
 //! - [`cli`]: command-line flags (clap).
@@ -29,6 +32,8 @@
 //! - [`repl`]: the interactive line editor, prompt and meta-commands.
 //! - [`scratch`]: throwaway PostgreSQL clusters for tests and `pgward demo`.
 //! - [`demo`]: the sample shop schema behind `pgward demo`.
+//! - [`replay`]: `pgward replay`, a committed change from its log run again in another
+//!   environment.
 //! - [`run`]: the entry point the binary calls.
 
 pub mod approval;
@@ -39,10 +44,12 @@ pub mod config;
 pub mod conn;
 pub mod demo;
 pub mod error;
+pub mod ledger;
 pub mod policy;
 pub mod preview;
 pub mod render;
 pub mod repl;
+pub mod replay;
 pub mod run;
 pub mod scratch;
 pub mod session;

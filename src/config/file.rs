@@ -25,6 +25,8 @@ pub struct ConfigFile {
     /// Named environments, e.g. `[environments.prod]`.
     #[serde(default)]
     pub environments: BTreeMap<String, Environment>,
+    /// Where session logs are attached (`[tickets]`).
+    pub tickets: Option<super::tickets::Tickets>,
 }
 
 /// One named environment.
@@ -68,6 +70,9 @@ pub struct Environment {
     /// the environment.
     #[serde(default)]
     pub accept_risks: Vec<Risk>,
+    /// An earlier environment a write must have committed in first (its ledger is asked
+    /// for the change's statement fingerprints; without them COMMIT needs `\again`).
+    pub promote_from: Option<String>,
 }
 
 /// `[environments.NAME.approval]`: where COMMITs are approved.
@@ -155,6 +160,7 @@ impl Environment {
             allow_dynamic_sql: false,
             approval: None,
             accept_risks: Vec::new(),
+            promote_from: None,
         }
     }
 }

@@ -40,6 +40,8 @@ pub struct EnvSettings {
     pub approval: Option<ApprovalSettings>,
     /// Role-check findings accepted by name (`accept_risks`).
     pub accept_risks: Vec<Risk>,
+    /// The environment whose ledger must hold a write's fingerprints first.
+    pub promote_from: Option<String>,
 }
 
 /// A validated `[environments.NAME.approval]`.
@@ -126,6 +128,7 @@ impl EnvSettings {
             }),
             approval: None,
             accept_risks: env.accept_risks.clone(),
+            promote_from: env.promote_from.clone(),
         }
     }
 
@@ -154,6 +157,8 @@ pub struct Settings {
     pub history_ignore: Vec<String>,
     /// Where the session log goes and which key signs it.
     pub log: LogTarget,
+    /// Where session logs are attached, when `[tickets]` is configured.
+    pub tickets: Option<super::TicketSettings>,
 }
 
 impl Settings {
@@ -285,6 +290,7 @@ impl Settings {
             author,
             ticket,
             log: log_target(&file, args.log_dir.as_deref()),
+            tickets: tickets(&file)?,
             config_path: path,
             history_ignore: file.history_ignore.clone(),
         })
@@ -309,6 +315,14 @@ pub fn log_target(file: &ConfigFile, log_dir: Option<&std::path::Path>) -> LogTa
             .map(expand_home)
             .unwrap_or_else(|| data.join("operator.key")),
     }
+}
+
+/// The validated `[tickets]` of `file`, if it has one.
+pub fn tickets(file: &ConfigFile) -> Result<Option<super::TicketSettings>, ConfigError> {
+    file.tickets
+        .as_ref()
+        .map(|raw| super::TicketSettings::new(raw, expand_home))
+        .transpose()
 }
 
 fn expand_home(p: &std::path::Path) -> PathBuf {

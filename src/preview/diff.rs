@@ -329,14 +329,14 @@ mod tests {
         let images = orders_update();
         insta::assert_snapshot!(render("orders", &images, &key, false).to_string(), @r"
         UPDATE orders: 3 rows updated (showing 2)
-         id |     status    |     note
+         id |    status     |    note
         ----+---------------+-------------
          1  | new → shipped | NULL → fast
          2  | new → shipped | x
         ");
         insta::assert_snapshot!(render("orders", &images, &key, true).to_string(), @r"
         UPDATE orders: 3 rows updated (showing 2)
-         id |     status    | total |     note
+         id |    status     | total |    note
         ----+---------------+-------+-------------
          1  | new → shipped | 10.50 | NULL → fast
          2  | new → shipped | 7.00  | x
@@ -349,7 +349,7 @@ mod tests {
         let out = render("orders", &orders_update(), &key, false).to_screen(Style { color: true });
         insta::assert_snapshot!(out.escape_debug().to_string().replace("\\n", "\n"), @r"
         UPDATE orders: 3 rows updated (showing 2)
-         id |     status    |     note
+         id |    status     |    note
         ----+---------------+-------------
          1  | \u{1b}[38;5;9m\u{1b}[9mnew\u{1b}[0m → \u{1b}[38;5;10mshipped\u{1b}[39m | \u{1b}[38;5;9m\u{1b}[9mNULL\u{1b}[0m → \u{1b}[38;5;10mfast\u{1b}[39m
          2  | \u{1b}[38;5;9m\u{1b}[9mnew\u{1b}[0m → \u{1b}[38;5;10mshipped\u{1b}[39m | x
@@ -372,7 +372,7 @@ mod tests {
         insta::assert_snapshot!(render("stock", &deleted, &RowKey::Ctid, false).to_string(), @r"
         DELETE stock: 1 row deleted (showing 1)
         warning: stock has no primary key or unique not-null key; rows are keyed by ctid
-          ctid | sku | qty
+         ctid  | sku | qty
         -------+-----+-----
          (0,7) | A-1 | 3
         ");

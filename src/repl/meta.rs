@@ -132,6 +132,7 @@ Previews
   \\preview SQL      run one write, show what it did, and undo it
   \\diff all         show every column of changed rows in diffs
   \\diff changed     show only the changed columns (default)
+  \\again REASON     let the next COMMIT repeat a change the ledger already holds
 
 {DESCRIBE}
 
@@ -193,6 +194,19 @@ pub fn run(line: &str, session: &mut Session) -> Action {
                 }
             }
             Action::Continue
+        }
+        "\\again" if !argument.is_empty() => {
+            session.set_again(argument, false);
+            session.io().say_note(
+                "the next COMMIT may commit a change the ledger says was already committed here; the reason is logged and shown to the reviewer",
+            );
+            Action::Continue
+        }
+        "\\again" => {
+            session.io().say_err(
+                "\\again needs a reason, e.g. \\again the first run was rolled back by hand\n",
+            );
+            Action::Invalid
         }
         "\\q" | "\\quit" => Action::Quit,
         "\\?" => {

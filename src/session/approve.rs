@@ -187,6 +187,7 @@ impl Session {
             ));
         }
         self.log_approval(&request, &verified, approval.require_code);
+        self.ledger_approved(&request.request_id, &verified.reviewer);
         Ok(verified)
     }
 

@@ -88,12 +88,24 @@ impl Session {
             self.say_warn("dry run: the transaction was rolled back, nothing was committed");
             return Ok(Outcome::Ok);
         }
+        // Run once: what the ledger says goes first in what the reviewer is shown.
+        let replay = self.replay_check();
+        let summary = format!("{replay}{}{summary}", self.ledger_check(&tx).await?);
         let approved = self.authorize_commit(&tx, &xid, &summary).await?;
         self.still_summarised().await?;
         if let Some(digest) = approved {
             self.still_approved(&xid, &digest).await?;
         }
-        let digest = self.log_commit_intent(&tx, &xid)?;
+        let digest = self.change_set_digest(&tx, &xid);
+        let in_ledger = self.ledger_insert(&xid, &digest).await?;
+        let digest = match self.log_commit_intent(&tx, &xid) {
+            Ok(digest) => digest,
+            Err(outcome) => {
+                self.ledger_withdraw(in_ledger).await;
+                return Err(outcome);
+            }
+        };
+        self.ledger_done();
         let reply = self.send_commit().await;
         self.log_commit_outcome(
             &xid,

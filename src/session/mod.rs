@@ -22,11 +22,13 @@ mod dry_run;
 pub mod exec;
 mod implicit;
 mod io;
+mod ledger;
 mod log;
 pub mod outcome;
 mod pager;
 pub mod probe;
 mod reconnect;
+mod replay;
 pub mod roles;
 mod setting;
 pub mod signals;
@@ -34,6 +36,7 @@ mod standalone;
 mod standalone_digest;
 pub mod state;
 mod summary;
+mod typed_comment;
 mod unknown;
 pub mod wait;
 mod write;
@@ -97,6 +100,10 @@ pub struct Session {
     last_activity: std::time::Instant,
     /// The last error the server sent, with its statement (`\errverbose`).
     last_error: Option<(tokio_postgres::error::DbError, String)>,
+    /// The ledger's run-once state and the COMMIT's approval (see [`ledger`]).
+    ledger: ledger::LedgerState,
+    /// The committed change this session replays (`pgward replay`).
+    replaying: Option<crate::replay::Origin>,
 }
 
 impl Session {
@@ -146,6 +153,8 @@ impl Session {
             reconnects: false,
             last_activity: std::time::Instant::now(),
             last_error: None,
+            ledger: ledger::LedgerState::default(),
+            replaying: None,
             conn,
             settings,
             io,
@@ -964,6 +973,16 @@ impl Session {
                 let shown = render::error::db_error(db, text);
                 self.say_error(shown.trim_end());
                 self.last_error = Some((db.clone(), text.to_string()));
+                if db.code() == &SqlState::CHARACTER_NOT_IN_REPERTOIRE
+                    && self.defaults.server_encoding == "SQL_ASCII"
+                {
+                    // The server will not send a SQL_ASCII database's non-UTF-8 bytes to
+                    // a UTF-8 client (pgward's quoting rules need UTF-8), but it sends
+                    // them escaped as bytea's text.
+                    self.say_hint(
+                        "this SQL_ASCII database holds bytes that are not UTF-8, and pgward reads in UTF-8: read such a column escaped, e.g. encode(name::bytea, 'escape')",
+                    );
+                }
             }
             None => self.say_error(&format!("ERROR:  {}", render::error::one_line(&e))),
         }

@@ -517,6 +517,19 @@ fn name_list(node: &pg_query::Node) -> Vec<String> {
     }
 }
 
+/// The value of a boolean transaction option (`READ ONLY` is `transaction_read_only = 1`).
+fn flag(d: &protobuf::DefElem) -> Option<bool> {
+    match d.arg.as_deref()?.node.as_ref()? {
+        NodeEnum::AConst(c) => match c.val.as_ref()? {
+            protobuf::a_const::Val::Ival(i) => Some(i.ival != 0),
+            protobuf::a_const::Val::Boolval(b) => Some(b.boolval),
+            _ => None,
+        },
+        NodeEnum::Integer(i) => Some(i.ival != 0),
+        _ => None,
+    }
+}
+
 fn transaction(t: &protobuf::TransactionStmt) -> Result<Kind, Refusal> {
     let shape = |detail: &str| Err(Refusal::new(Rule::TransactionShape, detail));
     let two_phase = |detail: &str| Err(Refusal::new(Rule::TwoPhaseCommit, detail));
@@ -541,9 +554,22 @@ fn transaction(t: &protobuf::TransactionStmt) -> Result<Kind, Refusal> {
                             .to_uppercase();
                         isolation = Some(level);
                     }
-                    _ => return shape(
-                        "BEGIN with an access mode (pgward chooses READ ONLY or READ WRITE itself)",
-                    ),
+                    // READ WRITE and NOT DEFERRABLE are what pgward's guarded write
+                    // transaction is anyway (it states READ WRITE itself): accepted.
+                    Some(NodeEnum::DefElem(d))
+                        if (d.defname == "transaction_read_only"
+                            || d.defname == "transaction_deferrable")
+                            && flag(d) == Some(false) => {}
+                    Some(NodeEnum::DefElem(d)) if d.defname == "transaction_read_only" => {
+                        return shape(
+                            "BEGIN READ ONLY (a transaction you open is pgward's guarded write transaction; reads typed outside one already run in a READ ONLY transaction of pgward's own: just type the SELECT)",
+                        )
+                    }
+                    _ => {
+                        return shape(
+                            "BEGIN DEFERRABLE (it only matters to a SERIALIZABLE READ ONLY transaction, and a transaction you open is pgward's guarded write transaction)",
+                        )
+                    }
                 }
             }
             tx(TxControl::Begin { isolation })

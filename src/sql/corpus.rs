@@ -177,6 +177,14 @@ fn transaction_control() {
             isolation: Some("SERIALIZABLE".into())
         }
     );
+    // READ WRITE is what pgward's write transaction is: accepted, as plain BEGIN.
+    assert_eq!(tx("BEGIN READ WRITE"), TxControl::Begin { isolation: None });
+    assert_eq!(
+        tx("start transaction isolation level serializable, read write, not deferrable"),
+        TxControl::Begin {
+            isolation: Some("SERIALIZABLE".into())
+        }
+    );
     assert_eq!(tx("COMMIT"), TxControl::Commit);
     assert_eq!(tx("END"), TxControl::Commit);
     assert_eq!(tx("COMMIT AND NO CHAIN"), TxControl::Commit);
@@ -363,7 +371,8 @@ fn refusals() {
         ),
         ("DISCARD ALL", Rule::NoTransactionBlock),
         ("BEGIN READ ONLY", Rule::TransactionShape),
-        ("START TRANSACTION READ WRITE", Rule::TransactionShape),
+        ("START TRANSACTION READ ONLY", Rule::TransactionShape),
+        ("BEGIN READ WRITE, DEFERRABLE", Rule::TransactionShape),
         (
             "BEGIN ISOLATION LEVEL SERIALIZABLE, READ ONLY, DEFERRABLE",
             Rule::TransactionShape,
