@@ -134,6 +134,17 @@ Previews
 
 {DESCRIBE}
 
+Output (as psql's)
+  \\pset [NAME [VALUE]] set or show a printing option (format aligned|unaligned|csv,
+                    border, expanded, tuples_only, null, fieldsep, recordsep,
+                    csv_fieldsep, footer, pager on|off|always, title)
+  \\x [on|off|auto]  expanded display       \\t [on|off]   rows only
+  \\a                aligned/unaligned       \\f [SEP]      field separator
+  \\C [TITLE]        table title             \\o [FILE]     results to FILE
+  \\g [FILE]         run the buffer          \\gx [FILE]    run it, expanded
+  \\errverbose       the last server error with every field
+  \\copy ... TO FILE|STDOUT [options]   export a table or (query) as COPY data
+
 Transactions
   Reads run in their own READ ONLY transaction. The first write opens a guarded
   transaction under the environment's write role; COMMIT (or END) asks for

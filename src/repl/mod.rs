@@ -6,6 +6,7 @@
 pub mod catalog;
 pub mod complete;
 pub mod context;
+pub mod copy;
 pub mod describe;
 pub mod helper;
 pub mod idle;
