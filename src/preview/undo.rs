@@ -51,29 +51,13 @@ pub fn plpgsql(sql: &str) -> Result<Body, String> {
     Ok(body)
 }
 
-/// Reads the body (`prosrc`) of a PL/pgSQL trigger function. The PL/pgSQL parser's
-/// tree of a function returning `trigger` cannot be read back (libpg_query writes it as
-/// invalid JSON), so the body is parsed as a block nested in a function returning
-/// `integer` that declares `new` and `old` as records: a trigger body is one block, and
-/// what it does (its statements, expressions and exception blocks) parses the same.
+/// Reads the body (`prosrc`) of a PL/pgSQL trigger function, parsed as the classifier
+/// parses it ([`crate::sql::plpgsql::parse_trigger_body`]).
 pub fn trigger_function(source: &str) -> Result<Body, String> {
-    let mut tag = String::from("pgward");
-    while source.contains(&format!("${tag}$")) {
-        tag.push('_');
-    }
-    let mut last = String::new();
-    // The body's last `END` may or may not carry its own semicolon.
-    for end in ["\n;\n", "\n"] {
-        let wrapped = format!(
-            "CREATE FUNCTION pgward_trigger_body() RETURNS integer LANGUAGE plpgsql AS ${tag}$ \
-             DECLARE new record; old record; BEGIN\n{source}{end}END ${tag}$"
-        );
-        match plpgsql(&wrapped) {
-            Ok(body) => return Ok(body),
-            Err(e) => last = e,
-        }
-    }
-    Err(last)
+    let json = crate::sql::plpgsql::parse_trigger_body(source)?;
+    let mut body = Body::default();
+    walk_plpgsql(&json, &mut body, 0)?;
+    Ok(body)
 }
 
 /// Reads SQL text (a SQL-language function's body): the functions it calls.

@@ -268,7 +268,12 @@ pub(crate) fn kind(
             let mut body = Facts::default();
             if f.sql_body.is_none() {
                 if language.eq_ignore_ascii_case("plpgsql") {
-                    plpgsql::inspect(sql, options, depth, &mut body, false);
+                    match def_string(&f.options, "as") {
+                        Some(source) if returns_trigger(f) => {
+                            plpgsql::inspect_trigger(&source, options, depth, &mut body)
+                        }
+                        _ => plpgsql::inspect(sql, options, depth, &mut body, false),
+                    }
                 } else if let Some(text) = def_string(&f.options, "as") {
                     sql_body(&text, options, depth, &mut body);
                 }
@@ -504,6 +509,24 @@ fn function_settings(options: &[pg_query::Node]) -> Result<(), Refusal> {
         }
     }
     Ok(())
+}
+
+/// Whether a CREATE FUNCTION returns `trigger` (or `pg_catalog.trigger`).
+fn returns_trigger(f: &pg_query::protobuf::CreateFunctionStmt) -> bool {
+    let Some(t) = f.return_type.as_ref() else {
+        return false;
+    };
+    let names: Vec<&str> = t
+        .names
+        .iter()
+        .filter_map(|n| match n.node.as_ref() {
+            Some(NodeEnum::String(s)) => Some(s.sval.as_str()),
+            _ => None,
+        })
+        .collect();
+    t.array_bounds.is_empty()
+        && !t.setof
+        && matches!(names.as_slice(), ["trigger"] | ["pg_catalog", "trigger"])
 }
 
 /// The string value of the `DefElem` named `name` in a list of options.

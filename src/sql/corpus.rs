@@ -734,6 +734,53 @@ fn dynamic_sql_in_bodies() {
 }
 
 #[test]
+fn trigger_functions_are_inspected_like_any_body() {
+    // libpg_query cannot write a trigger function's tree as JSON; its body is read
+    // through a wrapper, so a trigger function is DDL like any other, and refused for
+    // what its body would do when fired.
+    let ddl = [
+        "CREATE FUNCTION audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+         NEW.updated_at := now(); INSERT INTO audit_log VALUES (TG_OP, OLD.id); RETURN NEW; END $$",
+        "CREATE OR REPLACE FUNCTION pg_catalog_t() RETURNS pg_catalog.trigger AS $f$ \
+         BEGIN IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW; END; $f$ LANGUAGE plpgsql",
+        "CREATE FUNCTION t() RETURNS trigger LANGUAGE plpgsql AS 'begin return null; end'",
+    ];
+    for sql in ddl {
+        assert_eq!(classify(sql), Verdict::Ddl, "{sql}");
+    }
+    let refusals: &[(&str, Rule)] = &[
+        (
+            "CREATE FUNCTION t() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             EXECUTE 'SET LOCAL ' || 'ro' || 'le x'; RETURN NEW; END $$",
+            Rule::DynamicSql,
+        ),
+        (
+            "CREATE FUNCTION t() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             PERFORM dblink_exec('x'); RETURN NEW; END $$",
+            Rule::OutsideReach,
+        ),
+        (
+            "CREATE FUNCTION t() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             SET LOCAL ROLE postgres; RETURN NEW; END $$",
+            Rule::IdentityChange,
+        ),
+        (
+            "CREATE FUNCTION t() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN syntax error; END $$",
+            Rule::Unrecognised,
+        ),
+        // A body that would close the wrapper early is still one body to the parser.
+        (
+            "CREATE FUNCTION t() RETURNS trigger LANGUAGE plpgsql AS $q$ BEGIN RETURN NEW; END $pgward$ \
+             ; SELECT dblink_exec('x') $q$",
+            Rule::Unrecognised,
+        ),
+    ];
+    for (sql, rule) in refusals {
+        assert_eq!(refused(sql), *rule, "{sql}");
+    }
+}
+
+#[test]
 fn effects_that_survive_rollback() {
     for sql in [
         "SELECT brin_summarize_new_values('i')",

@@ -37,7 +37,54 @@ pub(crate) fn inspect(
     facts: &mut Facts,
     runs_now: bool,
 ) {
-    let json = match pg_query::parse_plpgsql(sql) {
+    inspect_parsed(
+        pg_query::parse_plpgsql(sql).map_err(|e| e.to_string()),
+        options,
+        depth,
+        facts,
+        runs_now,
+    );
+}
+
+/// Inspects the body (`source`, the function's `AS` string) of a PL/pgSQL function that
+/// returns `trigger`; see [`parse_trigger_body`]. The body runs later, when fired.
+pub(crate) fn inspect_trigger(source: &str, options: &Options, depth: usize, facts: &mut Facts) {
+    inspect_parsed(parse_trigger_body(source), options, depth, facts, false);
+}
+
+/// Parses the body (`prosrc`) of a PL/pgSQL trigger function. libpg_query (pg_query
+/// =18.1.0) writes the tree of a function returning `trigger` as invalid JSON, so the
+/// body is parsed as a block nested in a function returning `integer` that declares
+/// `new` and `old` as records: a trigger body is one block, and what it does (its
+/// statements, expressions, dynamic SQL and exception blocks) parses the same.
+pub fn parse_trigger_body(source: &str) -> Result<Value, String> {
+    let mut tag = String::from("pgward");
+    while source.contains(&format!("${tag}$")) {
+        tag.push('_');
+    }
+    let mut last = String::new();
+    // The body's last `END` may or may not carry its own semicolon.
+    for end in ["\n;\n", "\n"] {
+        let wrapped = format!(
+            "CREATE FUNCTION pgward_trigger_body() RETURNS integer LANGUAGE plpgsql AS ${tag}$ \
+             DECLARE new record; old record; BEGIN\n{source}{end}END ${tag}$"
+        );
+        match pg_query::parse_plpgsql(&wrapped) {
+            Ok(json) => return Ok(json),
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(last)
+}
+
+fn inspect_parsed(
+    parsed: Result<Value, String>,
+    options: &Options,
+    depth: usize,
+    facts: &mut Facts,
+    runs_now: bool,
+) {
+    let json = match parsed {
         Ok(json) => json,
         Err(e) => {
             facts.refuse(Refusal::new(
