@@ -187,6 +187,9 @@ _pgward() {
             pgward__subcmd__help__subcmd__ledger,show)
                 cmd="pgward__subcmd__help__subcmd__ledger__subcmd__show"
                 ;;
+            pgward__subcmd__help__subcmd__log,attach)
+                cmd="pgward__subcmd__help__subcmd__log__subcmd__attach"
+                ;;
             pgward__subcmd__help__subcmd__log,export)
                 cmd="pgward__subcmd__help__subcmd__log__subcmd__export"
                 ;;
@@ -217,6 +220,9 @@ _pgward() {
             pgward__subcmd__ledger__subcmd__help,show)
                 cmd="pgward__subcmd__ledger__subcmd__help__subcmd__show"
                 ;;
+            pgward__subcmd__log,attach)
+                cmd="pgward__subcmd__log__subcmd__attach"
+                ;;
             pgward__subcmd__log,export)
                 cmd="pgward__subcmd__log__subcmd__export"
                 ;;
@@ -231,6 +237,9 @@ _pgward() {
                 ;;
             pgward__subcmd__log,verify)
                 cmd="pgward__subcmd__log__subcmd__verify"
+                ;;
+            pgward__subcmd__log__subcmd__help,attach)
+                cmd="pgward__subcmd__log__subcmd__help__subcmd__attach"
                 ;;
             pgward__subcmd__log__subcmd__help,export)
                 cmd="pgward__subcmd__log__subcmd__help__subcmd__export"
@@ -254,7 +263,7 @@ _pgward() {
 
     case "${cmd}" in
         pgward)
-            opts="-c -f -v -X -A -F -R -t -x -P -o -q -h -p -U -d -w -W -V --help --command --file --dry-run --variable --set --no-psqlrc --no-align --csv --field-separator --record-separator --tuples-only --expanded --pset --output --quiet --again --env --config --ticket --author --write-role --read-role --log-dir --host --port --username --dbname --no-password --password --version demo check approver completions keygen log replay ledger help"
+            opts="-c -f -v -X -A -F -R -t -x -P -o -q -h -p -U -d -w -W -V --help --command --file --dry-run --variable --set --no-psqlrc --no-align --csv --field-separator --record-separator --tuples-only --expanded --pset --output --quiet --again --env --config --ticket --author --write-role --read-role --log-dir --no-color --host --port --username --dbname --no-password --password --version demo check approver completions keygen log replay ledger help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1274,8 +1283,22 @@ _pgward() {
             return 0
             ;;
         pgward__subcmd__help__subcmd__log)
-            opts="verify show export list"
+            opts="verify show export attach list"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__help__subcmd__log__subcmd__attach)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1590,12 +1613,38 @@ _pgward() {
             return 0
             ;;
         pgward__subcmd__log)
-            opts="--help verify show export list help"
+            opts="--help verify show export attach list help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__log__subcmd__attach)
+            opts="-t --ticket --config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --ticket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1622,8 +1671,22 @@ _pgward() {
             return 0
             ;;
         pgward__subcmd__log__subcmd__help)
-            opts="verify show export list help"
+            opts="verify show export attach list help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__log__subcmd__help__subcmd__attach)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1758,7 +1821,7 @@ _pgward() {
             return 0
             ;;
         pgward__subcmd__log__subcmd__verify)
-            opts="-e --env --key --json --config --help"
+            opts="-e --env --key --approver-key --json --config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1773,6 +1836,10 @@ _pgward() {
                     return 0
                     ;;
                 --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --approver-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_pgward_global_optspecs
-    string join \n help c/command= f/file= dry-run v/set= X/no-psqlrc A/no-align csv F/field-separator= R/record-separator= t/tuples-only x/expanded P/pset= o/output= q/quiet again= env= config= ticket= author= write-role= read-role= log-dir= h/host= p/port= U/username= d/dbname= w/no-password W/password V/version
+    string join \n help c/command= f/file= dry-run v/set= X/no-psqlrc A/no-align csv F/field-separator= R/record-separator= t/tuples-only x/expanded P/pset= o/output= q/quiet again= env= config= ticket= author= write-role= read-role= log-dir= no-color h/host= p/port= U/username= d/dbname= w/no-password W/password V/version
 end
 
 function __fish_pgward_needs_command
@@ -51,6 +51,7 @@ complete -c pgward -n "__fish_pgward_needs_command" -l csv -d 'CSV (Comma-Separa
 complete -c pgward -n "__fish_pgward_needs_command" -s t -l tuples-only -d 'Print rows only (no header, no footer)'
 complete -c pgward -n "__fish_pgward_needs_command" -s x -l expanded -d 'Turn on expanded table output'
 complete -c pgward -n "__fish_pgward_needs_command" -s q -l quiet -d 'Run quietly (no command tags, no confirmations of settings)'
+complete -c pgward -n "__fish_pgward_needs_command" -l no-color -d 'No colour in output, prompt or input line (as NO_COLOR=1 does)'
 complete -c pgward -n "__fish_pgward_needs_command" -s w -l no-password -d 'Never prompt for a password'
 complete -c pgward -n "__fish_pgward_needs_command" -s W -l password -d 'Prompt for a password before connecting'
 complete -c pgward -n "__fish_pgward_needs_command" -s V -l version -d 'Print version'
@@ -126,14 +127,16 @@ complete -c pgward -n "__fish_pgward_using_subcommand completions" -l help -d 'P
 complete -c pgward -n "__fish_pgward_using_subcommand keygen" -l out -d 'Where to write the key [default: config `key`, else $XDG_DATA_HOME/pgward/operator.key]' -r -F
 complete -c pgward -n "__fish_pgward_using_subcommand keygen" -l config -d 'Config file [default: $PGWARD_CONFIG, else ~/.config/pgward/config.toml]' -r -F
 complete -c pgward -n "__fish_pgward_using_subcommand keygen" -l help -d 'Print help'
-complete -c pgward -n "__fish_pgward_using_subcommand log; and not __fish_seen_subcommand_from verify show export list help" -l help -d 'Print help'
-complete -c pgward -n "__fish_pgward_using_subcommand log; and not __fish_seen_subcommand_from verify show export list help" -f -a "verify" -d 'Check chain, signatures and ending of each FILE; exit 0 only when every log is intact'
-complete -c pgward -n "__fish_pgward_using_subcommand log; and not __fish_seen_subcommand_from verify show export list help" -f -a "show" -d 'Print a readable summary of a session log'
-complete -c pgward -n "__fish_pgward_using_subcommand log; and not __fish_seen_subcommand_from verify show export list help" -f -a "export" -d 'Render a session log as the ticket attachment'
-complete -c pgward -n "__fish_pgward_using_subcommand log; and not __fish_seen_subcommand_from verify show export list help" -f -a "list" -d 'List session logs, newest first'
-complete -c pgward -n "__fish_pgward_using_subcommand log; and not __fish_seen_subcommand_from verify show export list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pgward -n "__fish_pgward_using_subcommand log; and not __fish_seen_subcommand_from verify show export attach list help" -l help -d 'Print help'
+complete -c pgward -n "__fish_pgward_using_subcommand log; and not __fish_seen_subcommand_from verify show export attach list help" -f -a "verify" -d 'Check chain, signatures and ending of each FILE; exit 0 only when every log is intact'
+complete -c pgward -n "__fish_pgward_using_subcommand log; and not __fish_seen_subcommand_from verify show export attach list help" -f -a "show" -d 'Print a readable summary of a session log'
+complete -c pgward -n "__fish_pgward_using_subcommand log; and not __fish_seen_subcommand_from verify show export attach list help" -f -a "export" -d 'Render a session log as the ticket attachment'
+complete -c pgward -n "__fish_pgward_using_subcommand log; and not __fish_seen_subcommand_from verify show export attach list help" -f -a "attach" -d 'Attach a session log to its ticket ([tickets] in the config); clears it from the pending attachments the banner lists'
+complete -c pgward -n "__fish_pgward_using_subcommand log; and not __fish_seen_subcommand_from verify show export attach list help" -f -a "list" -d 'List session logs, newest first'
+complete -c pgward -n "__fish_pgward_using_subcommand log; and not __fish_seen_subcommand_from verify show export attach list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from verify" -s e -l env -d 'Resolve a COMMIT without outcome with txid_status on this environment\'s database' -r
 complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from verify" -l key -d 'The operator public key (hex) the logs must be signed with' -r
+complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from verify" -l approver-key -d 'The approval service\'s public key (hex) the approval tokens must verify under [default: the `[approval] public_key` of --env, else of the log\'s environment]' -r
 complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from verify" -l config -d 'Config file [default: $PGWARD_CONFIG, else ~/.config/pgward/config.toml]' -r -F
 complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from verify" -l json -d 'Print the result as JSON'
 complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from verify" -l help -d 'Print help'
@@ -141,6 +144,9 @@ complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subco
 complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from export" -l format -d 'markdown or json' -r -f -a "markdown\t'Markdown, for a ticket comment'
 json\t'JSON: the verified records and the verification result'"
 complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from export" -l help -d 'Print help'
+complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from attach" -s t -l ticket -d 'The ticket [default: the one the log names]' -r
+complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from attach" -l config -d 'Config file [default: $PGWARD_CONFIG, else ~/.config/pgward/config.toml]' -r -F
+complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from attach" -l help -d 'Print help'
 complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from list" -s t -l ticket -d 'Only sessions of this ticket' -r
 complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from list" -s e -l env -d 'Only sessions in this environment' -r
 complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from list" -l log-dir -d 'Directory of session logs [default: config `log_dir`, else $XDG_DATA_HOME/pgward/sessions]' -r -F
@@ -149,6 +155,7 @@ complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subco
 complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Check chain, signatures and ending of each FILE; exit 0 only when every log is intact'
 complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print a readable summary of a session log'
 complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from help" -f -a "export" -d 'Render a session log as the ticket attachment'
+complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from help" -f -a "attach" -d 'Attach a session log to its ticket ([tickets] in the config); clears it from the pending attachments the banner lists'
 complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from help" -f -a "list" -d 'List session logs, newest first'
 complete -c pgward -n "__fish_pgward_using_subcommand log; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c pgward -n "__fish_pgward_using_subcommand replay" -l record -d 'The change\'s commit_intent (or commit) record in that log' -r
@@ -203,6 +210,7 @@ complete -c pgward -n "__fish_pgward_using_subcommand help; and __fish_seen_subc
 complete -c pgward -n "__fish_pgward_using_subcommand help; and __fish_seen_subcommand_from log" -f -a "verify" -d 'Check chain, signatures and ending of each FILE; exit 0 only when every log is intact'
 complete -c pgward -n "__fish_pgward_using_subcommand help; and __fish_seen_subcommand_from log" -f -a "show" -d 'Print a readable summary of a session log'
 complete -c pgward -n "__fish_pgward_using_subcommand help; and __fish_seen_subcommand_from log" -f -a "export" -d 'Render a session log as the ticket attachment'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and __fish_seen_subcommand_from log" -f -a "attach" -d 'Attach a session log to its ticket ([tickets] in the config); clears it from the pending attachments the banner lists'
 complete -c pgward -n "__fish_pgward_using_subcommand help; and __fish_seen_subcommand_from log" -f -a "list" -d 'List session logs, newest first'
 complete -c pgward -n "__fish_pgward_using_subcommand help; and __fish_seen_subcommand_from ledger" -f -a "init" -d 'Create pgward.ledger in the environment\'s database and grant its roles what they need'
 complete -c pgward -n "__fish_pgward_using_subcommand help; and __fish_seen_subcommand_from ledger" -f -a "show" -d 'List the committed changes the ledger holds, oldest first'

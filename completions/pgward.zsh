@@ -59,6 +59,7 @@ _pgward() {
 '--expanded[Turn on expanded table output]' \
 '-q[Run quietly (no command tags, no confirmations of settings)]' \
 '--quiet[Run quietly (no command tags, no confirmations of settings)]' \
+'--no-color[No colour in output, prompt or input line (as NO_COLOR=1 does)]' \
 '(-W --password)-w[Never prompt for a password]' \
 '(-W --password)--no-password[Never prompt for a password]' \
 '-W[Prompt for a password before connecting]' \
@@ -401,6 +402,7 @@ _arguments "${_arguments_options[@]}" : \
 '-e+[Resolve a COMMIT without outcome with txid_status on this environment'\''s database]:NAME:_default' \
 '--env=[Resolve a COMMIT without outcome with txid_status on this environment'\''s database]:NAME:_default' \
 '--key=[The operator public key (hex) the logs must be signed with]:HEX:_default' \
+'--approver-key=[The approval service'\''s public key (hex) the approval tokens must verify under \[default\: the \`\[approval\] public_key\` of --env, else of the log'\''s environment\]]:HEX:_default' \
 '--config=[Config file \[default\: \$PGWARD_CONFIG, else ~/.config/pgward/config.toml\]]:FILE:_files' \
 '--json[Print the result as JSON]' \
 '--help[Print help]' \
@@ -417,6 +419,15 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 '--format=[markdown or json]:FORMAT:((markdown\:"Markdown, for a ticket comment"
 json\:"JSON\: the verified records and the verification result"))' \
+'--help[Print help]' \
+':file -- The session log:_files' \
+&& ret=0
+;;
+(attach)
+_arguments "${_arguments_options[@]}" : \
+'-t+[The ticket \[default\: the one the log names\]]:ID:_default' \
+'--ticket=[The ticket \[default\: the one the log names\]]:ID:_default' \
+'--config=[Config file \[default\: \$PGWARD_CONFIG, else ~/.config/pgward/config.toml\]]:FILE:_files' \
 '--help[Print help]' \
 ':file -- The session log:_files' \
 && ret=0
@@ -453,6 +464,10 @@ _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
 (export)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(attach)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
@@ -695,6 +710,10 @@ _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
 (export)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(attach)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
@@ -1084,9 +1103,15 @@ _pgward__subcmd__help__subcmd__log_commands() {
 'verify:Check chain, signatures and ending of each FILE; exit 0 only when every log is intact' \
 'show:Print a readable summary of a session log' \
 'export:Render a session log as the ticket attachment' \
+'attach:Attach a session log to its ticket (\[tickets\] in the config); clears it from the pending attachments the banner lists' \
 'list:List session logs, newest first' \
     )
     _describe -t commands 'pgward help log commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__help__subcmd__log__subcmd__attach_commands] )) ||
+_pgward__subcmd__help__subcmd__log__subcmd__attach_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward help log attach commands' commands "$@"
 }
 (( $+functions[_pgward__subcmd__help__subcmd__log__subcmd__export_commands] )) ||
 _pgward__subcmd__help__subcmd__log__subcmd__export_commands() {
@@ -1167,10 +1192,16 @@ _pgward__subcmd__log_commands() {
 'verify:Check chain, signatures and ending of each FILE; exit 0 only when every log is intact' \
 'show:Print a readable summary of a session log' \
 'export:Render a session log as the ticket attachment' \
+'attach:Attach a session log to its ticket (\[tickets\] in the config); clears it from the pending attachments the banner lists' \
 'list:List session logs, newest first' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'pgward log commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__log__subcmd__attach_commands] )) ||
+_pgward__subcmd__log__subcmd__attach_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward log attach commands' commands "$@"
 }
 (( $+functions[_pgward__subcmd__log__subcmd__export_commands] )) ||
 _pgward__subcmd__log__subcmd__export_commands() {
@@ -1183,10 +1214,16 @@ _pgward__subcmd__log__subcmd__help_commands() {
 'verify:Check chain, signatures and ending of each FILE; exit 0 only when every log is intact' \
 'show:Print a readable summary of a session log' \
 'export:Render a session log as the ticket attachment' \
+'attach:Attach a session log to its ticket (\[tickets\] in the config); clears it from the pending attachments the banner lists' \
 'list:List session logs, newest first' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'pgward log help commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__log__subcmd__help__subcmd__attach_commands] )) ||
+_pgward__subcmd__log__subcmd__help__subcmd__attach_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward log help attach commands' commands "$@"
 }
 (( $+functions[_pgward__subcmd__log__subcmd__help__subcmd__export_commands] )) ||
 _pgward__subcmd__log__subcmd__help__subcmd__export_commands() {

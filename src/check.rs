@@ -151,6 +151,14 @@ pub fn check_file(path: &str, text: &str, policy: &Policy) -> FileReport {
         offset += line.len();
     }
     check_chunk(text, pending_start, text.len(), policy, &mut statements);
+    // Lines in one pass (counting from the start of the file for each statement was
+    // quadratic in the file's length).
+    let (mut line, mut at) = (1, 0);
+    for s in &mut statements {
+        line += text.get(at..s.start).map_or(0, |t| t.matches('\n').count());
+        at = at.max(s.start);
+        s.line = line;
+    }
     FileReport {
         path: path.to_string(),
         statements,
@@ -171,13 +179,7 @@ fn check_chunk(
     for piece in &split.pieces {
         let start = from + piece.start;
         let analysis = sql::analyze(&piece.text, &policy.options);
-        out.push(report(
-            text,
-            start,
-            start + piece.text.len(),
-            analysis,
-            policy,
-        ));
+        out.push(report(start, start + piece.text.len(), analysis, policy));
     }
     if let Some(rest) = split.rest {
         let start = to - rest.len();
@@ -186,7 +188,6 @@ fn check_chunk(
             "an unterminated statement at the end of the input (pgward does not run it; end it with ;)",
         );
         out.push(report(
-            text,
             start,
             to,
             Analysis {
@@ -202,17 +203,9 @@ fn check_chunk(
     }
 }
 
-fn report(
-    text: &str,
-    start: usize,
-    end: usize,
-    analysis: Analysis,
-    policy: &Policy,
-) -> StatementReport {
-    let line = text
-        .get(..start)
-        .map_or(0, |before| before.matches('\n').count())
-        + 1;
+fn report(start: usize, end: usize, analysis: Analysis, policy: &Policy) -> StatementReport {
+    // Set by `check_file` in one pass over the file.
+    let line = 0;
     let mut reasons = Vec::new();
     let mut warning = false;
     let mut rule = None;

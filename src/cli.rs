@@ -185,6 +185,10 @@ pub enum LogCommand {
         /// The operator public key (hex) the logs must be signed with.
         #[arg(long, value_name = "HEX")]
         key: Option<String>,
+        /// The approval service's public key (hex) the approval tokens must verify under
+        /// [default: the `[approval] public_key` of --env, else of the log's environment].
+        #[arg(long, value_name = "HEX")]
+        approver_key: Option<String>,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
@@ -206,6 +210,19 @@ pub enum LogCommand {
         /// markdown or json.
         #[arg(long, value_enum, default_value_t = ExportFormat::Markdown)]
         format: ExportFormat,
+    },
+    /// Attach a session log to its ticket ([tickets] in the config); clears it from the
+    /// pending attachments the banner lists.
+    Attach {
+        /// The session log.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The ticket [default: the one the log names].
+        #[arg(short = 't', long, value_name = "ID")]
+        ticket: Option<String>,
+        /// Config file [default: $PGWARD_CONFIG, else ~/.config/pgward/config.toml].
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
     },
     /// List session logs, newest first.
     List {
@@ -366,6 +383,9 @@ pub struct ShellArgs {
     /// Directory of session logs [default: config `log_dir`, else $XDG_DATA_HOME/pgward/sessions].
     #[arg(long, value_name = "DIR")]
     pub log_dir: Option<PathBuf>,
+    /// No colour in output, prompt or input line (as NO_COLOR=1 does).
+    #[arg(long)]
+    pub no_color: bool,
 
     /// Database server host or socket directory.
     #[arg(short = 'h', long = "host", value_name = "HOSTNAME")]

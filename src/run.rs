@@ -57,17 +57,24 @@ fn log_command(command: LogCommand) -> Result<ExitCode, Error> {
             files,
             env,
             key,
+            approver_key,
             json,
             config,
         } => command::verify_files(
             &files,
             env.as_deref(),
             key.as_deref(),
+            approver_key.as_deref(),
             json,
             config.as_deref(),
         ),
         LogCommand::Show { file } => command::show(&file),
         LogCommand::Export { file, format } => command::export_file(&file, format),
+        LogCommand::Attach {
+            file,
+            ticket,
+            config,
+        } => command::attach_file(&file, ticket.as_deref(), config.as_deref()),
         LogCommand::List {
             ticket,
             env,
@@ -111,7 +118,7 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
     let io = Io::new(
         Box::new(std::io::stdout()),
         Box::new(std::io::stderr()),
-        Style::detect(std::io::stderr().is_terminal()),
+        Style::detect(std::io::stderr().is_terminal() && !settings.no_color),
     )
     .with_live(std::io::stderr().is_terminal())
     .with_terminal(std::io::stdout().is_terminal());
@@ -127,6 +134,12 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
         Box::new(confirm::Tty),
     ))?;
     session.open_log(&log);
+    for line in crate::audit::attach::banner(&log.dir) {
+        session.io().say_warn(&format!(
+            "WARNING: {}",
+            crate::render::escape::one_line(&line)
+        ));
+    }
     session.set_dry_run(script.dry_run);
     if let Some(reason) = &script.again {
         session.set_again(reason, true);
@@ -134,15 +147,76 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
     if let Some(origin) = &script.replay {
         session.set_replay(origin.clone());
     }
+    let code = drive(&rt, &mut session, script, interactive);
+    let log_path = session.log_path().map(Path::to_path_buf);
+    let ticket = session.settings().ticket.clone();
+    let tickets = session.settings().tickets.clone();
+    let config = session.settings().config_path.clone();
+    let approver = session
+        .settings()
+        .env
+        .approval
+        .as_ref()
+        .map(|a| a.public_key);
+    // Dropping the session closes its log (`session_end`) before it is attached.
+    drop(session);
+    if let (Some(tickets), Some(path)) = (tickets.filter(|t| t.at_session_end), log_path) {
+        attach_at_end(
+            &rt,
+            &tickets,
+            &path,
+            ticket.as_deref(),
+            approver.as_ref(),
+            config.as_deref(),
+        );
+    }
+    code
+}
+
+/// Attaches the session's log to its ticket; a failure is reported with the command that
+/// retries it, and kept for the next session's banner.
+fn attach_at_end(
+    rt: &tokio::runtime::Runtime,
+    tickets: &crate::config::TicketSettings,
+    path: &Path,
+    ticket: Option<&str>,
+    approver: Option<&ed25519_dalek::VerifyingKey>,
+    config: Option<&Path>,
+) {
+    if ticket.is_none() {
+        eprintln!("pgward: no --ticket, so the session log was not attached to one ([tickets])");
+        return;
+    }
+    let named = config.filter(|c| Some(c.to_path_buf()) != crate::config::locate::default_path());
+    match rt.block_on(crate::audit::attach::attach_recorded(
+        tickets,
+        path,
+        None,
+        approver,
+        named,
+        |k| std::env::var(k).ok(),
+    )) {
+        Ok(done) => eprintln!("pgward: session log attached: {}", done.what),
+        Err(failed) => crate::audit::command::report_failed(&failed),
+    }
+}
+
+/// Runs the chosen input through `session`: the rc file, then the prompt or the script.
+fn drive(
+    rt: &tokio::runtime::Runtime,
+    session: &mut Session,
+    script: &ScriptArgs,
+    interactive: bool,
+) -> Result<ExitCode, Error> {
     let mut runner = Runner::new(variables(&script.set));
     if !script.no_rc {
-        if let Some(code) = run_rc(&rt, &mut session, &mut runner) {
+        if let Some(code) = run_rc(rt, session, &mut runner) {
             return Ok(code);
         }
     }
     if interactive {
         signals::install()?;
-        return Ok(crate::repl::run(&rt, &mut session, &mut runner));
+        return Ok(crate::repl::run(rt, session, &mut runner));
     }
     // Standard input is read before pgward takes the signals: until then SIGTERM ends a
     // process that has nothing open.
@@ -161,7 +235,7 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
         runner.interpolate = false;
         for c in &script.command {
             let flow = if c.trim_start().starts_with('\\') {
-                runner.line(&rt, &mut session, c)
+                runner.line(rt, session, c)
             } else {
                 // A -c string is complete: its last statement needs no `;`. The newline
                 // keeps a trailing `--` comment from swallowing it.
@@ -184,12 +258,12 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
             ),
             _ => ("<stdin>".to_string(), PathBuf::from(".")),
         };
-        if let Flow::Go(o) = runner.script(&rt, &mut session, &text, &name, &dir) {
+        if let Flow::Go(o) = runner.script(rt, session, &text, &name, &dir) {
             outcome = o;
         }
     }
     if signals::terminated().is_some() {
-        return Ok(end_by_signal(&rt, &mut session));
+        return Ok(end_by_signal(rt, session));
     }
     let mut code = outcome.exit_code();
     if outcome == Outcome::Ok && session.state().is_open() && !script.dry_run {
@@ -453,12 +527,15 @@ fn demo(script: &ScriptArgs) -> Result<ExitCode, Error> {
             connect_timeout: None,
             passfile: None,
             prompt: PasswordPrompt::Never,
+            extras: conn::Extras::default(),
         },
         author,
         ticket: Some("DEMO-1".into()),
         config_path: None,
         history_ignore: Vec::new(),
+        no_color: false,
         log,
+        tickets: None,
     };
     let code = shell(settings, script);
     drop(approver);

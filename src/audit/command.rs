@@ -12,7 +12,7 @@ use super::key::{public_from_hex, OperatorKey};
 use super::record::Body;
 use super::resolve::{txid_status, TxStatus};
 use super::verify::Verification;
-use super::{export, list, read, verify, AuditError};
+use super::{export, list, read, AuditError};
 
 fn config_file(explicit: Option<&Path>) -> Result<ConfigFile, Error> {
     let path = locate::find(
@@ -41,11 +41,49 @@ pub fn keygen(out: Option<&Path>, config: Option<&Path>) -> Result<ExitCode, Err
     Ok(ExitCode::Ok)
 }
 
+/// The approval service's key that the approval tokens in the log `bytes` must verify
+/// under: `explicit` (`--approver-key`), else the `[approval] public_key` of environment
+/// `env` (`--env`), else of the environment the log's `session_start` names, in the config.
+pub fn approver_key(
+    bytes: &[u8],
+    explicit: Option<&str>,
+    env: Option<&str>,
+    config: Option<&Path>,
+) -> Result<Option<ed25519_dalek::VerifyingKey>, Error> {
+    if let Some(hex) = explicit {
+        return Ok(Some(
+            crate::approval::key::parse_public(hex)
+                .ok_or_else(|| AuditError::BadPublicKey(hex.into()))?,
+        ));
+    }
+    let named = || {
+        let first = bytes.split(|b| *b == b'\n').next()?;
+        let (unsigned, _) = super::record::split_line(first).ok()?;
+        match serde_json::from_slice::<super::Record>(&unsigned)
+            .ok()?
+            .body
+        {
+            Body::SessionStart { env, .. } => Some(env),
+            _ => None,
+        }
+    };
+    let Some(name) = env.map(str::to_string).or_else(named) else {
+        return Ok(None);
+    };
+    let file = config_file(config)?;
+    Ok(file
+        .environments
+        .get(&name)
+        .and_then(|e| e.approval.as_ref())
+        .and_then(|a| crate::approval::key::parse_public(&a.public_key)))
+}
+
 /// `pgward log verify`.
 pub fn verify_files(
     files: &[PathBuf],
     env: Option<&str>,
     pinned: Option<&str>,
+    approver: Option<&str>,
     json: bool,
     config: Option<&Path>,
 ) -> Result<ExitCode, Error> {
@@ -59,7 +97,8 @@ pub fn verify_files(
     let mut reports = Vec::new();
     for path in files {
         let bytes = read(path)?;
-        let v = verify(&bytes, pinned.as_ref());
+        let approver = approver_key(&bytes, approver, env, config)?;
+        let v = super::verify::verify_with(&bytes, pinned.as_ref(), approver.as_ref());
         all_intact &= v.intact();
         let resolved = match env {
             Some(env) if v.broken.is_none() && !v.open_intents.is_empty() => {
@@ -161,21 +200,92 @@ fn resolve(
     })
 }
 
+/// Verification for `show` and `export`: approval tokens are checked when the default
+/// config names the approver's key (an unreadable config only leaves them unchecked,
+/// which the status says).
+fn verify_for_reading(bytes: &[u8]) -> Verification {
+    let approver = approver_key(bytes, None, None, None).ok().flatten();
+    super::verify::verify_with(bytes, None, approver.as_ref())
+}
+
 /// `pgward log show`.
 pub fn show(file: &Path) -> Result<ExitCode, Error> {
-    let v = verify(&read(file)?, None);
+    let v = verify_for_reading(&read(file)?);
     print!("{}", export::show(file, &v));
     Ok(ExitCode::Ok)
 }
 
 /// `pgward log export`.
 pub fn export_file(file: &Path, format: ExportFormat) -> Result<ExitCode, Error> {
-    let v = verify(&read(file)?, None);
+    let v = verify_for_reading(&read(file)?);
     match format {
         ExportFormat::Markdown => print!("{}", export::markdown(file, &v)),
         ExportFormat::Json => print!("{}", export::json(file, &v)),
     }
     Ok(ExitCode::Ok)
+}
+
+/// `pgward log attach`: exit 0 when the log reached its ticket, 1 when it did not (the
+/// failure is kept for the next session's banner, with this command to retry).
+pub fn attach_file(
+    file: &Path,
+    ticket: Option<&str>,
+    config: Option<&Path>,
+) -> Result<ExitCode, Error> {
+    let path = locate::find(config, std::env::var_os("PGWARD_CONFIG").map(PathBuf::from));
+    let file_config = match &path {
+        Some(p) => locate::load(p)?,
+        None => ConfigFile::default(),
+    };
+    let Some(tickets) = settings::tickets(&file_config)? else {
+        return Err(AuditError::NoTickets {
+            config: path
+                .or_else(locate::default_path)
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "the config file".into()),
+        }
+        .into());
+    };
+    let named = path.filter(|p| Some(p) != locate::default_path().as_ref());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let approver = approver_key(&read(file)?, None, None, config)
+        .ok()
+        .flatten();
+    let outcome = rt.block_on(super::attach::attach_recorded(
+        &tickets,
+        file,
+        ticket,
+        approver.as_ref(),
+        named.as_deref(),
+        |k| std::env::var(k).ok(),
+    ));
+    Ok(match outcome {
+        Ok(done) => {
+            eprintln!("pgward: session log attached: {}", done.what);
+            ExitCode::Ok
+        }
+        Err(failed) => {
+            report_failed(&failed);
+            ExitCode::SqlError
+        }
+    })
+}
+
+/// The lines that say an attachment failed, and how to retry.
+pub fn report_failed(failed: &super::attach::Failed) {
+    eprintln!(
+        "pgward: the session log was NOT attached: {}",
+        crate::render::escape::one_line(&failed.error.to_string())
+    );
+    eprintln!(
+        "pgward: the log is kept as it was; retry with: {}",
+        failed.retry
+    );
+    if let Some(e) = &failed.unrecorded {
+        eprintln!("pgward: and the failure could not be recorded for the next session: {e}");
+    }
 }
 
 /// `pgward log list`.

@@ -26,8 +26,12 @@ pub fn status_line(v: &Verification) -> String {
         return format!("BROKEN at record {}: {}", b.line, b.reason);
     }
     let n = v.records.len();
+    let unchecked = &v.unchecked_approvals;
     let mut s = match &v.ending {
-        Ending::Ended => format!("intact: {n} records, chain and signatures verified"),
+        Ending::Ended if unchecked.is_empty() => {
+            format!("intact: {n} records, chain and signatures verified")
+        }
+        Ending::Ended => format!("unchecked: {n} records, chain and signatures verified"),
         Ending::PartialLine { line } => format!(
             "incomplete: {n} records intact, then a truncated tail (line {line} was cut off mid-record: the writer crashed, or the file was cut)"
         ),
@@ -35,6 +39,24 @@ pub fn status_line(v: &Verification) -> String {
             "incomplete: {n} records intact, but the log ends after record {last} without session_end (the session was killed, or records were cut off)"
         ),
     };
+    if v.approvals > 0 {
+        let _ = write!(
+            s,
+            "; {} approval token{} verified",
+            v.approvals,
+            if v.approvals == 1 { "" } else { "s" }
+        );
+    }
+    if !unchecked.is_empty() {
+        let lines: Vec<String> = unchecked.iter().map(usize::to_string).collect();
+        let _ = write!(
+            s,
+            "; the approval token{} of record{} {} NOT checked: no approver key (pass --approver-key HEX, or --env NAME whose [approval] has public_key)",
+            if unchecked.len() == 1 { "" } else { "s" },
+            if unchecked.len() == 1 { "" } else { "s" },
+            lines.join(", ")
+        );
+    }
     for i in &v.open_intents {
         let _ = write!(
             s,
@@ -69,6 +91,8 @@ pub fn verification_json(v: &Verification) -> serde_json::Value {
         "open_intents": v.open_intents.iter().map(|i| json!({
             "line": i.line, "txid": i.txid, "unknown": i.unknown,
         })).collect::<Vec<_>>(),
+        "approvals": v.approvals,
+        "unchecked_approvals": v.unchecked_approvals,
         "status": status_line(v),
     })
 }
@@ -93,7 +117,8 @@ fn verify_command(path: &Path) -> String {
     )
 }
 
-fn shell_quote(s: &str) -> String {
+/// `s` as one word for a POSIX shell.
+pub fn shell_quote(s: &str) -> String {
     if !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "/._-+:@%".contains(c))

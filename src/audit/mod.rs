@@ -11,8 +11,11 @@
 //! - [`resolve`]: asks the database what became of an intent (`txid_status`).
 //! - [`export`]: the ticket attachment (markdown, JSON) and `log show`.
 //! - [`list`]: the sessions in a log directory, newest first.
+//! - [`attach`]: the log to its ticket (`[tickets]`: Jira, GitHub, GitLab, a webhook),
+//!   and the attachments still pending.
 //! - [`command`]: `pgward keygen` and `pgward log …`.
 
+pub mod attach;
 pub mod chain;
 pub mod command;
 pub mod export;
@@ -53,6 +56,12 @@ pub enum AuditError {
         path: PathBuf,
         /// The I/O error.
         source: std::io::Error,
+    },
+    /// `pgward log attach` without a `[tickets]` section.
+    #[error("no [tickets] section in {config}: pgward does not know where to attach logs (see docs/log.md, \"Attached to the ticket\")")]
+    NoTickets {
+        /// The config file, or where it was looked for.
+        config: String,
     },
     /// A `--key` value is not a public key.
     #[error("--key {0:?} is not an Ed25519 public key (64 lowercase hex digits, as `pgward keygen` prints)")]

@@ -102,7 +102,8 @@ pub enum Body {
         host: String,
         /// The operator's Ed25519 public key (hex) that signs every record.
         operator_key: String,
-        /// Risks the configuration accepts by name.
+        /// Risks the environment's `accept_risks` names, one line each as the start
+        /// banner showed it (`accepted risk ID: what was found`).
         accepted_risks: Vec<String>,
     },
     /// One statement, read or write, refused ones included.
@@ -282,11 +283,25 @@ pub fn signing_message(unsigned: &[u8]) -> Vec<u8> {
 
 /// The line for `unsigned` (ending in `}`) with signature `sig` appended as `sig`.
 pub fn signed_line(unsigned: &[u8], sig: &[u8; 64]) -> Vec<u8> {
-    let mut line = unsigned[..unsigned.len().saturating_sub(1)].to_vec();
-    line.extend_from_slice(SIG_OPEN);
-    line.extend_from_slice(super::hex::encode(sig).as_bytes());
-    line.extend_from_slice(b"\"}");
+    let mut line = unsigned.to_vec();
+    append_sig(&mut line, sig);
     line
+}
+
+/// Turns `buf`, which ends with a record's closing `}`, into its signed line: the `}`
+/// becomes `,"sig":"<128 hex>"}`. No allocation beyond `buf`'s own growth.
+pub fn append_sig(buf: &mut Vec<u8>, sig: &[u8; 64]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    if buf.last() == Some(&b'}') {
+        buf.pop();
+    }
+    buf.reserve(SIG_OPEN.len() + 130);
+    buf.extend_from_slice(SIG_OPEN);
+    for b in sig {
+        buf.push(DIGITS[usize::from(b >> 4)]);
+        buf.push(DIGITS[usize::from(b & 15)]);
+    }
+    buf.extend_from_slice(b"\"}");
 }
 
 /// Why a line does not split into unsigned bytes and a signature.
@@ -300,6 +315,16 @@ pub enum LineError {
 /// Splits a line into the unsigned bytes (the record without `sig`, closed with `}`) and
 /// the signature.
 pub fn split_line(line: &[u8]) -> Result<(Vec<u8>, [u8; 64]), LineError> {
+    let (body, sig) = split_sig(line)?;
+    let mut unsigned = Vec::with_capacity(body.len() + 1);
+    unsigned.extend_from_slice(body);
+    unsigned.push(b'}');
+    Ok((unsigned, sig))
+}
+
+/// Splits a line into its bytes before the `sig` member (the unsigned record without its
+/// closing `}`: no copy) and the signature.
+pub fn split_sig(line: &[u8]) -> Result<(&[u8], [u8; 64]), LineError> {
     let tail = SIG_OPEN.len() + 128 + 2;
     if line.len() < tail + 1 || !line.ends_with(b"\"}") {
         return Err(LineError::NoSignature);
@@ -309,12 +334,19 @@ pub fn split_line(line: &[u8]) -> Result<(Vec<u8>, [u8; 64]), LineError> {
         return Err(LineError::NoSignature);
     }
     let hex = &line[start + SIG_OPEN.len()..line.len() - 2];
-    let sig: [u8; 64] = super::hex::decode_lower(hex)
-        .and_then(|v| v.try_into().ok())
-        .ok_or(LineError::NoSignature)?;
-    let mut unsigned = line[..start].to_vec();
-    unsigned.push(b'}');
-    Ok((unsigned, sig))
+    let mut sig = [0u8; 64];
+    for (out, pair) in sig.iter_mut().zip(hex.chunks(2)) {
+        let nibble = |c: u8| match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            _ => None,
+        };
+        *out = nibble(pair[0])
+            .zip(nibble(pair[1]))
+            .map(|(h, l)| h << 4 | l)
+            .ok_or(LineError::NoSignature)?;
+    }
+    Ok((&line[..start], sig))
 }
 
 /// The current time as the `ts` of a record: UTC, RFC 3339, milliseconds.

@@ -129,6 +129,12 @@ impl LogWriter {
     }
 
     /// Signs, writes and fsyncs one record; returns the new head.
+    ///
+    /// The record is serialised once, into a buffer the writer keeps, right after the
+    /// signing context, so the signed message is that buffer as it is; the signature is
+    /// then written over its closing `}` and the line goes out from the same buffer in
+    /// one `write` followed by one `fdatasync` (the file was opened for appending once,
+    /// and its directory synced once, at creation).
     pub fn append(&mut self, body: Body) -> Result<Head, WriteError> {
         if self.poisoned {
             return Err(WriteError::Poisoned {
@@ -142,15 +148,23 @@ impl LogWriter {
             body,
             prev: self.head.hex(),
         };
-        let unsigned = rec.unsigned_bytes();
-        let sig = self.key.sign(&record::signing_message(&unsigned));
-        let line = record::signed_line(&unsigned, &sig);
+        let ctx = record::SIGNING_CONTEXT.len();
         self.buf.clear();
-        self.buf.extend_from_slice(&line);
+        self.buf.extend_from_slice(record::SIGNING_CONTEXT);
+        if let Err(e) = serde_json::to_writer(&mut self.buf, &rec) {
+            // Plain strings, numbers and lists always serialise; refuse rather than guess.
+            return Err(WriteError::Io {
+                path: self.path.clone(),
+                source: std::io::Error::other(e),
+            });
+        }
+        let sig = self.key.sign(&self.buf);
+        record::append_sig(&mut self.buf, &sig);
+        let end = self.buf.len();
         self.buf.push(b'\n');
         let written = self
             .sink
-            .write_all(&self.buf)
+            .write_all(&self.buf[ctx..])
             .and_then(|()| self.sink.flush())
             .and_then(|()| self.sink.sync());
         if let Err(source) = written {
@@ -160,7 +174,65 @@ impl LogWriter {
                 source,
             });
         }
-        self.head = self.head.next(&line);
+        self.head = self.head.next(&self.buf[ctx..end]);
         Ok(self.head)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    struct Memory(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Memory {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Sink for Memory {
+        fn sync(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn lines_are_the_signed_records_and_chain() {
+        let bytes = Arc::new(Mutex::new(Vec::new()));
+        let key = OperatorKey::from_seed([5; 32]);
+        let public = key.public_hex();
+        let mut w = LogWriter::over(Box::new(Memory(bytes.clone())), "m".into(), key);
+        w.append(Body::SessionStart {
+            session_id: "s".into(),
+            author: "a".into(),
+            ticket: None,
+            env: "e".into(),
+            server: "s".into(),
+            database: "d".into(),
+            login: "l".into(),
+            roles: Default::default(),
+            version: "v".into(),
+            host: "h".into(),
+            operator_key: public,
+            accepted_risks: vec![],
+        })
+        .unwrap();
+        w.append(Body::Rollback {
+            reason: "quote \" and \\ and é".into(),
+        })
+        .unwrap();
+        let head = w.append(Body::SessionEnd { reason: "e".into() }).unwrap();
+        let bytes = bytes.lock().unwrap().clone();
+        let v = crate::audit::verify(&bytes, None);
+        assert!(v.intact(), "{:?}", v.broken);
+        assert_eq!(v.head, head);
+        assert_eq!(v.records.len(), 3);
     }
 }

@@ -25,6 +25,8 @@ pub struct ConfigFile {
     /// Named environments, e.g. `[environments.prod]`.
     #[serde(default)]
     pub environments: BTreeMap<String, Environment>,
+    /// Where session logs are attached (`[tickets]`).
+    pub tickets: Option<super::tickets::Tickets>,
 }
 
 /// One named environment.

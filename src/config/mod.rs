@@ -10,11 +10,13 @@ pub mod file;
 pub mod locate;
 pub mod risk;
 pub mod settings;
+pub mod tickets;
 
 pub use duration::PgDuration;
 pub use file::{ConfigFile, Environment};
 pub use risk::Risk;
 pub use settings::{ApprovalSettings, EnvSettings, Settings};
+pub use tickets::TicketSettings;
 
 use std::path::PathBuf;
 
@@ -68,6 +70,12 @@ pub enum ConfigError {
     Approval {
         /// The environment.
         env: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// `[tickets]` is not usable.
+    #[error("config [tickets]: {message}")]
+    Tickets {
         /// What is wrong.
         message: String,
     },

@@ -157,6 +157,10 @@ pub struct Settings {
     pub history_ignore: Vec<String>,
     /// Where the session log goes and which key signs it.
     pub log: LogTarget,
+    /// `--no-color`: no colour anywhere, as with `NO_COLOR`.
+    pub no_color: bool,
+    /// Where session logs are attached, when `[tickets]` is configured.
+    pub tickets: Option<super::TicketSettings>,
 }
 
 impl Settings {
@@ -288,8 +292,10 @@ impl Settings {
             author,
             ticket,
             log: log_target(&file, args.log_dir.as_deref()),
+            tickets: tickets(&file)?,
             config_path: path,
             history_ignore: file.history_ignore.clone(),
+            no_color: args.no_color,
         })
     }
 }
@@ -312,6 +318,14 @@ pub fn log_target(file: &ConfigFile, log_dir: Option<&std::path::Path>) -> LogTa
             .map(expand_home)
             .unwrap_or_else(|| data.join("operator.key")),
     }
+}
+
+/// The validated `[tickets]` of `file`, if it has one.
+pub fn tickets(file: &ConfigFile) -> Result<Option<super::TicketSettings>, ConfigError> {
+    file.tickets
+        .as_ref()
+        .map(|raw| super::TicketSettings::new(raw, expand_home))
+        .transpose()
 }
 
 fn expand_home(p: &std::path::Path) -> PathBuf {

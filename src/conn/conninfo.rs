@@ -25,6 +25,16 @@ const KNOWN: &[&str] = &[
     "connect_timeout",
     "application_name",
     "passfile",
+    "service",
+    "target_session_attrs",
+    "sslcert",
+    "sslkey",
+    "sslpassword",
+    "channel_binding",
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_count",
 ];
 
 /// True when `s` looks like a connection string rather than a plain database name.
@@ -42,6 +52,13 @@ pub fn parse(s: &str) -> Result<BTreeMap<String, String>, ConnError> {
     } else {
         parse_keywords(s)?
     };
+    check_known(&map)?;
+    Ok(map)
+}
+
+/// Refuses any keyword pgward does not understand, naming it: a parameter silently
+/// ignored would connect somewhere, or somehow, other than the user asked.
+pub fn check_known(map: &BTreeMap<String, String>) -> Result<(), ConnError> {
     for key in map.keys() {
         if !KNOWN.contains(&key.as_str()) {
             return Err(ConnError::Conninfo(format!(
@@ -50,7 +67,7 @@ pub fn parse(s: &str) -> Result<BTreeMap<String, String>, ConnError> {
             )));
         }
     }
-    Ok(map)
+    Ok(())
 }
 
 fn decode(s: &str) -> Result<String, ConnError> {
@@ -81,22 +98,29 @@ fn parse_uri(rest: &str) -> Result<BTreeMap<String, String>, ConnError> {
         None => authority,
     };
     if !hostport.is_empty() {
-        let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
-            let (h, after) = v6
-                .split_once(']')
-                .ok_or_else(|| ConnError::Conninfo("unterminated [ in URI host".into()))?;
-            (h, after.strip_prefix(':'))
-        } else {
-            match hostport.rsplit_once(':') {
-                Some((h, p)) => (h, Some(p)),
-                None => (hostport, None),
-            }
-        };
-        if !host.is_empty() {
-            map.insert("host".into(), decode(host)?);
+        // Several hosts, comma-separated, each with its own optional port: libpq's
+        // multi-host URI, kept as the `host=a,b port=1,2` lists of a conninfo string.
+        let (mut hosts, mut ports) = (Vec::new(), Vec::new());
+        for one in hostport.split(',') {
+            let (host, port) = if let Some(v6) = one.strip_prefix('[') {
+                let (h, after) = v6
+                    .split_once(']')
+                    .ok_or_else(|| ConnError::Conninfo("unterminated [ in URI host".into()))?;
+                (h, after.strip_prefix(':'))
+            } else {
+                match one.rsplit_once(':') {
+                    Some((h, p)) => (h, Some(p)),
+                    None => (one, None),
+                }
+            };
+            hosts.push(decode(host)?);
+            ports.push(decode(port.unwrap_or(""))?);
         }
-        if let Some(p) = port.filter(|p| !p.is_empty()) {
-            map.insert("port".into(), decode(p)?);
+        if hosts.iter().any(|h| !h.is_empty()) {
+            map.insert("host".into(), hosts.join(","));
+        }
+        if ports.iter().any(|p| !p.is_empty()) {
+            map.insert("port".into(), ports.join(","));
         }
     }
     if !path.is_empty() {
@@ -186,6 +210,15 @@ mod tests {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         assert_eq!(m, want);
+    }
+
+    #[test]
+    fn multi_host_uri() {
+        let m =
+            parse("postgresql://a:1,b,[::1]:3/db?target_session_attrs=read-write").expect("parses");
+        assert_eq!(m["host"], "a,b,::1");
+        assert_eq!(m["port"], "1,,3");
+        assert_eq!(m["target_session_attrs"], "read-write");
     }
 
     #[test]

@@ -1,10 +1,14 @@
-//! Connecting like psql: parameters from flags, a URI or conninfo string, the `PG*`
-//! environment variables and `~/.pgpass`; a password prompt without echo when needed;
-//! TLS with psql's `sslmode` values; and the cancel request behind Ctrl-C.
+//! Connecting like psql: parameters from flags, a URI or conninfo string, a service file
+//! ([`service`]), the `PG*` environment variables and `~/.pgpass`; several hosts with
+//! `target_session_attrs` ([`failover`]); a password prompt without echo when needed;
+//! TLS with psql's `sslmode` values, client certificates and channel binding;
+//! keepalives; and the cancel request behind Ctrl-C.
 
 pub mod conninfo;
+pub mod failover;
 pub mod pgpass;
 pub mod secret;
+pub mod service;
 pub mod tls;
 
 use std::path::PathBuf;
@@ -17,8 +21,10 @@ use tokio_postgres::error::DbError;
 use tokio_postgres::{AsyncMessage, Client};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+pub use failover::{Endpoint, TargetAttrs};
 pub use secret::Secret;
 pub use tls::SslMode;
+pub use tokio_postgres::config::ChannelBinding;
 
 /// Why pgward could not connect.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +48,14 @@ pub enum ConnError {
         target: String,
         /// What went wrong.
         message: String,
+    },
+    /// No host of the list answered with the kind of session asked for.
+    #[error("no host fits (target_session_attrs {attrs}): {tried}")]
+    NoHost {
+        /// The kind asked for.
+        attrs: String,
+        /// Each host, and why it was passed over.
+        tried: String,
     },
     /// The server does not behave as pgward requires.
     #[error("the server at {target} is not usable: {message}")]
@@ -105,6 +119,62 @@ pub struct ConnParams {
     pub passfile: Option<PathBuf>,
     /// When to prompt.
     pub prompt: PasswordPrompt,
+    /// Failover, client certificates, channel binding and keepalives.
+    pub extras: Extras,
+}
+
+/// The libpq features beyond one host and a password.
+#[derive(Debug, Clone)]
+pub struct Extras {
+    /// Every server to try, in order (`host=a,b`); empty: just `host`/`port`.
+    pub hosts: Vec<Endpoint>,
+    /// What kind of session to accept.
+    pub target_session_attrs: TargetAttrs,
+    /// Client certificate file (PEM); else `~/.postgresql/postgresql.crt` when present.
+    pub sslcert: Option<PathBuf>,
+    /// Its private key (PEM, unencrypted); else `~/.postgresql/postgresql.key`.
+    pub sslkey: Option<PathBuf>,
+    /// SCRAM channel binding.
+    pub channel_binding: ChannelBinding,
+    /// TCP keepalives.
+    pub keepalives: Keepalives,
+}
+
+impl Default for Extras {
+    fn default() -> Extras {
+        Extras {
+            hosts: Vec::new(),
+            target_session_attrs: TargetAttrs::Any,
+            sslcert: None,
+            sslkey: None,
+            channel_binding: ChannelBinding::Prefer,
+            keepalives: Keepalives::default(),
+        }
+    }
+}
+
+/// libpq's `keepalives`, `keepalives_idle`, `keepalives_interval`, `keepalives_count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keepalives {
+    /// On unless `keepalives=0`.
+    pub on: bool,
+    /// Idle time before the first probe.
+    pub idle: Option<Duration>,
+    /// Time between probes.
+    pub interval: Option<Duration>,
+    /// Probes lost before the connection is dead.
+    pub count: Option<u32>,
+}
+
+impl Default for Keepalives {
+    fn default() -> Keepalives {
+        Keepalives {
+            on: true,
+            idle: None,
+            interval: None,
+            count: None,
+        }
+    }
 }
 
 impl ConnParams {
@@ -115,6 +185,28 @@ impl ConnParams {
         flags: &ConnFlags,
         var: impl Fn(&str) -> Option<String>,
     ) -> Result<ConnParams, ConnError> {
+        // What was said explicitly: the environment's URL, then the flags.
+        let mut explicit = std::collections::BTreeMap::new();
+        if let Some(url) = url {
+            explicit.extend(conninfo::parse(url)?);
+        }
+        if let Some(d) = &flags.dbname {
+            if conninfo::is_conninfo(d) {
+                explicit.extend(conninfo::parse(d)?);
+            } else {
+                explicit.insert("dbname".into(), d.clone());
+            }
+        }
+        for (key, value) in [
+            ("host", flags.host.clone()),
+            ("port", flags.port.map(|p| p.to_string())),
+            ("user", flags.user.clone()),
+        ] {
+            if let Some(v) = value {
+                explicit.insert(key.into(), v);
+            }
+        }
+        // libpq's order: explicit parameters, then the service's, then `PG*` variables.
         let mut kv = std::collections::BTreeMap::new();
         for (key, env) in [
             ("host", "PGHOST"),
@@ -125,6 +217,10 @@ impl ConnParams {
             ("dbname", "PGDATABASE"),
             ("sslmode", "PGSSLMODE"),
             ("sslrootcert", "PGSSLROOTCERT"),
+            ("sslcert", "PGSSLCERT"),
+            ("sslkey", "PGSSLKEY"),
+            ("channel_binding", "PGCHANNELBINDING"),
+            ("target_session_attrs", "PGTARGETSESSIONATTRS"),
             ("connect_timeout", "PGCONNECT_TIMEOUT"),
             ("passfile", "PGPASSFILE"),
         ] {
@@ -132,51 +228,76 @@ impl ConnParams {
                 kv.insert(key.to_string(), v);
             }
         }
-        if let Some(url) = url {
-            kv.extend(conninfo::parse(url)?);
+        let service = explicit
+            .get("service")
+            .cloned()
+            .or_else(|| var("PGSERVICE").filter(|v| !v.is_empty()));
+        if let Some(name) = service {
+            kv.extend(service::lookup(&name, &var)?);
         }
-        if let Some(d) = &flags.dbname {
-            if conninfo::is_conninfo(d) {
-                kv.extend(conninfo::parse(d)?);
-            } else {
-                kv.insert("dbname".into(), d.clone());
-            }
-        }
-        for (key, value) in [
-            ("host", flags.host.clone()),
-            ("port", flags.port.map(|p| p.to_string())),
-            ("user", flags.user.clone()),
-        ] {
-            if let Some(v) = value {
-                kv.insert(key.into(), v);
-            }
+        kv.extend(explicit);
+        kv.remove("service");
+        if kv.contains_key("sslpassword") {
+            return Err(ConnError::Conninfo(
+                "sslpassword is not supported: pgward reads only unencrypted client keys (decrypt one with `openssl pkey -in KEY -out KEY.plain`, mode 0600)".into(),
+            ));
         }
         let user = kv
             .remove("user")
             .unwrap_or_else(|| whoami::username().unwrap_or_else(|_| "postgres".into()));
-        let port = match kv.remove("port") {
-            Some(p) => p
-                .parse()
-                .map_err(|_| ConnError::Conninfo(format!("invalid port {p:?}")))?,
-            None => 5432,
+        let hosts = failover::endpoints(
+            kv.remove("host").as_deref(),
+            kv.remove("hostaddr").as_deref(),
+            kv.remove("port").as_deref(),
+            default_host,
+        )?;
+        let first = hosts[0].clone();
+        let seconds = |key: &str, kv: &mut std::collections::BTreeMap<String, String>| {
+            kv.remove(key)
+                .map(|t| {
+                    t.parse::<u64>()
+                        .map(Duration::from_secs)
+                        .map_err(|_| ConnError::Conninfo(format!("invalid {key} {t:?} (seconds)")))
+                })
+                .transpose()
         };
-        let hostaddr = kv.remove("hostaddr");
-        let host = kv
-            .remove("host")
-            .or_else(|| hostaddr.clone())
-            .unwrap_or_else(|| default_host(port));
-        let connect_timeout = match kv.remove("connect_timeout") {
-            Some(t) => Some(Duration::from_secs(t.parse().map_err(|_| {
-                ConnError::Conninfo(format!("invalid connect_timeout {t:?} (seconds)"))
-            })?)),
-            None => None,
+        let connect_timeout = seconds("connect_timeout", &mut kv)?;
+        let keepalives = Keepalives {
+            on: match kv.remove("keepalives").as_deref() {
+                None | Some("1") => true,
+                Some("0") => false,
+                Some(v) => {
+                    return Err(ConnError::Conninfo(format!(
+                        "invalid keepalives {v:?}: use 1 or 0"
+                    )))
+                }
+            },
+            idle: seconds("keepalives_idle", &mut kv)?,
+            interval: seconds("keepalives_interval", &mut kv)?,
+            count: kv
+                .remove("keepalives_count")
+                .map(|c| {
+                    c.parse()
+                        .map_err(|_| ConnError::Conninfo(format!("invalid keepalives_count {c:?}")))
+                })
+                .transpose()?,
+        };
+        let channel_binding = match kv.remove("channel_binding").as_deref() {
+            None | Some("prefer") => ChannelBinding::Prefer,
+            Some("require") => ChannelBinding::Require,
+            Some("disable") => ChannelBinding::Disable,
+            Some(v) => {
+                return Err(ConnError::Conninfo(format!(
+                    "invalid channel_binding {v:?}: use disable, prefer or require"
+                )))
+            }
         };
         Ok(ConnParams {
             dbname: kv.remove("dbname").unwrap_or_else(|| user.clone()),
             user,
-            host,
-            hostaddr,
-            port,
+            host: first.host,
+            hostaddr: first.hostaddr,
+            port: first.port,
             password: kv.remove("password").map(Secret::new),
             sslmode: match kv.remove("sslmode") {
                 Some(m) => m.parse()?,
@@ -189,6 +310,17 @@ impl ConnParams {
                 .map(PathBuf::from)
                 .or_else(|| dirs::home_dir().map(|h| h.join(".pgpass"))),
             prompt: flags.prompt,
+            extras: Extras {
+                hosts,
+                target_session_attrs: match kv.remove("target_session_attrs") {
+                    Some(t) => t.parse()?,
+                    None => TargetAttrs::Any,
+                },
+                sslcert: kv.remove("sslcert").map(PathBuf::from),
+                sslkey: kv.remove("sslkey").map(PathBuf::from),
+                channel_binding,
+                keepalives,
+            },
         })
     }
 
@@ -258,8 +390,74 @@ impl std::fmt::Debug for Connection {
     }
 }
 
-/// Connects, asking for a password when the server wants one and none is known.
+/// Connects to the first server of the host list that answers and is of the kind
+/// `target_session_attrs` asks for ([`failover`]), asking for a password when the
+/// server wants one and none is known. With one host and no kind asked for, its own
+/// error is the error; otherwise the error names every host and why it was passed over.
 pub async fn connect(params: &ConnParams, application_name: &str) -> Result<Connection, ConnError> {
+    let attrs = params.extras.target_session_attrs;
+    let hosts = match params.extras.hosts.as_slice() {
+        [] => vec![Endpoint {
+            host: params.host.clone(),
+            hostaddr: params.hostaddr.clone(),
+            port: params.port,
+        }],
+        list => list.to_vec(),
+    };
+    if hosts.len() == 1 && attrs == TargetAttrs::Any {
+        return connect_one(params, application_name).await;
+    }
+    let mut passed = Vec::new();
+    for pass in attrs.passes() {
+        for host in &hosts {
+            let one = ConnParams {
+                host: host.host.clone(),
+                hostaddr: host.hostaddr.clone(),
+                port: host.port,
+                ..params.clone()
+            };
+            match connect_one(&one, application_name).await {
+                Ok(conn) => match session_kind(&conn).await {
+                    Ok((standby, read_only)) => match pass.misfit(standby, read_only) {
+                        None => return Ok(conn),
+                        Some(why) => passed.push(format!("{}: {why}", one.target())),
+                    },
+                    Err(e) => passed.push(e.to_string()),
+                },
+                Err(e) => passed.push(e.to_string()),
+            }
+        }
+    }
+    Err(ConnError::NoHost {
+        attrs: format!("{attrs:?}"),
+        tried: passed.join("; "),
+    })
+}
+
+/// Whether the session is a standby's, and read-only by default.
+async fn session_kind(conn: &Connection) -> Result<(bool, bool), ConnError> {
+    let rows = conn
+        .client
+        .simple_query(
+            "SELECT pg_catalog.pg_is_in_recovery()::pg_catalog.text, pg_catalog.current_setting('transaction_read_only')",
+        )
+        .await
+        .map_err(|e| ConnError::Unusable {
+            target: conn.params.target(),
+            message: with_detail(&e),
+        })?;
+    let row = rows.iter().find_map(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(r) => Some(r),
+        _ => None,
+    });
+    Ok((
+        row.and_then(|r| r.get(0)) == Some("true"),
+        row.and_then(|r| r.get(1)) == Some("on"),
+    ))
+}
+
+/// Connects to the one server `params` names.
+async fn connect_one(params: &ConnParams, application_name: &str) -> Result<Connection, ConnError> {
     let mut params = params.clone();
     if params.password.is_none() {
         if let Some(file) = &params.passfile {
@@ -332,8 +530,15 @@ impl Attempt {
 }
 
 async fn try_connect(params: &ConnParams, application_name: &str) -> Result<Connection, Attempt> {
-    let tls =
-        tls::connector(params.sslmode, params.sslrootcert.as_deref()).map_err(Attempt::Failed)?;
+    let tls = tls::connector(
+        params.sslmode,
+        params.sslrootcert.as_deref(),
+        tls::ClientCert::choose(
+            params.extras.sslcert.as_deref(),
+            params.extras.sslkey.as_deref(),
+        ),
+    )
+    .map_err(Attempt::Failed)?;
     let mut config = tokio_postgres::Config::new();
     if params.host.starts_with('/') {
         config.host_path(&params.host);
@@ -353,7 +558,18 @@ async fn try_connect(params: &ConnParams, application_name: &str) -> Result<Conn
         .user(&params.user)
         .dbname(&params.dbname)
         .application_name(application_name)
-        .ssl_mode(params.sslmode.negotiation());
+        .ssl_mode(params.sslmode.negotiation())
+        .channel_binding(params.extras.channel_binding)
+        .keepalives(params.extras.keepalives.on);
+    if let Some(d) = params.extras.keepalives.idle {
+        config.keepalives_idle(d);
+    }
+    if let Some(d) = params.extras.keepalives.interval {
+        config.keepalives_interval(d);
+    }
+    if let Some(n) = params.extras.keepalives.count {
+        config.keepalives_retries(n);
+    }
     // No `options`: PgBouncer refuses that startup parameter. The quoting rules the
     // splitter assumes (standard_conforming_strings) are set in each transaction pgward
     // opens, and the probe checks them there.

@@ -9,7 +9,9 @@
 //! | `verify-full` | always              | chain to `sslrootcert` and host name        |
 //!
 //! `sslrootcert` defaults to `~/.postgresql/root.crt` as in libpq; `sslrootcert=system`
-//! uses the bundled Mozilla roots.
+//! uses the bundled Mozilla roots. A client certificate (`sslcert`/`sslkey`, else
+//! `~/.postgresql/postgresql.crt` and `.key` when both are there) is offered when the
+//! server asks for one; as in libpq, the key file must not be readable by group or others.
 //!
 //! The PostgreSQL docs' own recipe makes a self-signed server certificate with
 //! `CA:TRUE` and uses it as its own root. WebPKI refuses a CA certificate as an end
@@ -82,8 +84,101 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// Builds the TLS connector for `mode` and the root certificate setting.
-pub fn connector(mode: SslMode, rootcert: Option<&Path>) -> Result<MakeRustlsConnect, ConnError> {
+/// A client certificate and its key, as files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCert {
+    /// The certificate (PEM; a chain may follow it).
+    pub cert: PathBuf,
+    /// The private key (PEM, unencrypted).
+    pub key: PathBuf,
+}
+
+impl ClientCert {
+    /// libpq's choice: the files named, else the default files when the certificate is
+    /// there. A named certificate must exist (checked when it is loaded).
+    pub fn choose(cert: Option<&Path>, key: Option<&Path>) -> Option<ClientCert> {
+        let dir = dirs::home_dir().map(|h| h.join(".postgresql"));
+        let cert = match cert {
+            Some(c) => c.to_path_buf(),
+            None => dir
+                .as_ref()
+                .map(|d| d.join("postgresql.crt"))
+                .filter(|c| c.exists())?,
+        };
+        let key = match key {
+            Some(k) => k.to_path_buf(),
+            None => dir.map(|d| d.join("postgresql.key"))?,
+        };
+        Some(ClientCert { cert, key })
+    }
+
+    fn load(
+        &self,
+    ) -> Result<
+        (
+            Vec<CertificateDer<'static>>,
+            rustls::pki_types::PrivateKeyDer<'static>,
+        ),
+        ConnError,
+    > {
+        let shown = |p: &Path| p.display().to_string();
+        let certs = std::fs::read(&self.cert)
+            .map_err(|e| {
+                ConnError::Tls(format!(
+                    "could not open certificate file {:?} (sslcert): {e}",
+                    shown(&self.cert)
+                ))
+            })
+            .and_then(|bytes| {
+                rustls_pemfile::certs(&mut bytes.as_slice())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| {
+                        ConnError::Tls(format!("bad certificate in {:?}: {e}", shown(&self.cert)))
+                    })
+            })?;
+        if certs.is_empty() {
+            return Err(ConnError::Tls(format!(
+                "no certificate in {:?} (sslcert)",
+                shown(&self.cert)
+            )));
+        }
+        let meta = std::fs::metadata(&self.key).map_err(|e| {
+            ConnError::Tls(format!(
+                "certificate present, but not private key file {:?} (sslkey): {e}",
+                shown(&self.key)
+            ))
+        })?;
+        if std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o077 != 0 {
+            return Err(ConnError::Tls(format!(
+                "private key file {:?} has group or world access; it must be u=rw (0600) or less",
+                shown(&self.key)
+            )));
+        }
+        let bytes = std::fs::read(&self.key).map_err(|e| {
+            ConnError::Tls(format!(
+                "could not read {:?} (sslkey): {e}",
+                shown(&self.key)
+            ))
+        })?;
+        let key = rustls_pemfile::private_key(&mut bytes.as_slice())
+            .map_err(|e| ConnError::Tls(format!("bad key in {:?}: {e}", shown(&self.key))))?
+            .ok_or_else(|| {
+                ConnError::Tls(format!(
+                    "no unencrypted private key in {:?} (sslkey; an encrypted key needs sslpassword, which pgward does not support)",
+                    shown(&self.key)
+                ))
+            })?;
+        Ok((certs, key))
+    }
+}
+
+/// Builds the TLS connector for `mode`, the root certificate setting and the client
+/// certificate.
+pub fn connector(
+    mode: SslMode,
+    rootcert: Option<&Path>,
+    client: Option<ClientCert>,
+) -> Result<MakeRustlsConnect, ConnError> {
     let default_root = dirs::home_dir().map(|h| h.join(".postgresql/root.crt"));
     let verifying = matches!(mode, SslMode::VerifyCa | SslMode::VerifyFull);
     let root: Option<PathBuf> = match rootcert {
@@ -129,10 +224,18 @@ pub fn connector(mode: SslMode, rootcert: Option<&Path>) -> Result<MakeRustlsCon
         // libpq: prefer/require without a root certificate encrypt but do not verify.
         (_, _) => Arc::new(Unverified(provider())),
     };
-    let config = builder
+    let builder = builder
         .dangerous()
-        .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth();
+        .with_custom_certificate_verifier(verifier);
+    let config = match client.filter(|_| mode != SslMode::Disable) {
+        Some(client) => {
+            let (certs, key) = client.load()?;
+            builder
+                .with_client_auth_cert(certs, key)
+                .map_err(|e| ConnError::Tls(format!("client certificate: {e}")))?
+        }
+        None => builder.with_no_client_auth(),
+    };
     Ok(MakeRustlsConnect::new(config))
 }
 

@@ -174,41 +174,50 @@ fn changed(row: &RowChange, column: &str) -> bool {
 }
 
 fn cell(row: &RowChange, column: &str, whole: Paint) -> Pieces {
-    let value = |image: &Option<Image>| {
-        image
-            .as_ref()
-            .and_then(|i| i.get(column))
-            .map_or_else(String::new, |d: &Datum| shown(d.display()))
+    let value = |image: &Option<Image>, paint: Paint| -> (String, Paint) {
+        match image.as_ref().and_then(|i| i.get(column)) {
+            // NULL is the bare word, dimmed where no diff colour applies; a string that
+            // could read as NULL, as empty or as something it is not comes quoted.
+            Some(Datum::Null) => (
+                "NULL".to_owned(),
+                if paint == Paint::Plain {
+                    Paint::Null
+                } else {
+                    paint
+                },
+            ),
+            Some(Datum::Text(s)) => (shown(s), paint),
+            None => (String::new(), paint),
+        }
     };
     if changed(row, column) {
         vec![
-            (value(&row.old), Paint::Old),
+            value(&row.old, Paint::Old),
             (ARROW.to_owned(), Paint::Plain),
-            (value(&row.new), Paint::New),
+            value(&row.new, Paint::New),
         ]
     } else if row.new.is_some() {
-        vec![(value(&row.new), whole)]
+        vec![value(&row.new, whole)]
     } else {
-        vec![(value(&row.old), whole)]
+        vec![value(&row.old, whole)]
     }
 }
 
-/// Escapes control characters so a value stays on its line and cannot drive the terminal,
-/// and spaces at either end (`\x20`), which a grid cell would otherwise hide: `'abc '`
-/// must not read as `'abc'`.
+/// A value as PostgreSQL's own text, escaped so it stays on its line and cannot drive
+/// the terminal, and quoted as an SQL literal (`'NULL'`, `''`, `'abc '`) where it could
+/// be mistaken: the empty string, any spelling of NULL, spaces at either end (a grid
+/// cell would hide them), or a leading quote.
 fn shown(value: &str) -> String {
     let escaped = crate::render::escape::one_line(value);
-    let body = escaped.trim_matches(' ');
-    if body.len() == escaped.len() {
-        return escaped;
-    }
-    let lead = escaped.len() - escaped.trim_start_matches(' ').len();
-    let trail = if body.is_empty() {
-        0
+    let ambiguous = value.is_empty()
+        || value.eq_ignore_ascii_case("null")
+        || value.starts_with([' ', '\'', '\t'])
+        || value.ends_with([' ', '\t']);
+    if ambiguous {
+        format!("'{}'", escaped.replace('\'', "''"))
     } else {
-        escaped.len() - escaped.trim_end_matches(' ').len()
-    };
-    format!("{}{body}{}", "\\x20".repeat(lead), "\\x20".repeat(trail))
+        escaped
+    }
 }
 
 /// Lays out the grid with its painted pieces.
@@ -276,19 +285,58 @@ mod tests {
     }
 
     #[test]
+    fn null_never_reads_as_a_string() {
+        let key = RowKey::Primary(vec!["id".into()]);
+        let images = images(
+            CaptureKind::Update,
+            key.clone(),
+            &["id", "note"],
+            &[
+                update("(1,)", "(1,NULL)"),
+                update("(2,\"\")", "(2,)"),
+                update("(3,\"null\")", "(3,\" x \")"),
+            ],
+            3,
+        );
+        insta::assert_snapshot!(render("t", &images, &key, false).to_string(), @r"
+        UPDATE t: 3 rows updated (showing 3)
+         id |      note
+        ----+----------------
+         1  | NULL → 'NULL'
+         2  | '' → NULL
+         3  | 'null' → ' x '
+        ");
+        let all = render("t", &images, &key, true);
+        let unchanged = images_of_null();
+        let shown = render("t", &unchanged, &key, true);
+        assert!(shown.spans().any(|(s, p)| s == "NULL" && p == Paint::Null));
+        assert!(all.spans().all(|(_, p)| p != Paint::Null));
+    }
+
+    fn images_of_null() -> Images {
+        images(
+            CaptureKind::Update,
+            RowKey::Primary(vec!["id".into()]),
+            &["id", "a", "b"],
+            &[update("(1,,x)", "(1,,y)")],
+            1,
+        )
+    }
+
+    #[test]
     fn update_plain() {
         let key = RowKey::Primary(vec!["id".into()]);
         let images = orders_update();
         insta::assert_snapshot!(render("orders", &images, &key, false).to_string(), @r"
         UPDATE orders: 3 rows updated (showing 2)
-         id |     status    |     note
+         id |    status     |    note
         ----+---------------+-------------
          1  | new → shipped | NULL → fast
          2  | new → shipped | x
         ");
         insta::assert_snapshot!(render("orders", &images, &key, true).to_string(), @r"
         UPDATE orders: 3 rows updated (showing 2)
-         id |     status    | total |     note
+         id |    status     | total |    note
         ----+---------------+-------+-------------
          1  | new → shipped | 10.50 | NULL → fast
          2  | new → shipped | 7.00  | x
@@ -301,7 +349,7 @@ mod tests {
         let out = render("orders", &orders_update(), &key, false).to_screen(Style { color: true });
         insta::assert_snapshot!(out.escape_debug().to_string().replace("\\n", "\n"), @r"
         UPDATE orders: 3 rows updated (showing 2)
-         id |     status    |     note
+         id |    status     |    note
         ----+---------------+-------------
          1  | \u{1b}[38;5;9m\u{1b}[9mnew\u{1b}[0m → \u{1b}[38;5;10mshipped\u{1b}[39m | \u{1b}[38;5;9m\u{1b}[9mNULL\u{1b}[0m → \u{1b}[38;5;10mfast\u{1b}[39m
          2  | \u{1b}[38;5;9m\u{1b}[9mnew\u{1b}[0m → \u{1b}[38;5;10mshipped\u{1b}[39m | x
@@ -324,7 +372,7 @@ mod tests {
         insta::assert_snapshot!(render("stock", &deleted, &RowKey::Ctid, false).to_string(), @r"
         DELETE stock: 1 row deleted (showing 1)
         warning: stock has no primary key or unique not-null key; rows are keyed by ctid
-          ctid | sku | qty
+         ctid  | sku | qty
         -------+-----+-----
          (0,7) | A-1 | 3
         ");
@@ -367,9 +415,12 @@ mod tests {
         assert_eq!(thousands(1_000_000), "1,000,000");
         assert_eq!(thousands(999), "999");
         assert_eq!(shown("a\u{1b}[2Jb\n"), "a\\x1b[2Jb\\n");
-        assert_eq!(shown("abc  "), "abc\\x20\\x20");
-        assert_eq!(shown(" a b "), "\\x20a b\\x20");
-        assert_eq!(shown("  "), "\\x20\\x20");
-        assert_eq!(shown(""), "");
+        assert_eq!(shown("abc  "), "'abc  '");
+        assert_eq!(shown(" a'b "), "' a''b '");
+        assert_eq!(shown("  "), "'  '");
+        assert_eq!(shown(""), "''");
+        assert_eq!(shown("NULL"), "'NULL'");
+        assert_eq!(shown("null"), "'null'");
+        assert_eq!(shown("x"), "x");
     }
 }

@@ -1,7 +1,8 @@
 //! What a write did, shown before anyone commits: per-table counts ([`counts`]), the
 //! capture of before/after images by rewriting the statement ([`rewrite`], [`images`]),
 //! where before-images are spilled ([`spill`]), the row-level diff ([`diff`]), the cascade collector ([`cascade`]), how rows are keyed
-//! ([`keys`]), the transaction's net change per table ([`net`]), DDL facts ([`ddl`]), and the change digest that binds them ([`digest`]).
+//! ([`keys`]), the transaction's net change per table ([`net`]), DDL facts ([`ddl`]), whether work
+//! undone inside a statement can be in its counts ([`undo`]), and the change digest that binds them ([`digest`]).
 
 pub mod cascade;
 pub mod counts;
@@ -14,6 +15,7 @@ pub mod images;
 pub mod keys;
 pub mod net;
 pub mod relation;
+pub mod revert;
 pub mod rewrite;
 pub mod spill;
 pub mod statement;

@@ -25,6 +25,7 @@ use super::keys::{self, RowKey};
 use super::relation::{display_name, Relation};
 use super::rewrite::{self, Capture, WhereShape};
 use super::truncate;
+use super::undo;
 use crate::render::escape::one_line;
 use crate::render::table::{self, Column};
 use crate::render::{Paint, Text};
@@ -574,7 +575,7 @@ pub async fn after(
         report.tree = tree(client, target.relid).await?;
     }
     report.triggered = triggered(client, &report).await?;
-    report.upper_bound = undone_inside(&report);
+    report.upper_bound = undone_inside(client, &report).await?;
     report.check();
     Ok((report, now))
 }
@@ -626,37 +627,88 @@ async fn triggered(client: &Client, report: &Report) -> Result<Vec<String>, supe
 
 /// Why work undone inside this one statement may still be in its counts: the server
 /// counts rows an exception block or a failed subtransaction undid, and nothing outside
-/// the statement can tell them apart. PL/pgSQL runs only where a DO block, a procedure,
-/// a user trigger or a function in the statement runs; without any of these (plain DML,
-/// foreign-key cascades, whose triggers are the server's own) the counts are exact.
-fn undone_inside(report: &Report) -> Option<String> {
+/// the statement can tell them apart. Only a PL/pgSQL `EXCEPTION` block or code in
+/// another language can undo work inside a statement, so the DO block and the trigger
+/// functions that ran (and what they call) are read ([`undo`]); plain DML, foreign-key
+/// cascades (the server's own triggers) and bodies without either are exact.
+async fn undone_inside(
+    client: &Client,
+    report: &Report,
+) -> Result<Option<String>, super::PreviewError> {
     if report.plan.kind == WriteKind::Other {
-        return Some(
-            "a DO block, procedure or function may undo work in an exception block, which \
-             the server still counts"
-                .into(),
-        );
+        let why = if is_do_block(&report.plan.text) {
+            undo::do_block(client, &report.plan.text).await?
+        } else {
+            Some(
+                "a procedure or function may undo work in an exception block, which the \
+                 server still counts"
+                    .to_string(),
+            )
+        };
+        if why.is_some() {
+            return Ok(why);
+        }
     }
     if !report.triggered.is_empty() {
-        return Some(format!(
-            "triggers on {} ran, and rows a trigger undoes in an exception block are still \
-             counted by the server",
-            report.triggered.join(", ")
-        ));
+        let mut relids: Vec<u32> = report.delta.iter().map(|c| c.relid).collect();
+        relids.extend(&report.tree);
+        if let Some(why) = undo::triggers(client, &relids).await? {
+            return Ok(Some(format!(
+                "triggers on {} ran, and {why}",
+                report.triggered.join(", ")
+            )));
+        }
     }
     let unexplained = report.unexplained();
     // Through a simple view the base table and its foreign keys change: no PL/pgSQL
     // runs (a view's INSTEAD OF triggers are among the triggers above).
     let view = report.plan.target.as_ref().is_some_and(|t| t.kind == "v");
     if unexplained.is_empty() || view {
-        return None;
+        return Ok(None);
     }
-    Some(format!(
+    // Beyond the target, rows change through triggers (read above) or functions the
+    // statement calls: where no rule is involved (a rule's actions are not read), those
+    // functions are read too.
+    let rules = matches!(report.plan.cascade, Some(Err(_)));
+    if !rules {
+        let why = undo::statement(client, &report.plan.text).await?;
+        let Some(why) = why else {
+            return Ok(None);
+        };
+        return Ok(Some(format!(
+            "rows of {} changed beyond the target and the foreign-key effects pgward predicted, and {why}",
+            unexplained.join(", ")
+        )));
+    }
+    Ok(Some(format!(
         "rows of {} changed beyond the target and the foreign-key effects pgward predicted, \
          so a function or rule ran, and work it undid in an exception block would still be \
          counted by the server",
         unexplained.join(", ")
-    ))
+    )))
+}
+
+/// `text` is a DO block in PL/pgSQL.
+fn is_do_block(text: &str) -> bool {
+    let Ok(parsed) = pg_query::parse(text, pg_query::ParserOptions::DEFAULT) else {
+        return false;
+    };
+    let [stmt] = parsed.protobuf.stmts.as_slice() else {
+        return false;
+    };
+    let Some(pg_query::NodeEnum::DoStmt(d)) = stmt.stmt.as_ref().and_then(|s| s.node.as_ref())
+    else {
+        return false;
+    };
+    d.args.iter().all(|arg| match arg.node.as_ref() {
+        Some(pg_query::NodeEnum::DefElem(e)) if e.defname == "language" => {
+            matches!(
+                e.arg.as_ref().and_then(|a| a.node.as_ref()),
+                Some(pg_query::NodeEnum::String(s)) if s.sval == "plpgsql"
+            )
+        }
+        _ => true,
+    })
 }
 
 impl Report {
@@ -744,7 +796,8 @@ impl Report {
     /// Rows an UPDATE moved to another partition: the server counts each as a delete
     /// in one partition and an insert in another, the statement as one update.
     fn moved(&self) -> i64 {
-        if self.plan.kind != WriteKind::Update {
+        // One table alone moves no row: a delete and an insert there are a trigger's.
+        if self.plan.kind != WriteKind::Update || self.tree.len() < 2 {
             return 0;
         }
         let (i, _, d) = self.counted_in_tree();
@@ -833,16 +886,39 @@ impl Report {
                     .counted(relid)
                     .map(|c| if deletes { c.deleted } else { c.updated })
                     .unwrap_or(0);
-                if counted != rows {
+                if counted > rows {
+                    let cause = if self.triggered.is_empty() {
+                        "a function of the statement did more".to_string()
+                    } else {
+                        format!("triggers on {} did more", self.triggered.join(", "))
+                    };
                     lines.push(format!(
-                        "foreign keys explain {rows} {} in {name}, but the server counted {counted}: {}",
+                        "foreign keys explain {rows} {} in {name}, but the server counted {counted}: {cause}",
                         if deletes { "deletes" } else { "updates" },
-                        if counted > rows {
-                            "a trigger or rule did more"
-                        } else {
-                            "fewer happened: a BEFORE trigger skipped rows, a rule replaced the statement, or (for an UPDATE) key values did not change"
-                        }
                     ));
+                } else if counted < rows {
+                    let skipped = self.triggered.iter().any(|t| {
+                        t == &name || self.plan.target.as_ref().is_some_and(|g| &g.display() == t)
+                    });
+                    match (self.plan.kind, skipped) {
+                        // A cascade fires only where a key value really changed: fewer is
+                        // expected, and the foreign-key line shows the server's count.
+                        (WriteKind::Update, false) => {}
+                        (_, true) => lines.push(format!(
+                            "foreign keys explain {rows} {} in {name}, but the server counted {counted}: a BEFORE trigger on {} skipped rows{}",
+                            if deletes { "deletes" } else { "updates" },
+                            self.triggered.join(", "),
+                            if self.plan.kind == WriteKind::Update {
+                                ", or key values did not change"
+                            } else {
+                                ""
+                            }
+                        )),
+                        (_, false) => lines.push(format!(
+                            "foreign keys explain {rows} {} in {name}, but the server counted {counted}: fewer rows were reached than predicted",
+                            if deletes { "deletes" } else { "updates" },
+                        )),
+                    }
                 }
             }
             lines.sort();
@@ -927,7 +1003,26 @@ impl Report {
                         .collect();
                     cascade::update_summary(table, root, &ran)
                 } else {
-                    cascade::summary(table, root, effects)
+                    // The DELETE ran: where the server counted fewer rows than predicted
+                    // (a BEFORE trigger skipped some), its count is the truth.
+                    let ran: Vec<CascadeEffect> = effects
+                        .iter()
+                        .map(|e| {
+                            let counted = self.counted(e.relid).map_or(0, |c| match e.action {
+                                CascadeAction::Delete => c.deleted,
+                                _ => c.updated,
+                            });
+                            CascadeEffect {
+                                rows: if e.action == CascadeAction::Blocked {
+                                    e.rows
+                                } else {
+                                    e.rows.min(counted)
+                                },
+                                ..e.clone()
+                            }
+                        })
+                        .collect();
+                    cascade::summary(table, root, &ran)
                 };
                 out.push_str(&format!("Foreign keys: {}\n", one_line(&line)));
             }

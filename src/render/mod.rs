@@ -1,8 +1,9 @@
 //! What people read: query results in psql's formats ([`print`], with the options of
-//! [`pset`]), result tables ([`table`]), command tags ([`tag`]), server errors shown like psql's
+//! [`pset`]) or as COPY data ([`copy`]), result tables ([`table`]), command tags ([`tag`]), server errors shown like psql's
 //! ([`error`]), text on its way to the screen ([`text`]) with everything from outside
 //! escaped ([`escape`]), and terminal colour decisions ([`style`]).
 
+pub mod copy;
 pub mod error;
 pub mod escape;
 pub mod print;

@@ -24,6 +24,9 @@ pub enum Paint {
     Old,
     /// A new value in a diff: green.
     New,
+    /// SQL NULL in a diff, where no diff colour applies: dimmed, so it never reads as a
+    /// string.
+    Null,
     /// An accent in the given colour, bold (the environment in the prompt).
     Accent(Color),
 }
@@ -137,6 +140,7 @@ fn paint_one(s: &str, paint: Paint) -> String {
         Paint::Warn => s.with(Color::Yellow).bold().to_string(),
         Paint::Old => s.red().crossed_out().to_string(),
         Paint::New => s.green().to_string(),
+        Paint::Null => s.dim().italic().to_string(),
         Paint::Accent(c) => s.with(c).bold().to_string(),
     }
 }

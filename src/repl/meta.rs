@@ -3,7 +3,6 @@
 //! through the session's one terminal writer, with every name and argument escaped.
 
 use crate::render::escape::one_line;
-use crate::render::Text;
 use crate::session::{Outcome, Session};
 
 use super::describe;
@@ -50,8 +49,9 @@ fn describe_with(
     session: &mut Session,
     plan: describe::Plan,
 ) -> Outcome {
+    use crate::render::print::Part;
     use describe::relation::{self, Described};
-    use describe::{page::Page, Plan};
+    use describe::Plan;
     match plan {
         Plan::List(queries) => {
             for q in queries {
@@ -63,14 +63,12 @@ fn describe_with(
                     session.io().say_error(&one_line(message));
                     continue;
                 }
-                let page = Page {
-                    title: q.title,
-                    columns: result.columns,
-                    rows: result.rows,
-                    footers: Vec::new(),
-                    count: true,
-                };
-                session.io().out(&Text::plain(page.render()));
+                // Drawn as any result is, under psql's title for the listing, so `\x`,
+                // `\pset` and `\o` apply as in psql.
+                let io = session.io();
+                let saved = io.pset_mut().title.replace(q.title);
+                io.result(&result.columns, &result.rows, Part::WHOLE);
+                io.pset_mut().title = saved;
             }
             Outcome::Ok
         }
@@ -96,7 +94,7 @@ fn describe_with(
                 }
                 Ok(Described::Pages(pages)) => {
                     for page in pages {
-                        session.io().out(&Text::plain(page.render()));
+                        session.io().result_text(&page.render());
                     }
                     failed.unwrap_or(Outcome::Ok)
                 }
@@ -116,7 +114,7 @@ fn describe_with(
             if !text.ends_with('\n') {
                 text.push('\n');
             }
-            session.io().out(&Text::plain(text));
+            session.io().result_text(&text);
             Outcome::Ok
         }
     }
@@ -135,6 +133,17 @@ Previews
   \\again REASON     let the next COMMIT repeat a change the ledger already holds
 
 {DESCRIBE}
+
+Output (as psql's)
+  \\pset [NAME [VALUE]] set or show a printing option (format aligned|unaligned|csv,
+                    border, expanded, tuples_only, null, fieldsep, recordsep,
+                    csv_fieldsep, footer, pager on|off|always, title)
+  \\x [on|off|auto]  expanded display       \\t [on|off]   rows only
+  \\a                aligned/unaligned       \\f [SEP]      field separator
+  \\C [TITLE]        table title             \\o [FILE]     results to FILE
+  \\g [FILE]         run the buffer          \\gx [FILE]    run it, expanded
+  \\errverbose       the last server error with every field
+  \\copy ... TO FILE|STDOUT [options]   export a table or (query) as COPY data
 
 Transactions
   Reads run in their own READ ONLY transaction. The first write opens a guarded

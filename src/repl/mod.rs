@@ -3,10 +3,14 @@
 //! role, database and transaction state, psql's backslash meta-commands, and a history
 //! file per environment that never stores a statement carrying a secret ([`secrets`]).
 
+pub mod catalog;
+pub mod complete;
 pub mod context;
+pub mod copy;
 pub mod describe;
 pub mod helper;
 pub mod idle;
+pub mod lex;
 pub mod meta;
 pub mod output;
 pub mod prompt;
@@ -18,7 +22,7 @@ use std::path::PathBuf;
 
 use rustyline::error::ReadlineError;
 use rustyline::history::FileHistory;
-use rustyline::{Config, Editor};
+use rustyline::{CompletionType, Config, Editor};
 
 use crate::session::{signals, Confirm, Outcome, Session};
 use crate::ExitCode;
@@ -61,7 +65,11 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session, runner: &mut Run
     session.set_confirm(Box::new(EditorConfirm));
     session.set_error_rollback(true);
     session.set_reconnect(true);
-    let config = Config::builder().auto_add_history(false).build();
+    // psql's (readline's) completion: Tab completes what is common, a second Tab lists.
+    let config = Config::builder()
+        .auto_add_history(false)
+        .completion_type(CompletionType::List)
+        .build();
     let mut editor: Editor<ReplHelper, FileHistory> = match Editor::with_config(config) {
         Ok(e) => e,
         Err(e) => {
@@ -72,7 +80,14 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session, runner: &mut Run
         }
     };
     let color = session.settings().env.color;
-    editor.set_helper(Some(ReplHelper::default()));
+    let coloured = session.io().style().color;
+    // Completion's names come from a connection of its own, in the background.
+    let catalog = catalog::Loader::start(session.conn_params());
+    editor.set_helper(Some(ReplHelper {
+        colored_prompt: String::new(),
+        color: coloured,
+        catalog: Some(catalog.catalog.clone()),
+    }));
     let history = history_path(&session.settings().env.name);
     if let Some(path) = &history {
         if let Some(dir) = path.parent() {
@@ -105,7 +120,11 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session, runner: &mut Run
         }
         let p = prompt::Prompt::of(session).continued(runner.status());
         if let Some(h) = editor.helper_mut() {
-            h.colored_prompt = p.colored(color);
+            h.colored_prompt = if coloured {
+                p.colored(color)
+            } else {
+                String::new()
+            };
         }
         // Dropped as soon as the prompt is answered, which cancels the warning.
         let idle_warning = session.idle_deadline().and_then(|(deadline, idle)| {
@@ -130,6 +149,9 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session, runner: &mut Run
                 if runner.is_empty() {
                     let entry = typed.join("\n");
                     typed.clear();
+                    if changes_catalog(&entry) {
+                        catalog.refresh();
+                    }
                     if filter.keeps(&entry) {
                         let _ = editor.add_history_entry(entry.trim());
                         if let Some(path) = &history {
@@ -162,4 +184,17 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session, runner: &mut Run
     }
     rt.block_on(session.finish());
     status
+}
+
+/// True when `entry` may have changed what completion knows: DDL, or the end of a
+/// transaction (the catalog's connection sees committed names only).
+fn changes_catalog(entry: &str) -> bool {
+    crate::sql::split(entry).pieces.iter().any(|p| {
+        matches!(
+            crate::sql::classify(&p.text),
+            crate::sql::Verdict::Ddl
+                | crate::sql::Verdict::Transaction(_)
+                | crate::sql::Verdict::NonTransactional { .. }
+        )
+    })
 }

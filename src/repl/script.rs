@@ -8,7 +8,7 @@
 //! expanded one.
 //!
 //! The buffer's own meta-commands live here (`\g \gx \p \r \e \watch \i \ir \set \unset
-//! \echo \timing`); the output ones (`\pset \x \o …`) go to [`super::output`] with
+//! \echo \timing`); `\copy` to [`super::copy`]; the output ones (`\pset \x \o …`) go to [`super::output`] with
 //! their arguments read the same way; everything else goes to [`super::meta::perform`].
 
 use std::path::{Path, PathBuf};
@@ -19,6 +19,7 @@ use crate::session::{Outcome, Session};
 use crate::sql::{self, Verdict};
 
 use super::context;
+use super::copy;
 use super::meta;
 use super::output;
 use super::vars::{self, Vars};
@@ -299,6 +300,10 @@ impl Runner {
             "\\echo",
             "\\timing",
         ];
+        if command == "\\copy" {
+            // psql reads \copy's arguments as the whole rest of the line.
+            return Flow::Go(copy::perform(rt, session, raw));
+        }
         let output = output::COMMANDS.contains(&command);
         if !OWN.contains(&command) && !output {
             // The other meta-commands read their arguments themselves (describe's

@@ -17,7 +17,8 @@ use super::probe::Timeouts;
 const READ: &str = "SELECT pg_catalog.current_setting('default_transaction_read_only'), \
      pg_catalog.current_setting('default_transaction_isolation'), \
      pg_catalog.pg_is_in_recovery()::pg_catalog.text, \
-     current_user::pg_catalog.text, session_user::pg_catalog.text";
+     current_user::pg_catalog.text, session_user::pg_catalog.text, \
+     pg_catalog.current_setting('server_encoding')";
 
 // Where each value came from: only what someone set (not PostgreSQL's built-in default)
 // is announced as overridden.
@@ -49,6 +50,9 @@ pub struct ServerDefaults {
     pub role_default: Option<RoleDefault>,
     /// pg_settings.source of the settings above, by name (absent: built-in default).
     pub sources: std::collections::BTreeMap<String, String>,
+    /// `server_encoding`: `SQL_ASCII` databases may hold bytes the server cannot send
+    /// as UTF-8.
+    pub server_encoding: String,
 }
 
 /// A `role` setting on the login or the database.
@@ -108,6 +112,7 @@ impl ServerDefaults {
             isolation: get(1),
             standby: get(2) == "true",
             role_default,
+            server_encoding: get(5),
         })
     }
 
@@ -232,6 +237,7 @@ mod tests {
             isolation: "repeatable read".into(),
             standby: false,
             role_default: None,
+            server_encoding: "UTF8".into(),
             sources: [
                 "statement_timeout",
                 "lock_timeout",

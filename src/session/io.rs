@@ -13,6 +13,7 @@
 
 use std::io::Write;
 
+use crate::render::copy::CopyFormat;
 use crate::render::print::{self, Part, Target};
 use crate::render::pset::Pset;
 use crate::render::table::Column;
@@ -38,6 +39,18 @@ pub struct Io {
     pager: Option<pager::Running>,
     /// `\gx`: the next results are expanded.
     expanded_once: bool,
+    /// `\copy … TO`: rows go out as COPY data, not as a table.
+    copy: Option<CopySink>,
+}
+
+/// Where `\copy … TO` writes, in which format, and how many rows so far.
+struct CopySink {
+    format: CopyFormat,
+    /// The client file (written as it is: data, not a screen); `None`: where results go.
+    file: Option<Box<dyn Write>>,
+    rows: u64,
+    /// The first write that failed: nothing more is written, and the command fails.
+    error: Option<std::io::Error>,
 }
 
 impl Io {
@@ -54,6 +67,32 @@ impl Io {
             file: None,
             pager: None,
             expanded_once: false,
+            copy: None,
+        }
+    }
+
+    /// `\copy … TO`: from now on rows are written as COPY data in `format`, to `file`
+    /// (as they are) or, without one, where results go (escaped, as all screen text).
+    pub fn start_copy(&mut self, format: CopyFormat, file: Option<Box<dyn Write>>) {
+        self.copy = Some(CopySink {
+            format,
+            file,
+            rows: 0,
+            error: None,
+        });
+    }
+
+    /// Ends `\copy … TO`: the rows written (the file is flushed and closed).
+    pub fn end_copy(&mut self) -> Result<u64, std::io::Error> {
+        match self.copy.take() {
+            Some(CopySink { error: Some(e), .. }) => Err(e),
+            Some(CopySink {
+                file: Some(mut f),
+                rows,
+                ..
+            }) => f.flush().map(|()| rows),
+            Some(sink) => Ok(sink.rows),
+            None => Ok(0),
         }
     }
 
@@ -116,6 +155,20 @@ impl Io {
     /// `\o` file, the pager or the results stream. The pager starts with the first
     /// piece of a result that needs it and is waited for after the last.
     pub fn result(&mut self, columns: &[Column], rows: &[Vec<Option<String>>], part: Part) {
+        if let Some(sink) = &mut self.copy {
+            let mut data = String::new();
+            if part.start && sink.format.header {
+                data.push_str(&sink.format.header_line(columns));
+            }
+            sink.format.rows(rows, &mut data);
+            sink.rows += rows.len() as u64;
+            match &mut sink.file {
+                Some(_) if sink.error.is_some() => {}
+                Some(f) => sink.error = f.write_all(data.as_bytes()).err(),
+                None => self.write_result(escape::multi_line(&data).as_bytes()),
+            }
+            return;
+        }
         let terminal = self.terminal();
         let target = Target {
             pset: &self.pset,
@@ -143,6 +196,13 @@ impl Io {
                 p.finish();
             }
         }
+    }
+
+    /// Text drawn as a result (a describe page, a function's source), where results go:
+    /// the `\o` file or the results stream. Escaped like everything else.
+    pub fn result_text(&mut self, text: &str) {
+        let text = escape::multi_line(text);
+        self.write_result(text.as_bytes());
     }
 
     /// A command tag (`INSERT 0 1`), where results go; not with `-q`.

@@ -64,7 +64,8 @@ impl Session {
             version: env!("CARGO_PKG_VERSION").to_string(),
             host: whoami::hostname().unwrap_or_else(|_| "unknown".into()),
             operator_key: operator_key.to_string(),
-            accepted_risks: Vec::new(),
+            // One line per risk the environment accepts, as the banner showed it.
+            accepted_risks: self.accepted.clone(),
         };
         self.log = SessionLog::open(target, start);
         if let Some(reason) = self.log.unlogged_reason().map(str::to_string) {

@@ -36,6 +36,7 @@ mod standalone;
 mod standalone_digest;
 pub mod state;
 mod summary;
+mod typed_comment;
 pub mod undo;
 pub mod undo_sql;
 mod unknown;
@@ -302,6 +303,12 @@ impl Session {
             return Outcome::SqlError;
         }
         Outcome::Ok
+    }
+
+    /// The connection parameters the session connected with (the password that worked
+    /// included), for the completion catalog's own connection.
+    pub fn conn_params(&self) -> &crate::conn::ConnParams {
+        &self.conn.params
     }
 
     /// Runs one catalog query for a describe command (`\d NAME`) exactly as a typed
@@ -974,6 +981,16 @@ impl Session {
                 let shown = render::error::db_error(db, text);
                 self.say_error(shown.trim_end());
                 self.last_error = Some((db.clone(), text.to_string()));
+                if db.code() == &SqlState::CHARACTER_NOT_IN_REPERTOIRE
+                    && self.defaults.server_encoding == "SQL_ASCII"
+                {
+                    // The server will not send a SQL_ASCII database's non-UTF-8 bytes to
+                    // a UTF-8 client (pgward's quoting rules need UTF-8), but it sends
+                    // them escaped as bytea's text.
+                    self.say_hint(
+                        "this SQL_ASCII database holds bytes that are not UTF-8, and pgward reads in UTF-8: read such a column escaped, e.g. encode(name::bytea, 'escape')",
+                    );
+                }
             }
             None => self.say_error(&format!("ERROR:  {}", render::error::one_line(&e))),
         }

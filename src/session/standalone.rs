@@ -135,7 +135,7 @@ impl Session {
         out.push_str(
             "It CANNOT BE ROLLED BACK: no transaction holds it, so once sent its effect stays.\n",
         );
-        if what.contains("CONCURRENTLY") && what.contains("INDEX") || what.starts_with("REINDEX") {
+        if leaves_invalid_index(what) {
             out.push_str(
                 "If it fails part-way it can leave an INVALID index behind, to drop with DROP INDEX CONCURRENTLY.\n",
             );
@@ -283,7 +283,7 @@ impl Session {
                     error: crate::render::error::one_line(&e),
                 });
                 let outcome = self.failed(e, text).await;
-                if what.contains("INDEX") || what.starts_with("REINDEX") {
+                if leaves_invalid_index(what) {
                     self.say_warn(&format!(
                         "{what} failed: it may have left an INVALID index behind (pg_index.indisvalid); drop it with DROP INDEX CONCURRENTLY"
                     ));
@@ -381,6 +381,12 @@ fn restored(before: &Identity, seen: &Identity) -> Option<String> {
         return Some("statement_timeout or lock_timeout differs from before".into());
     }
     None
+}
+
+/// Whether a failure part-way can leave an INVALID index behind (CREATE, DROP and
+/// REINDEX … CONCURRENTLY, REINDEX SCHEMA).
+fn leaves_invalid_index(what: &str) -> bool {
+    what.contains("INDEX")
 }
 
 /// A timeout in milliseconds as the summary shows it.

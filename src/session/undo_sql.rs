@@ -1,5 +1,5 @@
 //! The undo SQL of the open transaction, generated at COMMIT before the summary from
-//! every captured row's images (`preview::undo`), so a failure to generate or store it
+//! every captured row's images (`preview::revert`), so a failure to generate or store it
 //! is said in the summary as a reason undo is impossible. Statements are undone last
 //! first, so a child deleted after its parent is inserted back after it. Small undo
 //! goes inline into the `commit_intent` record; larger undo streams into a gzip side
@@ -14,7 +14,7 @@ use tokio_postgres::Client;
 
 use crate::audit::hex;
 use crate::preview::images::{spill_line, Image};
-use crate::preview::undo::{Column, Target};
+use crate::preview::revert::{Column, Target};
 
 use super::changes::NetStatement;
 use super::Session;

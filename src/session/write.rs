@@ -71,8 +71,14 @@ impl Session {
                 } else {
                     String::new()
                 };
+                // The server log shows the statement as typed, not only the rewrite.
+                let sql = super::typed_comment::with_typed_comment(
+                    self.settings.ticket.as_deref(),
+                    text,
+                    sql,
+                );
                 let captured =
-                    exec::run_capture(client, &self.conn.tls, sql, sink, kind.columns().len())
+                    exec::run_capture(client, &self.conn.tls, &sql, sink, kind.columns().len())
                         .await;
                 match captured {
                     Ok((executed, images)) => {

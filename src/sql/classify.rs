@@ -105,13 +105,7 @@ pub(crate) fn analyze_at(sql: &str, options: &Options, depth: usize) -> Analysis
         Ok(kind) => kind,
         Err(refusal) => return Analysis::bare(Verdict::Refused(refusal)),
     };
-    match serde_json::to_value(node) {
-        Ok(Value::Object(map)) => match map.iter().next() {
-            Some((name, body)) => tree::walk_statement(name, body, &mut facts),
-            None => return refused(Rule::Unrecognised, "an empty statement"),
-        },
-        _ => return refused(Rule::Unrecognised, "a parse tree pgward cannot read"),
-    }
+    tree::walk_statement(node, &mut facts);
     if let Some(refusal) = facts.refusal.take() {
         return Analysis::bare(Verdict::Refused(refusal));
     }
@@ -124,6 +118,17 @@ pub(crate) fn analyze_at(sql: &str, options: &Options, depth: usize) -> Analysis
         }
         Kind::Risk(risk, lock) => {
             let risk = facts.risk.map_or(risk, |r| r.max(risk));
+            // Locks that nested parts take (the statements of a DO block) count too.
+            let lock = match (lock, facts.lock) {
+                (Some(a), Some(b)) => Some(locks::max(Some(a), b)),
+                (a, b) => a.or(b),
+            };
+            // A schema change found inside (SELECT … INTO) reads what it copies.
+            let lock = match lock {
+                None if risk == Risk::Ddl && !reads.is_empty() => Some("ACCESS SHARE"),
+                None if risk == Risk::Ddl => Some(locks::NONE),
+                lock => lock,
+            };
             (risk.verdict(), lock)
         }
     };
@@ -193,7 +198,7 @@ pub(crate) fn kind(
             if d.concurrent {
                 alone("DROP INDEX CONCURRENTLY", SUE)
             } else {
-                ddl(AX)
+                ddl(locks::ddl(node))
             }
         }
         NodeEnum::AlterTableStmt(a) => {
@@ -252,13 +257,23 @@ pub(crate) fn kind(
         NodeEnum::VacuumStmt(v) if v.is_vacuumcmd => alone("VACUUM", SUE),
         // ANALYZE rewrites planner statistics: runs like a schema change.
         NodeEnum::VacuumStmt(_) => ddl("SHARE UPDATE EXCLUSIVE"),
+        NodeEnum::AlterFunctionStmt(f) => {
+            function_settings(&f.actions)?;
+            ddl(locks::NONE)
+        }
         NodeEnum::CreateFunctionStmt(f) => {
             let language = def_string(&f.options, "language").unwrap_or_else(|| "sql".into());
             body_language(&language, "CREATE FUNCTION")?;
+            function_settings(&f.options)?;
             let mut body = Facts::default();
             if f.sql_body.is_none() {
                 if language.eq_ignore_ascii_case("plpgsql") {
-                    plpgsql::inspect(sql, options, depth, &mut body, false);
+                    match def_string(&f.options, "as") {
+                        Some(source) if returns_trigger(f) => {
+                            plpgsql::inspect_trigger(&source, options, depth, &mut body)
+                        }
+                        _ => plpgsql::inspect(sql, options, depth, &mut body, false),
+                    }
                 } else if let Some(text) = def_string(&f.options, "as") {
                     sql_body(&text, options, depth, &mut body);
                 }
@@ -267,7 +282,7 @@ pub(crate) fn kind(
             if let Some(r) = body.refusal {
                 return Err(r);
             }
-            Ok(K(Risk::Ddl, None))
+            ddl(locks::NONE)
         }
         NodeEnum::CreateExtensionStmt(e)
             if functions::EXTENSIONS.contains(&e.extname.to_lowercase().as_str()) =>
@@ -296,9 +311,9 @@ pub(crate) fn kind(
         | NodeEnum::CreateRoleStmt(_)
         | NodeEnum::CreatePublicationStmt(_)
         | NodeEnum::CreateTransformStmt(_)
-        | NodeEnum::CreateAmStmt(_) => Ok(K(Risk::Ddl, None)),
-        NodeEnum::CreateTrigStmt(_) | NodeEnum::CreatePolicyStmt(_) => ddl("SHARE ROW EXCLUSIVE"),
-        NodeEnum::RuleStmt(_) => ddl(AX),
+        | NodeEnum::CreateAmStmt(_) => ddl(locks::ddl(node)),
+        NodeEnum::CreateTrigStmt(_) => ddl("SHARE ROW EXCLUSIVE"),
+        NodeEnum::CreatePolicyStmt(_) | NodeEnum::RuleStmt(_) => ddl(AX),
         NodeEnum::AlterPolicyStmt(_) => ddl(AX),
         NodeEnum::RenameStmt(_)
         | NodeEnum::AlterObjectSchemaStmt(_)
@@ -307,7 +322,6 @@ pub(crate) fn kind(
         | NodeEnum::AlterDomainStmt(_)
         | NodeEnum::AlterEnumStmt(_)
         | NodeEnum::AlterTypeStmt(_)
-        | NodeEnum::AlterFunctionStmt(_)
         | NodeEnum::AlterOperatorStmt(_)
         | NodeEnum::AlterCollationStmt(_)
         | NodeEnum::AlterStatsStmt(_)
@@ -323,7 +337,7 @@ pub(crate) fn kind(
         | NodeEnum::AlterPublicationStmt(_)
         | NodeEnum::AlterDefaultPrivilegesStmt(_)
         | NodeEnum::GrantStmt(_)
-        | NodeEnum::GrantRoleStmt(_) => Ok(K(Risk::Ddl, None)),
+        | NodeEnum::GrantRoleStmt(_) => ddl(locks::ddl(node)),
         NodeEnum::CommentStmt(c) => {
             if let Some(object) = c.object.as_deref() {
                 let parts = name_list(object);
@@ -331,9 +345,9 @@ pub(crate) fn kind(
                     facts.writes.insert(parts.join("."));
                 }
             }
-            ddl("SHARE UPDATE EXCLUSIVE")
+            ddl(locks::ddl(node))
         }
-        NodeEnum::SecLabelStmt(_) => ddl("SHARE UPDATE EXCLUSIVE"),
+        NodeEnum::SecLabelStmt(_) => ddl(locks::ddl(node)),
 
         // Transaction control.
         NodeEnum::TransactionStmt(t) => transaction(t),
@@ -468,6 +482,53 @@ fn sql_body(text: &str, options: &Options, depth: usize, facts: &mut Facts) {
     }
 }
 
+/// The `SET` clauses of CREATE or ALTER FUNCTION (`SET work_mem = '1MB'`, `RESET ALL`):
+/// they apply whenever the function runs, so a setting a typed `SET` may not change is
+/// refused here too. A dotted name is refused: whether it is a registered setting can only
+/// be looked up when the function is called.
+fn function_settings(options: &[pg_query::Node]) -> Result<(), Refusal> {
+    for option in options {
+        let Some(NodeEnum::DefElem(d)) = option.node.as_ref() else {
+            continue;
+        };
+        let Some(NodeEnum::VariableSetStmt(s)) = d.arg.as_deref().and_then(|a| a.node.as_ref())
+        else {
+            continue;
+        };
+        let verb = match s.kind() {
+            // Drops the function's own settings: nothing of pgward's.
+            VariableSetKind::VarResetAll => continue,
+            VariableSetKind::VarReset => "a function's RESET",
+            _ => "a function's SET",
+        };
+        if settings::check(&s.name, verb)? == settings::Allowed::Placeholder {
+            return Err(Refusal::new(
+                Rule::GuardSetting,
+                format!("{verb} {} (a dotted setting is checked against the server only when set in the session)", s.name),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether a CREATE FUNCTION returns `trigger` (or `pg_catalog.trigger`).
+fn returns_trigger(f: &pg_query::protobuf::CreateFunctionStmt) -> bool {
+    let Some(t) = f.return_type.as_ref() else {
+        return false;
+    };
+    let names: Vec<&str> = t
+        .names
+        .iter()
+        .filter_map(|n| match n.node.as_ref() {
+            Some(NodeEnum::String(s)) => Some(s.sval.as_str()),
+            _ => None,
+        })
+        .collect();
+    t.array_bounds.is_empty()
+        && !t.setof
+        && matches!(names.as_slice(), ["trigger"] | ["pg_catalog", "trigger"])
+}
+
 /// The string value of the `DefElem` named `name` in a list of options.
 fn def_string(options: &[pg_query::Node], name: &str) -> Option<String> {
     options.iter().find_map(|o| match o.node.as_ref() {
@@ -517,6 +578,19 @@ fn name_list(node: &pg_query::Node) -> Vec<String> {
     }
 }
 
+/// The value of a boolean transaction option (`READ ONLY` is `transaction_read_only = 1`).
+fn flag(d: &protobuf::DefElem) -> Option<bool> {
+    match d.arg.as_deref()?.node.as_ref()? {
+        NodeEnum::AConst(c) => match c.val.as_ref()? {
+            protobuf::a_const::Val::Ival(i) => Some(i.ival != 0),
+            protobuf::a_const::Val::Boolval(b) => Some(b.boolval),
+            _ => None,
+        },
+        NodeEnum::Integer(i) => Some(i.ival != 0),
+        _ => None,
+    }
+}
+
 fn transaction(t: &protobuf::TransactionStmt) -> Result<Kind, Refusal> {
     let shape = |detail: &str| Err(Refusal::new(Rule::TransactionShape, detail));
     let two_phase = |detail: &str| Err(Refusal::new(Rule::TwoPhaseCommit, detail));
@@ -541,9 +615,22 @@ fn transaction(t: &protobuf::TransactionStmt) -> Result<Kind, Refusal> {
                             .to_uppercase();
                         isolation = Some(level);
                     }
-                    _ => return shape(
-                        "BEGIN with an access mode (pgward chooses READ ONLY or READ WRITE itself)",
-                    ),
+                    // READ WRITE and NOT DEFERRABLE are what pgward's guarded write
+                    // transaction is anyway (it states READ WRITE itself): accepted.
+                    Some(NodeEnum::DefElem(d))
+                        if (d.defname == "transaction_read_only"
+                            || d.defname == "transaction_deferrable")
+                            && flag(d) == Some(false) => {}
+                    Some(NodeEnum::DefElem(d)) if d.defname == "transaction_read_only" => {
+                        return shape(
+                            "BEGIN READ ONLY (a transaction you open is pgward's guarded write transaction; reads typed outside one already run in a READ ONLY transaction of pgward's own: just type the SELECT)",
+                        )
+                    }
+                    _ => {
+                        return shape(
+                            "BEGIN DEFERRABLE (it only matters to a SERIALIZABLE READ ONLY transaction, and a transaction you open is pgward's guarded write transaction)",
+                        )
+                    }
                 }
             }
             tx(TxControl::Begin { isolation })

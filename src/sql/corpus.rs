@@ -177,6 +177,14 @@ fn transaction_control() {
             isolation: Some("SERIALIZABLE".into())
         }
     );
+    // READ WRITE is what pgward's write transaction is: accepted, as plain BEGIN.
+    assert_eq!(tx("BEGIN READ WRITE"), TxControl::Begin { isolation: None });
+    assert_eq!(
+        tx("start transaction isolation level serializable, read write, not deferrable"),
+        TxControl::Begin {
+            isolation: Some("SERIALIZABLE".into())
+        }
+    );
     assert_eq!(tx("COMMIT"), TxControl::Commit);
     assert_eq!(tx("END"), TxControl::Commit);
     assert_eq!(tx("COMMIT AND NO CHAIN"), TxControl::Commit);
@@ -363,7 +371,8 @@ fn refusals() {
         ),
         ("DISCARD ALL", Rule::NoTransactionBlock),
         ("BEGIN READ ONLY", Rule::TransactionShape),
-        ("START TRANSACTION READ WRITE", Rule::TransactionShape),
+        ("START TRANSACTION READ ONLY", Rule::TransactionShape),
+        ("BEGIN READ WRITE, DEFERRABLE", Rule::TransactionShape),
         (
             "BEGIN ISOLATION LEVEL SERIALIZABLE, READ ONLY, DEFERRABLE",
             Rule::TransactionShape,
@@ -725,6 +734,53 @@ fn dynamic_sql_in_bodies() {
 }
 
 #[test]
+fn trigger_functions_are_inspected_like_any_body() {
+    // libpg_query cannot write a trigger function's tree as JSON; its body is read
+    // through a wrapper, so a trigger function is DDL like any other, and refused for
+    // what its body would do when fired.
+    let ddl = [
+        "CREATE FUNCTION audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+         NEW.updated_at := now(); INSERT INTO audit_log VALUES (TG_OP, OLD.id); RETURN NEW; END $$",
+        "CREATE OR REPLACE FUNCTION pg_catalog_t() RETURNS pg_catalog.trigger AS $f$ \
+         BEGIN IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW; END; $f$ LANGUAGE plpgsql",
+        "CREATE FUNCTION t() RETURNS trigger LANGUAGE plpgsql AS 'begin return null; end'",
+    ];
+    for sql in ddl {
+        assert_eq!(classify(sql), Verdict::Ddl, "{sql}");
+    }
+    let refusals: &[(&str, Rule)] = &[
+        (
+            "CREATE FUNCTION t() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             EXECUTE 'SET LOCAL ' || 'ro' || 'le x'; RETURN NEW; END $$",
+            Rule::DynamicSql,
+        ),
+        (
+            "CREATE FUNCTION t() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             PERFORM dblink_exec('x'); RETURN NEW; END $$",
+            Rule::OutsideReach,
+        ),
+        (
+            "CREATE FUNCTION t() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             SET LOCAL ROLE postgres; RETURN NEW; END $$",
+            Rule::IdentityChange,
+        ),
+        (
+            "CREATE FUNCTION t() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN syntax error; END $$",
+            Rule::Unrecognised,
+        ),
+        // A body that would close the wrapper early is still one body to the parser.
+        (
+            "CREATE FUNCTION t() RETURNS trigger LANGUAGE plpgsql AS $q$ BEGIN RETURN NEW; END $pgward$ \
+             ; SELECT dblink_exec('x') $q$",
+            Rule::Unrecognised,
+        ),
+    ];
+    for (sql, rule) in refusals {
+        assert_eq!(refused(sql), *rule, "{sql}");
+    }
+}
+
+#[test]
 fn effects_that_survive_rollback() {
     for sql in [
         "SELECT brin_summarize_new_values('i')",
@@ -803,4 +859,136 @@ fn refusal_details_name_the_trigger() {
         r.detail
     );
     assert!(r.to_string().starts_with("refused: function dblink_exec ("));
+}
+
+// ---- Found by PostgreSQL's regression SQL (bench/corpus.sh) ------------------------------
+
+#[test]
+fn every_schema_change_states_its_lock() {
+    // Each checked against pg_locks on PostgreSQL 15 (docs/check.md).
+    let cases: &[(&str, &str)] = &[
+        ("GRANT SELECT ON t TO u", "none"),
+        ("REVOKE ALL ON ALL TABLES IN SCHEMA s FROM u", "none"),
+        (
+            "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'select 1'",
+            "none",
+        ),
+        ("CREATE TYPE ty AS (x int)", "none"),
+        ("CREATE ROLE r", "none"),
+        ("CREATE TABLE n (a int)", "none"),
+        (
+            "CREATE TABLE n (a int REFERENCES t (id))",
+            "SHARE ROW EXCLUSIVE",
+        ),
+        (
+            "CREATE TABLE n (a int, FOREIGN KEY (a) REFERENCES t)",
+            "SHARE ROW EXCLUSIVE",
+        ),
+        ("CREATE TABLE n () INHERITS (t)", "SHARE UPDATE EXCLUSIVE"),
+        (
+            "CREATE TABLE n PARTITION OF p FOR VALUES IN (1)",
+            "ACCESS EXCLUSIVE",
+        ),
+        ("CREATE TABLE n (LIKE t INCLUDING ALL)", "ACCESS SHARE"),
+        ("CREATE TABLE n AS SELECT * FROM t", "ACCESS SHARE"),
+        ("SELECT * INTO n FROM t", "ACCESS SHARE"),
+        ("CREATE VIEW v AS SELECT * FROM t", "ACCESS SHARE"),
+        (
+            "CREATE OR REPLACE VIEW v AS SELECT * FROM t",
+            "ACCESS EXCLUSIVE",
+        ),
+        ("CREATE POLICY p ON t USING (true)", "ACCESS EXCLUSIVE"),
+        (
+            "CREATE STATISTICS st ON a, b FROM t",
+            "SHARE UPDATE EXCLUSIVE",
+        ),
+        ("ALTER SEQUENCE s RESTART", "SHARE ROW EXCLUSIVE"),
+        ("ALTER TABLE t RENAME TO t2", "ACCESS EXCLUSIVE"),
+        ("ALTER TABLE t RENAME COLUMN a TO b", "ACCESS EXCLUSIVE"),
+        ("ALTER INDEX i RENAME TO j", "SHARE UPDATE EXCLUSIVE"),
+        ("ALTER FUNCTION f() RENAME TO g", "none"),
+        ("ALTER TABLE t SET SCHEMA s", "ACCESS EXCLUSIVE"),
+        (
+            "ALTER TABLE p ATTACH PARTITION c FOR VALUES IN (7)",
+            "ACCESS EXCLUSIVE",
+        ),
+        ("COMMENT ON COLUMN t.a IS 'x'", "SHARE UPDATE EXCLUSIVE"),
+        ("COMMENT ON FUNCTION f() IS 'x'", "none"),
+        ("ALTER DOMAIN d ADD CONSTRAINT c CHECK (VALUE > 0)", "SHARE"),
+        ("DROP FUNCTION f()", "none"),
+        ("DROP TYPE ty CASCADE", "ACCESS EXCLUSIVE"),
+        ("DROP OWNED BY r", "ACCESS EXCLUSIVE"),
+        (
+            "CREATE SCHEMA s CREATE TABLE x (id int REFERENCES t) CREATE VIEW y AS SELECT 1",
+            "SHARE ROW EXCLUSIVE",
+        ),
+        ("ALTER FUNCTION f() SET work_mem = '2MB'", "none"),
+    ];
+    for (sql, want) in cases {
+        assert_eq!(classify(sql), Verdict::Ddl, "{sql}");
+        assert_eq!(lock(sql), Some(*want), "{sql}");
+    }
+    let a = analyze("CREATE VIEW v AS SELECT * FROM t", &Options::default());
+    assert_eq!((a.reads, a.writes), (vec!["t".into()], vec!["v".into()]));
+}
+
+#[test]
+fn function_set_clauses_follow_the_rules_of_set() {
+    for sql in [
+        "CREATE FUNCTION f() RETURNS int LANGUAGE sql SET work_mem = '1MB' AS 'select 1'",
+        "CREATE FUNCTION f() RETURNS int LANGUAGE sql SET search_path FROM CURRENT AS 'select 1'",
+        "ALTER FUNCTION f() SET enable_seqscan = off",
+        "ALTER FUNCTION f() RESET work_mem",
+        "ALTER FUNCTION f() RESET ALL",
+        "ALTER PROCEDURE p() SET work_mem = '1MB'",
+    ] {
+        assert_eq!(classify(sql), Verdict::Ddl, "{sql}");
+    }
+    for (sql, rule) in [
+        (
+            "CREATE FUNCTION f() RETURNS int LANGUAGE sql SET statement_timeout = 0 AS 'select 1'",
+            Rule::GuardSetting,
+        ),
+        ("ALTER FUNCTION f() SET role = admin", Rule::IdentityChange),
+        (
+            "ALTER FUNCTION f() SET session_replication_role = replica",
+            Rule::GuardSetting,
+        ),
+        (
+            "ALTER FUNCTION f() SET plpgsql.check_asserts = off",
+            Rule::GuardSetting,
+        ),
+        (
+            "ALTER FUNCTION f() SET myext.anything = 1",
+            Rule::GuardSetting,
+        ),
+    ] {
+        assert_eq!(refused(sql), rule, "{sql}");
+    }
+}
+
+#[test]
+fn plpgsql_assignments_are_not_schema_changes() {
+    assert_eq!(
+        classify("DO $$ declare n int; begin n := 1; n := (select count(*) from t); end $$"),
+        Verdict::Read
+    );
+    assert_eq!(
+        classify("DO $$ declare n int; begin n := nextval('s'); end $$"),
+        OPAQUE
+    );
+}
+
+#[test]
+fn planner_and_new_object_settings_are_session_settings() {
+    for sql in [
+        "SET min_parallel_table_scan_size = 0",
+        "RESET min_parallel_index_scan_size",
+        "SET default_tablespace = ''",
+        "SET default_toast_compression = 'lz4'",
+        "SET default_table_access_method = heap",
+        "SET stats_fetch_consistency = snapshot",
+    ] {
+        assert_eq!(classify(sql), Verdict::Session, "{sql}");
+    }
 }

@@ -15,7 +15,7 @@
 pub mod classify;
 pub mod functions;
 pub mod locks;
-mod plpgsql;
+pub(crate) mod plpgsql;
 pub mod settings;
 pub mod split;
 mod tree;

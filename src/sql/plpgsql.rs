@@ -12,7 +12,7 @@
 //! dynamic SQL (`allow_dynamic_sql`), in which case the statement is an opaque write and
 //! the role setup the database enforces is what holds.
 
-use pg_query::ParserOptions;
+use pg_query::{NodeEnum, ParserOptions};
 use serde_json::Value;
 
 use super::classify::analyze_at;
@@ -37,7 +37,54 @@ pub(crate) fn inspect(
     facts: &mut Facts,
     runs_now: bool,
 ) {
-    let json = match pg_query::parse_plpgsql(sql) {
+    inspect_parsed(
+        pg_query::parse_plpgsql(sql).map_err(|e| e.to_string()),
+        options,
+        depth,
+        facts,
+        runs_now,
+    );
+}
+
+/// Inspects the body (`source`, the function's `AS` string) of a PL/pgSQL function that
+/// returns `trigger`; see [`parse_trigger_body`]. The body runs later, when fired.
+pub(crate) fn inspect_trigger(source: &str, options: &Options, depth: usize, facts: &mut Facts) {
+    inspect_parsed(parse_trigger_body(source), options, depth, facts, false);
+}
+
+/// Parses the body (`prosrc`) of a PL/pgSQL trigger function. libpg_query (pg_query
+/// =18.1.0) writes the tree of a function returning `trigger` as invalid JSON, so the
+/// body is parsed as a block nested in a function returning `integer` that declares
+/// `new` and `old` as records: a trigger body is one block, and what it does (its
+/// statements, expressions, dynamic SQL and exception blocks) parses the same.
+pub fn parse_trigger_body(source: &str) -> Result<Value, String> {
+    let mut tag = String::from("pgward");
+    while source.contains(&format!("${tag}$")) {
+        tag.push('_');
+    }
+    let mut last = String::new();
+    // The body's last `END` may or may not carry its own semicolon.
+    for end in ["\n;\n", "\n"] {
+        let wrapped = format!(
+            "CREATE FUNCTION pgward_trigger_body() RETURNS integer LANGUAGE plpgsql AS ${tag}$ \
+             DECLARE new record; old record; BEGIN\n{source}{end}END ${tag}$"
+        );
+        match pg_query::parse_plpgsql(&wrapped) {
+            Ok(json) => return Ok(json),
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(last)
+}
+
+fn inspect_parsed(
+    parsed: Result<Value, String>,
+    options: &Options,
+    depth: usize,
+    facts: &mut Facts,
+    runs_now: bool,
+) {
+    let json = match parsed {
         Ok(json) => json,
         Err(e) => {
             facts.refuse(Refusal::new(
@@ -80,6 +127,9 @@ pub(crate) fn fold(analysis: Analysis, facts: &mut Facts) {
     facts.reads.extend(analysis.reads);
     facts.writes.extend(analysis.writes);
     facts.survives.extend(analysis.survives_rollback);
+    if let Some(lock) = analysis.lock {
+        facts.lock(lock);
+    }
 }
 
 fn walk(value: &Value, options: &Options, depth: usize, facts: &mut Facts, nesting: usize) {
@@ -154,13 +204,7 @@ fn expression(expr: &Value, options: &Options, depth: usize, facts: &mut Facts) 
         return;
     }
     match pg_query::parse(query, ParserOptions::from(mode)) {
-        Ok(parsed) => match serde_json::to_value(&parsed.protobuf) {
-            Ok(v) => tree::walk_value(&v, facts),
-            Err(_) => facts.refuse(Refusal::new(
-                Rule::Unrecognised,
-                "an unreadable PL/pgSQL expression",
-            )),
-        },
+        Ok(parsed) => tree::walk_parse_result(&parsed.protobuf, facts),
         Err(e) => facts.refuse(Refusal::new(
             Rule::Unrecognised,
             format!("a PL/pgSQL expression PostgreSQL's parser does not accept ({e})"),
@@ -185,18 +229,22 @@ fn dynamic_query(v: &Value, options: &Options, depth: usize, facts: &mut Facts) 
             return;
         }
     };
-    let Ok(tree_value) = serde_json::to_value(&parsed.protobuf) else {
-        facts.refuse(Refusal::new(
-            Rule::Unrecognised,
-            "an unreadable EXECUTE expression",
-        ));
-        return;
-    };
     // The expression's own function calls count wherever it goes (a refused function
     // building the string is refused).
-    tree::walk_value(&tree_value, facts);
-    let constant = tree_value
-        .pointer("/stmts/0/stmt/node/SelectStmt/target_list/0/node/ResTarget/val")
+    tree::walk_parse_result(&parsed.protobuf, facts);
+    let constant = parsed
+        .protobuf
+        .stmts
+        .first()
+        .and_then(|raw| raw.stmt.as_ref()?.node.as_ref())
+        .and_then(|node| match node {
+            NodeEnum::SelectStmt(s) => s.target_list.first()?.node.as_ref(),
+            _ => None,
+        })
+        .and_then(|target| match target {
+            NodeEnum::ResTarget(r) => r.val.as_deref(),
+            _ => None,
+        })
         .and_then(tree::string_constant);
     match constant {
         Some(sql) => fold(analyze_at(sql, options, depth + 1), facts),

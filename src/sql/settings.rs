@@ -69,11 +69,23 @@ const HARMLESS: &[&str] = &[
     "default_text_search_config",
     "gin_fuzzy_search_limit",
     "xmloption",
+    "stats_fetch_consistency",
+    // Where and how new objects are stored: what CREATE … TABLESPACE / USING could say.
+    "default_tablespace",
+    "default_table_access_method",
+    "default_toast_compression",
 ];
 
 /// Families of planner settings: `enable_*` switches, `*_cost` constants, JIT, GEQO and
 /// parallel query.
-const HARMLESS_PREFIXES: &[&str] = &["enable_", "jit", "geqo", "parallel_", "max_parallel_"];
+const HARMLESS_PREFIXES: &[&str] = &[
+    "enable_",
+    "jit",
+    "geqo",
+    "parallel_",
+    "max_parallel_",
+    "min_parallel_",
+];
 const HARMLESS_SUFFIXES: &[&str] = &["_cost"];
 
 /// A setting a user may change.

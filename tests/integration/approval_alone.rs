@@ -127,9 +127,11 @@ fn approved_index_concurrently_is_built_valid_and_logged() {
     assert_eq!(record(&records, "statement")["class"], "non_transactional");
     // require_code = false: the approval record says no code was typed.
     assert_eq!(record(&records, "approval")["code_typed"], false);
-    // The whole log verifies: chain, signatures, every intent with its outcome.
+    // The whole log verifies: chain, signatures, the approval token under the
+    // approver's key, every intent with its outcome.
     let bytes = std::fs::read(only_log(logs.path())).expect("read log");
-    let v = pgward::audit::verify(&bytes, None);
+    let approver = ap.key.verifying_key();
+    let v = pgward::audit::verify::verify_with(&bytes, None, Some(&approver));
     assert!(
         v.intact(),
         "{:?} {:?} {:?}",

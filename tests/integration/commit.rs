@@ -11,7 +11,7 @@ use pgward::scratch::Cluster;
 
 use crate::proxy::{OnCommit, Proxy};
 use crate::term::{Start, Term};
-use crate::util::{self, TestDb, TestShell, LOGIN, PASSWORD, READER, WRITER};
+use crate::util::{self, TestDb, TestShell, COMPLETION_APP, LOGIN, PASSWORD, READER, WRITER};
 
 /// Writes `sql` as a script in `home` and starts `pgward … <extra> -f script` on a pty.
 fn script_on_pty(db: &TestDb, home: &std::path::Path, extra: &[&str], sql: &str) -> Term {
@@ -43,7 +43,7 @@ fn wait_for(db: &TestDb, sql: &str, want: &str) -> bool {
 /// The login role's backends in `db`.
 fn backends(db: &TestDb) -> String {
     format!(
-        "SELECT count(*) FROM pg_stat_activity WHERE usename = '{LOGIN}' AND datname = '{}'",
+        "SELECT count(*) FROM pg_stat_activity WHERE usename = '{LOGIN}' AND application_name <> '{COMPLETION_APP}' AND datname = '{}'",
         db.name
     )
 }
@@ -52,7 +52,7 @@ fn backends(db: &TestDb) -> String {
 fn terminate_login(t: &mut Term, db: &TestDb) {
     let killed = db.value(&format!(
         "SELECT string_agg(pg_terminate_backend(pid)::text, ',') FROM pg_stat_activity \
-         WHERE usename = '{LOGIN}' AND datname = '{}'",
+         WHERE usename = '{LOGIN}' AND application_name <> '{COMPLETION_APP}' AND datname = '{}'",
         db.name
     ));
     t.ensure(
@@ -278,6 +278,41 @@ fn commit_lost_with_the_backend_still_waiting_reports_in_progress() {
     drop(proxy);
     assert!(wait_for(&db, &backends(&db), "0"), "the held backend ended");
     assert_eq!(db.items(), before, "nothing was committed");
+}
+
+#[test]
+fn commit_lost_with_no_way_to_ask_reports_unknown() {
+    let db = TestDb::new("cm_lost_unknown");
+    let home = tempfile::tempdir().expect("home");
+    let proxy = Proxy::start(util::cluster().port(), OnCommit::ForwardThenRefuse);
+    let port = proxy.port().to_string();
+    let mut t = script_on_pty(
+        &db,
+        home.path(),
+        &["-p", &port],
+        "update items set qty = 88 where id = 3;\ncommit;\n",
+    );
+    t.expect("UPDATE 1");
+    t.expect(&question(&db.name));
+    let env = db.name.clone();
+    t.line(&env);
+    t.expect("the connection failed after COMMIT was sent");
+    // pgward keeps reconnecting for half a minute before it gives up asking.
+    t.expect_within(
+        "COMMIT outcome UNKNOWN: pgward could not ask the server",
+        Duration::from_secs(90),
+    );
+    t.expect("txid_status");
+    let code = t.exit_code();
+    t.ensure(proxy.fired(), "the proxy saw the COMMIT");
+    t.ensure(code == 8, &format!("exit code {code}, expected 8"));
+    // The server did commit: exit code 8 says that nobody could tell, not that nothing
+    // was committed.
+    assert_eq!(
+        db.value("SELECT qty FROM items WHERE id = 3").as_deref(),
+        Some("88"),
+        "the server committed the update"
+    );
 }
 
 // ---- 11.1: a COMMIT that waits for a synchronous standby --------------------------------

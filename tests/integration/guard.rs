@@ -81,6 +81,12 @@ fn each_refused_entry_is_refused_and_changes_nothing() {
         );
         assert_eq!(db.items(), before, "{sql}");
     }
+    assert_eq!(
+        db.value("SELECT count(*) FROM pg_prepared_xacts")
+            .as_deref(),
+        Some("0"),
+        "no transaction was prepared"
+    );
     // Refused inside an open transaction too: the role stays the write role.
     let out = TestShell::new(&db)
         .stdin("update items set qty = 1 where id = 1;\nset role pgward_admin;\n")

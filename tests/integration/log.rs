@@ -99,6 +99,7 @@ fn log_records_every_statement_and_verifies() {
     assert_eq!(recs[0]["login"], LOGIN);
     assert_eq!(recs[0]["roles"]["write"], WRITER);
     assert_eq!(recs[0]["roles"]["read"], READER);
+    assert_eq!(recs[0]["accepted_risks"], serde_json::json!([]));
     assert_eq!(recs[1]["class"], "read");
     assert_eq!(recs[1]["rows"], 2);
     assert_eq!(recs[2]["class"], "write");
@@ -607,4 +608,227 @@ fn only_first(dir: &Path) -> PathBuf {
         .collect();
     logs.sort();
     logs[0].clone()
+}
+
+/// What to get wrong in [`approval_log`].
+#[derive(Clone, Copy, PartialEq)]
+enum Forge {
+    Nothing,
+    /// The operator edits the approver's token (and signs the record: they hold their key).
+    Token,
+    /// The request names a log head other than the log's.
+    Head,
+    /// The COMMIT intent names another digest than the approved one.
+    Digest,
+}
+
+/// A log with an approved COMMIT, written through the real writer and signed by the
+/// operator; the approval token is `approver`'s, over the request's id, digest and head.
+fn approval_log(dir: &Path, approver: &ed25519_dalek::SigningKey, forge: Forge) -> PathBuf {
+    use pgward::audit::writer::LogWriter;
+    use pgward::audit::Body;
+    let operator = OperatorKey::from_seed([4; 32]);
+    let public = operator.public_hex();
+    let name = format!("approved-{}.jsonl", forge as u8);
+    let mut w = LogWriter::create(dir, &name, operator).expect("log");
+    w.append(Body::SessionStart {
+        session_id: "s1".into(),
+        author: "alice".into(),
+        ticket: Some("OPS-9".into()),
+        env: "prod".into(),
+        server: "srv".into(),
+        database: "shop".into(),
+        login: "alice".into(),
+        roles: Default::default(),
+        version: "v".into(),
+        host: "h".into(),
+        operator_key: public,
+        accepted_risks: vec![],
+    })
+    .unwrap();
+    w.append(Body::Statement {
+        text: "update items set qty = 1 where id = 1".into(),
+        class: "write".into(),
+        outcome: "ok".into(),
+        duration_ms: 1.0,
+        rows: Some(1),
+        sqlstate: None,
+        error: None,
+        rule: None,
+    })
+    .unwrap();
+    let digest = "d".repeat(64);
+    let head = if forge == Forge::Head {
+        "e".repeat(64)
+    } else {
+        w.head().hex()
+    };
+    w.append(Body::ApprovalRequest {
+        request_id: "req-1".into(),
+        change_digest: digest.clone(),
+        log_head: head.clone(),
+    })
+    .unwrap();
+    let (approved_at, expires_at) = ("2026-11-26T01:00:00Z", "2026-11-26T01:05:00Z");
+    let mut token = pgward::approval::token::Approval {
+        request_id: "req-1",
+        change_digest: &digest,
+        log_head: &head,
+        reviewer: "bob",
+        approved_at,
+        expires_at,
+    }
+    .sign(approver)
+    .unwrap();
+    if forge == Forge::Token {
+        let flipped = if token.starts_with('0') { "1" } else { "0" };
+        token.replace_range(..1, flipped);
+    }
+    w.append(Body::Approval {
+        request_id: "req-1".into(),
+        reviewer: "bob".into(),
+        approved_at: approved_at.into(),
+        expires_at: expires_at.into(),
+        token,
+        code_typed: Some(true),
+    })
+    .unwrap();
+    let committed = if forge == Forge::Digest {
+        "f".repeat(64)
+    } else {
+        digest
+    };
+    w.append(Body::CommitIntent {
+        txid: "1234".into(),
+        change_digest: committed.clone(),
+        statements: vec!["update items set qty = 1 where id = 1".into()],
+        counts: vec![],
+        undo: None,
+    })
+    .unwrap();
+    w.append(Body::Commit {
+        txid: "1234".into(),
+        change_digest: committed,
+    })
+    .unwrap();
+    w.append(Body::SessionEnd {
+        reason: "done".into(),
+    })
+    .unwrap();
+    dir.join(name)
+}
+
+fn verify_json(home: &Path, args: &[&str]) -> (i32, serde_json::Value) {
+    let mut all = vec!["log", "verify", "--json"];
+    all.extend_from_slice(args);
+    let (code, out, err) = pgward(home, &all);
+    let v: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"));
+    (code, v[0].clone())
+}
+
+#[test]
+fn log_verify_checks_every_approval_token() {
+    let home = tempfile::tempdir().expect("home");
+    let dir = home.path().join("logs");
+    let approver = ed25519_dalek::SigningKey::from_bytes(&[6; 32]);
+    let approver_hex = pgward::approval::key::public_hex(&approver.verifying_key());
+    let stranger = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+    let stranger_hex = pgward::approval::key::public_hex(&stranger.verifying_key());
+    let good = approval_log(&dir, &approver, Forge::Nothing);
+    let good = good.to_str().unwrap();
+
+    // With the approver's key: intact, one token verified.
+    let (code, v) = verify_json(home.path(), &["--approver-key", &approver_hex, good]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["approvals"], 1, "{v}");
+    // Without a key the token cannot be checked, and the log is not called intact.
+    let (code, v) = verify_json(home.path(), &[good]);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["unchecked_approvals"], serde_json::json!([4]), "{v}");
+    assert_eq!(v["broken"], serde_json::Value::Null);
+    // The key from the config: the environment the log names, or --env.
+    let config = write_config(
+        home.path(),
+        &format!(
+            "[environments.prod]\nurl = \"host=db\"\n\n[environments.prod.approval]\nurl = \"http://127.0.0.1:9\"\npublic_key = \"{approver_hex}\"\ncredential_env = \"NONE\"\n\n[environments.other]\nurl = \"host=db\"\n\n[environments.other.approval]\nurl = \"http://127.0.0.1:9\"\npublic_key = \"{stranger_hex}\"\ncredential_env = \"NONE\"\n"
+        ),
+    );
+    let (code, v) = verify_json(home.path(), &[good]);
+    assert_eq!(code, 0, "the log's own environment, prod: {v}");
+    let (code, v) = verify_json(home.path(), &["--env", "other", good]);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["broken"]["line"], 4, "{v}");
+    std::fs::remove_file(config).unwrap();
+
+    // Another service's key, an edited token, a request whose head is not the log's,
+    // and a COMMIT of another digest than the approved one: each fails at its record.
+    let (code, v) = verify_json(home.path(), &["--approver-key", &stranger_hex, good]);
+    assert_eq!((code, v["broken"]["line"].clone()), (1, 4.into()), "{v}");
+    assert!(
+        v["broken"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("approval token"),
+        "{v}"
+    );
+    for (forge, line) in [(Forge::Token, 4), (Forge::Head, 3), (Forge::Digest, 5)] {
+        let log = approval_log(&dir, &approver, forge);
+        let bytes = std::fs::read(&log).unwrap();
+        // The operator's own chain and signatures hold: only the approval is wrong.
+        let unchecked = verify(&bytes, None);
+        assert!(
+            forge == Forge::Head || forge == Forge::Digest || unchecked.broken.is_none(),
+            "{:?}",
+            unchecked.broken
+        );
+        let (code, v) = verify_json(
+            home.path(),
+            &["--approver-key", &approver_hex, log.to_str().unwrap()],
+        );
+        assert_eq!(code, 1, "{v}");
+        assert_eq!(v["broken"]["line"], line, "{v}");
+    }
+}
+
+#[test]
+fn log_session_start_records_accepted_risks() {
+    let db = TestDb::new("log_risks");
+    db.exec(&format!(
+        "CREATE ROLE log_risks_power NOLOGIN; \
+         CREATE ROLE log_risks_login LOGIN NOINHERIT PASSWORD '{PASSWORD}'; \
+         GRANT {WRITER}, {READER}, log_risks_power TO log_risks_login;"
+    ));
+    let c = util::cluster();
+    let shell = TestShell::bare();
+    // The shell's HOME goes when it has run: the logs live elsewhere.
+    let logs = tempfile::tempdir().expect("logs");
+    let dir = logs.path().join("logs");
+    write_config(
+        shell.home(),
+        &format!(
+            "[environments.prod]\nurl = \"postgresql://log_risks_login@{}:{}/{}\"\n\
+             write_role = \"{WRITER}\"\nread_role = \"{READER}\"\nrequire_approval = false\n\
+             accept_risks = [\"extra_roles\"]\n",
+            c.host(),
+            c.port(),
+            db.name
+        ),
+    );
+    let out = shell
+        .args(["--env", "prod", "--log-dir", dir.to_str().unwrap()])
+        .args(["-c", "select count(*) from items"])
+        .env("PGPASSWORD", PASSWORD)
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    let log = only_log_in(&dir);
+    let start = &records(&log)[0];
+    let risks = start["accepted_risks"].as_array().expect("a list");
+    assert_eq!(risks.len(), 1, "{start}");
+    let line = risks[0].as_str().unwrap();
+    assert!(line.starts_with("accepted risk extra_roles"), "{line}");
+    assert!(line.contains("log_risks_power"), "{line}");
+    // The banner showed the same line.
+    assert!(out.stderr.contains(line), "{out:?}");
+    assert!(verify(&std::fs::read(&log).unwrap(), None).intact());
 }

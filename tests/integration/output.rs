@@ -316,3 +316,63 @@ fn errverbose_shows_the_last_server_error_in_full() {
     t.quit();
     assert_eq!(db.items(), before, "nothing was committed");
 }
+
+#[test]
+fn copy_to_a_file_or_stdout_writes_what_psql_writes_through_the_read_guard() {
+    let db = TestDb::new("out_copy");
+    db.exec(&format!(
+        "CREATE TABLE cx (id int, t text, n text, d numeric); \
+         INSERT INTO cx VALUES (1, E'a\\tb\\\\c\\nd', null, 1.50), (2, '', 'NULL', -3), \
+           (3, 'q\"x,y', E'\\\\.', 0); \
+         GRANT SELECT ON cx TO {READER};"
+    ));
+    let dir = tempfile::tempdir().expect("dir");
+    let before = db.items();
+    for source in [
+        "cx",
+        "cx (t, id)",
+        "(select id, t from cx where id < 3 order by id)",
+    ] {
+        for options in [
+            "",
+            "with (format csv, header)",
+            "csv header delimiter ';' null 'NULL'",
+            "(header true, null '-')",
+        ] {
+            let (a, b) = (dir.path().join("psql"), dir.path().join("pgward"));
+            let copy = |path: &Path| format!("\\copy {source} to '{}' {options}", path.display());
+            let theirs = psql(&db, &["-c", &copy(&a)], "");
+            let ours = TestShell::new(&db).args(["-c", &copy(&b)]).run();
+            assert_eq!(ours.code, 0, "{ours:?}");
+            assert_eq!(ours.stdout, theirs, "{source} {options}");
+            assert_eq!(
+                std::fs::read(&b).expect("pgward's file"),
+                std::fs::read(&a).expect("psql's file"),
+                "\\copy {source} to FILE {options}"
+            );
+        }
+        let copy = format!("\\copy {source} to stdout csv header");
+        let theirs = psql(&db, &["-c", &copy], "");
+        let ours = TestShell::new(&db).args(["-c", &copy]).run();
+        assert_eq!(
+            (ours.code, ours.stdout.as_str()),
+            (0, theirs.as_str()),
+            "{copy}"
+        );
+    }
+    // The query is a read, run by the read role: a write inside is refused, and so is
+    // \copy FROM; the data is as it was.
+    for copy in [
+        "\\copy (delete from items returning *) to stdout",
+        "\\copy items from '/dev/null'",
+        "\\copy items to program 'cat'",
+    ] {
+        let out = TestShell::new(&db).args(["-c", copy]).run();
+        assert_eq!(out.code, 2, "{copy}: {out:?}");
+    }
+    let out = TestShell::new(&db)
+        .args(["-c", "\\copy (select current_user) to stdout"])
+        .run();
+    assert_eq!(out.stdout, format!("{READER}\n"), "{out:?}");
+    assert_eq!(db.items(), before);
+}

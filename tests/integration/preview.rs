@@ -485,7 +485,7 @@ fn a_trigger_doing_more_than_the_foreign_keys_is_flagged() {
     );
     assert!(
         out.stdout.contains(
-            "WARNING: foreign keys explain 9 deletes in order_items, but the server counted 10: a trigger or rule did more\n"
+            "WARNING: foreign keys explain 9 deletes in order_items, but the server counted 10: triggers on orders did more\n"
         ),
         "{out:?}"
     );

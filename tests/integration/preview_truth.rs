@@ -280,12 +280,12 @@ fn work_undone_inside_a_statement_is_labelled_an_upper_bound() {
     );
     assert!(
         out.stdout
-            .contains("NOTE: these counts are upper bounds: a DO block"),
+            .contains("NOTE: these counts are upper bounds: the DO block has an EXCEPTION block"),
         "{out:?}"
     );
     assert!(
         out.stdout
-            .contains("NOTE: these counts are upper bounds: triggers on"),
+            .contains("NOTE: these counts are upper bounds: triggers on events ran, and trigger function bump() has an EXCEPTION block"),
         "{out:?}"
     );
     assert!(
@@ -361,7 +361,7 @@ fn images_tell_null_from_json_null_and_ignore_user_casts_and_lossy_floats() {
     // SQL NULL became JSON null: a change, shown as one.
     assert_eq!(
         grid_after(first, "UPDATE shapes: 1 row updated"),
-        [["id", "j"], ["1", "NULL → null"]]
+        [["id", "j"], ["1", "NULL → 'null'"]]
     );
     // The owner's cast to json cannot hide the change of p.
     assert_eq!(
@@ -409,7 +409,7 @@ fn statements_values_and_names_read_exactly() {
     // A trailing space in a value is visible.
     assert_eq!(
         grid_after(&out.stdout, "UPDATE \"s2.accounts\": 1 row updated"),
-        [["id", "v"], ["1", "abc → abc\\x20"]]
+        [["id", "v"], ["1", "abc → 'abc '"]]
     );
     // Two different tables never share a name.
     let (_, totals) = shown_counts(&out);
@@ -640,6 +640,8 @@ fn a_no_op_key_update_predicts_no_cascade_and_no_failure() {
     );
     assert!(!out.stdout.contains("will fail"), "{out:?}");
     assert!(!out.stdout.contains("did more"), "{out:?}");
+    // No warning blames a trigger or rule for the cascade that a no-op key skips.
+    assert!(!out.stdout.contains("foreign keys explain"), "{out:?}");
     let (shown, _) = shown_counts(&out);
     assert_eq!(shown, [("owners".to_string(), [0, 1, 0])]);
 }
@@ -786,4 +788,136 @@ fn a_net_change_the_images_cannot_explain_is_not_claimed() {
         );
     }
     assert_eq!(count(&db, "stock WHERE qty = 5"), 1);
+}
+
+#[test]
+fn a_skipping_trigger_or_an_instead_rule_is_not_blamed_for_doing_more() {
+    let db = TestDb::new("pt_blame");
+    db.exec(&format!(
+        "CREATE TABLE parents (id int PRIMARY KEY); \
+         CREATE TABLE kids (id int PRIMARY KEY, parent int REFERENCES parents ON DELETE CASCADE); \
+         INSERT INTO parents VALUES (1), (2); INSERT INTO kids VALUES (1, 1), (2, 2), (3, 2); \
+         CREATE FUNCTION keep_two() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN IF OLD.id = 2 THEN RETURN NULL; END IF; RETURN OLD; END $$; \
+         CREATE TRIGGER keep_two BEFORE DELETE ON parents FOR EACH ROW EXECUTE FUNCTION keep_two(); \
+         CREATE TABLE docs (id int PRIMARY KEY, gone bool NOT NULL DEFAULT false); \
+         INSERT INTO docs VALUES (1), (2); \
+         CREATE RULE soft AS ON DELETE TO docs DO INSTEAD UPDATE docs SET gone = true WHERE id = OLD.id; \
+         GRANT SELECT, INSERT, UPDATE, DELETE ON parents, kids, docs TO {WRITER};"
+    ));
+    let skip = "DELETE FROM parents WHERE id IN (1, 2)";
+    let rule = "DELETE FROM docs WHERE id = 1";
+    let measure = "SELECT (SELECT count(*) FROM parents), (SELECT count(*) FROM kids), \
+                   (SELECT count(*) FROM docs WHERE gone)";
+    let (before, after) = truth(&db, &format!("{skip}; {rule}"), measure);
+    assert_eq!(before, ["2", "3", "0"]);
+    // The truth: one parent and its one kid deleted; one doc updated, none deleted.
+    assert_eq!(after, ["1", "2", "1"]);
+    let out = dry_run(&db, &[skip, rule]);
+    assert_summary(&out);
+    assert!(!out.stdout.contains("did more"), "{out:?}");
+    // The foreign-key line says what the server counted, and the warning names the
+    // trigger that skipped the row.
+    assert!(
+        out.stdout
+            .contains("Foreign keys: deleting 1 row of parents removes 1 row of kids\n"),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout.contains(
+            "foreign keys explain 3 deletes in kids, but the server counted 1: a BEFORE trigger on parents skipped rows\n"
+        ),
+        "{out:?}"
+    );
+    // A trigger without an EXCEPTION block cannot undo work: the counts are exact.
+    assert!(!out.stdout.contains("upper bound"), "{out:?}");
+    assert!(!out.stderr.contains("upper bound"), "{out:?}");
+    let (_, totals) = shown_counts(&out);
+    assert!(
+        totals.contains(&("parents".to_string(), [0, 0, 1])),
+        "{out:?}"
+    );
+    assert!(totals.contains(&("kids".to_string(), [0, 0, 1])), "{out:?}");
+    assert!(totals.contains(&("docs".to_string(), [0, 1, 0])), "{out:?}");
+    assert_eq!(count(&db, "parents"), 2);
+    assert_eq!(count(&db, "docs WHERE gone"), 0);
+}
+
+#[test]
+fn a_trigger_that_deletes_the_row_its_update_changed_is_flagged() {
+    let db = TestDb::new("pt_self_delete");
+    db.exec(&format!(
+        "CREATE TABLE jobs (id int PRIMARY KEY, state text NOT NULL); \
+         INSERT INTO jobs VALUES (1, 'new'), (2, 'new'); \
+         CREATE FUNCTION reap() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN IF NEW.state = 'done' THEN DELETE FROM jobs WHERE id = NEW.id; \
+           INSERT INTO jobs VALUES (NEW.id + 100, 'archived'); END IF; RETURN NULL; END $$; \
+         CREATE TRIGGER reap AFTER UPDATE ON jobs FOR EACH ROW EXECUTE FUNCTION reap(); \
+         GRANT SELECT, INSERT, UPDATE, DELETE ON jobs TO {WRITER};"
+    ));
+    let statement = "UPDATE jobs SET state = 'done' WHERE id = 1";
+    let (_, after) = truth(
+        &db,
+        statement,
+        "SELECT (SELECT count(*) FROM jobs WHERE id = 1), (SELECT count(*) FROM jobs WHERE id = 101)",
+    );
+    // The truth: the updated row is gone, and a row was inserted.
+    assert_eq!(after, ["0", "1"]);
+    let out = dry_run(&db, &[statement]);
+    assert_summary(&out);
+    assert!(!out.stdout.contains("the capture saw"), "{out:?}");
+    assert!(!out.stdout.contains("upper bound"), "{out:?}");
+    let (shown, _) = shown_counts(&out);
+    assert_eq!(shown, [("jobs".to_string(), [1, 1, 1])], "{out:?}");
+    // One delete and one insert on an unpartitioned table are not a moved row.
+    assert!(
+        out.stdout
+            .contains("the server also counted 2 rows of jobs inserted or deleted"),
+        "{out:?}"
+    );
+    assert_eq!(count(&db, "jobs WHERE state = 'new'"), 2);
+}
+
+#[test]
+fn counts_are_upper_bounds_only_where_code_can_undo_work() {
+    let db = TestDb::new("pt_narrow");
+    db.exec(&format!(
+        "CREATE TABLE orders (id int PRIMARY KEY, total int NOT NULL); \
+         INSERT INTO orders SELECT g, g FROM generate_series(1, 4) g; \
+         CREATE TABLE log (id serial PRIMARY KEY, order_id int NOT NULL); \
+         CREATE TABLE seen (order_id int PRIMARY KEY); \
+         CREATE FUNCTION remember(o int) RETURNS void LANGUAGE plpgsql AS $$ \
+         BEGIN INSERT INTO seen VALUES (o); EXCEPTION WHEN unique_violation THEN NULL; END $$; \
+         CREATE FUNCTION log_it() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN INSERT INTO log (order_id) VALUES (NEW.id); RETURN NEW; END $$; \
+         CREATE TRIGGER log_it AFTER UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION log_it(); \
+         CREATE FUNCTION seen_it() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN PERFORM remember(NEW.id); RETURN NULL; END $$; \
+         GRANT SELECT, INSERT, UPDATE, DELETE ON orders, log, seen TO {WRITER}; \
+         GRANT USAGE ON SEQUENCE log_id_seq TO {WRITER};"
+    ));
+    // A trigger with no EXCEPTION block, calling nothing that has one: exact counts.
+    let update = "UPDATE orders SET total = total + 1 WHERE id <= 2";
+    let (_, after) = truth(&db, update, "SELECT (SELECT count(*) FROM log)");
+    assert_eq!(after, ["2"]);
+    let block = "DO $$ BEGIN UPDATE orders SET total = 0 WHERE id = 4; END $$";
+    let out = dry_run(&db, &[update, block]);
+    assert_summary(&out);
+    let (_, totals) = shown_counts(&out);
+    assert!(totals.contains(&("log".to_string(), [3, 0, 0])), "{out:?}");
+    assert!(!out.stdout.contains("upper bound"), "{out:?}");
+    assert!(!out.stderr.contains("upper bound"), "{out:?}");
+
+    // A trigger that calls a function with an EXCEPTION block: upper bounds, naming it.
+    db.exec(
+        "CREATE TRIGGER seen_it AFTER UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION seen_it()",
+    );
+    let out = dry_run(&db, &[update]);
+    assert_summary(&out);
+    assert!(
+        out.stdout.contains("NOTE: these counts are upper bounds: triggers on orders ran, and function remember() has an EXCEPTION block"),
+        "{out:?}"
+    );
+    assert_eq!(count(&db, "log"), 0);
+    assert_eq!(count(&db, "seen"), 0);
 }

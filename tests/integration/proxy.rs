@@ -5,7 +5,8 @@
 //! enough of the client's side of the protocol to find message boundaries: the untyped
 //! startup packet (an SSLRequest is answered `N` by the proxy itself, so the stream stays
 //! readable), then typed messages. On the first simple-query message (`Q`) whose text is
-//! COMMIT it acts as told, once; later connections (pgward's reconnect) pass untouched.
+//! COMMIT it acts as told, once; later connections (pgward's reconnect) pass untouched,
+//! except after [`OnCommit::ForwardThenRefuse`], which closes each of them at once.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -25,6 +26,10 @@ pub enum OnCommit {
     /// Closes the client's side without forwarding COMMIT and keeps the server's side
     /// open: the transaction stays in progress, idle.
     HoldUnsent,
+    /// Like [`OnCommit::ForwardThenDrop`], and from then on every new connection is
+    /// closed as soon as it is accepted: the server committed, and the client can never
+    /// ask it.
+    ForwardThenRefuse,
 }
 
 /// The running proxy; dropping it closes what it holds.
@@ -45,6 +50,10 @@ impl Proxy {
         thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { continue };
+                if on_commit == OnCommit::ForwardThenRefuse && f.load(Ordering::SeqCst) {
+                    let _ = client.shutdown(Shutdown::Both);
+                    continue;
+                }
                 let Ok(server) = TcpStream::connect(("127.0.0.1", upstream_port)) else {
                     continue;
                 };
@@ -114,7 +123,7 @@ fn relay(
         let commit = message[0] == b'Q' && is_commit(&message[5..]);
         if commit && !fired.swap(true, Ordering::SeqCst) {
             match on_commit {
-                OnCommit::ForwardThenDrop => {
+                OnCommit::ForwardThenDrop | OnCommit::ForwardThenRefuse => {
                     // The client's side goes first, so no answer can slip through.
                     let _ = client.shutdown(Shutdown::Both);
                     let _ = server.write_all(&message);

@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 
 use crate::commit::own_cluster;
 use crate::term::{Start, Term};
-use crate::util::{self, TestDb, LOGIN, READER, WRITER};
+use crate::util::{self, TestDb, COMPLETION_APP, LOGIN, READER, WRITER};
 
 /// The login's backends in `db` on the shared cluster.
 fn backends(db: &TestDb) -> String {
     db.value(&format!(
-        "SELECT count(*) FROM pg_stat_activity WHERE usename = '{LOGIN}' AND datname = '{}'",
+        "SELECT count(*) FROM pg_stat_activity WHERE usename = '{LOGIN}' AND application_name <> '{COMPLETION_APP}' AND datname = '{}'",
         db.name
     ))
     .unwrap_or_default()
@@ -37,7 +37,7 @@ fn wait_backends(t: &mut Term, db: &TestDb, want: &str, limit: Duration) {
 fn terminate_login(t: &mut Term, db: &TestDb) {
     let killed = db.value(&format!(
         "SELECT string_agg(pg_terminate_backend(pid)::text, ',') FROM pg_stat_activity \
-         WHERE usename = '{LOGIN}' AND datname = '{}'",
+         WHERE usename = '{LOGIN}' AND application_name <> '{COMPLETION_APP}' AND datname = '{}'",
         db.name
     ));
     t.ensure(

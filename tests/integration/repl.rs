@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::term::{Start, Term, STEP};
-use crate::util::{TestDb, LOGIN, PASSWORD, READER, WRITER};
+use crate::util::{TestDb, COMPLETION_APP, LOGIN, PASSWORD, READER, WRITER};
 
 /// A cancel request must end a running statement within this.
 const CANCEL: Duration = Duration::from_secs(3);
@@ -36,7 +36,7 @@ fn wait_for_value(db: &TestDb, sql: &str, want: &str, limit: Duration) -> bool {
 /// The login role's backends in `db`.
 fn backends(db: &TestDb) -> String {
     format!(
-        "SELECT count(*) FROM pg_stat_activity WHERE usename = '{LOGIN}' AND datname = '{}'",
+        "SELECT count(*) FROM pg_stat_activity WHERE usename = '{LOGIN}' AND application_name <> '{COMPLETION_APP}' AND datname = '{}'",
         db.name
     )
 }
@@ -171,7 +171,7 @@ fn repl_killed_backend_commits_nothing() {
 
     let killed = db.value(&format!(
         "SELECT string_agg(pg_terminate_backend(pid)::text, ',') FROM pg_stat_activity \
-         WHERE usename = '{LOGIN}' AND datname = '{}'",
+         WHERE usename = '{LOGIN}' AND application_name <> '{COMPLETION_APP}' AND datname = '{}'",
         db.name
     ));
     t.ensure(

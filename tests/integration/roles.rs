@@ -10,7 +10,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use crate::util::{
-    self, cluster, write_config, TestDb, TestShell, LOGIN, PASSWORD, READER, WRITER,
+    self, cluster, write_config, TestDb, TestShell, COMPLETION_APP, LOGIN, PASSWORD, READER, WRITER,
 };
 
 /// Creates login `name` (NOINHERIT, the test password) granted `roles`.
@@ -334,12 +334,12 @@ fn a_session_level_advisory_lock_is_released_after_rollback() {
         }
     }
     let connected = db.value(&format!(
-        "SELECT count(*)::text FROM pg_stat_activity WHERE datname = '{}' AND usename = '{LOGIN}'",
+        "SELECT count(*)::text FROM pg_stat_activity WHERE datname = '{}' AND usename = '{LOGIN}' AND application_name <> '{COMPLETION_APP}'",
         db.name
     ));
     let locks = db.value(&format!(
         "SELECT count(*)::text FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
-         WHERE a.datname = '{}' AND a.usename = '{LOGIN}' AND l.locktype = 'advisory'",
+         WHERE a.datname = '{}' AND a.usename = '{LOGIN}' AND application_name <> '{COMPLETION_APP}' AND l.locktype = 'advisory'",
         db.name
     ));
     let rest: Vec<String> = lines.map_while(Result::ok).collect();

@@ -52,6 +52,45 @@ fn default_transaction_read_only_does_not_break_writes() {
     assert_eq!(db.items(), before);
 }
 
+/// The user's own `BEGIN READ WRITE` is what pgward opens anyway: accepted, and the
+/// write runs even under `default_transaction_read_only = on`; `BEGIN READ ONLY` is
+/// refused with the reason.
+#[test]
+fn typed_begin_read_write_is_the_guarded_transaction() {
+    let db = TestDb::new("dba_begin_rw");
+    login(&db, "dba_rw_login");
+    db.exec(&format!(
+        "ALTER ROLE dba_rw_login IN DATABASE {} SET default_transaction_read_only = on",
+        db.name
+    ));
+    let before = db.items();
+    let out = shell(&db, "dba_rw_login")
+        .args(["--read-role", READER])
+        .stdin(
+            "begin read write;
+update items set qty = 7 where id = 1;
+select qty as now from items where id = 1;
+rollback;
+",
+        )
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("BEGIN"), "{out:?}");
+    assert!(out.stdout.contains("UPDATE 1"), "{out:?}");
+    assert!(
+        out.stdout.lines().any(|l| l.trim() == "7"),
+        "the write ran in the read-write transaction, which sees it: {out:?}"
+    );
+    assert_eq!(db.items(), before);
+
+    let out = shell(&db, "dba_rw_login")
+        .args(["--read-role", READER])
+        .args(["-c", "begin read only"])
+        .run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("BEGIN READ ONLY"), "{out:?}");
+}
+
 #[test]
 fn timeouts_only_tighten_and_conninfo_shows_them() {
     let db = TestDb::new("dba_timeouts");

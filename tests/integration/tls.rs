@@ -19,6 +19,8 @@ use rcgen::{
 
 use crate::util::{admin_exec, Output, TestDb, TestShell, LOGIN, PASSWORD, READER, WRITER};
 
+/// A login that authenticates with a client certificate only.
+const CERT_LOGIN: &str = "pgward_cert";
 /// The test database on the TLS cluster.
 const DB: &str = "t_tls";
 /// What every test runs: `t` when this very session is encrypted.
@@ -59,7 +61,7 @@ fn server() -> &'static TlsServer {
     TLS_SERVER.get_or_init(|| {
         let cluster = Cluster::start().expect("start a throwaway PostgreSQL cluster for TLS");
 
-        let (ca_pem, ca) = new_ca("pgward test CA");
+        let (ca_pem, issuer) = new_ca("pgward test CA");
         let (other_ca_pem, _) = new_ca("pgward unrelated test CA");
         let server_key = KeyPair::generate().expect("server key");
         // The DNS name only: an IP address in the SAN would let 127.0.0.1 match.
@@ -74,7 +76,7 @@ fn server() -> &'static TlsServer {
             KeyUsagePurpose::KeyEncipherment,
         ];
         let server_cert = params
-            .signed_by(&server_key, &ca)
+            .signed_by(&server_key, &issuer)
             .expect("sign the server certificate");
         cluster
             .enable_tls(&server_cert.pem(), &server_key.serialize_pem())
@@ -102,6 +104,45 @@ fn server() -> &'static TlsServer {
         .expect("create roles");
         admin_exec(&cluster, "postgres", &format!("CREATE DATABASE {DB}"))
             .expect("create the test database");
+
+        // Client certificates: a login that authenticates with a certificate from the
+        // test CA (pg_hba `cert`), the CA as the server's ssl_ca_file.
+        admin_exec(
+            &cluster,
+            "postgres",
+            &format!(
+                "CREATE ROLE {CERT_LOGIN} LOGIN NOINHERIT; GRANT {WRITER}, {READER} TO {CERT_LOGIN};"
+            ),
+        )
+        .expect("create the certificate login");
+        let client_key = KeyPair::generate().expect("client key");
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("client params");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, CERT_LOGIN);
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let client_cert = params
+            .signed_by(&client_key, &issuer)
+            .expect("sign the client certificate");
+        write("client.crt", &client_cert.pem());
+        let key = write("client.key", &client_key.serialize_pem());
+        std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .expect("key mode");
+        std::fs::write(cluster.data_dir().join("client-ca.pem"), &ca_pem).expect("server CA");
+        let hba = cluster.data_dir().join("pg_hba.conf");
+        let rules = std::fs::read_to_string(&hba).expect("read pg_hba.conf");
+        std::fs::write(
+            &hba,
+            format!("hostssl all {CERT_LOGIN} 127.0.0.1/32 cert\n{rules}"),
+        )
+        .expect("write pg_hba.conf");
+        admin_exec(
+            &cluster,
+            "postgres",
+            "ALTER SYSTEM SET ssl_ca_file = 'client-ca.pem'",
+        )
+        .expect("set the client CA");
+        admin_exec(&cluster, "postgres", "SELECT pg_reload_conf()").expect("reload");
         TlsServer {
             cluster,
             ca,
@@ -334,4 +375,70 @@ fn disable_ignores_a_missing_root_cert() {
     ))
     .run();
     assert_ssl(&out, "f");
+}
+
+#[test]
+fn channel_binding_require_over_tls_with_scram() {
+    assert_ssl(
+        &shell(&conninfo(
+            "127.0.0.1",
+            "sslmode=require channel_binding=require",
+        ))
+        .run(),
+        "t",
+    );
+    // Without TLS there is nothing to bind to: refused, as libpq refuses it.
+    let out = shell(&conninfo(
+        "127.0.0.1",
+        "sslmode=disable channel_binding=require",
+    ))
+    .run();
+    assert_eq!(out.code, 3, "{out:?}");
+    assert_eq!(ssl_column(&out), None, "{out:?}");
+}
+
+#[test]
+fn client_certificate_authenticates() {
+    let dir = server().cluster.socket_dir().to_path_buf();
+    let port = server().cluster.port();
+    let info = format!(
+        "host=127.0.0.1 port={port} user={CERT_LOGIN} dbname={DB} sslmode=verify-ca {} sslcert={} sslkey={}",
+        rootcert(&server().ca),
+        dir.join("client.crt").display(),
+        dir.join("client.key").display(),
+    );
+    let run = |info: &str| {
+        TestShell::bare()
+            .args(["-d", info, "--write-role", WRITER, "--read-role", READER])
+            .args(["-c", QUERY])
+            .run()
+    };
+    // The server reloads pg_hba.conf and its CA on its own time: wait for it.
+    let start = std::time::Instant::now();
+    let out = loop {
+        let out = run(&info);
+        if out.code == 0 || start.elapsed() > std::time::Duration::from_secs(15) {
+            break out;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    // No password anywhere: the certificate is the credential.
+    assert_ssl(&out, "t");
+
+    // Without the certificate the same login is refused by the server.
+    let bare = info.split(" sslcert=").next().expect("prefix").to_string();
+    let out = run(&bare);
+    assert_eq!(out.code, 3, "{out:?}");
+    assert_eq!(ssl_column(&out), None, "{out:?}");
+
+    // A key readable by others is refused before connecting, as libpq refuses it.
+    let open_key = dir.join("open.key");
+    std::fs::copy(dir.join("client.key"), &open_key).expect("copy key");
+    std::fs::set_permissions(
+        &open_key,
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .expect("mode");
+    let out = run(&info.replace("client.key", "open.key"));
+    assert_refused(&out, "group or world access");
 }

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use crate::term::{Term, STEP};
-use crate::util::{TestDb, TestShell, LOGIN, READER, WRITER};
+use crate::util::{TestDb, TestShell, COMPLETION_APP, LOGIN, READER, WRITER};
 
 const UNDONE: &str = "statement undone (ROLLBACK TO its savepoint)";
 
@@ -129,7 +129,7 @@ fn undo_ctrl_c_on_a_slow_statement_keeps_earlier_writes() {
     two_updates(&mut t);
     t.line("select pg_sleep(30);");
     let sleeping = format!(
-        "SELECT count(*) FROM pg_stat_activity WHERE usename = '{LOGIN}' AND datname = '{}' \
+        "SELECT count(*) FROM pg_stat_activity WHERE usename = '{LOGIN}' AND application_name <> '{COMPLETION_APP}' AND datname = '{}' \
          AND wait_event = 'PgSleep'",
         db.name
     );

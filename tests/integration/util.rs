@@ -14,6 +14,9 @@ use pgward::scratch::Cluster;
 /// The login role the shell connects as; it can only SET ROLE to the roles below, so it
 /// passes pgward's role check (nothing beyond the write and read roles).
 pub const LOGIN: &str = "pgward_login";
+/// The application_name of the interactive shell's second connection, which reads the
+/// catalog for completion; tests that count or end "the" shell's backend leave it out.
+pub const COMPLETION_APP: &str = pgward::repl::catalog::APPLICATION_NAME;
 /// Its password.
 pub const PASSWORD: &str = "login-secret";
 /// The least-privilege write role.

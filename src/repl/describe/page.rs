@@ -80,7 +80,7 @@ mod tests {
         };
         assert_eq!(
             page.render(),
-            " Table \"public.t\"\n Column |   Type\n--------+---------\n id     | integer\n\
+            " Table \"public.t\"\n Column |  Type\n--------+---------\n id     | integer\n\
              Indexes:\n    \"t_pkey\" PRIMARY KEY, btree (id)\n\n"
         );
         let page = Page {
@@ -91,7 +91,7 @@ mod tests {
         };
         assert_eq!(
             page.render(),
-            "        T\n Column |   Type\n--------+---------\n id     | integer\n\
+            "        T\n Column |  Type\n--------+---------\n id     | integer\n\
              a\\x1b[2J\\nb\nc\n(1 row)\n\n"
         );
     }

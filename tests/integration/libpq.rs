@@ -1,0 +1,166 @@
+//! libpq's connection features against the real server: service files (precedence over
+//! the `PG*` variables, the per-user file before the system one, a missing service an
+//! error), several hosts with the first one down, `target_session_attrs`, and loud errors
+//! for what pgward does not support. Each run prints what the server says it is
+//! (`current_database()`, `inet_server_port()`), so a connection to the wrong place fails.
+
+use crate::util::{cluster, Output, TestDb, TestShell, LOGIN, PASSWORD, READER, WRITER};
+
+/// The shell with the roles and `-c sql`, PGPASSWORD set, and `conn` before them.
+fn shell(conn: &[&str], sql: &str) -> TestShell {
+    TestShell::bare()
+        .args(conn)
+        .args(["--write-role", WRITER, "--read-role", READER, "-c", sql])
+        .env("PGPASSWORD", PASSWORD)
+}
+
+/// A port nothing listens on.
+fn dead_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// The service group `[name]` for the test database.
+fn service(name: &str, db: &TestDb) -> String {
+    let c = cluster();
+    format!(
+        "# a service file\n[unrelated]\nhost=/nonexistent\n\n[{name}]\nhost={}\nport={}\nuser={LOGIN}\ndbname={}\n",
+        c.host(),
+        c.port(),
+        db.name
+    )
+}
+
+#[track_caller]
+fn assert_ran(out: &Output, want: &str) {
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains(want), "expected {want:?}: {out:?}");
+}
+
+#[test]
+fn pgservice_wins_over_the_pg_variables() {
+    let db = TestDb::new("lp_service");
+    let t = shell(&[], "select current_database()");
+    let file = t.home().join("services.conf");
+    std::fs::write(&file, service("shop", &db)).expect("service file");
+    let out = t
+        .env("PGSERVICEFILE", &file.to_string_lossy())
+        .env("PGSERVICE", "shop")
+        // The defaults point elsewhere: the service must win over them.
+        .env("PGHOST", "/nonexistent")
+        .env("PGPORT", "1")
+        .env("PGDATABASE", "postgres")
+        .run();
+    assert_ran(&out, &db.name);
+}
+
+#[test]
+fn service_keyword_reads_the_users_file_and_explicit_parameters_win() {
+    let db = TestDb::new("lp_service_kw");
+    let t = shell(&["-d", "service=shop"], "select current_database()");
+    std::fs::write(t.home().join(".pg_service.conf"), service("shop", &db)).expect("file");
+    assert_ran(&t.run(), &db.name);
+
+    // An explicit dbname beats the service's.
+    let t = shell(
+        &["-d", "service=shop dbname=postgres"],
+        "select current_database()",
+    );
+    std::fs::write(t.home().join(".pg_service.conf"), service("shop", &db)).expect("file");
+    let out = t.run();
+    // The login may not read postgres's items, but it may connect: the database is
+    // what the explicit parameter says.
+    assert!(out.stdout.contains("postgres"), "{out:?}");
+}
+
+#[test]
+fn system_service_file_is_searched_after_the_users() {
+    let db = TestDb::new("lp_service_sys");
+    let t = shell(&["-d", "service=shop"], "select current_database()");
+    let sysconf = t.home().join("etc");
+    std::fs::create_dir_all(&sysconf).expect("dir");
+    std::fs::write(sysconf.join("pg_service.conf"), service("shop", &db)).expect("file");
+    // The user's file exists but does not define the service.
+    std::fs::write(t.home().join(".pg_service.conf"), "[other]\nport=1\n").expect("file");
+    let out = t.env("PGSYSCONFDIR", &sysconf.to_string_lossy()).run();
+    assert_ran(&out, &db.name);
+}
+
+#[test]
+fn a_missing_service_is_an_error() {
+    let out = shell(&["-d", "service=nowhere"], "select 1").run();
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("definition of service \"nowhere\" not found"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn two_host_uri_with_the_first_host_down() {
+    let db = TestDb::new("lp_multi");
+    let c = cluster();
+    let uri = format!(
+        "postgresql://{LOGIN}@127.0.0.1:{},127.0.0.1:{}/{}?connect_timeout=5",
+        dead_port(),
+        c.port(),
+        db.name
+    );
+    let out = shell(&["-d", &uri], "select inet_server_port()").run();
+    assert_ran(&out, &c.port().to_string());
+
+    // The conninfo form, with one port per host.
+    let info = format!(
+        "host=127.0.0.1,127.0.0.1 port={},{} user={LOGIN} dbname={} target_session_attrs=read-write",
+        dead_port(),
+        c.port(),
+        db.name
+    );
+    let out = shell(&["-d", &info], "select inet_server_port()").run();
+    assert_ran(&out, &c.port().to_string());
+}
+
+#[test]
+fn target_session_attrs_standby_refuses_a_primary() {
+    let db = TestDb::new("lp_attrs");
+    let c = cluster();
+    let info = format!(
+        "host=127.0.0.1,127.0.0.1 port={},{} user={LOGIN} dbname={} target_session_attrs=standby",
+        dead_port(),
+        c.port(),
+        db.name
+    );
+    let out = shell(&["-d", &info], "select 1").run();
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(
+        out.stderr.contains("server is not in hot standby mode"),
+        "{out:?}"
+    );
+    // prefer-standby settles for the primary.
+    let info = info.replace("=standby", "=prefer-standby");
+    let out = shell(&["-d", &info], "select inet_server_port()").run();
+    assert_ran(&out, &c.port().to_string());
+}
+
+#[test]
+fn keepalives_are_accepted_and_unsupported_parameters_are_loud() {
+    let db = TestDb::new("lp_keep");
+    let info = format!(
+        "{} keepalives=1 keepalives_idle=30 keepalives_interval=5 keepalives_count=3 channel_binding=prefer",
+        db.login_conninfo()
+    );
+    assert_ran(&shell(&["-d", &info], "select 7 * 6").run(), "42");
+
+    for (extra, named) in [
+        ("options='-c work_mem=64MB'", "\"options\""),
+        ("sslpassword=secret", "sslpassword"),
+        ("keepalives=maybe", "keepalives"),
+        ("target_session_attrs=master", "target_session_attrs"),
+    ] {
+        let info = format!("{} {extra}", db.login_conninfo());
+        let out = shell(&["-d", &info], "select 1").run();
+        assert_eq!(out.code, 3, "{extra}: {out:?}");
+        assert!(out.stderr.contains(named), "{extra}: {out:?}");
+    }
+}
