@@ -492,18 +492,25 @@ rm -rf -- "$3""#;
         self.start_server()
     }
 
-    /// Stops the server at once and starts it again on the same port, as a restart or
-    /// a crash under a supervisor looks to a client: the same address answers again.
+    /// Restarts the server on the same port as a DBA's `pg_ctl restart` does: a fast
+    /// shutdown (every session ends with 57P01) and a start, so the same address answers
+    /// again. Fast, not immediate: scratch clusters commit asynchronously, and an
+    /// immediate stop could lose a test's fixture to crash recovery.
     pub fn restart_in_place(&mut self) -> Result<(), ScratchError> {
-        self.stop();
+        self.stop_with("fast");
         let port = self.port;
         self.start_server_on(Some(port))
     }
 
     /// Stops the server, immediately (nothing here is worth a checkpoint).
     fn stop(&self) {
+        self.stop_with("immediate");
+    }
+
+    /// Stops the server with `pg_ctl stop -m MODE`.
+    fn stop_with(&self, mode: &str) {
         let mut cmd = self.command(&self.pg_ctl);
-        cmd.args(["stop", "-m", "immediate", "-s", "-w", "-t", "30", "-D"])
+        cmd.args(["stop", "-m", mode, "-s", "-w", "-t", "30", "-D"])
             .arg(&self.data_dir);
         // Nothing to do about a failure here: the watchdog and the dir removal follow.
         let _ = run(&mut cmd);
