@@ -275,7 +275,10 @@ fn code_to_commit(
     p.exp_string("COMMIT\r\n")?;
     p.exp_eof()?;
     let (_, committed) = log_times(&home.join(".local/share/pgward/sessions"))?;
-    Ok((committed - sent, log_span(&home.join(".local/share/pgward/sessions"))?))
+    Ok((
+        committed - sent,
+        log_span(&home.join(".local/share/pgward/sessions"))?,
+    ))
 }
 
 /// Milliseconds since midnight UTC now, as the session log's `ts` counts them.
