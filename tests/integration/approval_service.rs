@@ -235,8 +235,65 @@ fn hostile_input_gets_4xx_and_the_page_stays_intact() {
 }
 
 #[test]
+fn pending_requests_survive_an_approver_restart() {
+    let ap = Approver::start("restart");
+    let cred = ap.author("alice");
+    let id = random_hex(16);
+    // Created through one approver, which then stops (its server shut down, its memory
+    // gone)…
+    let first = Approver::process(&ap.schema, &ap.key, Extra::default());
+    let (status, _) = create(
+        &first.public_url,
+        &cred,
+        &request(&id, "UPDATE items SET qty = 1"),
+    );
+    assert_eq!(status, 201);
+    drop(first);
+    // …and a fresh one, on the same store, still lists it and takes the decision.
+    let again = Approver::process(&ap.schema, &ap.key, Extra::default());
+    let r = Reviewer::login(&again.public_url, "bob", REVIEWER_PW)
+        .unwrap_or_else(|a| panic!("{}", a.status));
+    let page = r.get(&format!("/review/{id}"));
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("UPDATE items SET qty = 1"),
+        "{}",
+        page.body
+    );
+    let (status, code) = r.approve(&id);
+    assert_eq!((status, code.is_some()), (303, true));
+}
+
+#[test]
 fn forms_need_the_csrf_token() {
     let ap = Approver::start("csrf");
+    // The page's headers: a strict Content-Security-Policy (no script runs, nothing is
+    // framed) and a session-bound login cookie that scripts cannot read.
+    let (csp, cookie) = rt().block_on(async {
+        let r = reqwest::Client::new()
+            .get(format!("{}/review", ap.url()))
+            .send()
+            .await
+            .expect("get /review");
+        let header = |name: &str| {
+            r.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string()
+        };
+        (header("content-security-policy"), header("set-cookie"))
+    });
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    assert!(
+        !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+        "{csp}"
+    );
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
     let cred = ap.author("alice");
     let id = random_hex(16);
     assert_eq!(
