@@ -14,13 +14,13 @@ pub mod error;
 pub mod images;
 pub mod keys;
 pub mod net;
+pub mod partial_undo;
 pub mod relation;
 pub mod revert;
 pub mod rewrite;
 pub mod spill;
 pub mod statement;
 pub mod truncate;
-pub mod undo;
 
 #[cfg(test)]
 mod testdb;

@@ -22,10 +22,10 @@ use super::diff;
 use super::eligible;
 use super::images::Images;
 use super::keys::{self, RowKey};
+use super::partial_undo;
 use super::relation::{display_name, Relation};
 use super::rewrite::{self, Capture, WhereShape};
 use super::truncate;
-use super::undo;
 use crate::render::escape::one_line;
 use crate::render::table::{self, Column};
 use crate::render::{Paint, Text};
@@ -637,7 +637,7 @@ async fn undone_inside(
 ) -> Result<Option<String>, super::PreviewError> {
     if report.plan.kind == WriteKind::Other {
         let why = if is_do_block(&report.plan.text) {
-            undo::do_block(client, &report.plan.text).await?
+            partial_undo::do_block(client, &report.plan.text).await?
         } else {
             Some(
                 "a procedure or function may undo work in an exception block, which the \
@@ -652,7 +652,7 @@ async fn undone_inside(
     if !report.triggered.is_empty() {
         let mut relids: Vec<u32> = report.delta.iter().map(|c| c.relid).collect();
         relids.extend(&report.tree);
-        if let Some(why) = undo::triggers(client, &relids).await? {
+        if let Some(why) = partial_undo::triggers(client, &relids).await? {
             return Ok(Some(format!(
                 "triggers on {} ran, and {why}",
                 report.triggered.join(", ")
@@ -671,7 +671,7 @@ async fn undone_inside(
     // functions are read too.
     let rules = matches!(report.plan.cascade, Some(Err(_)));
     if !rules {
-        let why = undo::statement(client, &report.plan.text).await?;
+        let why = partial_undo::statement(client, &report.plan.text).await?;
         let Some(why) = why else {
             return Ok(None);
         };
