@@ -144,6 +144,7 @@ Output (as psql's)
   \\g [FILE]         run the buffer          \\gx [FILE]    run it, expanded
   \\errverbose       the last server error with every field
   \\copy ... TO FILE|STDOUT [options]   export a table or (query) as COPY data
+  \\copy ... FROM FILE|STDIN [options] load rows, as a previewed write
 
 Transactions
   Reads run in their own READ ONLY transaction. The first write opens a guarded
