@@ -35,11 +35,11 @@ pub fn render(table: &str, images: &Images, key: &RowKey, all_columns: bool) -> 
         );
         out.push("\n");
     }
-    if images.kind == CaptureKind::Upsert && images.updated > 0 {
-        out.push(
-            "note: the old values of rows updated by ON CONFLICT are not available before \
-             PostgreSQL 18; their new values are shown\n",
-        );
+    if let Some(why) = &images.old_values {
+        out.push(format!(
+            "note: {}; the new values of the updated rows are shown\n",
+            escape::one_line(why)
+        ));
     }
     if images.shown.is_empty() {
         return out;
@@ -397,7 +397,7 @@ mod tests {
         );
         insta::assert_snapshot!(render("stock", &upserted, &key, false).to_string(), @r"
         INSERT stock: 1 row inserted, 1 row updated (showing 2)
-        note: the old values of rows updated by ON CONFLICT are not available before PostgreSQL 18; their new values are shown
+        note: the old values of rows an upsert updates were not read before it; the new values of the updated rows are shown
           action  | sku | qty
         ----------+-----+-----
          updated  | A-1 | 4

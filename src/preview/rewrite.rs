@@ -52,6 +52,15 @@ const OLD_ALIAS: &str = "pgward_o";
 /// Pairs each target row with its own old image.
 const OLD_JOIN: &str = "(pgward_o.pgward_ctid OPERATOR(pg_catalog.=) pgward_target.ctid) \
      AND (pgward_o.pgward_oid OPERATOR(pg_catalog.=) pgward_target.tableoid)";
+/// A row's image, the expression every capture takes it with (see `images`).
+const IMAGE: &str = "pg_catalog.record_out(pgward_target.*)";
+
+/// The image of the row `reference` (a table alias), for reads pgward runs beside a
+/// statement: the same expression as the captures' own, so the images compare.
+pub fn image_sql(reference: &str) -> String {
+    IMAGE.replace(TARGET, reference)
+}
+
 /// Why MERGE gets counts only.
 const MERGE_REASON: &str = "MERGE cannot return rows before PostgreSQL 17: counts only";
 
@@ -65,7 +74,8 @@ pub enum CaptureKind {
     /// INSERT (also with ON CONFLICT DO NOTHING, which returns only the inserted rows).
     Insert,
     /// INSERT … ON CONFLICT DO UPDATE: new images and whether each row was inserted.
-    /// Old images of the updated rows cannot be returned before PostgreSQL 18.
+    /// PostgreSQL 15 returns no old image: those of the updated rows are read just
+    /// before it ([`super::conflict`]).
     Upsert,
 }
 
@@ -971,6 +981,13 @@ mod tests {
         insta::assert_snapshot!(sql, @r#"UPDATE shop."Orders" AS o SET total = o.total + l.amount FROM lines l, (SELECT tableoid AS pgward_oid, ctid AS pgward_ctid, pg_catalog.record_out(pgward_t.*) AS pgward_old FROM shop."Orders" AS pgward_t) AS pgward_o WHERE (l.order_id = o.id) AND (pgward_o.pgward_ctid OPERATOR(pg_catalog.=) o.ctid) AND (pgward_o.pgward_oid OPERATOR(pg_catalog.=) o.tableoid) RETURNING o.id, l.amount, pgward_o.pgward_old, pg_catalog.record_out(o.*) AS pgward_new, o.ctid::pg_catalog.text AS pgward_ctid"#);
         let capture = rewrite(r#"UPDATE shop."Orders" AS o SET total = 1 RETURNING o.id, o.total"#);
         assert_eq!(capture.user_columns(5), 2);
+    }
+
+    #[test]
+    fn reads_beside_a_statement_take_the_captures_image() {
+        assert_eq!(image_sql("pgward_t"), "pg_catalog.record_out(pgward_t.*)");
+        let (sql, ..) = rows("insert into t values (1)");
+        assert!(sql.contains(&image_sql("t")), "{sql}");
     }
 
     #[test]

@@ -16,6 +16,7 @@ use sqlparser::parser::Parser;
 use tokio_postgres::Client;
 
 use super::cascade::{self, CascadeAction, CascadeEffect};
+use super::conflict;
 use super::counts::{self, Baseline, TableCounts};
 use super::ddl::{self, LockMode};
 use super::diff;
@@ -117,6 +118,9 @@ pub struct Plan {
     /// The server confirmed that a row capture of the target has exactly the typed
     /// statement's effect (see [`eligible`]).
     pub capture_checked: bool,
+    /// For an upsert: the read of the old values of the rows it may update, or why
+    /// there is none ([`conflict`]).
+    pub old_values: Option<Result<conflict::PreRead, String>>,
 }
 
 fn parse(text: &str) -> Option<Statement> {
@@ -210,6 +214,7 @@ pub async fn plan(
     let mut plan = Plan {
         tid_join,
         capture_checked: false,
+        old_values: None,
         text: text.to_string(),
         kind,
         target: None,
@@ -227,7 +232,7 @@ pub async fn plan(
         notes: Vec::new(),
     };
     client.batch_execute(PLAN_BEGIN).await?;
-    let gathered = gather(client, statement.as_ref(), &mut plan).await;
+    let gathered = gather(client, statement.as_ref(), &mut plan, ctx.read_committed).await;
     client.batch_execute(PLAN_END).await?;
     if let Err(e) = gathered {
         plan.notes
@@ -248,13 +253,14 @@ async fn gather(
     client: &Client,
     statement: Option<&Statement>,
     plan: &mut Plan,
+    read_committed: bool,
 ) -> Result<(), super::PreviewError> {
     if let Some(name) = rewrite::target(&plan.text) {
         if let Some((relid, _)) = counts::resolve_table(client, &name).await? {
             let relation = Relation::by_oid(client, relid).await?;
             plan.key = keys::row_key(client, relid).await?;
             plan.columns = keys::columns(client, relid).await?;
-            plan.target = Some(relation);
+            plan.target = Some(relation.clone());
             if matches!(plan.capture, Capture::Rows { .. }) {
                 let blocker = match eligible::capture_blocker(client, relid).await? {
                     Some(reason) => Some(reason),
@@ -264,6 +270,22 @@ async fn gather(
                     plan.capture = Capture::CountsOnly { reason };
                 }
                 plan.capture_checked = true;
+            }
+            if let Capture::Rows {
+                kind: rewrite::CaptureKind::Upsert,
+                ..
+            } = &plan.capture
+            {
+                plan.old_values = Some(
+                    conflict::pre_read(
+                        client,
+                        &relation,
+                        &plan.columns,
+                        &plan.text,
+                        read_committed,
+                    )
+                    .await?,
+                );
             }
         }
     }
@@ -1249,6 +1271,7 @@ mod tests {
                 notes: Vec::new(),
                 tid_join: false,
                 capture_checked: false,
+                old_values: None,
             },
             rows: None,
             images: None,

@@ -3,6 +3,7 @@
 //! relation), probe, report, and the guard thresholds (`max_rows`, no or trivially true
 //! WHERE, TRUNCATE), which need the exact affected count typed to keep the change.
 
+use crate::preview::conflict::{PreRead, Prior};
 use crate::preview::counts;
 use crate::preview::images::{ImageSink, SinkOptions, SpillTo};
 use crate::preview::keys::RowKey;
@@ -75,6 +76,19 @@ impl Session {
                 if let Err(e) = client.batch_execute("SAVEPOINT pgward_capture").await {
                     return self.failed(e, text).await;
                 }
+                let sink = match &plan.old_values {
+                    Some(Ok(read)) => match read_prior(client, read).await {
+                        Ok(prior) => sink.with_prior(prior),
+                        Err(e) => {
+                            let _ = client
+                                .batch_execute("ROLLBACK TO SAVEPOINT pgward_capture; RELEASE SAVEPOINT pgward_capture")
+                                .await;
+                            return self.failed(e, text).await;
+                        }
+                    },
+                    Some(Err(why)) => sink.with_prior(Err(why.clone())),
+                    None => sink,
+                };
                 let restore = if plan.tid_join {
                     match steer_to_tid_join(client).await {
                         Ok(restore) => restore,
@@ -319,6 +333,43 @@ impl Session {
         ));
         self.say_hint("narrow the WHERE clause, or type the exact count when asked");
         Some(Outcome::Refused)
+    }
+}
+
+/// Reads the old images of the rows an upsert may update (see
+/// [`crate::preview::conflict`]), in a savepoint of its own: a read that fails (a
+/// privilege, a cast) leaves the old values uncaptured, says why, and changes nothing
+/// the statement does. Only a failure to manage the savepoint is an error.
+async fn read_prior(
+    client: &tokio_postgres::Client,
+    read: &PreRead,
+) -> Result<Result<Prior, String>, tokio_postgres::Error> {
+    client.batch_execute("SAVEPOINT pgward_prior").await?;
+    match client.simple_query(&read.sql).await {
+        Ok(messages) => {
+            client
+                .batch_execute("RELEASE SAVEPOINT pgward_prior")
+                .await?;
+            let images = messages
+                .iter()
+                .filter_map(|m| match m {
+                    tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+                    _ => None,
+                })
+                .collect();
+            Ok(Prior::new(read.key_fields.clone(), images).map_err(|e| {
+                format!("the rows read before the upsert could not be read back ({e}): old values not captured")
+            }))
+        }
+        Err(e) => {
+            client
+                .batch_execute("ROLLBACK TO SAVEPOINT pgward_prior; RELEASE SAVEPOINT pgward_prior")
+                .await?;
+            Ok(Err(format!(
+                "the rows an upsert updates could not be read before it ({}): old values not captured",
+                render::error::one_line(&e)
+            )))
+        }
     }
 }
 
