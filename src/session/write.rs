@@ -190,7 +190,8 @@ impl Session {
             }
             None => self.show(text, &executed),
         }
-        let mut preview = report.render(self.all_columns).trim_end();
+        let null = self.io.pset().null.clone();
+        let mut preview = report.render_with(self.all_columns, &null).trim_end();
         preview.push("\n");
         self.io.out(&preview);
         self.log_preview(&report, report.images.as_ref().map(|i| &i.digest));
