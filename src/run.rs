@@ -113,6 +113,7 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
     crate::preview::spill::remove_stale(&std::env::temp_dir());
     let _spill_dir = SpillDir;
     let (pset, file) = output_options(&script.output)?;
+    let app = settings.conn.application_name(&app);
     let connection = rt.block_on(conn::connect(&settings.conn, &app))?;
     let interactive =
         script.command.is_empty() && script.file.is_none() && std::io::stdin().is_terminal();

@@ -18,6 +18,23 @@ use super::{Outcome, Session, TxState};
 impl Session {
     /// Runs the write `text` in the open transaction and shows what it did.
     pub(super) async fn write(&mut self, text: &str, ddl: bool) -> Outcome {
+        self.write_recorded(text, ddl, None).await
+    }
+
+    /// Runs the INSERT `text` that pgward built for a command (`\copy … FROM`) as a
+    /// write: the transaction records `recorded` in its place, and the command tag is
+    /// `tag` with the row count, as psql prints it.
+    pub(super) async fn write_as(&mut self, text: &str, recorded: &str, tag: &str) -> Outcome {
+        self.write_recorded(text, false, Some((recorded, tag)))
+            .await
+    }
+
+    async fn write_recorded(
+        &mut self,
+        text: &str,
+        ddl: bool,
+        recorded: Option<(&str, &str)>,
+    ) -> Outcome {
         let TxState::Open(tx) = &self.state else {
             return self.aborted();
         };
@@ -156,7 +173,14 @@ impl Session {
                 return Outcome::Refused;
             }
         };
-        self.show(text, &executed);
+        match recorded {
+            Some((_, tag)) => {
+                self.log_rows(executed.count);
+                self.io
+                    .result_tag(&format!("{tag} {}", executed.count.unwrap_or(0)));
+            }
+            None => self.show(text, &executed),
+        }
         let mut preview = report.render(self.all_columns).trim_end();
         preview.push("\n");
         self.io.out(&preview);
@@ -206,7 +230,8 @@ impl Session {
             }
         }
         if let TxState::Open(tx) = &mut self.state {
-            tx.statements.push(text.to_string());
+            tx.statements
+                .push(recorded.map_or(text, |(r, _)| r).to_string());
         }
         Outcome::Ok
     }

@@ -361,10 +361,10 @@ fn copy_to_a_file_or_stdout_writes_what_psql_writes_through_the_read_guard() {
         );
     }
     // The query is a read, run by the read role: a write inside is refused, and so is
-    // \copy FROM; the data is as it was.
+    // a query as the target of \copy FROM; the data is as it was.
     for copy in [
         "\\copy (delete from items returning *) to stdout",
-        "\\copy items from '/dev/null'",
+        "\\copy (select 1) from '/dev/null'",
         "\\copy items to program 'cat'",
     ] {
         let out = TestShell::new(&db).args(["-c", copy]).run();
