@@ -368,7 +368,7 @@ async fn gather(
 
 /// Whether an UPDATE or DELETE names its target with ONLY, as PostgreSQL's parser reads
 /// it (inheritance children are then left alone).
-fn writes_only(text: &str) -> bool {
+pub(crate) fn writes_only(text: &str) -> bool {
     use pg_query::NodeEnum;
     let Ok(parsed) = pg_query::parse(text, pg_query::ParserOptions::DEFAULT) else {
         return false;

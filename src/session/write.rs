@@ -4,6 +4,7 @@
 //! WHERE, TRUNCATE), which need the exact affected count typed to keep the change.
 
 use crate::preview::conflict::{PreRead, Prior};
+use crate::preview::cascade_images::Cascaded;
 use crate::preview::counts;
 use crate::preview::images::{ImageSink, SinkOptions, SpillTo};
 use crate::preview::keys::RowKey;
@@ -61,6 +62,10 @@ impl Session {
                 };
             }
         }
+        // The rows ON DELETE CASCADE will remove, read before they are gone (for undo).
+        let cascaded = crate::preview::cascade_images::preread(&self.conn.client, &plan)
+            .await
+            .transpose();
         let client = &self.conn.client;
         let (executed, images, counts_only) = match &plan.capture {
             Capture::Rows { sql, kind, .. } => {
@@ -223,6 +228,7 @@ impl Session {
                     .fold((0, 0, 0), |(i, u, d), c| {
                         (i + c.inserted, u + c.updated, d + c.deleted)
                     });
+                self.cascaded_net(&report, cascaded);
                 self.changes.net.push(NetStatement {
                     relid: target.relid,
                     table: target.display(),
@@ -398,4 +404,62 @@ async fn steer_to_tid_join(
             .await?;
     }
     Ok(restore)
+}
+
+impl Session {
+    /// The rows a DELETE removed through ON DELETE CASCADE, read before it ran, join the
+    /// change set ahead of the DELETE's own (so undo inserts parents before children),
+    /// each marked exact only when the server counted for that table exactly the rows
+    /// read: anything else makes undo unavailable, and the session says why now.
+    fn cascaded_net(
+        &mut self,
+        report: &statement::Report,
+        cascaded: Option<Result<Vec<Cascaded>, String>>,
+    ) {
+        let cascaded = match cascaded {
+            None => return,
+            Some(Err(why)) => {
+                self.say_note(&format!("undo: {why}; this change will have no undo"));
+                return;
+            }
+            Some(Ok(cascaded)) => cascaded,
+        };
+        for c in cascaded {
+            let relid = c.relation.relid;
+            let counted = report
+                .delta
+                .iter()
+                .filter(|d| d.relid == relid)
+                .fold((0, 0, 0), |(i, u, d), c| {
+                    (i + c.inserted, u + c.updated, d + c.deleted)
+                });
+            let read = c.images.deleted as i64;
+            let exact = counted == (0, 0, read);
+            if !exact {
+                self.say_warn(&format!(
+                    "undo: {} rows of {} were read before the DELETE for its cascade, but the \
+                     server counted {} deleted, {} updated, {} inserted there: this change \
+                     will have no undo",
+                    read,
+                    c.relation.display(),
+                    counted.2,
+                    counted.1,
+                    counted.0
+                ));
+            }
+            self.changes.net.push(NetStatement {
+                relid,
+                table: c.relation.display(),
+                tree: vec![relid],
+                counted,
+                exact,
+                keyed: c.key != RowKey::Ctid,
+                rows: c.images.net,
+                quoted: c.relation.quoted(),
+                columns: c.columns,
+                key: c.key.columns().to_vec(),
+                spill: c.images.spill,
+            });
+        }
+    }
 }
