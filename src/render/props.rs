@@ -228,6 +228,7 @@ fn report(s: &[String; 4], kind: CaptureKind) -> Report {
             notes: vec![b.clone()],
             tid_join: false,
             capture_checked: true,
+            new_fields: None,
         },
         rows: Some(1),
         images: Some(images_of(
