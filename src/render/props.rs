@@ -230,6 +230,7 @@ fn report(s: &[String; 4], kind: CaptureKind) -> Report {
             tid_join: false,
             capture_checked: true,
             old_values: None,
+            new_fields: None,
         },
         rows: Some(1),
         images: Some(images_of(

@@ -69,7 +69,7 @@ impl Session {
         let client = &self.conn.client;
         let (executed, images, counts_only) = match &plan.capture {
             Capture::Rows { sql, kind, .. } => {
-                let sink = ImageSink::new(
+                let mut sink = ImageSink::new(
                     *kind,
                     plan.key.clone(),
                     plan.columns.clone(),
@@ -78,6 +78,9 @@ impl Session {
                         spill: SpillTo::TempFile,
                     },
                 );
+                if let Some(fields) = &plan.new_fields {
+                    sink.narrow_new(fields.clone());
+                }
                 if let Err(e) = client.batch_execute("SAVEPOINT pgward_capture").await {
                     return self.failed(e, text).await;
                 }
