@@ -93,6 +93,8 @@ pub struct Plan {
     pub key: RowKey,
     /// The target's columns, in order: the names of an image's fields.
     pub columns: Vec<String>,
+    /// Those of them psql right-aligns (numbers), for the diff.
+    pub right_aligned: Vec<String>,
     /// Foreign-key effects predicted before it ran; `Err` says why none were predicted.
     pub cascade: Option<Result<Vec<CascadeEffect>, String>>,
     /// For TRUNCATE: each table it reaches (partitions, children and CASCADE
@@ -223,6 +225,7 @@ pub async fn plan(
         capture,
         key: RowKey::Ctid,
         columns: Vec::new(),
+        right_aligned: Vec::new(),
         cascade: None,
         truncated: Vec::new(),
         estimated: Vec::new(),
@@ -261,6 +264,7 @@ async fn gather(
             let relation = Relation::by_oid(client, relid).await?;
             plan.key = keys::row_key(client, relid).await?;
             plan.columns = keys::columns(client, relid).await?;
+            plan.right_aligned = keys::right_aligned(client, relid).await?;
             plan.target = Some(relation.clone());
             if matches!(plan.capture, Capture::Rows { .. }) {
                 let blocker = match eligible::capture_blocker(client, relid).await? {
@@ -392,7 +396,7 @@ async fn gather(
 
 /// Whether an UPDATE or DELETE names its target with ONLY, as PostgreSQL's parser reads
 /// it (inheritance children are then left alone).
-fn writes_only(text: &str) -> bool {
+pub(crate) fn writes_only(text: &str) -> bool {
     use pg_query::NodeEnum;
     let Ok(parsed) = pg_query::parse(text, pg_query::ParserOptions::DEFAULT) else {
         return false;
@@ -997,11 +1001,22 @@ impl Report {
     /// Names and messages from the server are escaped to one line each; colour is
     /// applied at the screen.
     pub fn render(&self, all_columns: bool) -> Text {
+        self.render_with(all_columns, "")
+    }
+
+    /// As [`Report::render`], NULL shown in the diff as `null` says (psql's `\pset null`;
+    /// empty for the word NULL).
+    pub fn render_with(&self, all_columns: bool, null: &str) -> Text {
         let mut out = String::new();
         let mut text = Text::new();
         let target = self.plan.target.as_ref().map(Relation::display);
         if let (Some(images), Some(table)) = (&self.images, &target) {
-            text.append(diff::render(table, images, &self.plan.key, all_columns));
+            let look = diff::Look {
+                all_columns,
+                null,
+                right_aligned: &self.plan.right_aligned,
+            };
+            text.append(diff::render_with(table, images, &self.plan.key, &look));
         } else if let Some(reason) = &self.counts_only {
             if self.plan.kind != WriteKind::Ddl && self.plan.kind != WriteKind::Truncate {
                 out.push_str(&format!(
@@ -1290,6 +1305,7 @@ mod tests {
                 },
                 key: RowKey::Ctid,
                 columns: Vec::new(),
+                right_aligned: Vec::new(),
                 cascade: None,
                 truncated: Vec::new(),
                 estimated: Vec::new(),

@@ -11,6 +11,7 @@ mod commit;
 mod complete;
 mod completions;
 mod config;
+mod copy_from;
 mod describe;
 mod describe_psql;
 mod encoding;
