@@ -3,8 +3,8 @@
 //! relation), probe, report, and the guard thresholds (`max_rows`, no or trivially true
 //! WHERE, TRUNCATE), which need the exact affected count typed to keep the change.
 
-use crate::preview::conflict::{PreRead, Prior};
 use crate::preview::cascade_images::Cascaded;
+use crate::preview::conflict::{PreRead, Prior};
 use crate::preview::counts;
 use crate::preview::images::{ImageSink, Images, SinkOptions, SpillTo};
 use crate::preview::keys::RowKey;
