@@ -23,6 +23,7 @@ use super::diff;
 use super::eligible;
 use super::images::Images;
 use super::keys::{self, RowKey};
+use super::merge;
 use super::partial_undo;
 use super::relation::{display_name, Relation};
 use super::rewrite::{self, Capture, WhereShape};
@@ -359,6 +360,33 @@ async fn gather(
                 plan.capture_checked = true;
                 narrow(client, relid, plan).await?;
             }
+            if plan.kind == WriteKind::Merge {
+                let blocker = match eligible::capture_blocker(client, relid).await? {
+                    Some(reason) => Some(reason),
+                    None => eligible::lossy_output(client).await?,
+                };
+                plan.capture = match blocker {
+                    Some(reason) => Capture::CountsOnly { reason },
+                    None if read_committed => Capture::CountsOnly {
+                        reason: "under READ COMMITTED a concurrent change could slip between \
+                                 the MERGE and the reads of its rows: counts only (REPEATABLE \
+                                 READ, the default, shows every row)"
+                            .into(),
+                    },
+                    None => match merge::read_around(
+                        client,
+                        &relation,
+                        plan.key.columns(),
+                        &plan.columns,
+                        &plan.text,
+                    )
+                    .await?
+                    {
+                        Ok(read) => Capture::Around(read),
+                        Err(reason) => Capture::CountsOnly { reason },
+                    },
+                };
+            }
             if let Capture::Rows {
                 kind: rewrite::CaptureKind::Upsert,
                 ..
@@ -691,7 +719,7 @@ pub async fn after(
 }
 
 /// The target and its partitions and inheritance children, at any depth.
-async fn tree(client: &Client, relid: u32) -> Result<Vec<u32>, super::PreviewError> {
+pub async fn tree(client: &Client, relid: u32) -> Result<Vec<u32>, super::PreviewError> {
     let rows = client
         .query(
             "WITH RECURSIVE down(relid) AS ( \
@@ -945,6 +973,7 @@ impl Report {
                 WriteKind::Update => u + self.moved(),
                 WriteKind::Delete => d,
                 WriteKind::Insert => i + u,
+                WriteKind::Merge => i + u + d,
                 _ => images.total as i64,
             };
             if server != images.total as i64 {

@@ -176,7 +176,7 @@ fn images_of(
                 inserted: Some(i % 2 == 0),
                 ..CapturedRow::default()
             },
-            CaptureKind::Update => CapturedRow {
+            CaptureKind::Update | CaptureKind::Merge => CapturedRow {
                 old: Some(o),
                 new: Some(n),
                 ..CapturedRow::default()

@@ -6,9 +6,10 @@
 use crate::preview::cascade_images::Cascaded;
 use crate::preview::conflict::{PreRead, Prior};
 use crate::preview::counts;
-use crate::preview::images::{ImageSink, SinkOptions, SpillTo};
+use crate::preview::images::{ImageSink, Images, SinkOptions, SpillTo};
 use crate::preview::keys::RowKey;
-use crate::preview::rewrite::{self, Capture, WhereShape};
+use crate::preview::merge::{self, Found, ReadAround};
+use crate::preview::rewrite::{self, Capture, CaptureKind, WhereShape};
 use crate::preview::statement::{self, PlanContext, WriteKind};
 use crate::render;
 
@@ -160,6 +161,45 @@ impl Session {
                             Err(e) => return self.failed(e, text).await,
                         }
                     }
+                }
+            }
+            Capture::Around(read) => {
+                let before = match read_found(client, &read.sql).await {
+                    Ok(before) => before,
+                    Err(e) => return self.failed(e, text).await,
+                };
+                let executed = match exec::run(client, &self.conn.tls, text).await {
+                    Ok(executed) => executed,
+                    Err(e) => return self.failed(e, text).await,
+                };
+                let sink = ImageSink::new(
+                    CaptureKind::Merge,
+                    plan.key.clone(),
+                    plan.columns.clone(),
+                    SinkOptions {
+                        shown: self.settings.env.preview_rows,
+                        spill: SpillTo::TempFile,
+                    },
+                );
+                let relid = plan.target.as_ref().map_or(0, |t| t.relid);
+                let captured = match before {
+                    Err(why) => Err(why),
+                    Ok(before) => {
+                        let around = Around {
+                            read,
+                            relid,
+                            baseline: &self.changes.baseline,
+                            cumulative: &self.changes.cumulative,
+                        };
+                        match around.capture(client, before, sink).await {
+                            Ok(captured) => captured,
+                            Err(e) => return self.failed(e, text).await,
+                        }
+                    }
+                };
+                match captured {
+                    Ok(images) => (executed, Some(images), None),
+                    Err(why) => (executed, None, Some(why)),
                 }
             }
             Capture::CountsOnly { reason } => match exec::run(client, &self.conn.tls, text).await {
@@ -343,6 +383,104 @@ impl Session {
         ));
         self.say_hint("narrow the WHERE clause, or type the exact count when asked");
         Some(Outcome::Refused)
+    }
+}
+
+/// Reads the target's rows around a MERGE (see [`crate::preview::merge`]), in a
+/// savepoint of its own: a read that fails leaves the MERGE with counts only and says
+/// why. Only a failure to manage the savepoint is an error.
+async fn read_found(
+    client: &tokio_postgres::Client,
+    sql: &str,
+) -> Result<Result<Vec<Found>, String>, tokio_postgres::Error> {
+    client.batch_execute("SAVEPOINT pgward_read").await?;
+    match client.simple_query(sql).await {
+        Ok(messages) => {
+            client
+                .batch_execute("RELEASE SAVEPOINT pgward_read")
+                .await?;
+            Ok(Ok(messages
+                .iter()
+                .filter_map(|m| match m {
+                    tokio_postgres::SimpleQueryMessage::Row(r) => Some(Found {
+                        place: r.get(0)?.to_string(),
+                        image: r.get(1)?.to_string(),
+                    }),
+                    _ => None,
+                })
+                .collect()))
+        }
+        Err(e) => {
+            client
+                .batch_execute("ROLLBACK TO SAVEPOINT pgward_read; RELEASE SAVEPOINT pgward_read")
+                .await?;
+            Ok(Err(format!(
+                "the rows around the MERGE could not be read ({}): counts only",
+                render::error::one_line(&e)
+            )))
+        }
+    }
+}
+
+/// The MERGE that ran, with what is needed to pair its rows and check them against the
+/// server's counts.
+struct Around<'a> {
+    read: &'a ReadAround,
+    relid: u32,
+    baseline: &'a counts::Baseline,
+    cumulative: &'a [counts::TableCounts],
+}
+
+impl Around<'_> {
+    /// Reads the rows after the MERGE, pairs them with those read `before`, and keeps
+    /// the images only when they explain every row the server counted on the target's
+    /// tree; otherwise says why (counts only).
+    async fn capture(
+        &self,
+        client: &tokio_postgres::Client,
+        before: Vec<Found>,
+        mut sink: ImageSink,
+    ) -> Result<Result<Images, String>, tokio_postgres::Error> {
+        let after = match read_found(client, &self.read.sql).await? {
+            Ok(after) => after,
+            Err(why) => return Ok(Err(why)),
+        };
+        let unreadable = |e: &dyn std::fmt::Display| {
+            format!("the rows around the MERGE could not be taken in ({e}): counts only")
+        };
+        if let Err(e) = sink.open_spill() {
+            return Ok(Err(unreadable(&e)));
+        }
+        let found = match merge::pair(before, after, &self.read.key_fields, &mut sink) {
+            Ok(found) => found,
+            Err(e) => return Ok(Err(unreadable(&e))),
+        };
+        let counted = async {
+            let now = counts::since(client, self.baseline).await?;
+            let tree = statement::tree(client, self.relid).await?;
+            Ok::<_, crate::preview::PreviewError>(
+                statement::difference(&now, self.cumulative)
+                    .iter()
+                    .filter(|c| tree.contains(&c.relid))
+                    .fold((0, 0, 0), |(i, u, d), c| {
+                        (i + c.inserted, u + c.updated, d + c.deleted)
+                    }),
+            )
+        };
+        let counted = match counted.await {
+            Ok(counted) => counted,
+            Err(e) => return Ok(Err(unreadable(&e))),
+        };
+        if found != counted {
+            return Ok(Err(format!(
+                "the rows read before and after the MERGE ({} inserted, {} updated, {} \
+                 deleted) do not explain the server's counts ({} inserted, {} updated, {} \
+                 deleted): a trigger, or a row moved across partitions, did more than the \
+                 reads can pair: counts only",
+                found.0, found.1, found.2, counted.0, counted.1, counted.2
+            )));
+        }
+        Ok(sink.finish().map_err(|e| unreadable(&e)))
     }
 }
 
