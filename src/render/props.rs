@@ -385,8 +385,9 @@ proptest! {
             rows: vec![vec![Some(s[2].clone())]],
             footers: vec![s[1].clone()],
             count: false,
+            expandable: false,
         };
-        let drawn = page.render();
+        let drawn = page.render(&crate::render::pset::Pset::default());
         clean("describe page", &drawn)?;
         // Title and footers stay one line each, whatever they hold.
         let b = benign(&s);
@@ -396,8 +397,9 @@ proptest! {
             rows: Vec::new(),
             footers: vec![footer.to_string()],
             count: false,
+            expandable: false,
         }
-        .render();
+        .render(&crate::render::pset::Pset::default());
         let drawn = lined(&s[0], &s[1]);
         clean("describe page", &drawn)?;
         prop_assert_eq!(lines(&drawn), lines(&lined(&b[0], &b[1])), "{:?}", drawn);
