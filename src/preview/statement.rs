@@ -83,8 +83,11 @@ pub struct Plan {
     pub kind: WriteKind,
     /// The target table, when it is one table.
     pub target: Option<Relation>,
-    /// Its WHERE clause.
+    /// Its WHERE clause (for an EXECUTE, the prepared statement's).
     pub where_shape: WhereShape,
+    /// The kind the guard thresholds judge: its own, or for an EXECUTE the prepared
+    /// statement's ([`judge_prepared`]).
+    pub guard_kind: WriteKind,
     /// How its rows are captured.
     pub capture: Capture,
     /// How rows of the target are keyed in the diff.
@@ -212,6 +215,7 @@ pub async fn plan(
         capture_checked: false,
         text: text.to_string(),
         kind,
+        guard_kind: kind,
         target: None,
         where_shape: rewrite::where_clause(text),
         capture,
@@ -242,6 +246,15 @@ pub async fn plan(
         };
     }
     Ok(plan)
+}
+
+/// An `EXECUTE` of the prepared statement `prepared`: it runs as typed and its preview has
+/// the server's counts (its kind stays "statement", so counts are upper bounds where a
+/// function could undo work), but the guard thresholds judge what was prepared, exactly
+/// as if it were typed: a prepared DELETE without WHERE asks for its count.
+pub fn judge_prepared(plan: &mut Plan, prepared: &str) {
+    plan.guard_kind = kind_of(parse(prepared).as_ref(), plan.kind == WriteKind::Ddl);
+    plan.where_shape = rewrite::where_clause(prepared);
 }
 
 async fn gather(
@@ -1234,6 +1247,7 @@ mod tests {
                 kind,
                 target: None,
                 where_shape: WhereShape::NotApplicable,
+                guard_kind: kind,
                 capture: Capture::CountsOnly {
                     reason: "counts only".into(),
                 },

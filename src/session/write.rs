@@ -15,8 +15,10 @@ use super::exec::{self, CaptureError};
 use super::{Outcome, Session, TxState};
 
 impl Session {
-    /// Runs the write `text` in the open transaction and shows what it did.
-    pub(super) async fn write(&mut self, text: &str, ddl: bool) -> Outcome {
+    /// Runs the write `text` in the open transaction and shows what it did. `prepared` is
+    /// the text of the statement an EXECUTE runs: the guard judges that statement (its
+    /// kind and WHERE clause), and the preview has its counts.
+    pub(super) async fn write(&mut self, text: &str, ddl: bool, prepared: Option<&str>) -> Outcome {
         let TxState::Open(tx) = &self.state else {
             return self.aborted();
         };
@@ -28,6 +30,9 @@ impl Session {
             Ok(plan) => plan,
             Err(e) => return self.failed(e, text).await,
         };
+        if let Some(prepared) = prepared {
+            statement::judge_prepared(&mut plan, prepared);
+        }
         if let Capture::Rows { kind, .. } = &plan.capture {
             // Before-images need a spill file. Tried before anything runs: a temp dir
             // that cannot take one means counts only, not a capture undone halfway
@@ -209,7 +214,7 @@ impl Session {
     async fn threshold(&mut self, report: &statement::Report) -> Option<Outcome> {
         let affected = report.affected();
         let max = self.settings.env.max_rows;
-        let kind = report.plan.kind;
+        let kind = report.plan.guard_kind;
         let why = match (&report.plan.where_shape, kind) {
             (_, WriteKind::Truncate) if affected > 0 => {
                 Some("TRUNCATE removes every row".to_string())

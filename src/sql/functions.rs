@@ -38,66 +38,294 @@ const RUNS_SQL: &str = "it runs SQL handed to it as text, which pgward's classif
 /// Known functions: (pattern, effect, why).
 pub const FUNCTIONS: &[(Pattern, Effect, &str)] = &[
     // Other connections, server files, the server process.
-    (Pattern::Prefix("dblink"), Effect::Refuse(Rule::OutsideReach), "it opens another connection, whose changes commit outside this transaction"),
-    (Pattern::Exact("lo_import"), Effect::Refuse(Rule::OutsideReach), "it reads a server file"),
-    (Pattern::Exact("lo_export"), Effect::Refuse(Rule::OutsideReach), "it writes a server file"),
-    (Pattern::Exact("pg_read_file"), Effect::Refuse(Rule::OutsideReach), "it reads a server file"),
-    (Pattern::Exact("pg_read_binary_file"), Effect::Refuse(Rule::OutsideReach), "it reads a server file"),
-    (Pattern::Prefix("pg_ls_"), Effect::Refuse(Rule::OutsideReach), "it lists server directories"),
-    (Pattern::Exact("pg_stat_file"), Effect::Refuse(Rule::OutsideReach), "it reads server file metadata"),
-    (Pattern::Prefix("pg_file_"), Effect::Refuse(Rule::OutsideReach), "it writes server files (adminpack)"),
-    (Pattern::Exact("pg_logdir_ls"), Effect::Refuse(Rule::OutsideReach), "it lists server directories"),
-    (Pattern::Exact("pg_reload_conf"), Effect::Refuse(Rule::OutsideReach), "it reloads the server's configuration"),
-    (Pattern::Exact("pg_rotate_logfile"), Effect::Refuse(Rule::OutsideReach), "it acts on the server process"),
-    (Pattern::Exact("pg_promote"), Effect::Refuse(Rule::OutsideReach), "it promotes a standby"),
-    (Pattern::Exact("pg_terminate_backend"), Effect::Refuse(Rule::OutsideReach), "it ends other sessions"),
-    (Pattern::Exact("pg_cancel_backend"), Effect::Refuse(Rule::OutsideReach), "it cancels other sessions' queries"),
-    (Pattern::Exact("pg_switch_wal"), Effect::Refuse(Rule::OutsideReach), "it acts on the write-ahead log"),
-    (Pattern::Exact("pg_create_restore_point"), Effect::Refuse(Rule::OutsideReach), "it acts on the write-ahead log"),
-    (Pattern::Prefix("pg_backup_"), Effect::Refuse(Rule::OutsideReach), "it controls backups"),
-    (Pattern::Exact("pg_start_backup"), Effect::Refuse(Rule::OutsideReach), "it controls backups"),
-    (Pattern::Exact("pg_stop_backup"), Effect::Refuse(Rule::OutsideReach), "it controls backups"),
-    (Pattern::Exact("pg_create_physical_replication_slot"), Effect::Refuse(Rule::OutsideReach), "replication slots are not rolled back"),
-    (Pattern::Exact("pg_create_logical_replication_slot"), Effect::Refuse(Rule::OutsideReach), "replication slots are not rolled back"),
-    (Pattern::Exact("pg_drop_replication_slot"), Effect::Refuse(Rule::OutsideReach), "replication slots are not rolled back"),
-    (Pattern::Exact("pg_copy_physical_replication_slot"), Effect::Refuse(Rule::OutsideReach), "replication slots are not rolled back"),
-    (Pattern::Exact("pg_copy_logical_replication_slot"), Effect::Refuse(Rule::OutsideReach), "replication slots are not rolled back"),
-    (Pattern::Prefix("pg_replication_origin"), Effect::Refuse(Rule::OutsideReach), "replication progress is not rolled back"),
-    (Pattern::Prefix("pg_logical_slot_"), Effect::Refuse(Rule::OutsideReach), SLOT),
-    (Pattern::Exact("pg_replication_slot_advance"), Effect::Refuse(Rule::OutsideReach), SLOT),
-    (Pattern::Exact("pg_logical_emit_message"), Effect::Refuse(Rule::OutsideReach), "a non-transactional message reaches logical decoding even if rolled back"),
-    (Pattern::Prefix("pg_wal_replay_"), Effect::Refuse(Rule::OutsideReach), "it acts on recovery"),
-    (Pattern::Prefix("pg_background"), Effect::Refuse(Rule::OutsideReach), "it runs SQL in a background worker, outside this transaction"),
-    // Acting outside the transaction: delivered at COMMIT, or not undone by ROLLBACK.
-    (Pattern::Exact("pg_notify"), Effect::Refuse(Rule::OutsideReach), "a notification is delivered to other sessions at COMMIT, outside what pgward previews; use a table the listeners poll"),
-    (Pattern::Exact("setval"), Effect::Refuse(Rule::OutsideReach), "sequence changes are never rolled back, so ROLLBACK, \\preview and --dry-run cannot undo it"),
-    (Pattern::Prefix("pg_advisory_lock"), Effect::Refuse(Rule::OutsideReach), SESSION_LOCK),
-    (Pattern::Prefix("pg_try_advisory_lock"), Effect::Refuse(Rule::OutsideReach), SESSION_LOCK),
-    (Pattern::Prefix("pg_advisory_unlock"), Effect::Refuse(Rule::OutsideReach), SESSION_LOCK),
-    (Pattern::Prefix("pg_stat_reset"), Effect::Refuse(Rule::OutsideReach), STATS),
-    (Pattern::Exact("pg_stat_statements_reset"), Effect::Refuse(Rule::OutsideReach), STATS),
-    (Pattern::Exact("pg_stat_clear_snapshot"), Effect::Refuse(Rule::OutsideReach), STATS),
+    (
+        Pattern::Prefix("dblink"),
+        Effect::Refuse(Rule::OutsideReach),
+        "it opens another connection, whose changes commit outside this transaction",
+    ),
+    (
+        Pattern::Exact("lo_import"),
+        Effect::Refuse(Rule::OutsideReach),
+        "it reads a server file",
+    ),
+    (
+        Pattern::Exact("lo_export"),
+        Effect::Refuse(Rule::OutsideReach),
+        "it writes a server file",
+    ),
+    (
+        Pattern::Exact("pg_read_file"),
+        Effect::Refuse(Rule::OutsideReach),
+        "it reads a server file",
+    ),
+    (
+        Pattern::Exact("pg_read_binary_file"),
+        Effect::Refuse(Rule::OutsideReach),
+        "it reads a server file",
+    ),
+    (
+        Pattern::Prefix("pg_ls_"),
+        Effect::Refuse(Rule::OutsideReach),
+        "it lists server directories",
+    ),
+    (
+        Pattern::Exact("pg_stat_file"),
+        Effect::Refuse(Rule::OutsideReach),
+        "it reads server file metadata",
+    ),
+    (
+        Pattern::Prefix("pg_file_"),
+        Effect::Refuse(Rule::OutsideReach),
+        "it writes server files (adminpack)",
+    ),
+    (
+        Pattern::Exact("pg_logdir_ls"),
+        Effect::Refuse(Rule::OutsideReach),
+        "it lists server directories",
+    ),
+    (
+        Pattern::Exact("pg_reload_conf"),
+        Effect::Refuse(Rule::OutsideReach),
+        "it reloads the server's configuration",
+    ),
+    (
+        Pattern::Exact("pg_rotate_logfile"),
+        Effect::Refuse(Rule::OutsideReach),
+        "it acts on the server process",
+    ),
+    (
+        Pattern::Exact("pg_promote"),
+        Effect::Refuse(Rule::OutsideReach),
+        "it promotes a standby",
+    ),
+    (
+        Pattern::Exact("pg_terminate_backend"),
+        Effect::Refuse(Rule::OutsideReach),
+        "it ends other sessions",
+    ),
+    (
+        Pattern::Exact("pg_cancel_backend"),
+        Effect::Refuse(Rule::OutsideReach),
+        "it cancels other sessions' queries",
+    ),
+    (
+        Pattern::Exact("pg_switch_wal"),
+        Effect::Refuse(Rule::OutsideReach),
+        "it acts on the write-ahead log",
+    ),
+    (
+        Pattern::Exact("pg_create_restore_point"),
+        Effect::Refuse(Rule::OutsideReach),
+        "it acts on the write-ahead log",
+    ),
+    (
+        Pattern::Prefix("pg_backup_"),
+        Effect::Refuse(Rule::OutsideReach),
+        "it controls backups",
+    ),
+    (
+        Pattern::Exact("pg_start_backup"),
+        Effect::Refuse(Rule::OutsideReach),
+        "it controls backups",
+    ),
+    (
+        Pattern::Exact("pg_stop_backup"),
+        Effect::Refuse(Rule::OutsideReach),
+        "it controls backups",
+    ),
+    (
+        Pattern::Exact("pg_create_physical_replication_slot"),
+        Effect::Refuse(Rule::OutsideReach),
+        "replication slots are not rolled back",
+    ),
+    (
+        Pattern::Exact("pg_create_logical_replication_slot"),
+        Effect::Refuse(Rule::OutsideReach),
+        "replication slots are not rolled back",
+    ),
+    (
+        Pattern::Exact("pg_drop_replication_slot"),
+        Effect::Refuse(Rule::OutsideReach),
+        "replication slots are not rolled back",
+    ),
+    (
+        Pattern::Exact("pg_copy_physical_replication_slot"),
+        Effect::Refuse(Rule::OutsideReach),
+        "replication slots are not rolled back",
+    ),
+    (
+        Pattern::Exact("pg_copy_logical_replication_slot"),
+        Effect::Refuse(Rule::OutsideReach),
+        "replication slots are not rolled back",
+    ),
+    (
+        Pattern::Prefix("pg_replication_origin"),
+        Effect::Refuse(Rule::OutsideReach),
+        "replication progress is not rolled back",
+    ),
+    (
+        Pattern::Prefix("pg_logical_slot_"),
+        Effect::Refuse(Rule::OutsideReach),
+        SLOT,
+    ),
+    (
+        Pattern::Exact("pg_replication_slot_advance"),
+        Effect::Refuse(Rule::OutsideReach),
+        SLOT,
+    ),
+    (
+        Pattern::Exact("pg_logical_emit_message"),
+        Effect::Refuse(Rule::OutsideReach),
+        "a non-transactional message reaches logical decoding even if rolled back",
+    ),
+    (
+        Pattern::Prefix("pg_wal_replay_"),
+        Effect::Refuse(Rule::OutsideReach),
+        "it acts on recovery",
+    ),
+    (
+        Pattern::Prefix("pg_background"),
+        Effect::Refuse(Rule::OutsideReach),
+        "it runs SQL in a background worker, outside this transaction",
+    ),
+    // Acting outside the transaction: not undone by ROLLBACK.
+    (
+        Pattern::Prefix("pg_advisory_lock"),
+        Effect::Refuse(Rule::OutsideReach),
+        SESSION_LOCK,
+    ),
+    (
+        Pattern::Prefix("pg_try_advisory_lock"),
+        Effect::Refuse(Rule::OutsideReach),
+        SESSION_LOCK,
+    ),
+    (
+        Pattern::Prefix("pg_advisory_unlock"),
+        Effect::Refuse(Rule::OutsideReach),
+        SESSION_LOCK,
+    ),
+    (
+        Pattern::Prefix("pg_stat_reset"),
+        Effect::Refuse(Rule::OutsideReach),
+        STATS,
+    ),
+    (
+        Pattern::Exact("pg_stat_statements_reset"),
+        Effect::Refuse(Rule::OutsideReach),
+        STATS,
+    ),
+    (
+        Pattern::Exact("pg_stat_clear_snapshot"),
+        Effect::Refuse(Rule::OutsideReach),
+        STATS,
+    ),
     // Built-ins (and common extensions) that run SQL handed to them as text.
-    (Pattern::Prefix("query_to_xml"), Effect::Refuse(Rule::DynamicSql), RUNS_SQL),
-    (Pattern::Prefix("cursor_to_xml"), Effect::Refuse(Rule::DynamicSql), RUNS_SQL),
-    (Pattern::Exact("ts_stat"), Effect::Refuse(Rule::DynamicSql), RUNS_SQL),
-    (Pattern::Exact("ts_rewrite"), Effect::Refuse(Rule::DynamicSql), "its two-argument form runs a query; both forms are refused"),
-    (Pattern::Prefix("crosstab"), Effect::Refuse(Rule::DynamicSql), RUNS_SQL),
-    (Pattern::Exact("connectby"), Effect::Refuse(Rule::DynamicSql), RUNS_SQL),
-    (Pattern::Exact("xpath_table"), Effect::Refuse(Rule::DynamicSql), RUNS_SQL),
-    // Index maintenance and sequences: their effect survives ROLLBACK.
-    (Pattern::Exact("brin_summarize_new_values"), Effect::SurvivesRollback, "BRIN summarization is not undone by ROLLBACK"),
-    (Pattern::Exact("brin_summarize_range"), Effect::SurvivesRollback, "BRIN summarization is not undone by ROLLBACK"),
-    (Pattern::Exact("brin_desummarize_range"), Effect::SurvivesRollback, "BRIN desummarization is not undone by ROLLBACK"),
-    (Pattern::Exact("gin_clean_pending_list"), Effect::SurvivesRollback, "moving a GIN pending list into the index is not undone by ROLLBACK"),
-    (Pattern::Exact("nextval"), Effect::SurvivesRollback, "a sequence advanced by nextval stays advanced after ROLLBACK"),
+    (
+        Pattern::Prefix("query_to_xml"),
+        Effect::Refuse(Rule::DynamicSql),
+        RUNS_SQL,
+    ),
+    (
+        Pattern::Prefix("cursor_to_xml"),
+        Effect::Refuse(Rule::DynamicSql),
+        RUNS_SQL,
+    ),
+    (
+        Pattern::Exact("ts_stat"),
+        Effect::Refuse(Rule::DynamicSql),
+        RUNS_SQL,
+    ),
+    (
+        Pattern::Exact("ts_rewrite"),
+        Effect::Refuse(Rule::DynamicSql),
+        "its two-argument form runs a query; both forms are refused",
+    ),
+    (
+        Pattern::Prefix("crosstab"),
+        Effect::Refuse(Rule::DynamicSql),
+        RUNS_SQL,
+    ),
+    (
+        Pattern::Exact("connectby"),
+        Effect::Refuse(Rule::DynamicSql),
+        RUNS_SQL,
+    ),
+    (
+        Pattern::Exact("xpath_table"),
+        Effect::Refuse(Rule::DynamicSql),
+        RUNS_SQL,
+    ),
+    // Index maintenance and sequences: their effect survives ROLLBACK (docs/refused.md,
+    // "Effects that survive ROLLBACK").
+    (
+        Pattern::Exact("brin_summarize_new_values"),
+        Effect::SurvivesRollback,
+        "BRIN summarization is not undone by ROLLBACK",
+    ),
+    (
+        Pattern::Exact("brin_summarize_range"),
+        Effect::SurvivesRollback,
+        "BRIN summarization is not undone by ROLLBACK",
+    ),
+    (
+        Pattern::Exact("brin_desummarize_range"),
+        Effect::SurvivesRollback,
+        "BRIN desummarization is not undone by ROLLBACK",
+    ),
+    (
+        Pattern::Exact("gin_clean_pending_list"),
+        Effect::SurvivesRollback,
+        "moving a GIN pending list into the index is not undone by ROLLBACK",
+    ),
+    (
+        Pattern::Exact("nextval"),
+        Effect::SurvivesRollback,
+        "a sequence advanced by nextval stays advanced after ROLLBACK",
+    ),
+    (
+        Pattern::Exact("setval"),
+        Effect::SurvivesRollback,
+        "a sequence set by setval keeps its new value after ROLLBACK",
+    ),
+    // Transactional, but invisible to the preview: a notification is queued, and
+    // delivered to the listeners only if the transaction commits (never for a read,
+    // which pgward ends with ROLLBACK).
+    (
+        Pattern::Exact("pg_notify"),
+        Effect::Writes,
+        "it queues a notification, delivered to listeners at COMMIT",
+    ),
     // Large objects: changes pgward cannot show row by row.
-    (Pattern::Prefix("lo_creat"), Effect::Writes, "it creates a large object"),
-    (Pattern::Exact("lo_unlink"), Effect::Writes, "it removes a large object"),
-    (Pattern::Exact("lo_put"), Effect::Writes, "it writes a large object"),
-    (Pattern::Exact("lo_from_bytea"), Effect::Writes, "it creates a large object"),
-    (Pattern::Prefix("lo_truncate"), Effect::Writes, "it writes a large object"),
-    (Pattern::Exact("lowrite"), Effect::Writes, "it writes a large object"),
+    (
+        Pattern::Prefix("lo_creat"),
+        Effect::Writes,
+        "it creates a large object",
+    ),
+    (
+        Pattern::Exact("lo_unlink"),
+        Effect::Writes,
+        "it removes a large object",
+    ),
+    (
+        Pattern::Exact("lo_put"),
+        Effect::Writes,
+        "it writes a large object",
+    ),
+    (
+        Pattern::Exact("lo_from_bytea"),
+        Effect::Writes,
+        "it creates a large object",
+    ),
+    (
+        Pattern::Prefix("lo_truncate"),
+        Effect::Writes,
+        "it writes a large object",
+    ),
+    (
+        Pattern::Exact("lowrite"),
+        Effect::Writes,
+        "it writes a large object",
+    ),
 ];
 
 /// What calling the function whose last name part is `name` means, and why.
@@ -112,14 +340,22 @@ pub fn effect(name: &str) -> Option<(Effect, &'static str)> {
     })
 }
 
-/// Extensions whose objects reach outside the transaction: `CREATE EXTENSION` of one is
-/// refused.
+/// Extensions whose objects reach outside the transaction (other connections, server
+/// files, the operating system through an untrusted language): `CREATE EXTENSION` of one
+/// (and `CREATE LANGUAGE name`, its older spelling) is classified as DDL and refused by
+/// the policy.
 pub const EXTENSIONS: &[&str] = &[
     "dblink",
     "postgres_fdw",
     "file_fdw",
     "adminpack",
     "pg_background",
+    "plperlu",
+    "plpythonu",
+    "plpython2u",
+    "plpython3u",
+    "pltclu",
+    "plsh",
 ];
 
 /// Languages whose bodies pgward reads; others are refused (untrusted ones reach the

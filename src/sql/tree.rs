@@ -38,6 +38,9 @@ pub(crate) struct Facts {
     pub refusal: Option<Refusal>,
     /// The strongest table lock a nested part takes (a DO block's statements).
     pub lock: Option<&'static str>,
+    /// Prepared statements run (`EXECUTE name`, also under EXPLAIN ANALYZE or CREATE
+    /// TABLE AS): what they do is known only to whoever saw them prepared.
+    pub executes: Vec<String>,
     ctes: BTreeSet<String>,
 }
 
@@ -58,14 +61,16 @@ impl Facts {
     }
 
     /// Folds in the facts of a nested part (a PL/pgSQL statement, say).
-    pub(crate) fn merge(&mut self, other: Facts) {
+    pub(crate) fn merge(&mut self, mut other: Facts) {
         if let Some(r) = other.risk {
             self.note(r);
         }
+        self.executes.append(&mut other.executes);
         self.absorb_muted(other);
     }
 
-    /// Folds in everything but the risk: the facts of what a plain EXPLAIN plans.
+    /// Folds in everything but the risk (and the prepared statements run): the facts of
+    /// what a plain EXPLAIN plans.
     fn absorb_muted(&mut self, other: Facts) {
         if let Some(r) = other.refusal {
             self.refuse(r);
@@ -99,6 +104,10 @@ fn nested_statement(kind: &str) -> Option<Risk> {
         "SelectStmt" | "RawStmt" | "ExplainStmt" | "VariableShowStmt" | "PlassignStmt" => {
             Some(Risk::Read)
         }
+        // What a prepared statement does is looked up by name ([`Facts::executes`]).
+        "ExecuteStmt" => Some(Risk::Read),
+        // Delivered at COMMIT, like a write, and only if the transaction commits.
+        "NotifyStmt" => Some(Risk::OpaqueWrite),
         "InsertStmt" | "UpdateStmt" | "DeleteStmt" | "MergeStmt" | "LockStmt" => Some(Risk::Write),
         "CallStmt" | "TruncateStmt" => Some(Risk::OpaqueWrite),
         _ => None,
@@ -197,11 +206,6 @@ impl<'f> Walker<'f> {
             "VariableSetStmt" | "TransactionStmt" if !top => self.facts.refuse(Refusal::new(
                 Rule::Unrecognised,
                 "transaction control or SET nested inside another statement",
-            )),
-            "NotifyStmt" => self.facts.refuse(Refusal::new(
-                Rule::OutsideReach,
-                "NOTIFY (a notification is delivered to other sessions at COMMIT, outside what \
-                 pgward previews; use a table the listeners poll)",
             )),
             _ => {}
         }
@@ -424,6 +428,11 @@ impl ser::SerializeStruct for StructWalk<'_, '_> {
                         .into_iter()
                         .filter(|p| !p.is_empty()),
                 );
+                Ok(())
+            }
+            ("ExecuteStmt", "name") => {
+                let names = self.walker.strings(value);
+                self.walker.facts.executes.extend(names);
                 Ok(())
             }
             ("CommonTableExpr", "ctename") => {
