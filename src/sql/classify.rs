@@ -676,7 +676,12 @@ fn body_language(language: &str, what: &str) -> Result<(), Refusal> {
     let lower = language.to_lowercase();
     if functions::INSPECTED_LANGUAGES.contains(&lower.as_str()) {
         Ok(())
-    } else if lower.ends_with('u') || lower == "plsh" || lower == "c" || lower == "internal" {
+    } else if lower == "c" || lower == "internal" {
+        Err(Refusal::new(
+            Rule::OutsideReach,
+            format!("{what} LANGUAGE {lower} (compiled code pgward cannot inspect, which reaches the operating system and the server's memory)"),
+        ))
+    } else if lower.ends_with('u') || lower == "plsh" {
         Err(Refusal::new(
             Rule::OutsideReach,
             format!("{what} LANGUAGE {lower} (an untrusted language reaches the operating system)"),

@@ -453,15 +453,20 @@ fn acting_outside_the_transaction_is_refused() {
 
 #[test]
 fn sql_in_strings_is_refused() {
+    // A constant query text is classified as the SQL it is
+    // (constant_query_texts_handed_to_functions_are_classified); a computed one, a
+    // cursor's, or SQL an extension builds from its arguments is refused.
+    assert_eq!(
+        classify("select query_to_xmlschema('delete from t returning 1', false, false, '')"),
+        W
+    );
     let cases: &[&str] = &[
-        "select query_to_xml('select 1', false, false, '')",
-        "select query_to_xmlschema('delete from t returning 1', false, false, '')",
-        "select query_to_xml_and_xmlschema('select 1', true, true, '')",
+        "select query_to_xml('select ' || 1, false, false, '')",
+        "select query_to_xml_and_xmlschema(q, true, true, '') from x",
         "select cursor_to_xml('c', 1, false, false, '')",
         "select cursor_to_xmlschema('c', false, false, '')",
-        "select * from ts_stat('select v from docs')",
-        "select ts_rewrite('a & b'::tsquery, 'select t, s from aliases')",
-        "select ts_rewrite('a'::tsquery, 'a'::tsquery, 'b'::tsquery)",
+        "select * from ts_stat(format('select %I from docs', 'v'))",
+        "select ts_rewrite('a & b'::tsquery, 'select t, s from ' || 'aliases')",
         "select * from crosstab('select 1, 2, 3') as c(a int, b int)",
         "select * from connectby('t', 'id', 'parent', '1', 0) as c(id int)",
         "select * from xpath_table('id', 'doc', 't', '/a', 'true') as x(id int)",
@@ -1087,6 +1092,57 @@ fn notifications_are_writes_delivered_at_commit() {
         Rule::Unrecognised,
         "pgward does not show notifications"
     );
+}
+
+#[test]
+fn constant_query_texts_handed_to_functions_are_classified() {
+    for sql in [
+        "SELECT ts_rewrite('a & b'::tsquery, 'a'::tsquery, 'c'::tsquery)",
+        "SELECT ts_rewrite('moscow', 'SELECT keyword, sample FROM test_tsquery'::text)",
+        "SELECT ts_rewrite(query, 'SELECT keyword, sample FROM aliases') FROM q",
+        "SELECT * FROM ts_stat('SELECT vector FROM docs')",
+        "SELECT query_to_xml('select * from t', true, false, '')",
+        "EXPLAIN SELECT ts_stat('SELECT v FROM t')",
+    ] {
+        assert_eq!(classify(sql), READ, "{sql}");
+    }
+    let a = analyze(
+        "SELECT * FROM ts_stat('SELECT vector FROM s.docs')",
+        &Options::default(),
+    );
+    assert_eq!(a.reads, vec!["s.docs".to_string()]);
+    assert_eq!(
+        classify("SELECT query_to_xml('select nextval(''s'')', true, false, '')"),
+        OPAQUE
+    );
+    for (sql, rule) in [
+        (
+            "SELECT ts_rewrite(q, 'SELECT ' || cols || ' FROM t') FROM x",
+            Rule::DynamicSql,
+        ),
+        (
+            "SELECT query_to_xml(q, true, false, '') FROM x",
+            Rule::DynamicSql,
+        ),
+        (
+            "SELECT query_to_xml('select dblink_exec(''x'')', true, false, '')",
+            Rule::OutsideReach,
+        ),
+        (
+            "SELECT query_to_xml('SET ROLE x', true, false, '')",
+            Rule::IdentityChange,
+        ),
+        (
+            "SELECT query_to_xml('EXECUTE q', true, false, '')",
+            Rule::Unrecognised,
+        ),
+        (
+            "SELECT cursor_to_xml('c', 1, true, false, '')",
+            Rule::DynamicSql,
+        ),
+    ] {
+        assert_eq!(refused(sql), rule, "{sql}");
+    }
 }
 
 #[test]

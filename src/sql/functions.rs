@@ -27,6 +27,15 @@ pub enum Effect {
     SurvivesRollback,
     /// Changes rows or objects pgward cannot see row by row: an opaque write.
     Writes,
+    /// Runs the SQL text handed to it as argument `arg` (0-based), when called with
+    /// `nargs` arguments (any number when `None`): a string constant there is classified
+    /// like a typed statement; anything computed is refused as dynamic SQL.
+    RunsSql {
+        /// Which argument is the SQL text.
+        arg: usize,
+        /// The form of the function this applies to, by its number of arguments.
+        nargs: Option<usize>,
+    },
 }
 
 const SESSION_LOCK: &str =
@@ -36,296 +45,76 @@ const SLOT: &str = "it consumes a replication slot's changes";
 const RUNS_SQL: &str = "it runs SQL handed to it as text, which pgward's classifier never sees";
 
 /// Known functions: (pattern, effect, why).
+#[rustfmt::skip]
 pub const FUNCTIONS: &[(Pattern, Effect, &str)] = &[
     // Other connections, server files, the server process.
-    (
-        Pattern::Prefix("dblink"),
-        Effect::Refuse(Rule::OutsideReach),
-        "it opens another connection, whose changes commit outside this transaction",
-    ),
-    (
-        Pattern::Exact("lo_import"),
-        Effect::Refuse(Rule::OutsideReach),
-        "it reads a server file",
-    ),
-    (
-        Pattern::Exact("lo_export"),
-        Effect::Refuse(Rule::OutsideReach),
-        "it writes a server file",
-    ),
-    (
-        Pattern::Exact("pg_read_file"),
-        Effect::Refuse(Rule::OutsideReach),
-        "it reads a server file",
-    ),
-    (
-        Pattern::Exact("pg_read_binary_file"),
-        Effect::Refuse(Rule::OutsideReach),
-        "it reads a server file",
-    ),
-    (
-        Pattern::Prefix("pg_ls_"),
-        Effect::Refuse(Rule::OutsideReach),
-        "it lists server directories",
-    ),
-    (
-        Pattern::Exact("pg_stat_file"),
-        Effect::Refuse(Rule::OutsideReach),
-        "it reads server file metadata",
-    ),
-    (
-        Pattern::Prefix("pg_file_"),
-        Effect::Refuse(Rule::OutsideReach),
-        "it writes server files (adminpack)",
-    ),
-    (
-        Pattern::Exact("pg_logdir_ls"),
-        Effect::Refuse(Rule::OutsideReach),
-        "it lists server directories",
-    ),
-    (
-        Pattern::Exact("pg_reload_conf"),
-        Effect::Refuse(Rule::OutsideReach),
-        "it reloads the server's configuration",
-    ),
-    (
-        Pattern::Exact("pg_rotate_logfile"),
-        Effect::Refuse(Rule::OutsideReach),
-        "it acts on the server process",
-    ),
-    (
-        Pattern::Exact("pg_promote"),
-        Effect::Refuse(Rule::OutsideReach),
-        "it promotes a standby",
-    ),
-    (
-        Pattern::Exact("pg_terminate_backend"),
-        Effect::Refuse(Rule::OutsideReach),
-        "it ends other sessions",
-    ),
-    (
-        Pattern::Exact("pg_cancel_backend"),
-        Effect::Refuse(Rule::OutsideReach),
-        "it cancels other sessions' queries",
-    ),
-    (
-        Pattern::Exact("pg_switch_wal"),
-        Effect::Refuse(Rule::OutsideReach),
-        "it acts on the write-ahead log",
-    ),
-    (
-        Pattern::Exact("pg_create_restore_point"),
-        Effect::Refuse(Rule::OutsideReach),
-        "it acts on the write-ahead log",
-    ),
-    (
-        Pattern::Prefix("pg_backup_"),
-        Effect::Refuse(Rule::OutsideReach),
-        "it controls backups",
-    ),
-    (
-        Pattern::Exact("pg_start_backup"),
-        Effect::Refuse(Rule::OutsideReach),
-        "it controls backups",
-    ),
-    (
-        Pattern::Exact("pg_stop_backup"),
-        Effect::Refuse(Rule::OutsideReach),
-        "it controls backups",
-    ),
-    (
-        Pattern::Exact("pg_create_physical_replication_slot"),
-        Effect::Refuse(Rule::OutsideReach),
-        "replication slots are not rolled back",
-    ),
-    (
-        Pattern::Exact("pg_create_logical_replication_slot"),
-        Effect::Refuse(Rule::OutsideReach),
-        "replication slots are not rolled back",
-    ),
-    (
-        Pattern::Exact("pg_drop_replication_slot"),
-        Effect::Refuse(Rule::OutsideReach),
-        "replication slots are not rolled back",
-    ),
-    (
-        Pattern::Exact("pg_copy_physical_replication_slot"),
-        Effect::Refuse(Rule::OutsideReach),
-        "replication slots are not rolled back",
-    ),
-    (
-        Pattern::Exact("pg_copy_logical_replication_slot"),
-        Effect::Refuse(Rule::OutsideReach),
-        "replication slots are not rolled back",
-    ),
-    (
-        Pattern::Prefix("pg_replication_origin"),
-        Effect::Refuse(Rule::OutsideReach),
-        "replication progress is not rolled back",
-    ),
-    (
-        Pattern::Prefix("pg_logical_slot_"),
-        Effect::Refuse(Rule::OutsideReach),
-        SLOT,
-    ),
-    (
-        Pattern::Exact("pg_replication_slot_advance"),
-        Effect::Refuse(Rule::OutsideReach),
-        SLOT,
-    ),
-    (
-        Pattern::Exact("pg_logical_emit_message"),
-        Effect::Refuse(Rule::OutsideReach),
-        "a non-transactional message reaches logical decoding even if rolled back",
-    ),
-    (
-        Pattern::Prefix("pg_wal_replay_"),
-        Effect::Refuse(Rule::OutsideReach),
-        "it acts on recovery",
-    ),
-    (
-        Pattern::Prefix("pg_background"),
-        Effect::Refuse(Rule::OutsideReach),
-        "it runs SQL in a background worker, outside this transaction",
-    ),
+    (Pattern::Prefix("dblink"), Effect::Refuse(Rule::OutsideReach), "it opens another connection, whose changes commit outside this transaction"),
+    (Pattern::Exact("lo_import"), Effect::Refuse(Rule::OutsideReach), "it reads a server file"),
+    (Pattern::Exact("lo_export"), Effect::Refuse(Rule::OutsideReach), "it writes a server file"),
+    (Pattern::Exact("pg_read_file"), Effect::Refuse(Rule::OutsideReach), "it reads a server file"),
+    (Pattern::Exact("pg_read_binary_file"), Effect::Refuse(Rule::OutsideReach), "it reads a server file"),
+    (Pattern::Prefix("pg_ls_"), Effect::Refuse(Rule::OutsideReach), "it lists server directories"),
+    (Pattern::Exact("pg_stat_file"), Effect::Refuse(Rule::OutsideReach), "it reads server file metadata"),
+    (Pattern::Prefix("pg_file_"), Effect::Refuse(Rule::OutsideReach), "it writes server files (adminpack)"),
+    (Pattern::Exact("pg_logdir_ls"), Effect::Refuse(Rule::OutsideReach), "it lists server directories"),
+    (Pattern::Exact("pg_reload_conf"), Effect::Refuse(Rule::OutsideReach), "it reloads the server's configuration"),
+    (Pattern::Exact("pg_rotate_logfile"), Effect::Refuse(Rule::OutsideReach), "it acts on the server process"),
+    (Pattern::Exact("pg_promote"), Effect::Refuse(Rule::OutsideReach), "it promotes a standby"),
+    (Pattern::Exact("pg_terminate_backend"), Effect::Refuse(Rule::OutsideReach), "it ends other sessions"),
+    (Pattern::Exact("pg_cancel_backend"), Effect::Refuse(Rule::OutsideReach), "it cancels other sessions' queries"),
+    (Pattern::Exact("pg_switch_wal"), Effect::Refuse(Rule::OutsideReach), "it acts on the write-ahead log"),
+    (Pattern::Exact("pg_create_restore_point"), Effect::Refuse(Rule::OutsideReach), "it acts on the write-ahead log"),
+    (Pattern::Prefix("pg_backup_"), Effect::Refuse(Rule::OutsideReach), "it controls backups"),
+    (Pattern::Exact("pg_start_backup"), Effect::Refuse(Rule::OutsideReach), "it controls backups"),
+    (Pattern::Exact("pg_stop_backup"), Effect::Refuse(Rule::OutsideReach), "it controls backups"),
+    (Pattern::Exact("pg_create_physical_replication_slot"), Effect::Refuse(Rule::OutsideReach), "replication slots are not rolled back"),
+    (Pattern::Exact("pg_create_logical_replication_slot"), Effect::Refuse(Rule::OutsideReach), "replication slots are not rolled back"),
+    (Pattern::Exact("pg_drop_replication_slot"), Effect::Refuse(Rule::OutsideReach), "replication slots are not rolled back"),
+    (Pattern::Exact("pg_copy_physical_replication_slot"), Effect::Refuse(Rule::OutsideReach), "replication slots are not rolled back"),
+    (Pattern::Exact("pg_copy_logical_replication_slot"), Effect::Refuse(Rule::OutsideReach), "replication slots are not rolled back"),
+    (Pattern::Prefix("pg_replication_origin"), Effect::Refuse(Rule::OutsideReach), "replication progress is not rolled back"),
+    (Pattern::Prefix("pg_logical_slot_"), Effect::Refuse(Rule::OutsideReach), SLOT),
+    (Pattern::Exact("pg_replication_slot_advance"), Effect::Refuse(Rule::OutsideReach), SLOT),
+    (Pattern::Exact("pg_logical_emit_message"), Effect::Refuse(Rule::OutsideReach), "a non-transactional message reaches logical decoding even if rolled back"),
+    (Pattern::Prefix("pg_wal_replay_"), Effect::Refuse(Rule::OutsideReach), "it acts on recovery"),
+    (Pattern::Prefix("pg_background"), Effect::Refuse(Rule::OutsideReach), "it runs SQL in a background worker, outside this transaction"),
     // Acting outside the transaction: not undone by ROLLBACK.
-    (
-        Pattern::Prefix("pg_advisory_lock"),
-        Effect::Refuse(Rule::OutsideReach),
-        SESSION_LOCK,
-    ),
-    (
-        Pattern::Prefix("pg_try_advisory_lock"),
-        Effect::Refuse(Rule::OutsideReach),
-        SESSION_LOCK,
-    ),
-    (
-        Pattern::Prefix("pg_advisory_unlock"),
-        Effect::Refuse(Rule::OutsideReach),
-        SESSION_LOCK,
-    ),
-    (
-        Pattern::Prefix("pg_stat_reset"),
-        Effect::Refuse(Rule::OutsideReach),
-        STATS,
-    ),
-    (
-        Pattern::Exact("pg_stat_statements_reset"),
-        Effect::Refuse(Rule::OutsideReach),
-        STATS,
-    ),
-    (
-        Pattern::Exact("pg_stat_clear_snapshot"),
-        Effect::Refuse(Rule::OutsideReach),
-        STATS,
-    ),
-    // Built-ins (and common extensions) that run SQL handed to them as text.
-    (
-        Pattern::Prefix("query_to_xml"),
-        Effect::Refuse(Rule::DynamicSql),
-        RUNS_SQL,
-    ),
-    (
-        Pattern::Prefix("cursor_to_xml"),
-        Effect::Refuse(Rule::DynamicSql),
-        RUNS_SQL,
-    ),
-    (
-        Pattern::Exact("ts_stat"),
-        Effect::Refuse(Rule::DynamicSql),
-        RUNS_SQL,
-    ),
-    (
-        Pattern::Exact("ts_rewrite"),
-        Effect::Refuse(Rule::DynamicSql),
-        "its two-argument form runs a query; both forms are refused",
-    ),
-    (
-        Pattern::Prefix("crosstab"),
-        Effect::Refuse(Rule::DynamicSql),
-        RUNS_SQL,
-    ),
-    (
-        Pattern::Exact("connectby"),
-        Effect::Refuse(Rule::DynamicSql),
-        RUNS_SQL,
-    ),
-    (
-        Pattern::Exact("xpath_table"),
-        Effect::Refuse(Rule::DynamicSql),
-        RUNS_SQL,
-    ),
+    (Pattern::Prefix("pg_advisory_lock"), Effect::Refuse(Rule::OutsideReach), SESSION_LOCK),
+    (Pattern::Prefix("pg_try_advisory_lock"), Effect::Refuse(Rule::OutsideReach), SESSION_LOCK),
+    (Pattern::Prefix("pg_advisory_unlock"), Effect::Refuse(Rule::OutsideReach), SESSION_LOCK),
+    (Pattern::Prefix("pg_stat_reset"), Effect::Refuse(Rule::OutsideReach), STATS),
+    (Pattern::Exact("pg_stat_statements_reset"), Effect::Refuse(Rule::OutsideReach), STATS),
+    (Pattern::Exact("pg_stat_clear_snapshot"), Effect::Refuse(Rule::OutsideReach), STATS),
+    // Built-ins that run SQL handed to them as text: a constant is classified as that SQL.
+    (Pattern::Prefix("query_to_xml"), Effect::RunsSql { arg: 0, nargs: None }, RUNS_SQL),
+    (Pattern::Exact("ts_stat"), Effect::RunsSql { arg: 0, nargs: None }, RUNS_SQL),
+    // ts_rewrite(query, target, substitute) only rewrites a tsquery; the two-argument
+    // form runs its second argument as a query.
+    (Pattern::Exact("ts_rewrite"), Effect::RunsSql { arg: 1, nargs: Some(2) }, RUNS_SQL),
+    // What builds SQL from its arguments, or fetches a cursor's rows: refused.
+    (Pattern::Prefix("cursor_to_xml"), Effect::Refuse(Rule::DynamicSql), "it fetches from a cursor, whose query pgward does not know"),
+    (Pattern::Prefix("crosstab"), Effect::Refuse(Rule::DynamicSql), RUNS_SQL),
+    (Pattern::Exact("connectby"), Effect::Refuse(Rule::DynamicSql), RUNS_SQL),
+    (Pattern::Exact("xpath_table"), Effect::Refuse(Rule::DynamicSql), RUNS_SQL),
     // Index maintenance and sequences: their effect survives ROLLBACK (docs/refused.md,
-    // "Effects that survive ROLLBACK").
-    (
-        Pattern::Exact("brin_summarize_new_values"),
-        Effect::SurvivesRollback,
-        "BRIN summarization is not undone by ROLLBACK",
-    ),
-    (
-        Pattern::Exact("brin_summarize_range"),
-        Effect::SurvivesRollback,
-        "BRIN summarization is not undone by ROLLBACK",
-    ),
-    (
-        Pattern::Exact("brin_desummarize_range"),
-        Effect::SurvivesRollback,
-        "BRIN desummarization is not undone by ROLLBACK",
-    ),
-    (
-        Pattern::Exact("gin_clean_pending_list"),
-        Effect::SurvivesRollback,
-        "moving a GIN pending list into the index is not undone by ROLLBACK",
-    ),
-    (
-        Pattern::Exact("nextval"),
-        Effect::SurvivesRollback,
-        "a sequence advanced by nextval stays advanced after ROLLBACK",
-    ),
-    (
-        Pattern::Exact("setval"),
-        Effect::SurvivesRollback,
-        "a sequence set by setval keeps its new value after ROLLBACK",
-    ),
+    // OutsideReach).
+    (Pattern::Exact("brin_summarize_new_values"), Effect::SurvivesRollback, "BRIN summarization is not undone by ROLLBACK"),
+    (Pattern::Exact("brin_summarize_range"), Effect::SurvivesRollback, "BRIN summarization is not undone by ROLLBACK"),
+    (Pattern::Exact("brin_desummarize_range"), Effect::SurvivesRollback, "BRIN desummarization is not undone by ROLLBACK"),
+    (Pattern::Exact("gin_clean_pending_list"), Effect::SurvivesRollback, "moving a GIN pending list into the index is not undone by ROLLBACK"),
+    (Pattern::Exact("nextval"), Effect::SurvivesRollback, "a sequence advanced by nextval stays advanced after ROLLBACK"),
+    (Pattern::Exact("setval"), Effect::SurvivesRollback, "a sequence set by setval keeps its new value after ROLLBACK"),
     // Transactional, but invisible to the preview: a notification is queued, and
     // delivered to the listeners only if the transaction commits (never for a read,
     // which pgward ends with ROLLBACK).
-    (
-        Pattern::Exact("pg_notify"),
-        Effect::Writes,
-        "it queues a notification, delivered to listeners at COMMIT",
-    ),
+    (Pattern::Exact("pg_notify"), Effect::Writes, "it queues a notification, delivered to listeners at COMMIT"),
     // Large objects: changes pgward cannot show row by row.
-    (
-        Pattern::Prefix("lo_creat"),
-        Effect::Writes,
-        "it creates a large object",
-    ),
-    (
-        Pattern::Exact("lo_unlink"),
-        Effect::Writes,
-        "it removes a large object",
-    ),
-    (
-        Pattern::Exact("lo_put"),
-        Effect::Writes,
-        "it writes a large object",
-    ),
-    (
-        Pattern::Exact("lo_from_bytea"),
-        Effect::Writes,
-        "it creates a large object",
-    ),
-    (
-        Pattern::Prefix("lo_truncate"),
-        Effect::Writes,
-        "it writes a large object",
-    ),
-    (
-        Pattern::Exact("lowrite"),
-        Effect::Writes,
-        "it writes a large object",
-    ),
+    (Pattern::Prefix("lo_creat"), Effect::Writes, "it creates a large object"),
+    (Pattern::Exact("lo_unlink"), Effect::Writes, "it removes a large object"),
+    (Pattern::Exact("lo_put"), Effect::Writes, "it writes a large object"),
+    (Pattern::Exact("lo_from_bytea"), Effect::Writes, "it creates a large object"),
+    (Pattern::Prefix("lo_truncate"), Effect::Writes, "it writes a large object"),
+    (Pattern::Exact("lowrite"), Effect::Writes, "it writes a large object"),
 ];
 
 /// What calling the function whose last name part is `name` means, and why.

@@ -446,8 +446,10 @@ impl ser::SerializeStruct for StructWalk<'_, '_> {
                 Ok(())
             }
             ("FuncCall", "args") => {
-                if self.function.as_deref() == Some("set_config") {
-                    set_config(value, self.walker.facts);
+                match self.function.as_deref() {
+                    Some("set_config") => set_config(value, self.walker.facts),
+                    Some(f) => runs_sql(f, value, self.walker.facts),
+                    None => {}
                 }
                 self.walk(key, value)
             }
@@ -583,8 +585,8 @@ fn explain_analyze(options: &Value) -> bool {
 }
 
 /// A call of a known function: refused, surviving ROLLBACK, or writing. Returns the
-/// function's last name part, lower-cased, when it is `set_config` (whose arguments
-/// decide).
+/// function's last name part, lower-cased, when its arguments decide too (`set_config`,
+/// the functions that run SQL text).
 fn function_call(parts: &[String], facts: &mut Facts) -> Option<String> {
     let last = parts.last()?;
     let qualified = parts.join(".");
@@ -598,10 +600,35 @@ fn function_call(parts: &[String], facts: &mut Facts) -> Option<String> {
                 facts.survives.push(format!("{qualified}: {why}"));
             }
             Effect::Writes => facts.note(Risk::OpaqueWrite),
+            Effect::RunsSql { .. } => return Some(last.to_lowercase()),
         }
     }
     last.eq_ignore_ascii_case("set_config")
         .then(|| "set_config".to_string())
+}
+
+/// The arguments of a function that runs SQL text (see [`Effect::RunsSql`]): a constant
+/// is classified like a typed statement (strictest options, and as a nested one, so it
+/// cannot PREPARE or EXECUTE), anything computed is dynamic SQL.
+fn runs_sql<T: Serialize + ?Sized>(function: &str, args: &T, facts: &mut Facts) {
+    let Some((Effect::RunsSql { arg, nargs }, _)) = functions::effect(function) else {
+        return;
+    };
+    let args = serde_json::to_value(args).unwrap_or(Value::Null);
+    let args = args.as_array().map(Vec::as_slice).unwrap_or_default();
+    if nargs.is_some_and(|n| n != args.len()) {
+        return;
+    }
+    match args.get(arg).and_then(json_string_constant) {
+        Some(sql) => super::plpgsql::fold(
+            super::classify::analyze_at(sql, &super::verdict::Options::default(), 1),
+            facts,
+        ),
+        None => facts.refuse(Refusal::new(
+            Rule::DynamicSql,
+            format!("function {function} of a computed query text"),
+        )),
+    }
 }
 
 /// `set_config(name, …)`: the setting's name must be a constant pgward allows.

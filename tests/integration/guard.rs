@@ -258,8 +258,8 @@ fn control_characters_never_reach_the_terminal_raw() {
 
 #[test]
 fn review_refusals_leave_data_and_settings_unchanged() {
-    // query_to_xml runs SQL the classifier never sees: refused before it reaches the
-    // server. (NOTIFY and setval are writes now: guard_named.rs.)
+    // query_to_xml of a computed text runs SQL the classifier never sees: refused before
+    // it reaches the server. (NOTIFY and setval are writes now: guard_named.rs.)
     let db = TestDb::new("review_refusals");
     db.exec(&format!(
         "CREATE SEQUENCE review_seq; SELECT setval('review_seq', 42); \
@@ -270,7 +270,7 @@ fn review_refusals_leave_data_and_settings_unchanged() {
     let seq_before = seq();
     assert_eq!(seq_before.as_deref(), Some("42:true"));
     let refused = [
-        "select query_to_xml('select 1', false, false, '')",
+        "select query_to_xml('select ' || 1, false, false, '')",
         "select 'set_config(''standard_conforming_strings'',''off'',false)'",
     ];
     for sql in refused {
