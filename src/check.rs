@@ -140,17 +140,33 @@ impl Report {
 /// Checks the text of one file.
 pub fn check_file(path: &str, text: &str, policy: &Policy) -> FileReport {
     let mut statements = Vec::new();
+    // An EXECUTE gets the class of a PREPARE earlier in the same file.
+    let mut prepared = sql::Prepared::default();
     let mut pending_start = 0;
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
         let pending = text.get(pending_start..offset).unwrap_or("");
         if line.trim().starts_with('\\') && sql::is_complete(pending) {
-            check_chunk(text, pending_start, offset, policy, &mut statements);
+            check_chunk(
+                text,
+                pending_start,
+                offset,
+                policy,
+                &mut prepared,
+                &mut statements,
+            );
             pending_start = offset + line.len();
         }
         offset += line.len();
     }
-    check_chunk(text, pending_start, text.len(), policy, &mut statements);
+    check_chunk(
+        text,
+        pending_start,
+        text.len(),
+        policy,
+        &mut prepared,
+        &mut statements,
+    );
     // Lines in one pass (counting from the start of the file for each statement was
     // quadratic in the file's length).
     let (mut line, mut at) = (1, 0);
@@ -170,6 +186,7 @@ fn check_chunk(
     from: usize,
     to: usize,
     policy: &Policy,
+    prepared: &mut sql::Prepared,
     out: &mut Vec<StatementReport>,
 ) {
     let Some(chunk) = text.get(from..to) else {
@@ -178,7 +195,8 @@ fn check_chunk(
     let split = sql::split(chunk);
     for piece in &split.pieces {
         let start = from + piece.start;
-        let analysis = sql::analyze(&piece.text, &policy.options);
+        let analysis = prepared.resolve(sql::analyze(&piece.text, &policy.options));
+        prepared.ran(analysis.named.as_ref());
         out.push(report(start, start + piece.text.len(), analysis, policy));
     }
     if let Some(rest) = split.rest {
@@ -190,14 +208,7 @@ fn check_chunk(
         out.push(report(
             start,
             to,
-            Analysis {
-                verdict: Verdict::Refused(refusal),
-                reads: Vec::new(),
-                writes: Vec::new(),
-                lock: None,
-                survives_rollback: Vec::new(),
-                syntax_error: None,
-            },
+            Analysis::bare(Verdict::Refused(refusal)),
             policy,
         ));
     }
@@ -210,18 +221,20 @@ fn report(start: usize, end: usize, analysis: Analysis, policy: &Policy) -> Stat
     let mut warning = false;
     let mut rule = None;
     let (class, mut decision) = match &analysis.verdict {
-        Verdict::Read => ("read", "allow"),
-        Verdict::Session => ("session", "allow"),
-        Verdict::Transaction(_) => ("transaction", "allow"),
-        Verdict::Write { .. } => ("write", "approve"),
-        Verdict::Ddl => ("ddl", "approve"),
-        Verdict::NonTransactional { .. } => ("non_transactional", "approve"),
         Verdict::Refused(r) => {
             rule = Some(r.rule.name());
             reasons.push(r.to_string());
             reasons.push(format!("hint: {}", r.hint()));
-            ("refused", "refuse")
+            // A statement the classifier classified and the policy refused keeps its class.
+            (
+                analysis.class.as_ref().map_or("refused", class_of),
+                "refuse",
+            )
         }
+        Verdict::Read | Verdict::Session | Verdict::Transaction(_) => {
+            (class_of(&analysis.verdict), "allow")
+        }
+        _ => (class_of(&analysis.verdict), "approve"),
     };
     if matches!(analysis.verdict, Verdict::Write { opaque: true }) {
         reasons.push("opaque: the preview shows counts only".into());
@@ -279,6 +292,19 @@ fn report(start: usize, end: usize, analysis: Analysis, policy: &Policy) -> Stat
         decision,
         reasons,
         warning,
+    }
+}
+
+/// The class a verdict is reported as.
+fn class_of(verdict: &Verdict) -> &'static str {
+    match verdict {
+        Verdict::Read => "read",
+        Verdict::Session => "session",
+        Verdict::Transaction(_) => "transaction",
+        Verdict::Write { .. } => "write",
+        Verdict::Ddl => "ddl",
+        Verdict::NonTransactional { .. } => "non_transactional",
+        Verdict::Refused(_) => "refused",
     }
 }
 

@@ -85,8 +85,11 @@ pub struct Plan {
     pub kind: WriteKind,
     /// The target table, when it is one table.
     pub target: Option<Relation>,
-    /// Its WHERE clause.
+    /// Its WHERE clause (for an EXECUTE, the prepared statement's).
     pub where_shape: WhereShape,
+    /// The kind the guard thresholds judge: its own, or for an EXECUTE the prepared
+    /// statement's ([`judge_prepared`]).
+    pub guard_kind: WriteKind,
     /// How its rows are captured.
     pub capture: Capture,
     /// How rows of the target are keyed in the diff.
@@ -224,6 +227,7 @@ pub async fn plan(
         new_fields: None,
         text: text.to_string(),
         kind,
+        guard_kind: kind,
         target: None,
         where_shape: rewrite::where_clause(text),
         capture,
@@ -325,7 +329,11 @@ pub async fn narrowed_fields(
         return Ok(None);
     }
     let position = |name: &String| columns.iter().position(|c| c == name);
-    let Some(mut fields) = assigned.iter().map(position).collect::<Option<Vec<usize>>>() else {
+    let Some(mut fields) = assigned
+        .iter()
+        .map(position)
+        .collect::<Option<Vec<usize>>>()
+    else {
         return Ok(None);
     };
     // Generated in a partition or child too (PostgreSQL 15 lets an inheritance child
@@ -334,6 +342,15 @@ pub async fn narrowed_fields(
     fields.sort_unstable();
     fields.dedup();
     Ok((!fields.is_empty() && fields.len() < columns.len()).then_some(fields))
+}
+
+/// An `EXECUTE` of the prepared statement `prepared`: it runs as typed and its preview has
+/// the server's counts (its kind stays "statement", so counts are upper bounds where a
+/// function could undo work), but the guard thresholds judge what was prepared, exactly
+/// as if it were typed: a prepared DELETE without WHERE asks for its count.
+pub fn judge_prepared(plan: &mut Plan, prepared: &str) {
+    plan.guard_kind = kind_of(parse(prepared).as_ref(), plan.kind == WriteKind::Ddl);
+    plan.where_shape = rewrite::where_clause(prepared);
 }
 
 async fn gather(
@@ -1384,6 +1401,7 @@ mod tests {
                 kind,
                 target: None,
                 where_shape: WhereShape::NotApplicable,
+                guard_kind: kind,
                 capture: Capture::CountsOnly {
                     reason: "counts only".into(),
                 },

@@ -209,6 +209,7 @@ fn report(s: &[String; 4], kind: CaptureKind) -> Report {
         plan: Plan {
             text: a.clone(),
             kind: WriteKind::Other,
+            guard_kind: WriteKind::Other,
             target: Some(target),
             where_shape: WhereShape::Present(b.clone()),
             capture: Capture::CountsOnly { reason: c.clone() },

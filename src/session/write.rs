@@ -18,16 +18,18 @@ use super::exec::{self, CaptureError};
 use super::{Outcome, Session, TxState};
 
 impl Session {
-    /// Runs the write `text` in the open transaction and shows what it did.
-    pub(super) async fn write(&mut self, text: &str, ddl: bool) -> Outcome {
-        self.write_recorded(text, ddl, None).await
+    /// Runs the write `text` in the open transaction and shows what it did. `prepared` is
+    /// the text of the statement an EXECUTE runs: the guard judges that statement (its
+    /// kind and WHERE clause), and the preview has its counts.
+    pub(super) async fn write(&mut self, text: &str, ddl: bool, prepared: Option<&str>) -> Outcome {
+        self.write_recorded(text, ddl, None, prepared).await
     }
 
     /// Runs the INSERT `text` that pgward built for a command (`\copy … FROM`) as a
     /// write: the transaction records `recorded` in its place, and the command tag is
     /// `tag` with the row count, as psql prints it.
     pub(super) async fn write_as(&mut self, text: &str, recorded: &str, tag: &str) -> Outcome {
-        self.write_recorded(text, false, Some((recorded, tag)))
+        self.write_recorded(text, false, Some((recorded, tag)), None)
             .await
     }
 
@@ -36,6 +38,7 @@ impl Session {
         text: &str,
         ddl: bool,
         recorded: Option<(&str, &str)>,
+        prepared: Option<&str>,
     ) -> Outcome {
         let TxState::Open(tx) = &self.state else {
             return self.aborted();
@@ -48,6 +51,9 @@ impl Session {
             Ok(plan) => plan,
             Err(e) => return self.failed(e, text).await,
         };
+        if let Some(prepared) = prepared {
+            statement::judge_prepared(&mut plan, prepared);
+        }
         if let Capture::Rows { kind, .. } = &plan.capture {
             // Before-images need a spill file. Tried before anything runs: a temp dir
             // that cannot take one means counts only, not a capture undone halfway
@@ -298,7 +304,7 @@ impl Session {
     async fn threshold(&mut self, report: &statement::Report) -> Option<Outcome> {
         let affected = report.affected();
         let max = self.settings.env.max_rows;
-        let kind = report.plan.kind;
+        let kind = report.plan.guard_kind;
         let why = match (&report.plan.where_shape, kind) {
             (_, WriteKind::Truncate) if affected > 0 => {
                 Some("TRUNCATE removes every row".to_string())
