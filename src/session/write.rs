@@ -77,9 +77,16 @@ impl Session {
                     text,
                     sql,
                 );
-                let captured =
-                    exec::run_capture(client, &self.conn.tls, &sql, sink, kind.columns().len())
-                        .await;
+                let captured = self
+                    .conn
+                    .user_statement(exec::run_capture(
+                        client,
+                        &self.conn.tls,
+                        &sql,
+                        sink,
+                        kind.columns().len(),
+                    ))
+                    .await;
                 match captured {
                     Ok((executed, images)) => {
                         // RELEASE keeps SET LOCAL values: put the planner back.
@@ -112,7 +119,7 @@ impl Session {
                             Err(e) => return self.counters_failed(&e).await,
                         }
                         let client = &self.conn.client;
-                        match exec::run(client, &self.conn.tls, text).await {
+                        match self.conn.user_statement(exec::run(client, &self.conn.tls, text)).await {
                             Ok(executed) => (
                                 executed,
                                 None,
@@ -123,7 +130,11 @@ impl Session {
                     }
                 }
             }
-            Capture::CountsOnly { reason } => match exec::run(client, &self.conn.tls, text).await {
+            Capture::CountsOnly { reason } => match self
+                .conn
+                .user_statement(exec::run(client, &self.conn.tls, text))
+                .await
+            {
                 Ok(executed) => (executed, None, Some(reason.clone())),
                 Err(e) => return self.failed(e, text).await,
             },
