@@ -5,6 +5,9 @@
 //! undone inside a statement can be in its counts ([`undo`]), and the change digest that binds them ([`digest`]).
 
 pub mod cascade;
+pub mod cascade_images;
+pub mod conflict;
+pub mod constant;
 pub mod counts;
 pub mod ddl;
 pub mod diff;
