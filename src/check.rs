@@ -161,6 +161,9 @@ pub fn check_file(path: &str, text: &str, policy: &Policy) -> FileReport {
         .collect();
     let mut analyses = sql::analyze_all(&texts, &policy.options).into_iter();
     let mut statements = Vec::with_capacity(cut.len());
+    // An EXECUTE gets the class of a PREPARE earlier in the same file: resolved in file
+    // order, after the parallel classification.
+    let mut prepared = sql::Prepared::default();
     for c in cut {
         let (start, end, analysis) = match c {
             // `analyze_all` gives one analysis per statement; were one missing, the
@@ -168,9 +171,13 @@ pub fn check_file(path: &str, text: &str, policy: &Policy) -> FileReport {
             Cut::Statement { start, end } => (
                 start,
                 end,
-                analyses.next().unwrap_or_else(|| {
-                    refused("a statement the classifier gave no verdict for")
-                }),
+                {
+                    let analysis = prepared.resolve(analyses.next().unwrap_or_else(|| {
+                        refused("a statement the classifier gave no verdict for")
+                    }));
+                    prepared.ran(analysis.named.as_ref());
+                    analysis
+                },
             ),
             Cut::Unterminated { start, end } => (
                 start,
@@ -237,18 +244,20 @@ fn report(start: usize, end: usize, analysis: Analysis, policy: &Policy) -> Stat
     let mut warning = false;
     let mut rule = None;
     let (class, mut decision) = match &analysis.verdict {
-        Verdict::Read => ("read", "allow"),
-        Verdict::Session => ("session", "allow"),
-        Verdict::Transaction(_) => ("transaction", "allow"),
-        Verdict::Write { .. } => ("write", "approve"),
-        Verdict::Ddl => ("ddl", "approve"),
-        Verdict::NonTransactional { .. } => ("non_transactional", "approve"),
         Verdict::Refused(r) => {
             rule = Some(r.rule.name());
             reasons.push(r.to_string());
             reasons.push(format!("hint: {}", r.hint()));
-            ("refused", "refuse")
+            // A statement the classifier classified and the policy refused keeps its class.
+            (
+                analysis.class.as_ref().map_or("refused", class_of),
+                "refuse",
+            )
         }
+        Verdict::Read | Verdict::Session | Verdict::Transaction(_) => {
+            (class_of(&analysis.verdict), "allow")
+        }
+        _ => (class_of(&analysis.verdict), "approve"),
     };
     if matches!(analysis.verdict, Verdict::Write { opaque: true }) {
         reasons.push("opaque: the preview shows counts only".into());
@@ -306,6 +315,19 @@ fn report(start: usize, end: usize, analysis: Analysis, policy: &Policy) -> Stat
         decision,
         reasons,
         warning,
+    }
+}
+
+/// The class a verdict is reported as.
+fn class_of(verdict: &Verdict) -> &'static str {
+    match verdict {
+        Verdict::Read => "read",
+        Verdict::Session => "session",
+        Verdict::Transaction(_) => "transaction",
+        Verdict::Write { .. } => "write",
+        Verdict::Ddl => "ddl",
+        Verdict::NonTransactional { .. } => "non_transactional",
+        Verdict::Refused(_) => "refused",
     }
 }
 

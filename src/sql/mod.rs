@@ -10,6 +10,7 @@
 //! - `tree`: the walk over every node of a parse tree.
 //! - `plpgsql`: DO blocks and function bodies, statement by statement.
 //! - [`functions`]: functions known by name (refused, surviving ROLLBACK, writing).
+//! - [`prepared`]: the prepared statements seen so far, which give an EXECUTE its class.
 //! - [`settings`]: which run-time settings a user may change.
 //! - [`locks`]: the table lock each schema change takes.
 
@@ -18,6 +19,7 @@ pub mod classify;
 pub mod functions;
 pub mod locks;
 pub(crate) mod plpgsql;
+pub mod prepared;
 pub mod settings;
 pub mod split;
 mod tree;
@@ -25,9 +27,10 @@ pub mod verdict;
 
 pub use batch::analyze_all;
 pub use classify::{analyze, classify, fingerprint};
+pub use prepared::Prepared;
 pub use settings::{setting_change, SettingChange};
 pub use split::{is_complete, split, Piece, Split};
-pub use verdict::{Analysis, Options, TxControl, Verdict};
+pub use verdict::{Analysis, Named, Options, TxControl, Verdict};
 
 #[cfg(test)]
 mod corpus;
