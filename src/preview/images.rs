@@ -50,9 +50,13 @@ use flate2::Compression;
 use sha2::{Digest, Sha256};
 use tokio_postgres::SimpleQueryRow;
 
+use super::conflict::Prior;
 use super::keys::RowKey;
 use super::net::{NetRows, NetWriter};
 use super::rewrite::{CaptureColumn, CaptureKind};
+
+/// Why an upsert's updated rows come without old values when nothing else is known.
+const UPSERT_OLD: &str = "the old values of rows an upsert updates were not read before it";
 
 /// How many changed rows are kept for display unless configured otherwise.
 pub const DEFAULT_SHOWN: usize = 20;
@@ -144,7 +148,7 @@ impl ChangeKind {
 }
 
 /// One column value of an image.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Datum {
     /// SQL NULL.
     Null,
@@ -263,6 +267,9 @@ pub struct Images {
     pub spill: Option<Spill>,
     /// Every row reduced to hashes, for the transaction's net change.
     pub net: NetRows,
+    /// Why rows an upsert updated are shown without their old values; `None` when every
+    /// updated row has them.
+    pub old_values: Option<String>,
 }
 
 impl Images {
@@ -305,6 +312,10 @@ pub struct ImageSink {
     new_fields: Option<Vec<usize>>,
     /// The whole new image, spliced together (reused from row to row).
     spliced: String,
+    /// For an upsert: the old images read before it, or why there are none.
+    prior: Result<Prior, String>,
+    /// Rows an upsert updated that came without their old image.
+    unpaired: u64,
 }
 
 impl std::fmt::Debug for ImageSink {
@@ -365,6 +376,8 @@ impl ImageSink {
             hasher,
             new_fields: None,
             spliced: String::new(),
+            prior: Err(UPSERT_OLD.into()),
+            unpaired: 0,
         }
     }
 
@@ -377,6 +390,14 @@ impl ImageSink {
     /// whole new row.
     pub fn narrow_new(&mut self, fields: Vec<usize>) {
         self.new_fields = Some(fields);
+    }
+
+    /// For an upsert: the old images of the rows it may update, read before it ran
+    /// ([`super::conflict`]), or why they were not read. Each updated row is paired
+    /// with its old image by its conflict key.
+    pub fn with_prior(mut self, prior: Result<Prior, String>) -> ImageSink {
+        self.prior = prior;
+        self
     }
 
     /// Opens the spill file now, before the statement runs, when this capture carries
@@ -449,6 +470,23 @@ impl ImageSink {
     }
 
     fn push_whole(&mut self, row: CapturedRow<'_>) -> Result<(), ImageError> {
+        let paired;
+        let row = match (self.kind, row.old, row.new, row.inserted) {
+            (CaptureKind::Upsert, None, Some(new), Some(false)) => {
+                paired = match &mut self.prior {
+                    Ok(prior) => prior.take(new)?,
+                    Err(_) => None,
+                };
+                if paired.is_none() {
+                    self.unpaired += 1;
+                }
+                CapturedRow {
+                    old: paired.as_deref(),
+                    ..row
+                }
+            }
+            _ => row,
+        };
         let kind = match (row.old, row.new) {
             (Some(_), Some(_)) => ChangeKind::Updated,
             (Some(_), None) => ChangeKind::Deleted,
@@ -520,7 +558,16 @@ impl ImageSink {
                 })
             }
         };
+        let old_values = (self.unpaired > 0).then(|| match &self.prior {
+            Err(why) => why.clone(),
+            Ok(_) => format!(
+                "{} updated rows were not among the rows read before the statement: their \
+                 old values are not captured",
+                self.unpaired
+            ),
+        });
         Ok(Images {
+            old_values,
             kind: self.kind,
             shown: self.shown,
             total: self.total,

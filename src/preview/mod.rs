@@ -7,6 +7,9 @@
 //! the change digest that binds them ([`digest`]).
 
 pub mod cascade;
+pub mod cascade_images;
+pub mod conflict;
+pub mod constant;
 pub mod counts;
 pub mod ddl;
 pub mod diff;

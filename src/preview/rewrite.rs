@@ -33,8 +33,9 @@ use std::ops::ControlFlow;
 use sqlparser::ast::{
     visit_expressions, visit_expressions_mut, visit_statements, AssignmentTarget, BinaryOperator,
     Expr, FromTable, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, ObjectName,
-    ObjectNamePart, OnConflictAction, OnInsert, Query, SelectItem, SetExpr, Statement, TableAlias,
-    TableFactor, TableObject, TableWithJoins, UnaryOperator, UpdateTableFromKind, Value,
+    ObjectNamePart, OnConflictAction, OnInsert, Query, SelectItem, SelectItemQualifiedWildcardKind,
+    SetExpr, Statement, TableAlias, TableFactor, TableObject, TableWithJoins, UnaryOperator,
+    UpdateTableFromKind, Value,
 };
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
@@ -51,6 +52,15 @@ const OLD_ALIAS: &str = "pgward_o";
 /// Pairs each target row with its own old image.
 const OLD_JOIN: &str = "(pgward_o.pgward_ctid OPERATOR(pg_catalog.=) pgward_target.ctid) \
      AND (pgward_o.pgward_oid OPERATOR(pg_catalog.=) pgward_target.tableoid)";
+/// A row's image, the expression every capture takes it with (see `images`).
+const IMAGE: &str = "pg_catalog.record_out(pgward_target.*)";
+
+/// The image of the row `reference` (a table alias), for reads pgward runs beside a
+/// statement: the same expression as the captures' own, so the images compare.
+pub fn image_sql(reference: &str) -> String {
+    IMAGE.replace(TARGET, reference)
+}
+
 /// Why MERGE gets counts only.
 const MERGE_REASON: &str = "MERGE cannot return rows before PostgreSQL 17: counts only";
 
@@ -64,7 +74,8 @@ pub enum CaptureKind {
     /// INSERT (also with ON CONFLICT DO NOTHING, which returns only the inserted rows).
     Insert,
     /// INSERT … ON CONFLICT DO UPDATE: new images and whether each row was inserted.
-    /// Old images of the updated rows cannot be returned before PostgreSQL 18.
+    /// PostgreSQL 15 returns no old image: those of the updated rows are read just
+    /// before it ([`super::conflict`]).
     Upsert,
 }
 
@@ -628,17 +639,8 @@ fn rewrite_update(
         return Err("UPDATE syntax PostgreSQL does not have: counts only".into());
     }
     let target = Target::of_table(&update.table)?;
-    if let Some(returning) = &update.returning {
-        if returning
-            .iter()
-            .any(|item| matches!(item, SelectItem::Wildcard(_)))
-        {
-            return Err(
-                "RETURNING * would also return the columns of pgward's self-join; \
-                        name the columns (or use table.*) to see the row diff: counts only"
-                    .into(),
-            );
-        }
+    if let Some(returning) = update.returning.take() {
+        update.returning = Some(expand_wildcard(returning, &target, update.from.as_ref())?);
     }
 
     let source = TableWithJoins {
@@ -688,6 +690,80 @@ fn rewrite_update(
     )?);
     update.returning = Some(returning);
     Ok((update, user_returning))
+}
+
+/// Replaces an UPDATE's unqualified `RETURNING *` by what PostgreSQL expands it to: the
+/// target's columns, then those of each FROM item in order (`t.*, f.*`). The capture
+/// adds its own derived table to FROM, and a bare `*` would return its columns too;
+/// spelt out, the user's result has exactly the columns, names and types the typed
+/// statement returns. A FROM item whose columns `alias.*` cannot name alone (a join,
+/// whose `USING` merges columns) keeps the statement at counts only.
+fn expand_wildcard(
+    returning: Vec<SelectItem>,
+    target: &Target,
+    from: Option<&UpdateTableFromKind>,
+) -> Result<Vec<SelectItem>, String> {
+    const JOINED: &str = "RETURNING * over a FROM list with joins cannot be spelt out \
+         exactly; name the columns (or use table.*) to see the row diff: counts only";
+    if !returning
+        .iter()
+        .any(|item| matches!(item, SelectItem::Wildcard(_)))
+    {
+        return Ok(returning);
+    }
+    let mut references = vec![ObjectName::from(target.reference.clone())];
+    let items: &[TableWithJoins] = match from {
+        None => &[],
+        Some(UpdateTableFromKind::AfterSet(items)) => items,
+        Some(UpdateTableFromKind::BeforeSet(_)) => {
+            return Err("UPDATE … FROM before SET is not PostgreSQL syntax: counts only".into())
+        }
+    };
+    for item in items {
+        if !item.joins.is_empty() {
+            return Err(JOINED.into());
+        }
+        let reference = match &item.relation {
+            TableFactor::Table {
+                alias: Some(alias), ..
+            }
+            | TableFactor::Derived {
+                alias: Some(alias), ..
+            }
+            | TableFactor::Function {
+                alias: Some(alias), ..
+            } => ObjectName::from(vec![alias.name.clone()]),
+            TableFactor::Table { name, .. } => name.clone(),
+            _ => return Err(JOINED.into()),
+        };
+        references.push(reference);
+    }
+    let mut out = Vec::new();
+    for item in returning {
+        match item {
+            SelectItem::Wildcard(options) => {
+                if options.opt_ilike.is_some()
+                    || options.opt_exclude.is_some()
+                    || options.opt_except.is_some()
+                    || options.opt_replace.is_some()
+                    || options.opt_rename.is_some()
+                    || options.opt_alias.is_some()
+                {
+                    return Err(
+                        "RETURNING * with options PostgreSQL does not have: counts only".into(),
+                    );
+                }
+                for reference in &references {
+                    out.push(SelectItem::QualifiedWildcard(
+                        SelectItemQualifiedWildcardKind::ObjectName(reference.clone()),
+                        options.clone(),
+                    ));
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    Ok(out)
 }
 
 fn rewrite_delete(
@@ -1016,6 +1092,27 @@ mod tests {
     }
 
     #[test]
+    fn reads_beside_a_statement_take_the_captures_image() {
+        assert_eq!(image_sql("pgward_t"), "pg_catalog.record_out(pgward_t.*)");
+        let (sql, ..) = rows("insert into t values (1)");
+        assert!(sql.contains(&image_sql("t")), "{sql}");
+    }
+
+    #[test]
+    fn update_returning_star_is_spelt_out() {
+        let (sql, _, user) = rows("UPDATE t SET a = 1 RETURNING *");
+        assert!(user);
+        insta::assert_snapshot!(sql, @"UPDATE t SET a = 1 FROM (SELECT tableoid AS pgward_oid, ctid AS pgward_ctid, pg_catalog.record_out(pgward_t.*) AS pgward_old FROM t AS pgward_t) AS pgward_o WHERE (pgward_o.pgward_ctid OPERATOR(pg_catalog.=) t.ctid) AND (pgward_o.pgward_oid OPERATOR(pg_catalog.=) t.tableoid) RETURNING t.*, pgward_o.pgward_old, pg_catalog.record_out(t.*) AS pgward_new, t.ctid::pg_catalog.text AS pgward_ctid");
+        let (sql, ..) = rows(
+            "UPDATE s.t o SET a = f.a FROM s.f, (SELECT 1 AS k) AS d WHERE o.id = f.id RETURNING *, 1 AS one",
+        );
+        assert!(
+            sql.contains("RETURNING o.*, s.f.*, d.*, 1 AS one, pgward_o.pgward_old"),
+            "{sql}"
+        );
+    }
+
+    #[test]
     fn update_without_where_and_only() {
         let (sql, ..) = rows("UPDATE ONLY t SET a = 1");
         insta::assert_snapshot!(sql, @"UPDATE ONLY t SET a = 1 FROM (SELECT tableoid AS pgward_oid, ctid AS pgward_ctid, pg_catalog.record_out(pgward_t.*) AS pgward_old FROM t AS pgward_t) AS pgward_o WHERE (pgward_o.pgward_ctid OPERATOR(pg_catalog.=) t.ctid) AND (pgward_o.pgward_oid OPERATOR(pg_catalog.=) t.tableoid) RETURNING pgward_o.pgward_old, pg_catalog.record_out(t.*) AS pgward_new, t.ctid::pg_catalog.text AS pgward_ctid");
@@ -1063,7 +1160,7 @@ mod tests {
             "MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DELETE",
             "WITH d AS (DELETE FROM a RETURNING *) UPDATE t SET x = 1 FROM d WHERE t.id = d.id",
             "UPDATE t SET a = 1 WHERE CURRENT OF c",
-            "UPDATE t SET a = 1 RETURNING *",
+            "UPDATE t SET a = 1 FROM a JOIN b USING (id) RETURNING *",
             "UPDATE t SET a = 1; DELETE FROM t",
             "SELECT 1",
             "TRUNCATE t",

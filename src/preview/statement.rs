@@ -16,6 +16,7 @@ use sqlparser::parser::Parser;
 use tokio_postgres::Client;
 
 use super::cascade::{self, CascadeAction, CascadeEffect};
+use super::conflict;
 use super::counts::{self, Baseline, TableCounts};
 use super::ddl::{self, LockMode};
 use super::diff;
@@ -91,6 +92,8 @@ pub struct Plan {
     pub key: RowKey,
     /// The target's columns, in order: the names of an image's fields.
     pub columns: Vec<String>,
+    /// Those of them psql right-aligns (numbers), for the diff.
+    pub right_aligned: Vec<String>,
     /// Foreign-key effects predicted before it ran; `Err` says why none were predicted.
     pub cascade: Option<Result<Vec<CascadeEffect>, String>>,
     /// For TRUNCATE: each table it reaches (partitions, children and CASCADE
@@ -120,6 +123,9 @@ pub struct Plan {
     /// An UPDATE's capture returns only these fields of each new row (ascending
     /// positions in [`Plan::columns`]): see [`narrowed_fields`].
     pub new_fields: Option<Vec<usize>>,
+    /// For an upsert: the read of the old values of the rows it may update, or why
+    /// there is none ([`conflict`]).
+    pub old_values: Option<Result<conflict::PreRead, String>>,
 }
 
 fn parse(text: &str) -> Option<Statement> {
@@ -214,6 +220,7 @@ pub async fn plan(
         tid_join,
         capture_checked: false,
         new_fields: None,
+        old_values: None,
         text: text.to_string(),
         kind,
         target: None,
@@ -221,6 +228,7 @@ pub async fn plan(
         capture,
         key: RowKey::Ctid,
         columns: Vec::new(),
+        right_aligned: Vec::new(),
         cascade: None,
         truncated: Vec::new(),
         estimated: Vec::new(),
@@ -231,7 +239,7 @@ pub async fn plan(
         notes: Vec::new(),
     };
     client.batch_execute(PLAN_BEGIN).await?;
-    let gathered = gather(client, statement.as_ref(), &mut plan).await;
+    let gathered = gather(client, statement.as_ref(), &mut plan, ctx.read_committed).await;
     client.batch_execute(PLAN_END).await?;
     if let Err(e) = gathered {
         plan.notes
@@ -331,13 +339,15 @@ async fn gather(
     client: &Client,
     statement: Option<&Statement>,
     plan: &mut Plan,
+    read_committed: bool,
 ) -> Result<(), super::PreviewError> {
     if let Some(name) = rewrite::target(&plan.text) {
         if let Some((relid, _)) = counts::resolve_table(client, &name).await? {
             let relation = Relation::by_oid(client, relid).await?;
             plan.key = keys::row_key(client, relid).await?;
             plan.columns = keys::columns(client, relid).await?;
-            plan.target = Some(relation);
+            plan.right_aligned = keys::right_aligned(client, relid).await?;
+            plan.target = Some(relation.clone());
             if matches!(plan.capture, Capture::Rows { .. }) {
                 let blocker = match eligible::capture_blocker(client, relid).await? {
                     Some(reason) => Some(reason),
@@ -348,6 +358,22 @@ async fn gather(
                 }
                 plan.capture_checked = true;
                 narrow(client, relid, plan).await?;
+            }
+            if let Capture::Rows {
+                kind: rewrite::CaptureKind::Upsert,
+                ..
+            } = &plan.capture
+            {
+                plan.old_values = Some(
+                    conflict::pre_read(
+                        client,
+                        &relation,
+                        &plan.columns,
+                        &plan.text,
+                        read_committed,
+                    )
+                    .await?,
+                );
             }
         }
     }
@@ -426,7 +452,7 @@ async fn gather(
 
 /// Whether an UPDATE or DELETE names its target with ONLY, as PostgreSQL's parser reads
 /// it (inheritance children are then left alone).
-fn writes_only(text: &str) -> bool {
+pub(crate) fn writes_only(text: &str) -> bool {
     use pg_query::NodeEnum;
     let Ok(parsed) = pg_query::parse(text, pg_query::ParserOptions::DEFAULT) else {
         return false;
@@ -1030,11 +1056,22 @@ impl Report {
     /// Names and messages from the server are escaped to one line each; colour is
     /// applied at the screen.
     pub fn render(&self, all_columns: bool) -> Text {
+        self.render_with(all_columns, "")
+    }
+
+    /// As [`Report::render`], NULL shown in the diff as `null` says (psql's `\pset null`;
+    /// empty for the word NULL).
+    pub fn render_with(&self, all_columns: bool, null: &str) -> Text {
         let mut out = String::new();
         let mut text = Text::new();
         let target = self.plan.target.as_ref().map(Relation::display);
         if let (Some(images), Some(table)) = (&self.images, &target) {
-            text.append(diff::render(table, images, &self.plan.key, all_columns));
+            let look = diff::Look {
+                all_columns,
+                null,
+                right_aligned: &self.plan.right_aligned,
+            };
+            text.append(diff::render_with(table, images, &self.plan.key, &look));
         } else if let Some(reason) = &self.counts_only {
             if self.plan.kind != WriteKind::Ddl && self.plan.kind != WriteKind::Truncate {
                 out.push_str(&format!(
@@ -1323,6 +1360,7 @@ mod tests {
                 },
                 key: RowKey::Ctid,
                 columns: Vec::new(),
+                right_aligned: Vec::new(),
                 cascade: None,
                 truncated: Vec::new(),
                 estimated: Vec::new(),
@@ -1334,6 +1372,7 @@ mod tests {
                 tid_join: false,
                 capture_checked: false,
                 new_fields: None,
+                old_values: None,
             },
             rows: None,
             images: None,

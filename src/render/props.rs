@@ -214,6 +214,7 @@ fn report(s: &[String; 4], kind: CaptureKind) -> Report {
             capture: Capture::CountsOnly { reason: c.clone() },
             key: RowKey::Primary(vec![a.clone()]),
             columns: vec![a.clone(), b.clone()],
+            right_aligned: vec![b.clone()],
             cascade: Some(Ok(vec![
                 effect(CascadeAction::Delete),
                 effect(CascadeAction::SetNull),
@@ -229,6 +230,7 @@ fn report(s: &[String; 4], kind: CaptureKind) -> Report {
             tid_join: false,
             capture_checked: true,
             new_fields: None,
+            old_values: None,
         },
         rows: Some(1),
         images: Some(images_of(

@@ -306,12 +306,13 @@ fn upsert_says_which_rows_were_inserted_and_which_updated() {
             .contains("INSERT items: 1 row inserted, 1 row updated (showing 2)\n"),
         "{out:?}"
     );
-    // Row 1 existed: updated, qty from the proposed row, note kept. Row 8 is new.
+    // Row 1 existed: updated, qty from the proposed row (its old value read before the
+    // upsert), note kept. Row 8 is new.
     assert_eq!(
         grid_after(&out.stdout, "INSERT items:"),
         grid(&[
             &["action", "id", "qty", "note"],
-            &["updated", "1", "11", "item 1"],
+            &["updated", "1", "10 → 11", "item 1"],
             &["inserted", "8", "80", "eight"],
         ])
     );
