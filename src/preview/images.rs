@@ -307,15 +307,15 @@ pub struct ImageSink {
     deleted: u64,
     hasher: Sha256,
     net: NetWriter,
+    /// For an upsert: the old images read before it, or why there are none.
+    prior: Result<Prior, String>,
+    /// Rows an upsert updated that came without their old image.
+    unpaired: u64,
     /// The new image carries only these fields of the row (ascending): see
     /// [`ImageSink::narrow_new`].
     new_fields: Option<Vec<usize>>,
     /// The whole new image, spliced together (reused from row to row).
     spliced: String,
-    /// For an upsert: the old images read before it, or why there are none.
-    prior: Result<Prior, String>,
-    /// Rows an upsert updated that came without their old image.
-    unpaired: u64,
 }
 
 impl std::fmt::Debug for ImageSink {
@@ -374,11 +374,19 @@ impl ImageSink {
             updated: 0,
             deleted: 0,
             hasher,
-            new_fields: None,
-            spliced: String::new(),
             prior: Err(UPSERT_OLD.into()),
             unpaired: 0,
+            new_fields: None,
+            spliced: String::new(),
         }
+    }
+
+    /// For an upsert: the old images of the rows it may update, read before it ran
+    /// ([`super::conflict`]), or why they were not read. Each updated row is paired
+    /// with its old image by its conflict key.
+    pub fn with_prior(mut self, prior: Result<Prior, String>) -> ImageSink {
+        self.prior = prior;
+        self
     }
 
     /// Takes new images that carry only the row's fields at `fields` (ascending
@@ -390,14 +398,6 @@ impl ImageSink {
     /// whole new row.
     pub fn narrow_new(&mut self, fields: Vec<usize>) {
         self.new_fields = Some(fields);
-    }
-
-    /// For an upsert: the old images of the rows it may update, read before it ran
-    /// ([`super::conflict`]), or why they were not read. Each updated row is paired
-    /// with its old image by its conflict key.
-    pub fn with_prior(mut self, prior: Result<Prior, String>) -> ImageSink {
-        self.prior = prior;
-        self
     }
 
     /// Opens the spill file now, before the statement runs, when this capture carries

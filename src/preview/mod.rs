@@ -18,6 +18,7 @@ pub mod eligible;
 pub mod error;
 pub mod images;
 pub mod keys;
+pub mod merge;
 pub mod net;
 pub mod partial_undo;
 pub mod record;

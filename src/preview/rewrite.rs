@@ -73,6 +73,9 @@ pub enum CaptureKind {
     Delete,
     /// INSERT (also with ON CONFLICT DO NOTHING, which returns only the inserted rows).
     Insert,
+    /// MERGE: run as typed, its rows read before and after it ([`super::merge`]);
+    /// nothing is appended.
+    Merge,
     /// INSERT … ON CONFLICT DO UPDATE: new images and whether each row was inserted.
     /// PostgreSQL 15 returns no old image: those of the updated rows are read just
     /// before it ([`super::conflict`]).
@@ -114,6 +117,7 @@ impl CaptureKind {
             CaptureKind::Delete => &[Old, Ctid],
             CaptureKind::Insert => &[New, Ctid],
             CaptureKind::Upsert => &[New, Inserted, Ctid],
+            CaptureKind::Merge => &[],
         }
     }
 }
@@ -131,6 +135,9 @@ pub enum Capture {
         /// user's result (see [`Capture::user_columns`]).
         user_returning: bool,
     },
+    /// Run the user's text unchanged, reading the target's rows it can reach before
+    /// and after it (MERGE, see [`super::merge`]).
+    Around(super::merge::ReadAround),
     /// Run the user's text unchanged and show counts only, saying why.
     CountsOnly {
         /// A sentence for the user.
@@ -144,7 +151,7 @@ impl Capture {
     pub fn user_columns(&self, width: usize) -> usize {
         match self {
             Capture::Rows { kind, .. } => width.saturating_sub(kind.columns().len()),
-            Capture::CountsOnly { .. } => 0,
+            Capture::Around(_) | Capture::CountsOnly { .. } => 0,
         }
     }
 }
@@ -505,7 +512,9 @@ fn try_rewrite(sql: &str) -> Result<(Statement, CaptureKind, bool), String> {
             *query.body = match kind {
                 CaptureKind::Update => SetExpr::Update(inner),
                 CaptureKind::Delete => SetExpr::Delete(inner),
-                CaptureKind::Insert | CaptureKind::Upsert => SetExpr::Insert(inner),
+                CaptureKind::Insert | CaptureKind::Upsert | CaptureKind::Merge => {
+                    SetExpr::Insert(inner)
+                }
             };
             Ok((Statement::Query(query), kind, user_returning))
         }
@@ -1062,6 +1071,7 @@ mod tests {
                 user_returning,
             } => (sql, kind, user_returning),
             Capture::CountsOnly { reason } => panic!("counts only for {sql}: {reason}"),
+            Capture::Around(read) => panic!("read around: {read:?}"),
         }
     }
 
@@ -1069,6 +1079,7 @@ mod tests {
         match rewrite(sql) {
             Capture::CountsOnly { reason } => reason,
             Capture::Rows { sql, .. } => panic!("rewritten: {sql}"),
+            Capture::Around(read) => panic!("read around: {read:?}"),
         }
     }
 
@@ -1887,6 +1898,7 @@ mod server_tests {
         match rewrite(sql) {
             Capture::Rows { sql, .. } => sql,
             Capture::CountsOnly { reason } => panic!("{reason}"),
+            Capture::Around(read) => panic!("read around: {read:?}"),
         }
     }
 

@@ -23,6 +23,7 @@ use super::diff;
 use super::eligible;
 use super::images::Images;
 use super::keys::{self, RowKey};
+use super::merge;
 use super::partial_undo;
 use super::relation::{display_name, Relation};
 use super::rewrite::{self, Capture, WhereShape};
@@ -84,8 +85,11 @@ pub struct Plan {
     pub kind: WriteKind,
     /// The target table, when it is one table.
     pub target: Option<Relation>,
-    /// Its WHERE clause.
+    /// Its WHERE clause (for an EXECUTE, the prepared statement's).
     pub where_shape: WhereShape,
+    /// The kind the guard thresholds judge: its own, or for an EXECUTE the prepared
+    /// statement's ([`judge_prepared`]).
+    pub guard_kind: WriteKind,
     /// How its rows are captured.
     pub capture: Capture,
     /// How rows of the target are keyed in the diff.
@@ -120,12 +124,12 @@ pub struct Plan {
     /// The server confirmed that a row capture of the target has exactly the typed
     /// statement's effect (see [`eligible`]).
     pub capture_checked: bool,
-    /// An UPDATE's capture returns only these fields of each new row (ascending
-    /// positions in [`Plan::columns`]): see [`narrowed_fields`].
-    pub new_fields: Option<Vec<usize>>,
     /// For an upsert: the read of the old values of the rows it may update, or why
     /// there is none ([`conflict`]).
     pub old_values: Option<Result<conflict::PreRead, String>>,
+    /// An UPDATE's capture returns only these fields of each new row (ascending
+    /// positions in [`Plan::columns`]): see [`narrowed_fields`].
+    pub new_fields: Option<Vec<usize>>,
 }
 
 fn parse(text: &str) -> Option<Statement> {
@@ -219,10 +223,11 @@ pub async fn plan(
     let mut plan = Plan {
         tid_join,
         capture_checked: false,
-        new_fields: None,
         old_values: None,
+        new_fields: None,
         text: text.to_string(),
         kind,
+        guard_kind: kind,
         target: None,
         where_shape: rewrite::where_clause(text),
         capture,
@@ -339,6 +344,15 @@ pub async fn narrowed_fields(
     Ok((!fields.is_empty() && fields.len() < columns.len()).then_some(fields))
 }
 
+/// An `EXECUTE` of the prepared statement `prepared`: it runs as typed and its preview has
+/// the server's counts (its kind stays "statement", so counts are upper bounds where a
+/// function could undo work), but the guard thresholds judge what was prepared, exactly
+/// as if it were typed: a prepared DELETE without WHERE asks for its count.
+pub fn judge_prepared(plan: &mut Plan, prepared: &str) {
+    plan.guard_kind = kind_of(parse(prepared).as_ref(), plan.kind == WriteKind::Ddl);
+    plan.where_shape = rewrite::where_clause(prepared);
+}
+
 async fn gather(
     client: &Client,
     statement: Option<&Statement>,
@@ -362,6 +376,33 @@ async fn gather(
                 }
                 plan.capture_checked = true;
                 narrow(client, relid, plan).await?;
+            }
+            if plan.kind == WriteKind::Merge {
+                let blocker = match eligible::capture_blocker(client, relid).await? {
+                    Some(reason) => Some(reason),
+                    None => eligible::lossy_output(client).await?,
+                };
+                plan.capture = match blocker {
+                    Some(reason) => Capture::CountsOnly { reason },
+                    None if read_committed => Capture::CountsOnly {
+                        reason: "under READ COMMITTED a concurrent change could slip between \
+                                 the MERGE and the reads of its rows: counts only (REPEATABLE \
+                                 READ, the default, shows every row)"
+                            .into(),
+                    },
+                    None => match merge::read_around(
+                        client,
+                        &relation,
+                        plan.key.columns(),
+                        &plan.columns,
+                        &plan.text,
+                    )
+                    .await?
+                    {
+                        Ok(read) => Capture::Around(read),
+                        Err(reason) => Capture::CountsOnly { reason },
+                    },
+                };
             }
             if let Capture::Rows {
                 kind: rewrite::CaptureKind::Upsert,
@@ -695,7 +736,7 @@ pub async fn after(
 }
 
 /// The target and its partitions and inheritance children, at any depth.
-async fn tree(client: &Client, relid: u32) -> Result<Vec<u32>, super::PreviewError> {
+pub async fn tree(client: &Client, relid: u32) -> Result<Vec<u32>, super::PreviewError> {
     let rows = client
         .query(
             "WITH RECURSIVE down(relid) AS ( \
@@ -949,6 +990,7 @@ impl Report {
                 WriteKind::Update => u + self.moved(),
                 WriteKind::Delete => d,
                 WriteKind::Insert => i + u,
+                WriteKind::Merge => i + u + d,
                 _ => images.total as i64,
             };
             if server != images.total as i64 {
@@ -1359,6 +1401,7 @@ mod tests {
                 kind,
                 target: None,
                 where_shape: WhereShape::NotApplicable,
+                guard_kind: kind,
                 capture: Capture::CountsOnly {
                     reason: "counts only".into(),
                 },
@@ -1375,8 +1418,8 @@ mod tests {
                 notes: Vec::new(),
                 tid_join: false,
                 capture_checked: false,
-                new_fields: None,
                 old_values: None,
+                new_fields: None,
             },
             rows: None,
             images: None,
