@@ -56,11 +56,11 @@ pub fn render_with(table: &str, images: &Images, key: &RowKey, look: &Look<'_>) 
         );
         out.push("\n");
     }
-    if images.kind == CaptureKind::Upsert && images.updated > 0 {
-        out.push(
-            "note: the old values of rows updated by ON CONFLICT are not available before \
-             PostgreSQL 18; their new values are shown\n",
-        );
+    if let Some(why) = &images.old_values {
+        out.push(format!(
+            "note: {}; the new values of the updated rows are shown\n",
+            escape::one_line(why)
+        ));
     }
     if images.shown.is_empty() {
         return out;
@@ -85,6 +85,15 @@ fn header(table: &str, images: &Images) -> String {
         CaptureKind::Update => ("UPDATE", rows(images.updated, "updated")),
         CaptureKind::Delete => ("DELETE", rows(images.deleted, "deleted")),
         CaptureKind::Insert => ("INSERT", rows(images.inserted, "inserted")),
+        CaptureKind::Merge => (
+            "MERGE",
+            format!(
+                "{}, {}, {}",
+                rows(images.inserted, "inserted"),
+                rows(images.updated, "updated"),
+                rows(images.deleted, "deleted")
+            ),
+        ),
         CaptureKind::Upsert => (
             "INSERT",
             format!(
@@ -128,7 +137,8 @@ fn grid(images: &Images, look: &Look<'_>) -> (Vec<String>, Vec<Vec<Pieces>>) {
     let all_columns = look.all_columns;
     let null = null_word(look.null);
     let keys = images.shown.first().map(key_names).unwrap_or_default();
-    let upsert = images.kind == CaptureKind::Upsert;
+    // An upsert's and a MERGE's rows say what happened to each.
+    let upsert = matches!(images.kind, CaptureKind::Upsert | CaptureKind::Merge);
 
     // Value columns in table order, as first seen; key columns are already shown.
     let mut value_columns: Vec<String> = Vec::new();
@@ -168,7 +178,7 @@ fn grid(images: &Images, look: &Look<'_>) -> (Vec<String>, Vec<Vec<Pieces>>) {
             let whole = match row.kind {
                 ChangeKind::Deleted => Paint::Old,
                 ChangeKind::Inserted => Paint::New,
-                ChangeKind::Updated if upsert => Paint::New,
+                ChangeKind::Updated if images.kind == CaptureKind::Upsert => Paint::New,
                 ChangeKind::Updated => Paint::Plain,
             };
             for (name, value) in &row.key {
@@ -437,7 +447,7 @@ mod tests {
         );
         insta::assert_snapshot!(render("stock", &upserted, &key, false).to_string(), @r"
         INSERT stock: 1 row inserted, 1 row updated (showing 2)
-        note: the old values of rows updated by ON CONFLICT are not available before PostgreSQL 18; their new values are shown
+        note: the old values of rows an upsert updates were not read before it; the new values of the updated rows are shown
           action  | sku | qty
         ----------+-----+-----
          updated  | A-1 | 4

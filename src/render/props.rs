@@ -176,7 +176,7 @@ fn images_of(
                 inserted: Some(i % 2 == 0),
                 ..CapturedRow::default()
             },
-            CaptureKind::Update => CapturedRow {
+            CaptureKind::Update | CaptureKind::Merge => CapturedRow {
                 old: Some(o),
                 new: Some(n),
                 ..CapturedRow::default()
@@ -229,6 +229,8 @@ fn report(s: &[String; 4], kind: CaptureKind) -> Report {
             notes: vec![b.clone()],
             tid_join: false,
             capture_checked: true,
+            old_values: None,
+            new_fields: None,
         },
         rows: Some(1),
         images: Some(images_of(

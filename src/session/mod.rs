@@ -40,6 +40,7 @@ mod summary;
 mod typed_comment;
 pub mod undo;
 pub mod undo_sql;
+mod undoing;
 mod unknown;
 pub mod wait;
 mod write;
@@ -108,6 +109,8 @@ pub struct Session {
     ledger: ledger::LedgerState,
     /// The committed change this session replays (`pgward replay`).
     replaying: Option<crate::replay::Origin>,
+    /// The committed change this session undoes (`pgward undo`).
+    undoing: Option<crate::undo::Plan>,
 }
 
 impl Session {
@@ -159,6 +162,7 @@ impl Session {
             last_error: None,
             ledger: ledger::LedgerState::default(),
             replaying: None,
+            undoing: None,
             conn,
             settings,
             io,

@@ -24,6 +24,7 @@ mod log;
 mod output;
 mod pgbouncer;
 mod preview;
+mod preview_capture;
 mod preview_truth;
 mod proxy;
 mod reconnect;
