@@ -325,7 +325,11 @@ pub async fn narrowed_fields(
         return Ok(None);
     }
     let position = |name: &String| columns.iter().position(|c| c == name);
-    let Some(mut fields) = assigned.iter().map(position).collect::<Option<Vec<usize>>>() else {
+    let Some(mut fields) = assigned
+        .iter()
+        .map(position)
+        .collect::<Option<Vec<usize>>>()
+    else {
         return Ok(None);
     };
     // Generated in a partition or child too (PostgreSQL 15 lets an inheritance child
