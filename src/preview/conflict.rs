@@ -34,7 +34,7 @@ use tokio_postgres::Client;
 use super::constant;
 use super::error::PreviewError;
 use super::images::{self, Datum, ImageError};
-use super::relation::{quote_ident, Relation};
+use super::relation::{display_ident, quote_ident, Relation};
 use super::rewrite;
 
 /// The read that takes the old images, and where the conflict key is in an image.
@@ -141,7 +141,7 @@ pub async fn pre_read(
                 None => {
                     return Ok(Err(format!(
                         "no constraint {} on {}: old values not captured",
-                        quote_ident(name),
+                        display_ident(name),
                         target.display()
                     )))
                 }
@@ -168,7 +168,7 @@ pub async fn pre_read(
         else {
             return Ok(Err(format!(
                 "the conflict key column {} is not a column of {}: old values not captured",
-                quote_ident(name),
+                display_ident(name),
                 target.display()
             )));
         };
@@ -176,7 +176,7 @@ pub async fn pre_read(
             return Ok(Err(format!(
                 "the conflict key column {} has a user-defined type, whose input and \
                  equality would run a second time: old values not captured",
-                quote_ident(name)
+                display_ident(name)
             )));
         }
         types.push(row.try_get::<_, String>(1)?);
@@ -226,14 +226,14 @@ fn build(
             return Err(format!(
                 "the INSERT gives no value for the conflict key column {}: old values not \
                  captured",
-                quote_ident(name)
+                display_ident(name)
             ));
         };
         positions.push(at);
         let Some(field) = columns.iter().position(|c| c == name) else {
             return Err(format!(
                 "the conflict key column {} is not a column of {}: old values not captured",
-                quote_ident(name),
+                display_ident(name),
                 target.display()
             ));
         };
@@ -248,7 +248,7 @@ fn build(
                 return Err(format!(
                     "a row's value for the conflict key column {} is not a constant, and \
                      reading it would evaluate it a second time: old values not captured",
-                    quote_ident(name)
+                    display_ident(name)
                 ));
             };
             // A NULL key conflicts with nothing.

@@ -85,6 +85,15 @@ fn header(table: &str, images: &Images) -> String {
         CaptureKind::Update => ("UPDATE", rows(images.updated, "updated")),
         CaptureKind::Delete => ("DELETE", rows(images.deleted, "deleted")),
         CaptureKind::Insert => ("INSERT", rows(images.inserted, "inserted")),
+        CaptureKind::Merge => (
+            "MERGE",
+            format!(
+                "{}, {}, {}",
+                rows(images.inserted, "inserted"),
+                rows(images.updated, "updated"),
+                rows(images.deleted, "deleted")
+            ),
+        ),
         CaptureKind::Upsert => (
             "INSERT",
             format!(
@@ -128,7 +137,8 @@ fn grid(images: &Images, look: &Look<'_>) -> (Vec<String>, Vec<Vec<Pieces>>) {
     let all_columns = look.all_columns;
     let null = null_word(look.null);
     let keys = images.shown.first().map(key_names).unwrap_or_default();
-    let upsert = images.kind == CaptureKind::Upsert;
+    // An upsert's and a MERGE's rows say what happened to each.
+    let upsert = matches!(images.kind, CaptureKind::Upsert | CaptureKind::Merge);
 
     // Value columns in table order, as first seen; key columns are already shown.
     let mut value_columns: Vec<String> = Vec::new();
@@ -168,7 +178,7 @@ fn grid(images: &Images, look: &Look<'_>) -> (Vec<String>, Vec<Vec<Pieces>>) {
             let whole = match row.kind {
                 ChangeKind::Deleted => Paint::Old,
                 ChangeKind::Inserted => Paint::New,
-                ChangeKind::Updated if upsert => Paint::New,
+                ChangeKind::Updated if images.kind == CaptureKind::Upsert => Paint::New,
                 ChangeKind::Updated => Paint::Plain,
             };
             for (name, value) in &row.key {

@@ -366,3 +366,130 @@ fn upsert_under_read_committed_stays_without_old_values_and_says_why() {
     );
     assert_eq!(db.value("SELECT qty FROM stock").as_deref(), Some("5"));
 }
+
+// ---------------------------------------------------------------------------------------
+// MERGE: matched update, matched delete, not-matched insert
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn merge_shows_every_row_it_inserted_updated_and_deleted() {
+    let db = TestDb::new("pc_merge");
+    db.exec(&format!(
+        "CREATE TABLE prices (id int PRIMARY KEY, price numeric NOT NULL, note text); \
+         INSERT INTO prices VALUES (1, 10, NULL), (2, 20, 'old'), (3, 30, NULL), (4, 40, 'kept'); \
+         CREATE TABLE incoming (id int, price numeric); \
+         INSERT INTO incoming VALUES (1, 11), (2, 0), (4, 40), (7, 70); \
+         GRANT SELECT, INSERT, UPDATE, DELETE ON prices TO {WRITER}; \
+         GRANT SELECT ON incoming TO {WRITER};"
+    ));
+    // 1 is updated, 2 deleted, 4 matched but left alone, 7 inserted; 3 is not reached.
+    let statements = [
+        "MERGE INTO prices p USING incoming i ON p.id = i.id \
+         WHEN MATCHED AND i.price = 0 THEN DELETE \
+         WHEN MATCHED AND i.price <> p.price THEN UPDATE SET price = i.price, note = 'merged' \
+         WHEN MATCHED THEN DO NOTHING \
+         WHEN NOT MATCHED THEN INSERT (id, price) VALUES (i.id, i.price)",
+        // A VALUES source of constants: 3 updated, 7 deleted again.
+        "MERGE INTO prices AS p USING (VALUES (3, 'x'), (7, 'gone')) AS v(id, what) ON p.id = v.id \
+         WHEN MATCHED AND v.what = 'gone' THEN DELETE \
+         WHEN MATCHED THEN UPDATE SET note = v.what",
+    ];
+    let first = truth(&db, &statements[..1], "prices", "id");
+    assert_eq!(
+        first,
+        [
+            ("1".into(), "(1,10,)".into(), "(1,11,merged)".into()),
+            ("2".into(), "(2,20,old)".into(), "-".into()),
+            ("7".into(), "-".into(), "(7,70,)".into()),
+        ],
+        "the truth"
+    );
+    let both = truth(&db, &statements, "prices", "id");
+    let out = dry_run(&db, &statements);
+    assert_summary(&out);
+    assert!(!out.stdout.contains("counts only"), "{out:?}");
+    let second = out.stdout.find("\nMERGE 2\n").expect("the second tag") + 1;
+    let (one, two) = out.stdout.split_at(second);
+    // Rows after the MERGE in key order, then the deleted ones.
+    assert_eq!(
+        grid_after(
+            one,
+            "MERGE prices: 1 row inserted, 1 row updated, 1 row deleted"
+        ),
+        expected_grid(
+            &["action", "id", "price", "note"],
+            &[first[0].clone(), first[2].clone(), first[1].clone()]
+        )
+    );
+    assert_eq!(
+        grid_after(
+            two,
+            "MERGE prices: 0 rows inserted, 1 row updated, 1 row deleted"
+        ),
+        [
+            vec!["action", "id", "price", "note"],
+            vec!["updated", "3", "30", "NULL → x"],
+            vec!["deleted", "7", "70", "NULL"],
+        ]
+    );
+    // What the digest binds: the server's operations, and the net change from the
+    // images, which is the truth's (1 and 3 changed, 2 deleted; 7 came and went).
+    assert_eq!(
+        counts_after(&out.stderr, "Rows changed, per table"),
+        [("prices".to_string(), [1, 2, 2])]
+    );
+    let changed = both.iter().filter(|(_, b, a)| b != "-" && a != "-").count() as i64;
+    let deleted = both.iter().filter(|(_, _, a)| a == "-").count() as i64;
+    assert_eq!((changed, deleted), (2, 1), "the truth: {both:?}");
+    assert_eq!(
+        counts_after(&out.stderr, "Net change, per table"),
+        [("prices".to_string(), [0, changed, deleted])]
+    );
+    assert_eq!(
+        db.value("SELECT string_agg(id || ':' || price, ',' ORDER BY id) FROM prices")
+            .as_deref(),
+        Some("1:10,2:20,3:30,4:40")
+    );
+}
+
+#[test]
+fn merge_that_reads_cannot_reach_stays_counts_only_with_the_reason() {
+    let db = TestDb::new("pc_merge_counts");
+    db.exec(&format!(
+        "CREATE TABLE prices (id int PRIMARY KEY, price numeric NOT NULL); \
+         INSERT INTO prices VALUES (1, 10), (2, 20); \
+         GRANT SELECT, INSERT, UPDATE, DELETE ON prices TO {WRITER};"
+    ));
+    // The inserted key is computed, not a source column: a read keyed on the source
+    // could not find the inserted row, so no image is claimed.
+    let statement =
+        "MERGE INTO prices p USING (VALUES (1, 5), (9, 90)) s(id, price) ON p.id = s.id \
+         WHEN MATCHED THEN UPDATE SET price = s.price \
+         WHEN NOT MATCHED THEN INSERT VALUES (s.id + 100, s.price)";
+    let changes = truth(&db, &[statement], "prices", "id");
+    assert_eq!(changes.len(), 2, "the truth: {changes:?}");
+    let out = dry_run(&db, &[statement]);
+    assert_summary(&out);
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("MERGE: "))
+        .unwrap_or_else(|| panic!("no counts-only line: {out:?}"));
+    assert!(line.contains("inserts a key column id"), "{line}");
+    assert!(line.ends_with("counts only"), "{line}");
+    assert_eq!(
+        counts_after(&out.stdout, "Rows changed by this statement, per table"),
+        [("prices".to_string(), [1, 1, 0])]
+    );
+    assert!(
+        out.stderr.contains("Net change of prices not known"),
+        "{out:?}"
+    );
+    assert_eq!(count_rows(&db), 2);
+}
+
+fn count_rows(db: &TestDb) -> i64 {
+    db.value("SELECT count(*) FROM prices")
+        .and_then(|v| v.parse().ok())
+        .expect("count")
+}
