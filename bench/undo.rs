@@ -272,7 +272,7 @@ fn main() -> Result<(), BoxError> {
         format!(
             "[environments.{name}]\nurl = \"host={} port={} user=pgward_login dbname={db}\"\n\
              write_role = \"app_writer\"\nread_role = \"app_reader\"\nrequire_approval = false\n\
-             max_rows = 100000000\n",
+             max_rows = 100000000\nstatement_timeout = \"30min\"\n",
             c.host(),
             c.port()
         )
