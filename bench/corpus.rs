@@ -498,6 +498,19 @@ fn print_report(
     }
 }
 
+/// Whether `sql` is a `DECLARE … CURSOR`.
+fn declares_cursor(sql: &str) -> bool {
+    pg_query::parse(sql, 0).is_ok_and(|p| {
+        matches!(
+            p.protobuf
+                .stmts
+                .first()
+                .and_then(|r| r.stmt.as_ref()?.node.as_ref()),
+            Some(NodeEnum::DeclareCursorStmt(_))
+        )
+    })
+}
+
 /// Replays the corpus on a scratch cluster; every statement classified as a read runs
 /// in a READ ONLY transaction that is rolled back.
 fn run_oracle(
@@ -566,10 +579,18 @@ fn run_oracle(
                         continue;
                     }
                 };
+                // As the session runs a read: in a transaction block, inside a read-only
+                // savepoint that is rolled back, except that a DECLARE's is released so
+                // its cursor stays open for the FETCHes after it (transaction_read_only
+                // ends with the savepoint either way).
                 let (open, close) = if in_block {
                     (
                         "SAVEPOINT pgward_oracle; SET LOCAL transaction_read_only = on",
-                        "ROLLBACK TO SAVEPOINT pgward_oracle; RELEASE SAVEPOINT pgward_oracle",
+                        if declares_cursor(sql) {
+                            "RELEASE SAVEPOINT pgward_oracle"
+                        } else {
+                            "ROLLBACK TO SAVEPOINT pgward_oracle; RELEASE SAVEPOINT pgward_oracle"
+                        },
                     )
                 } else {
                     ("BEGIN READ ONLY", "ROLLBACK")

@@ -19,9 +19,11 @@ pub enum Rule {
     /// settings pgward owns (timeouts, application_name, session_replication_role).
     GuardSetting,
     /// COPY … PROGRAM / COPY to or from a server file, functions that reach server files
-    /// or other connections (dblink*, lo_import, pg_read_file, …), and what acts outside
-    /// the transaction: NOTIFY and pg_notify (delivered at COMMIT), setval (never rolled
-    /// back), session-level advisory locks, statistics resets, replication functions.
+    /// or other connections (dblink*, lo_import, pg_read_file, …), what acts outside the
+    /// transaction (session-level advisory locks, statistics resets, replication
+    /// functions), and schema changes that reach outside the database (foreign servers,
+    /// user mappings, subscriptions, untrusted languages), which are classified as DDL
+    /// first.
     OutsideReach,
     /// Functions that run SQL handed to them as text (query_to_xml, ts_stat, …), and
     /// `EXECUTE` of a computed string in a DO block or function body.
@@ -35,6 +37,9 @@ pub enum Rule {
     NoTransactionBlock,
     /// Transaction control pgward does not support (nested BEGIN options, AND CHAIN, …).
     TransactionShape,
+    /// Cursors pgward cannot guard: over a query that writes or locks rows, WITH HOLD,
+    /// BINARY.
+    Cursor,
     /// Anything the classifier does not recognise: the catch-all refuses.
     Unrecognised,
 }
@@ -50,6 +55,7 @@ pub const RULES: &[Rule] = &[
     Rule::DefaultSetting,
     Rule::NoTransactionBlock,
     Rule::TransactionShape,
+    Rule::Cursor,
     Rule::Unrecognised,
 ];
 
@@ -66,6 +72,7 @@ impl Rule {
             Rule::DefaultSetting => "DefaultSetting",
             Rule::NoTransactionBlock => "NoTransactionBlock",
             Rule::TransactionShape => "TransactionShape",
+            Rule::Cursor => "Cursor",
             Rule::Unrecognised => "Unrecognised",
         }
     }
@@ -111,6 +118,11 @@ impl Rule {
                 "pgward opens, chains and ends the guarded transaction itself, so this form of \
                  transaction control is not supported"
             }
+            Rule::Cursor => {
+                "a cursor runs its query at each FETCH, which pgward runs read-only, so it cannot \
+                 preview rows a cursor changes or locks; a WITH HOLD cursor outlives the \
+                 transaction and runs the rest of its query at COMMIT, after the summary"
+            }
             Rule::Unrecognised => {
                 "pgward does not recognise or support this statement, and it refuses what it \
                  cannot classify"
@@ -147,6 +159,10 @@ impl Rule {
             Rule::TransactionShape => {
                 "use plain BEGIN [ISOLATION LEVEL …], COMMIT, ROLLBACK, SAVEPOINT, \
                  ROLLBACK TO and RELEASE"
+            }
+            Rule::Cursor => {
+                "declare cursors over plain reads inside BEGIN … (FETCH, MOVE and CLOSE are reads); \
+                 to change or lock rows, type the UPDATE, DELETE or SELECT … FOR UPDATE itself"
             }
             Rule::Unrecognised => {
                 "rewrite it as plain SELECT, INSERT, UPDATE, DELETE or DDL, one statement at a time"
@@ -224,10 +240,11 @@ mod tests {
                 | Rule::DefaultSetting
                 | Rule::NoTransactionBlock
                 | Rule::TransactionShape
+                | Rule::Cursor
                 | Rule::Unrecognised => {}
             }
         }
-        assert_eq!(RULES.len(), 10);
+        assert_eq!(RULES.len(), 11);
     }
 
     #[test]

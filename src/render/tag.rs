@@ -50,10 +50,15 @@ fn tag(text: &str, count: Option<u64>) -> String {
         .map(|w| w.trim_end_matches(';').to_ascii_uppercase())
         .collect();
     let first = words.first().map(String::as_str).unwrap_or("");
+    let second = words.get(1).map(String::as_str).unwrap_or("");
     match (first, count) {
-        ("COPY" | "MOVE" | "FETCH" | "SELECT" | "WITH" | "TABLE" | "VALUES", Some(n)) => {
+        ("MOVE" | "COPY", Some(n)) => format!("{first} {n}"),
+        ("FETCH" | "SELECT" | "WITH" | "TABLE" | "VALUES", Some(n)) => {
             format!("SELECT {n}")
         }
+        ("DECLARE", _) => "DECLARE CURSOR".into(),
+        ("CLOSE", _) if second == "ALL" => "CLOSE CURSOR ALL".into(),
+        ("CLOSE", _) => "CLOSE CURSOR".into(),
         ("CREATE" | "ALTER" | "DROP" | "COMMENT" | "REFRESH", _) => words.join(" "),
         _ => first.to_string(),
     }
@@ -83,5 +88,12 @@ mod tests {
         );
         assert_eq!(command_tag("truncate t", Some(0)), "TRUNCATE");
         assert_eq!(command_tag("set search_path = x", None), "SET");
+        assert_eq!(
+            command_tag("declare c cursor for select 1", None),
+            "DECLARE CURSOR"
+        );
+        assert_eq!(command_tag("move forward 2 in c", Some(2)), "MOVE 2");
+        assert_eq!(command_tag("close c", None), "CLOSE CURSOR");
+        assert_eq!(command_tag("close all", None), "CLOSE CURSOR ALL");
     }
 }

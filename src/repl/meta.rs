@@ -94,7 +94,7 @@ fn describe_with(
                 }
                 Ok(Described::Pages(pages)) => {
                     for page in pages {
-                        session.io().result_text(&page.render());
+                        page.draw(session.io());
                     }
                     failed.unwrap_or(Outcome::Ok)
                 }

@@ -144,6 +144,8 @@ impl CopyLoad {
 struct Target {
     name: String,
     ty: String,
+    /// An identity column `GENERATED ALWAYS`: COPY stores the file's values in it.
+    always: bool,
 }
 
 /// Whether `statement` is a recorded `\copy … FROM` (it is a write, though not SQL).
@@ -295,8 +297,15 @@ impl Session {
             }
             Err(e) => return self.counters_failed(&e).await,
         }
+        // COPY takes the file's values for a GENERATED ALWAYS identity column; an INSERT
+        // does so only when it says OVERRIDING SYSTEM VALUE.
+        let overriding = if targets.iter().any(|t| t.always) {
+            " OVERRIDING SYSTEM VALUE"
+        } else {
+            ""
+        };
         let insert = format!(
-            "INSERT INTO {} ({columns}) SELECT {columns} FROM pg_temp.{staging} ORDER BY ctid",
+            "INSERT INTO {} ({columns}){overriding} SELECT {columns} FROM pg_temp.{staging} ORDER BY ctid",
             load.table
         );
         let outcome = self.write_as(&insert, recorded, "COPY").await;
@@ -323,7 +332,8 @@ impl Session {
                     EXISTS (SELECT FROM pg_catalog.pg_rewrite r \
                         WHERE r.ev_class OPERATOR(pg_catalog.=) a.attrelid \
                           AND r.ev_type OPERATOR(pg_catalog.=) '3'), \
-                    c.relname::pg_catalog.text \
+                    c.relname::pg_catalog.text, \
+                    a.attidentity OPERATOR(pg_catalog.=) 'a' \
              FROM pg_catalog.pg_attribute a \
              JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) a.attrelid \
              WHERE a.attrelid OPERATOR(pg_catalog.=) $1::pg_catalog.text::pg_catalog.regclass \
@@ -344,13 +354,14 @@ impl Session {
                     row.try_get::<_, bool>(2)?,
                     row.try_get::<_, bool>(3)?,
                     row.try_get::<_, String>(4)?,
+                    row.try_get::<_, bool>(5)?,
                 ))
             })();
             match read {
-                Ok((name, ty, generated, has_rules, rel)) => {
+                Ok((name, ty, generated, has_rules, rel, always)) => {
                     rules |= has_rules;
                     relname = rel;
-                    all.push((Target { name, ty }, generated));
+                    all.push((Target { name, ty, always }, generated));
                 }
                 Err(e) => return Err(self.failed(e, recorded).await),
             }
@@ -388,6 +399,7 @@ impl Session {
                     chosen.push(Target {
                         name: t.name.clone(),
                         ty: t.ty.clone(),
+                        always: t.always,
                     });
                 }
                 None => {

@@ -23,7 +23,9 @@ impl Session {
             return Outcome::Refused;
         }
         let text = piece.text.clone();
-        if let Verdict::Transaction(_) | Verdict::Read | Verdict::Session = sql::classify(&text) {
+        let options = self.settings.env.classify_options();
+        let verdict = self.prepared.resolve(sql::analyze(&text, &options)).verdict;
+        if let Verdict::Transaction(_) | Verdict::Read | Verdict::Session = verdict {
             self.say_error("\\preview takes a write (a read or setting has nothing to undo)");
             return Outcome::Refused;
         }

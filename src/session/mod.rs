@@ -25,6 +25,7 @@ mod implicit;
 mod io;
 mod ledger;
 mod log;
+mod named;
 pub mod outcome;
 mod pager;
 pub mod probe;
@@ -111,6 +112,9 @@ pub struct Session {
     replaying: Option<crate::replay::Origin>,
     /// The committed change this session undoes (`pgward undo`).
     undoing: Option<crate::undo::Plan>,
+    /// The prepared statements this connection has, which give an EXECUTE its class
+    /// ([`named`]).
+    prepared: sql::Prepared,
 }
 
 impl Session {
@@ -163,6 +167,7 @@ impl Session {
             ledger: ledger::LedgerState::default(),
             replaying: None,
             undoing: None,
+            prepared: sql::Prepared::default(),
             conn,
             settings,
             io,
@@ -365,13 +370,16 @@ impl Session {
         if self.conn.client.is_closed() {
             return self.lost(None);
         }
-        let analysis = sql::analyze(text, &self.settings.env.classify_options());
+        let analysis = self
+            .prepared
+            .resolve(sql::analyze(text, &self.settings.env.classify_options()));
         if !analysis.survives_rollback.is_empty() {
             if let Some(outcome) = self.survives_rollback(&analysis.survives_rollback) {
                 return outcome;
             }
         }
         let verdict = analysis.verdict;
+        let named = analysis.named;
         self.log_class(&verdict);
         if let Some(message) = analysis.syntax_error {
             // PostgreSQL's own parser said no: this is the server's syntax error, sent
@@ -388,19 +396,34 @@ impl Session {
             verdict,
             Verdict::Read | Verdict::Write { .. } | Verdict::Ddl | Verdict::Session
         );
-        if !statement || !matches!(self.state, TxState::Open(_)) {
-            return self.run_statement(verdict, text).await;
+        if statement {
+            if let Some(outcome) = self.named_gate(named.as_ref()) {
+                return outcome;
+            }
         }
-        let started = match self.begin_statement(text).await {
-            Ok(started) => started,
-            Err(outcome) => return outcome,
+        let outcome = if !statement || !matches!(self.state, TxState::Open(_)) {
+            self.run_statement(verdict, text, named.as_ref()).await
+        } else {
+            let started = match self.begin_statement(text).await {
+                Ok(started) => started,
+                Err(outcome) => return outcome,
+            };
+            let outcome = self.run_statement(verdict, text, named.as_ref()).await;
+            self.end_statement(started, outcome).await
         };
-        let outcome = self.run_statement(verdict, text).await;
-        self.end_statement(started, outcome).await
+        if outcome == Outcome::Ok {
+            self.named_ran(named.as_ref());
+        }
+        outcome
     }
 
     /// Runs a classified statement where it belongs.
-    async fn run_statement(&mut self, verdict: Verdict, text: &str) -> Outcome {
+    async fn run_statement(
+        &mut self,
+        verdict: Verdict,
+        text: &str,
+        named: Option<&sql::Named>,
+    ) -> Outcome {
         match verdict {
             Verdict::Refused(r) => self.refuse(&r),
             Verdict::Transaction(tc) => self.transaction(tc, text).await,
@@ -408,7 +431,11 @@ impl Session {
             _ if matches!(self.state, TxState::Failed(_)) => self.aborted(),
             Verdict::Read => match self.state {
                 TxState::Idle => self.read_only(text).await,
-                _ => self.read_in_transaction(text).await,
+                // A cursor declared there stays open: its savepoint is released.
+                _ => {
+                    let keep = matches!(named, Some(sql::Named::Cursor(_)));
+                    self.read_in_transaction(text, keep).await
+                }
             },
             Verdict::Write { .. } | Verdict::Ddl => {
                 if let Some(outcome) = self.log_gate() {
@@ -419,7 +446,9 @@ impl Session {
                         return outcome;
                     }
                 }
-                self.write(text, verdict == Verdict::Ddl).await
+                let prepared = self.prepared_text(named);
+                self.write(text, verdict == Verdict::Ddl, prepared.as_deref())
+                    .await
             }
             Verdict::Session => self.session_setting(text).await,
         }
@@ -472,15 +501,18 @@ impl Session {
             }
         }
         let result = if self.captured.is_some() {
-            exec::run(&self.conn.client, &self.conn.tls, text).await
+            self.conn
+                .user_statement(exec::run(&self.conn.client, &self.conn.tls, text))
+                .await
         } else {
-            exec::run_streaming(
-                &self.conn.client,
-                &self.conn.tls,
-                text,
-                &mut |columns, rows, part| self.io.result(columns, rows, part),
-            )
-            .await
+            self.conn
+                .user_statement(exec::run_streaming(
+                    &self.conn.client,
+                    &self.conn.tls,
+                    text,
+                    &mut |columns, rows, part| self.io.result(columns, rows, part),
+                ))
+                .await
         };
         match result {
             Ok(done) => {
@@ -512,7 +544,11 @@ impl Session {
 
     /// A harmless session setting outside a transaction.
     async fn plain(&mut self, text: &str) -> Outcome {
-        match exec::run(&self.conn.client, &self.conn.tls, text).await {
+        match self
+            .conn
+            .user_statement(exec::run(&self.conn.client, &self.conn.tls, text))
+            .await
+        {
             Ok(done) => {
                 // Outside a transaction pgward set no timeouts, and the session's role
                 // is the login's default one.
@@ -660,7 +696,10 @@ impl Session {
 
     /// Runs `text` inside the open guarded transaction, then probes.
     async fn in_transaction(&mut self, text: &str) -> Outcome {
-        let result = exec::run(&self.conn.client, &self.conn.tls, text).await;
+        let result = self
+            .conn
+            .user_statement(exec::run(&self.conn.client, &self.conn.tls, text))
+            .await;
         match result {
             Ok(done) => {
                 if let Some(outcome) = self.check_open().await {
@@ -707,22 +746,29 @@ impl Session {
     /// A read inside the open transaction: it sees the uncommitted change, but runs in a
     /// read-only savepoint that is rolled back, so the database refuses any write it
     /// tries (a function with side effects, say), DDL included.
-    async fn read_in_transaction(&mut self, text: &str) -> Outcome {
+    async fn read_in_transaction(&mut self, text: &str, keep: bool) -> Outcome {
         const BEGIN: &str = "SAVEPOINT pgward_read; SET LOCAL transaction_read_only = on";
         const END: &str = "ROLLBACK TO SAVEPOINT pgward_read; RELEASE SAVEPOINT pgward_read";
+        // A released savepoint keeps the cursor it declared (a DECLARE only plans its
+        // query, and did so read-only); transaction_read_only returns to the
+        // transaction's own at the end of the savepoint either way.
+        const KEEP: &str = "RELEASE SAVEPOINT pgward_read";
         if let Err(e) = self.conn.client.batch_execute(BEGIN).await {
             return self.failed(e, text).await;
         }
         let result = if self.captured.is_some() {
-            exec::run(&self.conn.client, &self.conn.tls, text).await
+            self.conn
+                .user_statement(exec::run(&self.conn.client, &self.conn.tls, text))
+                .await
         } else {
-            exec::run_streaming(
-                &self.conn.client,
-                &self.conn.tls,
-                text,
-                &mut |columns, rows, part| self.io.result(columns, rows, part),
-            )
-            .await
+            self.conn
+                .user_statement(exec::run_streaming(
+                    &self.conn.client,
+                    &self.conn.tls,
+                    text,
+                    &mut |columns, rows, part| self.io.result(columns, rows, part),
+                ))
+                .await
         };
         match result {
             Ok(done) => {
@@ -731,7 +777,8 @@ impl Session {
                 if let Some(outcome) = self.check_open().await {
                     return outcome;
                 }
-                if let Err(e) = self.conn.client.batch_execute(END).await {
+                let end = if keep { KEEP } else { END };
+                if let Err(e) = self.conn.client.batch_execute(end).await {
                     return self.failed(e, text).await;
                 }
                 if let TxState::Open(tx) = &mut self.state {
@@ -857,7 +904,11 @@ impl Session {
         self.state = TxState::Open(tx);
         // Not `in_transaction`: what a failed statement counted before ROLLBACK TO undid
         // it is no unexpected write of the ROLLBACK TO.
-        let outcome = match exec::run(&self.conn.client, &self.conn.tls, text).await {
+        let outcome = match self
+            .conn
+            .user_statement(exec::run(&self.conn.client, &self.conn.tls, text))
+            .await
+        {
             Ok(done) => match self.check_open().await {
                 Some(outcome) => outcome,
                 None => {
@@ -1044,8 +1095,24 @@ impl Session {
         }
     }
 
+    /// Shows the notices the user's statement caused ([`crate::conn::Connection::user_statement`]).
+    /// A notice the server raised while reading the text (a truncated identifier, a
+    /// nonstandard backslash: no context) is shown once, since pgward's rewrite names
+    /// the typed identifiers again; notices raised by running code (RAISE in a function
+    /// or trigger: they carry a context) are shown as often as they were raised.
     fn flush_notices(&mut self) {
+        let mut seen = std::collections::HashSet::new();
         while let Ok(n) = self.conn.notices.try_recv() {
+            let key = (
+                n.severity().to_string(),
+                n.code().code().to_string(),
+                n.message().to_string(),
+                n.detail().map(str::to_string),
+                n.hint().map(str::to_string),
+            );
+            if n.where_().is_none() && !seen.insert(key) {
+                continue;
+            }
             self.io.say_err(&render::error::db_error(&n, ""));
         }
     }

@@ -129,6 +129,8 @@ impl Session {
     pub(super) async fn reset(&mut self) -> Outcome {
         self.state = TxState::Idle;
         self.changes = Changes::default();
+        // A new connection has no prepared statements.
+        self.prepared.clear();
         let attempt = tokio::time::timeout(
             RESET_TIMEOUT,
             conn::reconnect(&self.conn.params, &self.app_name),

@@ -24,8 +24,13 @@ use super::locks;
 use super::plpgsql;
 use super::settings;
 use super::tree::{self, Facts};
-use super::verdict::{Analysis, Options, Risk, TxControl, Verdict};
+use super::verdict::{Analysis, Named, Options, Risk, TxControl, Verdict};
 use crate::policy::{Refusal, Rule};
+
+/// `DECLARE … WITH HOLD` (PostgreSQL's `CURSOR_OPT_HOLD`).
+const CURSOR_OPT_HOLD: i32 = 0x0020;
+/// `DECLARE … BINARY` (PostgreSQL's `CURSOR_OPT_BINARY`).
+const CURSOR_OPT_BINARY: i32 = 0x0001;
 
 /// How deep bodies inside bodies (a constant EXECUTE string inside a DO block, say) are
 /// inspected before the classifier gives up and refuses.
@@ -55,6 +60,16 @@ fn refused(rule: Rule, detail: impl Into<String>) -> Analysis {
     Analysis::bare(Verdict::Refused(Refusal::new(rule, detail)))
 }
 
+/// A schema change that reaches outside the database: DDL with its lock, which the policy
+/// refuses (rule [`Rule::OutsideReach`]) because `why`.
+fn outside(what: &str, lock: &'static str, why: &str) -> Result<Kind, Refusal> {
+    Ok(Kind::Policy(
+        Risk::Ddl,
+        lock,
+        Refusal::new(Rule::OutsideReach, format!("{what} ({why})")),
+    ))
+}
+
 /// What one statement node is, before its children are looked at.
 pub(crate) enum Kind {
     /// Data or schema access, with the lock a schema change takes.
@@ -65,6 +80,8 @@ pub(crate) enum Kind {
     Session,
     /// Runs only outside a transaction block (top level only), with the lock it takes.
     NonTransactional(&'static str, &'static str),
+    /// Classified (a schema change with its lock), then refused by the policy.
+    Policy(Risk, &'static str, Refusal),
 }
 
 pub(crate) fn analyze_at(sql: &str, options: &Options, depth: usize) -> Analysis {
@@ -100,6 +117,24 @@ pub(crate) fn analyze_at(sql: &str, options: &Options, depth: usize) -> Analysis
     let Some(node) = node else {
         return refused(Rule::Unrecognised, "an empty statement");
     };
+    analyze_node(node, sql, options, depth)
+}
+
+/// [`analyze_at`] of a statement parsed already: `node` is the tree of `sql`.
+fn analyze_node(node: &NodeEnum, sql: &str, options: &Options, depth: usize) -> Analysis {
+    match node {
+        NodeEnum::PrepareStmt(_) | NodeEnum::ExecuteStmt(_) | NodeEnum::DeallocateStmt(_)
+            if depth > 0 =>
+        {
+            return refused(
+                Rule::Unrecognised,
+                "PREPARE, EXECUTE or DEALLOCATE inside a body (pgward follows only the \
+                 prepared statements typed at the session)",
+            )
+        }
+        NodeEnum::PrepareStmt(p) => return prepare(p, sql, options, depth),
+        _ => {}
+    }
     let mut facts = Facts::default();
     let kind = match kind(node, sql, options, depth, &mut facts) {
         Ok(kind) => kind,
@@ -110,36 +145,185 @@ pub(crate) fn analyze_at(sql: &str, options: &Options, depth: usize) -> Analysis
         return Analysis::bare(Verdict::Refused(refusal));
     }
     let reads = facts.reads();
+    let mut policy = None;
     let (verdict, lock) = match kind {
         Kind::Transaction(tx) => (Verdict::Transaction(tx), None),
         Kind::Session => (Verdict::Session, None),
         Kind::NonTransactional(what, lock) => {
             (Verdict::NonTransactional { what, lock }, Some(lock))
         }
-        Kind::Risk(risk, lock) => {
-            let risk = facts.risk.map_or(risk, |r| r.max(risk));
-            // Locks that nested parts take (the statements of a DO block) count too.
-            let lock = match (lock, facts.lock) {
-                (Some(a), Some(b)) => Some(locks::max(Some(a), b)),
-                (a, b) => a.or(b),
-            };
-            // A schema change found inside (SELECT … INTO) reads what it copies.
-            let lock = match lock {
-                None if risk == Risk::Ddl && !reads.is_empty() => Some("ACCESS SHARE"),
-                None if risk == Risk::Ddl => Some(locks::NONE),
-                lock => lock,
-            };
-            (risk.verdict(), lock)
+        Kind::Policy(risk, lock, refusal) => {
+            policy = Some(refusal);
+            risk_verdict(risk, Some(lock), &facts, &reads)
         }
+        Kind::Risk(risk, lock) => risk_verdict(risk, lock, &facts, &reads),
     };
-    Analysis {
+    let mut analysis = Analysis {
         verdict,
         reads,
         writes: facts.writes.into_iter().collect(),
         lock,
         survives_rollback: facts.survives,
         syntax_error: None,
+        class: None,
+        named: None,
+    };
+    if let Some(refusal) = policy {
+        let class = std::mem::replace(&mut analysis.verdict, Verdict::Refused(refusal));
+        analysis.class = Some(class);
+        return analysis;
     }
+    match node {
+        NodeEnum::DeclareCursorStmt(d) => cursor(d, analysis),
+        NodeEnum::DeallocateStmt(d) => {
+            analysis.named = Some(Named::Deallocate((!d.isall).then(|| d.name.clone())));
+            analysis
+        }
+        _ => match facts.executes.as_slice() {
+            [] => analysis,
+            [name] => execute(name, analysis),
+            _ => refused(
+                Rule::Unrecognised,
+                "a statement that runs more than one prepared statement",
+            ),
+        },
+    }
+}
+
+/// The verdict and lock of a statement of `risk` (its own) after the walk found `facts`.
+fn risk_verdict(
+    risk: Risk,
+    lock: Option<&'static str>,
+    facts: &Facts,
+    reads: &[String],
+) -> (Verdict, Option<&'static str>) {
+    let risk = facts.risk.map_or(risk, |r| r.max(risk));
+    // Locks that nested parts take (the statements of a DO block) count too.
+    let lock = match (lock, facts.lock) {
+        (Some(a), Some(b)) => Some(locks::max(Some(a), b)),
+        (a, b) => a.or(b),
+    };
+    // A schema change found inside (SELECT … INTO) reads what it copies.
+    let lock = match lock {
+        None if risk == Risk::Ddl && !reads.is_empty() => Some("ACCESS SHARE"),
+        None if risk == Risk::Ddl => Some(locks::NONE),
+        lock => lock,
+    };
+    (risk.verdict(), lock)
+}
+
+/// `PREPARE name AS statement`: nothing runs yet, so the PREPARE gets its statement's
+/// class, relations and lock, but not its warnings; the statement's own analysis goes
+/// with it for the EXECUTEs ([`super::prepared::Prepared`]).
+fn prepare(p: &protobuf::PrepareStmt, sql: &str, options: &Options, depth: usize) -> Analysis {
+    if driver_name(&p.name) {
+        return refused(
+            Rule::Unrecognised,
+            format!(
+                "PREPARE {} (the names s0, s1, … are those of pgward's database driver; choose another)",
+                p.name
+            ),
+        );
+    }
+    let Some(statement) = prepared_text(sql) else {
+        return refused(
+            Rule::Unrecognised,
+            format!("PREPARE {} whose statement pgward cannot find", p.name),
+        );
+    };
+    let inner = analyze_at(statement, options, depth);
+    match &inner.verdict {
+        Verdict::Read | Verdict::Write { .. } | Verdict::Ddl => {}
+        Verdict::Refused(r) => return Analysis::bare(Verdict::Refused(r.clone())),
+        _ => {
+            return refused(
+                Rule::Unrecognised,
+                format!("PREPARE {} of a statement that is not a query", p.name),
+            )
+        }
+    }
+    Analysis {
+        verdict: inner.verdict.clone(),
+        reads: inner.reads.clone(),
+        writes: inner.writes.clone(),
+        lock: inner.lock,
+        survives_rollback: Vec::new(),
+        syntax_error: None,
+        class: None,
+        named: Some(Named::Prepare {
+            name: p.name.clone(),
+            statement: statement.to_string(),
+            analysis: Box::new(inner),
+        }),
+    }
+}
+
+/// Whether `name` is one tokio-postgres gives the statements it prepares (`s0`, `s1`, …):
+/// a user's PREPARE under such a name would make pgward's own next query fail.
+fn driver_name(name: &str) -> bool {
+    name.strip_prefix('s')
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The text of the statement a `PREPARE name [(types)] AS statement` prepares: what
+/// follows its first `AS` outside parentheses, found with PostgreSQL's own scanner.
+fn prepared_text(sql: &str) -> Option<&str> {
+    use protobuf::Token;
+    let tokens = pg_query::scan_tokens(sql).ok()?;
+    let mut depth = 0i32;
+    for t in &tokens {
+        match Token::try_from(t.token) {
+            Ok(Token::Ascii40) => depth += 1,
+            Ok(Token::Ascii41) => depth -= 1,
+            Ok(Token::As) if depth == 0 => {
+                let end = usize::try_from(t.end).ok()?;
+                let rest = sql.get(end..)?.trim();
+                return (!rest.is_empty()).then_some(rest);
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `DECLARE name CURSOR FOR query`: a read when its query is one. Its query runs at each
+/// FETCH, which pgward runs read-only, so a query that writes or locks rows is refused,
+/// as are WITH HOLD (refused earlier, in [`kind`]) and BINARY.
+fn cursor(d: &protobuf::DeclareCursorStmt, mut analysis: Analysis) -> Analysis {
+    match analysis.verdict {
+        Verdict::Read => {
+            analysis.named = Some(Named::Cursor(d.portalname.clone()));
+            analysis
+        }
+        Verdict::Refused(_) => analysis,
+        _ => refused(
+            Rule::Cursor,
+            format!(
+                "DECLARE {} over a query that writes or locks rows (FOR UPDATE, nextval, …)",
+                d.portalname
+            ),
+        ),
+    }
+}
+
+/// A statement that runs the prepared statement `name`: refused until the session (or
+/// `pgward check`, earlier in the same file) says what was prepared under that name.
+fn execute(name: &str, own: Analysis) -> Analysis {
+    if let Verdict::Refused(_) = own.verdict {
+        return own;
+    }
+    let mut analysis = refused(
+        Rule::Unrecognised,
+        format!(
+            "EXECUTE {name} (what a prepared statement does is known only from its PREPARE, \
+             typed earlier in this session or file)"
+        ),
+    );
+    analysis.named = Some(Named::Execute {
+        name: name.to_string(),
+        own: Box::new(own),
+    });
+    analysis
 }
 
 fn parse_message(e: &pg_query::Error) -> String {
@@ -263,7 +447,14 @@ pub(crate) fn kind(
         }
         NodeEnum::CreateFunctionStmt(f) => {
             let language = def_string(&f.options, "language").unwrap_or_else(|| "sql".into());
-            body_language(&language, "CREATE FUNCTION")?;
+            match body_language(&language, "CREATE FUNCTION") {
+                // What the statement is, is clear: a new function. The language is what
+                // the policy refuses.
+                Err(r) if r.rule == Rule::OutsideReach => {
+                    return Ok(Kind::Policy(Risk::Ddl, locks::NONE, r))
+                }
+                other => other?,
+            }
             function_settings(&f.options)?;
             let mut body = Facts::default();
             if f.sql_body.is_none() {
@@ -287,9 +478,16 @@ pub(crate) fn kind(
         NodeEnum::CreateExtensionStmt(e)
             if functions::EXTENSIONS.contains(&e.extname.to_lowercase().as_str()) =>
         {
-            Err(Refusal::new(
-                Rule::OutsideReach,
-                format!("CREATE EXTENSION {}", e.extname),
+            Ok(Kind::Policy(
+                Risk::Ddl,
+                locks::NONE,
+                Refusal::new(
+                    Rule::OutsideReach,
+                    format!(
+                        "CREATE EXTENSION {} (its objects reach other connections, server files or the operating system)",
+                        e.extname
+                    ),
+                ),
             ))
         }
         NodeEnum::CreateStmt(_)
@@ -374,27 +572,55 @@ pub(crate) fn kind(
         NodeEnum::AlterTableSpaceOptionsStmt(_) | NodeEnum::AlterTableMoveAllStmt(_) => {
             refuse(Rule::OutsideReach, "ALTER TABLESPACE")
         }
-        NodeEnum::CreateFdwStmt(_) | NodeEnum::AlterFdwStmt(_) => {
-            refuse(Rule::OutsideReach, "CREATE or ALTER FOREIGN DATA WRAPPER")
-        }
-        NodeEnum::CreateForeignServerStmt(_) | NodeEnum::AlterForeignServerStmt(_) => {
-            refuse(Rule::OutsideReach, "CREATE SERVER")
-        }
+        // Schema changes that reach outside the database: classified (DDL with its lock),
+        // then refused by the policy, each with why.
+        NodeEnum::CreateFdwStmt(_) | NodeEnum::AlterFdwStmt(_) => outside(
+            "CREATE or ALTER FOREIGN DATA WRAPPER",
+            locks::NONE,
+            "a foreign-data wrapper's handler reaches data outside the database",
+        ),
+        NodeEnum::CreateForeignServerStmt(_) | NodeEnum::AlterForeignServerStmt(_) => outside(
+            "CREATE or ALTER SERVER",
+            locks::NONE,
+            "a foreign server is the address of another data source, where pgward's transaction, preview and undo do not reach",
+        ),
         NodeEnum::CreateUserMappingStmt(_)
         | NodeEnum::AlterUserMappingStmt(_)
-        | NodeEnum::DropUserMappingStmt(_) => refuse(Rule::OutsideReach, "USER MAPPING"),
-        NodeEnum::CreateForeignTableStmt(_) => refuse(Rule::OutsideReach, "CREATE FOREIGN TABLE"),
-        NodeEnum::ImportForeignSchemaStmt(_) => refuse(Rule::OutsideReach, "IMPORT FOREIGN SCHEMA"),
+        | NodeEnum::DropUserMappingStmt(_) => outside(
+            "USER MAPPING",
+            locks::NONE,
+            "a user mapping holds the credentials for another data source",
+        ),
+        NodeEnum::CreateForeignTableStmt(f) => outside(
+            "CREATE FOREIGN TABLE",
+            f.base_stmt.as_ref().map_or(locks::NONE, locks::create_table),
+            "a foreign table's rows live outside the database, where pgward's transaction, preview and undo do not reach",
+        ),
+        NodeEnum::ImportForeignSchemaStmt(_) => outside(
+            "IMPORT FOREIGN SCHEMA",
+            locks::NONE,
+            "it connects to the foreign server to read its catalog",
+        ),
         NodeEnum::CreateSubscriptionStmt(_)
         | NodeEnum::AlterSubscriptionStmt(_)
-        | NodeEnum::DropSubscriptionStmt(_) => refuse(
-            Rule::OutsideReach,
-            "SUBSCRIPTION (it connects to another server)",
+        | NodeEnum::DropSubscriptionStmt(_) => outside(
+            "SUBSCRIPTION",
+            locks::NONE,
+            "a subscription connects to another server, and creates or drops replication slots there, which no ROLLBACK undoes",
         ),
-        NodeEnum::CreatePlangStmt(_) => refuse(Rule::OutsideReach, "CREATE LANGUAGE"),
-        NodeEnum::CreateEventTrigStmt(_) | NodeEnum::AlterEventTrigStmt(_) => refuse(
-            Rule::OutsideReach,
-            "EVENT TRIGGER (it runs on every later schema change, in every session)",
+        NodeEnum::CreatePlangStmt(p) => outside(
+            "CREATE LANGUAGE",
+            locks::NONE,
+            if p.pltrusted {
+                "a procedural language's handler runs code pgward cannot inspect"
+            } else {
+                "an untrusted language reaches the operating system"
+            },
+        ),
+        NodeEnum::CreateEventTrigStmt(_) | NodeEnum::AlterEventTrigStmt(_) => outside(
+            "EVENT TRIGGER",
+            locks::NONE,
+            "it runs on every later schema change, in every session",
         ),
         NodeEnum::CheckPointStmt(_) => refuse(Rule::OutsideReach, "CHECKPOINT"),
         NodeEnum::LoadStmt(_) => refuse(Rule::OutsideReach, "LOAD"),
@@ -410,23 +636,27 @@ pub(crate) fn kind(
             Rule::Unrecognised,
             "COPY … TO STDOUT (pgward shows results as tables; use SELECT)",
         ),
-        NodeEnum::PrepareStmt(_) | NodeEnum::ExecuteStmt(_) | NodeEnum::DeallocateStmt(_) => {
-            refuse(
-                Rule::Unrecognised,
-                "PREPARE/EXECUTE/DEALLOCATE (pgward owns the protocol and must see each statement)",
-            )
-        }
-        NodeEnum::DeclareCursorStmt(_) | NodeEnum::FetchStmt(_) | NodeEnum::ClosePortalStmt(_) => {
-            refuse(
-                Rule::Unrecognised,
-                "cursors (DECLARE/FETCH/CLOSE) are not supported; use SELECT … LIMIT",
-            )
-        }
-        NodeEnum::NotifyStmt(_) => refuse(
-            Rule::OutsideReach,
-            "NOTIFY (a notification is delivered to other sessions at COMMIT, outside what \
-             pgward previews; use a table the listeners poll)",
+        // Cursors: a DECLARE is what its query is (see `cursor`); FETCH, MOVE and CLOSE
+        // read (the session runs them read-only, where the server refuses any write).
+        NodeEnum::DeclareCursorStmt(d) if d.options & CURSOR_OPT_HOLD != 0 => refuse(
+            Rule::Cursor,
+            "DECLARE … WITH HOLD (the cursor outlives the transaction, and the rest of its \
+             query runs at COMMIT, after the summary)",
         ),
+        NodeEnum::DeclareCursorStmt(d) if d.options & CURSOR_OPT_BINARY != 0 => refuse(
+            Rule::Cursor,
+            "DECLARE … BINARY CURSOR (pgward shows rows as text)",
+        ),
+        NodeEnum::DeclareCursorStmt(_) | NodeEnum::FetchStmt(_) | NodeEnum::ClosePortalStmt(_) => {
+            Ok(K(Risk::Read, None))
+        }
+        // Prepared statements: PREPARE is classified in `prepare`; an EXECUTE is what its
+        // prepared statement is (see `execute`), DEALLOCATE drops one.
+        NodeEnum::PrepareStmt(_) | NodeEnum::ExecuteStmt(_) => Ok(K(Risk::Read, None)),
+        NodeEnum::DeallocateStmt(_) => Ok(Kind::Session),
+        // A notification is transactional: delivered to listeners only when the
+        // transaction commits, through pgward's COMMIT; a rolled-back one never is.
+        NodeEnum::NotifyStmt(_) => Ok(K(Risk::OpaqueWrite, None)),
         NodeEnum::ListenStmt(_) | NodeEnum::UnlistenStmt(_) => refuse(
             Rule::Unrecognised,
             "LISTEN/UNLISTEN (pgward does not show notifications)",
@@ -451,7 +681,12 @@ fn body_language(language: &str, what: &str) -> Result<(), Refusal> {
     let lower = language.to_lowercase();
     if functions::INSPECTED_LANGUAGES.contains(&lower.as_str()) {
         Ok(())
-    } else if lower.ends_with('u') || lower == "plsh" || lower == "c" || lower == "internal" {
+    } else if lower == "c" || lower == "internal" {
+        Err(Refusal::new(
+            Rule::OutsideReach,
+            format!("{what} LANGUAGE {lower} (compiled code pgward cannot inspect, which reaches the operating system and the server's memory)"),
+        ))
+    } else if lower.ends_with('u') || lower == "plsh" {
         Err(Refusal::new(
             Rule::OutsideReach,
             format!("{what} LANGUAGE {lower} (an untrusted language reaches the operating system)"),
@@ -464,21 +699,44 @@ fn body_language(language: &str, what: &str) -> Result<(), Refusal> {
     }
 }
 
-/// Every statement of a `LANGUAGE sql` body, classified like typed ones.
+/// Every statement of a `LANGUAGE sql` body, classified like typed ones. The body is
+/// parsed once: each statement's text is its `RawStmt` range (as
+/// `pg_query::split_with_parser` would cut it) and its tree comes from the same parse.
 fn sql_body(text: &str, options: &Options, depth: usize, facts: &mut Facts) {
-    match pg_query::split_with_parser(text) {
-        Ok(pieces) => {
-            for piece in pieces {
-                plpgsql::fold(analyze_at(piece, options, depth + 1), facts);
-            }
+    let parsed = match pg_query::parse(text, 0) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            // The words `split_with_parser` used to report the same error in.
+            let message = match e {
+                pg_query::Error::Parse(m) => format!("Error splitting: {m}"),
+                other => other.to_string(),
+            };
+            facts.refuse(Refusal::new(
+                Rule::Unrecognised,
+                format!("a function body PostgreSQL's parser does not accept ({message})"),
+            ));
+            return;
         }
-        Err(e) => facts.refuse(Refusal::new(
-            Rule::Unrecognised,
-            format!(
-                "a function body PostgreSQL's parser does not accept ({})",
-                parse_message(&e)
-            ),
-        )),
+    };
+    for raw in &parsed.protobuf.stmts {
+        let start = usize::try_from(raw.stmt_location).unwrap_or(0);
+        let end = match usize::try_from(raw.stmt_len) {
+            Ok(0) | Err(_) => text.len(),
+            Ok(len) => start.saturating_add(len),
+        };
+        let piece = text.get(start..end).unwrap_or(text);
+        let analysis = if depth + 1 > MAX_BODY_DEPTH {
+            refused(
+                Rule::DynamicSql,
+                "SQL nested in bodies too deeply to inspect",
+            )
+        } else {
+            match raw.stmt.as_ref().and_then(|s| s.node.as_ref()) {
+                Some(node) => analyze_node(node, piece, options, depth + 1),
+                None => refused(Rule::Unrecognised, "an empty statement"),
+            }
+        };
+        plpgsql::fold(analysis, facts);
     }
 }
 

@@ -382,10 +382,8 @@ fn refusals() {
         ("ROLLBACK AND CHAIN", Rule::TransactionShape),
         ("COPY t FROM STDIN", Rule::Unrecognised),
         ("COPY t TO STDOUT", Rule::Unrecognised),
-        ("PREPARE p AS DELETE FROM t", Rule::Unrecognised),
+        // Without the PREPARE (see sql::prepared), an EXECUTE could run anything.
         ("EXECUTE p", Rule::Unrecognised),
-        ("DEALLOCATE ALL", Rule::Unrecognised),
-        ("DECLARE c CURSOR FOR SELECT 1", Rule::Unrecognised),
         ("LISTEN ch", Rule::Unrecognised),
         ("DO LANGUAGE plv8 'x'", Rule::Unrecognised),
         ("DO $$ x $$ $$ y $$", Rule::Unrecognised),
@@ -403,20 +401,6 @@ fn refusals() {
 #[test]
 fn acting_outside_the_transaction_is_refused() {
     let cases: &[&str] = &[
-        "NOTIFY ch",
-        "NOTIFY ch, 'payload'",
-        "notify \"Ch\"",
-        "select pg_notify('ch', 'x')",
-        "select pg_catalog.PG_NOTIFY('ch', 'x')",
-        "insert into t select 1 where pg_notify('ch', 'x') is null",
-        "DO $$ begin notify ch; end $$",
-        "DO $$ begin perform pg_notify('ch', 'x'); end $$",
-        "CREATE FUNCTION f() RETURNS void LANGUAGE sql AS 'notify ch'",
-        "select setval('s', 1)",
-        "select a, setval('s', 3) from t",
-        "select pg_catalog.setval('s', 1, false)",
-        "update t set a = (select setval('s', 1))",
-        "DO $$ begin perform setval('s', 1); end $$",
         "select pg_advisory_lock(1)",
         "select pg_try_advisory_lock_shared(1)",
         "select pg_advisory_unlock_all()",
@@ -437,14 +421,10 @@ fn acting_outside_the_transaction_is_refused() {
             classify(sql)
         );
     }
-    let Verdict::Refused(r) = classify("select setval('s', 1)") else {
-        panic!("setval not refused");
+    let Verdict::Refused(r) = classify("select pg_advisory_lock(1)") else {
+        panic!("pg_advisory_lock not refused");
     };
-    assert!(r.detail.contains("never rolled back"), "{}", r.detail);
-    let Verdict::Refused(r) = classify("NOTIFY ch") else {
-        panic!("NOTIFY not refused");
-    };
-    assert!(r.detail.contains("at COMMIT"), "{}", r.detail);
+    assert!(r.detail.contains("outlives ROLLBACK"), "{}", r.detail);
     // Still allowed: transaction-scoped locks, nextval (an opaque write), ALTER
     // SEQUENCE (transactional since PostgreSQL 10), COPY to the client.
     assert_eq!(classify("SELECT pg_advisory_xact_lock(1)"), Verdict::Read);
@@ -473,15 +453,20 @@ fn acting_outside_the_transaction_is_refused() {
 
 #[test]
 fn sql_in_strings_is_refused() {
+    // A constant query text is classified as the SQL it is
+    // (constant_query_texts_handed_to_functions_are_classified); a computed one, a
+    // cursor's, or SQL an extension builds from its arguments is refused.
+    assert_eq!(
+        classify("select query_to_xmlschema('delete from t returning 1', false, false, '')"),
+        W
+    );
     let cases: &[&str] = &[
-        "select query_to_xml('select 1', false, false, '')",
-        "select query_to_xmlschema('delete from t returning 1', false, false, '')",
-        "select query_to_xml_and_xmlschema('select 1', true, true, '')",
+        "select query_to_xml('select ' || 1, false, false, '')",
+        "select query_to_xml_and_xmlschema(q, true, true, '') from x",
         "select cursor_to_xml('c', 1, false, false, '')",
         "select cursor_to_xmlschema('c', false, false, '')",
-        "select * from ts_stat('select v from docs')",
-        "select ts_rewrite('a & b'::tsquery, 'select t, s from aliases')",
-        "select ts_rewrite('a'::tsquery, 'a'::tsquery, 'b'::tsquery)",
+        "select * from ts_stat(format('select %I from docs', 'v'))",
+        "select ts_rewrite('a & b'::tsquery, 'select t, s from ' || 'aliases')",
         "select * from crosstab('select 1, 2, 3') as c(a int, b int)",
         "select * from connectby('t', 'id', 'parent', '1', 0) as c(id int)",
         "select * from xpath_table('id', 'doc', 't', '/a', 'true') as x(id int)",
@@ -698,7 +683,7 @@ fn dynamic_sql_in_bodies() {
             Rule::OutsideReach,
         ),
         (
-            "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT setval('s', 1); END",
+            "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT pg_advisory_lock(1); END",
             Rule::OutsideReach,
         ),
         ("CREATE FUNCTION f() RETURNS int LANGUAGE plperlu AS $$ 1 $$", Rule::OutsideReach),
@@ -991,4 +976,265 @@ fn planner_and_new_object_settings_are_session_settings() {
     ] {
         assert_eq!(classify(sql), Verdict::Session, "{sql}");
     }
+}
+
+// ---- Cursors, prepared statements, notifications, sequences, outside DDL -----------------
+
+#[test]
+fn cursors_over_reads_are_reads() {
+    for sql in [
+        "DECLARE c CURSOR FOR SELECT * FROM t",
+        "declare c scroll cursor for select a from t order by a",
+        "DECLARE c NO SCROLL CURSOR WITHOUT HOLD FOR VALUES (1), (2)",
+        "DECLARE c INSENSITIVE CURSOR FOR TABLE t",
+        "FETCH 10 FROM c",
+        "FETCH ALL c",
+        "FETCH BACKWARD 2 IN c",
+        "MOVE FORWARD 5 IN c",
+        "MOVE LAST FROM c",
+        "CLOSE c",
+        "CLOSE ALL",
+    ] {
+        assert_eq!(classify(sql), READ, "{sql}");
+    }
+    let a = analyze(
+        "DECLARE Cur CURSOR FOR SELECT * FROM s.t",
+        &Options::default(),
+    );
+    assert_eq!(a.named, Some(super::Named::Cursor("cur".into())));
+    assert_eq!(a.reads, vec!["s.t".to_string()]);
+    assert_eq!(
+        analyze("FETCH 1 FROM c", &Options::default()).named,
+        None,
+        "only a DECLARE keeps its savepoint"
+    );
+    // Its query runs at each FETCH, which pgward runs read-only: a cursor that writes or
+    // locks rows, outlives the transaction or returns binary rows is refused.
+    for sql in [
+        "DECLARE c CURSOR FOR SELECT * FROM t FOR UPDATE",
+        "DECLARE c CURSOR FOR SELECT * FROM t FOR SHARE OF t NOWAIT",
+        "DECLARE c CURSOR FOR SELECT nextval('s') FROM t",
+        "DECLARE c CURSOR FOR SELECT setval('s', a) FROM t",
+        "DECLARE c CURSOR WITH HOLD FOR SELECT * FROM t",
+        "DECLARE c BINARY CURSOR FOR SELECT * FROM t",
+    ] {
+        assert_eq!(refused(sql), Rule::Cursor, "{sql}");
+    }
+    assert_eq!(
+        refused("DECLARE c CURSOR FOR SELECT dblink('a', 'b')"),
+        Rule::OutsideReach
+    );
+}
+
+#[test]
+fn prepared_statements_take_the_class_of_their_statement() {
+    let cases: &[(&str, Verdict)] = &[
+        ("PREPARE q AS SELECT * FROM t", READ),
+        ("PREPARE q(int) AS SELECT * FROM t WHERE a = $1", READ),
+        ("prepare q (int, text) as insert into t values ($1, $2)", W),
+        ("PREPARE q AS UPDATE t SET a = a + 1 WHERE id = $1", W),
+        ("PREPARE q AS DELETE FROM t", W),
+        ("PREPARE q AS SELECT * FROM t FOR UPDATE", W),
+        ("PREPARE q AS SELECT nextval('s')", OPAQUE),
+        ("PREPARE q AS VALUES (1)", READ),
+        ("DEALLOCATE q", Verdict::Session),
+        ("DEALLOCATE PREPARE q", Verdict::Session),
+        ("DEALLOCATE ALL", Verdict::Session),
+    ];
+    for (sql, want) in cases {
+        assert_eq!(&classify(sql), want, "{sql}");
+    }
+    // A PREPARE is refused for what its statement would be refused for.
+    assert_eq!(
+        refused("PREPARE q AS SELECT pg_read_file('x')"),
+        Rule::OutsideReach
+    );
+    assert_eq!(
+        refused("PREPARE q AS SELECT set_config('role', 'x', true)"),
+        Rule::IdentityChange
+    );
+    // Bodies cannot use the session's prepared statements, nor make ones it would not
+    // know of.
+    for sql in [
+        "DO $$ begin execute 'PREPARE q AS DELETE FROM t'; end $$",
+        "DO $$ begin execute 'DEALLOCATE q'; end $$",
+        "DO $$ begin execute 'EXECUTE q'; end $$",
+        "CREATE FUNCTION f() RETURNS void LANGUAGE sql AS 'EXECUTE q'",
+    ] {
+        assert_eq!(refused(sql), Rule::Unrecognised, "{sql}");
+    }
+}
+
+#[test]
+fn notifications_are_writes_delivered_at_commit() {
+    // NOTIFY is transactional: queued, and delivered only when pgward's COMMIT commits
+    // (a read, which pgward ends with ROLLBACK, never delivers one).
+    for sql in [
+        "NOTIFY ch",
+        "NOTIFY ch, 'payload'",
+        "notify \"Ch\"",
+        "select pg_notify('ch', 'x')",
+        "select pg_catalog.PG_NOTIFY('ch', 'x')",
+        "insert into t select 1 where pg_notify('ch', 'x') is null",
+        "DO $$ begin notify ch; end $$",
+        "DO $$ begin perform pg_notify('ch', 'x'); end $$",
+    ] {
+        let a = analyze(sql, &Options::default());
+        assert_eq!(a.verdict, OPAQUE, "{sql}");
+        assert!(a.survives_rollback.is_empty(), "{sql}");
+    }
+    assert_eq!(
+        classify("CREATE FUNCTION f() RETURNS void LANGUAGE sql AS 'notify ch'"),
+        DDL
+    );
+    assert_eq!(
+        refused("LISTEN ch"),
+        Rule::Unrecognised,
+        "pgward does not show notifications"
+    );
+}
+
+#[test]
+fn constant_query_texts_handed_to_functions_are_classified() {
+    for sql in [
+        "SELECT ts_rewrite('a & b'::tsquery, 'a'::tsquery, 'c'::tsquery)",
+        "SELECT ts_rewrite('moscow', 'SELECT keyword, sample FROM test_tsquery'::text)",
+        "SELECT ts_rewrite(query, 'SELECT keyword, sample FROM aliases') FROM q",
+        "SELECT * FROM ts_stat('SELECT vector FROM docs')",
+        "SELECT query_to_xml('select * from t', true, false, '')",
+        "EXPLAIN SELECT ts_stat('SELECT v FROM t')",
+    ] {
+        assert_eq!(classify(sql), READ, "{sql}");
+    }
+    let a = analyze(
+        "SELECT * FROM ts_stat('SELECT vector FROM s.docs')",
+        &Options::default(),
+    );
+    assert_eq!(a.reads, vec!["s.docs".to_string()]);
+    assert_eq!(
+        classify("SELECT query_to_xml('select nextval(''s'')', true, false, '')"),
+        OPAQUE
+    );
+    for (sql, rule) in [
+        (
+            "SELECT ts_rewrite(q, 'SELECT ' || cols || ' FROM t') FROM x",
+            Rule::DynamicSql,
+        ),
+        (
+            "SELECT query_to_xml(q, true, false, '') FROM x",
+            Rule::DynamicSql,
+        ),
+        (
+            "SELECT query_to_xml('select dblink_exec(''x'')', true, false, '')",
+            Rule::OutsideReach,
+        ),
+        (
+            "SELECT query_to_xml('SET ROLE x', true, false, '')",
+            Rule::IdentityChange,
+        ),
+        (
+            "SELECT query_to_xml('EXECUTE q', true, false, '')",
+            Rule::Unrecognised,
+        ),
+        (
+            "SELECT cursor_to_xml('c', 1, true, false, '')",
+            Rule::DynamicSql,
+        ),
+    ] {
+        assert_eq!(refused(sql), rule, "{sql}");
+    }
+}
+
+#[test]
+fn sequence_functions_are_writes_that_survive_rollback() {
+    for sql in [
+        "select setval('s', 1)",
+        "select a, setval('s', 3) from t",
+        "select pg_catalog.setval('s', 1, false)",
+        "update t set a = (select setval('s', 1))",
+        "DO $$ begin perform setval('s', 1); end $$",
+        "select nextval('s')",
+        "insert into t values (nextval('s'))",
+    ] {
+        let a = analyze(sql, &Options::default());
+        assert_eq!(a.verdict, OPAQUE, "{sql}");
+        assert!(
+            a.survives_rollback
+                .iter()
+                .any(|w| w.contains("after ROLLBACK")),
+            "{sql}: {:?}",
+            a.survives_rollback
+        );
+    }
+    // currval and lastval only read the session's state.
+    assert_eq!(classify("select currval('s'), lastval()"), READ);
+}
+
+#[test]
+fn ddl_reaching_outside_the_database_is_classified_then_refused() {
+    let cases: &[(&str, &str)] = &[
+        ("CREATE FOREIGN DATA WRAPPER w", "none"),
+        ("ALTER FOREIGN DATA WRAPPER w OPTIONS (ADD a '1')", "none"),
+        ("CREATE SERVER s FOREIGN DATA WRAPPER postgres_fdw", "none"),
+        ("ALTER SERVER s OPTIONS (SET host 'x')", "none"),
+        (
+            "CREATE USER MAPPING FOR u SERVER s OPTIONS (user 'x')",
+            "none",
+        ),
+        (
+            "ALTER USER MAPPING FOR u SERVER s OPTIONS (SET user 'y')",
+            "none",
+        ),
+        ("DROP USER MAPPING FOR u SERVER s", "none"),
+        ("CREATE FOREIGN TABLE f (a int) SERVER s", "none"),
+        (
+            "CREATE FOREIGN TABLE f PARTITION OF p FOR VALUES IN (1) SERVER s",
+            "ACCESS EXCLUSIVE",
+        ),
+        ("IMPORT FOREIGN SCHEMA r FROM SERVER s INTO l", "none"),
+        (
+            "CREATE SUBSCRIPTION sub CONNECTION 'host=x' PUBLICATION p WITH (connect = false)",
+            "none",
+        ),
+        ("ALTER SUBSCRIPTION sub DISABLE", "none"),
+        ("DROP SUBSCRIPTION sub", "none"),
+        ("CREATE LANGUAGE plperlu", "none"),
+        ("CREATE TRUSTED LANGUAGE l HANDLER h", "none"),
+        (
+            "CREATE EVENT TRIGGER e ON ddl_command_start EXECUTE FUNCTION f()",
+            "none",
+        ),
+        ("CREATE EXTENSION dblink", "none"),
+        (
+            "CREATE FUNCTION f(int) RETURNS int LANGUAGE internal AS 'int4abs'",
+            "none",
+        ),
+        (
+            "CREATE FUNCTION f() RETURNS int LANGUAGE c AS 'lib', 'f'",
+            "none",
+        ),
+    ];
+    for (sql, lock) in cases {
+        let a = analyze(sql, &Options::default());
+        assert!(
+            matches!(&a.verdict, Verdict::Refused(r) if r.rule == Rule::OutsideReach),
+            "{sql}: {:?}",
+            a.verdict
+        );
+        assert_eq!(a.class, Some(DDL), "{sql}: classified as DDL");
+        assert_eq!(a.lock, Some(*lock), "{sql}");
+    }
+    // What the classifier itself refuses has no class.
+    assert_eq!(
+        analyze("select dblink_exec('x')", &Options::default()).class,
+        None
+    );
+    assert_eq!(
+        analyze(
+            "CREATE FUNCTION f() RETURNS int LANGUAGE plv8 AS '1'",
+            &Options::default()
+        )
+        .class,
+        None
+    );
 }

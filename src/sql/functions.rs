@@ -27,6 +27,15 @@ pub enum Effect {
     SurvivesRollback,
     /// Changes rows or objects pgward cannot see row by row: an opaque write.
     Writes,
+    /// Runs the SQL text handed to it as argument `arg` (0-based), when called with
+    /// `nargs` arguments (any number when `None`): a string constant there is classified
+    /// like a typed statement; anything computed is refused as dynamic SQL.
+    RunsSql {
+        /// Which argument is the SQL text.
+        arg: usize,
+        /// The form of the function this applies to, by its number of arguments.
+        nargs: Option<usize>,
+    },
 }
 
 const SESSION_LOCK: &str =
@@ -36,6 +45,7 @@ const SLOT: &str = "it consumes a replication slot's changes";
 const RUNS_SQL: &str = "it runs SQL handed to it as text, which pgward's classifier never sees";
 
 /// Known functions: (pattern, effect, why).
+#[rustfmt::skip]
 pub const FUNCTIONS: &[(Pattern, Effect, &str)] = &[
     // Other connections, server files, the server process.
     (Pattern::Prefix("dblink"), Effect::Refuse(Rule::OutsideReach), "it opens another connection, whose changes commit outside this transaction"),
@@ -68,29 +78,36 @@ pub const FUNCTIONS: &[(Pattern, Effect, &str)] = &[
     (Pattern::Exact("pg_logical_emit_message"), Effect::Refuse(Rule::OutsideReach), "a non-transactional message reaches logical decoding even if rolled back"),
     (Pattern::Prefix("pg_wal_replay_"), Effect::Refuse(Rule::OutsideReach), "it acts on recovery"),
     (Pattern::Prefix("pg_background"), Effect::Refuse(Rule::OutsideReach), "it runs SQL in a background worker, outside this transaction"),
-    // Acting outside the transaction: delivered at COMMIT, or not undone by ROLLBACK.
-    (Pattern::Exact("pg_notify"), Effect::Refuse(Rule::OutsideReach), "a notification is delivered to other sessions at COMMIT, outside what pgward previews; use a table the listeners poll"),
-    (Pattern::Exact("setval"), Effect::Refuse(Rule::OutsideReach), "sequence changes are never rolled back, so ROLLBACK, \\preview and --dry-run cannot undo it"),
+    // Acting outside the transaction: not undone by ROLLBACK.
     (Pattern::Prefix("pg_advisory_lock"), Effect::Refuse(Rule::OutsideReach), SESSION_LOCK),
     (Pattern::Prefix("pg_try_advisory_lock"), Effect::Refuse(Rule::OutsideReach), SESSION_LOCK),
     (Pattern::Prefix("pg_advisory_unlock"), Effect::Refuse(Rule::OutsideReach), SESSION_LOCK),
     (Pattern::Prefix("pg_stat_reset"), Effect::Refuse(Rule::OutsideReach), STATS),
     (Pattern::Exact("pg_stat_statements_reset"), Effect::Refuse(Rule::OutsideReach), STATS),
     (Pattern::Exact("pg_stat_clear_snapshot"), Effect::Refuse(Rule::OutsideReach), STATS),
-    // Built-ins (and common extensions) that run SQL handed to them as text.
-    (Pattern::Prefix("query_to_xml"), Effect::Refuse(Rule::DynamicSql), RUNS_SQL),
-    (Pattern::Prefix("cursor_to_xml"), Effect::Refuse(Rule::DynamicSql), RUNS_SQL),
-    (Pattern::Exact("ts_stat"), Effect::Refuse(Rule::DynamicSql), RUNS_SQL),
-    (Pattern::Exact("ts_rewrite"), Effect::Refuse(Rule::DynamicSql), "its two-argument form runs a query; both forms are refused"),
+    // Built-ins that run SQL handed to them as text: a constant is classified as that SQL.
+    (Pattern::Prefix("query_to_xml"), Effect::RunsSql { arg: 0, nargs: None }, RUNS_SQL),
+    (Pattern::Exact("ts_stat"), Effect::RunsSql { arg: 0, nargs: None }, RUNS_SQL),
+    // ts_rewrite(query, target, substitute) only rewrites a tsquery; the two-argument
+    // form runs its second argument as a query.
+    (Pattern::Exact("ts_rewrite"), Effect::RunsSql { arg: 1, nargs: Some(2) }, RUNS_SQL),
+    // What builds SQL from its arguments, or fetches a cursor's rows: refused.
+    (Pattern::Prefix("cursor_to_xml"), Effect::Refuse(Rule::DynamicSql), "it fetches from a cursor, whose query pgward does not know"),
     (Pattern::Prefix("crosstab"), Effect::Refuse(Rule::DynamicSql), RUNS_SQL),
     (Pattern::Exact("connectby"), Effect::Refuse(Rule::DynamicSql), RUNS_SQL),
     (Pattern::Exact("xpath_table"), Effect::Refuse(Rule::DynamicSql), RUNS_SQL),
-    // Index maintenance and sequences: their effect survives ROLLBACK.
+    // Index maintenance and sequences: their effect survives ROLLBACK (docs/refused.md,
+    // OutsideReach).
     (Pattern::Exact("brin_summarize_new_values"), Effect::SurvivesRollback, "BRIN summarization is not undone by ROLLBACK"),
     (Pattern::Exact("brin_summarize_range"), Effect::SurvivesRollback, "BRIN summarization is not undone by ROLLBACK"),
     (Pattern::Exact("brin_desummarize_range"), Effect::SurvivesRollback, "BRIN desummarization is not undone by ROLLBACK"),
     (Pattern::Exact("gin_clean_pending_list"), Effect::SurvivesRollback, "moving a GIN pending list into the index is not undone by ROLLBACK"),
     (Pattern::Exact("nextval"), Effect::SurvivesRollback, "a sequence advanced by nextval stays advanced after ROLLBACK"),
+    (Pattern::Exact("setval"), Effect::SurvivesRollback, "a sequence set by setval keeps its new value after ROLLBACK"),
+    // Transactional, but invisible to the preview: a notification is queued, and
+    // delivered to the listeners only if the transaction commits (never for a read,
+    // which pgward ends with ROLLBACK).
+    (Pattern::Exact("pg_notify"), Effect::Writes, "it queues a notification, delivered to listeners at COMMIT"),
     // Large objects: changes pgward cannot show row by row.
     (Pattern::Prefix("lo_creat"), Effect::Writes, "it creates a large object"),
     (Pattern::Exact("lo_unlink"), Effect::Writes, "it removes a large object"),
@@ -112,14 +129,22 @@ pub fn effect(name: &str) -> Option<(Effect, &'static str)> {
     })
 }
 
-/// Extensions whose objects reach outside the transaction: `CREATE EXTENSION` of one is
-/// refused.
+/// Extensions whose objects reach outside the transaction (other connections, server
+/// files, the operating system through an untrusted language): `CREATE EXTENSION` of one
+/// (and `CREATE LANGUAGE name`, its older spelling) is classified as DDL and refused by
+/// the policy.
 pub const EXTENSIONS: &[&str] = &[
     "dblink",
     "postgres_fdw",
     "file_fdw",
     "adminpack",
     "pg_background",
+    "plperlu",
+    "plpythonu",
+    "plpython2u",
+    "plpython3u",
+    "pltclu",
+    "plsh",
 ];
 
 /// Languages whose bodies pgward reads; others are refused (untrusted ones reach the

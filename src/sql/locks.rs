@@ -158,7 +158,7 @@ fn on_relation(t: ObjectType) -> bool {
 /// `CREATE TABLE`: a new table locks only what it points at — a partitioned parent
 /// (ACCESS EXCLUSIVE), an inheritance parent (SHARE UPDATE EXCLUSIVE), a referenced table
 /// (SHARE ROW EXCLUSIVE), a `LIKE` source (ACCESS SHARE).
-fn create_table(c: &CreateStmt) -> &'static str {
+pub(crate) fn create_table(c: &CreateStmt) -> &'static str {
     let mut lock = NONE;
     if !c.inh_relations.is_empty() {
         let parent = if c.partbound.is_some() {

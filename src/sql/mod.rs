@@ -5,26 +5,32 @@
 //! - [`split`](mod@split): the psql-compatible splitter (boundaries and completeness; each
 //!   piece must then be exactly one statement to PostgreSQL's parser).
 //! - [`classify`](mod@classify): the verdict for one statement (explicit match, catch-all refuses).
+//! - [`batch`]: many statements classified at once, on every core, in order.
 //! - [`verdict`]: the verdict, risk and analysis types the classifier's parts share.
 //! - `tree`: the walk over every node of a parse tree.
 //! - `plpgsql`: DO blocks and function bodies, statement by statement.
 //! - [`functions`]: functions known by name (refused, surviving ROLLBACK, writing).
+//! - [`prepared`]: the prepared statements seen so far, which give an EXECUTE its class.
 //! - [`settings`]: which run-time settings a user may change.
 //! - [`locks`]: the table lock each schema change takes.
 
+pub mod batch;
 pub mod classify;
 pub mod functions;
 pub mod locks;
 pub(crate) mod plpgsql;
+pub mod prepared;
 pub mod settings;
 pub mod split;
 mod tree;
 pub mod verdict;
 
+pub use batch::analyze_all;
 pub use classify::{analyze, classify, fingerprint};
+pub use prepared::Prepared;
 pub use settings::{setting_change, SettingChange};
 pub use split::{is_complete, split, Piece, Split};
-pub use verdict::{Analysis, Options, TxControl, Verdict};
+pub use verdict::{Analysis, Named, Options, TxControl, Verdict};
 
 #[cfg(test)]
 mod corpus;

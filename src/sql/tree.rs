@@ -38,6 +38,9 @@ pub(crate) struct Facts {
     pub refusal: Option<Refusal>,
     /// The strongest table lock a nested part takes (a DO block's statements).
     pub lock: Option<&'static str>,
+    /// Prepared statements run (`EXECUTE name`, also under EXPLAIN ANALYZE or CREATE
+    /// TABLE AS): what they do is known only to whoever saw them prepared.
+    pub executes: Vec<String>,
     ctes: BTreeSet<String>,
 }
 
@@ -58,14 +61,16 @@ impl Facts {
     }
 
     /// Folds in the facts of a nested part (a PL/pgSQL statement, say).
-    pub(crate) fn merge(&mut self, other: Facts) {
+    pub(crate) fn merge(&mut self, mut other: Facts) {
         if let Some(r) = other.risk {
             self.note(r);
         }
+        self.executes.append(&mut other.executes);
         self.absorb_muted(other);
     }
 
-    /// Folds in everything but the risk: the facts of what a plain EXPLAIN plans.
+    /// Folds in everything but the risk (and the prepared statements run): the facts of
+    /// what a plain EXPLAIN plans.
     fn absorb_muted(&mut self, other: Facts) {
         if let Some(r) = other.refusal {
             self.refuse(r);
@@ -99,6 +104,10 @@ fn nested_statement(kind: &str) -> Option<Risk> {
         "SelectStmt" | "RawStmt" | "ExplainStmt" | "VariableShowStmt" | "PlassignStmt" => {
             Some(Risk::Read)
         }
+        // What a prepared statement does is looked up by name ([`Facts::executes`]).
+        "ExecuteStmt" => Some(Risk::Read),
+        // Delivered at COMMIT, like a write, and only if the transaction commits.
+        "NotifyStmt" => Some(Risk::OpaqueWrite),
         "InsertStmt" | "UpdateStmt" | "DeleteStmt" | "MergeStmt" | "LockStmt" => Some(Risk::Write),
         "CallStmt" | "TruncateStmt" => Some(Risk::OpaqueWrite),
         _ => None,
@@ -197,11 +206,6 @@ impl<'f> Walker<'f> {
             "VariableSetStmt" | "TransactionStmt" if !top => self.facts.refuse(Refusal::new(
                 Rule::Unrecognised,
                 "transaction control or SET nested inside another statement",
-            )),
-            "NotifyStmt" => self.facts.refuse(Refusal::new(
-                Rule::OutsideReach,
-                "NOTIFY (a notification is delivered to other sessions at COMMIT, outside what \
-                 pgward previews; use a table the listeners poll)",
             )),
             _ => {}
         }
@@ -426,6 +430,11 @@ impl ser::SerializeStruct for StructWalk<'_, '_> {
                 );
                 Ok(())
             }
+            ("ExecuteStmt", "name") => {
+                let names = self.walker.strings(value);
+                self.walker.facts.executes.extend(names);
+                Ok(())
+            }
             ("CommonTableExpr", "ctename") => {
                 let names = self.walker.strings(value);
                 self.walker.facts.ctes.extend(names);
@@ -437,8 +446,10 @@ impl ser::SerializeStruct for StructWalk<'_, '_> {
                 Ok(())
             }
             ("FuncCall", "args") => {
-                if self.function.as_deref() == Some("set_config") {
-                    set_config(value, self.walker.facts);
+                match self.function.as_deref() {
+                    Some("set_config") => set_config(value, self.walker.facts),
+                    Some(f) => runs_sql(f, value, self.walker.facts),
+                    None => {}
                 }
                 self.walk(key, value)
             }
@@ -574,8 +585,8 @@ fn explain_analyze(options: &Value) -> bool {
 }
 
 /// A call of a known function: refused, surviving ROLLBACK, or writing. Returns the
-/// function's last name part, lower-cased, when it is `set_config` (whose arguments
-/// decide).
+/// function's last name part, lower-cased, when its arguments decide too (`set_config`,
+/// the functions that run SQL text).
 fn function_call(parts: &[String], facts: &mut Facts) -> Option<String> {
     let last = parts.last()?;
     let qualified = parts.join(".");
@@ -589,10 +600,35 @@ fn function_call(parts: &[String], facts: &mut Facts) -> Option<String> {
                 facts.survives.push(format!("{qualified}: {why}"));
             }
             Effect::Writes => facts.note(Risk::OpaqueWrite),
+            Effect::RunsSql { .. } => return Some(last.to_lowercase()),
         }
     }
     last.eq_ignore_ascii_case("set_config")
         .then(|| "set_config".to_string())
+}
+
+/// The arguments of a function that runs SQL text (see [`Effect::RunsSql`]): a constant
+/// is classified like a typed statement (strictest options, and as a nested one, so it
+/// cannot PREPARE or EXECUTE), anything computed is dynamic SQL.
+fn runs_sql<T: Serialize + ?Sized>(function: &str, args: &T, facts: &mut Facts) {
+    let Some((Effect::RunsSql { arg, nargs }, _)) = functions::effect(function) else {
+        return;
+    };
+    let args = serde_json::to_value(args).unwrap_or(Value::Null);
+    let args = args.as_array().map(Vec::as_slice).unwrap_or_default();
+    if nargs.is_some_and(|n| n != args.len()) {
+        return;
+    }
+    match args.get(arg).and_then(json_string_constant) {
+        Some(sql) => super::plpgsql::fold(
+            super::classify::analyze_at(sql, &super::verdict::Options::default(), 1),
+            facts,
+        ),
+        None => facts.refuse(Refusal::new(
+            Rule::DynamicSql,
+            format!("function {function} of a computed query text"),
+        )),
+    }
 }
 
 /// `set_config(name, …)`: the setting's name must be a constant pgward allows.

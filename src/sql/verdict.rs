@@ -68,6 +68,17 @@ pub(crate) enum Risk {
 }
 
 impl Risk {
+    /// The risk of a verdict that runs in a transaction (`None` for the rest).
+    pub(crate) fn of(verdict: &Verdict) -> Option<Risk> {
+        match verdict {
+            Verdict::Read => Some(Risk::Read),
+            Verdict::Write { opaque: false } => Some(Risk::Write),
+            Verdict::Write { opaque: true } => Some(Risk::OpaqueWrite),
+            Verdict::Ddl => Some(Risk::Ddl),
+            _ => None,
+        }
+    }
+
     pub(crate) fn verdict(self) -> Verdict {
         match self {
             Risk::Read => Verdict::Read,
@@ -95,6 +106,46 @@ pub struct Analysis {
     /// PostgreSQL's own parser rejected the statement: the server would answer this
     /// syntax error (SQLSTATE 42601), so the session reports it as one, sending nothing.
     pub syntax_error: Option<String>,
+    /// What the statement is when the policy, not the classifier, refused it: schema DDL
+    /// that reaches outside the database (a foreign server, a subscription, an untrusted
+    /// language) is classified as DDL with its lock, then refused. `pgward check` reports
+    /// this class next to the refusal; the session acts on `verdict` alone.
+    pub class: Option<Verdict>,
+    /// The cursor or prepared statement the statement declares, prepares, runs or drops.
+    pub named: Option<Named>,
+}
+
+/// Statements about objects the server keeps for the session between statements: cursors
+/// and prepared statements. What they mean depends on what ran before them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Named {
+    /// `DECLARE name CURSOR FOR query` over a read, without `WITH HOLD`: the cursor lives
+    /// until its transaction ends, so it needs an open one, and the read-only savepoint
+    /// it is declared in is released, not rolled back. FETCH, MOVE and CLOSE are reads.
+    Cursor(String),
+    /// `PREPARE name AS statement`: its verdict is its statement's (nothing runs yet).
+    /// `statement` is the prepared statement's text and `analysis` its own analysis, which
+    /// an EXECUTE of it gets ([`super::prepared::Prepared`]).
+    Prepare {
+        /// The prepared statement's name, as the server folds it.
+        name: String,
+        /// The prepared statement's text (after `AS`).
+        statement: String,
+        /// The prepared statement's own analysis.
+        analysis: Box<Analysis>,
+    },
+    /// `EXECUTE name` (typed, or inside EXPLAIN ANALYZE or CREATE TABLE AS): refused
+    /// until [`super::prepared::Prepared::resolve`] gives it the class of the statement
+    /// prepared under that name. `own` is what the statement does besides (its
+    /// arguments, the table CREATE TABLE AS makes).
+    Execute {
+        /// The prepared statement's name.
+        name: String,
+        /// The analysis of the statement without the prepared statement.
+        own: Box<Analysis>,
+    },
+    /// `DEALLOCATE name`, or `DEALLOCATE ALL` (`None`).
+    Deallocate(Option<String>),
 }
 
 impl Analysis {
@@ -107,6 +158,8 @@ impl Analysis {
             lock: None,
             survives_rollback: Vec::new(),
             syntax_error: None,
+            class: None,
+            named: None,
         }
     }
 }

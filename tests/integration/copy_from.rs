@@ -295,3 +295,42 @@ fn more_rows_than_max_rows_need_the_count_and_pstdin_reads_standard_input() {
     assert!(out.stdout.starts_with("COPY 3\n"), "{out:?}");
     assert_eq!(rows(&db, "cf"), "", "a dry run commits nothing");
 }
+
+#[test]
+fn an_identity_always_column_takes_the_file_values_as_psql_copy_does() {
+    let db = TestDb::new("cf_identity");
+    for t in ["ga", "ga_psql"] {
+        db.exec(&format!(
+            "CREATE TABLE {t} (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, a int); \
+             GRANT SELECT, INSERT ON {t} TO {WRITER};"
+        ));
+    }
+    let data = "5\t1\n6\t2\n";
+    let home = tempfile::tempdir().expect("home");
+    let mut cmd = Command::new("psql");
+    cmd.args([
+        "-X",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-d",
+        &cluster().conninfo(&db.name),
+    ])
+    .args(["-c", "\\copy ga_psql (id, a) from pstdin"])
+    .stdin(std::process::Stdio::piped());
+    util::isolate(&mut cmd, home.path());
+    let mut child = cmd.spawn().expect("psql is installed");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(data.as_bytes()).expect("feed psql");
+    }
+    let out = child.wait_with_output().expect("psql ran");
+    assert!(out.status.success(), "psql: {out:?}");
+    assert_eq!(rows(&db, "ga_psql"), "(5,1)\n(6,2)");
+    let out = TestShell::new(&db)
+        .args(["--dry-run", "-c", "\\copy ga (id, a) from pstdin"])
+        .stdin(data)
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.starts_with("COPY 2\n"), "{out:?}");
+}

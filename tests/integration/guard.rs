@@ -258,9 +258,8 @@ fn control_characters_never_reach_the_terminal_raw() {
 
 #[test]
 fn review_refusals_leave_data_and_settings_unchanged() {
-    // NOTIFY is delivered at COMMIT to other sessions, setval is never rolled back, and
-    // query_to_xml (like any string that mentions set_config) runs SQL the classifier
-    // never sees: each is refused before it reaches the server.
+    // query_to_xml of a computed text runs SQL the classifier never sees: refused before
+    // it reaches the server. (NOTIFY and setval are writes now: guard_named.rs.)
     let db = TestDb::new("review_refusals");
     db.exec(&format!(
         "CREATE SEQUENCE review_seq; SELECT setval('review_seq', 42); \
@@ -271,10 +270,7 @@ fn review_refusals_leave_data_and_settings_unchanged() {
     let seq_before = seq();
     assert_eq!(seq_before.as_deref(), Some("42:true"));
     let refused = [
-        "NOTIFY x",
-        "select pg_notify('x','y')",
-        "select setval('review_seq', 1)",
-        "select query_to_xml('select 1', false, false, '')",
+        "select query_to_xml('select ' || 1, false, false, '')",
         "select 'set_config(''standard_conforming_strings'',''off'',false)'",
     ];
     for sql in refused {
@@ -289,15 +285,17 @@ fn review_refusals_leave_data_and_settings_unchanged() {
         assert_eq!(db.items(), before, "{sql}");
         assert_eq!(seq(), seq_before, "{sql}");
     }
-    // Inside an open transaction too, and ROLLBACK then has nothing to miss.
+    // Inside an open transaction setval runs as the write it is, after its warning, and
+    // the warning is true: ROLLBACK undoes the update but not the sequence.
     let out = TestShell::new(&db)
         .stdin(
             "update items set qty = 1 where id = 1;\nselect setval('review_seq', 1);\nrollback;\n",
         )
         .run();
-    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("survives ROLLBACK"), "{out:?}");
     assert_eq!(db.items(), before);
-    assert_eq!(seq(), seq_before);
+    assert_eq!(seq().as_deref(), Some("1:true"));
     let scs = TestShell::new(&db)
         .args(["-c", "show standard_conforming_strings"])
         .run();

@@ -17,6 +17,7 @@ mod describe_psql;
 mod encoding;
 mod faults;
 mod guard;
+mod guard_named;
 mod guard_parse;
 mod ledger;
 mod libpq;

@@ -48,8 +48,9 @@ fn dry_run(db: &TestDb, statements: &[&str]) -> Output {
 type Change = (String, String, String);
 
 /// The truth: `statements` run as the write role in a transaction that is rolled
-/// back; the rows of `table` (keyed by `id`) that differ between before and after.
-fn truth(db: &TestDb, statements: &[&str], table: &str) -> Vec<Change> {
+/// back; the rows of `table` (keyed by its column `key`) that differ between before
+/// and after, by key.
+fn truth(db: &TestDb, statements: &[&str], table: &str, key: &str) -> Vec<Change> {
     let mut sql = format!(
         "BEGIN; CREATE TEMP TABLE pgward_start AS TABLE {table}; SET LOCAL ROLE {WRITER}; "
     );
@@ -57,9 +58,10 @@ fn truth(db: &TestDb, statements: &[&str], table: &str) -> Vec<Change> {
         sql.push_str(&format!("{s}; "));
     }
     sql.push_str(&format!(
-        "RESET ROLE; SELECT 'truth', coalesce(s.id, n.id)::text, coalesce(ROW(s.*)::text, '-'), \
-         coalesce(ROW(n.*)::text, '-') \
-         FROM pgward_start s FULL JOIN {table} n ON s.id = n.id \
+        "RESET ROLE; SELECT 'truth', coalesce(s.{key}, n.{key})::text, \
+         CASE WHEN s.{key} IS NULL THEN '-' ELSE ROW(s.*)::text END, \
+         CASE WHEN n.{key} IS NULL THEN '-' ELSE ROW(n.*)::text END \
+         FROM pgward_start s FULL JOIN {table} n ON s.{key} = n.{key} \
          WHERE ROW(s.*)::text IS DISTINCT FROM ROW(n.*)::text ORDER BY 2; ROLLBACK;"
     ));
     let rows = admin_rows(cluster(), &db.name, &sql);
@@ -179,7 +181,7 @@ fn update_returning_star_shows_psqls_result_and_the_diff() {
         "UPDATE accounts SET balance = balance * 2 WHERE id >= 2 RETURNING *",
         "UPDATE accounts a SET owner = 'zed' FROM bonus b WHERE b.id = a.id AND b.amount > 1 RETURNING *",
     ];
-    let changes = truth(&db, &statements, "accounts");
+    let changes = truth(&db, &statements, "accounts", "id");
     assert_eq!(
         changes,
         [
@@ -219,4 +221,275 @@ fn update_returning_star_shows_psqls_result_and_the_diff() {
             .as_deref(),
         Some("10,20.50,30")
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// INSERT … ON CONFLICT DO UPDATE: the old values of the updated rows
+// ---------------------------------------------------------------------------------------
+
+/// What the diff grid of an upsert or a MERGE shows for the truth's changes: per row
+/// its action, key and each value column, `old → new` where it changed.
+fn expected_grid(header: &[&str], changes: &[Change]) -> Vec<Vec<String>> {
+    let fields = |image: &str| -> Vec<String> {
+        image
+            .trim_start_matches('(')
+            .trim_end_matches(')')
+            .split(',')
+            .map(|v| {
+                if v.is_empty() {
+                    "NULL".to_string()
+                } else {
+                    v.trim_matches('"').to_string()
+                }
+            })
+            .collect()
+    };
+    let mut out = vec![header.iter().map(|h| h.to_string()).collect::<Vec<_>>()];
+    for (_, before, after) in changes {
+        let (action, old, new) = match (before.as_str(), after.as_str()) {
+            ("-", a) => ("inserted", None, fields(a)),
+            (b, "-") => ("deleted", None, fields(b)),
+            (b, a) => ("updated", Some(fields(b)), fields(a)),
+        };
+        let mut row = vec![action.to_string()];
+        for (i, value) in new.iter().enumerate() {
+            match &old {
+                Some(old) if old[i] != *value => row.push(format!("{} → {value}", old[i])),
+                _ => row.push(value.clone()),
+            }
+        }
+        out.push(row);
+    }
+    out
+}
+
+#[test]
+fn upsert_shows_the_old_values_of_the_rows_it_updates() {
+    let db = TestDb::new("pc_upsert");
+    db.exec(&format!(
+        "CREATE TABLE stock (id int PRIMARY KEY, sku text NOT NULL UNIQUE, qty int NOT NULL, note text); \
+         INSERT INTO stock VALUES (1, 'A', 5, NULL), (2, 'B', 6, 'keep'), (3, 'C', 7, NULL); \
+         GRANT SELECT, INSERT, UPDATE ON stock TO {WRITER};"
+    ));
+    // Two rows conflict on the unique sku (one through the named constraint), two are
+    // new; the DO UPDATE WHERE skips C, which stays unchanged.
+    let statements = [
+        "INSERT INTO stock AS s VALUES (11, 'A', 10, 'x'), (4, 'D', 1, NULL), (13, 'C', 1, NULL) \
+         ON CONFLICT (sku) DO UPDATE SET qty = s.qty + excluded.qty, note = excluded.note \
+         WHERE s.sku <> 'C'",
+        "INSERT INTO stock (sku, id, qty) VALUES ('B', 12, 0), ('E', 5, 2) \
+         ON CONFLICT ON CONSTRAINT stock_sku_key DO UPDATE SET qty = excluded.qty",
+    ];
+    let changes = truth(&db, &statements, "stock", "id");
+    assert_eq!(
+        changes,
+        [
+            ("1".into(), "(1,A,5,)".into(), "(1,A,15,x)".into()),
+            ("2".into(), "(2,B,6,keep)".into(), "(2,B,0,keep)".into()),
+            ("4".into(), "-".into(), "(4,D,1,)".into()),
+            ("5".into(), "-".into(), "(5,E,2,)".into()),
+        ],
+        "the truth"
+    );
+    let out = dry_run(&db, &statements);
+    assert_summary(&out);
+    assert!(!out.stdout.contains("not captured"), "{out:?}");
+    let second = out.stdout.find("\nINSERT 0 2\n").expect("the second tag") + 1;
+    let (first, rest) = out.stdout.split_at(second);
+    assert_eq!(
+        grid_after(first, "INSERT stock: 1 row inserted, 1 row updated"),
+        expected_grid(
+            &["action", "id", "sku", "qty", "note"],
+            &[changes[0].clone(), changes[2].clone()]
+        )
+    );
+    assert_eq!(
+        grid_after(rest, "INSERT stock: 1 row inserted, 1 row updated"),
+        expected_grid(
+            &["action", "id", "sku", "qty", "note"],
+            &[changes[1].clone(), changes[3].clone()]
+        )
+    );
+    // The digest binds the images, and the net change computed from them is the truth.
+    assert_eq!(
+        counts_after(&out.stderr, "Net change, per table"),
+        [("stock".to_string(), [2, 2, 0])]
+    );
+    assert_eq!(
+        counts_after(&out.stderr, "Rows changed, per table"),
+        [("stock".to_string(), [2, 2, 0])]
+    );
+    assert_eq!(
+        db.value("SELECT string_agg(id || ':' || qty, ',' ORDER BY id) FROM stock")
+            .as_deref(),
+        Some("1:5,2:6,3:7")
+    );
+}
+
+#[test]
+fn upsert_under_read_committed_stays_without_old_values_and_says_why() {
+    let db = TestDb::new("pc_upsert_rc");
+    db.exec(&format!(
+        "CREATE TABLE stock (sku text PRIMARY KEY, qty int NOT NULL); \
+         INSERT INTO stock VALUES ('A', 5); \
+         GRANT SELECT, INSERT, UPDATE ON stock TO {WRITER};"
+    ));
+    let statement =
+        "INSERT INTO stock VALUES ('A', 1), ('B', 2) ON CONFLICT (sku) DO UPDATE SET qty = 0";
+    let changes = truth(&db, &[statement], "stock", "sku");
+    assert_eq!(changes.len(), 2, "the truth: {changes:?}");
+    let out = dry_run(&db, &["BEGIN ISOLATION LEVEL READ COMMITTED", statement]);
+    assert_summary(&out);
+    // A concurrent insert could race ON CONFLICT between a read and the statement: the
+    // old values are not claimed, and the reason is shown.
+    assert!(
+        out.stdout
+            .contains("note: under READ COMMITTED a concurrent insert can race ON CONFLICT"),
+        "{out:?}"
+    );
+    assert_eq!(
+        grid_after(&out.stdout, "INSERT stock: 1 row inserted, 1 row updated"),
+        [
+            ["action", "sku", "qty"],
+            ["updated", "A", "0"],
+            ["inserted", "B", "2"]
+        ]
+    );
+    // The counts stay the server's; the net change is not claimed.
+    assert_eq!(
+        counts_after(&out.stderr, "Rows changed, per table"),
+        [("stock".to_string(), [1, 1, 0])]
+    );
+    assert!(
+        out.stderr.contains("Net change of stock not known"),
+        "{out:?}"
+    );
+    assert_eq!(db.value("SELECT qty FROM stock").as_deref(), Some("5"));
+}
+
+// ---------------------------------------------------------------------------------------
+// MERGE: matched update, matched delete, not-matched insert
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn merge_shows_every_row_it_inserted_updated_and_deleted() {
+    let db = TestDb::new("pc_merge");
+    db.exec(&format!(
+        "CREATE TABLE prices (id int PRIMARY KEY, price numeric NOT NULL, note text); \
+         INSERT INTO prices VALUES (1, 10, NULL), (2, 20, 'old'), (3, 30, NULL), (4, 40, 'kept'); \
+         CREATE TABLE incoming (id int, price numeric); \
+         INSERT INTO incoming VALUES (1, 11), (2, 0), (4, 40), (7, 70); \
+         GRANT SELECT, INSERT, UPDATE, DELETE ON prices TO {WRITER}; \
+         GRANT SELECT ON incoming TO {WRITER};"
+    ));
+    // 1 is updated, 2 deleted, 4 matched but left alone, 7 inserted; 3 is not reached.
+    let statements = [
+        "MERGE INTO prices p USING incoming i ON p.id = i.id \
+         WHEN MATCHED AND i.price = 0 THEN DELETE \
+         WHEN MATCHED AND i.price <> p.price THEN UPDATE SET price = i.price, note = 'merged' \
+         WHEN MATCHED THEN DO NOTHING \
+         WHEN NOT MATCHED THEN INSERT (id, price) VALUES (i.id, i.price)",
+        // A VALUES source of constants: 3 updated, 7 deleted again.
+        "MERGE INTO prices AS p USING (VALUES (3, 'x'), (7, 'gone')) AS v(id, what) ON p.id = v.id \
+         WHEN MATCHED AND v.what = 'gone' THEN DELETE \
+         WHEN MATCHED THEN UPDATE SET note = v.what",
+    ];
+    let first = truth(&db, &statements[..1], "prices", "id");
+    assert_eq!(
+        first,
+        [
+            ("1".into(), "(1,10,)".into(), "(1,11,merged)".into()),
+            ("2".into(), "(2,20,old)".into(), "-".into()),
+            ("7".into(), "-".into(), "(7,70,)".into()),
+        ],
+        "the truth"
+    );
+    let both = truth(&db, &statements, "prices", "id");
+    let out = dry_run(&db, &statements);
+    assert_summary(&out);
+    assert!(!out.stdout.contains("counts only"), "{out:?}");
+    let second = out.stdout.find("\nMERGE 2\n").expect("the second tag") + 1;
+    let (one, two) = out.stdout.split_at(second);
+    // Rows after the MERGE in key order, then the deleted ones.
+    assert_eq!(
+        grid_after(
+            one,
+            "MERGE prices: 1 row inserted, 1 row updated, 1 row deleted"
+        ),
+        expected_grid(
+            &["action", "id", "price", "note"],
+            &[first[0].clone(), first[2].clone(), first[1].clone()]
+        )
+    );
+    assert_eq!(
+        grid_after(
+            two,
+            "MERGE prices: 0 rows inserted, 1 row updated, 1 row deleted"
+        ),
+        [
+            vec!["action", "id", "price", "note"],
+            vec!["updated", "3", "30", "NULL → x"],
+            vec!["deleted", "7", "70", "NULL"],
+        ]
+    );
+    // What the digest binds: the server's operations, and the net change from the
+    // images, which is the truth's (1 and 3 changed, 2 deleted; 7 came and went).
+    assert_eq!(
+        counts_after(&out.stderr, "Rows changed, per table"),
+        [("prices".to_string(), [1, 2, 2])]
+    );
+    let changed = both.iter().filter(|(_, b, a)| b != "-" && a != "-").count() as i64;
+    let deleted = both.iter().filter(|(_, _, a)| a == "-").count() as i64;
+    assert_eq!((changed, deleted), (2, 1), "the truth: {both:?}");
+    assert_eq!(
+        counts_after(&out.stderr, "Net change, per table"),
+        [("prices".to_string(), [0, changed, deleted])]
+    );
+    assert_eq!(
+        db.value("SELECT string_agg(id || ':' || price, ',' ORDER BY id) FROM prices")
+            .as_deref(),
+        Some("1:10,2:20,3:30,4:40")
+    );
+}
+
+#[test]
+fn merge_that_reads_cannot_reach_stays_counts_only_with_the_reason() {
+    let db = TestDb::new("pc_merge_counts");
+    db.exec(&format!(
+        "CREATE TABLE prices (id int PRIMARY KEY, price numeric NOT NULL); \
+         INSERT INTO prices VALUES (1, 10), (2, 20); \
+         GRANT SELECT, INSERT, UPDATE, DELETE ON prices TO {WRITER};"
+    ));
+    // The inserted key is computed, not a source column: a read keyed on the source
+    // could not find the inserted row, so no image is claimed.
+    let statement =
+        "MERGE INTO prices p USING (VALUES (1, 5), (9, 90)) s(id, price) ON p.id = s.id \
+         WHEN MATCHED THEN UPDATE SET price = s.price \
+         WHEN NOT MATCHED THEN INSERT VALUES (s.id + 100, s.price)";
+    let changes = truth(&db, &[statement], "prices", "id");
+    assert_eq!(changes.len(), 2, "the truth: {changes:?}");
+    let out = dry_run(&db, &[statement]);
+    assert_summary(&out);
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("MERGE: "))
+        .unwrap_or_else(|| panic!("no counts-only line: {out:?}"));
+    assert!(line.contains("inserts a key column id"), "{line}");
+    assert!(line.ends_with("counts only"), "{line}");
+    assert_eq!(
+        counts_after(&out.stdout, "Rows changed by this statement, per table"),
+        [("prices".to_string(), [1, 1, 0])]
+    );
+    assert!(
+        out.stderr.contains("Net change of prices not known"),
+        "{out:?}"
+    );
+    assert_eq!(count_rows(&db), 2);
+}
+
+fn count_rows(db: &TestDb) -> i64 {
+    db.value("SELECT count(*) FROM prices")
+        .and_then(|v| v.parse().ok())
+        .expect("count")
 }

@@ -1,0 +1,52 @@
+//! Cursors and prepared statements in the guarded session: the objects the server keeps
+//! between statements, whose meaning depends on what ran before.
+//!
+//! - A cursor (`DECLARE c CURSOR FOR <read>`) lives until its transaction ends, so it is
+//!   declared only inside the transaction the user opened (BEGIN): outside one the
+//!   session answers as the server would (25P01), sending nothing, instead of declaring
+//!   it in a read-only transaction that ends at once. It is declared inside the same
+//!   read-only savepoint as any read, which is then released instead of rolled back, so
+//!   the cursor stays open; FETCH, MOVE and CLOSE are reads, and each FETCH runs its
+//!   query read-only, where the server refuses any write.
+//! - A prepared statement is remembered once the server accepted its PREPARE
+//!   ([`crate::sql::Prepared`]), so an EXECUTE runs as what was prepared: a read as a
+//!   read, a write in the guarded transaction with its preview and the same guard
+//!   thresholds as the statement itself (judged on the prepared text, e.g. a DELETE
+//!   without WHERE). A name the session did not see prepared is refused.
+
+use tokio_postgres::error::SqlState;
+
+use crate::sql::Named;
+
+use super::{Outcome, Session, TxState};
+
+impl Session {
+    /// Whether `named` may run in the current state; `Some(outcome)` when it may not.
+    pub(super) fn named_gate(&mut self, named: Option<&Named>) -> Option<Outcome> {
+        if let (Some(Named::Cursor(_)), TxState::Idle) = (named, &self.state) {
+            self.say_error(&format!(
+                "ERROR:  {}: DECLARE CURSOR can only be used in transaction blocks",
+                SqlState::NO_ACTIVE_SQL_TRANSACTION.code()
+            ));
+            self.say_hint(
+                "type BEGIN first: a cursor lives until its transaction ends (nothing was sent)",
+            );
+            return Some(Outcome::SqlError);
+        }
+        None
+    }
+
+    /// Follows a statement that succeeded: a PREPARE is remembered, a DEALLOCATE forgets.
+    pub(super) fn named_ran(&mut self, named: Option<&Named>) {
+        self.prepared.ran(named);
+    }
+
+    /// The text of the statement an EXECUTE runs, for the guard thresholds of the write
+    /// path; `None` for anything else.
+    pub(super) fn prepared_text(&self, named: Option<&Named>) -> Option<String> {
+        match named {
+            Some(Named::Execute { name, .. }) => self.prepared.statement(name).map(String::from),
+            _ => None,
+        }
+    }
+}
