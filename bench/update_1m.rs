@@ -219,6 +219,21 @@ fn cte_sql(table: &str) -> String {
     )
 }
 
+/// pgward's capturing statement for [`update_sql`]: the whole new row, or (`narrowed`,
+/// what pgward runs here) the new image narrowed to the columns the UPDATE can change,
+/// since `orders_big` has no BEFORE row trigger and no generated column: `total`.
+fn capture_sql(table: &str, narrowed: bool) -> Result<String, BoxError> {
+    let whole = match pgward::preview::rewrite::rewrite(&update_sql(table)) {
+        pgward::preview::rewrite::Capture::Rows { sql, .. } => sql,
+        other => return Err(format!("the UPDATE is not captured: {other:?}").into()),
+    };
+    if !narrowed {
+        return Ok(whole);
+    }
+    pgward::preview::rewrite::narrow_new_image(&whole, &["total".to_string()])
+        .map_err(|e| format!("the capture is not narrowed: {e}").into())
+}
+
 fn arms(table: &str) -> Vec<Arm> {
     let update = update_sql(table);
     let cte = cte_sql(table);
@@ -253,10 +268,7 @@ fn arms(table: &str) -> Vec<Arm> {
 fn plain_case(rows: u64) -> Case {
     let table = "public.orders_big";
     let mut arms = arms(table);
-    let capture = match pgward::preview::rewrite::rewrite(&update_sql(table)) {
-        pgward::preview::rewrite::Capture::Rows { sql, .. } => sql,
-        other => panic!("the UPDATE is not captured: {other:?}"),
-    };
+    let capture = capture_sql(table, true).unwrap_or_else(|e| panic!("{e}"));
     arms.push(Arm {
         label: "psql: pgward's capture SQL, output to /dev/null".into(),
         runner: Runner::Psql,
@@ -274,9 +286,11 @@ fn plain_case(rows: u64) -> Case {
         ],
         notes: vec![
             "The last row is a diagnostic: psql runs the statement pgward's rewriter produces \
-             (self-join on ctid, `to_json` old/new images in RETURNING) and discards the \
-             rows; psql holds the whole result in memory, hence its RSS. It shows what the \
-             capture costs the server and the wire, without pgward's client-side work."
+             (self-join on ctid; in RETURNING the old row's `record_out` image and the new \
+             one narrowed to the changed column) and discards the rows; psql holds the whole \
+             result in memory, hence its RSS, and its planner picks its own join (pgward turns \
+             hash and merge joins off). It shows what the capture costs the server and the \
+             wire, without pgward's client-side work."
                 .into(),
         ],
     }
@@ -313,8 +327,23 @@ impl Bench {
     }
 
     fn write_config(&self, read_role: &str) -> Result<(), BoxError> {
+        // pgward refuses writes without a session log: the log and its operator key
+        // live in the bench's work directory, the key made by `pgward keygen`.
+        let key = self.work.join("operator.key");
+        let status = Command::new(&self.pgward)
+            .arg("keygen")
+            .arg("--out")
+            .arg(&key)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()?;
+        if !status.success() {
+            return Err(format!("pgward keygen --out {} failed ({status})", key.display()).into());
+        }
         let config = format!(
-            "author = \"bench\"\n\n\
+            "author = \"bench\"\n\
+             log_dir = \"{}\"\n\
+             key = \"{}\"\n\n\
              [environments.bench]\n\
              url = \"{}\"\n\
              write_role = \"{}\"\n\
@@ -324,7 +353,10 @@ impl Bench {
              statement_timeout = \"10min\"\n\
              idle_timeout = \"10min\"\n\
              color = \"none\"\n",
-            self.conninfo, self.write_role
+            self.work.join("sessions").display(),
+            key.display(),
+            self.conninfo,
+            self.write_role
         );
         fs::write(self.config_path(), config)?;
         Ok(())
@@ -657,33 +689,30 @@ impl Bench {
     async fn explain(&self, out: &mut String) -> Result<(), BoxError> {
         let table = "public.orders_big";
         let plain = update_sql(table);
-        let capture = match pgward::preview::rewrite::rewrite(&plain) {
-            pgward::preview::rewrite::Capture::Rows { sql, .. } => sql,
-            other => return Err(format!("not captured: {other:?}").into()),
-        };
+        let capture = capture_sql(table, true)?;
+        let whole = capture_sql(table, false)?;
         writeln!(out, "## Server side: EXPLAIN ANALYZE on `{table}`\n")?;
         writeln!(
             out,
             "`EXPLAIN (ANALYZE, BUFFERS)` runs the statement (RETURNING expressions \
              included) without sending rows to a client; each is rolled back, with VACUUM \
-             before. pgward's capturing statement, from `pgward::preview::rewrite`:\n"
+             before. pgward's capturing statement, from `pgward::preview::rewrite` (run, as \
+             pgward runs it, with hash and merge joins off: a nested loop over a TID scan):\n"
         )?;
         writeln!(out, "```sql\n{capture}\n```\n")?;
+        const TID_JOIN: &str = "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off;";
         let variants: [(&str, &String, &str); 4] = [
             ("plain UPDATE", &plain, ""),
-            ("capturing UPDATE", &capture, ""),
+            ("capturing UPDATE, as pgward runs it", &capture, TID_JOIN),
             (
-                "capturing UPDATE, SET LOCAL work_mem = '128MB'",
-                &capture,
-                "SET LOCAL work_mem = '128MB';",
+                "capturing UPDATE, whole new row in the new image",
+                &whole,
+                TID_JOIN,
             ),
-            (
-                "capturing UPDATE, hash and merge joins off",
-                &capture,
-                "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off;",
-            ),
+            ("capturing UPDATE, planner's own join", &capture, ""),
         ];
         let mut summary = Vec::new();
+        let mut times: Vec<Option<f64>> = Vec::new();
         let mut plans = String::new();
         for (label, sql, settings) in variants {
             self.settle(&[table]).await?;
@@ -715,8 +744,18 @@ impl Bench {
                 .unwrap_or("")
                 .to_string();
             eprintln!("update_1m:   EXPLAIN ANALYZE {label}: {ms}");
+            times.push(ms.trim_end_matches(" ms").parse().ok());
             summary.push(format!("| {label} | {ms} | {buffers} |"));
             writeln!(plans, "{label}:\n\n```\n{}\n```\n", lines.join("\n"))?;
+        }
+        let ms = |i: usize| -> Option<f64> { times.get(i).copied().flatten() };
+        if let (Some(plain), Some(capture)) = (ms(0), ms(1)) {
+            let line = format!(
+                "update_1m: server side (EXPLAIN ANALYZE) capture {:.2}× the plain UPDATE",
+                capture / plain
+            );
+            eprintln!("{line}");
+            writeln!(out, "{line}\n")?;
         }
         writeln!(
             out,

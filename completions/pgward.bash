@@ -43,6 +43,9 @@ _pgward() {
             pgward,replay)
                 cmd="pgward__subcmd__replay"
                 ;;
+            pgward,undo)
+                cmd="pgward__subcmd__undo"
+                ;;
             pgward__subcmd__approver,author)
                 cmd="pgward__subcmd__approver__subcmd__author"
                 ;;
@@ -154,6 +157,9 @@ _pgward() {
             pgward__subcmd__help,replay)
                 cmd="pgward__subcmd__help__subcmd__replay"
                 ;;
+            pgward__subcmd__help,undo)
+                cmd="pgward__subcmd__help__subcmd__undo"
+                ;;
             pgward__subcmd__help__subcmd__approver,author)
                 cmd="pgward__subcmd__help__subcmd__approver__subcmd__author"
                 ;;
@@ -263,7 +269,7 @@ _pgward() {
 
     case "${cmd}" in
         pgward)
-            opts="-c -f -v -X -A -F -R -t -x -P -o -q -h -p -U -d -w -W -V --help --command --file --dry-run --variable --set --no-psqlrc --no-align --csv --field-separator --record-separator --tuples-only --expanded --pset --output --quiet --again --env --config --ticket --author --write-role --read-role --log-dir --no-color --host --port --username --dbname --no-password --password --version demo check approver completions keygen log replay ledger help"
+            opts="-c -f -v -X -A -F -R -t -x -P -o -q -h -p -U -d -w -W -V --help --command --file --dry-run --variable --set --no-psqlrc --no-align --csv --field-separator --record-separator --tuples-only --expanded --pset --output --quiet --again --env --config --ticket --author --write-role --read-role --log-dir --no-color --host --port --username --dbname --no-password --password --version demo check approver completions keygen log replay undo ledger help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1017,7 +1023,7 @@ _pgward() {
             return 0
             ;;
         pgward__subcmd__help)
-            opts="demo check approver completions keygen log replay ledger help"
+            opts="demo check approver completions keygen log replay undo ledger help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1367,6 +1373,20 @@ _pgward() {
             return 0
             ;;
         pgward__subcmd__help__subcmd__replay)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__help__subcmd__undo)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1855,6 +1875,52 @@ _pgward() {
             return 0
             ;;
         pgward__subcmd__replay)
+            opts="-e --record --env --config --ticket --author --log-dir --again --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --record)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -e)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ticket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --author)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --again)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgward__subcmd__undo)
             opts="-e --record --env --config --ticket --author --log-dir --again --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

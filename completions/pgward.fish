@@ -62,6 +62,7 @@ complete -c pgward -n "__fish_pgward_needs_command" -a "completions" -d 'Print s
 complete -c pgward -n "__fish_pgward_needs_command" -a "keygen" -d 'Create the operator\'s Ed25519 key that signs session logs (mode 0600) and print its public key'
 complete -c pgward -n "__fish_pgward_needs_command" -a "log" -d 'Verify, show, export or list session logs'
 complete -c pgward -n "__fish_pgward_needs_command" -a "replay" -d 'Run the statements of a committed change, read from its session log, in another environment'
+complete -c pgward -n "__fish_pgward_needs_command" -a "undo" -d 'Undo a committed change with the undo SQL its session log stored'
 complete -c pgward -n "__fish_pgward_needs_command" -a "ledger" -d 'Create or list the in-database ledger of committed changes (pgward.ledger)'
 complete -c pgward -n "__fish_pgward_needs_command" -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c pgward -n "__fish_pgward_using_subcommand demo" -s c -l command -d 'Run this SQL (may be repeated), then exit' -r
@@ -166,6 +167,14 @@ complete -c pgward -n "__fish_pgward_using_subcommand replay" -l author -d 'Who 
 complete -c pgward -n "__fish_pgward_using_subcommand replay" -l log-dir -d 'Directory of session logs [default: config `log_dir`, else $XDG_DATA_HOME/pgward/sessions]' -r -F
 complete -c pgward -n "__fish_pgward_using_subcommand replay" -l again -d 'Commit even when the ledger here already holds this change, for this reason' -r
 complete -c pgward -n "__fish_pgward_using_subcommand replay" -l help -d 'Print help'
+complete -c pgward -n "__fish_pgward_using_subcommand undo" -l record -d 'The change\'s commit_intent (or commit) record in that log' -r
+complete -c pgward -n "__fish_pgward_using_subcommand undo" -s e -l env -d 'The environment, which must be the one the change committed in [default: that one]' -r
+complete -c pgward -n "__fish_pgward_using_subcommand undo" -l config -d 'Config file [default: $PGWARD_CONFIG, else ~/.config/pgward/config.toml]' -r -F
+complete -c pgward -n "__fish_pgward_using_subcommand undo" -l ticket -d 'The ticket [default: the original\'s]' -r
+complete -c pgward -n "__fish_pgward_using_subcommand undo" -l author -d 'Who is undoing [default: config `author`, else the OS user]' -r
+complete -c pgward -n "__fish_pgward_using_subcommand undo" -l log-dir -d 'Directory of session logs [default: config `log_dir`, else $XDG_DATA_HOME/pgward/sessions]' -r -F
+complete -c pgward -n "__fish_pgward_using_subcommand undo" -l again -d 'Commit even when the ledger already holds this undo, for this reason' -r
+complete -c pgward -n "__fish_pgward_using_subcommand undo" -l help -d 'Print help'
 complete -c pgward -n "__fish_pgward_using_subcommand ledger; and not __fish_seen_subcommand_from init show help" -l help -d 'Print help'
 complete -c pgward -n "__fish_pgward_using_subcommand ledger; and not __fish_seen_subcommand_from init show help" -f -a "init" -d 'Create pgward.ledger in the environment\'s database and grant its roles what they need'
 complete -c pgward -n "__fish_pgward_using_subcommand ledger; and not __fish_seen_subcommand_from init show help" -f -a "show" -d 'List the committed changes the ledger holds, oldest first'
@@ -193,15 +202,16 @@ complete -c pgward -n "__fish_pgward_using_subcommand ledger; and __fish_seen_su
 complete -c pgward -n "__fish_pgward_using_subcommand ledger; and __fish_seen_subcommand_from help" -f -a "init" -d 'Create pgward.ledger in the environment\'s database and grant its roles what they need'
 complete -c pgward -n "__fish_pgward_using_subcommand ledger; and __fish_seen_subcommand_from help" -f -a "show" -d 'List the committed changes the ledger holds, oldest first'
 complete -c pgward -n "__fish_pgward_using_subcommand ledger; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check approver completions keygen log replay ledger help" -f -a "demo" -d 'Start a throwaway PostgreSQL cluster with a sample shop schema and open the shell on it'
-complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check approver completions keygen log replay ledger help" -f -a "check" -d 'Classify the statements in SQL files without connecting (for code review and CI)'
-complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check approver completions keygen log replay ledger help" -f -a "approver" -d 'The built-in approval service: serve it, make its key, manage reviewers and authors'
-complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check approver completions keygen log replay ledger help" -f -a "completions" -d 'Print shell completions for SHELL to standard output'
-complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check approver completions keygen log replay ledger help" -f -a "keygen" -d 'Create the operator\'s Ed25519 key that signs session logs (mode 0600) and print its public key'
-complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check approver completions keygen log replay ledger help" -f -a "log" -d 'Verify, show, export or list session logs'
-complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check approver completions keygen log replay ledger help" -f -a "replay" -d 'Run the statements of a committed change, read from its session log, in another environment'
-complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check approver completions keygen log replay ledger help" -f -a "ledger" -d 'Create or list the in-database ledger of committed changes (pgward.ledger)'
-complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check approver completions keygen log replay ledger help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check approver completions keygen log replay undo ledger help" -f -a "demo" -d 'Start a throwaway PostgreSQL cluster with a sample shop schema and open the shell on it'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check approver completions keygen log replay undo ledger help" -f -a "check" -d 'Classify the statements in SQL files without connecting (for code review and CI)'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check approver completions keygen log replay undo ledger help" -f -a "approver" -d 'The built-in approval service: serve it, make its key, manage reviewers and authors'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check approver completions keygen log replay undo ledger help" -f -a "completions" -d 'Print shell completions for SHELL to standard output'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check approver completions keygen log replay undo ledger help" -f -a "keygen" -d 'Create the operator\'s Ed25519 key that signs session logs (mode 0600) and print its public key'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check approver completions keygen log replay undo ledger help" -f -a "log" -d 'Verify, show, export or list session logs'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check approver completions keygen log replay undo ledger help" -f -a "replay" -d 'Run the statements of a committed change, read from its session log, in another environment'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check approver completions keygen log replay undo ledger help" -f -a "undo" -d 'Undo a committed change with the undo SQL its session log stored'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check approver completions keygen log replay undo ledger help" -f -a "ledger" -d 'Create or list the in-database ledger of committed changes (pgward.ledger)'
+complete -c pgward -n "__fish_pgward_using_subcommand help; and not __fish_seen_subcommand_from demo check approver completions keygen log replay undo ledger help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c pgward -n "__fish_pgward_using_subcommand help; and __fish_seen_subcommand_from approver" -f -a "serve" -d 'Serve protocol v1, the reviewer page and the chat endpoint'
 complete -c pgward -n "__fish_pgward_using_subcommand help; and __fish_seen_subcommand_from approver" -f -a "keygen" -d 'Write a new service key (mode 0600) and print its public key for shell configs'
 complete -c pgward -n "__fish_pgward_using_subcommand help; and __fish_seen_subcommand_from approver" -f -a "reviewer" -d 'Add or remove a reviewer (passwords are stored as argon2 hashes)'

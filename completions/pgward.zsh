@@ -501,6 +501,20 @@ _arguments "${_arguments_options[@]}" : \
 ':log -- The session log that holds the change:_files' \
 && ret=0
 ;;
+(undo)
+_arguments "${_arguments_options[@]}" : \
+'--record=[The change'\''s commit_intent (or commit) record in that log]:N:_default' \
+'-e+[The environment, which must be the one the change committed in \[default\: that one\]]:NAME:_default' \
+'--env=[The environment, which must be the one the change committed in \[default\: that one\]]:NAME:_default' \
+'--config=[Config file \[default\: \$PGWARD_CONFIG, else ~/.config/pgward/config.toml\]]:FILE:_files' \
+'--ticket=[The ticket \[default\: the original'\''s\]]:ID:_default' \
+'--author=[Who is undoing \[default\: config \`author\`, else the OS user\]]:NAME:_default' \
+'--log-dir=[Directory of session logs \[default\: config \`log_dir\`, else \$XDG_DATA_HOME/pgward/sessions\]]:DIR:_files' \
+'--again=[Commit even when the ledger already holds this undo, for this reason]:REASON:_default' \
+'--help[Print help]' \
+':log -- The session log that holds the change:_files' \
+&& ret=0
+;;
 (ledger)
 _arguments "${_arguments_options[@]}" : \
 '--help[Print help]' \
@@ -729,6 +743,10 @@ esac
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(undo)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (ledger)
 _arguments "${_arguments_options[@]}" : \
 ":: :_pgward__subcmd__help__subcmd__ledger_commands" \
@@ -776,6 +794,7 @@ _pgward_commands() {
 'keygen:Create the operator'\''s Ed25519 key that signs session logs (mode 0600) and print its public key' \
 'log:Verify, show, export or list session logs' \
 'replay:Run the statements of a committed change, read from its session log, in another environment' \
+'undo:Undo a committed change with the undo SQL its session log stored' \
 'ledger:Create or list the in-database ledger of committed changes (pgward.ledger)' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
@@ -987,6 +1006,7 @@ _pgward__subcmd__help_commands() {
 'keygen:Create the operator'\''s Ed25519 key that signs session logs (mode 0600) and print its public key' \
 'log:Verify, show, export or list session logs' \
 'replay:Run the statements of a committed change, read from its session log, in another environment' \
+'undo:Undo a committed change with the undo SQL its session log stored' \
 'ledger:Create or list the in-database ledger of committed changes (pgward.ledger)' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
@@ -1138,6 +1158,11 @@ _pgward__subcmd__help__subcmd__replay_commands() {
     local commands; commands=()
     _describe -t commands 'pgward help replay commands' commands "$@"
 }
+(( $+functions[_pgward__subcmd__help__subcmd__undo_commands] )) ||
+_pgward__subcmd__help__subcmd__undo_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward help undo commands' commands "$@"
+}
 (( $+functions[_pgward__subcmd__keygen_commands] )) ||
 _pgward__subcmd__keygen_commands() {
     local commands; commands=()
@@ -1269,6 +1294,11 @@ _pgward__subcmd__log__subcmd__verify_commands() {
 _pgward__subcmd__replay_commands() {
     local commands; commands=()
     _describe -t commands 'pgward replay commands' commands "$@"
+}
+(( $+functions[_pgward__subcmd__undo_commands] )) ||
+_pgward__subcmd__undo_commands() {
+    local commands; commands=()
+    _describe -t commands 'pgward undo commands' commands "$@"
 }
 
 if [ "$funcstack[1]" = "_pgward" ]; then

@@ -76,6 +76,11 @@ pub enum Command {
     /// The whole pipeline applies (guard, preview, run once, approval, ledger); at COMMIT
     /// the original counts are shown beside the new ones, and differences are flagged.
     Replay(ReplayArgs),
+    /// Undo a committed change with the undo SQL its session log stored.
+    ///
+    /// Refused unless every row the change left is still as the commit left it (the rows
+    /// that changed are named); then the same preview, run-once check and approval apply.
+    Undo(UndoArgs),
     /// Create or list the in-database ledger of committed changes (pgward.ledger).
     Ledger {
         /// What to do with the ledger.
@@ -108,6 +113,35 @@ pub enum LedgerCommand {
         #[arg(short = 't', long, value_name = "ID")]
         ticket: Option<String>,
     },
+}
+
+/// `pgward undo` options.
+#[derive(Debug, Clone, Args)]
+pub struct UndoArgs {
+    /// The session log that holds the change.
+    #[arg(value_name = "LOG")]
+    pub log: PathBuf,
+    /// The change's commit_intent (or commit) record in that log.
+    #[arg(long, value_name = "N")]
+    pub record: u64,
+    /// The environment, which must be the one the change committed in [default: that one].
+    #[arg(short = 'e', long = "env", value_name = "NAME")]
+    pub env: Option<String>,
+    /// Config file [default: $PGWARD_CONFIG, else ~/.config/pgward/config.toml].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The ticket [default: the original's].
+    #[arg(long, value_name = "ID")]
+    pub ticket: Option<String>,
+    /// Who is undoing [default: config `author`, else the OS user].
+    #[arg(long, value_name = "NAME")]
+    pub author: Option<String>,
+    /// Directory of session logs [default: config `log_dir`, else $XDG_DATA_HOME/pgward/sessions].
+    #[arg(long, value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
+    /// Commit even when the ledger already holds this undo, for this reason.
+    #[arg(long, value_name = "REASON")]
+    pub again: Option<String>,
 }
 
 /// `pgward replay` options.
@@ -320,7 +354,10 @@ pub struct ScriptArgs {
     pub again: Option<String>,
     /// The committed change this run replays (set by `pgward replay`, not a flag).
     #[arg(skip)]
-    pub replay: Option<crate::replay::Origin>,
+    pub replay: Option<Box<crate::replay::Origin>>,
+    /// The committed change this run undoes (set by `pgward undo`, not a flag).
+    #[arg(skip)]
+    pub undo: Option<Box<crate::undo::Plan>>,
 }
 
 /// psql's output options.

@@ -48,6 +48,9 @@ pub enum Error {
     /// A change could not be replayed.
     #[error(transparent)]
     Replay(#[from] crate::replay::ReplayError),
+    /// A change could not be undone.
+    #[error(transparent)]
+    Undo(#[from] crate::undo::UndoError),
     /// `pgward approver` could not do what was asked.
     #[error("{0}")]
     Approver(String),

@@ -34,6 +34,8 @@
 //! - [`demo`]: the sample shop schema behind `pgward demo`.
 //! - [`replay`]: `pgward replay`, a committed change from its log run again in another
 //!   environment.
+//! - [`undo`]: `pgward undo`, a committed change undone with the undo SQL its log
+//!   stored, refused when its rows changed since.
 //! - [`run`]: the entry point the binary calls.
 
 pub mod approval;
@@ -54,6 +56,7 @@ pub mod run;
 pub mod scratch;
 pub mod session;
 pub mod sql;
+pub mod undo;
 
 pub use error::{Error, ExitCode};
 pub use run::run;

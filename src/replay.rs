@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::audit::record::{Body, Counts};
+use crate::audit::record::{Body, Counts, Undo};
 use crate::preview::digest::TableTotals;
 use crate::{Error, ExitCode};
 
@@ -65,6 +65,8 @@ pub struct Origin {
     pub statements: Vec<String>,
     /// Its counts there.
     pub counts: Vec<Counts>,
+    /// Whether it can be undone, and its undo SQL (inline, or its side file's name).
+    pub undo: Option<Undo>,
 }
 
 /// Reads the committed change at `record` of the log at `path`.
@@ -98,11 +100,14 @@ pub fn origin(path: &Path, record: u64) -> Result<Origin, ReplayError> {
             txid: t,
             statements,
             counts,
+            undo,
             ..
-        } if *t == txid && r.seq <= record => Some((statements.clone(), counts.clone())),
+        } if *t == txid && r.seq <= record => {
+            Some((statements.clone(), counts.clone(), undo.clone()))
+        }
         _ => None,
     });
-    let Some((statements, counts)) = intent else {
+    let Some((statements, counts, undo)) = intent else {
         return Err(not_a_commit());
     };
     let outcome = v
@@ -134,12 +139,23 @@ pub fn origin(path: &Path, record: u64) -> Result<Origin, ReplayError> {
         txid,
         statements,
         counts,
+        undo,
     })
 }
 
 impl Origin {
     /// The origin's counts beside `now`, one line per table, and whether any differs.
     pub fn compare(&self, now: &[TableTotals]) -> (String, bool) {
+        self.compare_as(now, "there", "here")
+    }
+
+    /// As [`Origin::compare`], the two sides labelled `there_label` and `here_label`.
+    pub fn compare_as(
+        &self,
+        now: &[TableTotals],
+        there_label: &str,
+        here_label: &str,
+    ) -> (String, bool) {
         let mut tables: Vec<&str> = self
             .counts
             .iter()
@@ -163,7 +179,7 @@ impl Origin {
             let same = then == here;
             differs |= !same;
             out.push_str(&format!(
-                "  {}: there +{} ~{} -{}, here +{} ~{} -{}{}\n",
+                "  {}: {there_label} +{} ~{} -{}, {here_label} +{} ~{} -{}{}\n",
                 crate::render::escape::one_line(table),
                 then.0,
                 then.1,
@@ -216,7 +232,7 @@ pub fn command(args: &crate::cli::ReplayArgs) -> Result<ExitCode, Error> {
         command,
         again: args.again.clone(),
         no_rc: true,
-        replay: Some(origin),
+        replay: Some(Box::new(origin)),
         ..crate::cli::ScriptArgs::default()
     };
     crate::run::shell(settings, &script)

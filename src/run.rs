@@ -34,6 +34,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         }
         Some(Command::Log { command }) => log_command(command),
         Some(Command::Replay(args)) => crate::replay::command(&args),
+        Some(Command::Undo(args)) => crate::undo::command(&args),
         Some(Command::Ledger { command }) => match command {
             LedgerCommand::Init { target, print_sql } => {
                 crate::ledger::command::init(&target, print_sql)
@@ -112,6 +113,7 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
     crate::preview::spill::remove_stale(&std::env::temp_dir());
     let _spill_dir = SpillDir;
     let (pset, file) = output_options(&script.output)?;
+    let app = settings.conn.application_name(&app);
     let connection = rt.block_on(conn::connect(&settings.conn, &app))?;
     let interactive =
         script.command.is_empty() && script.file.is_none() && std::io::stdin().is_terminal();
@@ -145,9 +147,18 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
         session.set_again(reason, true);
     }
     if let Some(origin) = &script.replay {
-        session.set_replay(origin.clone());
+        session.set_replay((**origin).clone());
     }
-    let code = drive(&rt, &mut session, script, interactive);
+    let code = match &script.undo {
+        Some(plan) => {
+            session.set_undo((**plan).clone());
+            match rt.block_on(session.undo_precheck()) {
+                Outcome::Ok => drive(&rt, &mut session, script, interactive),
+                refused => Ok(refused.exit_code()),
+            }
+        }
+        None => drive(&rt, &mut session, script, interactive),
+    };
     let log_path = session.log_path().map(Path::to_path_buf);
     let ticket = session.settings().ticket.clone();
     let tickets = session.settings().tickets.clone();

@@ -138,6 +138,9 @@ pub struct Extras {
     pub channel_binding: ChannelBinding,
     /// TCP keepalives.
     pub keepalives: Keepalives,
+    /// The caller's `application_name` (the string or `PGAPPNAME`): pgward appends it to
+    /// its own, which names the author and ticket and which the probe checks.
+    pub application_name: Option<String>,
 }
 
 impl Default for Extras {
@@ -149,6 +152,7 @@ impl Default for Extras {
             sslkey: None,
             channel_binding: ChannelBinding::Prefer,
             keepalives: Keepalives::default(),
+            application_name: None,
         }
     }
 }
@@ -223,6 +227,7 @@ impl ConnParams {
             ("target_session_attrs", "PGTARGETSESSIONATTRS"),
             ("connect_timeout", "PGCONNECT_TIMEOUT"),
             ("passfile", "PGPASSFILE"),
+            ("application_name", "PGAPPNAME"),
         ] {
             if let Some(v) = var(env).filter(|v| !v.is_empty()) {
                 kv.insert(key.to_string(), v);
@@ -320,8 +325,19 @@ impl ConnParams {
                 sslkey: kv.remove("sslkey").map(PathBuf::from),
                 channel_binding,
                 keepalives,
+                application_name: kv.remove("application_name").filter(|a| !a.is_empty()),
             },
         })
+    }
+
+    /// The application_name pgward connects with: its own (`own`, which names the author
+    /// and ticket) first, so the server's 63-byte limit never cuts that part, then the
+    /// caller's, as libpq would have sent it.
+    pub fn application_name(&self, own: &str) -> String {
+        match &self.extras.application_name {
+            Some(theirs) => format!("{own} {theirs}"),
+            None => own.to_string(),
+        }
     }
 
     /// `host:port/dbname`, for messages.

@@ -239,18 +239,9 @@ async fn predict(
     where_sql: Option<&str>,
     only: bool,
 ) -> Result<Vec<CascadeEffect>, PreviewError> {
-    let mut root = Relation::by_oid(client, relid).await?;
-    if !only && root.kind == "r" && has_children(client, relid).await? {
-        // The statement reaches the rows of the inheritance children too, and is
-        // counted over them: the root is scanned as a partitioned table is.
-        root.kind = "p".into();
-    }
-    let root_predicate = match where_sql {
-        Some(text) => format!("({text})"),
-        None => "true".to_owned(),
-    };
     let root_deletes = op == Op::Delete;
-    let (paths, cuts, too_many) = walk(client, &root, &root_predicate, op).await?;
+    let (root, root_predicate, (paths, cuts, too_many)) =
+        walk_from(client, relid, op, where_sql, only).await?;
 
     // Group the paths by (table, action), keeping the order of first appearance.
     let mut groups: Vec<Vec<&Path>> = Vec::new();
@@ -338,6 +329,92 @@ async fn predict(
         (a.depth, &a.table, a.action, a.relid).cmp(&(b.depth, &b.table, b.action, b.relid))
     });
     Ok(effects)
+}
+
+/// The root relation as the statement scans it, its predicate, and the walk from it.
+async fn walk_from(
+    client: &Client,
+    relid: u32,
+    op: Op,
+    where_sql: Option<&str>,
+    only: bool,
+) -> Result<(Relation, String, (Vec<Path>, Vec<Path>, bool)), PreviewError> {
+    let mut root = Relation::by_oid(client, relid).await?;
+    if !only && root.kind == "r" && has_children(client, relid).await? {
+        // The statement reaches the rows of the inheritance children too, and is
+        // counted over them: the root is scanned as a partitioned table is.
+        root.kind = "p".into();
+    }
+    let root_predicate = match where_sql {
+        Some(text) => format!("({text})"),
+        None => "true".to_owned(),
+    };
+    let walked = walk(client, &root, &root_predicate, op).await?;
+    Ok((root, root_predicate, walked))
+}
+
+/// The rows of one table that a DELETE removes through ON DELETE CASCADE.
+#[derive(Debug, Clone)]
+pub struct CascadedRows {
+    /// The table.
+    pub relation: Relation,
+    /// The fewest foreign-key hops from the target table.
+    pub depth: usize,
+    /// The condition on the table's rows (naming it unaliased, as `FROM` the
+    /// relation's [`Relation::from_item`] does) that selects exactly them.
+    pub condition: String,
+}
+
+/// For `DELETE FROM <relid> [WHERE <where_sql>]`: the tables whose rows ON DELETE
+/// CASCADE removes, each with the condition selecting those rows, by the same walk as
+/// [`predict_delete`]. `None` when they cannot all be named so: the walk stopped at
+/// its limits, or a cascade reaches the target table itself or a partitioned or
+/// inherited table (whose rows are counted over several tables).
+pub async fn cascaded_deletes(
+    client: &Client,
+    relid: u32,
+    where_sql: Option<&str>,
+    only: bool,
+) -> Result<Option<Vec<CascadedRows>>, PreviewError> {
+    let (root, _, (paths, cuts, too_many)) =
+        walk_from(client, relid, Op::Delete, where_sql, only).await?;
+    if too_many || !cuts.is_empty() {
+        return Ok(None);
+    }
+    let mut out: Vec<(CascadedRows, Vec<String>)> = Vec::new();
+    for path in paths.iter().filter(|p| p.action == CascadeAction::Delete) {
+        if path.relation.relid == root.relid
+            || path.relation.kind != "r"
+            || has_children(client, path.relation.relid).await?
+        {
+            return Ok(None);
+        }
+        match out
+            .iter_mut()
+            .find(|(c, _)| c.relation.relid == path.relation.relid)
+        {
+            Some((c, wanted)) => {
+                c.depth = c.depth.min(path.depth);
+                wanted.push(path.predicate.clone());
+            }
+            None => out.push((
+                CascadedRows {
+                    relation: path.relation.clone(),
+                    depth: path.depth,
+                    condition: String::new(),
+                },
+                vec![path.predicate.clone()],
+            )),
+        }
+    }
+    Ok(Some(
+        out.into_iter()
+            .map(|(mut c, wanted)| {
+                c.condition = format!("({})", wanted.join(" OR "));
+                c
+            })
+            .collect(),
+    ))
 }
 
 /// Follows the foreign keys breadth-first from `root`. Returns the paths within

@@ -22,8 +22,29 @@ const ARROW: &str = " → ";
 /// A cell: pieces of text, each with its paint.
 type Pieces = Vec<(String, Paint)>;
 
+/// How a diff is drawn beyond its data.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Look<'a> {
+    /// Every column of an UPDATE (`\diff all`), not only the changed ones.
+    pub all_columns: bool,
+    /// psql's `\pset null`: what NULL is shown as; empty for the word `NULL` (a blank
+    /// would vanish beside `→`).
+    pub null: &'a str,
+    /// The columns psql right-aligns (numbers).
+    pub right_aligned: &'a [String],
+}
+
 /// Renders the diff of one statement on `table`; see the module docs.
 pub fn render(table: &str, images: &Images, key: &RowKey, all_columns: bool) -> Text {
+    let look = Look {
+        all_columns,
+        ..Look::default()
+    };
+    render_with(table, images, key, &look)
+}
+
+/// As [`render`], drawn as `look` says.
+pub fn render_with(table: &str, images: &Images, key: &RowKey, look: &Look<'_>) -> Text {
     let table = escape::one_line(table);
     let mut out = Text::plain(header(&table, images));
     if matches!(key, RowKey::Ctid) {
@@ -35,16 +56,16 @@ pub fn render(table: &str, images: &Images, key: &RowKey, all_columns: bool) -> 
         );
         out.push("\n");
     }
-    if images.kind == CaptureKind::Upsert && images.updated > 0 {
-        out.push(
-            "note: the old values of rows updated by ON CONFLICT are not available before \
-             PostgreSQL 18; their new values are shown\n",
-        );
+    if let Some(why) = &images.old_values {
+        out.push(format!(
+            "note: {}; the new values of the updated rows are shown\n",
+            escape::one_line(why)
+        ));
     }
     if images.shown.is_empty() {
         return out;
     }
-    let (columns, rows) = grid(images, all_columns);
+    let (columns, rows) = grid(images, look);
     let keys = key_names(&images.shown[0]);
     let key_changed = images
         .shown
@@ -53,7 +74,7 @@ pub fn render(table: &str, images: &Images, key: &RowKey, all_columns: bool) -> 
     if images.kind == CaptureKind::Update && columns.len() == keys.len() && !key_changed {
         out.push("(no column changed its value in the rows shown)\n");
     }
-    out.append(draw(&columns, &rows));
+    out.append(draw(&columns, &rows, look.right_aligned));
     out
 }
 
@@ -64,6 +85,15 @@ fn header(table: &str, images: &Images) -> String {
         CaptureKind::Update => ("UPDATE", rows(images.updated, "updated")),
         CaptureKind::Delete => ("DELETE", rows(images.deleted, "deleted")),
         CaptureKind::Insert => ("INSERT", rows(images.inserted, "inserted")),
+        CaptureKind::Merge => (
+            "MERGE",
+            format!(
+                "{}, {}, {}",
+                rows(images.inserted, "inserted"),
+                rows(images.updated, "updated"),
+                rows(images.deleted, "deleted")
+            ),
+        ),
         CaptureKind::Upsert => (
             "INSERT",
             format!(
@@ -103,9 +133,12 @@ fn key_names(row: &RowChange) -> Vec<String> {
 }
 
 /// The grid's column headers and its rows of painted cells.
-fn grid(images: &Images, all_columns: bool) -> (Vec<String>, Vec<Vec<Pieces>>) {
+fn grid(images: &Images, look: &Look<'_>) -> (Vec<String>, Vec<Vec<Pieces>>) {
+    let all_columns = look.all_columns;
+    let null = null_word(look.null);
     let keys = images.shown.first().map(key_names).unwrap_or_default();
-    let upsert = images.kind == CaptureKind::Upsert;
+    // An upsert's and a MERGE's rows say what happened to each.
+    let upsert = matches!(images.kind, CaptureKind::Upsert | CaptureKind::Merge);
 
     // Value columns in table order, as first seen; key columns are already shown.
     let mut value_columns: Vec<String> = Vec::new();
@@ -145,19 +178,19 @@ fn grid(images: &Images, all_columns: bool) -> (Vec<String>, Vec<Vec<Pieces>>) {
             let whole = match row.kind {
                 ChangeKind::Deleted => Paint::Old,
                 ChangeKind::Inserted => Paint::New,
-                ChangeKind::Updated if upsert => Paint::New,
+                ChangeKind::Updated if images.kind == CaptureKind::Upsert => Paint::New,
                 ChangeKind::Updated => Paint::Plain,
             };
             for (name, value) in &row.key {
                 // An UPDATE of the key itself shows `old → new` in the key column.
                 if changed(row, name) {
-                    cells.push(cell(row, name, whole));
+                    cells.push(cell(row, name, whole, null));
                 } else {
-                    cells.push(vec![(shown(value), Paint::Plain)]);
+                    cells.push(vec![(shown(value, null), Paint::Plain)]);
                 }
             }
             for column in &value_columns {
-                cells.push(cell(row, column, whole));
+                cells.push(cell(row, column, whole, null));
             }
             cells
         })
@@ -173,20 +206,30 @@ fn changed(row: &RowChange, column: &str) -> bool {
     }
 }
 
-fn cell(row: &RowChange, column: &str, whole: Paint) -> Pieces {
+/// What NULL is shown as: `\pset null`, else the word.
+fn null_word(null: &str) -> &str {
+    if null.is_empty() {
+        "NULL"
+    } else {
+        null
+    }
+}
+
+fn cell(row: &RowChange, column: &str, whole: Paint, null: &str) -> Pieces {
     let value = |image: &Option<Image>, paint: Paint| -> (String, Paint) {
         match image.as_ref().and_then(|i| i.get(column)) {
-            // NULL is the bare word, dimmed where no diff colour applies; a string that
-            // could read as NULL, as empty or as something it is not comes quoted.
+            // NULL is the `\pset null` text (the bare word by default), dimmed where no
+            // diff colour applies; a string that could read as NULL, as empty or as
+            // something it is not comes quoted.
             Some(Datum::Null) => (
-                "NULL".to_owned(),
+                escape::one_line(null),
                 if paint == Paint::Plain {
                     Paint::Null
                 } else {
                     paint
                 },
             ),
-            Some(Datum::Text(s)) => (shown(s), paint),
+            Some(Datum::Text(s)) => (shown(s, null), paint),
             None => (String::new(), paint),
         }
     };
@@ -205,12 +248,13 @@ fn cell(row: &RowChange, column: &str, whole: Paint) -> Pieces {
 
 /// A value as PostgreSQL's own text, escaped so it stays on its line and cannot drive
 /// the terminal, and quoted as an SQL literal (`'NULL'`, `''`, `'abc '`) where it could
-/// be mistaken: the empty string, any spelling of NULL, spaces at either end (a grid
-/// cell would hide them), or a leading quote.
-fn shown(value: &str) -> String {
+/// be mistaken: the empty string, any spelling of NULL or the text NULL is shown as
+/// (`null`), spaces at either end (a grid cell would hide them), or a leading quote.
+fn shown(value: &str, null: &str) -> String {
     let escaped = crate::render::escape::one_line(value);
     let ambiguous = value.is_empty()
         || value.eq_ignore_ascii_case("null")
+        || escaped == escape::one_line(null)
         || value.starts_with([' ', '\'', '\t'])
         || value.ends_with([' ', '\t']);
     if ambiguous {
@@ -220,9 +264,15 @@ fn shown(value: &str) -> String {
     }
 }
 
-/// Lays out the grid with its painted pieces.
-fn draw(columns: &[String], rows: &[Vec<Pieces>]) -> Text {
-    let columns: Vec<Column> = columns.iter().map(Column::text).collect();
+/// Lays out the grid with its painted pieces, numbers right-aligned as psql aligns them.
+fn draw(columns: &[String], rows: &[Vec<Pieces>], right_aligned: &[String]) -> Text {
+    let columns: Vec<Column> = columns
+        .iter()
+        .map(|name| Column {
+            name: name.clone(),
+            numeric: right_aligned.contains(name),
+        })
+        .collect();
     let mut grid = Grid::new(&columns);
     for row in rows {
         grid.row(
@@ -397,7 +447,7 @@ mod tests {
         );
         insta::assert_snapshot!(render("stock", &upserted, &key, false).to_string(), @r"
         INSERT stock: 1 row inserted, 1 row updated (showing 2)
-        note: the old values of rows updated by ON CONFLICT are not available before PostgreSQL 18; their new values are shown
+        note: the old values of rows an upsert updates were not read before it; the new values of the updated rows are shown
           action  | sku | qty
         ----------+-----+-----
          updated  | A-1 | 4
@@ -411,16 +461,48 @@ mod tests {
     }
 
     #[test]
+    fn pset_null_and_numbers_as_psql_shows_them() {
+        let key = RowKey::Primary(vec!["id".into()]);
+        let images = images(
+            CaptureKind::Update,
+            key.clone(),
+            &["id", "total", "note"],
+            &[
+                update("(1,10.50,)", "(1,-3,\"(null)\")"),
+                update("(22,7,x)", "(22,1234,)"),
+            ],
+            2,
+        );
+        let numbers = ["id".to_string(), "total".to_string()];
+        let look = Look {
+            all_columns: false,
+            null: "(null)",
+            right_aligned: &numbers,
+        };
+        insta::assert_snapshot!(render_with("t", &images, &key, &look).to_string(), @r"
+        UPDATE t: 2 rows updated (showing 2)
+         id |   total    |       note
+        ----+------------+-------------------
+          1 | 10.50 → -3 | (null) → '(null)'
+         22 |   7 → 1234 | x → (null)
+        ");
+        // The string NULL is quoted, NULL itself is the \\pset null text.
+        assert_eq!(shown("(null)", "(null)"), "'(null)'");
+        assert_eq!(shown("NULL", "(null)"), "'NULL'");
+        assert_eq!(shown("-", "(null)"), "-");
+    }
+
+    #[test]
     fn totals_use_thousands_and_values_are_escaped() {
         assert_eq!(thousands(1_000_000), "1,000,000");
         assert_eq!(thousands(999), "999");
-        assert_eq!(shown("a\u{1b}[2Jb\n"), "a\\x1b[2Jb\\n");
-        assert_eq!(shown("abc  "), "'abc  '");
-        assert_eq!(shown(" a'b "), "' a''b '");
-        assert_eq!(shown("  "), "'  '");
-        assert_eq!(shown(""), "''");
-        assert_eq!(shown("NULL"), "'NULL'");
-        assert_eq!(shown("null"), "'null'");
-        assert_eq!(shown("x"), "x");
+        assert_eq!(shown("a\u{1b}[2Jb\n", "NULL"), "a\\x1b[2Jb\\n");
+        assert_eq!(shown("abc  ", "NULL"), "'abc  '");
+        assert_eq!(shown(" a'b ", "NULL"), "' a''b '");
+        assert_eq!(shown("  ", "NULL"), "'  '");
+        assert_eq!(shown("", "NULL"), "''");
+        assert_eq!(shown("NULL", "NULL"), "'NULL'");
+        assert_eq!(shown("null", "NULL"), "'null'");
+        assert_eq!(shown("x", "NULL"), "x");
     }
 }

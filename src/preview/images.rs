@@ -14,13 +14,23 @@
 //! (`1.0` and `1.00` differ), and the capture is not used where the session's output
 //! settings would print two different values alike (`extra_float_digits` below 1).
 //!
+//! An UPDATE's new image may come narrowed to the columns the statement can change
+//! ([`ImageSink::narrow_new`]; `preview::statement::narrowed_fields` says when): the
+//! server then prints only those, and the sink splices them into the old image field by
+//! field, as printed. `record_out` quotes each field on its own, so the result is the
+//! text the server prints for the whole new row, and everything below (digest, spill,
+//! net change, diff) sees whole rows either way. Rows stream through without a copy
+//! per row: fields are read in place ([`super::record`]), spill lines are escaped
+//! straight into a buffer in front of the gzip encoder.
+//!
 //! # Digest
 //!
 //! SHA-256 over `b"pgward-images-v2\n"`, the column names (count, then each as a
 //! big-endian u64 length and its bytes), then, for each row in arrival order,
 //! `b"row\n"`, one kind byte (`I` inserted, `U` updated, `D` deleted), then the old and
 //! the new image, each framed as `0x00` when absent or `0x01`, its length in bytes as a
-//! big-endian u64, and the bytes: the record text exactly as the server sent it. The
+//! big-endian u64, and the bytes: the whole row's record text exactly as the server
+//! prints it (a narrowed new image is digested spliced, so the digest is the same). The
 //! ctid is not digested (it is where a row lives, not what it holds).
 //!
 //! # Spill file
@@ -40,12 +50,19 @@ use flate2::Compression;
 use sha2::{Digest, Sha256};
 use tokio_postgres::SimpleQueryRow;
 
+use super::conflict::Prior;
 use super::keys::RowKey;
 use super::net::{NetRows, NetWriter};
 use super::rewrite::{CaptureColumn, CaptureKind};
 
+/// Why an upsert's updated rows come without old values when nothing else is known.
+const UPSERT_OLD: &str = "the old values of rows an upsert updates were not read before it";
+
 /// How many changed rows are kept for display unless configured otherwise.
 pub const DEFAULT_SHOWN: usize = 20;
+
+/// Bytes of spill lines gathered before they go to the gzip encoder.
+const SPILL_BUFFER: usize = 64 * 1024;
 
 /// Why captured rows could not be taken in.
 #[derive(Debug, thiserror::Error)]
@@ -131,7 +148,7 @@ impl ChangeKind {
 }
 
 /// One column value of an image.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Datum {
     /// SQL NULL.
     Null,
@@ -250,6 +267,9 @@ pub struct Images {
     pub spill: Option<Spill>,
     /// Every row reduced to hashes, for the transaction's net change.
     pub net: NetRows,
+    /// Why rows an upsert updated are shown without their old values; `None` when every
+    /// updated row has them.
+    pub old_values: Option<String>,
 }
 
 impl Images {
@@ -287,6 +307,15 @@ pub struct ImageSink {
     deleted: u64,
     hasher: Sha256,
     net: NetWriter,
+    /// For an upsert: the old images read before it, or why there are none.
+    prior: Result<Prior, String>,
+    /// Rows an upsert updated that came without their old image.
+    unpaired: u64,
+    /// The new image carries only these fields of the row (ascending): see
+    /// [`ImageSink::narrow_new`].
+    new_fields: Option<Vec<usize>>,
+    /// The whole new image, spliced together (reused from row to row).
+    spliced: String,
 }
 
 impl std::fmt::Debug for ImageSink {
@@ -299,7 +328,9 @@ impl std::fmt::Debug for ImageSink {
 }
 
 struct SpillWriter {
-    encoder: GzEncoder<BufWriter<File>>,
+    /// Lines are buffered before the encoder: it pays a fixed cost per write (it
+    /// clears its output buffer each time), too much to pay once per row.
+    encoder: BufWriter<GzEncoder<BufWriter<File>>>,
     /// The file, or for a nameless one the directory it is in (for messages).
     path: PathBuf,
     named: bool,
@@ -343,7 +374,30 @@ impl ImageSink {
             updated: 0,
             deleted: 0,
             hasher,
+            prior: Err(UPSERT_OLD.into()),
+            unpaired: 0,
+            new_fields: None,
+            spliced: String::new(),
         }
+    }
+
+    /// For an upsert: the old images of the rows it may update, read before it ran
+    /// ([`super::conflict`]), or why they were not read. Each updated row is paired
+    /// with its old image by its conflict key.
+    pub fn with_prior(mut self, prior: Result<Prior, String>) -> ImageSink {
+        self.prior = prior;
+        self
+    }
+
+    /// Takes new images that carry only the row's fields at `fields` (ascending
+    /// positions in the table's columns), as `record_out(ROW(…))` prints them
+    /// ([`super::rewrite::narrow_new_image`]), because the statement cannot change any
+    /// other column. Each is spliced into the row's old image, field by field as
+    /// printed, which gives exactly the text `record_out` prints for the whole new row
+    /// (it quotes each field on its own): the digest, the spill and the diff see the
+    /// whole new row.
+    pub fn narrow_new(&mut self, fields: Vec<usize>) {
+        self.new_fields = Some(fields);
     }
 
     /// Opens the spill file now, before the statement runs, when this capture carries
@@ -359,20 +413,28 @@ impl ImageSink {
     /// Takes one row of a `simple_query` result; pgward's columns are its last ones.
     pub fn push_simple(&mut self, row: &SimpleQueryRow) -> Result<(), ImageError> {
         let wanted = self.kind.columns();
-        let names: Vec<&str> = row.columns().iter().map(|c| c.name()).collect();
+        let columns = row.columns();
+        // Built only when the row does not fit: this runs once per captured row.
         let mismatch = || ImageError::Columns {
             expected: wanted
                 .iter()
                 .map(|c| c.name())
                 .collect::<Vec<_>>()
                 .join(", "),
-            found: names.join(", "),
+            found: columns
+                .iter()
+                .map(|c| c.name())
+                .collect::<Vec<_>>()
+                .join(", "),
         };
-        let base = names.len().checked_sub(wanted.len()).ok_or_else(mismatch)?;
+        let base = columns
+            .len()
+            .checked_sub(wanted.len())
+            .ok_or_else(mismatch)?;
         let mut captured = CapturedRow::default();
         for (offset, column) in wanted.iter().enumerate() {
             let index = base + offset;
-            if names.get(index) != Some(&column.name()) {
+            if columns.get(index).map(|c| c.name()) != Some(column.name()) {
                 return Err(mismatch());
             }
             let value = row.try_get(index).map_err(|_| mismatch())?;
@@ -388,6 +450,43 @@ impl ImageSink {
 
     /// Takes one row.
     pub fn push(&mut self, row: CapturedRow<'_>) -> Result<(), ImageError> {
+        let Some(fields) = &self.new_fields else {
+            return self.push_whole(row);
+        };
+        let (Some(old), Some(new)) = (row.old, row.new) else {
+            return Err(ImageError::Malformed(
+                "a narrowed new image without its old image".into(),
+            ));
+        };
+        let mut spliced = std::mem::take(&mut self.spliced);
+        let taken = splice(old, new, fields, self.columns.len(), &mut spliced).and_then(|()| {
+            self.push_whole(CapturedRow {
+                new: Some(&spliced),
+                ..row
+            })
+        });
+        self.spliced = spliced;
+        taken
+    }
+
+    fn push_whole(&mut self, row: CapturedRow<'_>) -> Result<(), ImageError> {
+        let paired;
+        let row = match (self.kind, row.old, row.new, row.inserted) {
+            (CaptureKind::Upsert, None, Some(new), Some(false)) => {
+                paired = match &mut self.prior {
+                    Ok(prior) => prior.take(new)?,
+                    Err(_) => None,
+                };
+                if paired.is_none() {
+                    self.unpaired += 1;
+                }
+                CapturedRow {
+                    old: paired.as_deref(),
+                    ..row
+                }
+            }
+            _ => row,
+        };
         let kind = match (row.old, row.new) {
             (Some(_), Some(_)) => ChangeKind::Updated,
             (Some(_), None) => ChangeKind::Deleted,
@@ -446,7 +545,11 @@ impl ImageSink {
                     path: path.clone(),
                     source,
                 };
-                let buffered = writer.encoder.finish().map_err(io)?;
+                let encoder = writer
+                    .encoder
+                    .into_inner()
+                    .map_err(|e| io(e.into_error()))?;
+                let buffered = encoder.finish().map_err(io)?;
                 let file = buffered.into_inner().map_err(|e| io(e.into_error()))?;
                 Some(Spill {
                     file,
@@ -455,7 +558,16 @@ impl ImageSink {
                 })
             }
         };
+        let old_values = (self.unpaired > 0).then(|| match &self.prior {
+            Err(why) => why.clone(),
+            Ok(_) => format!(
+                "{} updated rows were not among the rows read before the statement: their \
+                 old values are not captured",
+                self.unpaired
+            ),
+        });
         Ok(Images {
+            old_values,
             kind: self.kind,
             shown: self.shown,
             total: self.total,
@@ -490,31 +602,105 @@ impl ImageSink {
         let Some(writer) = self.spill.as_mut() else {
             return Ok(());
         };
-        let line = format!(
-            "{}\t{}\t{}\n",
-            char::from(kind.digest_byte()),
-            row.old.map(spill_escape).unwrap_or_default(),
-            row.new.map(spill_escape).unwrap_or_default()
-        );
-        writer
-            .encoder
-            .write_all(line.as_bytes())
-            .map_err(|source| ImageError::Spill {
-                path: writer.path.clone(),
-                source,
-            })?;
+        write_spill_line(&mut writer.encoder, kind, row).map_err(|source| ImageError::Spill {
+            path: writer.path.clone(),
+            source,
+        })?;
         writer.rows += 1;
         Ok(())
     }
 }
 
-/// An image on one spill line: `\` as `\\`, line feed, carriage return and tab as `\n`,
-/// `\r`, `\t`.
-fn spill_escape(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('\n', "\\n")
-        .replace('\r', "\\r")
-        .replace('\t', "\\t")
+/// The whole new row's `record_out` text into `out`: the `width` fields of `old`, with
+/// the ones at `fields` (ascending) taken from `narrowed`, each as printed.
+fn splice(
+    old: &str,
+    narrowed: &str,
+    fields: &[usize],
+    width: usize,
+    out: &mut String,
+) -> Result<(), ImageError> {
+    use super::record::Field;
+    let malformed = |what: &str, text: &str| {
+        ImageError::Malformed(format!("{what} does not fit the table: {}", excerpt(text)))
+    };
+    // `()` is one NULL field when one field is expected (see `Image::parse`).
+    let mut olds = super::record::fields(old).ok_or_else(|| malformed("an old image", old))?;
+    let mut news =
+        super::record::fields(narrowed).ok_or_else(|| malformed("a new image", narrowed))?;
+    let (old_null, new_null) = (
+        old == "()" && width == 1,
+        narrowed == "()" && fields.len() == 1,
+    );
+    fn take<'a>(fields: &mut super::record::Fields<'a>, null: bool) -> Option<Field<'a>> {
+        match fields.next() {
+            Some(Ok(field)) => Some(field),
+            None if null => Some(Field::Null),
+            _ => None,
+        }
+    }
+    out.clear();
+    out.push('(');
+    let mut wanted = fields.iter().peekable();
+    for i in 0..width {
+        if i > 0 {
+            out.push(',');
+        }
+        let from_old = take(&mut olds, old_null).ok_or_else(|| malformed("an old image", old))?;
+        let field = if wanted.peek() == Some(&&i) {
+            wanted.next();
+            take(&mut news, new_null).ok_or_else(|| malformed("a new image", narrowed))?
+        } else {
+            from_old
+        };
+        match field {
+            Field::Null => {}
+            Field::Plain(text) => out.push_str(text),
+            Field::Quoted(raw) => {
+                out.push('"');
+                out.push_str(raw);
+                out.push('"');
+            }
+        }
+    }
+    out.push(')');
+    if wanted.next().is_some() || olds.next().is_some() || news.next().is_some() {
+        return Err(malformed("an image", narrowed));
+    }
+    Ok(())
+}
+
+/// Writes one row's spill line (see the module docs).
+fn write_spill_line(
+    out: &mut impl Write,
+    kind: ChangeKind,
+    row: &CapturedRow<'_>,
+) -> io::Result<()> {
+    out.write_all(&[kind.digest_byte(), b'\t'])?;
+    write_escaped(out, row.old.unwrap_or_default())?;
+    out.write_all(b"\t")?;
+    write_escaped(out, row.new.unwrap_or_default())?;
+    out.write_all(b"\n")
+}
+
+/// Writes an image as it stands on a spill line: `\` as `\\`, line feed, carriage
+/// return and tab as `\n`, `\r`, `\t`; the runs between them as they are.
+fn write_escaped(out: &mut impl Write, text: &str) -> io::Result<()> {
+    let bytes = text.as_bytes();
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            _ => continue,
+        };
+        out.write_all(&bytes[run..i])?;
+        out.write_all(escape)?;
+        run = i + 1;
+    }
+    out.write_all(&bytes[run..])
 }
 
 /// Reads an image back from its spill form.
@@ -579,7 +765,10 @@ fn open_spill(to: &SpillTo) -> Result<Option<SpillWriter>, ImageError> {
         }
     };
     Ok(Some(SpillWriter {
-        encoder: GzEncoder::new(BufWriter::new(file), Compression::fast()),
+        encoder: BufWriter::with_capacity(
+            SPILL_BUFFER,
+            GzEncoder::new(BufWriter::new(file), Compression::fast()),
+        ),
         path,
         named,
         rows: 0,
@@ -598,52 +787,10 @@ fn excerpt(text: &str) -> String {
 /// The fields of `record_out` text: `None` for SQL NULL (an empty, unquoted field),
 /// the text otherwise. `None` overall when `text` is not one record.
 pub(super) fn record_fields(text: &str) -> Option<Vec<Datum>> {
-    let inner = text.strip_prefix('(')?.strip_suffix(')')?;
-    if inner.is_empty() {
-        return Some(Vec::new());
-    }
-    let mut fields = Vec::new();
-    let mut chars = inner.chars().peekable();
-    loop {
-        match chars.peek() {
-            None | Some(',') => fields.push(Datum::Null),
-            Some('"') => {
-                chars.next();
-                let mut value = String::new();
-                loop {
-                    match chars.next()? {
-                        '\\' => value.push(chars.next()?),
-                        '"' if chars.peek() == Some(&'"') => {
-                            chars.next();
-                            value.push('"');
-                        }
-                        '"' => break,
-                        c => value.push(c),
-                    }
-                }
-                fields.push(Datum::Text(value));
-            }
-            Some(_) => {
-                let mut value = String::new();
-                while let Some(&c) = chars.peek() {
-                    if c == ',' {
-                        break;
-                    }
-                    if matches!(c, '"' | '\\' | '(' | ')') {
-                        return None;
-                    }
-                    value.push(c);
-                    chars.next();
-                }
-                fields.push(Datum::Text(value));
-            }
-        }
-        match chars.next() {
-            None => return Some(fields),
-            Some(',') => {}
-            Some(_) => return None,
-        }
-    }
+    super::record::fields(text)?
+        .map(|field| field.map(|f| f.to_datum()))
+        .collect::<Result<_, ()>>()
+        .ok()
 }
 
 #[cfg(test)]
@@ -763,6 +910,38 @@ z",,null,"","{x,""}""}")"#,
         assert_eq!(kind, ChangeKind::Updated);
         assert_eq!(old.as_deref(), Some("(7,\"a\nb\\\\\")"));
         assert_eq!(new.as_deref(), Some("(7,c)"));
+    }
+
+    #[test]
+    fn narrowed_new_images_are_spliced_into_the_old_ones_as_printed() {
+        let mut out = String::new();
+        let spliced = |old: &str, narrowed: &str, fields: &[usize], width: usize| {
+            let mut out = String::new();
+            splice(old, narrowed, fields, width, &mut out).map(|()| out)
+        };
+        assert_eq!(
+            spliced(r#"(1,"a b",,x)"#, r#"("",7)"#, &[1, 3], 4).expect("splice"),
+            r#"(1,"",,7)"#
+        );
+        assert_eq!(
+            spliced(r#"(1,"a ""b""",2)"#, "()", &[2], 3).expect("one NULL"),
+            r#"(1,"a ""b""",)"#
+        );
+        assert_eq!(spliced("()", "(5)", &[0], 1).expect("one column"), "(5)");
+        assert_eq!(spliced("(5)", "()", &[0], 1).expect("to NULL"), "()");
+        assert_eq!(spliced("(,)", "(,)", &[0, 1], 2).expect("NULLs"), "(,)");
+        for (old, narrowed, fields, width) in [
+            ("(1,2)", "(3)", &[0, 1][..], 2),
+            ("(1,2)", "(3,4)", &[1][..], 2),
+            ("(1,2,3)", "(3)", &[1][..], 2),
+            ("(1)", "(3)", &[1][..], 2),
+            ("(1,\"2)", "(3)", &[0][..], 2),
+        ] {
+            assert!(
+                splice(old, narrowed, fields, width, &mut out).is_err(),
+                "{old} {narrowed}"
+            );
+        }
     }
 
     #[test]

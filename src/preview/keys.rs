@@ -88,6 +88,33 @@ pub async fn row_key(client: &Client, relid: u32) -> Result<RowKey, PreviewError
     Ok(RowKey::Ctid)
 }
 
+/// The table's columns that psql right-aligns: those whose type, or a domain's base
+/// type, is one of psql's `column_type_alignment` numbers (the integer, float and
+/// numeric types, oid, xid, xid8, cid and money). The server describes a domain column
+/// by its base type, so psql aligns it as that.
+pub async fn right_aligned(client: &Client, relid: u32) -> Result<Vec<String>, PreviewError> {
+    let rows = client
+        .query(
+            "SELECT a.attname::pg_catalog.text FROM pg_catalog.pg_attribute a \
+             WHERE a.attrelid OPERATOR(pg_catalog.=) $1::pg_catalog.oid \
+               AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped \
+               AND (WITH RECURSIVE chain(typ) AS ( \
+                      SELECT a.atttypid \
+                      UNION ALL \
+                      SELECT t.typbasetype FROM pg_catalog.pg_type t \
+                      JOIN chain ON t.oid OPERATOR(pg_catalog.=) chain.typ \
+                      WHERE t.typtype OPERATOR(pg_catalog.=) 'd') \
+                    SELECT pg_catalog.bool_or(typ OPERATOR(pg_catalog.=) ANY \
+                      ('{21,23,20,700,701,1700,26,28,5069,29,790}'::pg_catalog.oid[])) FROM chain) \
+             ORDER BY a.attnum",
+            &[&relid],
+        )
+        .await?;
+    rows.iter()
+        .map(|row| row.try_get(0).map_err(PreviewError::from))
+        .collect()
+}
+
 /// The table's columns in order (dropped and system columns left out).
 pub async fn columns(client: &Client, relid: u32) -> Result<Vec<String>, PreviewError> {
     let rows = client

@@ -1,10 +1,15 @@
 //! What a write did, shown before anyone commits: per-table counts ([`counts`]), the
-//! capture of before/after images by rewriting the statement ([`rewrite`], [`images`]),
-//! where before-images are spilled ([`spill`]), the row-level diff ([`diff`]), the cascade collector ([`cascade`]), how rows are keyed
-//! ([`keys`]), the transaction's net change per table ([`net`]), DDL facts ([`ddl`]), whether work
-//! undone inside a statement can be in its counts ([`undo`]), and the change digest that binds them ([`digest`]).
+//! capture of before/after images by rewriting the statement ([`rewrite`], [`images`],
+//! read field by field by [`record`]), where before-images are spilled ([`spill`]), the
+//! row-level diff ([`diff`]), the cascade collector ([`cascade`]), how rows are keyed
+//! ([`keys`]), the transaction's net change per table ([`net`]), DDL facts ([`ddl`]),
+//! whether work undone inside a statement can be in its counts ([`partial_undo`]), and
+//! the change digest that binds them ([`digest`]).
 
 pub mod cascade;
+pub mod cascade_images;
+pub mod conflict;
+pub mod constant;
 pub mod counts;
 pub mod ddl;
 pub mod diff;
@@ -13,8 +18,10 @@ pub mod eligible;
 pub mod error;
 pub mod images;
 pub mod keys;
+pub mod merge;
 pub mod net;
 pub mod partial_undo;
+pub mod record;
 pub mod relation;
 pub mod revert;
 pub mod rewrite;

@@ -25,8 +25,6 @@ use std::io::{self, BufReader, Read, Seek, Write};
 
 use sha2::{Digest, Sha256};
 
-use super::images::Datum;
-
 /// Bytes of entries kept in memory before they move to a spill file.
 pub const IN_MEMORY: usize = 1 << 20;
 
@@ -94,21 +92,24 @@ fn hash(bytes: &[u8]) -> Hash {
 
 /// The hash of a row's key: the fields at `indices` of its `record_out` text, each
 /// framed (`0` for SQL NULL, `1`, length and bytes otherwise). `None` when the text is
-/// not a record with those fields.
-fn key_hash(text: &str, indices: &[usize]) -> Option<Hash> {
-    let fields = super::images::record_fields(text)?;
-    let mut framed = Vec::new();
+/// not a record with those fields. `scratch` holds a quoted field while it is unescaped,
+/// so a row costs no allocation.
+fn key_hash(text: &str, indices: &[usize], scratch: &mut String) -> Option<Hash> {
+    let mut hasher = Sha256::new();
     for &i in indices {
-        match fields.get(i)? {
-            Datum::Null => framed.push(0),
-            Datum::Text(t) => {
-                framed.push(1);
-                framed.extend_from_slice(&(t.len() as u64).to_be_bytes());
-                framed.extend_from_slice(t.as_bytes());
-            }
+        let field = super::record::fields(text)?.nth(i)?.ok()?;
+        if field.unescape_into(scratch) {
+            hasher.update([1]);
+            hasher.update((scratch.len() as u64).to_be_bytes());
+            hasher.update(scratch.as_bytes());
+        } else {
+            hasher.update([0]);
         }
     }
-    Some(hash(&framed))
+    let full = hasher.finalize();
+    let mut h = Hash::default();
+    h.copy_from_slice(&full[..16]);
+    Some(h)
 }
 
 /// Where entries are, for one statement.
@@ -128,6 +129,8 @@ pub struct NetWriter {
     unknown: Option<String>,
     rekeyed: bool,
     counts: NetCounts,
+    /// Reused while a key field is unescaped.
+    scratch: String,
 }
 
 impl NetWriter {
@@ -144,6 +147,7 @@ impl NetWriter {
             unknown,
             rekeyed: false,
             counts: NetCounts::default(),
+            scratch: String::new(),
         }
     }
 
@@ -163,10 +167,14 @@ impl NetWriter {
         let Some(indices) = self.key.as_deref() else {
             return;
         };
-        let side = |text: Option<&str>| -> Result<Option<(Hash, Hash)>, ()> {
+        let scratch = &mut self.scratch;
+        let mut side = |text: Option<&str>| -> Result<Option<(Hash, Hash)>, ()> {
             match text {
                 None => Ok(None),
-                Some(t) => Ok(Some((key_hash(t, indices).ok_or(())?, hash(t.as_bytes())))),
+                Some(t) => Ok(Some((
+                    key_hash(t, indices, scratch).ok_or(())?,
+                    hash(t.as_bytes()),
+                ))),
             }
         };
         let (Ok(old), Ok(new)) = (side(old), side(new)) else {

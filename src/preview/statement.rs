@@ -16,12 +16,14 @@ use sqlparser::parser::Parser;
 use tokio_postgres::Client;
 
 use super::cascade::{self, CascadeAction, CascadeEffect};
+use super::conflict;
 use super::counts::{self, Baseline, TableCounts};
 use super::ddl::{self, LockMode};
 use super::diff;
 use super::eligible;
 use super::images::Images;
 use super::keys::{self, RowKey};
+use super::merge;
 use super::partial_undo;
 use super::relation::{display_name, Relation};
 use super::rewrite::{self, Capture, WhereShape};
@@ -94,6 +96,8 @@ pub struct Plan {
     pub key: RowKey,
     /// The target's columns, in order: the names of an image's fields.
     pub columns: Vec<String>,
+    /// Those of them psql right-aligns (numbers), for the diff.
+    pub right_aligned: Vec<String>,
     /// Foreign-key effects predicted before it ran; `Err` says why none were predicted.
     pub cascade: Option<Result<Vec<CascadeEffect>, String>>,
     /// For TRUNCATE: each table it reaches (partitions, children and CASCADE
@@ -120,6 +124,12 @@ pub struct Plan {
     /// The server confirmed that a row capture of the target has exactly the typed
     /// statement's effect (see [`eligible`]).
     pub capture_checked: bool,
+    /// For an upsert: the read of the old values of the rows it may update, or why
+    /// there is none ([`conflict`]).
+    pub old_values: Option<Result<conflict::PreRead, String>>,
+    /// An UPDATE's capture returns only these fields of each new row (ascending
+    /// positions in [`Plan::columns`]): see [`narrowed_fields`].
+    pub new_fields: Option<Vec<usize>>,
 }
 
 fn parse(text: &str) -> Option<Statement> {
@@ -213,6 +223,8 @@ pub async fn plan(
     let mut plan = Plan {
         tid_join,
         capture_checked: false,
+        old_values: None,
+        new_fields: None,
         text: text.to_string(),
         kind,
         guard_kind: kind,
@@ -221,6 +233,7 @@ pub async fn plan(
         capture,
         key: RowKey::Ctid,
         columns: Vec::new(),
+        right_aligned: Vec::new(),
         cascade: None,
         truncated: Vec::new(),
         estimated: Vec::new(),
@@ -231,7 +244,7 @@ pub async fn plan(
         notes: Vec::new(),
     };
     client.batch_execute(PLAN_BEGIN).await?;
-    let gathered = gather(client, statement.as_ref(), &mut plan).await;
+    let gathered = gather(client, statement.as_ref(), &mut plan, ctx.read_committed).await;
     client.batch_execute(PLAN_END).await?;
     if let Err(e) = gathered {
         plan.notes
@@ -257,17 +270,102 @@ pub fn judge_prepared(plan: &mut Plan, prepared: &str) {
     plan.where_shape = rewrite::where_clause(prepared);
 }
 
+/// Narrows an UPDATE's capture to the columns it can change, when the server's rules
+/// say which those are: see [`narrowed_fields`].
+async fn narrow(client: &Client, relid: u32, plan: &mut Plan) -> Result<(), super::PreviewError> {
+    let Capture::Rows {
+        sql,
+        kind: rewrite::CaptureKind::Update,
+        ..
+    } = &mut plan.capture
+    else {
+        return Ok(());
+    };
+    let Some(assigned) = rewrite::assigned_columns(&plan.text) else {
+        return Ok(());
+    };
+    let Some(fields) = narrowed_fields(client, relid, &plan.columns, &assigned).await? else {
+        return Ok(());
+    };
+    let names: Vec<String> = fields.iter().map(|&i| plan.columns[i].clone()).collect();
+    if let Ok(narrowed) = rewrite::narrow_new_image(sql, &names) {
+        *sql = narrowed;
+        plan.new_fields = Some(fields);
+    }
+    Ok(())
+}
+
+/// The columns of `relid` (positions in `columns`, ascending) that an UPDATE assigning
+/// `assigned` can change: those, and every column that is a stored generated column in
+/// the target or any of its partitions or inheritance children, which PostgreSQL
+/// recomputes on every update. Any other column of the new row holds the old row's
+/// value, so the capture needs only these fields of the new image and takes the rest
+/// from the old one (issue 12, item 11: half the output-function calls per row).
+///
+/// `None`, and the capture keeps the whole new row, when anything else could change a
+/// column: a BEFORE row trigger (which can rewrite NEW) on the target or on any of its
+/// partitions or inheritance children (a row moving to another partition fires that
+/// partition's BEFORE INSERT triggers), or an assigned name that is not a column here.
+pub async fn narrowed_fields(
+    client: &Client,
+    relid: u32,
+    columns: &[String],
+    assigned: &[String],
+) -> Result<Option<Vec<usize>>, super::PreviewError> {
+    // tgtype bit 0 is ROW, bit 1 BEFORE (pg_trigger.h); disabled triggers count too,
+    // since session_replication_role decides whether they fire.
+    let row = client
+        .query_one(
+            "WITH RECURSIVE tree(relid) AS ( \
+                 SELECT $1::pg_catalog.oid \
+                 UNION SELECT i.inhrelid FROM pg_catalog.pg_inherits i \
+                 JOIN tree ON i.inhparent OPERATOR(pg_catalog.=) tree.relid) \
+             SELECT EXISTS (SELECT FROM pg_catalog.pg_trigger t JOIN tree \
+                              ON t.tgrelid OPERATOR(pg_catalog.=) tree.relid \
+                            WHERE (t.tgtype::pg_catalog.int4 OPERATOR(pg_catalog.&) 3) \
+                                  OPERATOR(pg_catalog.=) 3), \
+                    ARRAY(SELECT DISTINCT a.attname::pg_catalog.text \
+                          FROM pg_catalog.pg_attribute a JOIN tree \
+                            ON a.attrelid OPERATOR(pg_catalog.=) tree.relid \
+                          WHERE a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped \
+                            AND a.attgenerated OPERATOR(pg_catalog.<>) '')",
+            &[&relid],
+        )
+        .await?;
+    let before_row_trigger: bool = row.try_get(0)?;
+    let generated: Vec<String> = row.try_get(1)?;
+    if before_row_trigger {
+        return Ok(None);
+    }
+    let position = |name: &String| columns.iter().position(|c| c == name);
+    let Some(mut fields) = assigned
+        .iter()
+        .map(position)
+        .collect::<Option<Vec<usize>>>()
+    else {
+        return Ok(None);
+    };
+    // Generated in a partition or child too (PostgreSQL 15 lets an inheritance child
+    // generate a column its parent stores): a column of the target's image by name.
+    fields.extend(generated.iter().filter_map(position));
+    fields.sort_unstable();
+    fields.dedup();
+    Ok((!fields.is_empty() && fields.len() < columns.len()).then_some(fields))
+}
+
 async fn gather(
     client: &Client,
     statement: Option<&Statement>,
     plan: &mut Plan,
+    read_committed: bool,
 ) -> Result<(), super::PreviewError> {
     if let Some(name) = rewrite::target(&plan.text) {
         if let Some((relid, _)) = counts::resolve_table(client, &name).await? {
             let relation = Relation::by_oid(client, relid).await?;
             plan.key = keys::row_key(client, relid).await?;
             plan.columns = keys::columns(client, relid).await?;
-            plan.target = Some(relation);
+            plan.right_aligned = keys::right_aligned(client, relid).await?;
+            plan.target = Some(relation.clone());
             if matches!(plan.capture, Capture::Rows { .. }) {
                 let blocker = match eligible::capture_blocker(client, relid).await? {
                     Some(reason) => Some(reason),
@@ -277,6 +375,50 @@ async fn gather(
                     plan.capture = Capture::CountsOnly { reason };
                 }
                 plan.capture_checked = true;
+                narrow(client, relid, plan).await?;
+            }
+            if plan.kind == WriteKind::Merge {
+                let blocker = match eligible::capture_blocker(client, relid).await? {
+                    Some(reason) => Some(reason),
+                    None => eligible::lossy_output(client).await?,
+                };
+                plan.capture = match blocker {
+                    Some(reason) => Capture::CountsOnly { reason },
+                    None if read_committed => Capture::CountsOnly {
+                        reason: "under READ COMMITTED a concurrent change could slip between \
+                                 the MERGE and the reads of its rows: counts only (REPEATABLE \
+                                 READ, the default, shows every row)"
+                            .into(),
+                    },
+                    None => match merge::read_around(
+                        client,
+                        &relation,
+                        plan.key.columns(),
+                        &plan.columns,
+                        &plan.text,
+                    )
+                    .await?
+                    {
+                        Ok(read) => Capture::Around(read),
+                        Err(reason) => Capture::CountsOnly { reason },
+                    },
+                };
+            }
+            if let Capture::Rows {
+                kind: rewrite::CaptureKind::Upsert,
+                ..
+            } = &plan.capture
+            {
+                plan.old_values = Some(
+                    conflict::pre_read(
+                        client,
+                        &relation,
+                        &plan.columns,
+                        &plan.text,
+                        read_committed,
+                    )
+                    .await?,
+                );
             }
         }
     }
@@ -355,7 +497,7 @@ async fn gather(
 
 /// Whether an UPDATE or DELETE names its target with ONLY, as PostgreSQL's parser reads
 /// it (inheritance children are then left alone).
-fn writes_only(text: &str) -> bool {
+pub(crate) fn writes_only(text: &str) -> bool {
     use pg_query::NodeEnum;
     let Ok(parsed) = pg_query::parse(text, pg_query::ParserOptions::DEFAULT) else {
         return false;
@@ -594,7 +736,7 @@ pub async fn after(
 }
 
 /// The target and its partitions and inheritance children, at any depth.
-async fn tree(client: &Client, relid: u32) -> Result<Vec<u32>, super::PreviewError> {
+pub async fn tree(client: &Client, relid: u32) -> Result<Vec<u32>, super::PreviewError> {
     let rows = client
         .query(
             "WITH RECURSIVE down(relid) AS ( \
@@ -848,6 +990,7 @@ impl Report {
                 WriteKind::Update => u + self.moved(),
                 WriteKind::Delete => d,
                 WriteKind::Insert => i + u,
+                WriteKind::Merge => i + u + d,
                 _ => images.total as i64,
             };
             if server != images.total as i64 {
@@ -959,11 +1102,22 @@ impl Report {
     /// Names and messages from the server are escaped to one line each; colour is
     /// applied at the screen.
     pub fn render(&self, all_columns: bool) -> Text {
+        self.render_with(all_columns, "")
+    }
+
+    /// As [`Report::render`], NULL shown in the diff as `null` says (psql's `\pset null`;
+    /// empty for the word NULL).
+    pub fn render_with(&self, all_columns: bool, null: &str) -> Text {
         let mut out = String::new();
         let mut text = Text::new();
         let target = self.plan.target.as_ref().map(Relation::display);
         if let (Some(images), Some(table)) = (&self.images, &target) {
-            text.append(diff::render(table, images, &self.plan.key, all_columns));
+            let look = diff::Look {
+                all_columns,
+                null,
+                right_aligned: &self.plan.right_aligned,
+            };
+            text.append(diff::render_with(table, images, &self.plan.key, &look));
         } else if let Some(reason) = &self.counts_only {
             if self.plan.kind != WriteKind::Ddl && self.plan.kind != WriteKind::Truncate {
                 out.push_str(&format!(
@@ -1253,6 +1407,7 @@ mod tests {
                 },
                 key: RowKey::Ctid,
                 columns: Vec::new(),
+                right_aligned: Vec::new(),
                 cascade: None,
                 truncated: Vec::new(),
                 estimated: Vec::new(),
@@ -1263,6 +1418,8 @@ mod tests {
                 notes: Vec::new(),
                 tid_join: false,
                 capture_checked: false,
+                old_values: None,
+                new_fields: None,
             },
             rows: None,
             images: None,

@@ -47,6 +47,23 @@ pub struct Target<'a> {
     pub columns: usize,
     /// `\gx`: expanded for this result, whatever `pset.expanded` says.
     pub force_expanded: bool,
+    /// psql's own footers (a describe page's `Indexes:` and the lines under it): when
+    /// given they replace the `(N rows)` default footer, as `printTableAddFooter` with
+    /// `default_footer` off does.
+    pub footers: Option<&'a [String]>,
+}
+
+/// The footer lines of a result that ends: its own footers, else `(N rows)` unless
+/// `\pset footer off` (psql's `footers_with_default`); none with tuples only.
+fn footer_lines(pset: &Pset, own: Option<&[String]>, rows: u64) -> Vec<String> {
+    if pset.tuples_only {
+        return Vec::new();
+    }
+    match own {
+        Some(lines) => lines.to_vec(),
+        None if pset.footer => vec![footer(rows)],
+        None => Vec::new(),
+    }
 }
 
 /// Draws `rows` of a result with `columns` as psql would.
@@ -59,10 +76,11 @@ pub fn table(
     let pset = target.pset;
     let expanded = target.force_expanded || pset.expanded == Expanded::On;
     let value = |v: &Option<String>| -> String { v.clone().unwrap_or_else(|| pset.null.clone()) };
+    let own = target.footers;
     match pset.format {
         Format::Csv => csv(columns, rows, pset, expanded, part, value),
-        Format::Unaligned if expanded => unaligned_vertical(columns, rows, pset, part, value),
-        Format::Unaligned => unaligned(columns, rows, pset, part, value),
+        Format::Unaligned if expanded => unaligned_vertical(columns, rows, pset, part, own, value),
+        Format::Unaligned => unaligned(columns, rows, pset, part, own, value),
         Format::Aligned => {
             let heads: Vec<Lines> = columns.iter().map(|c| Lines::of(&c.name)).collect();
             let cells: Vec<Vec<Lines>> = rows
@@ -77,16 +95,16 @@ pub fn table(
                 })
                 .collect();
             if expanded {
-                return vertical(&heads, &cells, pset, part);
+                return vertical(&heads, &cells, pset, part, own);
             }
             let right: Vec<bool> = columns.iter().map(|c| c.numeric).collect();
-            let aligned = Aligned::new(&heads, &cells, pset);
+            let aligned = Aligned::new(&heads, &cells, pset, own);
             let auto = pset.expanded == Expanded::Auto
                 && target.columns > 0
                 && columns.len() > 1
                 && (target.columns < aligned.header_total || target.columns < aligned.total);
             if auto {
-                vertical(&heads, &cells, pset, part)
+                vertical(&heads, &cells, pset, part, own)
             } else {
                 aligned.draw(&heads, &cells, &right, part)
             }
@@ -163,12 +181,13 @@ struct Aligned {
     total: usize,
     header_total: usize,
     tuples_only: bool,
-    footer: bool,
     title: Option<String>,
+    pset: Pset,
+    own: Option<Vec<String>>,
 }
 
 impl Aligned {
-    fn new(heads: &[Lines], cells: &[Vec<Lines>], pset: &Pset) -> Aligned {
+    fn new(heads: &[Lines], cells: &[Vec<Lines>], pset: &Pset, own: Option<&[String]>) -> Aligned {
         let n = heads.len();
         let border = pset.border.min(2);
         let mut widths: Vec<usize> = heads.iter().map(Lines::width).collect();
@@ -189,8 +208,9 @@ impl Aligned {
             widths,
             border,
             tuples_only: pset.tuples_only,
-            footer: pset.footer,
             title: pset.title.clone(),
+            pset: pset.clone(),
+            own: own.map(<[String]>::to_vec),
         }
     }
 
@@ -331,8 +351,9 @@ impl Aligned {
             if border == 2 {
                 self.rule(&mut out);
             }
-            if self.footer && !self.tuples_only {
-                out.push_str(&footer(part.prior + cells.len() as u64));
+            let rows = part.prior + cells.len() as u64;
+            for f in footer_lines(&self.pset, self.own.as_deref(), rows) {
+                out.push_str(&f);
                 out.push('\n');
             }
             out.push('\n');
@@ -389,12 +410,18 @@ fn record_line(out: &mut String, border: u16, record: u64, hwidth: usize, dwidth
 }
 
 /// psql's `print_aligned_vertical`: one line per column, a record header per row.
-fn vertical(heads: &[Lines], cells: &[Vec<Lines>], pset: &Pset, part: Part) -> String {
+fn vertical(
+    heads: &[Lines],
+    cells: &[Vec<Lines>],
+    pset: &Pset,
+    part: Part,
+    own: Option<&[String]>,
+) -> String {
     let border = pset.border.min(2);
     let mut out = String::new();
     if (cells.is_empty() || heads.is_empty()) && part.start && part.stop {
-        if !pset.tuples_only && pset.footer {
-            out.push_str(&footer(part.prior + cells.len() as u64));
+        for f in footer_lines(pset, own, part.prior + cells.len() as u64) {
+            out.push_str(&f);
             out.push('\n');
         }
         out.push('\n');
@@ -512,6 +539,17 @@ fn vertical(heads: &[Lines], cells: &[Vec<Lines>], pset: &Pset, part: Part) -> S
         if border == 2 {
             record_line(&mut out, border, 0, hwidth, dwidth);
         }
+        // Only a table's own footers (psql prints no `(N rows)` for records).
+        let own = own.filter(|f| !f.is_empty() && !pset.tuples_only);
+        if let Some(lines) = own {
+            if border < 2 {
+                out.push('\n');
+            }
+            for f in lines {
+                out.push_str(f);
+                out.push('\n');
+            }
+        }
         out.push('\n');
     }
     out
@@ -523,6 +561,7 @@ fn unaligned(
     rows: &[Vec<Option<String>>],
     pset: &Pset,
     part: Part,
+    own: Option<&[String]>,
     value: impl Fn(&Option<String>) -> String,
 ) -> String {
     let (fs, rs) = (pset.fieldsep.as_str(), pset.recordsep.as_str());
@@ -561,11 +600,11 @@ fn unaligned(
         }
     }
     if part.stop {
-        if !pset.tuples_only && pset.footer {
+        for f in footer_lines(pset, own, part.prior + rows.len() as u64) {
             if need_rs {
                 out.push_str(rs);
             }
-            out.push_str(&footer(part.prior + rows.len() as u64));
+            out.push_str(&f);
             need_rs = true;
         }
         if need_rs {
@@ -581,6 +620,7 @@ fn unaligned_vertical(
     rows: &[Vec<Option<String>>],
     pset: &Pset,
     part: Part,
+    own: Option<&[String]>,
     value: impl Fn(&Option<String>) -> String,
 ) -> String {
     let (fs, rs) = (pset.fieldsep.as_str(), pset.recordsep.as_str());
@@ -610,8 +650,19 @@ fn unaligned_vertical(
             }
         }
     }
-    if part.stop && need_rs {
-        out.push('\n');
+    if part.stop {
+        // Only a table's own footers, each after a record separator.
+        if let Some(lines) = own.filter(|f| !f.is_empty() && !pset.tuples_only) {
+            out.push_str(rs);
+            for f in lines {
+                out.push_str(rs);
+                out.push_str(f);
+            }
+            need_rs = true;
+        }
+        if need_rs {
+            out.push('\n');
+        }
     }
     out
 }
@@ -705,6 +756,7 @@ mod tests {
             pset,
             columns: 0,
             force_expanded: false,
+            footers: None,
         };
         table(&cols(), &rows(), target, Part::WHOLE)
     }
@@ -770,6 +822,7 @@ mod tests {
             pset: &pset,
             columns: 0,
             force_expanded: false,
+            footers: None,
         };
         let all = rows();
         let first = table(
@@ -802,6 +855,7 @@ mod tests {
             pset: &pset,
             columns: 0,
             force_expanded: false,
+            footers: None,
         };
         let out = table(
             &[Column::text("h\u{1b}[2J")],

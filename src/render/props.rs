@@ -176,7 +176,7 @@ fn images_of(
                 inserted: Some(i % 2 == 0),
                 ..CapturedRow::default()
             },
-            CaptureKind::Update => CapturedRow {
+            CaptureKind::Update | CaptureKind::Merge => CapturedRow {
                 old: Some(o),
                 new: Some(n),
                 ..CapturedRow::default()
@@ -215,6 +215,7 @@ fn report(s: &[String; 4], kind: CaptureKind) -> Report {
             capture: Capture::CountsOnly { reason: c.clone() },
             key: RowKey::Primary(vec![a.clone()]),
             columns: vec![a.clone(), b.clone()],
+            right_aligned: vec![b.clone()],
             cascade: Some(Ok(vec![
                 effect(CascadeAction::Delete),
                 effect(CascadeAction::SetNull),
@@ -229,6 +230,8 @@ fn report(s: &[String; 4], kind: CaptureKind) -> Report {
             notes: vec![b.clone()],
             tid_join: false,
             capture_checked: true,
+            old_values: None,
+            new_fields: None,
         },
         rows: Some(1),
         images: Some(images_of(
@@ -383,8 +386,9 @@ proptest! {
             rows: vec![vec![Some(s[2].clone())]],
             footers: vec![s[1].clone()],
             count: false,
+            expandable: false,
         };
-        let drawn = page.render();
+        let drawn = page.render(&crate::render::pset::Pset::default());
         clean("describe page", &drawn)?;
         // Title and footers stay one line each, whatever they hold.
         let b = benign(&s);
@@ -394,8 +398,9 @@ proptest! {
             rows: Vec::new(),
             footers: vec![footer.to_string()],
             count: false,
+            expandable: false,
         }
-        .render();
+        .render(&crate::render::pset::Pset::default());
         let drawn = lined(&s[0], &s[1]);
         clean("describe page", &drawn)?;
         prop_assert_eq!(lines(&drawn), lines(&lined(&b[0], &b[1])), "{:?}", drawn);

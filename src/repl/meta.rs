@@ -94,7 +94,7 @@ fn describe_with(
                 }
                 Ok(Described::Pages(pages)) => {
                     for page in pages {
-                        session.io().result_text(&page.render());
+                        page.draw(session.io());
                     }
                     failed.unwrap_or(Outcome::Ok)
                 }
@@ -144,6 +144,7 @@ Output (as psql's)
   \\g [FILE]         run the buffer          \\gx [FILE]    run it, expanded
   \\errverbose       the last server error with every field
   \\copy ... TO FILE|STDOUT [options]   export a table or (query) as COPY data
+  \\copy ... FROM FILE|STDIN [options] load rows, as a previewed write
 
 Transactions
   Reads run in their own READ ONLY transaction. The first write opens a guarded
@@ -216,13 +217,23 @@ pub fn run(line: &str, session: &mut Session) -> Action {
         "\\conninfo" => {
             let s = session.settings();
             let e = |v: &str| one_line(v);
+            // The server this connection reached (after a failover, not the first
+            // configured host), worded as psql words it.
+            let live = session.conn_params();
+            let place = match (&live.hostaddr, live.host.starts_with('/')) {
+                (_, true) => format!("via socket in \"{}\"", e(&live.host)),
+                (Some(addr), false) => {
+                    format!("on host \"{}\" (address \"{}\")", e(&live.host), e(addr))
+                }
+                (None, false) => format!("on host \"{}\"", e(&live.host)),
+            };
             let info = format!(
-                "You are connected to database \"{}\" as user \"{}\" on \"{}\" at port \"{}\" (environment {}).\n\
+                "You are connected to database \"{}\" as user \"{}\" {} at port \"{}\" (environment {}).\n\
                  Writes run as {}; reads run as {}. Author {}; ticket {}.",
-                e(&s.conn.dbname),
+                e(&live.dbname),
                 e(session.login()),
-                e(&s.conn.host),
-                s.conn.port,
+                place,
+                live.port,
                 e(&s.env.name),
                 e(s.env.write_role.as_deref().unwrap_or("(none: writes are refused)")),
                 e(&session.read_role()),

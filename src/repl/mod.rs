@@ -65,6 +65,7 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session, runner: &mut Run
     session.set_confirm(Box::new(EditorConfirm));
     session.set_error_rollback(true);
     session.set_reconnect(true);
+    runner.interactive = true;
     // psql's (readline's) completion: Tab completes what is common, a second Tab lists.
     let config = Config::builder()
         .auto_add_history(false)
@@ -119,8 +120,12 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session, runner: &mut Run
             return crate::run::end_by_signal(rt, session);
         }
         let p = prompt::Prompt::of(session).continued(runner.status());
+        let copying = runner.copying();
         if let Some(h) = editor.helper_mut() {
-            h.colored_prompt = if coloured {
+            h.colored_prompt = if copying {
+                // psql's prompt for `\copy … FROM STDIN` data.
+                ">> ".into()
+            } else if coloured {
                 p.colored(color)
             } else {
                 String::new()
@@ -131,7 +136,8 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session, runner: &mut Run
             let printer = editor.create_external_printer().ok()?;
             Some(idle::start(printer, deadline, idle))
         });
-        let read = signals::while_editing(|| editor.readline(&p.plain()));
+        let plain = if copying { ">> ".into() } else { p.plain() };
+        let read = signals::while_editing(|| editor.readline(&plain));
         drop(idle_warning);
         let Some(read) = read else {
             continue;
@@ -140,6 +146,14 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session, runner: &mut Run
             return crate::run::end_by_signal(rt, session);
         }
         match read {
+            Ok(line) if copying => {
+                // COPY data: never history, never completion's business.
+                if let Flow::Go(outcome) = runner.line(rt, session, &line) {
+                    if outcome.ends_session() {
+                        return outcome.exit_code();
+                    }
+                }
+            }
             Ok(line) => {
                 if runner.is_empty() && line.trim().is_empty() {
                     continue;
@@ -172,8 +186,21 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session, runner: &mut Run
             }
             Err(ReadlineError::Interrupted) => {
                 // As in psql, Ctrl-C at the prompt empties the query buffer.
+                if copying {
+                    session
+                        .io()
+                        .say_error("\\copy: cancelled (Ctrl-C); nothing was loaded");
+                }
                 runner.reset();
                 typed.clear();
+            }
+            Err(ReadlineError::Eof) if copying => {
+                // Ctrl-D ends `\copy … FROM STDIN` data, as `\.` does.
+                if let Flow::Go(outcome) = runner.end_of_input(rt, session) {
+                    if outcome.ends_session() {
+                        return outcome.exit_code();
+                    }
+                }
             }
             Err(ReadlineError::Eof) => break,
             Err(e) => {

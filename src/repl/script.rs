@@ -56,6 +56,18 @@ pub struct Runner {
     last: Option<String>,
     timing: bool,
     sources: Vec<Source>,
+    /// `\copy … FROM STDIN` gathering the lines that follow it, up to `\.`.
+    copy_in: Option<PendingCopy>,
+    /// Lines come from the prompt (the REPL sets this): `\copy … FROM STDIN` asks for
+    /// its data there.
+    pub interactive: bool,
+}
+
+/// A `\copy … FROM STDIN` waiting for its data.
+#[derive(Debug)]
+struct PendingCopy {
+    copy: copy::CopyFrom,
+    data: Vec<u8>,
 }
 
 impl Runner {
@@ -83,9 +95,25 @@ impl Runner {
         }
     }
 
-    /// Empties the query buffer (Ctrl-C at the prompt, `\r`).
+    /// Empties the query buffer (Ctrl-C at the prompt, `\r`); data being gathered for
+    /// `\copy … FROM STDIN` is dropped, and nothing of it is loaded.
     pub fn reset(&mut self) {
         self.pending.clear();
+        self.copy_in = None;
+    }
+
+    /// True while the lines read are data for `\copy … FROM STDIN` (psql's `>>` prompt).
+    pub fn copying(&self) -> bool {
+        self.copy_in.is_some()
+    }
+
+    /// The end of the input while `\copy … FROM STDIN` gathers data ends the data, as
+    /// `\.` would; otherwise nothing.
+    pub fn end_of_input(&mut self, rt: &tokio::runtime::Runtime, session: &mut Session) -> Flow {
+        match self.copy_in.take() {
+            Some(p) => Flow::Go(copy::load(rt, session, &p.copy, Some(p.data))),
+            None => Flow::Go(Outcome::Ok),
+        }
     }
 
     /// Runs a whole script, `name` being what `FILE:LINE:` calls it, stopping at the
@@ -121,6 +149,11 @@ impl Runner {
                 break;
             }
         }
+        if flow == Flow::Go(Outcome::Ok) {
+            // A file's end ends `\copy … FROM STDIN` data.
+            flow = self.end_of_input(rt, session);
+        }
+        self.copy_in = None;
         if flow == Flow::Go(Outcome::Ok) && !self.is_empty() {
             // The session says the statement is unterminated and sends nothing of it.
             let rest = std::mem::take(&mut self.pending);
@@ -172,6 +205,15 @@ impl Runner {
         line: &str,
     ) -> Flow {
         let line = line.strip_suffix('\r').unwrap_or(line);
+        if let Some(pending) = &mut self.copy_in {
+            // Data lines are COPY's, not SQL: no variables, no meta-commands.
+            if line != "\\." {
+                pending.data.extend_from_slice(line.as_bytes());
+                pending.data.push(b'\n');
+                return Flow::Go(Outcome::Ok);
+            }
+            return self.end_of_input(rt, session);
+        }
         let (sql_part, meta_part) = self.cut(line);
         self.pending.push_str(&sql_part);
         if meta_part.is_none() {
@@ -302,6 +344,24 @@ impl Runner {
         ];
         if command == "\\copy" {
             // psql reads \copy's arguments as the whole rest of the line.
+            if let Ok(copy::Copy::From(c)) = copy::parse(raw) {
+                // STDIN is the lines that follow in a file or at the prompt; with -c,
+                // pgward's standard input, as in psql.
+                if c.source == copy::FromSource::Stdin
+                    && (self.interactive || !self.sources.is_empty())
+                {
+                    if self.interactive && self.sources.is_empty() {
+                        session.io().say_out(
+                            "Enter data to be copied followed by a newline.\nEnd with a backslash and a period on a line by itself, or an EOF signal.",
+                        );
+                    }
+                    self.copy_in = Some(PendingCopy {
+                        copy: c,
+                        data: Vec::new(),
+                    });
+                    return Flow::Go(Outcome::Ok);
+                }
+            }
             return Flow::Go(copy::perform(rt, session, raw));
         }
         let output = output::COMMANDS.contains(&command);

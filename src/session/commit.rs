@@ -91,7 +91,8 @@ impl Session {
         }
         // Run once: what the ledger says goes first in what the reviewer is shown.
         let replay = self.replay_check();
-        let summary = format!("{replay}{}{summary}", self.ledger_check(&tx).await?);
+        let undo = self.undo_commit_check().await?;
+        let summary = format!("{replay}{undo}{}{summary}", self.ledger_check(&tx).await?);
         let approved = self.authorize_commit(&tx, &xid, &summary).await?;
         self.still_summarised().await?;
         if let Some(digest) = approved {

@@ -169,11 +169,47 @@ impl Io {
             }
             return;
         }
+        self.draw(columns, rows, part, &self.pset.clone(), None);
+    }
+
+    /// A describe page (`\d NAME`) as psql prints one: the user's `\pset` and `\x`
+    /// with `title` above and, when given, the page's own `footers` instead of `(N rows)`.
+    /// `never_expanded` pages ignore `\x`, as psql's do. Title and footers come
+    /// escaped to one line each
+    /// ([`crate::repl::describe::page::Page`] does that).
+    pub fn result_page(
+        &mut self,
+        title: Option<String>,
+        columns: &[Column],
+        rows: &[Vec<Option<String>>],
+        footers: Option<&[String]>,
+        never_expanded: bool,
+    ) {
+        let mut pset = self.pset.clone();
+        pset.title = title;
+        // psql's describe commands set nullPrint to NULL: an empty cell, whatever
+        // `\pset null` says.
+        pset.null.clear();
+        if never_expanded {
+            pset.expanded = crate::render::pset::Expanded::Off;
+        }
+        self.draw(columns, rows, Part::WHOLE, &pset, footers);
+    }
+
+    fn draw(
+        &mut self,
+        columns: &[Column],
+        rows: &[Vec<Option<String>>],
+        part: Part,
+        pset: &crate::render::pset::Pset,
+        footers: Option<&[String]>,
+    ) {
         let terminal = self.terminal();
         let target = Target {
-            pset: &self.pset,
+            pset,
             columns: terminal.map_or(0, |(c, _)| usize::from(c)),
             force_expanded: self.expanded_once,
+            footers,
         };
         let text = escape::multi_line(&print::table(columns, rows, target, part));
         if part.start && self.pager.is_none() && terminal.is_some() {

@@ -362,10 +362,11 @@ impl Session {
         tx.statements
             .iter()
             .filter(|s| {
-                matches!(
-                    crate::sql::analyze(s, &options).verdict,
-                    Verdict::Write { .. } | Verdict::Ddl
-                )
+                super::copy_from::is_recorded_copy(s)
+                    || matches!(
+                        crate::sql::analyze(s, &options).verdict,
+                        Verdict::Write { .. } | Verdict::Ddl
+                    )
             })
             .cloned()
             .collect()

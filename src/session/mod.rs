@@ -17,6 +17,7 @@ mod approve;
 pub mod changes;
 mod commit;
 pub mod confirm;
+mod copy_from;
 pub mod defaults;
 mod dry_run;
 pub mod exec;
@@ -40,6 +41,7 @@ mod summary;
 mod typed_comment;
 pub mod undo;
 pub mod undo_sql;
+mod undoing;
 mod unknown;
 pub mod wait;
 mod write;
@@ -55,6 +57,7 @@ use crate::sql::{self, TxControl, Verdict};
 
 pub use changes::Changes;
 pub use confirm::Confirm;
+pub use copy_from::{fold_identifier, CopyLoad, CopyOptions, Header};
 pub use io::Io;
 pub use outcome::{CommitFate, Outcome};
 pub use state::{OpenTx, TxState};
@@ -107,6 +110,8 @@ pub struct Session {
     ledger: ledger::LedgerState,
     /// The committed change this session replays (`pgward replay`).
     replaying: Option<crate::replay::Origin>,
+    /// The committed change this session undoes (`pgward undo`).
+    undoing: Option<crate::undo::Plan>,
     /// The prepared statements this connection has, which give an EXECUTE its class
     /// ([`named`]).
     prepared: sql::Prepared,
@@ -161,6 +166,7 @@ impl Session {
             last_error: None,
             ledger: ledger::LedgerState::default(),
             replaying: None,
+            undoing: None,
             prepared: sql::Prepared::default(),
             conn,
             settings,
@@ -1005,6 +1011,17 @@ impl Session {
     /// Reports a failure and settles the transaction: with savepoints the transaction
     /// waits for ROLLBACK TO (psql's `=!>`); without, it is rolled back at once.
     async fn failed(&mut self, e: tokio_postgres::Error, text: &str) -> Outcome {
+        self.failed_as(e, text, None).await
+    }
+
+    /// As [`Session::failed`], the server's error shown as the one line `shown` when
+    /// given (it is still what `\errverbose` shows in full).
+    async fn failed_as(
+        &mut self,
+        e: tokio_postgres::Error,
+        text: &str,
+        shown: Option<String>,
+    ) -> Outcome {
         self.flush_notices();
         self.log_error(&e);
         if e.is_closed() || self.conn.client.is_closed() || commit::fatal(&e) {
@@ -1012,7 +1029,7 @@ impl Session {
         }
         match e.as_db_error() {
             Some(db) => {
-                let shown = render::error::db_error(db, text);
+                let shown = shown.unwrap_or_else(|| render::error::db_error(db, text));
                 self.say_error(shown.trim_end());
                 self.last_error = Some((db.clone(), text.to_string()));
                 if db.code() == &SqlState::CHARACTER_NOT_IN_REPERTOIRE

@@ -6,7 +6,9 @@
 //! and storage changes (DDL), TRUNCATE, a table without such a key, and any table
 //! whose captured rows do not explain everything the server counted on it: a statement
 //! shown with counts only (a capture limit, an uncapturable form), rows changed by
-//! foreign-key cascades, triggers or deferred work (counted, not captured).
+//! foreign-key actions not read first, triggers or deferred work (counted, not
+//! captured). Rows an ON DELETE CASCADE removed count as captured when they were read
+//! before the DELETE and match the server's count (`preview::cascade_images`).
 
 use crate::audit::record::Undo;
 

@@ -6,6 +6,7 @@
 //! file next to the session log (memory stays flat), named and referenced by the
 //! SHA-256 of the SQL.
 
+use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 
@@ -13,7 +14,7 @@ use sha2::{Digest, Sha256};
 use tokio_postgres::Client;
 
 use crate::audit::hex;
-use crate::preview::images::{spill_line, Image};
+use crate::preview::images::{spill_line, ChangeKind, Datum, Image};
 use crate::preview::revert::{Column, Target};
 
 use super::changes::NetStatement;
@@ -55,14 +56,29 @@ impl Session {
     }
 }
 
-/// Writes the undo SQL of `statements`, last statement first, to `out`.
+/// The prefix of a check line in the stored undo: a one-line read that returns a row
+/// for each row changed since the commit (see [`Target::check`]). As SQL the line is a
+/// comment, so the stored undo still runs as it is in psql.
+pub const CHECK: &str = "-- check: ";
+
+/// Writes the undo SQL of `statements`, last statement first, to `out`: for each row
+/// its check line (when this is the last change of that row in the transaction: only
+/// then is its after-image the state the commit left), then its statement.
 async fn generate(
     client: &Client,
     statements: &[NetStatement],
     out: &mut Out,
 ) -> Result<(), String> {
+    let mut written: HashMap<u32, usize> = HashMap::new();
+    for s in statements {
+        *written.entry(s.relid).or_default() += 1;
+    }
+    // Keys (hashed) of the rows later statements changed, only for tables that more
+    // than one statement changed: a single statement's rows are each their own last.
+    let mut later: HashSet<(u32, [u8; 16])> = HashSet::new();
     for s in statements.iter().rev() {
         let target = target(client, s).await?;
+        let track = written.get(&s.relid).copied().unwrap_or(0) > 1;
         let Some(spill) = &s.spill else {
             if s.counted == (0, 0, 0) {
                 continue;
@@ -76,22 +92,61 @@ async fn generate(
             let line = line.map_err(failed)?;
             let (kind, old, new) = spill_line(&line)
                 .ok_or_else(|| format!("{}: a row image could not be read back", s.table))?;
-            let image = |text: Option<String>| {
-                text.map(|t| Image::parse(&t, &s.columns))
+            let image = |text: &Option<String>| {
+                text.as_deref()
+                    .map(|t| Image::parse(t, &s.columns))
                     .transpose()
                     .map_err(|e| format!("{}: {e}", s.table))
             };
-            let (old, new) = (image(old)?, image(new)?);
-            let sql = target
-                .undo(kind, old.as_ref(), new.as_ref())
-                .map_err(|why| format!("{}: {why}", s.table))?;
-            if !sql.is_empty() {
-                out.write(&sql)?;
+            let (old_image, new_image) = (image(&old)?, image(&new)?);
+            let fail = |why: String| format!("{}: {why}", s.table);
+            let last = if track {
+                let key = |i: &Option<Image>| i.as_ref().map(|i| (s.relid, key_hash(&target, i)));
+                let (before, after) = (key(&old_image), key(&new_image));
+                let seen = match kind {
+                    ChangeKind::Deleted => before.is_some_and(|k| later.contains(&k)),
+                    _ => after.is_some_and(|k| later.contains(&k)),
+                };
+                later.extend(before);
+                later.extend(after);
+                !seen
+            } else {
+                true
+            };
+            if last {
+                let check = target
+                    .check(kind, old_image.as_ref(), new_image.as_ref(), new.as_deref())
+                    .map_err(fail)?;
+                out.write(CHECK)?;
+                out.write(&check)?;
                 out.write("\n")?;
             }
+            let sql = target
+                .undo(kind, old_image.as_ref(), new_image.as_ref(), new.as_deref())
+                .map_err(fail)?;
+            out.write(&sql)?;
+            out.write("\n")?;
         }
     }
     Ok(())
+}
+
+/// A row's key values, hashed (128 bits, as the net change hashes keys).
+fn key_hash(target: &Target, image: &Image) -> [u8; 16] {
+    let mut h = Sha256::new();
+    for k in &target.key {
+        match image.get(k) {
+            Some(Datum::Text(v)) => {
+                h.update([1]);
+                h.update((v.len() as u64).to_be_bytes());
+                h.update(v.as_bytes());
+            }
+            _ => h.update([0]),
+        }
+    }
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&h.finalize()[..16]);
+    out
 }
 
 /// The undo target of `s`: its columns with their types, from the catalog.

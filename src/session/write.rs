@@ -3,10 +3,13 @@
 //! relation), probe, report, and the guard thresholds (`max_rows`, no or trivially true
 //! WHERE, TRUNCATE), which need the exact affected count typed to keep the change.
 
+use crate::preview::cascade_images::Cascaded;
+use crate::preview::conflict::{PreRead, Prior};
 use crate::preview::counts;
-use crate::preview::images::{ImageSink, SinkOptions, SpillTo};
+use crate::preview::images::{ImageSink, Images, SinkOptions, SpillTo};
 use crate::preview::keys::RowKey;
-use crate::preview::rewrite::{self, Capture, WhereShape};
+use crate::preview::merge::{self, Found, ReadAround};
+use crate::preview::rewrite::{self, Capture, CaptureKind, WhereShape};
 use crate::preview::statement::{self, PlanContext, WriteKind};
 use crate::render;
 
@@ -19,6 +22,24 @@ impl Session {
     /// the text of the statement an EXECUTE runs: the guard judges that statement (its
     /// kind and WHERE clause), and the preview has its counts.
     pub(super) async fn write(&mut self, text: &str, ddl: bool, prepared: Option<&str>) -> Outcome {
+        self.write_recorded(text, ddl, None, prepared).await
+    }
+
+    /// Runs the INSERT `text` that pgward built for a command (`\copy … FROM`) as a
+    /// write: the transaction records `recorded` in its place, and the command tag is
+    /// `tag` with the row count, as psql prints it.
+    pub(super) async fn write_as(&mut self, text: &str, recorded: &str, tag: &str) -> Outcome {
+        self.write_recorded(text, false, Some((recorded, tag)), None)
+            .await
+    }
+
+    async fn write_recorded(
+        &mut self,
+        text: &str,
+        ddl: bool,
+        recorded: Option<(&str, &str)>,
+        prepared: Option<&str>,
+    ) -> Outcome {
         let TxState::Open(tx) = &self.state else {
             return self.aborted();
         };
@@ -48,10 +69,14 @@ impl Session {
                 };
             }
         }
+        // The rows ON DELETE CASCADE will remove, read before they are gone (for undo).
+        let cascaded = crate::preview::cascade_images::preread(&self.conn.client, &plan)
+            .await
+            .transpose();
         let client = &self.conn.client;
         let (executed, images, counts_only) = match &plan.capture {
             Capture::Rows { sql, kind, .. } => {
-                let sink = ImageSink::new(
+                let mut sink = ImageSink::new(
                     *kind,
                     plan.key.clone(),
                     plan.columns.clone(),
@@ -60,9 +85,25 @@ impl Session {
                         spill: SpillTo::TempFile,
                     },
                 );
+                if let Some(fields) = &plan.new_fields {
+                    sink.narrow_new(fields.clone());
+                }
                 if let Err(e) = client.batch_execute("SAVEPOINT pgward_capture").await {
                     return self.failed(e, text).await;
                 }
+                let sink = match &plan.old_values {
+                    Some(Ok(read)) => match read_prior(client, read).await {
+                        Ok(prior) => sink.with_prior(prior),
+                        Err(e) => {
+                            let _ = client
+                                .batch_execute("ROLLBACK TO SAVEPOINT pgward_capture; RELEASE SAVEPOINT pgward_capture")
+                                .await;
+                            return self.failed(e, text).await;
+                        }
+                    },
+                    Some(Err(why)) => sink.with_prior(Err(why.clone())),
+                    None => sink,
+                };
                 let restore = if plan.tid_join {
                     match steer_to_tid_join(client).await {
                         Ok(restore) => restore,
@@ -128,6 +169,45 @@ impl Session {
                     }
                 }
             }
+            Capture::Around(read) => {
+                let before = match read_found(client, &read.sql).await {
+                    Ok(before) => before,
+                    Err(e) => return self.failed(e, text).await,
+                };
+                let executed = match exec::run(client, &self.conn.tls, text).await {
+                    Ok(executed) => executed,
+                    Err(e) => return self.failed(e, text).await,
+                };
+                let sink = ImageSink::new(
+                    CaptureKind::Merge,
+                    plan.key.clone(),
+                    plan.columns.clone(),
+                    SinkOptions {
+                        shown: self.settings.env.preview_rows,
+                        spill: SpillTo::TempFile,
+                    },
+                );
+                let relid = plan.target.as_ref().map_or(0, |t| t.relid);
+                let captured = match before {
+                    Err(why) => Err(why),
+                    Ok(before) => {
+                        let around = Around {
+                            read,
+                            relid,
+                            baseline: &self.changes.baseline,
+                            cumulative: &self.changes.cumulative,
+                        };
+                        match around.capture(client, before, sink).await {
+                            Ok(captured) => captured,
+                            Err(e) => return self.failed(e, text).await,
+                        }
+                    }
+                };
+                match captured {
+                    Ok(images) => (executed, Some(images), None),
+                    Err(why) => (executed, None, Some(why)),
+                }
+            }
             Capture::CountsOnly { reason } => match exec::run(client, &self.conn.tls, text).await {
                 Ok(executed) => (executed, None, Some(reason.clone())),
                 Err(e) => return self.failed(e, text).await,
@@ -156,8 +236,16 @@ impl Session {
                 return Outcome::Refused;
             }
         };
-        self.show(text, &executed);
-        let mut preview = report.render(self.all_columns).trim_end();
+        match recorded {
+            Some((_, tag)) => {
+                self.log_rows(executed.count);
+                self.io
+                    .result_tag(&format!("{tag} {}", executed.count.unwrap_or(0)));
+            }
+            None => self.show(text, &executed),
+        }
+        let null = self.io.pset().null.clone();
+        let mut preview = report.render_with(self.all_columns, &null).trim_end();
         preview.push("\n");
         self.io.out(&preview);
         self.log_preview(&report, report.images.as_ref().map(|i| &i.digest));
@@ -189,6 +277,7 @@ impl Session {
                     .fold((0, 0, 0), |(i, u, d), c| {
                         (i + c.inserted, u + c.updated, d + c.deleted)
                     });
+                self.cascaded_net(&report, cascaded);
                 self.changes.net.push(NetStatement {
                     relid: target.relid,
                     table: target.display(),
@@ -205,7 +294,8 @@ impl Session {
             }
         }
         if let TxState::Open(tx) = &mut self.state {
-            tx.statements.push(text.to_string());
+            tx.statements
+                .push(recorded.map_or(text, |(r, _)| r).to_string());
         }
         Outcome::Ok
     }
@@ -302,6 +392,141 @@ impl Session {
     }
 }
 
+/// Reads the target's rows around a MERGE (see [`crate::preview::merge`]), in a
+/// savepoint of its own: a read that fails leaves the MERGE with counts only and says
+/// why. Only a failure to manage the savepoint is an error.
+async fn read_found(
+    client: &tokio_postgres::Client,
+    sql: &str,
+) -> Result<Result<Vec<Found>, String>, tokio_postgres::Error> {
+    client.batch_execute("SAVEPOINT pgward_read").await?;
+    match client.simple_query(sql).await {
+        Ok(messages) => {
+            client
+                .batch_execute("RELEASE SAVEPOINT pgward_read")
+                .await?;
+            Ok(Ok(messages
+                .iter()
+                .filter_map(|m| match m {
+                    tokio_postgres::SimpleQueryMessage::Row(r) => Some(Found {
+                        place: r.get(0)?.to_string(),
+                        image: r.get(1)?.to_string(),
+                    }),
+                    _ => None,
+                })
+                .collect()))
+        }
+        Err(e) => {
+            client
+                .batch_execute("ROLLBACK TO SAVEPOINT pgward_read; RELEASE SAVEPOINT pgward_read")
+                .await?;
+            Ok(Err(format!(
+                "the rows around the MERGE could not be read ({}): counts only",
+                render::error::one_line(&e)
+            )))
+        }
+    }
+}
+
+/// The MERGE that ran, with what is needed to pair its rows and check them against the
+/// server's counts.
+struct Around<'a> {
+    read: &'a ReadAround,
+    relid: u32,
+    baseline: &'a counts::Baseline,
+    cumulative: &'a [counts::TableCounts],
+}
+
+impl Around<'_> {
+    /// Reads the rows after the MERGE, pairs them with those read `before`, and keeps
+    /// the images only when they explain every row the server counted on the target's
+    /// tree; otherwise says why (counts only).
+    async fn capture(
+        &self,
+        client: &tokio_postgres::Client,
+        before: Vec<Found>,
+        mut sink: ImageSink,
+    ) -> Result<Result<Images, String>, tokio_postgres::Error> {
+        let after = match read_found(client, &self.read.sql).await? {
+            Ok(after) => after,
+            Err(why) => return Ok(Err(why)),
+        };
+        let unreadable = |e: &dyn std::fmt::Display| {
+            format!("the rows around the MERGE could not be taken in ({e}): counts only")
+        };
+        if let Err(e) = sink.open_spill() {
+            return Ok(Err(unreadable(&e)));
+        }
+        let found = match merge::pair(before, after, &self.read.key_fields, &mut sink) {
+            Ok(found) => found,
+            Err(e) => return Ok(Err(unreadable(&e))),
+        };
+        let counted = async {
+            let now = counts::since(client, self.baseline).await?;
+            let tree = statement::tree(client, self.relid).await?;
+            Ok::<_, crate::preview::PreviewError>(
+                statement::difference(&now, self.cumulative)
+                    .iter()
+                    .filter(|c| tree.contains(&c.relid))
+                    .fold((0, 0, 0), |(i, u, d), c| {
+                        (i + c.inserted, u + c.updated, d + c.deleted)
+                    }),
+            )
+        };
+        let counted = match counted.await {
+            Ok(counted) => counted,
+            Err(e) => return Ok(Err(unreadable(&e))),
+        };
+        if found != counted {
+            return Ok(Err(format!(
+                "the rows read before and after the MERGE ({} inserted, {} updated, {} \
+                 deleted) do not explain the server's counts ({} inserted, {} updated, {} \
+                 deleted): a trigger, or a row moved across partitions, did more than the \
+                 reads can pair: counts only",
+                found.0, found.1, found.2, counted.0, counted.1, counted.2
+            )));
+        }
+        Ok(sink.finish().map_err(|e| unreadable(&e)))
+    }
+}
+
+/// Reads the old images of the rows an upsert may update (see
+/// [`crate::preview::conflict`]), in a savepoint of its own: a read that fails (a
+/// privilege, a cast) leaves the old values uncaptured, says why, and changes nothing
+/// the statement does. Only a failure to manage the savepoint is an error.
+async fn read_prior(
+    client: &tokio_postgres::Client,
+    read: &PreRead,
+) -> Result<Result<Prior, String>, tokio_postgres::Error> {
+    client.batch_execute("SAVEPOINT pgward_prior").await?;
+    match client.simple_query(&read.sql).await {
+        Ok(messages) => {
+            client
+                .batch_execute("RELEASE SAVEPOINT pgward_prior")
+                .await?;
+            let images = messages
+                .iter()
+                .filter_map(|m| match m {
+                    tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+                    _ => None,
+                })
+                .collect();
+            Ok(Prior::new(read.key_fields.clone(), images).map_err(|e| {
+                format!("the rows read before the upsert could not be read back ({e}): old values not captured")
+            }))
+        }
+        Err(e) => {
+            client
+                .batch_execute("ROLLBACK TO SAVEPOINT pgward_prior; RELEASE SAVEPOINT pgward_prior")
+                .await?;
+            Ok(Err(format!(
+                "the rows an upsert updates could not be read before it ({}): old values not captured",
+                render::error::one_line(&e)
+            )))
+        }
+    }
+}
+
 /// Turns hash and merge joins off for the capture (inside its savepoint, so a rollback
 /// to it undoes this too) and returns the statements that restore the settings.
 async fn steer_to_tid_join(
@@ -326,4 +551,62 @@ async fn steer_to_tid_join(
             .await?;
     }
     Ok(restore)
+}
+
+impl Session {
+    /// The rows a DELETE removed through ON DELETE CASCADE, read before it ran, join the
+    /// change set ahead of the DELETE's own (so undo inserts parents before children),
+    /// each marked exact only when the server counted for that table exactly the rows
+    /// read: anything else makes undo unavailable, and the session says why now.
+    fn cascaded_net(
+        &mut self,
+        report: &statement::Report,
+        cascaded: Option<Result<Vec<Cascaded>, String>>,
+    ) {
+        let cascaded = match cascaded {
+            None => return,
+            Some(Err(why)) => {
+                self.say_note(&format!("undo: {why}; this change will have no undo"));
+                return;
+            }
+            Some(Ok(cascaded)) => cascaded,
+        };
+        for c in cascaded {
+            let relid = c.relation.relid;
+            let counted = report
+                .delta
+                .iter()
+                .filter(|d| d.relid == relid)
+                .fold((0, 0, 0), |(i, u, d), c| {
+                    (i + c.inserted, u + c.updated, d + c.deleted)
+                });
+            let read = c.images.deleted as i64;
+            let exact = counted == (0, 0, read);
+            if !exact {
+                self.say_warn(&format!(
+                    "undo: {} rows of {} were read before the DELETE for its cascade, but the \
+                     server counted {} deleted, {} updated, {} inserted there: this change \
+                     will have no undo",
+                    read,
+                    c.relation.display(),
+                    counted.2,
+                    counted.1,
+                    counted.0
+                ));
+            }
+            self.changes.net.push(NetStatement {
+                relid,
+                table: c.relation.display(),
+                tree: vec![relid],
+                counted,
+                exact,
+                keyed: c.key != RowKey::Ctid,
+                rows: c.images.net,
+                quoted: c.relation.quoted(),
+                columns: c.columns,
+                key: c.key.columns().to_vec(),
+                spill: c.images.spill,
+            });
+        }
+    }
 }

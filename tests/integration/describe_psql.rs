@@ -191,4 +191,36 @@ fn describe_matches_psql_on_the_demo_schema() {
         assert_eq!(out.code, 0, "{out:?}");
         insta::assert_snapshot!(snapshot, out.stdout);
     }
+    // One database for both: tests run in parallel, and each would drop the other's.
+    describe_honours_expanded_and_the_output_format_as_psql_does(&db);
+}
+
+/// `\x` and `\pset` as psql applies them to describe output: a table's or an index's
+/// page is never expanded, a sequence's and a listing's are; every format, border,
+/// tuples only and footer setting; NULL is never `\pset null` in describe output.
+fn describe_honours_expanded_and_the_output_format_as_psql_does(db: &TestDb) {
+    for settings in [
+        &["\\x"][..],
+        &["\\pset format unaligned"],
+        &["\\pset format csv"],
+        &["\\pset border 2"],
+        &["\\pset border 0"],
+        &["\\x", "\\pset format unaligned"],
+        &["\\x", "\\pset border 2"],
+        &["\\pset tuples_only on"],
+        &["\\pset footer off"],
+        &["\\pset null (null)"],
+    ] {
+        for command in [
+            "\\d orders",
+            "\\d+ shapes",
+            "\\d orders_pkey",
+            "\\d orders_id_seq",
+            "\\dt",
+        ] {
+            let mut commands = settings.to_vec();
+            commands.push(command);
+            same_as_psql(db, &commands);
+        }
+    }
 }

@@ -32,6 +32,16 @@ fn service(name: &str, db: &TestDb) -> String {
 }
 
 #[track_caller]
+/// The first (dead) port of a two-host URI, as `\conninfo` would print it.
+fn dead_port_text(uri: &str) -> String {
+    let port = uri
+        .split(['@', ','])
+        .nth(1)
+        .and_then(|h| h.rsplit(':').next())
+        .unwrap_or_default();
+    format!("port \"{port}\"")
+}
+
 fn assert_ran(out: &Output, want: &str) {
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains(want), "expected {want:?}: {out:?}");
@@ -109,6 +119,13 @@ fn two_host_uri_with_the_first_host_down() {
     );
     let out = shell(&["-d", &uri], "select inet_server_port()").run();
     assert_ran(&out, &c.port().to_string());
+    // \conninfo names the server the failover reached, not the first one configured.
+    let out = shell(&["-d", &uri], "\\conninfo").run();
+    assert_ran(
+        &out,
+        &format!("on host \"127.0.0.1\" at port \"{}\"", c.port()),
+    );
+    assert!(!out.stdout.contains(&dead_port_text(&uri)), "{out:?}");
 
     // The conninfo form, with one port per host.
     let info = format!(
@@ -163,4 +180,25 @@ fn keepalives_are_accepted_and_unsupported_parameters_are_loud() {
         assert_eq!(out.code, 3, "{extra}: {out:?}");
         assert!(out.stderr.contains(named), "{extra}: {out:?}");
     }
+}
+
+#[test]
+fn application_name_from_the_string_or_pgappname_follows_pgwards_own() {
+    let db = TestDb::new("lp_appname");
+    let info = format!("{} application_name=nightly_fix", db.login_conninfo());
+    let out = shell(&["-d", &info], "select current_setting('application_name')").run();
+    assert_eq!(out.code, 0, "{out:?}");
+    let shown = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("nightly_fix"))
+        .unwrap_or_else(|| panic!("the caller's application_name is sent: {out:?}"));
+    assert!(shown.trim_start().starts_with("pgward ("), "{out:?}");
+    let out = shell(
+        &["-d", &db.login_conninfo()],
+        "select current_setting('application_name')",
+    )
+    .env("PGAPPNAME", "from_env")
+    .run();
+    assert_ran(&out, "from_env");
 }

@@ -361,10 +361,10 @@ fn copy_to_a_file_or_stdout_writes_what_psql_writes_through_the_read_guard() {
         );
     }
     // The query is a read, run by the read role: a write inside is refused, and so is
-    // \copy FROM; the data is as it was.
+    // a query as the target of \copy FROM; the data is as it was.
     for copy in [
         "\\copy (delete from items returning *) to stdout",
-        "\\copy items from '/dev/null'",
+        "\\copy (select 1) from '/dev/null'",
         "\\copy items to program 'cat'",
     ] {
         let out = TestShell::new(&db).args(["-c", copy]).run();
@@ -375,4 +375,43 @@ fn copy_to_a_file_or_stdout_writes_what_psql_writes_through_the_read_guard() {
         .run();
     assert_eq!(out.stdout, format!("{READER}\n"), "{out:?}");
     assert_eq!(db.items(), before);
+}
+
+#[test]
+fn a_diff_shows_null_as_pset_null_says_and_numbers_right_aligned() {
+    let db = TestDb::new("out_diff");
+    db.exec(&format!(
+        "CREATE DOMAIN money_cents AS bigint; \
+         CREATE TABLE dx (id int PRIMARY KEY, code text, price numeric, cents money_cents, note text); \
+         INSERT INTO dx VALUES (1, '007', 10.50, 5, NULL), (22, 'x', 7, 12345, '(null)'); \
+         GRANT SELECT, UPDATE ON dx TO {WRITER};"
+    ));
+    let out = TestShell::new(&db)
+        .stdin(
+            "\\pset null (null)\n\
+             update dx set price = price * 100, cents = cents + 1, \
+               note = case when id = 1 then '(null)' else null end, code = code || '1' where id > 0;\n",
+        )
+        .run();
+    // psql right-aligns the numbers (a domain over bigint too) and leaves text left,
+    // digits or not; NULL is the \pset null text, and the string equal to it is quoted.
+    let grid = out
+        .stdout
+        .split_once("UPDATE dx: 2 rows updated (showing 2)\n")
+        .map(|(_, g)| g.lines().take(4).collect::<Vec<_>>().join("\n"))
+        .unwrap_or_default();
+    assert_eq!(
+        grid,
+        " id |    code    |      price      |     cents     |       note\n\
+         ----+------------+-----------------+---------------+-------------------\n\
+         \x20 1 | 007 → 0071 | 10.50 → 1050.00 |         5 → 6 | (null) → '(null)'\n\
+         \x2022 | x → x1     |         7 → 700 | 12345 → 12346 | '(null)' → (null)",
+        "{out:?}"
+    );
+    assert_eq!(
+        db.value("SELECT string_agg(coalesce(note, '-'), ',' ORDER BY id) FROM dx")
+            .as_deref(),
+        Some("-,(null)"),
+        "nothing was committed"
+    );
 }

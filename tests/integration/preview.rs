@@ -306,12 +306,13 @@ fn upsert_says_which_rows_were_inserted_and_which_updated() {
             .contains("INSERT items: 1 row inserted, 1 row updated (showing 2)\n"),
         "{out:?}"
     );
-    // Row 1 existed: updated, qty from the proposed row, note kept. Row 8 is new.
+    // Row 1 existed: updated, qty from the proposed row (its old value read before the
+    // upsert), note kept. Row 8 is new.
     assert_eq!(
         grid_after(&out.stdout, "INSERT items:"),
         grid(&[
             &["action", "id", "qty", "note"],
-            &["updated", "1", "11", "item 1"],
+            &["updated", "1", "10 → 11", "item 1"],
             &["inserted", "8", "80", "eight"],
         ])
     );
@@ -327,13 +328,9 @@ fn upsert_says_which_rows_were_inserted_and_which_updated() {
 }
 
 #[test]
-fn merge_shows_counts_only_with_the_reason_and_exact_server_counts() {
+fn merge_shows_its_rows_and_exact_server_counts() {
     let db = TestDb::new("pv_merge");
     let before = db.items();
-    let version: u32 = db
-        .value("SHOW server_version_num")
-        .and_then(|v| v.parse().ok())
-        .expect("server version");
     let out = TestShell::new(&db)
         .stdin(
             "merge into items t using (values (1, 5), (2, 0), (9, 90)) s(id, q) on t.id = s.id \
@@ -344,15 +341,22 @@ fn merge_shows_counts_only_with_the_reason_and_exact_server_counts() {
         .run();
     assert_unconfirmed(&out);
     assert!(out.stdout.starts_with("MERGE 3\n"), "{out:?}");
-    if version < 170000 {
-        let line = out
-            .stdout
-            .lines()
-            .find(|l| l.starts_with("MERGE: "))
-            .unwrap_or_else(|| panic!("no counts-only line: {out:?}"));
-        assert!(line.ends_with("counts only"), "{line}");
-        assert!(line.contains("PostgreSQL 17"), "the reason: {line}");
-    }
+    // Read around the MERGE (PostgreSQL 15 gives it no RETURNING): every row, with what
+    // happened to it.
+    assert!(
+        out.stdout
+            .contains("MERGE items: 1 row inserted, 1 row updated, 1 row deleted (showing 3)\n"),
+        "{out:?}"
+    );
+    assert_eq!(
+        grid_after(&out.stdout, "MERGE items:"),
+        grid(&[
+            &["action", "id", "qty", "note"],
+            &["updated", "1", "10 → 5", "item 1"],
+            &["inserted", "9", "90", "merged"],
+            &["deleted", "2", "20", "item 2"],
+        ])
+    );
     assert_eq!(
         counts(&out.stdout),
         grid(&[

@@ -281,3 +281,115 @@ fn promote_from_requires_the_change_in_the_earlier_ledger() {
         Some("1")
     );
 }
+
+#[test]
+fn a_replays_approval_request_says_what_it_replays_from_where() {
+    use crate::approval_util::{hostile, response, CRED_VAR};
+    use pgward::approval::protocol::ApprovalRequest;
+    let first = TestDb::new("rp_ask_first");
+    let next = TestDb::new("rp_ask_next");
+    // The approval service the next environment asks: it records every request and
+    // rejects the change when polled.
+    let (url, seen) = hostile(20, |ex| {
+        if ex.method == "POST" {
+            let r: ApprovalRequest = serde_json::from_slice(&ex.body).expect("request");
+            return response(
+                "201 Created",
+                &format!(
+                    "{{\"request_id\":\"{}\",\"review_url\":\"http://x/review\"}}",
+                    r.request_id
+                ),
+            );
+        }
+        response(
+            "200 OK",
+            "{\"status\":\"rejected\",\"reviewer\":\"bob\",\"reason\":\"not today\"}",
+        )
+    });
+    let key = pgward::approval::key::public_hex(
+        &ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]).verifying_key(),
+    );
+    let home = tempfile::tempdir().expect("home");
+    let extra = format!(
+        "[environments.next.approval]\nurl = \"{url}\"\npublic_key = \"{key}\"\n\
+         credential_env = \"{CRED_VAR}\"\nwait = \"20s\"\nrequire_code = false\n"
+    );
+    let cfg = util::write_config(
+        home.path(),
+        &format!(
+            "[environments.t]\nurl = \"{}\"\nwrite_role = \"{WRITER}\"\nread_role = \"{READER}\"\nrequire_approval = false\n\
+             [environments.next]\nurl = \"{}\"\nwrite_role = \"{WRITER}\"\nread_role = \"{READER}\"\nrequire_approval = true\n{extra}",
+            first.login_conninfo(),
+            next.login_conninfo()
+        ),
+    );
+    let cfgs = cfg.display().to_string();
+    let mut t = Term::start_args(
+        &first,
+        home.path(),
+        "t",
+        &[
+            "--config",
+            &cfgs,
+            "--env",
+            "t",
+            "--ticket",
+            "OPS-22",
+            "-c",
+            "update items set note = 'fixed' where id = 1",
+            "-c",
+            "commit",
+        ],
+        &[],
+    );
+    t.expect_within(
+        "Type the environment name (t) to COMMIT",
+        Duration::from_secs(20),
+    );
+    t.send("t\n");
+    assert_eq!(t.exit_code(), 0, "{}", t.transcript);
+    let (log, seq) = committed(home.path());
+    let out = TestShell::bare()
+        .args([
+            "replay",
+            &log.display().to_string(),
+            "--record",
+            &seq.to_string(),
+            "--env",
+            "next",
+            "--config",
+            &cfgs,
+        ])
+        .env("PGPASSWORD", PASSWORD)
+        .env(CRED_VAR, "pgw_author")
+        .run();
+    assert_ne!(out.code, 0, "rejected, so nothing commits: {out:?}");
+    let posted: Vec<ApprovalRequest> = seen
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter(|ex| ex.method == "POST")
+        .map(|ex| serde_json::from_slice(&ex.body).expect("request"))
+        .collect();
+    assert_eq!(posted.len(), 1, "{out:?}");
+    let asked = &posted[0];
+    assert_eq!(asked.environment, "next");
+    assert_eq!(asked.ticket, "OPS-22");
+    assert!(
+        asked.preview_excerpt.starts_with(&format!(
+            "REPLAY of ticket OPS-22, record {seq} of {}",
+            log.file_name().expect("name").to_string_lossy()
+        )) && asked.preview_excerpt.contains("from environment t:"),
+        "the reviewer is told what is replayed from where: {}",
+        asked.preview_excerpt
+    );
+    assert_eq!(
+        asked.statements,
+        ["update items set note = 'fixed' where id = 1"]
+    );
+    assert_eq!(
+        next.items(),
+        "1:10:item 1,2:20:item 2,3:30:item 3,4:40:item 4,5:50:item 5",
+        "nothing committed in the next database"
+    );
+}

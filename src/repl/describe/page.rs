@@ -5,10 +5,11 @@
 //! title and every footer line are escaped to their own lines ([`escape::one_line`]), so
 //! a name or a definition from the server cannot forge a line of the layout.
 
-use unicode_width::UnicodeWidthStr;
-
 use crate::render::escape;
-use crate::render::table::{footer, Cell, Column, Grid};
+use crate::render::print::{self, Part, Target};
+use crate::render::pset::Pset;
+use crate::render::table::Column;
+use crate::session::Io;
 
 /// A titled table with footers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -24,47 +25,71 @@ pub struct Page {
     pub footers: Vec<String>,
     /// Whether `(N rows)` follows the table (listings); describe pages have footers.
     pub count: bool,
+    /// Whether `\x` expands the page. psql's describeOneTableDetails turns expanded
+    /// display off for a table's or an index's page ("This output looks confusing in
+    /// expanded mode") but not for a sequence's; listings follow `\x`.
+    pub expandable: bool,
 }
 
 impl Page {
-    /// The page as psql draws it, ending in the blank line psql leaves after a table.
-    pub fn render(&self) -> String {
-        let mut grid = Grid::new(&self.columns);
-        for row in &self.rows {
-            grid.row(
-                row.iter()
-                    .map(|v| Cell::text(v.as_deref().unwrap_or("")))
-                    .collect(),
-            );
+    /// The title and the footers as the printer gets them: each escaped to one line
+    /// (a name or a definition from the server cannot forge a line of the layout),
+    /// footers trimmed at the end; `None` for a listing's `(N rows)` default.
+    fn printable(&self) -> (Option<String>, Option<Vec<String>>) {
+        let title = Some(escape::one_line(&self.title)).filter(|t| !t.is_empty());
+        let own = !self.count || !self.footers.is_empty();
+        let footers = own.then(|| {
+            self.footers
+                .iter()
+                .map(|f| escape::one_line(f).trim_end().to_string())
+                .collect()
+        });
+        (title, footers)
+    }
+
+    /// Draws the page where results go, as psql's `printTable` does with the user's
+    /// `\pset` (format, border, `\x`, null, tuples only) and the page's title.
+    pub fn draw(&self, io: &mut Io) {
+        let (title, footers) = self.printable();
+        let never = self.never_expanded();
+        io.result_page(title, &self.columns, &self.rows, footers.as_deref(), never);
+    }
+
+    fn never_expanded(&self) -> bool {
+        !self.count && !self.expandable
+    }
+
+    /// The page as [`Page::draw`] prints it with `pset` (no terminal, no pager).
+    pub fn render(&self, pset: &Pset) -> String {
+        let (title, footers) = self.printable();
+        let mut pset = pset.clone();
+        pset.title = title;
+        pset.null.clear();
+        if self.never_expanded() {
+            pset.expanded = crate::render::pset::Expanded::Off;
         }
-        let table = grid.text().to_string();
-        // psql centres the title over the table's full width, its rule's.
-        let width = table.lines().nth(1).map_or(0, UnicodeWidthStr::width);
-        let title = escape::one_line(&self.title);
-        let mut out = String::new();
-        if !title.is_empty() {
-            let pad = width.saturating_sub(title.width()) / 2;
-            out.push_str(&" ".repeat(pad));
-            out.push_str(&title);
-            out.push('\n');
-        }
-        out.push_str(&table);
-        for f in &self.footers {
-            out.push_str(escape::one_line(f).trim_end());
-            out.push('\n');
-        }
-        if self.count {
-            out.push_str(&footer(self.rows.len()));
-            out.push('\n');
-        }
-        out.push('\n');
-        out
+        let target = Target {
+            pset: &pset,
+            columns: 0,
+            force_expanded: false,
+            footers: footers.as_deref(),
+        };
+        escape::multi_line(&print::table(
+            &self.columns,
+            &self.rows,
+            target,
+            Part::WHOLE,
+        ))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn drawn(page: &Page, pset: &Pset) -> String {
+        page.render(pset)
+    }
 
     #[test]
     fn title_is_centred_and_footers_follow() {
@@ -77,22 +102,26 @@ mod tests {
                 "    \"t_pkey\" PRIMARY KEY, btree (id)".into(),
             ],
             count: false,
+            expandable: false,
         };
         assert_eq!(
-            page.render(),
-            " Table \"public.t\"\n Column |  Type\n--------+---------\n id     | integer\n\
+            drawn(&page, &Pset::default()),
+            " Table \"public.t\"\n Column |  Type   \n--------+---------\n id     | integer\n\
              Indexes:\n    \"t_pkey\" PRIMARY KEY, btree (id)\n\n"
         );
-        let page = Page {
+        // psql never expands a describe page.
+        let mut expanded = Pset::default();
+        expanded.set("expanded", Some("on")).expect("\\x");
+        assert_eq!(drawn(&page, &expanded), drawn(&page, &Pset::default()));
+        let listing = Page {
             title: "T".into(),
             count: true,
-            footers: vec!["a\u{1b}[2J\nb".into(), "c".into()],
+            footers: Vec::new(),
             ..page
         };
         assert_eq!(
-            page.render(),
-            "        T\n Column |  Type\n--------+---------\n id     | integer\n\
-             a\\x1b[2J\\nb\nc\n(1 row)\n\n"
+            drawn(&listing, &Pset::default()),
+            "        T\n Column |  Type   \n--------+---------\n id     | integer\n(1 row)\n\n"
         );
     }
 }

@@ -344,6 +344,7 @@ impl Plan {
             rows: out,
             footers: Vec::new(),
             count: false,
+            expandable: false,
         })
     }
 
@@ -396,6 +397,7 @@ impl Plan {
             rows: result.rows,
             footers,
             count: false,
+            expandable: true,
         })
     }
 
