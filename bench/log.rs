@@ -12,8 +12,11 @@
 //!    signed, written and `fdatasync`ed, to a file in the same directory; and the same
 //!    records into memory, to show the CPU part (serialise + sign) alone.
 //! 3. A 100,000-record log (`PGWARD_BENCH_RECORDS`) written into memory, then
-//!    [`pgward::audit::verify`] over it: median of 3 runs; and, for context, the batch
-//!    signature check alone over the same records on one thread.
+//!    [`pgward::audit::verify`] over it on all cores: median of 3 runs; and, to show where
+//!    the time goes, each of its parts alone on one thread: parsing the records, hashing
+//!    the lines, and the one-key batch signature check at several batch sizes (with
+//!    ed25519-dalek's general `verify_batch` for comparison). Whether the CPU has AVX2
+//!    (curve25519-dalek's fast backend, chosen at run time) is printed with it.
 //!
 //! Each goal ends in a `PASS` or `FAIL` line; the load average is printed with them,
 //! since a shared machine's fsync and CPU times are not a quiet machine's. Run with
@@ -124,6 +127,21 @@ fn load() -> String {
             (f.len() == 3).then(|| f.join(" "))
         })
         .unwrap_or_else(|| "unknown".into())
+}
+
+/// The CPU time this process has used, all threads (user + system, from /proc, in
+/// clock ticks of 10 ms): on a loaded machine it shows the work apart from the waiting.
+fn cpu_time() -> Duration {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the command name (which may hold spaces) start at `) `.
+            let rest = &s[s.rfind(')')? + 2..];
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+            Some(Duration::from_millis(ticks * 10))
+        })
+        .unwrap_or_default()
 }
 
 fn verdict(ok: bool) -> &'static str {
@@ -258,43 +276,105 @@ fn main() {
     drop(writer);
     let bytes = bytes.lock().expect("bytes").clone();
     let mut runs = Vec::new();
+    let mut cpu_runs = Vec::new();
     for _ in 0..3 {
-        let t = Instant::now();
+        let (t, c) = (Instant::now(), cpu_time());
         let v = pgward::audit::verify(&bytes, None);
         runs.push(t.elapsed());
+        cpu_runs.push(cpu_time().saturating_sub(c));
         assert!(v.intact(), "the benchmark log verifies");
         assert_eq!(v.records.len(), records);
     }
     runs.sort();
+    cpu_runs.sort();
     let median = runs[1];
-    // The floor: the signatures alone, batch-checked on one thread.
+    // Where the time goes: each part of verify alone, over every line, on one thread.
     let key = OperatorKey::from_seed([3; 32]).public();
-    let mut messages = Vec::with_capacity(records);
-    let mut sigs = Vec::with_capacity(records);
-    for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-        let (unsigned, sig) = pgward::audit::record::split_line(line).expect("split");
-        messages.push(pgward::audit::record::signing_message(&unsigned));
-        sigs.push(ed25519_dalek::Signature::from_bytes(&sig));
+    let lines: Vec<&[u8]> = bytes
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    let (t, c) = (Instant::now(), cpu_time());
+    let mut unsigned = Vec::new();
+    for line in &lines {
+        let (body, _) = pgward::audit::record::split_sig(line).expect("split");
+        unsigned.clear();
+        unsigned.extend_from_slice(body);
+        unsigned.push(b'}');
+        let rec: pgward::audit::Record = serde_json::from_slice(&unsigned).expect("parse");
+        std::hint::black_box(rec);
     }
-    let t = Instant::now();
-    for (m, s) in messages.chunks(256).zip(sigs.chunks(256)) {
+    let parse = (t.elapsed(), cpu_time().saturating_sub(c));
+    let (t, c) = (Instant::now(), cpu_time());
+    for line in &lines {
+        std::hint::black_box(pgward::audit::chain::line_hash(line));
+    }
+    let hash = (t.elapsed(), cpu_time().saturating_sub(c));
+    let signed: Vec<pgward::audit::batch::Signed<'_>> = lines
+        .iter()
+        .map(|line| {
+            let (body, sig) = pgward::audit::record::split_sig(line).expect("split");
+            pgward::audit::batch::Signed {
+                message: [pgward::audit::record::SIGNING_CONTEXT, body, b"}"],
+                sig: ed25519_dalek::Signature::from_bytes(&sig),
+            }
+        })
+        .collect();
+    let mut one_key = Vec::new();
+    for size in [64, 256, 1024, 4096] {
+        let (t, c) = (Instant::now(), cpu_time());
+        for batch in signed.chunks(size) {
+            assert!(pgward::audit::batch::verify_same_key(&key, batch));
+        }
+        one_key.push((size, (t.elapsed(), cpu_time().saturating_sub(c))));
+    }
+    // The general batch check (a key per signature), as ed25519-dalek ships it.
+    let messages: Vec<Vec<u8>> = signed.iter().map(|s| s.message()).collect();
+    let (t, c) = (Instant::now(), cpu_time());
+    for (m, s) in messages.chunks(256).zip(signed.chunks(256)) {
         let ms: Vec<&[u8]> = m.iter().map(Vec::as_slice).collect();
-        ed25519_dalek::verify_batch(&ms, s, &vec![key; s.len()]).expect("signatures verify");
+        let sigs: Vec<ed25519_dalek::Signature> = s.iter().map(|s| s.sig).collect();
+        ed25519_dalek::verify_batch(&ms, &sigs, &vec![key; s.len()]).expect("signatures verify");
     }
-    let floor = t.elapsed();
+    let dalek = (t.elapsed(), cpu_time().saturating_sub(c));
     let ok = median < Duration::from_secs(1);
+    let avx2 = if cfg!(target_arch = "x86_64") && std::is_x86_feature_detected!("avx2") {
+        "yes: curve25519-dalek picks its AVX2 backend at run time"
+    } else {
+        "no: curve25519-dalek runs its serial backend"
+    };
+    let mut batches = String::new();
+    for (size, d) in &one_key {
+        batches.push_str(&format!(
+            "| signatures, one key, batches of {size} (`audit::batch`) | {:.0} ms | {:.0} ms |\n",
+            ms(d.0),
+            ms(d.1)
+        ));
+    }
     report.push_str(&format!(
-        "Verify a {records}-record log ({:.1} MB; {cores} cores; load average {}):\n\n\
+        "Verify a {records}-record log ({:.1} MB; {cores} cores; AVX2 {avx2}; load average {}):\n\n\
          | what | time |\n|---|---:|\n\
-         | `pgward::audit::verify`, median of 3 (runs: {:.0}, {:.0}, {:.0} ms) | {:.0} ms |\n\
-         | signatures alone, batches of 256, one thread | {:.0} ms |\n\n",
+         | `pgward::audit::verify`, all cores, median of 3 (runs: {:.0}, {:.0}, {:.0} ms) | {:.0} ms |\n\
+         | its CPU time, all threads (median of 3; about the sum of the parts below) | {:.0} ms |\n\n\
+         Its parts, each alone over every line on one thread (verify runs them in chunks on all cores):\n\n\
+         | part | time | CPU time |\n|---|---:|---:|\n\
+         | parse each record (serde, typed) | {:.0} ms | {:.0} ms |\n\
+         | SHA-256 of each line (the chain) | {:.0} ms | {:.0} ms |\n\
+         {batches}\
+         | for comparison: ed25519-dalek `verify_batch`, batches of 256 (a key per signature) | {:.0} ms | {:.0} ms |\n\n",
         bytes.len() as f64 / 1e6,
         load(),
         ms(runs[0]),
         ms(runs[1]),
         ms(runs[2]),
         ms(median),
-        ms(floor),
+        ms(cpu_runs[1]),
+        ms(parse.0),
+        ms(parse.1),
+        ms(hash.0),
+        ms(hash.1),
+        ms(dalek.0),
+        ms(dalek.1),
     ));
     verdicts.push(format!(
         "{} verify: {:.0} ms for {records} records (goal < 1000 ms)",

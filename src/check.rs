@@ -137,36 +137,56 @@ impl Report {
     }
 }
 
-/// Checks the text of one file.
+/// Checks the text of one file. The statements are cut first (quickly, in order), then
+/// classified together on every core ([`sql::analyze_all`]).
 pub fn check_file(path: &str, text: &str, policy: &Policy) -> FileReport {
-    let mut statements = Vec::new();
-    // An EXECUTE gets the class of a PREPARE earlier in the same file.
-    let mut prepared = sql::Prepared::default();
+    let mut cut = Vec::new();
     let mut pending_start = 0;
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
         let pending = text.get(pending_start..offset).unwrap_or("");
         if line.trim().starts_with('\\') && sql::is_complete(pending) {
-            check_chunk(
-                text,
-                pending_start,
-                offset,
-                policy,
-                &mut prepared,
-                &mut statements,
-            );
+            cut_chunk(text, pending_start, offset, &mut cut);
             pending_start = offset + line.len();
         }
         offset += line.len();
     }
-    check_chunk(
-        text,
-        pending_start,
-        text.len(),
-        policy,
-        &mut prepared,
-        &mut statements,
-    );
+    cut_chunk(text, pending_start, text.len(), &mut cut);
+    let texts: Vec<&str> = cut
+        .iter()
+        .filter_map(|c| match c {
+            Cut::Statement { start, end } => text.get(*start..*end),
+            Cut::Unterminated { .. } => None,
+        })
+        .collect();
+    let mut analyses = sql::analyze_all(&texts, &policy.options).into_iter();
+    let mut statements = Vec::with_capacity(cut.len());
+    // An EXECUTE gets the class of a PREPARE earlier in the same file: resolved in file
+    // order, after the parallel classification.
+    let mut prepared = sql::Prepared::default();
+    for c in cut {
+        let (start, end, analysis) = match c {
+            // `analyze_all` gives one analysis per statement; were one missing, the
+            // statement is refused rather than left out of the report.
+            Cut::Statement { start, end } => (
+                start,
+                end,
+                {
+                    let analysis = prepared.resolve(analyses.next().unwrap_or_else(|| {
+                        refused("a statement the classifier gave no verdict for")
+                    }));
+                    prepared.ran(analysis.named.as_ref());
+                    analysis
+                },
+            ),
+            Cut::Unterminated { start, end } => (
+                start,
+                end,
+                refused("an unterminated statement at the end of the input (pgward does not run it; end it with ;)"),
+            ),
+        };
+        statements.push(report(start, end, analysis, policy));
+    }
     // Lines in one pass (counting from the start of the file for each statement was
     // quadratic in the file's length).
     let (mut line, mut at) = (1, 0);
@@ -181,37 +201,40 @@ pub fn check_file(path: &str, text: &str, policy: &Policy) -> FileReport {
     }
 }
 
-fn check_chunk(
-    text: &str,
-    from: usize,
-    to: usize,
-    policy: &Policy,
-    prepared: &mut sql::Prepared,
-    out: &mut Vec<StatementReport>,
-) {
+/// A statement cut out of a file, by byte range.
+enum Cut {
+    /// A complete statement (its `;` excluded).
+    Statement { start: usize, end: usize },
+    /// The unterminated tail of a chunk.
+    Unterminated { start: usize, end: usize },
+}
+
+fn cut_chunk(text: &str, from: usize, to: usize, out: &mut Vec<Cut>) {
     let Some(chunk) = text.get(from..to) else {
         return;
     };
     let split = sql::split(chunk);
     for piece in &split.pieces {
         let start = from + piece.start;
-        let analysis = prepared.resolve(sql::analyze(&piece.text, &policy.options));
-        prepared.ran(analysis.named.as_ref());
-        out.push(report(start, start + piece.text.len(), analysis, policy));
+        out.push(Cut::Statement {
+            start,
+            end: start + piece.text.len(),
+        });
     }
     if let Some(rest) = split.rest {
-        let start = to - rest.len();
-        let refusal = Refusal::new(
-            crate::policy::Rule::Unrecognised,
-            "an unterminated statement at the end of the input (pgward does not run it; end it with ;)",
-        );
-        out.push(report(
-            start,
-            to,
-            Analysis::bare(Verdict::Refused(refusal)),
-            policy,
-        ));
+        out.push(Cut::Unterminated {
+            start: to - rest.len(),
+            end: to,
+        });
     }
+}
+
+/// A statement refused without classifying it.
+fn refused(why: &str) -> Analysis {
+    Analysis::bare(Verdict::Refused(Refusal::new(
+        crate::policy::Rule::Unrecognised,
+        why,
+    )))
 }
 
 fn report(start: usize, end: usize, analysis: Analysis, policy: &Policy) -> StatementReport {

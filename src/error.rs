@@ -36,6 +36,19 @@ pub enum Error {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// A script file is not UTF-8 text.
+    #[error(
+        "{path}: byte {offset} (line {line}) is not valid UTF-8; pgward reads SQL as UTF-8, \
+         so convert the file first (e.g. iconv -f LATIN1 -t UTF-8)"
+    )]
+    NotUtf8 {
+        /// The file.
+        path: String,
+        /// Byte offset of the first byte that is not valid UTF-8.
+        offset: usize,
+        /// 1-based line of that byte.
+        line: usize,
+    },
     /// An output option (`-P`, `-o`) cannot be used.
     #[error("{0}")]
     Output(String),

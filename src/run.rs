@@ -394,25 +394,41 @@ fn run_rc(
     Some(outcome.exit_code())
 }
 
+/// The text of a script file (`-` or `None`: standard input). SQL is read as UTF-8: a
+/// file that is not is refused whole, naming the first byte that is not.
 fn read_script(file: Option<&std::path::Path>) -> Result<String, Error> {
-    let mut text = String::new();
-    match file {
+    let mut bytes = Vec::new();
+    let path = match file {
         Some(p) if p.as_os_str() != "-" => {
-            text = std::fs::read_to_string(p).map_err(|source| Error::Script {
-                path: p.display().to_string(),
+            let path = p.display().to_string();
+            bytes = std::fs::read(p).map_err(|source| Error::Script {
+                path: path.clone(),
                 source,
             })?;
+            path
         }
         _ => {
+            let path = "standard input".to_string();
             std::io::stdin()
-                .read_to_string(&mut text)
+                .read_to_end(&mut bytes)
                 .map_err(|source| Error::Script {
-                    path: "standard input".into(),
+                    path: path.clone(),
                     source,
                 })?;
+            path
         }
-    }
-    Ok(text)
+    };
+    String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let line = 1 + e
+            .as_bytes()
+            .get(..offset)
+            .unwrap_or_default()
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        Error::NotUtf8 { path, offset, line }
+    })
 }
 
 /// `pgward check`: classify files without connecting.

@@ -5,6 +5,7 @@
 //! - [`hex`]: the one hex spelling the log uses.
 //! - [`chain`]: `prev`, the SHA-256 of the line before.
 //! - [`key`]: the operator's Ed25519 key (`pgward keygen`).
+//! - [`batch`]: many signatures by one key, checked at once.
 //! - [`writer`]: append, sign, fsync.
 //! - [`session_log`]: the log a session holds, or the reason it is unlogged.
 //! - [`verify`]: chain, signatures, seq, ending, open commit intents.
@@ -16,6 +17,7 @@
 //! - [`command`]: `pgward keygen` and `pgward log …`.
 
 pub mod attach;
+pub mod batch;
 pub mod chain;
 pub mod command;
 pub mod export;

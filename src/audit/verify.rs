@@ -7,15 +7,17 @@
 //!
 //! The result names the *first* record that breaks. The per-line work (parsing, the
 //! line's hash, its signature) is independent from line to line, so it runs in chunks
-//! on every core: each chunk's signed messages sit in one buffer (the signing context
-//! and the line's bytes up to its `sig` member, as signed; no copy per record) and are
-//! checked in batches, a failing batch one by one to find its first bad record. One
+//! on every core: each chunk's signatures are checked straight from the lines (the
+//! signing context, the line's bytes up to its `sig` member, the closing brace: no
+//! copy) in batches under the one operator key ([`super::batch`]), a failing batch one
+//! by one to find its first bad record. One
 //! pass in order then checks what links records (seq, prev, the start, commit intents,
 //! approvals). A change inside record N breaks N's signature, and N+1's `prev` only
 //! after it, so the first failure is always the changed record itself.
 
 use ed25519_dalek::{Signature, VerifyingKey};
 
+use super::batch::Signed;
 use super::chain::Head;
 use super::record::{self, Body, Record, VERSION};
 
@@ -230,10 +232,14 @@ struct Chunk {
     bad_sig: Option<usize>,
 }
 
-/// Lines per chunk: large enough to amortise a thread, small enough to spread the work.
+/// Lines per chunk: large enough to amortise a batch and a thread, small enough to spread
+/// the work over the cores; each chunk's signatures are one batch. Measured with
+/// `cargo bench --bench log` (docs/benchmarks.md): the one-key batch costs less per
+/// signature as it grows, 4096 about 10% less than 256; finding the culprit in a batch
+/// that fails is a one-by-one check, paid only by a broken log.
 const CHUNK: usize = 4096;
 /// Signatures per batch.
-const BATCH: usize = 256;
+const BATCH: usize = CHUNK;
 
 /// Parses, hashes and signature-checks `lines` in chunks on every core; chunks come back
 /// in order.
@@ -254,19 +260,22 @@ fn check_lines(lines: &[&[u8]], key: Option<&VerifyingKey>) -> Vec<Chunk> {
             .map(|(s, c)| check_chunk(*s, c, key))
             .collect();
     }
-    // Worker w takes chunks w, w + workers, …, so every worker gets a share of each part
-    // of the log.
+    // Each worker takes the next chunk not yet taken, so a core slowed by other work
+    // on the machine takes fewer.
+    let next = std::sync::atomic::AtomicUsize::new(0);
     let mut out: Vec<Option<Chunk>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
-            .map(|w| {
-                let chunks = &chunks;
+            .map(|_| {
+                let (chunks, next) = (&chunks, &next);
                 scope.spawn(move || {
-                    chunks
-                        .iter()
-                        .skip(w)
-                        .step_by(workers)
-                        .map(|(s, c)| check_chunk(*s, c, key))
-                        .collect::<Vec<Chunk>>()
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some((s, c)) = chunks.get(i) else {
+                            return done;
+                        };
+                        done.push(check_chunk(*s, c, key));
+                    }
                 })
             })
             .collect();
@@ -294,27 +303,27 @@ fn check_lines(lines: &[&[u8]], key: Option<&VerifyingKey>) -> Vec<Chunk> {
 
 /// One chunk: each line's record and hash, and the first bad signature.
 fn check_chunk(start: usize, lines: &[&[u8]], key: Option<&VerifyingKey>) -> Chunk {
-    let ctx = record::SIGNING_CONTEXT.len();
-    // Every signed message of the chunk, back to back: the context, the line up to its
-    // `sig` member, and the closing `}`.
-    let mut arena: Vec<u8> = Vec::with_capacity(lines.iter().map(|l| l.len() + ctx).sum::<usize>());
-    let mut spans: Vec<(usize, usize)> = Vec::with_capacity(lines.len());
-    let mut sigs: Vec<Signature> = Vec::with_capacity(lines.len());
+    // Each signed message is the context, the line up to its `sig` member, and the
+    // closing `}`: checked in those pieces, straight from the line.
+    let mut signed: Vec<Signed<'_>> = Vec::with_capacity(lines.len());
     let mut out: Vec<Line> = Vec::with_capacity(lines.len());
+    // The record without `sig`, closed, for the parser: one buffer for the chunk.
+    let mut unsigned: Vec<u8> = Vec::new();
     for line in lines {
         let parsed = (|| {
             if line.is_empty() {
                 return Err("empty line".to_string());
             }
             let (body, sig) = record::split_sig(line).map_err(|e| e.to_string())?;
-            let from = arena.len();
-            arena.extend_from_slice(record::SIGNING_CONTEXT);
-            arena.extend_from_slice(body);
-            arena.push(b'}');
-            let rec: Record = serde_json::from_slice(&arena[from + ctx..])
+            unsigned.clear();
+            unsigned.extend_from_slice(body);
+            unsigned.push(b'}');
+            let rec: Record = serde_json::from_slice(&unsigned)
                 .map_err(|e| format!("not a valid version-1 record: {e}"))?;
-            spans.push((from, arena.len()));
-            sigs.push(Signature::from_bytes(&sig));
+            signed.push(Signed {
+                message: [record::SIGNING_CONTEXT, body, b"}"],
+                sig: Signature::from_bytes(&sig),
+            });
             Ok((rec, super::chain::line_hash(line)))
         })();
         let stop = parsed.is_err();
@@ -324,24 +333,17 @@ fn check_chunk(start: usize, lines: &[&[u8]], key: Option<&VerifyingKey>) -> Chu
         }
     }
     let bad_sig = key.and_then(|k| {
-        let messages: Vec<&[u8]> = spans.iter().map(|(a, b)| &arena[*a..*b]).collect();
-        messages
-            .chunks(BATCH)
-            .zip(sigs.chunks(BATCH))
-            .enumerate()
-            .find_map(|(i, (m, s))| {
-                let keys = vec![*k; m.len()];
-                if ed25519_dalek::verify_batch(m, s, &keys).is_ok() {
-                    return None;
-                }
-                // Fail closed: a batch that fails with no single culprit fails at its start.
-                let culprit = m
-                    .iter()
-                    .zip(s)
-                    .position(|(m, s)| k.verify_strict(m, s).is_err())
-                    .unwrap_or(0);
-                Some(start + i * BATCH + culprit + 1)
-            })
+        signed.chunks(BATCH).enumerate().find_map(|(i, batch)| {
+            if super::batch::verify_same_key(k, batch) {
+                return None;
+            }
+            // Fail closed: a batch that fails with no single culprit fails at its start.
+            let culprit = batch
+                .iter()
+                .position(|s| k.verify_strict(&s.message(), &s.sig).is_err())
+                .unwrap_or(0);
+            Some(start + i * BATCH + culprit + 1)
+        })
     });
     Chunk {
         start,

@@ -12,6 +12,7 @@ pub mod service;
 pub mod tls;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -375,9 +376,31 @@ pub struct Connection {
     pub overrides: Vec<String>,
     /// The FATAL the server sent when it ended the connection between requests.
     ended: Arc<Mutex<Option<DbError>>>,
+    /// Open while the user's own statement runs ([`Connection::user_statement`]): only
+    /// then are notices kept.
+    users: Arc<AtomicBool>,
 }
 
 impl Connection {
+    /// Runs `request`, the user's own statement (or pgward's rewrite of it, or the
+    /// COMMIT of the user's change), keeping the notices the server sends meanwhile.
+    /// Notices that pgward's own queries cause (a truncated identifier named again in a
+    /// catalog query, a `BEGIN` warning) are dropped: the user sees what their statement
+    /// said, once, as psql would show it. The server answers in order, and the
+    /// connection task hands on a notice before it hands on the answer that follows it,
+    /// so the notices of a request arrive while it runs.
+    pub async fn user_statement<F: std::future::Future>(&self, request: F) -> F::Output {
+        struct Close<'a>(&'a AtomicBool);
+        impl Drop for Close<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::SeqCst);
+            }
+        }
+        self.users.store(true, Ordering::SeqCst);
+        let _close = Close(&self.users);
+        request.await
+    }
+
     /// Why the server ended the connection, in its own words: the FATAL (with DETAIL)
     /// it sent while no request was waiting (idle_in_transaction_session_timeout,
     /// pg_terminate_backend, a shutdown). tokio-postgres ends its connection task with
@@ -612,6 +635,8 @@ async fn try_connect(params: &ConnParams, application_name: &str) -> Result<Conn
     let (tx, notices) = mpsc::unbounded_channel();
     let ended = Arc::new(Mutex::new(None));
     let reason = Arc::clone(&ended);
+    let users = Arc::new(AtomicBool::new(false));
+    let keep = Arc::clone(&users);
     let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
     tokio::spawn(async move {
         while let Some(message) = messages.next().await {
@@ -624,7 +649,7 @@ async fn try_connect(params: &ConnParams, application_name: &str) -> Result<Conn
                         slot.get_or_insert(n);
                     }
                 }
-                Ok(AsyncMessage::Notice(n)) => {
+                Ok(AsyncMessage::Notice(n)) if keep.load(Ordering::SeqCst) => {
                     let _ = tx.send(n);
                 }
                 Ok(_) => {}
@@ -646,6 +671,7 @@ async fn try_connect(params: &ConnParams, application_name: &str) -> Result<Conn
         params: params.clone(),
         overrides: Vec::new(),
         ended,
+        users,
     };
     conn.overrides = standby_isolation(&conn).await.map_err(Attempt::Failed)?;
     let more = check_server(&conn).await.map_err(Attempt::Failed)?;

@@ -261,15 +261,6 @@ pub async fn plan(
     Ok(plan)
 }
 
-/// An `EXECUTE` of the prepared statement `prepared`: it runs as typed and its preview has
-/// the server's counts (its kind stays "statement", so counts are upper bounds where a
-/// function could undo work), but the guard thresholds judge what was prepared, exactly
-/// as if it were typed: a prepared DELETE without WHERE asks for its count.
-pub fn judge_prepared(plan: &mut Plan, prepared: &str) {
-    plan.guard_kind = kind_of(parse(prepared).as_ref(), plan.kind == WriteKind::Ddl);
-    plan.where_shape = rewrite::where_clause(prepared);
-}
-
 /// Narrows an UPDATE's capture to the columns it can change, when the server's rules
 /// say which those are: see [`narrowed_fields`].
 async fn narrow(client: &Client, relid: u32, plan: &mut Plan) -> Result<(), super::PreviewError> {
@@ -351,6 +342,15 @@ pub async fn narrowed_fields(
     fields.sort_unstable();
     fields.dedup();
     Ok((!fields.is_empty() && fields.len() < columns.len()).then_some(fields))
+}
+
+/// An `EXECUTE` of the prepared statement `prepared`: it runs as typed and its preview has
+/// the server's counts (its kind stays "statement", so counts are upper bounds where a
+/// function could undo work), but the guard thresholds judge what was prepared, exactly
+/// as if it were typed: a prepared DELETE without WHERE asks for its count.
+pub fn judge_prepared(plan: &mut Plan, prepared: &str) {
+    plan.guard_kind = kind_of(parse(prepared).as_ref(), plan.kind == WriteKind::Ddl);
+    plan.where_shape = rewrite::where_clause(prepared);
 }
 
 async fn gather(

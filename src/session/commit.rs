@@ -180,7 +180,8 @@ impl Session {
         let fired = wait::cancellable_with_line(
             client,
             &self.conn.tls,
-            client.batch_execute(FIRE_DEFERRED),
+            self.conn
+                .user_statement(client.batch_execute(FIRE_DEFERRED)),
             Some(Line {
                 io: &mut self.io,
                 what: "deferred constraints and triggers",
@@ -257,7 +258,7 @@ impl Session {
         let waited = wait::cancellable_with_line(
             client,
             &self.conn.tls,
-            client.batch_execute("COMMIT"),
+            self.conn.user_statement(client.batch_execute("COMMIT")),
             Some(Line {
                 io: &mut self.io,
                 what: "COMMIT",

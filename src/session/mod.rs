@@ -501,15 +501,18 @@ impl Session {
             }
         }
         let result = if self.captured.is_some() {
-            exec::run(&self.conn.client, &self.conn.tls, text).await
+            self.conn
+                .user_statement(exec::run(&self.conn.client, &self.conn.tls, text))
+                .await
         } else {
-            exec::run_streaming(
-                &self.conn.client,
-                &self.conn.tls,
-                text,
-                &mut |columns, rows, part| self.io.result(columns, rows, part),
-            )
-            .await
+            self.conn
+                .user_statement(exec::run_streaming(
+                    &self.conn.client,
+                    &self.conn.tls,
+                    text,
+                    &mut |columns, rows, part| self.io.result(columns, rows, part),
+                ))
+                .await
         };
         match result {
             Ok(done) => {
@@ -541,7 +544,11 @@ impl Session {
 
     /// A harmless session setting outside a transaction.
     async fn plain(&mut self, text: &str) -> Outcome {
-        match exec::run(&self.conn.client, &self.conn.tls, text).await {
+        match self
+            .conn
+            .user_statement(exec::run(&self.conn.client, &self.conn.tls, text))
+            .await
+        {
             Ok(done) => {
                 // Outside a transaction pgward set no timeouts, and the session's role
                 // is the login's default one.
@@ -689,7 +696,10 @@ impl Session {
 
     /// Runs `text` inside the open guarded transaction, then probes.
     async fn in_transaction(&mut self, text: &str) -> Outcome {
-        let result = exec::run(&self.conn.client, &self.conn.tls, text).await;
+        let result = self
+            .conn
+            .user_statement(exec::run(&self.conn.client, &self.conn.tls, text))
+            .await;
         match result {
             Ok(done) => {
                 if let Some(outcome) = self.check_open().await {
@@ -747,15 +757,18 @@ impl Session {
             return self.failed(e, text).await;
         }
         let result = if self.captured.is_some() {
-            exec::run(&self.conn.client, &self.conn.tls, text).await
+            self.conn
+                .user_statement(exec::run(&self.conn.client, &self.conn.tls, text))
+                .await
         } else {
-            exec::run_streaming(
-                &self.conn.client,
-                &self.conn.tls,
-                text,
-                &mut |columns, rows, part| self.io.result(columns, rows, part),
-            )
-            .await
+            self.conn
+                .user_statement(exec::run_streaming(
+                    &self.conn.client,
+                    &self.conn.tls,
+                    text,
+                    &mut |columns, rows, part| self.io.result(columns, rows, part),
+                ))
+                .await
         };
         match result {
             Ok(done) => {
@@ -891,7 +904,11 @@ impl Session {
         self.state = TxState::Open(tx);
         // Not `in_transaction`: what a failed statement counted before ROLLBACK TO undid
         // it is no unexpected write of the ROLLBACK TO.
-        let outcome = match exec::run(&self.conn.client, &self.conn.tls, text).await {
+        let outcome = match self
+            .conn
+            .user_statement(exec::run(&self.conn.client, &self.conn.tls, text))
+            .await
+        {
             Ok(done) => match self.check_open().await {
                 Some(outcome) => outcome,
                 None => {
@@ -1078,8 +1095,24 @@ impl Session {
         }
     }
 
+    /// Shows the notices the user's statement caused ([`crate::conn::Connection::user_statement`]).
+    /// A notice the server raised while reading the text (a truncated identifier, a
+    /// nonstandard backslash: no context) is shown once, since pgward's rewrite names
+    /// the typed identifiers again; notices raised by running code (RAISE in a function
+    /// or trigger: they carry a context) are shown as often as they were raised.
     fn flush_notices(&mut self) {
+        let mut seen = std::collections::HashSet::new();
         while let Ok(n) = self.conn.notices.try_recv() {
+            let key = (
+                n.severity().to_string(),
+                n.code().code().to_string(),
+                n.message().to_string(),
+                n.detail().map(str::to_string),
+                n.hint().map(str::to_string),
+            );
+            if n.where_().is_none() && !seen.insert(key) {
+                continue;
+            }
             self.io.say_err(&render::error::db_error(&n, ""));
         }
     }

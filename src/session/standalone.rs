@@ -249,7 +249,10 @@ impl Session {
             ));
             return Outcome::Refused;
         }
-        let result = exec::run(&self.conn.client, &self.conn.tls, text).await;
+        let result = self
+            .conn
+            .user_statement(exec::run(&self.conn.client, &self.conn.tls, text))
+            .await;
         if let Err(e) = &result {
             if e.is_closed() || self.conn.client.is_closed() || commit::fatal(e) {
                 return self.alone_lost(what, e);

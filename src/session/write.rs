@@ -123,9 +123,16 @@ impl Session {
                     text,
                     sql,
                 );
-                let captured =
-                    exec::run_capture(client, &self.conn.tls, &sql, sink, kind.columns().len())
-                        .await;
+                let captured = self
+                    .conn
+                    .user_statement(exec::run_capture(
+                        client,
+                        &self.conn.tls,
+                        &sql,
+                        sink,
+                        kind.columns().len(),
+                    ))
+                    .await;
                 match captured {
                     Ok((executed, images)) => {
                         // RELEASE keeps SET LOCAL values: put the planner back.
@@ -158,7 +165,7 @@ impl Session {
                             Err(e) => return self.counters_failed(&e).await,
                         }
                         let client = &self.conn.client;
-                        match exec::run(client, &self.conn.tls, text).await {
+                        match self.conn.user_statement(exec::run(client, &self.conn.tls, text)).await {
                             Ok(executed) => (
                                 executed,
                                 None,
@@ -174,7 +181,11 @@ impl Session {
                     Ok(before) => before,
                     Err(e) => return self.failed(e, text).await,
                 };
-                let executed = match exec::run(client, &self.conn.tls, text).await {
+                let executed = match self
+                    .conn
+                    .user_statement(exec::run(client, &self.conn.tls, text))
+                    .await
+                {
                     Ok(executed) => executed,
                     Err(e) => return self.failed(e, text).await,
                 };
@@ -208,7 +219,11 @@ impl Session {
                     Err(why) => (executed, None, Some(why)),
                 }
             }
-            Capture::CountsOnly { reason } => match exec::run(client, &self.conn.tls, text).await {
+            Capture::CountsOnly { reason } => match self
+                .conn
+                .user_statement(exec::run(client, &self.conn.tls, text))
+                .await
+            {
                 Ok(executed) => (executed, None, Some(reason.clone())),
                 Err(e) => return self.failed(e, text).await,
             },
@@ -528,28 +543,32 @@ async fn read_prior(
 }
 
 /// Turns hash and merge joins off for the capture (inside its savepoint, so a rollback
-/// to it undoes this too) and returns the statements that restore the settings.
+/// to it undoes this too) and returns the statements that restore the settings. Two
+/// statements in the server log: one reads both settings, one sets both.
 async fn steer_to_tid_join(
     client: &tokio_postgres::Client,
 ) -> Result<String, tokio_postgres::Error> {
+    const SETTINGS: [&str; 2] = ["enable_hashjoin", "enable_mergejoin"];
+    let rows = client
+        .simple_query(
+            "SELECT pg_catalog.current_setting('enable_hashjoin'), pg_catalog.current_setting('enable_mergejoin')",
+        )
+        .await?;
+    let row = rows.iter().find_map(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(r) => Some(r),
+        _ => None,
+    });
     let mut restore = String::new();
-    for setting in ["enable_hashjoin", "enable_mergejoin"] {
-        let rows = client
-            .simple_query(&format!("SELECT pg_catalog.current_setting('{setting}')"))
-            .await?;
-        let previous = rows
-            .iter()
-            .find_map(|m| match m {
-                tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
-                _ => None,
-            })
-            .filter(|v| v == "on" || v == "off")
-            .unwrap_or_else(|| "on".into());
+    let mut off = String::new();
+    for (i, setting) in SETTINGS.iter().enumerate() {
+        let previous = row
+            .and_then(|r| r.get(i))
+            .filter(|v| *v == "on" || *v == "off")
+            .unwrap_or("on");
         restore.push_str(&format!("SET LOCAL {setting} = {previous}; "));
-        client
-            .batch_execute(&format!("SET LOCAL {setting} = off"))
-            .await?;
+        off.push_str(&format!("SET LOCAL {setting} = off; "));
     }
+    client.batch_execute(&off).await?;
     Ok(restore)
 }
 

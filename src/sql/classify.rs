@@ -117,6 +117,11 @@ pub(crate) fn analyze_at(sql: &str, options: &Options, depth: usize) -> Analysis
     let Some(node) = node else {
         return refused(Rule::Unrecognised, "an empty statement");
     };
+    analyze_node(node, sql, options, depth)
+}
+
+/// [`analyze_at`] of a statement parsed already: `node` is the tree of `sql`.
+fn analyze_node(node: &NodeEnum, sql: &str, options: &Options, depth: usize) -> Analysis {
     match node {
         NodeEnum::PrepareStmt(_) | NodeEnum::ExecuteStmt(_) | NodeEnum::DeallocateStmt(_)
             if depth > 0 =>
@@ -694,21 +699,44 @@ fn body_language(language: &str, what: &str) -> Result<(), Refusal> {
     }
 }
 
-/// Every statement of a `LANGUAGE sql` body, classified like typed ones.
+/// Every statement of a `LANGUAGE sql` body, classified like typed ones. The body is
+/// parsed once: each statement's text is its `RawStmt` range (as
+/// `pg_query::split_with_parser` would cut it) and its tree comes from the same parse.
 fn sql_body(text: &str, options: &Options, depth: usize, facts: &mut Facts) {
-    match pg_query::split_with_parser(text) {
-        Ok(pieces) => {
-            for piece in pieces {
-                plpgsql::fold(analyze_at(piece, options, depth + 1), facts);
-            }
+    let parsed = match pg_query::parse(text, 0) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            // The words `split_with_parser` used to report the same error in.
+            let message = match e {
+                pg_query::Error::Parse(m) => format!("Error splitting: {m}"),
+                other => other.to_string(),
+            };
+            facts.refuse(Refusal::new(
+                Rule::Unrecognised,
+                format!("a function body PostgreSQL's parser does not accept ({message})"),
+            ));
+            return;
         }
-        Err(e) => facts.refuse(Refusal::new(
-            Rule::Unrecognised,
-            format!(
-                "a function body PostgreSQL's parser does not accept ({})",
-                parse_message(&e)
-            ),
-        )),
+    };
+    for raw in &parsed.protobuf.stmts {
+        let start = usize::try_from(raw.stmt_location).unwrap_or(0);
+        let end = match usize::try_from(raw.stmt_len) {
+            Ok(0) | Err(_) => text.len(),
+            Ok(len) => start.saturating_add(len),
+        };
+        let piece = text.get(start..end).unwrap_or(text);
+        let analysis = if depth + 1 > MAX_BODY_DEPTH {
+            refused(
+                Rule::DynamicSql,
+                "SQL nested in bodies too deeply to inspect",
+            )
+        } else {
+            match raw.stmt.as_ref().and_then(|s| s.node.as_ref()) {
+                Some(node) => analyze_node(node, piece, options, depth + 1),
+                None => refused(Rule::Unrecognised, "an empty statement"),
+            }
+        };
+        plpgsql::fold(analysis, facts);
     }
 }
 

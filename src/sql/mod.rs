@@ -5,6 +5,7 @@
 //! - [`split`](mod@split): the psql-compatible splitter (boundaries and completeness; each
 //!   piece must then be exactly one statement to PostgreSQL's parser).
 //! - [`classify`](mod@classify): the verdict for one statement (explicit match, catch-all refuses).
+//! - [`batch`]: many statements classified at once, on every core, in order.
 //! - [`verdict`]: the verdict, risk and analysis types the classifier's parts share.
 //! - `tree`: the walk over every node of a parse tree.
 //! - `plpgsql`: DO blocks and function bodies, statement by statement.
@@ -13,6 +14,7 @@
 //! - [`settings`]: which run-time settings a user may change.
 //! - [`locks`]: the table lock each schema change takes.
 
+pub mod batch;
 pub mod classify;
 pub mod functions;
 pub mod locks;
@@ -23,6 +25,7 @@ pub mod split;
 mod tree;
 pub mod verdict;
 
+pub use batch::analyze_all;
 pub use classify::{analyze, classify, fingerprint};
 pub use prepared::Prepared;
 pub use settings::{setting_change, SettingChange};

@@ -124,3 +124,27 @@ fn environment_policy_from_the_config_file() {
         .run();
     assert_eq!(out.code, 3, "{out:?}");
 }
+
+#[test]
+fn a_file_that_is_not_utf8_is_named_with_its_byte_offset() {
+    let dir = tempfile::tempdir().expect("dir");
+    let good = dir.path().join("good.sql");
+    std::fs::write(&good, "select 1;\n").expect("write");
+    // Latin-1 `é` (0xE9) at byte 21, on line 2.
+    let latin1 = dir.path().join("latin1.sql");
+    std::fs::write(&latin1, b"select 1;\nselect 'caf\xe9';\n").expect("write");
+    let out = TestShell::bare()
+        .args(["check", "--format", "json"])
+        .arg_path(&good)
+        .arg_path(&latin1)
+        .run();
+    assert_eq!(out.code, 3, "{out:?}");
+    // No report at all: a partial one could read as "checked, clean".
+    assert_eq!(out.stdout, "", "{out:?}");
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{out:?}");
+    let shown = latin1.display().to_string();
+    assert!(lines[0].contains(&shown), "{out:?}");
+    assert!(lines[0].contains("byte 21 (line 2)"), "{out:?}");
+    assert!(lines[0].contains("UTF-8"), "{out:?}");
+}
