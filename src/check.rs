@@ -161,9 +161,11 @@ pub fn check_file(path: &str, text: &str, policy: &Policy) -> FileReport {
         .collect();
     let mut analyses = sql::analyze_all(&texts, &policy.options).into_iter();
     let mut statements = Vec::with_capacity(cut.len());
-    // An EXECUTE gets the class of a PREPARE earlier in the same file: resolved in file
+    // An EXECUTE gets the class of a PREPARE earlier in the same file, a call of a
+    // function the class of its body created earlier in the file: resolved in file
     // order, after the parallel classification.
     let mut prepared = sql::Prepared::default();
+    let mut created = sql::Created::default();
     for c in cut {
         let (start, end, analysis) = match c {
             // `analyze_all` gives one analysis per statement; were one missing, the
@@ -172,10 +174,12 @@ pub fn check_file(path: &str, text: &str, policy: &Policy) -> FileReport {
                 start,
                 end,
                 {
-                    let analysis = prepared.resolve(analyses.next().unwrap_or_else(|| {
-                        refused("a statement the classifier gave no verdict for")
-                    }));
+                    let analysis =
+                        created.resolve(prepared.resolve(analyses.next().unwrap_or_else(|| {
+                            refused("a statement the classifier gave no verdict for")
+                        })));
                     prepared.ran(analysis.named.as_ref());
+                    created.ran(analysis.named.as_ref());
                     analysis
                 },
             ),

@@ -24,7 +24,7 @@ impl Session {
         }
         let text = piece.text.clone();
         let options = self.settings.env.classify_options();
-        let verdict = self.prepared.resolve(sql::analyze(&text, &options)).verdict;
+        let verdict = self.resolve(sql::analyze(&text, &options)).verdict;
         if let Verdict::Transaction(_) | Verdict::Read | Verdict::Session = verdict {
             self.say_error("\\preview takes a write (a read or setting has nothing to undo)");
             return Outcome::Refused;

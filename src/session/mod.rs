@@ -115,6 +115,9 @@ pub struct Session {
     /// The prepared statements this connection has, which give an EXECUTE its class
     /// ([`named`]).
     prepared: sql::Prepared,
+    /// The functions this session created, which give a call of them their body's class
+    /// ([`named`]). They live in the database, so a reconnect keeps them.
+    created: sql::Created,
 }
 
 impl Session {
@@ -168,6 +171,7 @@ impl Session {
             replaying: None,
             undoing: None,
             prepared: sql::Prepared::default(),
+            created: sql::Created::default(),
             conn,
             settings,
             io,
@@ -370,9 +374,7 @@ impl Session {
         if self.conn.client.is_closed() {
             return self.lost(None);
         }
-        let analysis = self
-            .prepared
-            .resolve(sql::analyze(text, &self.settings.env.classify_options()));
+        let analysis = self.resolve(sql::analyze(text, &self.settings.env.classify_options()));
         if !analysis.survives_rollback.is_empty() {
             if let Some(outcome) = self.survives_rollback(&analysis.survives_rollback) {
                 return outcome;

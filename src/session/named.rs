@@ -13,10 +13,14 @@
 //!   read, a write in the guarded transaction with its preview and the same guard
 //!   thresholds as the statement itself (judged on the prepared text, e.g. a DELETE
 //!   without WHERE). A name the session did not see prepared is refused.
+//! - A function or procedure is remembered once the server accepted its CREATE
+//!   ([`crate::sql::Created`]), with the class its body got, and forgotten at its DROP:
+//!   a statement that calls it takes that class, so `SELECT f()` of a function whose
+//!   body writes runs on the guarded write path (counts-only preview), not read-only.
 
 use tokio_postgres::error::SqlState;
 
-use crate::sql::Named;
+use crate::sql::{Analysis, Named};
 
 use super::{Outcome, Session, TxState};
 
@@ -36,9 +40,17 @@ impl Session {
         None
     }
 
-    /// Follows a statement that succeeded: a PREPARE is remembered, a DEALLOCATE forgets.
+    /// The analysis of a statement with what this session prepared and created: an
+    /// EXECUTE takes its prepared statement's class, a call its function body's.
+    pub(super) fn resolve(&self, analysis: Analysis) -> Analysis {
+        self.created.resolve(self.prepared.resolve(analysis))
+    }
+
+    /// Follows a statement that succeeded: a PREPARE or CREATE FUNCTION is remembered, a
+    /// DEALLOCATE or DROP FUNCTION forgets.
     pub(super) fn named_ran(&mut self, named: Option<&Named>) {
         self.prepared.ran(named);
+        self.created.ran(named);
     }
 
     /// The text of the statement an EXECUTE runs, for the guard thresholds of the write

@@ -136,11 +136,27 @@ fn analyze_node(node: &NodeEnum, sql: &str, options: &Options, depth: usize) -> 
         _ => {}
     }
     let mut facts = Facts::default();
-    let kind = match kind(node, sql, options, depth, &mut facts) {
+    let analysis = statement(node, sql, options, depth, &mut facts);
+    match node {
+        NodeEnum::CreateFunctionStmt(f) => super::created::definition(f, analysis, facts),
+        NodeEnum::DropStmt(d) => super::created::dropped(d, analysis),
+        _ => analysis,
+    }
+}
+
+/// [`analyze_node`] but for what a CREATE FUNCTION's body does, which stays in `facts`.
+fn statement(
+    node: &NodeEnum,
+    sql: &str,
+    options: &Options,
+    depth: usize,
+    facts: &mut Facts,
+) -> Analysis {
+    let kind = match kind(node, sql, options, depth, facts) {
         Ok(kind) => kind,
         Err(refusal) => return Analysis::bare(Verdict::Refused(refusal)),
     };
-    tree::walk_statement(node, &mut facts);
+    tree::walk_statement(node, facts);
     if let Some(refusal) = facts.refusal.take() {
         return Analysis::bare(Verdict::Refused(refusal));
     }
@@ -154,19 +170,20 @@ fn analyze_node(node: &NodeEnum, sql: &str, options: &Options, depth: usize) -> 
         }
         Kind::Policy(risk, lock, refusal) => {
             policy = Some(refusal);
-            risk_verdict(risk, Some(lock), &facts, &reads)
+            risk_verdict(risk, Some(lock), facts, &reads)
         }
-        Kind::Risk(risk, lock) => risk_verdict(risk, lock, &facts, &reads),
+        Kind::Risk(risk, lock) => risk_verdict(risk, lock, facts, &reads),
     };
     let mut analysis = Analysis {
         verdict,
         reads,
-        writes: facts.writes.into_iter().collect(),
+        writes: facts.writes.iter().cloned().collect(),
         lock,
-        survives_rollback: facts.survives,
+        survives_rollback: facts.survives.clone(),
         syntax_error: None,
         class: None,
         named: None,
+        calls: facts.calls.iter().cloned().collect(),
     };
     if let Some(refusal) = policy {
         let class = std::mem::replace(&mut analysis.verdict, Verdict::Refused(refusal));
@@ -250,6 +267,7 @@ fn prepare(p: &protobuf::PrepareStmt, sql: &str, options: &Options, depth: usize
         survives_rollback: Vec::new(),
         syntax_error: None,
         class: None,
+        calls: inner.calls.clone(),
         named: Some(Named::Prepare {
             name: p.name.clone(),
             statement: statement.to_string(),
@@ -451,7 +469,10 @@ pub(crate) fn kind(
                 // What the statement is, is clear: a new function. The language is what
                 // the policy refuses.
                 Err(r) if r.rule == Rule::OutsideReach => {
-                    return Ok(Kind::Policy(Risk::Ddl, locks::NONE, r))
+                    let mut body = Facts::default();
+                    body.refuse(r.clone());
+                    facts.body = Some(Box::new(body));
+                    return Ok(Kind::Policy(Risk::Ddl, locks::NONE, r));
                 }
                 other => other?,
             }
@@ -469,8 +490,13 @@ pub(crate) fn kind(
                     sql_body(&text, options, depth, &mut body);
                 }
             }
-            // The body runs later, when called; what it would refuse is refused now.
-            if let Some(r) = body.refusal {
+            // The body runs later, when called; what it would refuse is refused now. What
+            // it does goes with the function, for its calls ([`super::created`]).
+            let refusal = body.refusal.clone();
+            if f.sql_body.is_none() {
+                facts.body = Some(Box::new(body));
+            }
+            if let Some(r) = refusal {
                 return Err(r);
             }
             ddl(locks::NONE)

@@ -29,7 +29,8 @@ const DYNAMIC: &[(&str, &str)] = &[
 ];
 
 /// Inspects the PL/pgSQL body of `sql` (a DO or CREATE FUNCTION statement). `runs_now` is
-/// true for DO: its reads and writes are the statement's own.
+/// true for DO: its reads and writes are the statement's own (a write in it is opaque);
+/// a function's body goes into facts the caller keeps apart.
 pub(crate) fn inspect(
     sql: &str,
     options: &Options,
@@ -102,8 +103,10 @@ fn inspect_parsed(
             body.risk = Some(Risk::OpaqueWrite);
         }
         facts.merge(body);
-    } else if let Some(r) = body.refusal {
-        facts.refuse(r);
+    } else {
+        // A function's body: the caller keeps it apart from the CREATE statement's own
+        // facts, for the calls of the function ([`super::created`]).
+        facts.merge(body);
     }
 }
 
@@ -127,6 +130,7 @@ pub(crate) fn fold(analysis: Analysis, facts: &mut Facts) {
     facts.reads.extend(analysis.reads);
     facts.writes.extend(analysis.writes);
     facts.survives.extend(analysis.survives_rollback);
+    facts.calls.extend(analysis.calls);
     if let Some(lock) = analysis.lock {
         facts.lock(lock);
     }

@@ -58,6 +58,10 @@ impl Prepared {
             (Some(x), Some(y)) => Some(super::locks::max(Some(x), y)),
             (x, y) => x.or(y),
         };
+        let mut calls = own.calls.clone();
+        calls.extend(prepared.calls.iter().cloned());
+        calls.sort();
+        calls.dedup();
         let mut survives = own.survives_rollback.clone();
         survives.extend(prepared.survives_rollback.iter().cloned());
         Analysis {
@@ -69,6 +73,7 @@ impl Prepared {
             syntax_error: None,
             class: None,
             named: analysis.named.clone(),
+            calls,
         }
     }
 

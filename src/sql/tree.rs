@@ -41,6 +41,11 @@ pub(crate) struct Facts {
     /// Prepared statements run (`EXECUTE name`, also under EXPLAIN ANALYZE or CREATE
     /// TABLE AS): what they do is known only to whoever saw them prepared.
     pub executes: Vec<String>,
+    /// Functions called (last name part, as the parser folds it): what one created
+    /// earlier in the session or file does is known only to whoever saw it created.
+    pub calls: BTreeSet<String>,
+    /// `CREATE FUNCTION`: the facts of its body, which runs only when called.
+    pub body: Option<Box<Facts>>,
     ctes: BTreeSet<String>,
 }
 
@@ -66,11 +71,12 @@ impl Facts {
             self.note(r);
         }
         self.executes.append(&mut other.executes);
+        self.calls.append(&mut other.calls);
         self.absorb_muted(other);
     }
 
-    /// Folds in everything but the risk (and the prepared statements run): the facts of
-    /// what a plain EXPLAIN plans.
+    /// Folds in everything but the risk (and the prepared statements and functions run):
+    /// the facts of what a plain EXPLAIN plans.
     fn absorb_muted(&mut self, other: Facts) {
         if let Some(r) = other.refusal {
             self.refuse(r);
@@ -442,6 +448,9 @@ impl ser::SerializeStruct for StructWalk<'_, '_> {
             }
             ("FuncCall", "funcname") => {
                 self.parts = self.walker.strings(value);
+                if let Some(last) = self.parts.last() {
+                    self.walker.facts.calls.insert(last.clone());
+                }
                 self.function = function_call(&self.parts, self.walker.facts);
                 Ok(())
             }

@@ -111,8 +111,12 @@ pub struct Analysis {
     /// language) is classified as DDL with its lock, then refused. `pgward check` reports
     /// this class next to the refusal; the session acts on `verdict` alone.
     pub class: Option<Verdict>,
-    /// The cursor or prepared statement the statement declares, prepares, runs or drops.
+    /// The cursor or prepared statement the statement declares, prepares, runs or drops,
+    /// or the function it creates or drops.
     pub named: Option<Named>,
+    /// The functions the statement runs (last name part, as the parser folds it), which
+    /// [`super::created::Created`] looks up among those created earlier.
+    pub calls: Vec<String>,
 }
 
 /// Statements about objects the server keeps for the session between statements: cursors
@@ -146,6 +150,18 @@ pub enum Named {
     },
     /// `DEALLOCATE name`, or `DEALLOCATE ALL` (`None`).
     Deallocate(Option<String>),
+    /// `CREATE [OR REPLACE] FUNCTION/PROCEDURE`: nothing runs yet. `body` is the class its
+    /// body got, which a later call of it takes ([`super::created::Created`]).
+    Function {
+        /// Its name as written (schema-qualified when it was).
+        name: String,
+        /// Its argument types, each its type's last name part (`[]` for arrays).
+        args: Vec<String>,
+        /// The analysis of its body (refused when the body is).
+        body: Box<Analysis>,
+    },
+    /// `DROP FUNCTION/PROCEDURE/ROUTINE`: each name, with its argument types when given.
+    DropFunction(Vec<(String, Option<Vec<String>>)>),
 }
 
 impl Analysis {
@@ -160,6 +176,7 @@ impl Analysis {
             syntax_error: None,
             class: None,
             named: None,
+            calls: Vec::new(),
         }
     }
 }

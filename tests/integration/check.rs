@@ -148,3 +148,34 @@ fn a_file_that_is_not_utf8_is_named_with_its_byte_offset() {
     assert!(lines[0].contains("byte 21 (line 2)"), "{out:?}");
     assert!(lines[0].contains("UTF-8"), "{out:?}");
 }
+
+#[test]
+fn a_call_takes_the_class_of_a_function_created_earlier_in_the_file() {
+    let file = "\
+select f();
+create function f() returns int language plpgsql as $$ begin insert into t values (1); return 1; end $$;
+select f();
+declare c cursor for select f();
+drop function f();
+create function f() returns int language sql as 'select 1';
+select f();
+create procedure p() language plpgsql as $$ begin perform dblink_exec('x', 'y'); end $$;
+call p();
+";
+    let (out, _) = run_check(&["--format", "json"], &[("fn.sql", file)]);
+    assert_eq!(out.code, 2, "{out:?}");
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+    let statements = &json["files"][0]["statements"];
+    let class = |i: usize| {
+        statements[i]["class"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(class(0), "read", "unknown before its CREATE: {json}");
+    assert_eq!(class(2), "write", "{json}");
+    assert_eq!(statements[3]["rule"], "Cursor", "{json}");
+    assert_eq!(class(6), "read", "{json}");
+    assert_eq!(statements[7]["rule"], "OutsideReach", "{json}");
+    assert_eq!(statements[8]["rule"], "OutsideReach", "{json}");
+}

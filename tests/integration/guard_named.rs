@@ -400,3 +400,68 @@ impl Listener {
         panic!("the marker notification never arrived");
     }
 }
+
+#[test]
+fn a_call_of_a_function_created_in_the_session_takes_its_body_class() {
+    let db = TestDb::new("gn_created_fn");
+    db.exec(&format!("GRANT CREATE ON SCHEMA public TO {WRITER}"));
+    let before = db.items();
+    let create = "create function zero_all() returns int language sql as \
+                  'update items set qty = 0 where id <= 2 returning 1';\n";
+    // The session saw zero_all created: its SELECT is a write, run in the guarded
+    // transaction (not in a read-only savepoint, where the server would answer 25006),
+    // with the server's counts as its preview; the end of input rolls it back.
+    let out = TestShell::new(&db)
+        .stdin(&format!(
+            "{create}select zero_all();\nselect count(*) as zeroed from items where qty = 0;\n"
+        ))
+        .run();
+    assert_eq!(out.code, 2, "uncommitted: {out:?}");
+    assert!(!out.stderr.contains("25006"), "{out:?}");
+    assert!(
+        out.stdout.contains(" items |        0 |       2 |       0"),
+        "the preview counts the updated rows: {out:?}"
+    );
+    assert_eq!(db.items(), before);
+    assert_eq!(
+        db.value("SELECT count(*) FROM pg_proc WHERE proname = 'zero_all'")
+            .as_deref(),
+        Some("0"),
+        "the rolled-back CREATE left no function"
+    );
+
+    // Confirmed, the call's writes commit with the function.
+    let home = tempfile::tempdir().expect("home");
+    let mut t = script_on_pty(
+        &db,
+        home.path(),
+        &format!("{create}select zero_all();\ncommit;\n"),
+    );
+    t.expect(&question(&db));
+    let env = db.name.clone();
+    t.line(&env);
+    let code = t.exit_code();
+    t.ensure(code == 0, &format!("exit code {code}, expected 0"));
+    assert_eq!(
+        db.value("SELECT string_agg(qty::text, ',' ORDER BY id) FROM items")
+            .as_deref(),
+        Some("0,0,30,40,50")
+    );
+
+    // Dropped and created again as a read, its call is a read again (it runs in the
+    // read-only savepoint, and answers).
+    let after = db.items();
+    let out = TestShell::new(&db)
+        .stdin(
+            "drop function zero_all();\n\
+             create function zero_all() returns int language sql as 'select 7';\n\
+             select zero_all() as seven;\n",
+        )
+        .run();
+    assert_eq!(out.code, 2, "uncommitted: {out:?}");
+    assert!(
+        out.stdout.lines().any(|l| l.trim() == "7"),
+        "the read answered: {out:?}"
+    );
+    assert_eq!(db.items(), after);
+}

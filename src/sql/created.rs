@@ -1,0 +1,329 @@
+//! The functions and procedures a session (or a file under `pgward check`) has created,
+//! so that a statement calling one takes the class of its body.
+//!
+//! The classifier sees one statement at a time: on its own, `SELECT f()` of a function
+//! it does not know is a read. A `CREATE FUNCTION f() … INSERT …` earlier in the same
+//! session or file says otherwise, and whoever saw it resolves the call here, the way
+//! [`super::Prepared`] resolves an EXECUTE: the session records each CREATE [OR REPLACE]
+//! FUNCTION/PROCEDURE the server accepted (with the class its body got, which the
+//! classifier inspects already) and forgets each DROP, `pgward check` does the same for
+//! the statements earlier in the file, in file order. A call takes at least its body's
+//! risk: a body that writes makes the call an opaque write (the preview sees its rows
+//! only as counts), a refused body makes the call refused for the same reason.
+//!
+//! Functions are keyed by name as written and argument types; a call matches every
+//! function of its last name part (overloads and schemas included), so a doubt makes the
+//! call riskier, never safer. A DROP whose name or types are spelt otherwise than the
+//! CREATE's forgets nothing. Functions nobody saw created stay as they are classified
+//! today (the known list in [`super::functions`]).
+
+use std::collections::HashMap;
+
+use pg_query::protobuf::{self, FunctionParameterMode, ObjectType};
+use pg_query::NodeEnum;
+
+use super::tree::Facts;
+use super::verdict::{Analysis, Named, Risk, Verdict};
+use crate::policy::Refusal;
+
+/// The functions known by (name as written, argument types), each with its body's class.
+#[derive(Debug, Clone, Default)]
+pub struct Created {
+    by_key: HashMap<(String, Vec<String>), Analysis>,
+}
+
+impl Created {
+    /// The analysis of a statement that calls functions created earlier, with the class
+    /// of their bodies (the strongest of them and the statement's own); every other
+    /// analysis as it is.
+    pub fn resolve(&self, mut analysis: Analysis) -> Analysis {
+        if analysis.calls.is_empty() || self.by_key.is_empty() {
+            return analysis;
+        }
+        let Some(own) = Risk::of(&analysis.verdict) else {
+            return analysis;
+        };
+        let mut risk = own;
+        for call in &analysis.calls.clone() {
+            for ((name, _), body) in &self.by_key {
+                if last_part(name) != call.as_str() {
+                    continue;
+                }
+                if let Verdict::Refused(r) = &body.verdict {
+                    let mut refused = Analysis::bare(Verdict::Refused(Refusal::new(
+                        r.rule,
+                        format!(
+                            "a call of {name}, created earlier, whose body is refused: {}",
+                            r.detail
+                        ),
+                    )));
+                    refused.calls = analysis.calls.clone();
+                    return refused;
+                }
+                let body_risk = match Risk::of(&body.verdict) {
+                    // Rows a function changes are out of the preview's sight.
+                    Some(Risk::Write) => Risk::OpaqueWrite,
+                    Some(r) => r,
+                    None => Risk::OpaqueWrite,
+                };
+                risk = risk.max(body_risk);
+                analysis.reads.extend(body.reads.iter().cloned());
+                analysis.writes.extend(body.writes.iter().cloned());
+                analysis
+                    .survives_rollback
+                    .extend(body.survives_rollback.iter().cloned());
+            }
+        }
+        analysis.reads.sort();
+        analysis.reads.dedup();
+        analysis.writes.sort();
+        analysis.writes.dedup();
+        analysis.survives_rollback.sort();
+        analysis.survives_rollback.dedup();
+        if risk > own {
+            if let Some(Named::Cursor(name)) = &analysis.named {
+                // Its query runs at each FETCH, read-only (as `classify::cursor` refuses).
+                return Analysis::bare(Verdict::Refused(Refusal::new(
+                    crate::policy::Rule::Cursor,
+                    format!("DECLARE {name} over a query that calls a function created earlier whose body writes"),
+                )));
+            }
+            analysis.verdict = risk.verdict();
+        }
+        analysis
+    }
+
+    /// Follows a statement the server ran (its [`Analysis::named`]): a CREATE FUNCTION
+    /// is recorded with its body's class (resolved against the functions known now), a
+    /// DROP FUNCTION forgets.
+    pub fn ran(&mut self, named: Option<&Named>) {
+        match named {
+            Some(Named::Function { name, args, body }) => {
+                let body = self.resolve((**body).clone());
+                self.by_key.insert((name.clone(), args.clone()), body);
+            }
+            Some(Named::DropFunction(dropped)) => {
+                for (name, args) in dropped {
+                    match args {
+                        Some(args) => {
+                            self.by_key.remove(&(name.clone(), args.clone()));
+                        }
+                        None => self.by_key.retain(|(n, _), _| n != name),
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn last_part(name: &str) -> &str {
+    name.rsplit('.').next().unwrap_or(name)
+}
+
+/// The analysis of a `CREATE FUNCTION` with what its body does (`facts.body` from the
+/// classifier, or, for a `BEGIN ATOMIC` body, the walk's facts), for [`Created::ran`].
+pub(crate) fn definition(
+    f: &protobuf::CreateFunctionStmt,
+    mut analysis: Analysis,
+    mut facts: Facts,
+) -> Analysis {
+    let body = match (&analysis.verdict, facts.body.take()) {
+        (_, Some(body)) => of_facts(&body),
+        // Refused for what it is (a setting, a language pgward cannot inspect).
+        (Verdict::Refused(r), None) => Analysis::bare(Verdict::Refused(r.clone())),
+        // BEGIN ATOMIC: the body is part of the statement's tree, walked with it.
+        (_, None) => of_facts(&facts),
+    };
+    // Creating a function runs nothing of it.
+    analysis.calls.clear();
+    analysis.named = Some(Named::Function {
+        name: names(&f.funcname).join("."),
+        args: f
+            .parameters
+            .iter()
+            .filter_map(|p| match p.node.as_ref() {
+                Some(NodeEnum::FunctionParameter(p))
+                    if !matches!(
+                        p.mode(),
+                        FunctionParameterMode::FuncParamOut | FunctionParameterMode::FuncParamTable
+                    ) =>
+                {
+                    p.arg_type.as_ref().map(type_name)
+                }
+                _ => None,
+            })
+            .collect(),
+        body: Box::new(body),
+    });
+    analysis
+}
+
+/// The analysis of a `DROP FUNCTION/PROCEDURE/ROUTINE` with the functions it drops.
+pub(crate) fn dropped(d: &protobuf::DropStmt, mut analysis: Analysis) -> Analysis {
+    if !matches!(
+        d.remove_type(),
+        ObjectType::ObjectFunction | ObjectType::ObjectProcedure | ObjectType::ObjectRoutine
+    ) || matches!(analysis.verdict, Verdict::Refused(_))
+    {
+        return analysis;
+    }
+    let functions = d
+        .objects
+        .iter()
+        .filter_map(|o| match o.node.as_ref() {
+            Some(NodeEnum::ObjectWithArgs(o)) => {
+                let args = (!o.args_unspecified).then(|| {
+                    o.objargs
+                        .iter()
+                        .filter_map(|a| match a.node.as_ref() {
+                            Some(NodeEnum::TypeName(t)) => Some(type_name(t)),
+                            _ => None,
+                        })
+                        .collect()
+                });
+                Some((names(&o.objname).join("."), args))
+            }
+            _ => None,
+        })
+        .collect();
+    analysis.named = Some(Named::DropFunction(functions));
+    analysis
+}
+
+/// What a body does, as an analysis.
+fn of_facts(facts: &Facts) -> Analysis {
+    let verdict = match &facts.refusal {
+        Some(r) => Verdict::Refused(r.clone()),
+        None => facts.risk.unwrap_or(Risk::Read).verdict(),
+    };
+    let mut analysis = Analysis::bare(verdict);
+    analysis.reads = facts.reads();
+    analysis.writes = facts.writes.iter().cloned().collect();
+    analysis.survives_rollback = facts.survives.clone();
+    analysis.lock = facts.lock;
+    analysis.calls = facts.calls.iter().cloned().collect();
+    analysis
+}
+
+fn names(list: &[pg_query::Node]) -> Vec<String> {
+    list.iter()
+        .filter_map(|n| match n.node.as_ref() {
+            Some(NodeEnum::String(s)) => Some(s.sval.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A type as the key spells it: its last name part (`int` and `integer` are both
+/// `int4`), `[]` for arrays.
+fn type_name(t: &protobuf::TypeName) -> String {
+    let names = names(&t.names);
+    let mut name = names.last().cloned().unwrap_or_default();
+    if !t.array_bounds.is_empty() {
+        name.push_str("[]");
+    }
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Rule;
+    use crate::sql::{analyze, Options};
+
+    fn run(created: &mut Created, sql: &str) -> Analysis {
+        let a = created.resolve(analyze(sql, &Options::default()));
+        created.ran(a.named.as_ref());
+        a
+    }
+
+    fn rule(a: &Analysis) -> Option<Rule> {
+        match &a.verdict {
+            Verdict::Refused(r) => Some(r.rule),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_call_takes_the_class_of_a_body_created_earlier() {
+        let mut c = Created::default();
+        assert_eq!(run(&mut c, "SELECT f()").verdict, Verdict::Read);
+        let create = run(
+            &mut c,
+            "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ INSERT INTO t VALUES (1) RETURNING 1 $$",
+        );
+        assert_eq!(create.verdict, Verdict::Ddl);
+        let call = run(&mut c, "SELECT f()");
+        assert_eq!(call.verdict, Verdict::Write { opaque: true });
+        assert_eq!(call.writes, vec!["t".to_string()]);
+        // Qualified, nested, in a cursor, in a DO block, in a prepared statement.
+        assert_eq!(
+            run(&mut c, "SELECT * FROM u WHERE a = public.f()").verdict,
+            Verdict::Write { opaque: true }
+        );
+        assert_eq!(
+            rule(&run(&mut c, "DECLARE k CURSOR FOR SELECT f()")),
+            Some(Rule::Cursor)
+        );
+        assert_eq!(
+            run(&mut c, "DO $$ BEGIN PERFORM f(); END $$").verdict,
+            Verdict::Write { opaque: true }
+        );
+        // A plain EXPLAIN runs nothing.
+        assert_eq!(run(&mut c, "EXPLAIN SELECT f()").verdict, Verdict::Read);
+        // A function that calls it writes too.
+        run(
+            &mut c,
+            "CREATE FUNCTION g() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN f(); END $$",
+        );
+        assert_eq!(
+            run(&mut c, "SELECT g()").verdict,
+            Verdict::Write { opaque: true }
+        );
+        // Dropped, then created again as a read.
+        run(&mut c, "DROP FUNCTION f()");
+        run(&mut c, "DROP FUNCTION g");
+        assert_eq!(run(&mut c, "SELECT f(), g()").verdict, Verdict::Read);
+        run(
+            &mut c,
+            "CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$",
+        );
+        assert_eq!(run(&mut c, "SELECT f()").verdict, Verdict::Read);
+    }
+
+    #[test]
+    fn overloads_atomic_bodies_procedures_and_refused_bodies() {
+        let mut c = Created::default();
+        run(
+            &mut c,
+            "CREATE FUNCTION h(integer) RETURNS int BEGIN ATOMIC UPDATE t SET a = $1; SELECT 1; END",
+        );
+        run(
+            &mut c,
+            "CREATE OR REPLACE FUNCTION h(text) RETURNS int LANGUAGE sql AS $$ SELECT 1 $$",
+        );
+        // Either overload may run: the call is the riskier.
+        assert_eq!(
+            run(&mut c, "SELECT h('x')").verdict,
+            Verdict::Write { opaque: true }
+        );
+        // `int` is `integer`: this DROP forgets the writing one.
+        run(&mut c, "DROP FUNCTION h(int)");
+        assert_eq!(run(&mut c, "SELECT h('x')").verdict, Verdict::Read);
+        // A procedure's CALL is a write already; a refused body refuses its calls.
+        let p = run(
+            &mut c,
+            "CREATE PROCEDURE p() LANGUAGE plpgsql AS $$ BEGIN PERFORM dblink_exec('x'); END $$",
+        );
+        assert_eq!(rule(&p), Some(Rule::OutsideReach));
+        assert_eq!(rule(&run(&mut c, "CALL p()")), Some(Rule::OutsideReach));
+        run(
+            &mut c,
+            "CREATE FUNCTION cf() RETURNS int LANGUAGE c AS 'x', 'y'",
+        );
+        assert_eq!(rule(&run(&mut c, "SELECT cf()")), Some(Rule::OutsideReach));
+        // Unknown functions stay as they are.
+        assert_eq!(run(&mut c, "SELECT other()").verdict, Verdict::Read);
+    }
+}
