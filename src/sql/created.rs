@@ -17,7 +17,7 @@
 //! CREATE's forgets nothing. Functions nobody saw created stay as they are classified
 //! today (the known list in [`super::functions`]).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use pg_query::protobuf::{self, FunctionParameterMode, ObjectType};
 use pg_query::NodeEnum;
@@ -29,7 +29,7 @@ use crate::policy::Refusal;
 /// The functions known by (name as written, argument types), each with its body's class.
 #[derive(Debug, Clone, Default)]
 pub struct Created {
-    by_key: HashMap<(String, Vec<String>), Analysis>,
+    by_key: BTreeMap<(String, Vec<String>), Analysis>,
 }
 
 impl Created {
