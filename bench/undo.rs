@@ -10,7 +10,8 @@
 //! 1. **Undo of 1,000,000 rows.** A scratch cluster, `big(id int PRIMARY KEY, qty int,
 //!    note text)` with `PGWARD_BENCH_ROWS` rows (default 1,000,000), and `pgward -f` on
 //!    a pseudo-terminal under GNU time (`/usr/bin/time`, `apt-get install time`) running
-//!    `UPDATE big SET qty = qty + 1` and then, side by side in one run, `ROLLBACK` (the
+//!    `UPDATE big SET qty = qty + 1 WHERE id > 0` (a WHERE, so no row count is asked
+//!    for) and then, side by side in one run, `ROLLBACK` (the
 //!    capture alone) and `COMMIT` (the capture, the undo generated into its gzip side
 //!    file next to the log, and the commit), the COMMIT confirmed by typing the
 //!    environment name. Peak RSS (GNU time's `%M`) and wall time of each; the side file's
@@ -258,10 +259,10 @@ fn main() -> Result<(), BoxError> {
         &format!(
             "CREATE TABLE big (id int PRIMARY KEY, qty int NOT NULL, note text); \
              INSERT INTO big SELECT g, g, 'row ' || g FROM generate_series(1, {rows}) g; \
-             GRANT SELECT, UPDATE ON big TO app_writer; GRANT SELECT ON big TO app_reader; \
-             VACUUM (ANALYZE) big"
+             GRANT SELECT, UPDATE ON big TO app_writer; GRANT SELECT ON big TO app_reader"
         ),
     )?;
+    admin(&c, "big", "VACUUM (ANALYZE) big")?;
     let work = tempfile::tempdir()?;
     let home = work.path().join("home");
     std::fs::create_dir_all(home.join(".local/share/pgward"))?;
@@ -271,7 +272,7 @@ fn main() -> Result<(), BoxError> {
         format!(
             "[environments.{name}]\nurl = \"host={} port={} user=pgward_login dbname={db}\"\n\
              write_role = \"app_writer\"\nread_role = \"app_reader\"\nrequire_approval = false\n\
-             max_rows = 100000000\n",
+             max_rows = 100000000\nstatement_timeout = \"30min\"\n",
             c.host(),
             c.port()
         )
@@ -321,7 +322,7 @@ fn main() -> Result<(), BoxError> {
     );
 
     // 1. Undo of a large UPDATE: the capture alone, then capture + undo + COMMIT.
-    let update = "UPDATE big SET qty = qty + 1;\n";
+    let update = "UPDATE big SET qty = qty + 1 WHERE id > 0;\n";
     let rollback = work.path().join("rollback.sql");
     std::fs::write(&rollback, format!("{update}ROLLBACK;\n"))?;
     let commit = work.path().join("commit.sql");

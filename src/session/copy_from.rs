@@ -262,14 +262,15 @@ impl Session {
         let sent = super::wait::cancellable_with_line(
             client,
             &self.conn.tls,
-            async {
+            // The file's rows: what the server says about them is the user's to see.
+            self.conn.user_statement(async {
                 let sink = client.copy_in::<_, std::io::Cursor<Vec<u8>>>(&copy).await?;
                 let mut sink = std::pin::pin!(sink);
                 for chunk in load.data.chunks(CHUNK) {
                     sink.send(std::io::Cursor::new(chunk.to_vec())).await?;
                 }
                 sink.as_mut().finish().await
-            },
+            }),
             None,
         )
         .await

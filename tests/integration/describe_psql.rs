@@ -36,6 +36,12 @@ CREATE TABLE measures_2024 PARTITION OF measures FOR VALUES FROM ('2024-01-01') 
 CREATE TABLE measures_2025 PARTITION OF measures FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
 CREATE TABLE kid (extra int) INHERITS (products);
 CREATE UNLOGGED TABLE scratchpad (x int) WITH (fillfactor = 70);
+CREATE TABLE ruled (id int, note text);
+CREATE RULE ruled_notify AS ON INSERT TO ruled DO ALSO NOTIFY ruled;
+CREATE RULE ruled_keep AS ON DELETE TO ruled WHERE old.id < 0 DO INSTEAD NOTHING;
+ALTER TABLE ruled DISABLE RULE ruled_keep;
+CREATE PUBLICATION pub_ruled FOR TABLE ruled (id) WHERE (id > 0);
+CREATE PUBLICATION pub_plain FOR TABLE ruled;
 "#;
 
 /// The demo schema in database `t_describe_demo`, plus [`SHAPES`]. The demo's roles are
@@ -153,6 +159,7 @@ fn describe_matches_psql_on_the_demo_schema() {
         "measures_2024",
         "kid",
         "scratchpad",
+        "ruled",
         "public.order*",
     ] {
         same_as_psql(&db, &[&format!("\\d {name}"), &format!("\\d+ {name}")]);

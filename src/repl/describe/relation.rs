@@ -184,6 +184,10 @@ impl Plan {
             }
             self.policies(read, &id, info.yes(5), info.yes(6), &mut f)?;
             self.statistics(read, &id, &mut f)?;
+            if info.yes(3) && kind != "m" {
+                self.rules(read, &id, &mut f)?;
+            }
+            self.publications(read, &id, &mut f)?;
         }
         if self.verbose && matches!(kind.as_str(), "v" | "m") {
             let def = rows(
@@ -690,6 +694,89 @@ impl Plan {
                 f.push(format!("      WITH CHECK ({check})"));
             }
         }
+        Ok(())
+    }
+
+    /// psql's rule footers, by `ev_enabled`: each rule's definition after `CREATE RULE`,
+    /// one footer line per line of it.
+    fn rules(&self, read: &mut Read, id: &str, f: &mut Vec<String>) -> Result<(), Failed> {
+        let sql = format!(
+            "SELECT r.rulename, pg_catalog.rtrim(pg_catalog.pg_get_ruledef(r.oid, true), ';'), ev_enabled\n\
+             FROM pg_catalog.pg_rewrite r\nWHERE {}\nORDER BY 1",
+            eq("r.ev_class", id)
+        );
+        let result = rows(read, &sql)?;
+        for (heading, enabled) in [
+            ("Rules:", "O"),
+            ("Disabled rules:", "D"),
+            ("Rules firing always:", "A"),
+            ("Rules firing on replica only:", "R"),
+        ] {
+            let mut first = true;
+            for r in result.rows.iter().map(|r| Row(r)) {
+                if r.get(2) != Some(enabled) {
+                    continue;
+                }
+                if first {
+                    f.push(heading.into());
+                    first = false;
+                }
+                let def = r.text(1);
+                let def = def.strip_prefix("CREATE RULE ").unwrap_or(&def);
+                let mut lines = def.lines();
+                f.push(format!("    {}", lines.next().unwrap_or_default()));
+                f.extend(lines.map(str::to_string));
+            }
+        }
+        Ok(())
+    }
+
+    /// psql 15's `Publications:` footer: each publication with its column list and row
+    /// filter, from a publication of the table, of its schema, or of all tables.
+    fn publications(&self, read: &mut Read, id: &str, f: &mut Vec<String>) -> Result<(), Failed> {
+        let sql = format!(
+            "SELECT p.pubname, NULL::pg_catalog.text, NULL::pg_catalog.text\n\
+             FROM pg_catalog.pg_publication p\n\
+             JOIN pg_catalog.pg_publication_namespace pn ON {}\n\
+             JOIN pg_catalog.pg_class pc ON {}\n\
+             WHERE {} AND pg_catalog.pg_relation_is_publishable({id})\n\
+             UNION\n\
+             SELECT p.pubname, pg_catalog.pg_get_expr(pr.prqual, c.oid),\n  \
+             (CASE WHEN pr.prattrs IS NOT NULL THEN\n    \
+               (SELECT pg_catalog.string_agg(attname::pg_catalog.text, ', ')\n     \
+                FROM pg_catalog.generate_series(0, pg_catalog.array_upper(pr.prattrs::pg_catalog.int2[], 1)) s,\n          \
+                     pg_catalog.pg_attribute\n     \
+                WHERE {} AND {})\n  \
+              ELSE NULL END)\n\
+             FROM pg_catalog.pg_publication p\n\
+             JOIN pg_catalog.pg_publication_rel pr ON {}\n\
+             JOIN pg_catalog.pg_class c ON {}\n\
+             WHERE {}\n\
+             UNION\n\
+             SELECT p.pubname, NULL, NULL\n\
+             FROM pg_catalog.pg_publication p\n\
+             WHERE p.puballtables AND pg_catalog.pg_relation_is_publishable({id})\n\
+             ORDER BY 1",
+            eq("p.oid", "pn.pnpubid"),
+            eq("pc.relnamespace", "pn.pnnspid"),
+            eq("pc.oid", id),
+            eq("attrelid", "pr.prrelid"),
+            eq("attnum", "pr.prattrs[s]"),
+            eq("p.oid", "pr.prpubid"),
+            eq("c.oid", "pr.prrelid"),
+            eq("pr.prrelid", id),
+        );
+        let result = rows(read, &sql)?;
+        section(f, "Publications:", &result, |r| {
+            let mut s = format!("    \"{}\"", r.text(0));
+            if let Some(columns) = r.get(2) {
+                s.push_str(&format!(" ({columns})"));
+            }
+            if let Some(filter) = r.get(1) {
+                s.push_str(&format!(" WHERE {filter}"));
+            }
+            s
+        });
         Ok(())
     }
 
