@@ -116,7 +116,8 @@ fn rows(n: u64, what: &str) -> String {
     format!("{} row{s} {what}", thousands(n))
 }
 
-fn thousands(n: u64) -> String {
+/// `1,000,000`: digits grouped by three, as the totals show them.
+pub(crate) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {

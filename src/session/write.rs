@@ -338,13 +338,14 @@ impl Session {
             _ => None,
         }?;
         let verb = kind.verb();
-        let direct = report.rows.unwrap_or(0);
-        let scope = if affected > direct && kind != WriteKind::Truncate {
-            format!(
-                " ({direct} by the statement itself, the rest in other tables or through triggers)"
-            )
-        } else {
+        // What the number counts, per table and operation with its cause, so nobody
+        // types the statement's own count and loses the work: in the question when
+        // there is one, else on the warning line.
+        let parts = report.count_parts();
+        let scope = if parts.is_empty() || !self.previewing {
             String::new()
+        } else {
+            format!(" ({parts})")
         };
         // The number asked for is always a true statement: exact, or labelled as the
         // upper bound it is, with the reason.
@@ -375,6 +376,10 @@ impl Session {
             }
             (Some(_), _) => format!("the upper bound shown ({affected})"),
             (None, _) => format!("the exact number of rows ({affected})"),
+        };
+        let asked = match asked.strip_suffix(')') {
+            Some(open) if !parts.is_empty() => format!("{open}: {parts})"),
+            _ => asked,
         };
         self.conn.settle().await;
         // Under the implicit savepoint a "no" undoes only this statement (see

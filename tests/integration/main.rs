@@ -11,6 +11,7 @@ mod commit;
 mod complete;
 mod completions;
 mod config;
+mod confirm_count;
 mod copy_from;
 mod describe;
 mod describe_psql;
