@@ -179,7 +179,11 @@ pub fn check_file(path: &str, text: &str, policy: &Policy) -> FileReport {
                             refused("a statement the classifier gave no verdict for")
                         })));
                     prepared.ran(analysis.named.as_ref());
-                    created.ran(analysis.named.as_ref());
+                    if matches!(analysis.verdict, Verdict::Refused(_)) {
+                        created.refused(analysis.named.as_ref());
+                    } else {
+                        created.ran(analysis.named.as_ref());
+                    }
                     analysis
                 },
             ),

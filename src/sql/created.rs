@@ -9,7 +9,9 @@
 //! classifier inspects already) and forgets each DROP, `pgward check` does the same for
 //! the statements earlier in the file, in file order. A call takes at least its body's
 //! risk: a body that writes makes the call an opaque write (the preview sees its rows
-//! only as counts), a refused body makes the call refused for the same reason.
+//! only as counts), a refused body makes the call refused for the same reason. Under
+//! `pgward check`, a CREATE that pgward itself refuses creates nothing pgward ran: a
+//! later call of that name is an opaque write ([`Created::refused`]).
 //!
 //! Functions are keyed by name as written and argument types; a call matches every
 //! function of its last name part (overloads and schemas included), so a doubt makes the
@@ -113,6 +115,21 @@ impl Created {
                 }
             }
             _ => {}
+        }
+    }
+}
+
+impl Created {
+    /// Follows a `CREATE FUNCTION` pgward refuses (`pgward check`: the statement would
+    /// not run). The function may exist all the same, created by other means with that
+    /// body, so a later call of it is an opaque write: never a read, and not refused for
+    /// another statement's reason.
+    pub fn refused(&mut self, named: Option<&Named>) {
+        if let Some(Named::Function { name, args, .. }) = named {
+            self.by_key.insert(
+                (name.clone(), args.clone()),
+                Analysis::bare(Risk::OpaqueWrite.verdict()),
+            );
         }
     }
 }

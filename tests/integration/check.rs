@@ -177,5 +177,8 @@ call p();
     assert_eq!(statements[3]["rule"], "Cursor", "{json}");
     assert_eq!(class(6), "read", "{json}");
     assert_eq!(statements[7]["rule"], "OutsideReach", "{json}");
-    assert_eq!(statements[8]["rule"], "OutsideReach", "{json}");
+    // pgward would not run that CREATE, but the procedure may exist all the same: its
+    // call is an opaque write, as the session treats a procedure it never saw created.
+    assert_eq!(class(8), "write", "{json}");
+    assert_eq!(statements[8]["rule"], serde_json::Value::Null, "{json}");
 }
