@@ -143,10 +143,10 @@ impl Report {
 /// Statements are cut as `pgward -f` reads the file (the script runner in
 /// [`crate::repl`], as psql does): a `;` ends a statement, and a backslash in plain SQL
 /// (not in a string, identifier, comment or dollar quote) starts a meta-command that
-/// ends the line's SQL part. `\g`, `\gx` and `\watch` send the open statement even
-/// without a `;`; `\r` discards it; `\gexec`, `\gset` and the like are refused, since
-/// pgward runs neither result values as statements nor results into variables; any
-/// other meta-command leaves the open statement as it was.
+/// ends the line's SQL part. `\g`, `\gx`, `\gset` and `\watch` send the open statement even
+/// without a `;`; `\r` discards it; `\gexec` (which runs result values as statements),
+/// `\gdesc` and `\crosstabview` are refused; any other meta-command leaves the open
+/// statement as it was.
 pub fn check_file(path: &str, text: &str, policy: &Policy) -> FileReport {
     let mut cut = Vec::new();
     let mut pending_start = 0;
@@ -250,7 +250,7 @@ enum Cut {
 
 /// What a meta-command does to the open statement.
 enum MetaEnd {
-    /// Sends it (`\g`, `\gx`, `\watch`).
+    /// Sends it (`\g`, `\gx`, `\gset`, `\watch`).
     Sends,
     /// Discards it (`\r`).
     Discards,
@@ -263,13 +263,13 @@ enum MetaEnd {
 /// What the meta-command `meta` (from its backslash to the end of the line) does.
 fn meta_end(meta: &str) -> MetaEnd {
     match meta.split_whitespace().next().unwrap_or("\\") {
-        "\\g" | "\\go" | "\\gx" | "\\watch" => MetaEnd::Sends,
+        "\\g" | "\\go" | "\\gx" | "\\gset" | "\\watch" => MetaEnd::Sends,
         "\\r" | "\\reset" => MetaEnd::Discards,
         "\\gexec" => MetaEnd::Refused(
             "a statement sent by \\gexec, which runs each value of its result as a statement (pgward runs only statements it can read; write them out)",
         ),
-        "\\gset" | "\\gdesc" | "\\crosstabview" => MetaEnd::Refused(
-            "a statement sent by \\gset, \\gdesc or \\crosstabview (pgward does not have them; end it with ;)",
+        "\\gdesc" | "\\crosstabview" => MetaEnd::Refused(
+            "a statement sent by \\gdesc or \\crosstabview (pgward does not have them; end it with ;)",
         ),
         _ => MetaEnd::Keeps,
     }

@@ -337,7 +337,9 @@ impl Session {
     /// a read is refused unsent.
     pub async fn read_rows(&mut self, sql: &str) -> Result<exec::Executed, Outcome> {
         if sql::classify(sql) != Verdict::Read {
-            self.say_error("refused: a describe query must be a read; nothing was sent");
+            self.say_error(
+                "refused: only a read's rows can be taken (a describe query, \\gset); nothing was sent",
+            );
             return Err(Outcome::Refused);
         }
         self.captured = Some(Vec::new());
