@@ -303,7 +303,9 @@ pub fn where_clause(sql: &str) -> WhereShape {
 }
 
 /// The columns an UPDATE assigns, as PostgreSQL names them (unquoted names folded to
-/// lower case), in the order written; empty for anything else.
+/// lower case), in the order written; empty for anything else. In `SET c.f = …` the
+/// column is `c` (PostgreSQL reads the first name as the column and the rest as a field
+/// of it; a target column is never qualified by its table).
 pub fn set_columns(sql: &str) -> Vec<String> {
     let Ok(statement) = parse_one(sql) else {
         return Vec::new();
@@ -318,7 +320,7 @@ pub fn set_columns(sql: &str) -> Vec<String> {
             AssignmentTarget::Tuple(names) => names.iter().collect(),
         };
         for name in names {
-            if let Some(ident) = name.0.last().and_then(ObjectNamePart::as_ident) {
+            if let Some(ident) = name.0.first().and_then(ObjectNamePart::as_ident) {
                 columns.push(folded(ident));
             }
         }
@@ -1242,7 +1244,7 @@ mod tests {
     #[test]
     fn assigned_columns() {
         assert_eq!(
-            set_columns(r#"update t set a = 1, "B" = 2, (C, d) = (3, 4), t.e = 5 where x"#),
+            set_columns(r#"update t set a = 1, "B" = 2, (C, d) = (3, 4), e.f = 5 where x"#),
             ["a", "B", "c", "d", "e"]
         );
         assert!(set_columns("delete from t").is_empty());
