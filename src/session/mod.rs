@@ -1148,7 +1148,7 @@ impl Session {
 
 /// Who the server is, for the change digest: its system identifier when the role may
 /// read it, its address and port, and its version.
-async fn server_identity(client: &tokio_postgres::Client) -> String {
+async fn server_identity(client: &crate::conn::Client) -> String {
     let text = |rows: Result<Vec<tokio_postgres::SimpleQueryMessage>, tokio_postgres::Error>| {
         rows.ok()
             .and_then(|m| {

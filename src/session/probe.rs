@@ -11,7 +11,9 @@
 //! Everything is schema-qualified or a keyword, so a hostile `search_path` cannot replace
 //! what the probe calls.
 
-use tokio_postgres::{Client, SimpleQueryMessage};
+use tokio_postgres::SimpleQueryMessage;
+
+use crate::conn::Client;
 
 // The transaction start is compared as epoch microseconds: its text form follows the
 // session's TimeZone and DateStyle, which the author may change mid-transaction.
