@@ -1357,9 +1357,10 @@ mod server_tests {
     use std::sync::OnceLock;
 
     use futures_util::{pin_mut, TryStreamExt};
-    use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+    use tokio_postgres::{NoTls, SimpleQueryMessage};
 
     use super::*;
+    use crate::conn::Client;
     use crate::preview::diff::render;
     use crate::preview::images::{Datum, ImageSink, Images, SinkOptions, SpillTo};
     use crate::preview::keys::RowKey;
@@ -1384,7 +1385,7 @@ mod server_tests {
         tokio::spawn(conn);
         client.batch_execute(setup).await.expect("setup");
         client.batch_execute("BEGIN").await.expect("begin");
-        client
+        client.into()
     }
 
     /// Runs the capture of `sql`, streaming rows into a sink; the images and the

@@ -481,7 +481,7 @@ impl Session {
     }
 
     /// A read outside a transaction: `BEGIN READ ONLY`, made read-only for good by the
-    /// probe (the first query takes the snapshot), the statement, the probe, COMMIT.
+    /// probe (the first query takes the snapshot), the statement, the probe, ROLLBACK.
     async fn read_only(&mut self, text: &str) -> Outcome {
         let role = self.read_role();
         let mut begin = String::from("BEGIN READ ONLY; ");
@@ -491,12 +491,9 @@ impl Session {
         }
         begin.push_str(&self.timeouts());
         begin.push_str(&self.reapplied.sql());
-        if let Err(e) = self.conn.client.batch_execute(&begin).await {
-            let _ = self.conn.client.batch_execute("ROLLBACK").await;
-            return self.failed(e, text).await;
-        }
         let mut expected = self.expected(&role, None, true);
-        match probe::probe(&self.conn.client).await {
+        // One statement in the server log: the BEGIN batch, then the probe.
+        match probe::probe_after(&self.conn.client, &begin).await {
             Ok(seen) => {
                 if let Some(m) = expected.mismatch(&seen) {
                     return self.betrayed(&m).await;
@@ -524,21 +521,26 @@ impl Session {
         };
         match result {
             Ok(done) => {
-                match probe::probe(&self.conn.client).await {
-                    Ok(seen) => {
-                        if let Some(m) = expected.mismatch(&seen) {
-                            return self.betrayed(&m).await;
-                        }
-                    }
-                    Err(e) => return self.failed(e, text).await,
-                }
                 // A read-only transaction ends with ROLLBACK: nothing it did may take
-                // effect at commit (a NOTIFY from a function, say).
-                if let Err(e) = self.conn.client.batch_execute("ROLLBACK").await {
-                    return self.failed(e, text).await;
-                }
+                // effect at commit (a NOTIFY from a function, say). The probe, the
+                // ROLLBACK and the count of session-level advisory locks left go as one
+                // statement; a failed probe skips the rest, and the error path rolls back.
+                let held = match probe::probe_then_end(&self.conn.client, "ROLLBACK").await {
+                    Ok((seen, held)) => {
+                        if let Some(m) = expected.mismatch(&seen) {
+                            let outcome = self.betrayed(&m).await;
+                            self.release_held_advisory_locks(held).await;
+                            return outcome;
+                        }
+                        held
+                    }
+                    Err(e) => {
+                        let _ = self.conn.client.batch_execute("ROLLBACK").await;
+                        return self.failed(e, text).await;
+                    }
+                };
                 self.show(text, &done);
-                self.release_advisory_locks().await;
+                self.release_held_advisory_locks(held).await;
                 Outcome::Ok
             }
             Err(e) => {
@@ -1157,7 +1159,7 @@ impl Session {
 
 /// Who the server is, for the change digest: its system identifier when the role may
 /// read it, its address and port, and its version.
-async fn server_identity(client: &tokio_postgres::Client) -> String {
+async fn server_identity(client: &crate::conn::Client) -> String {
     let text = |rows: Result<Vec<tokio_postgres::SimpleQueryMessage>, tokio_postgres::Error>| {
         rows.ok()
             .and_then(|m| {
