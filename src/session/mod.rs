@@ -38,6 +38,7 @@ mod standalone;
 mod standalone_digest;
 pub mod state;
 mod summary;
+mod switch;
 mod typed_comment;
 pub mod undo;
 pub mod undo_sql;
@@ -61,6 +62,7 @@ pub use copy_from::{fold_identifier, CopyLoad, CopyOptions, Header};
 pub use io::Io;
 pub use outcome::{CommitFate, Outcome};
 pub use state::{OpenTx, TxState};
+pub use switch::EndedLog;
 
 use probe::Expected;
 #[cfg(test)]
@@ -120,6 +122,10 @@ pub struct Session {
     created: sql::Created,
     /// What `created` was at BEGIN and at each savepoint ([`named`]).
     journal: named::CreatedJournal,
+    /// The logs this session ended when `\c` switched environments, oldest first.
+    ended_logs: Vec<switch::EndedLog>,
+    /// How many times `\c` switched environments.
+    switches: u64,
 }
 
 impl Session {
@@ -139,17 +145,8 @@ impl Session {
             server,
         } = reconnect::inspect(&conn, &settings).await?;
         let mut io = io;
-        for line in &accepted {
-            io.say_warn(&format!("WARNING: {}", render::escape::one_line(line)));
-        }
         let config = config_timeouts(&settings);
-        if defaults.standby {
-            io.say_note("the server is a standby (read-only): reads only, writes are refused");
-        }
-        let overrides = conn.overrides.iter().cloned();
-        for line in overrides.chain(defaults.overrides(config)) {
-            io.say_note(&format!("pgward overrides {line}"));
-        }
+        announce(&mut io, &conn, &accepted, &defaults, config);
         Ok(Session {
             timeouts: defaults.effective(config),
             defaults,
@@ -175,6 +172,8 @@ impl Session {
             prepared: sql::Prepared::default(),
             created: sql::Created::default(),
             journal: named::CreatedJournal::default(),
+            ended_logs: Vec::new(),
+            switches: 0,
             conn,
             settings,
             io,
@@ -1190,6 +1189,27 @@ async fn server_identity(client: &crate::conn::Client) -> String {
             .await,
     );
     format!("{sysid} {rest}").trim().to_string()
+}
+
+/// What a new connection's checks found that the author must see, at start and after
+/// `\c`: accepted role-check risks, a standby, and the settings pgward overrides.
+fn announce(
+    io: &mut Io,
+    conn: &Connection,
+    accepted: &[String],
+    defaults: &defaults::ServerDefaults,
+    config: probe::Timeouts,
+) {
+    for line in accepted {
+        io.say_warn(&format!("WARNING: {}", render::escape::one_line(line)));
+    }
+    if defaults.standby {
+        io.say_note("the server is a standby (read-only): reads only, writes are refused");
+    }
+    let overrides = conn.overrides.iter().cloned();
+    for line in overrides.chain(defaults.overrides(config)) {
+        io.say_note(&format!("pgward overrides {line}"));
+    }
 }
 
 /// The timeouts the config asks for, in milliseconds.
