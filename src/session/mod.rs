@@ -18,6 +18,7 @@ pub mod changes;
 mod commit;
 pub mod confirm;
 mod copy_from;
+pub mod copy_rows;
 pub mod defaults;
 mod dry_run;
 pub mod exec;
@@ -502,9 +503,10 @@ impl Session {
                 return self.failed(e, text).await;
             }
         }
+        let via = self.via();
         let result = if self.captured.is_some() {
             self.conn
-                .user_statement(exec::run(&self.conn.client, &self.conn.tls, text))
+                .user_statement(exec::run(&self.conn.client, &self.conn.tls, text, via))
                 .await
         } else {
             self.conn
@@ -512,6 +514,7 @@ impl Session {
                     &self.conn.client,
                     &self.conn.tls,
                     text,
+                    via,
                     &mut |columns, rows, part| self.io.result(columns, rows, part),
                 ))
                 .await
@@ -537,7 +540,7 @@ impl Session {
             }
             Err(e) => {
                 let _ = self.conn.client.batch_execute("ROLLBACK").await;
-                let outcome = self.failed(e, text).await;
+                let outcome = self.failed_run(e, text).await;
                 self.release_advisory_locks().await;
                 outcome
             }
@@ -548,7 +551,12 @@ impl Session {
     async fn plain(&mut self, text: &str) -> Outcome {
         match self
             .conn
-            .user_statement(exec::run(&self.conn.client, &self.conn.tls, text))
+            .user_statement(exec::run(
+                &self.conn.client,
+                &self.conn.tls,
+                text,
+                self.via(),
+            ))
             .await
         {
             Ok(done) => {
@@ -574,7 +582,7 @@ impl Session {
                 self.release_advisory_locks().await;
                 Outcome::Ok
             }
-            Err(e) => self.failed(e, text).await,
+            Err(e) => self.failed_run(e, text).await,
         }
     }
 
@@ -700,7 +708,12 @@ impl Session {
     async fn in_transaction(&mut self, text: &str) -> Outcome {
         let result = self
             .conn
-            .user_statement(exec::run(&self.conn.client, &self.conn.tls, text))
+            .user_statement(exec::run(
+                &self.conn.client,
+                &self.conn.tls,
+                text,
+                self.via(),
+            ))
             .await;
         match result {
             Ok(done) => {
@@ -713,7 +726,7 @@ impl Session {
                 self.show(text, &done);
                 self.unexpected_writes().await
             }
-            Err(e) => self.failed(e, text).await,
+            Err(e) => self.failed_run(e, text).await,
         }
     }
 
@@ -758,9 +771,10 @@ impl Session {
         if let Err(e) = self.conn.client.batch_execute(BEGIN).await {
             return self.failed(e, text).await;
         }
+        let via = self.via();
         let result = if self.captured.is_some() {
             self.conn
-                .user_statement(exec::run(&self.conn.client, &self.conn.tls, text))
+                .user_statement(exec::run(&self.conn.client, &self.conn.tls, text, via))
                 .await
         } else {
             self.conn
@@ -768,6 +782,7 @@ impl Session {
                     &self.conn.client,
                     &self.conn.tls,
                     text,
+                    via,
                     &mut |columns, rows, part| self.io.result(columns, rows, part),
                 ))
                 .await
@@ -793,7 +808,7 @@ impl Session {
                 // Leave no savepoint of pgward's on the server's stack, whatever happens
                 // next to the transaction.
                 let _ = self.conn.client.batch_execute(END).await;
-                self.failed(e, text).await
+                self.failed_run(e, text).await
             }
         }
     }
@@ -908,7 +923,12 @@ impl Session {
         // it is no unexpected write of the ROLLBACK TO.
         let outcome = match self
             .conn
-            .user_statement(exec::run(&self.conn.client, &self.conn.tls, text))
+            .user_statement(exec::run(
+                &self.conn.client,
+                &self.conn.tls,
+                text,
+                self.via(),
+            ))
             .await
         {
             Ok(done) => match self.check_open().await {
@@ -921,7 +941,7 @@ impl Session {
                     Outcome::Ok
                 }
             },
-            Err(e) => self.failed(e, text).await,
+            Err(e) => self.failed_run(e, text).await,
         };
         if outcome == Outcome::Ok {
             // The undone work leaves the change set, its counts included: the server
@@ -1054,16 +1074,41 @@ impl Session {
                 if db.code() == &SqlState::CHARACTER_NOT_IN_REPERTOIRE
                     && self.defaults.server_encoding == "SQL_ASCII"
                 {
-                    // The server will not send a SQL_ASCII database's non-UTF-8 bytes to
-                    // a UTF-8 client (pgward's quoting rules need UTF-8), but it sends
-                    // them escaped as bytea's text.
+                    // Rows come as COPY data there (see `copy_rows`), with such bytes
+                    // escaped; what is left is the rest the server sends in UTF-8: column
+                    // names, messages, and the statements COPY cannot run.
                     self.say_hint(
-                        "this SQL_ASCII database holds bytes that are not UTF-8, and pgward reads in UTF-8: read such a column escaped, e.g. encode(name::bytea, 'escape')",
+                        "this SQL_ASCII database holds bytes that are not UTF-8: pgward shows them as \\xe9 in the rows of SELECT, VALUES, TABLE and RETURNING, but a column name, a message or another statement must be UTF-8; alias such a column (AS name), or read the value as encode(col::bytea, 'escape')",
                     );
                 }
             }
             None => self.say_error(&format!("ERROR:  {}", render::error::one_line(&e))),
         }
+        self.after_failure().await
+    }
+
+    /// As [`Session::failed`], for a statement whose rows may have come as COPY data
+    /// ([`exec::Via::Copy`]).
+    async fn failed_run(&mut self, e: exec::Failure, text: &str) -> Outcome {
+        match e {
+            exec::Failure::Db(e) => self.failed(e, text).await,
+            exec::Failure::Copy(m) => {
+                self.flush_notices();
+                self.log_client_error(m.to_string());
+                self.say_error(&format!("ERROR:  {m}"));
+                self.after_failure().await
+            }
+        }
+    }
+
+    /// How rows travel on this connection ([`exec::Via`]).
+    fn via(&self) -> exec::Via {
+        exec::Via::for_encoding(&self.defaults.server_encoding)
+    }
+
+    /// After a failed statement: an open transaction with savepoints waits for ROLLBACK
+    /// TO, any other is rolled back.
+    async fn after_failure(&mut self) -> Outcome {
         match std::mem::replace(&mut self.state, TxState::Idle) {
             TxState::Open(tx) | TxState::Failed(tx) if !tx.savepoints.is_empty() => {
                 self.state = TxState::Failed(tx);

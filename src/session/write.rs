@@ -129,6 +129,7 @@ impl Session {
                         client,
                         &self.conn.tls,
                         &sql,
+                        self.via(),
                         sink,
                         kind.columns().len(),
                     ))
@@ -154,6 +155,7 @@ impl Session {
                                 return self.failed(e, text).await;
                             }
                             CaptureError::Image(e) => e.to_string(),
+                            CaptureError::Copy(e) => e.to_string(),
                         };
                         if let Err(e) = client.batch_execute(undo).await {
                             return self.failed(e, text).await;
@@ -165,13 +167,13 @@ impl Session {
                             Err(e) => return self.counters_failed(&e).await,
                         }
                         let client = &self.conn.client;
-                        match self.conn.user_statement(exec::run(client, &self.conn.tls, text)).await {
+                        match self.conn.user_statement(exec::run(client, &self.conn.tls, text, self.via())).await {
                             Ok(executed) => (
                                 executed,
                                 None,
                                 Some(format!("rows could not be captured ({why}), so the statement ran as typed: counts only")),
                             ),
-                            Err(e) => return self.failed(e, text).await,
+                            Err(e) => return self.failed_run(e, text).await,
                         }
                     }
                 }
@@ -183,11 +185,11 @@ impl Session {
                 };
                 let executed = match self
                     .conn
-                    .user_statement(exec::run(client, &self.conn.tls, text))
+                    .user_statement(exec::run(client, &self.conn.tls, text, self.via()))
                     .await
                 {
                     Ok(executed) => executed,
-                    Err(e) => return self.failed(e, text).await,
+                    Err(e) => return self.failed_run(e, text).await,
                 };
                 let sink = ImageSink::new(
                     CaptureKind::Merge,
@@ -221,11 +223,11 @@ impl Session {
             }
             Capture::CountsOnly { reason } => match self
                 .conn
-                .user_statement(exec::run(client, &self.conn.tls, text))
+                .user_statement(exec::run(client, &self.conn.tls, text, self.via()))
                 .await
             {
                 Ok(executed) => (executed, None, Some(reason.clone())),
-                Err(e) => return self.failed(e, text).await,
+                Err(e) => return self.failed_run(e, text).await,
             },
         };
         if let Some(outcome) = self.check_open().await {
