@@ -101,6 +101,9 @@ pub struct Executed {
     /// The statement returned a result set (a `SELECT` of no columns too), as opposed
     /// to a command tag alone.
     pub tuples: bool,
+    /// How many values held bytes that are not UTF-8 and are shown as `\xe9`, not as
+    /// stored ([`Via::Copy`]).
+    pub escaped: u64,
 }
 
 impl Executed {
@@ -245,6 +248,8 @@ async fn stream_rows<E: From<tokio_postgres::Error> + From<Malformed>>(
                     values: &row.values,
                     escaped: &row.escaped,
                 })?;
+                let shown = row.escaped.iter().filter(|&&i| i < user).count();
+                out.escaped += shown as u64;
                 let mut values = row.values;
                 values.truncate(user);
                 take(&mut out, values);

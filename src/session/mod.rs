@@ -107,6 +107,9 @@ pub struct Session {
     last_activity: std::time::Instant,
     /// The last error the server sent, with its statement (`\errverbose`).
     last_error: Option<(tokio_postgres::error::DbError, String)>,
+    /// How many values of the last result were shown escaped, not as stored
+    /// ([`exec::Executed::escaped`]).
+    last_escaped: u64,
     /// The ledger's run-once state and the COMMIT's approval (see [`ledger`]).
     ledger: ledger::LedgerState,
     /// The committed change this session replays (`pgward replay`).
@@ -168,6 +171,7 @@ impl Session {
             reconnects: false,
             last_activity: std::time::Instant::now(),
             last_error: None,
+            last_escaped: 0,
             ledger: ledger::LedgerState::default(),
             replaying: None,
             undoing: None,
@@ -224,6 +228,12 @@ impl Session {
     /// The last error the server sent and the statement it answered (`\errverbose`).
     pub fn last_error(&self) -> Option<&(tokio_postgres::error::DbError, String)> {
         self.last_error.as_ref()
+    }
+
+    /// How many values of the last result held bytes that are not UTF-8 (a SQL_ASCII
+    /// database) and were shown as `\xe9`, not as stored.
+    pub fn last_escaped(&self) -> u64 {
+        self.last_escaped
     }
 
     /// The one writer to the terminal, for the shell around the session (meta-commands,
@@ -1126,6 +1136,7 @@ impl Session {
 
     fn show(&mut self, text: &str, done: &exec::Executed) {
         self.log_rows(done.count);
+        self.last_escaped = done.escaped;
         if let Some(kept) = &mut self.captured {
             kept.push(done.clone());
             return;

@@ -192,3 +192,27 @@ fn an_update_of_a_latin1_row_runs_with_counts_only_and_commits_the_exact_bytes()
     );
     t.quit();
 }
+
+#[test]
+fn copy_to_a_file_refuses_values_it_has_only_escaped() {
+    let db = sql_ascii_db("enc_ascii_copy");
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("names.txt");
+    let path = file.to_string_lossy().into_owned();
+    let out = TestShell::new(&db)
+        .args(["-c", &format!("\\copy names to '{path}'")])
+        .run();
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("not UTF-8"), "{out:?}");
+    assert!(!file.exists(), "no file with escaped bytes is left");
+
+    // Rows without such bytes export as psql's would.
+    let out = TestShell::new(&db)
+        .args([
+            "-c",
+            &format!("\\copy (select id, name from names where id = 2) to '{path}'"),
+        ])
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(std::fs::read(&file).expect("file"), b"2\tplain\n");
+}
