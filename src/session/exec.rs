@@ -131,7 +131,7 @@ pub async fn run(
     cancellable(
         client,
         tls,
-        stream_rows(client, sql, via, 0, |_| Ok(()), None),
+        stream_rows(client, sql, via, 0, |_| Ok(true), None),
     )
     .await
 }
@@ -145,7 +145,7 @@ pub async fn run_streaming(
     via: Via,
     out: &mut Draw<'_>,
 ) -> Result<Executed, Failure> {
-    let work = stream_rows(client, sql, via, 0, |_| Ok(()), Some(out));
+    let work = stream_rows(client, sql, via, 0, |_| Ok(true), Some(out));
     cancellable(client, tls, work).await
 }
 
@@ -174,7 +174,11 @@ pub async fn run_capture(
     pgward_columns: usize,
 ) -> Result<(Executed, Images), CaptureError> {
     let work = async {
-        let each = |row: &dyn RowFields| sink.push_fields(row).map_err(CaptureError::Image);
+        let each = |row: &dyn RowFields| {
+            sink.push_fields(row)
+                .map(|()| true)
+                .map_err(CaptureError::Image)
+        };
         let out = stream_rows(client, sql, via, pgward_columns, each, None).await?;
         let images = sink.finish().map_err(CaptureError::Image)?;
         Ok((out, images))
@@ -182,16 +186,94 @@ pub async fn run_capture(
     cancellable(client, tls, work).await
 }
 
+/// Runs the capture of a statement with data-modifying WITH ([`crate::preview::cte`]):
+/// each row tagged with a part streams into that part's sink (`sinks[part - 1]`), and
+/// the main query's rows, if any, come back as the result. The row count is the main
+/// query's rows, or the main INSERT, UPDATE or DELETE's (the last part's images).
+pub async fn run_parts(
+    client: &Client,
+    tls: &MakeRustlsConnect,
+    sql: &str,
+    via: Via,
+    mut sinks: Vec<ImageSink>,
+    main_query: bool,
+) -> Result<(Executed, Vec<Images>), CaptureError> {
+    use crate::preview::cte::COLUMNS;
+    use crate::preview::images::CapturedRow;
+    let work = async {
+        let mut user_rows = 0u64;
+        let each = |row: &dyn RowFields| {
+            let malformed = || {
+                CaptureError::Image(ImageError::Columns {
+                    expected: COLUMNS.join(", "),
+                    found: (0..row.width())
+                        .filter_map(|i| row.name(i))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })
+            };
+            let base = row
+                .width()
+                .checked_sub(COLUMNS.len())
+                .ok_or_else(malformed)?;
+            let named = COLUMNS
+                .iter()
+                .enumerate()
+                .all(|(i, name)| row.name(base + i) == Some(*name));
+            if !named {
+                return Err(malformed());
+            }
+            let value = |i: usize| {
+                if !row.exact(base + i) {
+                    return Err(CaptureError::Image(ImageError::NotUtf8));
+                }
+                row.text(base + i).ok_or_else(malformed)
+            };
+            let Some(part) = value(0)? else {
+                user_rows += 1;
+                return Ok(true);
+            };
+            let sink = part
+                .parse::<usize>()
+                .ok()
+                .and_then(|n| n.checked_sub(1))
+                .and_then(|i| sinks.get_mut(i))
+                .ok_or_else(malformed)?;
+            sink.push(CapturedRow {
+                old: value(1)?,
+                new: value(2)?,
+                inserted: None,
+                ctid: value(3)?,
+            })
+            .map_err(CaptureError::Image)?;
+            Ok(false)
+        };
+        let mut out = stream_rows(client, sql, via, COLUMNS.len(), each, None).await?;
+        let images = sinks
+            .into_iter()
+            .map(ImageSink::finish)
+            .collect::<Result<Vec<Images>, ImageError>>()
+            .map_err(CaptureError::Image)?;
+        out.count = Some(if main_query {
+            user_rows
+        } else {
+            images.last().map_or(0, |i| i.total)
+        });
+        Ok((out, images))
+    };
+    cancellable(client, tls, work).await
+}
+
 /// Prepares `sql` (so the server refuses text holding two statements), then streams its
 /// rows as text: every row is offered to `each`, and all but the last `trailing`
-/// columns (pgward's own) go into the result; with `draw`, each full batch of
-/// [`FETCH_COUNT`] rows is drawn there and dropped.
+/// columns (pgward's own) go into the result when `each` keeps it; with `draw`, each
+/// full batch of [`FETCH_COUNT`] rows is drawn there and dropped.
 async fn stream_rows<E: From<tokio_postgres::Error> + From<Malformed>>(
     client: &Client,
     sql: &str,
     via: Via,
     trailing: usize,
-    mut each: impl FnMut(&dyn RowFields) -> Result<(), E>,
+    mut each: impl FnMut(&dyn RowFields) -> Result<bool, E>,
     mut draw: Option<&mut Draw<'_>>,
 ) -> Result<Executed, E> {
     let statement = client.prepare(sql).await?;
@@ -212,11 +294,12 @@ async fn stream_rows<E: From<tokio_postgres::Error> + From<Malformed>>(
         columns,
         ..Executed::default()
     };
-    // Called with each row's values for the result, after `each` took the row.
-    let mut take = |out: &mut Executed, values: Vec<Option<String>>| {
+    // Called with each row's values for the result, after `each` took the row and
+    // said whether to keep it.
+    let mut take = |out: &mut Executed, values: Vec<Option<String>>, keep: bool| {
         // A result of no columns still has rows (psql draws `--` and a count);
         // pgward's own capture columns alone are not a result.
-        if user > 0 || trailing == 0 {
+        if keep && (user > 0 || trailing == 0) {
             out.rows.push(values);
         }
         if let Some(draw) = draw.as_deref_mut() {
@@ -243,16 +326,18 @@ async fn stream_rows<E: From<tokio_postgres::Error> + From<Malformed>>(
         let mut decoder = copy_rows::Decoder::new(names.len());
         while let Some(chunk) = stream.next().await {
             for row in decoder.push(&chunk?)? {
-                each(&CopiedRow {
+                let keep = each(&CopiedRow {
                     names: &names,
                     values: &row.values,
                     escaped: &row.escaped,
                 })?;
-                let shown = row.escaped.iter().filter(|&&i| i < user).count();
-                out.escaped += shown as u64;
+                if keep {
+                    let shown = row.escaped.iter().filter(|&&i| i < user).count();
+                    out.escaped += shown as u64;
+                }
                 let mut values = row.values;
                 values.truncate(user);
-                take(&mut out, values);
+                take(&mut out, values, keep);
             }
         }
         out.count = Some(decoder.finish()?);
@@ -264,9 +349,12 @@ async fn stream_rows<E: From<tokio_postgres::Error> + From<Malformed>>(
         match message? {
             SimpleQueryMessage::RowDescription(_) => out.tuples = trailing == 0 || user > 0,
             SimpleQueryMessage::Row(row) => {
-                let values = (0..user).map(|i| row.get(i).map(str::to_string)).collect();
-                each(&row)?;
-                take(&mut out, values);
+                let keep = each(&row)?;
+                let values = match keep {
+                    true => (0..user).map(|i| row.get(i).map(str::to_string)).collect(),
+                    false => Vec::new(),
+                };
+                take(&mut out, values, keep);
             }
             SimpleQueryMessage::CommandComplete(n) => out.count = Some(n),
             _ => {}
