@@ -4,8 +4,8 @@
 //! reads succeed (psql's own output, with the byte escaped), `\d` lists a Latin-1 table
 //! name escaped, and an UPDATE of a Latin-1 row runs with counts only (its preview would
 //! not show the stored bytes) and commits the exact bytes. What is still sent in UTF-8
-//! (a column name) fails with the server's 22021 and a hint, and the session goes on.
-//! `PGCLIENTENCODING` other than UTF-8 is a loud error.
+//! (a column name) fails with the server's 22021 and a hint. `\copy … TO` a file refuses
+//! values it has only escaped. `PGCLIENTENCODING` other than UTF-8 is a loud error.
 
 use std::process::Command;
 
