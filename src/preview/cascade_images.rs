@@ -126,7 +126,7 @@ async fn read_all(
         tokio::pin!(stream);
         while let Some(message) = stream.next().await {
             if let SimpleQueryMessage::Row(row) = message.map_err(|e| failed(&e))? {
-                sink.push_simple(&row).map_err(|e| failed(&e))?;
+                sink.push_fields(&row).map_err(|e| failed(&e))?;
             }
         }
         out.push(Cascaded {

@@ -129,6 +129,7 @@ impl Session {
                         client,
                         &self.conn.tls,
                         &sql,
+                        self.via(),
                         sink,
                         kind.columns().len(),
                     ))
@@ -168,7 +169,7 @@ impl Session {
                 match sinks {
                     Err(e) => match self
                         .conn
-                        .user_statement(exec::run(client, &self.conn.tls, text))
+                        .user_statement(exec::run(client, &self.conn.tls, text, self.via()))
                         .await
                     {
                         Ok(executed) => (
@@ -176,7 +177,7 @@ impl Session {
                             None,
                             Some(format!("rows could not be captured ({e}): counts only")),
                         ),
-                        Err(e) => return self.failed(e, text).await,
+                        Err(e) => return self.failed_run(e, text).await,
                     },
                     Ok(sinks) => {
                         if let Err(e) = client.batch_execute("SAVEPOINT pgward_capture").await {
@@ -193,6 +194,7 @@ impl Session {
                                 client,
                                 &self.conn.tls,
                                 &sql,
+                                self.via(),
                                 sinks,
                                 capture.main_query,
                             ))
@@ -225,11 +227,11 @@ impl Session {
                 };
                 let executed = match self
                     .conn
-                    .user_statement(exec::run(client, &self.conn.tls, text))
+                    .user_statement(exec::run(client, &self.conn.tls, text, self.via()))
                     .await
                 {
                     Ok(executed) => executed,
-                    Err(e) => return self.failed(e, text).await,
+                    Err(e) => return self.failed_run(e, text).await,
                 };
                 let sink = ImageSink::new(
                     CaptureKind::Merge,
@@ -263,11 +265,11 @@ impl Session {
             }
             Capture::CountsOnly { reason } => match self
                 .conn
-                .user_statement(exec::run(client, &self.conn.tls, text))
+                .user_statement(exec::run(client, &self.conn.tls, text, self.via()))
                 .await
             {
                 Ok(executed) => (executed, None, Some(reason.clone())),
-                Err(e) => return self.failed(e, text).await,
+                Err(e) => return self.failed_run(e, text).await,
             },
         };
         if let Some(outcome) = self.check_open().await {
@@ -640,6 +642,7 @@ impl Session {
                 return Err(self.failed(e, text).await);
             }
             CaptureError::Image(e) => e.to_string(),
+            CaptureError::Copy(e) => e.to_string(),
         };
         if let Err(e) = client.batch_execute(undo).await {
             return Err(self.failed(e, text).await);
@@ -653,7 +656,7 @@ impl Session {
         let client = &self.conn.client;
         match self
             .conn
-            .user_statement(exec::run(client, &self.conn.tls, text))
+            .user_statement(exec::run(client, &self.conn.tls, text, self.via()))
             .await
         {
             Ok(executed) => Ok((
@@ -662,7 +665,7 @@ impl Session {
                     "rows could not be captured ({why}), so the statement ran as typed: counts only"
                 ),
             )),
-            Err(e) => Err(self.failed(e, text).await),
+            Err(e) => Err(self.failed_run(e, text).await),
         }
     }
 
