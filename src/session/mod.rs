@@ -118,6 +118,8 @@ pub struct Session {
     /// The functions this session created, which give a call of them their body's class
     /// ([`named`]). They live in the database, so a reconnect keeps them.
     created: sql::Created,
+    /// What `created` was at BEGIN and at each savepoint ([`named`]).
+    journal: named::CreatedJournal,
 }
 
 impl Session {
@@ -172,6 +174,7 @@ impl Session {
             undoing: None,
             prepared: sql::Prepared::default(),
             created: sql::Created::default(),
+            journal: named::CreatedJournal::default(),
             conn,
             settings,
             io,
@@ -334,7 +337,9 @@ impl Session {
     /// a read is refused unsent.
     pub async fn read_rows(&mut self, sql: &str) -> Result<exec::Executed, Outcome> {
         if sql::classify(sql) != Verdict::Read {
-            self.say_error("refused: a describe query must be a read; nothing was sent");
+            self.say_error(
+                "refused: only a read's rows can be taken (a describe query, \\gset); nothing was sent",
+            );
             return Err(Outcome::Refused);
         }
         self.captured = Some(Vec::new());
@@ -374,6 +379,7 @@ impl Session {
         if self.conn.client.is_closed() {
             return self.lost(None);
         }
+        self.settle_created();
         let analysis = self.resolve(sql::analyze(text, &self.settings.env.classify_options()));
         if !analysis.survives_rollback.is_empty() {
             if let Some(outcome) = self.survives_rollback(&analysis.survives_rollback) {
@@ -874,6 +880,7 @@ impl Session {
                 }
                 let outcome = self.in_transaction(text).await;
                 if outcome == Outcome::Ok {
+                    self.created_savepoint(&name, named::SavepointEvent::Set);
                     self.changes.savepoint(&name);
                     if let TxState::Open(tx) = &mut self.state {
                         tx.savepoints.push(name);
@@ -888,6 +895,7 @@ impl Session {
                 }
                 let outcome = self.in_transaction(text).await;
                 if outcome == Outcome::Ok {
+                    self.created_savepoint(&name, named::SavepointEvent::Released);
                     self.changes.release(&name);
                     if let TxState::Open(tx) = &mut self.state {
                         if let Some(i) = tx.savepoints.iter().rposition(|s| *s == name) {
@@ -932,6 +940,7 @@ impl Session {
                 Ok(now) => self.changes.rollback_to(name, now),
                 Err(e) => return self.counters_failed(&e).await,
             }
+            self.created_savepoint(name, named::SavepointEvent::RolledBackTo);
             if let TxState::Open(tx) = &mut self.state {
                 if let Some(i) = tx.savepoints.iter().rposition(|s| s == name) {
                     tx.savepoints.truncate(i + 1);
