@@ -987,8 +987,10 @@ impl Session {
         }
         self.state = TxState::Idle;
         self.changes = Changes::default();
-        self.conn.client.batch_execute("ROLLBACK").await?;
-        self.release_advisory_locks().await;
+        // One statement in the server log: the ROLLBACK, then the count of the
+        // session-level advisory locks that outlive it.
+        let held = probe::end_then_count(&self.conn.client, "ROLLBACK").await?;
+        self.release_held_advisory_locks(held).await;
         Ok(())
     }
 

@@ -11,7 +11,8 @@
 //! Each of these is one line in the server log, so where the order allows it they ride
 //! in the same simple query as the statement next to them ([`probe_after`]: the BEGIN
 //! batch, then the probe; [`probe_then_end`]: the probe, the read's ROLLBACK, then the
-//! advisory-lock count): fewer statements for a DBA to read, same checks.
+//! advisory-lock count; [`end_then_count`]: a ROLLBACK and that count): fewer statements
+//! for a DBA to read, same checks.
 //!
 //! Everything is schema-qualified or a keyword, so a hostile `search_path` cannot replace
 //! what the probe calls.
@@ -112,6 +113,18 @@ pub async fn probe_then_end(
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     Ok((seen, held))
+}
+
+/// Runs `end` (a ROLLBACK), then counts the session-level advisory locks left, in one
+/// simple query.
+pub async fn end_then_count(client: &Client, end: &str) -> Result<u64, tokio_postgres::Error> {
+    let messages = client.simple_query(&format!("{end}; {ADVISORY}")).await?;
+    let held = rows(&messages)
+        .next()
+        .and_then(|r| r.get(0))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    Ok(held)
 }
 
 /// The rows of a simple query's answer, in order.

@@ -88,8 +88,13 @@ impl Session {
                 if let Some(fields) = &plan.new_fields {
                     sink.narrow_new(fields.clone());
                 }
-                if let Err(e) = client.batch_execute("SAVEPOINT pgward_capture").await {
-                    return self.failed(e, text).await;
+                // With no pre-read between them, the savepoint rides with the planner
+                // settings: one statement in the server log.
+                let savepoint_later = plan.tid_join && plan.old_values.is_none();
+                if !savepoint_later {
+                    if let Err(e) = client.batch_execute("SAVEPOINT pgward_capture").await {
+                        return self.failed(e, text).await;
+                    }
                 }
                 let sink = match &plan.old_values {
                     Some(Ok(read)) => match read_prior(client, read).await {
@@ -105,7 +110,12 @@ impl Session {
                     None => sink,
                 };
                 let restore = if plan.tid_join {
-                    match steer_to_tid_join(client).await {
+                    let first = if savepoint_later {
+                        "SAVEPOINT pgward_capture; "
+                    } else {
+                        ""
+                    };
+                    match steer_to_tid_join(client, first).await {
                         Ok(restore) => restore,
                         Err(e) => {
                             let _ = client
@@ -593,31 +603,37 @@ async fn read_prior(
     }
 }
 
-/// Turns hash and merge joins off for the capture (inside its savepoint, so a rollback
-/// to it undoes this too) and returns the statements that restore the settings. Two
-/// statements in the server log: one reads both settings, one sets both.
-async fn steer_to_tid_join(client: &crate::conn::Client) -> Result<String, tokio_postgres::Error> {
+/// Runs `first` (the capture's savepoint, or nothing), then turns hash and merge joins
+/// off for the capture (inside its savepoint, so a rollback to it undoes this too) and
+/// returns the statements that restore the settings. One statement in the server log:
+/// it reads both settings, then sets both (a simple query runs its parts in order, and
+/// an error stops it there).
+async fn steer_to_tid_join(
+    client: &crate::conn::Client,
+    first: &str,
+) -> Result<String, tokio_postgres::Error> {
     const SETTINGS: [&str; 2] = ["enable_hashjoin", "enable_mergejoin"];
+    let off: String = SETTINGS
+        .iter()
+        .map(|setting| format!("; SET LOCAL {setting} = off"))
+        .collect();
     let rows = client
-        .simple_query(
-            "SELECT pg_catalog.current_setting('enable_hashjoin'), pg_catalog.current_setting('enable_mergejoin')",
-        )
+        .simple_query(&format!(
+            "{first}SELECT pg_catalog.current_setting('enable_hashjoin'), pg_catalog.current_setting('enable_mergejoin'){off}"
+        ))
         .await?;
     let row = rows.iter().find_map(|m| match m {
         tokio_postgres::SimpleQueryMessage::Row(r) => Some(r),
         _ => None,
     });
     let mut restore = String::new();
-    let mut off = String::new();
     for (i, setting) in SETTINGS.iter().enumerate() {
         let previous = row
             .and_then(|r| r.get(i))
             .filter(|v| *v == "on" || *v == "off")
             .unwrap_or("on");
         restore.push_str(&format!("SET LOCAL {setting} = {previous}; "));
-        off.push_str(&format!("SET LOCAL {setting} = off; "));
     }
-    client.batch_execute(&off).await?;
     Ok(restore)
 }
 
