@@ -48,6 +48,7 @@ pub const META_COMMANDS: &[&str] = &[
     "\\errverbose",
     "\\f",
     "\\g",
+    "\\gset",
     "\\gx",
     "\\i",
     "\\ir",

@@ -404,7 +404,7 @@ impl Session {
 /// Runs a ledger query under a savepoint of its own: a failure is rolled back to it, and
 /// the user's transaction goes on unharmed.
 async fn under_savepoint<T>(
-    client: &tokio_postgres::Client,
+    client: &crate::conn::Client,
     query: impl std::future::Future<Output = Result<T, LedgerError>>,
 ) -> Result<T, LedgerError> {
     client

@@ -94,6 +94,7 @@ impl Session {
         self.reapplied = Default::default();
         self.prepared.clear();
         self.created = Default::default();
+        self.journal = Default::default();
         self.last_error = None;
         self.switches += 1;
         let log = self.settings.log.clone();
