@@ -971,13 +971,13 @@ impl Report {
 
     /// What [`Report::affected`] counts, one part per table and operation, with its
     /// cause where known: `3 rows of items updated by the statement`, `3 rows of audit
-    /// inserted by a trigger on items`, joined with `, plus `. Empty when the
-    /// statement's own count is all there is (or for TRUNCATE, whose number is the
-    /// tables' rows), so that the number nobody can guess is never asked for bare.
+    /// inserted by a trigger on items`, joined with `, plus `. The statement's own rows
+    /// alone are named too (`5 rows of items deleted by the statement`), so the number
+    /// asked for always says what it counts. Empty for TRUNCATE (whose number is the
+    /// tables' rows) and when the server gave no counts.
     /// The names are display names: the caller's output path escapes them.
     pub fn count_parts(&self) -> String {
-        let direct = self.rows.unwrap_or(0);
-        if self.plan.kind == WriteKind::Truncate || self.affected() <= direct {
+        if self.plan.kind == WriteKind::Truncate {
             return String::new();
         }
         let kind = self.plan.kind;
@@ -1619,9 +1619,11 @@ mod tests {
             r.count_parts(),
             "4,994 rows of t1 updated by the statement, plus 4,994 rows of t2 inserted by a rule or a function the statement called, plus 1 row of t3 deleted by a foreign-key cascade"
         );
-        // The statement's own rows alone: nothing to explain.
+        // The statement's own rows alone are named too.
         r.delta = vec![tc(1, 0, 4994, 0)];
-        assert_eq!(r.count_parts(), "");
+        assert_eq!(r.count_parts(), "4,994 rows of t1 updated by the statement");
+        r.delta.clear();
+        assert_eq!(r.count_parts(), "", "no counts, nothing to name");
     }
 
     #[test]
