@@ -252,6 +252,7 @@ fn report(s: &[String; 4], kind: CaptureKind) -> Report {
         }],
         upper_bound: Some(a.clone()),
         tree: vec![1],
+        cascade_trees: Default::default(),
         triggered: vec![b.clone()],
         ddl: Some(DdlFacts {
             locks: vec![(a.clone(), "ACCESS EXCLUSIVE".into())],
