@@ -34,7 +34,9 @@
 
 use futures_util::StreamExt;
 use std::io::{BufRead, BufReader};
-use tokio_postgres::{Client, SimpleQueryMessage};
+use tokio_postgres::SimpleQueryMessage;
+
+use crate::conn::Client;
 
 use super::cascade::{self, CascadeAction, CascadedRows, Reached};
 use super::images::{

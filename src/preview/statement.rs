@@ -10,10 +10,10 @@
 
 use std::collections::HashMap;
 
+use crate::conn::Client;
 use sqlparser::ast::{FromTable, Statement};
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
-use tokio_postgres::Client;
 
 use super::cascade::{self, CascadeAction, CascadeEffect};
 use super::conflict;
@@ -24,6 +24,7 @@ use super::eligible;
 use super::images::Images;
 use super::keys::{self, RowKey};
 use super::merge;
+use super::part::{self, Part};
 use super::partial_undo;
 use super::relation::{display_name, Relation};
 use super::rewrite::{self, Capture, WhereShape};
@@ -47,7 +48,8 @@ pub enum WriteKind {
     Truncate,
     /// Schema change.
     Ddl,
-    /// Anything else that writes (DO, CALL, CTEs with writes, …): counts only.
+    /// Anything else that writes (DO, CALL, a query after a data-modifying WITH, …):
+    /// counts only, unless captured part by part ([`Plan::parts`]).
     Other,
 }
 
@@ -130,6 +132,9 @@ pub struct Plan {
     /// An UPDATE's capture returns only these fields of each new row (ascending
     /// positions in [`Plan::columns`]): see [`narrowed_fields`].
     pub new_fields: Option<Vec<usize>>,
+    /// For a statement with data-modifying WITH captured part by part: each table it
+    /// writes ([`part`]); `target` is then `None`.
+    pub parts: Vec<Part>,
 }
 
 fn parse(text: &str) -> Option<Statement> {
@@ -225,6 +230,7 @@ pub async fn plan(
         capture_checked: false,
         old_values: None,
         new_fields: None,
+        parts: Vec::new(),
         text: text.to_string(),
         kind,
         guard_kind: kind,
@@ -250,7 +256,7 @@ pub async fn plan(
         plan.notes
             .push(format!("part of the preview is missing: {e}"));
     }
-    if matches!(plan.capture, Capture::Rows { .. }) && !plan.capture_checked {
+    if matches!(plan.capture, Capture::Rows { .. } | Capture::Parts(_)) && !plan.capture_checked {
         // Fail closed: a capture whose effect the server did not vouch for is not used.
         plan.capture = Capture::CountsOnly {
             reason: "pgward could not check that a capture of this target has the statement's \
@@ -359,7 +365,8 @@ async fn gather(
     plan: &mut Plan,
     read_committed: bool,
 ) -> Result<(), super::PreviewError> {
-    if let Some(name) = rewrite::target(&plan.text) {
+    let parts = super::cte::is_cte_write(&plan.text);
+    if let Some(name) = rewrite::target(&plan.text).filter(|_| !parts) {
         if let Some((relid, _)) = counts::resolve_table(client, &name).await? {
             let relation = Relation::by_oid(client, relid).await?;
             plan.key = keys::row_key(client, relid).await?;
@@ -491,6 +498,17 @@ async fn gather(
             }
             None => {}
         }
+    }
+    if parts {
+        // Last: describing the statement can fail and abort the savepoint.
+        plan.capture = match part::plan(client, &plan.text, read_committed).await? {
+            Ok((capture, parts)) => {
+                plan.parts = parts;
+                Capture::Parts(capture)
+            }
+            Err(reason) => Capture::CountsOnly { reason },
+        };
+        plan.capture_checked = true;
     }
     Ok(())
 }
@@ -637,6 +655,9 @@ pub struct Report {
     /// changed by this statement, on all three counters: the images explain the
     /// statement's counts there.
     pub capture_exact: bool,
+    /// For a statement with data-modifying WITH: each table it writes, with its images
+    /// when they were captured ([`Plan::parts`]).
+    pub parts: Vec<Part>,
 }
 
 /// Per-table differences `now - before`, keeping tables that changed.
@@ -675,7 +696,10 @@ pub async fn after(
 ) -> Result<(Report, Vec<TableCounts>), super::PreviewError> {
     let now = counts::since(client, baseline).await?;
     let delta = difference(&now, previous);
+    let mut plan = plan;
+    let parts = std::mem::take(&mut plan.parts);
     let mut report = Report {
+        parts,
         plan,
         rows,
         images,
@@ -818,7 +842,7 @@ async fn undone_inside(
     client: &Client,
     report: &Report,
 ) -> Result<Option<String>, super::PreviewError> {
-    if report.plan.kind == WriteKind::Other {
+    if report.plan.kind == WriteKind::Other && report.parts.is_empty() {
         let why = if is_do_block(&report.plan.text) {
             partial_undo::do_block(client, &report.plan.text).await?
         } else {
@@ -835,6 +859,7 @@ async fn undone_inside(
     if !report.triggered.is_empty() {
         let mut relids: Vec<u32> = report.delta.iter().map(|c| c.relid).collect();
         relids.extend(&report.tree);
+        relids.extend(report.parts.iter().flat_map(|p| p.tree.iter().copied()));
         if let Some(why) = partial_undo::triggers(client, &relids).await? {
             return Ok(Some(format!(
                 "triggers on {} ran, and {why}",
@@ -895,6 +920,16 @@ fn is_do_block(text: &str) -> bool {
 }
 
 impl Report {
+    /// The image digest this statement contributes to the change digest: its target's,
+    /// or for a statement captured part by part one over every part's table and images
+    /// ([`part::digest`]); `None` when its rows were not captured.
+    pub fn image_digest(&self) -> Option<[u8; 32]> {
+        if self.parts.is_empty() {
+            return self.images.as_ref().map(|i| i.digest);
+        }
+        part::digest(&self.parts)
+    }
+
     /// Rows this statement affected, for the thresholds: the command's own count, or
     /// for TRUNCATE the rows the tables held.
     pub fn affected(&self) -> u64 {
@@ -977,6 +1012,7 @@ impl Report {
         let own = |relid: u32| {
             self.tree.contains(&relid)
                 || self.plan.target.as_ref().is_some_and(|t| t.relid == relid)
+                || self.parts.iter().any(|p| p.tree.contains(&relid))
         };
         let moved = self.moved();
         let mut parts = Vec::new();
@@ -990,6 +1026,7 @@ impl Report {
                     continue;
                 }
                 let its_own = match kind {
+                    _ if !self.parts.is_empty() => self.parts.iter().any(|p| p.owns(c.relid, op)),
                     WriteKind::Update => op == "updated",
                     WriteKind::Delete => op == "deleted",
                     WriteKind::Insert => op != "deleted",
@@ -1097,8 +1134,10 @@ impl Report {
     /// prediction does not account for, by display name. Empty when nothing was
     /// predicted (the counts then speak alone).
     fn unexplained(&self) -> Vec<String> {
-        let Some(target) = &self.plan.target else {
-            return Vec::new();
+        let target = match (&self.plan.target, self.parts.first()) {
+            (Some(target), _) => target.relid,
+            (None, Some(_)) => 0,
+            (None, None) => return Vec::new(),
         };
         let mut explained: Vec<u32> = match &self.plan.cascade {
             Some(Ok(effects)) => effects.iter().map(|e| e.relid).collect(),
@@ -1108,8 +1147,9 @@ impl Report {
         self.delta
             .iter()
             .filter(|c| {
-                c.relid != target.relid
+                c.relid != target
                     && !self.tree.contains(&c.relid)
+                    && !self.parts.iter().any(|p| p.tree.contains(&c.relid))
                     && !explained.contains(&c.relid)
             })
             .map(|c| c.table.clone())
@@ -1118,6 +1158,10 @@ impl Report {
 
     /// Compares what pgward saw with what the server counted.
     fn check(&mut self) {
+        for part in &mut self.parts {
+            let lines = part.check(&self.delta);
+            self.warnings.extend(lines);
+        }
         if let (Some(images), Some(target)) = (&self.images, &self.plan.target) {
             // Summed over partitions and children, where the server counts the rows.
             let (i, u, d) = self.counted_in_tree();
@@ -1265,6 +1309,7 @@ impl Report {
         let mut out = String::new();
         let mut text = Text::new();
         let target = self.plan.target.as_ref().map(Relation::display);
+        let captured: Vec<&Part> = self.parts.iter().filter(|p| p.images.is_some()).collect();
         if let (Some(images), Some(table)) = (&self.images, &target) {
             let look = diff::Look {
                 all_columns,
@@ -1272,6 +1317,24 @@ impl Report {
                 right_aligned: &self.plan.right_aligned,
             };
             text.append(diff::render_with(table, images, &self.plan.key, &look));
+        } else if !captured.is_empty() {
+            for part in captured {
+                let Some(images) = &part.images else {
+                    continue;
+                };
+                let look = diff::Look {
+                    all_columns,
+                    null,
+                    right_aligned: &part.right_aligned,
+                };
+                text.push(format!("{}:\n", one_line(&part.label)));
+                text.append(diff::render_with(
+                    &part.target.display(),
+                    images,
+                    &part.key,
+                    &look,
+                ));
+            }
         } else if let Some(reason) = &self.counts_only {
             if self.plan.kind != WriteKind::Ddl && self.plan.kind != WriteKind::Truncate {
                 out.push_str(&format!(
@@ -1574,6 +1637,7 @@ mod tests {
                 capture_checked: false,
                 old_values: None,
                 new_fields: None,
+                parts: Vec::new(),
             },
             rows: None,
             images: None,
@@ -1586,6 +1650,7 @@ mod tests {
             triggered: Vec::new(),
             warnings: Vec::new(),
             capture_exact: false,
+            parts: Vec::new(),
         }
     }
 

@@ -232,6 +232,7 @@ fn report(s: &[String; 4], kind: CaptureKind) -> Report {
             capture_checked: true,
             old_values: None,
             new_fields: None,
+            parts: Vec::new(),
         },
         rows: Some(1),
         images: Some(images_of(
@@ -253,6 +254,7 @@ fn report(s: &[String; 4], kind: CaptureKind) -> Report {
         upper_bound: Some(a.clone()),
         tree: vec![1],
         cascade_trees: Default::default(),
+        parts: Vec::new(),
         triggered: vec![b.clone()],
         ddl: Some(DdlFacts {
             locks: vec![(a.clone(), "ACCESS EXCLUSIVE".into())],

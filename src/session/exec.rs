@@ -71,7 +71,7 @@ pub async fn run(
     tls: &MakeRustlsConnect,
     sql: &str,
 ) -> Result<Executed, tokio_postgres::Error> {
-    cancellable(client, tls, stream_rows(client, sql, 0, |_| Ok(()), None)).await
+    cancellable(client, tls, stream_rows(client, sql, 0, |_| Ok(true), None)).await
 }
 
 /// As [`run`], handing the rows to `out` drawn in batches of [`FETCH_COUNT`] as they arrive;
@@ -82,7 +82,7 @@ pub async fn run_streaming(
     sql: &str,
     out: &mut Draw<'_>,
 ) -> Result<Executed, tokio_postgres::Error> {
-    let work = stream_rows(client, sql, 0, |_| Ok(()), Some(out));
+    let work = stream_rows(client, sql, 0, |_| Ok(true), Some(out));
     cancellable(client, tls, work).await
 }
 
@@ -110,7 +110,11 @@ pub async fn run_capture(
     pgward_columns: usize,
 ) -> Result<(Executed, Images), CaptureError> {
     let work = async {
-        let each = |row: &SimpleQueryRow| sink.push_simple(row).map_err(CaptureError::Image);
+        let each = |row: &SimpleQueryRow| {
+            sink.push_simple(row)
+                .map(|()| true)
+                .map_err(CaptureError::Image)
+        };
         let out = stream_rows(client, sql, pgward_columns, each, None).await?;
         let images = sink.finish().map_err(CaptureError::Image)?;
         Ok((out, images))
@@ -118,15 +122,90 @@ pub async fn run_capture(
     cancellable(client, tls, work).await
 }
 
+/// Runs the capture of a statement with data-modifying WITH ([`crate::preview::cte`]):
+/// each row tagged with a part streams into that part's sink (`sinks[part - 1]`), and
+/// the main query's rows, if any, come back as the result. The row count is the main
+/// query's rows, or the main INSERT, UPDATE or DELETE's (the last part's images).
+pub async fn run_parts(
+    client: &Client,
+    tls: &MakeRustlsConnect,
+    sql: &str,
+    mut sinks: Vec<ImageSink>,
+    main_query: bool,
+) -> Result<(Executed, Vec<Images>), CaptureError> {
+    use crate::preview::cte::COLUMNS;
+    use crate::preview::images::{CapturedRow, ImageError};
+    let work = async {
+        let mut user_rows = 0u64;
+        let each = |row: &SimpleQueryRow| {
+            let malformed = || {
+                CaptureError::Image(ImageError::Columns {
+                    expected: COLUMNS.join(", "),
+                    found: row
+                        .columns()
+                        .iter()
+                        .map(|c| c.name())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })
+            };
+            let base = row
+                .columns()
+                .len()
+                .checked_sub(COLUMNS.len())
+                .ok_or_else(malformed)?;
+            let named = COLUMNS
+                .iter()
+                .enumerate()
+                .all(|(i, name)| row.columns()[base + i].name() == *name);
+            if !named {
+                return Err(malformed());
+            }
+            let value = |i: usize| row.try_get(base + i).map_err(|_| malformed());
+            let Some(part) = value(0)? else {
+                user_rows += 1;
+                return Ok(true);
+            };
+            let sink = part
+                .parse::<usize>()
+                .ok()
+                .and_then(|n| n.checked_sub(1))
+                .and_then(|i| sinks.get_mut(i))
+                .ok_or_else(malformed)?;
+            sink.push(CapturedRow {
+                old: value(1)?,
+                new: value(2)?,
+                inserted: None,
+                ctid: value(3)?,
+            })
+            .map_err(CaptureError::Image)?;
+            Ok(false)
+        };
+        let mut out = stream_rows(client, sql, COLUMNS.len(), each, None).await?;
+        let images = sinks
+            .into_iter()
+            .map(ImageSink::finish)
+            .collect::<Result<Vec<Images>, ImageError>>()
+            .map_err(CaptureError::Image)?;
+        out.count = Some(if main_query {
+            user_rows
+        } else {
+            images.last().map_or(0, |i| i.total)
+        });
+        Ok((out, images))
+    };
+    cancellable(client, tls, work).await
+}
+
 /// Prepares `sql` (so the server refuses text holding two statements), then streams its
 /// rows as text: every row is offered to `each`, and all but the last `trailing`
-/// columns (pgward's own) go into the result; with `draw`, each full batch of
+/// columns (pgward's own) go into the result when `each` keeps it; with `draw`, each full batch of
 /// [`FETCH_COUNT`] rows is drawn there and dropped.
 async fn stream_rows<E: From<tokio_postgres::Error>>(
     client: &Client,
     sql: &str,
     trailing: usize,
-    mut each: impl FnMut(&SimpleQueryRow) -> Result<(), E>,
+    mut each: impl FnMut(&SimpleQueryRow) -> Result<bool, E>,
     mut draw: Option<&mut Draw<'_>>,
 ) -> Result<Executed, E> {
     let statement = client.prepare(sql).await?;
@@ -150,11 +229,11 @@ async fn stream_rows<E: From<tokio_postgres::Error>>(
             SimpleQueryMessage::Row(row) => {
                 // A result of no columns still has rows (psql draws `--` and a count);
                 // pgward's own capture columns alone are not a result.
-                if user > 0 || trailing == 0 {
+                let keep = each(&row)?;
+                if keep && (user > 0 || trailing == 0) {
                     out.rows
                         .push((0..user).map(|i| row.get(i).map(str::to_string)).collect());
                 }
-                each(&row)?;
                 if let Some(draw) = draw.as_deref_mut() {
                     if out.rows.len() >= FETCH_COUNT {
                         let part = Part {

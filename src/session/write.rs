@@ -143,36 +143,78 @@ impl Session {
                         }
                         (executed, Some(images), None)
                     }
-                    Err(failure) => {
-                        let undo = "ROLLBACK TO SAVEPOINT pgward_capture; RELEASE SAVEPOINT pgward_capture";
-                        let why = match failure {
-                            CaptureError::Db(e) if rewrite::is_fallback_error(&e) => {
-                                render::error::one_line(&e)
-                            }
-                            CaptureError::Db(e) => {
-                                // The user's statement itself failed: report it as such.
-                                let _ = client.batch_execute(undo).await;
-                                return self.failed(e, text).await;
-                            }
-                            CaptureError::Image(e) => e.to_string(),
-                        };
-                        if let Err(e) = client.batch_execute(undo).await {
+                    Err(failure) => match self.capture_failed(failure, text).await {
+                        Ok((executed, why)) => (executed, None, Some(why)),
+                        Err(outcome) => return outcome,
+                    },
+                }
+            }
+            Capture::Parts(capture) => {
+                let sinks = plan
+                    .parts
+                    .iter()
+                    .map(|part| {
+                        let mut sink = ImageSink::new(
+                            part.kind,
+                            part.key.clone(),
+                            part.columns.clone(),
+                            SinkOptions {
+                                shown: self.settings.env.preview_rows,
+                                spill: SpillTo::TempFile,
+                            },
+                        );
+                        sink.open_spill().map(|()| sink)
+                    })
+                    .collect::<Result<Vec<ImageSink>, _>>();
+                match sinks {
+                    Err(e) => match self
+                        .conn
+                        .user_statement(exec::run(client, &self.conn.tls, text))
+                        .await
+                    {
+                        Ok(executed) => (
+                            executed,
+                            None,
+                            Some(format!("rows could not be captured ({e}): counts only")),
+                        ),
+                        Err(e) => return self.failed(e, text).await,
+                    },
+                    Ok(sinks) => {
+                        if let Err(e) = client.batch_execute("SAVEPOINT pgward_capture").await {
                             return self.failed(e, text).await;
                         }
-                        // The attempt may have changed rows before it failed, and the
-                        // server still counts them: measured now, they leave the counts.
-                        match counts::since(client, &self.changes.baseline).await {
-                            Ok(now) => self.changes.undone_since_last_write(&now),
-                            Err(e) => return self.counters_failed(&e).await,
-                        }
-                        let client = &self.conn.client;
-                        match self.conn.user_statement(exec::run(client, &self.conn.tls, text)).await {
-                            Ok(executed) => (
-                                executed,
-                                None,
-                                Some(format!("rows could not be captured ({why}), so the statement ran as typed: counts only")),
-                            ),
-                            Err(e) => return self.failed(e, text).await,
+                        let sql = super::typed_comment::with_typed_comment(
+                            self.settings.ticket.as_deref(),
+                            text,
+                            &capture.sql,
+                        );
+                        let captured = self
+                            .conn
+                            .user_statement(exec::run_parts(
+                                client,
+                                &self.conn.tls,
+                                &sql,
+                                sinks,
+                                capture.main_query,
+                            ))
+                            .await;
+                        match captured {
+                            Ok((executed, images)) => {
+                                if let Err(e) = client
+                                    .batch_execute("RELEASE SAVEPOINT pgward_capture")
+                                    .await
+                                {
+                                    return self.failed(e, text).await;
+                                }
+                                for (part, images) in plan.parts.iter_mut().zip(images) {
+                                    part.images = Some(images);
+                                }
+                                (executed, None, None)
+                            }
+                            Err(failure) => match self.capture_failed(failure, text).await {
+                                Ok((executed, why)) => (executed, None, Some(why)),
+                                Err(outcome) => return outcome,
+                            },
                         }
                     }
                 }
@@ -264,7 +306,8 @@ impl Session {
         let mut preview = report.render_with(self.all_columns, &null).trim_end();
         preview.push("\n");
         self.io.out(&preview);
-        self.log_preview(&report, report.images.as_ref().map(|i| &i.digest));
+        let image_digest = report.image_digest();
+        self.log_preview(&report, image_digest.as_ref());
         if let Some(outcome) = self.threshold(&report).await {
             return outcome;
         }
@@ -282,8 +325,9 @@ impl Session {
                 .push(format!("statement {number}: {line}"));
         }
         let images = report.images.take();
-        self.changes.images.add(images.as_ref().map(|i| &i.digest));
+        self.changes.images.add(image_digest.as_ref());
         self.changes.writes += 1;
+        self.parts_net(&mut report);
         if let Some(images) = images {
             if let Some(target) = &report.plan.target {
                 let counted = report
@@ -429,7 +473,7 @@ impl Session {
 /// savepoint of its own: a read that fails leaves the MERGE with counts only and says
 /// why. Only a failure to manage the savepoint is an error.
 async fn read_found(
-    client: &tokio_postgres::Client,
+    client: &crate::conn::Client,
     sql: &str,
 ) -> Result<Result<Vec<Found>, String>, tokio_postgres::Error> {
     client.batch_execute("SAVEPOINT pgward_read").await?;
@@ -476,7 +520,7 @@ impl Around<'_> {
     /// tree; otherwise says why (counts only).
     async fn capture(
         &self,
-        client: &tokio_postgres::Client,
+        client: &crate::conn::Client,
         before: Vec<Found>,
         mut sink: ImageSink,
     ) -> Result<Result<Images, String>, tokio_postgres::Error> {
@@ -528,7 +572,7 @@ impl Around<'_> {
 /// privilege, a cast) leaves the old values uncaptured, says why, and changes nothing
 /// the statement does. Only a failure to manage the savepoint is an error.
 async fn read_prior(
-    client: &tokio_postgres::Client,
+    client: &crate::conn::Client,
     read: &PreRead,
 ) -> Result<Result<Prior, String>, tokio_postgres::Error> {
     client.batch_execute("SAVEPOINT pgward_prior").await?;
@@ -563,9 +607,7 @@ async fn read_prior(
 /// Turns hash and merge joins off for the capture (inside its savepoint, so a rollback
 /// to it undoes this too) and returns the statements that restore the settings. Two
 /// statements in the server log: one reads both settings, one sets both.
-async fn steer_to_tid_join(
-    client: &tokio_postgres::Client,
-) -> Result<String, tokio_postgres::Error> {
+async fn steer_to_tid_join(client: &crate::conn::Client) -> Result<String, tokio_postgres::Error> {
     const SETTINGS: [&str; 2] = ["enable_hashjoin", "enable_mergejoin"];
     let rows = client
         .simple_query(
@@ -591,6 +633,77 @@ async fn steer_to_tid_join(
 }
 
 impl Session {
+    /// A capturing statement failed. Where the rewrite did not fit the relation (see
+    /// [`rewrite::is_fallback_error`]) or its rows could not be taken in, the capture's
+    /// savepoint is rolled back and the statement runs as typed: its result and why
+    /// the preview has counts only. The statement's own error is reported as such
+    /// (`Err`, the outcome).
+    async fn capture_failed(
+        &mut self,
+        failure: CaptureError,
+        text: &str,
+    ) -> Result<(exec::Executed, String), Outcome> {
+        let client = &self.conn.client;
+        let undo = "ROLLBACK TO SAVEPOINT pgward_capture; RELEASE SAVEPOINT pgward_capture";
+        let why = match failure {
+            CaptureError::Db(e) if rewrite::is_fallback_error(&e) => render::error::one_line(&e),
+            CaptureError::Db(e) => {
+                // The user's statement itself failed: report it as such.
+                let _ = client.batch_execute(undo).await;
+                return Err(self.failed(e, text).await);
+            }
+            CaptureError::Image(e) => e.to_string(),
+        };
+        if let Err(e) = client.batch_execute(undo).await {
+            return Err(self.failed(e, text).await);
+        }
+        // The attempt may have changed rows before it failed, and the server still
+        // counts them: measured now, they leave the counts.
+        match counts::since(client, &self.changes.baseline).await {
+            Ok(now) => self.changes.undone_since_last_write(&now),
+            Err(e) => return Err(self.counters_failed(&e).await),
+        }
+        let client = &self.conn.client;
+        match self
+            .conn
+            .user_statement(exec::run(client, &self.conn.tls, text))
+            .await
+        {
+            Ok(executed) => Ok((
+                executed,
+                format!(
+                    "rows could not be captured ({why}), so the statement ran as typed: counts only"
+                ),
+            )),
+            Err(e) => Err(self.failed(e, text).await),
+        }
+    }
+
+    /// Each captured part of a statement with data-modifying WITH joins the change set
+    /// as a statement on its table would: its rows for the net change and undo, marked
+    /// exact only where they explain the server's counts on its tree.
+    fn parts_net(&mut self, report: &mut statement::Report) {
+        for part in &mut report.parts {
+            let Some(images) = part.images.take() else {
+                continue;
+            };
+            self.changes.net.push(NetStatement {
+                relid: part.target.relid,
+                table: part.target.display(),
+                tree: part.tree.clone(),
+                counted: part.counted(&report.delta),
+                exact: part.exact,
+                by_cascade: false,
+                keyed: part.key != RowKey::Ctid,
+                rows: images.net,
+                quoted: part.target.quoted(),
+                columns: part.columns.clone(),
+                key: part.key.columns().to_vec(),
+                spill: images.spill,
+            });
+        }
+    }
+
     /// The rows the statement removed or changed through its foreign keys, read before
     /// it (and, when changed, after it), join the change set ahead of the statement's
     /// own (so undo inserts parents before children and puts a parent's key back
@@ -660,7 +773,9 @@ impl Session {
             }
             if read != counted {
                 self.say_warn(&format!(
-                    "undo: {} deleted and {} updated rows of {table} were read around the                      statement for its foreign keys{whose}, but the server counted {}                      deleted, {} updated, {} inserted there: this change will have no undo",
+                    "undo: {} deleted and {} updated rows of {table} were read around the \
+                     statement for its foreign keys{whose}, but the server counted {} \
+                     deleted, {} updated, {} inserted there: this change will have no undo",
                     read.2, read.1, counted.2, counted.1, counted.0
                 ));
             }

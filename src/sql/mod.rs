@@ -12,12 +12,14 @@
 //! - [`functions`]: functions known by name (refused, surviving ROLLBACK, writing).
 //! - [`prepared`]: the prepared statements seen so far, which give an EXECUTE its class.
 //! - [`created`]: the functions created so far, whose body's class a call of them takes.
+//! - [`cursors`]: the cursors a file declared, whose DECLARE's refusal a FETCH takes.
 //! - [`settings`]: which run-time settings a user may change.
 //! - [`locks`]: the table lock each schema change takes.
 
 pub mod batch;
 pub mod classify;
 pub mod created;
+pub mod cursors;
 pub mod functions;
 pub mod locks;
 pub(crate) mod plpgsql;
@@ -30,6 +32,7 @@ pub mod verdict;
 pub use batch::analyze_all;
 pub use classify::{analyze, classify, fingerprint};
 pub use created::Created;
+pub use cursors::Cursors;
 pub use prepared::Prepared;
 pub use settings::{setting_change, SettingChange};
 pub use split::{is_complete, split, Piece, Split};

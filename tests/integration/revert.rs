@@ -399,3 +399,42 @@ fn a_cascade_whose_counts_differ_from_the_rows_read_first_has_no_undo() {
         "the statement did what it does"
     );
 }
+
+#[test]
+fn undo_restores_every_table_of_a_cte_write() {
+    let db = TestDb::new("rv_cte");
+    db.exec(&format!(
+        "CREATE TABLE archive (LIKE items INCLUDING ALL); \
+         GRANT SELECT, INSERT, UPDATE, DELETE ON archive TO {WRITER}; \
+         GRANT SELECT ON archive TO {READER};"
+    ));
+    let before = (checksum(&db, "items"), checksum(&db, "archive"));
+    let home = tempfile::tempdir().expect("home");
+    let (summary, intent) = run_and_commit(
+        &db,
+        home.path(),
+        "with d as (delete from items where id >= 4 returning *) \
+         insert into archive select * from d;\ncommit;\n",
+    );
+    // Both tables were captured: undo is possible, and said before COMMIT.
+    assert!(summary.contains("Undo: possible"), "{summary}");
+    assert_eq!(intent["undo"]["possible"], true, "{intent}");
+    assert_eq!(
+        db.value("SELECT count(*) FROM archive").as_deref(),
+        Some("2")
+    );
+    let (log, seq) = committed(home.path());
+    let mut t = undo(&db, home.path(), &log, seq);
+    t.expect_within("rows are as the commit left them", Duration::from_secs(30));
+    t.expect_within(
+        "Type the environment name (t) to COMMIT",
+        Duration::from_secs(60),
+    );
+    t.send("t\n");
+    assert_eq!(t.exit_code(), 0, "{}", t.transcript);
+    assert_eq!(
+        (checksum(&db, "items"), checksum(&db, "archive")),
+        before,
+        "undo restores both tables exactly"
+    );
+}
