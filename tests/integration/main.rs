@@ -34,6 +34,7 @@ mod reconnect;
 mod repl;
 mod replay;
 mod revert;
+mod revert_cascade;
 mod roles;
 mod screen;
 mod script;
