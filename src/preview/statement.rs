@@ -89,6 +89,9 @@ pub struct Plan {
     pub target: Option<Relation>,
     /// Its WHERE clause (for an EXECUTE, the prepared statement's).
     pub where_shape: WhereShape,
+    /// An UPDATE or DELETE inside it (in WITH) without a WHERE clause, named
+    /// ([`crate::sql::unbounded`]); for an EXECUTE, inside the prepared statement.
+    pub unbounded_part: Option<String>,
     /// The kind the guard thresholds judge: its own, or for an EXECUTE the prepared
     /// statement's ([`judge_prepared`]).
     pub guard_kind: WriteKind,
@@ -236,6 +239,7 @@ pub async fn plan(
         guard_kind: kind,
         target: None,
         where_shape: rewrite::where_clause(text),
+        unbounded_part: crate::sql::unbounded::unbounded_part(text),
         capture,
         key: RowKey::Ctid,
         columns: Vec::new(),
@@ -357,6 +361,7 @@ pub async fn narrowed_fields(
 pub fn judge_prepared(plan: &mut Plan, prepared: &str) {
     plan.guard_kind = kind_of(parse(prepared).as_ref(), plan.kind == WriteKind::Ddl);
     plan.where_shape = rewrite::where_clause(prepared);
+    plan.unbounded_part = crate::sql::unbounded::unbounded_part(prepared);
 }
 
 async fn gather(
@@ -1618,6 +1623,7 @@ mod tests {
                 kind,
                 target: None,
                 where_shape: WhereShape::NotApplicable,
+                unbounded_part: None,
                 guard_kind: kind,
                 capture: Capture::CountsOnly {
                     reason: "counts only".into(),

@@ -212,6 +212,7 @@ fn report(s: &[String; 4], kind: CaptureKind) -> Report {
             guard_kind: WriteKind::Other,
             target: Some(target),
             where_shape: WhereShape::Present(b.clone()),
+            unbounded_part: None,
             capture: Capture::CountsOnly { reason: c.clone() },
             key: RowKey::Primary(vec![a.clone()]),
             columns: vec![a.clone(), b.clone()],

@@ -399,6 +399,10 @@ impl Session {
             (WhereShape::TriviallyTrue, WriteKind::Update | WriteKind::Delete) if affected > 0 => {
                 Some("its WHERE clause is always true".to_string())
             }
+            _ if affected > 0 && report.plan.unbounded_part.is_some() => Some(format!(
+                "it has no WHERE clause ({})",
+                report.plan.unbounded_part.as_deref().unwrap_or_default()
+            )),
             _ if report.hidden_schema_change() => Some(
                 "it changed the schema or storage of tables (TRUNCATE, DROP, a rewrite) where pgward cannot show rows"
                     .to_string(),

@@ -14,6 +14,7 @@
 //! - [`created`]: the functions created so far, whose body's class a call of them takes.
 //! - [`cursors`]: the cursors a file declared, whose DECLARE's refusal a FETCH takes.
 //! - [`settings`]: which run-time settings a user may change.
+//! - [`unbounded`]: the UPDATEs and DELETEs inside WITH that have no WHERE.
 //! - [`locks`]: the table lock each schema change takes.
 
 pub mod batch;
@@ -27,6 +28,7 @@ pub mod prepared;
 pub mod settings;
 pub mod split;
 mod tree;
+pub mod unbounded;
 pub mod verdict;
 
 pub use batch::analyze_all;

@@ -1223,3 +1223,35 @@ fn schema_changes_are_listed_in_the_change_set() {
         Some("2")
     );
 }
+
+/// A DELETE or UPDATE without WHERE inside WITH is asked about as a bare one is: the
+/// guard thresholds look at every part, not only the main statement.
+#[test]
+fn a_delete_without_where_inside_with_is_asked_about() {
+    let db = TestDb::new("pv_cte_delete_all");
+    db.exec(&format!(
+        "CREATE TABLE archive (LIKE items); GRANT SELECT, INSERT ON archive TO {WRITER}, {READER};"
+    ));
+    let before = db.items();
+    for statement in [
+        "with d as (delete from items returning *) insert into archive select * from d;\n",
+        "with u as (update items set qty = 0 returning id) select count(*) from u;\n",
+    ] {
+        let out = TestShell::new(&db).stdin(statement).run();
+        assert_eq!(out.code, 2, "{out:?}");
+        assert!(
+            out.stderr.contains("no WHERE clause (") && out.stderr.contains("items inside WITH)"),
+            "{out:?}"
+        );
+        assert_eq!(db.items(), before);
+        assert_eq!(
+            db.value("select count(*) from archive").as_deref(),
+            Some("0")
+        );
+    }
+    // With a WHERE it runs without the question.
+    let out = TestShell::new(&db)
+        .stdin("with d as (delete from items where id = 1 returning *) insert into archive select * from d;\n")
+        .run();
+    assert!(!out.stderr.contains("no WHERE clause"), "{out:?}");
+}
