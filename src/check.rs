@@ -13,7 +13,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use crate::policy::Refusal;
+use crate::policy::{Refusal, Rule};
 use crate::sql::{self, Analysis, Options, Verdict};
 
 /// The format version of the JSON report.
@@ -166,11 +166,17 @@ pub fn check_file(path: &str, text: &str, policy: &Policy) -> FileReport {
                     let start = pending_start;
                     match meta_end(&line[at..]) {
                         MetaEnd::Sends => cut.push(Cut::Statement { start, end }),
-                        MetaEnd::Refused(why) => cut.push(Cut::Refused { start, end, why }),
+                        MetaEnd::Refused(why) => cut.push(Cut::Refused {
+                            start,
+                            end,
+                            rule: Rule::MetaCommand,
+                            why,
+                        }),
                         MetaEnd::Discards => {}
                         MetaEnd::Keeps => cut.push(Cut::Refused {
                             start,
                             end,
+                            rule: Rule::MetaCommand,
                             why: "a statement with a meta-command inside it (pgward check does not follow a statement across one; end the statement with ; first)",
                         }),
                     }
@@ -217,7 +223,16 @@ pub fn check_file(path: &str, text: &str, policy: &Policy) -> FileReport {
                 }
                 analysis
             }),
-            Cut::Refused { start, end, why } => (start, end, refused(why)),
+            Cut::Refused {
+                start,
+                end,
+                rule,
+                why,
+            } => (
+                start,
+                end,
+                Analysis::bare(Verdict::Refused(Refusal::new(rule, why))),
+            ),
         };
         statements.push(report(start, end, analysis, policy));
     }
@@ -244,6 +259,7 @@ enum Cut {
     Refused {
         start: usize,
         end: usize,
+        rule: Rule,
         why: &'static str,
     },
 }
@@ -262,7 +278,13 @@ enum MetaEnd {
 
 /// What the meta-command `meta` (from its backslash to the end of the line) does.
 fn meta_end(meta: &str) -> MetaEnd {
-    match meta.split_whitespace().next().unwrap_or("\\") {
+    // `\;` needs no space after it.
+    let command = if meta.starts_with("\\;") {
+        "\\;"
+    } else {
+        meta.split_whitespace().next().unwrap_or("\\")
+    };
+    match command {
         "\\g" | "\\go" | "\\gx" | "\\gset" | "\\watch" => MetaEnd::Sends,
         "\\r" | "\\reset" => MetaEnd::Discards,
         "\\gexec" => MetaEnd::Refused(
@@ -270,6 +292,12 @@ fn meta_end(meta: &str) -> MetaEnd {
         ),
         "\\gdesc" | "\\crosstabview" => MetaEnd::Refused(
             "a statement sent by \\gdesc or \\crosstabview (pgward does not have them; end it with ;)",
+        ),
+        "\\bind" => MetaEnd::Refused(
+            "a statement sent with \\bind parameters (pgward does not have \\bind; write the values into the statement)",
+        ),
+        "\\;" => MetaEnd::Refused(
+            "statements joined by \\; into one query (pgward sends statements one at a time; end each with ;)",
         ),
         _ => MetaEnd::Keeps,
     }
@@ -314,6 +342,7 @@ fn cut_chunk(text: &str, from: usize, to: usize, out: &mut Vec<Cut>) {
         out.push(Cut::Refused {
             start: rest,
             end: to,
+            rule: Rule::Unrecognised,
             why: "an unterminated statement at the end of the input (pgward does not run it; end it with ;)",
         });
     }

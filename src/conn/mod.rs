@@ -4,6 +4,7 @@
 //! TLS with psql's `sslmode` values, client certificates and channel binding;
 //! keepalives; and the cancel request behind Ctrl-C.
 
+pub mod client;
 pub mod conninfo;
 pub mod failover;
 pub mod pgpass;
@@ -19,7 +20,9 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio_postgres::error::DbError;
-use tokio_postgres::{AsyncMessage, Client};
+use tokio_postgres::AsyncMessage;
+
+pub use client::Client;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 pub use failover::{Endpoint, TargetAttrs};
@@ -665,7 +668,7 @@ async fn try_connect(params: &ConnParams, application_name: &str) -> Result<Conn
         }
     });
     let mut conn = Connection {
-        client,
+        client: client.into(),
         tls,
         notices,
         params: params.clone(),

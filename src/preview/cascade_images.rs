@@ -19,7 +19,9 @@
 //! the statement runs as before, its cascaded rows uncaptured (no undo).
 
 use futures_util::StreamExt;
-use tokio_postgres::{Client, SimpleQueryMessage};
+use tokio_postgres::SimpleQueryMessage;
+
+use crate::conn::Client;
 
 use super::cascade::{self, CascadeAction};
 use super::images::{ImageSink, Images, SinkOptions, SpillTo};

@@ -11,8 +11,8 @@
 //! its partitions or children), and no user trigger may fire on a target. Otherwise the
 //! statement runs as typed, with counts only and the reason.
 
+use crate::conn::Client;
 use sha2::{Digest, Sha256};
-use tokio_postgres::Client;
 
 use super::counts::{self, TableCounts};
 use super::cte::{self, Parts};

@@ -307,7 +307,9 @@ pub fn where_clause(sql: &str) -> WhereShape {
 }
 
 /// The columns an UPDATE assigns, as PostgreSQL names them (unquoted names folded to
-/// lower case), in the order written; empty for anything else.
+/// lower case), in the order written; empty for anything else. In `SET c.f = …` the
+/// column is `c` (PostgreSQL reads the first name as the column and the rest as a field
+/// of it; a target column is never qualified by its table).
 pub fn set_columns(sql: &str) -> Vec<String> {
     let Ok(statement) = parse_one(sql) else {
         return Vec::new();
@@ -322,7 +324,7 @@ pub fn set_columns(sql: &str) -> Vec<String> {
             AssignmentTarget::Tuple(names) => names.iter().collect(),
         };
         for name in names {
-            if let Some(ident) = name.0.last().and_then(ObjectNamePart::as_ident) {
+            if let Some(ident) = name.0.first().and_then(ObjectNamePart::as_ident) {
                 columns.push(folded(ident));
             }
         }
@@ -1245,7 +1247,7 @@ mod tests {
     #[test]
     fn assigned_columns() {
         assert_eq!(
-            set_columns(r#"update t set a = 1, "B" = 2, (C, d) = (3, 4), t.e = 5 where x"#),
+            set_columns(r#"update t set a = 1, "B" = 2, (C, d) = (3, 4), e.f = 5 where x"#),
             ["a", "B", "c", "d", "e"]
         );
         assert!(set_columns("delete from t").is_empty());
@@ -1355,9 +1357,10 @@ mod server_tests {
     use std::sync::OnceLock;
 
     use futures_util::{pin_mut, TryStreamExt};
-    use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+    use tokio_postgres::{NoTls, SimpleQueryMessage};
 
     use super::*;
+    use crate::conn::Client;
     use crate::preview::diff::render;
     use crate::preview::images::{Datum, ImageSink, Images, SinkOptions, SpillTo};
     use crate::preview::keys::RowKey;
@@ -1382,7 +1385,7 @@ mod server_tests {
         tokio::spawn(conn);
         client.batch_execute(setup).await.expect("setup");
         client.batch_execute("BEGIN").await.expect("begin");
-        client
+        client.into()
     }
 
     /// Runs the capture of `sql`, streaming rows into a sink; the images and the

@@ -10,10 +10,10 @@
 
 use std::collections::HashMap;
 
+use crate::conn::Client;
 use sqlparser::ast::{FromTable, Statement};
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
-use tokio_postgres::Client;
 
 use super::cascade::{self, CascadeAction, CascadeEffect};
 use super::conflict;

@@ -38,6 +38,7 @@ mod standalone;
 mod standalone_digest;
 pub mod state;
 mod summary;
+mod switch;
 mod typed_comment;
 pub mod undo;
 pub mod undo_sql;
@@ -61,6 +62,7 @@ pub use copy_from::{fold_identifier, CopyLoad, CopyOptions, Header};
 pub use io::Io;
 pub use outcome::{CommitFate, Outcome};
 pub use state::{OpenTx, TxState};
+pub use switch::EndedLog;
 
 use probe::Expected;
 #[cfg(test)]
@@ -120,6 +122,10 @@ pub struct Session {
     created: sql::Created,
     /// What `created` was at BEGIN and at each savepoint ([`named`]).
     journal: named::CreatedJournal,
+    /// The logs this session ended when `\c` switched environments, oldest first.
+    ended_logs: Vec<switch::EndedLog>,
+    /// How many times `\c` switched environments.
+    switches: u64,
 }
 
 impl Session {
@@ -139,17 +145,8 @@ impl Session {
             server,
         } = reconnect::inspect(&conn, &settings).await?;
         let mut io = io;
-        for line in &accepted {
-            io.say_warn(&format!("WARNING: {}", render::escape::one_line(line)));
-        }
         let config = config_timeouts(&settings);
-        if defaults.standby {
-            io.say_note("the server is a standby (read-only): reads only, writes are refused");
-        }
-        let overrides = conn.overrides.iter().cloned();
-        for line in overrides.chain(defaults.overrides(config)) {
-            io.say_note(&format!("pgward overrides {line}"));
-        }
+        announce(&mut io, &conn, &accepted, &defaults, config);
         Ok(Session {
             timeouts: defaults.effective(config),
             defaults,
@@ -175,6 +172,8 @@ impl Session {
             prepared: sql::Prepared::default(),
             created: sql::Created::default(),
             journal: named::CreatedJournal::default(),
+            ended_logs: Vec::new(),
+            switches: 0,
             conn,
             settings,
             io,
@@ -481,7 +480,7 @@ impl Session {
     }
 
     /// A read outside a transaction: `BEGIN READ ONLY`, made read-only for good by the
-    /// probe (the first query takes the snapshot), the statement, the probe, COMMIT.
+    /// probe (the first query takes the snapshot), the statement, the probe, ROLLBACK.
     async fn read_only(&mut self, text: &str) -> Outcome {
         let role = self.read_role();
         let mut begin = String::from("BEGIN READ ONLY; ");
@@ -491,12 +490,9 @@ impl Session {
         }
         begin.push_str(&self.timeouts());
         begin.push_str(&self.reapplied.sql());
-        if let Err(e) = self.conn.client.batch_execute(&begin).await {
-            let _ = self.conn.client.batch_execute("ROLLBACK").await;
-            return self.failed(e, text).await;
-        }
         let mut expected = self.expected(&role, None, true);
-        match probe::probe(&self.conn.client).await {
+        // One statement in the server log: the BEGIN batch, then the probe.
+        match probe::probe_after(&self.conn.client, &begin).await {
             Ok(seen) => {
                 if let Some(m) = expected.mismatch(&seen) {
                     return self.betrayed(&m).await;
@@ -524,21 +520,26 @@ impl Session {
         };
         match result {
             Ok(done) => {
-                match probe::probe(&self.conn.client).await {
-                    Ok(seen) => {
-                        if let Some(m) = expected.mismatch(&seen) {
-                            return self.betrayed(&m).await;
-                        }
-                    }
-                    Err(e) => return self.failed(e, text).await,
-                }
                 // A read-only transaction ends with ROLLBACK: nothing it did may take
-                // effect at commit (a NOTIFY from a function, say).
-                if let Err(e) = self.conn.client.batch_execute("ROLLBACK").await {
-                    return self.failed(e, text).await;
-                }
+                // effect at commit (a NOTIFY from a function, say). The probe, the
+                // ROLLBACK and the count of session-level advisory locks left go as one
+                // statement; a failed probe skips the rest, and the error path rolls back.
+                let held = match probe::probe_then_end(&self.conn.client, "ROLLBACK").await {
+                    Ok((seen, held)) => {
+                        if let Some(m) = expected.mismatch(&seen) {
+                            let outcome = self.betrayed(&m).await;
+                            self.release_held_advisory_locks(held).await;
+                            return outcome;
+                        }
+                        held
+                    }
+                    Err(e) => {
+                        let _ = self.conn.client.batch_execute("ROLLBACK").await;
+                        return self.failed(e, text).await;
+                    }
+                };
                 self.show(text, &done);
-                self.release_advisory_locks().await;
+                self.release_held_advisory_locks(held).await;
                 Outcome::Ok
             }
             Err(e) => {
@@ -1157,7 +1158,7 @@ impl Session {
 
 /// Who the server is, for the change digest: its system identifier when the role may
 /// read it, its address and port, and its version.
-async fn server_identity(client: &tokio_postgres::Client) -> String {
+async fn server_identity(client: &crate::conn::Client) -> String {
     let text = |rows: Result<Vec<tokio_postgres::SimpleQueryMessage>, tokio_postgres::Error>| {
         rows.ok()
             .and_then(|m| {
@@ -1188,6 +1189,27 @@ async fn server_identity(client: &tokio_postgres::Client) -> String {
             .await,
     );
     format!("{sysid} {rest}").trim().to_string()
+}
+
+/// What a new connection's checks found that the author must see, at start and after
+/// `\c`: accepted role-check risks, a standby, and the settings pgward overrides.
+fn announce(
+    io: &mut Io,
+    conn: &Connection,
+    accepted: &[String],
+    defaults: &defaults::ServerDefaults,
+    config: probe::Timeouts,
+) {
+    for line in accepted {
+        io.say_warn(&format!("WARNING: {}", render::escape::one_line(line)));
+    }
+    if defaults.standby {
+        io.say_note("the server is a standby (read-only): reads only, writes are refused");
+    }
+    let overrides = conn.overrides.iter().cloned();
+    for line in overrides.chain(defaults.overrides(config)) {
+        io.say_note(&format!("pgward overrides {line}"));
+    }
 }
 
 /// The timeouts the config asks for, in milliseconds.

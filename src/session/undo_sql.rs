@@ -10,8 +10,8 @@ use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 
+use crate::conn::Client;
 use sha2::{Digest, Sha256};
-use tokio_postgres::Client;
 
 use crate::audit::hex;
 use crate::preview::images::{spill_line, ChangeKind, Datum, Image};

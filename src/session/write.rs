@@ -460,7 +460,7 @@ impl Session {
 /// savepoint of its own: a read that fails leaves the MERGE with counts only and says
 /// why. Only a failure to manage the savepoint is an error.
 async fn read_found(
-    client: &tokio_postgres::Client,
+    client: &crate::conn::Client,
     sql: &str,
 ) -> Result<Result<Vec<Found>, String>, tokio_postgres::Error> {
     client.batch_execute("SAVEPOINT pgward_read").await?;
@@ -507,7 +507,7 @@ impl Around<'_> {
     /// tree; otherwise says why (counts only).
     async fn capture(
         &self,
-        client: &tokio_postgres::Client,
+        client: &crate::conn::Client,
         before: Vec<Found>,
         mut sink: ImageSink,
     ) -> Result<Result<Images, String>, tokio_postgres::Error> {
@@ -559,7 +559,7 @@ impl Around<'_> {
 /// privilege, a cast) leaves the old values uncaptured, says why, and changes nothing
 /// the statement does. Only a failure to manage the savepoint is an error.
 async fn read_prior(
-    client: &tokio_postgres::Client,
+    client: &crate::conn::Client,
     read: &PreRead,
 ) -> Result<Result<Prior, String>, tokio_postgres::Error> {
     client.batch_execute("SAVEPOINT pgward_prior").await?;
@@ -594,9 +594,7 @@ async fn read_prior(
 /// Turns hash and merge joins off for the capture (inside its savepoint, so a rollback
 /// to it undoes this too) and returns the statements that restore the settings. Two
 /// statements in the server log: one reads both settings, one sets both.
-async fn steer_to_tid_join(
-    client: &tokio_postgres::Client,
-) -> Result<String, tokio_postgres::Error> {
+async fn steer_to_tid_join(client: &crate::conn::Client) -> Result<String, tokio_postgres::Error> {
     const SETTINGS: [&str; 2] = ["enable_hashjoin", "enable_mergejoin"];
     let rows = client
         .simple_query(

@@ -277,6 +277,7 @@ values (1);
     assert!(file[..statements[2]["start"].as_u64().unwrap_or(0) as usize].contains("\\r"));
     assert!(text(2).starts_with("select format("), "{json}");
     assert_eq!(statements[2]["decision"], "refuse", "{json}");
+    assert_eq!(statements[2]["rule"], "MetaCommand", "{json}");
     assert!(
         statements[2]["reasons"][0]
             .as_str()
@@ -292,7 +293,7 @@ values (1);
     assert_eq!(class(3), "read", "{json}");
     assert_eq!(text(4), "select 2", "{json}");
     // A meta-command inside a statement is not followed: refused, never misread.
-    assert_eq!(statements[5]["decision"], "refuse", "{json}");
+    assert_eq!(statements[5]["rule"], "MetaCommand", "{json}");
     assert!(text(5).starts_with("insert into t"), "{json}");
     assert!(
         statements

@@ -12,6 +12,7 @@ mod complete;
 mod completions;
 mod config;
 mod confirm_count;
+mod connect;
 mod copy_from;
 mod describe;
 mod describe_psql;
