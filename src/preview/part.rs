@@ -256,3 +256,70 @@ pub fn digest(parts: &[Part]) -> Option<[u8; 32]> {
     }
     Some(hasher.finalize().into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::preview::images::{CapturedRow, ImageSink, SinkOptions};
+
+    fn part(table: &str, rows: &[&str]) -> Part {
+        let columns = vec!["id".to_string()];
+        let key = RowKey::Primary(columns.clone());
+        let mut sink = ImageSink::new(
+            CaptureKind::Delete,
+            key.clone(),
+            columns.clone(),
+            SinkOptions::default(),
+        );
+        for row in rows {
+            sink.push(CapturedRow {
+                old: Some(row),
+                ctid: Some("(0,1)"),
+                ..CapturedRow::default()
+            })
+            .expect("row");
+        }
+        Part {
+            label: "WITH d".into(),
+            kind: CaptureKind::Delete,
+            target: Relation {
+                relid: 1,
+                schema: "public".into(),
+                name: table.into(),
+                kind: "r".into(),
+            },
+            key,
+            columns,
+            right_aligned: Vec::new(),
+            tree: vec![1],
+            images: Some(sink.finish().expect("images")),
+            exact: true,
+        }
+    }
+
+    #[test]
+    fn the_digest_binds_each_table_and_its_images() {
+        let both = digest(&[part("a", &["(1)"]), part("b", &["(2)"])]).expect("captured");
+        // The same images under other tables, another row, or in another order differ.
+        assert_ne!(
+            Some(both),
+            digest(&[part("a", &["(1)"]), part("c", &["(2)"])])
+        );
+        assert_ne!(
+            Some(both),
+            digest(&[part("a", &["(1)"]), part("b", &["(3)"])])
+        );
+        assert_ne!(
+            Some(both),
+            digest(&[part("b", &["(2)"]), part("a", &["(1)"])])
+        );
+        assert_eq!(
+            Some(both),
+            digest(&[part("a", &["(1)"]), part("b", &["(2)"])])
+        );
+        // A part without images: no image digest for the statement.
+        let mut missing = part("b", &["(2)"]);
+        missing.images = None;
+        assert_eq!(digest(&[part("a", &["(1)"]), missing]), None);
+    }
+}
