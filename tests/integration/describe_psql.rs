@@ -240,6 +240,20 @@ fn describe_honours_expanded_and_the_output_format_as_psql_does(db: &TestDb) {
 fn describe_names_a_tablespace_as_psql_does() {
     use std::os::unix::fs::MetadataExt;
     let c = cluster();
+    // No base backup of the shared cluster (the standby test) while it has a tablespace;
+    // the tablespace and what uses it are dropped again, also when an assertion fails.
+    let _held = crate::util::tablespace_lock();
+    struct DropTablespace(&'static pgward::scratch::Cluster, String);
+    impl Drop for DropTablespace {
+        fn drop(&mut self) {
+            let _ = admin_exec(
+                self.0,
+                "postgres",
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.1),
+            );
+            let _ = admin_exec(self.0, "postgres", "DROP TABLESPACE IF EXISTS ts_describe");
+        }
+    }
     let parent = c.data_dir().parent().expect("the cluster's directory");
     let dir = parent.join("ts_describe");
     std::fs::create_dir_all(&dir).expect("tablespace directory");
@@ -247,6 +261,7 @@ fn describe_names_a_tablespace_as_psql_does() {
     std::os::unix::fs::chown(&dir, Some(owner.uid()), Some(owner.gid()))
         .expect("the server's user owns the tablespace directory");
     let db = TestDb::new("describe_tablespace");
+    let _cleanup = DropTablespace(c, db.name.clone());
     // CREATE TABLESPACE cannot run in a transaction block: a statement of its own.
     let _ = admin_exec(c, "postgres", "DROP TABLESPACE IF EXISTS ts_describe");
     admin_exec(
