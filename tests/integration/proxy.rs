@@ -174,11 +174,14 @@ fn read_typed(s: &mut TcpStream) -> Option<Vec<u8>> {
     Some(message)
 }
 
-/// The query text of a `Q` body (NUL-terminated) is COMMIT or END.
+/// The query text of a `Q` body (NUL-terminated) is COMMIT or END, after the marker
+/// comment pgward puts on its own statements.
 fn is_commit(body: &[u8]) -> bool {
     let text = String::from_utf8_lossy(body);
+    let text = text.trim_end_matches('\0').trim();
     let text = text
-        .trim_end_matches('\0')
+        .strip_prefix(pgward::conn::client::MARK.trim_end())
+        .unwrap_or(text)
         .trim()
         .trim_end_matches(';')
         .trim();
