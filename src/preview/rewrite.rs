@@ -1421,7 +1421,7 @@ mod server_tests {
         let mut count = None;
         while let Some(message) = stream.try_next().await.expect("row") {
             match message {
-                SimpleQueryMessage::Row(row) => sink.push_simple(&row).expect("push"),
+                SimpleQueryMessage::Row(row) => sink.push_fields(&row).expect("push"),
                 SimpleQueryMessage::CommandComplete(n) => count = Some(n),
                 _ => {}
             }
@@ -1565,7 +1565,7 @@ mod server_tests {
             pin_mut!(stream);
             while let Some(message) = stream.try_next().await.expect("row") {
                 if let SimpleQueryMessage::Row(row) = message {
-                    sink.push_simple(&row).expect("push");
+                    sink.push_fields(&row).expect("push");
                 }
             }
             client

@@ -644,6 +644,9 @@ pub struct Report {
     /// The target and its partitions and inheritance children: the statement's own rows
     /// are counted on these (on the leaves, for a partitioned table).
     pub tree: Vec<u32>,
+    /// Each table a foreign-key effect names, with its partitions when it is
+    /// partitioned: the server counts the cascade's rows on the leaves.
+    pub cascade_trees: HashMap<u32, Vec<u32>>,
     /// Tables this statement changed that have user triggers, by display name.
     pub triggered: Vec<String>,
     /// Mismatches between what pgward saw and what the server counted.
@@ -705,6 +708,7 @@ pub async fn after(
         upper_bound: None,
         ddl: None,
         tree: Vec::new(),
+        cascade_trees: HashMap::new(),
         triggered: Vec::new(),
         warnings: Vec::new(),
         capture_exact: false,
@@ -753,6 +757,15 @@ pub async fn after(
     if let Some(target) = &report.plan.target {
         report.tree = tree(client, target.relid).await?;
     }
+    if let Some(Ok(effects)) = &report.plan.cascade {
+        let mut relids: Vec<u32> = effects.iter().map(|e| e.relid).collect();
+        relids.sort_unstable();
+        relids.dedup();
+        for relid in relids {
+            let leaves = partition_tree(client, relid).await?;
+            report.cascade_trees.insert(relid, leaves);
+        }
+    }
     report.triggered = triggered(client, &report).await?;
     report.upper_bound = undone_inside(client, &report).await?;
     report.check();
@@ -768,6 +781,21 @@ pub async fn tree(client: &Client, relid: u32) -> Result<Vec<u32>, super::Previe
                  UNION SELECT i.inhrelid FROM pg_catalog.pg_inherits i \
                  JOIN down ON i.inhparent OPERATOR(pg_catalog.=) down.relid) \
              SELECT relid FROM down",
+            &[&relid],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| r.try_get(0).map_err(super::PreviewError::from))
+        .collect()
+}
+
+/// The table and, when it is partitioned, its partitions at any depth (not the
+/// inheritance children of a plain table, which its foreign keys never reach).
+async fn partition_tree(client: &Client, relid: u32) -> Result<Vec<u32>, super::PreviewError> {
+    let rows = client
+        .query(
+            "SELECT $1::pg_catalog.oid UNION \
+             SELECT t.relid::pg_catalog.oid FROM pg_catalog.pg_partition_tree($1::pg_catalog.oid) t",
             &[&relid],
         )
         .await?;
@@ -971,13 +999,13 @@ impl Report {
 
     /// What [`Report::affected`] counts, one part per table and operation, with its
     /// cause where known: `3 rows of items updated by the statement`, `3 rows of audit
-    /// inserted by a trigger on items`, joined with `, plus `. Empty when the
-    /// statement's own count is all there is (or for TRUNCATE, whose number is the
-    /// tables' rows), so that the number nobody can guess is never asked for bare.
+    /// inserted by a trigger on items`, joined with `, plus `. The statement's own rows
+    /// alone are named too (`5 rows of items deleted by the statement`), so the number
+    /// asked for always says what it counts. Empty for TRUNCATE (whose number is the
+    /// tables' rows) and when the server gave no counts.
     /// The names are display names: the caller's output path escapes them.
     pub fn count_parts(&self) -> String {
-        let direct = self.rows.unwrap_or(0);
-        if self.plan.kind == WriteKind::Truncate || self.affected() <= direct {
+        if self.plan.kind == WriteKind::Truncate {
             return String::new();
         }
         let kind = self.plan.kind;
@@ -1061,8 +1089,24 @@ impl Report {
         out
     }
 
-    fn counted(&self, relid: u32) -> Option<&TableCounts> {
-        self.delta.iter().find(|c| c.relid == relid)
+    fn counted(&self, relid: u32) -> Option<TableCounts> {
+        let tree = self.cascade_trees.get(&relid);
+        let mut found: Option<TableCounts> = None;
+        for c in self
+            .delta
+            .iter()
+            .filter(|c| c.relid == relid || tree.is_some_and(|t| t.contains(&c.relid)))
+        {
+            match &mut found {
+                Some(f) => {
+                    f.inserted += c.inserted;
+                    f.updated += c.updated;
+                    f.deleted += c.deleted;
+                }
+                None => found = Some(TableCounts { relid, ..c.clone() }),
+            }
+        }
+        found
     }
 
     /// The server's counts summed over the target's tree (inserted, updated, deleted).
@@ -1095,10 +1139,11 @@ impl Report {
             (None, Some(_)) => 0,
             (None, None) => return Vec::new(),
         };
-        let explained: Vec<u32> = match &self.plan.cascade {
+        let mut explained: Vec<u32> = match &self.plan.cascade {
             Some(Ok(effects)) => effects.iter().map(|e| e.relid).collect(),
             _ => Vec::new(),
         };
+        explained.extend(self.cascade_trees.values().flatten());
         self.delta
             .iter()
             .filter(|c| {
@@ -1127,7 +1172,14 @@ impl Report {
                 WriteKind::Merge => i + u + d,
                 _ => images.total as i64,
             };
-            if server != images.total as i64 {
+            // Foreign keys of the table on itself (a self-reference) change its rows
+            // too: the cascade line says so, and the session reads those rows.
+            let cascades_here = matches!(
+                &self.plan.cascade,
+                Some(Ok(effects)) if effects.iter().any(|e| e.action != CascadeAction::Blocked
+                    && (e.relid == target.relid || self.tree.contains(&e.relid)))
+            );
+            if server != images.total as i64 && !cascades_here {
                 self.warnings.push(format!(
                     "the capture saw {} rows of {} but the server counted {server}: a trigger or rule changed rows of the same table",
                     images.total,
@@ -1143,7 +1195,7 @@ impl Report {
                 WriteKind::Insert => (d, "deleted"),
                 _ => (0, ""),
             };
-            if other > 0 {
+            if other > 0 && !cascades_here {
                 self.warnings.push(format!(
                     "the server also counted {other} rows of {} {what}, which this {} does not do itself: a trigger or rule did",
                     target.display(),
@@ -1172,10 +1224,22 @@ impl Report {
                     .find(|e| e.relid == relid)
                     .map(|e| e.table.clone())
                     .unwrap_or_default();
-                let counted = self
+                let mut counted = self
                     .counted(relid)
                     .map(|c| if deletes { c.deleted } else { c.updated })
                     .unwrap_or(0);
+                // A key of the target on itself: the server counts the statement's
+                // own rows there too.
+                let own = self.plan.target.as_ref().is_some_and(|t| t.relid == relid)
+                    || self.tree.contains(&relid);
+                let own_kind = if deletes {
+                    WriteKind::Delete
+                } else {
+                    WriteKind::Update
+                };
+                if own && self.plan.kind == own_kind {
+                    counted -= self.rows.unwrap_or(0) as i64;
+                }
                 if counted > rows {
                     let cause = if self.triggered.is_empty() {
                         "a function of the statement did more".to_string()
@@ -1582,6 +1646,7 @@ mod tests {
             upper_bound: None,
             ddl,
             tree: Vec::new(),
+            cascade_trees: HashMap::new(),
             triggered: Vec::new(),
             warnings: Vec::new(),
             capture_exact: false,
@@ -1619,9 +1684,11 @@ mod tests {
             r.count_parts(),
             "4,994 rows of t1 updated by the statement, plus 4,994 rows of t2 inserted by a rule or a function the statement called, plus 1 row of t3 deleted by a foreign-key cascade"
         );
-        // The statement's own rows alone: nothing to explain.
+        // The statement's own rows alone are named too.
         r.delta = vec![tc(1, 0, 4994, 0)];
-        assert_eq!(r.count_parts(), "");
+        assert_eq!(r.count_parts(), "4,994 rows of t1 updated by the statement");
+        r.delta.clear();
+        assert_eq!(r.count_parts(), "", "no counts, nothing to name");
     }
 
     #[test]

@@ -253,6 +253,7 @@ fn report(s: &[String; 4], kind: CaptureKind) -> Report {
         }],
         upper_bound: Some(a.clone()),
         tree: vec![1],
+        cascade_trees: Default::default(),
         parts: Vec::new(),
         triggered: vec![b.clone()],
         ddl: Some(DdlFacts {

@@ -125,6 +125,7 @@ General
   \\q                quit pgward (an open transaction is rolled back)
   \\?                show this help
   \\conninfo         show how pgward is connected and which roles it uses
+  \\c[onnect] ENV    switch to environment ENV of the config file (no transaction open)
 
 Previews
   \\preview SQL      run one write, show what it did, and undo it

@@ -322,7 +322,9 @@ impl Runner {
     fn meta(&mut self, rt: &tokio::runtime::Runtime, session: &mut Session, line: &str) -> Flow {
         let command = line.split_whitespace().next().unwrap_or("\\");
         let raw = line[command.len()..].trim();
-        const OWN: [&str; 19] = [
+        const OWN: [&str; 21] = [
+            "\\c",
+            "\\connect",
             "\\g",
             "\\gset",
             "\\gx",
@@ -420,6 +422,7 @@ impl Runner {
             }
             "\\gset" => self.gset(rt, session, args.first().map_or("", String::as_str)),
             "\\watch" => self.watch(rt, session, &args),
+            "\\c" | "\\connect" => self.connect(rt, session, command, &args),
             "\\p" | "\\print" => {
                 match self.current() {
                     Some(q) => session.io().say_out(&q),
@@ -552,6 +555,38 @@ impl Runner {
             }
         }
         Flow::Go(Outcome::Ok)
+    }
+
+    /// `\c ENV`: the session moves to another environment of the config file
+    /// ([`Session::switch_environment`]). Only typed at the prompt: a script runs in the
+    /// environment it was started in, so what it does was reviewed for that one.
+    fn connect(
+        &mut self,
+        rt: &tokio::runtime::Runtime,
+        session: &mut Session,
+        command: &str,
+        args: &[String],
+    ) -> Flow {
+        if !self.interactive || !self.sources.is_empty() {
+            session.io().say_error(&format!(
+                "{command}: refused: a script runs in the environment it was started in; start pgward with --env ENV instead"
+            ));
+            return Flow::Go(Outcome::Refused);
+        }
+        let [name] = args else {
+            let known = session.settings().environments.join(", ");
+            let known = if known.is_empty() {
+                "none".to_string()
+            } else {
+                known
+            };
+            return invalid(
+                session,
+                command,
+                &format!("takes one environment name from the config file (configured: {known})"),
+            );
+        };
+        Flow::Go(rt.block_on(session.switch_environment(name)))
     }
 
     /// `\watch [SECONDS]`: runs the buffer (a read) again and again until Ctrl-C or an

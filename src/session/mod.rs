@@ -18,6 +18,7 @@ pub mod changes;
 mod commit;
 pub mod confirm;
 mod copy_from;
+pub mod copy_rows;
 pub mod defaults;
 mod dry_run;
 pub mod exec;
@@ -38,6 +39,7 @@ mod standalone;
 mod standalone_digest;
 pub mod state;
 mod summary;
+mod switch;
 mod typed_comment;
 pub mod undo;
 pub mod undo_sql;
@@ -61,6 +63,7 @@ pub use copy_from::{fold_identifier, CopyLoad, CopyOptions, Header};
 pub use io::Io;
 pub use outcome::{CommitFate, Outcome};
 pub use state::{OpenTx, TxState};
+pub use switch::EndedLog;
 
 use probe::Expected;
 #[cfg(test)]
@@ -106,6 +109,9 @@ pub struct Session {
     last_activity: std::time::Instant,
     /// The last error the server sent, with its statement (`\errverbose`).
     last_error: Option<(tokio_postgres::error::DbError, String)>,
+    /// How many values of the last result were shown escaped, not as stored
+    /// ([`exec::Executed::escaped`]).
+    last_escaped: u64,
     /// The ledger's run-once state and the COMMIT's approval (see [`ledger`]).
     ledger: ledger::LedgerState,
     /// The committed change this session replays (`pgward replay`).
@@ -120,6 +126,10 @@ pub struct Session {
     created: sql::Created,
     /// What `created` was at BEGIN and at each savepoint ([`named`]).
     journal: named::CreatedJournal,
+    /// The logs this session ended when `\c` switched environments, oldest first.
+    ended_logs: Vec<switch::EndedLog>,
+    /// How many times `\c` switched environments.
+    switches: u64,
 }
 
 impl Session {
@@ -139,17 +149,8 @@ impl Session {
             server,
         } = reconnect::inspect(&conn, &settings).await?;
         let mut io = io;
-        for line in &accepted {
-            io.say_warn(&format!("WARNING: {}", render::escape::one_line(line)));
-        }
         let config = config_timeouts(&settings);
-        if defaults.standby {
-            io.say_note("the server is a standby (read-only): reads only, writes are refused");
-        }
-        let overrides = conn.overrides.iter().cloned();
-        for line in overrides.chain(defaults.overrides(config)) {
-            io.say_note(&format!("pgward overrides {line}"));
-        }
+        announce(&mut io, &conn, &accepted, &defaults, config);
         Ok(Session {
             timeouts: defaults.effective(config),
             defaults,
@@ -169,12 +170,15 @@ impl Session {
             reconnects: false,
             last_activity: std::time::Instant::now(),
             last_error: None,
+            last_escaped: 0,
             ledger: ledger::LedgerState::default(),
             replaying: None,
             undoing: None,
             prepared: sql::Prepared::default(),
             created: sql::Created::default(),
             journal: named::CreatedJournal::default(),
+            ended_logs: Vec::new(),
+            switches: 0,
             conn,
             settings,
             io,
@@ -226,6 +230,12 @@ impl Session {
     /// The last error the server sent and the statement it answered (`\errverbose`).
     pub fn last_error(&self) -> Option<&(tokio_postgres::error::DbError, String)> {
         self.last_error.as_ref()
+    }
+
+    /// How many values of the last result held bytes that are not UTF-8 (a SQL_ASCII
+    /// database) and were shown as `\xe9`, not as stored.
+    pub fn last_escaped(&self) -> u64 {
+        self.last_escaped
     }
 
     /// The one writer to the terminal, for the shell around the session (meta-commands,
@@ -505,9 +515,10 @@ impl Session {
                 return self.failed(e, text).await;
             }
         }
+        let via = self.via();
         let result = if self.captured.is_some() {
             self.conn
-                .user_statement(exec::run(&self.conn.client, &self.conn.tls, text))
+                .user_statement(exec::run(&self.conn.client, &self.conn.tls, text, via))
                 .await
         } else {
             self.conn
@@ -515,6 +526,7 @@ impl Session {
                     &self.conn.client,
                     &self.conn.tls,
                     text,
+                    via,
                     &mut |columns, rows, part| self.io.result(columns, rows, part),
                 ))
                 .await
@@ -545,7 +557,7 @@ impl Session {
             }
             Err(e) => {
                 let _ = self.conn.client.batch_execute("ROLLBACK").await;
-                let outcome = self.failed(e, text).await;
+                let outcome = self.failed_run(e, text).await;
                 self.release_advisory_locks().await;
                 outcome
             }
@@ -556,7 +568,12 @@ impl Session {
     async fn plain(&mut self, text: &str) -> Outcome {
         match self
             .conn
-            .user_statement(exec::run(&self.conn.client, &self.conn.tls, text))
+            .user_statement(exec::run(
+                &self.conn.client,
+                &self.conn.tls,
+                text,
+                self.via(),
+            ))
             .await
         {
             Ok(done) => {
@@ -582,7 +599,7 @@ impl Session {
                 self.release_advisory_locks().await;
                 Outcome::Ok
             }
-            Err(e) => self.failed(e, text).await,
+            Err(e) => self.failed_run(e, text).await,
         }
     }
 
@@ -708,7 +725,12 @@ impl Session {
     async fn in_transaction(&mut self, text: &str) -> Outcome {
         let result = self
             .conn
-            .user_statement(exec::run(&self.conn.client, &self.conn.tls, text))
+            .user_statement(exec::run(
+                &self.conn.client,
+                &self.conn.tls,
+                text,
+                self.via(),
+            ))
             .await;
         match result {
             Ok(done) => {
@@ -721,7 +743,7 @@ impl Session {
                 self.show(text, &done);
                 self.unexpected_writes().await
             }
-            Err(e) => self.failed(e, text).await,
+            Err(e) => self.failed_run(e, text).await,
         }
     }
 
@@ -766,9 +788,10 @@ impl Session {
         if let Err(e) = self.conn.client.batch_execute(BEGIN).await {
             return self.failed(e, text).await;
         }
+        let via = self.via();
         let result = if self.captured.is_some() {
             self.conn
-                .user_statement(exec::run(&self.conn.client, &self.conn.tls, text))
+                .user_statement(exec::run(&self.conn.client, &self.conn.tls, text, via))
                 .await
         } else {
             self.conn
@@ -776,6 +799,7 @@ impl Session {
                     &self.conn.client,
                     &self.conn.tls,
                     text,
+                    via,
                     &mut |columns, rows, part| self.io.result(columns, rows, part),
                 ))
                 .await
@@ -801,7 +825,7 @@ impl Session {
                 // Leave no savepoint of pgward's on the server's stack, whatever happens
                 // next to the transaction.
                 let _ = self.conn.client.batch_execute(END).await;
-                self.failed(e, text).await
+                self.failed_run(e, text).await
             }
         }
     }
@@ -918,7 +942,12 @@ impl Session {
         // it is no unexpected write of the ROLLBACK TO.
         let outcome = match self
             .conn
-            .user_statement(exec::run(&self.conn.client, &self.conn.tls, text))
+            .user_statement(exec::run(
+                &self.conn.client,
+                &self.conn.tls,
+                text,
+                self.via(),
+            ))
             .await
         {
             Ok(done) => match self.check_open().await {
@@ -931,7 +960,7 @@ impl Session {
                     Outcome::Ok
                 }
             },
-            Err(e) => self.failed(e, text).await,
+            Err(e) => self.failed_run(e, text).await,
         };
         if outcome == Outcome::Ok {
             // The undone work leaves the change set, its counts included: the server
@@ -1067,16 +1096,41 @@ impl Session {
                 if db.code() == &SqlState::CHARACTER_NOT_IN_REPERTOIRE
                     && self.defaults.server_encoding == "SQL_ASCII"
                 {
-                    // The server will not send a SQL_ASCII database's non-UTF-8 bytes to
-                    // a UTF-8 client (pgward's quoting rules need UTF-8), but it sends
-                    // them escaped as bytea's text.
+                    // Rows come as COPY data there (see `copy_rows`), with such bytes
+                    // escaped; what is left is the rest the server sends in UTF-8: column
+                    // names, messages, and the statements COPY cannot run.
                     self.say_hint(
-                        "this SQL_ASCII database holds bytes that are not UTF-8, and pgward reads in UTF-8: read such a column escaped, e.g. encode(name::bytea, 'escape')",
+                        "this SQL_ASCII database holds bytes that are not UTF-8: pgward shows them as \\xe9 in the rows of SELECT, VALUES, TABLE and RETURNING, but a column name, a message or another statement must be UTF-8; alias such a column (AS name), or read the value as encode(col::bytea, 'escape')",
                     );
                 }
             }
             None => self.say_error(&format!("ERROR:  {}", render::error::one_line(&e))),
         }
+        self.after_failure().await
+    }
+
+    /// As [`Session::failed`], for a statement whose rows may have come as COPY data
+    /// ([`exec::Via::Copy`]).
+    async fn failed_run(&mut self, e: exec::Failure, text: &str) -> Outcome {
+        match e {
+            exec::Failure::Db(e) => self.failed(e, text).await,
+            exec::Failure::Copy(m) => {
+                self.flush_notices();
+                self.log_client_error(m.to_string());
+                self.say_error(&format!("ERROR:  {m}"));
+                self.after_failure().await
+            }
+        }
+    }
+
+    /// How rows travel on this connection ([`exec::Via`]).
+    fn via(&self) -> exec::Via {
+        exec::Via::for_encoding(&self.defaults.server_encoding)
+    }
+
+    /// After a failed statement: an open transaction with savepoints waits for ROLLBACK
+    /// TO, any other is rolled back.
+    async fn after_failure(&mut self) -> Outcome {
         match std::mem::replace(&mut self.state, TxState::Idle) {
             TxState::Open(tx) | TxState::Failed(tx) if !tx.savepoints.is_empty() => {
                 self.state = TxState::Failed(tx);
@@ -1094,6 +1148,7 @@ impl Session {
 
     fn show(&mut self, text: &str, done: &exec::Executed) {
         self.log_rows(done.count);
+        self.last_escaped = done.escaped;
         if let Some(kept) = &mut self.captured {
             kept.push(done.clone());
             return;
@@ -1192,6 +1247,27 @@ async fn server_identity(client: &crate::conn::Client) -> String {
             .await,
     );
     format!("{sysid} {rest}").trim().to_string()
+}
+
+/// What a new connection's checks found that the author must see, at start and after
+/// `\c`: accepted role-check risks, a standby, and the settings pgward overrides.
+fn announce(
+    io: &mut Io,
+    conn: &Connection,
+    accepted: &[String],
+    defaults: &defaults::ServerDefaults,
+    config: probe::Timeouts,
+) {
+    for line in accepted {
+        io.say_warn(&format!("WARNING: {}", render::escape::one_line(line)));
+    }
+    if defaults.standby {
+        io.say_note("the server is a standby (read-only): reads only, writes are refused");
+    }
+    let overrides = conn.overrides.iter().cloned();
+    for line in overrides.chain(defaults.overrides(config)) {
+        io.say_note(&format!("pgward overrides {line}"));
+    }
 }
 
 /// The timeouts the config asks for, in milliseconds.

@@ -3,7 +3,7 @@
 //! relation), probe, report, and the guard thresholds (`max_rows`, no or trivially true
 //! WHERE, TRUNCATE), which need the exact affected count typed to keep the change.
 
-use crate::preview::cascade_images::Cascaded;
+use crate::preview::cascade_images::{Pending, Restore};
 use crate::preview::conflict::{PreRead, Prior};
 use crate::preview::counts;
 use crate::preview::images::{ImageSink, Images, SinkOptions, SpillTo};
@@ -69,7 +69,8 @@ impl Session {
                 };
             }
         }
-        // The rows ON DELETE CASCADE will remove, read before they are gone (for undo).
+        // The rows the statement's foreign keys will remove or change, read before
+        // (and, when changed, after) it, for undo.
         let cascaded = crate::preview::cascade_images::preread(&self.conn.client, &plan)
             .await
             .transpose();
@@ -139,6 +140,7 @@ impl Session {
                         client,
                         &self.conn.tls,
                         &sql,
+                        self.via(),
                         sink,
                         kind.columns().len(),
                     ))
@@ -178,7 +180,7 @@ impl Session {
                 match sinks {
                     Err(e) => match self
                         .conn
-                        .user_statement(exec::run(client, &self.conn.tls, text))
+                        .user_statement(exec::run(client, &self.conn.tls, text, self.via()))
                         .await
                     {
                         Ok(executed) => (
@@ -186,7 +188,7 @@ impl Session {
                             None,
                             Some(format!("rows could not be captured ({e}): counts only")),
                         ),
-                        Err(e) => return self.failed(e, text).await,
+                        Err(e) => return self.failed_run(e, text).await,
                     },
                     Ok(sinks) => {
                         if let Err(e) = client.batch_execute("SAVEPOINT pgward_capture").await {
@@ -203,6 +205,7 @@ impl Session {
                                 client,
                                 &self.conn.tls,
                                 &sql,
+                                self.via(),
                                 sinks,
                                 capture.main_query,
                             ))
@@ -235,11 +238,11 @@ impl Session {
                 };
                 let executed = match self
                     .conn
-                    .user_statement(exec::run(client, &self.conn.tls, text))
+                    .user_statement(exec::run(client, &self.conn.tls, text, self.via()))
                     .await
                 {
                     Ok(executed) => executed,
-                    Err(e) => return self.failed(e, text).await,
+                    Err(e) => return self.failed_run(e, text).await,
                 };
                 let sink = ImageSink::new(
                     CaptureKind::Merge,
@@ -273,11 +276,11 @@ impl Session {
             }
             Capture::CountsOnly { reason } => match self
                 .conn
-                .user_statement(exec::run(client, &self.conn.tls, text))
+                .user_statement(exec::run(client, &self.conn.tls, text, self.via()))
                 .await
             {
                 Ok(executed) => (executed, None, Some(reason.clone())),
-                Err(e) => return self.failed(e, text).await,
+                Err(e) => return self.failed_run(e, text).await,
             },
         };
         if let Some(outcome) = self.check_open().await {
@@ -346,13 +349,25 @@ impl Session {
                     .fold((0, 0, 0), |(i, u, d), c| {
                         (i + c.inserted, u + c.updated, d + c.deleted)
                     });
-                self.cascaded_net(&report, cascaded);
+                let own = (
+                    images.inserted as i64,
+                    images.updated as i64,
+                    images.deleted as i64,
+                );
+                // Rows the statement's foreign keys changed in its own table (a
+                // self-reference) are counted there too: then its rows and theirs
+                // together must be what the server counted.
+                let (counted, exact) = match self.cascaded_net(&report, cascaded, own).await {
+                    Some(exact) => (own, exact),
+                    None => (counted, report.capture_exact),
+                };
                 self.changes.net.push(NetStatement {
                     relid: target.relid,
                     table: target.display(),
                     tree: report.tree.clone(),
                     counted,
-                    exact: report.capture_exact,
+                    exact,
+                    by_cascade: false,
                     keyed: report.plan.key != RowKey::Ctid,
                     rows: images.net,
                     quoted: target.quoted(),
@@ -656,6 +671,7 @@ impl Session {
                 return Err(self.failed(e, text).await);
             }
             CaptureError::Image(e) => e.to_string(),
+            CaptureError::Copy(e) => e.to_string(),
         };
         if let Err(e) = client.batch_execute(undo).await {
             return Err(self.failed(e, text).await);
@@ -669,7 +685,7 @@ impl Session {
         let client = &self.conn.client;
         match self
             .conn
-            .user_statement(exec::run(client, &self.conn.tls, text))
+            .user_statement(exec::run(client, &self.conn.tls, text, self.via()))
             .await
         {
             Ok(executed) => Ok((
@@ -678,7 +694,7 @@ impl Session {
                     "rows could not be captured ({why}), so the statement ran as typed: counts only"
                 ),
             )),
-            Err(e) => Err(self.failed(e, text).await),
+            Err(e) => Err(self.failed_run(e, text).await),
         }
     }
 
@@ -696,6 +712,7 @@ impl Session {
                 tree: part.tree.clone(),
                 counted: part.counted(&report.delta),
                 exact: part.exact,
+                by_cascade: false,
                 keyed: part.key != RowKey::Ctid,
                 rows: images.net,
                 quoted: part.target.quoted(),
@@ -706,52 +723,96 @@ impl Session {
         }
     }
 
-    /// The rows a DELETE removed through ON DELETE CASCADE, read before it ran, join the
-    /// change set ahead of the DELETE's own (so undo inserts parents before children),
-    /// each marked exact only when the server counted for that table exactly the rows
-    /// read: anything else makes undo unavailable, and the session says why now.
-    fn cascaded_net(
+    /// The rows the statement removed or changed through its foreign keys, read before
+    /// it (and, when changed, after it), join the change set ahead of the statement's
+    /// own (so undo inserts parents before children and puts a parent's key back
+    /// before its children's references). Each table's rows are marked exact only when
+    /// the server counted for that table exactly the rows read (together with the
+    /// statement's own rows `own`, when the table is its target): anything else makes
+    /// undo unavailable, and the session says why now. `Some(exact)` when cascaded rows
+    /// lie in the target's own table, for the target's rows too.
+    async fn cascaded_net(
         &mut self,
         report: &statement::Report,
-        cascaded: Option<Result<Vec<Cascaded>, String>>,
-    ) {
-        let cascaded = match cascaded {
-            None => return,
-            Some(Err(why)) => {
-                self.say_note(&format!("undo: {why}; this change will have no undo"));
-                return;
-            }
-            Some(Ok(cascaded)) => cascaded,
+        cascaded: Option<Result<Pending, String>>,
+        own: (i64, i64, i64),
+    ) -> Option<bool> {
+        let read = match cascaded {
+            None => return None,
+            Some(Ok(pending)) => pending.finish(&self.conn.client).await,
+            Some(Err(why)) => Err(why),
         };
-        for c in cascaded {
-            let relid = c.relation.relid;
+        let cascaded = match read {
+            Ok(cascaded) => cascaded,
+            Err(why) => {
+                self.say_note(&format!("undo: {why}; this change will have no undo"));
+                return None;
+            }
+        };
+        let add = |a: (i64, i64, i64), b: (i64, i64, i64)| (a.0 + b.0, a.1 + b.1, a.2 + b.2);
+        let mut relids: Vec<u32> = cascaded.iter().map(|c| c.relation.relid).collect();
+        relids.sort_unstable();
+        relids.dedup();
+        let mut exact_of: Vec<(u32, bool)> = Vec::new();
+        let mut target_exact = None;
+        for relid in relids {
+            let entries: Vec<_> = cascaded
+                .iter()
+                .filter(|c| c.relation.relid == relid)
+                .collect();
+            let in_target = report.tree.contains(&relid);
+            let tree = if in_target {
+                &report.tree
+            } else {
+                &entries[0].tree
+            };
             let counted = report
                 .delta
                 .iter()
-                .filter(|d| d.relid == relid)
-                .fold((0, 0, 0), |(i, u, d), c| {
-                    (i + c.inserted, u + c.updated, d + c.deleted)
+                .filter(|d| tree.contains(&d.relid))
+                .fold((0, 0, 0), |acc, c| {
+                    add(acc, (c.inserted, c.updated, c.deleted))
                 });
-            let read = c.images.deleted as i64;
-            let exact = counted == (0, 0, read);
-            if !exact {
+            let mut read = entries.iter().fold((0, 0, 0), |acc, c| {
+                add(
+                    acc,
+                    (
+                        c.images.inserted as i64,
+                        c.images.updated as i64,
+                        c.images.deleted as i64,
+                    ),
+                )
+            });
+            let table = entries[0].relation.display();
+            let mut whose = String::new();
+            if in_target {
+                read = add(read, own);
+                whose = " (with the statement's own rows)".to_string();
+                target_exact = Some(read == counted);
+            }
+            if read != counted {
                 self.say_warn(&format!(
-                    "undo: {} rows of {} were read before the DELETE for its cascade, but the \
-                     server counted {} deleted, {} updated, {} inserted there: this change \
-                     will have no undo",
-                    read,
-                    c.relation.display(),
-                    counted.2,
-                    counted.1,
-                    counted.0
+                    "undo: {} deleted and {} updated rows of {table} were read around the \
+                     statement for its foreign keys{whose}, but the server counted {} \
+                     deleted, {} updated, {} inserted there: this change will have no undo",
+                    read.2, read.1, counted.2, counted.1, counted.0
                 ));
             }
+            exact_of.push((relid, read == counted));
+        }
+        for c in cascaded {
+            let relid = c.relation.relid;
             self.changes.net.push(NetStatement {
                 relid,
                 table: c.relation.display(),
-                tree: vec![relid],
-                counted,
-                exact,
+                tree: c.tree,
+                counted: (
+                    c.images.inserted as i64,
+                    c.images.updated as i64,
+                    c.images.deleted as i64,
+                ),
+                exact: exact_of.iter().any(|(r, e)| *r == relid && *e),
+                by_cascade: c.restore == Restore::ByCascade,
                 keyed: c.key != RowKey::Ctid,
                 rows: c.images.net,
                 quoted: c.relation.quoted(),
@@ -760,5 +821,6 @@ impl Session {
                 spill: c.images.spill,
             });
         }
+        target_exact
     }
 }

@@ -975,7 +975,7 @@ fn typing_the_exact_count_keeps_the_change_and_commit_then_commits_it() {
 
     t.line("update items set qty = 0 where 1=1;");
     let shown = t.expect(
-        "Type the exact number of rows (5) to keep this change; anything else rolls back the transaction: ",
+        "Type the exact number of rows (5: 5 rows of items updated by the statement) to keep this change; anything else rolls back the transaction: ",
     );
     t.ensure(
         shown.contains("UPDATE items: 5 rows updated (showing 5)") && shown.contains("50 → 0"),
@@ -1020,7 +1020,7 @@ fn typing_a_wrong_count_rolls_back() {
     // opened before, only the statement is undone: tests/integration/undo.rs.)
     t.line("delete from items;");
     t.expect(
-        "Type the exact number of rows (5) to keep this change; anything else rolls back the transaction: ",
+        "Type the exact number of rows (5: 5 rows of items deleted by the statement) to keep this change; anything else rolls back the transaction: ",
     );
     t.line("4");
     let answer = t.prompt(READER, "=>");

@@ -21,7 +21,11 @@ fn config(home: &Path, db: &TestDb) -> std::path::PathBuf {
 
 /// Runs `script` in environment `t`, confirms its COMMIT; the summary shown and the
 /// `commit_intent` record of the log.
-fn run_and_commit(db: &TestDb, home: &Path, script: &str) -> (String, serde_json::Value) {
+pub(crate) fn run_and_commit(
+    db: &TestDb,
+    home: &Path,
+    script: &str,
+) -> (String, serde_json::Value) {
     let cfg = config(home, db).display().to_string();
     let file = home.join("change.sql");
     std::fs::write(&file, script).expect("script");
@@ -148,7 +152,7 @@ fn the_generated_undo_restores_the_start_state() {
 }
 
 /// md5 of every row of `table`, in key order: the whole-table checksum.
-fn checksum(db: &TestDb, table: &str) -> String {
+pub(crate) fn checksum(db: &TestDb, table: &str) -> String {
     db.value(&format!(
         "SELECT md5(coalesce(string_agg(t::text, E'\\n' ORDER BY id), '')) FROM {table} t"
     ))
@@ -156,7 +160,7 @@ fn checksum(db: &TestDb, table: &str) -> String {
 }
 
 /// The log in `home` with a committed change, and its `commit_intent` seq.
-fn committed(home: &Path) -> (std::path::PathBuf, u64) {
+pub(crate) fn committed(home: &Path) -> (std::path::PathBuf, u64) {
     session_logs(home)
         .into_iter()
         .find_map(|log| {
@@ -172,7 +176,7 @@ fn committed(home: &Path) -> (std::path::PathBuf, u64) {
 }
 
 /// `pgward undo LOG --record N` in environment `t`, on a pseudo-terminal.
-fn undo(db: &TestDb, home: &Path, log: &Path, seq: u64) -> Term {
+pub(crate) fn undo(db: &TestDb, home: &Path, log: &Path, seq: u64) -> Term {
     let cfg = config(home, db).display().to_string();
     let logs = log.display().to_string();
     let record = seq.to_string();
