@@ -7,6 +7,8 @@
 //! - [`classify`](mod@classify): the verdict for one statement (explicit match, catch-all refuses).
 //! - [`batch`]: many statements classified at once, on every core, in order.
 //! - [`verdict`]: the verdict, risk and analysis types the classifier's parts share.
+//! - [`fast`]: plain reads decided on PostgreSQL's summary of the statement, without
+//!   the whole tree (the same analysis, checked against the full path).
 //! - `tree`: the walk over every node of a parse tree.
 //! - `plpgsql`: DO blocks and function bodies, statement by statement.
 //! - [`functions`]: functions known by name (refused, surviving ROLLBACK, writing).
@@ -18,6 +20,7 @@
 pub mod batch;
 pub mod classify;
 pub mod created;
+pub mod fast;
 pub mod functions;
 pub mod locks;
 pub(crate) mod plpgsql;
@@ -28,7 +31,7 @@ mod tree;
 pub mod verdict;
 
 pub use batch::analyze_all;
-pub use classify::{analyze, classify, fingerprint};
+pub use classify::{analyze, analyze_tree, classify, fingerprint};
 pub use created::Created;
 pub use prepared::Prepared;
 pub use settings::{setting_change, SettingChange};
