@@ -84,13 +84,9 @@ pub const ALLOWED: &[Token] = &[
 /// then exactly what the full classifier gives; `None` when it is not, or when it cannot
 /// be told cheaply (the statement then goes the full way).
 pub fn plain_read(sql: &str) -> Option<Analysis> {
-    // Which path, not the verdict: a statement that does not even start with the word
-    // is spared the scanner (one starting with a comment just goes the full way).
-    let start = sql.trim_start().as_bytes();
-    if !start
-        .get(..6)
-        .is_some_and(|w| w.eq_ignore_ascii_case(b"select"))
-    {
+    // Which path, not the verdict: a statement whose first word is not SELECT is spared
+    // the scanner.
+    if !first_word_is_select(sql) {
         return None;
     }
     if !plain_syntax(sql) {
@@ -139,7 +135,11 @@ fn plain_syntax(sql: &str) -> bool {
         return false;
     };
     let tokens = scan.tokens;
-    if tokens.first().map(|t| t.token) != Some(Token::Select as i32) {
+    let first = tokens
+        .iter()
+        .map(|t| t.token)
+        .find(|&t| t != Token::SqlComment as i32 && t != Token::CComment as i32);
+    if first != Some(Token::Select as i32) {
         return false;
     }
     // Names in the dotted chain being read (`a.b.c` is three), and whether the previous
@@ -205,6 +205,47 @@ fn plain_syntax(sql: &str) -> bool {
     true
 }
 
+/// Whether the first word of `sql`, after white space and comments (`--` to the end of
+/// the line, `/* … */` nested), is `select` in any case. Only a pre-filter: the scanner
+/// decides.
+fn first_word_is_select(sql: &str) -> bool {
+    let mut rest = sql.trim_start();
+    loop {
+        if let Some(after) = rest.strip_prefix("--") {
+            rest = after.split_once('\n').map_or("", |(_, r)| r).trim_start();
+        } else if rest.starts_with("/*") {
+            let mut depth = 0usize;
+            let mut i = 0;
+            let bytes = rest.as_bytes();
+            while i + 1 < bytes.len() {
+                match (bytes[i], bytes[i + 1]) {
+                    (b'/', b'*') => {
+                        depth += 1;
+                        i += 2;
+                    }
+                    (b'*', b'/') => {
+                        depth -= 1;
+                        i += 2;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    _ => i += 1,
+                }
+            }
+            if depth != 0 {
+                return false;
+            }
+            rest = rest.get(i..).unwrap_or("").trim_start();
+        } else {
+            break;
+        }
+    }
+    rest.as_bytes()
+        .get(..6)
+        .is_some_and(|w| w.eq_ignore_ascii_case(b"select"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,6 +274,7 @@ mod tests {
             "select * from generate_series(1, 3) g, lower('X') l",
             "select f(x) filter (where x > 1), g(y) from t group by rollup (a, b)",
             "select case when a then lower(b) else upper(c) end::varchar(10) from t -- comment\n",
+            "-- a comment first\n/* and /* a nested */ one */ SELECT 1",
         ] {
             assert!(fast(sql).is_some(), "{sql}");
         }
@@ -273,6 +315,9 @@ mod tests {
             "(select 1)",
             "explain select 1",
             "selec 1",
+            "-- select\nupdate t set a = 1",
+            "/* select */ delete from t",
+            "/* unterminated select",
         ] {
             assert!(fast(sql).is_none(), "{sql}");
         }
