@@ -55,6 +55,7 @@ fn main() -> Result<(), BoxError> {
     rt.block_on(client.batch_execute(&ddl))?;
     let created = created.elapsed();
 
+    let client = pgward::conn::Client::from(client);
     let loading = Instant::now();
     let catalog = rt.block_on(catalog::load(&client))?;
     let loading = loading.elapsed();

@@ -16,7 +16,9 @@
 //!   SQLSTATE 25006 (read_only_sql_transaction) marks a statement that writes;
 //! - the share of reads and writes classified (neither refused nor sent to a fallback),
 //!   also without the cursor and prepared-statement statements (counted as "other"
-//!   before pgward classified them);
+//!   before pgward classified them). Statements refused as the script is read (rule
+//!   MetaCommand: `\gexec`, `\bind`, `\;`, a meta-command inside a statement) never
+//!   reach the classifier and are counted apart, here and for DDL;
 //! - the share of schema DDL classified as DDL with its lock level. This counts the
 //!   classification: DDL that reaches outside the database (a foreign server, a
 //!   subscription, an untrusted language) is classified as DDL with its lock and then
@@ -447,9 +449,14 @@ fn print_report(
     for r in rows {
         kinds.add(r.kind.name());
     }
+    // Statements `pgward check` refuses as it reads the script (rule MetaCommand: a
+    // `\gexec`, `\bind`, `\;`, a meta-command inside a statement) never reach the
+    // classifier, so they are no classifier's miss: counted apart.
+    let script_level = |r: &&Row| r.rule == Some("MetaCommand");
+    let meta: Vec<&Row> = rows.iter().filter(script_level).collect();
     let rw: Vec<&Row> = rows
         .iter()
-        .filter(|r| matches!(r.kind, Kind::Read | Kind::Write))
+        .filter(|r| matches!(r.kind, Kind::Read | Kind::Write) && !script_level(r))
         .collect();
     let rw_classified = rw
         .iter()
@@ -459,7 +466,10 @@ fn print_report(
         .iter()
         .filter(|r| r.kind == Kind::Write && r.class == "read")
         .collect();
-    let ddl: Vec<&Row> = rows.iter().filter(|r| r.kind == Kind::Ddl).collect();
+    let ddl: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.kind == Kind::Ddl && !script_level(r))
+        .collect();
     // The concurrent forms (CREATE INDEX CONCURRENTLY, …) run alone, outside a
     // transaction block, after an approval: still classified, with their lock.
     let is_ddl = |r: &Row| matches!(r.class, "ddl" | "non_transactional");
@@ -529,6 +539,14 @@ fn print_report(
         plain.len(),
         pct(plain_classified, plain.len()),
         verdict(rw_classified as f64 >= 0.995 * rw.len() as f64)
+    );
+    println!(
+        "| (not counted above) statements refused as the script is read, rule MetaCommand | {} ({} reads and writes, {} DDL by kind): psql meta-commands pgward's script runner does not have (`\\gexec`, `\\gdesc`, `\\crosstabview`, `\\bind`, `\\;`) or a meta-command inside a statement | |",
+        meta.len(),
+        meta.iter()
+            .filter(|r| matches!(r.kind, Kind::Read | Kind::Write))
+            .count(),
+        meta.iter().filter(|r| r.kind == Kind::Ddl).count(),
     );
     // Classification, not the policy's decision: DDL reaching outside the database is
     // classified (class ddl, with its lock) and then refused by the policy.

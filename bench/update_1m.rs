@@ -211,12 +211,11 @@ fn update_sql(table: &str) -> String {
     format!("UPDATE {table} SET total = total + 1 WHERE id > 0")
 }
 
-/// The same UPDATE inside a data-modifying CTE, which pgward runs with counts only.
-fn cte_sql(table: &str) -> String {
-    format!(
-        "WITH u AS ({} RETURNING 1) SELECT count(*) FROM u",
-        update_sql(table)
-    )
+/// The same UPDATE after `SET extra_float_digits = 0`, which prints different floats
+/// alike, so pgward runs it with counts only (it captures a data-modifying CTE since
+/// issue 12, item 10, so that no longer serves). psql runs the same two statements.
+fn counts_only_sql(table: &str) -> String {
+    format!("SET extra_float_digits = 0; {}", update_sql(table))
 }
 
 /// pgward's capturing statement for [`update_sql`]: the whole new row, or (`narrowed`,
@@ -236,7 +235,7 @@ fn capture_sql(table: &str, narrowed: bool) -> Result<String, BoxError> {
 
 fn arms(table: &str) -> Vec<Arm> {
     let update = update_sql(table);
-    let cte = cte_sql(table);
+    let counts_only = counts_only_sql(table);
     vec![
         Arm {
             label: "psql: UPDATE".into(),
@@ -251,15 +250,15 @@ fn arms(table: &str) -> Vec<Arm> {
             expect_capture: Some(true),
         },
         Arm {
-            label: "psql: CTE".into(),
+            label: "psql: SET + UPDATE".into(),
             runner: Runner::Psql,
-            sql: cte.clone(),
+            sql: counts_only.clone(),
             expect_capture: None,
         },
         Arm {
-            label: "pgward: CTE (counts only)".into(),
+            label: "pgward: SET + UPDATE (counts only)".into(),
             runner: Runner::Pgward,
-            sql: cte,
+            sql: counts_only,
             expect_capture: Some(false),
         },
     ]

@@ -13,7 +13,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use crate::policy::Refusal;
+use crate::policy::{Refusal, Rule};
 use crate::sql::{self, Analysis, Options, Verdict};
 
 /// The format version of the JSON report.
@@ -139,15 +139,50 @@ impl Report {
 
 /// Checks the text of one file. The statements are cut first (quickly, in order), then
 /// classified together on every core ([`sql::analyze_all`]).
+///
+/// Statements are cut as `pgward -f` reads the file (the script runner in
+/// [`crate::repl`], as psql does): a `;` ends a statement, and a backslash in plain SQL
+/// (not in a string, identifier, comment or dollar quote) starts a meta-command that
+/// ends the line's SQL part. `\g`, `\gx`, `\gset` and `\watch` send the open statement even
+/// without a `;`; `\r` discards it; `\gexec` (which runs result values as statements),
+/// `\gdesc` and `\crosstabview` are refused; any other meta-command leaves the open
+/// statement as it was.
 pub fn check_file(path: &str, text: &str, policy: &Policy) -> FileReport {
     let mut cut = Vec::new();
     let mut pending_start = 0;
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
-        let pending = text.get(pending_start..offset).unwrap_or("");
-        if line.trim().starts_with('\\') && sql::is_complete(pending) {
-            cut_chunk(text, pending_start, offset, &mut cut);
-            pending_start = offset + line.len();
+        if line.contains('\\') {
+            // Complete statements before the line are cut first, so that only the
+            // statement open now is lexed again for each backslash.
+            pending_start = cut_complete(text, pending_start, offset, &mut cut);
+            if let Some(at) = meta_at(text.get(pending_start..offset).unwrap_or(""), line) {
+                let end = offset + at;
+                pending_start = cut_complete(text, pending_start, end, &mut cut);
+                if text
+                    .get(pending_start..end)
+                    .is_some_and(|t| !t.trim().is_empty())
+                {
+                    let start = pending_start;
+                    match meta_end(&line[at..]) {
+                        MetaEnd::Sends => cut.push(Cut::Statement { start, end }),
+                        MetaEnd::Refused(why) => cut.push(Cut::Refused {
+                            start,
+                            end,
+                            rule: Rule::MetaCommand,
+                            why,
+                        }),
+                        MetaEnd::Discards => {}
+                        MetaEnd::Keeps => cut.push(Cut::Refused {
+                            start,
+                            end,
+                            rule: Rule::MetaCommand,
+                            why: "a statement with a meta-command inside it (pgward check does not follow a statement across one; end the statement with ; first)",
+                        }),
+                    }
+                }
+                pending_start = offset + line.len();
+            }
         }
         offset += line.len();
     }
@@ -156,7 +191,7 @@ pub fn check_file(path: &str, text: &str, policy: &Policy) -> FileReport {
         .iter()
         .filter_map(|c| match c {
             Cut::Statement { start, end } => text.get(*start..*end),
-            Cut::Unterminated { .. } => None,
+            Cut::Refused { .. } => None,
         })
         .collect();
     let mut analyses = sql::analyze_all(&texts, &policy.options).into_iter();
@@ -166,31 +201,37 @@ pub fn check_file(path: &str, text: &str, policy: &Policy) -> FileReport {
     // order, after the parallel classification.
     let mut prepared = sql::Prepared::default();
     let mut created = sql::Created::default();
+    // A FETCH or MOVE of a cursor whose DECLARE is refused earlier in the file is
+    // refused too.
+    let mut cursors = sql::Cursors::default();
     for c in cut {
         let (start, end, analysis) = match c {
             // `analyze_all` gives one analysis per statement; were one missing, the
             // statement is refused rather than left out of the report.
-            Cut::Statement { start, end } => (
+            Cut::Statement { start, end } => (start, end, {
+                let analysis = cursors.resolve(created.resolve(prepared.resolve(
+                    analyses.next().unwrap_or_else(|| {
+                        refused("a statement the classifier gave no verdict for")
+                    }),
+                )));
+                prepared.ran(analysis.named.as_ref());
+                cursors.ran(&analysis);
+                if matches!(analysis.verdict, Verdict::Refused(_)) {
+                    created.refused(analysis.named.as_ref());
+                } else {
+                    created.ran(analysis.named.as_ref());
+                }
+                analysis
+            }),
+            Cut::Refused {
                 start,
                 end,
-                {
-                    let analysis =
-                        created.resolve(prepared.resolve(analyses.next().unwrap_or_else(|| {
-                            refused("a statement the classifier gave no verdict for")
-                        })));
-                    prepared.ran(analysis.named.as_ref());
-                    if matches!(analysis.verdict, Verdict::Refused(_)) {
-                        created.refused(analysis.named.as_ref());
-                    } else {
-                        created.ran(analysis.named.as_ref());
-                    }
-                    analysis
-                },
-            ),
-            Cut::Unterminated { start, end } => (
+                rule,
+                why,
+            } => (
                 start,
                 end,
-                refused("an unterminated statement at the end of the input (pgward does not run it; end it with ;)"),
+                Analysis::bare(Verdict::Refused(Refusal::new(rule, why))),
             ),
         };
         statements.push(report(start, end, analysis, policy));
@@ -213,13 +254,72 @@ pub fn check_file(path: &str, text: &str, policy: &Policy) -> FileReport {
 enum Cut {
     /// A complete statement (its `;` excluded).
     Statement { start: usize, end: usize },
-    /// The unterminated tail of a chunk.
-    Unterminated { start: usize, end: usize },
+    /// A statement refused as it is cut: an unterminated tail, or one a meta-command
+    /// acts on as pgward does not.
+    Refused {
+        start: usize,
+        end: usize,
+        rule: Rule,
+        why: &'static str,
+    },
 }
 
-fn cut_chunk(text: &str, from: usize, to: usize, out: &mut Vec<Cut>) {
+/// What a meta-command does to the open statement.
+enum MetaEnd {
+    /// Sends it (`\g`, `\gx`, `\gset`, `\watch`).
+    Sends,
+    /// Discards it (`\r`).
+    Discards,
+    /// Acts on it as pgward does not.
+    Refused(&'static str),
+    /// Leaves it as it was (every other meta-command).
+    Keeps,
+}
+
+/// What the meta-command `meta` (from its backslash to the end of the line) does.
+fn meta_end(meta: &str) -> MetaEnd {
+    // `\;` needs no space after it.
+    let command = if meta.starts_with("\\;") {
+        "\\;"
+    } else {
+        meta.split_whitespace().next().unwrap_or("\\")
+    };
+    match command {
+        "\\g" | "\\go" | "\\gx" | "\\gset" | "\\watch" => MetaEnd::Sends,
+        "\\r" | "\\reset" => MetaEnd::Discards,
+        "\\gexec" => MetaEnd::Refused(
+            "a statement sent by \\gexec, which runs each value of its result as a statement (pgward runs only statements it can read; write them out)",
+        ),
+        "\\gdesc" | "\\crosstabview" => MetaEnd::Refused(
+            "a statement sent by \\gdesc or \\crosstabview (pgward does not have them; end it with ;)",
+        ),
+        "\\bind" => MetaEnd::Refused(
+            "a statement sent with \\bind parameters (pgward does not have \\bind; write the values into the statement)",
+        ),
+        "\\;" => MetaEnd::Refused(
+            "statements joined by \\; into one query (pgward sends statements one at a time; end each with ;)",
+        ),
+        _ => MetaEnd::Keeps,
+    }
+}
+
+/// Where in `line` a meta-command starts, given the open statement before it: the first
+/// backslash in plain SQL, as the script runner finds it.
+fn meta_at(open: &str, line: &str) -> Option<usize> {
+    let mut probe = String::with_capacity(open.len() + line.len());
+    line.match_indices('\\').map(|(at, _)| at).find(|&at| {
+        probe.clear();
+        probe.push_str(open);
+        probe.push_str(&line[..at]);
+        crate::repl::context::at_end(&probe).is_code()
+    })
+}
+
+/// Cuts the complete statements of `text[from..to]`; returns where the rest (the open
+/// statement, if any) starts.
+fn cut_complete(text: &str, from: usize, to: usize, out: &mut Vec<Cut>) -> usize {
     let Some(chunk) = text.get(from..to) else {
-        return;
+        return from;
     };
     let split = sql::split(chunk);
     for piece in &split.pieces {
@@ -229,10 +329,21 @@ fn cut_chunk(text: &str, from: usize, to: usize, out: &mut Vec<Cut>) {
             end: start + piece.text.len(),
         });
     }
-    if let Some(rest) = split.rest {
-        out.push(Cut::Unterminated {
-            start: to - rest.len(),
+    match split.rest {
+        Some(rest) => to - rest.len(),
+        None => to,
+    }
+}
+
+/// Cuts every statement of `text[from..to]`, an unterminated tail refused.
+fn cut_chunk(text: &str, from: usize, to: usize, out: &mut Vec<Cut>) {
+    let rest = cut_complete(text, from, to, out);
+    if rest < to {
+        out.push(Cut::Refused {
+            start: rest,
             end: to,
+            rule: Rule::Unrecognised,
+            why: "an unterminated statement at the end of the input (pgward does not run it; end it with ;)",
         });
     }
 }

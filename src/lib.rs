@@ -24,7 +24,8 @@
 //! - [`session`]: the guarded transaction state machine, the identity probe, the role
 //!   check that refuses a role setup the database does not enforce, the COMMIT path
 //!   (deferred work, the cancellable COMMIT, an unknown outcome resolved), the reconnect
-//!   when the server ends the connection, and
+//!   when the server ends the connection, the switch to another environment (`\c`), the
+//!   rows of a SQL_ASCII database read as COPY's text ([`session::copy_rows`]), and
 //!   [`session::Io`], the one writer to the terminal, and the signals (Ctrl-C,
 //!   SIGTERM, SIGHUP) that reach the session.
 //! - [`render`]: result tables and server errors, as psql shows them, and the escaping

@@ -40,6 +40,10 @@ pub enum Rule {
     /// Cursors pgward cannot guard: over a query that writes or locks rows, WITH HOLD,
     /// BINARY.
     Cursor,
+    /// A statement a psql meta-command acts on as pgward does not (`\gexec` runs result
+    /// values as statements; `\gdesc`, `\crosstabview`, `\bind`, `\;`), or one with a
+    /// meta-command inside it: `pgward check`'s reading of a script.
+    MetaCommand,
     /// Anything the classifier does not recognise: the catch-all refuses.
     Unrecognised,
 }
@@ -56,6 +60,7 @@ pub const RULES: &[Rule] = &[
     Rule::NoTransactionBlock,
     Rule::TransactionShape,
     Rule::Cursor,
+    Rule::MetaCommand,
     Rule::Unrecognised,
 ];
 
@@ -73,6 +78,7 @@ impl Rule {
             Rule::NoTransactionBlock => "NoTransactionBlock",
             Rule::TransactionShape => "TransactionShape",
             Rule::Cursor => "Cursor",
+            Rule::MetaCommand => "MetaCommand",
             Rule::Unrecognised => "Unrecognised",
         }
     }
@@ -123,6 +129,11 @@ impl Rule {
                  preview rows a cursor changes or locks; a WITH HOLD cursor outlives the \
                  transaction and runs the rest of its query at COMMIT, after the summary"
             }
+            Rule::MetaCommand => {
+                "pgward runs a script's statements one at a time, each as it reads it, and has \
+                 no meta-command that runs result values as statements or sends statements \
+                 otherwise"
+            }
             Rule::Unrecognised => {
                 "pgward does not recognise or support this statement, and it refuses what it \
                  cannot classify"
@@ -163,6 +174,10 @@ impl Rule {
             Rule::Cursor => {
                 "declare cursors over plain reads inside BEGIN … (FETCH, MOVE and CLOSE are reads); \
                  to change or lock rows, type the UPDATE, DELETE or SELECT … FOR UPDATE itself"
+            }
+            Rule::MetaCommand => {
+                "end each statement with ; (or \\g), and write out the statements a \\gexec \
+                 would run"
             }
             Rule::Unrecognised => {
                 "rewrite it as plain SELECT, INSERT, UPDATE, DELETE or DDL, one statement at a time"
@@ -241,10 +256,11 @@ mod tests {
                 | Rule::NoTransactionBlock
                 | Rule::TransactionShape
                 | Rule::Cursor
+                | Rule::MetaCommand
                 | Rule::Unrecognised => {}
             }
         }
-        assert_eq!(RULES.len(), 11);
+        assert_eq!(RULES.len(), 12);
     }
 
     #[test]

@@ -99,21 +99,12 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
 /// Connects and runs the session over the chosen input.
 pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error> {
     let rt = runtime()?;
-    let app = format!(
-        "pgward ({}{})",
-        settings.author,
-        settings
-            .ticket
-            .as_deref()
-            .map(|t| format!(", {t}"))
-            .unwrap_or_default()
-    );
     // Spill directories of pgward processes that were killed: their files had no names,
     // but the empty private directories stay until someone removes them.
     crate::preview::spill::remove_stale(&std::env::temp_dir());
     let _spill_dir = SpillDir;
     let (pset, file) = output_options(&script.output)?;
-    let app = settings.conn.application_name(&app);
+    let app = settings.application_name();
     let connection = rt.block_on(conn::connect(&settings.conn, &app))?;
     let interactive =
         script.command.is_empty() && script.file.is_none() && std::io::stdin().is_terminal();
@@ -159,27 +150,39 @@ pub fn shell(settings: Settings, script: &ScriptArgs) -> Result<ExitCode, Error>
         }
         None => drive(&rt, &mut session, script, interactive),
     };
-    let log_path = session.log_path().map(Path::to_path_buf);
+    // Every log the session wrote: one per environment `\c` moved it to, oldest first.
+    let mut logs = session.ended_logs().to_vec();
+    if let Some(path) = session.log_path() {
+        logs.push(crate::session::EndedLog {
+            path: path.to_path_buf(),
+            approver: session
+                .settings()
+                .env
+                .approval
+                .as_ref()
+                .map(|a| a.public_key),
+        });
+    }
     let ticket = session.settings().ticket.clone();
     let tickets = session.settings().tickets.clone();
     let config = session.settings().config_path.clone();
-    let approver = session
-        .settings()
-        .env
-        .approval
-        .as_ref()
-        .map(|a| a.public_key);
     // Dropping the session closes its log (`session_end`) before it is attached.
     drop(session);
-    if let (Some(tickets), Some(path)) = (tickets.filter(|t| t.at_session_end), log_path) {
-        attach_at_end(
-            &rt,
-            &tickets,
-            &path,
-            ticket.as_deref(),
-            approver.as_ref(),
-            config.as_deref(),
-        );
+    if let Some(tickets) = tickets.filter(|t| t.at_session_end && !logs.is_empty()) {
+        if ticket.is_none() {
+            eprintln!(
+                "pgward: no --ticket, so the session log was not attached to one ([tickets])"
+            );
+        }
+        for log in logs.iter().filter(|_| ticket.is_some()) {
+            attach_at_end(
+                &rt,
+                &tickets,
+                &log.path,
+                log.approver.as_ref(),
+                config.as_deref(),
+            );
+        }
     }
     code
 }
@@ -190,14 +193,9 @@ fn attach_at_end(
     rt: &tokio::runtime::Runtime,
     tickets: &crate::config::TicketSettings,
     path: &Path,
-    ticket: Option<&str>,
     approver: Option<&ed25519_dalek::VerifyingKey>,
     config: Option<&Path>,
 ) {
-    if ticket.is_none() {
-        eprintln!("pgward: no --ticket, so the session log was not attached to one ([tickets])");
-        return;
-    }
     let named = config.filter(|c| Some(c.to_path_buf()) != crate::config::locate::default_path());
     match rt.block_on(crate::audit::attach::attach_recorded(
         tickets,
@@ -560,6 +558,7 @@ fn demo(script: &ScriptArgs) -> Result<ExitCode, Error> {
         ticket: Some("DEMO-1".into()),
         config_path: None,
         history_ignore: Vec::new(),
+        environments: Vec::new(),
         no_color: false,
         log,
         tickets: None,

@@ -168,7 +168,7 @@ pub fn split(sql: &str) -> (Vec<String>, Vec<String>) {
 /// `pgward undo`: loads the undo and runs its statements, then COMMIT, in the
 /// environment the change committed in, through the guarded session.
 pub fn command(args: &crate::cli::UndoArgs) -> Result<ExitCode, Error> {
-    let plan = Plan::load(&args.log, args.record)?;
+    let mut plan = Plan::load(&args.log, args.record)?;
     if let Some(asked) = args.env.as_ref().filter(|e| **e != plan.origin.env) {
         return Err(UndoError::OtherEnv {
             origin: plan.origin.env.clone(),
@@ -191,7 +191,9 @@ pub fn command(args: &crate::cli::UndoArgs) -> Result<ExitCode, Error> {
         plan.statements.len(),
         plan.checks.len()
     );
-    let mut command = plan.statements.clone();
+    // Moved, not copied: the statements are held once (the session keeps only the
+    // checks and the origin of the plan).
+    let mut command = std::mem::take(&mut plan.statements);
     command.push("COMMIT".into());
     let script = crate::cli::ScriptArgs {
         command,

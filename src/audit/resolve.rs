@@ -3,7 +3,7 @@
 //! was lost after COMMIT was sent). The server still knows, through `txid_status`,
 //! for as long as it keeps the transaction's commit status.
 
-use tokio_postgres::Client;
+use crate::conn::Client;
 
 /// The server's answer for one transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]

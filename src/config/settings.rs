@@ -161,6 +161,8 @@ pub struct Settings {
     pub no_color: bool,
     /// Where session logs are attached, when `[tickets]` is configured.
     pub tickets: Option<super::TicketSettings>,
+    /// The environments the config file names, in order (`\c` completes them).
+    pub environments: Vec<String>,
 }
 
 impl Settings {
@@ -192,45 +194,21 @@ impl Settings {
         };
         let (env, url) = match &args.env {
             Some(name) => {
-                let Some(p) = &path else {
-                    return Err(ConfigError::NoConfigFile {
-                        name: name.clone(),
-                        default: locate::default_path()
-                            .map(|p| p.display().to_string())
-                            .unwrap_or_else(|| "~/.config/pgward/config.toml".into()),
-                    }
-                    .into());
-                };
-                let entry =
-                    file.environments
-                        .get(name)
-                        .ok_or_else(|| ConfigError::UnknownEnvironment {
-                            name: name.clone(),
-                            known: file
-                                .environments
-                                .keys()
-                                .cloned()
-                                .collect::<Vec<_>>()
-                                .join(", "),
-                            path: p.clone(),
-                        })?;
-                let mut entry = entry.clone();
+                let (env, url) = environment(&file, path.as_deref(), name, &var)?;
                 if args.write_role.is_some() || args.read_role.is_some() {
+                    let place = path
+                        .as_deref()
+                        .unwrap_or(std::path::Path::new(""))
+                        .display();
                     return Err(ConfigError::Flag {
                         what: "--write-role/--read-role",
                         message: format!(
-                            "roles of environment {name:?} come from {}; change them there",
-                            p.display()
+                            "roles of environment {name:?} come from {place}; change them there"
                         ),
                     }
                     .into());
                 }
-                entry.url = entry.url.trim().to_string();
-                let mut env = EnvSettings::new(name, &entry);
-                if let (true, Some(raw)) = (entry.require_approval, &entry.approval) {
-                    env.approval = Some(ApprovalSettings::new(name, raw, &var)?);
-                }
-                (env, Some(entry.url))
+                (env, Some(url))
             }
             None => {
                 let adhoc = Environment::ad_hoc(args.write_role.clone(), args.read_role.clone());
@@ -244,15 +222,7 @@ impl Settings {
             // author types to confirm a COMMIT.
             env.name = conn.dbname.clone();
         }
-        if let Some(role) = env.write_role.as_deref().or(env.read_role.as_deref()) {
-            if role.trim().is_empty() {
-                return Err(ConfigError::Flag {
-                    what: "role",
-                    message: "role names must not be empty".into(),
-                }
-                .into());
-            }
-        }
+        nonempty_roles(&env)?;
         let ticket = args.ticket.clone().filter(|t| !t.trim().is_empty());
         if let Some(t) = &ticket {
             let ok = t.len() <= 64
@@ -295,9 +265,117 @@ impl Settings {
             tickets: tickets(&file)?,
             config_path: path,
             history_ignore: file.history_ignore.clone(),
+            environments: file.environments.keys().cloned().collect(),
             no_color: args.no_color,
         })
     }
+
+    /// The settings of configured environment `name` for the same author, ticket, log
+    /// and output (`\c NAME` in the shell): the config file is read again, and the
+    /// connection is the environment's `url` with the `PG*` variables (read through
+    /// `var`) and `-w`/`-W`, as `pgward --env NAME` would make it. The command line's
+    /// `-h -p -U -d` described the first environment and are not carried over.
+    pub fn switched(
+        &self,
+        name: &str,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Settings, Error> {
+        let Some(path) = &self.config_path else {
+            return Err(ConfigError::NoConfigFile {
+                name: name.to_string(),
+                default: locate::default_path()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "~/.config/pgward/config.toml".into()),
+            }
+            .into());
+        };
+        let file = locate::load(path)?;
+        let (env, url) = environment(&file, Some(path), name, &var)?;
+        let flags = ConnFlags {
+            host: None,
+            port: None,
+            user: None,
+            dbname: None,
+            prompt: self.conn.prompt,
+        };
+        let conn = ConnParams::resolve(Some(&url), &flags, &var)?;
+        nonempty_roles(&env)?;
+        if env.require_approval && self.ticket.is_none() {
+            return Err(ConfigError::TicketRequired { env: env.name }.into());
+        }
+        Ok(Settings {
+            env,
+            conn,
+            environments: file.environments.keys().cloned().collect(),
+            ..self.clone()
+        })
+    }
+
+    /// The `application_name` pgward connects with: its own name, the author and the
+    /// ticket, then the one the connection parameters ask for.
+    pub fn application_name(&self) -> String {
+        let own = format!(
+            "pgward ({}{})",
+            self.author,
+            self.ticket
+                .as_deref()
+                .map(|t| format!(", {t}"))
+                .unwrap_or_default()
+        );
+        self.conn.application_name(&own)
+    }
+}
+
+/// A role name that is empty (or blank) is an error, not "no role".
+fn nonempty_roles(env: &EnvSettings) -> Result<(), ConfigError> {
+    if let Some(role) = env.write_role.as_deref().or(env.read_role.as_deref()) {
+        if role.trim().is_empty() {
+            return Err(ConfigError::Flag {
+                what: "role",
+                message: "role names must not be empty".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Configured environment `name` of `file` (read from `path`): its validated settings
+/// (with its approval service when it requires approval) and its `url`.
+fn environment(
+    file: &ConfigFile,
+    path: Option<&std::path::Path>,
+    name: &str,
+    var: &impl Fn(&str) -> Option<String>,
+) -> Result<(EnvSettings, String), Error> {
+    let Some(p) = path else {
+        return Err(ConfigError::NoConfigFile {
+            name: name.to_string(),
+            default: locate::default_path()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "~/.config/pgward/config.toml".into()),
+        }
+        .into());
+    };
+    let entry = file
+        .environments
+        .get(name)
+        .ok_or_else(|| ConfigError::UnknownEnvironment {
+            name: name.to_string(),
+            known: file
+                .environments
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
+            path: p.to_path_buf(),
+        })?;
+    let mut entry = entry.clone();
+    entry.url = entry.url.trim().to_string();
+    let mut env = EnvSettings::new(name, &entry);
+    if let (true, Some(raw)) = (entry.require_approval, &entry.approval) {
+        env.approval = Some(ApprovalSettings::new(name, raw, var)?);
+    }
+    Ok((env, entry.url))
 }
 
 /// The log directory and operator key: `--log-dir`, else the file's `log_dir`, else

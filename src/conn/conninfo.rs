@@ -35,6 +35,7 @@ const KNOWN: &[&str] = &[
     "keepalives_idle",
     "keepalives_interval",
     "keepalives_count",
+    "client_encoding",
 ];
 
 /// True when `s` looks like a connection string rather than a plain database name.

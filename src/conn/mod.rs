@@ -4,6 +4,7 @@
 //! TLS with psql's `sslmode` values, client certificates and channel binding;
 //! keepalives; and the cancel request behind Ctrl-C.
 
+pub mod client;
 pub mod conninfo;
 pub mod failover;
 pub mod pgpass;
@@ -19,7 +20,9 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio_postgres::error::DbError;
-use tokio_postgres::{AsyncMessage, Client};
+use tokio_postgres::AsyncMessage;
+
+pub use client::Client;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 pub use failover::{Endpoint, TargetAttrs};
@@ -229,6 +232,7 @@ impl ConnParams {
             ("connect_timeout", "PGCONNECT_TIMEOUT"),
             ("passfile", "PGPASSFILE"),
             ("application_name", "PGAPPNAME"),
+            ("client_encoding", "PGCLIENTENCODING"),
         ] {
             if let Some(v) = var(env).filter(|v| !v.is_empty()) {
                 kv.insert(key.to_string(), v);
@@ -247,6 +251,9 @@ impl ConnParams {
             return Err(ConnError::Conninfo(
                 "sslpassword is not supported: pgward reads only unencrypted client keys (decrypt one with `openssl pkey -in KEY -out KEY.plain`, mode 0600)".into(),
             ));
+        }
+        if let Some(encoding) = kv.remove("client_encoding") {
+            check_client_encoding(&encoding)?;
         }
         let user = kv
             .remove("user")
@@ -345,6 +352,27 @@ impl ConnParams {
     pub fn target(&self) -> String {
         format!("{}:{}/{}", self.host, self.port, self.dbname)
     }
+}
+
+/// pgward's connection is UTF-8 whatever the caller asks: its splitter, quoting and probe
+/// rely on it, and it writes UTF-8 to the terminal. So `client_encoding` (or
+/// `PGCLIENTENCODING`) may only say so; any other encoding is an error rather than
+/// silently ignored, since the terminal would then get text in an encoding it was not
+/// told about. The server converts from the database's own encoding; a SQL_ASCII
+/// database's bytes that are not UTF-8 are shown as `\xe9`
+/// ([`crate::session::copy_rows`]).
+fn check_client_encoding(encoding: &str) -> Result<(), ConnError> {
+    let name: String = encoding
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if matches!(name.as_str(), "utf8" | "unicode") {
+        return Ok(());
+    }
+    Err(ConnError::Conninfo(format!(
+        "client_encoding {encoding:?} is not supported: pgward reads and writes UTF-8 (the server converts from the database's encoding; in a SQL_ASCII database, bytes that are not UTF-8 are shown as \\xe9); unset PGCLIENTENCODING or set it to UTF8"
+    )))
 }
 
 /// libpq's default: the Unix socket directory when there is one, else localhost.
@@ -665,7 +693,7 @@ async fn try_connect(params: &ConnParams, application_name: &str) -> Result<Conn
         }
     });
     let mut conn = Connection {
-        client,
+        client: client.into(),
         tls,
         notices,
         params: params.clone(),
@@ -820,6 +848,26 @@ mod tests {
             ("h", "d", "u")
         );
         assert_eq!(format!("{:?}", p.password), "None");
+    }
+
+    #[test]
+    fn client_encoding_may_only_be_utf8() {
+        let flags = ConnFlags::default();
+        for ok in [
+            vars(&[("PGCLIENTENCODING", "UTF8")]),
+            vars(&[("PGCLIENTENCODING", "utf-8")]),
+            vars(&[("PGCLIENTENCODING", "Unicode")]),
+        ] {
+            assert!(ConnParams::resolve(None, &flags, ok).is_ok());
+        }
+        let e = ConnParams::resolve(None, &flags, vars(&[("PGCLIENTENCODING", "LATIN1")]))
+            .expect_err("LATIN1");
+        assert!(e.to_string().contains("\"LATIN1\" is not supported"), "{e}");
+        let flags = ConnFlags {
+            dbname: Some("dbname=d client_encoding=WIN1252".into()),
+            ..ConnFlags::default()
+        };
+        assert!(ConnParams::resolve(None, &flags, vars(&[])).is_err());
     }
 
     #[test]

@@ -192,7 +192,7 @@ mod tests {
         );
         assert!(tokio_postgres::connect(&wrong, NoTls).await.is_err());
 
-        let client = login(&target).await;
+        let client: crate::conn::Client = login(&target).await.into();
 
         // The demo's roles pass pgward's role check with nothing to accept.
         let env = crate::config::EnvSettings::new(

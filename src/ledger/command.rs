@@ -3,7 +3,7 @@
 //! override it, e.g. `-U` a DBA role for `init`), reads as the read role in `BEGIN READ
 //! ONLY`.
 
-use tokio_postgres::Client;
+use crate::conn::Client;
 
 use crate::cli::{LedgerTarget, ShellArgs};
 use crate::config::Settings;

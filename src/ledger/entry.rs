@@ -3,7 +3,9 @@
 //! text. The counts are JSON, `[{table, inserted, updated, deleted}]`, as the log
 //! writes them.
 
-use tokio_postgres::{Client, Row};
+use tokio_postgres::Row;
+
+use crate::conn::Client;
 
 use crate::preview::digest::TableTotals;
 

@@ -3,7 +3,7 @@
 //! fingerprints, and of those which were the same change, values included
 //! (see [`super::fingerprint`] for why the two differ).
 
-use tokio_postgres::Client;
+use crate::conn::Client;
 
 use super::entry::COLUMNS;
 use super::{ChangePrint, LedgerError, Stored};

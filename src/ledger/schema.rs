@@ -7,7 +7,7 @@
 //! `init`, says when the ledger started: `log verify` expects every COMMIT logged after
 //! it to have its row.
 
-use tokio_postgres::Client;
+use crate::conn::Client;
 
 use crate::preview::relation::quote_ident;
 

@@ -33,7 +33,7 @@
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 
-use tokio_postgres::Client;
+use crate::conn::Client;
 
 use super::error::PreviewError;
 use super::relation::{quote_ident, Relation};
@@ -353,7 +353,22 @@ async fn walk_from(
     Ok((root, root_predicate, walked))
 }
 
-/// The rows of one table that a DELETE removes through ON DELETE CASCADE.
+/// What a statement's foreign keys do to the rows of one table, as read before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reached {
+    /// ON DELETE CASCADE removes them.
+    Deleted,
+    /// ON DELETE / ON UPDATE SET NULL, SET DEFAULT or ON UPDATE CASCADE (`action`)
+    /// sets `columns` in them.
+    Updated {
+        /// The foreign-key action.
+        action: CascadeAction,
+        /// The referencing columns it sets.
+        columns: Vec<String>,
+    },
+}
+
+/// The rows of one table that a statement removes or changes through foreign keys.
 #[derive(Debug, Clone)]
 pub struct CascadedRows {
     /// The table.
@@ -363,37 +378,94 @@ pub struct CascadedRows {
     /// The condition on the table's rows (naming it unaliased, as `FROM` the
     /// relation's [`Relation::from_item`] does) that selects exactly them.
     pub condition: String,
+    /// What happens to them.
+    pub reached: Reached,
 }
 
-/// For `DELETE FROM <relid> [WHERE <where_sql>]`: the tables whose rows ON DELETE
-/// CASCADE removes, each with the condition selecting those rows, by the same walk as
-/// [`predict_delete`]. `None` when they cannot all be named so: the walk stopped at
-/// its limits, or a cascade reaches the target table itself or a partitioned or
-/// inherited table (whose rows are counted over several tables).
-pub async fn cascaded_deletes(
+/// For `DELETE FROM <relid> [WHERE <where_sql>]` (`set_columns` `None`) or `UPDATE
+/// <relid> SET <set_columns> … [WHERE <where_sql>]`: the tables whose rows the
+/// statement's foreign keys remove or change, each with the condition selecting those
+/// rows, by the same walk as [`predict_delete`] and [`predict_update`]. Rows the
+/// statement writes itself (a self-reference) are left out: its own capture has them.
+/// `Ok(Err(why))` when they cannot all be named so: the walk stopped at its limits
+/// with rows left, or one table is changed by more than one kind of action.
+pub async fn cascaded_rows(
     client: &Client,
     relid: u32,
+    set_columns: Option<&[String]>,
     where_sql: Option<&str>,
     only: bool,
-) -> Result<Option<Vec<CascadedRows>>, PreviewError> {
-    let (root, _, (paths, cuts, too_many)) =
-        walk_from(client, relid, Op::Delete, where_sql, only).await?;
-    if too_many || !cuts.is_empty() {
-        return Ok(None);
+) -> Result<Result<Vec<CascadedRows>, String>, PreviewError> {
+    let op = match set_columns {
+        None => Op::Delete,
+        Some(cols) => Op::Update(cols.to_vec()),
+    };
+    let root_deletes = op == Op::Delete;
+    let (root, root_predicate, (paths, cuts, too_many)) =
+        walk_from(client, relid, op, where_sql, only).await?;
+    if too_many {
+        return Ok(Err(format!(
+            "the foreign-key walk stopped at its limit of {MAX_PATHS} paths"
+        )));
+    }
+    let deleted = |relid: u32| -> Vec<String> {
+        let mut preds: Vec<String> = paths
+            .iter()
+            .filter(|p| p.relation.relid == relid && p.action == CascadeAction::Delete)
+            .map(|p| p.predicate.clone())
+            .collect();
+        if root_deletes && relid == root.relid {
+            preds.push(root_predicate.clone());
+        }
+        preds
+    };
+    // A path cut at the depth limit matters only if it reaches rows not read yet.
+    for cut in &cuts {
+        let mut excluded: Vec<String> = paths
+            .iter()
+            .filter(|p| p.relation.relid == cut.relation.relid && p.action == cut.action)
+            .map(|p| p.predicate.clone())
+            .collect();
+        if cut.action != CascadeAction::Delete {
+            excluded.extend(deleted(cut.relation.relid));
+        } else if root_deletes && cut.relation.relid == root.relid {
+            excluded.push(root_predicate.clone());
+        }
+        let predicate = [cut.predicate.clone()];
+        if count(client, &cut.relation, &predicate, &excluded, true).await? > 0 {
+            return Ok(Err(format!(
+                "the cascade goes on beyond {MAX_DEPTH} foreign-key levels"
+            )));
+        }
     }
     let mut out: Vec<(CascadedRows, Vec<String>)> = Vec::new();
-    for path in paths.iter().filter(|p| p.action == CascadeAction::Delete) {
-        if path.relation.relid == root.relid
-            || path.relation.kind != "r"
-            || has_children(client, path.relation.relid).await?
-        {
-            return Ok(None);
-        }
-        match out
-            .iter_mut()
-            .find(|(c, _)| c.relation.relid == path.relation.relid)
-        {
+    for path in paths.iter().filter(|p| p.action != CascadeAction::Blocked) {
+        let reached = match path.action {
+            CascadeAction::Delete => Reached::Deleted,
+            action => Reached::Updated {
+                action,
+                columns: path.columns.clone(),
+            },
+        };
+        // Removed rows are grouped by depth as well, each row at the fewest hops it
+        // is reached by, so that the undo inserts a self-referencing chain parents
+        // first; changed rows are one group per table.
+        let same = |c: &CascadedRows| {
+            c.relation.relid == path.relation.relid
+                && match (&c.reached, &reached) {
+                    (Reached::Deleted, Reached::Deleted) => c.depth == path.depth,
+                    (Reached::Updated { .. }, Reached::Updated { .. }) => true,
+                    _ => false,
+                }
+        };
+        match out.iter_mut().find(|(c, _)| same(c)) {
             Some((c, wanted)) => {
+                if c.reached != reached {
+                    return Ok(Err(format!(
+                        "{} is changed by more than one kind of foreign-key action",
+                        path.relation.display()
+                    )));
+                }
                 c.depth = c.depth.min(path.depth);
                 wanted.push(path.predicate.clone());
             }
@@ -402,19 +474,60 @@ pub async fn cascaded_deletes(
                     relation: path.relation.clone(),
                     depth: path.depth,
                     condition: String::new(),
+                    reached,
                 },
                 vec![path.predicate.clone()],
             )),
         }
     }
-    Ok(Some(
-        out.into_iter()
-            .map(|(mut c, wanted)| {
-                c.condition = format!("({})", wanted.join(" OR "));
-                c
+    let shallower = |relid: u32, depth: usize| -> Vec<String> {
+        out.iter()
+            .filter(|(c, _)| {
+                c.relation.relid == relid && c.reached == Reached::Deleted && c.depth < depth
             })
-            .collect(),
-    ))
+            .flat_map(|(_, wanted)| wanted.iter().cloned())
+            .collect()
+    };
+    let excluded_by_depth: Vec<Vec<String>> = out
+        .iter()
+        .map(|(c, _)| match c.reached {
+            Reached::Deleted => shallower(c.relation.relid, c.depth),
+            Reached::Updated { .. } => Vec::new(),
+        })
+        .collect();
+    Ok(Ok(out
+        .into_iter()
+        .zip(excluded_by_depth)
+        .map(|((mut c, wanted), shallower)| {
+            // Rows the statement writes itself are its own capture's; rows deleted are
+            // not also changed, nor read at two depths.
+            let mut excluded = match c.reached {
+                Reached::Deleted if root_deletes && c.relation.relid == root.relid => {
+                    let mut preds = shallower;
+                    preds.push(root_predicate.clone());
+                    preds
+                }
+                Reached::Deleted => shallower,
+                Reached::Updated { .. } => {
+                    let mut preds = deleted(c.relation.relid);
+                    if !root_deletes && c.relation.relid == root.relid {
+                        preds.push(root_predicate.clone());
+                    }
+                    preds
+                }
+            };
+            excluded.dedup();
+            c.condition = format!("({})", wanted.join(" OR "));
+            if !excluded.is_empty() {
+                c.condition = format!(
+                    "{} AND NOT coalesce(({}), false)",
+                    c.condition,
+                    excluded.join(" OR ")
+                );
+            }
+            c
+        })
+        .collect()))
 }
 
 /// Follows the foreign keys breadth-first from `root`. Returns the paths within

@@ -27,9 +27,9 @@
 
 use std::collections::HashMap;
 
+use crate::conn::Client;
 use pg_query::protobuf::{InsertStmt, OnConflictAction};
 use pg_query::NodeEnum;
-use tokio_postgres::Client;
 
 use super::constant;
 use super::error::PreviewError;

@@ -22,7 +22,7 @@
 
 use std::collections::HashMap;
 
-use tokio_postgres::Client;
+use crate::conn::Client;
 
 use super::error::PreviewError;
 use super::relation::{display_name, Relation};

@@ -12,7 +12,7 @@
 //! anything could differ, the typed statement runs as typed with counts only, and the
 //! reason is shown.
 
-use tokio_postgres::Client;
+use crate::conn::Client;
 
 use super::error::PreviewError;
 use super::relation::display_name;

@@ -86,6 +86,10 @@ pub enum ImageError {
         /// The row's column names.
         found: String,
     },
+    /// A row holds bytes that are not UTF-8 (a SQL_ASCII database): its image would
+    /// show them escaped, not as stored, so neither the diff nor the digest could be exact.
+    #[error("a changed row holds bytes that are not UTF-8 (this SQL_ASCII database), which the preview cannot show as stored")]
+    NotUtf8,
     /// A row carried neither an old nor a new image.
     #[error("a captured row carries no image")]
     Empty,
@@ -292,6 +296,38 @@ pub struct CapturedRow<'a> {
     pub ctid: Option<&'a str>,
 }
 
+/// A fetched row as the sink reads it, whichever way it travelled: through the simple
+/// query protocol, or as COPY's text in a SQL_ASCII database
+/// ([`crate::session::copy_rows`]).
+pub trait RowFields {
+    /// How many columns the row has.
+    fn width(&self) -> usize;
+    /// The name of column `index`.
+    fn name(&self, index: usize) -> Option<&str>;
+    /// The text of column `index` (`Some(None)` is NULL); `None` when there is no such
+    /// column or its value is not text pgward can read.
+    fn text(&self, index: usize) -> Option<Option<&str>>;
+    /// False when the text of column `index` shows bytes that are not UTF-8 escaped
+    /// (`\xe9`), so it is not the value as stored.
+    fn exact(&self, _index: usize) -> bool {
+        true
+    }
+}
+
+impl RowFields for SimpleQueryRow {
+    fn width(&self) -> usize {
+        self.len()
+    }
+
+    fn name(&self, index: usize) -> Option<&str> {
+        self.columns().get(index).map(|c| c.name())
+    }
+
+    fn text(&self, index: usize) -> Option<Option<&str>> {
+        self.try_get(index).ok()
+    }
+}
+
 /// Takes captured rows one at a time; see the module docs.
 pub struct ImageSink {
     kind: CaptureKind,
@@ -410,10 +446,10 @@ impl ImageSink {
         Ok(())
     }
 
-    /// Takes one row of a `simple_query` result; pgward's columns are its last ones.
-    pub fn push_simple(&mut self, row: &SimpleQueryRow) -> Result<(), ImageError> {
+    /// Takes one row of the capturing statement as it was fetched: pgward's trailing
+    /// columns, found by name.
+    pub fn push_fields(&mut self, row: &dyn RowFields) -> Result<(), ImageError> {
         let wanted = self.kind.columns();
-        let columns = row.columns();
         // Built only when the row does not fit: this runs once per captured row.
         let mismatch = || ImageError::Columns {
             expected: wanted
@@ -421,23 +457,22 @@ impl ImageSink {
                 .map(|c| c.name())
                 .collect::<Vec<_>>()
                 .join(", "),
-            found: columns
-                .iter()
-                .map(|c| c.name())
+            found: (0..row.width())
+                .filter_map(|i| row.name(i))
                 .collect::<Vec<_>>()
                 .join(", "),
         };
-        let base = columns
-            .len()
-            .checked_sub(wanted.len())
-            .ok_or_else(mismatch)?;
+        let base = row.width().checked_sub(wanted.len()).ok_or_else(mismatch)?;
         let mut captured = CapturedRow::default();
         for (offset, column) in wanted.iter().enumerate() {
             let index = base + offset;
-            if columns.get(index).map(|c| c.name()) != Some(column.name()) {
+            if row.name(index) != Some(column.name()) {
                 return Err(mismatch());
             }
-            let value = row.try_get(index).map_err(|_| mismatch())?;
+            let value = row.text(index).ok_or_else(mismatch)?;
+            if !row.exact(index) {
+                return Err(ImageError::NotUtf8);
+            }
             match column {
                 CaptureColumn::Old => captured.old = value,
                 CaptureColumn::New => captured.new = value,

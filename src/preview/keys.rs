@@ -5,7 +5,7 @@
 //! else the physical row address `ctid`, which an UPDATE changes, so the diff then
 //! carries a visible warning.
 
-use tokio_postgres::Client;
+use crate::conn::Client;
 
 use super::error::PreviewError;
 

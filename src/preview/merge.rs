@@ -29,9 +29,9 @@
 
 use std::collections::HashMap;
 
+use crate::conn::Client;
 use pg_query::protobuf::{CmdType, MergeMatchKind, MergeStmt};
 use pg_query::NodeEnum;
-use tokio_postgres::Client;
 
 use super::constant;
 use super::error::PreviewError;

@@ -2,7 +2,8 @@
 //! capture of before/after images by rewriting the statement ([`rewrite`], [`images`],
 //! read field by field by [`record`]), where before-images are spilled ([`spill`]), the
 //! row-level diff ([`diff`]), the cascade collector ([`cascade`]), how rows are keyed
-//! ([`keys`]), the transaction's net change per table ([`net`]), DDL facts ([`ddl`]),
+//! ([`keys`]), statements with data-modifying WITH captured part by part ([`cte`],
+//! [`part`]), the transaction's net change per table ([`net`]), DDL facts ([`ddl`]),
 //! whether work undone inside a statement can be in its counts ([`partial_undo`]), and
 //! the change digest that binds them ([`digest`]).
 
@@ -11,6 +12,7 @@ pub mod cascade_images;
 pub mod conflict;
 pub mod constant;
 pub mod counts;
+pub mod cte;
 pub mod ddl;
 pub mod diff;
 pub mod digest;
@@ -20,6 +22,7 @@ pub mod images;
 pub mod keys;
 pub mod merge;
 pub mod net;
+pub mod part;
 pub mod partial_undo;
 pub mod record;
 pub mod relation;

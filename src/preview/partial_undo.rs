@@ -14,9 +14,9 @@
 
 use std::collections::HashSet;
 
+use crate::conn::Client;
 use pg_query::ParserOptions;
 use serde_json::Value;
-use tokio_postgres::Client;
 
 use super::PreviewError;
 

@@ -4,7 +4,7 @@
 //! name that goes into generated SQL text passes through [`quote_ident`], and tables
 //! are looked up by oid, never by splicing a user-typed name into SQL.
 
-use tokio_postgres::Client;
+use crate::conn::Client;
 
 use super::error::PreviewError;
 

@@ -138,6 +138,9 @@ pub enum Capture {
     /// Run the user's text unchanged, reading the target's rows it can reach before
     /// and after it (MERGE, see [`super::merge`]).
     Around(super::merge::ReadAround),
+    /// Run a rewrite of a statement with data-modifying WITH whose every part returns
+    /// its images, each tagged with its part ([`super::cte`]).
+    Parts(super::cte::Parts),
     /// Run the user's text unchanged and show counts only, saying why.
     CountsOnly {
         /// A sentence for the user.
@@ -151,6 +154,7 @@ impl Capture {
     pub fn user_columns(&self, width: usize) -> usize {
         match self {
             Capture::Rows { kind, .. } => width.saturating_sub(kind.columns().len()),
+            Capture::Parts(parts) => parts.user_columns,
             Capture::Around(_) | Capture::CountsOnly { .. } => 0,
         }
     }
@@ -201,7 +205,7 @@ const REPRINT: &str = "pgward's SQL parser would not reprint this statement fait
 /// the values of constants, the two trees must deparse to the same text. The rewrite
 /// itself must be one statement to PostgreSQL. Otherwise the user's text runs as
 /// typed, with counts only.
-fn faithful(original: &str, printed: &str) -> Result<(), String> {
+pub(super) fn faithful(original: &str, printed: &str) -> Result<(), String> {
     let first = parse_one(original)?;
     same_to_postgres(original, &first.to_string())?;
     let capture = pg_query::parse(printed, pg_query::ParserOptions::DEFAULT)
@@ -303,7 +307,9 @@ pub fn where_clause(sql: &str) -> WhereShape {
 }
 
 /// The columns an UPDATE assigns, as PostgreSQL names them (unquoted names folded to
-/// lower case), in the order written; empty for anything else.
+/// lower case), in the order written; empty for anything else. In `SET c.f = …` the
+/// column is `c` (PostgreSQL reads the first name as the column and the rest as a field
+/// of it; a target column is never qualified by its table).
 pub fn set_columns(sql: &str) -> Vec<String> {
     let Ok(statement) = parse_one(sql) else {
         return Vec::new();
@@ -318,7 +324,7 @@ pub fn set_columns(sql: &str) -> Vec<String> {
             AssignmentTarget::Tuple(names) => names.iter().collect(),
         };
         for name in names {
-            if let Some(ident) = name.0.last().and_then(ObjectNamePart::as_ident) {
+            if let Some(ident) = name.0.first().and_then(ObjectNamePart::as_ident) {
                 columns.push(folded(ident));
             }
         }
@@ -459,7 +465,7 @@ pub fn is_fallback_error(error: &tokio_postgres::Error) -> bool {
 }
 
 /// Parses exactly one PostgreSQL statement.
-fn parse_one(sql: &str) -> Result<Statement, String> {
+pub(super) fn parse_one(sql: &str) -> Result<Statement, String> {
     let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|e| {
         format!("pgward's SQL parser cannot read this statement ({e}): counts only")
     })?;
@@ -501,11 +507,8 @@ fn try_rewrite(sql: &str) -> Result<(Statement, CaptureKind, bool), String> {
             };
             if let Some(with) = &query.with {
                 if with.cte_tables.iter().any(|cte| modifies_data(&cte.query)) {
-                    return Err(
-                        "a WITH clause with a data-modifying statement changes more \
-                                than one table: counts only"
-                            .into(),
-                    );
+                    // Captured part by part where that holds (`super::cte`).
+                    return Err(super::cte::NOT_HERE.into());
                 }
             }
             let (inner, kind, user_returning) = rewrite_dml(inner)?;
@@ -523,7 +526,7 @@ fn try_rewrite(sql: &str) -> Result<(Statement, CaptureKind, bool), String> {
 }
 
 /// An empty VALUES list, a placeholder while a query's body is moved out.
-fn empty_values() -> sqlparser::ast::Values {
+pub(super) fn empty_values() -> sqlparser::ast::Values {
     sqlparser::ast::Values {
         explicit_row: false,
         value_keyword: false,
@@ -532,7 +535,7 @@ fn empty_values() -> sqlparser::ast::Values {
 }
 
 /// Whether a query contains an INSERT, UPDATE, DELETE or MERGE anywhere.
-fn modifies_data(query: &Query) -> bool {
+pub(super) fn modifies_data(query: &Query) -> bool {
     visit_statements(query, |statement| match statement {
         Statement::Insert(_)
         | Statement::Update(_)
@@ -543,7 +546,7 @@ fn modifies_data(query: &Query) -> bool {
     .is_break()
 }
 
-fn rewrite_dml(statement: Statement) -> Result<(Statement, CaptureKind, bool), String> {
+pub(super) fn rewrite_dml(statement: Statement) -> Result<(Statement, CaptureKind, bool), String> {
     match statement {
         Statement::Update(update) => {
             let (update, user) = rewrite_update(update)?;
@@ -938,7 +941,7 @@ fn retarget(expr: &mut Expr, reference: &[Ident]) {
     });
 }
 
-fn internal(what: &str) -> String {
+pub(super) fn internal(what: &str) -> String {
     format!(
         "internal error: pgward's capture template `{what}` did not parse as expected: counts only"
     )
@@ -1072,6 +1075,7 @@ mod tests {
             } => (sql, kind, user_returning),
             Capture::CountsOnly { reason } => panic!("counts only for {sql}: {reason}"),
             Capture::Around(read) => panic!("read around: {read:?}"),
+            Capture::Parts(parts) => panic!("parts: {parts:?}"),
         }
     }
 
@@ -1080,6 +1084,7 @@ mod tests {
             Capture::CountsOnly { reason } => reason,
             Capture::Rows { sql, .. } => panic!("rewritten: {sql}"),
             Capture::Around(read) => panic!("read around: {read:?}"),
+            Capture::Parts(parts) => panic!("parts: {parts:?}"),
         }
     }
 
@@ -1242,7 +1247,7 @@ mod tests {
     #[test]
     fn assigned_columns() {
         assert_eq!(
-            set_columns(r#"update t set a = 1, "B" = 2, (C, d) = (3, 4), t.e = 5 where x"#),
+            set_columns(r#"update t set a = 1, "B" = 2, (C, d) = (3, 4), e.f = 5 where x"#),
             ["a", "B", "c", "d", "e"]
         );
         assert!(set_columns("delete from t").is_empty());
@@ -1352,9 +1357,10 @@ mod server_tests {
     use std::sync::OnceLock;
 
     use futures_util::{pin_mut, TryStreamExt};
-    use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+    use tokio_postgres::{NoTls, SimpleQueryMessage};
 
     use super::*;
+    use crate::conn::Client;
     use crate::preview::diff::render;
     use crate::preview::images::{Datum, ImageSink, Images, SinkOptions, SpillTo};
     use crate::preview::keys::RowKey;
@@ -1379,7 +1385,7 @@ mod server_tests {
         tokio::spawn(conn);
         client.batch_execute(setup).await.expect("setup");
         client.batch_execute("BEGIN").await.expect("begin");
-        client
+        client.into()
     }
 
     /// Runs the capture of `sql`, streaming rows into a sink; the images and the
@@ -1415,7 +1421,7 @@ mod server_tests {
         let mut count = None;
         while let Some(message) = stream.try_next().await.expect("row") {
             match message {
-                SimpleQueryMessage::Row(row) => sink.push_simple(&row).expect("push"),
+                SimpleQueryMessage::Row(row) => sink.push_fields(&row).expect("push"),
                 SimpleQueryMessage::CommandComplete(n) => count = Some(n),
                 _ => {}
             }
@@ -1559,7 +1565,7 @@ mod server_tests {
             pin_mut!(stream);
             while let Some(message) = stream.try_next().await.expect("row") {
                 if let SimpleQueryMessage::Row(row) = message {
-                    sink.push_simple(&row).expect("push");
+                    sink.push_fields(&row).expect("push");
                 }
             }
             client
@@ -1899,6 +1905,7 @@ mod server_tests {
             Capture::Rows { sql, .. } => sql,
             Capture::CountsOnly { reason } => panic!("{reason}"),
             Capture::Around(read) => panic!("read around: {read:?}"),
+            Capture::Parts(parts) => panic!("parts: {parts:?}"),
         }
     }
 

@@ -10,10 +10,10 @@
 
 use std::collections::HashMap;
 
+use crate::conn::Client;
 use sqlparser::ast::{FromTable, Statement};
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
-use tokio_postgres::Client;
 
 use super::cascade::{self, CascadeAction, CascadeEffect};
 use super::conflict;
@@ -24,6 +24,7 @@ use super::eligible;
 use super::images::Images;
 use super::keys::{self, RowKey};
 use super::merge;
+use super::part::{self, Part};
 use super::partial_undo;
 use super::relation::{display_name, Relation};
 use super::rewrite::{self, Capture, WhereShape};
@@ -47,7 +48,8 @@ pub enum WriteKind {
     Truncate,
     /// Schema change.
     Ddl,
-    /// Anything else that writes (DO, CALL, CTEs with writes, …): counts only.
+    /// Anything else that writes (DO, CALL, a query after a data-modifying WITH, …):
+    /// counts only, unless captured part by part ([`Plan::parts`]).
     Other,
 }
 
@@ -87,6 +89,9 @@ pub struct Plan {
     pub target: Option<Relation>,
     /// Its WHERE clause (for an EXECUTE, the prepared statement's).
     pub where_shape: WhereShape,
+    /// An UPDATE or DELETE inside it (in WITH) without a WHERE clause, named
+    /// ([`crate::sql::unbounded`]); for an EXECUTE, inside the prepared statement.
+    pub unbounded_part: Option<String>,
     /// The kind the guard thresholds judge: its own, or for an EXECUTE the prepared
     /// statement's ([`judge_prepared`]).
     pub guard_kind: WriteKind,
@@ -130,6 +135,9 @@ pub struct Plan {
     /// An UPDATE's capture returns only these fields of each new row (ascending
     /// positions in [`Plan::columns`]): see [`narrowed_fields`].
     pub new_fields: Option<Vec<usize>>,
+    /// For a statement with data-modifying WITH captured part by part: each table it
+    /// writes ([`part`]); `target` is then `None`.
+    pub parts: Vec<Part>,
 }
 
 fn parse(text: &str) -> Option<Statement> {
@@ -225,11 +233,13 @@ pub async fn plan(
         capture_checked: false,
         old_values: None,
         new_fields: None,
+        parts: Vec::new(),
         text: text.to_string(),
         kind,
         guard_kind: kind,
         target: None,
         where_shape: rewrite::where_clause(text),
+        unbounded_part: crate::sql::unbounded::unbounded_part(text),
         capture,
         key: RowKey::Ctid,
         columns: Vec::new(),
@@ -250,7 +260,7 @@ pub async fn plan(
         plan.notes
             .push(format!("part of the preview is missing: {e}"));
     }
-    if matches!(plan.capture, Capture::Rows { .. }) && !plan.capture_checked {
+    if matches!(plan.capture, Capture::Rows { .. } | Capture::Parts(_)) && !plan.capture_checked {
         // Fail closed: a capture whose effect the server did not vouch for is not used.
         plan.capture = Capture::CountsOnly {
             reason: "pgward could not check that a capture of this target has the statement's \
@@ -351,6 +361,7 @@ pub async fn narrowed_fields(
 pub fn judge_prepared(plan: &mut Plan, prepared: &str) {
     plan.guard_kind = kind_of(parse(prepared).as_ref(), plan.kind == WriteKind::Ddl);
     plan.where_shape = rewrite::where_clause(prepared);
+    plan.unbounded_part = crate::sql::unbounded::unbounded_part(prepared);
 }
 
 async fn gather(
@@ -359,7 +370,8 @@ async fn gather(
     plan: &mut Plan,
     read_committed: bool,
 ) -> Result<(), super::PreviewError> {
-    if let Some(name) = rewrite::target(&plan.text) {
+    let parts = super::cte::is_cte_write(&plan.text);
+    if let Some(name) = rewrite::target(&plan.text).filter(|_| !parts) {
         if let Some((relid, _)) = counts::resolve_table(client, &name).await? {
             let relation = Relation::by_oid(client, relid).await?;
             plan.key = keys::row_key(client, relid).await?;
@@ -491,6 +503,17 @@ async fn gather(
             }
             None => {}
         }
+    }
+    if parts {
+        // Last: describing the statement can fail and abort the savepoint.
+        plan.capture = match part::plan(client, &plan.text, read_committed).await? {
+            Ok((capture, parts)) => {
+                plan.parts = parts;
+                Capture::Parts(capture)
+            }
+            Err(reason) => Capture::CountsOnly { reason },
+        };
+        plan.capture_checked = true;
     }
     Ok(())
 }
@@ -626,6 +649,9 @@ pub struct Report {
     /// The target and its partitions and inheritance children: the statement's own rows
     /// are counted on these (on the leaves, for a partitioned table).
     pub tree: Vec<u32>,
+    /// Each table a foreign-key effect names, with its partitions when it is
+    /// partitioned: the server counts the cascade's rows on the leaves.
+    pub cascade_trees: HashMap<u32, Vec<u32>>,
     /// Tables this statement changed that have user triggers, by display name.
     pub triggered: Vec<String>,
     /// Mismatches between what pgward saw and what the server counted.
@@ -634,6 +660,9 @@ pub struct Report {
     /// changed by this statement, on all three counters: the images explain the
     /// statement's counts there.
     pub capture_exact: bool,
+    /// For a statement with data-modifying WITH: each table it writes, with its images
+    /// when they were captured ([`Plan::parts`]).
+    pub parts: Vec<Part>,
 }
 
 /// Per-table differences `now - before`, keeping tables that changed.
@@ -672,7 +701,10 @@ pub async fn after(
 ) -> Result<(Report, Vec<TableCounts>), super::PreviewError> {
     let now = counts::since(client, baseline).await?;
     let delta = difference(&now, previous);
+    let mut plan = plan;
+    let parts = std::mem::take(&mut plan.parts);
     let mut report = Report {
+        parts,
         plan,
         rows,
         images,
@@ -681,6 +713,7 @@ pub async fn after(
         upper_bound: None,
         ddl: None,
         tree: Vec::new(),
+        cascade_trees: HashMap::new(),
         triggered: Vec::new(),
         warnings: Vec::new(),
         capture_exact: false,
@@ -729,6 +762,15 @@ pub async fn after(
     if let Some(target) = &report.plan.target {
         report.tree = tree(client, target.relid).await?;
     }
+    if let Some(Ok(effects)) = &report.plan.cascade {
+        let mut relids: Vec<u32> = effects.iter().map(|e| e.relid).collect();
+        relids.sort_unstable();
+        relids.dedup();
+        for relid in relids {
+            let leaves = partition_tree(client, relid).await?;
+            report.cascade_trees.insert(relid, leaves);
+        }
+    }
     report.triggered = triggered(client, &report).await?;
     report.upper_bound = undone_inside(client, &report).await?;
     report.check();
@@ -744,6 +786,21 @@ pub async fn tree(client: &Client, relid: u32) -> Result<Vec<u32>, super::Previe
                  UNION SELECT i.inhrelid FROM pg_catalog.pg_inherits i \
                  JOIN down ON i.inhparent OPERATOR(pg_catalog.=) down.relid) \
              SELECT relid FROM down",
+            &[&relid],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| r.try_get(0).map_err(super::PreviewError::from))
+        .collect()
+}
+
+/// The table and, when it is partitioned, its partitions at any depth (not the
+/// inheritance children of a plain table, which its foreign keys never reach).
+async fn partition_tree(client: &Client, relid: u32) -> Result<Vec<u32>, super::PreviewError> {
+    let rows = client
+        .query(
+            "SELECT $1::pg_catalog.oid UNION \
+             SELECT t.relid::pg_catalog.oid FROM pg_catalog.pg_partition_tree($1::pg_catalog.oid) t",
             &[&relid],
         )
         .await?;
@@ -790,7 +847,7 @@ async fn undone_inside(
     client: &Client,
     report: &Report,
 ) -> Result<Option<String>, super::PreviewError> {
-    if report.plan.kind == WriteKind::Other {
+    if report.plan.kind == WriteKind::Other && report.parts.is_empty() {
         let why = if is_do_block(&report.plan.text) {
             partial_undo::do_block(client, &report.plan.text).await?
         } else {
@@ -807,6 +864,7 @@ async fn undone_inside(
     if !report.triggered.is_empty() {
         let mut relids: Vec<u32> = report.delta.iter().map(|c| c.relid).collect();
         relids.extend(&report.tree);
+        relids.extend(report.parts.iter().flat_map(|p| p.tree.iter().copied()));
         if let Some(why) = partial_undo::triggers(client, &relids).await? {
             return Ok(Some(format!(
                 "triggers on {} ran, and {why}",
@@ -867,6 +925,16 @@ fn is_do_block(text: &str) -> bool {
 }
 
 impl Report {
+    /// The image digest this statement contributes to the change digest: its target's,
+    /// or for a statement captured part by part one over every part's table and images
+    /// ([`part::digest`]); `None` when its rows were not captured.
+    pub fn image_digest(&self) -> Option<[u8; 32]> {
+        if self.parts.is_empty() {
+            return self.images.as_ref().map(|i| i.digest);
+        }
+        part::digest(&self.parts)
+    }
+
     /// Rows this statement affected, for the thresholds: the command's own count, or
     /// for TRUNCATE the rows the tables held.
     pub fn affected(&self) -> u64 {
@@ -936,19 +1004,20 @@ impl Report {
 
     /// What [`Report::affected`] counts, one part per table and operation, with its
     /// cause where known: `3 rows of items updated by the statement`, `3 rows of audit
-    /// inserted by a trigger on items`, joined with `, plus `. Empty when the
-    /// statement's own count is all there is (or for TRUNCATE, whose number is the
-    /// tables' rows), so that the number nobody can guess is never asked for bare.
+    /// inserted by a trigger on items`, joined with `, plus `. The statement's own rows
+    /// alone are named too (`5 rows of items deleted by the statement`), so the number
+    /// asked for always says what it counts. Empty for TRUNCATE (whose number is the
+    /// tables' rows) and when the server gave no counts.
     /// The names are display names: the caller's output path escapes them.
     pub fn count_parts(&self) -> String {
-        let direct = self.rows.unwrap_or(0);
-        if self.plan.kind == WriteKind::Truncate || self.affected() <= direct {
+        if self.plan.kind == WriteKind::Truncate {
             return String::new();
         }
         let kind = self.plan.kind;
         let own = |relid: u32| {
             self.tree.contains(&relid)
                 || self.plan.target.as_ref().is_some_and(|t| t.relid == relid)
+                || self.parts.iter().any(|p| p.tree.contains(&relid))
         };
         let moved = self.moved();
         let mut parts = Vec::new();
@@ -962,6 +1031,7 @@ impl Report {
                     continue;
                 }
                 let its_own = match kind {
+                    _ if !self.parts.is_empty() => self.parts.iter().any(|p| p.owns(c.relid, op)),
                     WriteKind::Update => op == "updated",
                     WriteKind::Delete => op == "deleted",
                     WriteKind::Insert => op != "deleted",
@@ -1024,8 +1094,24 @@ impl Report {
         out
     }
 
-    fn counted(&self, relid: u32) -> Option<&TableCounts> {
-        self.delta.iter().find(|c| c.relid == relid)
+    fn counted(&self, relid: u32) -> Option<TableCounts> {
+        let tree = self.cascade_trees.get(&relid);
+        let mut found: Option<TableCounts> = None;
+        for c in self
+            .delta
+            .iter()
+            .filter(|c| c.relid == relid || tree.is_some_and(|t| t.contains(&c.relid)))
+        {
+            match &mut found {
+                Some(f) => {
+                    f.inserted += c.inserted;
+                    f.updated += c.updated;
+                    f.deleted += c.deleted;
+                }
+                None => found = Some(TableCounts { relid, ..c.clone() }),
+            }
+        }
+        found
     }
 
     /// The server's counts summed over the target's tree (inserted, updated, deleted).
@@ -1053,18 +1139,22 @@ impl Report {
     /// prediction does not account for, by display name. Empty when nothing was
     /// predicted (the counts then speak alone).
     fn unexplained(&self) -> Vec<String> {
-        let Some(target) = &self.plan.target else {
-            return Vec::new();
+        let target = match (&self.plan.target, self.parts.first()) {
+            (Some(target), _) => target.relid,
+            (None, Some(_)) => 0,
+            (None, None) => return Vec::new(),
         };
-        let explained: Vec<u32> = match &self.plan.cascade {
+        let mut explained: Vec<u32> = match &self.plan.cascade {
             Some(Ok(effects)) => effects.iter().map(|e| e.relid).collect(),
             _ => Vec::new(),
         };
+        explained.extend(self.cascade_trees.values().flatten());
         self.delta
             .iter()
             .filter(|c| {
-                c.relid != target.relid
+                c.relid != target
                     && !self.tree.contains(&c.relid)
+                    && !self.parts.iter().any(|p| p.tree.contains(&c.relid))
                     && !explained.contains(&c.relid)
             })
             .map(|c| c.table.clone())
@@ -1073,6 +1163,10 @@ impl Report {
 
     /// Compares what pgward saw with what the server counted.
     fn check(&mut self) {
+        for part in &mut self.parts {
+            let lines = part.check(&self.delta);
+            self.warnings.extend(lines);
+        }
         if let (Some(images), Some(target)) = (&self.images, &self.plan.target) {
             // Summed over partitions and children, where the server counts the rows.
             let (i, u, d) = self.counted_in_tree();
@@ -1083,7 +1177,14 @@ impl Report {
                 WriteKind::Merge => i + u + d,
                 _ => images.total as i64,
             };
-            if server != images.total as i64 {
+            // Foreign keys of the table on itself (a self-reference) change its rows
+            // too: the cascade line says so, and the session reads those rows.
+            let cascades_here = matches!(
+                &self.plan.cascade,
+                Some(Ok(effects)) if effects.iter().any(|e| e.action != CascadeAction::Blocked
+                    && (e.relid == target.relid || self.tree.contains(&e.relid)))
+            );
+            if server != images.total as i64 && !cascades_here {
                 self.warnings.push(format!(
                     "the capture saw {} rows of {} but the server counted {server}: a trigger or rule changed rows of the same table",
                     images.total,
@@ -1099,7 +1200,7 @@ impl Report {
                 WriteKind::Insert => (d, "deleted"),
                 _ => (0, ""),
             };
-            if other > 0 {
+            if other > 0 && !cascades_here {
                 self.warnings.push(format!(
                     "the server also counted {other} rows of {} {what}, which this {} does not do itself: a trigger or rule did",
                     target.display(),
@@ -1128,10 +1229,22 @@ impl Report {
                     .find(|e| e.relid == relid)
                     .map(|e| e.table.clone())
                     .unwrap_or_default();
-                let counted = self
+                let mut counted = self
                     .counted(relid)
                     .map(|c| if deletes { c.deleted } else { c.updated })
                     .unwrap_or(0);
+                // A key of the target on itself: the server counts the statement's
+                // own rows there too.
+                let own = self.plan.target.as_ref().is_some_and(|t| t.relid == relid)
+                    || self.tree.contains(&relid);
+                let own_kind = if deletes {
+                    WriteKind::Delete
+                } else {
+                    WriteKind::Update
+                };
+                if own && self.plan.kind == own_kind {
+                    counted -= self.rows.unwrap_or(0) as i64;
+                }
                 if counted > rows {
                     let cause = if self.triggered.is_empty() {
                         "a function of the statement did more".to_string()
@@ -1201,6 +1314,7 @@ impl Report {
         let mut out = String::new();
         let mut text = Text::new();
         let target = self.plan.target.as_ref().map(Relation::display);
+        let captured: Vec<&Part> = self.parts.iter().filter(|p| p.images.is_some()).collect();
         if let (Some(images), Some(table)) = (&self.images, &target) {
             let look = diff::Look {
                 all_columns,
@@ -1208,6 +1322,24 @@ impl Report {
                 right_aligned: &self.plan.right_aligned,
             };
             text.append(diff::render_with(table, images, &self.plan.key, &look));
+        } else if !captured.is_empty() {
+            for part in captured {
+                let Some(images) = &part.images else {
+                    continue;
+                };
+                let look = diff::Look {
+                    all_columns,
+                    null,
+                    right_aligned: &part.right_aligned,
+                };
+                text.push(format!("{}:\n", one_line(&part.label)));
+                text.append(diff::render_with(
+                    &part.target.display(),
+                    images,
+                    &part.key,
+                    &look,
+                ));
+            }
         } else if let Some(reason) = &self.counts_only {
             if self.plan.kind != WriteKind::Ddl && self.plan.kind != WriteKind::Truncate {
                 out.push_str(&format!(
@@ -1491,6 +1623,7 @@ mod tests {
                 kind,
                 target: None,
                 where_shape: WhereShape::NotApplicable,
+                unbounded_part: None,
                 guard_kind: kind,
                 capture: Capture::CountsOnly {
                     reason: "counts only".into(),
@@ -1510,6 +1643,7 @@ mod tests {
                 capture_checked: false,
                 old_values: None,
                 new_fields: None,
+                parts: Vec::new(),
             },
             rows: None,
             images: None,
@@ -1518,9 +1652,11 @@ mod tests {
             upper_bound: None,
             ddl,
             tree: Vec::new(),
+            cascade_trees: HashMap::new(),
             triggered: Vec::new(),
             warnings: Vec::new(),
             capture_exact: false,
+            parts: Vec::new(),
         }
     }
 
@@ -1554,9 +1690,11 @@ mod tests {
             r.count_parts(),
             "4,994 rows of t1 updated by the statement, plus 4,994 rows of t2 inserted by a rule or a function the statement called, plus 1 row of t3 deleted by a foreign-key cascade"
         );
-        // The statement's own rows alone: nothing to explain.
+        // The statement's own rows alone are named too.
         r.delta = vec![tc(1, 0, 4994, 0)];
-        assert_eq!(r.count_parts(), "");
+        assert_eq!(r.count_parts(), "4,994 rows of t1 updated by the statement");
+        r.delta.clear();
+        assert_eq!(r.count_parts(), "", "no counts, nothing to name");
     }
 
     #[test]

@@ -2,7 +2,9 @@
 
 use std::sync::OnceLock;
 
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::NoTls;
+
+use crate::conn::Client;
 
 use crate::scratch::Cluster;
 
@@ -40,11 +42,11 @@ pub async fn connect(conninfo: &str) -> Client {
         .await
         .expect("connect to the scratch cluster");
     tokio::spawn(connection);
-    client
+    client.into()
 }
 
 /// The oid of table `name`, which must exist.
-pub async fn oid(client: &tokio_postgres::Client, name: &str) -> u32 {
+pub async fn oid(client: &crate::conn::Client, name: &str) -> u32 {
     crate::preview::counts::resolve_table(client, name)
         .await
         .expect("resolve")

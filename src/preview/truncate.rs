@@ -10,7 +10,7 @@
 //! the rows the role may read while TRUNCATE removes all: such a table's figure is the
 //! planner's estimate (`pg_class.reltuples`), and says so.
 
-use tokio_postgres::Client;
+use crate::conn::Client;
 
 use super::error::PreviewError;
 use super::relation::{quote_ident, Relation};

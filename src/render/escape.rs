@@ -10,6 +10,10 @@
 //! invisible operators and tags) and the line and paragraph separators. The escapes are
 //! plain ASCII, so escaping twice changes nothing.
 //!
+//! Bytes that are not UTF-8 (a SQL_ASCII database's Latin-1 text, see
+//! [`crate::session::copy_rows`]) never reach the screen raw either: [`bytes`] shows each
+//! one as `\xe9`, in the same notation, before any of the above applies.
+//!
 //! [`one_line`] is for text that must stay on its line (names, tags, cells); the layout
 //! around it is pgward's. [`multi_line`] keeps newline and tab, for text that may span
 //! lines. The terminal writer ([`crate::session::Io`]) applies [`multi_line`] to every
@@ -25,6 +29,26 @@ pub fn one_line(value: &str) -> String {
 /// character goes.
 pub fn multi_line(value: &str) -> String {
     escape(value, true)
+}
+
+/// Text from bytes that may not be UTF-8: valid UTF-8 as it is, every byte of an invalid
+/// sequence as `\xe9` (lowercase hex, like the controls above).
+pub fn bytes(raw: &[u8]) -> std::borrow::Cow<'_, str> {
+    let mut chunks = raw.utf8_chunks();
+    let Some(first) = chunks.next() else {
+        return std::borrow::Cow::Borrowed("");
+    };
+    if first.invalid().is_empty() {
+        return std::borrow::Cow::Borrowed(first.valid());
+    }
+    let mut out = String::with_capacity(raw.len() + 8);
+    for chunk in raw.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// True for a character that must not reach a terminal raw: controls (C0, DEL, C1),
@@ -91,6 +115,16 @@ mod tests {
         assert_eq!(one_line(hostile), "a\\x1b[2J\\x07b\\r\\nc\\td\\x9b\\x7f");
         assert_eq!(multi_line(hostile), "a\\x1b[2J\\x07b\\r\nc\td\\x9b\\x7f");
         assert_eq!(multi_line(&multi_line(hostile)), multi_line(hostile));
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_shown_escaped() {
+        assert_eq!(bytes(b"caf\xe9"), "caf\\xe9");
+        assert_eq!(bytes("café".as_bytes()), "café");
+        assert_eq!(bytes(b""), "");
+        assert_eq!(bytes(b"\xff\xfea\xc3"), "\\xff\\xfea\\xc3");
+        // What is left is plain text: escaping it for the screen changes nothing.
+        assert_eq!(multi_line(&bytes(b"\xe9\xe8")), "\\xe9\\xe8");
     }
 
     #[test]

@@ -212,6 +212,7 @@ fn report(s: &[String; 4], kind: CaptureKind) -> Report {
             guard_kind: WriteKind::Other,
             target: Some(target),
             where_shape: WhereShape::Present(b.clone()),
+            unbounded_part: None,
             capture: Capture::CountsOnly { reason: c.clone() },
             key: RowKey::Primary(vec![a.clone()]),
             columns: vec![a.clone(), b.clone()],
@@ -232,6 +233,7 @@ fn report(s: &[String; 4], kind: CaptureKind) -> Report {
             capture_checked: true,
             old_values: None,
             new_fields: None,
+            parts: Vec::new(),
         },
         rows: Some(1),
         images: Some(images_of(
@@ -252,6 +254,8 @@ fn report(s: &[String; 4], kind: CaptureKind) -> Report {
         }],
         upper_bound: Some(a.clone()),
         tree: vec![1],
+        cascade_trees: Default::default(),
+        parts: Vec::new(),
         triggered: vec![b.clone()],
         ddl: Some(DdlFacts {
             locks: vec![(a.clone(), "ACCESS EXCLUSIVE".into())],

@@ -196,7 +196,7 @@ fn load_loop(params: &ConnParams, shared: &Shared, asked: &mpsc::Receiver<()>) {
 }
 
 /// Reads the catalog in one read-only transaction, rolled back.
-pub async fn load(client: &tokio_postgres::Client) -> Result<Catalog, tokio_postgres::Error> {
+pub async fn load(client: &crate::conn::Client) -> Result<Catalog, tokio_postgres::Error> {
     client
         .batch_execute("BEGIN READ ONLY; SET LOCAL statement_timeout = '30s'")
         .await?;
@@ -205,7 +205,7 @@ pub async fn load(client: &tokio_postgres::Client) -> Result<Catalog, tokio_post
     result
 }
 
-async fn read(client: &tokio_postgres::Client) -> Result<Catalog, tokio_postgres::Error> {
+async fn read(client: &crate::conn::Client) -> Result<Catalog, tokio_postgres::Error> {
     let schemas = client
         .query(
             "SELECT n.nspname::pg_catalog.text FROM pg_catalog.pg_namespace n \

@@ -4,7 +4,8 @@
 //! `BY`, a comma or an operator come the columns of the relations the statement names
 //! (its aliases resolved; after `alias.` that relation's columns), then functions and
 //! keywords; right after a relation name come the keywords that can follow it; at a
-//! backslash, meta-commands, and after a describe command, relations. Anywhere else,
+//! backslash, meta-commands; after a describe command, relations; after `\c`, the
+//! config file's environments. Anywhere else,
 //! keywords. Keywords keep the case of what was typed (upper case when nothing was).
 //!
 //! It reads only the text and the catalog loaded in the background ([`super::catalog`]),
@@ -20,7 +21,11 @@ pub const META_COMMANDS: &[&str] = &[
     "\\?",
     "\\C",
     "\\a",
+    "\\again",
+    "\\c",
+    "\\connect",
     "\\conninfo",
+    "\\copy",
     "\\d",
     "\\d+",
     "\\dS",
@@ -43,6 +48,7 @@ pub const META_COMMANDS: &[&str] = &[
     "\\errverbose",
     "\\f",
     "\\g",
+    "\\gset",
     "\\gx",
     "\\i",
     "\\ir",
@@ -197,6 +203,17 @@ const COLUMN_BEFORE: &[&str] = &[
 
 /// The candidates for the word at `pos` in `line`: where it starts, and the words.
 pub fn complete(line: &str, pos: usize, catalog: &Catalog) -> (usize, Vec<String>) {
+    complete_in(line, pos, catalog, &[])
+}
+
+/// As [`complete`], with the config file's `environments` offered after `\c` and
+/// `\connect`.
+pub fn complete_in(
+    line: &str,
+    pos: usize,
+    catalog: &Catalog,
+    environments: &[String],
+) -> (usize, Vec<String>) {
     let pos = floor_boundary(line, pos);
     let before = &line[..pos];
     let all = lex::tokens(line);
@@ -210,6 +227,15 @@ pub fn complete(line: &str, pos: usize, catalog: &Catalog) -> (usize, Vec<String
         .collect();
     if let Some(first) = significant.first().filter(|t| t.kind == Kind::Meta) {
         let command = first.text(line);
+        if command == "\\c" || command == "\\connect" {
+            let typed = prefix.trim_start_matches('\'');
+            let found = environments
+                .iter()
+                .filter(|e| e.starts_with(typed))
+                .map(|e| quote_environment(e))
+                .collect();
+            return (start, found);
+        }
         if command.starts_with("\\sf") {
             return (start, prepared(&catalog.function_names, prefix));
         }
@@ -301,6 +327,20 @@ pub fn complete(line: &str, pos: usize, catalog: &Catalog) -> (usize, Vec<String
     out.sort();
     out.dedup();
     (start, out)
+}
+
+/// An environment name as `\c` reads it back: as it is when it is one plain word,
+/// else in single quotes (psql's quoting of meta-command arguments).
+fn quote_environment(name: &str) -> String {
+    let plain = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if plain {
+        name.to_string()
+    } else {
+        format!("'{}'", name.replace('\'', "''"))
+    }
 }
 
 /// The largest char boundary at or before `pos`.
@@ -711,10 +751,21 @@ mod tests {
 
     #[test]
     fn meta_commands_and_their_arguments() {
-        assert_eq!(at_end("\\con"), vec!["\\conninfo"]);
+        assert_eq!(at_end("\\con"), vec!["\\connect", "\\conninfo"]);
         assert!(at_end("\\d").contains(&"\\dt".to_string()));
         assert_eq!(at_end("\\d ord"), vec!["orders"]);
         assert_eq!(at_end("\\sf co"), vec!["count", "coalesce"]);
+    }
+
+    #[test]
+    fn environments_after_connect() {
+        let envs = ["prod".to_string(), "staging".into(), "staging eu".into()];
+        let c = shop();
+        let at = |line: &str| complete_in(line, line.len(), &c, &envs).1;
+        assert_eq!(at("\\c st"), vec!["staging", "'staging eu'"]);
+        assert_eq!(at("\\connect p"), vec!["prod"]);
+        assert_eq!(at("\\c "), vec!["prod", "staging", "'staging eu'"]);
+        assert!(at("\\d p").iter().all(|n| n != "prod"), "only after \\c");
     }
 
     #[test]

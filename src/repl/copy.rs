@@ -199,7 +199,21 @@ fn export(rt: &tokio::runtime::Runtime, session: &mut Session, copy: &CopyTo) ->
     };
     session.io().start_copy(copy.format.clone(), file);
     let outcome = rt.block_on(session.execute(&text));
-    match session.io().end_copy() {
+    let written = session.io().end_copy();
+    let escaped = session.last_escaped();
+    if let (Outcome::Ok, true, Some(path)) = (outcome, escaped > 0, &copy.file) {
+        // The values are text shown as `\xe9` (standard output is escaped anyway), so
+        // the file would not hold the stored bytes psql's would.
+        let _ = std::fs::remove_file(path);
+        session.io().say_error(&format!(
+            "\\copy: {escaped} values hold bytes that are not UTF-8 (this SQL_ASCII database), which pgward has only as \\xe9, not as stored; the file was removed"
+        ));
+        session.io().say_hint(
+            "read such a column as encode(col::bytea, 'hex') or 'escape', or export it with psql's \\copy",
+        );
+        return Outcome::SqlError;
+    }
+    match written {
         Ok(n) if outcome == Outcome::Ok => {
             // psql names the count only when the data went to a file.
             if copy.file.is_some() {

@@ -35,6 +35,8 @@ pub struct ReplHelper {
     pub color: bool,
     /// The names completion offers; `None` offers keywords and meta-commands only.
     pub catalog: Option<Shared>,
+    /// The config file's environments, offered after `\c` and `\connect`.
+    pub environments: Vec<String>,
 }
 
 impl Helper for ReplHelper {}
@@ -53,7 +55,12 @@ impl Completer for ReplHelper {
             .as_ref()
             .and_then(|c| c.lock().ok().map(|c| c.clone()))
             .unwrap_or_else(|| std::sync::Arc::new(Catalog::default()));
-        Ok(super::complete::complete(line, pos, &catalog))
+        Ok(super::complete::complete_in(
+            line,
+            pos,
+            &catalog,
+            &self.environments,
+        ))
     }
 }
 

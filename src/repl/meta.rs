@@ -125,6 +125,7 @@ General
   \\q                quit pgward (an open transaction is rolled back)
   \\?                show this help
   \\conninfo         show how pgward is connected and which roles it uses
+  \\c[onnect] ENV    switch to environment ENV of the config file (no transaction open)
 
 Previews
   \\preview SQL      run one write, show what it did, and undo it
@@ -142,6 +143,7 @@ Output (as psql's)
   \\a                aligned/unaligned       \\f [SEP]      field separator
   \\C [TITLE]        table title             \\o [FILE]     results to FILE
   \\g [FILE]         run the buffer          \\gx [FILE]    run it, expanded
+  \\gset [PREFIX]    run the buffer (a read of one row), its values into variables
   \\errverbose       the last server error with every field
   \\copy ... TO FILE|STDOUT [options]   export a table or (query) as COPY data
   \\copy ... FROM FILE|STDIN [options] load rows, as a previewed write

@@ -80,22 +80,18 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session, runner: &mut Run
             return ExitCode::Config;
         }
     };
-    let color = session.settings().env.color;
+    let mut color = session.settings().env.color;
     let coloured = session.io().style().color;
     // Completion's names come from a connection of its own, in the background.
-    let catalog = catalog::Loader::start(session.conn_params());
+    let mut catalog = catalog::Loader::start(session.conn_params());
     editor.set_helper(Some(ReplHelper {
         colored_prompt: String::new(),
         color: coloured,
         catalog: Some(catalog.catalog.clone()),
+        environments: session.settings().environments.clone(),
     }));
-    let history = history_path(&session.settings().env.name);
-    if let Some(path) = &history {
-        if let Some(dir) = path.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        let _ = editor.load_history(path);
-    }
+    let mut history = load_history(&mut editor, &session.settings().env.name);
+    let mut switches = session.switches();
     let standby = if session.is_standby() {
         " The server is a standby (read-only): reads only."
     } else {
@@ -118,6 +114,19 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session, runner: &mut Run
     loop {
         if signals::terminated().is_some() {
             return crate::run::end_by_signal(rt, session);
+        }
+        if session.switches() != switches {
+            // `\c` moved the session to another environment: what the shell keeps per
+            // environment follows it (the old catalog's connection ends with its loader).
+            switches = session.switches();
+            catalog = catalog::Loader::start(session.conn_params());
+            color = session.settings().env.color;
+            if let Some(h) = editor.helper_mut() {
+                h.catalog = Some(catalog.catalog.clone());
+                h.environments = session.settings().environments.clone();
+            }
+            let _ = editor.clear_history();
+            history = load_history(&mut editor, &session.settings().env.name);
         }
         let p = prompt::Prompt::of(session).continued(runner.status());
         let copying = runner.copying();
@@ -211,6 +220,18 @@ pub fn run(rt: &tokio::runtime::Runtime, session: &mut Session, runner: &mut Run
     }
     rt.block_on(session.finish());
     status
+}
+
+/// Loads environment `env`'s history into `editor`; its file, where there is one.
+fn load_history(editor: &mut Editor<ReplHelper, FileHistory>, env: &str) -> Option<PathBuf> {
+    let history = history_path(env);
+    if let Some(path) = &history {
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let _ = editor.load_history(path);
+    }
+    history
 }
 
 /// True when `entry` may have changed what completion knows: DDL, or the end of a

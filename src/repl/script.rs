@@ -322,8 +322,11 @@ impl Runner {
     fn meta(&mut self, rt: &tokio::runtime::Runtime, session: &mut Session, line: &str) -> Flow {
         let command = line.split_whitespace().next().unwrap_or("\\");
         let raw = line[command.len()..].trim();
-        const OWN: [&str; 18] = [
+        const OWN: [&str; 21] = [
+            "\\c",
+            "\\connect",
             "\\g",
+            "\\gset",
             "\\gx",
             "\\go",
             "\\watch",
@@ -417,7 +420,9 @@ impl Runner {
                     None => invalid(session, command, "the query buffer is empty"),
                 }
             }
+            "\\gset" => self.gset(rt, session, args.first().map_or("", String::as_str)),
             "\\watch" => self.watch(rt, session, &args),
+            "\\c" | "\\connect" => self.connect(rt, session, command, &args),
             "\\p" | "\\print" => {
                 match self.current() {
                     Some(q) => session.io().say_out(&q),
@@ -513,6 +518,75 @@ impl Runner {
                 meta::Step::Continue(outcome) => Flow::Go(outcome),
             },
         }
+    }
+
+    /// `\gset [PREFIX]`: runs the buffer, which must be a read returning one row, and
+    /// sets a variable named PREFIX plus each column's name to its value (unsets it for
+    /// NULL), as psql does. The read goes through the guard like any other; a write is
+    /// refused unsent.
+    fn gset(&mut self, rt: &tokio::runtime::Runtime, session: &mut Session, prefix: &str) -> Flow {
+        let Some(q) = self.current() else {
+            return invalid(session, "\\gset", "the query buffer is empty");
+        };
+        self.pending.clear();
+        self.last = Some(q.clone());
+        let done = match rt.block_on(session.read_rows(&q)) {
+            Ok(done) => done,
+            Err(outcome) => return Flow::Go(outcome),
+        };
+        let row = match done.rows.as_slice() {
+            [row] => row,
+            [] => {
+                session.io().say_error("no rows returned for \\gset");
+                return Flow::Go(Outcome::SqlError);
+            }
+            _ => {
+                session
+                    .io()
+                    .say_error("more than one row returned for \\gset");
+                return Flow::Go(Outcome::SqlError);
+            }
+        };
+        for (column, value) in done.columns.iter().zip(row) {
+            let name = format!("{prefix}{}", column.name);
+            match value {
+                Some(v) => self.vars.set(&name, v),
+                None => self.vars.unset(&name),
+            }
+        }
+        Flow::Go(Outcome::Ok)
+    }
+
+    /// `\c ENV`: the session moves to another environment of the config file
+    /// ([`Session::switch_environment`]). Only typed at the prompt: a script runs in the
+    /// environment it was started in, so what it does was reviewed for that one.
+    fn connect(
+        &mut self,
+        rt: &tokio::runtime::Runtime,
+        session: &mut Session,
+        command: &str,
+        args: &[String],
+    ) -> Flow {
+        if !self.interactive || !self.sources.is_empty() {
+            session.io().say_error(&format!(
+                "{command}: refused: a script runs in the environment it was started in; start pgward with --env ENV instead"
+            ));
+            return Flow::Go(Outcome::Refused);
+        }
+        let [name] = args else {
+            let known = session.settings().environments.join(", ");
+            let known = if known.is_empty() {
+                "none".to_string()
+            } else {
+                known
+            };
+            return invalid(
+                session,
+                command,
+                &format!("takes one environment name from the config file (configured: {known})"),
+            );
+        };
+        Flow::Go(rt.block_on(session.switch_environment(name)))
     }
 
     /// `\watch [SECONDS]`: runs the buffer (a read) again and again until Ctrl-C or an

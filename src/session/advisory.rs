@@ -14,7 +14,6 @@ impl Session {
             return;
         }
         let held = match probe::advisory_locks(&self.conn.client).await {
-            Ok(0) => return,
             Ok(n) => n,
             Err(e) => {
                 self.say_error(&format!(
@@ -25,6 +24,15 @@ impl Session {
                 return;
             }
         };
+        self.release_held_advisory_locks(held).await;
+    }
+
+    /// Releases the `held` session-level advisory locks a count taken between
+    /// transactions found (none: nothing to do), saying so.
+    pub(super) async fn release_held_advisory_locks(&mut self, held: u64) {
+        if held == 0 {
+            return;
+        }
         let released = self
             .conn
             .client

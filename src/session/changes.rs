@@ -51,6 +51,10 @@ pub struct NetStatement {
     pub counted: (i64, i64, i64),
     /// The captured rows explain those counts (see `Report::capture_exact`).
     pub exact: bool,
+    /// Rows a foreign key's ON UPDATE CASCADE changed: the undo of their parents'
+    /// change cascades them back, so their undo is only a check that they are still as
+    /// the commit left them.
+    pub by_cascade: bool,
     /// The target has a key to find its rows by (a primary key or a NOT NULL unique
     /// key), not only `ctid`.
     pub keyed: bool,

@@ -295,6 +295,7 @@ impl Session {
                 cancel_sent,
                 warnings,
             } => {
+                self.created_committed();
                 self.show_notices(&warnings);
                 self.io.result_tag("COMMIT");
                 self.release_advisory_locks().await;

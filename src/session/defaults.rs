@@ -10,7 +10,9 @@
 //! sets anything: that is the server's own resolution of role, database and server
 //! defaults, the same one psql would live with.
 
-use tokio_postgres::{Client, SimpleQueryMessage};
+use tokio_postgres::SimpleQueryMessage;
+
+use crate::conn::Client;
 
 use super::probe::Timeouts;
 

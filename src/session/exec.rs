@@ -3,16 +3,20 @@
 //! simple query so that every value comes back as PostgreSQL's own text. Ctrl-C sends the
 //! protocol's cancel request and the statement ends with SQLSTATE 57014.
 //!
+//! In a SQL_ASCII database the rows come as COPY's text instead ([`Via::Copy`], see
+//! [`super::copy_rows`]), so bytes that are not UTF-8 are shown escaped, never refused.
+//!
 //! Reads stream ([`run_streaming`]): rows are drawn as they arrive, [`FETCH_COUNT`] at a
 //! time, so memory stays flat whatever the row count. Only the last batch is held back
 //! until the statement (and the probe after it) is done, so a result that fits in one
 //! batch is shown only once the session has checked it, exactly as before.
 
 use futures_util::StreamExt;
-use tokio_postgres::{Client, SimpleQueryMessage, SimpleQueryRow};
+use tokio_postgres::{Client, SimpleQueryMessage};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use crate::preview::images::{ImageError, ImageSink, Images};
+use super::copy_rows::{self, CopiedRow, Malformed};
+use crate::preview::images::{ImageError, ImageSink, Images, RowFields};
 use crate::render::print::Part;
 use crate::render::table::Column;
 
@@ -23,11 +27,60 @@ pub enum CaptureError {
     Db(tokio_postgres::Error),
     /// Its rows could not be taken in.
     Image(ImageError),
+    /// Its rows came as COPY data that could not be read.
+    Copy(Malformed),
 }
 
 impl From<tokio_postgres::Error> for CaptureError {
     fn from(e: tokio_postgres::Error) -> Self {
         CaptureError::Db(e)
+    }
+}
+
+impl From<Malformed> for CaptureError {
+    fn from(e: Malformed) -> Self {
+        CaptureError::Copy(e)
+    }
+}
+
+/// Why a statement could not be run.
+#[derive(Debug)]
+pub enum Failure {
+    /// The server refused it (or the connection failed).
+    Db(tokio_postgres::Error),
+    /// Its rows came as COPY data that could not be read (PostgreSQL never sends such).
+    Copy(Malformed),
+}
+
+impl From<tokio_postgres::Error> for Failure {
+    fn from(e: tokio_postgres::Error) -> Self {
+        Failure::Db(e)
+    }
+}
+
+impl From<Malformed> for Failure {
+    fn from(e: Malformed) -> Self {
+        Failure::Copy(e)
+    }
+}
+
+/// How rows travel from the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// The simple query protocol's text (the server checks it is UTF-8).
+    Simple,
+    /// COPY's text with the stored bytes, for a SQL_ASCII database ([`copy_rows`]).
+    Copy,
+}
+
+impl Via {
+    /// The way for a database of this `server_encoding`.
+    pub fn for_encoding(server_encoding: &str) -> Via {
+        if server_encoding.eq_ignore_ascii_case("SQL_ASCII") {
+            Via::Copy
+        } else {
+            Via::Simple
+        }
     }
 }
 
@@ -48,6 +101,9 @@ pub struct Executed {
     /// The statement returned a result set (a `SELECT` of no columns too), as opposed
     /// to a command tag alone.
     pub tuples: bool,
+    /// How many values held bytes that are not UTF-8 and are shown as `\xe9`, not as
+    /// stored ([`Via::Copy`]).
+    pub escaped: u64,
 }
 
 impl Executed {
@@ -70,8 +126,14 @@ pub async fn run(
     client: &Client,
     tls: &MakeRustlsConnect,
     sql: &str,
-) -> Result<Executed, tokio_postgres::Error> {
-    cancellable(client, tls, stream_rows(client, sql, 0, |_| Ok(()), None)).await
+    via: Via,
+) -> Result<Executed, Failure> {
+    cancellable(
+        client,
+        tls,
+        stream_rows(client, sql, via, 0, |_| Ok(true), None),
+    )
+    .await
 }
 
 /// As [`run`], handing the rows to `out` drawn in batches of [`FETCH_COUNT`] as they arrive;
@@ -80,9 +142,10 @@ pub async fn run_streaming(
     client: &Client,
     tls: &MakeRustlsConnect,
     sql: &str,
+    via: Via,
     out: &mut Draw<'_>,
-) -> Result<Executed, tokio_postgres::Error> {
-    let work = stream_rows(client, sql, 0, |_| Ok(()), Some(out));
+) -> Result<Executed, Failure> {
+    let work = stream_rows(client, sql, via, 0, |_| Ok(true), Some(out));
     cancellable(client, tls, work).await
 }
 
@@ -106,13 +169,96 @@ pub async fn run_capture(
     client: &Client,
     tls: &MakeRustlsConnect,
     sql: &str,
+    via: Via,
     mut sink: ImageSink,
     pgward_columns: usize,
 ) -> Result<(Executed, Images), CaptureError> {
     let work = async {
-        let each = |row: &SimpleQueryRow| sink.push_simple(row).map_err(CaptureError::Image);
-        let out = stream_rows(client, sql, pgward_columns, each, None).await?;
+        let each = |row: &dyn RowFields| {
+            sink.push_fields(row)
+                .map(|()| true)
+                .map_err(CaptureError::Image)
+        };
+        let out = stream_rows(client, sql, via, pgward_columns, each, None).await?;
         let images = sink.finish().map_err(CaptureError::Image)?;
+        Ok((out, images))
+    };
+    cancellable(client, tls, work).await
+}
+
+/// Runs the capture of a statement with data-modifying WITH ([`crate::preview::cte`]):
+/// each row tagged with a part streams into that part's sink (`sinks[part - 1]`), and
+/// the main query's rows, if any, come back as the result. The row count is the main
+/// query's rows, or the main INSERT, UPDATE or DELETE's (the last part's images).
+pub async fn run_parts(
+    client: &Client,
+    tls: &MakeRustlsConnect,
+    sql: &str,
+    via: Via,
+    mut sinks: Vec<ImageSink>,
+    main_query: bool,
+) -> Result<(Executed, Vec<Images>), CaptureError> {
+    use crate::preview::cte::COLUMNS;
+    use crate::preview::images::CapturedRow;
+    let work = async {
+        let mut user_rows = 0u64;
+        let each = |row: &dyn RowFields| {
+            let malformed = || {
+                CaptureError::Image(ImageError::Columns {
+                    expected: COLUMNS.join(", "),
+                    found: (0..row.width())
+                        .filter_map(|i| row.name(i))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })
+            };
+            let base = row
+                .width()
+                .checked_sub(COLUMNS.len())
+                .ok_or_else(malformed)?;
+            let named = COLUMNS
+                .iter()
+                .enumerate()
+                .all(|(i, name)| row.name(base + i) == Some(*name));
+            if !named {
+                return Err(malformed());
+            }
+            let value = |i: usize| {
+                if !row.exact(base + i) {
+                    return Err(CaptureError::Image(ImageError::NotUtf8));
+                }
+                row.text(base + i).ok_or_else(malformed)
+            };
+            let Some(part) = value(0)? else {
+                user_rows += 1;
+                return Ok(true);
+            };
+            let sink = part
+                .parse::<usize>()
+                .ok()
+                .and_then(|n| n.checked_sub(1))
+                .and_then(|i| sinks.get_mut(i))
+                .ok_or_else(malformed)?;
+            sink.push(CapturedRow {
+                old: value(1)?,
+                new: value(2)?,
+                inserted: None,
+                ctid: value(3)?,
+            })
+            .map_err(CaptureError::Image)?;
+            Ok(false)
+        };
+        let mut out = stream_rows(client, sql, via, COLUMNS.len(), each, None).await?;
+        let images = sinks
+            .into_iter()
+            .map(ImageSink::finish)
+            .collect::<Result<Vec<Images>, ImageError>>()
+            .map_err(CaptureError::Image)?;
+        out.count = Some(if main_query {
+            user_rows
+        } else {
+            images.last().map_or(0, |i| i.total)
+        });
         Ok((out, images))
     };
     cancellable(client, tls, work).await
@@ -120,13 +266,14 @@ pub async fn run_capture(
 
 /// Prepares `sql` (so the server refuses text holding two statements), then streams its
 /// rows as text: every row is offered to `each`, and all but the last `trailing`
-/// columns (pgward's own) go into the result; with `draw`, each full batch of
-/// [`FETCH_COUNT`] rows is drawn there and dropped.
-async fn stream_rows<E: From<tokio_postgres::Error>>(
+/// columns (pgward's own) go into the result when `each` keeps it; with `draw`, each
+/// full batch of [`FETCH_COUNT`] rows is drawn there and dropped.
+async fn stream_rows<E: From<tokio_postgres::Error> + From<Malformed>>(
     client: &Client,
     sql: &str,
+    via: Via,
     trailing: usize,
-    mut each: impl FnMut(&SimpleQueryRow) -> Result<(), E>,
+    mut each: impl FnMut(&dyn RowFields) -> Result<bool, E>,
     mut draw: Option<&mut Draw<'_>>,
 ) -> Result<Executed, E> {
     let statement = client.prepare(sql).await?;
@@ -137,36 +284,77 @@ async fn stream_rows<E: From<tokio_postgres::Error>>(
         .take(user)
         .map(|c| Column::new(c.name(), c.type_()))
         .collect();
+    let names: Vec<String> = statement
+        .columns()
+        .iter()
+        .map(|c| c.name().to_string())
+        .collect();
     drop(statement);
     let mut out = Executed {
         columns,
         ..Executed::default()
     };
+    // Called with each row's values for the result, after `each` took the row and
+    // said whether to keep it.
+    let mut take = |out: &mut Executed, values: Vec<Option<String>>, keep: bool| {
+        // A result of no columns still has rows (psql draws `--` and a count);
+        // pgward's own capture columns alone are not a result.
+        if keep && (user > 0 || trailing == 0) {
+            out.rows.push(values);
+        }
+        if let Some(draw) = draw.as_deref_mut() {
+            if out.rows.len() >= FETCH_COUNT {
+                let part = Part {
+                    start: out.printed == 0,
+                    stop: false,
+                    prior: out.printed,
+                };
+                draw(&out.columns, &out.rows, part);
+                out.printed += out.rows.len() as u64;
+                out.rows.clear();
+            }
+        }
+    };
+    let copy = match via {
+        Via::Copy if !names.is_empty() => copy_rows::wrap(sql),
+        _ => None,
+    };
+    if let Some(copy) = copy {
+        out.tuples = trailing == 0 || user > 0;
+        let stream = client.copy_out(copy.as_str()).await?;
+        tokio::pin!(stream);
+        let mut decoder = copy_rows::Decoder::new(names.len());
+        while let Some(chunk) = stream.next().await {
+            for row in decoder.push(&chunk?)? {
+                let keep = each(&CopiedRow {
+                    names: &names,
+                    values: &row.values,
+                    escaped: &row.escaped,
+                })?;
+                if keep {
+                    let shown = row.escaped.iter().filter(|&&i| i < user).count();
+                    out.escaped += shown as u64;
+                }
+                let mut values = row.values;
+                values.truncate(user);
+                take(&mut out, values, keep);
+            }
+        }
+        out.count = Some(decoder.finish()?);
+        return Ok(out);
+    }
     let stream = client.simple_query_raw(sql).await?;
     tokio::pin!(stream);
     while let Some(message) = stream.next().await {
         match message? {
             SimpleQueryMessage::RowDescription(_) => out.tuples = trailing == 0 || user > 0,
             SimpleQueryMessage::Row(row) => {
-                // A result of no columns still has rows (psql draws `--` and a count);
-                // pgward's own capture columns alone are not a result.
-                if user > 0 || trailing == 0 {
-                    out.rows
-                        .push((0..user).map(|i| row.get(i).map(str::to_string)).collect());
-                }
-                each(&row)?;
-                if let Some(draw) = draw.as_deref_mut() {
-                    if out.rows.len() >= FETCH_COUNT {
-                        let part = Part {
-                            start: out.printed == 0,
-                            stop: false,
-                            prior: out.printed,
-                        };
-                        draw(&out.columns, &out.rows, part);
-                        out.printed += out.rows.len() as u64;
-                        out.rows.clear();
-                    }
-                }
+                let keep = each(&row)?;
+                let values = match keep {
+                    true => (0..user).map(|i| row.get(i).map(str::to_string)).collect(),
+                    false => Vec::new(),
+                };
+                take(&mut out, values, keep);
             }
             SimpleQueryMessage::CommandComplete(n) => out.count = Some(n),
             _ => {}

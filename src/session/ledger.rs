@@ -59,6 +59,16 @@ impl Session {
         }
     }
 
+    /// `\c` moved the session to another environment: `\again` and `--again` were said
+    /// of the first environment's ledger, so they lapse (true when one did).
+    pub(super) fn ledger_switched(&mut self) -> bool {
+        let next = self.ledger.again_next.take().is_some();
+        let lapsed = self.ledger.again_always.take().is_some() || next;
+        self.ledger.approval = None;
+        self.ledger.pending = None;
+        lapsed
+    }
+
     /// The approval of the COMMIT under way, for its ledger row.
     pub(super) fn ledger_approved(&mut self, request_id: &str, reviewer: &str) {
         self.ledger.approval = Some((request_id.to_string(), reviewer.to_string()));
@@ -394,7 +404,7 @@ impl Session {
 /// Runs a ledger query under a savepoint of its own: a failure is rolled back to it, and
 /// the user's transaction goes on unharmed.
 async fn under_savepoint<T>(
-    client: &tokio_postgres::Client,
+    client: &crate::conn::Client,
     query: impl std::future::Future<Output = Result<T, LedgerError>>,
 ) -> Result<T, LedgerError> {
     client

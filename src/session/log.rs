@@ -121,6 +121,13 @@ impl Session {
         }
     }
 
+    /// As [`Session::log_error`], for a failure pgward found (no SQLSTATE).
+    pub(super) fn log_client_error(&mut self, error: String) {
+        if self.facts.sqlstate.is_none() && self.facts.error.is_none() {
+            self.facts.error = Some(error);
+        }
+    }
+
     /// Refuses a write while the log cannot be written. `Some(outcome)` when refused.
     pub(super) fn log_gate(&mut self) -> Option<Outcome> {
         let reason = self.log.unlogged_reason()?.to_string();

@@ -18,6 +18,7 @@ pub mod changes;
 mod commit;
 pub mod confirm;
 mod copy_from;
+pub mod copy_rows;
 pub mod defaults;
 mod dry_run;
 pub mod exec;
@@ -38,6 +39,7 @@ mod standalone;
 mod standalone_digest;
 pub mod state;
 mod summary;
+mod switch;
 mod typed_comment;
 pub mod undo;
 pub mod undo_sql;
@@ -61,6 +63,7 @@ pub use copy_from::{fold_identifier, CopyLoad, CopyOptions, Header};
 pub use io::Io;
 pub use outcome::{CommitFate, Outcome};
 pub use state::{OpenTx, TxState};
+pub use switch::EndedLog;
 
 use probe::Expected;
 #[cfg(test)]
@@ -106,6 +109,9 @@ pub struct Session {
     last_activity: std::time::Instant,
     /// The last error the server sent, with its statement (`\errverbose`).
     last_error: Option<(tokio_postgres::error::DbError, String)>,
+    /// How many values of the last result were shown escaped, not as stored
+    /// ([`exec::Executed::escaped`]).
+    last_escaped: u64,
     /// The ledger's run-once state and the COMMIT's approval (see [`ledger`]).
     ledger: ledger::LedgerState,
     /// The committed change this session replays (`pgward replay`).
@@ -118,6 +124,12 @@ pub struct Session {
     /// The functions this session created, which give a call of them their body's class
     /// ([`named`]). They live in the database, so a reconnect keeps them.
     created: sql::Created,
+    /// What `created` was at BEGIN and at each savepoint ([`named`]).
+    journal: named::CreatedJournal,
+    /// The logs this session ended when `\c` switched environments, oldest first.
+    ended_logs: Vec<switch::EndedLog>,
+    /// How many times `\c` switched environments.
+    switches: u64,
 }
 
 impl Session {
@@ -137,17 +149,8 @@ impl Session {
             server,
         } = reconnect::inspect(&conn, &settings).await?;
         let mut io = io;
-        for line in &accepted {
-            io.say_warn(&format!("WARNING: {}", render::escape::one_line(line)));
-        }
         let config = config_timeouts(&settings);
-        if defaults.standby {
-            io.say_note("the server is a standby (read-only): reads only, writes are refused");
-        }
-        let overrides = conn.overrides.iter().cloned();
-        for line in overrides.chain(defaults.overrides(config)) {
-            io.say_note(&format!("pgward overrides {line}"));
-        }
+        announce(&mut io, &conn, &accepted, &defaults, config);
         Ok(Session {
             timeouts: defaults.effective(config),
             defaults,
@@ -167,11 +170,15 @@ impl Session {
             reconnects: false,
             last_activity: std::time::Instant::now(),
             last_error: None,
+            last_escaped: 0,
             ledger: ledger::LedgerState::default(),
             replaying: None,
             undoing: None,
             prepared: sql::Prepared::default(),
             created: sql::Created::default(),
+            journal: named::CreatedJournal::default(),
+            ended_logs: Vec::new(),
+            switches: 0,
             conn,
             settings,
             io,
@@ -223,6 +230,12 @@ impl Session {
     /// The last error the server sent and the statement it answered (`\errverbose`).
     pub fn last_error(&self) -> Option<&(tokio_postgres::error::DbError, String)> {
         self.last_error.as_ref()
+    }
+
+    /// How many values of the last result held bytes that are not UTF-8 (a SQL_ASCII
+    /// database) and were shown as `\xe9`, not as stored.
+    pub fn last_escaped(&self) -> u64 {
+        self.last_escaped
     }
 
     /// The one writer to the terminal, for the shell around the session (meta-commands,
@@ -334,7 +347,9 @@ impl Session {
     /// a read is refused unsent.
     pub async fn read_rows(&mut self, sql: &str) -> Result<exec::Executed, Outcome> {
         if sql::classify(sql) != Verdict::Read {
-            self.say_error("refused: a describe query must be a read; nothing was sent");
+            self.say_error(
+                "refused: only a read's rows can be taken (a describe query, \\gset); nothing was sent",
+            );
             return Err(Outcome::Refused);
         }
         self.captured = Some(Vec::new());
@@ -374,6 +389,7 @@ impl Session {
         if self.conn.client.is_closed() {
             return self.lost(None);
         }
+        self.settle_created();
         let analysis = self.resolve(sql::analyze(text, &self.settings.env.classify_options()));
         if !analysis.survives_rollback.is_empty() {
             if let Some(outcome) = self.survives_rollback(&analysis.survives_rollback) {
@@ -475,7 +491,7 @@ impl Session {
     }
 
     /// A read outside a transaction: `BEGIN READ ONLY`, made read-only for good by the
-    /// probe (the first query takes the snapshot), the statement, the probe, COMMIT.
+    /// probe (the first query takes the snapshot), the statement, the probe, ROLLBACK.
     async fn read_only(&mut self, text: &str) -> Outcome {
         let role = self.read_role();
         let mut begin = String::from("BEGIN READ ONLY; ");
@@ -485,12 +501,9 @@ impl Session {
         }
         begin.push_str(&self.timeouts());
         begin.push_str(&self.reapplied.sql());
-        if let Err(e) = self.conn.client.batch_execute(&begin).await {
-            let _ = self.conn.client.batch_execute("ROLLBACK").await;
-            return self.failed(e, text).await;
-        }
         let mut expected = self.expected(&role, None, true);
-        match probe::probe(&self.conn.client).await {
+        // One statement in the server log: the BEGIN batch, then the probe.
+        match probe::probe_after(&self.conn.client, &begin).await {
             Ok(seen) => {
                 if let Some(m) = expected.mismatch(&seen) {
                     return self.betrayed(&m).await;
@@ -502,9 +515,10 @@ impl Session {
                 return self.failed(e, text).await;
             }
         }
+        let via = self.via();
         let result = if self.captured.is_some() {
             self.conn
-                .user_statement(exec::run(&self.conn.client, &self.conn.tls, text))
+                .user_statement(exec::run(&self.conn.client, &self.conn.tls, text, via))
                 .await
         } else {
             self.conn
@@ -512,32 +526,38 @@ impl Session {
                     &self.conn.client,
                     &self.conn.tls,
                     text,
+                    via,
                     &mut |columns, rows, part| self.io.result(columns, rows, part),
                 ))
                 .await
         };
         match result {
             Ok(done) => {
-                match probe::probe(&self.conn.client).await {
-                    Ok(seen) => {
-                        if let Some(m) = expected.mismatch(&seen) {
-                            return self.betrayed(&m).await;
-                        }
-                    }
-                    Err(e) => return self.failed(e, text).await,
-                }
                 // A read-only transaction ends with ROLLBACK: nothing it did may take
-                // effect at commit (a NOTIFY from a function, say).
-                if let Err(e) = self.conn.client.batch_execute("ROLLBACK").await {
-                    return self.failed(e, text).await;
-                }
+                // effect at commit (a NOTIFY from a function, say). The probe, the
+                // ROLLBACK and the count of session-level advisory locks left go as one
+                // statement; a failed probe skips the rest, and the error path rolls back.
+                let held = match probe::probe_then_end(&self.conn.client, "ROLLBACK").await {
+                    Ok((seen, held)) => {
+                        if let Some(m) = expected.mismatch(&seen) {
+                            let outcome = self.betrayed(&m).await;
+                            self.release_held_advisory_locks(held).await;
+                            return outcome;
+                        }
+                        held
+                    }
+                    Err(e) => {
+                        let _ = self.conn.client.batch_execute("ROLLBACK").await;
+                        return self.failed(e, text).await;
+                    }
+                };
                 self.show(text, &done);
-                self.release_advisory_locks().await;
+                self.release_held_advisory_locks(held).await;
                 Outcome::Ok
             }
             Err(e) => {
                 let _ = self.conn.client.batch_execute("ROLLBACK").await;
-                let outcome = self.failed(e, text).await;
+                let outcome = self.failed_run(e, text).await;
                 self.release_advisory_locks().await;
                 outcome
             }
@@ -548,7 +568,12 @@ impl Session {
     async fn plain(&mut self, text: &str) -> Outcome {
         match self
             .conn
-            .user_statement(exec::run(&self.conn.client, &self.conn.tls, text))
+            .user_statement(exec::run(
+                &self.conn.client,
+                &self.conn.tls,
+                text,
+                self.via(),
+            ))
             .await
         {
             Ok(done) => {
@@ -574,7 +599,7 @@ impl Session {
                 self.release_advisory_locks().await;
                 Outcome::Ok
             }
-            Err(e) => self.failed(e, text).await,
+            Err(e) => self.failed_run(e, text).await,
         }
     }
 
@@ -700,7 +725,12 @@ impl Session {
     async fn in_transaction(&mut self, text: &str) -> Outcome {
         let result = self
             .conn
-            .user_statement(exec::run(&self.conn.client, &self.conn.tls, text))
+            .user_statement(exec::run(
+                &self.conn.client,
+                &self.conn.tls,
+                text,
+                self.via(),
+            ))
             .await;
         match result {
             Ok(done) => {
@@ -713,7 +743,7 @@ impl Session {
                 self.show(text, &done);
                 self.unexpected_writes().await
             }
-            Err(e) => self.failed(e, text).await,
+            Err(e) => self.failed_run(e, text).await,
         }
     }
 
@@ -758,9 +788,10 @@ impl Session {
         if let Err(e) = self.conn.client.batch_execute(BEGIN).await {
             return self.failed(e, text).await;
         }
+        let via = self.via();
         let result = if self.captured.is_some() {
             self.conn
-                .user_statement(exec::run(&self.conn.client, &self.conn.tls, text))
+                .user_statement(exec::run(&self.conn.client, &self.conn.tls, text, via))
                 .await
         } else {
             self.conn
@@ -768,6 +799,7 @@ impl Session {
                     &self.conn.client,
                     &self.conn.tls,
                     text,
+                    via,
                     &mut |columns, rows, part| self.io.result(columns, rows, part),
                 ))
                 .await
@@ -793,7 +825,7 @@ impl Session {
                 // Leave no savepoint of pgward's on the server's stack, whatever happens
                 // next to the transaction.
                 let _ = self.conn.client.batch_execute(END).await;
-                self.failed(e, text).await
+                self.failed_run(e, text).await
             }
         }
     }
@@ -872,6 +904,7 @@ impl Session {
                 }
                 let outcome = self.in_transaction(text).await;
                 if outcome == Outcome::Ok {
+                    self.created_savepoint(&name, named::SavepointEvent::Set);
                     self.changes.savepoint(&name);
                     if let TxState::Open(tx) = &mut self.state {
                         tx.savepoints.push(name);
@@ -886,6 +919,7 @@ impl Session {
                 }
                 let outcome = self.in_transaction(text).await;
                 if outcome == Outcome::Ok {
+                    self.created_savepoint(&name, named::SavepointEvent::Released);
                     self.changes.release(&name);
                     if let TxState::Open(tx) = &mut self.state {
                         if let Some(i) = tx.savepoints.iter().rposition(|s| *s == name) {
@@ -908,7 +942,12 @@ impl Session {
         // it is no unexpected write of the ROLLBACK TO.
         let outcome = match self
             .conn
-            .user_statement(exec::run(&self.conn.client, &self.conn.tls, text))
+            .user_statement(exec::run(
+                &self.conn.client,
+                &self.conn.tls,
+                text,
+                self.via(),
+            ))
             .await
         {
             Ok(done) => match self.check_open().await {
@@ -921,7 +960,7 @@ impl Session {
                     Outcome::Ok
                 }
             },
-            Err(e) => self.failed(e, text).await,
+            Err(e) => self.failed_run(e, text).await,
         };
         if outcome == Outcome::Ok {
             // The undone work leaves the change set, its counts included: the server
@@ -930,6 +969,7 @@ impl Session {
                 Ok(now) => self.changes.rollback_to(name, now),
                 Err(e) => return self.counters_failed(&e).await,
             }
+            self.created_savepoint(name, named::SavepointEvent::RolledBackTo);
             if let TxState::Open(tx) = &mut self.state {
                 if let Some(i) = tx.savepoints.iter().rposition(|s| s == name) {
                     tx.savepoints.truncate(i + 1);
@@ -947,8 +987,10 @@ impl Session {
         }
         self.state = TxState::Idle;
         self.changes = Changes::default();
-        self.conn.client.batch_execute("ROLLBACK").await?;
-        self.release_advisory_locks().await;
+        // One statement in the server log: the ROLLBACK, then the count of the
+        // session-level advisory locks that outlive it.
+        let held = probe::end_then_count(&self.conn.client, "ROLLBACK").await?;
+        self.release_held_advisory_locks(held).await;
         Ok(())
     }
 
@@ -1054,16 +1096,41 @@ impl Session {
                 if db.code() == &SqlState::CHARACTER_NOT_IN_REPERTOIRE
                     && self.defaults.server_encoding == "SQL_ASCII"
                 {
-                    // The server will not send a SQL_ASCII database's non-UTF-8 bytes to
-                    // a UTF-8 client (pgward's quoting rules need UTF-8), but it sends
-                    // them escaped as bytea's text.
+                    // Rows come as COPY data there (see `copy_rows`), with such bytes
+                    // escaped; what is left is the rest the server sends in UTF-8: column
+                    // names, messages, and the statements COPY cannot run.
                     self.say_hint(
-                        "this SQL_ASCII database holds bytes that are not UTF-8, and pgward reads in UTF-8: read such a column escaped, e.g. encode(name::bytea, 'escape')",
+                        "this SQL_ASCII database holds bytes that are not UTF-8: pgward shows them as \\xe9 in the rows of SELECT, VALUES, TABLE and RETURNING, but a column name, a message or another statement must be UTF-8; alias such a column (AS name), or read the value as encode(col::bytea, 'escape')",
                     );
                 }
             }
             None => self.say_error(&format!("ERROR:  {}", render::error::one_line(&e))),
         }
+        self.after_failure().await
+    }
+
+    /// As [`Session::failed`], for a statement whose rows may have come as COPY data
+    /// ([`exec::Via::Copy`]).
+    async fn failed_run(&mut self, e: exec::Failure, text: &str) -> Outcome {
+        match e {
+            exec::Failure::Db(e) => self.failed(e, text).await,
+            exec::Failure::Copy(m) => {
+                self.flush_notices();
+                self.log_client_error(m.to_string());
+                self.say_error(&format!("ERROR:  {m}"));
+                self.after_failure().await
+            }
+        }
+    }
+
+    /// How rows travel on this connection ([`exec::Via`]).
+    fn via(&self) -> exec::Via {
+        exec::Via::for_encoding(&self.defaults.server_encoding)
+    }
+
+    /// After a failed statement: an open transaction with savepoints waits for ROLLBACK
+    /// TO, any other is rolled back.
+    async fn after_failure(&mut self) -> Outcome {
         match std::mem::replace(&mut self.state, TxState::Idle) {
             TxState::Open(tx) | TxState::Failed(tx) if !tx.savepoints.is_empty() => {
                 self.state = TxState::Failed(tx);
@@ -1081,6 +1148,7 @@ impl Session {
 
     fn show(&mut self, text: &str, done: &exec::Executed) {
         self.log_rows(done.count);
+        self.last_escaped = done.escaped;
         if let Some(kept) = &mut self.captured {
             kept.push(done.clone());
             return;
@@ -1148,7 +1216,7 @@ impl Session {
 
 /// Who the server is, for the change digest: its system identifier when the role may
 /// read it, its address and port, and its version.
-async fn server_identity(client: &tokio_postgres::Client) -> String {
+async fn server_identity(client: &crate::conn::Client) -> String {
     let text = |rows: Result<Vec<tokio_postgres::SimpleQueryMessage>, tokio_postgres::Error>| {
         rows.ok()
             .and_then(|m| {
@@ -1179,6 +1247,27 @@ async fn server_identity(client: &tokio_postgres::Client) -> String {
             .await,
     );
     format!("{sysid} {rest}").trim().to_string()
+}
+
+/// What a new connection's checks found that the author must see, at start and after
+/// `\c`: accepted role-check risks, a standby, and the settings pgward overrides.
+fn announce(
+    io: &mut Io,
+    conn: &Connection,
+    accepted: &[String],
+    defaults: &defaults::ServerDefaults,
+    config: probe::Timeouts,
+) {
+    for line in accepted {
+        io.say_warn(&format!("WARNING: {}", render::escape::one_line(line)));
+    }
+    if defaults.standby {
+        io.say_note("the server is a standby (read-only): reads only, writes are refused");
+    }
+    let overrides = conn.overrides.iter().cloned();
+    for line in overrides.chain(defaults.overrides(config)) {
+        io.say_note(&format!("pgward overrides {line}"));
+    }
 }
 
 /// The timeouts the config asks for, in milliseconds.

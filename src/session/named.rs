@@ -17,12 +17,25 @@
 //!   ([`crate::sql::Created`]), with the class its body got, and forgotten at its DROP:
 //!   a statement that calls it takes that class, so `SELECT f()` of a function whose
 //!   body writes runs on the guarded write path (counts-only preview), not read-only.
+//!   CREATE and DROP are transactional, so this record is too ([`CreatedJournal`]): a
+//!   ROLLBACK (or a failed COMMIT, or a lost connection) brings back what was known at
+//!   BEGIN, a ROLLBACK TO what was known at that savepoint.
 
 use tokio_postgres::error::SqlState;
 
 use crate::sql::{Analysis, Named};
 
 use super::{Outcome, Session, TxState};
+
+/// What the session knew of created functions when the open transaction began and at
+/// each of its savepoints, so that work the server undoes is undone here too.
+#[derive(Debug, Default)]
+pub(super) struct CreatedJournal {
+    /// The record before the transaction's first CREATE or DROP of a function.
+    at_begin: Option<crate::sql::Created>,
+    /// The record at each savepoint the user set, innermost last.
+    savepoints: Vec<(String, crate::sql::Created)>,
+}
 
 impl Session {
     /// Whether `named` may run in the current state; `Some(outcome)` when it may not.
@@ -50,7 +63,50 @@ impl Session {
     /// DEALLOCATE or DROP FUNCTION forgets.
     pub(super) fn named_ran(&mut self, named: Option<&Named>) {
         self.prepared.ran(named);
+        if matches!(named, Some(Named::Function { .. } | Named::DropFunction(_)))
+            && self.state.is_open()
+            && self.journal.at_begin.is_none()
+        {
+            self.journal.at_begin = Some(self.created.clone());
+        }
         self.created.ran(named);
+    }
+
+    /// Before each statement: a transaction that ended without a confirmed COMMIT took
+    /// its CREATE and DROP FUNCTIONs with it, so the record goes back to what it was at
+    /// its BEGIN. (Checked lazily here because a transaction ends on many paths: ROLLBACK,
+    /// a failed COMMIT, a guard rollback, a lost connection.)
+    pub(super) fn settle_created(&mut self) {
+        if self.state.is_open() {
+            return;
+        }
+        self.journal.savepoints.clear();
+        if let Some(before) = self.journal.at_begin.take() {
+            self.created = before;
+        }
+    }
+
+    /// The COMMIT was confirmed: what the transaction created and dropped stays.
+    pub(super) fn created_committed(&mut self) {
+        self.journal = CreatedJournal::default();
+    }
+
+    /// A savepoint was set, released, or rolled back to (`SAVEPOINT`, `RELEASE`,
+    /// `ROLLBACK TO`), and the server accepted it.
+    pub(super) fn created_savepoint(&mut self, name: &str, event: SavepointEvent) {
+        let at = self.journal.savepoints.iter().rposition(|(n, _)| n == name);
+        match (event, at) {
+            (SavepointEvent::Set, _) => {
+                let now = self.created.clone();
+                self.journal.savepoints.push((name.to_string(), now));
+            }
+            (SavepointEvent::Released, Some(i)) => self.journal.savepoints.truncate(i),
+            (SavepointEvent::RolledBackTo, Some(i)) => {
+                self.created = self.journal.savepoints[i].1.clone();
+                self.journal.savepoints.truncate(i + 1);
+            }
+            (_, None) => {}
+        }
     }
 
     /// The text of the statement an EXECUTE runs, for the guard thresholds of the write
@@ -61,4 +117,15 @@ impl Session {
             _ => None,
         }
     }
+}
+
+/// What happened to a savepoint ([`Session::created_savepoint`]).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum SavepointEvent {
+    /// `SAVEPOINT name`.
+    Set,
+    /// `RELEASE name`.
+    Released,
+    /// `ROLLBACK TO name`.
+    RolledBackTo,
 }

@@ -22,8 +22,8 @@
 
 use std::fmt;
 
+use crate::conn::Client;
 use tokio_postgres::types::Type;
-use tokio_postgres::Client;
 
 use crate::config::{EnvSettings, Risk};
 

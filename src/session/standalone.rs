@@ -251,9 +251,14 @@ impl Session {
         }
         let result = self
             .conn
-            .user_statement(exec::run(&self.conn.client, &self.conn.tls, text))
+            .user_statement(exec::run(
+                &self.conn.client,
+                &self.conn.tls,
+                text,
+                self.via(),
+            ))
             .await;
-        if let Err(e) = &result {
+        if let Err(exec::Failure::Db(e)) = &result {
             if e.is_closed() || self.conn.client.is_closed() || commit::fatal(e) {
                 return self.alone_lost(what, e);
             }
@@ -280,12 +285,19 @@ impl Session {
                 Outcome::Ok
             }
             Err(e) => {
+                let (sqlstate, error) = match &e {
+                    exec::Failure::Db(e) => (
+                        e.code().map(|c| c.code().to_string()),
+                        crate::render::error::one_line(e),
+                    ),
+                    exec::Failure::Copy(m) => (None, m.to_string()),
+                };
                 self.log_record(crate::audit::Body::CommitFailed {
                     txid: NO_TXID.to_string(),
-                    sqlstate: e.code().map(|c| c.code().to_string()),
-                    error: crate::render::error::one_line(&e),
+                    sqlstate,
+                    error,
                 });
-                let outcome = self.failed(e, text).await;
+                let outcome = self.failed_run(e, text).await;
                 if leaves_invalid_index(what) {
                     self.say_warn(&format!(
                         "{what} failed: it may have left an INVALID index behind (pg_index.indisvalid); drop it with DROP INDEX CONCURRENTLY"

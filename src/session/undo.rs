@@ -6,9 +6,10 @@
 //! and storage changes (DDL), TRUNCATE, a table without such a key, and any table
 //! whose captured rows do not explain everything the server counted on it: a statement
 //! shown with counts only (a capture limit, an uncapturable form), rows changed by
-//! foreign-key actions not read first, triggers or deferred work (counted, not
-//! captured). Rows an ON DELETE CASCADE removed count as captured when they were read
-//! before the DELETE and match the server's count (`preview::cascade_images`).
+//! foreign-key actions not read around the statement, triggers or deferred work
+//! (counted, not captured). Rows a foreign key removed or changed count as captured
+//! when they were read around the statement and match the server's count
+//! (`preview::cascade_images`).
 
 use crate::audit::record::Undo;
 
@@ -83,6 +84,7 @@ mod tests {
             tree: vec![relid],
             counted: (0, updated, 0),
             exact: true,
+            by_cascade: false,
             keyed,
             rows: NetWriter::new(Some(vec![0])).finish(),
             quoted: format!("\"{table}\""),

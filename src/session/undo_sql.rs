@@ -10,8 +10,8 @@ use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 
+use crate::conn::Client;
 use sha2::{Digest, Sha256};
-use tokio_postgres::Client;
 
 use crate::audit::hex;
 use crate::preview::images::{spill_line, ChangeKind, Datum, Image};
@@ -63,7 +63,9 @@ pub const CHECK: &str = "-- check: ";
 
 /// Writes the undo SQL of `statements`, last statement first, to `out`: for each row
 /// its check line (when this is the last change of that row in the transaction: only
-/// then is its after-image the state the commit left), then its statement.
+/// then is its after-image the state the commit left), then its statement, except for
+/// rows an ON UPDATE CASCADE changed, which the undo of their parents' key cascades
+/// back (a statement of their own would then find nothing).
 async fn generate(
     client: &Client,
     statements: &[NetStatement],
@@ -120,6 +122,10 @@ async fn generate(
                 out.write(CHECK)?;
                 out.write(&check)?;
                 out.write("\n")?;
+            }
+            if s.by_cascade {
+                // Put back by the server when the undo of its parent's key cascades.
+                continue;
             }
             let sql = target
                 .undo(kind, old_image.as_ref(), new_image.as_ref(), new.as_deref())

@@ -3,7 +3,7 @@
 //! relation), probe, report, and the guard thresholds (`max_rows`, no or trivially true
 //! WHERE, TRUNCATE), which need the exact affected count typed to keep the change.
 
-use crate::preview::cascade_images::Cascaded;
+use crate::preview::cascade_images::{Pending, Restore};
 use crate::preview::conflict::{PreRead, Prior};
 use crate::preview::counts;
 use crate::preview::images::{ImageSink, Images, SinkOptions, SpillTo};
@@ -69,7 +69,8 @@ impl Session {
                 };
             }
         }
-        // The rows ON DELETE CASCADE will remove, read before they are gone (for undo).
+        // The rows the statement's foreign keys will remove or change, read before
+        // (and, when changed, after) it, for undo.
         let cascaded = crate::preview::cascade_images::preread(&self.conn.client, &plan)
             .await
             .transpose();
@@ -88,8 +89,13 @@ impl Session {
                 if let Some(fields) = &plan.new_fields {
                     sink.narrow_new(fields.clone());
                 }
-                if let Err(e) = client.batch_execute("SAVEPOINT pgward_capture").await {
-                    return self.failed(e, text).await;
+                // With no pre-read between them, the savepoint rides with the planner
+                // settings: one statement in the server log.
+                let savepoint_later = plan.tid_join && plan.old_values.is_none();
+                if !savepoint_later {
+                    if let Err(e) = client.batch_execute("SAVEPOINT pgward_capture").await {
+                        return self.failed(e, text).await;
+                    }
                 }
                 let sink = match &plan.old_values {
                     Some(Ok(read)) => match read_prior(client, read).await {
@@ -105,7 +111,12 @@ impl Session {
                     None => sink,
                 };
                 let restore = if plan.tid_join {
-                    match steer_to_tid_join(client).await {
+                    let first = if savepoint_later {
+                        "SAVEPOINT pgward_capture; "
+                    } else {
+                        ""
+                    };
+                    match steer_to_tid_join(client, first).await {
                         Ok(restore) => restore,
                         Err(e) => {
                             let _ = client
@@ -129,6 +140,7 @@ impl Session {
                         client,
                         &self.conn.tls,
                         &sql,
+                        self.via(),
                         sink,
                         kind.columns().len(),
                     ))
@@ -142,36 +154,79 @@ impl Session {
                         }
                         (executed, Some(images), None)
                     }
-                    Err(failure) => {
-                        let undo = "ROLLBACK TO SAVEPOINT pgward_capture; RELEASE SAVEPOINT pgward_capture";
-                        let why = match failure {
-                            CaptureError::Db(e) if rewrite::is_fallback_error(&e) => {
-                                render::error::one_line(&e)
-                            }
-                            CaptureError::Db(e) => {
-                                // The user's statement itself failed: report it as such.
-                                let _ = client.batch_execute(undo).await;
-                                return self.failed(e, text).await;
-                            }
-                            CaptureError::Image(e) => e.to_string(),
-                        };
-                        if let Err(e) = client.batch_execute(undo).await {
+                    Err(failure) => match self.capture_failed(failure, text).await {
+                        Ok((executed, why)) => (executed, None, Some(why)),
+                        Err(outcome) => return outcome,
+                    },
+                }
+            }
+            Capture::Parts(capture) => {
+                let sinks = plan
+                    .parts
+                    .iter()
+                    .map(|part| {
+                        let mut sink = ImageSink::new(
+                            part.kind,
+                            part.key.clone(),
+                            part.columns.clone(),
+                            SinkOptions {
+                                shown: self.settings.env.preview_rows,
+                                spill: SpillTo::TempFile,
+                            },
+                        );
+                        sink.open_spill().map(|()| sink)
+                    })
+                    .collect::<Result<Vec<ImageSink>, _>>();
+                match sinks {
+                    Err(e) => match self
+                        .conn
+                        .user_statement(exec::run(client, &self.conn.tls, text, self.via()))
+                        .await
+                    {
+                        Ok(executed) => (
+                            executed,
+                            None,
+                            Some(format!("rows could not be captured ({e}): counts only")),
+                        ),
+                        Err(e) => return self.failed_run(e, text).await,
+                    },
+                    Ok(sinks) => {
+                        if let Err(e) = client.batch_execute("SAVEPOINT pgward_capture").await {
                             return self.failed(e, text).await;
                         }
-                        // The attempt may have changed rows before it failed, and the
-                        // server still counts them: measured now, they leave the counts.
-                        match counts::since(client, &self.changes.baseline).await {
-                            Ok(now) => self.changes.undone_since_last_write(&now),
-                            Err(e) => return self.counters_failed(&e).await,
-                        }
-                        let client = &self.conn.client;
-                        match self.conn.user_statement(exec::run(client, &self.conn.tls, text)).await {
-                            Ok(executed) => (
-                                executed,
-                                None,
-                                Some(format!("rows could not be captured ({why}), so the statement ran as typed: counts only")),
-                            ),
-                            Err(e) => return self.failed(e, text).await,
+                        let sql = super::typed_comment::with_typed_comment(
+                            self.settings.ticket.as_deref(),
+                            text,
+                            &capture.sql,
+                        );
+                        let captured = self
+                            .conn
+                            .user_statement(exec::run_parts(
+                                client,
+                                &self.conn.tls,
+                                &sql,
+                                self.via(),
+                                sinks,
+                                capture.main_query,
+                            ))
+                            .await;
+                        match captured {
+                            Ok((executed, images)) => {
+                                if let Err(e) = client
+                                    .batch_execute("RELEASE SAVEPOINT pgward_capture")
+                                    .await
+                                {
+                                    return self.failed(e, text).await;
+                                }
+                                for (part, images) in plan.parts.iter_mut().zip(images) {
+                                    part.images = Some(images);
+                                }
+                                (executed, None, None)
+                            }
+                            Err(failure) => match self.capture_failed(failure, text).await {
+                                Ok((executed, why)) => (executed, None, Some(why)),
+                                Err(outcome) => return outcome,
+                            },
                         }
                     }
                 }
@@ -183,11 +238,11 @@ impl Session {
                 };
                 let executed = match self
                     .conn
-                    .user_statement(exec::run(client, &self.conn.tls, text))
+                    .user_statement(exec::run(client, &self.conn.tls, text, self.via()))
                     .await
                 {
                     Ok(executed) => executed,
-                    Err(e) => return self.failed(e, text).await,
+                    Err(e) => return self.failed_run(e, text).await,
                 };
                 let sink = ImageSink::new(
                     CaptureKind::Merge,
@@ -221,11 +276,11 @@ impl Session {
             }
             Capture::CountsOnly { reason } => match self
                 .conn
-                .user_statement(exec::run(client, &self.conn.tls, text))
+                .user_statement(exec::run(client, &self.conn.tls, text, self.via()))
                 .await
             {
                 Ok(executed) => (executed, None, Some(reason.clone())),
-                Err(e) => return self.failed(e, text).await,
+                Err(e) => return self.failed_run(e, text).await,
             },
         };
         if let Some(outcome) = self.check_open().await {
@@ -263,7 +318,8 @@ impl Session {
         let mut preview = report.render_with(self.all_columns, &null).trim_end();
         preview.push("\n");
         self.io.out(&preview);
-        self.log_preview(&report, report.images.as_ref().map(|i| &i.digest));
+        let image_digest = report.image_digest();
+        self.log_preview(&report, image_digest.as_ref());
         if let Some(outcome) = self.threshold(&report).await {
             return outcome;
         }
@@ -281,8 +337,9 @@ impl Session {
                 .push(format!("statement {number}: {line}"));
         }
         let images = report.images.take();
-        self.changes.images.add(images.as_ref().map(|i| &i.digest));
+        self.changes.images.add(image_digest.as_ref());
         self.changes.writes += 1;
+        self.parts_net(&mut report);
         if let Some(images) = images {
             if let Some(target) = &report.plan.target {
                 let counted = report
@@ -292,13 +349,25 @@ impl Session {
                     .fold((0, 0, 0), |(i, u, d), c| {
                         (i + c.inserted, u + c.updated, d + c.deleted)
                     });
-                self.cascaded_net(&report, cascaded);
+                let own = (
+                    images.inserted as i64,
+                    images.updated as i64,
+                    images.deleted as i64,
+                );
+                // Rows the statement's foreign keys changed in its own table (a
+                // self-reference) are counted there too: then its rows and theirs
+                // together must be what the server counted.
+                let (counted, exact) = match self.cascaded_net(&report, cascaded, own).await {
+                    Some(exact) => (own, exact),
+                    None => (counted, report.capture_exact),
+                };
                 self.changes.net.push(NetStatement {
                     relid: target.relid,
                     table: target.display(),
                     tree: report.tree.clone(),
                     counted,
-                    exact: report.capture_exact,
+                    exact,
+                    by_cascade: false,
                     keyed: report.plan.key != RowKey::Ctid,
                     rows: images.net,
                     quoted: target.quoted(),
@@ -330,6 +399,10 @@ impl Session {
             (WhereShape::TriviallyTrue, WriteKind::Update | WriteKind::Delete) if affected > 0 => {
                 Some("its WHERE clause is always true".to_string())
             }
+            _ if affected > 0 && report.plan.unbounded_part.is_some() => Some(format!(
+                "it has no WHERE clause ({})",
+                report.plan.unbounded_part.as_deref().unwrap_or_default()
+            )),
             _ if report.hidden_schema_change() => Some(
                 "it changed the schema or storage of tables (TRUNCATE, DROP, a rewrite) where pgward cannot show rows"
                     .to_string(),
@@ -416,7 +489,7 @@ impl Session {
 /// savepoint of its own: a read that fails leaves the MERGE with counts only and says
 /// why. Only a failure to manage the savepoint is an error.
 async fn read_found(
-    client: &tokio_postgres::Client,
+    client: &crate::conn::Client,
     sql: &str,
 ) -> Result<Result<Vec<Found>, String>, tokio_postgres::Error> {
     client.batch_execute("SAVEPOINT pgward_read").await?;
@@ -463,7 +536,7 @@ impl Around<'_> {
     /// tree; otherwise says why (counts only).
     async fn capture(
         &self,
-        client: &tokio_postgres::Client,
+        client: &crate::conn::Client,
         before: Vec<Found>,
         mut sink: ImageSink,
     ) -> Result<Result<Images, String>, tokio_postgres::Error> {
@@ -515,7 +588,7 @@ impl Around<'_> {
 /// privilege, a cast) leaves the old values uncaptured, says why, and changes nothing
 /// the statement does. Only a failure to manage the savepoint is an error.
 async fn read_prior(
-    client: &tokio_postgres::Client,
+    client: &crate::conn::Client,
     read: &PreRead,
 ) -> Result<Result<Prior, String>, tokio_postgres::Error> {
     client.batch_execute("SAVEPOINT pgward_prior").await?;
@@ -547,83 +620,203 @@ async fn read_prior(
     }
 }
 
-/// Turns hash and merge joins off for the capture (inside its savepoint, so a rollback
-/// to it undoes this too) and returns the statements that restore the settings. Two
-/// statements in the server log: one reads both settings, one sets both.
+/// Runs `first` (the capture's savepoint, or nothing), then turns hash and merge joins
+/// off for the capture (inside its savepoint, so a rollback to it undoes this too) and
+/// returns the statements that restore the settings. One statement in the server log:
+/// it reads both settings, then sets both (a simple query runs its parts in order, and
+/// an error stops it there).
 async fn steer_to_tid_join(
-    client: &tokio_postgres::Client,
+    client: &crate::conn::Client,
+    first: &str,
 ) -> Result<String, tokio_postgres::Error> {
     const SETTINGS: [&str; 2] = ["enable_hashjoin", "enable_mergejoin"];
+    let off: String = SETTINGS
+        .iter()
+        .map(|setting| format!("; SET LOCAL {setting} = off"))
+        .collect();
     let rows = client
-        .simple_query(
-            "SELECT pg_catalog.current_setting('enable_hashjoin'), pg_catalog.current_setting('enable_mergejoin')",
-        )
+        .simple_query(&format!(
+            "{first}SELECT pg_catalog.current_setting('enable_hashjoin'), pg_catalog.current_setting('enable_mergejoin'){off}"
+        ))
         .await?;
     let row = rows.iter().find_map(|m| match m {
         tokio_postgres::SimpleQueryMessage::Row(r) => Some(r),
         _ => None,
     });
     let mut restore = String::new();
-    let mut off = String::new();
     for (i, setting) in SETTINGS.iter().enumerate() {
         let previous = row
             .and_then(|r| r.get(i))
             .filter(|v| *v == "on" || *v == "off")
             .unwrap_or("on");
         restore.push_str(&format!("SET LOCAL {setting} = {previous}; "));
-        off.push_str(&format!("SET LOCAL {setting} = off; "));
     }
-    client.batch_execute(&off).await?;
     Ok(restore)
 }
 
 impl Session {
-    /// The rows a DELETE removed through ON DELETE CASCADE, read before it ran, join the
-    /// change set ahead of the DELETE's own (so undo inserts parents before children),
-    /// each marked exact only when the server counted for that table exactly the rows
-    /// read: anything else makes undo unavailable, and the session says why now.
-    fn cascaded_net(
+    /// A capturing statement failed. Where the rewrite did not fit the relation (see
+    /// [`rewrite::is_fallback_error`]) or its rows could not be taken in, the capture's
+    /// savepoint is rolled back and the statement runs as typed: its result and why
+    /// the preview has counts only. The statement's own error is reported as such
+    /// (`Err`, the outcome).
+    async fn capture_failed(
+        &mut self,
+        failure: CaptureError,
+        text: &str,
+    ) -> Result<(exec::Executed, String), Outcome> {
+        let client = &self.conn.client;
+        let undo = "ROLLBACK TO SAVEPOINT pgward_capture; RELEASE SAVEPOINT pgward_capture";
+        let why = match failure {
+            CaptureError::Db(e) if rewrite::is_fallback_error(&e) => render::error::one_line(&e),
+            CaptureError::Db(e) => {
+                // The user's statement itself failed: report it as such.
+                let _ = client.batch_execute(undo).await;
+                return Err(self.failed(e, text).await);
+            }
+            CaptureError::Image(e) => e.to_string(),
+            CaptureError::Copy(e) => e.to_string(),
+        };
+        if let Err(e) = client.batch_execute(undo).await {
+            return Err(self.failed(e, text).await);
+        }
+        // The attempt may have changed rows before it failed, and the server still
+        // counts them: measured now, they leave the counts.
+        match counts::since(client, &self.changes.baseline).await {
+            Ok(now) => self.changes.undone_since_last_write(&now),
+            Err(e) => return Err(self.counters_failed(&e).await),
+        }
+        let client = &self.conn.client;
+        match self
+            .conn
+            .user_statement(exec::run(client, &self.conn.tls, text, self.via()))
+            .await
+        {
+            Ok(executed) => Ok((
+                executed,
+                format!(
+                    "rows could not be captured ({why}), so the statement ran as typed: counts only"
+                ),
+            )),
+            Err(e) => Err(self.failed_run(e, text).await),
+        }
+    }
+
+    /// Each captured part of a statement with data-modifying WITH joins the change set
+    /// as a statement on its table would: its rows for the net change and undo, marked
+    /// exact only where they explain the server's counts on its tree.
+    fn parts_net(&mut self, report: &mut statement::Report) {
+        for part in &mut report.parts {
+            let Some(images) = part.images.take() else {
+                continue;
+            };
+            self.changes.net.push(NetStatement {
+                relid: part.target.relid,
+                table: part.target.display(),
+                tree: part.tree.clone(),
+                counted: part.counted(&report.delta),
+                exact: part.exact,
+                by_cascade: false,
+                keyed: part.key != RowKey::Ctid,
+                rows: images.net,
+                quoted: part.target.quoted(),
+                columns: part.columns.clone(),
+                key: part.key.columns().to_vec(),
+                spill: images.spill,
+            });
+        }
+    }
+
+    /// The rows the statement removed or changed through its foreign keys, read before
+    /// it (and, when changed, after it), join the change set ahead of the statement's
+    /// own (so undo inserts parents before children and puts a parent's key back
+    /// before its children's references). Each table's rows are marked exact only when
+    /// the server counted for that table exactly the rows read (together with the
+    /// statement's own rows `own`, when the table is its target): anything else makes
+    /// undo unavailable, and the session says why now. `Some(exact)` when cascaded rows
+    /// lie in the target's own table, for the target's rows too.
+    async fn cascaded_net(
         &mut self,
         report: &statement::Report,
-        cascaded: Option<Result<Vec<Cascaded>, String>>,
-    ) {
-        let cascaded = match cascaded {
-            None => return,
-            Some(Err(why)) => {
-                self.say_note(&format!("undo: {why}; this change will have no undo"));
-                return;
-            }
-            Some(Ok(cascaded)) => cascaded,
+        cascaded: Option<Result<Pending, String>>,
+        own: (i64, i64, i64),
+    ) -> Option<bool> {
+        let read = match cascaded {
+            None => return None,
+            Some(Ok(pending)) => pending.finish(&self.conn.client).await,
+            Some(Err(why)) => Err(why),
         };
-        for c in cascaded {
-            let relid = c.relation.relid;
+        let cascaded = match read {
+            Ok(cascaded) => cascaded,
+            Err(why) => {
+                self.say_note(&format!("undo: {why}; this change will have no undo"));
+                return None;
+            }
+        };
+        let add = |a: (i64, i64, i64), b: (i64, i64, i64)| (a.0 + b.0, a.1 + b.1, a.2 + b.2);
+        let mut relids: Vec<u32> = cascaded.iter().map(|c| c.relation.relid).collect();
+        relids.sort_unstable();
+        relids.dedup();
+        let mut exact_of: Vec<(u32, bool)> = Vec::new();
+        let mut target_exact = None;
+        for relid in relids {
+            let entries: Vec<_> = cascaded
+                .iter()
+                .filter(|c| c.relation.relid == relid)
+                .collect();
+            let in_target = report.tree.contains(&relid);
+            let tree = if in_target {
+                &report.tree
+            } else {
+                &entries[0].tree
+            };
             let counted = report
                 .delta
                 .iter()
-                .filter(|d| d.relid == relid)
-                .fold((0, 0, 0), |(i, u, d), c| {
-                    (i + c.inserted, u + c.updated, d + c.deleted)
+                .filter(|d| tree.contains(&d.relid))
+                .fold((0, 0, 0), |acc, c| {
+                    add(acc, (c.inserted, c.updated, c.deleted))
                 });
-            let read = c.images.deleted as i64;
-            let exact = counted == (0, 0, read);
-            if !exact {
+            let mut read = entries.iter().fold((0, 0, 0), |acc, c| {
+                add(
+                    acc,
+                    (
+                        c.images.inserted as i64,
+                        c.images.updated as i64,
+                        c.images.deleted as i64,
+                    ),
+                )
+            });
+            let table = entries[0].relation.display();
+            let mut whose = String::new();
+            if in_target {
+                read = add(read, own);
+                whose = " (with the statement's own rows)".to_string();
+                target_exact = Some(read == counted);
+            }
+            if read != counted {
                 self.say_warn(&format!(
-                    "undo: {} rows of {} were read before the DELETE for its cascade, but the \
-                     server counted {} deleted, {} updated, {} inserted there: this change \
-                     will have no undo",
-                    read,
-                    c.relation.display(),
-                    counted.2,
-                    counted.1,
-                    counted.0
+                    "undo: {} deleted and {} updated rows of {table} were read around the \
+                     statement for its foreign keys{whose}, but the server counted {} \
+                     deleted, {} updated, {} inserted there: this change will have no undo",
+                    read.2, read.1, counted.2, counted.1, counted.0
                 ));
             }
+            exact_of.push((relid, read == counted));
+        }
+        for c in cascaded {
+            let relid = c.relation.relid;
             self.changes.net.push(NetStatement {
                 relid,
                 table: c.relation.display(),
-                tree: vec![relid],
-                counted,
-                exact,
+                tree: c.tree,
+                counted: (
+                    c.images.inserted as i64,
+                    c.images.updated as i64,
+                    c.images.deleted as i64,
+                ),
+                exact: exact_of.iter().any(|(r, e)| *r == relid && *e),
+                by_cascade: c.restore == Restore::ByCascade,
                 keyed: c.key != RowKey::Ctid,
                 rows: c.images.net,
                 quoted: c.relation.quoted(),
@@ -632,5 +825,6 @@ impl Session {
                 spill: c.images.spill,
             });
         }
+        target_exact
     }
 }

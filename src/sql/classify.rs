@@ -154,8 +154,18 @@ fn analyze_node(node: &NodeEnum, sql: &str, options: &Options, depth: usize) -> 
     match node {
         NodeEnum::CreateFunctionStmt(f) => super::created::definition(f, analysis, facts),
         NodeEnum::DropStmt(d) => super::created::dropped(d, analysis),
+        // A refused DECLARE keeps its name, and a FETCH or MOVE names its cursor, for
+        // whoever follows cursors (`pgward check`: `super::cursors`).
+        NodeEnum::DeclareCursorStmt(d) => named(analysis, Named::Cursor(d.portalname.clone())),
+        NodeEnum::FetchStmt(f) => named(analysis, Named::Fetch(f.portalname.clone())),
         _ => analysis,
     }
+}
+
+/// `analysis` with `named`, unless it names something already.
+fn named(mut analysis: Analysis, named: Named) -> Analysis {
+    analysis.named.get_or_insert(named);
+    analysis
 }
 
 /// [`analyze_node`] but for what a CREATE FUNCTION's body does, which stays in `facts`.

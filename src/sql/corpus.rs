@@ -1005,8 +1005,8 @@ fn cursors_over_reads_are_reads() {
     assert_eq!(a.reads, vec!["s.t".to_string()]);
     assert_eq!(
         analyze("FETCH 1 FROM c", &Options::default()).named,
-        None,
-        "only a DECLARE keeps its savepoint"
+        Some(super::Named::Fetch("c".into())),
+        "a FETCH names its cursor, and only a DECLARE keeps its savepoint"
     );
     // Its query runs at each FETCH, which pgward runs read-only: a cursor that writes or
     // locks rows, outlives the transaction or returns binary rows is refused.

@@ -85,10 +85,12 @@ impl Created {
         if risk > own {
             if let Some(Named::Cursor(name)) = &analysis.named {
                 // Its query runs at each FETCH, read-only (as `classify::cursor` refuses).
-                return Analysis::bare(Verdict::Refused(Refusal::new(
+                let mut refused = Analysis::bare(Verdict::Refused(Refusal::new(
                     crate::policy::Rule::Cursor,
                     format!("DECLARE {name} over a query that calls a function created earlier whose body writes"),
                 )));
+                refused.named = analysis.named.clone();
+                return refused;
             }
             analysis.verdict = risk.verdict();
         }

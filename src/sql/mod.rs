@@ -14,12 +14,15 @@
 //! - [`functions`]: functions known by name (refused, surviving ROLLBACK, writing).
 //! - [`prepared`]: the prepared statements seen so far, which give an EXECUTE its class.
 //! - [`created`]: the functions created so far, whose body's class a call of them takes.
+//! - [`cursors`]: the cursors a file declared, whose DECLARE's refusal a FETCH takes.
 //! - [`settings`]: which run-time settings a user may change.
+//! - [`unbounded`]: the UPDATEs and DELETEs inside WITH that have no WHERE.
 //! - [`locks`]: the table lock each schema change takes.
 
 pub mod batch;
 pub mod classify;
 pub mod created;
+pub mod cursors;
 pub mod fast;
 pub mod functions;
 pub mod locks;
@@ -28,11 +31,13 @@ pub mod prepared;
 pub mod settings;
 pub mod split;
 mod tree;
+pub mod unbounded;
 pub mod verdict;
 
 pub use batch::analyze_all;
 pub use classify::{analyze, analyze_tree, classify, fingerprint};
 pub use created::Created;
+pub use cursors::Cursors;
 pub use prepared::Prepared;
 pub use settings::{setting_change, SettingChange};
 pub use split::{is_complete, split, Piece, Split};

@@ -123,10 +123,14 @@ pub struct Analysis {
 /// and prepared statements. What they mean depends on what ran before them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Named {
-    /// `DECLARE name CURSOR FOR query` over a read, without `WITH HOLD`: the cursor lives
-    /// until its transaction ends, so it needs an open one, and the read-only savepoint
-    /// it is declared in is released, not rolled back. FETCH, MOVE and CLOSE are reads.
+    /// `DECLARE name CURSOR FOR query`. Over a read (the verdict is `Read`), without
+    /// `WITH HOLD`: the cursor lives until its transaction ends, so it needs an open one,
+    /// and the read-only savepoint it is declared in is released, not rolled back.
+    /// FETCH, MOVE and CLOSE are reads. A refused DECLARE keeps its name too, so that
+    /// `pgward check` can refuse a later FETCH of it ([`super::cursors::Cursors`]).
     Cursor(String),
+    /// `FETCH` or `MOVE` from the cursor `name`: it runs the cursor's query.
+    Fetch(String),
     /// `PREPARE name AS statement`: its verdict is its statement's (nothing runs yet).
     /// `statement` is the prepared statement's text and `analysis` its own analysis, which
     /// an EXECUTE of it gets ([`super::prepared::Prepared`]).

@@ -182,3 +182,123 @@ call p();
     assert_eq!(class(8), "write", "{json}");
     assert_eq!(statements[8]["rule"], serde_json::Value::Null, "{json}");
 }
+
+/// A FETCH or MOVE runs its cursor's query: after a DECLARE pgward refuses, it is
+/// refused for the same reason (the READ ONLY oracle's one miss on PostgreSQL's
+/// regression SQL, `FETCH ctt` in transactions.sql); a cursor never declared in the file
+/// stays a read, and an accepted DECLARE of the name replaces the refusal.
+#[test]
+fn a_fetch_of_a_cursor_whose_declare_is_refused_is_refused() {
+    let file = "\
+create function w() returns int language plpgsql as $$ begin insert into t values (1); return 1; end $$;
+begin;
+declare ctt cursor for select w();
+fetch ctt;
+move 2 in ctt;
+fetch 1 from other;
+declare hold cursor with hold for select 1;
+fetch all from hold;
+close ctt;
+declare ctt cursor for select 1;
+fetch ctt;
+commit;
+";
+    let (out, _) = run_check(&["--format", "json"], &[("cur.sql", file)]);
+    assert_eq!(out.code, 2, "{out:?}");
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+    let statements = &json["files"][0]["statements"];
+    let rule = |i: usize| statements[i]["rule"].clone();
+    let class = |i: usize| {
+        statements[i]["class"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(rule(2), "Cursor", "{json}");
+    assert_eq!(rule(3), "Cursor", "{json}");
+    assert_eq!(rule(4), "Cursor", "{json}");
+    assert_eq!(class(5), "read", "never declared here: {json}");
+    assert_eq!(rule(6), "Cursor", "{json}");
+    assert_eq!(rule(7), "Cursor", "{json}");
+    assert_eq!(
+        class(10),
+        "read",
+        "an accepted DECLARE replaces the refusal: {json}"
+    );
+    assert_eq!(rule(10), serde_json::Value::Null, "{json}");
+}
+
+/// A meta-command ends the statement's SQL where `pgward -f` (and psql) end it, also in
+/// the middle of a statement: `\g` sends what was typed so far, `\r` discards it,
+/// `\gexec` is refused (it would run result values as statements), and a backslash in a
+/// string is no meta-command.
+#[test]
+fn meta_commands_end_statements_where_the_script_runner_does() {
+    let file = "\
+select 1
+\\g
+update t set a = 1
+  where b = 2 \\g
+delete from t
+\\r
+select format('delete from %I', relname) from pg_class
+\\gexec
+select E'a\\\\b', 'c\\d';
+select 2; \\echo done
+insert into t
+\\echo inside
+values (1);
+";
+    let (out, _) = run_check(&["--format", "json"], &[("meta.sql", file)]);
+    assert_eq!(out.code, 2, "{out:?}");
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+    let statements = json["files"][0]["statements"]
+        .as_array()
+        .expect("statements")
+        .clone();
+    let text = |i: usize| {
+        let (s, e) = (
+            statements[i]["start"].as_u64().unwrap_or(0) as usize,
+            statements[i]["end"].as_u64().unwrap_or(0) as usize,
+        );
+        file[s..e].trim().to_string()
+    };
+    let class = |i: usize| {
+        statements[i]["class"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(text(0), "select 1", "{json}");
+    assert_eq!(class(0), "read", "{json}");
+    assert_eq!(text(1), "update t set a = 1\n  where b = 2", "{json}");
+    assert_eq!(class(1), "write", "{json}");
+    // The discarded DELETE is no statement; the \gexec query is refused.
+    assert!(file[..statements[2]["start"].as_u64().unwrap_or(0) as usize].contains("\\r"));
+    assert!(text(2).starts_with("select format("), "{json}");
+    assert_eq!(statements[2]["decision"], "refuse", "{json}");
+    assert_eq!(statements[2]["rule"], "MetaCommand", "{json}");
+    assert!(
+        statements[2]["reasons"][0]
+            .as_str()
+            .unwrap_or_default()
+            .contains("\\gexec"),
+        "{json}"
+    );
+    assert_eq!(
+        text(3),
+        "select E'a\\\\b', 'c\\d'",
+        "a backslash in a string: {json}"
+    );
+    assert_eq!(class(3), "read", "{json}");
+    assert_eq!(text(4), "select 2", "{json}");
+    // A meta-command inside a statement is not followed: refused, never misread.
+    assert_eq!(statements[5]["rule"], "MetaCommand", "{json}");
+    assert!(text(5).starts_with("insert into t"), "{json}");
+    assert!(
+        statements
+            .iter()
+            .all(|s| s["class"] != "write" || s["decision"] != "allow"),
+        "{json}"
+    );
+}

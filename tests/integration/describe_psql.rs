@@ -231,3 +231,72 @@ fn describe_honours_expanded_and_the_output_format_as_psql_does(db: &TestDb) {
         }
     }
 }
+
+/// psql names a relation's tablespace when it is not the database's default:
+/// `Tablespace: "name"` under a table, a materialized view, an index or a partitioned
+/// table, and `, tablespace "name"` after an index in a table's list. The tablespace
+/// is created as the superuser in a directory of the throwaway cluster's own.
+#[test]
+fn describe_names_a_tablespace_as_psql_does() {
+    use std::os::unix::fs::MetadataExt;
+    let c = cluster();
+    // No base backup of the shared cluster (the standby test) while it has a tablespace;
+    // the tablespace and what uses it are dropped again, also when an assertion fails.
+    let _held = crate::util::tablespace_lock();
+    struct DropTablespace(&'static pgward::scratch::Cluster, String);
+    impl Drop for DropTablespace {
+        fn drop(&mut self) {
+            let _ = admin_exec(
+                self.0,
+                "postgres",
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.1),
+            );
+            let _ = admin_exec(self.0, "postgres", "DROP TABLESPACE IF EXISTS ts_describe");
+        }
+    }
+    let parent = c.data_dir().parent().expect("the cluster's directory");
+    let dir = parent.join("ts_describe");
+    std::fs::create_dir_all(&dir).expect("tablespace directory");
+    let owner = std::fs::metadata(parent).expect("owner of the cluster's directory");
+    std::os::unix::fs::chown(&dir, Some(owner.uid()), Some(owner.gid()))
+        .expect("the server's user owns the tablespace directory");
+    let db = TestDb::new("describe_tablespace");
+    let _cleanup = DropTablespace(c, db.name.clone());
+    // CREATE TABLESPACE cannot run in a transaction block: a statement of its own.
+    let _ = admin_exec(c, "postgres", "DROP TABLESPACE IF EXISTS ts_describe");
+    admin_exec(
+        c,
+        "postgres",
+        &format!("CREATE TABLESPACE ts_describe LOCATION '{}'", dir.display()),
+    )
+    .expect("create the tablespace");
+    db.exec(
+        "CREATE TABLE spaced (id int PRIMARY KEY USING INDEX TABLESPACE ts_describe, v int) \
+           TABLESPACE ts_describe; \
+         CREATE INDEX spaced_v ON spaced (v) WITH (fillfactor = 70); \
+         CREATE INDEX items_qty ON items (qty) TABLESPACE ts_describe; \
+         CREATE MATERIALIZED VIEW spaced_mv TABLESPACE ts_describe AS SELECT id FROM spaced; \
+         CREATE TABLE spaced_p (a int) PARTITION BY RANGE (a) TABLESPACE ts_describe; \
+         CREATE TABLE spaced_p1 PARTITION OF spaced_p FOR VALUES FROM (0) TO (10); \
+         CREATE INDEX spaced_p_a ON spaced_p (a) TABLESPACE ts_describe;",
+    );
+    db.exec(&format!("GRANT CONNECT ON DATABASE {} TO {LOGIN}", db.name));
+    for name in [
+        "spaced",
+        "spaced_pkey",
+        "spaced_v",
+        "items",
+        "items_qty",
+        "spaced_mv",
+        "spaced_p",
+        "spaced_p1",
+        "spaced_p_a",
+    ] {
+        same_as_psql(&db, &[&format!("\\d {name}"), &format!("\\d+ {name}")]);
+    }
+    let out = pgward(&db, &["\\d spaced"]);
+    assert!(
+        out.stdout.contains("Tablespace: \"ts_describe\""),
+        "the footer is there to compare: {out:?}"
+    );
+}

@@ -1,11 +1,19 @@
 //! A SQL_ASCII database holding Latin-1 bytes. PostgreSQL refuses to send bytes that are
-//! not UTF-8 to a UTF-8 client (22021), and pgward's quoting rules need UTF-8, so such a
-//! read fails on the server: pgward says why and how to read the column escaped, the
-//! session goes on, and the escaped read works.
+//! not UTF-8 to a UTF-8 client (22021), so pgward reads the rows of such a database as
+//! COPY's text with the stored bytes, and shows each byte that is not UTF-8 as `\xe9`:
+//! reads succeed (psql's own output, with the byte escaped), `\d` lists a Latin-1 table
+//! name escaped, and an UPDATE of a Latin-1 row runs with counts only (its preview would
+//! not show the stored bytes) and commits the exact bytes. What is still sent in UTF-8
+//! (a column name) fails with the server's 22021 and a hint. `\copy … TO` a file refuses
+//! values it has only escaped. `PGCLIENTENCODING` other than UTF-8 is a loud error.
 
-use crate::util::{admin_exec, cluster, TestDb, TestShell, READER, WRITER};
+use std::process::Command;
 
-/// Database `t_<name>` in SQL_ASCII with `names(id, name)` holding `café` in Latin-1.
+use crate::term::Term;
+use crate::util::{self, admin_exec, cluster, TestDb, TestShell, READER, WRITER};
+
+/// Database `t_<name>` in SQL_ASCII with `names(id, name)` holding `café` in Latin-1 (the
+/// byte 0xe9), a table whose name is Latin-1 (`cafés`), and `wide`, whose column name is.
 fn sql_ascii_db(name: &str) -> TestDb {
     let c = cluster();
     let db = format!("t_{name}");
@@ -23,40 +31,188 @@ fn sql_ascii_db(name: &str) -> TestDb {
         ),
     )
     .expect("create");
+    // E'\xe9' is the byte itself: a SQL_ASCII database stores any byte as it is.
     admin_exec(
         c,
         &db,
         &format!(
             "CREATE TABLE names (id int PRIMARY KEY, name text); \
              INSERT INTO names VALUES (1, E'caf\\xe9'), (2, 'plain'); \
-             GRANT SELECT, UPDATE ON names TO {WRITER}; GRANT SELECT ON names TO {READER};"
+             GRANT SELECT, UPDATE ON names TO {WRITER}; GRANT SELECT ON names TO {READER}; \
+             DO $$ BEGIN \
+               EXECUTE format('CREATE TABLE %I (id int)', E'caf\\xe9s'); \
+               EXECUTE format('CREATE TABLE wide (id int, %I text)', E'\\xe9t\\xe9'); \
+             END $$; \
+             INSERT INTO wide VALUES (1, 'x'); GRANT SELECT ON wide TO {READER};"
         ),
     )
     .expect("fixture");
     TestDb { name: db }
 }
 
+/// The stored bytes of `names.name` for `id`, in hex, read as superuser.
+fn stored(db: &TestDb, id: i32) -> Option<String> {
+    db.value(&format!(
+        "SELECT encode(name::bytea, 'hex') FROM names WHERE id = {id}"
+    ))
+}
+
 #[test]
-fn latin1_bytes_in_sql_ascii_are_explained_and_readable_escaped() {
+fn latin1_bytes_in_sql_ascii_are_read_escaped_as_psql_reads_them() {
     let db = sql_ascii_db("enc_ascii");
     let out = TestShell::new(&db)
         .args(["-c", "select id, name from names order by id"])
         .run();
-    assert_eq!(out.code, 1, "{out:?}");
-    assert!(out.stderr.contains("22021"), "{out:?}");
-    assert!(
-        out.stderr.contains("encode(name::bytea, 'escape')"),
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        out.stdout, " id |  name   \n----+---------\n  1 | caf\\xe9\n  2 | plain\n(2 rows)\n\n",
         "{out:?}"
     );
 
-    // Every row reads escaped, as the hint says: ASCII as it is, Latin-1 as octal escapes.
+    // psql (not on a terminal, so in the database's own encoding) writes the raw byte;
+    // pgward writes the same, with that byte escaped.
+    let query = "select id, name, null as n, E'a\\tb' as t from names order by id";
+    let home = tempfile::tempdir().expect("home");
+    let mut psql = Command::new("psql");
+    psql.args(["-X", "-A", "-d", &cluster().conninfo(&db.name), "-c", query]);
+    util::isolate(&mut psql, home.path());
+    let theirs = psql.output().expect("psql is installed");
+    assert!(theirs.status.success(), "psql: {theirs:?}");
+    assert!(theirs.stdout.contains(&0xe9), "psql wrote the raw byte");
+    let mut expected = Vec::new();
+    for &b in &theirs.stdout {
+        match b {
+            0xe9 => expected.extend_from_slice(b"\\xe9"),
+            b => expected.push(b),
+        }
+    }
+    let ours = TestShell::new(&db).args(["-A", "-c", query]).run();
+    assert_eq!(ours.code, 0, "{ours:?}");
+    assert_eq!(
+        ours.stdout,
+        String::from_utf8(expected).expect("UTF-8"),
+        "{ours:?}"
+    );
+
+    // Catalog reads too: the Latin-1 table name is listed, escaped.
+    let out = TestShell::new(&db).args(["-A", "-t", "-c", "\\dt"]).run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("public|caf\\xe9s|table|"), "{out:?}");
+}
+
+#[test]
+fn a_latin1_column_name_fails_with_a_hint_and_other_columns_read() {
+    let db = sql_ascii_db("enc_ascii_name");
+    let out = TestShell::new(&db).args(["-c", "select * from wide"]).run();
+    // The column name is sent in UTF-8, which the server refuses (22021).
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("22021"), "{out:?}");
+    assert!(out.stderr.contains("alias such a column"), "{out:?}");
     let out = TestShell::new(&db)
         .args([
             "-c",
-            "select id, encode(name::bytea, 'escape') as raw from names order by id",
+            "select id from wide",
+            "-c",
+            "select name from names where id = 1",
         ])
         .run();
     assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stdout.contains("caf\\351"), "{out:?}");
-    assert!(out.stdout.contains("plain"), "{out:?}");
+    assert!(out.stdout.contains(" caf\\xe9\n"), "{out:?}");
+}
+
+#[test]
+fn client_encoding_other_than_utf8_is_a_loud_error() {
+    let db = sql_ascii_db("enc_ascii_pgce");
+    let out = TestShell::new(&db)
+        .env("PGCLIENTENCODING", "LATIN1")
+        .args(["-c", "select 1"])
+        .run();
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(out.stderr.contains("PGCLIENTENCODING"), "{out:?}");
+    let out = TestShell::new(&db)
+        .env("PGCLIENTENCODING", "UTF8")
+        .args(["-c", "select name from names where id = 1"])
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains(" caf\\xe9\n"), "{out:?}");
+}
+
+#[test]
+fn an_update_of_a_latin1_row_runs_with_counts_only_and_commits_the_exact_bytes() {
+    let db = sql_ascii_db("enc_ascii_write");
+    let home = tempfile::tempdir().expect("home");
+    let mut t = Term::ready(&db, home.path());
+
+    // A row of UTF-8 bytes previews as usual.
+    t.line("update names set name = name || '!' where id = 2;");
+    let shown = t.prompt(WRITER, "=*>");
+    t.ensure(
+        shown.contains("plain → plain!"),
+        &format!("the plain row is previewed: {shown}"),
+    );
+
+    // The Latin-1 row: the preview would show the byte escaped, not as stored, so the
+    // statement runs as typed and says why.
+    t.line("update names set name = name || '!' where id = 1 returning name;");
+    let shown = t.prompt(WRITER, "=*>");
+    t.ensure(
+        shown.contains("caf\\xe9!") && shown.contains("not UTF-8") && shown.contains("counts only"),
+        &format!("counts only, with the reason: {shown}"),
+    );
+    t.line("select name from names order by id;");
+    let shown = t.prompt(WRITER, "=*>");
+    t.ensure(
+        shown.contains("caf\\xe9!") && shown.contains("plain!"),
+        &format!("the open transaction reads its change: {shown}"),
+    );
+    t.ensure(
+        stored(&db, 1).as_deref() == Some("636166e9"),
+        "nothing committed yet",
+    );
+
+    t.line("commit;");
+    t.expect("Change digest: ");
+    let env = db.name.clone();
+    t.expect(&format!(
+        "Type the environment name ({env}) to COMMIT, anything else keeps the transaction open: "
+    ));
+    t.line(&env);
+    let answer = t.prompt(READER, "=>");
+    t.ensure(
+        answer.lines().any(|l| l.trim() == "COMMIT"),
+        "the environment name commits",
+    );
+    t.ensure(
+        stored(&db, 1).as_deref() == Some("636166e921"),
+        &format!("the Latin-1 byte is kept: {:?}", stored(&db, 1)),
+    );
+    t.ensure(
+        stored(&db, 2).as_deref() == Some("706c61696e21"),
+        "the plain row committed",
+    );
+    t.quit();
+}
+
+#[test]
+fn copy_to_a_file_refuses_values_it_has_only_escaped() {
+    let db = sql_ascii_db("enc_ascii_copy");
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("names.txt");
+    let path = file.to_string_lossy().into_owned();
+    let out = TestShell::new(&db)
+        .args(["-c", &format!("\\copy names to '{path}'")])
+        .run();
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("not UTF-8"), "{out:?}");
+    assert!(!file.exists(), "no file with escaped bytes is left");
+
+    // Rows without such bytes export as psql's would.
+    let out = TestShell::new(&db)
+        .args([
+            "-c",
+            &format!("\\copy (select id, name from names where id = 2) to '{path}'"),
+        ])
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(std::fs::read(&file).expect("file"), b"2\tplain\n");
 }

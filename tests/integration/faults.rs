@@ -232,7 +232,7 @@ fn ctrl_c_at_the_piped_row_count_question() {
         &[],
         Some(&script),
     );
-    t.expect("Type the exact number of rows (5) to keep this change");
+    t.expect("Type the exact number of rows (5: 5 rows of items updated by the statement) to keep this change");
     t.ctrl('c');
     t.expect("was not confirmed; the transaction was rolled back, nothing was committed");
     let code = t.exit_code();

@@ -465,3 +465,60 @@ fn a_call_of_a_function_created_in_the_session_takes_its_body_class() {
     );
     assert_eq!(db.items(), after);
 }
+
+/// CREATE and DROP FUNCTION are transactional, and so is what the session knows of them:
+/// a DROP that a ROLLBACK or a ROLLBACK TO undid leaves the function known, so its call
+/// is still a write (before, the call of a function whose DROP was rolled back counted
+/// as unknown, ran read-only and failed with 25006).
+#[test]
+fn a_rolled_back_drop_function_keeps_the_function_known() {
+    let db = TestDb::new("gn_drop_rolled_back");
+    db.exec(&format!("GRANT CREATE ON SCHEMA public TO {WRITER}"));
+    let create = "create function zero_all() returns int language sql as \
+                  'update items set qty = 0 where id <= 2 returning 1';\n";
+    // Within one transaction: ROLLBACK TO a savepoint set before the DROP.
+    let before = db.items();
+    let out = TestShell::new(&db)
+        .stdin(&format!(
+            "{create}savepoint a;\ndrop function zero_all();\nrollback to a;\nselect zero_all();\n"
+        ))
+        .run();
+    assert_eq!(out.code, 2, "uncommitted: {out:?}");
+    assert!(!out.stderr.contains("25006"), "{out:?}");
+    assert!(
+        out.stdout.contains(" items |        0 |       2 |       0"),
+        "the call is a write with its counts: {out:?}"
+    );
+    assert_eq!(db.items(), before);
+
+    // Across transactions: created and committed, then a DROP rolled back.
+    let home = tempfile::tempdir().expect("home");
+    let mut t = script_on_pty(
+        &db,
+        home.path(),
+        &format!(
+            "{create}commit;\nbegin;\ndrop function zero_all();\nrollback;\n\
+             select zero_all();\nselect 'after' as marker;\n"
+        ),
+    );
+    t.expect(&question(&db));
+    let env = db.name.clone();
+    t.line(&env);
+    let screen = t.expect("marker");
+    t.ensure(!screen.contains("25006"), "no read-only failure");
+    t.ensure(
+        screen.contains(" items |        0 |       2 |       0"),
+        "the call is a write with its counts",
+    );
+    let code = t.exit_code();
+    t.ensure(
+        code == 2,
+        &format!("exit code {code}, expected 2 (uncommitted)"),
+    );
+    assert_eq!(
+        db.value("SELECT count(*) FROM pg_proc WHERE proname = 'zero_all'")
+            .as_deref(),
+        Some("1")
+    );
+    assert_eq!(db.items(), before, "the call's writes were rolled back");
+}

@@ -395,7 +395,7 @@ fn killed_between_the_ledger_insert_and_commit_leaves_neither() {
     t.send("t\n");
     let waiting = format!(
         "SELECT count(*) FROM pg_stat_activity WHERE usename = '{LOGIN}' AND datname = '{}' \
-         AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO pgward.ledger%'",
+         AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO pgward.ledger%'",
         db.name
     );
     if !wait_for(&db, &waiting, "1", Duration::from_secs(20)) {

@@ -975,7 +975,7 @@ fn typing_the_exact_count_keeps_the_change_and_commit_then_commits_it() {
 
     t.line("update items set qty = 0 where 1=1;");
     let shown = t.expect(
-        "Type the exact number of rows (5) to keep this change; anything else rolls back the transaction: ",
+        "Type the exact number of rows (5: 5 rows of items updated by the statement) to keep this change; anything else rolls back the transaction: ",
     );
     t.ensure(
         shown.contains("UPDATE items: 5 rows updated (showing 5)") && shown.contains("50 → 0"),
@@ -1020,7 +1020,7 @@ fn typing_a_wrong_count_rolls_back() {
     // opened before, only the statement is undone: tests/integration/undo.rs.)
     t.line("delete from items;");
     t.expect(
-        "Type the exact number of rows (5) to keep this change; anything else rolls back the transaction: ",
+        "Type the exact number of rows (5: 5 rows of items deleted by the statement) to keep this change; anything else rolls back the transaction: ",
     );
     t.line("4");
     let answer = t.prompt(READER, "=>");
@@ -1222,4 +1222,36 @@ fn schema_changes_are_listed_in_the_change_set() {
             .as_deref(),
         Some("2")
     );
+}
+
+/// A DELETE or UPDATE without WHERE inside WITH is asked about as a bare one is: the
+/// guard thresholds look at every part, not only the main statement.
+#[test]
+fn a_delete_without_where_inside_with_is_asked_about() {
+    let db = TestDb::new("pv_cte_delete_all");
+    db.exec(&format!(
+        "CREATE TABLE archive (LIKE items); GRANT SELECT, INSERT ON archive TO {WRITER}, {READER};"
+    ));
+    let before = db.items();
+    for statement in [
+        "with d as (delete from items returning *) insert into archive select * from d;\n",
+        "with u as (update items set qty = 0 returning id) select count(*) from u;\n",
+    ] {
+        let out = TestShell::new(&db).stdin(statement).run();
+        assert_eq!(out.code, 2, "{out:?}");
+        assert!(
+            out.stderr.contains("no WHERE clause (") && out.stderr.contains("items inside WITH)"),
+            "{out:?}"
+        );
+        assert_eq!(db.items(), before);
+        assert_eq!(
+            db.value("select count(*) from archive").as_deref(),
+            Some("0")
+        );
+    }
+    // With a WHERE it runs without the question.
+    let out = TestShell::new(&db)
+        .stdin("with d as (delete from items where id = 1 returning *) insert into archive select * from d;\n")
+        .run();
+    assert!(!out.stderr.contains("no WHERE clause"), "{out:?}");
 }

@@ -921,3 +921,254 @@ fn counts_are_upper_bounds_only_where_code_can_undo_work() {
     assert_eq!(count(&db, "log"), 0);
     assert_eq!(count(&db, "seen"), 0);
 }
+
+// ---------------------------------------------------------------------------------------
+// 10. Writes inside a CTE are captured per table.
+// ---------------------------------------------------------------------------------------
+
+/// The rows of the diff grid under the header `heading` (cells trimmed, header first).
+fn diff_rows(text: &str, heading: &str) -> Vec<Vec<String>> {
+    grid_after(text, heading)
+}
+
+#[test]
+fn a_delete_cte_feeding_an_insert_is_captured_table_by_table() {
+    let db = TestDb::new("pt_cte_move");
+    db.exec(&format!(
+        "CREATE TABLE live (id int PRIMARY KEY, v text); \
+         CREATE TABLE archive (id int PRIMARY KEY, v text); \
+         INSERT INTO live VALUES (1, 'a'), (2, 'b'), (3, 'c'); \
+         GRANT SELECT, INSERT, UPDATE, DELETE ON live, archive TO {WRITER};"
+    ));
+    let statement =
+        "WITH d AS (DELETE FROM live WHERE id <= 2 RETURNING *) INSERT INTO archive SELECT * FROM d";
+    let truth = net_truth(&db, &[statement], &["archive", "live"]);
+    assert_eq!(
+        truth,
+        [
+            ("archive".to_string(), [2, 0, 0]),
+            ("live".to_string(), [0, 0, 2]),
+        ],
+        "the truth"
+    );
+
+    let out = dry_run(&db, &[statement]);
+    assert_summary(&out);
+    assert!(out.stdout.contains("INSERT 0 2\n"), "{out:?}");
+    // Each table's rows, as the server changed them.
+    assert!(
+        out.stdout.contains("WITH d:\nDELETE live: 2 rows deleted"),
+        "{out:?}"
+    );
+    assert_eq!(
+        diff_rows(&out.stdout, "DELETE live: 2 rows deleted"),
+        [["id", "v"], ["1", "a"], ["2", "b"]]
+    );
+    assert!(
+        out.stdout
+            .contains("main statement:\nINSERT archive: 2 rows inserted"),
+        "{out:?}"
+    );
+    assert_eq!(
+        diff_rows(&out.stdout, "INSERT archive: 2 rows inserted"),
+        [["id", "v"], ["1", "a"], ["2", "b"]]
+    );
+    assert!(!out.stdout.contains("counts only"), "{out:?}");
+    // The net change, which the digest binds, is the truth for both tables, and every
+    // changed row was captured with its key: undo is possible.
+    let mut net = counts_after(&out.stderr, "Net change, per table");
+    net.sort();
+    assert_eq!(net, truth, "{out:?}");
+    assert!(out.stderr.contains("Undo: possible"), "{out:?}");
+    let (statement_counts, _) = shown_counts(&out);
+    let mut statement_counts = statement_counts;
+    statement_counts.sort();
+    assert_eq!(
+        statement_counts,
+        [
+            ("archive".to_string(), [2, 0, 0]),
+            ("live".to_string(), [0, 0, 2]),
+        ]
+    );
+    assert_eq!(count(&db, "live"), 3);
+    assert_eq!(count(&db, "archive"), 0);
+}
+
+#[test]
+fn two_update_ctes_on_two_tables_and_a_main_query() {
+    let db = TestDb::new("pt_cte_two");
+    db.exec(&format!(
+        "CREATE TABLE acct (id int PRIMARY KEY, balance numeric NOT NULL); \
+         CREATE TABLE ledger (id int PRIMARY KEY, note text); \
+         INSERT INTO acct VALUES (1, 10), (2, 20); INSERT INTO ledger VALUES (1, 'x'), (2, 'y'); \
+         GRANT SELECT, UPDATE ON acct, ledger TO {WRITER};"
+    ));
+    let statement = "WITH a AS (UPDATE acct SET balance = balance - 5 WHERE id = 1 RETURNING id), \
+                     l AS (UPDATE ledger SET note = 'paid' WHERE id = 2 RETURNING id) \
+                     SELECT (SELECT count(*) FROM a) + (SELECT count(*) FROM l) AS changed";
+    let truth = net_truth(&db, &[statement], &["acct", "ledger"]);
+    assert_eq!(
+        truth,
+        [
+            ("acct".to_string(), [0, 1, 0]),
+            ("ledger".to_string(), [0, 1, 0]),
+        ],
+        "the truth"
+    );
+    let out = dry_run(&db, &[statement]);
+    assert_summary(&out);
+    // The user's own result, as psql shows it.
+    let lines: Vec<&str> = out.stdout.lines().map(str::trim).collect();
+    let at = lines
+        .iter()
+        .position(|l| *l == "changed")
+        .unwrap_or_else(|| panic!("no result: {out:?}"));
+    assert_eq!(lines[at + 2..at + 4], ["2", "(1 row)"], "{out:?}");
+    assert_eq!(
+        diff_rows(&out.stdout, "UPDATE acct: 1 row updated"),
+        [["id", "balance"], ["1", "10 → 5"]]
+    );
+    assert_eq!(
+        diff_rows(&out.stdout, "UPDATE ledger: 1 row updated"),
+        [["id", "note"], ["2", "y → paid"]]
+    );
+    let mut net = counts_after(&out.stderr, "Net change, per table");
+    net.sort();
+    assert_eq!(net, truth, "{out:?}");
+    assert!(out.stderr.contains("Undo: possible"), "{out:?}");
+    assert_eq!(
+        db.value("SELECT string_agg(balance::text, ',' ORDER BY id) FROM acct")
+            .as_deref(),
+        Some("10,20")
+    );
+}
+
+#[test]
+fn a_cte_write_that_cannot_be_captured_exactly_has_counts_only_and_why() {
+    let db = TestDb::new("pt_cte_rls");
+    db.exec(&format!(
+        "CREATE TABLE docs (id int PRIMARY KEY, owner text NOT NULL); \
+         INSERT INTO docs VALUES (1, '{WRITER}'), (2, 'other'), (3, 'other'); \
+         ALTER TABLE docs ENABLE ROW LEVEL SECURITY; \
+         CREATE POLICY see_all ON docs FOR SELECT USING (true); \
+         CREATE POLICY upd_all ON docs FOR UPDATE USING (true); \
+         CREATE TABLE log (id int PRIMARY KEY, n int); INSERT INTO log VALUES (1, 0); \
+         GRANT SELECT, UPDATE ON docs, log TO {WRITER};"
+    ));
+    // Row-level security on one part: the whole statement runs as typed.
+    let rls = "WITH d AS (UPDATE docs SET owner = 'x' WHERE id >= 2 RETURNING id) \
+               UPDATE log SET n = (SELECT count(*) FROM d) WHERE id = 1";
+    // Two parts on one table: which change wins depends on the order they run in.
+    let same = "WITH d AS (UPDATE log SET n = 5 WHERE id = 1 RETURNING id) \
+                UPDATE log SET n = 7 WHERE id = 1";
+    let truth = net_truth(&db, &[rls, same], &["docs", "log"]);
+    assert_eq!(
+        truth,
+        [
+            ("docs".to_string(), [0, 2, 0]),
+            ("log".to_string(), [0, 1, 0]),
+        ],
+        "the truth"
+    );
+    let out = dry_run(&db, &[rls, same]);
+    assert_summary(&out);
+    assert!(
+        out.stdout
+            .contains("row-level security applies to docs for role"),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout
+            .contains("two parts of the statement write log and log"),
+        "{out:?}"
+    );
+    // Counts only, from the server: the truth.
+    let (_, totals) = shown_counts(&out);
+    let mut totals = totals;
+    totals.sort();
+    assert_eq!(
+        totals,
+        [
+            ("docs".to_string(), [0, 2, 0]),
+            ("log".to_string(), [0, 2, 0]),
+        ],
+        "{out:?}"
+    );
+    assert!(
+        out.stderr.contains("Net change of docs not known"),
+        "{out:?}"
+    );
+    assert!(out.stderr.contains("Undo: IMPOSSIBLE"), "{out:?}");
+    assert_eq!(count(&db, "docs WHERE owner = 'x'"), 0);
+}
+
+#[test]
+fn a_cte_write_without_returning_and_its_cascade_are_told_apart() {
+    let db = TestDb::new("pt_cte_cascade");
+    db.exec(&format!(
+        "CREATE TABLE parent (id int PRIMARY KEY); \
+         CREATE TABLE child (id int PRIMARY KEY, parent int REFERENCES parent ON DELETE CASCADE); \
+         CREATE TABLE other (id int PRIMARY KEY, v int); \
+         INSERT INTO parent VALUES (1), (2); INSERT INTO child VALUES (1, 1), (2, 1), (3, 2); \
+         INSERT INTO other VALUES (1, 10); \
+         GRANT SELECT, INSERT, UPDATE, DELETE ON parent, child, other TO {WRITER};"
+    ));
+    let statement =
+        "WITH p AS (DELETE FROM parent WHERE id = 1) UPDATE other SET v = v + 1 WHERE id = 1";
+    let truth = net_truth(&db, &[statement], &["child", "other", "parent"]);
+    assert_eq!(
+        truth,
+        [
+            ("child".to_string(), [0, 0, 2]),
+            ("other".to_string(), [0, 1, 0]),
+            ("parent".to_string(), [0, 0, 1]),
+        ],
+        "the truth"
+    );
+    let out = dry_run(&db, &[statement]);
+    assert_summary(&out);
+    assert!(out.stdout.contains("UPDATE 1\n"), "{out:?}");
+    // One column: a grid without `|`.
+    let lines: Vec<&str> = out.stdout.lines().map(str::trim).collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("DELETE parent: 1 row deleted"))
+        .unwrap_or_else(|| panic!("no diff of parent: {out:?}"));
+    assert_eq!(lines[at - 1], "WITH p:", "{out:?}");
+    assert_eq!(lines[at + 1], "id", "{out:?}");
+    assert_eq!(lines[at + 3], "1", "{out:?}");
+    assert_eq!(
+        diff_rows(&out.stdout, "UPDATE other: 1 row updated"),
+        [["id", "v"], ["1", "10 → 11"]]
+    );
+    // The server's counts, cascade included, are the truth.
+    let (mut statement_counts, _) = shown_counts(&out);
+    statement_counts.sort();
+    assert_eq!(
+        statement_counts,
+        [
+            ("child".to_string(), [0, 0, 2]),
+            ("other".to_string(), [0, 1, 0]),
+            ("parent".to_string(), [0, 0, 1]),
+        ]
+    );
+    // The captured tables' net change is known; the cascade's is not claimed, and undo
+    // says before COMMIT that it is impossible, naming the table.
+    let mut net = counts_after(&out.stderr, "Net change, per table");
+    net.sort();
+    assert_eq!(
+        net,
+        [
+            ("other".to_string(), [0, 1, 0]),
+            ("parent".to_string(), [0, 0, 1]),
+        ],
+        "{out:?}"
+    );
+    assert!(
+        out.stderr.contains("Net change of child not known"),
+        "{out:?}"
+    );
+    assert!(out.stderr.contains("Undo: IMPOSSIBLE"), "{out:?}");
+    assert!(out.stderr.contains("  - child: "), "{out:?}");
+    assert_eq!(count(&db, "child"), 3);
+}

@@ -174,13 +174,17 @@ fn read_typed(s: &mut TcpStream) -> Option<Vec<u8>> {
     Some(message)
 }
 
-/// The query text of a `Q` body (NUL-terminated) is COMMIT or END.
+/// The query text of a `Q` body (NUL-terminated) is COMMIT or END, after any leading
+/// `/* … */` comment (pgward marks its own statements with one).
 fn is_commit(body: &[u8]) -> bool {
     let text = String::from_utf8_lossy(body);
-    let text = text
-        .trim_end_matches('\0')
-        .trim()
-        .trim_end_matches(';')
-        .trim();
+    let mut text = text.trim_end_matches('\0').trim();
+    while let Some(rest) = text.strip_prefix("/*") {
+        text = rest
+            .split_once("*/")
+            .map_or("", |(_, after)| after)
+            .trim_start();
+    }
+    let text = text.trim().trim_end_matches(';').trim();
     text.eq_ignore_ascii_case("commit") || text.eq_ignore_ascii_case("end")
 }

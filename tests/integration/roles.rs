@@ -372,3 +372,27 @@ fn a_configured_role_that_does_not_exist_refuses_to_open() {
     assert_eq!(out.stdout, "", "{out:?}");
     assert_eq!(db.items(), before);
 }
+
+/// A read outside a transaction is probed, rolled back and checked for session-level
+/// advisory locks in one statement: a lock its function took is still found and released.
+#[test]
+fn a_session_level_advisory_lock_taken_by_a_read_is_released() {
+    let db = TestDb::new("roles_advisory_read");
+    db.exec(&format!(
+        "CREATE FUNCTION take_lock() RETURNS int LANGUAGE sql AS \
+         'SELECT 1 FROM (SELECT pg_catalog.pg_advisory_lock(4243)) l'; \
+         GRANT EXECUTE ON FUNCTION take_lock() TO {WRITER}, {READER};"
+    ));
+    let out = TestShell::new(&db)
+        .args(["-c", "select take_lock()", "-c", "select 2"])
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        out.stderr
+            .matches("GUARD: a statement took 1 session-level advisory lock")
+            .count(),
+        1,
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("take_lock"), "{out:?}");
+}

@@ -274,3 +274,56 @@ fn script_edit_runs_the_edited_buffer_through_the_guard() {
     assert_eq!(ours.code, 2, "{ours:?}");
     assert_eq!(db.items(), before, "nothing was committed");
 }
+
+/// `\gset` sets variables from a read's one row as psql does (a prefix, NULL unsets),
+/// and a write sent by `\gset` is refused unsent: the row stays.
+#[test]
+fn script_gset_sets_variables_as_psql_does() {
+    let db = TestDb::new("sc_gset");
+    let input = "\
+\\set gone was-set
+select 40 + 2 as answer, 'x y' as words, null as gone \\gset
+select 'R:' || :answer || ':R' as a, 'R:' || :'words' || ':R' as b;
+select 7 as n
+\\gset p_
+select 'R:' || :p_n || ':R' as d;
+select 'R:' || :'gone' || ':R' as c;
+";
+    let ours = TestShell::new(&db).stdin(input).run();
+    let theirs = psql(&db, &[], input);
+    assert_eq!(
+        ours.code, 1,
+        "the unset :'gone' is a syntax error: {ours:?}"
+    );
+    assert_eq!(
+        markers(&ours.stdout),
+        markers(&theirs),
+        "pgward and psql agree: {ours:?} / {theirs}"
+    );
+    assert_eq!(
+        markers(&theirs),
+        ["42", "x y", "7"],
+        "NULL unset :gone: {theirs}"
+    );
+
+    let ours = TestShell::new(&db)
+        .stdin("select 1 as one where false \\gset\n")
+        .run();
+    assert_eq!(ours.code, 1, "{ours:?}");
+    assert!(
+        ours.stderr.contains("no rows returned for \\gset"),
+        "{ours:?}"
+    );
+    let ours = TestShell::new(&db)
+        .stdin("select 1 as one from generate_series(1, 2) \\gset\n")
+        .run();
+    assert_eq!(ours.code, 1, "{ours:?}");
+
+    let before = db.items();
+    let ours = TestShell::new(&db)
+        .stdin("update items set qty = 0 returning id \\gset\n")
+        .run();
+    assert_ne!(ours.code, 0, "{ours:?}");
+    assert!(ours.stderr.contains("refused"), "{ours:?}");
+    assert_eq!(db.items(), before, "the write was not sent");
+}

@@ -16,7 +16,10 @@ fn a_standby_reads_and_refuses_writes_up_front() {
         db.name
     ));
     let primary = cluster();
-    let standby = primary.start_standby().expect("start a streaming standby");
+    let standby = {
+        let _no_tablespace = crate::util::tablespace_lock();
+        primary.start_standby().expect("start a streaming standby")
+    };
     let before = db.items();
     let conninfo = format!(
         "host={} port={} user=standby_login dbname={}",

@@ -173,6 +173,12 @@ impl Term {
         t
     }
 
+    /// After `\c`: the prompt names environment `env` and `db`'s database.
+    pub(crate) fn switched(&mut self, env: &str, db: &TestDb) {
+        self.env = env.to_string();
+        self.db = db.name.clone();
+    }
+
     /// The prompt for `role` and transaction marker `marker`.
     fn prompt_text(&self, role: &str, marker: &str) -> String {
         format!("[{}] {role}@{}{marker} ", self.env, self.db)

@@ -156,7 +156,7 @@ fn undo_declined_row_count_undoes_only_that_statement() {
     two_updates(&mut t);
     t.line("delete from items;");
     t.expect(
-        "Type the exact number of rows (5) to keep this change; anything else undoes only this statement: ",
+        "Type the exact number of rows (5: 5 rows of items deleted by the statement) to keep this change; anything else undoes only this statement: ",
     );
     t.line("4");
     let out = t.prompt(WRITER, "=*>");

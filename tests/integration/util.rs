@@ -29,6 +29,16 @@ pub const READ_LOGIN: &str = "pgward_read_login";
 
 static CLUSTER: OnceLock<Cluster> = OnceLock::new();
 
+/// Held by a test while the shared cluster has a tablespace of its own, and by
+/// `pg_basebackup` of that cluster (a standby): a base backup copies each tablespace to
+/// its original directory, which the primary still uses.
+pub static TABLESPACE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// [`TABLESPACE`], also after a test that held it panicked.
+pub fn tablespace_lock() -> std::sync::MutexGuard<'static, ()> {
+    TABLESPACE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The cluster shared by every test of this run, with the roles created once.
 pub fn cluster() -> &'static Cluster {
     CLUSTER.get_or_init(|| {

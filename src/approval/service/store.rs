@@ -67,9 +67,17 @@ impl Store {
         let params = ConnParams::resolve(Some(url), &flags, |k: &str| std::env::var(k).ok())?;
         let mut pool = Vec::new();
         for _ in 0..size.max(1) {
-            pool.push(conn::connect(&params, "pgward approver").await?.client);
+            pool.push(
+                conn::connect(&params, "pgward approver")
+                    .await?
+                    .client
+                    .into_inner(),
+            );
         }
-        let decider = conn::connect(&params, "pgward approver").await?.client;
+        let decider = conn::connect(&params, "pgward approver")
+            .await?
+            .client
+            .into_inner();
         migrate(&decider, schema).await?;
         Ok(Store {
             pool,

@@ -4,7 +4,8 @@
 //! nullable, default; with `+` storage, compression, statistics target and description),
 //! then psql's footers in psql's order: partition facts, indexes, check and foreign-key
 //! constraints, referencing foreign keys, policies, statistics objects, the view
-//! definition, triggers by category, parents and children, access method and options.
+//! definition, triggers by category, parents and children, tablespace, access method
+//! and options.
 //! An index shows its key columns and one line saying what it is for; a sequence its
 //! parameters and the column that owns it.
 //!
@@ -114,11 +115,12 @@ impl Plan {
              c.relrowsecurity, c.relforcerowsecurity, c.relispartition,\n  \
              pg_catalog.array_to_string(pg_catalog.array_cat(c.reloptions,\n    \
              ARRAY(SELECT pg_catalog.concat('toast.', x) FROM pg_catalog.unnest(tc.reloptions) x)), ', '),\n  \
-             c.relpersistence, am.amname\n\
+             c.relpersistence, am.amname, {}\n\
              FROM pg_catalog.pg_class c\n\
              LEFT JOIN pg_catalog.pg_class tc ON {}\n\
              LEFT JOIN pg_catalog.pg_am am ON {}\n\
              WHERE {}",
+            tablespace("c.reltablespace"),
             eq("c.reltoastrelid", "tc.oid"),
             eq("c.relam", "am.oid"),
             eq("c.oid", &id),
@@ -156,8 +158,29 @@ impl Plan {
         }
         let index = matches!(kind.as_str(), "i" | "I");
         let mut page = self.columns(read, &id, &kind, title)?;
+        // psql's `add_tablespace_footer`: only a relation outside the database's default
+        // tablespace names one, and only kinds that have storage of their own.
+        let tablespace = info
+            .get(11)
+            .filter(|_| matches!(kind.as_str(), "r" | "m" | "i" | "p" | "I" | "t"))
+            .map(|t| format!("Tablespace: \"{t}\""));
         if index {
             page.footers = self.index_footer(read, &id, schema)?;
+            if kind == "I" {
+                // psql finishes a partitioned index as a table: its partitions first.
+                self.inheritance(read, &id, &kind, &mut page.footers)?;
+            }
+            page.footers.extend(tablespace);
+            if self.verbose && kind == "I" {
+                if let Some(am) = info.get(10) {
+                    page.footers.push(format!("Access method: {am}"));
+                }
+            }
+            if self.verbose {
+                if let Some(options) = info.get(8).filter(|o| !o.is_empty()) {
+                    page.footers.push(format!("Options: {options}"));
+                }
+            }
             return Ok(Some(page));
         }
         let mut f = Vec::new();
@@ -204,6 +227,7 @@ impl Plan {
         }
         if table_like {
             self.inheritance(read, &id, &kind, &mut f)?;
+            f.extend(tablespace);
             if self.verbose && matches!(kind.as_str(), "r" | "p" | "m") {
                 if let Some(am) = info.get(10) {
                     f.push(format!("Access method: {am}"));
@@ -504,11 +528,12 @@ impl Plan {
             "SELECT c2.relname, i.indisprimary, i.indisunique, i.indisclustered, i.indisvalid,\n  \
              pg_catalog.pg_get_indexdef(i.indexrelid, 0, true),\n  \
              pg_catalog.pg_get_constraintdef(con.oid, true), con.contype, con.condeferrable,\n  \
-             con.condeferred, i.indisreplident\n\
+             con.condeferred, i.indisreplident, {}\n\
              FROM pg_catalog.pg_class c, pg_catalog.pg_class c2, pg_catalog.pg_index i\n  \
              LEFT JOIN pg_catalog.pg_constraint con ON ({} AND {} AND ({} OR {} OR {}))\n\
              WHERE {} AND {} AND {}\n\
              ORDER BY i.indisprimary DESC, c2.relname",
+            tablespace("c2.reltablespace"),
             eq("con.conrelid", "i.indrelid"),
             eq("con.conindid", "i.indexrelid"),
             eq("con.contype", "'p'"),
@@ -558,6 +583,9 @@ impl Plan {
             }
             if r.yes(10) {
                 s.push_str(" REPLICA IDENTITY");
+            }
+            if let Some(t) = r.get(11) {
+                s.push_str(&format!(", tablespace \"{t}\""));
             }
             f.push(s);
         }
@@ -903,7 +931,7 @@ impl Plan {
             eq("pg_catalog.pg_get_expr(c.relpartbound, c.oid)", "'DEFAULT'"),
         );
         let result = rows(read, &children)?;
-        let partitioned = kind == "p";
+        let partitioned = matches!(kind, "p" | "I");
         let n = result.rows.len();
         if partitioned && n == 0 {
             f.push("Number of partitions: 0".into());
@@ -940,6 +968,15 @@ impl Plan {
         }
         Ok(())
     }
+}
+
+/// The name of the tablespace whose oid is `column`, NULL for 0 (the database's
+/// default tablespace, which psql never names).
+fn tablespace(column: &str) -> String {
+    format!(
+        "(SELECT t.spcname FROM pg_catalog.pg_tablespace t WHERE {})",
+        eq("t.oid", column)
+    )
 }
 
 /// Runs `sql`; a failed read ends the description (its error was shown).

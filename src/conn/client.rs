@@ -1,0 +1,124 @@
+//! pgward's own client: every statement pgward sends on its own behalf opens with the
+//! marker comment [`MARK`], so a DBA reading the server log (`log_statement = all`) can
+//! tell pgward's catalog queries, probes and transaction control from the user's SQL,
+//! and filter them out with one grep.
+//!
+//! One mechanism rather than a comment in each literal: [`Client`] wraps
+//! tokio-postgres's client, and its query methods add the marker. The user's own
+//! statements never pass through it: [`crate::session::exec`] takes the raw client
+//! (reached through `Deref`), so the server log shows them exactly as typed. A statement
+//! that already opens with a pgward comment (`/* pgward: probe */`, the capture's
+//! `/* pgward ticket=… typed: … */`) keeps its own, more specific label.
+
+use std::ops::Deref;
+
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{Error, Row, SimpleQueryMessage, SimpleQueryStream};
+
+/// The comment every statement of pgward's own opens with.
+pub const MARK: &str = "/* pgward */ ";
+
+/// `sql` with pgward's marker in front, unless it opens with one of pgward's labels.
+pub fn marked(sql: &str) -> std::borrow::Cow<'_, str> {
+    if sql.starts_with("/* pgward") {
+        sql.into()
+    } else {
+        format!("{MARK}{sql}").into()
+    }
+}
+
+/// tokio-postgres's client, with pgward's marker on every statement it sends.
+pub struct Client(tokio_postgres::Client);
+
+impl From<tokio_postgres::Client> for Client {
+    fn from(c: tokio_postgres::Client) -> Self {
+        Client(c)
+    }
+}
+
+impl Client {
+    /// The raw client, for a connection that is not a session's (the approval
+    /// service's store).
+    pub fn into_inner(self) -> tokio_postgres::Client {
+        self.0
+    }
+}
+
+impl Deref for Client {
+    type Target = tokio_postgres::Client;
+
+    /// The raw client: for the user's own statements, cancel tokens and state.
+    fn deref(&self) -> &tokio_postgres::Client {
+        &self.0
+    }
+}
+
+impl Client {
+    /// [`tokio_postgres::Client::query`], marked.
+    pub async fn query(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, Error> {
+        self.0.query(marked(sql).as_ref(), params).await
+    }
+
+    /// [`tokio_postgres::Client::query_one`], marked.
+    pub async fn query_one(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Row, Error> {
+        self.0.query_one(marked(sql).as_ref(), params).await
+    }
+
+    /// [`tokio_postgres::Client::query_opt`], marked.
+    pub async fn query_opt(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>, Error> {
+        self.0.query_opt(marked(sql).as_ref(), params).await
+    }
+
+    /// [`tokio_postgres::Client::query_typed`], marked.
+    pub async fn query_typed(
+        &self,
+        sql: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> Result<Vec<Row>, Error> {
+        self.0.query_typed(&marked(sql), params).await
+    }
+
+    /// [`tokio_postgres::Client::execute`], marked.
+    pub async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, Error> {
+        self.0.execute(marked(sql).as_ref(), params).await
+    }
+
+    /// [`tokio_postgres::Client::batch_execute`], marked. An empty `sql` stays a
+    /// comment alone, which the server answers as the empty query it was.
+    pub async fn batch_execute(&self, sql: &str) -> Result<(), Error> {
+        self.0.batch_execute(&marked(sql)).await
+    }
+
+    /// [`tokio_postgres::Client::simple_query`], marked.
+    pub async fn simple_query(&self, sql: &str) -> Result<Vec<SimpleQueryMessage>, Error> {
+        self.0.simple_query(&marked(sql)).await
+    }
+
+    /// [`tokio_postgres::Client::simple_query_raw`], marked.
+    pub async fn simple_query_raw(&self, sql: &str) -> Result<SimpleQueryStream, Error> {
+        self.0.simple_query_raw(&marked(sql)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_once_and_keeps_a_specific_label() {
+        assert_eq!(marked("SELECT 1"), "/* pgward */ SELECT 1");
+        assert_eq!(marked(""), "/* pgward */ ");
+        assert_eq!(
+            marked("/* pgward: probe */ SELECT 1"),
+            "/* pgward: probe */ SELECT 1"
+        );
+    }
+}
