@@ -339,8 +339,8 @@ async fn walk_from(
     where_sql: Option<&str>,
     only: bool,
 ) -> Result<(Relation, String, (Vec<Path>, Vec<Path>, bool)), PreviewError> {
-    let mut root = Relation::by_oid(client, relid).await?;
-    if !only && root.kind == "r" && has_children(client, relid).await? {
+    let (mut root, children) = Relation::by_oid_with_children(client, relid).await?;
+    if !only && root.kind == "r" && children {
         // The statement reaches the rows of the inheritance children too, and is
         // counted over them: the root is scanned as a partitioned table is.
         root.kind = "p".into();
@@ -687,18 +687,6 @@ fn step(fk: &ForeignKey, op: &Op) -> Result<Option<(CascadeAction, Option<Op>)>,
         }
     };
     Ok(Some(outcome))
-}
-
-/// Whether a table has partitions or inheritance children.
-async fn has_children(client: &Client, relid: u32) -> Result<bool, PreviewError> {
-    Ok(client
-        .query_one(
-            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits \
-             WHERE inhparent OPERATOR(pg_catalog.=) $1::pg_catalog.oid)",
-            &[&relid],
-        )
-        .await?
-        .try_get(0)?)
 }
 
 /// The tables whose foreign keys fire when rows of `parent` change: the parent, its

@@ -6,7 +6,7 @@
 //! transaction, so they are the transaction's locks so far). Partitioned tables have
 //! no storage of their own: pass their partitions to see a rewrite.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::conn::Client;
 
@@ -87,18 +87,32 @@ pub async fn storage_of(
     client: &Client,
     relids: &[u32],
 ) -> Result<HashMap<u32, u32>, PreviewError> {
+    Ok(existing(client, relids).await?.1)
+}
+
+/// Which of `relids` exist, and the storage file number of each of those that has
+/// storage, in one query.
+pub async fn existing(
+    client: &Client,
+    relids: &[u32],
+) -> Result<(HashSet<u32>, HashMap<u32, u32>), PreviewError> {
     let rows = client
         .query(
             "SELECT c.oid, pg_catalog.pg_relation_filenode(c.oid) \
              FROM pg_catalog.pg_class c \
-             WHERE c.oid OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.oid[]) \
-               AND pg_catalog.pg_relation_filenode(c.oid) IS NOT NULL",
+             WHERE c.oid OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.oid[])",
             &[&relids],
         )
         .await?;
-    rows.iter()
-        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-        .collect()
+    let (mut present, mut storage) = (HashSet::new(), HashMap::new());
+    for row in &rows {
+        let relid: u32 = row.try_get(0)?;
+        present.insert(relid);
+        if let Some(node) = row.try_get::<_, Option<u32>>(1)? {
+            storage.insert(relid, node);
+        }
+    }
+    Ok((present, storage))
 }
 
 /// The relations whose storage changed between `before` and `after` (sorted): they
@@ -118,9 +132,25 @@ pub fn rewritten(before: &HashMap<u32, u32>, after: &HashMap<u32, u32>) -> Vec<u
 /// views and foreign tables, as (display name, SQL mode name), sorted by name and
 /// then by strength. Catalogs, TOAST tables, indexes and sequences are left out.
 pub async fn locks_held(client: &Client) -> Result<Vec<(String, String)>, PreviewError> {
-    let rows = client
-        .query(
-            "SELECT n.nspname::pg_catalog.text, c.relname::pg_catalog.text, l.mode \
+    Ok(locks_and_catalog_changes(client).await?.0)
+}
+
+/// [`locks_held`], and the rows of the system catalogs this transaction inserted,
+/// updated or deleted so far (a change means a schema change, such as a function
+/// replaced, a trigger disabled, a column dropped or a large object written, that no
+/// user table's counter shows), in one query.
+pub async fn locks_and_catalog_changes(
+    client: &Client,
+) -> Result<(Vec<(String, String)>, i64), PreviewError> {
+    // The locks as one json array, so that pg_locks is read once and the row is there
+    // when no lock is held.
+    let row = client
+        .query_one(
+            "SELECT (SELECT COALESCE(pg_catalog.sum(s.n_tup_ins OPERATOR(pg_catalog.+) \
+                       s.n_tup_upd OPERATOR(pg_catalog.+) s.n_tup_del), 0)::pg_catalog.int8 \
+                     FROM pg_catalog.pg_stat_xact_sys_tables s), \
+                    COALESCE((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array( \
+                                n.nspname::pg_catalog.text, c.relname::pg_catalog.text, l.mode)) \
              FROM pg_catalog.pg_locks l \
              JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) l.relation \
              JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace \
@@ -134,26 +164,26 @@ pub async fn locks_held(client: &Client) -> Result<Vec<(String, String)>, Previe
                    ANY ('{r,p,v,m,f}'::pg_catalog.\"char\"[]) \
                AND n.nspname OPERATOR(pg_catalog.<>) 'pg_catalog'::pg_catalog.name \
                AND n.nspname OPERATOR(pg_catalog.<>) 'information_schema'::pg_catalog.name \
-               AND NOT (n.nspname OPERATOR(pg_catalog.~~) 'pg\\_toast%'::pg_catalog.text)",
+               AND NOT (n.nspname OPERATOR(pg_catalog.~~) 'pg\\_toast%'::pg_catalog.text)), \
+             '[]'::pg_catalog.jsonb)::pg_catalog.text",
             &[],
         )
         .await?;
-    let mut out = rows
-        .iter()
-        .map(|row| {
-            let schema: String = row.try_get(0)?;
-            let name: String = row.try_get(1)?;
-            let mode: String = row.try_get(2)?;
-            Ok((display_name(&schema, &name), mode))
-        })
-        .collect::<Result<Vec<_>, PreviewError>>()?;
+    let catalog_changes: i64 = row.try_get(0)?;
+    let json: String = row.try_get(1)?;
+    let locks: Vec<(String, String, String)> = serde_json::from_str(&json)
+        .map_err(|e| PreviewError::Catalog(format!("the locks held as json: {e}")))?;
+    let mut out: Vec<(String, String)> = locks
+        .into_iter()
+        .map(|(schema, name, mode)| (display_name(&schema, &name), mode))
+        .collect();
     out.sort_by(|a, b| {
         a.0.cmp(&b.0)
             .then(LockMode::from_pg_name(&a.1).cmp(&LockMode::from_pg_name(&b.1)))
             .then(a.1.cmp(&b.1))
     });
     out.dedup();
-    Ok(out
+    let locks = out
         .into_iter()
         .map(|(name, mode)| {
             // Modes other than the eight table locks (e.g. SIReadLock under
@@ -163,7 +193,8 @@ pub async fn locks_held(client: &Client) -> Result<Vec<(String, String)>, Previe
                 .unwrap_or(mode);
             (name, mode)
         })
-        .collect())
+        .collect();
+    Ok((locks, catalog_changes))
 }
 
 /// The strongest lock held on each relation, as (display name, SQL mode name),

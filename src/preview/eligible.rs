@@ -20,8 +20,45 @@ use super::relation::display_name;
 /// Why a row capture of a write to `relid` could change what the write does, as a
 /// sentence ending in "counts only"; `None` when the capture is faithful.
 pub async fn capture_blocker(client: &Client, relid: u32) -> Result<Option<String>, PreviewError> {
-    // Every relation the statement can reach: the target, its partitions and its
-    // inheritance children, at any depth.
+    let facts = reach(client, relid).await?;
+    Ok(blocker(
+        &facts.role,
+        facts.select,
+        &facts.rls,
+        &facts.not_tables,
+        &facts.rules,
+    ))
+}
+
+/// [`capture_blocker`], else [`lossy_output`]: the first reason a row capture of a
+/// write to `relid` would not show what the write does, from one query.
+pub async fn blocker_or_lossy(client: &Client, relid: u32) -> Result<Option<String>, PreviewError> {
+    let facts = reach(client, relid).await?;
+    Ok(blocker(
+        &facts.role,
+        facts.select,
+        &facts.rls,
+        &facts.not_tables,
+        &facts.rules,
+    )
+    .or_else(|| lossy(facts.float_digits)))
+}
+
+/// What [`blocker`] and [`lossy`] decide on, as the write role sees it.
+struct Reach {
+    rls: Vec<String>,
+    not_tables: Vec<String>,
+    rules: Vec<String>,
+    select: bool,
+    role: String,
+    float_digits: i32,
+}
+
+/// Every relation a write to `relid` can reach (the target, its partitions and its
+/// inheritance children, at any depth) with row-level security, kind and rules, and on
+/// every row the role's SELECT privilege on the target, the role and
+/// `extra_float_digits`: one query where there were three.
+async fn reach(client: &Client, relid: u32) -> Result<Reach, PreviewError> {
     let rows = client
         .query(
             "WITH RECURSIVE tree(relid) AS ( \
@@ -34,7 +71,10 @@ pub async fn capture_blocker(client: &Client, relid: u32) -> Result<Option<Strin
                     c.relkind OPERATOR(pg_catalog.<>) ALL ('{r,p}'::pg_catalog.\"char\"[]), \
                     EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite r \
                             WHERE r.ev_class OPERATOR(pg_catalog.=) c.oid \
-                              AND r.rulename OPERATOR(pg_catalog.<>) '_RETURN') \
+                              AND r.rulename OPERATOR(pg_catalog.<>) '_RETURN'), \
+                    pg_catalog.has_table_privilege($1::pg_catalog.oid, 'SELECT'), \
+                    current_user::pg_catalog.text, \
+                    pg_catalog.current_setting('extra_float_digits')::pg_catalog.int4 \
              FROM tree \
              JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) tree.relid \
              JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace \
@@ -42,29 +82,29 @@ pub async fn capture_blocker(client: &Client, relid: u32) -> Result<Option<Strin
             &[&relid],
         )
         .await?;
-    let (mut rls, mut not_tables, mut rules) = (Vec::new(), Vec::new(), Vec::new());
+    // The target itself is always in the tree: no row means no such relation.
+    let first = rows.first().ok_or(PreviewError::NoSuchTable { relid })?;
+    let mut facts = Reach {
+        rls: Vec::new(),
+        not_tables: Vec::new(),
+        rules: Vec::new(),
+        select: first.try_get(5)?,
+        role: first.try_get(6)?,
+        float_digits: first.try_get(7)?,
+    };
     for row in &rows {
         let name = display_name(&row.try_get::<_, String>(0)?, &row.try_get::<_, String>(1)?);
         if row.try_get(2)? {
-            rls.push(name.clone());
+            facts.rls.push(name.clone());
         }
         if row.try_get(3)? {
-            not_tables.push(name.clone());
+            facts.not_tables.push(name.clone());
         }
         if row.try_get(4)? {
-            rules.push(name);
+            facts.rules.push(name);
         }
     }
-    let row = client
-        .query_one(
-            "SELECT pg_catalog.has_table_privilege($1::pg_catalog.oid, 'SELECT'), \
-                    current_user::pg_catalog.text",
-            &[&relid],
-        )
-        .await?;
-    let select: bool = row.try_get(0)?;
-    let role: String = row.try_get(1)?;
-    Ok(blocker(&role, select, &rls, &not_tables, &rules))
+    Ok(facts)
 }
 
 /// Why the session's output settings would make the images lie, as a sentence ending
@@ -82,14 +122,18 @@ pub async fn lossy_output(client: &Client) -> Result<Option<String>, PreviewErro
             &[],
         )
         .await?;
-    let digits: i32 = row.try_get(0)?;
-    Ok((digits < 1).then(|| {
+    Ok(lossy(row.try_get(0)?))
+}
+
+/// The sentence for `extra_float_digits` = `digits`, when it is below 1.
+fn lossy(digits: i32) -> Option<String> {
+    (digits < 1).then(|| {
         format!(
             "extra_float_digits is {digits}, which prints different floating-point values \
              alike, so a changed row could look unchanged: counts only (RESET \
              extra_float_digits to see rows)"
         )
-    }))
+    })
 }
 
 /// The sentence for the first reason found, in order of how much it would change.

@@ -42,77 +42,69 @@ impl RowKey {
     }
 }
 
+/// The chosen key of the table whose oid is the SQL expression `relid`, as SQL: one row (`pk`, `cols`) when the table has
+/// a primary key or a usable unique index, none when its rows are keyed by ctid. The
+/// primary key first, else the usable unique index with the fewest columns (ties broken
+/// by index name): the first candidate that is primary, or whose key columns are all
+/// NOT NULL and not none. Shared by [`row_key`] and the target's facts
+/// ([`super::facts`]), so both choose alike.
+pub(super) fn key_sql(relid: &str) -> String {
+    format!(
+        "\
+    SELECT k.pk, k.cols FROM ( \
+        SELECT i.indisprimary AS pk, \
+               ARRAY(SELECT a.attname::pg_catalog.text \
+                     FROM pg_catalog.unnest(i.indkey::pg_catalog.int2[]) \
+                          WITH ORDINALITY AS k(attnum, ord) \
+                     JOIN pg_catalog.pg_attribute a \
+                       ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid \
+                      AND a.attnum OPERATOR(pg_catalog.=) k.attnum \
+                     WHERE k.ord OPERATOR(pg_catalog.<=) i.indnkeyatts \
+                     ORDER BY k.ord) AS cols, \
+               i.indnkeyatts OPERATOR(pg_catalog.=) (SELECT pg_catalog.count(*) \
+                     FROM pg_catalog.unnest(i.indkey::pg_catalog.int2[]) \
+                          WITH ORDINALITY AS k(attnum, ord) \
+                     JOIN pg_catalog.pg_attribute a \
+                       ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid \
+                      AND a.attnum OPERATOR(pg_catalog.=) k.attnum \
+                     WHERE k.ord OPERATOR(pg_catalog.<=) i.indnkeyatts \
+                       AND a.attnotnull) AS all_not_null, \
+               i.indnkeyatts AS nkeys, ic.relname AS iname \
+        FROM pg_catalog.pg_index i \
+        JOIN pg_catalog.pg_class ic ON ic.oid OPERATOR(pg_catalog.=) i.indexrelid \
+        WHERE i.indrelid OPERATOR(pg_catalog.=) {relid} \
+          AND i.indisunique AND i.indisvalid \
+          AND (i.indisprimary OR i.indimmediate) \
+          AND i.indpred IS NULL AND i.indexprs IS NULL) k \
+    WHERE k.pk OR (k.all_not_null AND pg_catalog.cardinality(k.cols) OPERATOR(pg_catalog.>) 0) \
+    ORDER BY k.pk DESC, k.nkeys, k.iname \
+    LIMIT 1"
+    )
+}
+
 /// The key for the rows of table `relid`: the primary key, else the usable unique
 /// index with the fewest columns (ties broken by index name), else ctid.
 pub async fn row_key(client: &Client, relid: u32) -> Result<RowKey, PreviewError> {
-    let rows = client
-        .query(
-            "SELECT i.indisprimary, \
-                    ARRAY(SELECT a.attname::pg_catalog.text \
-                          FROM pg_catalog.unnest(i.indkey::pg_catalog.int2[]) \
-                               WITH ORDINALITY AS k(attnum, ord) \
-                          JOIN pg_catalog.pg_attribute a \
-                            ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid \
-                           AND a.attnum OPERATOR(pg_catalog.=) k.attnum \
-                          WHERE k.ord OPERATOR(pg_catalog.<=) i.indnkeyatts \
-                          ORDER BY k.ord) AS cols, \
-                    i.indnkeyatts OPERATOR(pg_catalog.=) (SELECT pg_catalog.count(*) \
-                          FROM pg_catalog.unnest(i.indkey::pg_catalog.int2[]) \
-                               WITH ORDINALITY AS k(attnum, ord) \
-                          JOIN pg_catalog.pg_attribute a \
-                            ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid \
-                           AND a.attnum OPERATOR(pg_catalog.=) k.attnum \
-                          WHERE k.ord OPERATOR(pg_catalog.<=) i.indnkeyatts \
-                            AND a.attnotnull) AS all_not_null \
-             FROM pg_catalog.pg_index i \
-             JOIN pg_catalog.pg_class ic ON ic.oid OPERATOR(pg_catalog.=) i.indexrelid \
-             WHERE i.indrelid OPERATOR(pg_catalog.=) $1::pg_catalog.oid \
-               AND i.indisunique AND i.indisvalid \
-               AND (i.indisprimary OR i.indimmediate) \
-               AND i.indpred IS NULL AND i.indexprs IS NULL \
-             ORDER BY i.indisprimary DESC, i.indnkeyatts, ic.relname",
-            &[&relid],
-        )
-        .await?;
-    for row in rows {
-        let primary: bool = row.try_get(0)?;
-        let cols: Vec<String> = row.try_get(1)?;
-        let all_not_null: bool = row.try_get(2)?;
-        if primary {
-            return Ok(RowKey::Primary(cols));
-        }
-        if all_not_null && !cols.is_empty() {
-            return Ok(RowKey::Unique(cols));
-        }
+    match client
+        .query_opt(&key_sql("$1::pg_catalog.oid"), &[&relid])
+        .await?
+    {
+        Some(row) => key_of(row.try_get(0)?, row.try_get(1)?),
+        None => Ok(RowKey::Ctid),
     }
-    Ok(RowKey::Ctid)
 }
 
-/// The table's columns that psql right-aligns: those whose type, or a domain's base
-/// type, is one of psql's `column_type_alignment` numbers (the integer, float and
-/// numeric types, oid, xid, xid8, cid and money). The server describes a domain column
-/// by its base type, so psql aligns it as that.
-pub async fn right_aligned(client: &Client, relid: u32) -> Result<Vec<String>, PreviewError> {
-    let rows = client
-        .query(
-            "SELECT a.attname::pg_catalog.text FROM pg_catalog.pg_attribute a \
-             WHERE a.attrelid OPERATOR(pg_catalog.=) $1::pg_catalog.oid \
-               AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped \
-               AND (WITH RECURSIVE chain(typ) AS ( \
-                      SELECT a.atttypid \
-                      UNION ALL \
-                      SELECT t.typbasetype FROM pg_catalog.pg_type t \
-                      JOIN chain ON t.oid OPERATOR(pg_catalog.=) chain.typ \
-                      WHERE t.typtype OPERATOR(pg_catalog.=) 'd') \
-                    SELECT pg_catalog.bool_or(typ OPERATOR(pg_catalog.=) ANY \
-                      ('{21,23,20,700,701,1700,26,28,5069,29,790}'::pg_catalog.oid[])) FROM chain) \
-             ORDER BY a.attnum",
-            &[&relid],
-        )
-        .await?;
-    rows.iter()
-        .map(|row| row.try_get(0).map_err(PreviewError::from))
-        .collect()
+/// The key from [`key_sql`]'s `pk` and `cols`, both NULL when the rows are keyed by
+/// ctid; anything else is a catalog value pgward does not understand.
+pub(super) fn key_of(pk: Option<bool>, cols: Option<Vec<String>>) -> Result<RowKey, PreviewError> {
+    match (pk, cols) {
+        (Some(true), Some(cols)) => Ok(RowKey::Primary(cols)),
+        (Some(false), Some(cols)) => Ok(RowKey::Unique(cols)),
+        (None, None) => Ok(RowKey::Ctid),
+        _ => Err(PreviewError::Catalog(
+            "a key without its columns".to_string(),
+        )),
+    }
 }
 
 /// The table's columns in order (dropped and system columns left out).

@@ -18,8 +18,9 @@ use super::counts::{self, TableCounts};
 use super::cte::{self, Parts};
 use super::eligible;
 use super::error::PreviewError;
+use super::facts;
 use super::images::Images;
-use super::keys::{self, RowKey};
+use super::keys::RowKey;
 use super::relation::{display_name, Relation};
 use super::rewrite::CaptureKind;
 use super::statement;
@@ -109,7 +110,8 @@ pub async fn plan(
                     .into(),
             ));
         }
-        let target = Relation::by_oid(client, relid).await?;
+        let facts = facts::target(client, relid).await?;
+        let target = facts.relation;
         let tree = statement::tree(client, relid).await?;
         if let Some(other) = parts
             .iter()
@@ -133,9 +135,9 @@ pub async fn plan(
         parts.push(Part {
             label: p.label(),
             kind: p.kind,
-            key: keys::row_key(client, relid).await?,
-            columns: keys::columns(client, relid).await?,
-            right_aligned: keys::right_aligned(client, relid).await?,
+            key: facts.key,
+            columns: facts.columns,
+            right_aligned: facts.right_aligned,
             target,
             tree,
             images: None,

@@ -44,6 +44,35 @@ impl Relation {
         })
     }
 
+    /// Looks a relation up by oid, with whether it has partitions or inheritance
+    /// children, in one query.
+    pub async fn by_oid_with_children(
+        client: &Client,
+        relid: u32,
+    ) -> Result<(Relation, bool), PreviewError> {
+        let row = client
+            .query_opt(
+                "SELECT n.nspname::pg_catalog.text, c.relname::pg_catalog.text, \
+                        c.relkind::pg_catalog.text, \
+                        EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i \
+                                WHERE i.inhparent OPERATOR(pg_catalog.=) c.oid) \
+                 FROM pg_catalog.pg_class c \
+                 JOIN pg_catalog.pg_namespace n \
+                   ON n.oid OPERATOR(pg_catalog.=) c.relnamespace \
+                 WHERE c.oid OPERATOR(pg_catalog.=) $1::pg_catalog.oid",
+                &[&relid],
+            )
+            .await?
+            .ok_or(PreviewError::NoSuchTable { relid })?;
+        let relation = Relation {
+            relid,
+            schema: row.try_get(0)?,
+            name: row.try_get(1)?,
+            kind: row.try_get(2)?,
+        };
+        Ok((relation, row.try_get(3)?))
+    }
+
     /// `schema.table`, with the schema omitted when it is `public`.
     pub fn display(&self) -> String {
         display_name(&self.schema, &self.name)

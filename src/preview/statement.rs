@@ -21,8 +21,9 @@ use super::counts::{self, Baseline, TableCounts};
 use super::ddl::{self, LockMode};
 use super::diff;
 use super::eligible;
+use super::facts;
 use super::images::Images;
-use super::keys::{self, RowKey};
+use super::keys::RowKey;
 use super::merge;
 use super::part::{self, Part};
 use super::partial_undo;
@@ -371,18 +372,20 @@ async fn gather(
     read_committed: bool,
 ) -> Result<(), super::PreviewError> {
     let parts = super::cte::is_cte_write(&plan.text);
+    // Whether rules rewrite the target, read with its other facts.
+    let mut target_rules = false;
     if let Some(name) = rewrite::target(&plan.text).filter(|_| !parts) {
-        if let Some((relid, _)) = counts::resolve_table(client, &name).await? {
-            let relation = Relation::by_oid(client, relid).await?;
-            plan.key = keys::row_key(client, relid).await?;
-            plan.columns = keys::columns(client, relid).await?;
-            plan.right_aligned = keys::right_aligned(client, relid).await?;
+        // The name resolved and the target's facts in one query (see `facts`).
+        if let Some(facts) = facts::named(client, &name).await? {
+            let relation = facts.relation;
+            let relid = relation.relid;
+            plan.key = facts.key;
+            plan.columns = facts.columns;
+            plan.right_aligned = facts.right_aligned;
+            target_rules = facts.rules;
             plan.target = Some(relation.clone());
             if matches!(plan.capture, Capture::Rows { .. }) {
-                let blocker = match eligible::capture_blocker(client, relid).await? {
-                    Some(reason) => Some(reason),
-                    None => eligible::lossy_output(client).await?,
-                };
+                let blocker = eligible::blocker_or_lossy(client, relid).await?;
                 if let Some(reason) = blocker {
                     plan.capture = Capture::CountsOnly { reason };
                 }
@@ -390,10 +393,7 @@ async fn gather(
                 narrow(client, relid, plan).await?;
             }
             if plan.kind == WriteKind::Merge {
-                let blocker = match eligible::capture_blocker(client, relid).await? {
-                    Some(reason) => Some(reason),
-                    None => eligible::lossy_output(client).await?,
-                };
+                let blocker = eligible::blocker_or_lossy(client, relid).await?;
                 plan.capture = match blocker {
                     Some(reason) => Capture::CountsOnly { reason },
                     None if read_committed => Capture::CountsOnly {
@@ -438,12 +438,10 @@ async fn gather(
     // statement or TRUNCATE … CASCADE can truncate, drop or rewrite tables, and TRUNCATE
     // even resets the row counters. Measured first, so no later failure can skip it.
     {
-        let tables = user_tables(client).await?;
-        let relids: Vec<u32> = tables.iter().map(|(relid, _)| *relid).collect();
-        plan.storage = Some(ddl::storage_of(client, &relids).await?);
+        let (tables, storage) = user_tables(client).await?;
+        plan.storage = Some(storage);
         plan.names_before = tables.into_iter().collect();
-        plan.locks_before = ddl::locks_held(client).await?;
-        plan.catalog_before = catalog_changes(client).await?;
+        (plan.locks_before, plan.catalog_before) = ddl::locks_and_catalog_changes(client).await?;
     }
     if plan.kind == WriteKind::Truncate {
         let removal = truncate::removal(client, &plan.text).await?;
@@ -457,8 +455,7 @@ async fn gather(
         };
         let standalone = where_is_standalone(statement);
         let only = writes_only(&plan.text);
-        let rewritten =
-            target.kind != "r" && target.kind != "p" || has_rules(client, target.relid).await?;
+        let rewritten = target.kind != "r" && target.kind != "p" || target_rules;
         let prediction = match plan.kind {
             WriteKind::Delete | WriteKind::Update if rewritten => {
                 plan.cascade = Some(Err(format!(
@@ -539,40 +536,16 @@ pub(crate) fn writes_only(text: &str) -> bool {
     relation.is_some_and(|r| !r.inh)
 }
 
-/// Whether a relation has rules (other than a view's own `_RETURN`).
-async fn has_rules(client: &Client, relid: u32) -> Result<bool, super::PreviewError> {
-    Ok(client
-        .query_one(
-            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite r \
-             WHERE r.ev_class OPERATOR(pg_catalog.=) $1::pg_catalog.oid \
-               AND r.rulename OPERATOR(pg_catalog.<>) '_RETURN')",
-            &[&relid],
-        )
-        .await?
-        .try_get(0)?)
-}
-
-/// Rows of the system catalogs this transaction inserted, updated or deleted so far: a
-/// change means a schema change (a function replaced, a trigger disabled, a column
-/// dropped, a large object written) that no user table's counter shows.
-async fn catalog_changes(client: &Client) -> Result<i64, super::PreviewError> {
-    let row = client
-        .query_one(
-            "SELECT COALESCE(pg_catalog.sum(n_tup_ins OPERATOR(pg_catalog.+) n_tup_upd \
-             OPERATOR(pg_catalog.+) n_tup_del), 0)::pg_catalog.int8 \
-             FROM pg_catalog.pg_stat_xact_sys_tables",
-            &[],
-        )
-        .await?;
-    Ok(row.try_get(0)?)
-}
-
-/// Every user table, materialized view and TOAST table, with its display name.
+/// Every user table, materialized view and TOAST table, with its display name, and
+/// the storage file number of each that has storage, in one query.
 /// Operators are schema-qualified: the user may have created look-alikes.
-async fn user_tables(client: &Client) -> Result<Vec<(u32, String)>, super::PreviewError> {
+async fn user_tables(
+    client: &Client,
+) -> Result<(Vec<(u32, String)>, HashMap<u32, u32>), super::PreviewError> {
     let rows = client
         .query(
-            "SELECT c.oid, n.nspname::pg_catalog.text, c.relname::pg_catalog.text \
+            "SELECT c.oid, n.nspname::pg_catalog.text, c.relname::pg_catalog.text, \
+                    pg_catalog.pg_relation_filenode(c.oid) \
              FROM pg_catalog.pg_class c \
              JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace \
              WHERE c.relkind OPERATOR(pg_catalog.=) \
@@ -582,28 +555,21 @@ async fn user_tables(client: &Client) -> Result<Vec<(u32, String)>, super::Previ
             &[],
         )
         .await?;
-    rows.iter()
-        .map(|r| {
-            let schema: String = r.try_get(1)?;
-            let name: String = r.try_get(2)?;
-            Ok((r.try_get::<_, u32>(0)?, display_name(&schema, &name)))
-        })
-        .collect()
+    let (mut tables, mut storage) = (Vec::with_capacity(rows.len()), HashMap::new());
+    for r in &rows {
+        let relid: u32 = r.try_get(0)?;
+        let schema: String = r.try_get(1)?;
+        let name: String = r.try_get(2)?;
+        tables.push((relid, display_name(&schema, &name)));
+        if let Some(node) = r.try_get::<_, Option<u32>>(3)? {
+            storage.insert(relid, node);
+        }
+    }
+    Ok((tables, storage))
 }
 
-/// Which of `relids` no longer exist (dropped by this transaction), sorted.
-async fn gone(client: &Client, relids: &[u32]) -> Result<Vec<u32>, super::PreviewError> {
-    let rows = client
-        .query(
-            "SELECT c.oid FROM pg_catalog.pg_class c \
-             WHERE c.oid OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.oid[])",
-            &[&relids],
-        )
-        .await?;
-    let present = rows
-        .iter()
-        .map(|r| r.try_get::<_, u32>(0))
-        .collect::<Result<std::collections::HashSet<u32>, _>>()?;
+/// Which of `relids` are not `present` (dropped by this transaction), sorted.
+fn gone(present: &std::collections::HashSet<u32>, relids: &[u32]) -> Vec<u32> {
     let mut out: Vec<u32> = relids
         .iter()
         .copied()
@@ -611,7 +577,7 @@ async fn gone(client: &Client, relids: &[u32]) -> Result<Vec<u32>, super::Previe
         .collect();
     out.sort_unstable();
     out.dedup();
-    Ok(out)
+    out
 }
 
 /// DDL effects measured on the server.
@@ -720,7 +686,8 @@ pub async fn after(
     };
     if let Some(before) = &report.plan.storage {
         let relids: Vec<u32> = before.keys().copied().collect();
-        let after = ddl::storage_of(client, &relids).await?;
+        // Which still exist, and their storage now, in one query.
+        let (present, after) = ddl::existing(client, &relids).await?;
         let mut rewritten = Vec::new();
         for relid in ddl::rewritten(before, &after) {
             match Relation::by_oid(client, relid).await {
@@ -732,8 +699,7 @@ pub async fn after(
                 }
             }
         }
-        let mut dropped: Vec<String> = gone(client, &relids)
-            .await?
+        let mut dropped: Vec<String> = gone(&present, &relids)
             .iter()
             .map(|relid| {
                 report
@@ -745,13 +711,14 @@ pub async fn after(
             })
             .collect();
         dropped.sort();
-        let locks_now = ddl::strongest(&ddl::locks_held(client).await?);
+        let (locks_now, catalog_now) = ddl::locks_and_catalog_changes(client).await?;
+        let locks_now = ddl::strongest(&locks_now);
         let before_locks = ddl::strongest(&report.plan.locks_before);
         let raised = locks_now
             .into_iter()
             .filter(|l| !before_locks.contains(l))
             .collect();
-        let catalog_changed = catalog_changes(client).await? != report.plan.catalog_before;
+        let catalog_changed = catalog_now != report.plan.catalog_before;
         report.ddl = Some(DdlFacts {
             locks: raised,
             rewritten,

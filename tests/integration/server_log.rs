@@ -156,8 +156,8 @@ fn statements_per_typed_statement_in_the_server_log() {
 /// UPDATE + ROLLBACK and one UPDATE + COMMIT.
 const START: usize = 17;
 const SELECT: usize = 3;
-const ROLLBACK: usize = 37;
-const COMMIT: usize = 52;
+const ROLLBACK: usize = 25;
+const COMMIT: usize = 40;
 
 /// A typed statement holding `*/` and a newline reaches the server log exactly as typed,
 /// inside the capture's comment, and still runs.
