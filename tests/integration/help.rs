@@ -1,0 +1,56 @@
+//! `\h`, with psql 15 as the contract: the same `\h` lines through psql and through
+//! pgward must print the same bytes on standard output (the list of commands at psql's
+//! 80 columns off a terminal, single pages, multi-word and prefix topics, every page, and
+//! the answer for an unknown topic).
+
+use std::process::{Command, Stdio};
+
+use crate::util::{self, cluster, TestDb, TestShell};
+
+/// psql reading `input` from a pipe, its standard output. Untranslated (`LC_ALL=C`), as
+/// pgward's copy of the help text was captured.
+fn psql(db: &TestDb, input: &str) -> String {
+    let home = tempfile::tempdir().expect("home");
+    let mut cmd = Command::new("psql");
+    cmd.args(["-X", "-d", &cluster().conninfo(&db.name)]);
+    util::isolate(&mut cmd, home.path());
+    cmd.env("LC_ALL", "C")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("psql is installed");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(input.as_bytes()).expect("feed psql");
+    }
+    let out = child.wait_with_output().expect("psql ran");
+    assert!(out.status.success(), "psql: {out:?}");
+    String::from_utf8(out.stdout).expect("psql's help is UTF-8")
+}
+
+#[test]
+fn help_prints_what_psql_prints() {
+    let db = TestDb::new("help_psql");
+    for input in [
+        "\\h\n",
+        "\\h update\n",
+        "\\help ALTER TABLE\n",
+        "\\h create index\n",
+        "\\h nosuch\n",
+        "\\h sel;\n",
+        "\\h alter table nosuch\n",
+        "\\h alter nosuch\n",
+        "\\help\n\\h *\n",
+    ] {
+        let theirs = psql(&db, input);
+        assert!(!theirs.is_empty(), "psql printed help for {input:?}");
+        let ours = TestShell::new(&db).stdin(input).run();
+        assert_eq!(ours.code, 0, "{input:?}: {ours:?}");
+        assert!(
+            ours.stdout == theirs,
+            "{input:?}: pgward printed\n{}\npsql printed\n{theirs}",
+            ours.stdout
+        );
+    }
+}
