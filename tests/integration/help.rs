@@ -1,11 +1,13 @@
 //! `\h`, with psql 15 as the contract: the same `\h` lines through psql and through
 //! pgward must print the same bytes on standard output (the list of commands at psql's
 //! 80 columns off a terminal, single pages, multi-word and prefix topics, every page, and
-//! the answer for an unknown topic).
+//! the answer for an unknown topic). On a real pseudo-terminal the list fills the
+//! terminal's width and help taller than the terminal goes through the pager.
 
 use std::process::{Command, Stdio};
 
-use crate::util::{self, cluster, TestDb, TestShell};
+use crate::term::{Start, Term};
+use crate::util::{self, cluster, TestDb, TestShell, READER};
 
 /// psql reading `input` from a pipe, its standard output. Untranslated (`LC_ALL=C`), as
 /// pgward's copy of the help text was captured.
@@ -53,4 +55,40 @@ fn help_prints_what_psql_prints() {
             ours.stdout
         );
     }
+}
+
+#[test]
+fn help_on_a_terminal_is_as_wide_as_it_and_paged_when_tall() {
+    let db = TestDb::new("help_pager");
+    let home = tempfile::tempdir().expect("home");
+    // The pager marks every line it shows.
+    let pager = "sed 's/^/PAGED: /'";
+    let mut t = Term::start_full(
+        &db,
+        home.path(),
+        Start::WithPassword,
+        &[],
+        &[("PAGER", pager)],
+        None,
+    );
+    t.expect("type \\? for help, \\q to quit.");
+    t.prompt(READER, "=>");
+    // Every page is far taller than the 50-line terminal: paged.
+    t.line("\\h *");
+    t.expect("PAGED: Command:     VALUES");
+    t.prompt(READER, "=>");
+    // One page fits: not paged.
+    t.line("\\h update");
+    let out = t.expect("URL: https://www.postgresql.org/docs/15/sql-update.html");
+    t.ensure(!out.contains("PAGED:"), "a short page is not paged");
+    t.prompt(READER, "=>");
+    // The list fills the 250 columns (psql's layout at that width), not 80.
+    let list = pgward::repl::help::help("", 250);
+    let first = list.lines().nth(1).expect("a first row");
+    t.ensure(first.len() > 200, "seven columns of names in 250");
+    t.line("\\h");
+    let out = t.expect(first);
+    t.ensure(!out.contains("PAGED:"), "the list fits: not paged");
+    t.prompt(READER, "=>");
+    t.quit();
 }
