@@ -27,6 +27,10 @@
 //! - that every refusal names a rule, and which rules refuse what;
 //! - the classification speed over the whole corpus.
 //!
+//! `--equivalence` also checks the fast path for plain reads: each statement that takes it
+//! must get exactly the full classifier's analysis (`sql::analyze_tree`); a difference
+//! fails the run.
+//!
 //! `--dump FILE` writes one tab-separated line per statement (file:line, kind, class,
 //! rule, lock, first reason, relations read, relations written, text).
 //!
@@ -241,10 +245,12 @@ fn real_main() -> Result<(), BoxError> {
     let mut dir = None;
     let mut dump = None;
     let mut oracle = false;
+    let mut equivalence = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--oracle" => oracle = true,
+            "--equivalence" => equivalence = true,
             "--dump" => dump = Some(PathBuf::from(args.next().ok_or("--dump needs a file")?)),
             // cargo bench passes --bench to every bench binary.
             "--bench" => {}
@@ -326,6 +332,49 @@ fn real_main() -> Result<(), BoxError> {
         None
     };
     print_report(&dir, files.len(), &rows, elapsed, oracle_result.as_ref());
+    if equivalence {
+        check_equivalence(&rows)?;
+    }
+    Ok(())
+}
+
+/// `--equivalence`: every statement that takes the fast path for plain reads
+/// (`sql::fast::plain_read`) must get from it exactly the analysis the full classifier
+/// (`sql::analyze_tree`) gives; any difference is printed and fails the run.
+fn check_equivalence(rows: &[Row]) -> Result<(), BoxError> {
+    let options = pgward::sql::Options::default();
+    let (mut fast, mut differ) = (0, 0);
+    for r in rows {
+        let Some(quick) = pgward::sql::fast::plain_read(&r.text) else {
+            continue;
+        };
+        fast += 1;
+        let full = pgward::sql::analyze_tree(&r.text, &options);
+        if quick != full {
+            differ += 1;
+            println!(
+                "DIFFERS {}:{}: fast {quick:?}\n    full {full:?}\n    {}",
+                r.file,
+                r.line,
+                one_line(&r.text, 200)
+            );
+        }
+    }
+    println!(
+        "\nFast path for plain reads: {fast} of {} statements ({}); analyses that differ from \
+         the full classifier's: {differ}",
+        rows.len(),
+        pct(fast, rows.len())
+    );
+    println!(
+        "{}: the fast path gives exactly the full classifier's analysis",
+        verdict(differ == 0)
+    );
+    if differ > 0 {
+        return Err(
+            format!("{differ} fast-path analyses differ from the full classifier's").into(),
+        );
+    }
     Ok(())
 }
 

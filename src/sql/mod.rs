@@ -7,6 +7,8 @@
 //! - [`classify`](mod@classify): the verdict for one statement (explicit match, catch-all refuses).
 //! - [`batch`]: many statements classified at once, on every core, in order.
 //! - [`verdict`]: the verdict, risk and analysis types the classifier's parts share.
+//! - [`fast`]: plain reads decided on PostgreSQL's summary of the statement, without
+//!   the whole tree (the same analysis, checked against the full path).
 //! - `tree`: the walk over every node of a parse tree.
 //! - `plpgsql`: DO blocks and function bodies, statement by statement.
 //! - [`functions`]: functions known by name (refused, surviving ROLLBACK, writing).
@@ -21,6 +23,7 @@ pub mod batch;
 pub mod classify;
 pub mod created;
 pub mod cursors;
+pub mod fast;
 pub mod functions;
 pub mod locks;
 pub(crate) mod plpgsql;
@@ -32,7 +35,7 @@ pub mod unbounded;
 pub mod verdict;
 
 pub use batch::analyze_all;
-pub use classify::{analyze, classify, fingerprint};
+pub use classify::{analyze, analyze_tree, classify, fingerprint};
 pub use created::Created;
 pub use cursors::Cursors;
 pub use prepared::Prepared;

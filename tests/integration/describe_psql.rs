@@ -179,6 +179,9 @@ fn describe_matches_psql_on_the_demo_schema() {
             "\\dt public.ord*",
             "\\di *pkey",
             "\\sf audit_row_change",
+            "\\dtS pg_catalog.pg_am*",
+            "\\dS pg_catalog.pg_roles",
+            "\\dS+ pg_catalog.pg_am",
         ],
     );
 

@@ -415,3 +415,23 @@ fn a_diff_shows_null_as_pset_null_says_and_numbers_right_aligned() {
         "nothing was committed"
     );
 }
+
+/// psql's short flags combine as psql's do, a value-taking one last: `-tc 'select 1'`,
+/// `-tAc …`, `-xc …` print what psql prints (before, `-t` was pgward's ticket and read
+/// "c" as its value).
+#[test]
+fn combined_short_flags_mean_what_they_mean_to_psql() {
+    let db = TestDb::new("out_combined");
+    for (flags, query) in [
+        ("-tc", "select 1"),
+        ("-tAc", "select 1, 'x' as b"),
+        ("-Atc", "select 2"),
+        ("-xc", "select 3 as n, 'y' as s"),
+        ("-qAtc", "select 4"),
+    ] {
+        let theirs = psql(&db, &[flags, query], "");
+        let ours = TestShell::new(&db).args([flags, query]).run();
+        assert_eq!(ours.code, 0, "{flags} {query}: {ours:?}");
+        assert_eq!(ours.stdout, theirs, "pgward {flags} {query:?}");
+    }
+}
