@@ -5,7 +5,7 @@
 //! (its aliases resolved; after `alias.` that relation's columns), then functions and
 //! keywords; right after a relation name come the keywords that can follow it; at a
 //! backslash, meta-commands; after a describe command, relations; after `\c`, the
-//! config file's environments. Anywhere else,
+//! config file's environments; after `\h`, SQL command names. Anywhere else,
 //! keywords. Keywords keep the case of what was typed (upper case when nothing was).
 //!
 //! It reads only the text and the catalog loaded in the background ([`super::catalog`]),
@@ -50,6 +50,8 @@ pub const META_COMMANDS: &[&str] = &[
     "\\g",
     "\\gset",
     "\\gx",
+    "\\h",
+    "\\help",
     "\\i",
     "\\ir",
     "\\l",
@@ -201,6 +203,29 @@ const COLUMN_BEFORE: &[&str] = &[
     "/",
 ];
 
+/// After `\h`: the SQL command names `\h` knows that start with what follows it
+/// (`after` is where the meta-command ends), names of several words included, in lower
+/// case when the topic starts in lower case.
+fn help_topics(before: &str, after: usize) -> (usize, Vec<String>) {
+    let typed = before[after..].trim_start();
+    let from = before.len() - typed.len();
+    let lower = typed.starts_with(|c: char| c.is_ascii_lowercase());
+    let found = super::help::commands()
+        .filter(|n| {
+            n.len() >= typed.len()
+                && n.as_bytes()[..typed.len()].eq_ignore_ascii_case(typed.as_bytes())
+        })
+        .map(|n| {
+            if lower {
+                n.to_ascii_lowercase()
+            } else {
+                n.to_string()
+            }
+        })
+        .collect();
+    (from, found)
+}
+
 /// The candidates for the word at `pos` in `line`: where it starts, and the words.
 pub fn complete(line: &str, pos: usize, catalog: &Catalog) -> (usize, Vec<String>) {
     complete_in(line, pos, catalog, &[])
@@ -235,6 +260,9 @@ pub fn complete_in(
                 .map(|e| quote_environment(e))
                 .collect();
             return (start, found);
+        }
+        if command == "\\h" || command == "\\help" {
+            return help_topics(before, first.end);
         }
         if command.starts_with("\\sf") {
             return (start, prepared(&catalog.function_names, prefix));
@@ -755,6 +783,18 @@ mod tests {
         assert!(at_end("\\d").contains(&"\\dt".to_string()));
         assert_eq!(at_end("\\d ord"), vec!["orders"]);
         assert_eq!(at_end("\\sf co"), vec!["count", "coalesce"]);
+        assert_eq!(at_end("\\h"), vec!["\\h", "\\help"]);
+        assert_eq!(at_end("\\h upd"), vec!["update"]);
+        assert_eq!(
+            at_end("\\help ALTER TAB"),
+            vec!["ALTER TABLE", "ALTER TABLESPACE"]
+        );
+        assert_eq!(
+            complete("\\h alter ta", 11, &shop()).0,
+            3,
+            "the whole topic"
+        );
+        assert!(at_end("\\h ").len() > 150);
     }
 
     #[test]

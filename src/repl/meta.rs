@@ -5,7 +5,7 @@
 use crate::render::escape::one_line;
 use crate::session::{Outcome, Session};
 
-use super::describe;
+use super::{describe, help};
 
 /// What the loop does after a meta-command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,6 +124,7 @@ const HELP: &str = "\
 General
   \\q                quit pgward (an open transaction is rolled back)
   \\?                show this help
+  \\h [NAME]        help on the syntax of SQL commands (psql's), * for all
   \\conninfo         show how pgward is connected and which roles it uses
   \\c[onnect] ENV    switch to environment ENV of the config file (no transaction open)
 
@@ -210,6 +211,13 @@ pub fn run(line: &str, session: &mut Session) -> Action {
             Action::Invalid
         }
         "\\q" | "\\quit" => Action::Quit,
+        "\\h" | "\\help" => {
+            // psql assumes 80 columns when its output is not a terminal.
+            let width = session.io().screen_width().map_or(80, usize::from);
+            let text = help::help(argument, width);
+            session.io().result_text(&text);
+            Action::Continue
+        }
         "\\?" => {
             session
                 .io()

@@ -8,6 +8,7 @@ pub mod complete;
 pub mod context;
 pub mod copy;
 pub mod describe;
+pub mod help;
 pub mod helper;
 pub mod idle;
 pub mod lex;

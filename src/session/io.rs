@@ -212,19 +212,8 @@ impl Io {
             footers,
         };
         let text = escape::multi_line(&print::table(columns, rows, target, part));
-        if part.start && self.pager.is_none() && terminal.is_some() {
-            let (lines, width) = measure(&text);
-            if pager::wanted(self.pset.pager, terminal, lines, width, !part.stop) {
-                if let Some(command) = pager::command() {
-                    match pager::Running::start(&command) {
-                        Ok(p) => self.pager = Some(p),
-                        Err(e) => self.say_warn(&format!(
-                            "pgward: cannot start the pager {}: {e}",
-                            escape::one_line(&command)
-                        )),
-                    }
-                }
-            }
+        if part.start && self.pager.is_none() {
+            self.start_pager(&text, terminal, !part.stop);
         }
         self.write_result(text.as_bytes());
         if part.stop {
@@ -234,11 +223,51 @@ impl Io {
         }
     }
 
-    /// Text drawn as a result (a describe page, a function's source), where results go:
-    /// the `\o` file or the results stream. Escaped like everything else.
+    /// Starts the pager for `text` (the first piece of it when `streamed`) when
+    /// `\pset pager` and the terminal's size call for one.
+    fn start_pager(&mut self, text: &str, terminal: Option<(u16, u16)>, streamed: bool) {
+        if terminal.is_none() {
+            return;
+        }
+        let (lines, width) = measure(text);
+        if pager::wanted(self.pset.pager, terminal, lines, width, streamed) {
+            if let Some(command) = pager::command() {
+                match pager::Running::start(&command) {
+                    Ok(p) => self.pager = Some(p),
+                    Err(e) => self.say_warn(&format!(
+                        "pgward: cannot start the pager {}: {e}",
+                        escape::one_line(&command)
+                    )),
+                }
+            }
+        }
+    }
+
+    /// Text drawn as a result (a function's source, `\h` help), where results go: the
+    /// `\o` file, the pager when it is taller or wider than the terminal, or the results
+    /// stream. Escaped like everything else.
     pub fn result_text(&mut self, text: &str) {
         let text = escape::multi_line(text);
+        let paged = self.pager.is_none();
+        if paged {
+            self.start_pager(&text, self.terminal(), false);
+        }
         self.write_result(text.as_bytes());
+        if paged {
+            if let Some(p) = self.pager.take() {
+                p.finish();
+            }
+        }
+    }
+
+    /// The width of the terminal results are shown on; `None` when they do not go to
+    /// one. Unlike a table's width this ignores `\o` and `$COLUMNS`, as psql's `\h`
+    /// list does.
+    pub fn screen_width(&self) -> Option<u16> {
+        if !self.out_terminal {
+            return None;
+        }
+        crossterm::terminal::size().ok().map(|(cols, _)| cols)
     }
 
     /// A command tag (`INSERT 0 1`), where results go; not with `-q`.

@@ -21,6 +21,7 @@ mod faults;
 mod guard;
 mod guard_named;
 mod guard_parse;
+mod help;
 mod ledger;
 mod libpq;
 mod log;
