@@ -4,29 +4,18 @@
 //! the answer for an unknown topic). On a real pseudo-terminal the list fills the
 //! terminal's width and help taller than the terminal goes through the pager.
 
-use std::process::{Command, Stdio};
-
 use crate::term::{Start, Term};
 use crate::util::{self, cluster, TestDb, TestShell, READER};
 
 /// psql reading `input` from a pipe, its standard output. Untranslated (`LC_ALL=C`), as
 /// pgward's copy of the help text was captured.
 fn psql(db: &TestDb, input: &str) -> String {
-    let home = tempfile::tempdir().expect("home");
-    let mut cmd = Command::new("psql");
-    cmd.args(["-X", "-d", &cluster().conninfo(&db.name)]);
-    util::isolate(&mut cmd, home.path());
-    cmd.env("LC_ALL", "C")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("psql is installed");
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().expect("stdin");
-        stdin.write_all(input.as_bytes()).expect("feed psql");
-    }
-    let out = child.wait_with_output().expect("psql ran");
+    let out = util::psql_piped(
+        &cluster().conninfo(&db.name),
+        &[],
+        &[("LC_ALL", "C")],
+        input,
+    );
     assert!(out.status.success(), "psql: {out:?}");
     String::from_utf8(out.stdout).expect("psql's help is UTF-8")
 }

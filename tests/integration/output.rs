@@ -5,7 +5,6 @@
 //! pager and `\errverbose` run on a real pseudo-terminal.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use crate::term::{Start, Term};
 use crate::util::{self, cluster, TestDb, TestShell, READER, WRITER};
@@ -13,21 +12,7 @@ use crate::util::{self, cluster, TestDb, TestShell, READER, WRITER};
 /// psql on `db` as the superuser (the query results do not depend on the role), its
 /// standard output.
 fn psql(db: &TestDb, args: &[&str], input: &str) -> String {
-    let home = tempfile::tempdir().expect("home");
-    let mut cmd = Command::new("psql");
-    cmd.args(["-X", "-d", &cluster().conninfo(&db.name)])
-        .args(args);
-    util::isolate(&mut cmd, home.path());
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("psql is installed");
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().expect("stdin");
-        stdin.write_all(input.as_bytes()).expect("feed psql");
-    }
-    let out = child.wait_with_output().expect("psql ran");
+    let out = util::psql_piped(&cluster().conninfo(&db.name), args, &[], input);
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 

@@ -4,7 +4,6 @@
 //! `~/.pgwardrc` runs unless `-X`, `\watch` refuses writes, and a script error says
 //! `FILE:LINE:`. Data are checked as the superuser.
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::term::Term;
@@ -29,21 +28,12 @@ fn markers(out: &str) -> Vec<String> {
 
 /// psql 15 on the same database as the same login, reading `input` from a pipe.
 fn psql(db: &TestDb, args: &[&str], input: &str) -> String {
-    let home = tempfile::tempdir().expect("home");
-    let mut cmd = Command::new("psql");
-    cmd.args(["-X", "-d", &db.login_conninfo()]).args(args);
-    util::isolate(&mut cmd, home.path());
-    cmd.env("PGPASSWORD", PASSWORD)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("psql is installed");
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().expect("stdin");
-        stdin.write_all(input.as_bytes()).expect("feed psql");
-    }
-    let out = child.wait_with_output().expect("psql ran");
+    let out = util::psql_piped(
+        &db.login_conninfo(),
+        args,
+        &[("PGPASSWORD", PASSWORD)],
+        input,
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 

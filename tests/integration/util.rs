@@ -345,3 +345,29 @@ pub fn write_config(home: &Path, text: &str) -> PathBuf {
     std::fs::write(&path, text).expect("write config");
     path
 }
+
+/// psql (15) with `-X -d conninfo` and `args`, `env` set, `input` on a pipe, in a home
+/// of its own: its whole output. The comparisons with psql's bytes share it.
+pub fn psql_piped(
+    conninfo: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    input: &str,
+) -> std::process::Output {
+    let home = tempfile::tempdir().expect("home");
+    let mut cmd = Command::new("psql");
+    cmd.args(["-X", "-d", conninfo]).args(args);
+    isolate(&mut cmd, home.path());
+    cmd.envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("psql is installed");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("feed psql");
+    child.wait_with_output().expect("psql ran")
+}
