@@ -401,13 +401,16 @@ impl Listener {
     }
 }
 
+/// A function whose body writes: it zeroes the quantity of items 1 and 2.
+const ZERO_ALL: &str = "create function zero_all() returns int language sql as \
+                        'update items set qty = 0 where id <= 2 returning 1';\n";
+
 #[test]
 fn a_call_of_a_function_created_in_the_session_takes_its_body_class() {
     let db = TestDb::new("gn_created_fn");
     db.exec(&format!("GRANT CREATE ON SCHEMA public TO {WRITER}"));
     let before = db.items();
-    let create = "create function zero_all() returns int language sql as \
-                  'update items set qty = 0 where id <= 2 returning 1';\n";
+    let create = ZERO_ALL;
     // The session saw zero_all created: its SELECT is a write, run in the guarded
     // transaction (not in a read-only savepoint, where the server would answer 25006),
     // with the server's counts as its preview; the end of input rolls it back.
@@ -474,8 +477,7 @@ fn a_call_of_a_function_created_in_the_session_takes_its_body_class() {
 fn a_rolled_back_drop_function_keeps_the_function_known() {
     let db = TestDb::new("gn_drop_rolled_back");
     db.exec(&format!("GRANT CREATE ON SCHEMA public TO {WRITER}"));
-    let create = "create function zero_all() returns int language sql as \
-                  'update items set qty = 0 where id <= 2 returning 1';\n";
+    let create = ZERO_ALL;
     // Within one transaction: ROLLBACK TO a savepoint set before the DROP.
     let before = db.items();
     let out = TestShell::new(&db)
