@@ -179,6 +179,14 @@ async fn target(client: &Client, s: &NetStatement) -> Result<Target, String> {
             generated: row.try_get(2).map_err(read)?,
         });
     }
+    one_line(
+        &s.table,
+        std::iter::once(s.quoted.as_str()).chain(
+            columns
+                .iter()
+                .flat_map(|c| [c.name.as_str(), c.ty.as_str()]),
+        ),
+    )?;
     let names: Vec<&String> = columns.iter().map(|c| &c.name).collect();
     if names != s.columns.iter().collect::<Vec<_>>() {
         return Err(format!(
@@ -191,6 +199,19 @@ async fn target(client: &Client, s: &NetStatement) -> Result<Target, String> {
         columns,
         key: s.key.clone(),
     })
+}
+
+/// Undo is stored one statement per line: values are literals with their line breaks
+/// escaped, but a name (quoted as an identifier) or a type name keeps a line break as it
+/// is, which would cut its statement in two. Such a table has no undo, said before COMMIT.
+fn one_line<'a>(table: &str, names: impl IntoIterator<Item = &'a str>) -> Result<(), String> {
+    match names.into_iter().find(|n| n.contains(['\n', '\r'])) {
+        Some(name) => Err(format!(
+            "{table}: the name {} holds a line break, which undo's one-statement-per-line record cannot carry",
+            crate::render::escape::one_line(name)
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Where undo SQL is written as it is generated: in memory up to [`INLINE_MAX`] bytes,
@@ -286,6 +307,15 @@ fn side_failed(path: &Path, e: &std::io::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_with_a_line_break_has_no_undo() {
+        assert!(one_line("t", ["\"t\"", "a", "integer"]).is_ok());
+        for bad in ["a\nDROP TABLE x; --", "b\rc"] {
+            let why = one_line("t", ["\"t\"", bad, "text"]).expect_err(bad);
+            assert!(why.contains("line break") && !why.contains('\n'), "{why}");
+        }
+    }
 
     fn stored(text: &str, dir: Option<&Path>) -> Result<Stored, String> {
         let mut out = Out::new(dir.map(Path::to_path_buf));
