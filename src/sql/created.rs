@@ -48,7 +48,7 @@ impl Created {
         let mut risk = own;
         for call in &analysis.calls.clone() {
             for ((name, _), body) in &self.by_key {
-                if last_part(name) != call.as_str() {
+                if !names_the_call(name, call) {
                     continue;
                 }
                 if let Verdict::Refused(r) = &body.verdict {
@@ -136,8 +136,15 @@ impl Created {
     }
 }
 
-fn last_part(name: &str) -> &str {
-    name.rsplit('.').next().unwrap_or(name)
+/// Whether the function `name` (its name parts as written, joined by dots) may be what
+/// a call of `call` (the call's last name part) runs: its last part, or its last parts
+/// when a quoted name part holds a dot itself (`"x.f"`). A doubt matches: riskier, never
+/// safer.
+fn names_the_call(name: &str, call: &str) -> bool {
+    name == call
+        || name
+            .strip_suffix(call)
+            .is_some_and(|head| head.ends_with('.'))
 }
 
 /// The analysis of a `CREATE FUNCTION` with what its body does (`facts.body` from the
@@ -250,6 +257,25 @@ mod tests {
     use super::*;
     use crate::policy::Rule;
     use crate::sql::{analyze, Options};
+
+    #[test]
+    fn a_call_matches_the_last_part_even_a_quoted_one_with_a_dot() {
+        assert!(names_the_call("f", "f"));
+        assert!(names_the_call("s.f", "f"));
+        assert!(names_the_call("x.f", "x.f"));
+        assert!(names_the_call("s.x.f", "x.f"));
+        assert!(!names_the_call("s.g", "f"));
+        assert!(!names_the_call("s.xf", "f"));
+        let mut created = Created::default();
+        run(
+            &mut created,
+            r#"CREATE FUNCTION "x.f"() RETURNS int LANGUAGE sql AS 'DELETE FROM t RETURNING 1'"#,
+        );
+        assert_ne!(
+            run(&mut created, r#"SELECT "x.f"()"#).verdict,
+            Verdict::Read
+        );
+    }
 
     fn run(created: &mut Created, sql: &str) -> Analysis {
         let a = created.resolve(analyze(sql, &Options::default()));
