@@ -10,9 +10,10 @@
 //! use), SQL NULL as an empty field and any other value, the empty string and JSON
 //! `null` included, as text (quoted where it holds a delimiter). Column names come from
 //! the catalog, in the table's order; an image with another number of fields is
-//! refused. Two values are "changed" when their output texts differ: stricter than `=`
-//! (`1.0` and `1.00` differ), and the capture is not used where the session's output
-//! settings would print two different values alike (`extra_float_digits` below 1).
+//! refused. Two values are "changed" when their output texts differ (stricter than `=`:
+//! `1.0` and `1.00` differ) or, for an UPDATE whose capture asks the server
+//! ([`ImageSink::compare_on_server`], [`super::distinct`]), when the server calls them
+//! distinct; a value the server calls distinct that prints alike refuses the capture.
 //!
 //! An UPDATE's new image may come narrowed to the columns the statement can change
 //! ([`ImageSink::narrow_new`]; `preview::statement::narrowed_fields` says when): the
@@ -31,7 +32,10 @@
 //! the new image, each framed as `0x00` when absent or `0x01`, its length in bytes as a
 //! big-endian u64, and the bytes: the whole row's record text exactly as the server
 //! prints it (a narrowed new image is digested spliced, so the digest is the same). The
-//! ctid is not digested (it is where a row lives, not what it holds).
+//! ctid is not digested (it is where a row lives, not what it holds). Where the server
+//! compares columns, `b"compared\n"`, their count and each position (big-endian u64)
+//! follow the column names, and each row ends with the count and positions of those it
+//! called distinct.
 //!
 //! # Spill file
 //!
