@@ -243,10 +243,10 @@ pub const FLAGS: &str = "pgward_distinct";
 /// it, narrowed or not): the self-join's derived table also reads the old value of each
 /// of `columns` (position and name) as `pgward_vN`, and RETURNING ends with
 /// `pgward_distinct`, the positions whose old and new values the server calls distinct,
-/// each followed by a space:
-/// `CASE WHEN o.v OPERATOR(pg_catalog.=) t.c THEN '' WHEN o.v IS NULL AND t.c IS NULL
-/// THEN '' ELSE 'N ' END`, joined by `pg_catalog.textcat`: `o.v IS DISTINCT FROM t.c` with
-/// the operator pinned (an unqualified `IS DISTINCT FROM` finds `=` on the search path).
+/// each followed by a space: `CASE WHEN o.v OPERATOR(pg_catalog.=) t.c THEN '' WHEN o.v
+/// IS NULL AND t.c IS NULL THEN '' ELSE 'N ' END` per column, joined pairwise by
+/// `pg_catalog.textcat`. That is `o.v IS DISTINCT FROM t.c` with the operator pinned
+/// (an unqualified `IS DISTINCT FROM` finds `=` on the search path).
 /// `Err` when `sql` is not such a capture; it is then used as it was.
 pub fn compare_on_server(sql: &str, columns: &[(usize, String)]) -> Result<String, String> {
     use sqlparser::ast::{
@@ -289,7 +289,7 @@ pub fn compare_on_server(sql: &str, columns: &[(usize, String)]) -> Result<Strin
             _ => None,
         })
         .ok_or(NOT)?;
-    let mut flags: Option<Expr> = None;
+    let mut cases = Vec::with_capacity(columns.len());
     for (position, name) in columns {
         let mut case = template_expr(
             &format!(
@@ -312,29 +312,35 @@ pub fn compare_on_server(sql: &str, columns: &[(usize, String)]) -> Result<Strin
             }
             ControlFlow::<()>::Continue(())
         });
-        // `textcat`, a pinned `||`: a variadic `concat` looks up each argument's
-        // output function on every call, which a million rows notice.
-        flags = Some(match flags.take() {
-            None => case,
-            Some(left) => {
-                let mut cat = template_expr("pg_catalog.textcat('', '')", &reference)?;
-                match &mut cat {
-                    Expr::Function(f) => match &mut f.args {
-                        FunctionArguments::List(list) => {
-                            list.args = vec![
-                                FunctionArg::Unnamed(FunctionArgExpr::Expr(left)),
-                                FunctionArg::Unnamed(FunctionArgExpr::Expr(case)),
-                            ];
-                        }
-                        _ => return Err(internal("server comparison")),
-                    },
-                    _ => return Err(internal("server comparison")),
-                }
-                cat
-            }
-        });
+        cases.push(case);
     }
-    let flags = flags.ok_or(NOT)?;
+    // Joined by `textcat`, a pinned `||` (a variadic `concat` looks up each argument's
+    // output function on every call, which a million rows notice), pairwise, so a
+    // table of many columns nests them only as deep as the log of their number.
+    while cases.len() > 1 {
+        let mut paired = Vec::with_capacity(cases.len().div_ceil(2));
+        let mut items = cases.into_iter();
+        while let Some(left) = items.next() {
+            let Some(right) = items.next() else {
+                paired.push(left);
+                break;
+            };
+            let mut cat = template_expr("pg_catalog.textcat('', '')", &reference)?;
+            let Expr::Function(function) = &mut cat else {
+                return Err(internal("server comparison"));
+            };
+            let FunctionArguments::List(list) = &mut function.args else {
+                return Err(internal("server comparison"));
+            };
+            list.args = vec![
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(left)),
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(right)),
+            ];
+            paired.push(cat);
+        }
+        cases = paired;
+    }
+    let flags = cases.pop().ok_or(NOT)?;
     returning.push(SelectItem::ExprWithAlias {
         expr: flags,
         alias: Ident::new(FLAGS),
@@ -462,6 +468,10 @@ mod tests {
                 && two.contains("pg_catalog.textcat(CASE WHEN pgward_o.pgward_v0"),
             "{two}"
         );
+        // 1,600 columns (PostgreSQL's most) nest 11 deep, and every one is asked.
+        let many: Vec<(usize, String)> = (0..1600).map(|i| (i, format!("c{i}"))).collect();
+        let wide = compare_on_server(&sql, &many).expect("compared");
+        assert!(wide.contains("ELSE '1599 ' END") && wide.contains("ELSE '0 ' END"));
         let sql = compare_on_server(&sql, &[(1, "a\"b".into())]).expect("compared");
         insta::assert_snapshot!(sql, @r#"UPDATE s.t AS x SET "a""b" = 1 FROM (SELECT tableoid AS pgward_oid, ctid AS pgward_ctid, pg_catalog.record_out(pgward_t.*) AS pgward_old, pgward_t."a""b" AS pgward_v1 FROM s.t AS pgward_t) AS pgward_o WHERE (id = 2) AND (pgward_o.pgward_ctid OPERATOR(pg_catalog.=) x.ctid) AND (pgward_o.pgward_oid OPERATOR(pg_catalog.=) x.tableoid) RETURNING pgward_o.pgward_old, pg_catalog.record_out(x.*) AS pgward_new, x.ctid::pg_catalog.text AS pgward_ctid, CASE WHEN pgward_o.pgward_v1 OPERATOR(pg_catalog.=) x."a""b" THEN '' WHEN pgward_o.pgward_v1 IS NULL AND x."a""b" IS NULL THEN '' ELSE '1 ' END AS pgward_distinct"#);
         assert!(compare_on_server("DELETE FROM t", &[(0, "a".into())]).is_err());
