@@ -362,6 +362,7 @@ impl Session {
                     None => (counted, report.capture_exact),
                 };
                 self.changes.net.push(NetStatement {
+                    step: self.changes.writes,
                     relid: target.relid,
                     table: target.display(),
                     tree: report.tree.clone(),
@@ -711,6 +712,7 @@ impl Session {
                 continue;
             };
             self.changes.net.push(NetStatement {
+                step: self.changes.writes,
                 relid: part.target.relid,
                 table: part.target.display(),
                 tree: part.tree.clone(),
@@ -807,6 +809,7 @@ impl Session {
         for c in cascaded {
             let relid = c.relation.relid;
             self.changes.net.push(NetStatement {
+                step: self.changes.writes,
                 relid,
                 table: c.relation.display(),
                 tree: c.tree,

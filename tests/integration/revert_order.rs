@@ -1,0 +1,199 @@
+//! The order undo puts rows back in: rows one statement deleted from a self-referencing
+//! table (its own rows, or rows a cascade reached, several levels down) go back parents
+//! first even when the server returned them children first; rows that reference each
+//! other in one table go back in one statement; a cycle through two tables has no
+//! undo, said before COMMIT and logged; a statement that shifted keys (`SET id = id +
+//! 1`) is undone row by row in reverse, and every key it restores is checked first.
+//! Each change is committed through pgward and undone with `pgward undo`; every table
+//! must then hold exactly its rows from before (whole-table checksums, as superuser).
+//!
+//! Rows are made to come back children first by their physical order: a parent is
+//! updated after its children were inserted, so its row version sits after theirs,
+//! and its id is higher than theirs, so an index scan returns them first as well.
+
+use crate::revert::{checksum, committed, run_and_commit, undo};
+use crate::revert_cascade::{grant, round_trip};
+use crate::util::TestDb;
+
+#[test]
+fn undo_puts_a_self_referencing_tree_deleted_in_one_statement_back_roots_first() {
+    let db = TestDb::new("rvo_tree");
+    db.exec(
+        "CREATE TABLE categories (id int PRIMARY KEY, \
+             parent_id int REFERENCES categories ON DELETE CASCADE, name text NOT NULL); \
+         INSERT INTO categories VALUES (10, NULL, 'root'), (5, 10, 'child'), \
+             (1, 5, 'grandchild'), (7, 10, 'side'), (2, 7, 'leaf'), (3, 1, 'deep'), \
+             (20, NULL, 'other'), (21, 20, 'kept'); \
+         UPDATE categories SET name = name || '' WHERE id IN (10, 5, 7);",
+    );
+    grant(&db, "categories");
+    // The WHERE catches the whole tree; its deepest row (3) only through the cascade.
+    round_trip(
+        &db,
+        &["categories"],
+        "delete from categories where id in (10, 5, 1, 7, 2);\ncommit;\n",
+    );
+    assert_eq!(
+        db.value("SELECT count(*)::text FROM categories").as_deref(),
+        Some("8")
+    );
+}
+
+#[test]
+fn undo_puts_back_a_multi_level_cascade_into_a_self_referencing_table() {
+    let db = TestDb::new("rvo_levels");
+    db.exec(
+        "CREATE TABLE depts (id int PRIMARY KEY, name text); \
+         CREATE TABLE teams (id int PRIMARY KEY, \
+             dept_id int NOT NULL REFERENCES depts ON DELETE CASCADE); \
+         CREATE TABLE people (id int PRIMARY KEY, \
+             team_id int NOT NULL REFERENCES teams ON DELETE CASCADE, \
+             manager_id int REFERENCES people ON DELETE CASCADE, name text); \
+         INSERT INTO depts VALUES (1, 'one'), (2, 'two'); \
+         INSERT INTO teams VALUES (11, 1), (12, 1), (21, 2), (22, 2); \
+         INSERT INTO people VALUES (100, 11, NULL, 'head'), (90, 12, 100, 'lead'), \
+             (80, 11, 90, 'member'), (70, 21, 80, 'other dept, under 80'), \
+             (60, 22, 70, 'two levels further'), (50, 22, NULL, 'unrelated'); \
+         UPDATE people SET name = name || '' WHERE id IN (100, 90);",
+    );
+    grant(&db, "depts, teams, people");
+    // people 100, 90, 80 go with dept 1's teams (one level, read children first);
+    // 70 and 60 with their managers (two and three levels further).
+    round_trip(
+        &db,
+        &["depts", "teams", "people"],
+        "delete from depts where id = 1;\ncommit;\n",
+    );
+    assert_eq!(
+        db.value("SELECT string_agg(id::text, ',' ORDER BY id) FROM people")
+            .as_deref(),
+        Some("50,60,70,80,90,100")
+    );
+}
+
+#[test]
+fn undo_puts_back_rows_under_a_restrict_self_reference_and_rows_that_reference_each_other() {
+    let db = TestDb::new("rvo_restrict");
+    db.exec(
+        "CREATE TABLE folders (id int PRIMARY KEY, \
+             parent_id int REFERENCES folders ON DELETE RESTRICT, name text); \
+         INSERT INTO folders VALUES (10, NULL, 'root'), (6, 10, 'a'), (4, 6, 'b'), \
+             (2, 4, 'c'), (8, NULL, 'ring one'), (9, 8, 'ring two'); \
+         UPDATE folders SET parent_id = 9 WHERE id = 8; \
+         UPDATE folders SET name = name || '' WHERE id IN (6, 4);",
+    );
+    grant(&db, "folders");
+    // RESTRICT is checked at once for the delete, but the whole subtree goes in one
+    // statement; 8 and 9 reference each other, so no single-row order exists.
+    round_trip(
+        &db,
+        &["folders"],
+        "delete from folders where id in (6, 4, 2, 8, 9);\ncommit;\n",
+    );
+    assert_eq!(
+        db.value("SELECT string_agg(id || ':' || coalesce(parent_id::text, '-'), ',' ORDER BY id) FROM folders")
+            .as_deref(),
+        Some("2:4,4:6,6:10,8:9,9:8,10:-")
+    );
+}
+
+#[test]
+fn a_cycle_through_two_tables_has_no_undo_said_before_commit_and_logged() {
+    let db = TestDb::new("rvo_cycle");
+    db.exec(
+        "CREATE TABLE husks (id int PRIMARY KEY, seed_id int); \
+         CREATE TABLE seeds (id int PRIMARY KEY, \
+             husk_id int NOT NULL REFERENCES husks ON DELETE CASCADE); \
+         ALTER TABLE husks ADD FOREIGN KEY (seed_id) REFERENCES seeds ON DELETE CASCADE; \
+         WITH h AS (INSERT INTO husks VALUES (1, 1), (2, NULL)) \
+             INSERT INTO seeds VALUES (1, 1), (2, 2);",
+    );
+    grant(&db, "husks, seeds");
+    let home = tempfile::tempdir().expect("home");
+    let (summary, intent) = run_and_commit(
+        &db,
+        home.path(),
+        "delete from husks where id = 1;\ncommit;\n",
+    );
+    assert!(summary.contains("Undo: IMPOSSIBLE"), "{summary}");
+    assert_eq!(intent["undo"]["possible"], false, "{intent}");
+    let reasons = intent["undo"]["impossible"].to_string();
+    assert!(
+        reasons.contains("reference each other")
+            && reasons.contains("husks")
+            && reasons.contains("seeds"),
+        "{reasons}"
+    );
+    assert_eq!(
+        db.value("SELECT (SELECT count(*) FROM husks) || ',' || (SELECT count(*) FROM seeds)")
+            .as_deref(),
+        Some("1,1"),
+        "the change committed, cascade included"
+    );
+    // And nothing can be undone from that record.
+    let (log, seq) = committed(home.path());
+    let mut t = undo(&db, home.path(), &log, seq);
+    assert_ne!(t.exit_code(), 0, "{}", t.transcript);
+    t.ensure(
+        t.transcript.contains("has no undo"),
+        "the undo says the record has none",
+    );
+}
+
+/// `shift` with ids 1..=3 stored in descending order, so `SET id = id + 1` takes them
+/// highest first (as a key checked at once needs) and the undo must go lowest first.
+fn shift(db: &TestDb) {
+    db.exec(
+        "CREATE TABLE shift (id int PRIMARY KEY, v text); \
+         INSERT INTO shift VALUES (3, 'c'), (2, 'b'), (1, 'a'), (9, 'z');",
+    );
+    grant(db, "shift");
+}
+
+const SHIFT: &str = "update shift set v = 'x' where id = 1;\n\
+     update shift set id = id + 1 where v <> 'z';\n\
+     commit;\n";
+
+#[test]
+fn undo_shifts_keys_back_row_by_row() {
+    let db = TestDb::new("rvo_shift");
+    shift(&db);
+    round_trip(&db, &["shift"], SHIFT);
+    assert_eq!(
+        db.value("SELECT string_agg(id || v, ',' ORDER BY id) FROM shift")
+            .as_deref(),
+        Some("1a,2b,3c,9z")
+    );
+}
+
+#[test]
+fn undo_of_a_key_shift_checks_every_row_and_key_it_restores() {
+    for (name, later, named) in [
+        (
+            "rvo_shift_changed",
+            "UPDATE shift SET v = 'later' WHERE id = 3",
+            "\"public\".\"shift\" id=3: has changed",
+        ),
+        (
+            "rvo_shift_taken",
+            "INSERT INTO shift VALUES (1, 'new')",
+            "\"public\".\"shift\" id=1: holds a row again",
+        ),
+    ] {
+        let db = TestDb::new(name);
+        shift(&db);
+        let home = tempfile::tempdir().expect("home");
+        let (summary, _) = run_and_commit(&db, home.path(), SHIFT);
+        assert!(summary.contains("Undo: possible"), "{summary}");
+        db.exec(later);
+        let after = checksum(&db, "shift");
+        let (log, seq) = committed(home.path());
+        let mut t = undo(&db, home.path(), &log, seq);
+        assert_eq!(t.exit_code(), 2, "refused: {}", t.transcript);
+        t.ensure(
+            t.transcript.contains("changed since the commit") && t.transcript.contains(named),
+            "the row that changed is named before anything runs",
+        );
+        assert_eq!(checksum(&db, "shift"), after, "nothing ran");
+    }
+}
