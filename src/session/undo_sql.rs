@@ -117,7 +117,7 @@ struct Rows {
     /// Keys the commit left rows at, in tables a statement changed keys in: a key a
     /// row moved away from and no row holds at the commit must still be free when the
     /// undo moves the row back.
-    occupied: HashSet<(u32, [u8; 16])>,
+    occupied: KeySet,
 }
 
 impl Rows {
@@ -224,7 +224,7 @@ impl Rows {
             if let (ChangeKind::Updated, Some(old), Some(before)) =
                 (c.kind, c.old_image.as_ref(), c.before)
             {
-                if reverse && c.after != Some(before) && !self.occupied.contains(&before) {
+                if reverse && c.after != Some(before) && !self.occupied.contains(before) {
                     chunk.push_str(CHECK);
                     chunk.push_str(&target.vacated_check(old).map_err(fail)?);
                     chunk.push('\n');
@@ -263,6 +263,30 @@ impl Rows {
         }
         self.later.extend(mine);
         Ok(())
+    }
+}
+
+/// Hashed keys, 20 bytes each in one sorted list (a hash set would take about twice
+/// that): keys are added statement by statement and looked up only while a later
+/// statement is written, so the list is sorted once per statement that looks.
+#[derive(Default)]
+struct KeySet {
+    sorted: Vec<(u32, [u8; 16])>,
+    added: Vec<(u32, [u8; 16])>,
+}
+
+impl KeySet {
+    fn extend(&mut self, keys: impl IntoIterator<Item = (u32, [u8; 16])>) {
+        self.added.extend(keys);
+    }
+
+    fn contains(&mut self, key: (u32, [u8; 16])) -> bool {
+        if !self.added.is_empty() {
+            self.sorted.append(&mut self.added);
+            self.sorted.sort_unstable();
+            self.sorted.dedup();
+        }
+        self.sorted.binary_search(&key).is_ok()
     }
 }
 
@@ -518,6 +542,17 @@ fn side_failed(path: &Path, e: &std::io::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_set_finds_keys_added_in_any_order() {
+        let mut set = KeySet::default();
+        set.extend([(2, [9; 16]), (1, [3; 16])]);
+        assert!(set.contains((1, [3; 16])));
+        assert!(!set.contains((1, [9; 16])));
+        set.extend([(1, [9; 16]), (2, [9; 16])]);
+        assert!(set.contains((1, [9; 16])) && set.contains((2, [9; 16])));
+        assert_eq!(set.sorted.len(), 3);
+    }
 
     #[test]
     fn a_name_with_a_line_break_has_no_undo() {

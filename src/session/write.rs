@@ -731,12 +731,13 @@ impl Session {
 
     /// The rows the statement removed or changed through its foreign keys, read before
     /// it (and, when changed, after it), join the change set ahead of the statement's
-    /// own (so undo inserts parents before children and puts a parent's key back
-    /// before its children's references). Each table's rows are marked exact only when
-    /// the server counted for that table exactly the rows read (together with the
-    /// statement's own rows `own`, when the table is its target): anything else makes
-    /// undo unavailable, and the session says why now. `Some(exact)` when cascaded rows
-    /// lie in the target's own table, for the target's rows too.
+    /// own, as one step with it: undo inserts the removed rows back parents first
+    /// (`undo_inserts`) and puts a parent's key back before its children's
+    /// references. Each table's rows are marked exact only when the server counted for
+    /// that table exactly the rows read (together with the statement's own rows `own`,
+    /// when the table is its target): anything else makes undo unavailable, and the
+    /// session says why now. `Some(exact)` when cascaded rows lie in the target's own
+    /// table, for the target's rows too.
     async fn cascaded_net(
         &mut self,
         report: &statement::Report,

@@ -7,9 +7,11 @@
 //! Each change is committed through pgward and undone with `pgward undo`; every table
 //! must then hold exactly its rows from before (whole-table checksums, as superuser).
 //!
-//! Rows are made to come back children first by their physical order: a parent is
-//! updated after its children were inserted, so its row version sits after theirs,
-//! and its id is higher than theirs, so an index scan returns them first as well.
+//! Rows are made to come back children first: they are stored children first (inserted
+//! with the foreign keys' triggers off, `session_replication_role = replica`, as a
+//! restore would), and a child's id is lower than its parent's, so an index scan meets
+//! them children first as well. (Updating a parent after its children does not do it: a
+//! HOT update keeps the index pointing at the row's first place.)
 
 use crate::revert::{checksum, committed, run_and_commit, undo};
 use crate::revert_cascade::{grant, round_trip};
@@ -21,10 +23,11 @@ fn undo_puts_a_self_referencing_tree_deleted_in_one_statement_back_roots_first()
     db.exec(
         "CREATE TABLE categories (id int PRIMARY KEY, \
              parent_id int REFERENCES categories ON DELETE CASCADE, name text NOT NULL); \
-         INSERT INTO categories VALUES (10, NULL, 'root'), (5, 10, 'child'), \
-             (1, 5, 'grandchild'), (7, 10, 'side'), (2, 7, 'leaf'), (3, 1, 'deep'), \
-             (20, NULL, 'other'), (21, 20, 'kept'); \
-         UPDATE categories SET name = name || '' WHERE id IN (10, 5, 7);",
+         SET session_replication_role = replica; \
+         INSERT INTO categories VALUES (3, 1, 'deep'), (1, 5, 'grandchild'), \
+             (2, 7, 'leaf'), (5, 10, 'child'), (7, 10, 'side'), (10, NULL, 'root'), \
+             (21, 20, 'kept'), (20, NULL, 'other'); \
+         SET session_replication_role = DEFAULT;",
     );
     grant(&db, "categories");
     // The WHERE catches the whole tree; its deepest row (3) only through the cascade.
@@ -51,10 +54,11 @@ fn undo_puts_back_a_multi_level_cascade_into_a_self_referencing_table() {
              manager_id int REFERENCES people ON DELETE CASCADE, name text); \
          INSERT INTO depts VALUES (1, 'one'), (2, 'two'); \
          INSERT INTO teams VALUES (11, 1), (12, 1), (21, 2), (22, 2); \
-         INSERT INTO people VALUES (100, 11, NULL, 'head'), (90, 12, 100, 'lead'), \
-             (80, 11, 90, 'member'), (70, 21, 80, 'other dept, under 80'), \
-             (60, 22, 70, 'two levels further'), (50, 22, NULL, 'unrelated'); \
-         UPDATE people SET name = name || '' WHERE id IN (100, 90);",
+         SET session_replication_role = replica; \
+         INSERT INTO people VALUES (60, 22, 70, 'two levels further'), \
+             (70, 21, 80, 'other dept, under 80'), (80, 11, 90, 'member'), \
+             (90, 12, 100, 'lead'), (100, 11, NULL, 'head'), (50, 22, NULL, 'unrelated'); \
+         SET session_replication_role = DEFAULT;",
     );
     grant(&db, "depts, teams, people");
     // people 100, 90, 80 go with dept 1's teams (one level, read children first);
@@ -77,10 +81,10 @@ fn undo_puts_back_rows_under_a_restrict_self_reference_and_rows_that_reference_e
     db.exec(
         "CREATE TABLE folders (id int PRIMARY KEY, \
              parent_id int REFERENCES folders ON DELETE RESTRICT, name text); \
-         INSERT INTO folders VALUES (10, NULL, 'root'), (6, 10, 'a'), (4, 6, 'b'), \
-             (2, 4, 'c'), (8, NULL, 'ring one'), (9, 8, 'ring two'); \
-         UPDATE folders SET parent_id = 9 WHERE id = 8; \
-         UPDATE folders SET name = name || '' WHERE id IN (6, 4);",
+         SET session_replication_role = replica; \
+         INSERT INTO folders VALUES (2, 4, 'c'), (4, 6, 'b'), (6, 10, 'a'), \
+             (10, NULL, 'root'), (8, 9, 'ring one'), (9, 8, 'ring two'); \
+         SET session_replication_role = DEFAULT;",
     );
     grant(&db, "folders");
     // RESTRICT is checked at once for the delete, but the whole subtree goes in one
