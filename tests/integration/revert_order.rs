@@ -27,14 +27,21 @@ fn undo_puts_a_self_referencing_tree_deleted_in_one_statement_back_roots_first()
          INSERT INTO categories VALUES (3, 1, 'deep'), (1, 5, 'grandchild'), \
              (2, 7, 'leaf'), (5, 10, 'child'), (7, 10, 'side'), (10, NULL, 'root'), \
              (21, 20, 'kept'), (20, NULL, 'other'); \
-         SET session_replication_role = DEFAULT;",
+         SET session_replication_role = DEFAULT; \
+         CREATE TABLE replies (id int PRIMARY KEY, reply_to int REFERENCES replies \
+             ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED, body text); \
+         INSERT INTO replies VALUES (1, 2, 'last'), (2, 3, 'middle'), (3, NULL, 'first'), \
+             (4, NULL, 'kept');",
     );
-    grant(&db, "categories");
+    grant(&db, "categories, replies");
     // The WHERE catches the whole tree; its deepest row (3) only through the cascade.
+    // A deferred key is checked at the undo's COMMIT, when every row is back.
     round_trip(
         &db,
-        &["categories"],
-        "delete from categories where id in (10, 5, 1, 7, 2);\ncommit;\n",
+        &["categories", "replies"],
+        "delete from categories where id in (10, 5, 1, 7, 2);\n\
+         delete from replies where id in (1, 2, 3);\n\
+         commit;\n",
     );
     assert_eq!(
         db.value("SELECT count(*)::text FROM categories").as_deref(),
