@@ -145,8 +145,9 @@ impl Report {
 /// (not in a string, identifier, comment or dollar quote) starts a meta-command that
 /// ends the line's SQL part. `\g`, `\gx`, `\gset` and `\watch` send the open statement even
 /// without a `;`; `\r` discards it; `\gexec` (which runs result values as statements),
-/// `\gdesc` and `\crosstabview` are refused; any other meta-command leaves the open
-/// statement as it was. Statements joined by `\;` are refused, each of them ([`cut`]).
+/// `\gdesc` and `\crosstabview` are refused; a statement with any other meta-command
+/// inside it is refused (check does not follow a statement across one). Statements
+/// joined by `\;` are refused, each of them ([`cut`]).
 pub fn check_file(path: &str, text: &str, policy: &Policy) -> FileReport {
     let cut = cut(text);
     let texts: Vec<&str> = cut
