@@ -48,6 +48,9 @@ impl From<Malformed> for CaptureError {
 pub enum Failure {
     /// The server refused it (or the connection failed).
     Db(tokio_postgres::Error),
+    /// The server refused it as sent inside COPY's wrapper ([`copy_rows::wrap`]): its
+    /// position counts [`COPY_PREFIX_CHARS`] characters before the typed statement.
+    InCopy(tokio_postgres::Error),
     /// Its rows came as COPY data that could not be read (PostgreSQL never sends such).
     Copy(Malformed),
 }
@@ -55,6 +58,37 @@ pub enum Failure {
 impl From<tokio_postgres::Error> for Failure {
     fn from(e: tokio_postgres::Error) -> Self {
         Failure::Db(e)
+    }
+}
+
+/// An error of a statement sent inside COPY's wrapper ([`copy_rows::wrap`]).
+#[derive(Debug)]
+pub struct InCopy(pub tokio_postgres::Error);
+
+/// The characters COPY's wrapper puts before the statement (`COPY (`).
+pub const COPY_PREFIX_CHARS: u32 = copy_rows::PREFIX.len() as u32;
+
+impl From<InCopy> for Failure {
+    fn from(e: InCopy) -> Self {
+        Failure::InCopy(e.0)
+    }
+}
+
+impl From<InCopy> for CaptureError {
+    /// A capture's error is located in the typed statement afresh (see
+    /// `Session::capture_failed`), wherever it was sent.
+    fn from(e: InCopy) -> Self {
+        CaptureError::Db(e.0)
+    }
+}
+
+impl Failure {
+    /// The server's error, however the statement was sent.
+    pub fn db(&self) -> Option<&tokio_postgres::Error> {
+        match self {
+            Failure::Db(e) | Failure::InCopy(e) => Some(e),
+            Failure::Copy(_) => None,
+        }
     }
 }
 
@@ -268,7 +302,7 @@ pub async fn run_parts(
 /// rows as text: every row is offered to `each`, and all but the last `trailing`
 /// columns (pgward's own) go into the result when `each` keeps it; with `draw`, each
 /// full batch of [`FETCH_COUNT`] rows is drawn there and dropped.
-async fn stream_rows<E: From<tokio_postgres::Error> + From<Malformed>>(
+async fn stream_rows<E: From<tokio_postgres::Error> + From<Malformed> + From<InCopy>>(
     client: &Client,
     sql: &str,
     via: Via,
@@ -321,11 +355,11 @@ async fn stream_rows<E: From<tokio_postgres::Error> + From<Malformed>>(
     };
     if let Some(copy) = copy {
         out.tuples = trailing == 0 || user > 0;
-        let stream = client.copy_out(copy.as_str()).await?;
+        let stream = client.copy_out(copy.as_str()).await.map_err(InCopy)?;
         tokio::pin!(stream);
         let mut decoder = copy_rows::Decoder::new(names.len());
         while let Some(chunk) = stream.next().await {
-            for row in decoder.push(&chunk?)? {
+            for row in decoder.push(&chunk.map_err(InCopy)?)? {
                 let keep = each(&CopiedRow {
                     names: &names,
                     values: &row.values,

@@ -6,6 +6,7 @@ mod approval_alone;
 mod approval_page;
 mod approval_service;
 mod approval_util;
+mod caret;
 mod check;
 mod commit;
 mod complete;
