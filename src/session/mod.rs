@@ -402,6 +402,11 @@ impl Session {
         let verdict = analysis.verdict;
         let named = analysis.named;
         self.log_class(&verdict);
+        if matches!(verdict, Verdict::Ddl | Verdict::NonTransactional { .. }) {
+            // Schema changes of pgward's own: no catalog fact learned before them is
+            // used after them (the cache's fingerprint would see them too).
+            self.conn.client.facts().clear();
+        }
         if let Some(message) = analysis.syntax_error {
             // PostgreSQL's own parser said no: this is the server's syntax error, sent
             // nowhere, so it costs no transaction and no savepoint.

@@ -18,6 +18,7 @@ mod copy_from;
 mod describe;
 mod describe_psql;
 mod encoding;
+mod fact_cache;
 mod faults;
 mod guard;
 mod guard_named;
