@@ -13,7 +13,9 @@
 //! statement, and named and typed its columns); [`wrap`] uses COPY only where PostgreSQL's
 //! own parser reads the wrapped text as exactly one `COPY (query) TO STDOUT`. Statements
 //! COPY cannot run (SHOW, EXPLAIN, FETCH, a CALL with results) go through the simple
-//! query protocol as everywhere else.
+//! query protocol as everywhere else, and so do those the server refuses inside COPY
+//! only once it has rewritten them (0A000: a table's DO ALSO rule, say), under a
+//! savepoint that undoes the refusal (`exec::copy_or_not`).
 //!
 //! COPY's text format escapes backslash, tab, newline and carriage return inside values,
 //! so a line is a row and a tab ends a field; `\N` is NULL. A line that does not hold one

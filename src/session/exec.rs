@@ -298,6 +298,43 @@ pub async fn run_parts(
     cancellable(client, tls, work).await
 }
 
+/// Starts `copy` ([`copy_rows::wrap`]), or says that COPY cannot run this statement
+/// (`None`): the server refuses some queries inside COPY that it runs on their own (a
+/// view's rules, `SELECT INTO`) with 0A000 (feature not supported), and that is no
+/// reason to fail the read. Such a refusal comes before the statement runs (while
+/// COPY is set up, before its data begins), so nothing of it happened; a savepoint
+/// taken first undoes the aborted state, and the statement then runs as a simple query
+/// like any other. Outside a transaction block there is no aborted state to undo. With
+/// the stream comes whether the savepoint was taken: it is released once the data has
+/// been read (its work is the statement's, and RELEASE keeps it).
+async fn copy_or_not(
+    client: &Client,
+    copy: &str,
+) -> Result<Option<(tokio_postgres::CopyOutStream, bool)>, InCopy> {
+    use crate::conn::client::marked;
+    use tokio_postgres::error::SqlState;
+    let savepoint = match client.batch_execute(&marked("SAVEPOINT pgward_copy")).await {
+        Ok(()) => true,
+        Err(e) if e.code() == Some(&SqlState::NO_ACTIVE_SQL_TRANSACTION) => false,
+        Err(e) => return Err(InCopy(e)),
+    };
+    match client.copy_out(copy).await {
+        Ok(stream) => Ok(Some((stream, savepoint))),
+        Err(e) if e.code() == Some(&SqlState::FEATURE_NOT_SUPPORTED) => {
+            if savepoint {
+                client
+                    .batch_execute(&marked(
+                        "ROLLBACK TO SAVEPOINT pgward_copy; RELEASE SAVEPOINT pgward_copy",
+                    ))
+                    .await
+                    .map_err(InCopy)?;
+            }
+            Ok(None)
+        }
+        Err(e) => Err(InCopy(e)),
+    }
+}
+
 /// Prepares `sql` (so the server refuses text holding two statements), then streams its
 /// rows as text: every row is offered to `each`, and all but the last `trailing`
 /// columns (pgward's own) go into the result when `each` keeps it; with `draw`, each
@@ -353,9 +390,12 @@ async fn stream_rows<E: From<tokio_postgres::Error> + From<Malformed> + From<InC
         Via::Copy if !names.is_empty() => copy_rows::wrap(sql),
         _ => None,
     };
-    if let Some(copy) = copy {
+    let stream = match copy {
+        Some(copy) => copy_or_not(client, &copy).await?,
+        None => None,
+    };
+    if let Some((stream, savepoint)) = stream {
         out.tuples = trailing == 0 || user > 0;
-        let stream = client.copy_out(copy.as_str()).await.map_err(InCopy)?;
         tokio::pin!(stream);
         let mut decoder = copy_rows::Decoder::new(names.len());
         while let Some(chunk) = stream.next().await {
@@ -375,6 +415,10 @@ async fn stream_rows<E: From<tokio_postgres::Error> + From<Malformed> + From<InC
             }
         }
         out.count = Some(decoder.finish()?);
+        if savepoint {
+            let release = crate::conn::client::marked("RELEASE SAVEPOINT pgward_copy");
+            client.batch_execute(&release).await.map_err(InCopy)?;
+        }
         return Ok(out);
     }
     let stream = client.simple_query_raw(sql).await?;
