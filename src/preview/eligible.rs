@@ -20,7 +20,16 @@ use super::relation::display_name;
 /// Why a row capture of a write to `relid` could change what the write does, as a
 /// sentence ending in "counts only"; `None` when the capture is faithful.
 pub async fn capture_blocker(client: &Client, relid: u32) -> Result<Option<String>, PreviewError> {
-    let facts = reach(client, relid).await?;
+    // Bound first: the cache's lock must not be held across the query.
+    let cached = client.facts().get::<Reach>(REACH, relid, false);
+    let facts = match cached {
+        Some(facts) => facts,
+        None => {
+            let facts = reach(client, relid).await?;
+            client.facts().put(REACH, relid, false, &facts);
+            facts
+        }
+    };
     Ok(blocker(
         &facts.role,
         facts.select,
@@ -30,7 +39,11 @@ pub async fn capture_blocker(client: &Client, relid: u32) -> Result<Option<Strin
     ))
 }
 
+/// The preview's fact cache's key for [`Reach`] ([`super::fact_cache`]).
+const REACH: &str = "reach";
+
 /// What [`blocker`] decides on, as the write role sees it.
+#[derive(Debug, Clone)]
 struct Reach {
     rls: Vec<String>,
     not_tables: Vec<String>,

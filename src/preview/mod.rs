@@ -3,9 +3,11 @@
 //! read field by field by [`record`]), where before-images are spilled ([`spill`]), the
 //! row-level diff ([`diff`]), whether a column changed and which output settings blur
 //! it ([`distinct`]), the cascade collector ([`cascade`]), how rows are keyed
-//! ([`keys`]), a write target's catalog facts in one query ([`facts`]), statements with
+//! ([`keys`]), a write target's catalog facts in one query ([`facts`]), kept per
+//! connection while the catalog's fingerprint says they hold ([`fact_cache`]), statements with
 //! data-modifying WITH captured part by part ([`cte`], [`part`]), the transaction's net
-//! change per table ([`net`]), DDL facts ([`ddl`]),
+//! change per table ([`net`]), the order undo inserts rows back in ([`parents_first`]), DDL
+//! facts ([`ddl`]),
 //! whether work undone inside a statement can be in its counts ([`partial_undo`]), and
 //! the change digest that binds them ([`digest`]).
 
@@ -21,11 +23,13 @@ pub mod digest;
 pub mod distinct;
 pub mod eligible;
 pub mod error;
+pub mod fact_cache;
 pub mod facts;
 pub mod images;
 pub mod keys;
 pub mod merge;
 pub mod net;
+pub mod parents_first;
 pub mod part;
 pub mod partial_undo;
 pub mod record;
