@@ -145,52 +145,21 @@ impl Report {
 /// (not in a string, identifier, comment or dollar quote) starts a meta-command that
 /// ends the line's SQL part. `\g`, `\gx`, `\gset` and `\watch` send the open statement even
 /// without a `;`; `\r` discards it; `\gexec` (which runs result values as statements),
-/// `\gdesc` and `\crosstabview` are refused; any other meta-command leaves the open
-/// statement as it was.
+/// `\gdesc` and `\crosstabview` are refused; a statement with any other meta-command
+/// inside it is refused (check does not follow a statement across one). Statements
+/// joined by `\;` are refused, each of them ([`cut`]).
 pub fn check_file(path: &str, text: &str, policy: &Policy) -> FileReport {
-    let mut cut = Vec::new();
-    let mut pending_start = 0;
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        if line.contains('\\') {
-            // Complete statements before the line are cut first, so that only the
-            // statement open now is lexed again for each backslash.
-            pending_start = cut_complete(text, pending_start, offset, &mut cut);
-            if let Some(at) = meta_at(text.get(pending_start..offset).unwrap_or(""), line) {
-                let end = offset + at;
-                pending_start = cut_complete(text, pending_start, end, &mut cut);
-                if text
-                    .get(pending_start..end)
-                    .is_some_and(|t| !t.trim().is_empty())
-                {
-                    let start = pending_start;
-                    match meta_end(&line[at..]) {
-                        MetaEnd::Sends => cut.push(Cut::Statement { start, end }),
-                        MetaEnd::Refused(why) => cut.push(Cut::Refused {
-                            start,
-                            end,
-                            rule: Rule::MetaCommand,
-                            why,
-                        }),
-                        MetaEnd::Discards => {}
-                        MetaEnd::Keeps => cut.push(Cut::Refused {
-                            start,
-                            end,
-                            rule: Rule::MetaCommand,
-                            why: "a statement with a meta-command inside it (pgward check does not follow a statement across one; end the statement with ; first)",
-                        }),
-                    }
-                }
-                pending_start = offset + line.len();
-            }
-        }
-        offset += line.len();
-    }
-    cut_chunk(text, pending_start, text.len(), &mut cut);
+    let cut = cut(text);
     let texts: Vec<&str> = cut
         .iter()
         .filter_map(|c| match c {
-            Cut::Statement { start, end } => text.get(*start..*end),
+            Cut::Statement { start, end }
+            | Cut::Refused {
+                start,
+                end,
+                statement: true,
+                ..
+            } => text.get(*start..*end),
             Cut::Refused { .. } => None,
         })
         .collect();
@@ -228,11 +197,21 @@ pub fn check_file(path: &str, text: &str, policy: &Policy) -> FileReport {
                 end,
                 rule,
                 why,
-            } => (
-                start,
-                end,
-                Analysis::bare(Verdict::Refused(Refusal::new(rule, why))),
-            ),
+                statement,
+            } => {
+                let mut refused = Analysis::bare(Verdict::Refused(Refusal::new(rule, why)));
+                if statement {
+                    // Sent some other way than pgward sends statements (`\gexec`, `\;`),
+                    // or not at all: what it would create or declare is recorded as for
+                    // any refused CREATE or DECLARE, so a later call of the function is
+                    // an opaque write and a FETCH of the cursor is refused, not taken
+                    // for a function or cursor nobody saw.
+                    refused.named = analyses.next().and_then(|a| a.named);
+                    created.refused(refused.named.as_ref());
+                    cursors.ran(&refused);
+                }
+                (start, end, refused)
+            }
         };
         statements.push(report(start, end, analysis, policy));
     }
@@ -250,6 +229,89 @@ pub fn check_file(path: &str, text: &str, policy: &Policy) -> FileReport {
     }
 }
 
+/// Why a statement joined to others by `\;` is refused.
+const JOINED: &str = "statements joined by \\; into one query (pgward sends statements one at a time; end each with ;)";
+
+/// Cuts a file into statements as `pgward -f` reads it, in one pass: the scanner stops
+/// at each backslash in plain SQL ([`sql::split::split_to_meta`]) and goes on after the
+/// meta-command, so no text is lexed twice, however many backslashes the file holds.
+///
+/// `\;` is not a meta-command to psql: it puts a `;` in the query buffer without sending
+/// it, and the statements so joined go to the server as one query when a `;` ends the
+/// last of them. pgward sends statements one at a time, so each statement of such a
+/// group is refused.
+fn cut(text: &str) -> Vec<Cut> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    // After `\;`: the statements up to the next `;` join the group.
+    let mut joined = false;
+    while let Some(rest) = text.get(from..) {
+        let (split, meta) = sql::split::split_to_meta(rest);
+        let stop = meta.map_or(text.len(), |m| from + m);
+        for piece in &split.pieces {
+            let start = from + piece.start;
+            let end = start + piece.text.len();
+            out.push(if std::mem::take(&mut joined) {
+                Cut::meta(start, end, JOINED)
+            } else {
+                Cut::Statement { start, end }
+            });
+        }
+        // The statement open at the backslash (or the end), if any, and where it ends
+        // before the blanks that precede the backslash.
+        let open = split.rest.as_ref().map(|r| stop - r.len());
+        let stop_sql = open.map_or(stop, |start| {
+            let sql = text.get(start..stop).unwrap_or_default();
+            start
+                + sql
+                    .trim_end_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c'])
+                    .len()
+        });
+        if meta.is_none() {
+            if let Some(start) = open {
+                out.push(Cut::Refused {
+                    start,
+                    end: text.len(),
+                    rule: Rule::Unrecognised,
+                    why: "an unterminated statement at the end of the input (pgward does not run it; end it with ;)",
+                    statement: false,
+                });
+            }
+            break;
+        }
+        let line_end = text
+            .get(stop..)
+            .and_then(|t| t.find('\n'))
+            .map_or(text.len(), |n| stop + n + 1);
+        let command = text.get(stop..line_end).unwrap_or_default();
+        if command.starts_with("\\;") {
+            if let Some(start) = open {
+                out.push(Cut::meta(start, stop_sql, JOINED));
+            }
+            joined = true;
+            from = stop + 2;
+            continue;
+        }
+        let acts = meta_end(command);
+        match (&acts, open) {
+            (MetaEnd::Sends, Some(start)) if joined => out.push(Cut::meta(start, stop_sql, JOINED)),
+            (MetaEnd::Sends, Some(start)) => out.push(Cut::Statement { start, end: stop_sql }),
+            (MetaEnd::Refused(why), Some(start)) => out.push(Cut::meta(start, stop_sql, why)),
+            (MetaEnd::Keeps, Some(start)) => out.push(Cut::meta(
+                start,
+                stop_sql,
+                "a statement with a meta-command inside it (pgward check does not follow a statement across one; end the statement with ; first)",
+            )),
+            _ => {}
+        }
+        // Only a meta-command with no statement open leaves a group joined by `\;`
+        // open; one that sends, discards or refuses the query buffer ends it.
+        joined &= matches!((acts, open), (MetaEnd::Keeps, None));
+        from = line_end;
+    }
+    out
+}
+
 /// A statement cut out of a file, by byte range.
 enum Cut {
     /// A complete statement (its `;` excluded).
@@ -261,7 +323,23 @@ enum Cut {
         end: usize,
         rule: Rule,
         why: &'static str,
+        /// Whether the text is a whole statement, classified all the same so that what
+        /// it would create or declare is known to the statements after it.
+        statement: bool,
     },
+}
+
+impl Cut {
+    /// A whole statement refused for the meta-command that acts on it.
+    fn meta(start: usize, end: usize, why: &'static str) -> Cut {
+        Cut::Refused {
+            start,
+            end,
+            rule: Rule::MetaCommand,
+            why,
+            statement: true,
+        }
+    }
 }
 
 /// What a meta-command does to the open statement.
@@ -278,12 +356,7 @@ enum MetaEnd {
 
 /// What the meta-command `meta` (from its backslash to the end of the line) does.
 fn meta_end(meta: &str) -> MetaEnd {
-    // `\;` needs no space after it.
-    let command = if meta.starts_with("\\;") {
-        "\\;"
-    } else {
-        meta.split_whitespace().next().unwrap_or("\\")
-    };
+    let command = meta.split_whitespace().next().unwrap_or("\\");
     match command {
         "\\g" | "\\go" | "\\gx" | "\\gset" | "\\watch" => MetaEnd::Sends,
         "\\r" | "\\reset" => MetaEnd::Discards,
@@ -296,55 +369,7 @@ fn meta_end(meta: &str) -> MetaEnd {
         "\\bind" => MetaEnd::Refused(
             "a statement sent with \\bind parameters (pgward does not have \\bind; write the values into the statement)",
         ),
-        "\\;" => MetaEnd::Refused(
-            "statements joined by \\; into one query (pgward sends statements one at a time; end each with ;)",
-        ),
         _ => MetaEnd::Keeps,
-    }
-}
-
-/// Where in `line` a meta-command starts, given the open statement before it: the first
-/// backslash in plain SQL, as the script runner finds it.
-fn meta_at(open: &str, line: &str) -> Option<usize> {
-    let mut probe = String::with_capacity(open.len() + line.len());
-    line.match_indices('\\').map(|(at, _)| at).find(|&at| {
-        probe.clear();
-        probe.push_str(open);
-        probe.push_str(&line[..at]);
-        crate::repl::context::at_end(&probe).is_code()
-    })
-}
-
-/// Cuts the complete statements of `text[from..to]`; returns where the rest (the open
-/// statement, if any) starts.
-fn cut_complete(text: &str, from: usize, to: usize, out: &mut Vec<Cut>) -> usize {
-    let Some(chunk) = text.get(from..to) else {
-        return from;
-    };
-    let split = sql::split(chunk);
-    for piece in &split.pieces {
-        let start = from + piece.start;
-        out.push(Cut::Statement {
-            start,
-            end: start + piece.text.len(),
-        });
-    }
-    match split.rest {
-        Some(rest) => to - rest.len(),
-        None => to,
-    }
-}
-
-/// Cuts every statement of `text[from..to]`, an unterminated tail refused.
-fn cut_chunk(text: &str, from: usize, to: usize, out: &mut Vec<Cut>) {
-    let rest = cut_complete(text, from, to, out);
-    if rest < to {
-        out.push(Cut::Refused {
-            start: rest,
-            end: to,
-            rule: Rule::Unrecognised,
-            why: "an unterminated statement at the end of the input (pgward does not run it; end it with ;)",
-        });
     }
 }
 
@@ -496,6 +521,89 @@ mod tests {
             files: vec![r],
         };
         assert_eq!(report.exit_code(false), crate::ExitCode::Refused);
+    }
+
+    #[test]
+    fn cutting_lexes_each_byte_once_however_many_backslashes() {
+        // Hostile input: a dollar quote left open across many lines that each start
+        // with a backslash, a string of backslashes on one line, many meta-commands with
+        // no statement open, and many statements each sent by `\g`. Lexing the open
+        // statement again at each backslash (as cutting once did) is quadratic here:
+        // billions of bytes for this file of under a megabyte.
+        let n = 20_000;
+        let mut text = String::from("select $$\n");
+        text.push_str(&"\\x\n".repeat(n));
+        text.push_str("$$;\nselect '");
+        text.push_str(&"\\".repeat(n));
+        text.push_str("';\n");
+        text.push_str(&"\\echo x\n".repeat(n));
+        text.push_str(&"select 1 \\g\n".repeat(n));
+        let before = sql::split::lexed::total();
+        let cut = cut(&text);
+        let lexed = sql::split::lexed::total() - before;
+        assert!(
+            lexed <= text.len(),
+            "{lexed} bytes lexed for a file of {}",
+            text.len()
+        );
+        assert_eq!(cut.len(), 2 + n);
+        assert!(cut.iter().all(|c| matches!(c, Cut::Statement { .. })));
+    }
+
+    #[test]
+    fn statements_joined_by_backslash_semicolon_are_each_refused() {
+        let text = "select 1 \\; delete from t \\;\ninsert into t values (1);\nselect 2;\nselect 3 \\; select 4 \\g\nselect 5;";
+        let r = check_file("f.sql", text, &policy());
+        let got: Vec<(&str, Option<&str>)> = r
+            .statements
+            .iter()
+            .map(|s| (&text[s.start..s.end], s.rule))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("select 1", Some("MetaCommand")),
+                ("delete from t", Some("MetaCommand")),
+                ("insert into t values (1)", Some("MetaCommand")),
+                ("select 2", None),
+                ("select 3", Some("MetaCommand")),
+                ("select 4", Some("MetaCommand")),
+                ("select 5", None),
+            ]
+        );
+    }
+
+    #[test]
+    fn functions_and_cursors_refused_as_cut_are_recorded() {
+        let text = "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$ \\gexec\n\
+                    SELECT f();\n\
+                    SELECT 1 \\; CREATE FUNCTION g() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;\n\
+                    SELECT g();\n\
+                    BEGIN;\n\
+                    DECLARE c CURSOR FOR SELECT 1 \\gexec\n\
+                    FETCH c;\n\
+                    SELECT h();\n";
+        let r = check_file("f.sql", text, &policy());
+        let s = &r.statements;
+        let at = |needle: &str| {
+            s.iter()
+                .find(|s| text[s.start..s.end].starts_with(needle))
+                .unwrap_or_else(|| panic!("no statement {needle}"))
+        };
+        assert_eq!(at("CREATE FUNCTION f").rule, Some("MetaCommand"));
+        assert_eq!(at("CREATE FUNCTION g").rule, Some("MetaCommand"));
+        // Never a read: the functions may exist with whatever body was sent.
+        for call in ["SELECT f()", "SELECT g()"] {
+            assert_eq!(
+                (at(call).class, at(call).decision),
+                ("write", "approve"),
+                "{call}"
+            );
+        }
+        assert_eq!(at("DECLARE c").rule, Some("MetaCommand"));
+        assert_eq!(at("FETCH c").rule, Some("MetaCommand"));
+        // A function nobody created stays as it is classified.
+        assert_eq!(at("SELECT h()").class, "read");
     }
 
     #[test]

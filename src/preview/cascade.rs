@@ -448,8 +448,8 @@ pub async fn cascaded_rows(
             },
         };
         // Removed rows are grouped by depth as well, each row at the fewest hops it
-        // is reached by, so that the undo inserts a self-referencing chain parents
-        // first; changed rows are one group per table.
+        // is reached by, so each is read once (the undo orders them parents first
+        // itself, by their values); changed rows are one group per table.
         let same = |c: &CascadedRows| {
             c.relation.relid == path.relation.relid
                 && match (&c.reached, &reached) {

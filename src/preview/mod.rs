@@ -4,7 +4,8 @@
 //! row-level diff ([`diff`]), the cascade collector ([`cascade`]), how rows are keyed
 //! ([`keys`]), a write target's catalog facts in one query ([`facts`]), statements with
 //! data-modifying WITH captured part by part ([`cte`], [`part`]), the transaction's net
-//! change per table ([`net`]), DDL facts ([`ddl`]),
+//! change per table ([`net`]), the order undo inserts rows back in ([`parents_first`]), DDL
+//! facts ([`ddl`]),
 //! whether work undone inside a statement can be in its counts ([`partial_undo`]), and
 //! the change digest that binds them ([`digest`]).
 
@@ -24,6 +25,7 @@ pub mod images;
 pub mod keys;
 pub mod merge;
 pub mod net;
+pub mod parents_first;
 pub mod part;
 pub mod partial_undo;
 pub mod record;

@@ -254,6 +254,16 @@ impl NetRows {
         self.store.as_ref().err().map(String::as_str)
     }
 
+    /// The statement's own rows: inserted, changed and deleted.
+    pub fn counts(&self) -> NetCounts {
+        self.counts
+    }
+
+    /// The statement changed the key of a row (`SET id = id + 1`).
+    pub fn rekeyed(&self) -> bool {
+        self.rekeyed
+    }
+
     fn entries(&self) -> io::Result<Vec<Entry>> {
         let mut bytes = Vec::new();
         match &self.store {

@@ -191,19 +191,52 @@ impl Target {
         ))
     }
 
-    fn insert(&self, old: &Image) -> String {
-        let written: Vec<&Column> = self.columns.iter().filter(|c| !c.generated).collect();
-        let names: Vec<String> = written.iter().map(|c| quote_ident(&c.name)).collect();
-        let values: Vec<String> = written
+    /// The INSERT that puts one deleted row back.
+    pub fn insert(&self, old: &Image) -> String {
+        format!("{} {};", self.insert_head(), self.insert_values(old))
+    }
+
+    /// `INSERT INTO t (<columns>) OVERRIDING SYSTEM VALUE VALUES`: the start of the
+    /// statement that inserts deleted rows back, one or several (generated columns left
+    /// out).
+    pub fn insert_head(&self) -> String {
+        let names: Vec<String> = self
+            .columns
             .iter()
-            .map(|c| literal(old.get(&c.name).unwrap_or(&Datum::Null), &c.ty))
+            .filter(|c| !c.generated)
+            .map(|c| quote_ident(&c.name))
             .collect();
         format!(
-            "INSERT INTO {} ({}) OVERRIDING SYSTEM VALUE VALUES ({});",
+            "INSERT INTO {} ({}) OVERRIDING SYSTEM VALUE VALUES",
             self.table,
-            names.join(", "),
-            values.join(", ")
+            names.join(", ")
         )
+    }
+
+    /// `(<before values>)`: one deleted row's values for [`Target::insert_head`].
+    pub fn insert_values(&self, old: &Image) -> String {
+        let values: Vec<String> = self
+            .columns
+            .iter()
+            .filter(|c| !c.generated)
+            .map(|c| literal(old.get(&c.name).unwrap_or(&Datum::Null), &c.ty))
+            .collect();
+        format!("({})", values.join(", "))
+    }
+
+    /// A one-line read, as [`Target::check`], that returns a row when the key an
+    /// updated row left (`old`'s key, vacated by a change of the key itself) holds a
+    /// row now: the undo would put the row back there.
+    pub fn vacated_check(&self, old: &Image) -> Result<String, String> {
+        let text = |s: &str| format!("{}::pg_catalog.text", text_literal(s));
+        Ok(format!(
+            "SELECT {}, {}, {} FROM {} AS {ALIAS} WHERE {}",
+            text(&self.table),
+            text(&self.key_text(old)),
+            text("holds a row again (the change moved its row to another key)"),
+            self.table,
+            self.by_key(old)?
+        ))
     }
 
     fn by_key(&self, image: &Image) -> Result<String, String> {

@@ -40,6 +40,10 @@ pub struct Changes {
 /// One captured write's rows, for the net change of its target.
 #[derive(Debug)]
 pub struct NetStatement {
+    /// The statement of the transaction whose rows these are (the number of writes
+    /// kept when it ran): a statement's own rows, its cascades' and its parts' share it,
+    /// and their undo is ordered together.
+    pub step: usize,
     /// The target's oid.
     pub relid: u32,
     /// The target's display name.

@@ -326,7 +326,11 @@ impl Session {
                 self.say_error(&format!(
                     "the connection failed after COMMIT was sent: the outcome of transaction {xid} is unknown; asking the server on a new connection"
                 ));
-                self.resolve_unknown(xid).await
+                let outcome = self.resolve_unknown(xid).await;
+                if let Outcome::CommitLost(fate) = outcome {
+                    self.created_after_lost_commit(fate);
+                }
+                outcome
             }
         }
     }

@@ -42,6 +42,7 @@ mod summary;
 mod switch;
 mod typed_comment;
 pub mod undo;
+mod undo_inserts;
 pub mod undo_sql;
 mod undoing;
 mod unknown;

@@ -18,13 +18,18 @@
 //!   a statement that calls it takes that class, so `SELECT f()` of a function whose
 //!   body writes runs on the guarded write path (counts-only preview), not read-only.
 //!   CREATE and DROP are transactional, so this record is too ([`CreatedJournal`]): a
-//!   ROLLBACK (or a failed COMMIT, or a lost connection) brings back what was known at
-//!   BEGIN, a ROLLBACK TO what was known at that savepoint.
+//!   ROLLBACK (or a failed COMMIT, or a lost connection before COMMIT) brings back what
+//!   was known at BEGIN, a ROLLBACK TO what was known at that savepoint. A COMMIT whose
+//!   outcome is lost and stays unknown (or in progress) fails closed: every function the
+//!   transaction created or replaced becomes an opaque write
+//!   ([`crate::sql::Created::uncertain`]); the server's answer "committed" keeps the
+//!   transaction's record, "rolled back" brings back BEGIN's.
 
 use tokio_postgres::error::SqlState;
 
 use crate::sql::{Analysis, Named};
 
+use super::outcome::CommitFate;
 use super::{Outcome, Session, TxState};
 
 /// What the session knew of created functions when the open transaction began and at
@@ -89,6 +94,23 @@ impl Session {
     /// The COMMIT was confirmed: what the transaction created and dropped stays.
     pub(super) fn created_committed(&mut self) {
         self.journal = CreatedJournal::default();
+    }
+
+    /// The connection failed after COMMIT was sent, and the server said `fate`: what
+    /// the transaction created and dropped stays (committed), goes (rolled back, as
+    /// [`Session::settle_created`] does next), or, when nobody knows, every function it
+    /// created or replaced is an opaque write from now on.
+    pub(super) fn created_after_lost_commit(&mut self, fate: CommitFate) {
+        match fate {
+            CommitFate::Committed => self.created_committed(),
+            CommitFate::RolledBack => {}
+            CommitFate::InProgress | CommitFate::Unknown => {
+                if let Some(before) = self.journal.at_begin.take() {
+                    self.created = self.created.uncertain(&before);
+                }
+                self.journal = CreatedJournal::default();
+            }
+        }
     }
 
     /// A savepoint was set, released, or rolled back to (`SAVEPOINT`, `RELEASE`,

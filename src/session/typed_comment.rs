@@ -14,9 +14,14 @@
 //! scanner itself: the comment ends exactly where pgward's ends.
 //!
 //! Newlines and tabs stay as typed (the log shows a multi-line statement as psql's would).
-//! Any other control character would reach the log file raw (a carriage return that
-//! hides a line, a terminal escape); in a statement holding one, the comment says
-//! `typed (escaped)` and shows those as `\xNN` (and `\` as `\\`).
+//! Any other character the screen escapes ([`crate::render::escape::is_dangerous`]:
+//! controls, bidi overrides and isolates, zero-width characters, line and paragraph
+//! separators) would reach the log file raw: a carriage return that hides a line, a
+//! terminal escape, a bidi override that makes the line read differently from what ran.
+//! In a statement holding one, the comment says `typed (escaped)` and shows controls as
+//! `\xNN`, the others as `\u{202e}` (and `\` as `\\`).
+
+use crate::render::escape::is_dangerous;
 
 /// `sql` behind a comment carrying `ticket` and the `typed` statement.
 pub(super) fn with_typed_comment(ticket: Option<&str>, typed: &str, sql: &str) -> String {
@@ -69,7 +74,7 @@ fn balance(text: &str) -> (usize, usize) {
 /// `\xNN` (and `\` doubled), or `None` when it holds none.
 fn escaped(s: &str) -> Option<String> {
     let raw = |c: char, next: Option<char>| {
-        c == '\n' || c == '\t' || (c == '\r' && next == Some('\n')) || !c.is_control()
+        c == '\n' || c == '\t' || (c == '\r' && next == Some('\n')) || !is_dangerous(c)
     };
     let mut chars = s.chars().peekable();
     let mut any = false;
@@ -86,19 +91,21 @@ fn escaped(s: &str) -> Option<String> {
             out.push_str("\\\\");
         } else if raw(c, chars.peek().copied()) {
             out.push(c);
-        } else {
+        } else if c.is_control() {
             out.push_str(&format!("\\x{:02x}", u32::from(c)));
+        } else {
+            out.push_str(&format!("\\u{{{:04x}}}", u32::from(c)));
         }
     }
     Some(out)
 }
 
 /// The ticket as a label: pgward's own text, so comment markers are broken up and
-/// control characters dropped.
+/// the characters the screen would escape dropped.
 fn label(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut prev = '\0';
-    for c in s.chars().filter(|c| !c.is_control()) {
+    for c in s.chars().filter(|&c| !is_dangerous(c)) {
         if (prev == '/' && c == '*') || (prev == '*' && c == '/') {
             out.push(' ');
         }
@@ -178,6 +185,18 @@ mod tests {
         // Without one, the text is as typed, backslashes and CRLF included.
         let plain = "update t set a = E'\\n'\r\nwhere b = 1";
         assert!(comment_of(&with_typed_comment(None, plain, "SELECT 1")).contains(plain));
+    }
+
+    #[test]
+    fn bidi_controls_and_separators_are_escaped_as_on_screen() {
+        let typed = "update t set a = 'x\u{202e}y\u{2066}z\u{200b}\u{2028}' where b = 1";
+        let s = with_typed_comment(Some("OPS\u{202e}-1"), typed, "SELECT 1");
+        let comment = comment_of(&s);
+        assert_eq!(
+            comment,
+            "/* pgward ticket=OPS-1 typed (escaped): update t set a = 'x\\u{202e}y\\u{2066}z\\u{200b}\\u{2028}' where b = 1 */"
+        );
+        assert!(!comment.chars().any(is_dangerous), "{comment:?}");
     }
 
     #[test]

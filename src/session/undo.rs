@@ -79,6 +79,7 @@ mod tests {
 
     fn captured(relid: u32, table: &str, updated: i64, keyed: bool) -> NetStatement {
         NetStatement {
+            step: 1,
             relid,
             table: table.into(),
             tree: vec![relid],

@@ -1,10 +1,12 @@
 //! The undo SQL of the open transaction, generated at COMMIT before the summary from
 //! every captured row's images (`preview::revert`), so a failure to generate or store it
 //! is said in the summary as a reason undo is impossible. Statements are undone last
-//! first, so a child deleted after its parent is inserted back after it. Small undo
-//! goes inline into the `commit_intent` record; larger undo streams into a gzip side
-//! file next to the session log (memory stays flat), named and referenced by the
-//! SHA-256 of the SQL.
+//! first, so a child deleted after its parent is inserted back after it; the rows one
+//! statement deleted go back parents first ([`super::undo_inserts`]), and a statement
+//! that changed keys is undone last row first. Every row the undo restores has its
+//! check line, including a key a row moved away from. Small undo goes inline into the
+//! `commit_intent` record; larger undo streams into a gzip side file next to the
+//! session log (memory stays flat), named and referenced by the SHA-256 of the SQL.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Write};
@@ -61,36 +63,86 @@ impl Session {
 /// comment, so the stored undo still runs as it is in psql.
 pub const CHECK: &str = "-- check: ";
 
-/// Writes the undo SQL of `statements`, last statement first, to `out`: for each row
-/// its check line (when this is the last change of that row in the transaction: only
-/// then is its after-image the state the commit left), then its statement, except for
-/// rows an ON UPDATE CASCADE changed, which the undo of their parents' key cascades
-/// back (a statement of their own would then find nothing).
+/// Writes the undo SQL of `statements`, last statement first. The rows one statement
+/// deleted (its own, its cascades' and its parts') go back first, parents before
+/// children ([`super::undo_inserts`]); then, for each of its row changes, its check
+/// line (when this is the last change of that row in the transaction: only then is its
+/// after-image the state the commit left) and its statement, except for rows an ON
+/// UPDATE CASCADE changed, which the undo of their parents' key cascades back (a
+/// statement of their own would then find nothing).
 async fn generate(
     client: &Client,
     statements: &[NetStatement],
     out: &mut Out,
 ) -> Result<(), String> {
-    let mut written: HashMap<u32, usize> = HashMap::new();
+    let mut undo = Rows::default();
     for s in statements {
-        *written.entry(s.relid).or_default() += 1;
+        *undo.written.entry(s.relid).or_default() += 1;
+        if s.rows.rekeyed() {
+            undo.rekeyed.insert(s.relid);
+        }
+        let t = target(client, s).await?;
+        undo.targets.insert(s.relid, t);
     }
-    // Keys (hashed) of the rows later statements changed, only for tables that more
-    // than one statement changed: a single statement's rows are each their own last.
-    let mut later: HashSet<(u32, [u8; 16])> = HashSet::new();
-    for s in statements.iter().rev() {
-        let target = target(client, s).await?;
-        let track = written.get(&s.relid).copied().unwrap_or(0) > 1;
+    let mut end = statements.len();
+    while end > 0 {
+        let step = statements[end - 1].step;
+        let mut start = end - 1;
+        while start > 0 && statements[start - 1].step == step {
+            start -= 1;
+        }
+        let group: Vec<&NetStatement> = statements[start..end].iter().rev().collect();
+        super::undo_inserts::write(client, &group, &undo.targets, out).await?;
+        for s in group {
+            undo.statement(s, out)?;
+        }
+        end = start;
+    }
+    Ok(())
+}
+
+/// What the undo of the rows keeps while it goes, statement by statement, last first.
+#[derive(Default)]
+struct Rows {
+    /// Each table's undo target.
+    targets: HashMap<u32, Target>,
+    /// Statements per table.
+    written: HashMap<u32, usize>,
+    /// Tables a statement changed keys in.
+    rekeyed: HashSet<u32>,
+    /// Keys (hashed, 16 bytes each) of the rows later statements changed, only for
+    /// tables that more than one statement changed: a single statement's rows are each
+    /// their own last.
+    later: HashSet<(u32, [u8; 16])>,
+    /// Keys the commit left rows at, in tables a statement changed keys in: a key a
+    /// row moved away from and no row holds at the commit must still be free when the
+    /// undo moves the row back.
+    occupied: KeySet,
+}
+
+impl Rows {
+    /// Writes the checks of `s`'s rows and their statements (but the INSERTs of its
+    /// deleted rows, written before). A statement that changed keys is undone last row
+    /// first: it ran row by row with its keys checked at each, so its rows go back in
+    /// the reverse order (`SET id = id + 1` is undone lowest key first).
+    fn statement(&mut self, s: &NetStatement, out: &mut Out) -> Result<(), String> {
+        let target = self
+            .targets
+            .get(&s.relid)
+            .ok_or_else(|| format!("{}: its undo target was not read", s.table))?;
+        let track = self.written.get(&s.relid).copied().unwrap_or(0) > 1;
+        let tracks_keys = self.rekeyed.contains(&s.relid);
         let Some(spill) = &s.spill else {
             if s.counted == (0, 0, 0) {
-                continue;
+                return Ok(());
             }
             return Err(format!("{}: its row images were not kept", s.table));
         };
         let failed =
             |e: std::io::Error| format!("{}: its row images could not be read ({e})", s.table);
-        let reader = BufReader::new(spill.reader().map_err(failed)?);
-        for line in reader.lines() {
+        let rows =
+            || -> Result<_, String> { Ok(BufReader::new(spill.reader().map_err(failed)?).lines()) };
+        let parse = |line: std::io::Result<String>| -> Result<Change, String> {
             let line = line.map_err(failed)?;
             let (kind, old, new) = spill_line(&line)
                 .ok_or_else(|| format!("{}: a row image could not be read back", s.table))?;
@@ -101,58 +153,241 @@ async fn generate(
                     .map_err(|e| format!("{}: {e}", s.table))
             };
             let (old_image, new_image) = (image(&old)?, image(&new)?);
-            let fail = |why: String| format!("{}: {why}", s.table);
-            let last = if track {
-                let key = |i: &Option<Image>| i.as_ref().map(|i| (s.relid, key_hash(&target, i)));
-                let (before, after) = (key(&old_image), key(&new_image));
-                let seen = match kind {
-                    ChangeKind::Deleted => before.is_some_and(|k| later.contains(&k)),
-                    _ => after.is_some_and(|k| later.contains(&k)),
-                };
-                later.extend(before);
-                later.extend(after);
-                !seen
+            let key = |i: &Option<Image>| i.as_ref().map(|i| (s.relid, key_hash(target, i)));
+            let (before, after) = if track || tracks_keys {
+                (key(&old_image), key(&new_image))
             } else {
-                true
+                (None, None)
             };
-            if last {
-                let check = target
-                    .check(kind, old_image.as_ref(), new_image.as_ref(), new.as_deref())
-                    .map_err(fail)?;
-                out.write(CHECK)?;
-                out.write(&check)?;
-                out.write("\n")?;
+            Ok(Change {
+                kind,
+                new,
+                old_image,
+                new_image,
+                before,
+                after,
+            })
+        };
+        // Each row's last change is judged against later statements only, never
+        // against rows of its own (in `SET id = id + 1` one row takes the key another
+        // leaves: both are the commit's state).
+        let later = &self.later;
+        let last = |c: &Change| {
+            !track
+                || !match c.kind {
+                    ChangeKind::Deleted => c.before.is_some_and(|k| later.contains(&k)),
+                    _ => c.after.is_some_and(|k| later.contains(&k)),
+                }
+        };
+        let reverse = s.rows.rekeyed();
+        if reverse {
+            for line in rows()? {
+                let c = parse(line)?;
+                if last(&c) && c.kind != ChangeKind::Deleted {
+                    self.occupied.extend(c.after);
+                }
             }
-            if s.by_cascade {
-                // Put back by the server when the undo of its parent's key cascades.
-                continue;
-            }
-            let sql = target
-                .undo(kind, old_image.as_ref(), new_image.as_ref(), new.as_deref())
-                .map_err(fail)?;
-            out.write(&sql)?;
-            out.write("\n")?;
         }
+        let mut mine: Vec<(u32, [u8; 16])> = Vec::new();
+        let mut reversed = if reverse {
+            Some(Reversed::new().map_err(|e| format!("{}: {e}", s.table))?)
+        } else {
+            None
+        };
+        let restores_deleted = super::undo_inserts::restores_deleted(s);
+        for line in rows()? {
+            let c = parse(line)?;
+            let fail = |why: String| format!("{}: {why}", s.table);
+            let mut chunk = String::new();
+            if last(&c) {
+                let check = target
+                    .check(
+                        c.kind,
+                        c.old_image.as_ref(),
+                        c.new_image.as_ref(),
+                        c.new.as_deref(),
+                    )
+                    .map_err(fail)?;
+                chunk.push_str(CHECK);
+                chunk.push_str(&check);
+                chunk.push('\n');
+                if tracks_keys && !reverse && c.kind != ChangeKind::Deleted {
+                    self.occupied.extend(c.after);
+                }
+            }
+            if track {
+                mine.extend(c.before);
+                mine.extend(c.after);
+            }
+            // A key the row moved away from, which no row holds at the commit: the
+            // undo puts the row back there, so it must still be free.
+            if let (ChangeKind::Updated, Some(old), Some(before)) =
+                (c.kind, c.old_image.as_ref(), c.before)
+            {
+                if reverse && c.after != Some(before) && !self.occupied.contains(before) {
+                    chunk.push_str(CHECK);
+                    chunk.push_str(&target.vacated_check(old).map_err(fail)?);
+                    chunk.push('\n');
+                }
+            }
+            match c.kind {
+                // Put back by the server when the undo of its parent's key cascades.
+                _ if s.by_cascade => {}
+                // Inserted before, parents first.
+                ChangeKind::Deleted if restores_deleted => {}
+                ChangeKind::Deleted => {
+                    return Err(fail(
+                        "a deleted row its statement's counts do not show".to_string(),
+                    ))
+                }
+                _ => {
+                    let sql = target
+                        .undo(
+                            c.kind,
+                            c.old_image.as_ref(),
+                            c.new_image.as_ref(),
+                            c.new.as_deref(),
+                        )
+                        .map_err(fail)?;
+                    chunk.push_str(&sql);
+                    chunk.push('\n');
+                }
+            }
+            match reversed.as_mut() {
+                Some(r) => r.push(&chunk).map_err(|e| format!("{}: {e}", s.table))?,
+                None => out.write(&chunk)?,
+            }
+        }
+        if let Some(r) = reversed {
+            r.drain(out).map_err(|e| format!("{}: {e}", s.table))?;
+        }
+        self.later.extend(mine);
+        Ok(())
     }
-    Ok(())
+}
+
+/// Hashed keys, 20 bytes each in one sorted list (a hash set would take about twice
+/// that): keys are added statement by statement and looked up only while a later
+/// statement is written, so the list is sorted once per statement that looks.
+#[derive(Default)]
+struct KeySet {
+    sorted: Vec<(u32, [u8; 16])>,
+    added: Vec<(u32, [u8; 16])>,
+}
+
+impl KeySet {
+    fn extend(&mut self, keys: impl IntoIterator<Item = (u32, [u8; 16])>) {
+        self.added.extend(keys);
+    }
+
+    fn contains(&mut self, key: (u32, [u8; 16])) -> bool {
+        if !self.added.is_empty() {
+            self.sorted.append(&mut self.added);
+            self.sorted.sort_unstable();
+            self.sorted.dedup();
+        }
+        self.sorted.binary_search(&key).is_ok()
+    }
+}
+
+/// One captured row change, read back from its spill line.
+struct Change {
+    kind: ChangeKind,
+    /// The after-image as captured (`record_out` text).
+    new: Option<String>,
+    old_image: Option<Image>,
+    new_image: Option<Image>,
+    /// The row's key before and after, hashed, where keys are followed.
+    before: Option<(u32, [u8; 16])>,
+    after: Option<(u32, [u8; 16])>,
+}
+
+/// A statement's undo lines held back to be written last row first: in a nameless
+/// scratch file (they hold production values), with each row's offset in memory.
+struct Reversed {
+    file: std::io::BufWriter<std::fs::File>,
+    starts: Vec<u64>,
+    at: u64,
+}
+
+impl Reversed {
+    fn new() -> Result<Reversed, String> {
+        let file = crate::preview::spill::file().map_err(|e| scratch_failed(&e))?;
+        Ok(Reversed {
+            file: std::io::BufWriter::new(file),
+            starts: Vec::new(),
+            at: 0,
+        })
+    }
+
+    fn push(&mut self, chunk: &str) -> Result<(), String> {
+        self.starts.push(self.at);
+        self.file
+            .write_all(chunk.as_bytes())
+            .map_err(|e| scratch_failed(&e))?;
+        self.at += chunk.len() as u64;
+        Ok(())
+    }
+
+    fn drain(self, out: &mut Out) -> Result<(), String> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = self
+            .file
+            .into_inner()
+            .map_err(|e| scratch_failed(&e.error()))?;
+        let mut end = self.at;
+        let mut buf = Vec::new();
+        for &start in self.starts.iter().rev() {
+            buf.resize((end - start) as usize, 0);
+            file.seek(SeekFrom::Start(start))
+                .and_then(|_| file.read_exact(&mut buf))
+                .map_err(|e| scratch_failed(&e))?;
+            out.write(std::str::from_utf8(&buf).map_err(|e| scratch_failed(&e))?)?;
+            end = start;
+        }
+        Ok(())
+    }
+}
+
+fn scratch_failed(e: &dyn std::fmt::Display) -> String {
+    format!("its undo could not be put in order (a scratch file: {e})")
 }
 
 /// A row's key values, hashed (128 bits, as the net change hashes keys).
 fn key_hash(target: &Target, image: &Image) -> [u8; 16] {
     let mut h = Sha256::new();
     for k in &target.key {
-        match image.get(k) {
-            Some(Datum::Text(v)) => {
-                h.update([1]);
-                h.update((v.len() as u64).to_be_bytes());
-                h.update(v.as_bytes());
-            }
-            _ => h.update([0]),
-        }
+        frame(&mut h, image.get(k));
     }
     let mut out = [0u8; 16];
     out.copy_from_slice(&h.finalize()[..16]);
     out
+}
+
+/// The values of `cols` in `image`, hashed as [`key_hash`] hashes a key; `None` when
+/// one of them is NULL (such a foreign key references nothing).
+pub(super) fn column_hash(image: &Image, cols: &[String]) -> Option<[u8; 16]> {
+    let mut h = Sha256::new();
+    for c in cols {
+        match image.get(c) {
+            Some(Datum::Text(_)) => frame(&mut h, image.get(c)),
+            _ => return None,
+        }
+    }
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&h.finalize()[..16]);
+    Some(out)
+}
+
+fn frame(h: &mut Sha256, value: Option<&Datum>) {
+    match value {
+        Some(Datum::Text(v)) => {
+            h.update([1]);
+            h.update((v.len() as u64).to_be_bytes());
+            h.update(v.as_bytes());
+        }
+        _ => h.update([0]),
+    }
 }
 
 /// The undo target of `s`: its columns with their types, from the catalog.
@@ -217,7 +452,7 @@ fn one_line<'a>(table: &str, names: impl IntoIterator<Item = &'a str>) -> Result
 /// Where undo SQL is written as it is generated: in memory up to [`INLINE_MAX`] bytes,
 /// then into a gzip file in the log's directory, so memory stays flat however many rows
 /// the change touched. Hashed throughout.
-struct Out {
+pub(super) struct Out {
     dir: Option<std::path::PathBuf>,
     inline: String,
     file: Option<(
@@ -237,7 +472,7 @@ impl Out {
         }
     }
 
-    fn write(&mut self, text: &str) -> Result<(), String> {
+    pub(super) fn write(&mut self, text: &str) -> Result<(), String> {
         self.hasher.update(text.as_bytes());
         if self.file.is_none() && self.inline.len() + text.len() <= INLINE_MAX {
             self.inline.push_str(text);
@@ -307,6 +542,17 @@ fn side_failed(path: &Path, e: &std::io::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_set_finds_keys_added_in_any_order() {
+        let mut set = KeySet::default();
+        set.extend([(2, [9; 16]), (1, [3; 16])]);
+        assert!(set.contains((1, [3; 16])));
+        assert!(!set.contains((1, [9; 16])));
+        set.extend([(1, [9; 16]), (2, [9; 16])]);
+        assert!(set.contains((1, [9; 16])) && set.contains((2, [9; 16])));
+        assert_eq!(set.sorted.len(), 3);
+    }
 
     #[test]
     fn a_name_with_a_line_break_has_no_undo() {

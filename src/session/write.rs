@@ -362,6 +362,7 @@ impl Session {
                     None => (counted, report.capture_exact),
                 };
                 self.changes.net.push(NetStatement {
+                    step: self.changes.writes,
                     relid: target.relid,
                     table: target.display(),
                     tree: report.tree.clone(),
@@ -711,6 +712,7 @@ impl Session {
                 continue;
             };
             self.changes.net.push(NetStatement {
+                step: self.changes.writes,
                 relid: part.target.relid,
                 table: part.target.display(),
                 tree: part.tree.clone(),
@@ -729,12 +731,13 @@ impl Session {
 
     /// The rows the statement removed or changed through its foreign keys, read before
     /// it (and, when changed, after it), join the change set ahead of the statement's
-    /// own (so undo inserts parents before children and puts a parent's key back
-    /// before its children's references). Each table's rows are marked exact only when
-    /// the server counted for that table exactly the rows read (together with the
-    /// statement's own rows `own`, when the table is its target): anything else makes
-    /// undo unavailable, and the session says why now. `Some(exact)` when cascaded rows
-    /// lie in the target's own table, for the target's rows too.
+    /// own, as one step with it: undo inserts the removed rows back parents first
+    /// (`undo_inserts`) and puts a parent's key back before its children's
+    /// references. Each table's rows are marked exact only when the server counted for
+    /// that table exactly the rows read (together with the statement's own rows `own`,
+    /// when the table is its target): anything else makes undo unavailable, and the
+    /// session says why now. `Some(exact)` when cascaded rows lie in the target's own
+    /// table, for the target's rows too.
     async fn cascaded_net(
         &mut self,
         report: &statement::Report,
@@ -807,6 +810,7 @@ impl Session {
         for c in cascaded {
             let relid = c.relation.relid;
             self.changes.net.push(NetStatement {
+                step: self.changes.writes,
                 relid,
                 table: c.relation.display(),
                 tree: c.tree,

@@ -9,7 +9,10 @@
 //! classifier inspects already) and forgets each DROP, `pgward check` does the same for
 //! the statements earlier in the file, in file order. A call takes at least its body's
 //! risk: a body that writes makes the call an opaque write (the preview sees its rows
-//! only as counts), a refused body makes the call refused for the same reason. Under
+//! only as counts), a refused body makes the call refused for the same reason. What a
+//! body calls is resolved when the call runs, not when the function was created: if `f`
+//! calls `g`, a call of `f` takes the class `g` has at that moment (created, replaced or
+//! dropped after `f`), transitively, each function visited once. Under
 //! `pgward check`, a CREATE that pgward itself refuses creates nothing pgward ran: a
 //! later call of that name is an opaque write ([`Created::refused`]).
 //!
@@ -19,7 +22,7 @@
 //! CREATE's forgets nothing. Functions nobody saw created stay as they are classified
 //! today (the known list in [`super::functions`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use pg_query::protobuf::{self, FunctionParameterMode, ObjectType};
 use pg_query::NodeEnum;
@@ -38,6 +41,11 @@ impl Created {
     /// The analysis of a statement that calls functions created earlier, with the class
     /// of their bodies (the strongest of them and the statement's own); every other
     /// analysis as it is.
+    ///
+    /// Resolved now, at the call, and transitively: a body that calls another function
+    /// created earlier takes that function's class as it is *now*, so `f` calling `g`
+    /// follows `g` created or replaced after `f`. Each function is visited once, so a
+    /// cycle (`f` calls `g` calls `f`) ends.
     pub fn resolve(&self, mut analysis: Analysis) -> Analysis {
         if analysis.calls.is_empty() || self.by_key.is_empty() {
             return analysis;
@@ -46,11 +54,14 @@ impl Created {
             return analysis;
         };
         let mut risk = own;
-        for call in &analysis.calls.clone() {
-            for ((name, _), body) in &self.by_key {
-                if !names_the_call(name, call) {
+        let mut seen: BTreeSet<&(String, Vec<String>)> = BTreeSet::new();
+        let mut pending: Vec<String> = analysis.calls.clone();
+        while let Some(call) = pending.pop() {
+            for (key, body) in &self.by_key {
+                if !names_the_call(&key.0, &call) || !seen.insert(key) {
                     continue;
                 }
+                let name = &key.0;
                 if let Verdict::Refused(r) = &body.verdict {
                     let mut refused = Analysis::bare(Verdict::Refused(Refusal::new(
                         r.rule,
@@ -74,6 +85,7 @@ impl Created {
                 analysis
                     .survives_rollback
                     .extend(body.survives_rollback.iter().cloned());
+                pending.extend(body.calls.iter().cloned());
             }
         }
         analysis.reads.sort();
@@ -98,13 +110,13 @@ impl Created {
     }
 
     /// Follows a statement the server ran (its [`Analysis::named`]): a CREATE FUNCTION
-    /// is recorded with its body's class (resolved against the functions known now), a
-    /// DROP FUNCTION forgets.
+    /// is recorded with its body's own class and the functions the body calls (resolved
+    /// at each call, [`Created::resolve`]), a DROP FUNCTION forgets.
     pub fn ran(&mut self, named: Option<&Named>) {
         match named {
             Some(Named::Function { name, args, body }) => {
-                let body = self.resolve((**body).clone());
-                self.by_key.insert((name.clone(), args.clone()), body);
+                self.by_key
+                    .insert((name.clone(), args.clone()), (**body).clone());
             }
             Some(Named::DropFunction(dropped)) => {
                 for (name, args) in dropped {
@@ -118,6 +130,23 @@ impl Created {
             }
             _ => {}
         }
+    }
+
+    /// The record after a transaction whose COMMIT outcome is unknown, from the record
+    /// at its BEGIN (`before`) and at its COMMIT (`self`): the server may have kept the
+    /// transaction's CREATEs or not, so every function it created or replaced is an
+    /// opaque write (never a read, whichever body the server has), and one it dropped
+    /// keeps its class from before (it is either that or gone).
+    pub fn uncertain(&self, before: &Created) -> Created {
+        let mut merged = before.clone();
+        for (key, body) in &self.by_key {
+            if before.by_key.get(key) != Some(body) {
+                merged
+                    .by_key
+                    .insert(key.clone(), Analysis::bare(Risk::OpaqueWrite.verdict()));
+            }
+        }
+        merged
     }
 }
 
@@ -335,6 +364,139 @@ mod tests {
             "CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$",
         );
         assert_eq!(run(&mut c, "SELECT f()").verdict, Verdict::Read);
+    }
+
+    #[test]
+    fn calls_in_a_body_take_the_class_the_callee_has_at_call_time() {
+        let mut c = Created::default();
+        // f calls g, which does not exist yet: creating f resolves nothing.
+        run(
+            &mut c,
+            "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN g(); END $$",
+        );
+        assert_eq!(run(&mut c, "SELECT f()").verdict, Verdict::Read);
+        // g is created later with a writing body: a call of f now writes.
+        run(
+            &mut c,
+            "CREATE FUNCTION g() RETURNS int LANGUAGE sql AS $$ DELETE FROM t RETURNING 1 $$",
+        );
+        let call = run(&mut c, "SELECT f()");
+        assert_eq!(call.verdict, Verdict::Write { opaque: true });
+        assert_eq!(call.writes, vec!["t".to_string()]);
+        // Replaced by a read, then by a refused body: the call follows each time.
+        run(
+            &mut c,
+            "CREATE OR REPLACE FUNCTION g() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$",
+        );
+        assert_eq!(run(&mut c, "SELECT f()").verdict, Verdict::Read);
+        c.ran(
+            analyze(
+                "CREATE OR REPLACE FUNCTION g() RETURNS int LANGUAGE sql AS $$ SELECT dblink_exec('x') $$",
+                &Options::default(),
+            )
+            .named
+            .as_ref(),
+        );
+        assert_eq!(rule(&run(&mut c, "SELECT f()")), Some(Rule::OutsideReach));
+        // Three deep, through a procedure and a DO block.
+        run(
+            &mut c,
+            "CREATE OR REPLACE FUNCTION g() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN h(); END $$",
+        );
+        run(
+            &mut c,
+            "CREATE PROCEDURE h() LANGUAGE sql AS $$ UPDATE u SET a = 1 $$",
+        );
+        let call = run(&mut c, "DO $$ BEGIN PERFORM f(); END $$");
+        assert_eq!(call.verdict, Verdict::Write { opaque: true });
+        assert_eq!(call.writes, vec!["u".to_string()]);
+        // Dropping h makes f a read again.
+        run(&mut c, "DROP PROCEDURE h");
+        assert_eq!(run(&mut c, "SELECT f()").verdict, Verdict::Read);
+    }
+
+    #[test]
+    fn a_cycle_of_calls_ends_and_keeps_the_strongest_class() {
+        let mut c = Created::default();
+        run(
+            &mut c,
+            "CREATE FUNCTION a(n int) RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN b(n - 1); END $$",
+        );
+        run(
+            &mut c,
+            "CREATE FUNCTION b(n int) RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN a(n); END $$",
+        );
+        // Self-recursive too.
+        run(
+            &mut c,
+            "CREATE FUNCTION r(n int) RETURNS int LANGUAGE sql AS $$ SELECT r(n - 1) $$",
+        );
+        assert_eq!(run(&mut c, "SELECT a(3), r(2)").verdict, Verdict::Read);
+        run(
+            &mut c,
+            "CREATE OR REPLACE FUNCTION b(n int) RETURNS int LANGUAGE plpgsql AS $$ BEGIN INSERT INTO t VALUES (n); RETURN a(n); END $$",
+        );
+        assert_eq!(
+            run(&mut c, "SELECT a(3)").verdict,
+            Verdict::Write { opaque: true }
+        );
+    }
+
+    #[test]
+    fn an_unknown_commit_outcome_makes_what_the_transaction_created_opaque() {
+        let mut before = Created::default();
+        run(
+            &mut before,
+            "CREATE FUNCTION kept() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$",
+        );
+        run(
+            &mut before,
+            "CREATE FUNCTION dropped() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$",
+        );
+        run(
+            &mut before,
+            "CREATE FUNCTION replaced() RETURNS int LANGUAGE sql AS $$ DELETE FROM t RETURNING 1 $$",
+        );
+        let mut after = before.clone();
+        run(
+            &mut after,
+            "CREATE FUNCTION made() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$",
+        );
+        run(
+            &mut after,
+            "CREATE OR REPLACE FUNCTION replaced() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$",
+        );
+        run(&mut after, "DROP FUNCTION dropped()");
+        let mut c = after.uncertain(&before);
+        let opaque = Verdict::Write { opaque: true };
+        assert_eq!(run(&mut c, "SELECT kept()").verdict, Verdict::Read);
+        assert_eq!(run(&mut c, "SELECT dropped()").verdict, Verdict::Read);
+        // Neither body is trusted to be the server's: never a read.
+        assert_eq!(run(&mut c, "SELECT made()").verdict, opaque);
+        assert_eq!(run(&mut c, "SELECT replaced()").verdict, opaque);
+    }
+
+    #[test]
+    fn sql_standard_bodies_that_only_return_are_reads() {
+        let mut c = Created::default();
+        let create = run(
+            &mut c,
+            "CREATE FUNCTION s1(a text) RETURNS boolean LANGUAGE SQL RETURN a = 'abcd'",
+        );
+        assert_eq!(create.verdict, Verdict::Ddl);
+        run(
+            &mut c,
+            "CREATE FUNCTION s2() RETURNS int BEGIN ATOMIC SELECT 1; RETURN 2; END",
+        );
+        run(
+            &mut c,
+            "CREATE FUNCTION s3() RETURNS int BEGIN ATOMIC INSERT INTO t VALUES (1); RETURN 2; END",
+        );
+        assert_eq!(run(&mut c, "SELECT s1('x'), s2()").verdict, Verdict::Read);
+        assert_eq!(
+            run(&mut c, "SELECT s3()").verdict,
+            Verdict::Write { opaque: true }
+        );
     }
 
     #[test]

@@ -84,7 +84,8 @@ pub const FUNCTIONS: &[(Pattern, Effect, &str)] = &[
     (Pattern::Prefix("pg_advisory_unlock"), Effect::Refuse(Rule::OutsideReach), SESSION_LOCK),
     (Pattern::Prefix("pg_stat_reset"), Effect::Refuse(Rule::OutsideReach), STATS),
     (Pattern::Exact("pg_stat_statements_reset"), Effect::Refuse(Rule::OutsideReach), STATS),
-    (Pattern::Exact("pg_stat_clear_snapshot"), Effect::Refuse(Rule::OutsideReach), STATS),
+    // Not listed: `pg_stat_clear_snapshot()` only drops this session's cached copy of
+    // the statistics, so it is a read.
     // Built-ins that run SQL handed to them as text: a constant is classified as that SQL.
     (Pattern::Prefix("query_to_xml"), Effect::RunsSql { arg: 0, nargs: None }, RUNS_SQL),
     (Pattern::Exact("ts_stat"), Effect::RunsSql { arg: 0, nargs: None }, RUNS_SQL),

@@ -106,10 +106,11 @@ const TARGET_FIELDS: &[&str] = &["relation", "relations", "rel", "objects", "vie
 /// Statement nodes that are fine anywhere in a tree, with the risk they carry.
 fn nested_statement(kind: &str) -> Option<Risk> {
     match kind {
-        // A PL/pgSQL assignment (`n := expr`) is its expression, which the walk reaches.
-        "SelectStmt" | "RawStmt" | "ExplainStmt" | "VariableShowStmt" | "PlassignStmt" => {
-            Some(Risk::Read)
-        }
+        // A PL/pgSQL assignment (`n := expr`) is its expression, which the walk reaches;
+        // so is the `RETURN expr` of a SQL-standard function body (`CREATE FUNCTION …
+        // RETURN expr`, or inside `BEGIN ATOMIC`).
+        "SelectStmt" | "RawStmt" | "ExplainStmt" | "VariableShowStmt" | "PlassignStmt"
+        | "ReturnStmt" => Some(Risk::Read),
         // What a prepared statement does is looked up by name ([`Facts::executes`]).
         "ExecuteStmt" => Some(Risk::Read),
         // Delivered at COMMIT, like a write, and only if the transaction commits.

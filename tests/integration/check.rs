@@ -302,3 +302,57 @@ values (1);
         "{json}"
     );
 }
+
+/// A CREATE FUNCTION or DECLARE refused as the file is cut (sent by `\gexec`, joined to
+/// another statement by `\;`) is nothing pgward would run, but psql would have run it:
+/// a later call of that function is an opaque write, never a read, and a FETCH of that
+/// cursor is refused, as after any CREATE or DECLARE pgward refuses. Every statement of
+/// a `\;` group is refused, the last one (ended by `;`) included.
+#[test]
+fn functions_and_cursors_refused_as_the_file_is_cut_are_followed() {
+    let file = "\
+create function f() returns int language sql as 'select 1' \\gexec
+select f();
+select 1 \\; create function g() returns int language sql as 'select 1';
+select g();
+begin;
+declare c cursor for select 1 \\gexec
+fetch c;
+commit;
+select h();
+";
+    let (out, _) = run_check(&["--format", "json"], &[("cut.sql", file)]);
+    assert_eq!(out.code, 2, "{out:?}");
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+    let statements = json["files"][0]["statements"]
+        .as_array()
+        .expect("statements")
+        .clone();
+    let at = |start: &str| {
+        statements
+            .iter()
+            .find(|s| {
+                let (a, b) = (
+                    s["start"].as_u64().unwrap_or(0) as usize,
+                    s["end"].as_u64().unwrap_or(0) as usize,
+                );
+                file[a..b].starts_with(start)
+            })
+            .unwrap_or_else(|| panic!("no statement {start:?}: {json}"))
+            .clone()
+    };
+    for refused in [
+        "create function f",
+        "select 1",
+        "create function g",
+        "declare c",
+        "fetch c",
+    ] {
+        assert_eq!(at(refused)["rule"], "MetaCommand", "{refused}: {json}");
+    }
+    for call in ["select f()", "select g()"] {
+        assert_eq!(at(call)["class"], "write", "{call}: {json}");
+        assert_eq!(at(call)["decision"], "approve", "{call}: {json}");
+    }
+    assert_eq!(at("select h()")["class"], "read", "never created: {json}");
+}

@@ -524,3 +524,32 @@ fn a_rolled_back_drop_function_keeps_the_function_known() {
     );
     assert_eq!(db.items(), before, "the call's writes were rolled back");
 }
+
+/// What a function's body calls is resolved when the function is called, not when it
+/// was created: `outer_f` was created while `inner_f` did not exist yet, then `inner_f`
+/// was created and replaced by a writing body, so a call of `outer_f` is a write, run in
+/// the guarded transaction with the server's counts (before, it kept the class it had at
+/// its CREATE, ran read-only and failed with 25006).
+#[test]
+fn a_call_follows_a_function_its_body_calls_created_after_it() {
+    let db = TestDb::new("gn_callee_later");
+    db.exec(&format!("GRANT CREATE ON SCHEMA public TO {WRITER}"));
+    let before = db.items();
+    let out = TestShell::new(&db)
+        .stdin(
+            "create function outer_f() returns int language plpgsql as \
+             $$ begin return inner_f(); end $$;\n\
+             create function inner_f() returns int language sql as 'select 1';\n\
+             create or replace function inner_f() returns int language sql as \
+             'update items set qty = 0 where id <= 2 returning 1';\n\
+             select outer_f();\n",
+        )
+        .run();
+    assert_eq!(out.code, 2, "uncommitted: {out:?}");
+    assert!(!out.stderr.contains("25006"), "{out:?}");
+    assert!(
+        out.stdout.contains(" items |        0 |       2 |       0"),
+        "the call is a write with its counts: {out:?}"
+    );
+    assert_eq!(db.items(), before, "the end of input rolled it back");
+}

@@ -36,6 +36,7 @@ mod repl;
 mod replay;
 mod revert;
 mod revert_cascade;
+mod revert_order;
 mod roles;
 mod screen;
 mod script;

@@ -11,13 +11,13 @@ use std::time::Duration;
 use crate::revert::{checksum, committed, run_and_commit, undo};
 use crate::util::{TestDb, READER, WRITER};
 
-fn sums(db: &TestDb, tables: &[&str]) -> Vec<String> {
+pub(crate) fn sums(db: &TestDb, tables: &[&str]) -> Vec<String> {
     tables.iter().map(|t| checksum(db, t)).collect()
 }
 
 /// Commits `script` through pgward (undo must be possible and every table in `tables`
 /// must change), undoes it with `pgward undo`, and checks every table is as before.
-fn round_trip(db: &TestDb, tables: &[&str], script: &str) {
+pub(crate) fn round_trip(db: &TestDb, tables: &[&str], script: &str) {
     let before = sums(db, tables);
     let home = tempfile::tempdir().expect("home");
     let (summary, intent) = run_and_commit(db, home.path(), script);
@@ -45,7 +45,7 @@ fn round_trip(db: &TestDb, tables: &[&str], script: &str) {
     }
 }
 
-fn grant(db: &TestDb, tables: &str) {
+pub(crate) fn grant(db: &TestDb, tables: &str) {
     db.exec(&format!(
         "GRANT SELECT, INSERT, UPDATE, DELETE ON {tables} TO {WRITER}; \
          GRANT SELECT ON {tables} TO {READER};"
