@@ -182,6 +182,10 @@ fn main() {
         per_sec(parse_only)
     );
     println!(
+        "\nThe classifier ran at {:.2}× the parser-alone rate of this run.",
+        per_sec(lib) / per_sec(parse_only)
+    );
+    println!(
         "\n{}: the classifier at >= 100,000 statements/s ({:.0}/s)",
         verdict(per_sec(lib) >= 100_000.0),
         per_sec(lib)

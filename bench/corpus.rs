@@ -27,11 +27,12 @@
 //!   refused by the policy (`pgward check` reports class `ddl`, decision `refuse`); the
 //!   report says how many;
 //! - that every refusal names a rule, and which rules refuse what;
-//! - the classification speed over the whole corpus.
+//! - the classification speed over the whole corpus, next to PostgreSQL's parser alone
+//!   (`pg_query::parse`, one call per statement, one thread) timed in the same run.
 //!
-//! `--equivalence` also checks the fast path for plain reads: each statement that takes it
-//! must get exactly the full classifier's analysis (`sql::analyze_tree`); a difference
-//! fails the run.
+//! `--equivalence` also checks the fast path for plain reads and writes: each statement
+//! that takes it must get exactly the full classifier's analysis (`sql::analyze_tree`); a
+//! difference fails the run.
 //!
 //! `--dump FILE` writes one tab-separated line per statement (file:line, kind, class,
 //! rule, lock, first reason, relations read, relations written, text).
@@ -309,6 +310,13 @@ fn real_main() -> Result<(), BoxError> {
             });
         }
     }
+    // For reference, in the same run (the machine's load shows in both): PostgreSQL's
+    // parser alone, one call per statement, one thread.
+    let t = Instant::now();
+    for r in &rows {
+        let _ = std::hint::black_box(pg_query::parse(&r.text, 0));
+    }
+    let reference = t.elapsed();
     if let Some(path) = &dump {
         let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
         for r in &rows {
@@ -333,21 +341,27 @@ fn real_main() -> Result<(), BoxError> {
     } else {
         None
     };
-    print_report(&dir, files.len(), &rows, elapsed, oracle_result.as_ref());
+    print_report(
+        &dir,
+        files.len(),
+        &rows,
+        (elapsed, reference),
+        oracle_result.as_ref(),
+    );
     if equivalence {
         check_equivalence(&rows)?;
     }
     Ok(())
 }
 
-/// `--equivalence`: every statement that takes the fast path for plain reads
-/// (`sql::fast::plain_read`) must get from it exactly the analysis the full classifier
+/// `--equivalence`: every statement that takes the fast path for plain reads and writes
+/// (`sql::fast::summarized`) must get from it exactly the analysis the full classifier
 /// (`sql::analyze_tree`) gives; any difference is printed and fails the run.
 fn check_equivalence(rows: &[Row]) -> Result<(), BoxError> {
     let options = pgward::sql::Options::default();
     let (mut fast, mut differ) = (0, 0);
     for r in rows {
-        let Some(quick) = pgward::sql::fast::plain_read(&r.text) else {
+        let Some(quick) = pgward::sql::fast::summarized(&r.text) else {
             continue;
         };
         fast += 1;
@@ -363,7 +377,7 @@ fn check_equivalence(rows: &[Row]) -> Result<(), BoxError> {
         }
     }
     println!(
-        "\nFast path for plain reads: {fast} of {} statements ({}); analyses that differ from \
+        "\nFast path for plain reads and writes: {fast} of {} statements ({}); analyses that differ from \
          the full classifier's: {differ}",
         rows.len(),
         pct(fast, rows.len())
@@ -442,7 +456,7 @@ fn print_report(
     dir: &Path,
     files: usize,
     rows: &[Row],
-    elapsed: std::time::Duration,
+    (elapsed, reference): (std::time::Duration, std::time::Duration),
     oracle: Option<&Oracle>,
 ) {
     let n = rows.len();
@@ -511,6 +525,14 @@ fn print_report(
         std::fs::read_to_string("/proc/loadavg")
             .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
             .unwrap_or_else(|_| "unknown".into())
+    );
+    let reference_rate = n as f64 / reference.as_secs_f64();
+    println!(
+        "Reference, same run: PostgreSQL's parser alone (`pg_query::parse`, one call per \
+         statement, 1 core) took {:.3} s, {reference_rate:.0} statements/s; the classifier \
+         ran at {:.2}× that rate (a load on the machine slows both).\n",
+        reference.as_secs_f64(),
+        rate / reference_rate
     );
     println!("## Goals\n");
     println!("| goal | result | |\n|---|---|---|");

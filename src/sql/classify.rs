@@ -91,13 +91,13 @@ pub(crate) fn analyze_at(sql: &str, options: &Options, depth: usize) -> Analysis
             "SQL nested in bodies too deeply to inspect",
         );
     }
-    if let Some(analysis) = super::fast::plain_read(sql) {
+    if let Some(analysis) = super::fast::summarized(sql) {
         return analysis;
     }
     analyze_parsed(sql, options, depth)
 }
 
-/// [`analyze`] without the fast path for plain reads ([`super::fast`]): PostgreSQL's whole
+/// [`analyze`] without the fast path for plain reads and writes ([`super::fast`]): PostgreSQL's whole
 /// parse tree, walked. The classifier of record, against which the fast path is checked.
 pub fn analyze_tree(sql: &str, options: &Options) -> Analysis {
     analyze_parsed(sql, options, 0)

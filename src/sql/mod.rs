@@ -7,8 +7,8 @@
 //! - [`classify`](mod@classify): the verdict for one statement (explicit match, catch-all refuses).
 //! - [`batch`]: many statements classified at once, on every core, in order.
 //! - [`verdict`]: the verdict, risk and analysis types the classifier's parts share.
-//! - [`fast`]: plain reads decided on PostgreSQL's summary of the statement, without
-//!   the whole tree (the same analysis, checked against the full path).
+//! - [`fast`]: plain reads and writes decided on PostgreSQL's summary of the statement,
+//!   without the whole tree (the same analysis, checked against the full path).
 //! - `tree`: the walk over every node of a parse tree.
 //! - `plpgsql`: DO blocks and function bodies, statement by statement.
 //! - [`functions`]: functions known by name (refused, surviving ROLLBACK, writing).
