@@ -11,6 +11,9 @@
 //! `/* pgward ticket=… typed: … */`) keeps its own, more specific label.
 
 use std::ops::Deref;
+use std::sync::{Mutex, MutexGuard};
+
+use crate::preview::fact_cache::FactCache;
 
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Error, Row, SimpleQueryMessage, SimpleQueryStream};
@@ -27,12 +30,14 @@ pub fn marked(sql: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// tokio-postgres's client, with pgward's marker on every statement it sends.
-pub struct Client(tokio_postgres::Client);
+/// tokio-postgres's client, with pgward's marker on every statement it sends, and the
+/// preview's catalog facts learned on this connection ([`FactCache`]): a new
+/// connection starts with none.
+pub struct Client(tokio_postgres::Client, Mutex<FactCache>);
 
 impl From<tokio_postgres::Client> for Client {
     fn from(c: tokio_postgres::Client) -> Self {
-        Client(c)
+        Client(c, Mutex::new(FactCache::default()))
     }
 }
 
@@ -41,6 +46,13 @@ impl Client {
     /// service's store).
     pub fn into_inner(self) -> tokio_postgres::Client {
         self.0
+    }
+
+    /// The preview's catalog facts on this connection. Never held across an await.
+    pub fn facts(&self) -> MutexGuard<'_, FactCache> {
+        // A panic while it was held cannot leave a fact half-stored (each change is
+        // one map operation); the cache is still consistent.
+        self.1.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 

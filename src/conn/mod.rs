@@ -402,6 +402,8 @@ pub struct Connection {
     pub params: ConnParams,
     /// Session settings pgward changed at connect, and why (one line each).
     pub overrides: Vec<String>,
+    /// The server's `server_version_num`, read once at connect.
+    pub server_version: i32,
     /// The FATAL the server sent when it ended the connection between requests.
     ended: Arc<Mutex<Option<DbError>>>,
     /// Open while the user's own statement runs ([`Connection::user_statement`]): only
@@ -698,12 +700,14 @@ async fn try_connect(params: &ConnParams, application_name: &str) -> Result<Conn
         notices,
         params: params.clone(),
         overrides: Vec::new(),
+        server_version: 0,
         ended,
         users,
     };
     conn.overrides = standby_isolation(&conn).await.map_err(Attempt::Failed)?;
-    let more = check_server(&conn).await.map_err(Attempt::Failed)?;
+    let (more, version) = check_server(&conn).await.map_err(Attempt::Failed)?;
     conn.overrides.extend(more);
+    conn.server_version = version;
     Ok(conn)
 }
 
@@ -766,8 +770,8 @@ async fn standby_isolation(conn: &Connection) -> Result<Vec<String>, ConnError> 
 }
 
 /// Refuses servers too old for pgward; returns the settings it overrides in its
-/// transactions.
-async fn check_server(conn: &Connection) -> Result<Vec<String>, ConnError> {
+/// transactions, and the server's `server_version_num`.
+async fn check_server(conn: &Connection) -> Result<(Vec<String>, i32), ConnError> {
     let unusable = |message: String| ConnError::Unusable {
         target: conn.params.target(),
         message,
@@ -791,13 +795,13 @@ async fn check_server(conn: &Connection) -> Result<Vec<String>, ConnError> {
                 .to_string(),
         );
     }
-    let version: u32 = row.get(1).and_then(|v| v.parse().ok()).unwrap_or(0);
+    let version: i32 = row.get(1).and_then(|v| v.parse().ok()).unwrap_or(0);
     if version < 130000 {
         return Err(unusable(format!(
             "PostgreSQL {version} is too old: pgward needs 13 or later"
         )));
     }
-    Ok(overrides)
+    Ok((overrides, version))
 }
 
 #[cfg(test)]

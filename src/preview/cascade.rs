@@ -339,7 +339,16 @@ async fn walk_from(
     where_sql: Option<&str>,
     only: bool,
 ) -> Result<(Relation, String, (Vec<Path>, Vec<Path>, bool)), PreviewError> {
-    let (mut root, children) = Relation::by_oid_with_children(client, relid).await?;
+    // Bound first: the cache's lock must not be held across the query.
+    let cached = client.facts().get::<(Relation, bool)>(ROOT, relid, false);
+    let (mut root, children) = match cached {
+        Some(root) => root,
+        None => {
+            let root = Relation::by_oid_with_children(client, relid).await?;
+            client.facts().put(ROOT, relid, false, &root);
+            root
+        }
+    };
     if !only && root.kind == "r" && children {
         // The statement reaches the rows of the inheritance children too, and is
         // counted over them: the root is scanned as a partitioned table is.
@@ -551,7 +560,18 @@ async fn walk(
         let parent = node.relation.relid;
         if let Entry::Vacant(slot) = cache.entry(parent) {
             let descendants = node.relation.kind == "p";
-            slot.insert(referencing(client, parent, descendants).await?);
+            let cached = client
+                .facts()
+                .get::<Vec<ForeignKey>>(REFERENCING, parent, descendants);
+            let fks = match cached {
+                Some(fks) => fks,
+                None => {
+                    let fks = referencing(client, parent, descendants).await?;
+                    client.facts().put(REFERENCING, parent, descendants, &fks);
+                    fks
+                }
+            };
+            slot.insert(fks);
         }
         let fks = cache.get(&parent).map(Vec::as_slice).unwrap_or_default();
         for fk in fks {
@@ -688,6 +708,11 @@ fn step(fk: &ForeignKey, op: &Op) -> Result<Option<(CascadeAction, Option<Op>)>,
     };
     Ok(Some(outcome))
 }
+
+/// The preview's fact cache's keys ([`super::fact_cache`]): the root relation of a walk
+/// and whether it has children, and the foreign keys referencing a table.
+const ROOT: &str = "cascade root";
+const REFERENCING: &str = "referencing";
 
 /// The tables whose foreign keys fire when rows of `parent` change: the parent, its
 /// partition ancestors (a key referencing a partitioned table covers its partitions)

@@ -33,7 +33,16 @@ pub async fn capture_blocker(client: &Client, relid: u32) -> Result<Option<Strin
 /// [`capture_blocker`], else [`lossy_output`]: the first reason a row capture of a
 /// write to `relid` would not show what the write does, from one query.
 pub async fn blocker_or_lossy(client: &Client, relid: u32) -> Result<Option<String>, PreviewError> {
-    let facts = reach(client, relid).await?;
+    // Bound first: the cache's lock must not be held across the query.
+    let cached = client.facts().get::<Reach>(REACH, relid, false);
+    let facts = match cached {
+        Some(facts) => facts,
+        None => {
+            let facts = reach(client, relid).await?;
+            client.facts().put(REACH, relid, false, &facts);
+            facts
+        }
+    };
     Ok(blocker(
         &facts.role,
         facts.select,
@@ -44,7 +53,11 @@ pub async fn blocker_or_lossy(client: &Client, relid: u32) -> Result<Option<Stri
     .or_else(|| lossy(facts.float_digits)))
 }
 
+/// The preview's fact cache's key for [`Reach`] ([`super::fact_cache`]).
+const REACH: &str = "reach";
+
 /// What [`blocker`] and [`lossy`] decide on, as the write role sees it.
+#[derive(Debug, Clone)]
 struct Reach {
     rls: Vec<String>,
     not_tables: Vec<String>,

@@ -14,6 +14,7 @@ use tokio_postgres::types::ToSql;
 use crate::conn::Client;
 
 use super::error::PreviewError;
+use super::fact_cache;
 use super::keys::{self, RowKey};
 use super::relation::Relation;
 
@@ -48,13 +49,69 @@ pub async fn named(client: &Client, name: &str) -> Result<Option<Target>, Previe
     read(client, "pg_catalog.to_regclass($1::pg_catalog.text)", &name).await
 }
 
+/// [`named`] for a preview, through the connection's [`fact_cache`]: when facts about
+/// `name` are cached, one query checks that they still hold (the name resolves to the
+/// same relation and the catalog fingerprint is the same) and the cache answers this
+/// preview's fact queries; otherwise the facts are read with their fingerprint and the
+/// cache starts an entry that answers them from then on. The caller closes the cache
+/// ([`fact_cache::FactCache::close`]) when the preview's facts are gathered.
+pub async fn named_for_preview(
+    client: &Client,
+    name: &str,
+) -> Result<Option<Target>, PreviewError> {
+    let stored = client
+        .facts()
+        .stored(name)
+        .map(|(relid, fingerprint)| (relid, fingerprint.to_string()));
+    if let Some((relid, fingerprint)) = stored {
+        let row = client
+            .query_one(fact_cache::check_sql().as_str(), &[&name])
+            .await?;
+        let now: (Option<u32>, Option<String>) = (row.try_get(0)?, row.try_get(1)?);
+        if now == (Some(relid), Some(fingerprint)) {
+            let mut cache = client.facts();
+            cache.open(name);
+            if let Some(target) = cache.get::<Target>(TARGET, relid, false) {
+                return Ok(Some(target));
+            }
+        }
+        client.facts().forget(name);
+    }
+    let sql = select_sql(
+        "pg_catalog.to_regclass($1::pg_catalog.text)",
+        &fact_cache::fingerprint_sql("c.oid"),
+    );
+    let Some(row) = client.query_opt(sql.as_str(), &[&name]).await? else {
+        return Ok(None);
+    };
+    let target = target_of(&row)?;
+    let fingerprint: String = row.try_get(9)?;
+    let mut cache = client.facts();
+    cache.start(name, target.relation.relid, fingerprint);
+    cache.put(TARGET, target.relation.relid, false, &target);
+    Ok(Some(target))
+}
+
+/// The cache's key for a [`Target`].
+const TARGET: &str = "target";
+
 /// The facts of the relation whose oid is the SQL expression `relid` of `$1`.
 async fn read(
     client: &Client,
     relid: &str,
     param: &(dyn ToSql + Sync),
 ) -> Result<Option<Target>, PreviewError> {
-    let sql = format!(
+    let sql = select_sql(relid, "NULL::pg_catalog.text");
+    let Some(row) = client.query_opt(sql.as_str(), &[param]).await? else {
+        return Ok(None);
+    };
+    Ok(Some(target_of(&row)?))
+}
+
+/// The facts query for the relation whose oid is the SQL expression `relid`, with the
+/// SQL expression `more` (of `c.oid`) as a tenth column.
+fn select_sql(relid: &str, more: &str) -> String {
+    format!(
         "SELECT c.oid, n.nspname::pg_catalog.text, c.relname::pg_catalog.text, \
                 c.relkind::pg_catalog.text, key.pk, key.cols, \
                 ARRAY(SELECT a.attname::pg_catalog.text FROM pg_catalog.pg_attribute a \
@@ -76,17 +133,19 @@ async fn read(
                       ORDER BY a.attnum), \
                 EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite r \
                         WHERE r.ev_class OPERATOR(pg_catalog.=) c.oid \
-                          AND r.rulename OPERATOR(pg_catalog.<>) '_RETURN') \
+                          AND r.rulename OPERATOR(pg_catalog.<>) '_RETURN'), \
+                {more} \
          FROM pg_catalog.pg_class c \
          JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace \
          LEFT JOIN LATERAL ({}) key ON true \
          WHERE c.oid OPERATOR(pg_catalog.=) {relid}",
         keys::key_sql("c.oid")
-    );
-    let Some(row) = client.query_opt(sql.as_str(), &[param]).await? else {
-        return Ok(None);
-    };
-    Ok(Some(Target {
+    )
+}
+
+/// A [`Target`] from a row of [`select_sql`].
+fn target_of(row: &tokio_postgres::Row) -> Result<Target, PreviewError> {
+    Ok(Target {
         relation: Relation {
             relid: row.try_get(0)?,
             schema: row.try_get(1)?,
@@ -97,7 +156,7 @@ async fn read(
         columns: row.try_get(6)?,
         right_aligned: row.try_get(7)?,
         rules: row.try_get(8)?,
-    }))
+    })
 }
 
 #[cfg(test)]

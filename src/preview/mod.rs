@@ -2,7 +2,8 @@
 //! capture of before/after images by rewriting the statement ([`rewrite`], [`images`],
 //! read field by field by [`record`]), where before-images are spilled ([`spill`]), the
 //! row-level diff ([`diff`]), the cascade collector ([`cascade`]), how rows are keyed
-//! ([`keys`]), a write target's catalog facts in one query ([`facts`]), statements with
+//! ([`keys`]), a write target's catalog facts in one query ([`facts`]), kept per
+//! connection while the catalog's fingerprint says they hold ([`fact_cache`]), statements with
 //! data-modifying WITH captured part by part ([`cte`], [`part`]), the transaction's net
 //! change per table ([`net`]), the order undo inserts rows back in ([`parents_first`]), DDL
 //! facts ([`ddl`]),
@@ -20,6 +21,7 @@ pub mod diff;
 pub mod digest;
 pub mod eligible;
 pub mod error;
+pub mod fact_cache;
 pub mod facts;
 pub mod images;
 pub mod keys;

@@ -256,6 +256,8 @@ pub async fn plan(
     };
     client.batch_execute(PLAN_BEGIN).await?;
     let gathered = gather(client, statement.as_ref(), &mut plan, ctx.read_committed).await;
+    // The cached facts answer inside the gathering only (see `fact_cache`).
+    client.facts().close();
     client.batch_execute(PLAN_END).await?;
     if let Err(e) = gathered {
         plan.notes
@@ -314,6 +316,46 @@ pub async fn narrowed_fields(
     columns: &[String],
     assigned: &[String],
 ) -> Result<Option<Vec<usize>>, super::PreviewError> {
+    // Bound first: the cache's lock must not be held across the query.
+    let cached = client
+        .facts()
+        .get::<(bool, Vec<String>)>(NARROWING, relid, false);
+    let (before_row_trigger, generated) = match cached {
+        Some(cached) => cached,
+        None => {
+            let read = narrowing(client, relid).await?;
+            client.facts().put(NARROWING, relid, false, &read);
+            read
+        }
+    };
+    if before_row_trigger {
+        return Ok(None);
+    }
+    let position = |name: &String| columns.iter().position(|c| c == name);
+    let Some(mut fields) = assigned
+        .iter()
+        .map(position)
+        .collect::<Option<Vec<usize>>>()
+    else {
+        return Ok(None);
+    };
+    // Generated in a partition or child too (PostgreSQL 15 lets an inheritance child
+    // generate a column its parent stores): a column of the target's image by name.
+    fields.extend(generated.iter().filter_map(position));
+    fields.sort_unstable();
+    fields.dedup();
+    Ok((!fields.is_empty() && fields.len() < columns.len()).then_some(fields))
+}
+
+/// The cache's key for [`narrowing`]'s answer.
+const NARROWING: &str = "narrowing";
+
+/// Whether the tree of `relid` has a BEFORE row trigger, and its stored generated
+/// columns (see [`narrowed_fields`]), in one query.
+async fn narrowing(
+    client: &Client,
+    relid: u32,
+) -> Result<(bool, Vec<String>), super::PreviewError> {
     // tgtype bit 0 is ROW, bit 1 BEFORE (pg_trigger.h); disabled triggers count too,
     // since session_replication_role decides whether they fire.
     let row = client
@@ -334,25 +376,7 @@ pub async fn narrowed_fields(
             &[&relid],
         )
         .await?;
-    let before_row_trigger: bool = row.try_get(0)?;
-    let generated: Vec<String> = row.try_get(1)?;
-    if before_row_trigger {
-        return Ok(None);
-    }
-    let position = |name: &String| columns.iter().position(|c| c == name);
-    let Some(mut fields) = assigned
-        .iter()
-        .map(position)
-        .collect::<Option<Vec<usize>>>()
-    else {
-        return Ok(None);
-    };
-    // Generated in a partition or child too (PostgreSQL 15 lets an inheritance child
-    // generate a column its parent stores): a column of the target's image by name.
-    fields.extend(generated.iter().filter_map(position));
-    fields.sort_unstable();
-    fields.dedup();
-    Ok((!fields.is_empty() && fields.len() < columns.len()).then_some(fields))
+    Ok((row.try_get(0)?, row.try_get(1)?))
 }
 
 /// An `EXECUTE` of the prepared statement `prepared`: it runs as typed and its preview has
@@ -376,7 +400,7 @@ async fn gather(
     let mut target_rules = false;
     if let Some(name) = rewrite::target(&plan.text).filter(|_| !parts) {
         // The name resolved and the target's facts in one query (see `facts`).
-        if let Some(facts) = facts::named(client, &name).await? {
+        if let Some(facts) = facts::named_for_preview(client, &name).await? {
             let relation = facts.relation;
             let relid = relation.relid;
             plan.key = facts.key;

@@ -45,12 +45,49 @@ pub struct Fields<'a> {
     pub context: Option<&'a str>,
 }
 
+/// Where the server's error position points, relative to the statement the user typed.
+/// The server counts characters of the text it was sent; pgward sometimes sends the
+/// typed statement inside other text (COPY's wrapper in a SQL_ASCII database) or sends
+/// a rewrite of it (a write's capture), and the caret must still point into what was
+/// typed, as psql's does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum At {
+    /// The typed statement was sent as typed.
+    #[default]
+    Typed,
+    /// The typed statement was sent after this many characters of pgward's own.
+    After(u32),
+    /// The position is in text the user did not type: no caret.
+    Elsewhere,
+}
+
+impl At {
+    /// The 1-based character position in the typed statement, if `db` has one there.
+    pub fn position(self, db: &DbError, statement: &str) -> Option<u32> {
+        let Some(ErrorPosition::Original(pos)) = db.position() else {
+            return None;
+        };
+        match self {
+            At::Typed => Some(*pos),
+            At::After(n) => {
+                // A position one past the end (the server's "at end of input") belongs
+                // to the typed text too.
+                let last = u32::try_from(statement.chars().count()).ok()? + 1;
+                pos.checked_sub(n).filter(|p| (1..=last).contains(p))
+            }
+            At::Elsewhere => None,
+        }
+    }
+}
+
 /// psql's rendering of a server error or notice raised by `statement`.
 pub fn db_error(db: &DbError, statement: &str) -> String {
-    let position = match db.position() {
-        Some(ErrorPosition::Original(pos)) => Some(*pos),
-        _ => None,
-    };
+    db_error_at(db, statement, At::Typed)
+}
+
+/// [`db_error`], the position taken [`At`] where the typed statement sat in what was sent.
+pub fn db_error_at(db: &DbError, statement: &str, at: At) -> String {
+    let position = at.position(db, statement);
     fields(
         &Fields {
             severity: db.severity(),
@@ -68,11 +105,8 @@ pub fn db_error(db: &DbError, statement: &str) -> String {
 /// psql's `\errverbose` (libpq's VERBOSE verbosity, context always shown): severity,
 /// SQLSTATE and message, the caret, DETAIL, HINT, QUERY, CONTEXT, then the names the
 /// server attached (schema, table, column, data type, constraint) and LOCATION.
-pub fn verbose(db: &DbError, statement: &str) -> String {
-    let position = match db.position() {
-        Some(ErrorPosition::Original(pos)) => Some(*pos),
-        _ => None,
-    };
+pub fn verbose(db: &DbError, statement: &str, at: At) -> String {
+    let position = at.position(db, statement);
     let mut out = fields(
         &Fields {
             severity: db.severity(),

@@ -46,8 +46,8 @@ pub fn perform(session: &mut Session, command: &str, args: &[String]) -> Outcome
         "\\o" | "\\out" => output(session, arg),
         "\\errverbose" => {
             match session.last_error() {
-                Some((db, statement)) => {
-                    let shown = crate::render::error::verbose(db, statement);
+                Some((db, statement, at)) => {
+                    let shown = crate::render::error::verbose(db, statement, *at);
                     session.io().say_err(&shown);
                 }
                 None => session.io().say_out("There is no previous error."),

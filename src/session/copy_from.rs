@@ -444,7 +444,8 @@ impl Session {
             )),
             (None, _) => None,
         };
-        self.failed_as(e, recorded, summary).await
+        self.failed_as(e, recorded, crate::render::error::At::Typed, summary)
+            .await
     }
 }
 

@@ -13,7 +13,9 @@
 //! statement, and named and typed its columns); [`wrap`] uses COPY only where PostgreSQL's
 //! own parser reads the wrapped text as exactly one `COPY (query) TO STDOUT`. Statements
 //! COPY cannot run (SHOW, EXPLAIN, FETCH, a CALL with results) go through the simple
-//! query protocol as everywhere else.
+//! query protocol as everywhere else, and so do those the server refuses inside COPY
+//! only once it has rewritten them (0A000: a table's DO ALSO rule, say), under a
+//! savepoint that undoes the refusal (`exec::copy_or_not`).
 //!
 //! COPY's text format escapes backslash, tab, newline and carriage return inside values,
 //! so a line is a row and a tab ends a field; `\N` is NULL. A line that does not hold one
@@ -36,11 +38,14 @@ pub struct Malformed {
     pub columns: usize,
 }
 
+/// What [`wrap`] puts before the statement; the server's error positions count it.
+pub const PREFIX: &str = "COPY (";
+
 /// `COPY (sql) TO STDOUT (ENCODING 'SQL_ASCII')`, if PostgreSQL's parser reads that as
 /// exactly one COPY of a query to the client; `None` when COPY cannot run `sql`. The
 /// newline before `)` ends a trailing `--` comment.
 pub fn wrap(sql: &str) -> Option<String> {
-    let copy = format!("COPY ({sql}\n) TO STDOUT (ENCODING 'SQL_ASCII')");
+    let copy = format!("{PREFIX}{sql}\n) TO STDOUT (ENCODING 'SQL_ASCII')");
     let parsed = pg_query::parse(&copy, 0).ok()?;
     let [raw] = parsed.protobuf.stmts.as_slice() else {
         return None;
@@ -68,11 +73,14 @@ pub struct Decoded {
     pub escaped: Vec<usize>,
 }
 
-/// Splits COPY's data into rows as it arrives, in chunks of any size.
+/// Splits COPY's data into rows as it arrives, in chunks of any size. Each byte is
+/// looked at once for the line end, however many chunks a long line comes in:
+/// `scanned` remembers how far the unfinished line was searched.
 #[derive(Debug)]
 pub struct Decoder {
     columns: usize,
     pending: Vec<u8>,
+    scanned: usize,
     rows: u64,
 }
 
@@ -82,6 +90,7 @@ impl Decoder {
         Decoder {
             columns,
             pending: Vec::new(),
+            scanned: 0,
             rows: 0,
         }
     }
@@ -91,7 +100,12 @@ impl Decoder {
         self.pending.extend_from_slice(chunk);
         let mut rows = Vec::new();
         let mut start = 0;
-        while let Some(end) = self.pending[start..].iter().position(|&b| b == b'\n') {
+        let mut from = self.scanned;
+        while let Some(end) = self.pending[from..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map(|at| from + at - start)
+        {
             let line = &self.pending[start..start + end];
             self.rows += 1;
             let mut row = Decoded::default();
@@ -111,8 +125,10 @@ impl Decoder {
             }
             rows.push(row);
             start += end + 1;
+            from = start;
         }
         self.pending.drain(..start);
+        self.scanned = self.pending.len();
         Ok(rows)
     }
 

@@ -48,6 +48,9 @@ impl From<Malformed> for CaptureError {
 pub enum Failure {
     /// The server refused it (or the connection failed).
     Db(tokio_postgres::Error),
+    /// The server refused it as sent inside COPY's wrapper ([`copy_rows::wrap`]): its
+    /// position counts [`COPY_PREFIX_CHARS`] characters before the typed statement.
+    InCopy(tokio_postgres::Error),
     /// Its rows came as COPY data that could not be read (PostgreSQL never sends such).
     Copy(Malformed),
 }
@@ -55,6 +58,37 @@ pub enum Failure {
 impl From<tokio_postgres::Error> for Failure {
     fn from(e: tokio_postgres::Error) -> Self {
         Failure::Db(e)
+    }
+}
+
+/// An error of a statement sent inside COPY's wrapper ([`copy_rows::wrap`]).
+#[derive(Debug)]
+pub struct InCopy(pub tokio_postgres::Error);
+
+/// The characters COPY's wrapper puts before the statement (`COPY (`).
+pub const COPY_PREFIX_CHARS: u32 = copy_rows::PREFIX.len() as u32;
+
+impl From<InCopy> for Failure {
+    fn from(e: InCopy) -> Self {
+        Failure::InCopy(e.0)
+    }
+}
+
+impl From<InCopy> for CaptureError {
+    /// A capture's error is located in the typed statement afresh (see
+    /// `Session::capture_failed`), wherever it was sent.
+    fn from(e: InCopy) -> Self {
+        CaptureError::Db(e.0)
+    }
+}
+
+impl Failure {
+    /// The server's error, however the statement was sent.
+    pub fn db(&self) -> Option<&tokio_postgres::Error> {
+        match self {
+            Failure::Db(e) | Failure::InCopy(e) => Some(e),
+            Failure::Copy(_) => None,
+        }
     }
 }
 
@@ -264,11 +298,48 @@ pub async fn run_parts(
     cancellable(client, tls, work).await
 }
 
+/// Starts `copy` ([`copy_rows::wrap`]), or says that COPY cannot run this statement
+/// (`None`): the server refuses some queries inside COPY that it runs on their own (a
+/// view's rules, `SELECT INTO`) with 0A000 (feature not supported), and that is no
+/// reason to fail the read. Such a refusal comes before the statement runs (while
+/// COPY is set up, before its data begins), so nothing of it happened; a savepoint
+/// taken first undoes the aborted state, and the statement then runs as a simple query
+/// like any other. Outside a transaction block there is no aborted state to undo. With
+/// the stream comes whether the savepoint was taken: it is released once the data has
+/// been read (its work is the statement's, and RELEASE keeps it).
+async fn copy_or_not(
+    client: &Client,
+    copy: &str,
+) -> Result<Option<(tokio_postgres::CopyOutStream, bool)>, InCopy> {
+    use crate::conn::client::marked;
+    use tokio_postgres::error::SqlState;
+    let savepoint = match client.batch_execute(&marked("SAVEPOINT pgward_copy")).await {
+        Ok(()) => true,
+        Err(e) if e.code() == Some(&SqlState::NO_ACTIVE_SQL_TRANSACTION) => false,
+        Err(e) => return Err(InCopy(e)),
+    };
+    match client.copy_out(copy).await {
+        Ok(stream) => Ok(Some((stream, savepoint))),
+        Err(e) if e.code() == Some(&SqlState::FEATURE_NOT_SUPPORTED) => {
+            if savepoint {
+                client
+                    .batch_execute(&marked(
+                        "ROLLBACK TO SAVEPOINT pgward_copy; RELEASE SAVEPOINT pgward_copy",
+                    ))
+                    .await
+                    .map_err(InCopy)?;
+            }
+            Ok(None)
+        }
+        Err(e) => Err(InCopy(e)),
+    }
+}
+
 /// Prepares `sql` (so the server refuses text holding two statements), then streams its
 /// rows as text: every row is offered to `each`, and all but the last `trailing`
 /// columns (pgward's own) go into the result when `each` keeps it; with `draw`, each
 /// full batch of [`FETCH_COUNT`] rows is drawn there and dropped.
-async fn stream_rows<E: From<tokio_postgres::Error> + From<Malformed>>(
+async fn stream_rows<E: From<tokio_postgres::Error> + From<Malformed> + From<InCopy>>(
     client: &Client,
     sql: &str,
     via: Via,
@@ -319,13 +390,16 @@ async fn stream_rows<E: From<tokio_postgres::Error> + From<Malformed>>(
         Via::Copy if !names.is_empty() => copy_rows::wrap(sql),
         _ => None,
     };
-    if let Some(copy) = copy {
+    let stream = match copy {
+        Some(copy) => copy_or_not(client, &copy).await?,
+        None => None,
+    };
+    if let Some((stream, savepoint)) = stream {
         out.tuples = trailing == 0 || user > 0;
-        let stream = client.copy_out(copy.as_str()).await?;
         tokio::pin!(stream);
         let mut decoder = copy_rows::Decoder::new(names.len());
         while let Some(chunk) = stream.next().await {
-            for row in decoder.push(&chunk?)? {
+            for row in decoder.push(&chunk.map_err(InCopy)?)? {
                 let keep = each(&CopiedRow {
                     names: &names,
                     values: &row.values,
@@ -341,6 +415,10 @@ async fn stream_rows<E: From<tokio_postgres::Error> + From<Malformed>>(
             }
         }
         out.count = Some(decoder.finish()?);
+        if savepoint {
+            let release = crate::conn::client::marked("RELEASE SAVEPOINT pgward_copy");
+            client.batch_execute(&release).await.map_err(InCopy)?;
+        }
         return Ok(out);
     }
     let stream = client.simple_query_raw(sql).await?;

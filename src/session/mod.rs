@@ -109,8 +109,9 @@ pub struct Session {
     /// When the last input finished: the server counts idle time in a transaction from
     /// about then.
     last_activity: std::time::Instant,
-    /// The last error the server sent, with its statement (`\errverbose`).
-    last_error: Option<(tokio_postgres::error::DbError, String)>,
+    /// The last error the server sent, with its statement and where that statement sat
+    /// in what was sent (`\errverbose`).
+    last_error: Option<(tokio_postgres::error::DbError, String, render::error::At)>,
     /// How many values of the last result were shown escaped, not as stored
     /// ([`exec::Executed::escaped`]).
     last_escaped: u64,
@@ -230,7 +231,9 @@ impl Session {
     }
 
     /// The last error the server sent and the statement it answered (`\errverbose`).
-    pub fn last_error(&self) -> Option<&(tokio_postgres::error::DbError, String)> {
+    pub fn last_error(
+        &self,
+    ) -> Option<&(tokio_postgres::error::DbError, String, render::error::At)> {
         self.last_error.as_ref()
     }
 
@@ -401,13 +404,25 @@ impl Session {
         let verdict = analysis.verdict;
         let named = analysis.named;
         self.log_class(&verdict);
+        if matches!(verdict, Verdict::Ddl | Verdict::NonTransactional { .. }) {
+            // Schema changes of pgward's own: no catalog fact learned before them is
+            // used after them (the cache's fingerprint would see them too).
+            self.conn.client.facts().clear();
+        }
         if let Some(message) = analysis.syntax_error {
             // PostgreSQL's own parser said no: this is the server's syntax error, sent
             // nowhere, so it costs no transaction and no savepoint.
-            self.say_error(&format!(
-                "ERROR:  {}: {message}",
-                SqlState::SYNTAX_ERROR.code()
-            ));
+            let shown = render::error::fields(
+                &render::error::Fields {
+                    severity: "ERROR",
+                    code: SqlState::SYNTAX_ERROR.code(),
+                    message: &message,
+                    position: crate::sql::syntax_position::syntax_position(text, &message),
+                    ..Default::default()
+                },
+                text,
+            );
+            self.say_error(shown.trim_end());
             return Outcome::SqlError;
         }
         // Reads, writes and settings in the open transaction run under the implicit
@@ -1074,7 +1089,19 @@ impl Session {
     /// Reports a failure and settles the transaction: with savepoints the transaction
     /// waits for ROLLBACK TO (psql's `=!>`); without, it is rolled back at once.
     async fn failed(&mut self, e: tokio_postgres::Error, text: &str) -> Outcome {
-        self.failed_as(e, text, None).await
+        self.failed_as(e, text, render::error::At::Typed, None)
+            .await
+    }
+
+    /// As [`Session::failed`], for an error whose position is `at` relative to `text`
+    /// (the statement was sent inside other text, or rewritten).
+    async fn failed_at(
+        &mut self,
+        e: tokio_postgres::Error,
+        text: &str,
+        at: render::error::At,
+    ) -> Outcome {
+        self.failed_as(e, text, at, None).await
     }
 
     /// As [`Session::failed`], the server's error shown as the one line `shown` when
@@ -1083,6 +1110,7 @@ impl Session {
         &mut self,
         e: tokio_postgres::Error,
         text: &str,
+        at: render::error::At,
         shown: Option<String>,
     ) -> Outcome {
         self.flush_notices();
@@ -1092,9 +1120,9 @@ impl Session {
         }
         match e.as_db_error() {
             Some(db) => {
-                let shown = shown.unwrap_or_else(|| render::error::db_error(db, text));
+                let shown = shown.unwrap_or_else(|| render::error::db_error_at(db, text, at));
                 self.say_error(shown.trim_end());
-                self.last_error = Some((db.clone(), text.to_string()));
+                self.last_error = Some((db.clone(), text.to_string(), at));
                 if db.code() == &SqlState::CHARACTER_NOT_IN_REPERTOIRE
                     && self.defaults.server_encoding == "SQL_ASCII"
                 {
@@ -1116,6 +1144,10 @@ impl Session {
     async fn failed_run(&mut self, e: exec::Failure, text: &str) -> Outcome {
         match e {
             exec::Failure::Db(e) => self.failed(e, text).await,
+            exec::Failure::InCopy(e) => {
+                let at = render::error::At::After(exec::COPY_PREFIX_CHARS);
+                self.failed_at(e, text, at).await
+            }
             exec::Failure::Copy(m) => {
                 self.flush_notices();
                 self.log_client_error(m.to_string());

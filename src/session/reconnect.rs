@@ -57,7 +57,14 @@ pub(super) async fn inspect(
     let defaults = ServerDefaults::read(&conn.client, me.timeouts, &conn.params.dbname)
         .await
         .map_err(unusable)?;
-    let accepted = roles::check(&conn.client, &settings.env).await?.lines();
+    let accepted = roles::check_known(
+        &conn.client,
+        &settings.env,
+        &me.session_user,
+        conn.server_version,
+    )
+    .await?
+    .lines();
     let server = super::server_identity(&conn.client).await;
     Ok(Inspected {
         login: me.session_user,

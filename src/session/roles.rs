@@ -314,7 +314,30 @@ impl Accepted {
 /// Reads the role setup of the login `client` is connected as and judges it against
 /// `env`: the accepted findings, or why the environment must not open.
 pub async fn check(client: &Client, env: &EnvSettings) -> Result<Accepted, RoleError> {
-    let seen = read(client, env).await?;
+    let row = client
+        .query_typed(
+            "SELECT session_user::pg_catalog.text, \
+                    pg_catalog.current_setting('server_version_num')::pg_catalog.int4",
+            &[],
+        )
+        .await
+        .map_err(|e| query_error("?", &e))?;
+    let (login, version) = row
+        .first()
+        .map_or((String::new(), 0), |r| (r.get(0), r.get(1)));
+    check_known(client, env, &login, version).await
+}
+
+/// [`check`] for a session that knows its login (`session_user`, from the probe) and the
+/// server's `server_version_num` (from the connection's own check) already, so neither
+/// is asked for again.
+pub async fn check_known(
+    client: &Client,
+    env: &EnvSettings,
+    login: &str,
+    version: i32,
+) -> Result<Accepted, RoleError> {
+    let seen = read(client, env, login, version).await?;
     judge(&seen, &env.name, &env.accept_risks)
 }
 
@@ -322,48 +345,36 @@ pub async fn check(client: &Client, env: &EnvSettings) -> Result<Accepted, RoleE
 // its transaction on a pooled backend (PgBouncer in transaction mode), where another
 // client may trip over it.
 
-async fn read(client: &Client, env: &EnvSettings) -> Result<Seen, RoleError> {
-    let login = client
-        .simple_query("SELECT session_user::pg_catalog.text")
-        .await
-        .map(|m| {
-            m.into_iter()
-                .find_map(|m| match m {
-                    tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
-                    _ => None,
-                })
-                .unwrap_or_default()
-        })
-        .map_err(|e| query_error("?", &e))?;
+async fn read(
+    client: &Client,
+    env: &EnvSettings,
+    login: &str,
+    version: i32,
+) -> Result<Seen, RoleError> {
+    let login = login.to_string();
     let fail = |e: tokio_postgres::Error| query_error(&login, &e);
-    // No row reads as version 0: the oldest catalog queries.
-    let version: i32 = client
-        .query_typed(
-            "SELECT pg_catalog.current_setting('server_version_num')::pg_catalog.int4",
-            &[],
-        )
-        .await
-        .map_err(fail)?
-        .first()
-        .map_or(0, |r| r.get(0));
     let configured: Vec<String> = [&env.write_role, &env.read_role]
         .into_iter()
         .flatten()
         .cloned()
         .collect();
+    // Both configured roles in one query: those the server does not know.
+    let missing: Vec<String> = client
+        .query_typed(
+            "SELECT ARRAY(SELECT r FROM pg_catalog.unnest($1::pg_catalog.text[]) AS r \
+                          WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles \
+                                            WHERE rolname OPERATOR(pg_catalog.=) r))",
+            &[(&configured, Type::TEXT_ARRAY)],
+        )
+        .await
+        .map_err(fail)?
+        .first()
+        .map(|r| r.get(0))
+        // No row reads as every role missing: refused.
+        .unwrap_or_else(|| configured.clone());
     for (which, role) in [("write", &env.write_role), ("read", &env.read_role)] {
         let Some(role) = role else { continue };
-        // No row reads as missing: refused.
-        let exists = client
-            .query_typed(
-                "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1)",
-                &[(role, Type::TEXT)],
-            )
-            .await
-            .map_err(fail)?
-            .first()
-            .is_some_and(|r| r.get::<_, bool>(0));
-        if !exists {
+        if missing.contains(role) {
             return Err(RoleError::Missing {
                 which,
                 role: role.clone(),

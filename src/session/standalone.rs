@@ -258,7 +258,7 @@ impl Session {
                 self.via(),
             ))
             .await;
-        if let Err(exec::Failure::Db(e)) = &result {
+        if let Some(e) = result.as_ref().err().and_then(exec::Failure::db) {
             if e.is_closed() || self.conn.client.is_closed() || commit::fatal(e) {
                 return self.alone_lost(what, e);
             }
@@ -286,7 +286,7 @@ impl Session {
             }
             Err(e) => {
                 let (sqlstate, error) = match &e {
-                    exec::Failure::Db(e) => (
+                    exec::Failure::Db(e) | exec::Failure::InCopy(e) => (
                         e.code().map(|c| c.code().to_string()),
                         crate::render::error::one_line(e),
                     ),

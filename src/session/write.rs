@@ -671,9 +671,11 @@ impl Session {
         let why = match failure {
             CaptureError::Db(e) if rewrite::is_fallback_error(&e) => render::error::one_line(&e),
             CaptureError::Db(e) => {
-                // The user's statement itself failed: report it as such.
+                // The user's statement itself failed: report it as such, with the
+                // caret where the typed statement has it, not where the rewrite does.
+                let (e, at) = locate_in_typed(client, e, text).await;
                 let _ = client.batch_execute(undo).await;
-                return Err(self.failed(e, text).await);
+                return Err(self.failed_at(e, text, at).await);
             }
             CaptureError::Image(e) => e.to_string(),
             CaptureError::Copy(e) => e.to_string(),
@@ -830,5 +832,41 @@ impl Session {
             });
         }
         target_exact
+    }
+}
+
+/// The error a failed capture answered, placed in the typed statement `text`. The
+/// server's position counts characters of the capture, a rewrite around the typed text,
+/// so it points nowhere the user typed. An error with a position comes from parsing or
+/// analysing the statement, which the typed statement alone repeats: it is prepared
+/// (never executed) inside the capture's savepoint, and its error, if the same, is shown
+/// with its own position. Otherwise the caret is left out rather than misplaced. Costs a
+/// round trip only when the capture failed with a position.
+async fn locate_in_typed(
+    client: &crate::conn::Client,
+    e: tokio_postgres::Error,
+    text: &str,
+) -> (tokio_postgres::Error, render::error::At) {
+    use tokio_postgres::error::ErrorPosition;
+    let Some(code) = e
+        .as_db_error()
+        .filter(|db| matches!(db.position(), Some(ErrorPosition::Original(_))))
+        .map(|db| db.code().clone())
+    else {
+        return (e, render::error::At::Typed);
+    };
+    if client
+        .batch_execute("ROLLBACK TO SAVEPOINT pgward_capture")
+        .await
+        .is_err()
+    {
+        return (e, render::error::At::Elsewhere);
+    }
+    // The raw client: the typed text is sent without pgward's marker in front, so the
+    // server counts positions in it alone.
+    let raw: &tokio_postgres::Client = client;
+    match raw.prepare(text).await {
+        Err(typed) if typed.code() == Some(&code) => (typed, render::error::At::Typed),
+        _ => (e, render::error::At::Elsewhere),
     }
 }

@@ -18,6 +18,7 @@
 //! - [`settings`]: which run-time settings a user may change.
 //! - [`unbounded`]: the UPDATEs and DELETEs inside WITH that have no WHERE.
 //! - [`locks`]: the table lock each schema change takes.
+//! - [`syntax_position`](mod@syntax_position): where the parser found a syntax error, for the caret.
 
 pub mod batch;
 pub mod classify;
@@ -30,6 +31,7 @@ pub(crate) mod plpgsql;
 pub mod prepared;
 pub mod settings;
 pub mod split;
+pub mod syntax_position;
 mod tree;
 pub mod unbounded;
 pub mod verdict;

@@ -216,3 +216,38 @@ fn copy_to_a_file_refuses_values_it_has_only_escaped() {
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(std::fs::read(&file).expect("file"), b"2\tplain\n");
 }
+
+/// A statement that COPY refuses to wrap (0A000: a table with a DO ALSO rule, whose
+/// UPDATE … RETURNING COPY cannot run) still runs, as a simple query, and returns its
+/// rows; the rule's work and the update both happen once, and are rolled back.
+#[test]
+fn a_statement_copy_refuses_runs_without_copy() {
+    let db = sql_ascii_db("enc_ascii_rule");
+    db.exec(&format!(
+        "CREATE TABLE ruled (id int PRIMARY KEY, v text); INSERT INTO ruled VALUES (1, 'a'); \
+         CREATE TABLE ruled_log (id int); \
+         CREATE RULE also_log AS ON UPDATE TO ruled DO ALSO INSERT INTO ruled_log VALUES (new.id); \
+         GRANT SELECT, UPDATE ON ruled TO {WRITER}; GRANT SELECT, INSERT ON ruled_log TO {WRITER};"
+    ));
+    let out = TestShell::new(&db)
+        .args([
+            "-c",
+            "update ruled set v = v || '!' where id = 1 returning v",
+            "-c",
+            "select (select v from ruled) || ' ' || (select count(*) from ruled_log) as seen",
+        ])
+        .run();
+    assert!(out.code == 0 || out.code == 2, "{out:?}");
+    assert!(out.stdout.contains(" a!\n"), "the RETURNING row: {out:?}");
+    assert!(
+        out.stdout.contains(" a! 1\n"),
+        "updated and logged once: {out:?}"
+    );
+    assert!(!out.stderr.contains("0A000"), "{out:?}");
+    // The script's implicit ROLLBACK undid both.
+    assert_eq!(db.value("SELECT v FROM ruled").as_deref(), Some("a"));
+    assert_eq!(
+        db.value("SELECT count(*) FROM ruled_log").as_deref(),
+        Some("0")
+    );
+}
