@@ -1,7 +1,8 @@
-//! Changes whose undo, one statement at a time and row by row, has no order that the
-//! server's checks accept, found while the undo is generated at COMMIT: the summary
-//! then says before COMMIT that the change has no undo, and why, and the log records
-//! it, instead of an undo that fails on a key when someone runs it.
+//! Changes whose undo, one statement at a time and row by row, needs an order other
+//! than the usual one, or has none that the server's checks accept, found while the
+//! undo is generated at COMMIT. Where there is none, the summary says before COMMIT
+//! that the change has no undo, and why, and the log records it, instead of an undo
+//! that fails on a key when someone runs it.
 //!
 //! - A statement that changed the columns of a unique key checked at the end of its
 //!   statement (`DEFERRABLE INITIALLY IMMEDIATE`: a primary key, unique or exclusion
@@ -13,9 +14,12 @@
 //! - A statement whose deleted rows reference, through a foreign key checked at once,
 //!   a value that one of its own updated rows held and no longer holds (a
 //!   data-modifying WITH that changed a key and deleted the rows that referenced its
-//!   old value). The undo of a statement puts its deleted rows back before it sets its
-//!   updated rows back, which is the order a cascade's SET NULL needs; those rows would
-//!   go back before the value they reference.
+//!   old value). The undo of a statement usually puts its deleted rows back before it
+//!   sets its updated rows back (the order a cascade's SET NULL needs); here the
+//!   updated table's rows are set back first instead, when that is safe: the table
+//!   had no rows of its own deleted, was changed by one part of the statement, not by
+//!   a cascade, and its rows reference none of the deleted rows' tables through a key
+//!   checked at once. Otherwise the change has no undo.
 //!
 //! Both read the statement's row images from their spill files (streamed); the second
 //! holds the changed values as 16-byte hashes, at most [`MAX_ORDERED`] of them.
@@ -30,11 +34,12 @@ use super::changes::NetStatement;
 use super::undo_inserts::{foreign_keys, restores_deleted, MAX_ORDERED};
 use super::undo_sql::column_hash;
 
-/// `Err` with the reason when the undo of `group` (the rows of one statement of the
-/// transaction: its own, its cascades' and its parts') has no order that works.
-pub(super) async fn check(client: &Client, group: &[&NetStatement]) -> Result<(), String> {
+/// The tables whose rows the undo of `group` (the rows of one statement of the
+/// transaction: its own, its cascades' and its parts') must set back before it puts
+/// the deleted rows back; `Err` with the reason when no order works.
+pub(super) async fn check(client: &Client, group: &[&NetStatement]) -> Result<Vec<u32>, String> {
     swapped_keys(client, group).await?;
-    restored_too_late(client, group).await
+    restored_first(client, group).await
 }
 
 /// A statement that changed the columns of a key checked at the end of its statement in
@@ -104,16 +109,18 @@ async fn swapped_keys(client: &Client, group: &[&NetStatement]) -> Result<(), St
     Ok(())
 }
 
-/// Deleted rows that reference, through a key checked at once, a value an updated row
-/// of the same statement held and no longer holds.
-async fn restored_too_late(client: &Client, group: &[&NetStatement]) -> Result<(), String> {
+/// The tables of updated rows that gave up a value deleted rows of the same statement
+/// reference through a key checked at once: they are set back first, where that is
+/// safe (see the module docs), else `Err`.
+async fn restored_first(client: &Client, group: &[&NetStatement]) -> Result<Vec<u32>, String> {
     let deleting: Vec<&NetStatement> = group
         .iter()
         .copied()
         .filter(|s| restores_deleted(s))
         .collect();
+    let mut first: Vec<u32> = Vec::new();
     if deleting.is_empty() {
-        return Ok(());
+        return Ok(first);
     }
     let mut tables: Vec<u32> = Vec::new();
     for s in group {
@@ -121,8 +128,9 @@ async fn restored_too_late(client: &Client, group: &[&NetStatement]) -> Result<(
             tables.push(s.relid);
         }
     }
-    for key in foreign_keys(client, &tables).await? {
-        if !deleting.iter().any(|s| s.relid == key.child) {
+    let keys = foreign_keys(client, &tables).await?;
+    for key in &keys {
+        if first.contains(&key.parent) || !deleting.iter().any(|s| s.relid == key.child) {
             continue;
         }
         let mut left: HashSet<[u8; 16]> = HashSet::new();
@@ -162,17 +170,30 @@ async fn restored_too_late(client: &Client, group: &[&NetStatement]) -> Result<(
                 }
                 Ok(!found)
             })?;
-            if found {
+            if !found {
+                continue;
+            }
+            let parts: Vec<&&NetStatement> =
+                group.iter().filter(|p| p.relid == key.parent).collect();
+            let safe = parts.len() == 1
+                && !parts[0].by_cascade
+                && !restores_deleted(parts[0])
+                && !keys
+                    .iter()
+                    .any(|k| k.child == key.parent && deleting.iter().any(|d| d.relid == k.parent));
+            if !safe {
                 return Err(format!(
                     "{}: rows one statement deleted reference a key of {parent} that the \
-                     same statement changed, and undo puts deleted rows back before it sets \
-                     that key back, where the foreign key (checked at once) refuses them",
+                     same statement changed, and no order of the undo sets that key back \
+                     before it puts them back (the foreign key is checked at once)",
                     s.table
                 ));
             }
+            first.push(key.parent);
+            break;
         }
     }
-    Ok(())
+    Ok(first)
 }
 
 /// Calls `row` with every captured change of `s` (its kind, before- and after-image),
