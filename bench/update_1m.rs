@@ -211,16 +211,19 @@ fn update_sql(table: &str) -> String {
     format!("UPDATE {table} SET total = total + 1 WHERE id > 0")
 }
 
-/// The same UPDATE after `SET extra_float_digits = 0`, which prints different floats
-/// alike, so pgward runs it with counts only (it captures a data-modifying CTE since
-/// issue 12, item 10, so that no longer serves). psql runs the same two statements.
+/// The same UPDATE after `SET DateStyle = 'Postgres'`, which can print two different
+/// `timestamptz` values alike (`created_at`), so pgward runs it with counts only (it
+/// captures a data-modifying CTE since issue 12, item 10, and `extra_float_digits`
+/// blocks only tables with a float column since item 3, so neither serves). psql runs
+/// the same two statements.
 fn counts_only_sql(table: &str) -> String {
-    format!("SET extra_float_digits = 0; {}", update_sql(table))
+    format!("SET DateStyle = 'Postgres'; {}", update_sql(table))
 }
 
 /// pgward's capturing statement for [`update_sql`]: the whole new row, or (`narrowed`,
 /// what pgward runs here) the new image narrowed to the columns the UPDATE can change,
-/// since `orders_big` has no BEFORE row trigger and no generated column: `total`.
+/// since `orders_big` has no BEFORE row trigger and no generated column: `total`, with
+/// the server's verdict on it (`pgward_distinct`, see `preview::distinct`).
 fn capture_sql(table: &str, narrowed: bool) -> Result<String, BoxError> {
     let whole = match pgward::preview::rewrite::rewrite(&update_sql(table)) {
         pgward::preview::rewrite::Capture::Rows { sql, .. } => sql,
@@ -229,8 +232,11 @@ fn capture_sql(table: &str, narrowed: bool) -> Result<String, BoxError> {
     if !narrowed {
         return Ok(whole);
     }
-    pgward::preview::rewrite::narrow_new_image(&whole, &["total".to_string()])
-        .map_err(|e| format!("the capture is not narrowed: {e}").into())
+    let narrowed = pgward::preview::rewrite::narrow_new_image(&whole, &["total".to_string()])
+        .map_err(|e| format!("the capture is not narrowed: {e}"))?;
+    // The server's decision on `total` (numeric), as pgward asks for it: position 3.
+    pgward::preview::distinct::compare_on_server(&narrowed, &[(3, "total".to_string())])
+        .map_err(|e| format!("the capture is not compared: {e}").into())
 }
 
 fn arms(table: &str) -> Vec<Arm> {

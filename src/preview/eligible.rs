@@ -20,19 +20,6 @@ use super::relation::display_name;
 /// Why a row capture of a write to `relid` could change what the write does, as a
 /// sentence ending in "counts only"; `None` when the capture is faithful.
 pub async fn capture_blocker(client: &Client, relid: u32) -> Result<Option<String>, PreviewError> {
-    let facts = reach(client, relid).await?;
-    Ok(blocker(
-        &facts.role,
-        facts.select,
-        &facts.rls,
-        &facts.not_tables,
-        &facts.rules,
-    ))
-}
-
-/// [`capture_blocker`], else [`lossy_output`]: the first reason a row capture of a
-/// write to `relid` would not show what the write does, from one query.
-pub async fn blocker_or_lossy(client: &Client, relid: u32) -> Result<Option<String>, PreviewError> {
     // Bound first: the cache's lock must not be held across the query.
     let cached = client.facts().get::<Reach>(REACH, relid, false);
     let facts = match cached {
@@ -49,14 +36,13 @@ pub async fn blocker_or_lossy(client: &Client, relid: u32) -> Result<Option<Stri
         &facts.rls,
         &facts.not_tables,
         &facts.rules,
-    )
-    .or_else(|| lossy(facts.float_digits)))
+    ))
 }
 
 /// The preview's fact cache's key for [`Reach`] ([`super::fact_cache`]).
 const REACH: &str = "reach";
 
-/// What [`blocker`] and [`lossy`] decide on, as the write role sees it.
+/// What [`blocker`] decides on, as the write role sees it.
 #[derive(Debug, Clone)]
 struct Reach {
     rls: Vec<String>,
@@ -64,13 +50,11 @@ struct Reach {
     rules: Vec<String>,
     select: bool,
     role: String,
-    float_digits: i32,
 }
 
 /// Every relation a write to `relid` can reach (the target, its partitions and its
 /// inheritance children, at any depth) with row-level security, kind and rules, and on
-/// every row the role's SELECT privilege on the target, the role and
-/// `extra_float_digits`: one query where there were three.
+/// every row the role's SELECT privilege on the target and the role: one query.
 async fn reach(client: &Client, relid: u32) -> Result<Reach, PreviewError> {
     let rows = client
         .query(
@@ -86,8 +70,7 @@ async fn reach(client: &Client, relid: u32) -> Result<Reach, PreviewError> {
                             WHERE r.ev_class OPERATOR(pg_catalog.=) c.oid \
                               AND r.rulename OPERATOR(pg_catalog.<>) '_RETURN'), \
                     pg_catalog.has_table_privilege($1::pg_catalog.oid, 'SELECT'), \
-                    current_user::pg_catalog.text, \
-                    pg_catalog.current_setting('extra_float_digits')::pg_catalog.int4 \
+                    current_user::pg_catalog.text \
              FROM tree \
              JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) tree.relid \
              JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace \
@@ -103,7 +86,6 @@ async fn reach(client: &Client, relid: u32) -> Result<Reach, PreviewError> {
         rules: Vec::new(),
         select: first.try_get(5)?,
         role: first.try_get(6)?,
-        float_digits: first.try_get(7)?,
     };
     for row in &rows {
         let name = display_name(&row.try_get::<_, String>(0)?, &row.try_get::<_, String>(1)?);
@@ -118,35 +100,6 @@ async fn reach(client: &Client, relid: u32) -> Result<Reach, PreviewError> {
         }
     }
     Ok(facts)
-}
-
-/// Why the session's output settings would make the images lie, as a sentence ending
-/// in "counts only"; `None` when they print every value exactly.
-///
-/// Images are the types' output texts, so "changed" is decided by comparing them, and
-/// only `extra_float_digits` below 1 prints two different floats alike. The settings
-/// are not pinned inside the capture instead: they also decide how the statement
-/// itself reads its literals and casts (`DateStyle` reads `'03/04/2024'`,
-/// `extra_float_digits` shapes `f::text`), so pinning them would change its effect.
-pub async fn lossy_output(client: &Client) -> Result<Option<String>, PreviewError> {
-    let row = client
-        .query_one(
-            "SELECT pg_catalog.current_setting('extra_float_digits')::pg_catalog.int4",
-            &[],
-        )
-        .await?;
-    Ok(lossy(row.try_get(0)?))
-}
-
-/// The sentence for `extra_float_digits` = `digits`, when it is below 1.
-fn lossy(digits: i32) -> Option<String> {
-    (digits < 1).then(|| {
-        format!(
-            "extra_float_digits is {digits}, which prints different floating-point values \
-             alike, so a changed row could look unchanged: counts only (RESET \
-             extra_float_digits to see rows)"
-        )
-    })
 }
 
 /// The sentence for the first reason found, in order of how much it would change.

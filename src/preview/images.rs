@@ -10,9 +10,10 @@
 //! use), SQL NULL as an empty field and any other value, the empty string and JSON
 //! `null` included, as text (quoted where it holds a delimiter). Column names come from
 //! the catalog, in the table's order; an image with another number of fields is
-//! refused. Two values are "changed" when their output texts differ: stricter than `=`
-//! (`1.0` and `1.00` differ), and the capture is not used where the session's output
-//! settings would print two different values alike (`extra_float_digits` below 1).
+//! refused. Two values are "changed" when their output texts differ (stricter than `=`:
+//! `1.0` and `1.00` differ) or, for an UPDATE whose capture asks the server
+//! ([`ImageSink::compare_on_server`], [`super::distinct`]), when the server calls them
+//! distinct; a value the server calls distinct that prints alike refuses the capture.
 //!
 //! An UPDATE's new image may come narrowed to the columns the statement can change
 //! ([`ImageSink::narrow_new`]; `preview::statement::narrowed_fields` says when): the
@@ -31,7 +32,10 @@
 //! the new image, each framed as `0x00` when absent or `0x01`, its length in bytes as a
 //! big-endian u64, and the bytes: the whole row's record text exactly as the server
 //! prints it (a narrowed new image is digested spliced, so the digest is the same). The
-//! ctid is not digested (it is where a row lives, not what it holds).
+//! ctid is not digested (it is where a row lives, not what it holds). Where the server
+//! compares columns, `b"compared\n"`, their count and each position (big-endian u64)
+//! follow the column names, and each row ends with the count and positions of those it
+//! called distinct.
 //!
 //! # Spill file
 //!
@@ -90,6 +94,14 @@ pub enum ImageError {
     /// show them escaped, not as stored, so neither the diff nor the digest could be exact.
     #[error("a changed row holds bytes that are not UTF-8 (this SQL_ASCII database), which the preview cannot show as stored")]
     NotUtf8,
+    /// The server called a column's old and new value distinct, and its output text
+    /// is the same: the session's settings or the type's output function print two
+    /// values alike, so the images can neither show the change nor undo it.
+    #[error("the server says column {column} of a row changed, yet it prints the same before and after (the session's output settings or the type's output function print different values alike)")]
+    PrintedAlike {
+        /// The column, quoted as PostgreSQL would.
+        column: String,
+    },
     /// A row carried neither an old nor a new image.
     #[error("a captured row carries no image")]
     Empty,
@@ -294,6 +306,9 @@ pub struct CapturedRow<'a> {
     pub inserted: Option<bool>,
     /// `pgward_ctid`.
     pub ctid: Option<&'a str>,
+    /// `pgward_distinct`, where the server compares columns
+    /// ([`ImageSink::compare_on_server`]).
+    pub distinct: Option<&'a str>,
 }
 
 /// A fetched row as the sink reads it, whichever way it travelled: through the simple
@@ -352,6 +367,8 @@ pub struct ImageSink {
     new_fields: Option<Vec<usize>>,
     /// The whole new image, spliced together (reused from row to row).
     spliced: String,
+    /// The fields the server compares (ascending): see [`ImageSink::compare_on_server`].
+    compared: Option<Vec<usize>>,
 }
 
 impl std::fmt::Debug for ImageSink {
@@ -414,6 +431,7 @@ impl ImageSink {
             unpaired: 0,
             new_fields: None,
             spliced: String::new(),
+            compared: None,
         }
     }
 
@@ -436,6 +454,25 @@ impl ImageSink {
         self.new_fields = Some(fields);
     }
 
+    /// Takes rows that end with `pgward_distinct`, the fields at `fields` (ascending
+    /// positions in the table's columns) whose old and new values the server called
+    /// distinct ([`super::distinct::compare_on_server`]). A field it calls distinct must
+    /// print differently too, or the row is refused ([`ImageError::PrintedAlike`]). The
+    /// digest binds which fields were compared and each row's verdict.
+    pub fn compare_on_server(&mut self, fields: Vec<usize>) {
+        self.hasher.update(b"compared\n");
+        self.hasher.update((fields.len() as u64).to_be_bytes());
+        for &field in &fields {
+            self.hasher.update((field as u64).to_be_bytes());
+        }
+        self.compared = Some(fields);
+    }
+
+    /// How many columns pgward appends to each row of this capture.
+    pub fn trailing(&self) -> usize {
+        self.kind.columns().len() + usize::from(self.compared.is_some())
+    }
+
     /// Opens the spill file now, before the statement runs, when this capture carries
     /// before-images: a temp dir that cannot take them is then known before anything
     /// ran, rather than failing the capture halfway through.
@@ -450,11 +487,13 @@ impl ImageSink {
     /// columns, found by name.
     pub fn push_fields(&mut self, row: &dyn RowFields) -> Result<(), ImageError> {
         let wanted = self.kind.columns();
+        let flags = usize::from(self.compared.is_some());
         // Built only when the row does not fit: this runs once per captured row.
         let mismatch = || ImageError::Columns {
             expected: wanted
                 .iter()
                 .map(|c| c.name())
+                .chain((flags > 0).then_some(super::distinct::FLAGS))
                 .collect::<Vec<_>>()
                 .join(", "),
             found: (0..row.width())
@@ -462,7 +501,10 @@ impl ImageSink {
                 .collect::<Vec<_>>()
                 .join(", "),
         };
-        let base = row.width().checked_sub(wanted.len()).ok_or_else(mismatch)?;
+        let base = row
+            .width()
+            .checked_sub(wanted.len() + flags)
+            .ok_or_else(mismatch)?;
         let mut captured = CapturedRow::default();
         for (offset, column) in wanted.iter().enumerate() {
             let index = base + offset;
@@ -479,6 +521,13 @@ impl ImageSink {
                 CaptureColumn::Inserted => captured.inserted = value.map(|v| v == "t"),
                 CaptureColumn::Ctid => captured.ctid = value,
             }
+        }
+        if flags > 0 {
+            let index = base + wanted.len();
+            if row.name(index) != Some(super::distinct::FLAGS) {
+                return Err(mismatch());
+            }
+            captured.distinct = row.text(index).ok_or_else(mismatch)?;
         }
         self.push(captured)
     }
@@ -529,6 +578,10 @@ impl ImageSink {
             (None, Some(_)) => ChangeKind::Inserted,
             (None, None) => return Err(ImageError::Empty),
         };
+        let distinct = match &self.compared {
+            Some(compared) => self.server_verdict(compared, &row)?,
+            None => Vec::new(),
+        };
         self.hasher.update(b"row\n");
         self.hasher.update([kind.digest_byte()]);
         for image in [row.old, row.new] {
@@ -539,6 +592,12 @@ impl ImageSink {
                     self.hasher.update((text.len() as u64).to_be_bytes());
                     self.hasher.update(text.as_bytes());
                 }
+            }
+        }
+        if self.compared.is_some() {
+            self.hasher.update((distinct.len() as u64).to_be_bytes());
+            for field in &distinct {
+                self.hasher.update((*field as u64).to_be_bytes());
             }
         }
         self.spill(kind, &row)?;
@@ -568,6 +627,43 @@ impl ImageSink {
             });
         }
         Ok(())
+    }
+
+    /// The fields of `row` the server called distinct (`pgward_distinct`), each checked
+    /// to print differently in the old and the new image.
+    fn server_verdict(
+        &self,
+        compared: &[usize],
+        row: &CapturedRow<'_>,
+    ) -> Result<Vec<usize>, ImageError> {
+        let flags = row.distinct.unwrap_or_default();
+        let distinct = super::distinct::parse_flags(flags)
+            .filter(|fields| fields.iter().all(|f| compared.contains(f)))
+            .ok_or_else(|| {
+                ImageError::Malformed(format!("the server's verdict {}", excerpt(flags)))
+            })?;
+        let width = self.columns.len();
+        for &field in &distinct {
+            let (Some(old), Some(new)) = (row.old, row.new) else {
+                return Err(ImageError::Malformed(
+                    "a verdict on a row without both images".into(),
+                ));
+            };
+            let malformed = |text: &str| {
+                ImageError::Malformed(format!(
+                    "an image does not fit the table: {}",
+                    excerpt(text)
+                ))
+            };
+            let before = nth_field(old, field, width).ok_or_else(|| malformed(old))?;
+            let after = nth_field(new, field, width).ok_or_else(|| malformed(new))?;
+            if before == after {
+                return Err(ImageError::PrintedAlike {
+                    column: super::relation::quote_ident(&self.columns[field]),
+                });
+            }
+        }
+        Ok(distinct)
     }
 
     /// Flushes the spill file and returns what was taken in.
@@ -703,6 +799,14 @@ fn splice(
         return Err(malformed("an image", narrowed));
     }
     Ok(())
+}
+
+/// Field `n` of the whole-row image `text` of a table of `width` columns.
+fn nth_field(text: &str, n: usize, width: usize) -> Option<super::record::Field<'_>> {
+    if text == "()" && width == 1 {
+        return (n == 0).then_some(super::record::Field::Null);
+    }
+    super::record::fields(text)?.nth(n)?.ok()
 }
 
 /// Writes one row's spill line (see the module docs).
@@ -923,6 +1027,7 @@ z",,null,"","{x,""}""}")"#,
                 new: Some(&new),
                 inserted: None,
                 ctid: Some("(0,1)"),
+                distinct: None,
             })
             .expect("push");
         }
@@ -1001,6 +1106,7 @@ z",,null,"","{x,""}""}")"#,
             new,
             inserted: None,
             ctid: None,
+            distinct: None,
         };
         let a = digest(&["a"], &[row(Some("(1)"), Some("(2)"))]);
         assert_eq!(a, digest(&["a"], &[row(Some("(1)"), Some("(2)"))]));
@@ -1014,6 +1120,56 @@ z",,null,"","{x,""}""}")"#,
             digest(&["a"], &[row(Some("(1)"), None), row(None, Some("(1)"))]),
             digest(&["a"], &[row(Some("(1)"), Some("(1)"))])
         );
+    }
+
+    #[test]
+    fn the_servers_verdict_is_bound_and_checked_against_the_text() {
+        let run = |compared: Option<Vec<usize>>, old: &str, new: &str, flags: &str| {
+            let mut sink = ImageSink::new(
+                CaptureKind::Update,
+                RowKey::Ctid,
+                names(&["n", "f"]),
+                SinkOptions {
+                    shown: 0,
+                    spill: SpillTo::Off,
+                },
+            );
+            if let Some(fields) = compared {
+                sink.compare_on_server(fields);
+            }
+            sink.push(CapturedRow {
+                old: Some(old),
+                new: Some(new),
+                distinct: Some(flags),
+                ..CapturedRow::default()
+            })
+            .and_then(|()| sink.finish())
+            .map(|images| images.digest)
+        };
+        let plain = run(None, "(1.0,1)", "(1.00,1)", "").expect("taken");
+        let equal = run(Some(vec![0, 1]), "(1.0,1)", "(1.00,1)", "").expect("taken");
+        let distinct = run(Some(vec![0, 1]), "(1.0,1)", "(1.00,1)", "0 ").expect("taken");
+        // Which fields were compared, and the verdict on each row, are bound.
+        assert_ne!(plain, equal);
+        assert_ne!(equal, distinct);
+        assert_ne!(
+            equal,
+            run(Some(vec![0]), "(1.0,1)", "(1.00,1)", "").expect("taken")
+        );
+        // Distinct on the server, alike in print: refused, naming the column.
+        assert!(matches!(
+            run(Some(vec![0, 1]), "(1.0,0.1)", "(1.00,0.1)", "1 "),
+            Err(ImageError::PrintedAlike { column }) if column == "\"f\""
+        ));
+        // A verdict on a field that was not compared, or unreadable: malformed.
+        assert!(matches!(
+            run(Some(vec![0]), "(1,1)", "(2,2)", "1 "),
+            Err(ImageError::Malformed(_))
+        ));
+        assert!(matches!(
+            run(Some(vec![0]), "(1,1)", "(2,2)", "x"),
+            Err(ImageError::Malformed(_))
+        ));
     }
 
     #[test]

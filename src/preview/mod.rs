@@ -1,7 +1,8 @@
 //! What a write did, shown before anyone commits: per-table counts ([`counts`]), the
 //! capture of before/after images by rewriting the statement ([`rewrite`], [`images`],
 //! read field by field by [`record`]), where before-images are spilled ([`spill`]), the
-//! row-level diff ([`diff`]), the cascade collector ([`cascade`]), how rows are keyed
+//! row-level diff ([`diff`]), whether a column changed and which output settings blur
+//! it ([`distinct`]), the cascade collector ([`cascade`]), how rows are keyed
 //! ([`keys`]), a write target's catalog facts in one query ([`facts`]), kept per
 //! connection while the catalog's fingerprint says they hold ([`fact_cache`]), statements with
 //! data-modifying WITH captured part by part ([`cte`], [`part`]), the transaction's net
@@ -19,6 +20,7 @@ pub mod cte;
 pub mod ddl;
 pub mod diff;
 pub mod digest;
+pub mod distinct;
 pub mod eligible;
 pub mod error;
 pub mod fact_cache;

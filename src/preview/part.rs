@@ -102,6 +102,9 @@ pub async fn plan(
         if let Some(why) = eligible::capture_blocker(client, relid).await? {
             return Ok(Err(why));
         }
+        if let Some(why) = super::distinct::output_facts(client, relid).await?.lossy() {
+            return Ok(Err(why));
+        }
         if read_committed && p.kind == CaptureKind::Update {
             return Ok(Err(
                 "under READ COMMITTED a concurrent update could make the row \
@@ -143,9 +146,6 @@ pub async fn plan(
             images: None,
             exact: false,
         });
-    }
-    if let Some(why) = eligible::lossy_output(client).await? {
-        return Ok(Err(why));
     }
     Ok(Ok((capture, parts)))
 }

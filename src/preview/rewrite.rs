@@ -904,7 +904,7 @@ fn returning_items(templates: &[&str], reference: &[Ident]) -> Result<Vec<Select
 }
 
 /// An expression parsed from a template, with the placeholder table retargeted.
-fn template_expr(template: &str, reference: &[Ident]) -> Result<Expr, String> {
+pub(super) fn template_expr(template: &str, reference: &[Ident]) -> Result<Expr, String> {
     let mut expr = Parser::new(&PostgreSqlDialect {})
         .try_with_sql(template)
         .and_then(|mut parser| parser.parse_expr())

@@ -20,6 +20,7 @@ use super::conflict;
 use super::counts::{self, Baseline, TableCounts};
 use super::ddl::{self, LockMode};
 use super::diff;
+use super::distinct;
 use super::eligible;
 use super::facts;
 use super::images::Images;
@@ -139,6 +140,9 @@ pub struct Plan {
     /// For a statement with data-modifying WITH captured part by part: each table it
     /// writes ([`part`]); `target` is then `None`.
     pub parts: Vec<Part>,
+    /// An UPDATE's capture also returns which of these fields (ascending positions in
+    /// [`Plan::columns`]) the server calls distinct: see [`super::distinct`].
+    pub compared: Option<Vec<usize>>,
 }
 
 fn parse(text: &str) -> Option<Statement> {
@@ -234,6 +238,7 @@ pub async fn plan(
         capture_checked: false,
         old_values: None,
         new_fields: None,
+        compared: None,
         parts: Vec::new(),
         text: text.to_string(),
         kind,
@@ -297,6 +302,43 @@ async fn narrow(client: &Client, relid: u32, plan: &mut Plan) -> Result<(), supe
         plan.new_fields = Some(fields);
     }
     Ok(())
+}
+
+/// Has an UPDATE's capture return which of the columns it can change the server calls
+/// distinct, for those whose type the server compares ([`distinct`]): the narrowed
+/// fields where the capture was narrowed (no other column can change), else every
+/// column (a BEFORE trigger can change any). Left as it was, with the text test
+/// alone, where the catalog's columns are not the images' fields.
+fn compare(plan: &mut Plan, output: &distinct::OutputFacts) {
+    let Capture::Rows {
+        sql,
+        kind: rewrite::CaptureKind::Update,
+        ..
+    } = &mut plan.capture
+    else {
+        return;
+    };
+    let same = output.columns.len() == plan.columns.len()
+        && output
+            .columns
+            .iter()
+            .zip(&plan.columns)
+            .all(|(c, n)| &c.name == n);
+    if !same {
+        return;
+    }
+    let fields = output.compared(plan.new_fields.as_deref());
+    if fields.is_empty() {
+        return;
+    }
+    let named: Vec<(usize, String)> = fields
+        .iter()
+        .map(|&i| (i, plan.columns[i].clone()))
+        .collect();
+    if let Ok(compared) = distinct::compare_on_server(sql, &named) {
+        *sql = compared;
+        plan.compared = Some(fields);
+    }
 }
 
 /// The columns of `relid` (positions in `columns`, ascending) that an UPDATE assigning
@@ -409,15 +451,20 @@ async fn gather(
             target_rules = facts.rules;
             plan.target = Some(relation.clone());
             if matches!(plan.capture, Capture::Rows { .. }) {
-                let blocker = eligible::blocker_or_lossy(client, relid).await?;
-                if let Some(reason) = blocker {
+                let output = distinct::output_facts(client, relid).await?;
+                let blocker = eligible::capture_blocker(client, relid).await?;
+                if let Some(reason) = blocker.or_else(|| output.lossy()) {
                     plan.capture = Capture::CountsOnly { reason };
                 }
                 plan.capture_checked = true;
                 narrow(client, relid, plan).await?;
+                compare(plan, &output);
             }
             if plan.kind == WriteKind::Merge {
-                let blocker = eligible::blocker_or_lossy(client, relid).await?;
+                let blocker = match eligible::capture_blocker(client, relid).await? {
+                    Some(why) => Some(why),
+                    None => distinct::output_facts(client, relid).await?.lossy(),
+                };
                 plan.capture = match blocker {
                     Some(reason) => Capture::CountsOnly { reason },
                     None if read_committed => Capture::CountsOnly {
@@ -1634,6 +1681,7 @@ mod tests {
                 capture_checked: false,
                 old_values: None,
                 new_fields: None,
+                compared: None,
                 parts: Vec::new(),
             },
             rows: None,

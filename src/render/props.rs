@@ -233,6 +233,7 @@ fn report(s: &[String; 4], kind: CaptureKind) -> Report {
             capture_checked: true,
             old_values: None,
             new_fields: None,
+            compared: None,
             parts: Vec::new(),
         },
         rows: Some(1),

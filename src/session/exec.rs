@@ -278,6 +278,7 @@ pub async fn run_parts(
                 new: value(2)?,
                 inserted: None,
                 ctid: value(3)?,
+                distinct: None,
             })
             .map_err(CaptureError::Image)?;
             Ok(false)

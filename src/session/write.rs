@@ -89,6 +89,9 @@ impl Session {
                 if let Some(fields) = &plan.new_fields {
                     sink.narrow_new(fields.clone());
                 }
+                if let Some(fields) = &plan.compared {
+                    sink.compare_on_server(fields.clone());
+                }
                 // With no pre-read between them, the savepoint rides with the planner
                 // settings: one statement in the server log.
                 let savepoint_later = plan.tid_join && plan.old_values.is_none();
@@ -134,6 +137,7 @@ impl Session {
                     text,
                     sql,
                 );
+                let trailing = sink.trailing();
                 let captured = self
                     .conn
                     .user_statement(exec::run_capture(
@@ -142,7 +146,7 @@ impl Session {
                         &sql,
                         self.via(),
                         sink,
-                        kind.columns().len(),
+                        trailing,
                     ))
                     .await;
                 match captured {

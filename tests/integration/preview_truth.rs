@@ -379,6 +379,94 @@ fn images_tell_null_from_json_null_and_ignore_user_casts_and_lossy_floats() {
     );
 }
 
+/// Whether `old IS DISTINCT FROM new` on the server, as the superuser computes it.
+fn server_distinct(db: &TestDb, old: &str, new: &str) -> bool {
+    db.value(&format!("SELECT ({old}) IS DISTINCT FROM ({new})"))
+        .as_deref()
+        == Some("t")
+}
+
+#[test]
+fn changed_is_the_text_or_the_server_and_lossy_settings_block_only_their_tables() {
+    let db = TestDb::new("pt_distinct");
+    db.exec(&format!(
+        "CREATE TABLE vals (id int PRIMARY KEY, n numeric, t text, tz timestamptz); \
+         INSERT INTO vals VALUES (1, 1.0, 'a', NULL), (2, 2, 'a', NULL), \
+                                 (3, 3, 'a', '2014-10-25 21:30:00+00'); \
+         GRANT SELECT, UPDATE ON vals TO {WRITER};"
+    ));
+    let statements = [
+        "UPDATE vals SET n = 1.00 WHERE id = 1",
+        "SET extra_float_digits = -15",
+        "UPDATE vals SET t = 'b' WHERE id = 2",
+        "SET DateStyle = 'Postgres'",
+        "SET TimeZone = 'Europe/Moscow'",
+        "UPDATE vals SET tz = tz + interval '1 hour' WHERE id = 3",
+    ];
+    let measure = "SELECT (SELECT n::text FROM vals WHERE id = 1), \
+                   (SELECT t FROM vals WHERE id = 2), \
+                   (SELECT extract(epoch FROM tz)::int8::text FROM vals WHERE id = 3)";
+    let (before, after) = truth(&db, &statements.join("; "), measure);
+    // The truth: every row changed. 1.0 → 1.00 is a change the server's `=` does not
+    // see; the timestamp moved by an hour, which DateStyle Postgres prints alike in
+    // Moscow on that night (`Sun Oct 26 01:30:00 2014 MSK` both times).
+    assert_eq!(before, ["1.0", "a", "1414272600"]);
+    assert_eq!(after, ["1.00", "b", "1414276200"]);
+    assert!(!server_distinct(&db, "1.0::numeric", "1.00::numeric"));
+    assert!(server_distinct(
+        &db,
+        "'2014-10-25 21:30:00+00'::timestamptz",
+        "'2014-10-25 22:30:00+00'::timestamptz"
+    ));
+    let alike = db
+        .value(
+            "SET DateStyle = 'Postgres'; SET TimeZone = 'Europe/Moscow'; \
+             SELECT '2014-10-25 21:30:00+00'::timestamptz::text \
+                    = '2014-10-25 22:30:00+00'::timestamptz::text",
+        )
+        .expect("compared");
+    assert_eq!(alike, "t");
+
+    let out = dry_run(&db, &statements);
+    assert_summary(&out);
+    let tags: Vec<usize> = out
+        .stdout
+        .match_indices("UPDATE 1\n")
+        .map(|(i, _)| i)
+        .filter(|&i| i == 0 || out.stdout[..i].ends_with('\n'))
+        .collect();
+    assert_eq!(tags.len(), 3, "{out:?}");
+    let first = &out.stdout[..tags[1]];
+    let second = &out.stdout[tags[1]..tags[2]];
+    let third = &out.stdout[tags[2]..];
+    // The text changed, though `=` says equal: shown as changed.
+    assert_eq!(
+        grid_after(first, "UPDATE vals: 1 row updated"),
+        [["id", "n"], ["1", "1.0 → 1.00"]]
+    );
+    // extra_float_digits blurs only floats: a table without one is captured exactly.
+    assert_eq!(
+        grid_after(second, "UPDATE vals: 1 row updated"),
+        [["id", "t"], ["2", "a → b"]]
+    );
+    assert!(!second.contains("counts only"), "{out:?}");
+    // DateStyle Postgres could show the moved timestamp unchanged: counts only, and why.
+    assert!(
+        third.contains(
+            "DateStyle is Postgres, MDY, which prints two different timestamptz values alike"
+        ),
+        "{out:?}"
+    );
+    assert!(!third.contains("UPDATE vals: 1 row updated"), "{out:?}");
+    let (_, totals) = shown_counts(&out);
+    assert_eq!(totals, [("vals".to_string(), [0, 3, 0])]);
+    assert_eq!(
+        db.value("SELECT string_agg(n::text || t, ',' ORDER BY id) FROM vals")
+            .as_deref(),
+        Some("1.0a,2a,3a")
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // 9. What the reviewer reads is exact.
 // ---------------------------------------------------------------------------------------
