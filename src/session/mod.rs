@@ -43,6 +43,7 @@ mod switch;
 mod typed_comment;
 pub mod undo;
 mod undo_inserts;
+mod undo_no_order;
 pub mod undo_sql;
 mod undoing;
 mod unknown;

@@ -36,11 +36,11 @@ pub const MAX_ORDERED: usize = 250_000;
 
 /// A foreign key among the tables of one statement's deleted rows, checked at once.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct ForeignKey {
-    child: u32,
-    parent: u32,
-    child_cols: Vec<String>,
-    parent_cols: Vec<String>,
+pub(super) struct ForeignKey {
+    pub(super) child: u32,
+    pub(super) parent: u32,
+    pub(super) child_cols: Vec<String>,
+    pub(super) parent_cols: Vec<String>,
 }
 
 /// Writes the INSERTs of every row `statements` (one statement's, in undo order)
@@ -261,11 +261,22 @@ fn ordered(
 }
 
 /// The foreign keys among `tables` that are checked at once (not `INITIALLY
-/// DEFERRED`), with their columns in key order.
-async fn foreign_keys(client: &Client, tables: &[u32]) -> Result<Vec<ForeignKey>, String> {
+/// DEFERRED`), with their columns in key order. A key declared on a partitioned table
+/// covers its partitions, on either side: a statement on one partition of a table
+/// whose key references the partitioned table itself deletes rows that reference each
+/// other, though neither end of the key names the partition. (Inheritance children
+/// are not covered: a key on an inheritance parent is its own rows' only.)
+pub(super) async fn foreign_keys(
+    client: &Client,
+    tables: &[u32],
+) -> Result<Vec<ForeignKey>, String> {
     let rows = client
         .query(
-            "SELECT c.conrelid::pg_catalog.oid, c.confrelid::pg_catalog.oid, \
+            "WITH t(relid) AS (SELECT pg_catalog.unnest($1::pg_catalog.oid[])), \
+                  a(relid, anc) AS (SELECT relid, relid FROM t \
+                    UNION SELECT t.relid, p.relid \
+                    FROM t, pg_catalog.pg_partition_ancestors(t.relid) p) \
+             SELECT ch.relid, pa.relid, \
                     ARRAY(SELECT a.attname::pg_catalog.text \
                           FROM pg_catalog.unnest(c.conkey) WITH ORDINALITY AS k(n, o) \
                           JOIN pg_catalog.pg_attribute a \
@@ -277,10 +288,10 @@ async fn foreign_keys(client: &Client, tables: &[u32]) -> Result<Vec<ForeignKey>
                             ON a.attrelid OPERATOR(pg_catalog.=) c.confrelid \
                            AND a.attnum OPERATOR(pg_catalog.=) k.n ORDER BY k.o) \
              FROM pg_catalog.pg_constraint c \
+             JOIN a ch ON ch.anc OPERATOR(pg_catalog.=) c.conrelid \
+             JOIN a pa ON pa.anc OPERATOR(pg_catalog.=) c.confrelid \
              WHERE c.contype OPERATOR(pg_catalog.=) 'f' AND NOT c.condeferred \
-               AND c.conrelid OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.oid[]) \
-               AND c.confrelid OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.oid[]) \
-             ORDER BY c.oid",
+             ORDER BY c.oid, ch.relid, pa.relid",
             &[&tables],
         )
         .await

@@ -3,7 +3,10 @@
 //! is said in the summary as a reason undo is impossible. Statements are undone last
 //! first, so a child deleted after its parent is inserted back after it; the rows one
 //! statement deleted go back parents first ([`super::undo_inserts`]), and a statement
-//! that changed keys is undone last row first. Every row the undo restores has its
+//! that changed keys is undone last row first. A key a statement changed while it
+//! deleted rows referencing its old value is set back before they go back, and a
+//! statement whose rows no order puts back has no undo ([`super::undo_no_order`]).
+//! Every row the undo restores has its
 //! check line, including a key a row moved away from. Small undo goes inline into the
 //! `commit_intent` record; larger undo streams into a gzip side file next to the
 //! session log (memory stays flat), named and referenced by the SHA-256 of the SQL.
@@ -92,8 +95,12 @@ async fn generate(
             start -= 1;
         }
         let group: Vec<&NetStatement> = statements[start..end].iter().rev().collect();
+        let first = super::undo_no_order::check(client, &group).await?;
+        for s in group.iter().filter(|s| first.contains(&s.relid)) {
+            undo.statement(s, out)?;
+        }
         super::undo_inserts::write(client, &group, &undo.targets, out).await?;
-        for s in group {
+        for s in group.iter().filter(|s| !first.contains(&s.relid)) {
             undo.statement(s, out)?;
         }
         end = start;

@@ -208,3 +208,164 @@ fn undo_of_a_key_shift_checks_every_row_and_key_it_restores() {
         assert_eq!(checksum(&db, "shift"), after, "nothing ran");
     }
 }
+
+#[test]
+fn undo_puts_back_a_tree_deleted_from_one_partition_of_a_self_referencing_table_roots_first() {
+    let db = TestDb::new("rvo_partition");
+    // The key is declared on the partitioned table and references it; the statement
+    // names one partition, which neither end of the key names.
+    db.exec(
+        "CREATE TABLE nodes (region int NOT NULL, id int NOT NULL, parent_id int, name text, \
+             PRIMARY KEY (region, id), \
+             FOREIGN KEY (region, parent_id) REFERENCES nodes (region, id)) \
+             PARTITION BY LIST (region); \
+         CREATE TABLE nodes_1 PARTITION OF nodes FOR VALUES IN (1); \
+         CREATE TABLE nodes_2 PARTITION OF nodes FOR VALUES IN (2); \
+         SET session_replication_role = replica; \
+         INSERT INTO nodes VALUES (1, 3, 5, 'leaf'), (1, 5, 10, 'child'), \
+             (1, 10, NULL, 'root'), (1, 20, NULL, 'kept'), (2, 3, 10, 'other leaf'), \
+             (2, 10, NULL, 'other root'); \
+         SET session_replication_role = DEFAULT;",
+    );
+    grant(&db, "nodes, nodes_1, nodes_2");
+    round_trip(
+        &db,
+        &["nodes"],
+        "delete from nodes_1 where id in (10, 5, 3);\ncommit;\n",
+    );
+    assert_eq!(
+        db.value("SELECT string_agg(region || '.' || id, ',' ORDER BY region, id) FROM nodes")
+            .as_deref(),
+        Some("1.3,1.5,1.10,1.20,2.3,2.10")
+    );
+}
+
+/// Commits `script` and checks that the summary said before COMMIT that the change has
+/// no undo, with a reason holding every one of `named`, that the log records it, that
+/// the change committed (`committed` is true of the data) and that no undo runs.
+fn no_undo(db: &TestDb, script: &str, named: &[&str], committed_check: (&str, &str)) {
+    let home = tempfile::tempdir().expect("home");
+    let (summary, intent) = run_and_commit(db, home.path(), script);
+    assert!(summary.contains("Undo: IMPOSSIBLE"), "{summary}");
+    assert_eq!(intent["undo"]["possible"], false, "{intent}");
+    let reasons = intent["undo"]["impossible"].to_string();
+    for n in named {
+        assert!(reasons.contains(n), "{n} in {reasons}");
+        assert!(summary.contains(n), "{n} in the summary: {summary}");
+    }
+    assert_eq!(
+        db.value(committed_check.0).as_deref(),
+        Some(committed_check.1),
+        "the change committed"
+    );
+    let (log, seq) = committed(home.path());
+    let mut t = undo(db, home.path(), &log, seq);
+    assert_ne!(t.exit_code(), 0, "{}", t.transcript);
+    t.ensure(
+        t.transcript.contains("has no undo"),
+        "the undo says the record has none",
+    );
+}
+
+#[test]
+fn a_swap_under_a_key_checked_at_statement_end_has_no_undo_said_before_commit_and_logged() {
+    let db = TestDb::new("rvo_swap");
+    db.exec(
+        "CREATE TABLE seats (id int PRIMARY KEY DEFERRABLE, name text); \
+         INSERT INTO seats VALUES (1, 'a'), (2, 'b'), (3, 'c'), (4, 'd');",
+    );
+    grant(&db, "seats");
+    // One row moved under that key has its undo.
+    round_trip(
+        &db,
+        &["seats"],
+        "update seats set id = 7, name = 'moved' where id = 4;\ncommit;\n",
+    );
+    no_undo(
+        &db,
+        "update seats set id = 3 - id where id in (1, 2);\ncommit;\n",
+        &["seats", "DEFERRABLE"],
+        (
+            "SELECT string_agg(id || name, ',' ORDER BY id) FROM seats",
+            "1b,2a,3c,4d",
+        ),
+    );
+}
+
+#[test]
+fn a_swap_under_a_key_checked_at_commit_is_undone() {
+    let db = TestDb::new("rvo_swap_deferred");
+    db.exec(
+        "CREATE TABLE seats (id int PRIMARY KEY DEFERRABLE INITIALLY DEFERRED, name text); \
+         INSERT INTO seats VALUES (1, 'a'), (2, 'b'), (3, 'c');",
+    );
+    grant(&db, "seats");
+    round_trip(
+        &db,
+        &["seats"],
+        "update seats set id = 3 - id where id in (1, 2);\ncommit;\n",
+    );
+}
+
+/// `owners` and the `pets` that reference them through a key checked at once.
+fn owners(db: &TestDb) {
+    db.exec(
+        "CREATE TABLE owners (id int PRIMARY KEY, name text); \
+         CREATE TABLE pets (id int PRIMARY KEY, owner_id int NOT NULL REFERENCES owners, \
+             name text); \
+         INSERT INTO owners VALUES (1, 'one'), (2, 'two'), (3, 'no pets'); \
+         INSERT INTO pets VALUES (1, 1, 'x'), (2, 1, 'y'), (3, 2, 'z');",
+    );
+    grant(db, "owners, pets");
+}
+
+#[test]
+fn undo_sets_a_key_back_before_the_deleted_rows_that_referenced_its_old_value() {
+    let db = TestDb::new("rvo_with_key");
+    owners(&db);
+    // The pets go back after owner 1 is back at its key, not before.
+    round_trip(
+        &db,
+        &["owners", "pets"],
+        "with gone as (delete from pets where owner_id = 1 returning id) \
+         update owners set id = 10 where id = 1;\ncommit;\n",
+    );
+}
+
+#[test]
+fn a_key_set_back_between_two_tables_of_deleted_rows_has_no_undo_said_before_commit() {
+    let db = TestDb::new("rvo_with_between");
+    owners(&db);
+    db.exec(
+        "CREATE TABLE houses (id int PRIMARY KEY); INSERT INTO houses VALUES (5), (6); \
+         ALTER TABLE owners ADD house_id int REFERENCES houses; \
+         UPDATE owners SET house_id = 5 WHERE id = 1;",
+    );
+    grant(&db, "houses");
+    // Owner 1 must be set back after house 5 and before its pets go back: one order
+    // exists, but not the undo's (updated rows before or after all deleted rows).
+    no_undo(
+        &db,
+        "with gone as (delete from pets where owner_id = 1 returning id), \
+              sold as (delete from houses where id = 5 returning id) \
+         update owners set id = 10, house_id = NULL where id = 1;\ncommit;\n",
+        &["pets", "key of"],
+        (
+            "SELECT (SELECT string_agg(id::text, ',' ORDER BY id) FROM owners) \
+             || ';' || (SELECT string_agg(id::text, ',' ORDER BY id) FROM houses)",
+            "2,3,10;6",
+        ),
+    );
+}
+
+#[test]
+fn a_key_changed_beside_deleted_rows_that_reference_other_keys_is_undone() {
+    let db = TestDb::new("rvo_with_other");
+    owners(&db);
+    round_trip(
+        &db,
+        &["owners", "pets"],
+        "with gone as (delete from pets where owner_id = 2 returning id) \
+         update owners set id = 10 where id = 3;\ncommit;\n",
+    );
+}
