@@ -2,8 +2,8 @@
 //! every captured row's images (`preview::revert`), so a failure to generate or store it
 //! is said in the summary as a reason undo is impossible. Statements are undone last
 //! first, so a child deleted after its parent is inserted back after it; the rows one
-//! statement deleted go back parents first ([`super::undo_inserts`]), and a statement
-//! that changed keys is undone last row first. A key a statement changed while it
+//! statement deleted go back parents first ([`super::undo_inserts`]), and every
+//! statement's other rows are undone last row first. A key a statement changed while it
 //! deleted rows referencing its old value is set back before they go back, and a
 //! statement whose rows no order puts back has no undo ([`super::undo_no_order`]).
 //! Every row the undo restores has its
@@ -129,9 +129,12 @@ struct Rows {
 
 impl Rows {
     /// Writes the checks of `s`'s rows and their statements (but the INSERTs of its
-    /// deleted rows, written before). A statement that changed keys is undone last row
-    /// first: it ran row by row with its keys checked at each, so its rows go back in
-    /// the reverse order (`SET id = id + 1` is undone lowest key first).
+    /// deleted rows, written before). Every statement is undone last row first: it ran
+    /// row by row with its unique keys and its RESTRICT foreign keys checked at each
+    /// row, so undoing its rows in the reverse order passes back through the states it
+    /// passed through (`SET code = code + 1` is undone lowest code first, whatever the
+    /// key pgward finds rows by; a tree inserted parents first is deleted children
+    /// first).
     fn statement(&mut self, s: &NetStatement, out: &mut Out) -> Result<(), String> {
         let target = self
             .targets
@@ -196,11 +199,7 @@ impl Rows {
             }
         }
         let mut mine: Vec<(u32, [u8; 16])> = Vec::new();
-        let mut reversed = if reverse {
-            Some(Reversed::new().map_err(|e| format!("{}: {e}", s.table))?)
-        } else {
-            None
-        };
+        let mut reversed = Reversed::new().map_err(|e| format!("{}: {e}", s.table))?;
         let restores_deleted = super::undo_inserts::restores_deleted(s);
         for line in rows()? {
             let c = parse(line)?;
@@ -260,14 +259,15 @@ impl Rows {
                     chunk.push('\n');
                 }
             }
-            match reversed.as_mut() {
-                Some(r) => r.push(&chunk).map_err(|e| format!("{}: {e}", s.table))?,
-                None => out.write(&chunk)?,
+            if !chunk.is_empty() {
+                reversed
+                    .push(&chunk)
+                    .map_err(|e| format!("{}: {e}", s.table))?;
             }
         }
-        if let Some(r) = reversed {
-            r.drain(out).map_err(|e| format!("{}: {e}", s.table))?;
-        }
+        reversed
+            .drain(out)
+            .map_err(|e| format!("{}: {e}", s.table))?;
         self.later.extend(mine);
         Ok(())
     }
@@ -336,20 +336,30 @@ impl Reversed {
         Ok(())
     }
 
+    /// Writes the held lines last first, reading the scratch file backwards a window
+    /// at a time (one read per window, not one per row).
     fn drain(self, out: &mut Out) -> Result<(), String> {
         use std::io::{Read, Seek, SeekFrom};
+        const WINDOW: u64 = 1 << 20;
         let mut file = self
             .file
             .into_inner()
             .map_err(|e| scratch_failed(&e.error()))?;
         let mut end = self.at;
-        let mut buf = Vec::new();
+        let mut window = Vec::new();
+        let mut window_start = end;
         for &start in self.starts.iter().rev() {
-            buf.resize((end - start) as usize, 0);
-            file.seek(SeekFrom::Start(start))
-                .and_then(|_| file.read_exact(&mut buf))
-                .map_err(|e| scratch_failed(&e))?;
-            out.write(std::str::from_utf8(&buf).map_err(|e| scratch_failed(&e))?)?;
+            if start < window_start {
+                let from = start.min(end.saturating_sub(WINDOW));
+                window.resize((end - from) as usize, 0);
+                file.seek(SeekFrom::Start(from))
+                    .and_then(|_| file.read_exact(&mut window))
+                    .map_err(|e| scratch_failed(&e))?;
+                window.truncate((end - from) as usize);
+                window_start = from;
+            }
+            let line = &window[(start - window_start) as usize..(end - window_start) as usize];
+            out.write(std::str::from_utf8(line).map_err(|e| scratch_failed(&e))?)?;
             end = start;
         }
         Ok(())

@@ -369,3 +369,39 @@ fn a_key_changed_beside_deleted_rows_that_reference_other_keys_is_undone() {
          update owners set id = 10 where id = 3;\ncommit;\n",
     );
 }
+
+/// A statement's rows are undone in the reverse of the order it changed them, whatever
+/// its key: it ran row by row with its unique keys and its foreign keys' RESTRICT
+/// checked at each row, so undoing its last row first passes back through the states
+/// it passed through. Shown with a shift of a unique column that is not the key pgward
+/// finds rows by, and a tree inserted in one statement (the undo deletes the children
+/// before their parent).
+#[test]
+fn a_statements_rows_are_undone_last_first_whatever_key_they_touch() {
+    let db = TestDb::new("rvo_reverse");
+    db.exec(
+        "CREATE TABLE codes (id int PRIMARY KEY, code int NOT NULL UNIQUE); \
+         INSERT INTO codes VALUES (3, 30), (2, 20), (1, 10); \
+         UPDATE codes SET code = code / 10; \
+         CREATE TABLE nodes (id int PRIMARY KEY, \
+             parent_id int REFERENCES nodes ON DELETE RESTRICT, name text); \
+         INSERT INTO nodes VALUES (100, NULL, 'kept');",
+    );
+    grant(&db, "codes, nodes");
+    round_trip(
+        &db,
+        &["codes", "nodes"],
+        "update codes set code = code + 1 where id > 0;\n\
+         insert into nodes values (1, NULL, 'root'), (2, 1, 'child'), (3, 2, 'grandchild');\n\
+         commit;\n",
+    );
+    assert_eq!(
+        db.value("SELECT string_agg(id || ':' || code, ',' ORDER BY id) FROM codes")
+            .as_deref(),
+        Some("1:1,2:2,3:3")
+    );
+    assert_eq!(
+        db.value("SELECT count(*)::text FROM nodes").as_deref(),
+        Some("1")
+    );
+}
