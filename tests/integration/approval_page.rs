@@ -129,7 +129,9 @@ fn reviewer_approves_in_a_browser_and_the_shell_commits() {
             .expect("click");
         // The pending request, its statement shown as text.
         let stmt = c
-            .find(Locator::Css("pre.stmt"))
+            .wait()
+            .at_most(Duration::from_secs(30))
+            .for_element(Locator::Css("pre.stmt"))
             .await
             .expect("statement")
             .text()

@@ -165,9 +165,9 @@ fn statements_per_typed_statement_in_the_server_log() {
 /// UPDATE + ROLLBACK and one UPDATE + COMMIT.
 const START: usize = 14;
 const SELECT: usize = 3;
-const ROLLBACK: usize = 25;
-const COMMIT: usize = 40;
-const AGAIN: usize = 20;
+const ROLLBACK: usize = 26;
+const COMMIT: usize = 42;
+const AGAIN: usize = 21;
 
 /// A typed statement holding `*/` and a newline reaches the server log exactly as typed,
 /// inside the capture's comment, and still runs.
