@@ -189,8 +189,8 @@ impl Rows {
                     _ => c.after.is_some_and(|k| later.contains(&k)),
                 }
         };
-        let reverse = s.rows.rekeyed();
-        if reverse {
+        let rekeyed = s.rows.rekeyed();
+        if rekeyed {
             for line in rows()? {
                 let c = parse(line)?;
                 if last(&c) && c.kind != ChangeKind::Deleted {
@@ -217,7 +217,7 @@ impl Rows {
                 chunk.push_str(CHECK);
                 chunk.push_str(&check);
                 chunk.push('\n');
-                if tracks_keys && !reverse && c.kind != ChangeKind::Deleted {
+                if tracks_keys && !rekeyed && c.kind != ChangeKind::Deleted {
                     self.occupied.extend(c.after);
                 }
             }
@@ -230,7 +230,7 @@ impl Rows {
             if let (ChangeKind::Updated, Some(old), Some(before)) =
                 (c.kind, c.old_image.as_ref(), c.before)
             {
-                if reverse && c.after != Some(before) && !self.occupied.contains(before) {
+                if rekeyed && c.after != Some(before) && !self.occupied.contains(before) {
                     chunk.push_str(CHECK);
                     chunk.push_str(&target.vacated_check(old).map_err(fail)?);
                     chunk.push('\n');
