@@ -7,6 +7,7 @@
 pub mod client;
 pub mod conninfo;
 pub mod failover;
+mod host_name;
 pub mod pgpass;
 pub mod secret;
 pub mod service;

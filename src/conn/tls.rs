@@ -8,6 +8,10 @@
 //! | `verify-ca`   | always              | chain to `sslrootcert`                      |
 //! | `verify-full` | always              | chain to `sslrootcert` and host name        |
 //!
+//! The host name is checked by libpq's rule, not WebPKI's ([`super::host_name`]): a
+//! certificate without a subjectAltName of the host's type is matched by its subject's
+//! common name, as the docs' `-subj "/CN=localhost"` recipe needs.
+//!
 //! `sslrootcert` defaults to `~/.postgresql/root.crt` as in libpq; `sslrootcert=system`
 //! uses the bundled Mozilla roots. A client certificate (`sslcert`/`sslkey`, else
 //! `~/.postgresql/postgresql.crt` and `.key` when both are there) is offered when the
@@ -30,7 +34,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use super::ConnError;
+use super::{host_name, ConnError};
 
 /// psql's `sslmode` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -300,6 +304,39 @@ struct Chain {
     pinned: Option<CertificateDer<'static>>,
 }
 
+impl Chain {
+    /// The chain alone: WebPKI's verdict with its name check set aside (WebPKI checks the
+    /// name last, after the chain), and the pinned self-signed CA accepted as its own
+    /// root. The name is [`host_name::check`]'s, by libpq's rule.
+    fn chain(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<(), rustls::Error> {
+        match self
+            .webpki
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+        {
+            Ok(_) => Ok(()),
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(()),
+            // WebPKI checked the validity period before it stopped.
+            Err(e)
+                if only_ca_as_end_entity(&e)
+                    && intermediates.is_empty()
+                    && self.pinned.as_ref().is_some_and(|p| p == end_entity) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
 impl ServerCertVerifier for Chain {
     fn verify_server_cert(
         &self,
@@ -309,29 +346,11 @@ impl ServerCertVerifier for Chain {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let verdict =
-            self.webpki
-                .verify_server_cert(end_entity, intermediates, server_name, ocsp, now);
-        let verdict = match verdict {
-            Err(e)
-                if only_ca_as_end_entity(&e)
-                    && intermediates.is_empty()
-                    && self.pinned.as_ref().is_some_and(|p| p == end_entity) =>
-            {
-                // WebPKI checked the validity period before it stopped; the name is
-                // ours to check.
-                let parsed = rustls::server::ParsedCertificate::try_from(end_entity)?;
-                rustls::client::verify_server_name(&parsed, server_name)
-                    .map(|()| ServerCertVerified::assertion())
-            }
-            other => other,
-        };
-        match verdict {
-            Err(rustls::Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) if !self.check_name => Ok(ServerCertVerified::assertion()),
-            other => other,
+        self.chain(end_entity, intermediates, server_name, ocsp, now)?;
+        if self.check_name {
+            host_name::check(end_entity, server_name).map_err(|e| e.into_rustls(server_name))?;
         }
+        Ok(ServerCertVerified::assertion())
     }
 
     fn verify_tls12_signature(
