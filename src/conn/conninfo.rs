@@ -36,6 +36,9 @@ const KNOWN: &[&str] = &[
     "keepalives_interval",
     "keepalives_count",
     "client_encoding",
+    "options",
+    "requiressl",
+    "fallback_application_name",
 ];
 
 /// True when `s` looks like a connection string rather than a plain database name.
@@ -61,7 +64,9 @@ pub fn parse(s: &str) -> Result<BTreeMap<String, String>, ConnError> {
 /// ignored would connect somewhere, or somehow, other than the user asked.
 pub fn check_known(map: &BTreeMap<String, String>) -> Result<(), ConnError> {
     for key in map.keys() {
-        if !KNOWN.contains(&key.as_str()) {
+        // The parameters pgward does not implement are refused by name, with why, once
+        // the sources are merged (an accepted value may pass).
+        if !KNOWN.contains(&key.as_str()) && !super::unsupported::is_listed(key) {
             return Err(ConnError::Conninfo(format!(
                 "unsupported connection parameter {key:?} (pgward knows: {})",
                 KNOWN.join(", ")

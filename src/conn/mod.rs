@@ -8,10 +8,12 @@ pub mod client;
 pub mod conninfo;
 pub mod failover;
 mod host_name;
+pub mod options;
 pub mod pgpass;
 pub mod secret;
 pub mod service;
 pub mod tls;
+mod unsupported;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -143,9 +145,13 @@ pub struct Extras {
     pub channel_binding: ChannelBinding,
     /// TCP keepalives.
     pub keepalives: Keepalives,
-    /// The caller's `application_name` (the string or `PGAPPNAME`): pgward appends it to
-    /// its own, which names the author and ticket and which the probe checks.
+    /// The caller's `application_name` (the string or `PGAPPNAME`, else
+    /// `fallback_application_name`): pgward appends it to its own, which names the author
+    /// and ticket and which the probe checks.
     pub application_name: Option<String>,
+    /// Session settings from `options`/`PGOPTIONS`, `PGDATESTYLE`, `PGTZ` and `PGGEQO`,
+    /// applied as a user's `SET` is, in every transaction pgward opens ([`options`]).
+    pub settings: Vec<options::StartupSetting>,
 }
 
 impl Default for Extras {
@@ -158,6 +164,7 @@ impl Default for Extras {
             channel_binding: ChannelBinding::Prefer,
             keepalives: Keepalives::default(),
             application_name: None,
+            settings: Vec::new(),
         }
     }
 }
@@ -239,15 +246,22 @@ impl ConnParams {
                 kv.insert(key.to_string(), v);
             }
         }
+        let mut from_env = variables_without_fields(&var, &mut kv);
         let service = explicit
             .get("service")
             .cloned()
             .or_else(|| var("PGSERVICE").filter(|v| !v.is_empty()));
         if let Some(name) = service {
-            kv.extend(service::lookup(&name, &var)?);
+            let found = service::lookup(&name, &var)?;
+            from_env.retain(|k| !found.contains_key(k));
+            kv.extend(found);
         }
+        from_env.retain(|k| !explicit.contains_key(k));
         kv.extend(explicit);
         kv.remove("service");
+        let settings = startup_settings(&mut kv, &from_env, &var)?;
+        unsupported::check(&mut kv, &from_env)?;
+        requiressl(&mut kv)?;
         if kv.contains_key("sslpassword") {
             return Err(ConnError::Conninfo(
                 "sslpassword is not supported: pgward reads only unencrypted client keys (decrypt one with `openssl pkey -in KEY -out KEY.plain`, mode 0600)".into(),
@@ -334,7 +348,11 @@ impl ConnParams {
                 sslkey: kv.remove("sslkey").map(PathBuf::from),
                 channel_binding,
                 keepalives,
-                application_name: kv.remove("application_name").filter(|a| !a.is_empty()),
+                application_name: kv
+                    .remove("application_name")
+                    .or_else(|| kv.remove("fallback_application_name"))
+                    .filter(|a| !a.is_empty()),
+                settings,
             },
         })
     }
@@ -352,6 +370,66 @@ impl ConnParams {
     /// `host:port/dbname`, for messages.
     pub fn target(&self) -> String {
         format!("{}:{}/{}", self.host, self.port, self.dbname)
+    }
+}
+
+/// The `PG*` variables with no field of their own in [`ConnParams::resolve`]'s table:
+/// `PGOPTIONS`, `PGREQUIRESSL` and those of parameters pgward does not implement
+/// ([`unsupported`]), added to `kv` under their keywords. Returns the keywords that
+/// came from the environment, so that an error can name the variable.
+fn variables_without_fields(
+    var: &impl Fn(&str) -> Option<String>,
+    kv: &mut std::collections::BTreeMap<String, String>,
+) -> std::collections::BTreeSet<String> {
+    let mut from_env = std::collections::BTreeSet::new();
+    let more = [("options", "PGOPTIONS"), ("requiressl", "PGREQUIRESSL")];
+    for (key, env) in more.into_iter().chain(unsupported::variables()) {
+        if let Some(v) = var(env).filter(|v| !v.is_empty()) {
+            kv.insert(key.to_string(), v);
+            from_env.insert(key.to_string());
+        }
+    }
+    from_env
+}
+
+/// The settings of `options` (or `PGOPTIONS`) and of libpq's shorthand variables
+/// `PGDATESTYLE`, `PGTZ` and `PGGEQO`, later ones winning as on the server (startup
+/// parameters after `options`); a setting pgward owns is an error naming it.
+fn startup_settings(
+    kv: &mut std::collections::BTreeMap<String, String>,
+    from_env: &std::collections::BTreeSet<String>,
+    var: &impl Fn(&str) -> Option<String>,
+) -> Result<Vec<options::StartupSetting>, ConnError> {
+    let mut settings = match kv.remove("options") {
+        Some(o) if from_env.contains("options") => options::parse(&o, "PGOPTIONS")?,
+        Some(o) => options::parse(&o, "options")?,
+        None => Vec::new(),
+    };
+    for (env, name) in [
+        ("PGDATESTYLE", "datestyle"),
+        ("PGTZ", "timezone"),
+        ("PGGEQO", "geqo"),
+    ] {
+        if let Some(v) = var(env).filter(|v| !v.is_empty()) {
+            settings.push(options::shorthand(name, &v, env)?);
+        }
+    }
+    Ok(settings)
+}
+
+/// libpq's deprecated `requiressl` (`PGREQUIRESSL`): `1` is `sslmode=require` unless
+/// `sslmode` is set; `0` changes nothing.
+fn requiressl(kv: &mut std::collections::BTreeMap<String, String>) -> Result<(), ConnError> {
+    match kv.remove("requiressl").as_deref() {
+        None | Some("0") => Ok(()),
+        Some("1") => {
+            kv.entry("sslmode".into())
+                .or_insert_with(|| "require".into());
+            Ok(())
+        }
+        Some(v) => Err(ConnError::Conninfo(format!(
+            "invalid requiressl {v:?}: use 1 (sslmode=require) or 0"
+        ))),
     }
 }
 
@@ -714,7 +792,7 @@ async fn try_connect(params: &ConnParams, application_name: &str) -> Result<Conn
 
 /// The server's message with its DETAIL and HINT, which say why a login was refused
 /// (an expired password, too many connections, a missing pg_hba.conf entry).
-fn with_detail(e: &tokio_postgres::Error) -> String {
+pub(crate) fn with_detail(e: &tokio_postgres::Error) -> String {
     let mut s = crate::render::error::one_line(e);
     if let Some(db) = e.as_db_error() {
         for (label, value) in [("DETAIL", db.detail()), ("HINT", db.hint())] {

@@ -151,6 +151,7 @@ impl Session {
             accepted,
             server,
         } = reconnect::inspect(&conn, &settings).await?;
+        let reapplied = setting::connection_settings(&conn).await?;
         let mut io = io;
         let config = config_timeouts(&settings);
         announce(&mut io, &conn, &accepted, &defaults, config);
@@ -166,7 +167,7 @@ impl Session {
             dry_run: false,
             previewing: false,
             captured: None,
-            reapplied: setting::Reapplied::default(),
+            reapplied,
             error_rollback: false,
             log: crate::audit::SessionLog::unlogged("no session log was opened"),
             facts: log::Facts::default(),

@@ -8,8 +8,13 @@
 //! placeholder): the session looks it up in `pg_settings` first. Which settings are
 //! allowed at all is the classifier's business (`sql::settings`).
 
+use tokio_postgres::types::Type;
+
+use crate::conn::options::StartupSetting;
+use crate::conn::{Client, ConnError, Connection};
 use crate::policy::{Refusal, Rule};
 use crate::sql;
+use crate::sql::settings::SettingChange;
 
 use super::{Outcome, Session, TxState};
 
@@ -38,6 +43,63 @@ impl Reapplied {
     }
 }
 
+/// The settings the connection string or environment carries (`options`, `PGOPTIONS`,
+/// `PGDATESTYLE`, `PGTZ`, `PGGEQO`; [`crate::conn::options`]), taken up as if the user
+/// had typed each `SET`: a dotted name must be a placeholder, the value must be one the
+/// server takes (tried in a transaction that is thrown away), and it is then applied as
+/// `SET LOCAL` in every transaction pgward opens. Never a startup parameter: PgBouncer
+/// refuses `options`, and the server would apply it outside pgward's transactions. A
+/// setting that cannot be taken up stops the session (or the switch to it).
+pub(super) async fn connection_settings(conn: &Connection) -> Result<Reapplied, ConnError> {
+    let unusable = |s: &StartupSetting, why: String| {
+        ConnError::Conninfo(format!("{}: {}={:?}: {why}", s.source, s.name, s.value))
+    };
+    let mut reapplied = Reapplied::default();
+    for s in &conn.params.extras.settings {
+        let Some(SettingChange {
+            apply: Some(apply),
+            placeholder,
+            ..
+        }) = sql::setting_change(&s.sql())
+        else {
+            return Err(unusable(s, "not a setting pgward can apply".into()));
+        };
+        if placeholder
+            && registered(&conn.client, &s.name)
+                .await
+                .map_err(|e| unusable(s, crate::conn::with_detail(&e)))?
+        {
+            return Err(unusable(
+                s,
+                "a setting the server has registered, not a custom placeholder".into(),
+            ));
+        }
+        let check = format!("BEGIN READ ONLY; {apply}; ROLLBACK");
+        if let Err(e) = conn.client.batch_execute(&check).await {
+            let _ = conn.client.batch_execute("ROLLBACK").await;
+            return Err(unusable(s, crate::conn::with_detail(&e)));
+        }
+        reapplied.set(&s.name, apply);
+    }
+    Ok(reapplied)
+}
+
+/// Whether the server has a registered setting `name`, after loading PL/pgSQL: an
+/// extension registers its settings when it is loaded into the backend, and PL/pgSQL is
+/// loaded on first use (an empty DO block), or `plpgsql.*` would look like placeholders
+/// until then. An unnamed statement ([`crate::conn::Client`]): under PgBouncer's
+/// transaction pooling a named one could be parsed on one backend and bound on another.
+async fn registered(client: &Client, name: &str) -> Result<bool, tokio_postgres::Error> {
+    client.batch_execute("DO $$BEGIN END$$").await?;
+    client
+        .query_typed(
+            "SELECT 1 FROM pg_catalog.pg_settings WHERE name = $1",
+            &[(&name, Type::TEXT)],
+        )
+        .await
+        .map(|rows| !rows.is_empty())
+}
+
 impl Session {
     /// Runs an allowed SET, RESET or DISCARD.
     pub(super) async fn session_setting(&mut self, text: &str) -> Outcome {
@@ -49,23 +111,9 @@ impl Session {
             };
         };
         if change.placeholder {
-            // An extension registers its settings when it is loaded into the backend;
-            // PL/pgSQL is loaded on first use, so use it first (an empty DO block), or
-            // `plpgsql.*` would look like placeholders until then.
-            if let Err(e) = self.conn.client.batch_execute("DO $$BEGIN END$$").await {
-                return self.failed(e, text).await;
-            }
-            let registered = self
-                .conn
-                .client
-                .query_opt(
-                    "SELECT 1 FROM pg_catalog.pg_settings WHERE name = $1",
-                    &[&change.name],
-                )
-                .await;
-            match registered {
-                Ok(None) => {}
-                Ok(Some(_)) => {
+            match registered(&self.conn.client, &change.name).await {
+                Ok(false) => {}
+                Ok(true) => {
                     return self.refuse(&Refusal::new(
                         Rule::GuardSetting,
                         format!(

@@ -13,7 +13,7 @@
 //! Nothing carries over that belonged to the old database: a switch is refused while a
 //! transaction is open (it would be rolled back by a command that does not say so), and
 //! prepared statements, created functions, re-applied settings and `\again` (or `--again`)
-//! are dropped.
+//! are dropped; the new environment's own `options` settings are taken up.
 
 use std::path::PathBuf;
 
@@ -66,6 +66,10 @@ impl Session {
             Ok(seen) => seen,
             Err(e) => return refuse(self, &e.to_string()),
         };
+        let reapplied = match super::setting::connection_settings(&fresh).await {
+            Ok(r) => r,
+            Err(e) => return refuse(self, &e.to_string()),
+        };
         // The new connection passed every check: from here on the session is the new
         // environment's.
         let config = config_timeouts(&settings);
@@ -91,7 +95,7 @@ impl Session {
         self.conn = fresh;
         self.settings = settings;
         self.changes = Changes::default();
-        self.reapplied = Default::default();
+        self.reapplied = reapplied;
         self.prepared.clear();
         self.created = Default::default();
         self.journal = Default::default();

@@ -1,10 +1,13 @@
 //! libpq's connection features against the real server: service files (precedence over
 //! the `PG*` variables, the per-user file before the system one, a missing service an
 //! error), several hosts with the first one down, `target_session_attrs`, and loud errors
-//! for what pgward does not support. Each run prints what the server says it is
+//! for what pgward does not support, `options`/`PGOPTIONS` applied in pgward's own
+//! transactions and refused for settings pgward owns. Each run prints what the server says it is
 //! (`current_database()`, `inet_server_port()`), so a connection to the wrong place fails.
 
-use crate::util::{cluster, Output, TestDb, TestShell, LOGIN, PASSWORD, READER, WRITER};
+use crate::util::{
+    cluster, session_logs, Output, TestDb, TestShell, LOGIN, PASSWORD, READER, WRITER,
+};
 
 /// The shell with the roles and `-c sql`, PGPASSWORD set, and `conn` before them.
 fn shell(conn: &[&str], sql: &str) -> TestShell {
@@ -170,7 +173,8 @@ fn keepalives_are_accepted_and_unsupported_parameters_are_loud() {
     assert_ran(&shell(&["-d", &info], "select 7 * 6").run(), "42");
 
     for (extra, named) in [
-        ("options='-c work_mem=64MB'", "\"options\""),
+        ("options='-c statement_timeout=0'", "statement_timeout"),
+        ("sslcrl=/x", "sslcrl"),
         ("sslpassword=secret", "sslpassword"),
         ("keepalives=maybe", "keepalives"),
         ("target_session_attrs=master", "target_session_attrs"),
@@ -201,4 +205,122 @@ fn application_name_from_the_string_or_pgappname_follows_pgwards_own() {
     .env("PGAPPNAME", "from_env")
     .run();
     assert_ran(&out, "from_env");
+}
+
+#[test]
+fn pgoptions_settings_hold_in_reads() {
+    let db = TestDb::new("lp_pgoptions");
+    let out = shell(&["-d", &db.login_conninfo()], "show work_mem")
+        .env("PGOPTIONS", "-c work_mem=64MB")
+        .run();
+    assert_ran(&out, "64MB");
+    // libpq's shorthand variables are the same kind of setting.
+    let out = shell(&["-d", &db.login_conninfo()], "show datestyle")
+        .env("PGDATESTYLE", "SQL, DMY")
+        .run();
+    assert_ran(&out, "SQL, DMY");
+    // A list of names is split as the server splits `-c search_path=…`.
+    let out = shell(&["-d", &db.login_conninfo()], "show search_path")
+        .env("PGOPTIONS", r#"-c search_path="My\ Schema",public"#)
+        .run();
+    assert_ran(&out, "\"My Schema\", public");
+}
+
+#[test]
+fn options_hold_inside_a_write_transaction() {
+    let db = TestDb::new("lp_options_write");
+    let info = format!(
+        "{} options='-c work_mem=48MB --app.note=from\\\\ options'",
+        db.login_conninfo()
+    );
+    let out = TestShell::bare()
+        .args(["-d", &info, "--write-role", WRITER, "--read-role", READER])
+        .env("PGPASSWORD", PASSWORD)
+        .stdin(
+            "update items set qty = 11 where id = 1;\n\
+             select current_setting('work_mem') || '|' || current_setting('app.note') || '|' || current_user as seen;\n\
+             rollback;\n",
+        )
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("UPDATE 1"), "{out:?}");
+    assert!(
+        out.stdout.contains(&format!("48MB|from options|{WRITER}")),
+        "the setting holds in the write transaction, under the write role: {out:?}"
+    );
+    assert_eq!(
+        db.value("SELECT qty FROM items WHERE id = 1").as_deref(),
+        Some("10")
+    );
+}
+
+#[test]
+fn options_may_not_carry_a_setting_pgward_owns() {
+    let db = TestDb::new("lp_options_owned");
+    for (info, env, named) in [
+        (
+            format!("{} options='-c statement_timeout=0'", db.login_conninfo()),
+            None,
+            "statement_timeout",
+        ),
+        (
+            db.login_conninfo(),
+            Some(("PGOPTIONS", "--default-transaction-read-only=off")),
+            "default_transaction_read_only",
+        ),
+        (
+            db.login_conninfo(),
+            Some(("PGOPTIONS", "-c role=postgres")),
+            "role",
+        ),
+    ] {
+        let t = shell(&["-d", &info], "update items set qty = 0");
+        let home = t.home().to_path_buf();
+        let t = match env {
+            Some((k, v)) => t.env(k, v),
+            None => t,
+        };
+        let out = t.run();
+        assert_eq!(out.code, 3, "{named}: {out:?}");
+        assert!(out.stderr.contains(named), "{named}: {out:?}");
+        assert_eq!(out.stderr.lines().count(), 1, "one line: {out:?}");
+        assert!(out.stdout.is_empty(), "nothing ran: {out:?}");
+        assert!(session_logs(&home).is_empty(), "no session began: {out:?}");
+    }
+    assert_eq!(
+        db.items(),
+        "1:10:item 1,2:20:item 2,3:30:item 3,4:40:item 4,5:50:item 5"
+    );
+}
+
+#[test]
+fn pg_variables_pgward_does_not_implement_are_loud() {
+    let db = TestDb::new("lp_unsupported_env");
+    for (var, value) in [
+        ("PGSSLCRL", "/x"),
+        ("PGSSLCRLDIR", "/x"),
+        ("PGREQUIREPEER", "postgres"),
+        ("PGGSSENCMODE", "require"),
+        ("PGREQUIREAUTH", "scram-sha-256"),
+        ("PGSSLMINPROTOCOLVERSION", "TLSv1.3"),
+        ("PGSSLSNI", "0"),
+        ("PGLOADBALANCEHOSTS", "random"),
+        ("PGKRBSRVNAME", "postgres"),
+    ] {
+        let out = shell(&["-d", &db.login_conninfo()], "select 1")
+            .env(var, value)
+            .run();
+        assert_eq!(out.code, 3, "{var}: {out:?}");
+        assert!(out.stderr.contains(var), "{var} named: {out:?}");
+        assert!(out.stdout.is_empty(), "{var}: {out:?}");
+    }
+    // Values that mean what pgward does anyway pass; requiressl=1 is sslmode=require.
+    let out = shell(&["-d", &db.login_conninfo()], "select 7 * 6")
+        .env("PGSSLSNI", "1")
+        .env("PGGSSENCMODE", "disable")
+        .env("PGSSLMINPROTOCOLVERSION", "TLSv1.2")
+        .run();
+    assert_ran(&out, "42");
+    let info = format!("{} requiressl=1 sslmode=disable", db.login_conninfo());
+    assert_ran(&shell(&["-d", &info], "select 7 * 6").run(), "42");
 }
