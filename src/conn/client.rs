@@ -9,12 +9,25 @@
 //! (reached through `Deref`), so the server log shows them exactly as typed. A statement
 //! that already opens with a pgward comment (`/* pgward: probe */`, the capture's
 //! `/* pgward ticket=… typed: … */`) keeps its own, more specific label.
+//!
+//! Its query methods also send every statement unnamed, with its parameters' types
+//! declared, in one round trip (tokio-postgres's `query_typed`): PgBouncer in transaction
+//! mode may give each transaction another backend, so a named statement prepared while no
+//! transaction is open can be parsed on one backend and bound on another (26000), and
+//! the names tokio-postgres picks (`s0`, `s1`, …, the same in every client) collide with
+//! another client's leftovers on a pooled backend (42P05). A parameter is declared as the
+//! first type of [`DECLARED`] its Rust type accepts, which is what the server inferred
+//! for pgward's own queries: text for strings, int8 for `i64`, oid for `u32`, arrays of
+//! those. The user's statements use the raw client inside pgward's transactions, which
+//! keep one backend from BEGIN to the end.
 
 use std::ops::Deref;
 use std::sync::{Mutex, MutexGuard};
 
 use crate::preview::fact_cache::FactCache;
 
+use bytes::BytesMut;
+use futures_util::TryStreamExt;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Error, Row, SimpleQueryMessage, SimpleQueryStream};
 
@@ -28,6 +41,48 @@ pub fn marked(sql: &str) -> std::borrow::Cow<'_, str> {
     } else {
         format!("{MARK}{sql}").into()
     }
+}
+
+/// The types a parameter of pgward's own statements is declared as: the first its Rust
+/// type accepts. A value no type here accepts fails to serialize, with
+/// tokio-postgres's own error, before anything is sent.
+pub const DECLARED: &[Type] = &[
+    Type::TEXT,
+    Type::INT8,
+    Type::INT4,
+    Type::INT2,
+    Type::OID,
+    Type::BOOL,
+    Type::FLOAT8,
+    Type::FLOAT4,
+    Type::BYTEA,
+    Type::TIMESTAMPTZ,
+    Type::CHAR,
+    Type::TEXT_ARRAY,
+    Type::INT8_ARRAY,
+    Type::INT4_ARRAY,
+    Type::INT2_ARRAY,
+    Type::OID_ARRAY,
+    Type::BOOL_ARRAY,
+];
+
+/// `params` with their declared types ([`DECLARED`]).
+fn declared<'a>(params: &[&'a (dyn ToSql + Sync)]) -> Vec<(&'a (dyn ToSql + Sync), Type)> {
+    let mut scratch = BytesMut::new();
+    params
+        .iter()
+        .map(|&p| {
+            let ty = DECLARED
+                .iter()
+                .find(|ty| {
+                    scratch.clear();
+                    p.to_sql_checked(ty, &mut scratch).is_ok()
+                })
+                .cloned()
+                .unwrap_or(Type::UNKNOWN);
+            (p, ty)
+        })
+        .collect()
 }
 
 /// tokio-postgres's client, with pgward's marker on every statement it sends, and the
@@ -66,27 +121,31 @@ impl Deref for Client {
 }
 
 impl Client {
-    /// [`tokio_postgres::Client::query`], marked.
+    /// [`tokio_postgres::Client::query`], marked and unnamed.
     pub async fn query(
         &self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, Error> {
-        self.0.query(marked(sql).as_ref(), params).await
+        self.0.query_typed(&marked(sql), &declared(params)).await
     }
 
-    /// [`tokio_postgres::Client::query_one`], marked.
+    /// [`tokio_postgres::Client::query_one`], marked and unnamed.
     pub async fn query_one(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Row, Error> {
-        self.0.query_one(marked(sql).as_ref(), params).await
+        self.0
+            .query_typed_one(&marked(sql), &declared(params))
+            .await
     }
 
-    /// [`tokio_postgres::Client::query_opt`], marked.
+    /// [`tokio_postgres::Client::query_opt`], marked and unnamed.
     pub async fn query_opt(
         &self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Option<Row>, Error> {
-        self.0.query_opt(marked(sql).as_ref(), params).await
+        self.0
+            .query_typed_opt(&marked(sql), &declared(params))
+            .await
     }
 
     /// [`tokio_postgres::Client::query_typed`], marked.
@@ -98,9 +157,16 @@ impl Client {
         self.0.query_typed(&marked(sql), params).await
     }
 
-    /// [`tokio_postgres::Client::execute`], marked.
+    /// [`tokio_postgres::Client::execute`], marked and unnamed: the rows the statement
+    /// affected.
     pub async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, Error> {
-        self.0.execute(marked(sql).as_ref(), params).await
+        let rows = self
+            .0
+            .query_typed_raw(&marked(sql), declared(params))
+            .await?;
+        let mut rows = std::pin::pin!(rows);
+        while rows.try_next().await?.is_some() {}
+        Ok(rows.rows_affected().unwrap_or(0))
     }
 
     /// [`tokio_postgres::Client::batch_execute`], marked. An empty `sql` stays a
@@ -123,6 +189,24 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parameters_are_declared_as_the_server_would_infer_them() {
+        let (s, n, o, v): (&str, i64, u32, Vec<String>) = ("x", 1, 2, vec![]);
+        let none: Option<&str> = None;
+        let params: [&(dyn ToSql + Sync); 5] = [&s, &n, &o, &v, &none];
+        let types: Vec<Type> = declared(&params).into_iter().map(|(_, t)| t).collect();
+        assert_eq!(
+            types,
+            [
+                Type::TEXT,
+                Type::INT8,
+                Type::OID,
+                Type::TEXT_ARRAY,
+                Type::TEXT
+            ]
+        );
+    }
 
     #[test]
     fn marks_once_and_keeps_a_specific_label() {

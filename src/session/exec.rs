@@ -165,7 +165,24 @@ pub async fn run(
     cancellable(
         client,
         tls,
-        stream_rows(client, sql, via, 0, |_| Ok(true), None),
+        stream_rows(client, sql, via, 0, |_| Ok(true), None, false),
+    )
+    .await
+}
+
+/// As [`run`], for a statement run while no transaction is open (a session setting, a
+/// statement that runs alone): its columns are described in a throwaway transaction of
+/// their own ([`describe`]).
+pub async fn run_outside(
+    client: &Client,
+    tls: &MakeRustlsConnect,
+    sql: &str,
+    via: Via,
+) -> Result<Executed, Failure> {
+    cancellable(
+        client,
+        tls,
+        stream_rows(client, sql, via, 0, |_| Ok(true), None, true),
     )
     .await
 }
@@ -179,7 +196,7 @@ pub async fn run_streaming(
     via: Via,
     out: &mut Draw<'_>,
 ) -> Result<Executed, Failure> {
-    let work = stream_rows(client, sql, via, 0, |_| Ok(true), Some(out));
+    let work = stream_rows(client, sql, via, 0, |_| Ok(true), Some(out), false);
     cancellable(client, tls, work).await
 }
 
@@ -213,7 +230,7 @@ pub async fn run_capture(
                 .map(|()| true)
                 .map_err(CaptureError::Image)
         };
-        let out = stream_rows(client, sql, via, pgward_columns, each, None).await?;
+        let out = stream_rows(client, sql, via, pgward_columns, each, None, false).await?;
         let images = sink.finish().map_err(CaptureError::Image)?;
         Ok((out, images))
     };
@@ -283,7 +300,7 @@ pub async fn run_parts(
             .map_err(CaptureError::Image)?;
             Ok(false)
         };
-        let mut out = stream_rows(client, sql, via, COLUMNS.len(), each, None).await?;
+        let mut out = stream_rows(client, sql, via, COLUMNS.len(), each, None, false).await?;
         let images = sinks
             .into_iter()
             .map(ImageSink::finish)
@@ -336,7 +353,40 @@ async fn copy_or_not(
     }
 }
 
-/// Prepares `sql` (so the server refuses text holding two statements), then streams its
+/// The result columns of `sql`, from a named statement closed right after (the server
+/// also refuses text holding two statements there). tokio-postgres has no unnamed
+/// describe, and its statement names (`s0`, `s1`, …) are the same in every client: inside
+/// pgward's transactions the Parse, the Close and the statement reach one backend, even
+/// behind PgBouncer in transaction mode. `outside` a transaction they could each reach
+/// another one and leave the name behind there (42P05 for the next client that
+/// prepares it), so the description then happens in a throwaway transaction.
+async fn describe(
+    client: &Client,
+    sql: &str,
+    outside: bool,
+) -> Result<Vec<(String, tokio_postgres::types::Type)>, tokio_postgres::Error> {
+    if outside {
+        client
+            .batch_execute(&crate::conn::client::marked("BEGIN READ ONLY"))
+            .await?;
+    }
+    let described = client.prepare(sql).await.map(|statement| {
+        statement
+            .columns()
+            .iter()
+            .map(|c| (c.name().to_string(), c.type_().clone()))
+            .collect()
+    });
+    // The statement was dropped: its Close goes out before the ROLLBACK.
+    if outside {
+        client
+            .batch_execute(&crate::conn::client::marked("ROLLBACK"))
+            .await?;
+    }
+    described
+}
+
+/// Describes `sql` ([`describe`]), then streams its
 /// rows as text: every row is offered to `each`, and all but the last `trailing`
 /// columns (pgward's own) go into the result when `each` keeps it; with `draw`, each
 /// full batch of [`FETCH_COUNT`] rows is drawn there and dropped.
@@ -347,21 +397,16 @@ async fn stream_rows<E: From<tokio_postgres::Error> + From<Malformed> + From<InC
     trailing: usize,
     mut each: impl FnMut(&dyn RowFields) -> Result<bool, E>,
     mut draw: Option<&mut Draw<'_>>,
+    outside: bool,
 ) -> Result<Executed, E> {
-    let statement = client.prepare(sql).await?;
-    let user = statement.columns().len().saturating_sub(trailing);
-    let columns = statement
-        .columns()
+    let described = describe(client, sql, outside).await?;
+    let user = described.len().saturating_sub(trailing);
+    let columns = described
         .iter()
         .take(user)
-        .map(|c| Column::new(c.name(), c.type_()))
+        .map(|(name, ty)| Column::new(name, ty))
         .collect();
-    let names: Vec<String> = statement
-        .columns()
-        .iter()
-        .map(|c| c.name().to_string())
-        .collect();
-    drop(statement);
+    let names: Vec<String> = described.into_iter().map(|(name, _)| name).collect();
     let mut out = Executed {
         columns,
         ..Executed::default()

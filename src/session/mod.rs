@@ -586,7 +586,7 @@ impl Session {
     async fn plain(&mut self, text: &str) -> Outcome {
         match self
             .conn
-            .user_statement(exec::run(
+            .user_statement(exec::run_outside(
                 &self.conn.client,
                 &self.conn.tls,
                 text,

@@ -12,11 +12,21 @@
 //!    `commit_unknown` follows it, with [`NO_TXID`] for the transaction id.
 //!
 //! It runs as the write role with lock_timeout and statement_timeout. `SET LOCAL` needs a
-//! transaction, so these are set for the session and reset right after; the backend is
-//! probed before and after, so a pooler that handed out another backend meanwhile, or a
-//! setting that did not take, is caught and said.
+//! transaction, so these are set for the session and reset right after. Behind a pooler
+//! in transaction mode (PgBouncer's `pool_mode = transaction`) that cannot be done safely:
+//! each round trip outside a transaction may reach another backend, so the RESET could
+//! miss the backend that took the SET ROLE, which would go back to the pool acting as the
+//! write role. So, before anything is set, pgward checks that the connection keeps its
+//! backend ([`keeps_backend`]: a placeholder set on it must still be there, on the same
+//! backend, one round trip later) and refuses the statement otherwise, naming the
+//! pooler; run it through a direct connection or a session-mode pool. The SETs and the
+//! RESET each travel with a probe in one message, so pgward knows which backend took
+//! them; should the RESET still land elsewhere, the backend left with the write role is
+//! ended (`pg_terminate_backend`, allowed for the login's own backends) rather than left
+//! in the pool, and the session ends.
 
 use crate::approval::ApprovalError;
+use crate::conn::Client;
 use crate::preview::relation::quote_ident;
 
 use super::approve::Subject;
@@ -198,31 +208,44 @@ impl Session {
             Ok(seen) => seen,
             Err(e) => return self.failed(e, "").await,
         };
+        match keeps_backend(&self.conn.client, &before.pid).await {
+            Ok(true) => {}
+            Ok(false) => {
+                self.say_error(&format!(
+                    "GUARD: {what} was not run: this connection does not keep its server backend between transactions (a pooler in transaction mode, such as PgBouncer's pool_mode = transaction), and a statement that runs alone needs the write role set for the session, which could be left on a pooled backend"
+                ));
+                self.say_hint(
+                    "connect directly to the server, or through a pool in session mode, to run it",
+                );
+                return Outcome::Refused;
+            }
+            Err(e) => return self.failed(e, "").await,
+        }
         let set = format!(
             "SET ROLE {}; SET standard_conforming_strings = on; SET statement_timeout = {}; SET lock_timeout = {}",
             quote_ident(role),
             self.timeouts.statement,
             self.timeouts.lock
         );
-        if let Err(e) = self.conn.client.batch_execute(&set).await {
-            let _ = self.conn.client.batch_execute(RESET).await;
-            let outcome = self.failed(e, "").await;
-            if outcome != Outcome::ConnectionLost {
-                self.say_hint(&format!(
-                    "pgward could not switch to write role {role:?}; the login role must be a member of it"
-                ));
-            }
-            return outcome;
-        }
-        let mismatch = match probe::probe(&self.conn.client).await {
-            Ok(seen) => self.alone_mismatch(&before, &seen, role),
+        // The SETs and a probe in one message: `took` is the backend that took them.
+        let took = match probe::probe_after(&self.conn.client, &set).await {
+            Ok(seen) => seen,
             Err(e) => {
-                let _ = self.conn.client.batch_execute(RESET).await;
-                return self.failed(e, "").await;
+                let _ = self.reset_alone(&before, &before.pid).await;
+                let outcome = self.failed(e, "").await;
+                if outcome != Outcome::ConnectionLost {
+                    self.say_hint(&format!(
+                        "pgward could not switch to write role {role:?}; the login role must be a member of it"
+                    ));
+                }
+                return outcome;
             }
         };
+        let mismatch = self.alone_mismatch(&before, &took, role);
         if let Some(m) = mismatch {
-            let _ = self.conn.client.batch_execute(RESET).await;
+            if let Err(left) = self.reset_alone(&before, &took.pid).await {
+                return self.not_restored(&left);
+            }
             self.say_error(&format!("GUARD: {m}; {what} was not run"));
             return Outcome::Refused;
         }
@@ -242,7 +265,9 @@ impl Session {
                 sha256: None,
             }),
         }) {
-            let _ = self.conn.client.batch_execute(RESET).await;
+            if let Err(left) = self.reset_alone(&before, &took.pid).await {
+                return self.not_restored(&left);
+            }
             let reason = self.log.unlogged_reason().unwrap_or("unknown").to_string();
             self.say_error(&format!(
                 "{what} not run: the session log cannot record it ({reason}); nothing was sent to the server"
@@ -251,7 +276,7 @@ impl Session {
         }
         let result = self
             .conn
-            .user_statement(exec::run(
+            .user_statement(exec::run_outside(
                 &self.conn.client,
                 &self.conn.tls,
                 text,
@@ -264,14 +289,7 @@ impl Session {
             }
         }
         // Put the session back before anything else; then check that it is back.
-        let reset = match self.conn.client.batch_execute(RESET).await {
-            Ok(()) => probe::probe(&self.conn.client).await,
-            Err(e) => Err(e),
-        };
-        let back = match reset {
-            Ok(seen) => restored(&before, &seen),
-            Err(e) => Some(crate::render::error::one_line(&e)),
-        };
+        let back = self.reset_alone(&before, &took.pid).await.err();
         match result {
             Ok(done) => {
                 self.log_record(crate::audit::Body::Commit {
@@ -352,6 +370,40 @@ impl Session {
         None
     }
 
+    /// RESETs what [`Session::run_alone`] set, with a probe in the same message, and
+    /// checks that the session is as `before`. Should the RESET have reached another
+    /// backend than `took`, the one that took the SETs (a pooler), that one may still act
+    /// as the write role:
+    /// it is ended rather than left in the pool. `Err` says what is not as it was.
+    async fn reset_alone(&mut self, before: &Identity, took: &str) -> Result<(), String> {
+        let seen = probe::probe_after(&self.conn.client, RESET)
+            .await
+            .map_err(|e| crate::render::error::one_line(&e))?;
+        match restored(before, &seen) {
+            None => Ok(()),
+            Some(m) if seen.pid != took => {
+                let ended = self
+                    .conn
+                    .client
+                    .query_one(
+                        "SELECT pg_catalog.pg_terminate_backend($1::pg_catalog.text::pg_catalog.int4)",
+                        &[&took],
+                    )
+                    .await
+                    .map(|row| row.get::<_, bool>(0));
+                Err(match ended {
+                    Ok(true) => format!(
+                        "{m}; backend {took} that took the write role was ended so that no one else gets it"
+                    ),
+                    _ => format!(
+                        "{m}; backend {took} may still act as the write role: end it with SELECT pg_terminate_backend({took})"
+                    ),
+                })
+            }
+            Some(m) => Err(m),
+        }
+    }
+
     /// The connection failed while the statement ran: whether it took effect is unknown.
     fn alone_lost(&mut self, what: &str, e: &tokio_postgres::Error) -> Outcome {
         self.log_error(e);
@@ -374,6 +426,28 @@ impl Session {
         ));
         Outcome::ConnectionLost
     }
+}
+
+/// Whether the connection keeps its server backend between transactions: a placeholder
+/// set for the session (with a probe in the same message) on backend `pid` is still set,
+/// on `pid`, one round trip later. Behind a pooler in transaction mode either the backend
+/// changes or the placeholder is gone. The placeholder is reset after.
+async fn keeps_backend(client: &Client, pid: &str) -> Result<bool, tokio_postgres::Error> {
+    let set = probe::probe_after(client, "SET pgward.alone = 'pinned'").await?;
+    let later = client
+        .simple_query(
+            "SELECT pg_catalog.pg_backend_pid()::pg_catalog.text, pg_catalog.current_setting('pgward.alone', true)",
+        )
+        .await;
+    let _ = client.batch_execute("RESET pgward.alone").await;
+    let later = later?;
+    let kept = later.iter().any(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(r) => {
+            r.get(0) == Some(pid) && r.get(1) == Some("pinned")
+        }
+        _ => false,
+    });
+    Ok(set.pid == pid && kept)
 }
 
 /// The first way the session after RESET differs from before the statement.

@@ -100,27 +100,36 @@ fn start(mode: &str) -> Bouncer {
     bouncer
 }
 
-/// Several clients at once through `mode`: each reads, writes (previewed, not
-/// committed: no terminal) and reads its own change; then one commits at a terminal.
+/// Several clients at once through `mode`, more than the pool has backends: each sets a
+/// custom setting while idle (pgward looks the name up in `pg_settings` first), reads,
+/// writes (previewed, not committed: no terminal) and reads its own change; then one
+/// commits at a terminal. pgward's own statements are unnamed, so no client meets
+/// another's leftover prepared statement (42P05) or a statement parsed on another backend
+/// (26000).
 fn concurrent_clients(mode: &str, name: &str) {
     let db = TestDb::new(name);
+    // One row per client, so that no client waits on another's row lock.
+    db.exec("INSERT INTO items SELECT g, g * 10, 'item ' || g FROM generate_series(6, 8) g");
     let before = db.items();
     let bouncer = start(mode);
     let port = bouncer.port.to_string();
-    let clients: Vec<_> = (1..=4)
+    let clients: Vec<_> = (1..=8)
         .map(|i| {
             let port = port.clone();
             let conninfo = db.login_conninfo();
+            let id = i;
             std::thread::spawn(move || {
                 TestShell::bare()
                     .args(["-d", &conninfo, "-p", &port])
                     .args(["--write-role", WRITER, "--read-role", READER])
                     .env("PGPASSWORD", PASSWORD)
                     .stdin(&format!(
-                        "select count(*) as n from items;\n\
+                        "set app.client = 'c{i}';\n\
+                         select current_setting('app.client') as who;\n\
+                         select count(*) as n from items;\n\
                          select count(*) as n from items where id < 3;\n\
-                         update items set qty = {i}000 where id = {i};\n\
-                         select qty as mine from items where id = {i};\n\
+                         update items set qty = {i}000 where id = {id};\n\
+                         select qty as mine from items where id = {id};\n\
                          rollback;\n\
                          select count(*) as again from items;\n"
                     ))
@@ -131,10 +140,27 @@ fn concurrent_clients(mode: &str, name: &str) {
     for (i, client) in clients.into_iter().enumerate() {
         let out = client.join().expect("client thread");
         let i = i + 1;
+        let id = i;
         assert_eq!(out.code, 0, "client {i} via {mode}: {out:?}");
         assert!(!out.stderr.contains("GUARD"), "{out:?}");
         assert!(!out.stderr.contains("ERROR"), "{out:?}");
+        for sqlstate in ["42P05", "26000"] {
+            assert!(!out.stderr.contains(sqlstate), "client {i}: {out:?}");
+            assert!(!out.stdout.contains(sqlstate), "client {i}: {out:?}");
+        }
+        assert!(
+            out.stdout.lines().any(|l| l.trim() == format!("c{i}")),
+            "client {i}'s own setting holds in its read: {out:?}"
+        );
         assert!(out.stdout.contains("UPDATE 1"), "{out:?}");
+        // The preview's diff: the key and the changed column, old → new.
+        let diff = format!("{id} | {id}0 → {i}000");
+        assert!(
+            out.stdout
+                .lines()
+                .any(|l| l.split('|').map(str::trim).collect::<Vec<_>>().join(" | ") == diff),
+            "client {i}'s preview shows {diff:?}: {out:?}"
+        );
         assert!(
             out.stdout.lines().any(|l| l.trim() == format!("{i}000")),
             "client {i} sees its own change: {out:?}"
