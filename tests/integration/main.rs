@@ -27,6 +27,7 @@ mod help;
 mod ledger;
 mod libpq;
 mod log;
+mod login_error;
 mod output;
 mod pgbouncer;
 mod preview;

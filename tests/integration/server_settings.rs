@@ -143,6 +143,10 @@ fn a_role_default_is_the_baseline_for_reads_and_is_named() {
     assert!(out.stdout.lines().any(|l| l.trim() == WRITER), "{out:?}");
     assert!(!out.stderr.contains("GUARD"), "{out:?}");
     assert!(
+        !out.stderr.contains("no transaction in progress"),
+        "no stray warning from pgward's own statements: {out:?}"
+    );
+    assert!(
         out.stderr
             .contains("to clear it: ALTER ROLE \"dba_rd_login\" RESET role"),
         "{out:?}"
