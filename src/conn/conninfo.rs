@@ -39,6 +39,9 @@ const KNOWN: &[&str] = &[
     "options",
     "requiressl",
     "fallback_application_name",
+    "ssl_min_protocol_version",
+    "ssl_max_protocol_version",
+    "sslsni",
 ];
 
 /// True when `s` looks like a connection string rather than a plain database name.

@@ -13,6 +13,7 @@ pub mod pgpass;
 pub mod secret;
 pub mod service;
 pub mod tls;
+pub mod tls_options;
 mod unsupported;
 
 use std::path::PathBuf;
@@ -152,6 +153,9 @@ pub struct Extras {
     /// Session settings from `options`/`PGOPTIONS`, `PGDATESTYLE`, `PGTZ` and `PGGEQO`,
     /// applied as a user's `SET` is, in every transaction pgward opens ([`options`]).
     pub settings: Vec<options::StartupSetting>,
+    /// TLS versions and SNI (`ssl_min_protocol_version`, `ssl_max_protocol_version`,
+    /// `sslsni`).
+    pub tls: tls_options::TlsOptions,
 }
 
 impl Default for Extras {
@@ -165,6 +169,7 @@ impl Default for Extras {
             keepalives: Keepalives::default(),
             application_name: None,
             settings: Vec::new(),
+            tls: tls_options::TlsOptions::default(),
         }
     }
 }
@@ -353,6 +358,11 @@ impl ConnParams {
                     .or_else(|| kv.remove("fallback_application_name"))
                     .filter(|a| !a.is_empty()),
                 settings,
+                tls: tls_options::TlsOptions::from_params(
+                    kv.remove("ssl_min_protocol_version").as_deref(),
+                    kv.remove("ssl_max_protocol_version").as_deref(),
+                    kv.remove("sslsni").as_deref(),
+                )?,
             },
         })
     }
@@ -374,7 +384,8 @@ impl ConnParams {
 }
 
 /// The `PG*` variables with no field of their own in [`ConnParams::resolve`]'s table:
-/// `PGOPTIONS`, `PGREQUIRESSL` and those of parameters pgward does not implement
+/// `PGOPTIONS`, `PGREQUIRESSL`, the TLS versions and SNI, and those of parameters pgward
+/// does not implement
 /// ([`unsupported`]), added to `kv` under their keywords. Returns the keywords that
 /// came from the environment, so that an error can name the variable.
 fn variables_without_fields(
@@ -382,7 +393,13 @@ fn variables_without_fields(
     kv: &mut std::collections::BTreeMap<String, String>,
 ) -> std::collections::BTreeSet<String> {
     let mut from_env = std::collections::BTreeSet::new();
-    let more = [("options", "PGOPTIONS"), ("requiressl", "PGREQUIRESSL")];
+    let more = [
+        ("options", "PGOPTIONS"),
+        ("requiressl", "PGREQUIRESSL"),
+        ("ssl_min_protocol_version", "PGSSLMINPROTOCOLVERSION"),
+        ("ssl_max_protocol_version", "PGSSLMAXPROTOCOLVERSION"),
+        ("sslsni", "PGSSLSNI"),
+    ];
     for (key, env) in more.into_iter().chain(unsupported::variables()) {
         if let Some(v) = var(env).filter(|v| !v.is_empty()) {
             kv.insert(key.to_string(), v);
@@ -685,6 +702,7 @@ async fn try_connect(params: &ConnParams, application_name: &str) -> Result<Conn
             params.extras.sslcert.as_deref(),
             params.extras.sslkey.as_deref(),
         ),
+        &params.extras.tls,
     )
     .map_err(Attempt::Failed)?;
     let mut config = tokio_postgres::Config::new();

@@ -34,6 +34,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+use super::tls_options::TlsOptions;
 use super::{host_name, ConnError};
 
 /// psql's `sslmode` values.
@@ -176,12 +177,13 @@ impl ClientCert {
     }
 }
 
-/// Builds the TLS connector for `mode`, the root certificate setting and the client
-/// certificate.
+/// Builds the TLS connector for `mode`, the root certificate setting, the client
+/// certificate and the TLS versions and SNI ([`TlsOptions`]).
 pub fn connector(
     mode: SslMode,
     rootcert: Option<&Path>,
     client: Option<ClientCert>,
+    options: &TlsOptions,
 ) -> Result<MakeRustlsConnect, ConnError> {
     let default_root = dirs::home_dir().map(|h| h.join(".postgresql/root.crt"));
     let verifying = matches!(mode, SslMode::VerifyCa | SslMode::VerifyFull);
@@ -208,7 +210,7 @@ pub fn connector(
         (None, _) => None,
     };
     let builder = rustls::ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(&options.versions())
         .map_err(|e| ConnError::Tls(e.to_string()))?;
     let pinned = match &root {
         Some(p) if p.as_os_str() != "system" => sole_certificate(p)?,
@@ -231,7 +233,7 @@ pub fn connector(
     let builder = builder
         .dangerous()
         .with_custom_certificate_verifier(verifier);
-    let config = match client.filter(|_| mode != SslMode::Disable) {
+    let mut config = match client.filter(|_| mode != SslMode::Disable) {
         Some(client) => {
             let (certs, key) = client.load()?;
             builder
@@ -240,6 +242,7 @@ pub fn connector(
         }
         None => builder.with_no_client_auth(),
     };
+    config.enable_sni = options.sni;
     Ok(MakeRustlsConnect::new(config))
 }
 

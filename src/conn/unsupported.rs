@@ -1,6 +1,6 @@
 //! libpq parameters pgward does not implement, as data: each is a loud error when set,
-//! never silently ignored, unless its value means what pgward does anyway (`sslsni=1`,
-//! `gssencmode=disable`, `sslcertmode=allow`, …). A parameter silently ignored would
+//! never silently ignored, unless its value means what pgward does anyway
+//! (`gssencmode=disable`, `sslcertmode=allow`, …). A parameter silently ignored would
 //! connect somewhere, or somehow, other than psql does with the same settings: without
 //! the revocation list the user named, without checking the server's peer user, with
 //! another TLS version than the one asked for.
@@ -40,7 +40,6 @@ const fn entry(
 
 const GSS: &str = "pgward has no GSSAPI/Kerberos support";
 const CRL: &str = "pgward does not check certificate revocation lists";
-const TLS_VERSIONS: &str = "pgward negotiates TLS 1.2 or 1.3, and cannot narrow that";
 
 /// The table.
 pub(crate) const TABLE: &[Unsupported] = &[
@@ -63,28 +62,10 @@ pub(crate) const TABLE: &[Unsupported] = &[
     entry("gsslib", Some("PGGSSLIB"), &[], GSS),
     entry("gssdelegation", Some("PGGSSDELEGATION"), &["0"], GSS),
     entry(
-        "ssl_min_protocol_version",
-        Some("PGSSLMINPROTOCOLVERSION"),
-        &["TLSv1", "TLSv1.1", "TLSv1.2"],
-        TLS_VERSIONS,
-    ),
-    entry(
-        "ssl_max_protocol_version",
-        Some("PGSSLMAXPROTOCOLVERSION"),
-        &["TLSv1.3"],
-        TLS_VERSIONS,
-    ),
-    entry(
         "sslcertmode",
         Some("PGSSLCERTMODE"),
         &["allow"],
         "pgward offers a client certificate when the server asks for one (sslcertmode=allow)",
-    ),
-    entry(
-        "sslsni",
-        Some("PGSSLSNI"),
-        &["1"],
-        "pgward always sends the host name in TLS (sslsni=1)",
     ),
     entry(
         "sslcompression",
@@ -185,7 +166,7 @@ mod tests {
     #[test]
     fn accepted_values_pass_and_others_are_named() {
         let mut kv = BTreeMap::from([
-            ("sslsni".to_string(), "1".to_string()),
+            ("sslcompression".to_string(), "0".to_string()),
             ("gssencmode".to_string(), "disable".to_string()),
         ]);
         check(&mut kv, &BTreeSet::new()).expect("accepted");
@@ -195,10 +176,13 @@ mod tests {
         let from_env = BTreeSet::from(["sslcrl".to_string()]);
         let e = check(&mut kv, &from_env).expect_err("refused").to_string();
         assert!(e.contains("PGSSLCRL=\"/x\""), "{e}");
-        let mut kv = BTreeMap::from([("sslsni".to_string(), "0".to_string())]);
+        let mut kv = BTreeMap::from([("gssencmode".to_string(), "require".to_string())]);
         let e = check(&mut kv, &BTreeSet::new())
             .expect_err("refused")
             .to_string();
-        assert!(e.contains("sslsni=\"0\"") && e.contains("use 1"), "{e}");
+        assert!(
+            e.contains("gssencmode=\"require\"") && e.contains("use disable"),
+            "{e}"
+        );
     }
 }

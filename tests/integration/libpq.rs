@@ -302,8 +302,6 @@ fn pg_variables_pgward_does_not_implement_are_loud() {
         ("PGREQUIREPEER", "postgres"),
         ("PGGSSENCMODE", "require"),
         ("PGREQUIREAUTH", "scram-sha-256"),
-        ("PGSSLMINPROTOCOLVERSION", "TLSv1.3"),
-        ("PGSSLSNI", "0"),
         ("PGLOADBALANCEHOSTS", "random"),
         ("PGKRBSRVNAME", "postgres"),
     ] {

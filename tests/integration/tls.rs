@@ -442,3 +442,51 @@ fn client_certificate_authenticates() {
     let out = run(&info.replace("client.key", "open.key"));
     assert_refused(&out, "group or world access");
 }
+
+/// libpq's TLS version range and `sslsni`, from the string or the `PG*` variables: the
+/// server reports the version the session negotiated.
+#[test]
+fn tls_versions_and_sni_follow_libpqs_parameters() {
+    let version = |extra: &str, env: &[(&str, &str)]| {
+        let mut t = TestShell::bare()
+            .args([
+                "-d",
+                &conninfo("127.0.0.1", &format!("sslmode=require {extra}")),
+                "--write-role",
+                WRITER,
+                "--read-role",
+                READER,
+            ])
+            .args([
+                "-c",
+                "select version as tls from pg_stat_ssl where pid = pg_backend_pid()",
+            ])
+            .env("PGPASSWORD", PASSWORD);
+        for (k, v) in env {
+            t = t.env(k, v);
+        }
+        t.run()
+    };
+    let shows = |out: &Output, want: &str| {
+        assert_eq!(out.code, 0, "{out:?}");
+        assert!(
+            out.stdout.lines().any(|l| l.trim() == want),
+            "expected {want}: {out:?}"
+        );
+    };
+    shows(&version("ssl_max_protocol_version=TLSv1.2", &[]), "TLSv1.2");
+    shows(&version("ssl_min_protocol_version=TLSv1.3", &[]), "TLSv1.3");
+    shows(
+        &version("", &[("PGSSLMAXPROTOCOLVERSION", "TLSv1.2")]),
+        "TLSv1.2",
+    );
+    shows(
+        &version("sslsni=0", &[("PGSSLMINPROTOCOLVERSION", "tlsv1.3")]),
+        "TLSv1.3",
+    );
+    // What rustls cannot do is an error naming it, with nothing run.
+    let out = version("ssl_max_protocol_version=TLSv1.1", &[]);
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(out.stderr.contains("ssl_max_protocol_version"), "{out:?}");
+    assert!(!out.stdout.contains("TLS"), "{out:?}");
+}
