@@ -65,7 +65,7 @@ impl Target {
 
     /// The name TLS verifies: the host name; none for a Unix socket.
     pub fn tls_name(&self) -> &str {
-        if self.is_unix() {
+        if self.host.starts_with('/') {
             ""
         } else {
             &self.host
