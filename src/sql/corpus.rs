@@ -843,7 +843,9 @@ fn refusal_details_name_the_trigger() {
         "{}",
         r.detail
     );
-    assert!(r.to_string().starts_with("refused: function dblink_exec ("));
+    assert!(r
+        .to_string()
+        .starts_with("refused [OutsideReach]: function dblink_exec ("));
 }
 
 // ---- Found by PostgreSQL's regression SQL (bench/corpus.sh) ------------------------------

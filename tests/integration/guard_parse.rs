@@ -2,7 +2,7 @@
 //! parser, PL/pgSQL bodies inspected, effects that survive ROLLBACK kept out of dry runs,
 //! and session settings applied as SET LOCAL. Each test checks the data as superuser.
 
-use crate::util::{TestDb, TestShell, WRITER};
+use crate::util::{admin_rows, assert_refused_alone, cluster, TestDb, TestShell, WRITER};
 
 #[test]
 fn dynamic_role_change_in_a_do_block_is_refused_and_changes_nothing() {
@@ -13,22 +13,17 @@ fn dynamic_role_change_in_a_do_block_is_refused_and_changes_nothing() {
         "execute convert_from(decode('U0VUIExPQ0FMIFJPTEUgcG9zdGdyZXM=', 'base64'), 'UTF8'); delete from items",
         "execute format('update %I set qty = 0', 'items')",
     ] {
-        let out = TestShell::new(&db)
-            .stdin(&format!("DO $$ begin {body}; end $$;\ncommit;\n"))
-            .run();
-        assert_eq!(out.code, 2, "{body}: {out:?}");
-        assert!(out.stderr.contains("EXECUTE of a computed string"), "{out:?}");
-        assert!(out.stderr.contains("allow_dynamic_sql"), "{out:?}");
+        let out = assert_refused_alone(&db, &format!("DO $$ begin {body}; end $$"), "DynamicSql");
+        assert!(out.stderr.contains("allow_dynamic_sql"), "the hint: {out:?}");
         assert_eq!(db.items(), before, "{body}");
     }
     // A refused function in a nested body is refused at CREATE time.
-    let out = TestShell::new(&db)
-        .stdin(
-            "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$ begin \
-             perform dblink_exec('dbname=x', 'delete from items'); end $$;\n",
-        )
-        .run();
-    assert_eq!(out.code, 2, "{out:?}");
+    assert_refused_alone(
+        &db,
+        "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$ begin \
+         perform dblink_exec('dbname=x', 'delete from items'); end $$",
+        "OutsideReach",
+    );
     assert_eq!(
         db.value("SELECT count(*) FROM pg_proc WHERE proname = 'f'")
             .as_deref(),
@@ -129,25 +124,37 @@ fn planner_settings_are_applied_local_in_each_transaction() {
 #[test]
 fn registered_dotted_settings_are_not_placeholders() {
     let db = TestDb::new("gp_dotted");
+    // The premise: once PL/pgSQL is loaded, its settings are registered, not placeholders.
+    let registered = admin_rows(
+        cluster(),
+        &db.name,
+        "DO $$BEGIN END$$; SELECT count(*) FROM pg_settings \
+         WHERE name IN ('plpgsql.check_asserts', 'plpgsql.variable_conflict')",
+    );
+    assert_eq!(registered[0][0].as_deref(), Some("2"), "{registered:?}");
     for sql in [
         "SET plpgsql.check_asserts = off",
-        "SET plpgsql.variable_conflict = use_column",
         "SET session_replication_role = replica",
     ] {
-        let out = TestShell::new(&db)
-            .stdin(&format!("{sql};\nupdate items set qty = -1;\n"))
-            .run();
-        assert_eq!(out.code, 2, "{sql}: {out:?}");
-        assert!(
-            out.stderr.contains("GuardSetting") || out.stderr.contains("refused"),
-            "{out:?}"
-        );
+        assert_refused_alone(&db, sql, "GuardSetting");
     }
+    // H.1: refused because the server registered it, and it says so.
+    let out = assert_refused_alone(
+        &db,
+        "SET plpgsql.variable_conflict = use_column",
+        "GuardSetting",
+    );
+    assert!(
+        out.stderr.contains("registered, not a custom placeholder"),
+        "{out:?}"
+    );
+    // An unregistered dotted name is a placeholder: accepted, and it holds.
     let out = TestShell::new(&db)
-        .stdin("SET myapp.tenant = '7';\nselect current_setting('myapp.tenant') as t;\n")
+        .stdin("SET myapp.x = 1;\nSET myapp.tenant = '7';\nselect current_setting('myapp.x') || '/' || current_setting('myapp.tenant') as t;\n")
         .run();
     assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stdout.lines().any(|l| l.trim() == "7"), "{out:?}");
+    assert!(out.stdout.lines().any(|l| l.trim() == "1/7"), "{out:?}");
+    assert!(!out.stderr.contains("refused"), "{out:?}");
 }
 
 #[test]
