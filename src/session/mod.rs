@@ -403,6 +403,8 @@ impl Session {
         }
         let verdict = analysis.verdict;
         let named = analysis.named;
+        // Dynamic SQL let through by allow_dynamic_sql: only the server knows what it did.
+        let opaque = analysis.dynamic_sql.then_some(sql::OPAQUE_DYNAMIC);
         self.log_class(&verdict);
         if matches!(verdict, Verdict::Ddl | Verdict::NonTransactional { .. }) {
             // Schema changes of pgward's own: no catalog fact learned before them is
@@ -437,13 +439,16 @@ impl Session {
             }
         }
         let outcome = if !statement || !matches!(self.state, TxState::Open(_)) {
-            self.run_statement(verdict, text, named.as_ref()).await
+            self.run_statement(verdict, text, named.as_ref(), opaque)
+                .await
         } else {
             let started = match self.begin_statement(text).await {
                 Ok(started) => started,
                 Err(outcome) => return outcome,
             };
-            let outcome = self.run_statement(verdict, text, named.as_ref()).await;
+            let outcome = self
+                .run_statement(verdict, text, named.as_ref(), opaque)
+                .await;
             self.end_statement(started, outcome).await
         };
         if outcome == Outcome::Ok {
@@ -453,11 +458,13 @@ impl Session {
     }
 
     /// Runs a classified statement where it belongs.
+    /// `opaque`, for a write, is the line that marks its preview opaque.
     async fn run_statement(
         &mut self,
         verdict: Verdict,
         text: &str,
         named: Option<&sql::Named>,
+        opaque: Option<&str>,
     ) -> Outcome {
         match verdict {
             Verdict::Refused(r) => self.refuse(&r),
@@ -482,7 +489,7 @@ impl Session {
                     }
                 }
                 let prepared = self.prepared_text(named);
-                self.write(text, verdict == Verdict::Ddl, prepared.as_deref())
+                self.write(text, verdict == Verdict::Ddl, prepared.as_deref(), opaque)
                     .await
             }
             Verdict::Session => self.session_setting(text).await,

@@ -20,16 +20,23 @@ use super::{Outcome, Session, TxState};
 impl Session {
     /// Runs the write `text` in the open transaction and shows what it did. `prepared` is
     /// the text of the statement an EXECUTE runs: the guard judges that statement (its
-    /// kind and WHERE clause), and the preview has its counts.
-    pub(super) async fn write(&mut self, text: &str, ddl: bool, prepared: Option<&str>) -> Outcome {
-        self.write_recorded(text, ddl, None, prepared).await
+    /// kind and WHERE clause), and the preview has its counts. `opaque` is a line shown
+    /// (and logged) above the preview of a statement whose effect only the server knows.
+    pub(super) async fn write(
+        &mut self,
+        text: &str,
+        ddl: bool,
+        prepared: Option<&str>,
+        opaque: Option<&str>,
+    ) -> Outcome {
+        self.write_recorded(text, ddl, None, prepared, opaque).await
     }
 
     /// Runs the INSERT `text` that pgward built for a command (`\copy … FROM`) as a
     /// write: the transaction records `recorded` in its place, and the command tag is
     /// `tag` with the row count, as psql prints it.
     pub(super) async fn write_as(&mut self, text: &str, recorded: &str, tag: &str) -> Outcome {
-        self.write_recorded(text, false, Some((recorded, tag)), None)
+        self.write_recorded(text, false, Some((recorded, tag)), None, None)
             .await
     }
 
@@ -39,6 +46,7 @@ impl Session {
         ddl: bool,
         recorded: Option<(&str, &str)>,
         prepared: Option<&str>,
+        opaque: Option<&str>,
     ) -> Outcome {
         let TxState::Open(tx) = &self.state else {
             return self.aborted();
@@ -318,12 +326,15 @@ impl Session {
             }
             None => self.show(text, &executed),
         }
+        if let Some(line) = opaque {
+            self.io.out(&render::Text::plain(format!("{line}\n")));
+        }
         let null = self.io.pset().null.clone();
         let mut preview = report.render_with(self.all_columns, &null).trim_end();
         preview.push("\n");
         self.io.out(&preview);
         let image_digest = report.image_digest();
-        self.log_preview(&report, image_digest.as_ref());
+        self.log_preview(&report, image_digest.as_ref(), opaque);
         if let Some(outcome) = self.threshold(&report).await {
             return outcome;
         }

@@ -43,7 +43,7 @@ pub use cursors::Cursors;
 pub use prepared::Prepared;
 pub use settings::{setting_change, SettingChange};
 pub use split::{is_complete, split, Piece, Split};
-pub use verdict::{Analysis, Named, Options, TxControl, Verdict};
+pub use verdict::{Analysis, Named, Options, TxControl, Verdict, OPAQUE_DYNAMIC};
 
 #[cfg(test)]
 mod corpus;

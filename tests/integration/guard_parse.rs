@@ -43,14 +43,53 @@ fn allow_dynamic_sql_lets_a_computed_execute_run_as_an_opaque_write() {
             db.login_conninfo()
         ),
     );
+    let logs = tempfile::tempdir().expect("log dir");
     let out = shell
         .env("PGPASSWORD", crate::util::PASSWORD)
-        .args(["--env", "dev", "--dry-run"])
-        .stdin("DO $$ begin execute format('update %I set qty = 0 where id = 1', 'items'); end $$;\ncommit;\n")
+        .args(["--env", "dev", "--dry-run", "--log-dir"])
+        .arg_path(logs.path())
+        .stdin(
+            "DO $$ begin execute format('update %I set qty = 0 where id <= 2', 'items'); end $$;\n\
+             DO $$ begin update items set qty = 0 where id = 3; end $$;\n\
+             commit;\n",
+        )
         .run();
     assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stdout.contains("DO"), "{out:?}");
     assert!(out.stderr.contains("dry run"), "{out:?}");
+    // The dynamic DO is marked opaque, once, above the server's count of what it did;
+    // the static DO is not.
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let marks: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| **l == pgward::sql::OPAQUE_DYNAMIC)
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(marks.len(), 1, "{out:?}");
+    assert_eq!(lines[marks[0] - 1], "DO", "{out:?}");
+    let counted = lines[marks[0]..]
+        .iter()
+        .find(|l| l.trim_start().starts_with("items |"))
+        .map(|l| l.split('|').map(str::trim).collect::<Vec<_>>());
+    assert_eq!(counted, Some(vec!["items", "0", "2", "0"]), "{out:?}");
+    // The session log's preview record carries the mark.
+    let log: Vec<_> = std::fs::read_dir(logs.path())
+        .expect("log dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    assert_eq!(log.len(), 1, "{log:?}");
+    let records = crate::util::records(&log[0]);
+    let marked: Vec<&serde_json::Value> = records
+        .iter()
+        .filter(|r| r["kind"] == "preview")
+        .filter(|r| {
+            r["excerpt"]
+                .as_str()
+                .is_some_and(|e| e.starts_with(pgward::sql::OPAQUE_DYNAMIC))
+        })
+        .collect();
+    assert_eq!(marked.len(), 1, "{records:?}");
+    // The dry run rolled it back: the superuser sees every row as it was.
     assert_eq!(db.items(), before);
 }
 
