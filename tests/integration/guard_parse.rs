@@ -196,6 +196,109 @@ fn registered_dotted_settings_are_not_placeholders() {
     assert!(!out.stderr.contains("refused"), "{out:?}");
 }
 
+/// The forms a DBA types daily that sqlparser could not parse, each run through the guard
+/// in one transaction: none is refused, each is previewed (or shown with counts only), a
+/// read in the same transaction sees what it did, and the dry run leaves the database as
+/// it was for the superuser.
+#[test]
+fn daily_dba_forms_run_in_the_guarded_transaction_and_do_what_they_say() {
+    let db = TestDb::new("gp_daily");
+    db.exec(&format!(
+        "CREATE TABLE arr (id int PRIMARY KEY, a int[]); INSERT INTO arr VALUES (1, '{{1,2,3}}'), (2, '{{4,5,6}}'); \
+         CREATE TABLE docs (id int PRIMARY KEY, body text); INSERT INTO docs VALUES (1, 'a'), (2, 'b'); \
+         CREATE MATERIALIZED VIEW docs_mv AS SELECT * FROM docs; \
+         ALTER TABLE arr OWNER TO {WRITER}; ALTER TABLE docs OWNER TO {WRITER}; \
+         ALTER MATERIALIZED VIEW docs_mv OWNER TO {WRITER}; \
+         CREATE TYPE pair AS (x int, y int); \
+         CREATE FUNCTION mkpair(i int) RETURNS pair LANGUAGE sql AS 'SELECT i, i * 2'; \
+         GRANT SELECT ON arr, docs, docs_mv TO app_reader; GRANT CREATE ON SCHEMA public TO {WRITER};"
+    ));
+    let snapshot = || {
+        db.value(
+            "SELECT (SELECT string_agg(id || ':' || a::text, ',' ORDER BY id) FROM arr) \
+             || '|' || (SELECT string_agg(id || ':' || body, ',' ORDER BY id) FROM docs) \
+             || '|' || (SELECT string_agg(body, ',' ORDER BY id) FROM docs_mv) \
+             || '|' || coalesce(obj_description('docs'::regclass, 'pg_class'), '-') \
+             || '|' || has_table_privilege('app_reader', 'docs', 'UPDATE') \
+             || '|' || (SELECT indisclustered FROM pg_index WHERE indexrelid = 'docs_pkey'::regclass) \
+             || '|' || (SELECT count(*) FROM pg_proc WHERE proname = 'add_one') \
+             || '|' || (SELECT string_agg(attname || attnotnull, ',' ORDER BY attnum) FROM pg_attribute \
+                        WHERE attrelid = 'docs'::regclass AND attnum > 0 AND NOT attisdropped)",
+        )
+    };
+    let before = snapshot();
+    assert_eq!(
+        before.as_deref(),
+        Some("1:{1,2,3},2:{4,5,6}|1:a,2:b|a,b|-|false|false|0|idtrue,bodyfalse")
+    );
+    let script = "\
+create function add_one(i int) returns int language sql begin atomic select i + 1; end;
+select 'answer=' || add_one(41) as v;
+update arr set a[2] = 20 where id = 1;
+select 'arr=' || a::text as v from arr where id = 1;
+declare c cursor for select * from docs where id = 2;
+fetch 1 from c;
+update docs set body = 'current' where current of c;
+close c;
+select 'docs=' || body as v from docs where id = 2;
+select 'win=' || string_agg(s::text, ',' order by id) as v from (select id, sum(id) over (order by id rows between 1 preceding and 1 following exclude current row) as s from docs) w;
+select 'pair=' || string_agg(x || '/' || y, ',') as v from (select (mkpair(g)).* from generate_series(1, 2) g) p;
+table docs;
+refresh materialized view docs_mv;
+select 'mv=' || string_agg(body, ',' order by id) as v from docs_mv;
+cluster docs using docs_pkey;
+reindex table docs;
+comment on table docs is 'reviewed';
+grant update on docs to app_reader;
+revoke select on arr from app_reader;
+alter table docs add column extra int;
+alter table docs alter column body set not null;
+alter table docs rename column extra to extra2;
+select 'seen=' || coalesce(obj_description('docs'::regclass, 'pg_class'), '-') || ',' || has_table_privilege('app_reader', 'docs', 'UPDATE') || ',' || has_table_privilege('app_reader', 'arr', 'SELECT') || ',' || (select indisclustered from pg_index where indexrelid = 'docs_pkey'::regclass) || ',' || (select string_agg(attname || attnotnull, ',' order by attnum) from pg_attribute where attrelid = 'docs'::regclass and attnum > 0 and not attisdropped) as v;
+commit;
+";
+    let out = TestShell::new(&db).args(["--dry-run"]).stdin(script).run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!out.stderr.contains("refused"), "{out:?}");
+    assert!(!out.stderr.contains("ERROR"), "{out:?}");
+    let lines: Vec<&str> = out.stdout.lines().map(str::trim).collect();
+    for seen in [
+        "answer=42",
+        "arr={1,20,3}",
+        "docs=current",
+        "win=2,1",
+        "pair=1/2,2/4",
+        "mv=a,current",
+        "seen=reviewed,true,false,true,idtrue,bodytrue,extra2false",
+    ] {
+        assert!(lines.contains(&seen), "{seen}: {out:?}");
+    }
+    // TABLE docs printed the updated row; each statement's tag, and a preview per write.
+    assert!(
+        lines.iter().any(|l| l.replace(' ', "") == "2|current"),
+        "{out:?}"
+    );
+    for tag in [
+        "CREATE FUNCTION",
+        "DECLARE CURSOR",
+        "CLOSE CURSOR",
+        "CLUSTER",
+        "REINDEX",
+        "GRANT",
+        "REVOKE",
+        "ALTER TABLE",
+    ] {
+        assert!(lines.contains(&tag), "{tag}: {out:?}");
+    }
+    assert!(
+        out.stdout.matches("Rows changed by this statement").count() >= 3,
+        "{out:?}"
+    );
+    assert!(out.stderr.contains("dry run"), "{out:?}");
+    // Rolled back, all of it: the superuser sees the database as it was.
+    assert_eq!(snapshot(), before);
+}
+
 #[test]
 fn statements_sqlparser_could_not_parse_now_run_with_previews() {
     let db = TestDb::new("gp_ddl");
