@@ -4,15 +4,17 @@
 //! config accepts the risk by name; a function that changes a timeout or
 //! application_name through a setting name built at run time is caught by the probe and
 //! rolled back; a session-level advisory lock taken by a function is released after
-//! ROLLBACK. A role the write role can become but does not inherit is an extra role; a
+//! ROLLBACK, and after a COMMIT confirmed at the terminal. A role the write role can become but does not inherit is an extra role; a
 //! CREATEROLE login, a read role with pg_read_server_files and a write role that can run
 //! lo_import are each refused by their risk, and an accepted risk opens and is shown. The superuser checks data, roles and locks afterwards.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
+use crate::term::Term;
 use crate::util::{
-    self, cluster, write_config, TestDb, TestShell, COMPLETION_APP, LOGIN, PASSWORD, READER, WRITER,
+    self, admin_rows, cluster, write_config, TestDb, TestShell, COMPLETION_APP, LOGIN, PASSWORD,
+    READER, WRITER,
 };
 
 /// Creates login `name` (NOINHERIT, the test password) granted `roles`.
@@ -531,6 +533,77 @@ fn a_session_level_advisory_lock_is_released_after_rollback() {
         "{stderr}"
     );
     assert_eq!(db.items(), before);
+}
+
+/// D.2 after COMMIT, at the terminal: a write whose function takes a session-level
+/// advisory lock is confirmed and committed; while pgward is still connected, its backend
+/// holds no advisory lock, and pgward said it released one.
+#[test]
+fn a_session_level_advisory_lock_is_released_after_a_confirmed_commit() {
+    let db = TestDb::new("roles_advisory_commit");
+    // Called directly, pg_advisory_lock is refused (OutsideReach); a function created
+    // outside pgward is invisible to it, so only the release after COMMIT stands.
+    db.exec(&format!(
+        "CREATE FUNCTION take_lock() RETURNS int LANGUAGE sql AS \
+         'SELECT 1 FROM (SELECT pg_catalog.pg_advisory_lock(4244)) l'; \
+         GRANT EXECUTE ON FUNCTION take_lock() TO {WRITER}, {READER};"
+    ));
+    let home = tempfile::tempdir().expect("home");
+    let mut t = Term::ready(&db, home.path());
+    // pgward's one backend (the completion connection aside), and its advisory locks.
+    let backend = || {
+        admin_rows(
+            cluster(),
+            &db.name,
+            &format!(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
+                 AND usename = '{LOGIN}' AND application_name <> '{COMPLETION_APP}'"
+            ),
+        )
+    };
+    let backends = backend();
+    t.ensure(backends.len() == 1, "pgward's one backend is connected");
+    let pid = backends[0][0].clone().unwrap_or_default();
+    let locks = || {
+        db.value(&format!(
+            "SELECT count(*) FROM pg_locks WHERE pid = {pid} AND locktype = 'advisory'"
+        ))
+    };
+    t.line("update items set qty = take_lock() + 100 where id = 1;");
+    t.expect("UPDATE 1");
+    let during = t.prompt(WRITER, "=*>");
+    t.ensure(!during.contains("advisory"), "nothing released yet");
+    // The lock is held while the transaction is open: the check after COMMIT matters.
+    let held = locks();
+    t.ensure(
+        held.as_deref() == Some("1"),
+        &format!("lock held: {held:?}"),
+    );
+    t.line("commit;");
+    t.expect("to COMMIT");
+    let env = t.env.clone();
+    t.line(&env);
+    let after = t.prompt(READER, "=>");
+    // pgward is connected and idle at its prompt: the same backend, no advisory lock.
+    t.ensure(
+        backend().first().and_then(|r| r[0].clone()) == Some(pid.clone()),
+        "the same backend is still connected",
+    );
+    let left = locks();
+    t.ensure(
+        left.as_deref() == Some("0"),
+        &format!("no advisory lock held by backend {pid}: {left:?}"),
+    );
+    let committed_at = after.find("COMMIT").unwrap_or(usize::MAX);
+    let told = after.find("GUARD: a statement took 1 session-level advisory lock");
+    t.ensure(
+        told.is_some_and(|i| i > committed_at) && after.contains("pgward released"),
+        "pgward said, after COMMIT, that it released the lock",
+    );
+    // The change itself committed.
+    let qty = db.value("SELECT qty FROM items WHERE id = 1");
+    t.ensure(qty.as_deref() == Some("101"), "the update committed");
+    t.quit();
 }
 
 #[test]
