@@ -818,6 +818,28 @@ mod tests {
     }
 
     #[test]
+    fn a_role_reached_through_the_write_role_is_fixed_at_that_grant() {
+        let mut roles = passing();
+        roles.push(Reachable {
+            via: vec![("power".into(), "app_writer".into())],
+            ..role("power", false, &[])
+        });
+        let text = judge(&seen(150_000, roles.clone()), "prod", &[])
+            .expect_err("refused")
+            .to_string();
+        assert!(text.contains("\"power\""), "{text}");
+        assert!(text.contains("REVOKE power FROM app_writer;"), "{text}");
+        assert!(!text.contains("FROM ops;"), "{text}");
+        let text = judge(&seen(160_000, roles), "prod", &[])
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            text.contains("GRANT power TO app_writer WITH SET FALSE;"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn admin_option_alone_is_an_extra_role() {
         let mut roles = passing();
         roles.push(Reachable {
