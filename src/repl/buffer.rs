@@ -32,9 +32,10 @@ impl Buffer {
         &self.text
     }
 
-    /// True when the buffer holds nothing but white space.
+    /// True when the buffer holds nothing but white space. (Only from the front: white
+    /// space does not pile up there, so the question does not grow with the buffer.)
     pub fn is_blank(&self) -> bool {
-        self.text.trim().is_empty()
+        self.text.trim_start().is_empty()
     }
 
     /// Appends `s` and lexes it.
