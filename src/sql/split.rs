@@ -323,41 +323,36 @@ impl Lexer {
 
     fn step(&mut self, input: &str, stop: bool) -> Option<Event> {
         let bytes = input.as_bytes();
-        while let Some(&b) = bytes.get(self.pos) {
-            let i = self.pos;
-            // Each arm either consumes bytes or moves to `Code` to read `b` again there.
-            match self.mode {
-                Mode::Code => {
+        // Kept in locals while lexing, and stored back at each stop. Each token is read
+        // whole where it begins when the input holds all of it; its mode is where the
+        // next call resumes when the input ends inside it.
+        let (mut pos, mut mode) = (self.pos, self.mode);
+        let event = 'lex: loop {
+            if matches!(mode, Mode::Code) {
+                // Plain SQL, token after token, while each ends in plain SQL.
+                while let Some(&b) = bytes.get(pos) {
+                    let i = pos;
+                    if b == b'\\' && stop {
+                        break 'lex Some(Event::Backslash(i));
+                    }
                     if self.stmt.first.is_none() && !is_space(b) {
                         self.stmt.first = Some(i);
                     }
-                    self.pos = i + 1;
-                    match b {
-                        b'\\' if stop => {
-                            self.pos = i;
-                            return Some(Event::Backslash(i));
-                        }
-                        b'-' => self.mode = Mode::Dash,
-                        b'/' => self.mode = Mode::Slash,
-                        b'\'' | b'"' => {
-                            self.stmt.content = true;
-                            self.mode = Mode::Quoted {
-                                quote: b,
-                                backslash: false,
-                                after: After::Nothing,
-                            };
-                        }
-                        b'$' => {
-                            self.stmt.content = true;
-                            self.mode = Mode::DollarStart { start: i };
-                        }
+                    if !matches!(b, b'-' | b'/' | b';') && !is_space(b) {
+                        self.stmt.content = true;
+                    }
+                    let (p, m) = match b {
+                        b'-' => self.dash(bytes, i + 1),
+                        b'/' => self.slash(bytes, i + 1),
+                        b'\'' | b'"' => quoted(bytes, i + 1, b, false, After::Nothing),
+                        b'$' => (i + 1, Mode::DollarStart { start: i }),
                         b'(' => {
-                            self.stmt.content = true;
                             self.stmt.paren = self.stmt.paren.saturating_add(1);
+                            (i + 1, Mode::Code)
                         }
                         b')' => {
-                            self.stmt.content = true;
                             self.stmt.paren = self.stmt.paren.saturating_sub(1);
+                            (i + 1, Mode::Code)
                         }
                         b';' if self.stmt.paren == 0 && self.stmt.begin_depth == 0 => {
                             let ended = Ended {
@@ -366,237 +361,273 @@ impl Lexer {
                                 content: self.stmt.content,
                             };
                             self.stmt = Statement::at(i + 1);
-                            return Some(Event::End(ended));
+                            pos = i + 1;
+                            mode = Mode::Code;
+                            break 'lex Some(Event::End(ended));
                         }
-                        _ if is_ident_start(b) => {
+                        b';' => {
                             self.stmt.content = true;
-                            self.mode = Mode::Word { start: i };
+                            (i + 1, Mode::Code)
                         }
+                        _ if is_ident_start(b) => self.word(input, i, i + 1),
                         // A number and any junk glued to it is one token, as in
                         // PostgreSQL 15+: `1e'…'` is not an E'' string.
-                        b'0'..=b'9' => {
-                            self.stmt.content = true;
-                            self.mode = Mode::Number;
-                        }
-                        _ if is_space(b) => {}
-                        _ => self.stmt.content = true,
+                        b'0'..=b'9' => number(bytes, i + 1),
+                        _ if is_space(b) => (skip_while(bytes, i + 1, is_space), Mode::Code),
+                        _ => (i + 1, Mode::Code),
+                    };
+                    pos = p;
+                    if !matches!(m, Mode::Code) {
+                        mode = m;
+                        continue 'lex;
                     }
                 }
-                Mode::Dash => {
-                    if b == b'-' {
-                        self.pos = i + 1;
-                        self.mode = Mode::Line;
-                    } else {
-                        self.stmt.content = true;
-                        self.mode = Mode::Code;
-                    }
-                }
-                Mode::Slash => {
-                    if b == b'*' {
-                        self.pos = i + 1;
-                        self.mode = Mode::Block {
-                            depth: 1,
-                            after: After::Nothing,
-                        };
-                    } else {
-                        self.stmt.content = true;
-                        self.mode = Mode::Code;
-                    }
-                }
-                Mode::Word { start } => {
-                    if is_ident_cont(b) {
-                        self.pos = skip_while(bytes, i, is_ident_cont);
-                        continue;
-                    }
-                    let word = input.get(start..i).unwrap_or_default();
-                    match (word, b) {
-                        ("e" | "E", b'\'') => {
-                            self.pos = i + 1;
-                            self.mode = Mode::Quoted {
-                                quote: b'\'',
-                                backslash: true,
-                                after: After::Nothing,
-                            };
-                        }
-                        ("u" | "U", b'&') => {
-                            self.pos = i + 1;
-                            self.mode = Mode::UAmp { start };
-                        }
-                        _ => {
-                            self.stmt.saw_identifier(word);
-                            self.mode = Mode::Code;
-                        }
-                    }
-                }
+                break 'lex None;
+            }
+            let Some(&b) = bytes.get(pos) else {
+                break 'lex None;
+            };
+            let i = pos;
+            (pos, mode) = match mode {
+                Mode::Code => (i, Mode::Code),
+                Mode::Dash => self.dash(bytes, i),
+                Mode::Slash => self.slash(bytes, i),
+                Mode::Word { start } => self.word(input, start, i),
                 Mode::UAmp { start } => {
                     // U&'…' and U&"…" follow the plain rules; the quote is read next.
                     if !matches!(b, b'\'' | b'"') {
                         self.stmt
                             .saw_identifier(input.get(start..start + 1).unwrap_or_default());
                     }
-                    self.mode = Mode::Code;
+                    (i, Mode::Code)
                 }
-                Mode::Number => {
-                    if is_ident_cont(b) || b == b'.' {
-                        self.pos = skip_while(bytes, i, |c| is_ident_cont(c) || c == b'.');
-                    } else {
-                        self.mode = Mode::Code;
-                    }
-                }
+                Mode::Number => number(bytes, i),
                 Mode::DollarStart { start } => {
                     if b == b'$' {
-                        self.pos = i + 1;
-                        self.mode = Mode::Dollar {
-                            tag: start,
-                            len: 2,
-                            matched: 0,
-                        };
+                        dollar(bytes, i + 1, start, 2, 0)
                     } else if is_ident_start(b) {
-                        self.pos = i + 1;
-                        self.mode = Mode::DollarTag { start };
+                        (i + 1, Mode::DollarTag { start })
                     } else {
                         // `$1` or a lone `$`: psql swallows `$` and the word after it.
-                        self.mode = Mode::DollarSkip;
+                        (i, Mode::DollarSkip)
                     }
                 }
                 Mode::DollarTag { start } => {
-                    if is_dollar_tag_cont(b) {
-                        self.pos = skip_while(bytes, i, is_dollar_tag_cont);
-                    } else if b == b'$' {
-                        self.pos = i + 1;
-                        self.mode = Mode::Dollar {
-                            tag: start,
-                            len: i + 1 - start,
-                            matched: 0,
-                        };
-                    } else {
+                    let end = skip_while(bytes, i, is_dollar_tag_cont);
+                    match bytes.get(end) {
+                        None => (end, Mode::DollarTag { start }),
+                        Some(b'$') => dollar(bytes, end + 1, start, end + 1 - start, 0),
                         // A failed delimiter: the word after `$` was swallowed.
-                        self.mode = Mode::Code;
+                        Some(_) => (end, Mode::Code),
                     }
                 }
                 Mode::DollarSkip => {
-                    if is_dollar_tag_cont(b) {
-                        self.pos = skip_while(bytes, i, is_dollar_tag_cont);
+                    let end = skip_while(bytes, i, is_dollar_tag_cont);
+                    let mode = if end < bytes.len() {
+                        Mode::Code
                     } else {
-                        self.mode = Mode::Code;
-                    }
+                        Mode::DollarSkip
+                    };
+                    (end, mode)
                 }
                 Mode::Quoted {
                     quote,
                     backslash,
                     after,
-                } => {
-                    let after = match after {
-                        After::Escape => {
-                            // The escaped byte may be the start of a multi-byte char; its
-                            // continuation bytes are never quotes or backslashes.
-                            self.pos = i + 1;
-                            After::Nothing
-                        }
-                        After::Quote if b == quote => {
-                            self.pos = i + 1;
-                            After::Nothing
-                        }
-                        After::Quote => {
-                            self.mode = Mode::Code;
-                            continue;
-                        }
-                        _ => match find(bytes, i, |c| c == quote || (backslash && c == b'\\')) {
-                            Some(at) => {
-                                self.pos = at + 1;
-                                if bytes.get(at) == Some(&quote) {
-                                    After::Quote
-                                } else {
-                                    After::Escape
-                                }
-                            }
-                            None => {
-                                self.pos = bytes.len();
-                                After::Nothing
-                            }
-                        },
-                    };
-                    self.mode = Mode::Quoted {
-                        quote,
-                        backslash,
-                        after,
-                    };
-                }
-                Mode::Dollar { tag, len, matched } => {
-                    let delimiter = bytes.get(tag..tag.saturating_add(len)).unwrap_or_default();
-                    let matched = if matched == 0 {
-                        // Every delimiter begins with `$`.
-                        match find(bytes, i, |c| c == b'$') {
-                            Some(at) => {
-                                self.pos = at + 1;
-                                1
-                            }
-                            None => {
-                                self.pos = bytes.len();
-                                0
-                            }
-                        }
-                    } else {
-                        self.pos = i + 1;
-                        if delimiter.get(matched) == Some(&b) {
-                            matched + 1
-                        } else {
-                            // Only the delimiter's first byte is a `$` that can start it.
-                            usize::from(b == b'$')
-                        }
-                    };
-                    self.mode = if matched == len {
-                        Mode::Code
-                    } else {
-                        Mode::Dollar { tag, len, matched }
-                    };
-                }
-                Mode::Block { depth, after } => {
-                    let (depth, after) = match after {
-                        After::Slash if b == b'*' => {
-                            self.pos = i + 1;
-                            (depth.saturating_add(1), After::Nothing)
-                        }
-                        After::Star if b == b'/' => {
-                            self.pos = i + 1;
-                            (depth.saturating_sub(1), After::Nothing)
-                        }
-                        // Read `b` again on its own.
-                        After::Slash | After::Star => (depth, After::Nothing),
-                        _ => match find(bytes, i, |c| c == b'/' || c == b'*') {
-                            Some(at) => {
-                                self.pos = at + 1;
-                                let after = if bytes.get(at) == Some(&b'/') {
-                                    After::Slash
-                                } else {
-                                    After::Star
-                                };
-                                (depth, after)
-                            }
-                            None => {
-                                self.pos = bytes.len();
-                                (depth, After::Nothing)
-                            }
-                        },
-                    };
-                    self.mode = if depth == 0 {
-                        Mode::Code
-                    } else {
-                        Mode::Block { depth, after }
-                    };
-                }
-                Mode::Line => match find(bytes, i, |c| c == b'\n' || c == b'\r') {
-                    // The newline is white space, read again in plain SQL.
-                    Some(at) => {
-                        self.pos = at;
-                        self.mode = Mode::Code;
-                    }
-                    None => self.pos = bytes.len(),
-                },
+                } => quoted(bytes, i, quote, backslash, after),
+                Mode::Dollar { tag, len, matched } => dollar(bytes, i, tag, len, matched),
+                Mode::Block { depth, after } => block(bytes, i, depth, after),
+                Mode::Line => line(bytes, i),
+            };
+        };
+        self.pos = pos;
+        self.mode = mode;
+        event
+    }
+
+    /// After a `-` in plain SQL, from `i`: a `--` comment, or an operator.
+    fn dash(&mut self, bytes: &[u8], i: usize) -> (usize, Mode) {
+        match bytes.get(i) {
+            None => (i, Mode::Dash),
+            Some(b'-') => line(bytes, i + 1),
+            Some(_) => {
+                self.stmt.content = true;
+                (i, Mode::Code)
             }
         }
-        None
     }
+
+    /// After a `/` in plain SQL, from `i`: a comment, or an operator.
+    fn slash(&mut self, bytes: &[u8], i: usize) -> (usize, Mode) {
+        match bytes.get(i) {
+            None => (i, Mode::Slash),
+            Some(b'*') => block(bytes, i + 1, 1, After::Nothing),
+            Some(_) => {
+                self.stmt.content = true;
+                (i, Mode::Code)
+            }
+        }
+    }
+
+    /// The word begun at `start`, read on from `from`: an `E''` string or `U&` prefix
+    /// it starts, or an identifier psql counts.
+    fn word(&mut self, input: &str, start: usize, from: usize) -> (usize, Mode) {
+        let bytes = input.as_bytes();
+        let end = skip_while(bytes, from, is_ident_cont);
+        let Some(&b) = bytes.get(end) else {
+            return (end, Mode::Word { start });
+        };
+        let word = input.get(start..end).unwrap_or_default();
+        match (word, b) {
+            ("e" | "E", b'\'') => quoted(bytes, end + 1, b'\'', true, After::Nothing),
+            ("u" | "U", b'&') => (end + 1, Mode::UAmp { start }),
+            _ => {
+                self.stmt.saw_identifier(word);
+                (end, Mode::Code)
+            }
+        }
+    }
+}
+
+/// A number and any junk glued to it, from `i`.
+fn number(bytes: &[u8], i: usize) -> (usize, Mode) {
+    let end = skip_while(bytes, i, |c| is_ident_cont(c) || c == b'.');
+    let mode = if end < bytes.len() {
+        Mode::Code
+    } else {
+        Mode::Number
+    };
+    (end, mode)
+}
+
+/// Inside a `--` comment, from `i`: its end is the newline, white space read next.
+fn line(bytes: &[u8], i: usize) -> (usize, Mode) {
+    match find(bytes, i, |c| c == b'\n' || c == b'\r') {
+        Some(at) => (at, Mode::Code),
+        None => (bytes.len(), Mode::Line),
+    }
+}
+
+/// Inside a quote, from `j`: to its end, or the end of the input.
+fn quoted(
+    bytes: &[u8],
+    mut j: usize,
+    quote: u8,
+    backslash: bool,
+    mut after: After,
+) -> (usize, Mode) {
+    loop {
+        let Some(&c) = bytes.get(j) else {
+            let mode = Mode::Quoted {
+                quote,
+                backslash,
+                after,
+            };
+            return (j, mode);
+        };
+        match after {
+            // The escaped byte may be the start of a multi-byte char; its continuation
+            // bytes are never quotes or backslashes.
+            After::Escape => {
+                j += 1;
+                after = After::Nothing;
+            }
+            // A doubled quote stays inside.
+            After::Quote if c == quote => {
+                j += 1;
+                after = After::Nothing;
+            }
+            After::Quote => return (j, Mode::Code),
+            _ => match find(bytes, j, |c| c == quote || (backslash && c == b'\\')) {
+                Some(at) => {
+                    j = at + 1;
+                    after = if c_at(bytes, at) == quote {
+                        After::Quote
+                    } else {
+                        After::Escape
+                    };
+                }
+                None => j = bytes.len(),
+            },
+        }
+    }
+}
+
+/// Inside a dollar quote whose delimiter is `bytes[tag..tag + len]`, `matched` bytes of
+/// it just read, from `j`: to its end, or the end of the input.
+fn dollar(bytes: &[u8], mut j: usize, tag: usize, len: usize, mut matched: usize) -> (usize, Mode) {
+    let delimiter = bytes.get(tag..tag.saturating_add(len)).unwrap_or_default();
+    while matched < len {
+        if matched == 0 {
+            // Every delimiter begins with `$`.
+            match find(bytes, j, |c| c == b'$') {
+                Some(at) => {
+                    j = at + 1;
+                    matched = 1;
+                }
+                None => {
+                    j = bytes.len();
+                    break;
+                }
+            }
+        } else {
+            let Some(&c) = bytes.get(j) else { break };
+            j += 1;
+            matched = if delimiter.get(matched) == Some(&c) {
+                matched + 1
+            } else {
+                // Only the delimiter's first byte is a `$` that can start it.
+                usize::from(c == b'$')
+            };
+        }
+    }
+    if matched == len {
+        (j, Mode::Code)
+    } else {
+        (j, Mode::Dollar { tag, len, matched })
+    }
+}
+
+/// Inside a comment nested `depth` deep, from `j`: to its end, or the end of the input.
+fn block(bytes: &[u8], mut j: usize, mut depth: usize, mut after: After) -> (usize, Mode) {
+    loop {
+        let Some(&c) = bytes.get(j) else {
+            return (j, Mode::Block { depth, after });
+        };
+        match after {
+            After::Slash if c == b'*' => {
+                j += 1;
+                depth = depth.saturating_add(1);
+                after = After::Nothing;
+            }
+            After::Star if c == b'/' => {
+                j += 1;
+                depth = depth.saturating_sub(1);
+                after = After::Nothing;
+                if depth == 0 {
+                    return (j, Mode::Code);
+                }
+            }
+            // `c` is read again on its own.
+            After::Slash | After::Star => after = After::Nothing,
+            _ => match find(bytes, j, |c| c == b'/' || c == b'*') {
+                Some(at) => {
+                    j = at + 1;
+                    after = if c_at(bytes, at) == b'/' {
+                        After::Slash
+                    } else {
+                        After::Star
+                    };
+                }
+                None => j = bytes.len(),
+            },
+        }
+    }
+}
+
+/// The byte at `at` (0 past the end).
+fn c_at(bytes: &[u8], at: usize) -> u8 {
+    bytes.get(at).copied().unwrap_or(0)
 }
 
 /// The state of the statement being scanned.
