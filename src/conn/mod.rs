@@ -445,9 +445,13 @@ impl Connection {
     /// (closing a prepared statement); while one is outstanding, a FATAL the server
     /// sends is taken as its answer and dropped, and [`Connection::server_reason`]
     /// would never see it. One empty query settles the queue: answers come in order.
-    /// A failure here is the connection's, and shows at its next use.
+    /// A failure here is the connection's, and shows at its next use. Nothing is sent
+    /// when pgward's last request was a simple query, answered, with nothing sent since
+    /// ([`Client::unsettled`]): its answer already settled the queue.
     pub async fn settle(&self) {
-        let _ = self.client.batch_execute("").await;
+        if self.client.unsettled() {
+            let _ = self.client.batch_execute("").await;
+        }
     }
 }
 

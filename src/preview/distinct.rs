@@ -150,8 +150,36 @@ impl OutputFacts {
     }
 }
 
+/// The fact cache's key for the column types of a table ([`super::fact_cache`]).
+const COLUMNS: &str = "output_columns";
+
 /// The output settings and the column types of `relid`, as the session sees them.
+/// Inside a preview's gathering the column types come from the connection's fact cache
+/// when its fingerprint check passed, and the settings from that check (or the first
+/// facts query), read for this preview ([`super::fact_cache::OUTPUT_SETTINGS_SQL`]);
+/// otherwise one query reads both, and the column types are cached for the next preview.
 pub async fn output_facts(client: &Client, relid: u32) -> Result<OutputFacts, PreviewError> {
+    let (cached, settings) = {
+        let cache = client.facts();
+        (
+            cache.get::<Vec<ColumnType>>(COLUMNS, relid, false),
+            cache.output(),
+        )
+    };
+    if let (Some(columns), Some((float_digits, date_style))) = (cached, settings) {
+        return Ok(OutputFacts {
+            columns,
+            float_digits,
+            date_style,
+        });
+    }
+    let facts = read_output_facts(client, relid).await?;
+    client.facts().put(COLUMNS, relid, false, &facts.columns);
+    Ok(facts)
+}
+
+/// [`output_facts`] from the catalog and the session's settings, in one query.
+async fn read_output_facts(client: &Client, relid: u32) -> Result<OutputFacts, PreviewError> {
     let rows = client
         .query(
             "WITH RECURSIVE col(attnum, name, typ) AS ( \

@@ -75,6 +75,8 @@ impl Session {
             .await
             .transpose();
         let client = &self.conn.client;
+        // pgward's savepoint around a capture that ran, released with the probe.
+        let mut released = String::new();
         let (executed, images, counts_only) = match &plan.capture {
             Capture::Rows { sql, kind, .. } => {
                 let mut sink = ImageSink::new(
@@ -151,11 +153,9 @@ impl Session {
                     .await;
                 match captured {
                     Ok((executed, images)) => {
-                        // RELEASE keeps SET LOCAL values: put the planner back.
-                        let release = format!("RELEASE SAVEPOINT pgward_capture; {restore}");
-                        if let Err(e) = client.batch_execute(&release).await {
-                            return self.failed(e, text).await;
-                        }
+                        // RELEASE keeps SET LOCAL values: put the planner back. Sent
+                        // with the probe and the counters (one statement in the log).
+                        released = format!("RELEASE SAVEPOINT pgward_capture; {restore}");
                         (executed, Some(images), None)
                     }
                     Err(failure) => match self.capture_failed(failure, text).await {
@@ -216,12 +216,7 @@ impl Session {
                             .await;
                         match captured {
                             Ok((executed, images)) => {
-                                if let Err(e) = client
-                                    .batch_execute("RELEASE SAVEPOINT pgward_capture")
-                                    .await
-                                {
-                                    return self.failed(e, text).await;
-                                }
+                                released = "RELEASE SAVEPOINT pgward_capture".to_string();
                                 for (part, images) in plan.parts.iter_mut().zip(images) {
                                     part.images = Some(images);
                                 }
@@ -287,19 +282,25 @@ impl Session {
                 Err(e) => return self.failed_run(e, text).await,
             },
         };
-        if let Some(outcome) = self.check_open().await {
-            return outcome;
-        }
-        let after = statement::after(
-            &self.conn.client,
-            plan,
-            executed.count,
-            images,
-            counts_only,
-            &self.changes.baseline,
-            &self.changes.cumulative,
-        )
-        .await;
+        let now = match self.check_open_counted(&released, text).await {
+            Ok(now) => now,
+            Err(outcome) => return outcome,
+        };
+        let after = match now {
+            Ok(now) => {
+                statement::after(
+                    &self.conn.client,
+                    plan,
+                    executed.count,
+                    images,
+                    counts_only,
+                    now,
+                    &self.changes.cumulative,
+                )
+                .await
+            }
+            Err(e) => Err(e),
+        };
         let (mut report, cumulative) = match after {
             Ok(r) => r,
             Err(e) => {
