@@ -79,10 +79,13 @@ pub async fn named_for_preview(
         }
         client.facts().forget(name);
     }
+    // With the fingerprint: the output settings, and the column types the "changed"
+    // verdict needs ([`super::distinct::output_facts`]), read in the same statement.
     let more = format!(
-        "{}, {}",
+        "{}, {}, {}",
         fact_cache::fingerprint_sql("c.oid"),
-        fact_cache::OUTPUT_SETTINGS_SQL
+        fact_cache::OUTPUT_SETTINGS_SQL,
+        super::distinct::columns_sql("pg_catalog.to_regclass($1::pg_catalog.text)")
     );
     let sql = select_sql("pg_catalog.to_regclass($1::pg_catalog.text)", &more);
     let Some(row) = client.query_opt(sql.as_str(), &[&name]).await? else {
@@ -91,10 +94,17 @@ pub async fn named_for_preview(
     let target = target_of(&row)?;
     let fingerprint: String = row.try_get(9)?;
     let (float_digits, date_style) = (row.try_get(10)?, row.try_get(11)?);
+    let columns = super::distinct::columns_of(&row.try_get::<_, String>(12)?)?;
     let mut cache = client.facts();
     cache.start(name, target.relation.relid, fingerprint);
     cache.set_output(float_digits, date_style);
     cache.put(TARGET, target.relation.relid, false, &target);
+    cache.put(
+        super::distinct::COLUMNS,
+        target.relation.relid,
+        false,
+        &columns,
+    );
     Ok(Some(target))
 }
 

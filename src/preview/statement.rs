@@ -199,10 +199,16 @@ fn kind_of(statement: Option<&Statement>, ddl: bool) -> WriteKind {
 }
 
 const PLAN_BEGIN: &str = "SAVEPOINT pgward_plan; SET LOCAL transaction_read_only = on";
-const PLAN_END: &str = "ROLLBACK TO SAVEPOINT pgward_plan; RELEASE SAVEPOINT pgward_plan";
 
-/// Gathers what must be known before `text` runs. Only a failure to open or close the
-/// planning savepoint is an error; anything else becomes a note.
+/// Ends the planning savepoint [`plan`] leaves open: its reads are undone and the
+/// transaction is writable again.
+pub const PLAN_END: &str = "ROLLBACK TO SAVEPOINT pgward_plan; RELEASE SAVEPOINT pgward_plan";
+
+/// Gathers what must be known before `text` runs, inside a read-only savepoint that it
+/// leaves open: the caller sends [`PLAN_END`] before anything else, alone or in front
+/// of its next statement of its own (one statement in the server log), and never lets
+/// the typed statement run before it. Only a failure to open the planning savepoint is
+/// an error; anything else becomes a note.
 pub async fn plan(
     client: &Client,
     text: &str,
@@ -263,7 +269,6 @@ pub async fn plan(
     let gathered = gather(client, statement.as_ref(), &mut plan, ctx.read_committed).await;
     // The cached facts answer inside the gathering only (see `fact_cache`).
     client.facts().close();
-    client.batch_execute(PLAN_END).await?;
     if let Err(e) = gathered {
         plan.notes
             .push(format!("part of the preview is missing: {e}"));
@@ -1946,6 +1951,7 @@ mod server_tests {
         let plan = plan(client, sql, &PlanContext::default())
             .await
             .expect("plan");
+        client.batch_execute(PLAN_END).await.expect("plan end");
         assert_eq!(plan.kind, WriteKind::Other);
         client.batch_execute(sql).await.expect("run");
         let now = counts::since(client, &baseline).await.expect("counts");

@@ -69,6 +69,19 @@ impl Session {
                 };
             }
         }
+        // The planning savepoint is still open (`statement::plan`). It ends in front of
+        // the capture's savepoint when nothing runs between them (one statement in the
+        // server log); otherwise now, before anything else, so that nothing of the
+        // statement's own (the pre-read evaluates its WHERE) runs read-only.
+        let mut end_plan = format!("{}; ", statement::PLAN_END);
+        let later = matches!(plan.capture, Capture::Rows { .. })
+            && !crate::preview::cascade_images::reads_first(&plan);
+        if !later {
+            if let Err(e) = self.conn.client.batch_execute(statement::PLAN_END).await {
+                return self.failed(e, text).await;
+            }
+            end_plan.clear();
+        }
         // The rows the statement's foreign keys will remove or change, read before
         // (and, when changed, after) it, for undo.
         let cascaded = crate::preview::cascade_images::preread(&self.conn.client, &plan)
@@ -98,7 +111,8 @@ impl Session {
                 // settings: one statement in the server log.
                 let savepoint_later = plan.tid_join && plan.old_values.is_none();
                 if !savepoint_later {
-                    if let Err(e) = client.batch_execute("SAVEPOINT pgward_capture").await {
+                    let begin = format!("{end_plan}SAVEPOINT pgward_capture");
+                    if let Err(e) = client.batch_execute(&begin).await {
                         return self.failed(e, text).await;
                     }
                 }
@@ -117,11 +131,11 @@ impl Session {
                 };
                 let restore = if plan.tid_join {
                     let first = if savepoint_later {
-                        "SAVEPOINT pgward_capture; "
+                        format!("{end_plan}SAVEPOINT pgward_capture; ")
                     } else {
-                        ""
+                        String::new()
                     };
-                    match steer_to_tid_join(client, first).await {
+                    match steer_to_tid_join(client, &first).await {
                         Ok(restore) => restore,
                         Err(e) => {
                             let _ = client

@@ -165,9 +165,9 @@ fn statements_per_typed_statement_in_the_server_log() {
 /// UPDATE + ROLLBACK and one UPDATE + COMMIT.
 const START: usize = 13;
 const SELECT: usize = 3;
-const ROLLBACK: usize = 17;
-const COMMIT: usize = 23;
-const AGAIN: usize = 11;
+const ROLLBACK: usize = 15;
+const COMMIT: usize = 21;
+const AGAIN: usize = 10;
 
 /// A typed statement holding `*/` and a newline reaches the server log exactly as typed,
 /// inside the capture's comment, and still runs.
