@@ -674,9 +674,15 @@ impl Session {
             self.settings.author,
             self.settings.ticket.as_deref().unwrap_or("none")
         );
-        // Author and ticket are user input: a literal as libpq's PQescapeLiteral writes
-        // it, which reads the same whatever standard_conforming_strings is when the
-        // server parses the batch.
+        // Author and ticket are user input: printable ASCII only (the server keeps no
+        // more of an application_name anyway), so no client encoding can read a byte of
+        // it as part of another character, then a literal as libpq's PQescapeLiteral
+        // writes it, which reads the same whatever standard_conforming_strings is when
+        // the server parses the batch.
+        let app: String = app
+            .chars()
+            .map(|c| if (' '..='~').contains(&c) { c } else { '?' })
+            .collect();
         let app = truncate(&app, 63);
         let begin = format!(
             // READ WRITE stated: pgward, not default_transaction_read_only, chooses.
