@@ -908,63 +908,73 @@ async fn after_facts(
         format!("'{{{}}}'::pg_catalog.oid[]", list.join(","))
     };
     let target = target.map_or("NULL".to_string(), |t| t.to_string());
+    // The triggered tables come as rows of their own, their names as text (not json):
+    // the byte bridge of a SQL_ASCII database escapes a name's non-UTF-8 bytes in text
+    // as it does everywhere, which json could not carry.
     let sql = format!(
         "WITH RECURSIVE down(relid) AS ( \
              SELECT {target}::pg_catalog.oid WHERE {target}::pg_catalog.oid IS NOT NULL \
              UNION SELECT i.inhrelid FROM pg_catalog.pg_inherits i \
              JOIN down ON i.inhparent OPERATOR(pg_catalog.=) down.relid) \
-         SELECT COALESCE((SELECT pg_catalog.jsonb_agg(relid::pg_catalog.int8) FROM down), \
+         SELECT 0 AS k, \
+                COALESCE((SELECT pg_catalog.jsonb_agg(relid::pg_catalog.int8) FROM down), \
                          '[]')::pg_catalog.text, \
-                COALESCE((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(x.s, x.r) \
-                                                     ORDER BY x.s, x.r) \
-                          FROM (SELECT DISTINCT n.nspname::pg_catalog.text AS s, \
-                                       c.relname::pg_catalog.text AS r \
-                                FROM pg_catalog.pg_trigger t \
-                                JOIN pg_catalog.pg_class c \
-                                  ON c.oid OPERATOR(pg_catalog.=) t.tgrelid \
-                                JOIN pg_catalog.pg_namespace n \
-                                  ON n.oid OPERATOR(pg_catalog.=) c.relnamespace \
-                                WHERE (t.tgrelid OPERATOR(pg_catalog.=) ANY ({changed}) \
-                                       OR t.tgrelid IN (SELECT relid FROM down)) \
-                                  AND NOT t.tgisinternal \
-                                  AND t.tgenabled OPERATOR(pg_catalog.<>) 'D') x), \
-                         '[]'::pg_catalog.jsonb)::pg_catalog.text, \
                 COALESCE((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array( \
                                    c.oid::pg_catalog.int8, \
                                    pg_catalog.pg_relation_filenode(c.oid)::pg_catalog.int8)) \
                           FROM pg_catalog.pg_class c \
                           WHERE c.oid OPERATOR(pg_catalog.=) ANY ({relids})), \
                          '[]'::pg_catalog.jsonb)::pg_catalog.text, \
-                {locks}",
+                {locks}, NULL::pg_catalog.text AS s, NULL::pg_catalog.text AS r \
+         UNION ALL \
+         SELECT 1, NULL, NULL, NULL, NULL, x.s, x.r \
+         FROM (SELECT DISTINCT n.nspname::pg_catalog.text AS s, \
+                      c.relname::pg_catalog.text AS r \
+               FROM pg_catalog.pg_trigger t \
+               JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.tgrelid \
+               JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace \
+               WHERE (t.tgrelid OPERATOR(pg_catalog.=) ANY ({changed}) \
+                      OR t.tgrelid IN (SELECT relid FROM down)) \
+                 AND NOT t.tgisinternal \
+                 AND t.tgenabled OPERATOR(pg_catalog.<>) 'D') x \
+         ORDER BY 1, 6, 7",
         changed = oids(changed),
         relids = oids(relids),
         locks = ddl::LOCKS_AND_CATALOG,
     );
     let messages = client.simple_query(&sql).await?;
-    let row = messages
-        .iter()
-        .find_map(|m| match m {
-            tokio_postgres::SimpleQueryMessage::Row(r) => Some(r),
-            _ => None,
-        })
-        .ok_or_else(|| {
-            super::PreviewError::Catalog("the facts after the statement: no row".into())
-        })?;
+    let mut rows = messages.iter().filter_map(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(r) => Some(r),
+        _ => None,
+    });
+    let row = rows.next().ok_or_else(|| {
+        super::PreviewError::Catalog("the facts after the statement: no row".into())
+    })?;
+    let missing = |i: usize| {
+        super::PreviewError::Catalog(format!("the facts after the statement: no column {i}"))
+    };
     let text = |i: usize| -> Result<&str, super::PreviewError> {
-        row.try_get(i)?.ok_or_else(|| {
-            super::PreviewError::Catalog(format!("the facts after the statement: no column {i}"))
-        })
+        row.try_get(i)?.ok_or_else(|| missing(i))
     };
     let json = |e: serde_json::Error| {
         super::PreviewError::Catalog(format!("the facts after the statement as json: {e}"))
     };
-    let tree: Vec<u32> = serde_json::from_str(text(0)?).map_err(json)?;
-    let names: Vec<(String, String)> = serde_json::from_str(text(1)?).map_err(json)?;
+    if text(0)? != "0" {
+        return Err(missing(1));
+    }
+    let tree: Vec<u32> = serde_json::from_str(text(1)?).map_err(json)?;
     let nodes: Vec<(u32, Option<u32>)> = serde_json::from_str(text(2)?).map_err(json)?;
     let catalog: i64 = text(3)?.parse().map_err(|e| {
         super::PreviewError::Catalog(format!("the catalog rows changed could not be read ({e})"))
     })?;
     let locks = ddl::locks_and_catalog_of(catalog, text(4)?)?;
+    let mut names = Vec::new();
+    for r in rows {
+        match (r.try_get(5)?, r.try_get(6)?) {
+            (Some(schema), Some(name)) => names.push(display_name(schema, name)),
+            _ => return Err(missing(6)),
+        }
+    }
     let (mut present, mut storage) = (std::collections::HashSet::new(), HashMap::new());
     for (relid, node) in nodes {
         present.insert(relid);
@@ -974,10 +984,7 @@ async fn after_facts(
     }
     Ok(AfterFacts {
         tree,
-        triggered: names
-            .iter()
-            .map(|(schema, name)| display_name(schema, name))
-            .collect(),
+        triggered: names,
         present,
         storage,
         locks,
