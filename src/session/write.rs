@@ -77,6 +77,19 @@ impl Session {
                 };
             }
         }
+        // The planning savepoint is still open (`statement::plan`). It ends in front of
+        // the capture's savepoint when nothing runs between them (one statement in the
+        // server log); otherwise now, before anything else, so that nothing of the
+        // statement's own (the pre-read evaluates its WHERE) runs read-only.
+        let mut end_plan = format!("{}; ", statement::PLAN_END);
+        let later = matches!(plan.capture, Capture::Rows { .. })
+            && !crate::preview::cascade_images::reads_first(&plan);
+        if !later {
+            if let Err(e) = self.conn.client.batch_execute(statement::PLAN_END).await {
+                return self.failed(e, text).await;
+            }
+            end_plan.clear();
+        }
         // The rows the statement's foreign keys will remove or change, read before
         // (and, when changed, after) it, for undo.
         let mark = self.conn.tls.escapes().count();
@@ -85,6 +98,8 @@ impl Session {
             .transpose()
             .map(|read| unescaped(self.conn.tls.escapes(), mark, read));
         let client = &self.conn.client;
+        // pgward's savepoint around a capture that ran, released with the probe.
+        let mut released = String::new();
         let (executed, images, counts_only) = match &plan.capture {
             Capture::Rows { sql, kind, .. } => {
                 let mut sink = ImageSink::new(
@@ -106,7 +121,8 @@ impl Session {
                 // settings: one statement in the server log.
                 let savepoint_later = plan.tid_join && plan.old_values.is_none();
                 if !savepoint_later {
-                    if let Err(e) = client.batch_execute("SAVEPOINT pgward_capture").await {
+                    let begin = format!("{end_plan}SAVEPOINT pgward_capture");
+                    if let Err(e) = client.batch_execute(&begin).await {
                         return self.failed(e, text).await;
                     }
                 }
@@ -128,11 +144,11 @@ impl Session {
                 };
                 let restore = if plan.tid_join {
                     let first = if savepoint_later {
-                        "SAVEPOINT pgward_capture; "
+                        format!("{end_plan}SAVEPOINT pgward_capture; ")
                     } else {
-                        ""
+                        String::new()
                     };
-                    match steer_to_tid_join(client, first).await {
+                    match steer_to_tid_join(client, &first).await {
                         Ok(restore) => restore,
                         Err(e) => {
                             let _ = client
@@ -164,11 +180,9 @@ impl Session {
                     .await;
                 match captured {
                     Ok((executed, images)) => {
-                        // RELEASE keeps SET LOCAL values: put the planner back.
-                        let release = format!("RELEASE SAVEPOINT pgward_capture; {restore}");
-                        if let Err(e) = client.batch_execute(&release).await {
-                            return self.failed(e, text).await;
-                        }
+                        // RELEASE keeps SET LOCAL values: put the planner back. Sent
+                        // with the probe and the counters (one statement in the log).
+                        released = format!("RELEASE SAVEPOINT pgward_capture; {restore}");
                         (executed, Some(images), None)
                     }
                     Err(failure) => match self.capture_failed(failure, text).await {
@@ -229,12 +243,7 @@ impl Session {
                             .await;
                         match captured {
                             Ok((executed, images)) => {
-                                if let Err(e) = client
-                                    .batch_execute("RELEASE SAVEPOINT pgward_capture")
-                                    .await
-                                {
-                                    return self.failed(e, text).await;
-                                }
+                                released = "RELEASE SAVEPOINT pgward_capture".to_string();
                                 for (part, images) in plan.parts.iter_mut().zip(images) {
                                     part.images = Some(images);
                                 }
@@ -302,19 +311,25 @@ impl Session {
                 Err(e) => return self.failed_run(e, text).await,
             },
         };
-        if let Some(outcome) = self.check_open().await {
-            return outcome;
-        }
-        let after = statement::after(
-            &self.conn.client,
-            plan,
-            executed.count,
-            images,
-            counts_only,
-            &self.changes.baseline,
-            &self.changes.cumulative,
-        )
-        .await;
+        let now = match self.check_open_counted(&released, text).await {
+            Ok(now) => now,
+            Err(outcome) => return outcome,
+        };
+        let after = match now {
+            Ok(now) => {
+                statement::after(
+                    &self.conn.client,
+                    plan,
+                    executed.count,
+                    images,
+                    counts_only,
+                    now,
+                    &self.changes.cumulative,
+                )
+                .await
+            }
+            Err(e) => Err(e),
+        };
         let (mut report, cumulative) = match after {
             Ok(r) => r,
             Err(e) => {
