@@ -403,7 +403,9 @@ fn report(start: usize, end: usize, analysis: Analysis, policy: &Policy) -> Stat
         }
         _ => (class_of(&analysis.verdict), "approve"),
     };
-    if matches!(analysis.verdict, Verdict::Write { opaque: true }) {
+    if analysis.dynamic_sql {
+        reasons.push(crate::sql::OPAQUE_DYNAMIC.into());
+    } else if matches!(analysis.verdict, Verdict::Write { opaque: true }) {
         reasons.push("opaque: the preview shows counts only".into());
     }
     for what in &analysis.survives_rollback {

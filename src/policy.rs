@@ -218,7 +218,13 @@ impl Refusal {
 
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "refused: {}: {}", self.detail, self.rule.reason())
+        write!(
+            f,
+            "refused [{}]: {}: {}",
+            self.rule,
+            self.detail,
+            self.rule.reason()
+        )
     }
 }
 
@@ -267,7 +273,7 @@ mod tests {
     fn display_is_one_line() {
         let r = Refusal::new(Rule::IdentityChange, "SET ROLE");
         let text = r.to_string();
-        assert!(text.starts_with("refused: SET ROLE: pgward runs"));
+        assert!(text.starts_with("refused [IdentityChange]: SET ROLE: pgward runs"));
         assert!(!text.contains('\n'));
         for rule in RULES {
             assert!(!rule.reason().contains('\n') && !rule.hint().contains('\n'));

@@ -22,6 +22,7 @@
 //! keep one backend from BEGIN to the end.
 
 use std::ops::Deref;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::preview::fact_cache::FactCache;
@@ -85,14 +86,15 @@ fn declared<'a>(params: &[&'a (dyn ToSql + Sync)]) -> Vec<(&'a (dyn ToSql + Sync
         .collect()
 }
 
-/// tokio-postgres's client, with pgward's marker on every statement it sends, and the
+/// tokio-postgres's client, with pgward's marker on every statement it sends, the
 /// preview's catalog facts learned on this connection ([`FactCache`]): a new
-/// connection starts with none.
-pub struct Client(tokio_postgres::Client, Mutex<FactCache>);
+/// connection starts with none; and whether a request may still await its answer
+/// ([`Client::unsettled`]).
+pub struct Client(tokio_postgres::Client, Mutex<FactCache>, AtomicBool);
 
 impl From<tokio_postgres::Client> for Client {
     fn from(c: tokio_postgres::Client) -> Self {
-        Client(c, Mutex::new(FactCache::default()))
+        Client(c, Mutex::new(FactCache::default()), AtomicBool::new(true))
     }
 }
 
@@ -109,6 +111,32 @@ impl Client {
         // one map operation); the cache is still consistent.
         self.1.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// Whether tokio-postgres may have sent a request without awaiting its answer (the
+    /// Close of a prepared statement, after any extended-protocol query) since pgward's
+    /// last simple query was answered. Answers come in order, so a simple query that
+    /// was answered settles everything sent before it; any other use of the client, or
+    /// of the raw client behind it, unsettles ([`crate::conn::Connection::settle`]).
+    pub fn unsettled(&self) -> bool {
+        self.2.load(Ordering::SeqCst)
+    }
+
+    fn unsettle(&self) {
+        self.2.store(true, Ordering::SeqCst);
+    }
+
+    /// After a simple query was answered (success or error: the server answered it).
+    fn settled<T>(&self, answer: Result<T, Error>) -> Result<T, Error> {
+        let answered = match &answer {
+            Ok(_) => true,
+            // An error the server sent is an answer; a closed connection is not.
+            Err(e) => e.as_db_error().is_some(),
+        };
+        if answered {
+            self.2.store(false, Ordering::SeqCst);
+        }
+        answer
+    }
 }
 
 impl Deref for Client {
@@ -116,6 +144,7 @@ impl Deref for Client {
 
     /// The raw client: for the user's own statements, cancel tokens and state.
     fn deref(&self) -> &tokio_postgres::Client {
+        self.unsettle();
         &self.0
     }
 }
@@ -127,11 +156,13 @@ impl Client {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, Error> {
+        self.unsettle();
         self.0.query_typed(&marked(sql), &declared(params)).await
     }
 
     /// [`tokio_postgres::Client::query_one`], marked and unnamed.
     pub async fn query_one(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Row, Error> {
+        self.unsettle();
         self.0
             .query_typed_one(&marked(sql), &declared(params))
             .await
@@ -143,6 +174,7 @@ impl Client {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Option<Row>, Error> {
+        self.unsettle();
         self.0
             .query_typed_opt(&marked(sql), &declared(params))
             .await
@@ -154,12 +186,14 @@ impl Client {
         sql: &str,
         params: &[(&(dyn ToSql + Sync), Type)],
     ) -> Result<Vec<Row>, Error> {
+        self.unsettle();
         self.0.query_typed(&marked(sql), params).await
     }
 
     /// [`tokio_postgres::Client::execute`], marked and unnamed: the rows the statement
     /// affected.
     pub async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, Error> {
+        self.unsettle();
         let rows = self
             .0
             .query_typed_raw(&marked(sql), declared(params))
@@ -172,16 +206,21 @@ impl Client {
     /// [`tokio_postgres::Client::batch_execute`], marked. An empty `sql` stays a
     /// comment alone, which the server answers as the empty query it was.
     pub async fn batch_execute(&self, sql: &str) -> Result<(), Error> {
-        self.0.batch_execute(&marked(sql)).await
+        self.unsettle();
+        let answer = self.0.batch_execute(&marked(sql)).await;
+        self.settled(answer)
     }
 
     /// [`tokio_postgres::Client::simple_query`], marked.
     pub async fn simple_query(&self, sql: &str) -> Result<Vec<SimpleQueryMessage>, Error> {
-        self.0.simple_query(&marked(sql)).await
+        self.unsettle();
+        let answer = self.0.simple_query(&marked(sql)).await;
+        self.settled(answer)
     }
 
     /// [`tokio_postgres::Client::simple_query_raw`], marked.
     pub async fn simple_query_raw(&self, sql: &str) -> Result<SimpleQueryStream, Error> {
+        self.unsettle();
         self.0.simple_query_raw(&marked(sql)).await
     }
 }

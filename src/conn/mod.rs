@@ -548,9 +548,13 @@ impl Connection {
     /// (closing a prepared statement); while one is outstanding, a FATAL the server
     /// sends is taken as its answer and dropped, and [`Connection::server_reason`]
     /// would never see it. One empty query settles the queue: answers come in order.
-    /// A failure here is the connection's, and shows at its next use.
+    /// A failure here is the connection's, and shows at its next use. Nothing is sent
+    /// when pgward's last request was a simple query, answered, with nothing sent since
+    /// ([`Client::unsettled`]): its answer already settled the queue.
     pub async fn settle(&self) {
-        let _ = self.client.batch_execute("").await;
+        if self.client.unsettled() {
+            let _ = self.client.batch_execute("").await;
+        }
     }
 }
 
@@ -812,8 +816,11 @@ async fn try_connect(params: &ConnParams, application_name: &str) -> Result<Conn
                 })
             })?;
     }
-    conn.overrides = standby_isolation(&conn).await.map_err(Attempt::Failed)?;
-    let (more, version) = check_server(&conn).await.map_err(Attempt::Failed)?;
+    let look = first_look(&conn).await.map_err(Attempt::Failed)?;
+    conn.overrides = standby_isolation(&conn, look.isolation.as_deref())
+        .await
+        .map_err(Attempt::Failed)?;
+    let (more, version) = check_server(&conn, &look).map_err(Attempt::Failed)?;
     conn.overrides.extend(more);
     conn.server_version = version;
     Ok(conn)
@@ -833,11 +840,51 @@ pub(crate) fn with_detail(e: &tokio_postgres::Error) -> String {
     s
 }
 
+/// The settings a new connection is checked for first, read by one statement of
+/// SHOWs: SHOW takes no snapshot, so it works even where a SELECT would fail (a hot
+/// standby whose `default_transaction_isolation` is serializable).
+struct FirstLook {
+    /// `default_transaction_isolation`.
+    isolation: Option<String>,
+    /// `standard_conforming_strings`.
+    conforming: Option<String>,
+    /// `server_version_num`.
+    version: Option<String>,
+}
+
+/// Reads the [`FirstLook`] settings, one SHOW each, in one simple query.
+async fn first_look(conn: &Connection) -> Result<FirstLook, ConnError> {
+    let messages = conn
+        .client
+        .simple_query(
+            "SHOW default_transaction_isolation; SHOW standard_conforming_strings; \
+             SHOW server_version_num",
+        )
+        .await
+        .map_err(|e| ConnError::Unusable {
+            target: conn.params.target(),
+            message: with_detail(&e),
+        })?;
+    let mut values = messages.iter().filter_map(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(r) => Some(r.get(0).map(str::to_string)),
+        _ => None,
+    });
+    Ok(FirstLook {
+        isolation: values.next().flatten(),
+        conforming: values.next().flatten(),
+        version: values.next().flatten(),
+    })
+}
+
 /// A hot standby cannot run serializable transactions, so a
 /// `default_transaction_isolation = serializable` there would fail pgward's first query.
-/// SHOW takes no snapshot, so it works even then; the session default becomes
-/// REPEATABLE READ (what a standby offers instead, as the server's own hint says).
-async fn standby_isolation(conn: &Connection) -> Result<Vec<String>, ConnError> {
+/// SHOW takes no snapshot, so it works even then ([`first_look`] read `isolation`); the
+/// session default becomes REPEATABLE READ (what a standby offers instead, as the
+/// server's own hint says).
+async fn standby_isolation(
+    conn: &Connection,
+    isolation: Option<&str>,
+) -> Result<Vec<String>, ConnError> {
     let show = |name: &'static str| async move {
         let rows = conn
             .client
@@ -852,7 +899,7 @@ async fn standby_isolation(conn: &Connection) -> Result<Vec<String>, ConnError> 
             _ => None,
         }))
     };
-    if show("default_transaction_isolation").await?.as_deref() != Some("serializable") {
+    if isolation != Some("serializable") {
         return Ok(Vec::new());
     }
     // in_hot_standby exists from PostgreSQL 14; on 13 a read-only default transaction
@@ -877,33 +924,28 @@ async fn standby_isolation(conn: &Connection) -> Result<Vec<String>, ConnError> 
     ])
 }
 
-/// Refuses servers too old for pgward; returns the settings it overrides in its
-/// transactions, and the server's `server_version_num`.
-async fn check_server(conn: &Connection) -> Result<(Vec<String>, i32), ConnError> {
+/// Refuses servers too old for pgward (from what [`first_look`] read); returns the
+/// settings it overrides in its transactions, and the server's `server_version_num`.
+fn check_server(conn: &Connection, look: &FirstLook) -> Result<(Vec<String>, i32), ConnError> {
     let unusable = |message: String| ConnError::Unusable {
         target: conn.params.target(),
         message,
     };
-    let rows = conn
-        .client
-        .simple_query("SELECT pg_catalog.current_setting('standard_conforming_strings'), pg_catalog.current_setting('server_version_num')")
-        .await
-        .map_err(|e| unusable(with_detail(&e)))?;
-    let row = rows
-        .iter()
-        .find_map(|m| match m {
-            tokio_postgres::SimpleQueryMessage::Row(r) => Some(r),
-            _ => None,
-        })
-        .ok_or_else(|| unusable("no answer to the settings check".into()))?;
+    if look.conforming.is_none() || look.version.is_none() {
+        return Err(unusable("no answer to the settings check".into()));
+    }
     let mut overrides = Vec::new();
-    if row.get(0) != Some("on") {
+    if look.conforming.as_deref() != Some("on") {
         overrides.push(
             "standard_conforming_strings = off: pgward sets it on in each of its transactions (its quoting rules need it)"
                 .to_string(),
         );
     }
-    let version: i32 = row.get(1).and_then(|v| v.parse().ok()).unwrap_or(0);
+    let version: i32 = look
+        .version
+        .as_deref()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     if version < 130000 {
         return Err(unusable(format!(
             "PostgreSQL {version} is too old: pgward needs 13 or later"

@@ -92,25 +92,36 @@ impl Access {
     }
 }
 
+/// The query of [`find`]: no parameters, so that it can also ride in one simple query
+/// with the savepoint around it ([`access_of`] reads its row there).
+pub const FIND_SQL: &str = "SELECT pg_catalog.has_schema_privilege(n.oid, 'USAGE'), \
+        pg_catalog.has_table_privilege(c.oid, 'SELECT'), \
+        pg_catalog.has_table_privilege(c.oid, 'INSERT') \
+     FROM pg_catalog.pg_class c \
+     JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace \
+     WHERE n.nspname OPERATOR(pg_catalog.=) 'pgward' \
+       AND c.relname OPERATOR(pg_catalog.=) 'ledger' AND c.relkind OPERATOR(pg_catalog.=) 'r'";
+
 /// Finds the ledger in the catalog (readable by every role, so a missing privilege
 /// is told apart from a missing table) and the current role's privileges on it.
 pub async fn find(client: &Client) -> Result<Option<Access>, tokio_postgres::Error> {
-    let row = client
-        .query_opt(
-            "SELECT pg_catalog.has_schema_privilege(n.oid, 'USAGE'), \
-                    pg_catalog.has_table_privilege(c.oid, 'SELECT'), \
-                    pg_catalog.has_table_privilege(c.oid, 'INSERT') \
-             FROM pg_catalog.pg_class c \
-             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-             WHERE n.nspname = 'pgward' AND c.relname = 'ledger' AND c.relkind = 'r'",
-            &[],
-        )
-        .await?;
+    let row = client.query_opt(FIND_SQL, &[]).await?;
     Ok(row.map(|r| Access {
         usage: r.get(0),
         select: r.get(1),
         insert: r.get(2),
     }))
+}
+
+/// [`find`]'s answer from its row as a simple query returns it (`t`/`f`); anything
+/// else reads as no privilege.
+pub fn access_of(row: &tokio_postgres::SimpleQueryRow) -> Access {
+    let yes = |i: usize| matches!(row.try_get(i), Ok(Some("t")));
+    Access {
+        usage: yes(0),
+        select: yes(1),
+        insert: yes(2),
+    }
 }
 
 #[cfg(test)]

@@ -107,21 +107,33 @@ fn failed(e: &dyn std::fmt::Display) -> String {
     format!("the cascaded rows could not be read ({e})")
 }
 
+/// Whether [`preread`] reads anything for `plan`: a captured UPDATE or DELETE of one
+/// table whose foreign keys act on other rows.
+pub fn reads_first(plan: &Plan) -> bool {
+    let cascades = matches!(
+        &plan.cascade,
+        Some(Ok(effects)) if effects.iter().any(|e| e.action != CascadeAction::Blocked)
+    );
+    cascades
+        && matches!(plan.kind, WriteKind::Delete | WriteKind::Update)
+        && matches!(plan.capture, Capture::Rows { .. })
+        && plan.target.is_some()
+}
+
 /// Reads, before it runs, the rows `plan`'s DELETE or UPDATE will remove or change
 /// through foreign keys. `Ok(None)`: the statement has no such effect (or is not a
 /// captured DELETE or UPDATE). `Err`: why they could not be read; nothing of the
 /// attempt is left.
 pub async fn preread(client: &Client, plan: &Plan) -> Result<Option<Pending>, String> {
-    let cascades = matches!(
-        &plan.cascade,
-        Some(Ok(effects)) if effects.iter().any(|e| e.action != CascadeAction::Blocked)
-    );
+    if !reads_first(plan) {
+        return Ok(None);
+    }
     let set_columns = match plan.kind {
         WriteKind::Delete => None,
         WriteKind::Update => Some(rewrite::set_columns(&plan.text)),
         _ => return Ok(None),
     };
-    let (Capture::Rows { .. }, true, Some(target)) = (&plan.capture, cascades, &plan.target) else {
+    let Some(target) = &plan.target else {
         return Ok(None);
     };
     let where_sql = match &plan.where_shape {

@@ -22,6 +22,8 @@
 
 use std::collections::HashMap;
 
+use tokio_postgres::{SimpleQueryMessage, SimpleQueryRow};
+
 use crate::conn::Client;
 
 use super::error::PreviewError;
@@ -70,9 +72,21 @@ impl Baseline {
 
 /// Snapshots the non-zero counters of the current transaction.
 pub async fn baseline(client: &Client) -> Result<Baseline, PreviewError> {
-    let rows = read(client, &[]).await?;
+    let messages = client.simple_query(&baseline_sql()).await?;
+    baseline_of(&rows_of(&messages))
+}
+
+/// The query [`baseline`] runs, for the caller to send in one simple query with
+/// statements next to it; its rows go to [`baseline_of`].
+pub fn baseline_sql() -> String {
+    read_sql(&[])
+}
+
+/// The [`Baseline`] in the rows of [`baseline_sql`].
+pub fn baseline_of(rows: &[&SimpleQueryRow]) -> Result<Baseline, PreviewError> {
     Ok(Baseline(
-        rows.into_iter()
+        parse(rows)?
+            .into_iter()
             .map(|(relid, _, counters)| (relid, counters))
             .collect(),
     ))
@@ -81,9 +95,22 @@ pub async fn baseline(client: &Client) -> Result<Baseline, PreviewError> {
 /// What each table had changed since `base`: only tables with a non-zero
 /// difference, sorted by table name. Tables dropped since the baseline are left out.
 pub async fn since(client: &Client, base: &Baseline) -> Result<Vec<TableCounts>, PreviewError> {
-    let known: Vec<u32> = base.0.keys().copied().collect();
-    let rows = read(client, &known).await?;
-    let mut out: Vec<TableCounts> = rows
+    let messages = client.simple_query(&since_sql(base)).await?;
+    since_of(base, &rows_of(&messages))
+}
+
+/// The query [`since`] runs for `base`, for the caller to send in one simple query
+/// with statements next to it; its rows go to [`since_of`].
+pub fn since_sql(base: &Baseline) -> String {
+    read_sql(&base.known())
+}
+
+/// [`since`] from the rows of [`since_sql`].
+pub fn since_of(
+    base: &Baseline,
+    rows: &[&SimpleQueryRow],
+) -> Result<Vec<TableCounts>, PreviewError> {
+    let mut out: Vec<TableCounts> = parse(rows)?
         .into_iter()
         .filter_map(|(relid, table, now)| {
             let then = base.0.get(&relid).copied().unwrap_or_default();
@@ -101,31 +128,66 @@ pub async fn since(client: &Client, base: &Baseline) -> Result<Vec<TableCounts>,
     Ok(out)
 }
 
-/// The counters of every table with a non-zero counter, plus the tables in `also`.
-async fn read(client: &Client, also: &[u32]) -> Result<Vec<(u32, String, Counters)>, PreviewError> {
-    let rows = client
-        .query(
-            "SELECT relid, schemaname::pg_catalog.text, relname::pg_catalog.text, \
-                    n_tup_ins, n_tup_upd, n_tup_del \
-             FROM pg_catalog.pg_stat_xact_user_tables \
-             WHERE n_tup_ins OPERATOR(pg_catalog.<>) 0 \
-                OR n_tup_upd OPERATOR(pg_catalog.<>) 0 \
-                OR n_tup_del OPERATOR(pg_catalog.<>) 0 \
-                OR relid OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.oid[])",
-            &[&also],
-        )
-        .await?;
+impl Baseline {
+    /// The tables it holds counters for.
+    fn known(&self) -> Vec<u32> {
+        let mut known: Vec<u32> = self.0.keys().copied().collect();
+        known.sort_unstable();
+        known
+    }
+}
+
+/// The counters of every table with a non-zero counter, plus the tables in `also`:
+/// a simple query (oids are numbers, written out), so that it can ride with the probe.
+fn read_sql(also: &[u32]) -> String {
+    let also: Vec<String> = also.iter().map(u32::to_string).collect();
+    format!(
+        "SELECT relid::pg_catalog.text, schemaname::pg_catalog.text, relname::pg_catalog.text, \
+                n_tup_ins::pg_catalog.text, n_tup_upd::pg_catalog.text, n_tup_del::pg_catalog.text \
+         FROM pg_catalog.pg_stat_xact_user_tables \
+         WHERE n_tup_ins OPERATOR(pg_catalog.<>) 0 \
+            OR n_tup_upd OPERATOR(pg_catalog.<>) 0 \
+            OR n_tup_del OPERATOR(pg_catalog.<>) 0 \
+            OR relid OPERATOR(pg_catalog.=) ANY ('{{{}}}'::pg_catalog.oid[])",
+        also.join(",")
+    )
+}
+
+/// The rows of a simple query's answer.
+fn rows_of(messages: &[SimpleQueryMessage]) -> Vec<&SimpleQueryRow> {
+    messages
+        .iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(r) => Some(r),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The rows of [`read_sql`]; a missing or unreadable value is an error, never a zero.
+fn parse(rows: &[&SimpleQueryRow]) -> Result<Vec<(u32, String, Counters)>, PreviewError> {
     rows.iter()
         .map(|row| {
-            let schema: String = row.try_get(1)?;
-            let name: String = row.try_get(2)?;
+            let text = |i: usize| -> Result<&str, PreviewError> {
+                row.try_get(i)?.ok_or_else(|| {
+                    PreviewError::Catalog(format!("a table's counters had no column {i}"))
+                })
+            };
+            let number = |i: usize| -> Result<i64, PreviewError> {
+                text(i)?.parse().map_err(|e| {
+                    PreviewError::Catalog(format!("a table's counter could not be read ({e})"))
+                })
+            };
+            let relid: u32 = text(0)?.parse().map_err(|e| {
+                PreviewError::Catalog(format!("a table's oid could not be read ({e})"))
+            })?;
             Ok((
-                row.try_get(0)?,
-                display_name(&schema, &name),
+                relid,
+                display_name(text(1)?, text(2)?),
                 Counters {
-                    inserted: row.try_get(3)?,
-                    updated: row.try_get(4)?,
-                    deleted: row.try_get(5)?,
+                    inserted: number(3)?,
+                    updated: number(4)?,
+                    deleted: number(5)?,
                 },
             ))
         })

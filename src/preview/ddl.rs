@@ -142,36 +142,47 @@ pub async fn locks_held(client: &Client) -> Result<Vec<(String, String)>, Previe
 pub async fn locks_and_catalog_changes(
     client: &Client,
 ) -> Result<(Vec<(String, String)>, i64), PreviewError> {
-    // The locks as one json array, so that pg_locks is read once and the row is there
-    // when no lock is held.
     let row = client
-        .query_one(
-            "SELECT (SELECT COALESCE(pg_catalog.sum(s.n_tup_ins OPERATOR(pg_catalog.+) \
-                       s.n_tup_upd OPERATOR(pg_catalog.+) s.n_tup_del), 0)::pg_catalog.int8 \
-                     FROM pg_catalog.pg_stat_xact_sys_tables s), \
-                    COALESCE((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array( \
-                                n.nspname::pg_catalog.text, c.relname::pg_catalog.text, l.mode)) \
-             FROM pg_catalog.pg_locks l \
-             JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) l.relation \
-             JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace \
-             WHERE l.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid() \
-               AND l.locktype OPERATOR(pg_catalog.=) 'relation'::pg_catalog.text \
-               AND l.granted \
-               AND l.database OPERATOR(pg_catalog.=) \
-                   (SELECT d.oid FROM pg_catalog.pg_database d \
-                    WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()) \
-               AND c.relkind OPERATOR(pg_catalog.=) \
-                   ANY ('{r,p,v,m,f}'::pg_catalog.\"char\"[]) \
-               AND n.nspname OPERATOR(pg_catalog.<>) 'pg_catalog'::pg_catalog.name \
-               AND n.nspname OPERATOR(pg_catalog.<>) 'information_schema'::pg_catalog.name \
-               AND NOT (n.nspname OPERATOR(pg_catalog.~~) 'pg\\_toast%'::pg_catalog.text)), \
-             '[]'::pg_catalog.jsonb)::pg_catalog.text",
-            &[],
-        )
+        .query_one(&format!("SELECT {LOCKS_AND_CATALOG}"), &[])
         .await?;
-    let catalog_changes: i64 = row.try_get(0)?;
-    let json: String = row.try_get(1)?;
-    let locks: Vec<(String, String, String)> = serde_json::from_str(&json)
+    locks_and_catalog_of(row.try_get(0)?, &row.try_get::<_, String>(1)?)
+}
+
+/// [`locks_and_catalog_changes`] as two SQL columns (an `int8` and a `text`), for a
+/// query that reads other facts at the same moment (`statement::user_tables`,
+/// `statement::after_facts`): uncorrelated subqueries, which the server runs once per
+/// statement however many rows it returns. [`locks_and_catalog_of`] reads them.
+// The locks as one json array, so that pg_locks is read once and the row is there when
+// no lock is held.
+pub const LOCKS_AND_CATALOG: &str =
+    "(SELECT COALESCE(pg_catalog.sum(s.n_tup_ins OPERATOR(pg_catalog.+) \
+               s.n_tup_upd OPERATOR(pg_catalog.+) s.n_tup_del), 0)::pg_catalog.int8 \
+             FROM pg_catalog.pg_stat_xact_sys_tables s), \
+            COALESCE((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array( \
+                        n.nspname::pg_catalog.text, c.relname::pg_catalog.text, l.mode)) \
+     FROM pg_catalog.pg_locks l \
+     JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) l.relation \
+     JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace \
+     WHERE l.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid() \
+       AND l.locktype OPERATOR(pg_catalog.=) 'relation'::pg_catalog.text \
+       AND l.granted \
+       AND l.database OPERATOR(pg_catalog.=) \
+           (SELECT d.oid FROM pg_catalog.pg_database d \
+            WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()) \
+       AND c.relkind OPERATOR(pg_catalog.=) \
+           ANY ('{r,p,v,m,f}'::pg_catalog.\"char\"[]) \
+       AND n.nspname OPERATOR(pg_catalog.<>) 'pg_catalog'::pg_catalog.name \
+       AND n.nspname OPERATOR(pg_catalog.<>) 'information_schema'::pg_catalog.name \
+       AND NOT (n.nspname OPERATOR(pg_catalog.~~) 'pg\\_toast%'::pg_catalog.text)), \
+     '[]'::pg_catalog.jsonb)::pg_catalog.text";
+
+/// The locks held and the catalog rows changed, from the two columns of
+/// [`LOCKS_AND_CATALOG`].
+pub fn locks_and_catalog_of(
+    catalog_changes: i64,
+    json: &str,
+) -> Result<(Vec<(String, String)>, i64), PreviewError> {
+    let locks: Vec<(String, String, String)> = serde_json::from_str(json)
         .map_err(|e| PreviewError::Catalog(format!("the locks held as json: {e}")))?;
     let mut out: Vec<(String, String)> = locks
         .into_iter()

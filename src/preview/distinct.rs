@@ -150,82 +150,141 @@ impl OutputFacts {
     }
 }
 
+/// The fact cache's key for the column types of a table ([`super::fact_cache`]).
+pub const COLUMNS: &str = "output_columns";
+
 /// The output settings and the column types of `relid`, as the session sees them.
+/// Inside a preview's gathering the column types come from the connection's fact cache
+/// (read with the target's other facts and their fingerprint, [`super::facts`]), and
+/// the settings from this preview's fingerprint check or first facts query
+/// ([`super::fact_cache::OUTPUT_SETTINGS_SQL`]); otherwise one query reads both, and
+/// the column types are cached for the next preview.
 pub async fn output_facts(client: &Client, relid: u32) -> Result<OutputFacts, PreviewError> {
-    let rows = client
-        .query(
-            "WITH RECURSIVE col(attnum, name, typ) AS ( \
-                 SELECT a.attnum, a.attname::pg_catalog.text, a.atttypid \
-                 FROM pg_catalog.pg_attribute a \
-                 WHERE a.attrelid OPERATOR(pg_catalog.=) $1::pg_catalog.oid \
-                   AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped \
-                 UNION ALL \
-                 SELECT col.attnum, col.name, t.typbasetype FROM col \
-                 JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) col.typ \
-                 WHERE t.typtype OPERATOR(pg_catalog.=) 'd'), \
-             base AS ( \
-                 SELECT col.attnum, col.name, t.oid, t.typname::pg_catalog.text AS typname, \
-                        t.typtype::pg_catalog.text AS typtype, \
-                        CASE WHEN t.typsubscript OPERATOR(pg_catalog.=) \
-                                  'pg_catalog.array_subscript_handler'::pg_catalog.regproc \
-                             THEN t.typelem END AS elem \
-                 FROM col JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) col.typ \
-                 WHERE t.typtype OPERATOR(pg_catalog.<>) 'd') \
-             SELECT base.name, base.oid, base.typname, base.typtype, \
-                    e.oid, e.typname::pg_catalog.text, e.typtype::pg_catalog.text, \
-                    EXISTS (SELECT FROM pg_catalog.pg_operator o \
-                            WHERE o.oprname OPERATOR(pg_catalog.=) '=' \
-                              AND o.oprnamespace OPERATOR(pg_catalog.=) \
-                                  'pg_catalog'::pg_catalog.regnamespace \
-                              AND o.oprleft OPERATOR(pg_catalog.=) base.oid \
-                              AND o.oprright OPERATOR(pg_catalog.=) base.oid \
-                              AND o.oprcode::pg_catalog.oid OPERATOR(pg_catalog.<) 16384), \
-                    EXISTS (SELECT FROM pg_catalog.pg_opclass c \
-                            JOIN pg_catalog.pg_am m ON m.oid OPERATOR(pg_catalog.=) c.opcmethod \
-                            WHERE c.opcdefault AND m.amname OPERATOR(pg_catalog.=) 'btree' \
-                              AND c.opcintype OPERATOR(pg_catalog.=) e.oid \
-                              AND c.oid OPERATOR(pg_catalog.<) 16384), \
-                    pg_catalog.current_setting('extra_float_digits')::pg_catalog.int4, \
-                    pg_catalog.current_setting('DateStyle') \
-             FROM base LEFT JOIN pg_catalog.pg_type e ON e.oid OPERATOR(pg_catalog.=) base.elem \
-             ORDER BY base.attnum",
+    let (cached, settings) = {
+        let cache = client.facts();
+        (
+            cache.get::<Vec<ColumnType>>(COLUMNS, relid, false),
+            cache.output(),
+        )
+    };
+    if let (Some(columns), Some((float_digits, date_style))) = (cached, settings) {
+        return Ok(OutputFacts {
+            columns,
+            float_digits,
+            date_style,
+        });
+    }
+    let row = client
+        .query_one(
+            &format!(
+                "SELECT {}, {}",
+                columns_sql("$1::pg_catalog.oid"),
+                super::fact_cache::OUTPUT_SETTINGS_SQL
+            ),
             &[&relid],
         )
         .await?;
-    let kind = |text: String| text.chars().next().unwrap_or(' ');
-    let mut facts = OutputFacts {
-        columns: Vec::with_capacity(rows.len()),
-        float_digits: 1,
-        date_style: "ISO".into(),
+    let facts = OutputFacts {
+        columns: columns_of(&row.try_get::<_, String>(0)?)?,
+        float_digits: row.try_get(1)?,
+        date_style: row.try_get(2)?,
     };
-    for row in &rows {
-        let element = match row.try_get::<_, Option<u32>>(4)? {
-            Some(oid) => Some((oid, row.try_get(5)?, kind(row.try_get(6)?))),
-            None => None,
-        };
-        facts.columns.push(ColumnType {
-            name: row.try_get(0)?,
-            base: (row.try_get(1)?, row.try_get(2)?, kind(row.try_get(3)?)),
-            element,
-            equality: row.try_get(7)?,
-            element_equality: row.try_get(8)?,
-        });
-        facts.float_digits = row.try_get(9)?;
-        facts.date_style = row.try_get(10)?;
-    }
-    if rows.is_empty() {
-        // A table without columns: the settings still count, read alone.
-        let row = client
-            .query_one(
-                "SELECT pg_catalog.current_setting('extra_float_digits')::pg_catalog.int4, \
-                        pg_catalog.current_setting('DateStyle')",
-                &[],
-            )
-            .await?;
-        facts.float_digits = row.try_get(0)?;
-        facts.date_style = row.try_get(1)?;
-    }
+    client.facts().put(COLUMNS, relid, false, &facts.columns);
     Ok(facts)
+}
+
+/// The column types of the relation whose oid is the SQL expression `relid`, as one
+/// SQL expression (a json array as text, one entry per column in the table's order),
+/// for [`columns_of`]; an expression, so that the first facts query of a preview can
+/// read it with the target's other facts and their fingerprint ([`super::facts`]).
+/// Oids travel as `int8` (json has no oid).
+pub fn columns_sql(relid: &str) -> String {
+    format!(
+        "(WITH RECURSIVE col(attnum, name, typ) AS ( \
+             SELECT a.attnum, a.attname::pg_catalog.text, a.atttypid \
+             FROM pg_catalog.pg_attribute a \
+             WHERE a.attrelid OPERATOR(pg_catalog.=) {relid} \
+               AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped \
+             UNION ALL \
+             SELECT col.attnum, col.name, t.typbasetype FROM col \
+             JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) col.typ \
+             WHERE t.typtype OPERATOR(pg_catalog.=) 'd'), \
+         base AS ( \
+             SELECT col.attnum, col.name, t.oid, t.typname::pg_catalog.text AS typname, \
+                    t.typtype::pg_catalog.text AS typtype, \
+                    CASE WHEN t.typsubscript OPERATOR(pg_catalog.=) \
+                              'pg_catalog.array_subscript_handler'::pg_catalog.regproc \
+                         THEN t.typelem END AS elem \
+             FROM col JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) col.typ \
+             WHERE t.typtype OPERATOR(pg_catalog.<>) 'd') \
+         SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array( \
+                base.name, base.oid::pg_catalog.int8, base.typname, base.typtype, \
+                e.oid::pg_catalog.int8, e.typname::pg_catalog.text, e.typtype::pg_catalog.text, \
+                EXISTS (SELECT FROM pg_catalog.pg_operator o \
+                        WHERE o.oprname OPERATOR(pg_catalog.=) '=' \
+                          AND o.oprnamespace OPERATOR(pg_catalog.=) \
+                              'pg_catalog'::pg_catalog.regnamespace \
+                          AND o.oprleft OPERATOR(pg_catalog.=) base.oid \
+                          AND o.oprright OPERATOR(pg_catalog.=) base.oid \
+                          AND o.oprcode::pg_catalog.oid OPERATOR(pg_catalog.<) 16384), \
+                EXISTS (SELECT FROM pg_catalog.pg_opclass c \
+                        JOIN pg_catalog.pg_am m ON m.oid OPERATOR(pg_catalog.=) c.opcmethod \
+                        WHERE c.opcdefault AND m.amname OPERATOR(pg_catalog.=) 'btree' \
+                          AND c.opcintype OPERATOR(pg_catalog.=) e.oid \
+                          AND c.oid OPERATOR(pg_catalog.<) 16384)) \
+                ORDER BY base.attnum), '[]'::pg_catalog.jsonb)::pg_catalog.text \
+         FROM base LEFT JOIN pg_catalog.pg_type e ON e.oid OPERATOR(pg_catalog.=) base.elem)"
+    )
+}
+
+/// One column's entry in [`columns_sql`]'s array.
+type ColumnEntry = (
+    String,
+    u32,
+    String,
+    String,
+    Option<u32>,
+    Option<String>,
+    Option<String>,
+    bool,
+    bool,
+);
+
+/// The column types in [`columns_sql`]'s text.
+pub fn columns_of(json: &str) -> Result<Vec<ColumnType>, PreviewError> {
+    let entries: Vec<ColumnEntry> = serde_json::from_str(json)
+        .map_err(|e| PreviewError::Catalog(format!("the column types as json: {e}")))?;
+    let kind = |text: &str| text.chars().next().unwrap_or(' ');
+    Ok(entries
+        .into_iter()
+        .map(
+            |(
+                name,
+                oid,
+                typname,
+                typtype,
+                eoid,
+                etypname,
+                etyptype,
+                equality,
+                element_equality,
+            )| {
+                ColumnType {
+                    name,
+                    base: (oid, typname, kind(&typtype)),
+                    element: eoid.map(|eoid| {
+                        (
+                            eoid,
+                            etypname.unwrap_or_default(),
+                            kind(etyptype.as_deref().unwrap_or("")),
+                        )
+                    }),
+                    equality,
+                    element_equality,
+                }
+            },
+        )
+        .collect())
 }
 
 /// The columns of `text`, the trailing `pgward_distinct` of a captured row: the

@@ -2,13 +2,17 @@
 //! table does not ask the catalog again what the first one learned: its relation, key
 //! and columns ([`super::facts`]), row security, kind and rules ([`super::eligible`]),
 //! BEFORE row triggers and generated columns ([`super::statement::narrowed_fields`]),
-//! and the foreign keys a cascade walks ([`super::cascade`]). A DBA reading the server
-//! log then sees one catalog query per later preview where there were six.
+//! the foreign keys a cascade walks ([`super::cascade`]), and its columns' types as the
+//! "changed" verdict needs them ([`super::distinct::output_facts`]). A DBA reading the
+//! server log then sees one catalog query per later preview where there were seven.
+//! The two output settings that verdict also reads (`extra_float_digits`, `DateStyle`)
+//! are not cached: the session can `SET` them at any time, so each preview reads them
+//! in that same one query ([`OUTPUT_SETTINGS_SQL`]).
 //!
 //! Soundness first: a fact must never be used once the catalog says something else. So
 //! every entry carries a **fingerprint**, computed by the server in the same statement
 //! that read the target's facts ([`fingerprint_sql`]), and each later preview of that
-//! target first asks for the fingerprint again, in one query ([`CHECK_SQL`]); the
+//! target first asks for the fingerprint again, in one query ([`check_sql`]); the
 //! entry is used only when the two are equal, and dropped otherwise. The fingerprint
 //! covers:
 //!
@@ -21,6 +25,9 @@
 //!   generated, NOT NULL), `pg_constraint` (keys either way), `pg_index`, `pg_trigger`,
 //!   `pg_policy`, `pg_rewrite` and `pg_inherits`: any committed or own DDL writes a
 //!   new row version there (a new `xmin`) or removes one, which changes the digest;
+//! - how many `=` operators `pg_catalog` has and how many built-in default operator
+//!   classes (which built-in types the server can compare: a superuser's
+//!   `CREATE OPERATOR pg_catalog.=` or `DROP OPERATOR CLASS` changes the count);
 //! - the role memberships (`pg_auth_members`) and the current role's attributes, and
 //!   the settings the facts are read under: `current_user`, `search_path` (which table
 //!   the typed name resolves to: the check resolves it again), `row_security` and
@@ -81,6 +88,12 @@ pub fn fingerprint_sql(relid: &str) -> String {
              UNION ALL SELECT pg_catalog.concat('m', m.xmin, m.ctid) FROM pg_catalog.pg_auth_members m \
              UNION ALL SELECT pg_catalog.concat('u', r.rolname, ':', r.rolsuper, r.rolbypassrls, r.rolinherit) \
                FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) current_user \
+             UNION ALL SELECT pg_catalog.concat('o', \
+               (SELECT pg_catalog.count(*) FROM pg_catalog.pg_operator o \
+                WHERE o.oprname OPERATOR(pg_catalog.=) '=' \
+                  AND o.oprnamespace OPERATOR(pg_catalog.=) 'pg_catalog'::pg_catalog.regnamespace), ':', \
+               (SELECT pg_catalog.count(*) FROM pg_catalog.pg_opclass c \
+                WHERE c.opcdefault AND c.oid OPERATOR(pg_catalog.<) 16384)) \
              UNION ALL SELECT pg_catalog.concat('s', current_user, ':', \
                pg_catalog.current_setting('search_path'), ':', \
                pg_catalog.current_setting('row_security'), ':', \
@@ -90,13 +103,24 @@ pub fn fingerprint_sql(relid: &str) -> String {
 }
 
 /// The check before a later preview of a cached target: the oid the typed name `$1`
-/// resolves to now and the fingerprint of that relation, in one query.
+/// resolves to now and the fingerprint of that relation, then the output settings
+/// ([`OUTPUT_SETTINGS_SQL`]), in one query.
 pub fn check_sql() -> String {
     format!(
-        "SELECT pg_catalog.to_regclass($1::pg_catalog.text)::pg_catalog.oid, {}",
+        "SELECT pg_catalog.to_regclass($1::pg_catalog.text)::pg_catalog.oid, {}, {OUTPUT_SETTINGS_SQL}",
         fingerprint_sql("pg_catalog.to_regclass($1::pg_catalog.text)")
     )
 }
+
+/// The two output settings the preview's "changed" verdict reads
+/// ([`super::distinct::OutputFacts`]), `extra_float_digits` and `DateStyle`, as two SQL
+/// columns. They are not cached facts: the session may `SET` them between two
+/// previews, so every preview reads them afresh, in the statement that checks (or
+/// first reads) its target's facts, and they answer only while that preview's entry
+/// does ([`FactCache::output`]).
+pub const OUTPUT_SETTINGS_SQL: &str =
+    "pg_catalog.current_setting('extra_float_digits')::pg_catalog.int4, \
+     pg_catalog.current_setting('DateStyle')";
 
 /// One target's facts, as the fact functions stored them, under their key.
 struct Entry {
@@ -111,6 +135,9 @@ pub struct FactCache {
     entries: HashMap<String, Entry>,
     /// The entry answering now, by target name: set by [`FactCache::open`].
     live: Option<String>,
+    /// The output settings read with this preview's check or facts
+    /// ([`OUTPUT_SETTINGS_SQL`]): `extra_float_digits` and `DateStyle`.
+    output: Option<(i32, String)>,
 }
 
 impl FactCache {
@@ -125,6 +152,22 @@ impl FactCache {
     /// Makes the entry for `name` answer, after the check found it current.
     pub fn open(&mut self, name: &str) {
         self.live = self.entries.contains_key(name).then(|| name.to_string());
+        self.output = None;
+    }
+
+    /// Records the output settings this preview's check or facts query read, to
+    /// answer while the entry does.
+    pub fn set_output(&mut self, float_digits: i32, date_style: String) {
+        if self.live.is_some() {
+            self.output = Some((float_digits, date_style));
+        }
+    }
+
+    /// The output settings read in this preview's check or facts query, while an
+    /// entry answers.
+    pub fn output(&self) -> Option<(i32, String)> {
+        self.live.as_ref()?;
+        self.output.clone()
     }
 
     /// Starts a new entry for `name`, resolved to `relid` with `fingerprint` read in
@@ -139,6 +182,7 @@ impl FactCache {
             },
         );
         self.live = Some(name.to_string());
+        self.output = None;
     }
 
     /// Drops the entry for `name` (its check differed).
@@ -146,18 +190,21 @@ impl FactCache {
         self.entries.remove(name);
         if self.live.as_deref() == Some(name) {
             self.live = None;
+            self.output = None;
         }
     }
 
     /// Stops answering: the preview's gathering is over.
     pub fn close(&mut self) {
         self.live = None;
+        self.output = None;
     }
 
     /// Drops every entry: before DDL the session runs itself.
     pub fn clear(&mut self) {
         self.entries.clear();
         self.live = None;
+        self.output = None;
     }
 
     /// The stored fact `kind` about `relid` (and `flag`), while an entry answers.
@@ -224,8 +271,18 @@ mod tests {
             None,
             "another target's entry"
         );
+        cache.set_output(3, "ISO, MDY".into());
+        assert_eq!(cache.output(), Some((3, "ISO, MDY".to_string())));
         cache.forget("u");
         assert_eq!(cache.get::<u32>("x", 1, false), None);
+        assert_eq!(cache.output(), None, "no entry answers");
+        cache.set_output(3, "ISO, MDY".into());
+        assert_eq!(cache.output(), None, "not stored while none answers");
+        cache.open("t");
+        assert_eq!(cache.output(), None, "each preview reads its own");
+        cache.set_output(1, "SQL, DMY".into());
+        cache.close();
+        assert_eq!(cache.output(), None, "closed");
         cache.clear();
         assert_eq!(cache.stored("t"), None);
     }

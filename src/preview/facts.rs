@@ -69,26 +69,42 @@ pub async fn named_for_preview(
             .await?;
         let now: (Option<u32>, Option<String>) = (row.try_get(0)?, row.try_get(1)?);
         if now == (Some(relid), Some(fingerprint)) {
+            let (float_digits, date_style) = (row.try_get(2)?, row.try_get(3)?);
             let mut cache = client.facts();
             cache.open(name);
             if let Some(target) = cache.get::<Target>(TARGET, relid, false) {
+                cache.set_output(float_digits, date_style);
                 return Ok(Some(target));
             }
         }
         client.facts().forget(name);
     }
-    let sql = select_sql(
-        "pg_catalog.to_regclass($1::pg_catalog.text)",
-        &fact_cache::fingerprint_sql("c.oid"),
+    // With the fingerprint: the output settings, and the column types the "changed"
+    // verdict needs ([`super::distinct::output_facts`]), read in the same statement.
+    let more = format!(
+        "{}, {}, {}",
+        fact_cache::fingerprint_sql("c.oid"),
+        fact_cache::OUTPUT_SETTINGS_SQL,
+        super::distinct::columns_sql("pg_catalog.to_regclass($1::pg_catalog.text)")
     );
+    let sql = select_sql("pg_catalog.to_regclass($1::pg_catalog.text)", &more);
     let Some(row) = client.query_opt(sql.as_str(), &[&name]).await? else {
         return Ok(None);
     };
     let target = target_of(&row)?;
     let fingerprint: String = row.try_get(9)?;
+    let (float_digits, date_style) = (row.try_get(10)?, row.try_get(11)?);
+    let columns = super::distinct::columns_of(&row.try_get::<_, String>(12)?)?;
     let mut cache = client.facts();
     cache.start(name, target.relation.relid, fingerprint);
+    cache.set_output(float_digits, date_style);
     cache.put(TARGET, target.relation.relid, false, &target);
+    cache.put(
+        super::distinct::COLUMNS,
+        target.relation.relid,
+        false,
+        &columns,
+    );
     Ok(Some(target))
 }
 
@@ -109,7 +125,7 @@ async fn read(
 }
 
 /// The facts query for the relation whose oid is the SQL expression `relid`, with the
-/// SQL expression `more` (of `c.oid`) as a tenth column.
+/// SQL expressions `more` (of `c.oid`) from the tenth column on.
 fn select_sql(relid: &str, more: &str) -> String {
     format!(
         "SELECT c.oid, n.nspname::pg_catalog.text, c.relname::pg_catalog.text, \

@@ -17,7 +17,7 @@ use sqlparser::parser::Parser;
 
 use super::cascade::{self, CascadeAction, CascadeEffect};
 use super::conflict;
-use super::counts::{self, Baseline, TableCounts};
+use super::counts::TableCounts;
 use super::ddl::{self, LockMode};
 use super::diff;
 use super::distinct;
@@ -199,10 +199,16 @@ fn kind_of(statement: Option<&Statement>, ddl: bool) -> WriteKind {
 }
 
 const PLAN_BEGIN: &str = "SAVEPOINT pgward_plan; SET LOCAL transaction_read_only = on";
-const PLAN_END: &str = "ROLLBACK TO SAVEPOINT pgward_plan; RELEASE SAVEPOINT pgward_plan";
 
-/// Gathers what must be known before `text` runs. Only a failure to open or close the
-/// planning savepoint is an error; anything else becomes a note.
+/// Ends the planning savepoint [`plan`] leaves open: its reads are undone and the
+/// transaction is writable again.
+pub const PLAN_END: &str = "ROLLBACK TO SAVEPOINT pgward_plan; RELEASE SAVEPOINT pgward_plan";
+
+/// Gathers what must be known before `text` runs, inside a read-only savepoint that it
+/// leaves open: the caller sends [`PLAN_END`] before anything else, alone or in front
+/// of its next statement of its own (one statement in the server log), and never lets
+/// the typed statement run before it. Only a failure to open the planning savepoint is
+/// an error; anything else becomes a note.
 pub async fn plan(
     client: &Client,
     text: &str,
@@ -263,7 +269,6 @@ pub async fn plan(
     let gathered = gather(client, statement.as_ref(), &mut plan, ctx.read_committed).await;
     // The cached facts answer inside the gathering only (see `fact_cache`).
     client.facts().close();
-    client.batch_execute(PLAN_END).await?;
     if let Err(e) = gathered {
         plan.notes
             .push(format!("part of the preview is missing: {e}"));
@@ -509,10 +514,10 @@ async fn gather(
     // statement or TRUNCATE … CASCADE can truncate, drop or rewrite tables, and TRUNCATE
     // even resets the row counters. Measured first, so no later failure can skip it.
     {
-        let (tables, storage) = user_tables(client).await?;
+        let (tables, storage, locks) = user_tables(client).await?;
         plan.storage = Some(storage);
         plan.names_before = tables.into_iter().collect();
-        (plan.locks_before, plan.catalog_before) = ddl::locks_and_catalog_changes(client).await?;
+        (plan.locks_before, plan.catalog_before) = locks;
     }
     if plan.kind == WriteKind::Truncate {
         let removal = truncate::removal(client, &plan.text).await?;
@@ -608,21 +613,33 @@ pub(crate) fn writes_only(text: &str) -> bool {
 }
 
 /// Every user table, materialized view and TOAST table, with its display name, and
-/// the storage file number of each that has storage, in one query.
+/// the storage file number of each that has storage, then the locks held and the
+/// catalog rows changed so far ([`ddl::LOCKS_AND_CATALOG`]), in one query.
 /// Operators are schema-qualified: the user may have created look-alikes.
+#[allow(clippy::type_complexity)]
 async fn user_tables(
     client: &Client,
-) -> Result<(Vec<(u32, String)>, HashMap<u32, u32>), super::PreviewError> {
+) -> Result<
+    (
+        Vec<(u32, String)>,
+        HashMap<u32, u32>,
+        (Vec<(String, String)>, i64),
+    ),
+    super::PreviewError,
+> {
     let rows = client
         .query(
-            "SELECT c.oid, n.nspname::pg_catalog.text, c.relname::pg_catalog.text, \
-                    pg_catalog.pg_relation_filenode(c.oid) \
-             FROM pg_catalog.pg_class c \
-             JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace \
-             WHERE c.relkind OPERATOR(pg_catalog.=) \
-                   ANY ('{r,m,t}'::pg_catalog.\"char\"[]) \
-             AND n.nspname OPERATOR(pg_catalog.<>) 'information_schema' \
-             AND n.nspname OPERATOR(pg_catalog.!~~) 'pg\\_%'",
+            &format!(
+                "SELECT c.oid, n.nspname::pg_catalog.text, c.relname::pg_catalog.text, \
+                        pg_catalog.pg_relation_filenode(c.oid), {} \
+                 FROM pg_catalog.pg_class c \
+                 JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace \
+                 WHERE c.relkind OPERATOR(pg_catalog.=) \
+                       ANY ('{{r,m,t}}'::pg_catalog.\"char\"[]) \
+                 AND n.nspname OPERATOR(pg_catalog.<>) 'information_schema' \
+                 AND n.nspname OPERATOR(pg_catalog.!~~) 'pg\\_%'",
+                ddl::LOCKS_AND_CATALOG
+            ),
             &[],
         )
         .await?;
@@ -636,7 +653,12 @@ async fn user_tables(
             storage.insert(relid, node);
         }
     }
-    Ok((tables, storage))
+    let locks = match rows.first() {
+        Some(r) => ddl::locks_and_catalog_of(r.try_get(4)?, &r.try_get::<_, String>(5)?)?,
+        // No user table at all: the locks and catalog counter read alone.
+        None => ddl::locks_and_catalog_changes(client).await?,
+    };
+    Ok((tables, storage, locks))
 }
 
 /// Which of `relids` are not `present` (dropped by this transaction), sorted.
@@ -723,9 +745,10 @@ pub fn difference(now: &[TableCounts], before: &[TableCounts]) -> Vec<TableCount
         .collect()
 }
 
-/// Builds the report once the statement ran: counts since `baseline`, compared with
-/// `previous` (the cumulative counts before this statement). Returns the report and the
-/// new cumulative counts.
+/// Builds the report once the statement ran: `now`, the counts since the baseline read
+/// right after it (with the probe, in one statement: [`counts::since_sql`]), compared
+/// with `previous` (the cumulative counts before this statement). Returns the report
+/// and the new cumulative counts.
 #[allow(clippy::too_many_arguments)]
 pub async fn after(
     client: &Client,
@@ -733,10 +756,9 @@ pub async fn after(
     rows: Option<u64>,
     images: Option<Images>,
     counts_only: Option<String>,
-    baseline: &Baseline,
+    now: Vec<TableCounts>,
     previous: &[TableCounts],
 ) -> Result<(Report, Vec<TableCounts>), super::PreviewError> {
-    let now = counts::since(client, baseline).await?;
     let delta = difference(&now, previous);
     let mut plan = plan;
     let parts = std::mem::take(&mut plan.parts);
@@ -755,10 +777,22 @@ pub async fn after(
         warnings: Vec::new(),
         capture_exact: false,
     };
+    let relids: Vec<u32> = report
+        .plan
+        .storage
+        .as_ref()
+        .map(|before| before.keys().copied().collect())
+        .unwrap_or_default();
+    let changed: Vec<u32> = report.delta.iter().map(|c| c.relid).collect();
+    let target = report.plan.target.as_ref().map(|t| t.relid);
+    // The target's tree, the triggers of what changed, which tables still exist and
+    // their storage, the locks held and the catalog rows changed: one statement.
+    let facts = after_facts(client, target, &changed, &relids).await?;
+    report.tree = facts.tree;
+    report.triggered = facts.triggered;
     if let Some(before) = &report.plan.storage {
-        let relids: Vec<u32> = before.keys().copied().collect();
-        // Which still exist, and their storage now, in one query.
-        let (present, after) = ddl::existing(client, &relids).await?;
+        let (present, after) = (facts.present, facts.storage);
+        let (locks_now, catalog_now) = facts.locks;
         let mut rewritten = Vec::new();
         for relid in ddl::rewritten(before, &after) {
             match Relation::by_oid(client, relid).await {
@@ -782,7 +816,6 @@ pub async fn after(
             })
             .collect();
         dropped.sort();
-        let (locks_now, catalog_now) = ddl::locks_and_catalog_changes(client).await?;
         let locks_now = ddl::strongest(&locks_now);
         let before_locks = ddl::strongest(&report.plan.locks_before);
         let raised = locks_now
@@ -797,9 +830,6 @@ pub async fn after(
             catalog_changed,
         });
     }
-    if let Some(target) = &report.plan.target {
-        report.tree = tree(client, target.relid).await?;
-    }
     if let Some(Ok(effects)) = &report.plan.cascade {
         let mut relids: Vec<u32> = effects.iter().map(|e| e.relid).collect();
         relids.sort_unstable();
@@ -809,7 +839,6 @@ pub async fn after(
             report.cascade_trees.insert(relid, leaves);
         }
     }
-    report.triggered = triggered(client, &report).await?;
     report.upper_bound = undone_inside(client, &report).await?;
     report.check();
     Ok((report, now))
@@ -847,32 +876,119 @@ async fn partition_tree(client: &Client, relid: u32) -> Result<Vec<u32>, super::
         .collect()
 }
 
-/// The tables this statement changed (and its target) that have enabled user
-/// triggers, by display name.
-async fn triggered(client: &Client, report: &Report) -> Result<Vec<String>, super::PreviewError> {
-    let mut relids: Vec<u32> = report.delta.iter().map(|c| c.relid).collect();
-    relids.extend(&report.tree);
-    let rows = client
-        .query(
-            "SELECT DISTINCT n.nspname::pg_catalog.text, c.relname::pg_catalog.text \
-             FROM pg_catalog.pg_trigger t \
-             JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.tgrelid \
-             JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace \
-             WHERE t.tgrelid OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.oid[]) \
-               AND NOT t.tgisinternal \
-               AND t.tgenabled OPERATOR(pg_catalog.<>) 'D' \
-             ORDER BY 1, 2",
-            &[&relids],
-        )
-        .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(display_name(
-                &row.try_get::<_, String>(0)?,
-                &row.try_get::<_, String>(1)?,
-            ))
-        })
-        .collect()
+/// What [`after_facts`] reads once a statement ran.
+struct AfterFacts {
+    /// The target and its partitions and inheritance children (empty without a target).
+    tree: Vec<u32>,
+    /// The tables that changed (and that tree) with enabled user triggers, by name.
+    triggered: Vec<String>,
+    /// Which of the relations asked about still exist, and their storage now.
+    present: std::collections::HashSet<u32>,
+    storage: HashMap<u32, u32>,
+    /// The locks held and the catalog rows changed so far.
+    locks: (Vec<(String, String)>, i64),
+}
+
+/// In one statement: the target `target` and its partitions and inheritance children,
+/// at any depth (as [`tree`]); the tables in `changed` and that tree that have enabled
+/// user triggers, by display name; which of `relids` still exist, and the storage of
+/// each ([`ddl::existing`]); and the locks held and catalog rows changed
+/// ([`ddl::LOCKS_AND_CATALOG`]). Oids travel in json as `int8` (json has no oid). A
+/// simple query, its oids written out as numbers: the
+/// last of a write's statements, it settles the connection
+/// ([`crate::conn::Client::unsettled`]).
+async fn after_facts(
+    client: &Client,
+    target: Option<u32>,
+    changed: &[u32],
+    relids: &[u32],
+) -> Result<AfterFacts, super::PreviewError> {
+    let oids = |list: &[u32]| {
+        let list: Vec<String> = list.iter().map(u32::to_string).collect();
+        format!("'{{{}}}'::pg_catalog.oid[]", list.join(","))
+    };
+    let target = target.map_or("NULL".to_string(), |t| t.to_string());
+    // The triggered tables come as rows of their own, their names as text (not json):
+    // the byte bridge of a SQL_ASCII database escapes a name's non-UTF-8 bytes in text
+    // as it does everywhere, which json could not carry.
+    let sql = format!(
+        "WITH RECURSIVE down(relid) AS ( \
+             SELECT {target}::pg_catalog.oid WHERE {target}::pg_catalog.oid IS NOT NULL \
+             UNION SELECT i.inhrelid FROM pg_catalog.pg_inherits i \
+             JOIN down ON i.inhparent OPERATOR(pg_catalog.=) down.relid) \
+         SELECT 0 AS k, \
+                COALESCE((SELECT pg_catalog.jsonb_agg(relid::pg_catalog.int8) FROM down), \
+                         '[]')::pg_catalog.text, \
+                COALESCE((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array( \
+                                   c.oid::pg_catalog.int8, \
+                                   pg_catalog.pg_relation_filenode(c.oid)::pg_catalog.int8)) \
+                          FROM pg_catalog.pg_class c \
+                          WHERE c.oid OPERATOR(pg_catalog.=) ANY ({relids})), \
+                         '[]'::pg_catalog.jsonb)::pg_catalog.text, \
+                {locks}, NULL::pg_catalog.text AS s, NULL::pg_catalog.text AS r \
+         UNION ALL \
+         SELECT 1, NULL, NULL, NULL, NULL, x.s, x.r \
+         FROM (SELECT DISTINCT n.nspname::pg_catalog.text AS s, \
+                      c.relname::pg_catalog.text AS r \
+               FROM pg_catalog.pg_trigger t \
+               JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.tgrelid \
+               JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace \
+               WHERE (t.tgrelid OPERATOR(pg_catalog.=) ANY ({changed}) \
+                      OR t.tgrelid IN (SELECT relid FROM down)) \
+                 AND NOT t.tgisinternal \
+                 AND t.tgenabled OPERATOR(pg_catalog.<>) 'D') x \
+         ORDER BY 1, 6, 7",
+        changed = oids(changed),
+        relids = oids(relids),
+        locks = ddl::LOCKS_AND_CATALOG,
+    );
+    let messages = client.simple_query(&sql).await?;
+    let mut rows = messages.iter().filter_map(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(r) => Some(r),
+        _ => None,
+    });
+    let row = rows.next().ok_or_else(|| {
+        super::PreviewError::Catalog("the facts after the statement: no row".into())
+    })?;
+    let missing = |i: usize| {
+        super::PreviewError::Catalog(format!("the facts after the statement: no column {i}"))
+    };
+    let text = |i: usize| -> Result<&str, super::PreviewError> {
+        row.try_get(i)?.ok_or_else(|| missing(i))
+    };
+    let json = |e: serde_json::Error| {
+        super::PreviewError::Catalog(format!("the facts after the statement as json: {e}"))
+    };
+    if text(0)? != "0" {
+        return Err(missing(1));
+    }
+    let tree: Vec<u32> = serde_json::from_str(text(1)?).map_err(json)?;
+    let nodes: Vec<(u32, Option<u32>)> = serde_json::from_str(text(2)?).map_err(json)?;
+    let catalog: i64 = text(3)?.parse().map_err(|e| {
+        super::PreviewError::Catalog(format!("the catalog rows changed could not be read ({e})"))
+    })?;
+    let locks = ddl::locks_and_catalog_of(catalog, text(4)?)?;
+    let mut names = Vec::new();
+    for r in rows {
+        match (r.try_get(5)?, r.try_get(6)?) {
+            (Some(schema), Some(name)) => names.push(display_name(schema, name)),
+            _ => return Err(missing(6)),
+        }
+    }
+    let (mut present, mut storage) = (std::collections::HashSet::new(), HashMap::new());
+    for (relid, node) in nodes {
+        present.insert(relid);
+        if let Some(node) = node {
+            storage.insert(relid, node);
+        }
+    }
+    Ok(AfterFacts {
+        tree,
+        triggered: names,
+        present,
+        storage,
+        locks,
+    })
 }
 
 /// Why work undone inside this one statement may still be in its counts: the server
@@ -1831,6 +1947,7 @@ mod tests {
 #[cfg(test)]
 mod server_tests {
     use super::*;
+    use crate::preview::counts;
     use crate::preview::testdb::fresh;
 
     /// Plans `sql`, runs it, and builds the report, in one transaction left open.
@@ -1841,9 +1958,11 @@ mod server_tests {
         let plan = plan(client, sql, &PlanContext::default())
             .await
             .expect("plan");
+        client.batch_execute(PLAN_END).await.expect("plan end");
         assert_eq!(plan.kind, WriteKind::Other);
         client.batch_execute(sql).await.expect("run");
-        let (report, _) = after(client, plan, None, None, None, &baseline, &previous)
+        let now = counts::since(client, &baseline).await.expect("counts");
+        let (report, _) = after(client, plan, None, None, None, now, &previous)
             .await
             .expect("after");
         report

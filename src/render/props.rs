@@ -1,7 +1,7 @@
 //! The screen property: random strings, biased toward the code points that drive a
 //! terminal or reorder and hide text, go through every renderer of what the shared
 //! screen shows (result tables, command tags, server errors and notices, the session's
-//! writer, row diffs and statement previews, the COMMIT summary, describe titles and the
+//! writer and its result path in every `\pset` format, row diffs and statement previews, the COMMIT summary, describe titles and the
 //! prompt). None may reach the output raw; with colour on, the output is the plain
 //! output plus pgward's own SGR colours and nothing else; and a string meant for one
 //! line never adds a line of its own.
@@ -293,6 +293,56 @@ proptest! {
         let tagged = tag::command_tag(&names[0], Some(n));
         clean("command tag", &tagged)?;
         prop_assert_eq!(lines(&tagged), 1usize.min(tagged.len()));
+    }
+
+    /// The session's own path to the screen, `Io::result` (and `Io::result_page`), in
+    /// every `\pset` format psql users switch to: aligned, unaligned and csv, expanded
+    /// or not, border 0 to 2, with or without a header, a hostile title, null string and
+    /// footers, whole or streamed in two parts.
+    #[test]
+    fn the_sessions_result_path_in_every_pset_format(names in prop::collection::vec(hostile(), 1..4), values in prop::collection::vec(prop::option::of(hostile()), 0..6), title in prop::option::of(hostile()), null in hostile(), footer in hostile()) {
+        use super::print::Part;
+        use super::pset::{Expanded, Format};
+        let columns: Vec<Column> = names.iter().enumerate().map(|(i, name)| Column { name: name.clone(), numeric: i % 2 == 1 }).collect();
+        let rows: Vec<Vec<Option<String>>> = values.chunks(columns.len()).map(<[_]>::to_vec).collect();
+        let half = rows.len() / 2;
+        for format in [Format::Aligned, Format::Unaligned, Format::Csv] {
+            for expanded in [Expanded::Off, Expanded::On, Expanded::Auto] {
+                for border in 0..=2u16 {
+                    for tuples_only in [false, true] {
+                        let what = format!("Io::result {format:?}, expanded {expanded:?}, border {border}, tuples_only {tuples_only}");
+                        let (out, err) = (Shared::default(), Shared::default());
+                        let mut io = Io::new(Box::new(out.clone()), Box::new(err.clone()), Style::plain());
+                        {
+                            let p = io.pset_mut();
+                            p.format = format;
+                            p.expanded = expanded;
+                            p.border = border;
+                            p.tuples_only = tuples_only;
+                            p.title = title.clone();
+                            p.null = null.clone();
+                        }
+                        io.result(&columns, &rows, Part::WHOLE);
+                        clean(&what, &out.text())?;
+                        // Streamed: the first rows, then the rest.
+                        let (out, err2) = (Shared::default(), Shared::default());
+                        let mut streamed = Io::new(Box::new(out.clone()), Box::new(err2.clone()), Style::plain());
+                        *streamed.pset_mut() = io.pset().clone();
+                        streamed.result(&columns, &rows[..half], Part { start: true, stop: false, prior: 0 });
+                        streamed.result(&columns, &rows[half..], Part { start: false, stop: true, prior: half as u64 });
+                        clean(&format!("{what}, streamed"), &out.text())?;
+                        let (out, err3) = (Shared::default(), Shared::default());
+                        let mut page = Io::new(Box::new(out.clone()), Box::new(err3.clone()), Style::plain());
+                        *page.pset_mut() = io.pset().clone();
+                        page.result_page(title.clone(), &columns, &rows, Some(std::slice::from_ref(&footer)), false);
+                        clean(&format!("{what}, describe page"), &out.text())?;
+                        for e in [&err, &err2, &err3] {
+                            clean(&format!("{what}, messages"), &e.text())?;
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

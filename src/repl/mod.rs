@@ -3,9 +3,9 @@
 //! role, database and transaction state, psql's backslash meta-commands, and a history
 //! file per environment that never stores a statement carrying a secret ([`secrets`]).
 
+pub mod buffer;
 pub mod catalog;
 pub mod complete;
-pub mod context;
 pub mod copy;
 pub mod describe;
 pub mod help;

@@ -1,11 +1,11 @@
 //! The query buffer, as psql's main loop keeps it: lines are read one at a time, from
 //! the prompt, a file, standard input, `\i` or `\e`, into one [`Runner`]. A line's SQL
-//! has its variables expanded ([`super::vars`]) and is added to the buffer; each
-//! statement is sent through the session as soon as its `;` is read. A backslash in
-//! plain SQL ([`super::context`]) ends the SQL part of the line and starts a
-//! meta-command, so `select 1 \g`, `select now() \watch 2` and `select 1; \dt` do what
-//! they do in psql. The statement the session classifies, previews and confirms is the
-//! expanded one.
+//! has its variables expanded ([`super::vars`]) and is added to the buffer
+//! ([`super::buffer`], lexed once as it grows); each statement is sent through the
+//! session as soon as its `;` is read. A backslash in plain SQL ends the SQL part of the
+//! line and starts a meta-command, so `select 1 \g`, `select now() \watch 2` and
+//! `select 1; \dt` do what they do in psql. The statement the session classifies,
+//! previews and confirms is the expanded one.
 //!
 //! The buffer's own meta-commands live here (`\g \gx \p \r \e \watch \i \ir \set \unset
 //! \echo \timing`); `\copy` to [`super::copy`]; the output ones (`\pset \x \o …`) go to [`super::output`] with
@@ -18,7 +18,7 @@ use crate::render::Text;
 use crate::session::{Outcome, Session};
 use crate::sql::{self, Verdict};
 
-use super::context;
+use super::buffer::Buffer;
 use super::copy;
 use super::meta;
 use super::output;
@@ -47,7 +47,7 @@ struct Source {
 /// The query buffer and the state psql keeps beside it.
 #[derive(Debug, Default)]
 pub struct Runner {
-    pending: String,
+    pending: Buffer,
     /// The script variables.
     pub vars: Vars,
     /// Whether `:name` is expanded in SQL (psql does so in files and piped input and at
@@ -82,7 +82,7 @@ impl Runner {
 
     /// True when the query buffer holds nothing but white space.
     pub fn is_empty(&self) -> bool {
-        self.pending.trim().is_empty()
+        self.pending.is_blank()
     }
 
     /// psql's `%R` for the prompt: `None` for a fresh statement, else the state the
@@ -91,7 +91,7 @@ impl Runner {
         if self.is_empty() {
             None
         } else {
-            Some(context::at_end(&self.pending).prompt_char())
+            Some(self.pending.context().prompt_char())
         }
     }
 
@@ -157,7 +157,7 @@ impl Runner {
         if flow == Flow::Go(Outcome::Ok) && !self.is_empty() {
             // The session says the statement is unterminated and sends nothing of it.
             let rest = std::mem::take(&mut self.pending);
-            flow = Flow::Go(self.run(rt, session, &rest));
+            flow = Flow::Go(self.run(rt, session, rest.as_str()));
         }
         if let Flow::Go(outcome) = flow {
             if outcome != Outcome::Ok && !outcome.ends_session() {
@@ -214,10 +214,9 @@ impl Runner {
             }
             return self.end_of_input(rt, session);
         }
-        let (sql_part, meta_part) = self.cut(line);
-        self.pending.push_str(&sql_part);
+        let meta_part = self.cut(line);
         if meta_part.is_none() {
-            self.pending.push('\n');
+            self.pending.push_str("\n");
         }
         let outcome = self.send_complete(rt, session);
         if outcome != Outcome::Ok {
@@ -229,73 +228,55 @@ impl Runner {
         }
     }
 
-    /// Cuts `line` into its SQL part, variables expanded, and the meta-command that
-    /// follows a backslash in plain SQL.
-    fn cut(&self, line: &str) -> (String, Option<String>) {
-        let mut out = String::with_capacity(line.len());
+    /// Adds the SQL part of `line` to the buffer, variables expanded, and returns the
+    /// meta-command that follows a backslash in plain SQL. Whether a backslash or `:name`
+    /// is in plain SQL is the lexer's state at the end of the buffer, which has lexed
+    /// each byte once, as it was added.
+    fn cut(&mut self, line: &str) -> Option<String> {
         let mut i = 0;
-        let is_code = |done: &str| {
-            let mut probe = String::with_capacity(self.pending.len() + done.len());
-            probe.push_str(&self.pending);
-            probe.push_str(done);
-            context::at_end(&probe).is_code()
-        };
         while let Some(rel) = line.get(i..).and_then(|t| t.find(['\\', ':'])) {
             let at = i + rel;
-            out.push_str(&line[i..at]);
+            self.pending.push_str(&line[i..at]);
             let tail = &line[at..];
             if tail.starts_with("::") {
-                out.push_str("::");
+                self.pending.push_str("::");
                 i = at + 2;
                 continue;
             }
             if tail.starts_with('\\') {
-                if is_code(&out) {
-                    return (out, Some(tail.to_string()));
+                if self.pending.context().is_code() {
+                    return Some(tail.to_string());
                 }
-                out.push('\\');
+                self.pending.push_str("\\");
                 i = at + 1;
                 continue;
             }
             match vars::reference(tail, &self.vars) {
-                Some((value, len)) if self.interpolate && is_code(&out) => {
-                    out.push_str(&value);
+                Some((value, len)) if self.interpolate && self.pending.context().is_code() => {
+                    self.pending.push_str(&value);
                     i = at + len;
                 }
                 _ => {
-                    out.push(':');
+                    self.pending.push_str(":");
                     i = at + 1;
                 }
             }
         }
-        out.push_str(line.get(i..).unwrap_or_default());
-        (out, None)
+        self.pending.push_str(line.get(i..).unwrap_or_default());
+        None
     }
 
     /// Sends every complete statement in the buffer, one at a time; keeps the tail.
+    /// What a failing statement leaves unsent is dropped with the tail.
     fn send_complete(&mut self, rt: &tokio::runtime::Runtime, session: &mut Session) -> Outcome {
-        let split = sql::split(&self.pending);
-        if split.pieces.is_empty() {
-            if split.rest.is_none() && self.pending.trim().is_empty() {
-                self.pending.clear();
-            }
-            return Outcome::Ok;
-        }
-        let tail = split.rest.as_ref().map_or(0, String::len);
-        let end = self.pending.len() - tail;
-        let buffer = std::mem::take(&mut self.pending);
-        let mut from = 0;
-        for (k, piece) in split.pieces.iter().enumerate() {
-            let to = split.pieces.get(k + 1).map_or(end, |next| next.start);
-            let text = buffer.get(from..to).unwrap_or_default();
-            from = to;
-            let outcome = self.run(rt, session, text);
-            self.last = Some(piece.text.clone());
+        for ready in self.pending.take_complete() {
+            let outcome = self.run(rt, session, &ready.text);
+            self.last = Some(ready.statement);
             if outcome != Outcome::Ok {
+                self.pending.clear();
                 return outcome;
             }
         }
-        self.pending = buffer.get(end..).unwrap_or_default().to_string();
         Outcome::Ok
     }
 
@@ -315,7 +296,7 @@ impl Runner {
         if self.is_empty() {
             self.last.clone()
         } else {
-            Some(self.pending.trim_end().to_string())
+            Some(self.pending.as_str().trim_end().to_string())
         }
     }
 
@@ -756,39 +737,137 @@ fn timing_line(elapsed: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::{timing_line, Runner};
+    use crate::repl::vars::Vars;
+    use crate::sql;
     use std::time::Duration;
+
+    /// The SQL part `cut` adds to an empty buffer, and the meta-command after it.
+    fn cut(line: &str) -> (String, Option<String>) {
+        let mut r = Runner::default();
+        let meta = r.cut(line);
+        (r.pending.as_str().to_string(), meta)
+    }
 
     #[test]
     fn backslash_ends_the_sql_part_only_in_plain_sql() {
-        let r = Runner::default();
         assert_eq!(
-            r.cut("select 1 \\g"),
+            cut("select 1 \\g"),
             ("select 1 ".into(), Some("\\g".into()))
         );
         assert_eq!(
-            r.cut("select 1; \\dt"),
+            cut("select 1; \\dt"),
             ("select 1; ".into(), Some("\\dt".into()))
         );
-        assert_eq!(r.cut("select '\\g'"), ("select '\\g'".into(), None));
-        assert_eq!(r.cut("select 1 -- \\g"), ("select 1 -- \\g".into(), None));
+        assert_eq!(cut("select '\\g'"), ("select '\\g'".into(), None));
+        assert_eq!(cut("select 1 -- \\g"), ("select 1 -- \\g".into(), None));
+        assert_eq!(cut("-- \\g"), ("-- \\g".into(), None));
         assert_eq!(
-            r.cut("select $$\\g$$ \\gx"),
+            cut("select $$\\g$$ \\gx"),
             ("select $$\\g$$ ".into(), Some("\\gx".into()))
         );
         assert_eq!(
-            r.cut("select (1 \\g"),
+            cut("select (1 \\g"),
             ("select (1 ".into(), Some("\\g".into()))
+        );
+        assert_eq!(
+            cut("select E'\\' \\g' \\g"),
+            ("select E'\\' \\g' ".into(), Some("\\g".into()))
+        );
+        assert_eq!(
+            cut("create function f() returns int language sql begin atomic select 1 \\g"),
+            (
+                "create function f() returns int language sql begin atomic select 1 ".into(),
+                Some("\\g".into())
+            )
         );
     }
 
     #[test]
     fn a_string_open_from_an_earlier_line_hides_the_backslash() {
-        let r = Runner {
-            pending: "select 'a\n".into(),
-            ..Runner::default()
-        };
-        assert_eq!(r.cut("\\g' \\p"), ("\\g' ".into(), Some("\\p".into())));
+        let mut r = Runner::default();
+        r.pending.push_str("select 'a\n");
         assert_eq!(r.status(), Some('\''));
+        assert_eq!(r.cut("\\g' \\p"), Some("\\p".into()));
+        assert_eq!(r.pending.as_str(), "select 'a\n\\g' ");
+    }
+
+    #[test]
+    fn variables_expand_in_plain_sql_only() {
+        let mut vars = Vars::default();
+        vars.set("x", "'v'");
+        let mut r = Runner::new(vars);
+        let line = "select :x, ':x', $$:x$$, \":x\", /* :x */ :'x', :x::text, (:x) -- :x";
+        assert_eq!(r.cut(line), None);
+        assert_eq!(
+            r.pending.as_str(),
+            "select 'v', ':x', $$:x$$, \":x\", /* :x */ '''v''', 'v'::text, ('v') -- :x"
+        );
+    }
+
+    /// Feeds `text` to the runner line by line as a script reads it, without a server:
+    /// the statements each line completes, as they would be sent.
+    fn read(r: &mut Runner, text: &str) -> Vec<String> {
+        let mut sent = Vec::new();
+        for line in text.lines() {
+            if let Some(meta) = r.cut(line) {
+                panic!("no meta-command expected: {meta}");
+            }
+            r.pending.push_str("\n");
+            sent.extend(r.pending.take_complete().into_iter().map(|s| s.text));
+        }
+        sent
+    }
+
+    #[test]
+    fn reading_lexes_each_byte_once_however_long_the_open_statement() {
+        // A 5,000-line PL/pgSQL body with `:=` on every line, a set variable's `:x`
+        // (not expanded inside the dollar quote) and backslashes in a string: each `:x`
+        // and backslash asks whether it is in plain SQL, and each line whether it ended
+        // a statement. Lexing the open statement again for either (as the reader once
+        // did, up to seven times per question) is quadratic here.
+        let mut vars = Vars::default();
+        vars.set("x", "1");
+        let mut r = Runner::new(vars);
+        let mut body = String::from(
+            "create function f() returns int language plpgsql as $body$\ndeclare v int := 0;\nbegin\n",
+        );
+        for n in 0..5_000 {
+            body.push_str(&format!("  v := v + {n} + :x + length(E'\\\\\\'');\n"));
+        }
+        body.push_str("  return v;\nend\n$body$;\n");
+        let before = sql::split::lexed::total();
+        let sent = read(&mut r, &body);
+        let lexed = sql::split::lexed::total() - before;
+        assert_eq!(
+            sent,
+            [body.clone()],
+            "one statement, sent whole and unexpanded"
+        );
+        assert!(
+            lexed <= body.len(),
+            "{lexed} bytes lexed for a statement of {}",
+            body.len()
+        );
+
+        // One statement with 10,000 `::` casts and half as many `:x` expanded in plain
+        // SQL, on one line; then twice that over 10,000 lines.
+        let mut r = Runner::new(r.vars.clone());
+        let cast = "  + :x::int::bigint";
+        let one_line = format!("select 0{};", cast.repeat(5_000));
+        let many_lines = format!("select 0\n{}\n;", format!("{cast}\n").repeat(10_000));
+        for text in [one_line, many_lines] {
+            let before = sql::split::lexed::total();
+            let sent = read(&mut r, &text);
+            let lexed = sql::split::lexed::total() - before;
+            assert_eq!(sent.len(), 1);
+            assert_eq!(sent[0].matches("::").count(), text.matches("::").count());
+            assert!(!sent[0].contains(":x"), "every :x expanded");
+            assert!(
+                lexed <= sent[0].len(),
+                "{lexed} bytes lexed for a statement of {}",
+                sent[0].len()
+            );
+        }
     }
 
     #[test]

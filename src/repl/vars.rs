@@ -3,7 +3,7 @@
 //! identifier) and `:{?name}` (TRUE or FALSE: is it set). As in psql, a reference to an
 //! unset variable is left as typed, `::` is a cast and never a variable, and nothing is
 //! expanded inside strings, quoted identifiers, dollar quotes or comments: the caller
-//! says where code is ([`expand`] takes that as a closure, see [`super::context`]).
+//! says where code is ([`expand`] takes that as a closure, see [`super::buffer`]).
 //!
 //! The arguments of a meta-command are read as psql reads them ([`meta_args`]): words
 //! split at white space, `'…'` quoted with `''` and psql's backslash escapes, `"…"` kept

@@ -74,27 +74,28 @@ impl Session {
             summary,
             holds_locks: true,
         };
-        let approved = self.approve(&approval, subject).await;
-        if let Some(outcome) = self.check_open().await {
-            return Err(outcome);
-        }
-        match approved {
+        match self.approve(&approval, subject).await {
+            // Approved: the next step (`still_summarised`) fires deferred work again and
+            // probes in the same statement, before anything is claimed.
             Ok(_) => Ok(Some(digest)),
-            Err(e) => Err(self.not_approved(&e)),
+            Err(e) => {
+                if let Some(outcome) = self.check_open().await {
+                    return Err(outcome);
+                }
+                Err(self.not_approved(&e))
+            }
         }
     }
 
-    /// Just before COMMIT: the counts read from the server again and the digest
-    /// recomputed must be the approved one, or the approval is void.
+    /// Just before COMMIT: the digest recomputed over the counts read from the server
+    /// again must be the approved one, or the approval is void. The counts are those
+    /// `still_summarised` read right before, with the probe, after the approval; nothing
+    /// runs in the transaction between the two.
     pub(super) async fn still_approved(
         &mut self,
         xid: &str,
         approved: &str,
     ) -> Result<(), Outcome> {
-        match crate::preview::counts::since(&self.conn.client, &self.changes.baseline).await {
-            Ok(now) => self.changes.cumulative = now,
-            Err(e) => return Err(self.counters_failed(&e).await),
-        }
         let TxState::Open(tx) = &self.state else {
             return Err(Outcome::Refused);
         };

@@ -8,11 +8,14 @@
 //!    transaction like any statement's;
 //! 3. the change-set summary;
 //! 4. a second person's approval where the environment has an approval service
-//!    (`approve.rs`), else the author's confirmation; after either the connection is checked before anything
-//!    is claimed about the transaction (the backend may have died meanwhile);
-//! 5. the change set is still the one summarised: deferred work fired again must change
-//!    no count (a trigger that re-deferred constraints would otherwise act at COMMIT,
-//!    unseen), and an approved digest must still be the digest;
+//!    (`approve.rs`), else the author's confirmation; after either the connection is
+//!    checked before anything is claimed about the transaction (the backend may have
+//!    died meanwhile): by the probe of step 5 when the answer was yes, by its own
+//!    probe when it was no;
+//! 5. the change set is still the one summarised: deferred work fired again (with the
+//!    probe and the counters, in one statement) must change no count (a trigger that
+//!    re-deferred constraints would otherwise act at COMMIT, unseen), and an approved
+//!    digest must still be the digest, over those counters;
 //! 6. COMMIT, sent on the cancellable path with a live line, because no timeout covers
 //!    commit processing (a synchronous standby that never answers);
 //! 7. the report of exactly what the server said: committed; committed locally with
@@ -174,33 +177,46 @@ impl Session {
     }
 
     /// Runs [`FIRE_DEFERRED`] in the transaction, probes, and returns the per-table rows
-    /// it changed, which are then part of the cumulative counts.
+    /// it changed, which are then part of the cumulative counts. The three ride in one
+    /// simple query (one statement in the server log); a failure of any of them, or a
+    /// probe that sees something pgward did not set up, ends the COMMIT unsent.
     async fn run_deferred(&mut self) -> Result<Vec<counts::TableCounts>, Outcome> {
+        let TxState::Open(tx) = &self.state else {
+            return Err(self.aborted());
+        };
+        let expected = self.expected(&tx.role, Some(tx.xact_start.clone()), false);
         let client = &self.conn.client;
+        let base = &self.changes.baseline;
+        let sql = counts::since_sql(base);
         let fired = wait::cancellable_with_line(
             client,
             &self.conn.tls,
             self.conn
-                .user_statement(client.batch_execute(FIRE_DEFERRED)),
+                .user_statement(probe::probe_between(client, FIRE_DEFERRED, &sql, |rows| {
+                    counts::since_of(base, rows)
+                })),
             Some(Line {
                 io: &mut self.io,
                 what: "deferred constraints and triggers",
             }),
         )
         .await;
-        if let Err(e) = fired.result {
-            let outcome = self.failed(e, "").await;
-            if outcome != Outcome::ConnectionLost {
-                self.say_error(
-                    "COMMIT was not sent: a deferred constraint or trigger failed when pgward fired them before the summary",
-                );
+        let (seen, now) = match fired.result {
+            Ok(fired) => fired,
+            Err(e) => {
+                let outcome = self.failed(e, "").await;
+                if outcome != Outcome::ConnectionLost {
+                    self.say_error(
+                        "COMMIT was not sent: a deferred constraint or trigger failed when pgward fired them before the summary",
+                    );
+                }
+                return Err(outcome);
             }
-            return Err(outcome);
+        };
+        if let Some(m) = expected.mismatch(&seen) {
+            return Err(self.betrayed(&m).await);
         }
-        if let Some(outcome) = self.check_open().await {
-            return Err(outcome);
-        }
-        let now = match counts::since(&self.conn.client, &self.changes.baseline).await {
+        let now = match now {
             Ok(now) => now,
             Err(e) => return Err(self.counters_failed(&e).await),
         };
@@ -219,11 +235,13 @@ impl Session {
         let answer = self.confirm.ask(&format!(
             "Type the environment name ({env}) to COMMIT, anything else keeps the transaction open: "
         ));
+        if answer.as_deref().map(str::trim) == Some(env.as_str()) {
+            // Confirmed: the next step ([`Session::still_summarised`]) fires deferred work
+            // again and probes in the same statement, before anything is claimed.
+            return Ok(());
+        }
         if let Some(outcome) = self.check_open().await {
             return Err(outcome);
-        }
-        if answer.as_deref().map(str::trim) == Some(env.as_str()) {
-            return Ok(());
         }
         self.say_error(match answer {
             None => "COMMIT not confirmed (no answer, or no terminal to answer at): the transaction is still open, nothing was committed",

@@ -81,12 +81,7 @@ impl Session {
         self.ledger.pending = None;
         self.ledger.approval = None;
         let client = &self.conn.client;
-        let found = under_savepoint(client, async {
-            schema::find(client)
-                .await
-                .map_err(|e| LedgerError::server("cannot read the catalog", &e))
-        })
-        .await;
+        let found = find_under_savepoint(client).await;
         let access = match found {
             Ok(Some(access)) => access,
             Ok(None) => {
@@ -403,6 +398,33 @@ impl Session {
 
 /// Runs a ledger query under a savepoint of its own: a failure is rolled back to it, and
 /// the user's transaction goes on unharmed.
+/// [`schema::find`] under its own savepoint, as [`under_savepoint`] runs a query, but
+/// the savepoint, the query and the release in one simple query (one statement in the
+/// server log). On an error the savepoint is rolled back to and released, as there.
+async fn find_under_savepoint(
+    client: &crate::conn::Client,
+) -> Result<Option<schema::Access>, LedgerError> {
+    let sql = format!(
+        "SAVEPOINT pgward_ledger_lookup; {}; RELEASE SAVEPOINT pgward_ledger_lookup",
+        schema::FIND_SQL
+    );
+    match client.simple_query(&sql).await {
+        Ok(messages) => Ok(messages.iter().find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => Some(schema::access_of(r)),
+            _ => None,
+        })),
+        Err(e) => {
+            client
+                .batch_execute(
+                    "ROLLBACK TO SAVEPOINT pgward_ledger_lookup; RELEASE SAVEPOINT pgward_ledger_lookup",
+                )
+                .await
+                .map_err(|e| LedgerError::server("cannot release a savepoint", &e))?;
+            Err(LedgerError::server("cannot read the catalog", &e))
+        }
+    }
+}
+
 async fn under_savepoint<T>(
     client: &crate::conn::Client,
     query: impl std::future::Future<Output = Result<T, LedgerError>>,

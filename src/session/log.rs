@@ -140,8 +140,17 @@ impl Session {
     }
 
     /// What a write did, recorded right after its statement.
-    pub(super) fn log_preview(&mut self, report: &Report, image_digest: Option<&[u8; 32]>) {
-        let rendered = report.render(false).to_string();
+    /// `opaque`, the line that marked the preview opaque, opens the excerpt.
+    pub(super) fn log_preview(
+        &mut self,
+        report: &Report,
+        image_digest: Option<&[u8; 32]>,
+        opaque: Option<&str>,
+    ) {
+        let rendered = match opaque {
+            Some(line) => format!("{line}\n{}", report.render(false)),
+            None => report.render(false).to_string(),
+        };
         let mut excerpt = String::new();
         let mut truncated = false;
         for (i, line) in rendered.lines().enumerate() {

@@ -55,6 +55,7 @@ use tokio_postgres::error::SqlState;
 use crate::config::Settings;
 use crate::conn::Connection;
 use crate::policy::Refusal;
+use crate::preview::counts::{self, TableCounts};
 use crate::preview::relation::quote_ident;
 use crate::render::{self, Paint, Text};
 use crate::sql::{self, TxControl, Verdict};
@@ -404,6 +405,8 @@ impl Session {
         }
         let verdict = analysis.verdict;
         let named = analysis.named;
+        // Dynamic SQL let through by allow_dynamic_sql: only the server knows what it did.
+        let opaque = analysis.dynamic_sql.then_some(sql::OPAQUE_DYNAMIC);
         self.log_class(&verdict);
         if matches!(verdict, Verdict::Ddl | Verdict::NonTransactional { .. }) {
             // Schema changes of pgward's own: no catalog fact learned before them is
@@ -438,13 +441,16 @@ impl Session {
             }
         }
         let outcome = if !statement || !matches!(self.state, TxState::Open(_)) {
-            self.run_statement(verdict, text, named.as_ref()).await
+            self.run_statement(verdict, text, named.as_ref(), opaque)
+                .await
         } else {
             let started = match self.begin_statement(text).await {
                 Ok(started) => started,
                 Err(outcome) => return outcome,
             };
-            let outcome = self.run_statement(verdict, text, named.as_ref()).await;
+            let outcome = self
+                .run_statement(verdict, text, named.as_ref(), opaque)
+                .await;
             self.end_statement(started, outcome).await
         };
         if outcome == Outcome::Ok {
@@ -454,11 +460,13 @@ impl Session {
     }
 
     /// Runs a classified statement where it belongs.
+    /// `opaque`, for a write, is the line that marks its preview opaque.
     async fn run_statement(
         &mut self,
         verdict: Verdict,
         text: &str,
         named: Option<&sql::Named>,
+        opaque: Option<&str>,
     ) -> Outcome {
         match verdict {
             Verdict::Refused(r) => self.refuse(&r),
@@ -483,7 +491,7 @@ impl Session {
                     }
                 }
                 let prepared = self.prepared_text(named);
-                self.write(text, verdict == Verdict::Ddl, prepared.as_deref())
+                self.write(text, verdict == Verdict::Ddl, prepared.as_deref(), opaque)
                     .await
             }
             Verdict::Session => self.session_setting(text).await,
@@ -674,31 +682,35 @@ impl Session {
             self.settings.author,
             self.settings.ticket.as_deref().unwrap_or("none")
         );
+        // Author and ticket are user input: printable ASCII only (the server keeps no
+        // more of an application_name anyway), so no client encoding can read a byte of
+        // it as part of another character, then a literal as libpq's PQescapeLiteral
+        // writes it, which reads the same whatever standard_conforming_strings is when
+        // the server parses the batch.
+        let app: String = app
+            .chars()
+            .map(|c| if (' '..='~').contains(&c) { c } else { '?' })
+            .collect();
+        let app = truncate(&app, 63);
         let begin = format!(
             // READ WRITE stated: pgward, not default_transaction_read_only, chooses.
-            "BEGIN READ WRITE{isolation}; SET LOCAL ROLE {}; {}{}",
+            "BEGIN READ WRITE{isolation}; SET LOCAL ROLE {}; {}{} SET LOCAL application_name = {}",
             quote_ident(&role),
             self.timeouts(),
             self.reapplied.sql(),
+            crate::repl::vars::quote_literal(&app),
         );
-        // Author and ticket are user input: they travel as a parameter, never as SQL.
-        let app = truncate(&app, 63);
-        // set_config returns the value as the server keeps it (cleaned, truncated):
-        // that is what the probe must see for the rest of the transaction.
-        let opened = match self.conn.client.batch_execute(&begin).await {
-            Ok(()) => self
-                .conn
-                .client
-                .query_one(
-                    "SELECT pg_catalog.set_config('application_name', $1, true)",
-                    &[&app],
-                )
-                .await
-                .map(|row| row.get::<_, String>(0)),
-            Err(e) => Err(e),
-        };
-        let app = match opened {
-            Ok(app) => app,
+        // One statement in the server log: the BEGIN batch, the probe, and the baseline
+        // of the transaction's row counters.
+        let opened = probe::probe_between(
+            &self.conn.client,
+            &begin,
+            &crate::preview::counts::baseline_sql(),
+            crate::preview::counts::baseline_of,
+        )
+        .await;
+        let (seen, baseline) = match opened {
+            Ok(opened) => opened,
             Err(e) => {
                 let _ = self.conn.client.batch_execute("ROLLBACK").await;
                 let outcome = self.failed(e, "").await;
@@ -712,31 +724,29 @@ impl Session {
         };
         let read_committed =
             isolation.contains("READ COMMITTED") || isolation.contains("READ UNCOMMITTED");
+        // The server keeps application_name cleaned and truncated: what the probe read
+        // right after pgward set it, in the same batch, is what it must see from now on.
+        let app = seen.application_name.clone();
         let expected = Expected {
             application_name: app.clone(),
             ..self.expected(&role, None, false)
         };
-        match probe::probe(&self.conn.client).await {
-            Ok(seen) => {
-                if let Some(m) = expected.mismatch(&seen) {
-                    return Some(self.betrayed(&m).await);
-                }
-                let baseline = match crate::preview::counts::baseline(&self.conn.client).await {
-                    Ok(b) => b,
-                    Err(e) => return Some(self.counters_failed(&e).await),
-                };
-                self.changes = Changes {
-                    baseline,
-                    ..Changes::default()
-                };
-                let mut tx = OpenTx::new(role, seen.xact_start);
-                tx.read_committed = read_committed;
-                tx.application_name = app;
-                self.state = TxState::Open(tx);
-                None
-            }
-            Err(e) => Some(self.failed(e, "").await),
+        if let Some(m) = expected.mismatch(&seen) {
+            return Some(self.betrayed(&m).await);
         }
+        let baseline = match baseline {
+            Ok(b) => b,
+            Err(e) => return Some(self.counters_failed(&e).await),
+        };
+        self.changes = Changes {
+            baseline,
+            ..Changes::default()
+        };
+        let mut tx = OpenTx::new(role, seen.xact_start);
+        tx.read_committed = read_committed;
+        tx.application_name = app;
+        self.state = TxState::Open(tx);
+        None
     }
 
     /// Runs `text` inside the open guarded transaction, then probes.
@@ -860,6 +870,39 @@ impl Session {
                 None => None,
             },
             Err(e) => Some(self.failed(e, "").await),
+        }
+    }
+
+    /// [`Session::check_open`] with `before` in front (the RELEASE of pgward's capture
+    /// savepoint, or nothing) and the transaction's row counters since the baseline
+    /// after it, in one statement: the counters, or the outcome when the probe failed
+    /// or saw something pgward did not set up. An error in `before` fails the same way.
+    async fn check_open_counted(
+        &mut self,
+        before: &str,
+        text: &str,
+    ) -> Result<Result<Vec<TableCounts>, crate::preview::PreviewError>, Outcome> {
+        let TxState::Open(tx) = &self.state else {
+            if !before.is_empty() {
+                if let Err(e) = self.conn.client.batch_execute(before).await {
+                    return Err(self.failed(e, text).await);
+                }
+            }
+            return Ok(counts::since(&self.conn.client, &self.changes.baseline).await);
+        };
+        let expected = self.expected(&tx.role, Some(tx.xact_start.clone()), false);
+        let base = &self.changes.baseline;
+        let sql = counts::since_sql(base);
+        let checked = probe::probe_between(&self.conn.client, before, &sql, |rows| {
+            counts::since_of(base, rows)
+        })
+        .await;
+        match checked {
+            Ok((seen, now)) => match expected.mismatch(&seen) {
+                Some(m) => Err(self.betrayed(&m).await),
+                None => Ok(now),
+            },
+            Err(e) => Err(self.failed(e, text).await),
         }
     }
 

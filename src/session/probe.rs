@@ -11,8 +11,9 @@
 //! Each of these is one line in the server log, so where the order allows it they ride
 //! in the same simple query as the statement next to them ([`probe_after`]: the BEGIN
 //! batch, then the probe; [`probe_then_end`]: the probe, the read's ROLLBACK, then the
-//! advisory-lock count; [`end_then_count`]: a ROLLBACK and that count): fewer statements
-//! for a DBA to read, same checks.
+//! advisory-lock count; [`end_then_count`]: a ROLLBACK and that count;
+//! [`probe_between`]: the statement before it, the probe, then the transaction's row
+//! counters): fewer statements for a DBA to read, same checks.
 //!
 //! Everything is schema-qualified or a keyword, so a hostile `search_path` cannot replace
 //! what the probe calls.
@@ -96,6 +97,47 @@ pub async fn probe_after(client: &Client, before: &str) -> Result<Identity, toki
     let messages = client.simple_query(&format!("{before}; {PROBE}")).await?;
     let seen = identity(rows(&messages).next());
     Ok(seen)
+}
+
+/// Runs `before` (statements that return no rows: a `BEGIN …; SET LOCAL …` batch, a
+/// `RELEASE SAVEPOINT`, `SET CONSTRAINTS ALL IMMEDIATE`; or nothing), the probe, then
+/// `after` (one query, pgward's own: the transaction's counters), in one simple query:
+/// what the probe saw and `after`'s rows as `parse` reads them. An error anywhere is returned (a failed
+/// `before` skips the rest); the caller fails closed on it as on the probe's own.
+pub async fn probe_between<T>(
+    client: &Client,
+    before: &str,
+    after: &str,
+    parse: impl FnOnce(&[&tokio_postgres::SimpleQueryRow]) -> T,
+) -> Result<(Identity, T), tokio_postgres::Error> {
+    let before = before.trim_end().trim_end_matches(';').trim_end();
+    let sql = if before.is_empty() {
+        format!("{PROBE}; {after}")
+    } else {
+        format!("{before}; {PROBE}; {after}")
+    };
+    let messages = client.simple_query(&sql).await?;
+    let mut sets = result_sets(&messages);
+    // The last two result sets are the probe's and `after`'s; anything missing leaves
+    // the probe's row absent, which never matches what pgward expects.
+    let after_rows = sets.pop().unwrap_or_default();
+    let probe_rows = sets.pop().unwrap_or_default();
+    let seen = identity(probe_rows.first().copied());
+    Ok((seen, parse(&after_rows)))
+}
+
+/// The rows of a simple query's answer, one list per statement that completed.
+fn result_sets(messages: &[SimpleQueryMessage]) -> Vec<Vec<&tokio_postgres::SimpleQueryRow>> {
+    let mut sets = Vec::new();
+    let mut current = Vec::new();
+    for m in messages {
+        match m {
+            SimpleQueryMessage::Row(r) => current.push(r),
+            SimpleQueryMessage::CommandComplete(_) => sets.push(std::mem::take(&mut current)),
+            _ => {}
+        }
+    }
+    sets
 }
 
 /// Runs the probe, then `end` (a ROLLBACK), then counts the session-level advisory locks

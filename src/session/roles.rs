@@ -6,8 +6,10 @@
 //! roles the login holds ADMIN OPTION on, since it can grant those to itself), and refuses
 //! to open the environment when
 //!
-//! - the login can become a role beyond the configured write and read roles and what they
-//!   can become themselves (`extra_roles`),
+//! - the login can become a role beyond the configured write and read roles and the roles
+//!   whose privileges they inherit (`extra_roles`): a role a configured one can only
+//!   `SET ROLE` to (it is NOINHERIT, or on 16+ the grant is `INHERIT FALSE`) is extra,
+//!   since dynamic SQL running as the configured role can switch to it and back,
 //! - a role it can become is superuser, CREATEROLE or BYPASSRLS,
 //! - a role it can become can execute a function that acts outside the transaction
 //!   (dblink, postgres_fdw, server files, server-side large-object import and export),
@@ -88,11 +90,17 @@ impl Match {
 }
 
 /// Every role the login can become, with its attributes; whether it is allowed (the
-/// login itself, a configured role, or a role a configured one can become); and the
-/// login's own grants, not allowed themselves, through which it is reached; and whether
-/// the login holds ADMIN OPTION on it.
+/// login itself, a configured role, or a role whose privileges a configured one
+/// inherits); the grants through which it is reached from an allowed role (granted role
+/// and member, in two arrays of the same order); and whether the login holds ADMIN
+/// OPTION on it.
 /// `$1`: the configured write and read roles. `{PRIV}` is `MEMBER` or `SET`,
-/// `{DIRECT}` restricts the login's grants to those that allow SET ROLE.
+/// `{DIRECT}` restricts grants to those that allow SET ROLE.
+///
+/// Allowed is what a configured role *inherits* (`USAGE`), not what it can *become*
+/// (`{PRIV}`): a NOINHERIT write role that is a member of `power` has none of `power`'s
+/// rights, but dynamic SQL running as it can `SET LOCAL ROLE power`, use them and
+/// switch back before the probe looks. So `power` is an extra role.
 const ROLES_TEMPLATE: &str = "\
 WITH login AS (
   SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = session_user
@@ -101,24 +109,31 @@ WITH login AS (
   WHERE r.oid IN (SELECT oid FROM login)
      OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles c
                 WHERE c.rolname = ANY ($1::pg_catalog.text[])
-                  AND pg_catalog.pg_has_role(c.oid, r.oid, '{PRIV}'))
-), direct AS (
-  SELECT m.roleid FROM pg_catalog.pg_auth_members m
-  WHERE m.member IN (SELECT oid FROM login){DIRECT}
+                  AND pg_catalog.pg_has_role(c.oid, r.oid, 'USAGE'))
 ), reach AS (
   SELECT r.oid FROM pg_catalog.pg_roles r, login l
   WHERE pg_catalog.pg_has_role(l.oid, r.oid, '{PRIV}')
   UNION
   SELECT m.roleid FROM pg_catalog.pg_auth_members m
   WHERE m.member IN (SELECT oid FROM login) AND m.admin_option
+), edge AS (
+  SELECT m.roleid, m.member FROM pg_catalog.pg_auth_members m
+  WHERE m.member IN (SELECT oid FROM allowed)
+    AND m.member IN (SELECT oid FROM reach)
+    AND m.roleid NOT IN (SELECT oid FROM allowed){DIRECT}
 )
 SELECT r.rolname::pg_catalog.text, r.rolsuper, r.rolcreaterole, r.rolbypassrls,
        r.oid IN (SELECT oid FROM allowed),
-       ARRAY(SELECT d.rolname::pg_catalog.text FROM pg_catalog.pg_roles d
-             WHERE d.oid IN (SELECT roleid FROM direct)
-               AND d.oid NOT IN (SELECT oid FROM allowed)
-               AND pg_catalog.pg_has_role(d.oid, r.oid, '{PRIV}')
-             ORDER BY 1),
+       ARRAY(SELECT g.rolname::pg_catalog.text
+             FROM edge e JOIN pg_catalog.pg_roles g ON g.oid = e.roleid
+                         JOIN pg_catalog.pg_roles w ON w.oid = e.member
+             WHERE pg_catalog.pg_has_role(e.roleid, r.oid, '{PRIV}')
+             ORDER BY g.rolname, w.rolname),
+       ARRAY(SELECT w.rolname::pg_catalog.text
+             FROM edge e JOIN pg_catalog.pg_roles g ON g.oid = e.roleid
+                         JOIN pg_catalog.pg_roles w ON w.oid = e.member
+             WHERE pg_catalog.pg_has_role(e.roleid, r.oid, '{PRIV}')
+             ORDER BY g.rolname, w.rolname),
        EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m
                WHERE m.member IN (SELECT oid FROM login) AND m.roleid = r.oid AND m.admin_option)
 FROM pg_catalog.pg_roles r
@@ -249,10 +264,12 @@ pub struct Reachable {
     pub createrole: bool,
     /// rolbypassrls.
     pub bypassrls: bool,
-    /// The login itself, a configured role, or one a configured role can become.
+    /// The login itself, a configured role, or one whose privileges a configured role
+    /// inherits.
     pub allowed: bool,
-    /// The login's own grants (not allowed themselves) through which it is reached.
-    pub via: Vec<String>,
+    /// The grants through which it is reached from an allowed role: (granted role,
+    /// member), the granted role not allowed itself.
+    pub via: Vec<(String, String)>,
     /// The login holds ADMIN OPTION on it, so it can grant it to itself.
     pub admin: bool,
 }
@@ -392,8 +409,12 @@ async fn read(
             createrole: r.get(2),
             bypassrls: r.get(3),
             allowed: r.get(4),
-            via: r.get(5),
-            admin: r.get(6),
+            via: r
+                .get::<_, Vec<String>>(5)
+                .into_iter()
+                .zip(r.get::<_, Vec<String>>(6))
+                .collect(),
+            admin: r.get(7),
         })
         .collect();
     let names: Vec<String> = roles.iter().map(|r| r.name.clone()).collect();
@@ -463,23 +484,22 @@ pub fn findings(seen: &Seen) -> Vec<Finding> {
             (None, Some(r)) => format!("the read role {r:?} (no write role is configured)"),
             (None, None) => "itself (no write or read role is configured)".to_string(),
         };
-        let mut grants: Vec<&str> = extra
+        let mut grants: Vec<(&str, &str)> = extra
             .iter()
-            .flat_map(|r| r.via.iter().map(String::as_str))
+            .flat_map(|r| r.via.iter().map(|(g, m)| (g.as_str(), m.as_str())))
             .collect();
         grants.sort_unstable();
         grants.dedup();
         let mut fix: Vec<String> = grants
             .iter()
-            .map(|g| {
+            .map(|(g, m)| {
+                let (g, m) = (ident(g), ident(m));
                 if seen.version >= SET_OPTION_SINCE {
                     format!(
-                        "REVOKE {} FROM {login};  -- or keep the membership without SET ROLE: GRANT {} TO {login} WITH SET FALSE;",
-                        ident(g),
-                        ident(g)
+                        "REVOKE {g} FROM {m};  -- or keep the membership without SET ROLE: GRANT {g} TO {m} WITH SET FALSE;"
                     )
                 } else {
-                    format!("REVOKE {} FROM {login};", ident(g))
+                    format!("REVOKE {g} FROM {m};")
                 }
             })
             .collect();
@@ -497,7 +517,7 @@ pub fn findings(seen: &Seen) -> Vec<Finding> {
         out.push(Finding {
             risk: Risk::ExtraRoles,
             what: format!(
-                "login {:?} can SET ROLE to {} beyond {beyond} and what they can become",
+                "login {:?} can SET ROLE to {} beyond {beyond} and the roles whose privileges they inherit",
                 seen.login,
                 names.join(", ")
             ),
@@ -687,6 +707,7 @@ fn ident(name: &str) -> String {
 mod tests {
     use super::*;
 
+    /// A role reached through `via`, each granted to the login `ops`.
     fn role(name: &str, allowed: bool, via: &[&str]) -> Reachable {
         Reachable {
             name: name.into(),
@@ -694,7 +715,10 @@ mod tests {
             createrole: false,
             bypassrls: false,
             allowed,
-            via: via.iter().map(|s| s.to_string()).collect(),
+            via: via
+                .iter()
+                .map(|s| (s.to_string(), "ops".to_string()))
+                .collect(),
             admin: false,
         }
     }
@@ -732,7 +756,7 @@ mod tests {
     fn sql_from_16_uses_the_set_option() {
         let sql = roles_sql(160_000);
         assert!(sql.contains("pg_has_role(l.oid, r.oid, 'SET')"), "{sql}");
-        assert!(sql.contains("pg_has_role(c.oid, r.oid, 'SET')"), "{sql}");
+        assert!(sql.contains("pg_has_role(c.oid, r.oid, 'USAGE')"), "{sql}");
         assert!(sql.contains("AND m.set_option"), "{sql}");
         assert!(!sql.contains("'MEMBER'"), "{sql}");
         assert!(!sql.contains('{'), "{sql}");
@@ -790,6 +814,28 @@ mod tests {
         assert!(
             lines[0].starts_with("accepted risk extra_roles: login"),
             "{lines:?}"
+        );
+    }
+
+    #[test]
+    fn a_role_reached_through_the_write_role_is_fixed_at_that_grant() {
+        let mut roles = passing();
+        roles.push(Reachable {
+            via: vec![("power".into(), "app_writer".into())],
+            ..role("power", false, &[])
+        });
+        let text = judge(&seen(150_000, roles.clone()), "prod", &[])
+            .expect_err("refused")
+            .to_string();
+        assert!(text.contains("\"power\""), "{text}");
+        assert!(text.contains("REVOKE power FROM app_writer;"), "{text}");
+        assert!(!text.contains("FROM ops;"), "{text}");
+        let text = judge(&seen(160_000, roles), "prod", &[])
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            text.contains("GRANT power TO app_writer WITH SET FALSE;"),
+            "{text}"
         );
     }
 

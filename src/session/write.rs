@@ -20,16 +20,23 @@ use super::{Outcome, Session, TxState};
 impl Session {
     /// Runs the write `text` in the open transaction and shows what it did. `prepared` is
     /// the text of the statement an EXECUTE runs: the guard judges that statement (its
-    /// kind and WHERE clause), and the preview has its counts.
-    pub(super) async fn write(&mut self, text: &str, ddl: bool, prepared: Option<&str>) -> Outcome {
-        self.write_recorded(text, ddl, None, prepared).await
+    /// kind and WHERE clause), and the preview has its counts. `opaque` is a line shown
+    /// (and logged) above the preview of a statement whose effect only the server knows.
+    pub(super) async fn write(
+        &mut self,
+        text: &str,
+        ddl: bool,
+        prepared: Option<&str>,
+        opaque: Option<&str>,
+    ) -> Outcome {
+        self.write_recorded(text, ddl, None, prepared, opaque).await
     }
 
     /// Runs the INSERT `text` that pgward built for a command (`\copy … FROM`) as a
     /// write: the transaction records `recorded` in its place, and the command tag is
     /// `tag` with the row count, as psql prints it.
     pub(super) async fn write_as(&mut self, text: &str, recorded: &str, tag: &str) -> Outcome {
-        self.write_recorded(text, false, Some((recorded, tag)), None)
+        self.write_recorded(text, false, Some((recorded, tag)), None, None)
             .await
     }
 
@@ -39,6 +46,7 @@ impl Session {
         ddl: bool,
         recorded: Option<(&str, &str)>,
         prepared: Option<&str>,
+        opaque: Option<&str>,
     ) -> Outcome {
         let TxState::Open(tx) = &self.state else {
             return self.aborted();
@@ -69,6 +77,19 @@ impl Session {
                 };
             }
         }
+        // The planning savepoint is still open (`statement::plan`). It ends in front of
+        // the capture's savepoint when nothing runs between them (one statement in the
+        // server log); otherwise now, before anything else, so that nothing of the
+        // statement's own (the pre-read evaluates its WHERE) runs read-only.
+        let mut end_plan = format!("{}; ", statement::PLAN_END);
+        let later = matches!(plan.capture, Capture::Rows { .. })
+            && !crate::preview::cascade_images::reads_first(&plan);
+        if !later {
+            if let Err(e) = self.conn.client.batch_execute(statement::PLAN_END).await {
+                return self.failed(e, text).await;
+            }
+            end_plan.clear();
+        }
         // The rows the statement's foreign keys will remove or change, read before
         // (and, when changed, after) it, for undo.
         let mark = self.conn.tls.escapes().count();
@@ -77,6 +98,8 @@ impl Session {
             .transpose()
             .map(|read| unescaped(self.conn.tls.escapes(), mark, read));
         let client = &self.conn.client;
+        // pgward's savepoint around a capture that ran, released with the probe.
+        let mut released = String::new();
         let (executed, images, counts_only) = match &plan.capture {
             Capture::Rows { sql, kind, .. } => {
                 let mut sink = ImageSink::new(
@@ -98,7 +121,8 @@ impl Session {
                 // settings: one statement in the server log.
                 let savepoint_later = plan.tid_join && plan.old_values.is_none();
                 if !savepoint_later {
-                    if let Err(e) = client.batch_execute("SAVEPOINT pgward_capture").await {
+                    let begin = format!("{end_plan}SAVEPOINT pgward_capture");
+                    if let Err(e) = client.batch_execute(&begin).await {
                         return self.failed(e, text).await;
                     }
                 }
@@ -120,11 +144,11 @@ impl Session {
                 };
                 let restore = if plan.tid_join {
                     let first = if savepoint_later {
-                        "SAVEPOINT pgward_capture; "
+                        format!("{end_plan}SAVEPOINT pgward_capture; ")
                     } else {
-                        ""
+                        String::new()
                     };
-                    match steer_to_tid_join(client, first).await {
+                    match steer_to_tid_join(client, &first).await {
                         Ok(restore) => restore,
                         Err(e) => {
                             let _ = client
@@ -156,11 +180,9 @@ impl Session {
                     .await;
                 match captured {
                     Ok((executed, images)) => {
-                        // RELEASE keeps SET LOCAL values: put the planner back.
-                        let release = format!("RELEASE SAVEPOINT pgward_capture; {restore}");
-                        if let Err(e) = client.batch_execute(&release).await {
-                            return self.failed(e, text).await;
-                        }
+                        // RELEASE keeps SET LOCAL values: put the planner back. Sent
+                        // with the probe and the counters (one statement in the log).
+                        released = format!("RELEASE SAVEPOINT pgward_capture; {restore}");
                         (executed, Some(images), None)
                     }
                     Err(failure) => match self.capture_failed(failure, text).await {
@@ -221,12 +243,7 @@ impl Session {
                             .await;
                         match captured {
                             Ok((executed, images)) => {
-                                if let Err(e) = client
-                                    .batch_execute("RELEASE SAVEPOINT pgward_capture")
-                                    .await
-                                {
-                                    return self.failed(e, text).await;
-                                }
+                                released = "RELEASE SAVEPOINT pgward_capture".to_string();
                                 for (part, images) in plan.parts.iter_mut().zip(images) {
                                     part.images = Some(images);
                                 }
@@ -294,19 +311,25 @@ impl Session {
                 Err(e) => return self.failed_run(e, text).await,
             },
         };
-        if let Some(outcome) = self.check_open().await {
-            return outcome;
-        }
-        let after = statement::after(
-            &self.conn.client,
-            plan,
-            executed.count,
-            images,
-            counts_only,
-            &self.changes.baseline,
-            &self.changes.cumulative,
-        )
-        .await;
+        let now = match self.check_open_counted(&released, text).await {
+            Ok(now) => now,
+            Err(outcome) => return outcome,
+        };
+        let after = match now {
+            Ok(now) => {
+                statement::after(
+                    &self.conn.client,
+                    plan,
+                    executed.count,
+                    images,
+                    counts_only,
+                    now,
+                    &self.changes.cumulative,
+                )
+                .await
+            }
+            Err(e) => Err(e),
+        };
         let (mut report, cumulative) = match after {
             Ok(r) => r,
             Err(e) => {
@@ -325,12 +348,15 @@ impl Session {
             }
             None => self.show(text, &executed),
         }
+        if let Some(line) = opaque {
+            self.io.out(&render::Text::plain(format!("{line}\n")));
+        }
         let null = self.io.pset().null.clone();
         let mut preview = report.render_with(self.all_columns, &null).trim_end();
         preview.push("\n");
         self.io.out(&preview);
         let image_digest = report.image_digest();
-        self.log_preview(&report, image_digest.as_ref());
+        self.log_preview(&report, image_digest.as_ref(), opaque);
         if let Some(outcome) = self.threshold(&report).await {
             return outcome;
         }

@@ -207,6 +207,7 @@ fn statement(
         syntax_error: None,
         class: None,
         named: None,
+        dynamic_sql: facts.dynamic,
         calls: facts.calls.iter().cloned().collect(),
     };
     if let Some(refusal) = policy {
@@ -291,6 +292,7 @@ fn prepare(p: &protobuf::PrepareStmt, sql: &str, options: &Options, depth: usize
         survives_rollback: Vec::new(),
         syntax_error: None,
         class: None,
+        dynamic_sql: inner.dynamic_sql,
         calls: inner.calls.clone(),
         named: Some(Named::Prepare {
             name: p.name.clone(),

@@ -2,7 +2,7 @@
 //! every class of issue 6 (statements sqlparser could not parse, names inside string
 //! literals, dynamic SQL in bodies, effects that survive ROLLBACK, settings).
 
-use super::verdict::{Options, TxControl, Verdict};
+use super::verdict::{Named, Options, TxControl, Verdict};
 use super::{analyze, classify};
 use crate::policy::{Refusal, Rule};
 
@@ -712,6 +712,30 @@ fn dynamic_sql_in_bodies() {
     };
     let dynamic = "DO $$ begin execute format('delete from %I', 't'); end $$";
     assert_eq!(analyze(dynamic, &allow).verdict, OPAQUE);
+    // …and marks it as dynamic SQL (the preview's opaque line), through a nested block,
+    // a function body and a constant EXECUTE of a DO; static bodies are not marked.
+    assert!(analyze(dynamic, &allow).dynamic_sql);
+    for marked in [
+        "DO $$ begin begin execute format('delete from %I', 't'); end; end $$",
+        "DO $x$ begin execute 'DO $$ begin execute ''x'' || 1; end $$'; end $x$",
+    ] {
+        assert!(analyze(marked, &allow).dynamic_sql, "{marked}");
+    }
+    let body = analyze(
+        "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$ begin execute 'x' || 1; end $$",
+        &allow,
+    );
+    match body.named {
+        Some(Named::Function { body, .. }) => assert!(body.dynamic_sql),
+        other => panic!("{other:?}"),
+    }
+    for plain in [
+        "DO $$ begin update t set a = 1; end $$",
+        "DO $$ begin execute 'update t set a = 1'; end $$",
+        "update t set a = 1",
+    ] {
+        assert!(!analyze(plain, &allow).dynamic_sql, "{plain}");
+    }
     let still = "DO $$ begin execute 'x' || dblink_exec('a'); end $$";
     assert!(
         matches!(analyze(still, &allow).verdict, Verdict::Refused(r) if r.rule == Rule::OutsideReach)
@@ -843,7 +867,9 @@ fn refusal_details_name_the_trigger() {
         "{}",
         r.detail
     );
-    assert!(r.to_string().starts_with("refused: function dblink_exec ("));
+    assert!(r
+        .to_string()
+        .starts_with("refused [OutsideReach]: function dblink_exec ("));
 }
 
 // ---- Found by PostgreSQL's regression SQL (bench/corpus.sh) ------------------------------

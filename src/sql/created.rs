@@ -85,6 +85,7 @@ impl Created {
                 analysis
                     .survives_rollback
                     .extend(body.survives_rollback.iter().cloned());
+                analysis.dynamic_sql |= body.dynamic_sql;
                 pending.extend(body.calls.iter().cloned());
             }
         }
@@ -258,6 +259,7 @@ fn of_facts(facts: &Facts) -> Analysis {
     analysis.survives_rollback = facts.survives.clone();
     analysis.lock = facts.lock;
     analysis.calls = facts.calls.iter().cloned().collect();
+    analysis.dynamic_sql = facts.dynamic;
     analysis
 }
 

@@ -3,7 +3,8 @@
 //! the server. Classification uses PostgreSQL's own parser (`pg_query`).
 //!
 //! - [`split`](mod@split): the psql-compatible splitter (boundaries and completeness; each
-//!   piece must then be exactly one statement to PostgreSQL's parser).
+//!   piece must then be exactly one statement to PostgreSQL's parser), and its lexer,
+//!   resumable between any two bytes, which the query buffer feeds line by line.
 //! - [`classify`](mod@classify): the verdict for one statement (explicit match, catch-all refuses).
 //! - [`batch`]: many statements classified at once, on every core, in order.
 //! - [`verdict`]: the verdict, risk and analysis types the classifier's parts share.
@@ -43,7 +44,7 @@ pub use cursors::Cursors;
 pub use prepared::Prepared;
 pub use settings::{setting_change, SettingChange};
 pub use split::{is_complete, split, Piece, Split};
-pub use verdict::{Analysis, Named, Options, TxControl, Verdict};
+pub use verdict::{Analysis, Named, Options, TxControl, Verdict, OPAQUE_DYNAMIC};
 
 #[cfg(test)]
 mod corpus;

@@ -131,6 +131,7 @@ pub(crate) fn fold(analysis: Analysis, facts: &mut Facts) {
     facts.writes.extend(analysis.writes);
     facts.survives.extend(analysis.survives_rollback);
     facts.calls.extend(analysis.calls);
+    facts.dynamic |= analysis.dynamic_sql;
     if let Some(lock) = analysis.lock {
         facts.lock(lock);
     }
@@ -252,7 +253,10 @@ fn dynamic_query(v: &Value, options: &Options, depth: usize, facts: &mut Facts) 
         .and_then(tree::string_constant);
     match constant {
         Some(sql) => fold(analyze_at(sql, options, depth + 1), facts),
-        None if options.allow_dynamic_sql => facts.note(Risk::OpaqueWrite),
+        None if options.allow_dynamic_sql => {
+            facts.note(Risk::OpaqueWrite);
+            facts.dynamic = true;
+        }
         None => facts.refuse(Refusal::new(
             Rule::DynamicSql,
             format!("EXECUTE of a computed string ({})", excerpt(query)),

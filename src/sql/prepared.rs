@@ -73,6 +73,7 @@ impl Prepared {
             syntax_error: None,
             class: None,
             named: analysis.named.clone(),
+            dynamic_sql: own.dynamic_sql || prepared.dynamic_sql,
             calls,
         }
     }

@@ -1,9 +1,11 @@
 //! Property tests for the splitter and the classifier together: on any input they do not
 //! panic, cut where they say they cut, lose no terminated statement, and never trust a
-//! piece PostgreSQL's parser does not read as exactly one statement.
+//! piece PostgreSQL's parser does not read as exactly one statement; the lexer fed in
+//! pieces cut anywhere lexes as it does fed whole.
 
 use proptest::prelude::*;
 
+use super::split::Lexer;
 use super::{classify, split, Verdict};
 
 /// Bits of SQL that exercise every state of the splitter and the scan.
@@ -165,5 +167,40 @@ proptest! {
         prop_assert_eq!(texts, want);
         prop_assert_eq!(result.rest.as_deref(), Some(tail.trim_start()));
         check(&input);
+    }
+
+    #[test]
+    fn lexing_in_pieces_is_lexing_whole(
+        input in sqlish(),
+        cuts in prop::collection::vec(0usize..256, 0..8),
+    ) {
+        let mut whole = Lexer::default();
+        let mut want = Vec::new();
+        while let Some(e) = whole.next(&input, true) {
+            want.push(e);
+            if matches!(e, super::split::Event::Backslash(_)) {
+                break;
+            }
+        }
+        let mut ends: Vec<usize> = cuts
+            .into_iter()
+            .filter(|&c| c <= input.len() && input.is_char_boundary(c))
+            .collect();
+        ends.sort_unstable();
+        ends.push(input.len());
+        let mut lexer = Lexer::default();
+        let mut got = Vec::new();
+        'feed: for end in ends {
+            while let Some(e) = lexer.next(&input[..end], true) {
+                got.push(e);
+                if matches!(e, super::split::Event::Backslash(_)) {
+                    break 'feed;
+                }
+            }
+        }
+        prop_assert_eq!(got, want);
+        prop_assert_eq!(lexer.context(), whole.context());
+        prop_assert_eq!(lexer.rest(&input), whole.rest(&input));
+        prop_assert_eq!(whole.rest(&input).map(str::to_owned), split::split_to_meta(&input).0.rest);
     }
 }

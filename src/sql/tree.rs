@@ -46,6 +46,8 @@ pub(crate) struct Facts {
     pub calls: BTreeSet<String>,
     /// `CREATE FUNCTION`: the facts of its body, which runs only when called.
     pub body: Option<Box<Facts>>,
+    /// A body `EXECUTE`s a computed string that `allow_dynamic_sql` let through.
+    pub dynamic: bool,
     ctes: BTreeSet<String>,
 }
 
@@ -72,6 +74,7 @@ impl Facts {
         }
         self.executes.append(&mut other.executes);
         self.calls.append(&mut other.calls);
+        self.dynamic |= other.dynamic;
         self.absorb_muted(other);
     }
 

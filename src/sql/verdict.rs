@@ -114,6 +114,10 @@ pub struct Analysis {
     /// The cursor or prepared statement the statement declares, prepares, runs or drops,
     /// or the function it creates or drops.
     pub named: Option<Named>,
+    /// A body it runs (a DO block, a function created earlier) `EXECUTE`s a computed
+    /// string that `allow_dynamic_sql` let through: what that does is known only to the
+    /// server, so the preview marks the statement opaque and shows the server's counts.
+    pub dynamic_sql: bool,
     /// The functions the statement runs (last name part, as the parser folds it), which
     /// [`super::created::Created`] looks up among those created earlier.
     pub calls: Vec<String>,
@@ -180,10 +184,15 @@ impl Analysis {
             syntax_error: None,
             class: None,
             named: None,
+            dynamic_sql: false,
             calls: Vec::new(),
         }
     }
 }
+
+/// The line that marks a statement whose body runs dynamic SQL ([`Analysis::dynamic_sql`])
+/// opaque, in the session's preview, its log and `pgward check`.
+pub const OPAQUE_DYNAMIC: &str = "opaque: dynamic SQL — the preview cannot say what this statement does; only the counts below are the server's";
 
 /// What the classifier may let through, per environment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! reads that try to write, and the identity probe. Each test checks the data with the
 //! superuser afterwards.
 
-use crate::util::{TestDb, TestShell, LOGIN, READER, WRITER};
+use crate::util::{assert_refused_alone, role_setup, TestDb, TestShell, READER, WRITER};
 
 #[test]
 fn unconfirmed_commit_leaves_table_unchanged() {
@@ -47,38 +47,43 @@ fn embedded_commit_inside_begin_block_is_intercepted() {
 fn each_refused_entry_is_refused_and_changes_nothing() {
     let db = TestDb::new("refused_entries");
     let before = db.items();
+    let roles = role_setup(&db);
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("items.csv");
+    let copy_to = format!("copy items to '{}'", file.display());
     let refused = [
-        "set role pgward_admin",
-        "reset role",
-        "set session authorization pgward_admin",
-        "select set_config('role', 'pgward_admin', false)",
-        "prepare transaction 'x'",
-        "commit prepared 'x'",
-        "rollback prepared 'x'",
-        "set transaction read write",
-        "set transaction_read_only = off",
-        "set standard_conforming_strings = off",
-        "copy items from program 'id'",
-        "copy items to '/tmp/items.csv'",
-        "select dblink_exec('dbname=x', 'delete from items')",
-        "select lo_import('/etc/passwd')",
-        "select pg_read_file('/etc/passwd')",
-        "alter system set work_mem = '1GB'",
+        // app_reader is a role the login can become: if this ran, it would succeed.
+        ("set role app_reader", "IdentityChange"),
+        ("set role pgward_admin", "IdentityChange"),
+        ("reset role", "IdentityChange"),
+        ("set session authorization pgward_admin", "IdentityChange"),
+        (
+            "select set_config('role', 'app_reader', false)",
+            "IdentityChange",
+        ),
+        ("prepare transaction 'x'", "TwoPhaseCommit"),
+        ("commit prepared 'x'", "TwoPhaseCommit"),
+        ("rollback prepared 'x'", "TwoPhaseCommit"),
+        ("set transaction read write", "GuardSetting"),
+        ("set transaction_read_only = off", "GuardSetting"),
+        ("set standard_conforming_strings = off", "GuardSetting"),
+        ("copy items from program 'id'", "OutsideReach"),
+        (copy_to.as_str(), "OutsideReach"),
+        (
+            "select dblink_exec('dbname=x', 'delete from items')",
+            "OutsideReach",
+        ),
+        ("select lo_import('/etc/passwd')", "OutsideReach"),
+        ("select pg_read_file('/etc/passwd')", "OutsideReach"),
+        ("alter system set work_mem = '1GB'", "AlterSystem"),
         // VACUUM and CREATE INDEX CONCURRENTLY run alone after approval or confirmation
         // (approval_alone.rs); these cannot run in a transaction and stay refused.
-        "create database evil",
-        "cluster",
-        "reindex database t_guard",
+        ("create database evil", "NoTransactionBlock"),
+        ("cluster", "NoTransactionBlock"),
+        ("reindex database t_refused_entries", "NoTransactionBlock"),
     ];
-    for sql in refused {
-        let out = TestShell::new(&db)
-            .stdin(&format!("{sql};\nupdate items set qty = -1;\n"))
-            .run();
-        assert_eq!(out.code, 2, "{sql}: {out:?}");
-        assert!(
-            out.stderr.to_lowercase().contains("refused"),
-            "{sql}: {out:?}"
-        );
+    for (sql, rule) in refused {
+        assert_refused_alone(&db, sql, rule);
         assert_eq!(db.items(), before, "{sql}");
     }
     assert_eq!(
@@ -87,16 +92,34 @@ fn each_refused_entry_is_refused_and_changes_nothing() {
         Some("0"),
         "no transaction was prepared"
     );
-    // Refused inside an open transaction too: the role stays the write role.
+    assert!(!file.exists(), "COPY TO wrote no file");
+    assert_eq!(
+        db.value("SELECT count(*) FROM pg_largeobject_metadata")
+            .as_deref(),
+        Some("0"),
+        "no large object was imported"
+    );
+    assert_eq!(
+        db.value("SELECT count(*) FROM pg_file_settings WHERE name = 'work_mem'")
+            .as_deref(),
+        Some("0"),
+        "ALTER SYSTEM wrote nothing"
+    );
+    assert_eq!(
+        db.value("SELECT count(*) FROM pg_database WHERE datname = 'evil'")
+            .as_deref(),
+        Some("0")
+    );
+    assert_eq!(role_setup(&db), roles, "roles and memberships unchanged");
+    // Refused inside an open transaction too, to a role the login can become; the
+    // update before it is rolled back and the script stops.
     let out = TestShell::new(&db)
-        .stdin("update items set qty = 1 where id = 1;\nset role pgward_admin;\n")
+        .stdin("update items set qty = 1 where id = 1;\nset role app_reader;\nrollback;\n")
         .run();
     assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("refused [IdentityChange]: "), "{out:?}");
     assert_eq!(db.items(), before);
-    let roles = db.value(&format!(
-        "SELECT string_agg(rolname, ',' ORDER BY rolname) FROM pg_roles WHERE rolname IN ('{LOGIN}', '{WRITER}', '{READER}')"
-    ));
-    assert_eq!(roles.as_deref(), Some("app_reader,app_writer,pgward_login"));
+    assert_eq!(role_setup(&db), roles);
 }
 
 #[test]
@@ -269,22 +292,32 @@ fn review_refusals_leave_data_and_settings_unchanged() {
     let before = db.items();
     let seq_before = seq();
     assert_eq!(seq_before.as_deref(), Some("42:true"));
-    let refused = [
+    // A computed query text is refused, alone, and nothing moved.
+    assert_refused_alone(
+        &db,
         "select query_to_xml('select ' || 1, false, false, '')",
-        "select 'set_config(''standard_conforming_strings'',''off'',false)'",
-    ];
-    for sql in refused {
-        let out = TestShell::new(&db)
-            .stdin(&format!("{sql};\nupdate items set qty = -1;\n"))
-            .run();
-        assert_eq!(out.code, 2, "{sql}: {out:?}");
-        assert!(
-            out.stderr.to_lowercase().contains("refused"),
-            "{sql}: {out:?}"
-        );
-        assert_eq!(db.items(), before, "{sql}");
-        assert_eq!(seq(), seq_before, "{sql}");
-    }
+        "DynamicSql",
+    );
+    assert_eq!(db.items(), before);
+    assert_eq!(seq(), seq_before);
+    // A name inside a string literal is not a call: the literal is a read, and runs.
+    let out = TestShell::new(&db)
+        .stdin(
+            "select 'set_config(''standard_conforming_strings'',''off'',false)' as s;\n\
+             show standard_conforming_strings;\n",
+        )
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.trim() == "set_config('standard_conforming_strings','off',false)"),
+        "{out:?}"
+    );
+    assert!(out.stdout.lines().any(|l| l.trim() == "on"), "{out:?}");
+    assert!(!out.stderr.contains("refused"), "{out:?}");
+    assert_eq!(db.items(), before);
+    assert_eq!(seq(), seq_before);
     // Inside an open transaction setval runs as the write it is, after its warning, and
     // the warning is true: ROLLBACK undoes the update but not the sequence.
     let out = TestShell::new(&db)

@@ -77,7 +77,10 @@ fn cursors_work_inside_the_guarded_transaction() {
             .stdin(&format!("begin;\n{sql};\n"))
             .run();
         assert_eq!(out.code, 2, "{sql}: {out:?}");
-        assert!(out.stderr.contains("refused: DECLARE"), "{sql}: {out:?}");
+        assert!(
+            out.stderr.contains("refused [Cursor]: DECLARE"),
+            "{sql}: {out:?}"
+        );
     }
     assert_eq!(db.items(), before);
 }

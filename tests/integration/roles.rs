@@ -4,13 +4,17 @@
 //! config accepts the risk by name; a function that changes a timeout or
 //! application_name through a setting name built at run time is caught by the probe and
 //! rolled back; a session-level advisory lock taken by a function is released after
-//! ROLLBACK. The superuser checks data, roles and locks afterwards.
+//! ROLLBACK, and after a COMMIT confirmed at the terminal. A role the write role can become but does not inherit is an extra role; a
+//! CREATEROLE login, a read role with pg_read_server_files and a write role that can run
+//! lo_import are each refused by their risk, and an accepted risk opens and is shown. The superuser checks data, roles and locks afterwards.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
+use crate::term::Term;
 use crate::util::{
-    self, cluster, write_config, TestDb, TestShell, COMPLETION_APP, LOGIN, PASSWORD, READER, WRITER,
+    self, admin_rows, cluster, write_config, TestDb, TestShell, COMPLETION_APP, LOGIN, PASSWORD,
+    READER, WRITER,
 };
 
 /// Creates login `name` (NOINHERIT, the test password) granted `roles`.
@@ -76,6 +80,181 @@ fn a_login_that_can_become_an_extra_role_is_refused_at_start() {
         .args(["-c", "select count(*) from items"])
         .run();
     assert_eq!(out.code, 0, "{out:?}");
+}
+
+#[test]
+fn a_role_the_write_role_can_become_but_does_not_inherit_is_an_extra_role() {
+    // A NOINHERIT write role that is a member of `power` has none of power's rights, but
+    // dynamic SQL running as it can SET LOCAL ROLE power, read the secret and switch
+    // back before the probe looks: power is beyond what the write role inherits.
+    let db = TestDb::new("roles_noinherit");
+    db.exec(
+        "CREATE ROLE roles_ni_writer NOLOGIN NOINHERIT; \
+         GRANT SELECT, INSERT, UPDATE, DELETE ON items TO roles_ni_writer; \
+         CREATE TABLE secret (s text); INSERT INTO secret VALUES ('s3cr3t'); \
+         CREATE ROLE roles_ni_power NOLOGIN; GRANT SELECT ON secret TO roles_ni_power; \
+         GRANT roles_ni_power TO roles_ni_writer;",
+    );
+    login(&db, "roles_ni_login", &["roles_ni_writer", READER]);
+    // The premise, as the server sees it: the login can become power, the write role
+    // does not inherit its rights.
+    assert_eq!(
+        db.value(
+            "SELECT pg_has_role('roles_ni_login', 'roles_ni_power', 'MEMBER') \
+             || ':' || pg_has_role('roles_ni_writer', 'roles_ni_power', 'USAGE')"
+        )
+        .as_deref(),
+        Some("true:false")
+    );
+    let before = db.items();
+    let out = shell_as(&db, "roles_ni_login", "roles_ni_writer", READER)
+        .args(["-c", "update items set qty = 0 where id = 1"])
+        .run();
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(out.stderr.contains("extra_roles:"), "{out:?}");
+    assert!(out.stderr.contains("\"roles_ni_power\""), "{out:?}");
+    // The fix names the grant it is reached through: the write role's.
+    assert!(
+        out.stderr
+            .contains("REVOKE roles_ni_power FROM roles_ni_writer;"),
+        "{out:?}"
+    );
+    assert_eq!(out.stdout, "", "{out:?}");
+    assert_eq!(db.items(), before);
+    // Roles unchanged: pgward only looked.
+    assert_eq!(
+        db.value("SELECT pg_has_role('roles_ni_writer', 'roles_ni_power', 'MEMBER')::text")
+            .as_deref(),
+        Some("true")
+    );
+
+    // A role the write role inherits is part of it: the same membership with INHERIT
+    // passes (its rights are the write role's own).
+    db.exec("ALTER ROLE roles_ni_writer INHERIT");
+    let out = shell_as(&db, "roles_ni_login", "roles_ni_writer", READER)
+        .args(["-c", "select count(*) from items"])
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+
+    // The printed fix is the fix.
+    db.exec("ALTER ROLE roles_ni_writer NOINHERIT; REVOKE roles_ni_power FROM roles_ni_writer");
+    let out = shell_as(&db, "roles_ni_login", "roles_ni_writer", READER)
+        .args(["-c", "select count(*) from items"])
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
+#[test]
+fn a_createrole_login_is_refused() {
+    let db = TestDb::new("roles_createrole");
+    login(&db, "roles_cr_login", &[WRITER, READER]);
+    db.exec("ALTER ROLE roles_cr_login CREATEROLE");
+    let before = db.items();
+    let out = shell_as(&db, "roles_cr_login", WRITER, READER)
+        .args(["-c", "update items set qty = 0 where id = 1"])
+        .run();
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(out.stderr.contains("createrole:"), "{out:?}");
+    assert!(
+        out.stderr
+            .contains("ALTER ROLE roles_cr_login NOCREATEROLE;"),
+        "{out:?}"
+    );
+    assert_eq!(out.stdout, "", "{out:?}");
+    assert_eq!(db.items(), before);
+    assert_eq!(
+        db.value("SELECT rolcreaterole::text FROM pg_roles WHERE rolname = 'roles_cr_login'")
+            .as_deref(),
+        Some("true")
+    );
+    db.exec("ALTER ROLE roles_cr_login NOCREATEROLE");
+    let out = shell_as(&db, "roles_cr_login", WRITER, READER)
+        .args(["-c", "select count(*) from items"])
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
+#[test]
+fn a_read_role_holding_pg_read_server_files_is_refused() {
+    let db = TestDb::new("roles_files");
+    db.exec(
+        "CREATE ROLE roles_files_reader NOLOGIN; GRANT SELECT ON items TO roles_files_reader; \
+         GRANT pg_read_server_files TO roles_files_reader;",
+    );
+    login(&db, "roles_files_login", &[WRITER, "roles_files_reader"]);
+    let out = shell_as(&db, "roles_files_login", WRITER, "roles_files_reader")
+        .args(["-c", "select count(*) from items"])
+        .run();
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(out.stderr.contains("server_files:"), "{out:?}");
+    assert!(out.stderr.contains("pg_read_server_files"), "{out:?}");
+    assert!(out.stderr.contains("roles_files_reader"), "{out:?}");
+    assert_eq!(out.stdout, "", "{out:?}");
+    db.exec("REVOKE pg_read_server_files FROM roles_files_reader");
+    let out = shell_as(&db, "roles_files_login", WRITER, "roles_files_reader")
+        .args(["-c", "select count(*) from items"])
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
+#[test]
+fn lo_import_for_the_write_role_is_refused_until_accepted() {
+    let db = TestDb::new("roles_lo");
+    // lo_import is not PUBLIC's by default; revoking it again makes the grant below the
+    // only way the write role gets it.
+    db.exec(
+        "REVOKE EXECUTE ON FUNCTION lo_import(text) FROM PUBLIC; \
+         CREATE ROLE roles_lo_writer NOLOGIN; \
+         GRANT SELECT, INSERT, UPDATE, DELETE ON items TO roles_lo_writer; \
+         GRANT EXECUTE ON FUNCTION lo_import(text) TO roles_lo_writer;",
+    );
+    login(&db, "roles_lo_login", &["roles_lo_writer", READER]);
+    let before = db.items();
+    let out = shell_as(&db, "roles_lo_login", "roles_lo_writer", READER)
+        .args(["-c", "update items set qty = 0 where id = 1"])
+        .run();
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(out.stderr.contains("large_objects:"), "{out:?}");
+    assert!(out.stderr.contains("lo_import(text)"), "{out:?}");
+    assert!(out.stderr.contains("\"roles_lo_writer\""), "{out:?}");
+    assert!(
+        out.stderr.contains("accept_risks = [\"large_objects\"]"),
+        "{out:?}"
+    );
+    assert_eq!(out.stdout, "", "{out:?}");
+    assert_eq!(db.items(), before);
+
+    // Accepted by name: it opens, and the banner and \conninfo say what was accepted.
+    let c = cluster();
+    let shell = TestShell::bare();
+    write_config(
+        shell.home(),
+        &format!(
+            "author = \"tester\"\n\n[environments.prod]\nurl = \"postgresql://roles_lo_login@{}:{}/{}\"\n\
+             write_role = \"roles_lo_writer\"\nread_role = \"{READER}\"\nrequire_approval = false\n\
+             accept_risks = [\"large_objects\"]\n",
+            c.host(),
+            c.port(),
+            db.name
+        ),
+    );
+    let out = shell
+        .args(["--env", "prod", "-c", "select count(*) from items"])
+        .args(["-c", "\\conninfo"])
+        .env("PGPASSWORD", PASSWORD)
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    let banner = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("accepted risk large_objects"))
+        .unwrap_or_else(|| panic!("no banner line: {out:?}"));
+    assert!(banner.contains("lo_import(text)"), "{out:?}");
+    assert!(
+        out.stdout.contains("accepted risk large_objects"),
+        "\\conninfo lists it: {out:?}"
+    );
+    assert_eq!(db.items(), before);
 }
 
 #[test]
@@ -354,6 +533,77 @@ fn a_session_level_advisory_lock_is_released_after_rollback() {
         "{stderr}"
     );
     assert_eq!(db.items(), before);
+}
+
+/// D.2 after COMMIT, at the terminal: a write whose function takes a session-level
+/// advisory lock is confirmed and committed; while pgward is still connected, its backend
+/// holds no advisory lock, and pgward said it released one.
+#[test]
+fn a_session_level_advisory_lock_is_released_after_a_confirmed_commit() {
+    let db = TestDb::new("roles_advisory_commit");
+    // Called directly, pg_advisory_lock is refused (OutsideReach); a function created
+    // outside pgward is invisible to it, so only the release after COMMIT stands.
+    db.exec(&format!(
+        "CREATE FUNCTION take_lock() RETURNS int LANGUAGE sql AS \
+         'SELECT 1 FROM (SELECT pg_catalog.pg_advisory_lock(4244)) l'; \
+         GRANT EXECUTE ON FUNCTION take_lock() TO {WRITER}, {READER};"
+    ));
+    let home = tempfile::tempdir().expect("home");
+    let mut t = Term::ready(&db, home.path());
+    // pgward's one backend (the completion connection aside), and its advisory locks.
+    let backend = || {
+        admin_rows(
+            cluster(),
+            &db.name,
+            &format!(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
+                 AND usename = '{LOGIN}' AND application_name <> '{COMPLETION_APP}'"
+            ),
+        )
+    };
+    let backends = backend();
+    t.ensure(backends.len() == 1, "pgward's one backend is connected");
+    let pid = backends[0][0].clone().unwrap_or_default();
+    let locks = || {
+        db.value(&format!(
+            "SELECT count(*) FROM pg_locks WHERE pid = {pid} AND locktype = 'advisory'"
+        ))
+    };
+    t.line("update items set qty = take_lock() + 100 where id = 1;");
+    t.expect("UPDATE 1");
+    let during = t.prompt(WRITER, "=*>");
+    t.ensure(!during.contains("advisory"), "nothing released yet");
+    // The lock is held while the transaction is open: the check after COMMIT matters.
+    let held = locks();
+    t.ensure(
+        held.as_deref() == Some("1"),
+        &format!("lock held: {held:?}"),
+    );
+    t.line("commit;");
+    t.expect("to COMMIT");
+    let env = t.env.clone();
+    t.line(&env);
+    let after = t.prompt(READER, "=>");
+    // pgward is connected and idle at its prompt: the same backend, no advisory lock.
+    t.ensure(
+        backend().first().and_then(|r| r[0].clone()) == Some(pid.clone()),
+        "the same backend is still connected",
+    );
+    let left = locks();
+    t.ensure(
+        left.as_deref() == Some("0"),
+        &format!("no advisory lock held by backend {pid}: {left:?}"),
+    );
+    let committed_at = after.find("COMMIT").unwrap_or(usize::MAX);
+    let told = after.find("GUARD: a statement took 1 session-level advisory lock");
+    t.ensure(
+        told.is_some_and(|i| i > committed_at) && after.contains("pgward released"),
+        "pgward said, after COMMIT, that it released the lock",
+    );
+    // The change itself committed.
+    let qty = db.value("SELECT qty FROM items WHERE id = 1");
+    t.ensure(qty.as_deref() == Some("101"), "the update committed");
+    t.quit();
 }
 
 #[test]

@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use crate::term::Term;
-use crate::util::{self, TestDb, TestShell, PASSWORD, READER};
+use crate::term::{Start, Term};
+use crate::util::{self, TestDb, TestShell, PASSWORD, READER, WRITER};
 
 /// Every `R:…:R` marker in `out`, in order.
 fn markers(out: &str) -> Vec<String> {
@@ -316,4 +316,69 @@ select 'R:' || :'gone' || ':R' as c;
     assert_ne!(ours.code, 0, "{ours:?}");
     assert!(ours.stderr.contains("refused"), "{ours:?}");
     assert_eq!(db.items(), before, "the write was not sent");
+}
+
+/// A 5,000-line PL/pgSQL body with `:=` on every line, and a read with 10,000 `::`
+/// casts, through `-f`: the reader lexes each byte once (the unit test
+/// `repl::script::tests::reading_lexes_each_byte_once_however_long_the_open_statement`
+/// counts it), and what reaches the server is the body as written: `:n` inside the
+/// dollar quote is not expanded and a backslash in its comments starts no meta-command,
+/// while `:n` in plain SQL is. After the confirmed COMMIT the function is there.
+#[test]
+fn script_long_function_body_runs_whole() {
+    let db = TestDb::new("sc_long_body");
+    db.exec(&format!("GRANT CREATE ON SCHEMA public TO {WRITER}"));
+    let mut sql = String::from(
+        "\\set n 12345\n\
+         create function long_sum() returns bigint language plpgsql as $body$\n\
+         declare v bigint := 0;\n\
+         begin\n",
+    );
+    for _ in 0..5_000 {
+        // Adds 1 while ':n' is two characters long (it would add 4 expanded).
+        sql.push_str("  v := v + length(':n') - 1; -- \\echo R:meta:R\n");
+    }
+    sql.push_str("  return v;\nend\n$body$;\n");
+    let casts: Vec<String> = (0..10_000).map(|k| format!("{k}::int")).collect();
+    sql.push_str(&format!(
+        "select 'R:' || cardinality(array[{}]) || ':' || :n::int || ':R' as casts;\ncommit;\n",
+        casts.join(", ")
+    ));
+    let home = tempfile::tempdir().expect("home");
+    let script = home.path().join("long.sql");
+    std::fs::write(&script, &sql).expect("write the script");
+    let path = script.to_string_lossy().into_owned();
+    let mut t = Term::start_with(&db, home.path(), Start::WithPassword, &["-f", &path]);
+    t.expect_within("R:10000:12345:R", Duration::from_secs(120));
+    t.expect_within(
+        &format!("Type the environment name ({}) to COMMIT", db.name),
+        Duration::from_secs(60),
+    );
+    let env = db.name.clone();
+    t.line(&env);
+    let code = t.exit_code();
+    t.ensure(code == 0, &format!("exit code {code}, expected 0"));
+    t.ensure(
+        !t.transcript.lines().any(|l| l.trim() == "R:meta:R"),
+        "no backslash inside the body ran as a meta-command",
+    );
+    assert_eq!(
+        db.value("SELECT count(*) FROM pg_proc WHERE proname = 'long_sum'")
+            .as_deref(),
+        Some("1"),
+        "the function was committed"
+    );
+    assert_eq!(
+        db.value("SELECT long_sum()").as_deref(),
+        Some("5000"),
+        "the body ran as written, :n unexpanded"
+    );
+    assert_eq!(
+        db.value(
+            "SELECT array_length(string_to_array(prosrc, chr(10)), 1) FROM pg_proc WHERE proname = 'long_sum'"
+        )
+        .as_deref(),
+        Some("5006"),
+        "the whole body reached the server"
+    );
 }

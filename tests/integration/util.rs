@@ -371,3 +371,34 @@ pub fn psql_piped(
         .expect("feed psql");
     child.wait_with_output().expect("psql ran")
 }
+
+/// Runs `sql` alone through a piped session and asserts pgward refused it under `rule`:
+/// exit 2, the refusal names its rule, and the script stopped there (the canary after it
+/// never ran). Alone, because a refusal among other statements proves nothing when
+/// another of them ends the session with the same exit code. Returns what it printed.
+#[track_caller]
+pub fn assert_refused_alone(db: &TestDb, sql: &str, rule: &str) -> Output {
+    let out = TestShell::new(db)
+        .stdin(&format!("{sql};\nselect 'canary' || 1 as c;\n"))
+        .run();
+    assert_eq!(out.code, 2, "{sql}: {out:?}");
+    assert!(
+        out.stderr.contains(&format!("refused [{rule}]: ")),
+        "{sql}: expected rule {rule}: {out:?}"
+    );
+    assert!(
+        !out.stdout.contains("canary1"),
+        "{sql}: the script went on: {out:?}"
+    );
+    out
+}
+
+/// Roles, their attributes and memberships, as the superuser sees them.
+pub fn role_setup(db: &TestDb) -> Option<String> {
+    db.value(
+        "SELECT string_agg(r.rolname || ':' || r.rolsuper || r.rolcreaterole || r.rolbypassrls \
+             || r.rolinherit || ':' || coalesce((SELECT string_agg(g.rolname, '+' ORDER BY g.rolname) \
+             FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid), ''), \
+             ',' ORDER BY r.rolname) FROM pg_roles r WHERE r.rolname !~ '^pg_'",
+    )
+}
