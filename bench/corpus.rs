@@ -384,8 +384,9 @@ fn check_equivalence(rows: &[Row]) -> Result<(), BoxError> {
     }
     println!(
         "\nFast path: {fast} of {} statements ({}) decided on PostgreSQL's summary without the \
-         parse tree (plain reads and writes, plain EXPLAINs); statements whose analysis (bodies \
-         and their expressions included) differs from the full classifier's: {differ}",
+         parse tree (plain reads and writes, plain EXPLAINs, plain CREATE TABLEs); statements \
+         whose analysis (bodies and their expressions included) differs from the full \
+         classifier's: {differ}",
         rows.len(),
         pct(fast, rows.len())
     );
