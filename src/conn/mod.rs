@@ -2,15 +2,20 @@
 //! ([`service`]), the `PG*` environment variables and `~/.pgpass`; several hosts with
 //! `target_session_attrs` ([`failover`]); a password prompt without echo when needed;
 //! TLS with psql's `sslmode` values, client certificates and channel binding;
-//! keepalives; and the cancel request behind Ctrl-C.
+//! keepalives; and the cancel request behind Ctrl-C. pgward opens the socket itself
+//! ([`socket`]) and puts the byte bridge ([`bridge`]) between it and tokio-postgres,
+//! above TLS ([`wire`]), so no text the server sends can fail a read for not being UTF-8.
 
+pub mod bridge;
 pub mod client;
 pub mod conninfo;
 pub mod failover;
 pub mod pgpass;
 pub mod secret;
 pub mod service;
+pub mod socket;
 pub mod tls;
+pub mod wire;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,7 +28,7 @@ use tokio_postgres::error::DbError;
 use tokio_postgres::AsyncMessage;
 
 pub use client::Client;
-use tokio_postgres_rustls::MakeRustlsConnect;
+pub use wire::Wire;
 
 pub use failover::{Endpoint, TargetAttrs};
 pub use secret::Secret;
@@ -358,9 +363,10 @@ impl ConnParams {
 /// rely on it, and it writes UTF-8 to the terminal. So `client_encoding` (or
 /// `PGCLIENTENCODING`) may only say so; any other encoding is an error rather than
 /// silently ignored, since the terminal would then get text in an encoding it was not
-/// told about. The server converts from the database's own encoding; a SQL_ASCII
-/// database's bytes that are not UTF-8 are shown as `\xe9`
-/// ([`crate::session::copy_rows`]).
+/// told about. The server converts from the database's own encoding. A SQL_ASCII
+/// database has none to convert from: there pgward sets `client_encoding = SQL_ASCII`
+/// (see [`connect`]), the server sends the stored bytes, and the ones that are not UTF-8
+/// are shown as `\xe9` ([`bridge`]).
 fn check_client_encoding(encoding: &str) -> Result<(), ConnError> {
     let name: String = encoding
         .chars()
@@ -394,8 +400,9 @@ fn default_host(port: u16) -> String {
 pub struct Connection {
     /// The client.
     pub client: Client,
-    /// The TLS connector, needed again by cancel requests.
-    pub tls: MakeRustlsConnect,
+    /// The wire ([`Wire`]): what cancel requests need (the TLS connector, the server's
+    /// address), and how many bytes the byte bridge escaped.
+    pub tls: Wire,
     /// NOTICE, WARNING and other non-error messages from the server.
     pub notices: mpsc::UnboundedReceiver<DbError>,
     /// What was connected to.
@@ -608,47 +615,36 @@ async fn try_connect(params: &ConnParams, application_name: &str) -> Result<Conn
         ),
     )
     .map_err(Attempt::Failed)?;
+    let target = socket::Target::of(params).map_err(Attempt::Failed)?;
     let mut config = tokio_postgres::Config::new();
-    if params.host.starts_with('/') {
-        config.host_path(&params.host);
-    } else {
-        config.host(&params.host);
-    }
-    if let Some(addr) = &params.hostaddr {
-        let ip = addr.parse().map_err(|_| {
-            Attempt::Failed(ConnError::Conninfo(format!(
-                "hostaddr {addr:?} is not a numeric IP address"
-            )))
-        })?;
-        config.hostaddr(ip);
-    }
     config
-        .port(params.port)
         .user(&params.user)
         .dbname(&params.dbname)
         .application_name(application_name)
         .ssl_mode(params.sslmode.negotiation())
-        .channel_binding(params.extras.channel_binding)
-        .keepalives(params.extras.keepalives.on);
-    if let Some(d) = params.extras.keepalives.idle {
-        config.keepalives_idle(d);
-    }
-    if let Some(d) = params.extras.keepalives.interval {
-        config.keepalives_interval(d);
-    }
-    if let Some(n) = params.extras.keepalives.count {
-        config.keepalives_retries(n);
-    }
+        .channel_binding(params.extras.channel_binding);
     // No `options`: PgBouncer refuses that startup parameter. The quoting rules the
     // splitter assumes (standard_conforming_strings) are set in each transaction pgward
     // opens, and the probe checks them there.
-    if let Some(t) = params.connect_timeout {
-        config.connect_timeout(t);
-    }
     if let Some(p) = &params.password {
         config.password(p.expose());
     }
-    let (client, mut connection) = config.connect(tls.clone()).await.map_err(|e| {
+    let failed = |message: String| {
+        Attempt::Failed(ConnError::Connect {
+            target: params.target(),
+            message,
+        })
+    };
+    // The socket is pgward's own, so the byte bridge sits between it and the protocol
+    // (above TLS: see `wire`); host, hostaddr, connect_timeout and keepalives apply here.
+    let socket = target
+        .open()
+        .await
+        .map_err(|e| failed(format!("error connecting to server: {e}")))?;
+    let escapes = bridge::Escapes::default();
+    let stream = bridge::Bridge::new(socket, escapes.clone());
+    let connector = wire::BridgedTls::new(&tls, target.tls_name());
+    let (client, mut connection) = config.connect_raw(stream, connector).await.map_err(|e| {
         // tokio-postgres reports a password the server asked for but the config lacks
         // as a configuration error without a SQLSTATE; nothing else reads like this.
         if e.as_db_error().is_none()
@@ -656,12 +652,16 @@ async fn try_connect(params: &ConnParams, application_name: &str) -> Result<Conn
         {
             Attempt::NeedsPassword
         } else {
-            Attempt::Failed(ConnError::Connect {
-                target: params.target(),
-                message: with_detail(&e),
-            })
+            failed(with_detail(&e))
         }
     })?;
+    // A SQL_ASCII database has no encoding to convert from: to a UTF-8 client the
+    // server sends only what is valid UTF-8, and refuses a whole statement (22021)
+    // over one Latin-1 byte in a value, a name or a message. With SQL_ASCII it sends
+    // the stored bytes, and the bridge shows those that are not UTF-8 as `\xe9`.
+    // Nothing else changes: in a SQL_ASCII database neither setting converts pgward's
+    // UTF-8 input.
+    let sql_ascii = connection.parameter("server_encoding") == Some("SQL_ASCII");
     let (tx, notices) = mpsc::unbounded_channel();
     let ended = Arc::new(Mutex::new(None));
     let reason = Arc::clone(&ended);
@@ -696,7 +696,7 @@ async fn try_connect(params: &ConnParams, application_name: &str) -> Result<Conn
     });
     let mut conn = Connection {
         client: client.into(),
-        tls,
+        tls: Wire::new(tls, target, escapes),
         notices,
         params: params.clone(),
         overrides: Vec::new(),
@@ -704,6 +704,17 @@ async fn try_connect(params: &ConnParams, application_name: &str) -> Result<Conn
         ended,
         users,
     };
+    if sql_ascii {
+        conn.client
+            .batch_execute("SET client_encoding = 'SQL_ASCII'")
+            .await
+            .map_err(|e| {
+                Attempt::Failed(ConnError::Unusable {
+                    target: conn.params.target(),
+                    message: with_detail(&e),
+                })
+            })?;
+    }
     conn.overrides = standby_isolation(&conn).await.map_err(Attempt::Failed)?;
     let (more, version) = check_server(&conn).await.map_err(Attempt::Failed)?;
     conn.overrides.extend(more);

@@ -1,12 +1,14 @@
 //! Rows of a SQL_ASCII database, which may hold bytes that are not UTF-8 (Latin-1 text
-//! written by an old application, say). PostgreSQL does not convert from SQL_ASCII: it
-//! checks that what it sends a UTF-8 client is UTF-8, and refuses the whole statement
-//! (22021) when a value is not. pgward's connection stays UTF-8 (its splitter and quoting
-//! rely on it, and so does the probe), so there the rows of a statement that returns
-//! columns come as COPY's text instead: `COPY (statement) TO STDOUT (ENCODING
-//! 'SQL_ASCII')`. The `ENCODING` option applies to COPY's data alone, and with the
-//! database's own encoding the server sends the stored bytes as they are. Each value is
-//! then decoded here, and its bytes that are not UTF-8 are shown as `\xe9`
+//! written by an old application, say). PostgreSQL does not convert from SQL_ASCII, so
+//! pgward sets `client_encoding = SQL_ASCII` there and the server sends the stored bytes;
+//! the byte bridge ([`crate::conn::bridge`]) shows those that are not UTF-8 as `\xe9`
+//! wherever they are, and counts them per connection. That count says only that
+//! something of a statement's answer was escaped. The rows of a statement that returns
+//! columns come as COPY's text instead, `COPY (statement) TO STDOUT (ENCODING
+//! 'SQL_ASCII')` (CopyData, which the bridge never touches), so that each value says
+//! whether it was escaped: a capture of rows that are UTF-8 stays exact even when
+//! another value of the answer is not, and `\copy` counts the values it could only
+//! escape. Each value is decoded here, its bytes that are not UTF-8 shown as `\xe9`
 //! ([`crate::render::escape::bytes`]); a read never fails over them.
 //!
 //! The statement was prepared on its own before (so the server proved it is one

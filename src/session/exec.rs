@@ -4,7 +4,10 @@
 //! protocol's cancel request and the statement ends with SQLSTATE 57014.
 //!
 //! In a SQL_ASCII database the rows come as COPY's text instead ([`Via::Copy`], see
-//! [`super::copy_rows`]), so bytes that are not UTF-8 are shown escaped, never refused.
+//! [`super::copy_rows`]), so bytes that are not UTF-8 are shown escaped, never refused,
+//! and each value says whether it was. Everything else the server sends there (column
+//! names, the rows of SHOW, EXPLAIN or FETCH, tags, messages) passes the byte bridge
+//! ([`crate::conn::bridge`]), which escapes such bytes the same way and counts them.
 //!
 //! Reads stream ([`run_streaming`]): rows are drawn as they arrive, [`FETCH_COUNT`] at a
 //! time, so memory stays flat whatever the row count. Only the last batch is held back
@@ -13,9 +16,9 @@
 
 use futures_util::StreamExt;
 use tokio_postgres::{Client, SimpleQueryMessage};
-use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::copy_rows::{self, CopiedRow, Malformed};
+use crate::conn::bridge::Escapes;
 use crate::preview::images::{ImageError, ImageSink, Images, RowFields};
 use crate::render::print::Part;
 use crate::render::table::Column;
@@ -136,7 +139,8 @@ pub struct Executed {
     /// to a command tag alone.
     pub tuples: bool,
     /// How many values held bytes that are not UTF-8 and are shown as `\xe9`, not as
-    /// stored ([`Via::Copy`]).
+    /// stored ([`Via::Copy`]); through the simple query protocol, how many bytes the
+    /// byte bridge escaped in the statement's answer ([`crate::conn::bridge`]).
     pub escaped: u64,
 }
 
@@ -158,14 +162,14 @@ pub type Draw<'a> = dyn FnMut(&[Column], &[Vec<Option<String>>], Part) + 'a;
 /// Prepares, then runs `sql`; cancels it on Ctrl-C.
 pub async fn run(
     client: &Client,
-    tls: &MakeRustlsConnect,
+    tls: &crate::conn::Wire,
     sql: &str,
     via: Via,
 ) -> Result<Executed, Failure> {
     cancellable(
         client,
         tls,
-        stream_rows(client, sql, via, 0, |_| Ok(true), None),
+        stream_rows(client, tls.escapes(), sql, via, 0, |_| Ok(true), None),
     )
     .await
 }
@@ -174,12 +178,12 @@ pub async fn run(
 /// the last batch stays in [`Executed::rows`] for [`Executed::last_part`].
 pub async fn run_streaming(
     client: &Client,
-    tls: &MakeRustlsConnect,
+    tls: &crate::conn::Wire,
     sql: &str,
     via: Via,
     out: &mut Draw<'_>,
 ) -> Result<Executed, Failure> {
-    let work = stream_rows(client, sql, via, 0, |_| Ok(true), Some(out));
+    let work = stream_rows(client, tls.escapes(), sql, via, 0, |_| Ok(true), Some(out));
     cancellable(client, tls, work).await
 }
 
@@ -189,7 +193,7 @@ pub async fn run_streaming(
 /// The same path as COMMIT's, without its live line (see [`super::wait`]).
 async fn cancellable<T>(
     client: &Client,
-    tls: &MakeRustlsConnect,
+    tls: &crate::conn::Wire,
     work: impl std::future::Future<Output = T>,
 ) -> T {
     super::wait::cancellable_with_line(client, tls, work, None)
@@ -201,7 +205,7 @@ async fn cancellable<T>(
 /// and the user's own RETURNING columns, if any, come back as the result.
 pub async fn run_capture(
     client: &Client,
-    tls: &MakeRustlsConnect,
+    tls: &crate::conn::Wire,
     sql: &str,
     via: Via,
     mut sink: ImageSink,
@@ -213,7 +217,7 @@ pub async fn run_capture(
                 .map(|()| true)
                 .map_err(CaptureError::Image)
         };
-        let out = stream_rows(client, sql, via, pgward_columns, each, None).await?;
+        let out = stream_rows(client, tls.escapes(), sql, via, pgward_columns, each, None).await?;
         let images = sink.finish().map_err(CaptureError::Image)?;
         Ok((out, images))
     };
@@ -226,7 +230,7 @@ pub async fn run_capture(
 /// query's rows, or the main INSERT, UPDATE or DELETE's (the last part's images).
 pub async fn run_parts(
     client: &Client,
-    tls: &MakeRustlsConnect,
+    tls: &crate::conn::Wire,
     sql: &str,
     via: Via,
     mut sinks: Vec<ImageSink>,
@@ -283,7 +287,8 @@ pub async fn run_parts(
             .map_err(CaptureError::Image)?;
             Ok(false)
         };
-        let mut out = stream_rows(client, sql, via, COLUMNS.len(), each, None).await?;
+        let mut out =
+            stream_rows(client, tls.escapes(), sql, via, COLUMNS.len(), each, None).await?;
         let images = sinks
             .into_iter()
             .map(ImageSink::finish)
@@ -342,6 +347,7 @@ async fn copy_or_not(
 /// full batch of [`FETCH_COUNT`] rows is drawn there and dropped.
 async fn stream_rows<E: From<tokio_postgres::Error> + From<Malformed> + From<InCopy>>(
     client: &Client,
+    escapes: &Escapes,
     sql: &str,
     via: Via,
     trailing: usize,
@@ -422,13 +428,18 @@ async fn stream_rows<E: From<tokio_postgres::Error> + From<Malformed> + From<InC
         }
         return Ok(out);
     }
+    // Here the byte bridge shows bytes that are not UTF-8 as `\xe9` (see
+    // `crate::conn::bridge`): a row read once its count moved may hold such text, not
+    // the stored value, and says so ([`RowFields::exact`]), so no capture takes it in.
+    let start = escapes.count();
     let stream = client.simple_query_raw(sql).await?;
     tokio::pin!(stream);
     while let Some(message) = stream.next().await {
         match message? {
             SimpleQueryMessage::RowDescription(_) => out.tuples = trailing == 0 || user > 0,
             SimpleQueryMessage::Row(row) => {
-                let keep = each(&row)?;
+                let exact = escapes.count() == start;
+                let keep = each(&Bridged { row: &row, exact })?;
                 let values = match keep {
                     true => (0..user).map(|i| row.get(i).map(str::to_string)).collect(),
                     false => Vec::new(),
@@ -439,5 +450,31 @@ async fn stream_rows<E: From<tokio_postgres::Error> + From<Malformed> + From<InC
             _ => {}
         }
     }
+    out.escaped += escapes.count() - start;
     Ok(out)
+}
+
+/// A row of the simple query protocol, and whether its text is as stored: false once
+/// the byte bridge escaped anything of the statement's answer so far.
+struct Bridged<'a> {
+    row: &'a tokio_postgres::SimpleQueryRow,
+    exact: bool,
+}
+
+impl RowFields for Bridged<'_> {
+    fn width(&self) -> usize {
+        self.row.width()
+    }
+
+    fn name(&self, index: usize) -> Option<&str> {
+        self.row.name(index)
+    }
+
+    fn text(&self, index: usize) -> Option<Option<&str>> {
+        self.row.text(index)
+    }
+
+    fn exact(&self, _index: usize) -> bool {
+        self.exact
+    }
 }

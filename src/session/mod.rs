@@ -1123,16 +1123,6 @@ impl Session {
                 let shown = shown.unwrap_or_else(|| render::error::db_error_at(db, text, at));
                 self.say_error(shown.trim_end());
                 self.last_error = Some((db.clone(), text.to_string(), at));
-                if db.code() == &SqlState::CHARACTER_NOT_IN_REPERTOIRE
-                    && self.defaults.server_encoding == "SQL_ASCII"
-                {
-                    // Rows come as COPY data there (see `copy_rows`), with such bytes
-                    // escaped; what is left is the rest the server sends in UTF-8: column
-                    // names, messages, and the statements COPY cannot run.
-                    self.say_hint(
-                        "this SQL_ASCII database holds bytes that are not UTF-8: pgward shows them as \\xe9 in the rows of SELECT, VALUES, TABLE and RETURNING, but a column name, a message or another statement must be UTF-8; alias such a column (AS name), or read the value as encode(col::bytea, 'escape')",
-                    );
-                }
             }
             None => self.say_error(&format!("ERROR:  {}", render::error::one_line(&e))),
         }

@@ -60,8 +60,10 @@ pub struct Identity {
     pub read_only: bool,
     /// The transaction id, once the transaction has written something.
     pub xid: Option<String>,
-    /// `standard_conforming_strings` is on and the client encoding is UTF8: the quoting
-    /// rules pgward's splitter and its own generated SQL assume.
+    /// `standard_conforming_strings` is on and the client encoding is UTF8, or SQL_ASCII
+    /// (which pgward sets in a SQL_ASCII database, see [`crate::conn::connect`]; it
+    /// converts nothing either way): the quoting rules pgward's splitter and its own
+    /// generated SQL assume.
     pub quoting_intact: bool,
     /// `application_name`.
     pub application_name: String,
@@ -149,7 +151,8 @@ fn identity(row: Option<&tokio_postgres::SimpleQueryRow>) -> Identity {
         ),
         read_only: get(4).as_deref() == Some("on"),
         xid: get(5),
-        quoting_intact: get(6).as_deref() == Some("on") && get(7).as_deref() == Some("UTF8"),
+        quoting_intact: get(6).as_deref() == Some("on")
+            && matches!(get(7).as_deref(), Some("UTF8" | "SQL_ASCII")),
         application_name: get(8).unwrap_or_default(),
         // An unreadable value is -1, which never matches what pgward set.
         timeouts: Timeouts {

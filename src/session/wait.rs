@@ -12,7 +12,6 @@
 use std::time::{Duration, Instant};
 
 use tokio_postgres::Client;
-use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// How long a wait lasts before the live line appears.
 const MOMENT: Duration = Duration::from_secs(1);
@@ -68,7 +67,7 @@ impl Line<'_> {
 /// lasts (statements, whose results follow, go without one).
 pub async fn cancellable_with_line<T>(
     client: &Client,
-    tls: &MakeRustlsConnect,
+    tls: &crate::conn::Wire,
     work: impl std::future::Future<Output = T>,
     mut line: Option<Line<'_>>,
 ) -> Waited<T> {
@@ -91,7 +90,7 @@ pub async fn cancellable_with_line<T>(
                 cancel_sent = true;
                 // A failed cancel request leaves the wait as it was; the author sees the
                 // line go on and can end pgward from outside.
-                let _ = client.cancel_token().cancel_query(tls.clone()).await;
+                let _ = tls.cancel(&client.cancel_token()).await;
                 if let Some(line) = line.as_mut() {
                     line.draw(start.elapsed(), true);
                     shown = true;

@@ -71,9 +71,11 @@ impl Session {
         }
         // The rows the statement's foreign keys will remove or change, read before
         // (and, when changed, after) it, for undo.
+        let mark = self.conn.tls.escapes().count();
         let cascaded = crate::preview::cascade_images::preread(&self.conn.client, &plan)
             .await
-            .transpose();
+            .transpose()
+            .map(|read| unescaped(self.conn.tls.escapes(), mark, read));
         let client = &self.conn.client;
         let (executed, images, counts_only) = match &plan.capture {
             Capture::Rows { sql, kind, .. } => {
@@ -100,9 +102,12 @@ impl Session {
                         return self.failed(e, text).await;
                     }
                 }
+                let mark = self.conn.tls.escapes().count();
                 let sink = match &plan.old_values {
                     Some(Ok(read)) => match read_prior(client, read).await {
-                        Ok(prior) => sink.with_prior(prior),
+                        Ok(prior) => {
+                            sink.with_prior(unescaped(self.conn.tls.escapes(), mark, prior))
+                        }
                         Err(e) => {
                             let _ = client
                                 .batch_execute("ROLLBACK TO SAVEPOINT pgward_capture; RELEASE SAVEPOINT pgward_capture")
@@ -236,8 +241,9 @@ impl Session {
                 }
             }
             Capture::Around(read) => {
+                let mark = self.conn.tls.escapes().count();
                 let before = match read_found(client, &read.sql).await {
-                    Ok(before) => before,
+                    Ok(before) => unescaped(self.conn.tls.escapes(), mark, before),
                     Err(e) => return self.failed(e, text).await,
                 };
                 let executed = match self
@@ -267,8 +273,9 @@ impl Session {
                             baseline: &self.changes.baseline,
                             cumulative: &self.changes.cumulative,
                         };
+                        let mark = self.conn.tls.escapes().count();
                         match around.capture(client, before, sink).await {
-                            Ok(captured) => captured,
+                            Ok(captured) => unescaped(self.conn.tls.escapes(), mark, captured),
                             Err(e) => return self.failed(e, text).await,
                         }
                     }
@@ -752,7 +759,11 @@ impl Session {
     ) -> Option<bool> {
         let read = match cascaded {
             None => return None,
-            Some(Ok(pending)) => pending.finish(&self.conn.client).await,
+            Some(Ok(pending)) => {
+                let mark = self.conn.tls.escapes().count();
+                let read = pending.finish(&self.conn.client).await;
+                unescaped(self.conn.tls.escapes(), mark, read)
+            }
             Some(Err(why)) => Err(why),
         };
         let cascaded = match read {
@@ -872,5 +883,23 @@ async fn locate_in_typed(
     match raw.prepare(text).await {
         Err(typed) if typed.code() == Some(&code) => (typed, render::error::At::Typed),
         _ => (e, render::error::At::Elsewhere),
+    }
+}
+
+/// Why rows read for images are not kept when the byte bridge escaped anything of the
+/// answer ([`crate::conn::bridge`]): an image would hold `\xe9` text instead of the
+/// stored bytes, and an undo would write that text back.
+const ESCAPED: &str = "a row it read holds bytes that are not UTF-8 (this SQL_ASCII database), which pgward has only as \\xe9, not as stored";
+
+/// `read`, unless the byte bridge escaped something since `mark`.
+fn unescaped<T>(
+    escapes: &crate::conn::bridge::Escapes,
+    mark: u64,
+    read: Result<T, String>,
+) -> Result<T, String> {
+    if escapes.count() == mark {
+        read
+    } else {
+        Err(ESCAPED.to_string())
     }
 }

@@ -1,11 +1,12 @@
-//! A SQL_ASCII database holding Latin-1 bytes. PostgreSQL refuses to send bytes that are
-//! not UTF-8 to a UTF-8 client (22021), so pgward reads the rows of such a database as
-//! COPY's text with the stored bytes, and shows each byte that is not UTF-8 as `\xe9`:
-//! reads succeed (psql's own output, with the byte escaped), `\d` lists a Latin-1 table
-//! name escaped, and an UPDATE of a Latin-1 row runs with counts only (its preview would
-//! not show the stored bytes) and commits the exact bytes. What is still sent in UTF-8
-//! (a column name) fails with the server's 22021 and a hint. `\copy … TO` a file refuses
-//! values it has only escaped. `PGCLIENTENCODING` other than UTF-8 is a loud error.
+//! A SQL_ASCII database holding Latin-1 bytes. pgward sets `client_encoding = SQL_ASCII`
+//! there, so the server sends the stored bytes (to a UTF-8 client it would refuse them,
+//! 22021), and the byte bridge shows each byte that is not UTF-8 as `\xe9` wherever it
+//! is: reads succeed (psql's own output, with the byte escaped), and so do a Latin-1
+//! column name, `\d`, SHOW, EXPLAIN, FETCH, an error quoting such a value and a NOTICE.
+//! An UPDATE of a Latin-1 row runs with counts only (its preview would not show the
+//! stored bytes), offers no undo, and commits the exact bytes. `\copy … TO` a file
+//! refuses values it has only escaped. `PGCLIENTENCODING` other than UTF-8 is a loud
+//! error.
 
 use std::process::Command;
 
@@ -100,24 +101,124 @@ fn latin1_bytes_in_sql_ascii_are_read_escaped_as_psql_reads_them() {
     assert!(out.stdout.contains("public|caf\\xe9s|table|"), "{out:?}");
 }
 
+/// psql's `-X -A` output of `args` in `db` (in the database's own encoding, not on a
+/// terminal) with each byte 0xe9 shown as `\xe9`, and its exit code.
+fn psql_escaped(db: &TestDb, args: &[&str]) -> (i32, String) {
+    let home = tempfile::tempdir().expect("home");
+    let mut psql = Command::new("psql");
+    psql.args(["-X", "-A", "-d", &cluster().conninfo(&db.name)])
+        .args(args);
+    util::isolate(&mut psql, home.path());
+    let out = psql.output().expect("psql is installed");
+    let mut shown = Vec::new();
+    for &b in &out.stdout {
+        match b {
+            0xe9 => shown.extend_from_slice(b"\\xe9"),
+            b => shown.push(b),
+        }
+    }
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(shown).expect("UTF-8 apart from 0xe9"),
+    )
+}
+
 #[test]
-fn a_latin1_column_name_fails_with_a_hint_and_other_columns_read() {
+fn latin1_names_settings_plans_errors_and_notices_read_escaped_as_psql_reads_them() {
     let db = sql_ascii_db("enc_ascii_name");
-    let out = TestShell::new(&db).args(["-c", "select * from wide"]).run();
-    // The column name is sent in UTF-8, which the server refuses (22021).
-    assert_eq!(out.code, 1, "{out:?}");
-    assert!(out.stderr.contains("22021"), "{out:?}");
-    assert!(out.stderr.contains("alias such a column"), "{out:?}");
+    db.exec(&format!(
+        "ALTER DATABASE {} SET pgward_test.greeting = E'caf\\xe9'",
+        db.name
+    ));
+    // A Latin-1 column name, a setting, a plan naming that column: psql's rows,
+    // with the byte escaped, and psql's exit status.
+    for query in [
+        "select * from wide",
+        "show pgward_test.greeting",
+        "explain (costs off, verbose) select * from wide",
+    ] {
+        let (code, theirs) = psql_escaped(&db, &["-c", query]);
+        assert_eq!(code, 0, "psql: {query}");
+        assert!(theirs.contains("\\xe9"), "psql wrote the byte: {theirs}");
+        let ours = TestShell::new(&db).args(["-A", "-c", query]).run();
+        assert_eq!(ours.code, 0, "{query}: {ours:?}");
+        assert_eq!(ours.stdout, theirs, "{query}: {ours:?}");
+    }
+
+    // An error quoting a Latin-1 value: psql's SQLSTATE and exit status.
+    let query = "select name::int from names where id = 1";
+    let (code, _) = psql_escaped(&db, &["-c", query]);
+    let out = TestShell::new(&db).args(["-c", query]).run();
+    assert_eq!((out.code, code), (1, 1), "{out:?}");
+    assert!(
+        out.stderr.contains("22P02") && out.stderr.contains("\"caf\\xe9\""),
+        "{out:?}"
+    );
+
+    // A NOTICE holding one, and a cursor's FETCH.
     let out = TestShell::new(&db)
         .args([
             "-c",
-            "select id from wide",
-            "-c",
-            "select name from names where id = 1",
+            "do $$ begin raise notice 'v=%', (select name from names where id = 1); end $$",
         ])
         .run();
     assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stdout.contains(" caf\\xe9\n"), "{out:?}");
+    assert!(
+        out.stderr.starts_with("NOTICE:") && out.stderr.contains("v=caf\\xe9"),
+        "{out:?}"
+    );
+    let out = TestShell::new(&db)
+        .stdin(
+            "begin;\ndeclare c cursor for select name from names order by id;\nfetch 1 from c;\nrollback;\n",
+        )
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains(" caf\\xe9\n(1 row)"), "{out:?}");
+
+    // \d of the table with the Latin-1 column, and of the table with the Latin-1 name.
+    let out = TestShell::new(&db)
+        .args(["-A", "-c", "\\d wide", "-c", "\\d caf*"])
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("\\xe9t\\xe9|text|"), "{out:?}");
+    assert!(out.stdout.contains("Table \"public.caf\\xe9s\""), "{out:?}");
+}
+
+/// A change to a Latin-1 row of a table with a rule, which COPY refuses to wrap, so its
+/// RETURNING row comes through the simple protocol and the byte bridge: shown escaped,
+/// counts only, no undo (it could only hold `\xe9` text), and the bytes committed are
+/// exactly those written.
+#[test]
+fn a_latin1_change_offers_no_undo_and_commits_the_exact_bytes() {
+    let db = sql_ascii_db("enc_ascii_undo");
+    db.exec(&format!(
+        "CREATE TABLE ruled (id int PRIMARY KEY, v text); INSERT INTO ruled VALUES (1, E'\\xe9t\\xe9'); \
+         CREATE TABLE ruled_log (id int); \
+         CREATE RULE also_log AS ON UPDATE TO ruled DO ALSO INSERT INTO ruled_log VALUES (new.id); \
+         GRANT SELECT, UPDATE ON ruled TO {WRITER}; GRANT SELECT ON ruled TO {READER}; \
+         GRANT SELECT, INSERT ON ruled_log TO {WRITER};"
+    ));
+    let home = tempfile::tempdir().expect("home");
+    let (summary, intent) = crate::revert::run_and_commit(
+        &db,
+        home.path(),
+        "update ruled set v = v || '?' where id = 1 returning v;\ncommit;\n",
+    );
+    assert!(summary.contains("counts only"), "{summary}");
+    assert_eq!(intent["undo"]["possible"], false, "{intent}");
+    assert!(
+        !intent.to_string().contains("\\\\xe9"),
+        "no escaped value is kept as if stored: {intent}"
+    );
+    assert!(
+        summary.contains("\\xe9t\\xe9?"),
+        "the RETURNING row: {summary}"
+    );
+    assert_eq!(
+        db.value("SELECT encode(v::bytea, 'hex') FROM ruled")
+            .as_deref(),
+        Some("e974e93f")
+    );
 }
 
 #[test]
@@ -249,5 +350,33 @@ fn a_statement_copy_refuses_runs_without_copy() {
     assert_eq!(
         db.value("SELECT count(*) FROM ruled_log").as_deref(),
         Some("0")
+    );
+}
+
+/// The rows a foreign key deletes are read around the statement by pgward's own
+/// queries: one holding a Latin-1 byte leaves the change without undo, which could
+/// otherwise re-insert `\xe9` text.
+#[test]
+fn a_cascade_over_latin1_rows_offers_no_undo() {
+    let db = sql_ascii_db("enc_ascii_cascade");
+    db.exec(&format!(
+        "CREATE TABLE parent (id int PRIMARY KEY); INSERT INTO parent VALUES (1), (2); \
+         CREATE TABLE kid (id int PRIMARY KEY, parent int REFERENCES parent ON DELETE CASCADE, note text); \
+         INSERT INTO kid VALUES (1, 1, E'caf\\xe9'), (2, 2, 'plain'); \
+         GRANT SELECT, DELETE ON parent, kid TO {WRITER}; GRANT SELECT ON parent, kid TO {READER};"
+    ));
+    let home = tempfile::tempdir().expect("home");
+    let (summary, intent) = crate::revert::run_and_commit(
+        &db,
+        home.path(),
+        "delete from parent where id = 1;\ncommit;\n",
+    );
+    assert!(summary.contains("Undo: IMPOSSIBLE"), "{summary}");
+    assert_eq!(intent["undo"]["possible"], false, "{intent}");
+    assert!(!intent.to_string().contains("\\\\xe9"), "{intent}");
+    assert_eq!(
+        db.value("SELECT string_agg(id::text, ',' ORDER BY id) FROM kid")
+            .as_deref(),
+        Some("2")
     );
 }

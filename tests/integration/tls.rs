@@ -442,3 +442,51 @@ fn client_certificate_authenticates() {
     let out = run(&info.replace("client.key", "open.key"));
     assert_refused(&out, "group or world access");
 }
+
+/// The byte bridge sits above TLS: over an encrypted session to a SQL_ASCII database, a
+/// Latin-1 column name and value read escaped, as over a plain socket; with `prefer`
+/// too, where the bridge hands the socket to TLS after the server's `S`.
+#[test]
+fn latin1_in_a_sql_ascii_database_reads_escaped_over_tls() {
+    let s = server();
+    let db = "t_tls_ascii";
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+        format!(
+            "CREATE DATABASE {db} ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"
+        ),
+    ] {
+        admin_exec(&s.cluster, "postgres", &sql).expect("create the SQL_ASCII database");
+    }
+    admin_exec(
+        &s.cluster,
+        db,
+        &format!(
+            "DO $$ BEGIN EXECUTE format('CREATE TABLE wide (%I text)', E'\\xe9t\\xe9'); END $$; \
+             INSERT INTO wide VALUES (E'caf\\xe9'); GRANT SELECT ON wide TO {READER};"
+        ),
+    )
+    .expect("fixture");
+    let port = s.cluster.port();
+    for mode in ["require", "prefer"] {
+        let out = TestShell::bare()
+            .args([
+                "-d",
+                &format!("host=localhost port={port} user={LOGIN} dbname={db} sslmode={mode}"),
+                "--write-role",
+                WRITER,
+                "--read-role",
+                READER,
+                "-A",
+                "-c",
+                "select (select ssl from pg_stat_ssl where pid = pg_backend_pid()) as ssl, * from wide",
+            ])
+            .env("PGPASSWORD", PASSWORD)
+            .run();
+        assert_eq!(out.code, 0, "{mode}: {out:?}");
+        assert!(
+            out.stdout.contains("ssl|\\xe9t\\xe9\nt|caf\\xe9\n"),
+            "{mode}: {out:?}"
+        );
+    }
+}
