@@ -12,6 +12,8 @@
 //! 4. DO blocks and function bodies are parsed too (`plpgsql`) and every embedded
 //!    statement and expression goes through 1–3 again.
 
+use std::cell::Cell;
+
 use pg_query::protobuf::{
     self, AlterTableType, DiscardMode, ObjectType, ReindexObjectType, TransactionStmtKind,
     VariableSetKind,
@@ -91,15 +93,37 @@ pub(crate) fn analyze_at(sql: &str, options: &Options, depth: usize) -> Analysis
             "SQL nested in bodies too deeply to inspect",
         );
     }
-    if let Some(analysis) = super::fast::summarized(sql) {
-        return analysis;
+    if fast_path_on() {
+        if let Some(analysis) = super::fast::summarized(sql) {
+            return analysis;
+        }
     }
     analyze_parsed(sql, options, depth)
 }
 
-/// [`analyze`] without the fast path for plain reads and writes ([`super::fast`]): PostgreSQL's whole
-/// parse tree, walked. The classifier of record, against which the fast path is checked.
+thread_local! {
+    /// Set while [`analyze_tree`] runs on this thread: no fast path at any depth.
+    static FULL_TREE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the fast path ([`super::fast`]) may decide a statement or a PL/pgSQL
+/// expression: always, but inside [`analyze_tree`].
+pub(crate) fn fast_path_on() -> bool {
+    !FULL_TREE.with(Cell::get)
+}
+
+/// [`analyze`] without the fast path ([`super::fast`]) at any depth (the statement, and
+/// every statement and expression of a body in it): PostgreSQL's whole parse tree,
+/// walked. The classifier of record, against which the fast path is checked.
 pub fn analyze_tree(sql: &str, options: &Options) -> Analysis {
+    /// Puts the flag back as it was, also if the walk panics.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            FULL_TREE.with(|f| f.set(self.0));
+        }
+    }
+    let _restore = Restore(FULL_TREE.with(|f| f.replace(true)));
     analyze_parsed(sql, options, 0)
 }
 

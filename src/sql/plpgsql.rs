@@ -208,6 +208,14 @@ fn expression(expr: &Value, options: &Options, depth: usize, facts: &mut Facts) 
         fold(analyze_at(query, options, depth + 1), facts);
         return;
     }
+    // A plain expression (no known function, no WITH, …) is decided on PostgreSQL's
+    // summary of it, without its whole tree: it is a read of what it reads, with its calls.
+    if super::classify::fast_path_on() {
+        if let Some(analysis) = super::fast::expression(query, mode) {
+            fold(analysis, facts);
+            return;
+        }
+    }
     match pg_query::parse(query, ParserOptions::from(mode)) {
         Ok(parsed) => tree::walk_parse_result(&parsed.protobuf, facts),
         Err(e) => facts.refuse(Refusal::new(
