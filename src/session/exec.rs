@@ -166,23 +166,7 @@ pub async fn run(
     sql: &str,
     via: Via,
 ) -> Result<Executed, Failure> {
-    cancellable(
-        client,
-        tls,
-        stream_rows(
-            client,
-            tls.escapes(),
-            Run {
-                sql,
-                via,
-                outside: false,
-            },
-            0,
-            |_| Ok(true),
-            None,
-        ),
-    )
-    .await
+    run_whole(client, tls, sql, via, false).await
 }
 
 /// As [`run`], for a statement run while no transaction is open (a session setting, a
@@ -194,17 +178,24 @@ pub async fn run_outside(
     sql: &str,
     via: Via,
 ) -> Result<Executed, Failure> {
+    run_whole(client, tls, sql, via, true).await
+}
+
+/// [`run`] and [`run_outside`]: every row kept, cancellable.
+async fn run_whole(
+    client: &Client,
+    tls: &crate::conn::Wire,
+    sql: &str,
+    via: Via,
+    outside: bool,
+) -> Result<Executed, Failure> {
     cancellable(
         client,
         tls,
         stream_rows(
             client,
             tls.escapes(),
-            Run {
-                sql,
-                via,
-                outside: true,
-            },
+            Run { sql, via, outside },
             0,
             |_| Ok(true),
             None,
