@@ -25,6 +25,11 @@
 //! tokio-postgres decodes as `str` too; anything else binary (a `bytea`) passes byte
 //! for byte. Where the format is not known the row passes untouched.
 //!
+//! Only a SQL_ASCII database sends such bytes: when the server names another
+//! encoding at startup (ParameterStatus `server_encoding`), it converts every text to
+//! UTF-8 itself and the bridge rewrites nothing at all, so a field it misjudged could
+//! never be changed in any other database.
+//!
 //! The untyped startup phase passes untouched: an SSLRequest's one-byte answer, so
 //! that the TLS connector ([`super::wire`]) can take the socket back when it is `S`,
 //! and the StartupMessage.
@@ -169,8 +174,7 @@ impl<S> Bridge<S> {
             self.want = 0;
             let message = self.raw.split_to(total);
             match self.protocol.backend(tag, &message[5..])? {
-                None => self.ready.unsplit(message),
-                Some((body, escaped)) => {
+                Some((body, escaped)) if !self.protocol.converting => {
                     let len = u32::try_from(body.len() + 4)
                         .ok()
                         .filter(|l| *l <= i32::MAX as u32)
@@ -182,6 +186,7 @@ impl<S> Bridge<S> {
                     self.ready.unsplit(out);
                     self.escapes.add(escaped);
                 }
+                _ => self.ready.unsplit(message),
             }
         }
     }
@@ -350,6 +355,10 @@ struct Protocol {
     current: Current,
     /// The next backend byte answers an SSLRequest (or GSSENCRequest).
     answer: bool,
+    /// The server said its encoding is not SQL_ASCII (ParameterStatus at startup): it
+    /// then converts every text it sends to UTF-8 itself, and the bridge rewrites
+    /// nothing, so no misjudged field of any other database can ever be changed.
+    converting: bool,
 }
 
 /// Reads a frontend or backend message body.
@@ -602,7 +611,12 @@ impl Protocol {
             b'D' => self.data_row(body),
             b'C' => cstrings(body, 0, false),
             b'N' => cstrings(body, 0, true),
-            b'S' => cstrings(body, 0, false),
+            b'S' => {
+                if let Some(value) = body.strip_prefix(b"server_encoding\0") {
+                    self.converting = value.split(|b| *b == 0).next() != Some(b"SQL_ASCII");
+                }
+                cstrings(body, 0, false)
+            }
             b'A' => cstrings(body, 4, false),
             b'v' => cstrings(body, 8, false),
             _ => Ok(None),
@@ -907,6 +921,36 @@ mod tests {
         ]
         .concat();
         each_split(&[startup(), query], &latin1, &expected, 5);
+    }
+
+    #[test]
+    fn a_server_that_converts_to_utf8_has_nothing_rewritten() {
+        // Any encoding but SQL_ASCII: the server converts, so even bytes that are not
+        // UTF-8 (which only a misjudged binary field could hold) pass as they came.
+        let query = message(b'Q', b"select\0");
+        let stream = [
+            message(b'S', b"server_encoding\0UTF8\0"),
+            row_description(&[(b"name", 25, 0)]),
+            data_row(&[Some(b"caf\xe9")]),
+            message(b'C', b"SELECT 1\0"),
+            message(b'Z', b"I"),
+        ]
+        .concat();
+        each_split(&[startup(), query.clone()], &stream, &stream, 0);
+        // SQL_ASCII: the same row is escaped.
+        let ascii = [
+            message(b'S', b"server_encoding\0SQL_ASCII\0"),
+            row_description(&[(b"name", 25, 0)]),
+            data_row(&[Some(b"caf\xe9")]),
+        ]
+        .concat();
+        let expected = [
+            message(b'S', b"server_encoding\0SQL_ASCII\0"),
+            row_description(&[(b"name", 25, 0)]),
+            data_row(&[Some(b"caf\\xe9")]),
+        ]
+        .concat();
+        each_split(&[startup(), query], &ascii, &expected, 1);
     }
 
     #[test]
