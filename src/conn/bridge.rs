@@ -174,7 +174,7 @@ impl<S> Bridge<S> {
             self.want = 0;
             let message = self.raw.split_to(total);
             match self.protocol.backend(tag, &message[5..])? {
-                Some((body, escaped)) if !self.protocol.converting => {
+                Some((body, escaped)) if !self.protocol.converting && !self.protocol.lost => {
                     let len = u32::try_from(body.len() + 4)
                         .ok()
                         .filter(|l| *l <= i32::MAX as u32)
@@ -359,6 +359,11 @@ struct Protocol {
     /// then converts every text it sends to UTF-8 itself, and the bridge rewrites
     /// nothing, so no misjudged field of any other database can ever be changed.
     converting: bool,
+    /// An answer came that matches no request in [`Protocol::pending`]: the bookkeeping
+    /// is out of step, and nothing is rewritten until a ReadyForQuery leaves no request
+    /// waiting. tokio-postgres then fails on a byte that is not UTF-8 (closed), rather
+    /// than the bridge escaping a field it took for text (open).
+    lost: bool,
 }
 
 /// Reads a frontend or backend message body.
@@ -560,6 +565,8 @@ impl Protocol {
                 if let Some(Pending::Parse(name)) = self.pending.front() {
                     self.statements.remove(name);
                     self.pending.pop_front();
+                } else {
+                    self.lost = true;
                 }
                 Ok(None)
             }
@@ -573,8 +580,21 @@ impl Protocol {
                         },
                         _ => Current::default(),
                     },
-                    _ => Current::default(),
+                    _ => {
+                        self.lost = true;
+                        Current::default()
+                    }
                 };
+                Ok(None)
+            }
+            // CopyInResponse, CopyBothResponse: a COPY started by an Execute. The server
+            // ignores a Sync that reaches it in copy mode, and tokio-postgres's `copy_in`
+            // sends one right after its Execute (and another after CopyDone), so that
+            // first Sync gets no ReadyForQuery of its own.
+            b'G' | b'W' => {
+                if matches!(self.pending.front(), Some(Pending::Sync)) {
+                    self.pending.pop_front();
+                }
                 Ok(None)
             }
             b'n' => {
@@ -603,6 +623,9 @@ impl Protocol {
                     if matches!(p, Pending::Sync | Pending::Query) {
                         break;
                     }
+                }
+                if self.pending.is_empty() {
+                    self.lost = false;
                 }
                 self.current = Current::default();
                 Ok(None)
@@ -656,7 +679,7 @@ impl Protocol {
                 self.current.formats = Formats::Each(formats);
                 self.current.types = Some(types);
             }
-            _ => {}
+            _ => self.lost = true,
         }
         if names_valid {
             return Ok(None);
@@ -921,6 +944,80 @@ mod tests {
         ]
         .concat();
         each_split(&[startup(), query], &latin1, &expected, 5);
+    }
+
+    #[test]
+    fn a_copy_from_stdin_keeps_the_requests_in_step() {
+        // tokio-postgres's copy_in: Bind, Execute, Sync; the data, CopyDone, Sync. The
+        // server ignores the first Sync (it arrives in copy mode): one ReadyForQuery.
+        let copy = [
+            bind_message("s1", &[1]),
+            message(b'E', b"\0\0\0\0\0"),
+            message(b'S', b""),
+            message(b'd', b"1\n"),
+            message(b'c', b""),
+            message(b'S', b""),
+        ]
+        .concat();
+        // Then query_typed: Parse, Bind (binary results), Describe statement, Execute,
+        // Sync. Its int4 holds a byte that is not UTF-8: binary, so untouched.
+        let typed = [
+            message(b'P', b"\0select\0\0\0"),
+            bind_message("", &[1]),
+            message(b'D', b"S\0"),
+            message(b'E', b"\0\0\0\0\0"),
+            message(b'S', b""),
+        ]
+        .concat();
+        let stream = [
+            message(b'2', b""),
+            message(b'G', b"\0\0\0"),
+            message(b'C', b"COPY 1\0"),
+            message(b'Z', b"T"),
+            message(b'1', b""),
+            message(b'2', b""),
+            message(b't', b"\0\0"),
+            row_description(&[(b"n", 23, 0)]),
+            data_row(&[Some(b"\x80\0\0\x01")]),
+            message(b'C', b"SELECT 1\0"),
+            message(b'Z', b"T"),
+        ]
+        .concat();
+        // And a simple query after it, whose Latin-1 text is still escaped: the
+        // requests and answers are in step.
+        let query = message(b'Q', b"select\0");
+        let text = |value: &[u8]| {
+            [
+                row_description(&[(b"name", 25, 0)]),
+                data_row(&[Some(value)]),
+                message(b'C', b"SELECT 1\0"),
+                message(b'Z', b"T"),
+            ]
+            .concat()
+        };
+        let sent = [startup(), copy, typed, query];
+        each_split(
+            &sent,
+            &[stream.clone(), text(b"caf\xe9")].concat(),
+            &[stream, text(b"caf\\xe9")].concat(),
+            1,
+        );
+    }
+
+    #[test]
+    fn an_answer_out_of_step_stops_every_rewrite_until_in_step_again() {
+        // A BindComplete no Bind asked for: the bridge no longer knows which rows are
+        // text, so even a text row passes as it came (tokio-postgres then refuses it).
+        let query = message(b'Q', b"select\0");
+        let stream = [
+            message(b'2', b""),
+            row_description(&[(b"name", 25, 0)]),
+            data_row(&[Some(b"caf\xe9")]),
+            message(b'C', b"SELECT 1\0"),
+            message(b'Z', b"I"),
+        ]
+        .concat();
+        each_split(&[startup(), query], &stream, &stream, 0);
     }
 
     #[test]
