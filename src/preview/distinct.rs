@@ -310,25 +310,18 @@ pub const FLAGS: &str = "pgward_distinct";
 pub fn compare_on_server(sql: &str, columns: &[(usize, String)]) -> Result<String, String> {
     use sqlparser::ast::{
         visit_expressions_mut, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident,
-        SelectItem, SetExpr, Statement, TableFactor, UpdateTableFromKind,
+        SelectItem, SetExpr, TableFactor, UpdateTableFromKind,
     };
     use std::ops::ControlFlow;
 
-    use super::rewrite::{internal, parse_one, template_expr};
+    use super::rewrite::{capture_update, internal, parse_one, template_expr};
 
     const NOT: &str = "not an UPDATE capture";
     if columns.is_empty() {
         return Err("no column for the server to compare".into());
     }
     let mut statement = parse_one(sql)?;
-    let update = match &mut statement {
-        Statement::Query(query) => match query.body.as_mut() {
-            SetExpr::Update(Statement::Update(update)) => update,
-            _ => return Err(NOT.into()),
-        },
-        Statement::Update(update) => update,
-        _ => return Err(NOT.into()),
-    };
+    let update = capture_update(&mut statement, NOT)?;
     // The target's reference, from pgward's `t.ctid::pg_catalog.text AS pgward_ctid`.
     let returning = update.returning.as_mut().ok_or(NOT)?;
     let reference = returning

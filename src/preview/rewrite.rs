@@ -356,6 +356,22 @@ pub fn assigned_columns(sql: &str) -> Option<Vec<String>> {
     Some(columns)
 }
 
+/// The UPDATE of a capture `statement`, bare or as the body of a query (a capture
+/// inside WITH); `Err(not)` for anything else.
+pub(super) fn capture_update<'a>(
+    statement: &'a mut Statement,
+    not: &str,
+) -> Result<&'a mut sqlparser::ast::Update, String> {
+    match statement {
+        Statement::Query(query) => match query.body.as_mut() {
+            SetExpr::Update(Statement::Update(update)) => Ok(update),
+            _ => Err(not.into()),
+        },
+        Statement::Update(update) => Ok(update),
+        _ => Err(not.into()),
+    }
+}
+
 /// Narrows the new image of an UPDATE's capture `sql` (as [`rewrite`] made it) to the
 /// target's `columns`, in the order given: `pgward_new` becomes
 /// `pg_catalog.record_out(ROW(t."c1", t."c2", …))` instead of
@@ -369,14 +385,7 @@ pub fn narrow_new_image(sql: &str, columns: &[String]) -> Result<String, String>
         return Err("no column to narrow the new image to".into());
     }
     let mut statement = parse_one(sql)?;
-    let update = match &mut statement {
-        Statement::Query(query) => match query.body.as_mut() {
-            SetExpr::Update(Statement::Update(update)) => update,
-            _ => return Err(NOT.into()),
-        },
-        Statement::Update(update) => update,
-        _ => return Err(NOT.into()),
-    };
+    let update = capture_update(&mut statement, NOT)?;
     let item = update
         .returning
         .as_mut()
