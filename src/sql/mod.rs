@@ -49,4 +49,6 @@ pub use verdict::{Analysis, Named, Options, TxControl, Verdict, OPAQUE_DYNAMIC};
 #[cfg(test)]
 mod corpus;
 #[cfg(test)]
+mod encoder;
+#[cfg(test)]
 mod props;
