@@ -17,7 +17,9 @@
 //! - [`config`]: the TOML file model and the validated [`config::Settings`].
 //! - [`conn`]: connection parameters like libpq's (URI, conninfo, `PG*`, pgpass), the
 //!   socket, TLS, cancel, and the byte bridge that shows a SQL_ASCII database's bytes that
-//!   are not UTF-8 as `\xe9` wherever the server sends them ([`conn::bridge`]).
+//!   are not UTF-8 as `\xe9` wherever the server sends them ([`conn::bridge`]), and
+//!   sends every prepared statement tokio-postgres names as the unnamed one
+//!   (`conn::unnamed`), so no pooled backend keeps a name.
 //! - [`sql`]: the client-side splitter and the classifier.
 //! - [`policy`]: the refused list, as data.
 //! - [`check`]: `pgward check`, the classifier and policy over files, with no connection.

@@ -18,6 +18,7 @@ pub mod service;
 pub mod socket;
 pub mod tls;
 pub mod tls_options;
+mod unnamed;
 mod unsupported;
 pub mod wire;
 

@@ -594,7 +594,7 @@ impl Session {
     async fn plain(&mut self, text: &str) -> Outcome {
         match self
             .conn
-            .user_statement(exec::run_outside(
+            .user_statement(exec::run(
                 &self.conn.client,
                 &self.conn.tls,
                 text,

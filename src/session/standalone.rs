@@ -276,7 +276,7 @@ impl Session {
         }
         let result = self
             .conn
-            .user_statement(exec::run_outside(
+            .user_statement(exec::run(
                 &self.conn.client,
                 &self.conn.tls,
                 text,

@@ -15,6 +15,7 @@ mod config;
 mod confirm_count;
 mod connect;
 mod copy_from;
+mod custom_types;
 mod describe;
 mod describe_psql;
 mod encoding;
