@@ -219,7 +219,7 @@ impl<S> Bridge<S> {
             }
             self.want = 0;
             let message = self.raw.split_to(total);
-            if !self.unnamed.backend(tag)? {
+            if !self.unnamed.backend(tag, &message[5..])? {
                 continue;
             }
             match self.protocol.backend(tag, &message[5..])? {

@@ -18,12 +18,19 @@
 //! waits for. A name the bridge does not know (never parsed here) goes out as it is, for
 //! the server to refuse (26000).
 //!
-//! The ParseComplete of each inserted Parse is swallowed, and nothing else: the server
-//! answers Parses in order, so a queue of the Parses sent, with each segment's end,
-//! says which answer is whose. After an error the server skips to the Sync, so the
-//! unanswered Parses of that segment are dropped. A ParseComplete the queue does not
-//! expect is an io error that ends the connection: tokio-postgres never gets a wrong
-//! answer. Everything else passes as it comes, CopyData and the startup phase
+//! A statement parsed again may not be the one tokio-postgres described: a table may
+//! have changed in between, or the pooler's next backend may resolve a name otherwise.
+//! The server would refuse a named statement whose result changed ("cached plan must
+//! not change result type"); here the inserted Parse is followed by an inserted
+//! Describe, and its parameter and row descriptions must be byte for byte the ones
+//! tokio-postgres got for N, or the connection ends (an io error) before a row is
+//! decoded with the wrong types or a parameter is sent as the wrong one.
+//!
+//! The answers of the inserted messages are swallowed, and nothing else: the server
+//! answers Parses and Describes in order, so a queue of those sent, with each segment's
+//! end, says which answer is whose. After an error the server skips to the Sync, so the
+//! unanswered requests of that segment are dropped. An answer the queue does not expect
+//! is an io error that ends the connection: tokio-postgres never gets a wrong answer. Everything else passes as it comes, CopyData and the startup phase
 //! (StartupMessage, SSLRequest, passwords) included; only Parse, Bind, Describe and
 //! Close are gathered whole, which holds at most one message.
 
@@ -50,21 +57,48 @@ fn out_of_step(what: &str) -> io::Error {
     )
 }
 
-/// A named statement as tokio-postgres parsed it: the body of its Parse after the name
-/// (text, parameter count and types), which an inserted Parse repeats.
-type Parsed = Vec<u8>;
+/// A named statement as tokio-postgres parsed and described it.
+#[derive(Debug, Default)]
+struct Named {
+    /// The body of its Parse after the name (text, parameter count and types), which an
+    /// inserted Parse repeats.
+    parsed: Vec<u8>,
+    /// The server's ParameterDescription body for it.
+    params: Option<Vec<u8>>,
+    /// The server's RowDescription (`T` and its body) or NoData (`n`) for it.
+    rows: Option<(u8, Vec<u8>)>,
+}
 
-/// What the server still owes, in order, as far as this module cares.
+/// What the server still owes, in order, as far as this module cares. An answer to a
+/// request inserted here is swallowed; a Describe inserted here carries the answer it
+/// must get (what tokio-postgres got for the name).
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Owed {
-    /// A ParseComplete: of a Parse tokio-postgres sent (of this name, if named), or of
-    /// one inserted here (swallowed).
+    /// A ParseComplete (of this name, if named).
     Parse {
         inserted: bool,
         name: Option<Vec<u8>>,
     },
+    /// The ParameterDescription of a Describe of a statement: the one expected (an
+    /// inserted Describe), or one to keep for the name.
+    Params {
+        expect: Option<Vec<u8>>,
+        name: Option<Vec<u8>>,
+    },
+    /// The RowDescription or NoData of a Describe: as above; of a portal, no name.
+    Rows {
+        expect: Option<(u8, Vec<u8>)>,
+        name: Option<Vec<u8>>,
+    },
     /// A ReadyForQuery: for a Sync, or for a simple Query.
     Ready { sync: bool },
+}
+
+impl Owed {
+    /// A request of the extended protocol, which an error skips.
+    fn skipped_by_error(&self) -> bool {
+        !matches!(self, Owed::Ready { .. })
+    }
 }
 
 /// The frontend message being read.
@@ -82,7 +116,7 @@ struct Front {
 #[derive(Debug, Default)]
 pub struct Unnamed {
     front: Front,
-    statements: HashMap<Vec<u8>, Parsed>,
+    statements: HashMap<Vec<u8>, Named>,
     /// The named statement the server's unnamed statement is, in this Sync segment.
     current: Option<Vec<u8>>,
     owed: VecDeque<Owed>,
@@ -212,7 +246,11 @@ impl Unnamed {
                     });
                     return put(out, tag, &[body]);
                 }
-                self.statements.insert(name.to_vec(), parsed.to_vec());
+                let named = Named {
+                    parsed: parsed.to_vec(),
+                    ..Named::default()
+                };
+                self.statements.insert(name.to_vec(), named);
                 self.current = Some(name.to_vec());
                 self.owed.push_back(Owed::Parse {
                     inserted: false,
@@ -235,6 +273,12 @@ impl Unnamed {
                     return Err(bad("bytes after a Describe or Close"));
                 }
                 if kind != b'S' {
+                    if tag == b'D' {
+                        self.owed.push_back(Owed::Rows {
+                            expect: None,
+                            name: None,
+                        });
+                    }
                     return put(out, tag, &[body]);
                 }
                 if tag == b'C' {
@@ -244,52 +288,111 @@ impl Unnamed {
                     self.current = None;
                     return put(out, tag, &[b"S\0"]);
                 }
-                if !self.use_statement(name, out)? {
-                    return put(out, tag, &[body]);
+                let unnamed = self.use_statement(name, out)?;
+                let named = (!name.is_empty()).then(|| name.to_vec());
+                self.owed.push_back(Owed::Params {
+                    expect: None,
+                    name: named.clone(),
+                });
+                self.owed.push_back(Owed::Rows {
+                    expect: None,
+                    name: named,
+                });
+                match unnamed {
+                    true => put(out, tag, &[b"S\0"]),
+                    false => put(out, tag, &[body]),
                 }
-                put(out, tag, &[b"S\0"])
             }
             _ => put(out, tag, &[body]),
         }
     }
 
-    /// Makes the server's unnamed statement `name`'s, inserting its Parse when it is
-    /// not already; false when the message goes out as it is (the unnamed statement, or
-    /// a name never parsed here, for the server to refuse).
+    /// Makes the server's unnamed statement `name`'s, inserting its Parse (and a
+    /// Describe that checks it, once `name` was described) when it is not already;
+    /// false when the message goes out as it is (the unnamed statement, or a name never
+    /// parsed here, for the server to refuse). The caller queues its own requests after.
     fn use_statement(&mut self, name: &[u8], out: &mut BytesMut) -> io::Result<bool> {
         if name.is_empty() {
             return Ok(false);
         }
-        let Some(parsed) = self.statements.get(name) else {
+        let Some(named) = self.statements.get(name) else {
             return Ok(false);
         };
-        if self.current.as_deref() != Some(name) {
-            put(out, b'P', &[b"\0", parsed])?;
-            self.owed.push_back(Owed::Parse {
-                inserted: true,
-                name: Some(name.to_vec()),
-            });
-            self.current = Some(name.to_vec());
+        if self.current.as_deref() == Some(name) {
+            return Ok(true);
         }
+        put(out, b'P', &[b"\0", &named.parsed])?;
+        let name = Some(name.to_vec());
+        self.owed.push_back(Owed::Parse {
+            inserted: true,
+            name: name.clone(),
+        });
+        if let (Some(params), Some(rows)) = (&named.params, &named.rows) {
+            put(out, b'D', &[b"S\0"])?;
+            self.owed.push_back(Owed::Params {
+                expect: Some(params.clone()),
+                name: name.clone(),
+            });
+            self.owed.push_back(Owed::Rows {
+                expect: Some(rows.clone()),
+                name: name.clone(),
+            });
+        }
+        self.current = name;
         Ok(true)
     }
 
-    /// Takes in a backend message's tag: whether tokio-postgres gets the message
-    /// (false: the answer to an inserted Parse, swallowed).
-    pub fn backend(&mut self, tag: u8) -> io::Result<bool> {
+    /// Takes in a backend message: whether tokio-postgres gets it (false: the answer
+    /// to an inserted request, swallowed).
+    pub fn backend(&mut self, tag: u8, body: &[u8]) -> io::Result<bool> {
         match tag {
             b'1' => match self.owed.pop_front() {
                 Some(Owed::Parse { inserted, .. }) => Ok(!inserted),
                 _ => Err(out_of_step("a ParseComplete no Parse asked for")),
             },
-            b'E' => {
-                // The server skips to the next Sync: the rest of the segment's Parses
-                // get no answer, and a statement whose own Parse failed does not exist.
-                while let Some(Owed::Parse { inserted, name }) = self.owed.front().cloned() {
-                    self.owed.pop_front();
-                    if let (false, Some(name)) = (inserted, name) {
-                        self.statements.remove(&name);
+            b't' => match self.owed.pop_front() {
+                Some(Owed::Params {
+                    expect: Some(expect),
+                    name,
+                }) => same(&expect[..] == body, name).map(|()| false),
+                Some(Owed::Params { expect: None, name }) => {
+                    if let Some(named) = name.and_then(|n| self.statements.get_mut(&n)) {
+                        named.params = Some(body.to_vec());
                     }
+                    Ok(true)
+                }
+                _ => Err(out_of_step("a ParameterDescription no Describe asked for")),
+            },
+            b'T' | b'n' => match self.owed.front() {
+                Some(Owed::Rows { .. }) => match self.owed.pop_front() {
+                    Some(Owed::Rows {
+                        expect: Some((t, expect)),
+                        name,
+                    }) => same(t == tag && expect[..] == *body, name).map(|()| false),
+                    Some(Owed::Rows { expect: None, name }) => {
+                        if let Some(named) = name.and_then(|n| self.statements.get_mut(&n)) {
+                            named.rows = Some((tag, body.to_vec()));
+                        }
+                        Ok(true)
+                    }
+                    _ => Err(out_of_step("a RowDescription no Describe asked for")),
+                },
+                // The rows of a simple query.
+                Some(Owed::Ready { sync: false }) if tag == b'T' => Ok(true),
+                _ => Err(out_of_step("a RowDescription no Describe asked for")),
+            },
+            b'E' => {
+                // The server skips to the next Sync: the rest of the segment's requests
+                // get no answer, and a statement whose own Parse failed does not exist.
+                while let Some(owed) = self.owed.front().filter(|o| o.skipped_by_error()) {
+                    if let Owed::Parse {
+                        inserted: false,
+                        name: Some(name),
+                    } = owed
+                    {
+                        self.statements.remove(name);
+                    }
+                    self.owed.pop_front();
                 }
                 Ok(true)
             }
@@ -301,18 +404,30 @@ impl Unnamed {
                 }
                 Ok(true)
             }
-            b'Z' => {
-                match self.owed.pop_front() {
-                    // The ReadyForQuery after authentication answers nothing sent.
-                    None | Some(Owed::Ready { .. }) => Ok(true),
-                    Some(Owed::Parse { .. }) => {
-                        Err(out_of_step("a ReadyForQuery before a Parse's answer"))
-                    }
-                }
-            }
+            b'Z' => match self.owed.pop_front() {
+                // The ReadyForQuery after authentication answers nothing sent.
+                None | Some(Owed::Ready { .. }) => Ok(true),
+                Some(_) => Err(out_of_step("a ReadyForQuery before a request's answer")),
+            },
             _ => Ok(true),
         }
     }
+}
+
+/// Whether a statement parsed again was described as before: an io error when not.
+fn same(same: bool, name: Option<Vec<u8>>) -> io::Result<()> {
+    if same {
+        return Ok(());
+    }
+    let name = String::from_utf8_lossy(name.as_deref().unwrap_or_default()).into_owned();
+    Err(io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!(
+            "prepared statement {name:?} no longer has the parameters or columns it was \
+             prepared with (a table changed, or the pooler's backend resolves it otherwise); \
+             the connection is closed rather than read its rows with the wrong types"
+        ),
+    ))
 }
 
 #[cfg(test)]
@@ -399,59 +514,115 @@ mod tests {
     fn answered(u: &mut Unnamed, tags: &[u8]) -> io::Result<Vec<u8>> {
         let mut passed = Vec::new();
         for &t in tags {
-            if u.backend(t)? {
+            if u.backend(t, b"")? {
                 passed.push(t);
             }
         }
         Ok(passed)
     }
 
+    /// Writes `sent` (one byte at a time), then answers with `answers`: what the
+    /// server got, and the tags tokio-postgres gets.
+    fn exchange(
+        u: &mut Unnamed,
+        sent: &[Vec<u8>],
+        answers: &[(u8, &[u8])],
+    ) -> io::Result<(Vec<u8>, Vec<u8>)> {
+        let mut out = BytesMut::new();
+        for b in sent.concat() {
+            u.frontend(&[b], &mut out)?;
+        }
+        let mut passed = Vec::new();
+        for (tag, body) in answers {
+            if u.backend(*tag, body)? {
+                passed.push(*tag);
+            }
+        }
+        Ok((out.to_vec(), passed))
+    }
+
     #[test]
     fn a_prepared_statement_is_unnamed_and_parsed_again_in_each_segment() {
         // tokio-postgres's prepare, then two queries of it, then the Close on drop.
-        let sent = [
+        let mut u = Unnamed::default();
+        let unnamed = parse("", "select $1::int4", &[23]);
+        let params: &[u8] = b"\0\x01\0\0\0\x17";
+        let rows: &[u8] = b"\0\x01int4\0\0\0\0\0\0\0\0\0\0\x17\0\x04\xff\xff\xff\xff\0\0";
+        let prepare = [
             startup(),
             parse("s7", "select $1::int4", &[23]),
             describe(b'S', "s7"),
             sync(),
-            bind("", "s7"),
-            execute(),
-            sync(),
-            bind("", "s7"),
-            execute(),
-            sync(),
-            close(b'S', "s7"),
-            sync(),
         ];
-        let (out, mut u) = sent_as(&sent);
-        let unnamed = parse("", "select $1::int4", &[23]);
-        let expected = [
-            startup(),
-            unnamed.clone(),
-            describe(b'S', ""),
-            sync(),
-            unnamed.clone(),
-            bind("", ""),
-            execute(),
-            sync(),
-            unnamed,
-            bind("", ""),
-            execute(),
-            sync(),
-            close(b'S', ""),
-            sync(),
-        ]
-        .concat();
-        assert_eq!(out, expected);
-        // The answers: the first ParseComplete is tokio-postgres's, the two inserted
-        // ones are swallowed.
-        let server = b"1tTZ12DCZ12DCZ3Z";
+        let described = [(b'1', &b""[..]), (b't', params), (b'T', rows), (b'Z', b"I")];
+        let (out, passed) = exchange(&mut u, &prepare, &described).expect("in step");
+        let expected = [startup(), unnamed.clone(), describe(b'S', ""), sync()].concat();
+        assert_eq!((out, passed), (expected, b"1tTZ".to_vec()));
+        // Each query: the Parse and a Describe inserted, their answers swallowed.
+        for _ in 0..2 {
+            let query = [bind("", "s7"), execute(), sync()];
+            let answers = [
+                (b'1', &b""[..]),
+                (b't', params),
+                (b'T', rows),
+                (b'2', b""),
+                (b'D', b"\0\x01\0\0\0\x04\0\0\0\x07"),
+                (b'C', b"SELECT 1\0"),
+                (b'Z', b"I"),
+            ];
+            let (out, passed) = exchange(&mut u, &query, &answers).expect("in step");
+            let expected = [
+                unnamed.clone(),
+                describe(b'S', ""),
+                bind("", ""),
+                execute(),
+                sync(),
+            ]
+            .concat();
+            assert_eq!((out, passed), (expected, b"2DCZ".to_vec()));
+        }
+        let (out, passed) = exchange(
+            &mut u,
+            &[close(b'S', "s7"), sync()],
+            &[(b'3', b""), (b'Z', b"I")],
+        )
+        .expect("in step");
         assert_eq!(
-            answered(&mut u, server).expect("in step"),
-            b"1tTZ2DCZ2DCZ3Z"
+            (out, passed),
+            ([close(b'S', ""), sync()].concat(), b"3Z".to_vec())
         );
         assert!(u.owed.is_empty());
         assert!(u.statements.is_empty(), "the Close forgets the statement");
+    }
+
+    #[test]
+    fn a_statement_described_otherwise_when_parsed_again_ends_the_connection() {
+        // The table changed between the prepare and the query: its column is now int8.
+        let mut u = Unnamed::default();
+        let int4: &[u8] = b"\0\x01v\0\0\0\x40\0\0\x01\0\0\0\x17\0\x04\xff\xff\xff\xff\0\0";
+        let int8: &[u8] = b"\0\x01v\0\0\0\x40\0\0\x01\0\0\0\x14\0\x08\xff\xff\xff\xff\0\0";
+        let prepare = [
+            startup(),
+            parse("s1", "select v from t", &[]),
+            describe(b'S', "s1"),
+            sync(),
+        ];
+        let described = [
+            (b'1', &b""[..]),
+            (b't', b"\0\0"),
+            (b'T', int4),
+            (b'Z', b"I"),
+        ];
+        exchange(&mut u, &prepare, &described).expect("in step");
+        let query = [bind("", "s1"), execute(), sync()];
+        let answers = [(b'1', &b""[..]), (b't', b"\0\0"), (b'T', int8)];
+        let e = exchange(&mut u, &query, &answers).expect_err("changed");
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        // NoData instead of the rows is a change too.
+        let mut u = Unnamed::default();
+        exchange(&mut u, &prepare, &described).expect("in step");
+        let answers = [(b'1', &b""[..]), (b't', b"\0\0"), (b'n', b"")];
+        assert!(exchange(&mut u, &query, &answers).is_err());
     }
 
     #[test]
