@@ -1221,7 +1221,7 @@ impl Session {
             kept.push(done.clone());
             return;
         }
-        let tag = render::tag::command_tag(text, done.count);
+        let tag = render::tag::command_tag(text, done.count, done.tag.as_deref());
         if !done.tuples {
             self.io.result_tag(&tag);
             return;
