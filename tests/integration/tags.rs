@@ -3,7 +3,7 @@
 //! back, must print the same tag line (`CREATE INDEX` for `create unique index`,
 //! `SELECT 3` for `create table … as`, `REFRESH MATERIALIZED VIEW`, `COMMENT`).
 
-use crate::util::{self, cluster, TestDb, TestShell, WRITER};
+use crate::util::{self, cluster, TestDb, TestShell, READER, WRITER};
 
 /// Statements whose tag is not their first words, or not their first two.
 const STATEMENTS: &[&str] = &[
@@ -59,4 +59,67 @@ fn command_tags_are_the_servers_as_psql_prints_them() {
     // Everything was rolled back: the table is as it was.
     assert_eq!(db.value("select count(*) from w.t").as_deref(), Some("3"));
     assert_eq!(db.value("select to_regclass('w.copy')::text"), None);
+}
+
+/// `cmd` (in a home of its own) with `input` on a pipe and its output and errors on one
+/// pipe, in the order it wrote them, as a terminal shows them.
+fn merged(mut cmd: std::process::Command, env: &[(&str, &str)], input: &str) -> String {
+    use std::io::{Read, Write};
+    let home = tempfile::tempdir().expect("home");
+    util::isolate(&mut cmd, home.path());
+    cmd.envs(env.iter().copied());
+    let (mut reader, writer) = std::io::pipe().expect("pipe");
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(writer.try_clone().expect("clone"))
+        .stderr(writer)
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(input.as_bytes()).expect("feed");
+    drop(stdin);
+    // The parent's copies of the pipe's writing end go with `cmd`.
+    drop(cmd);
+    let mut out = String::new();
+    reader.read_to_string(&mut out).expect("read");
+    assert!(child.wait().expect("ran").success(), "{out}");
+    out
+}
+
+#[test]
+fn notices_come_before_the_result_they_belong_to_as_in_psql() {
+    let db = TestDb::new("tag_notices");
+    db.exec(&format!(
+        "CREATE FUNCTION noisy(n int) RETURNS int LANGUAGE plpgsql AS \
+         $$ BEGIN RAISE NOTICE 'counting %', n; RETURN n * 2; END $$; \
+         GRANT EXECUTE ON FUNCTION noisy(int) TO {READER}"
+    ));
+    let input = "select noisy(1) as doubled;\nselect noisy(g) from generate_series(1, 2) g;\n";
+    let mut psql = std::process::Command::new("psql");
+    // pgward shows a notice's CONTEXT, as psql does with SHOW_CONTEXT=always.
+    psql.args([
+        "-X",
+        "-q",
+        "-v",
+        "SHOW_CONTEXT=always",
+        "-d",
+        &cluster().conninfo(&db.name),
+    ]);
+    let role = format!("-c role={READER}");
+    let theirs = merged(psql, &[("PGOPTIONS", &role)], input);
+    // setsid: no controlling terminal, as in `TestShell`.
+    let mut pgward = std::process::Command::new("setsid");
+    pgward.args([
+        "--wait",
+        util::bin(),
+        "-d",
+        &db.login_conninfo(),
+        "--write-role",
+        WRITER,
+        "--read-role",
+        READER,
+    ]);
+    let ours = merged(pgward, &[("PGPASSWORD", util::PASSWORD)], input);
+    // pgward names the SQLSTATE in every message; psql's default verbosity does not.
+    assert_eq!(ours.replace("NOTICE:  00000: ", "NOTICE:  "), theirs);
 }
