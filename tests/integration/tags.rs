@@ -61,28 +61,29 @@ fn command_tags_are_the_servers_as_psql_prints_them() {
     assert_eq!(db.value("select to_regclass('w.copy')::text"), None);
 }
 
-/// `cmd` (in a home of its own) with `input` on a pipe and its output and errors on one
-/// pipe, in the order it wrote them, as a terminal shows them.
+/// `cmd` (in a home of its own) with `input` on a pipe and its output and errors in one
+/// file, in the order it wrote them, as a terminal shows them.
 fn merged(mut cmd: std::process::Command, env: &[(&str, &str)], input: &str) -> String {
-    use std::io::{Read, Write};
+    use std::io::Write;
     let home = tempfile::tempdir().expect("home");
     util::isolate(&mut cmd, home.path());
     cmd.envs(env.iter().copied());
-    let (mut reader, writer) = std::io::pipe().expect("pipe");
+    // One file for both: the two descriptors share one offset, so the writes land in
+    // the order they were made.
+    let path = home.path().join("merged.out");
+    let file = std::fs::File::create(&path).expect("output file");
     let mut child = cmd
         .stdin(std::process::Stdio::piped())
-        .stdout(writer.try_clone().expect("clone"))
-        .stderr(writer)
+        .stdout(file.try_clone().expect("clone"))
+        .stderr(file)
         .spawn()
         .expect("spawn");
     let mut stdin = child.stdin.take().expect("stdin");
     stdin.write_all(input.as_bytes()).expect("feed");
     drop(stdin);
-    // The parent's copies of the pipe's writing end go with `cmd`.
-    drop(cmd);
-    let mut out = String::new();
-    reader.read_to_string(&mut out).expect("read");
-    assert!(child.wait().expect("ran").success(), "{out}");
+    let ok = child.wait().expect("ran").success();
+    let out = std::fs::read_to_string(&path).expect("read output");
+    assert!(ok, "{out}");
     out
 }
 
