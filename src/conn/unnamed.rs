@@ -30,9 +30,10 @@
 //! answers Parses and Describes in order, so a queue of those sent, with each segment's
 //! end, says which answer is whose. After an error the server skips to the Sync, so the
 //! unanswered requests of that segment are dropped. An answer the queue does not expect
-//! is an io error that ends the connection: tokio-postgres never gets a wrong answer. Everything else passes as it comes, CopyData and the startup phase
-//! (StartupMessage, SSLRequest, passwords) included; only Parse, Bind, Describe and
-//! Close are gathered whole, which holds at most one message.
+//! is an io error that ends the connection: tokio-postgres never gets a wrong answer.
+//! Everything else passes as it comes, CopyData and the startup phase (StartupMessage,
+//! SSLRequest, passwords) included; only Parse, Bind, Describe and Close are gathered
+//! whole, which holds at most one message.
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -209,12 +210,10 @@ impl Unnamed {
             .ok_or_else(|| bad("a length under 4"))?;
         match tag {
             b'P' | b'B' | b'D' | b'C' => {
-                let mut whole = Vec::with_capacity(self.front.left);
-                whole.extend_from_slice(&h[5..]);
-                self.front.whole = Some(whole);
                 if self.front.left == 0 {
                     return Err(bad("an empty Parse, Bind, Describe or Close"));
                 }
+                self.front.whole = Some(Vec::with_capacity(self.front.left));
                 return Ok(());
             }
             b'S' => {
