@@ -42,7 +42,7 @@ use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use bytes::{Buf, BufMut, BytesMut};
@@ -50,20 +50,41 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::backend_key::BackendKey;
 
-/// How many bytes the bridge of one connection has escaped so far. A value read while
-/// this count moved may not be the stored one.
+/// What the bridge of one connection reports: how many bytes it has escaped so far (a
+/// value read while this count moved may not be the stored one), and the server's last
+/// command tag, which tokio-postgres reduces to a row count.
 #[derive(Debug, Clone, Default)]
-pub struct Escapes(Arc<AtomicU64>);
+pub struct Escapes(Arc<Seen>);
+
+#[derive(Debug, Default)]
+struct Seen {
+    count: AtomicU64,
+    tag: Mutex<String>,
+}
 
 impl Escapes {
     /// Bytes escaped since the connection opened.
     pub fn count(&self) -> u64 {
-        self.0.load(Ordering::SeqCst)
+        self.0.count.load(Ordering::SeqCst)
+    }
+
+    /// The tag of the last CommandComplete the server sent (`CREATE INDEX`,
+    /// `SELECT 3`), as tokio-postgres received it: read when tokio-postgres reports the
+    /// command complete, it is that command's.
+    pub fn last_tag(&self) -> String {
+        self.0.tag.lock().map(|t| t.clone()).unwrap_or_default()
     }
 
     fn add(&self, n: u64) {
         if n > 0 {
-            self.0.fetch_add(n, Ordering::SeqCst);
+            self.0.count.fetch_add(n, Ordering::SeqCst);
+        }
+    }
+
+    fn set_tag(&self, body: &[u8]) {
+        let tag = body.split(|b| *b == 0).next().unwrap_or_default();
+        if let Ok(mut slot) = self.0.tag.lock() {
+            *slot = String::from_utf8_lossy(tag).into_owned();
         }
     }
 }
@@ -196,6 +217,11 @@ impl<S> Bridge<S> {
             let message = self.raw.split_to(total);
             if tag == b'K' {
                 self.key.record(&message[5..]);
+            }
+            if tag == b'C' {
+                // Before tokio-postgres sees the CommandComplete, so the tag is that
+                // command's when it reports the command done.
+                self.escapes.set_tag(&message[5..]);
             }
             match self.protocol.backend(tag, &message[5..])? {
                 Some((body, escaped)) if !self.protocol.converting && !self.protocol.lost => {

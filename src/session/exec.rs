@@ -142,6 +142,9 @@ pub struct Executed {
     /// stored ([`Via::Copy`]); through the simple query protocol, how many bytes the
     /// byte bridge escaped in the statement's answer ([`crate::conn::bridge`]).
     pub escaped: u64,
+    /// The server's command tag, when the statement ran as typed through the simple
+    /// query protocol (not as COPY's rows); see [`crate::render::tag::command_tag`].
+    pub tag: Option<String>,
 }
 
 impl Executed {
@@ -546,7 +549,10 @@ async fn stream_rows<E: From<tokio_postgres::Error> + From<Malformed> + From<InC
                 };
                 take(&mut out, values, keep);
             }
-            SimpleQueryMessage::CommandComplete(n) => out.count = Some(n),
+            SimpleQueryMessage::CommandComplete(n) => {
+                out.count = Some(n);
+                out.tag = Some(escapes.last_tag());
+            }
             _ => {}
         }
     }

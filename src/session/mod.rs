@@ -1236,7 +1236,9 @@ impl Session {
             kept.push(done.clone());
             return;
         }
-        let tag = render::tag::command_tag(text, done.count);
+        // The statement's notices came before its result, and psql shows them first.
+        self.flush_notices();
+        let tag = render::tag::command_tag(text, done.count, done.tag.as_deref());
         if !done.tuples {
             self.io.result_tag(&tag);
             return;

@@ -48,6 +48,7 @@ mod server_log;
 mod server_settings;
 mod standby;
 mod stream;
+mod tags;
 mod term;
 mod tickets;
 mod tls;
