@@ -39,6 +39,10 @@
 //! bookkeeping above (the request queue, the formats) follows the messages as
 //! tokio-postgres wrote them and the answers it gets.
 //!
+//! The process id of the BackendKeyData (`K`) is recorded as it passes
+//! ([`super::backend_key`]): the session compares it with `pg_backend_pid()` to tell a
+//! pooler in between.
+//!
 //! The untyped startup phase passes untouched: an SSLRequest's one-byte answer, so
 //! that the TLS connector ([`super::wire`]) can take the socket back when it is `S`,
 //! and the StartupMessage.
@@ -53,6 +57,7 @@ use std::task::{Context, Poll};
 use bytes::{Buf, BufMut, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use super::backend_key::BackendKey;
 use super::unnamed::Unnamed;
 
 /// What the bridge of one connection reports: how many bytes it has escaped so far (a
@@ -135,6 +140,8 @@ pub struct Bridge<S> {
     unnamed: Unnamed,
     /// Bytes for the server, rewritten, not yet written.
     out: BytesMut,
+    /// The BackendKeyData's process id, once it passed.
+    key: BackendKey,
 }
 
 impl<S> Bridge<S> {
@@ -151,7 +158,20 @@ impl<S> Bridge<S> {
             escapes,
             unnamed: Unnamed::default(),
             out: BytesMut::new(),
+            key: BackendKey::default(),
         }
+    }
+
+    /// The same bridge recording the BackendKeyData's process id in `key` (shared with
+    /// whoever reads it; the bridge above TLS takes the one of the bridge below).
+    pub fn with_key(mut self, key: BackendKey) -> Bridge<S> {
+        self.key = key;
+        self
+    }
+
+    /// Where the BackendKeyData's process id is recorded.
+    pub fn backend_key(&self) -> &BackendKey {
+        &self.key
     }
 
     /// The stream itself, for the TLS handshake after the server's `S`. Bytes the server
@@ -242,6 +262,9 @@ impl<S> Bridge<S> {
             let message = self.raw.split_to(total);
             if !self.unnamed.backend(tag, &message[5..])? {
                 continue;
+            }
+            if tag == b'K' {
+                self.key.record(&message[5..]);
             }
             if tag == b'C' {
                 // Before tokio-postgres sees the CommandComplete, so the tag is that
@@ -1480,6 +1503,40 @@ mod tests {
         ]
         .concat();
         each_split(&[ssl, startup(), query], &stream, &stream, 0);
+    }
+
+    #[test]
+    fn the_backend_key_pid_is_recorded_and_passes_unchanged() {
+        let mut key_data = 12345i32.to_be_bytes().to_vec();
+        key_data.extend_from_slice(&[9, 8, 7, 6]);
+        let stream = [
+            message(b'R', &0i32.to_be_bytes()),
+            message(b'K', &key_data),
+            message(b'Z', b"I"),
+        ]
+        .concat();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        for per_read in [stream.len(), 1, 7] {
+            let key = BackendKey::default();
+            let out = rt.block_on(async {
+                let mut bridge = Bridge::new(
+                    Script {
+                        reads: stream.chunks(per_read).map(<[u8]>::to_vec).collect(),
+                        written: Vec::new(),
+                    },
+                    Escapes::default(),
+                )
+                .with_key(key.clone());
+                bridge.write_all(&startup()).await.expect("write");
+                let mut out = Vec::new();
+                bridge.read_to_end(&mut out).await.expect("read");
+                out
+            });
+            assert_eq!(out, stream, "{per_read} bytes per read");
+            assert_eq!(key.pid(), Some(12345), "{per_read} bytes per read");
+        }
     }
 
     #[test]

@@ -31,6 +31,7 @@ mod log;
 mod login_error;
 mod output;
 mod pgbouncer;
+mod pgbouncer_alone;
 mod preview;
 mod preview_capture;
 mod preview_truth;

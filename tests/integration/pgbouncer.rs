@@ -20,9 +20,10 @@ use crate::term::{Start, Term};
 use crate::util::{cluster, TestDb, TestShell, LOGIN, PASSWORD, READER, WRITER};
 
 /// A running pgbouncer, stopped on drop.
-struct Bouncer {
+pub struct Bouncer {
     child: Child,
-    port: u16,
+    /// Where it listens, on 127.0.0.1.
+    pub port: u16,
     _dir: tempfile::TempDir,
 }
 
@@ -52,12 +53,14 @@ fn unprivileged() -> Option<(u32, u32)> {
     Some((f.get(2)?.parse().ok()?, f.get(3)?.parse().ok()?))
 }
 
-fn start(mode: &str) -> Bouncer {
+/// A pgbouncer in `pool_mode = mode` in front of the test cluster, two server
+/// connections per database and user, md5 auth for the login.
+pub fn start(mode: &str) -> Bouncer {
     start_pool(mode, 2)
 }
 
-/// PgBouncer in `mode` with `pool` backends per database and user.
-fn start_pool(mode: &str, pool: u32) -> Bouncer {
+/// As [`start`], with `pool` server connections per database and user.
+pub fn start_pool(mode: &str, pool: u32) -> Bouncer {
     let bin = binary().expect("pgbouncer is installed (run script/deps)");
     let c = cluster();
     let dir = tempfile::Builder::new()
