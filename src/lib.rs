@@ -17,13 +17,17 @@
 //! - [`config`]: the TOML file model and the validated [`config::Settings`].
 //! - [`conn`]: connection parameters like libpq's (URI, conninfo, `PG*`, pgpass), the
 //!   socket, TLS, cancel, and the byte bridge that shows a SQL_ASCII database's bytes that
-//!   are not UTF-8 as `\xe9` wherever the server sends them ([`conn::bridge`]).
+//!   are not UTF-8 as `\xe9` wherever the server sends them ([`conn::bridge`]), records
+//!   the cancel key's process id ([`conn::backend_key`]), and sends every prepared
+//!   statement tokio-postgres names as the unnamed one (`conn::unnamed`), so no pooled
+//!   backend keeps a name.
 //! - [`sql`]: the client-side splitter and the classifier.
 //! - [`policy`]: the refused list, as data.
 //! - [`check`]: `pgward check`, the classifier and policy over files, with no connection.
 //! - [`preview`]: what each write did (diff, counts, cascades, DDL facts) and the
 //!   change digest, shown before COMMIT.
-//! - [`session`]: the guarded transaction state machine, the identity probe, the role
+//! - [`session`]: the guarded transaction state machine, the identity probe, whether the
+//!   connection goes through a pooler ([`session::pooler`]), the role
 //!   check that refuses a role setup the database does not enforce, the COMMIT path
 //!   (deferred work, the cancellable COMMIT, an unknown outcome resolved), the reconnect
 //!   when the server ends the connection, the switch to another environment (`\c`), the

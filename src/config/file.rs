@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::{PgDuration, Risk};
+use super::{PgDuration, PoolerMode, Risk};
 
 /// The whole file.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -73,6 +73,10 @@ pub struct Environment {
     /// An earlier environment a write must have committed in first (its ledger is asked
     /// for the change's statement fingerprints; without them COMMIT needs `\again`).
     pub promote_from: Option<String>,
+    /// The pool mode of a connection pooler between pgward and the server, when the DBA
+    /// declares one (`"session"` or `"transaction"`): whether statements that run alone
+    /// may run through it (see [`PoolerMode`]).
+    pub pooler: Option<PoolerMode>,
 }
 
 /// `[environments.NAME.approval]`: where COMMITs are approved.
@@ -161,6 +165,7 @@ impl Environment {
             approval: None,
             accept_risks: Vec::new(),
             promote_from: None,
+            pooler: None,
         }
     }
 }

@@ -8,12 +8,14 @@
 pub mod duration;
 pub mod file;
 pub mod locate;
+pub mod pooler;
 pub mod risk;
 pub mod settings;
 pub mod tickets;
 
 pub use duration::PgDuration;
 pub use file::{ConfigFile, Environment};
+pub use pooler::PoolerMode;
 pub use risk::Risk;
 pub use settings::{ApprovalSettings, EnvSettings, Settings};
 pub use tickets::TicketSettings;

@@ -9,7 +9,7 @@ use crate::conn::{ConnFlags, ConnParams, PasswordPrompt};
 use crate::error::Error;
 
 use super::file::{ConfigFile, Environment, PromptColor};
-use super::{locate, ConfigError, PgDuration, Risk};
+use super::{locate, ConfigError, PgDuration, PoolerMode, Risk};
 
 /// The environment a session runs in.
 #[derive(Debug, Clone)]
@@ -42,6 +42,8 @@ pub struct EnvSettings {
     pub accept_risks: Vec<Risk>,
     /// The environment whose ledger must hold a write's fingerprints first.
     pub promote_from: Option<String>,
+    /// The pool mode of a pooler the DBA declared in front of the server (`pooler`).
+    pub pooler: Option<PoolerMode>,
 }
 
 /// A validated `[environments.NAME.approval]`.
@@ -129,6 +131,7 @@ impl EnvSettings {
             approval: None,
             accept_risks: env.accept_risks.clone(),
             promote_from: env.promote_from.clone(),
+            pooler: env.pooler,
         }
     }
 

@@ -30,6 +30,19 @@
 //! UTF-8 itself and the bridge rewrites nothing at all, so a field it misjudged could
 //! never be changed in any other database.
 //!
+//! On the way out, the bridge sends every frontend message through [`Unnamed`], which
+//! makes each prepared statement tokio-postgres names the server's unnamed one, in every
+//! database (see [`super::unnamed`]), and tells which ParseComplete to swallow on the way
+//! back. Its rewritten messages wait in a bounded buffer that `poll_write`, `poll_flush`
+//! and `poll_read` drain: a write is accepted only while the buffer has room, so a long
+//! `\copy … from stdin` waits for the socket rather than filling memory. The
+//! bookkeeping above (the request queue, the formats) follows the messages as
+//! tokio-postgres wrote them and the answers it gets.
+//!
+//! The process id of the BackendKeyData (`K`) is recorded as it passes
+//! ([`super::backend_key`]): the session compares it with `pg_backend_pid()` to tell a
+//! pooler in between.
+//!
 //! The untyped startup phase passes untouched: an SSLRequest's one-byte answer, so
 //! that the TLS connector ([`super::wire`]) can take the socket back when it is `S`,
 //! and the StartupMessage.
@@ -38,26 +51,50 @@ use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use bytes::{Buf, BufMut, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// How many bytes the bridge of one connection has escaped so far. A value read while
-/// this count moved may not be the stored one.
+use super::backend_key::BackendKey;
+use super::unnamed::Unnamed;
+
+/// What the bridge of one connection reports: how many bytes it has escaped so far (a
+/// value read while this count moved may not be the stored one), and the server's last
+/// command tag, which tokio-postgres reduces to a row count.
 #[derive(Debug, Clone, Default)]
-pub struct Escapes(Arc<AtomicU64>);
+pub struct Escapes(Arc<Seen>);
+
+#[derive(Debug, Default)]
+struct Seen {
+    count: AtomicU64,
+    tag: Mutex<String>,
+}
 
 impl Escapes {
     /// Bytes escaped since the connection opened.
     pub fn count(&self) -> u64 {
-        self.0.load(Ordering::SeqCst)
+        self.0.count.load(Ordering::SeqCst)
+    }
+
+    /// The tag of the last CommandComplete the server sent (`CREATE INDEX`,
+    /// `SELECT 3`), as tokio-postgres received it: read when tokio-postgres reports the
+    /// command complete, it is that command's.
+    pub fn last_tag(&self) -> String {
+        self.0.tag.lock().map(|t| t.clone()).unwrap_or_default()
     }
 
     fn add(&self, n: u64) {
         if n > 0 {
-            self.0.fetch_add(n, Ordering::SeqCst);
+            self.0.count.fetch_add(n, Ordering::SeqCst);
+        }
+    }
+
+    fn set_tag(&self, body: &[u8]) {
+        let tag = body.split(|b| *b == 0).next().unwrap_or_default();
+        if let Ok(mut slot) = self.0.tag.lock() {
+            *slot = String::from_utf8_lossy(tag).into_owned();
         }
     }
 }
@@ -66,6 +103,9 @@ impl Escapes {
 const CHUNK: usize = 16 * 1024;
 /// Read at most this much at once while a long message comes in.
 const MAX_CHUNK: usize = 1024 * 1024;
+/// Bytes for the server waiting to be written, at most, before a write is refused
+/// until the socket takes them (one rewritten message may go past it).
+const OUT_LIMIT: usize = 64 * 1024;
 
 const SSL_REQUEST: u32 = 80_877_103;
 const GSSENC_REQUEST: u32 = 80_877_104;
@@ -96,6 +136,12 @@ pub struct Bridge<S> {
     eof: bool,
     protocol: Protocol,
     escapes: Escapes,
+    /// The frontend's statement names, made unnamed.
+    unnamed: Unnamed,
+    /// Bytes for the server, rewritten, not yet written.
+    out: BytesMut,
+    /// The BackendKeyData's process id, once it passed.
+    key: BackendKey,
 }
 
 impl<S> Bridge<S> {
@@ -110,7 +156,22 @@ impl<S> Bridge<S> {
             eof: false,
             protocol: Protocol::default(),
             escapes,
+            unnamed: Unnamed::default(),
+            out: BytesMut::new(),
+            key: BackendKey::default(),
         }
+    }
+
+    /// The same bridge recording the BackendKeyData's process id in `key` (shared with
+    /// whoever reads it; the bridge above TLS takes the one of the bridge below).
+    pub fn with_key(mut self, key: BackendKey) -> Bridge<S> {
+        self.key = key;
+        self
+    }
+
+    /// Where the BackendKeyData's process id is recorded.
+    pub fn backend_key(&self) -> &BackendKey {
+        &self.key
     }
 
     /// The stream itself, for the TLS handshake after the server's `S`. Bytes the server
@@ -120,12 +181,38 @@ impl<S> Bridge<S> {
         if !self.raw.is_empty() || !self.ready.is_empty() {
             return Err(malformed("data after the answer to the TLS request"));
         }
+        if !self.out.is_empty() || !self.unnamed.between_messages() {
+            return Err(io::Error::other(
+                "the TLS request was not sent whole before the handshake",
+            ));
+        }
         Ok((self.inner, self.escapes))
     }
 
     /// The stream underneath.
     pub fn get_ref(&self) -> &S {
         &self.inner
+    }
+
+    /// Writes `out` to the stream until it is empty.
+    fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>
+    where
+        S: AsyncWrite + Unpin,
+    {
+        while !self.out.is_empty() {
+            match Pin::new(&mut self.inner).poll_write(cx, &self.out) {
+                Poll::Ready(Ok(0)) => {
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::WriteZero,
+                        "the server's socket took no more bytes",
+                    )))
+                }
+                Poll::Ready(Ok(n)) => self.out.advance(n),
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Poll::Ready(Ok(()))
     }
 
     /// Moves what can be looked at from `raw` to `ready`.
@@ -173,6 +260,17 @@ impl<S> Bridge<S> {
             }
             self.want = 0;
             let message = self.raw.split_to(total);
+            if !self.unnamed.backend(tag, &message[5..])? {
+                continue;
+            }
+            if tag == b'K' {
+                self.key.record(&message[5..]);
+            }
+            if tag == b'C' {
+                // Before tokio-postgres sees the CommandComplete, so the tag is that
+                // command's when it reports the command done.
+                self.escapes.set_tag(&message[5..]);
+            }
             match self.protocol.backend(tag, &message[5..])? {
                 Some((body, escaped)) if !self.protocol.converting && !self.protocol.lost => {
                     let len = u32::try_from(body.len() + 4)
@@ -192,7 +290,7 @@ impl<S> Bridge<S> {
     }
 }
 
-impl<S: AsyncRead + Unpin> AsyncRead for Bridge<S> {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Bridge<S> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -201,6 +299,11 @@ impl<S: AsyncRead + Unpin> AsyncRead for Bridge<S> {
         let this = self.get_mut();
         if buf.remaining() == 0 {
             return Poll::Ready(Ok(()));
+        }
+        // Whoever waits for an answer may not flush first (tokio-postgres's TLS request
+        // does not): what it wrote goes out before anything is awaited.
+        if let Poll::Ready(Err(e)) = this.poll_drain(cx) {
+            return Poll::Ready(Err(e));
         }
         loop {
             if !this.ready.is_empty() {
@@ -248,21 +351,39 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Bridge<S> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        match Pin::new(&mut this.inner).poll_write(cx, buf) {
-            Poll::Ready(Ok(n)) => {
-                this.protocol.frontend(&buf[..n])?;
-                Poll::Ready(Ok(n))
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        if this.out.len() >= OUT_LIMIT {
+            match this.poll_drain(cx) {
+                Poll::Ready(Ok(())) => {}
+                other => return other.map(|r| r.map(|()| 0)),
             }
+        }
+        let n = buf.len().min(OUT_LIMIT - this.out.len());
+        this.protocol.frontend(&buf[..n])?;
+        this.unnamed.frontend(&buf[..n], &mut this.out)?;
+        // The bytes are taken; whatever the socket does not take now waits in `out`.
+        if let Poll::Ready(Err(e)) = this.poll_drain(cx) {
+            return Poll::Ready(Err(e));
+        }
+        Poll::Ready(Ok(n))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        match this.poll_drain(cx) {
+            Poll::Ready(Ok(())) => Pin::new(&mut this.inner).poll_flush(cx),
             other => other,
         }
     }
 
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
-    }
-
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+        let this = self.get_mut();
+        match this.poll_drain(cx) {
+            Poll::Ready(Ok(())) => Pin::new(&mut this.inner).poll_shutdown(cx),
+            other => other,
+        }
     }
 }
 
@@ -872,8 +993,9 @@ mod tests {
         message(b'B', &b)
     }
 
-    /// Writes `sent`, then reads everything the server's `chunks` make.
-    fn run(sent: &[Vec<u8>], chunks: Vec<Vec<u8>>) -> (Vec<u8>, u64) {
+    /// Writes `sent`, then reads everything the server's `chunks` make; the server got
+    /// `written`.
+    fn run(sent: &[Vec<u8>], written: &[u8], chunks: Vec<Vec<u8>>) -> (Vec<u8>, u64) {
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("runtime");
@@ -891,24 +1013,34 @@ mod tests {
             }
             let mut out = Vec::new();
             bridge.read_to_end(&mut out).await.expect("read");
-            assert_eq!(
-                bridge.get_ref().written,
-                sent.concat(),
-                "writes pass as they are"
-            );
+            assert_eq!(bridge.get_ref().written, written, "what the server got");
             (out, escapes.count())
         })
     }
 
     /// Every way of cutting `stream` into reads gives `expected`.
+    /// Writes pass as they are.
     fn each_split(sent: &[Vec<u8>], stream: &[u8], expected: &[u8], escaped: u64) {
-        let whole = run(sent, vec![stream.to_vec()]);
+        each_split_writing(sent, &sent.concat(), stream, expected, escaped);
+    }
+
+    /// Every way of cutting `stream` into reads gives `expected`, and the server got
+    /// `written`.
+    fn each_split_writing(
+        sent: &[Vec<u8>],
+        written: &[u8],
+        stream: &[u8],
+        expected: &[u8],
+        escaped: u64,
+    ) {
+        let whole = run(sent, written, vec![stream.to_vec()]);
         assert_eq!(whole, (expected.to_vec(), escaped));
-        let bytes = run(sent, stream.iter().map(|b| vec![*b]).collect());
+        let bytes = run(sent, written, stream.iter().map(|b| vec![*b]).collect());
         assert_eq!(bytes, (expected.to_vec(), escaped), "one byte per read");
         for cut in 1..stream.len() {
             let two = vec![stream[..cut].to_vec(), stream[cut..].to_vec()];
-            assert_eq!(run(sent, two), (expected.to_vec(), escaped), "cut at {cut}");
+            let got = run(sent, written, two);
+            assert_eq!(got, (expected.to_vec(), escaped), "cut at {cut}");
         }
     }
 
@@ -1054,7 +1186,9 @@ mod tests {
     fn bind_formats_decide_which_fields_are_text() {
         // Prepared: Parse, Describe, Sync; then Bind (binary results), Execute, Sync;
         // then Bind of all text, Execute, Sync.
+        // The server gets them unnamed, each Bind after a Parse of its own.
         let parse = message(b'P', b"s1\0select\0\0\0");
+        let unnamed = message(b'P', b"\0select\0\0\0");
         let describe = message(b'D', b"Ss1\0");
         let sync = message(b'S', b"");
         let execute = message(b'E', b"\0\0\0\0\0");
@@ -1067,9 +1201,35 @@ mod tests {
             execute.clone(),
             sync.clone(),
             bind_message("s1", &[0, 1]),
+            execute.clone(),
+            sync.clone(),
+        ];
+        let written = [
+            startup(),
+            unnamed.clone(),
+            message(b'D', b"S\0"),
+            sync.clone(),
+            unnamed.clone(),
+            bind_message("", &[1]),
+            execute.clone(),
+            sync.clone(),
+            unnamed,
+            bind_message("", &[0, 1]),
             execute,
             sync,
-        ];
+        ]
+        .concat();
+        // The ParseComplete of each inserted Parse is the server's alone.
+        let answers = |inserted: &[u8], text: &[u8], bytea: &[u8]| {
+            [
+                inserted.to_vec(),
+                message(b'2', b""),
+                data_row(&[Some(text), Some(bytea)]),
+                message(b'C', b"SELECT 1\0"),
+                message(b'Z', b"I"),
+            ]
+            .concat()
+        };
         let rows = |text: &[u8], bytea: &[u8]| {
             [
                 message(b'2', b""),
@@ -1086,15 +1246,220 @@ mod tests {
             message(b'Z', b"I"),
         ]
         .concat();
+        let one = message(b'1', b"");
         let stream = [
             described.clone(),
-            rows(b"\xe9", b"\xe9"),
-            rows(b"\xe9", b"\xe9"),
+            answers(&one, b"\xe9", b"\xe9"),
+            answers(&one, b"\xe9", b"\xe9"),
         ]
         .concat();
         // Binary text is text to tokio-postgres; binary bytea never changes.
         let expected = [described, rows(b"\\xe9", b"\xe9"), rows(b"\\xe9", b"\xe9")].concat();
-        each_split(&sent, &stream, &expected, 2);
+        each_split_writing(&sent, &written, &stream, &expected, 2);
+    }
+
+    #[test]
+    fn a_named_statement_stays_unnamed_through_errors_queries_and_its_close() {
+        // Pipelined after the prepare: a Bind whose inserted Parse fails (the table was
+        // dropped on this backend), a Bind that works, a simple Query, a Bind after it,
+        // and the Close.
+        let sync = message(b'S', b"");
+        let execute = message(b'E', b"\0\0\0\0\0");
+        let query = message(b'Q', b"select 2\0");
+        let unnamed = message(b'P', b"\0select 1\0\0\0");
+        let sent = [
+            startup(),
+            message(b'P', b"s3\0select 1\0\0\0"),
+            message(b'D', b"Ss3\0"),
+            sync.clone(),
+            bind_message("s3", &[0]),
+            execute.clone(),
+            sync.clone(),
+            bind_message("s3", &[0]),
+            execute.clone(),
+            query.clone(),
+            bind_message("s3", &[0]),
+            execute.clone(),
+            sync.clone(),
+            message(b'C', b"Ss3\0"),
+            sync.clone(),
+        ];
+        let written = [
+            startup(),
+            unnamed.clone(),
+            message(b'D', b"S\0"),
+            sync.clone(),
+            unnamed.clone(),
+            bind_message("", &[0]),
+            execute.clone(),
+            sync.clone(),
+            unnamed.clone(),
+            bind_message("", &[0]),
+            execute.clone(),
+            query,
+            unnamed,
+            bind_message("", &[0]),
+            execute,
+            sync.clone(),
+            message(b'C', b"S\0"),
+            sync,
+        ]
+        .concat();
+        let one = message(b'1', b"");
+        let selected = |value: &[u8]| {
+            [
+                message(b'2', b""),
+                data_row(&[Some(value)]),
+                message(b'C', b"SELECT 1\0"),
+            ]
+            .concat()
+        };
+        let ready = message(b'Z', b"I");
+        let error = message(b'E', b"SERROR\0C42P01\0\0");
+        let described = [
+            one.clone(),
+            message(b't', b"\0\0"),
+            row_description(&[(b"t", 25, 0)]),
+            ready.clone(),
+        ]
+        .concat();
+        let simple = [
+            row_description(&[(b"n", 25, 0)]),
+            data_row(&[Some(b"\xe9")]),
+            message(b'C', b"SELECT 1\0"),
+        ]
+        .concat();
+        let stream = [
+            described.clone(),
+            error.clone(),
+            ready.clone(),
+            one.clone(),
+            selected(b"\xe9"),
+            simple.clone(),
+            ready.clone(),
+            one,
+            selected(b"\xe9"),
+            ready.clone(),
+            message(b'3', b""),
+            ready.clone(),
+        ]
+        .concat();
+        // No inserted ParseComplete reaches tokio-postgres, and the text rows are
+        // still matched with their Binds.
+        let expected = [
+            described,
+            error,
+            ready.clone(),
+            selected(b"\\xe9"),
+            [
+                row_description(&[(b"n", 25, 0)]),
+                data_row(&[Some(b"\\xe9")]),
+                message(b'C', b"SELECT 1\0"),
+            ]
+            .concat(),
+            ready.clone(),
+            selected(b"\\xe9"),
+            ready.clone(),
+            message(b'3', b""),
+            ready,
+        ]
+        .concat();
+        each_split_writing(&sent, &written, &stream, &expected, 3);
+    }
+
+    #[test]
+    fn a_parse_complete_out_of_step_ends_the_connection() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let e = rt.block_on(async {
+            let mut bridge = Bridge::new(
+                Script {
+                    reads: vec![[message(b'1', b""), message(b'1', b"")].concat()].into(),
+                    written: Vec::new(),
+                },
+                Escapes::default(),
+            );
+            for m in [startup(), message(b'P', b"\0x\0\0\0"), message(b'S', b"")] {
+                bridge.write_all(&m).await.expect("write");
+            }
+            let mut out = Vec::new();
+            bridge.read_to_end(&mut out).await
+        });
+        assert_eq!(
+            e.expect_err("out of step").kind(),
+            io::ErrorKind::InvalidData
+        );
+    }
+
+    /// A stream that takes nothing until it is opened.
+    struct Stalled {
+        open: bool,
+        written: Vec<u8>,
+    }
+
+    impl AsyncWrite for Stalled {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            if !self.open {
+                return Poll::Pending;
+            }
+            self.written.extend_from_slice(buf);
+            Poll::Ready(Ok(buf.len()))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[test]
+    fn a_long_copy_waits_for_the_socket_and_passes_untouched() {
+        // A `\copy … from stdin` of 1 MiB of CopyData while the socket takes nothing:
+        // the bridge takes at most its limit, then says Pending; once the socket takes
+        // bytes again, all of it arrives as written.
+        let mut sent = [startup(), message(b'Q', b"copy t from stdin\0")].concat();
+        let row = message(b'd', &[b'P'; 1000]);
+        for _ in 0..1024 {
+            sent.extend_from_slice(&row);
+        }
+        sent.extend_from_slice(&message(b'c', b""));
+        let mut bridge = Bridge::new(
+            Stalled {
+                open: false,
+                written: Vec::new(),
+            },
+            Escapes::default(),
+        );
+        let waker = futures_util::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        let mut at = 0;
+        loop {
+            match Pin::new(&mut bridge).poll_write(&mut cx, &sent[at..]) {
+                Poll::Ready(Ok(n)) => at += n,
+                Poll::Pending => break,
+                Poll::Ready(Err(e)) => panic!("write: {e}"),
+            }
+        }
+        assert!(at < sent.len(), "the bridge stopped taking bytes");
+        assert!(bridge.out.len() <= OUT_LIMIT, "{}", bridge.out.len());
+        bridge.inner.open = true;
+        while at < sent.len() {
+            match Pin::new(&mut bridge).poll_write(&mut cx, &sent[at..]) {
+                Poll::Ready(Ok(n)) => at += n,
+                other => panic!("write: {other:?}"),
+            }
+        }
+        assert!(Pin::new(&mut bridge).poll_flush(&mut cx).is_ready());
+        assert!(
+            bridge.inner.written == sent,
+            "CopyData passes byte for byte"
+        );
     }
 
     #[test]
@@ -1138,6 +1503,40 @@ mod tests {
         ]
         .concat();
         each_split(&[ssl, startup(), query], &stream, &stream, 0);
+    }
+
+    #[test]
+    fn the_backend_key_pid_is_recorded_and_passes_unchanged() {
+        let mut key_data = 12345i32.to_be_bytes().to_vec();
+        key_data.extend_from_slice(&[9, 8, 7, 6]);
+        let stream = [
+            message(b'R', &0i32.to_be_bytes()),
+            message(b'K', &key_data),
+            message(b'Z', b"I"),
+        ]
+        .concat();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        for per_read in [stream.len(), 1, 7] {
+            let key = BackendKey::default();
+            let out = rt.block_on(async {
+                let mut bridge = Bridge::new(
+                    Script {
+                        reads: stream.chunks(per_read).map(<[u8]>::to_vec).collect(),
+                        written: Vec::new(),
+                    },
+                    Escapes::default(),
+                )
+                .with_key(key.clone());
+                bridge.write_all(&startup()).await.expect("write");
+                let mut out = Vec::new();
+                bridge.read_to_end(&mut out).await.expect("read");
+                out
+            });
+            assert_eq!(out, stream, "{per_read} bytes per read");
+            assert_eq!(key.pid(), Some(12345), "{per_read} bytes per read");
+        }
     }
 
     #[test]

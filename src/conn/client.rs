@@ -18,8 +18,10 @@
 //! another client's leftovers on a pooled backend (42P05). A parameter is declared as the
 //! first type of [`DECLARED`] its Rust type accepts, which is what the server inferred
 //! for pgward's own queries: text for strings, int8 for `i64`, oid for `u32`, arrays of
-//! those. The user's statements use the raw client inside pgward's transactions, which
-//! keep one backend from BEGIN to the end.
+//! those. Whatever tokio-postgres still prepares under a name (the description of the
+//! user's statement, its lookups of types it does not know) reaches the server as its
+//! unnamed statement too: the connection's bridge rewrites it on the way out (see
+//! `conn::unnamed`), so no backend ever holds a name.
 
 use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, Ordering};

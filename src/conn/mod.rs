@@ -6,6 +6,7 @@
 //! ([`socket`]) and puts the byte bridge ([`bridge`]) between it and tokio-postgres,
 //! above TLS ([`wire`]), so no text the server sends can fail a read for not being UTF-8.
 
+pub mod backend_key;
 pub mod bridge;
 pub mod client;
 pub mod conninfo;
@@ -18,6 +19,7 @@ pub mod service;
 pub mod socket;
 pub mod tls;
 pub mod tls_options;
+mod unnamed;
 mod unsupported;
 pub mod wire;
 
@@ -743,7 +745,8 @@ async fn try_connect(params: &ConnParams, application_name: &str) -> Result<Conn
         .await
         .map_err(|e| failed(format!("error connecting to server: {e}")))?;
     let escapes = bridge::Escapes::default();
-    let stream = bridge::Bridge::new(socket, escapes.clone());
+    let key = backend_key::BackendKey::default();
+    let stream = bridge::Bridge::new(socket, escapes.clone()).with_key(key.clone());
     let connector = wire::BridgedTls::new(&tls, target.tls_name());
     let (client, mut connection) = config.connect_raw(stream, connector).await.map_err(|e| {
         // tokio-postgres reports a password the server asked for but the config lacks
@@ -797,7 +800,7 @@ async fn try_connect(params: &ConnParams, application_name: &str) -> Result<Conn
     });
     let mut conn = Connection {
         client: client.into(),
-        tls: Wire::new(tls, target, escapes),
+        tls: Wire::new(tls, target, escapes, key),
         notices,
         params: params.clone(),
         overrides: Vec::new(),

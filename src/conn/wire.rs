@@ -5,7 +5,8 @@
 //! comes back; channel binding is the TLS stream's, so `channel_binding=require` and
 //! SCRAM-SHA-256-PLUS work as before). [`Wire`] keeps the TLS connector and the
 //! server's address for cancel requests, which pgward sends on a socket of its own,
-//! and the count of bytes the bridge escaped.
+//! the count of bytes the bridge escaped, and the BackendKeyData's process id the
+//! bridge saw ([`BackendKey`]).
 
 use std::future::Future;
 use std::io;
@@ -15,6 +16,7 @@ use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::CancelToken;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+use super::backend_key::BackendKey;
 use super::bridge::{Bridge, Escapes};
 use super::socket::{Plain, Target};
 
@@ -43,9 +45,10 @@ impl TlsConnect<Bridge<Plain>> for BridgedTls {
 
     fn connect(self, stream: Bridge<Plain>) -> Self::Future {
         Box::pin(async move {
+            let key = stream.backend_key().clone();
             let (socket, escapes) = stream.into_inner()?;
             let tls = self.0.connect(socket).await?;
-            Ok(Bridge::new(tls, escapes))
+            Ok(Bridge::new(tls, escapes).with_key(key))
         })
     }
 }
@@ -56,15 +59,17 @@ pub struct Wire {
     tls: MakeRustlsConnect,
     target: Target,
     escapes: Escapes,
+    key: BackendKey,
 }
 
 impl Wire {
     /// The wire of a connection to `target`.
-    pub fn new(tls: MakeRustlsConnect, target: Target, escapes: Escapes) -> Wire {
+    pub fn new(tls: MakeRustlsConnect, target: Target, escapes: Escapes, key: BackendKey) -> Wire {
         Wire {
             tls,
             target,
             escapes,
+            key,
         }
     }
 
@@ -88,5 +93,10 @@ impl Wire {
     /// How many bytes that are not UTF-8 the bridge has shown as `\xe9` so far.
     pub fn escapes(&self) -> &Escapes {
         &self.escapes
+    }
+
+    /// The process id of the BackendKeyData that answered the startup, when one came.
+    pub fn key_pid(&self) -> Option<i32> {
+        self.key.pid()
     }
 }

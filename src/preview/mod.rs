@@ -25,6 +25,7 @@ pub mod eligible;
 pub mod error;
 pub mod fact_cache;
 pub mod facts;
+pub mod guard_view;
 pub mod images;
 pub mod keys;
 pub mod merge;

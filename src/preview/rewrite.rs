@@ -169,6 +169,9 @@ pub enum WhereShape {
     TriviallyTrue,
     /// Some other condition, as SQL text.
     Present(String),
+    /// A condition only PostgreSQL's parser could read ([`super::guard_view`]): there is
+    /// one, and nothing more is claimed about it.
+    Opaque,
     /// The statement is not an UPDATE or DELETE.
     NotApplicable,
 }

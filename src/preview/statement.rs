@@ -198,6 +198,16 @@ fn kind_of(statement: Option<&Statement>, ddl: bool) -> WriteKind {
     }
 }
 
+/// What the guard thresholds judge: the kind and WHERE clause sqlparser read, or, where
+/// it could not read `text`, PostgreSQL's parser's ([`super::guard_view`]).
+fn guard(statement: Option<&Statement>, text: &str, ddl: bool) -> (WriteKind, WhereShape) {
+    match (statement, ddl) {
+        (None, false) => super::guard_view::guard_view(text)
+            .unwrap_or((WriteKind::Other, rewrite::where_clause(text))),
+        _ => (kind_of(statement, ddl), rewrite::where_clause(text)),
+    }
+}
+
 const PLAN_BEGIN: &str = "SAVEPOINT pgward_plan; SET LOCAL transaction_read_only = on";
 
 /// Ends the planning savepoint [`plan`] leaves open: its reads are undone and the
@@ -216,6 +226,7 @@ pub async fn plan(
 ) -> Result<Plan, tokio_postgres::Error> {
     let statement = parse(text);
     let kind = kind_of(statement.as_ref(), ctx.ddl);
+    let (guard_kind, where_shape) = guard(statement.as_ref(), text, ctx.ddl);
     let mut capture = match kind {
         WriteKind::Update | WriteKind::Delete | WriteKind::Insert | WriteKind::Merge => {
             rewrite::rewrite(text)
@@ -248,9 +259,9 @@ pub async fn plan(
         parts: Vec::new(),
         text: text.to_string(),
         kind,
-        guard_kind: kind,
+        guard_kind,
         target: None,
-        where_shape: rewrite::where_clause(text),
+        where_shape,
         unbounded_part: crate::sql::unbounded::unbounded_part(text),
         capture,
         key: RowKey::Ctid,
@@ -431,8 +442,8 @@ async fn narrowing(
 /// function could undo work), but the guard thresholds judge what was prepared, exactly
 /// as if it were typed: a prepared DELETE without WHERE asks for its count.
 pub fn judge_prepared(plan: &mut Plan, prepared: &str) {
-    plan.guard_kind = kind_of(parse(prepared).as_ref(), plan.kind == WriteKind::Ddl);
-    plan.where_shape = rewrite::where_clause(prepared);
+    let ddl = plan.kind == WriteKind::Ddl;
+    (plan.guard_kind, plan.where_shape) = guard(parse(prepared).as_ref(), prepared, ddl);
     plan.unbounded_part = crate::sql::unbounded::unbounded_part(prepared);
 }
 
@@ -1001,7 +1012,16 @@ async fn undone_inside(
     client: &Client,
     report: &Report,
 ) -> Result<Option<String>, super::PreviewError> {
-    if report.plan.kind == WriteKind::Other && report.parts.is_empty() {
+    // An INSERT, UPDATE, DELETE or MERGE sqlparser could not read is still plain DML:
+    // what it calls is read below, as for one it could.
+    let dml = matches!(
+        super::guard_view::guard_view(&report.plan.text),
+        Some((
+            WriteKind::Insert | WriteKind::Update | WriteKind::Delete | WriteKind::Merge,
+            _
+        ))
+    );
+    if report.plan.kind == WriteKind::Other && report.parts.is_empty() && !dml {
         let why = if is_do_block(&report.plan.text) {
             partial_undo::do_block(client, &report.plan.text).await?
         } else {

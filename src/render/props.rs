@@ -290,7 +290,7 @@ proptest! {
         // Each line of a value is a line of its own behind a `+`: nothing else adds lines.
         let value_lines: usize = rows.iter().map(|r| r.iter().map(|v| v.as_deref().unwrap_or("").split('\n').count()).max().unwrap_or(1).max(1)).sum();
         prop_assert_eq!(lines(&out), 2 + value_lines + 1, "{:?}", out);
-        let tagged = tag::command_tag(&names[0], Some(n));
+        let tagged = tag::command_tag(&names[0], Some(n), names.last().map(String::as_str));
         clean("command tag", &tagged)?;
         prop_assert_eq!(lines(&tagged), 1usize.min(tagged.len()));
     }

@@ -1,6 +1,10 @@
 //! The command tag psql prints after a statement (`UPDATE 3`, `INSERT 0 2`,
-//! `CREATE TABLE`). tokio-postgres reports only the row count, so the verb comes from the
-//! statement itself: the main statement of a `WITH` query, as the server would name it.
+//! `CREATE INDEX`). The server names it in CommandComplete, which the byte bridge keeps
+//! ([`crate::conn::bridge::Escapes::last_tag`]) because tokio-postgres reduces it to a
+//! row count; psql prints that tag as it is, and so does pgward. Only a data-changing
+//! statement is named from the statement as typed (the main statement of a `WITH`
+//! query): pgward may have run it rewritten, as a capture whose own tag is `SELECT n`.
+//! Where the server's tag is not at hand, the statement's first words stand in.
 
 use sqlparser::ast::{SetExpr, Statement};
 use sqlparser::dialect::PostgreSqlDialect;
@@ -29,13 +33,14 @@ pub fn dml_verb(text: &str) -> Option<&'static str> {
     }
 }
 
-/// psql's command tag for `text` that affected `count` rows, escaped: its words come from
+/// psql's command tag for `text` that affected `count` rows, escaped: the server's
+/// `tag` when pgward has it, except for a data-changing statement, whose verb comes from
 /// the statement as typed.
-pub fn command_tag(text: &str, count: Option<u64>) -> String {
-    super::escape::one_line(&tag(text, count))
+pub fn command_tag(text: &str, count: Option<u64>, server: Option<&str>) -> String {
+    super::escape::one_line(&tag(text, count, server))
 }
 
-fn tag(text: &str, count: Option<u64>) -> String {
+fn tag(text: &str, count: Option<u64>, server: Option<&str>) -> String {
     let n = count.unwrap_or(0);
     if let Some(verb) = dml_verb(text) {
         return if verb == "INSERT" {
@@ -43,6 +48,9 @@ fn tag(text: &str, count: Option<u64>) -> String {
         } else {
             format!("{verb} {n}")
         };
+    }
+    if let Some(server) = server.filter(|t| !t.is_empty()) {
+        return server.to_string();
     }
     let words: Vec<String> = text
         .split_whitespace()
@@ -68,32 +76,52 @@ fn tag(text: &str, count: Option<u64>) -> String {
 mod tests {
     use super::command_tag;
 
+    /// The tag without the server's.
+    fn guess(text: &str, count: Option<u64>) -> String {
+        command_tag(text, count, None)
+    }
+
     #[test]
-    fn tags_like_the_server() {
-        assert_eq!(command_tag("update t set a = 1", Some(3)), "UPDATE 3");
+    fn the_servers_tag_wins_except_for_a_change_pgward_may_have_rewritten() {
+        let server = Some("CREATE INDEX");
         assert_eq!(
-            command_tag("insert into t values (1)", Some(1)),
-            "INSERT 0 1"
+            command_tag("create unique index i on t (a)", Some(0), server),
+            "CREATE INDEX"
         );
         assert_eq!(
-            command_tag(
+            command_tag("create table t2 as select 1", Some(1), Some("SELECT 1")),
+            "SELECT 1"
+        );
+        // A capture's own tag is `SELECT n`: the typed verb names the change.
+        assert_eq!(
+            command_tag("update t set a = 1", Some(2), Some("SELECT 2")),
+            "UPDATE 2"
+        );
+        // The tag reaches the screen escaped, like everything from the server.
+        assert!(!command_tag("notify x", None, Some("NOTIFY\u{1b}[2J")).contains('\u{1b}'));
+        assert_eq!(command_tag("vacuum", None, Some("")), "VACUUM");
+    }
+
+    #[test]
+    fn tags_like_the_server() {
+        assert_eq!(guess("update t set a = 1", Some(3)), "UPDATE 3");
+        assert_eq!(guess("insert into t values (1)", Some(1)), "INSERT 0 1");
+        assert_eq!(
+            guess(
                 "with d as (delete from t returning *) insert into u select * from d",
                 Some(2)
             ),
             "INSERT 0 2"
         );
+        assert_eq!(guess("create table t (a int)", Some(0)), "CREATE TABLE");
+        assert_eq!(guess("truncate t", Some(0)), "TRUNCATE");
+        assert_eq!(guess("set search_path = x", None), "SET");
         assert_eq!(
-            command_tag("create table t (a int)", Some(0)),
-            "CREATE TABLE"
-        );
-        assert_eq!(command_tag("truncate t", Some(0)), "TRUNCATE");
-        assert_eq!(command_tag("set search_path = x", None), "SET");
-        assert_eq!(
-            command_tag("declare c cursor for select 1", None),
+            guess("declare c cursor for select 1", None),
             "DECLARE CURSOR"
         );
-        assert_eq!(command_tag("move forward 2 in c", Some(2)), "MOVE 2");
-        assert_eq!(command_tag("close c", None), "CLOSE CURSOR");
-        assert_eq!(command_tag("close all", None), "CLOSE CURSOR ALL");
+        assert_eq!(guess("move forward 2 in c", Some(2)), "MOVE 2");
+        assert_eq!(guess("close c", None), "CLOSE CURSOR");
+        assert_eq!(guess("close all", None), "CLOSE CURSOR ALL");
     }
 }

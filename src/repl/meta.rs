@@ -266,6 +266,12 @@ pub fn run(line: &str, session: &mut Session) -> Action {
                     .io()
                     .say_out("The server is a standby (read-only): writes are refused.");
             }
+            if let Some(line) = session.pooler_summary() {
+                // The line starts with an ASCII word ("connected", "declared").
+                let (first, rest) = line.split_at(1.min(line.len()));
+                let shown = format!("{}{rest}.", first.to_ascii_uppercase());
+                session.io().say_out(&shown);
+            }
             let risks: Vec<String> = session
                 .accepted_risks()
                 .iter()

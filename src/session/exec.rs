@@ -142,6 +142,9 @@ pub struct Executed {
     /// stored ([`Via::Copy`]); through the simple query protocol, how many bytes the
     /// byte bridge escaped in the statement's answer ([`crate::conn::bridge`]).
     pub escaped: u64,
+    /// The server's command tag, when the statement ran as typed through the simple
+    /// query protocol (not as COPY's rows); see [`crate::render::tag::command_tag`].
+    pub tag: Option<String>,
 }
 
 impl Executed {
@@ -159,35 +162,13 @@ impl Executed {
 /// Where a streamed read hands each full batch: its columns, rows and place.
 pub type Draw<'a> = dyn FnMut(&[Column], &[Vec<Option<String>>], Part) + 'a;
 
-/// Prepares, then runs `sql`; cancels it on Ctrl-C.
+/// Describes, then runs `sql`, inside a transaction or outside one (a session setting,
+/// a statement that runs alone): every row kept; cancels it on Ctrl-C.
 pub async fn run(
     client: &Client,
     tls: &crate::conn::Wire,
     sql: &str,
     via: Via,
-) -> Result<Executed, Failure> {
-    run_whole(client, tls, sql, via, false).await
-}
-
-/// As [`run`], for a statement run while no transaction is open (a session setting, a
-/// statement that runs alone): its columns are described in a throwaway transaction of
-/// their own ([`describe`]).
-pub async fn run_outside(
-    client: &Client,
-    tls: &crate::conn::Wire,
-    sql: &str,
-    via: Via,
-) -> Result<Executed, Failure> {
-    run_whole(client, tls, sql, via, true).await
-}
-
-/// [`run`] and [`run_outside`]: every row kept, cancellable.
-async fn run_whole(
-    client: &Client,
-    tls: &crate::conn::Wire,
-    sql: &str,
-    via: Via,
-    outside: bool,
 ) -> Result<Executed, Failure> {
     cancellable(
         client,
@@ -195,7 +176,7 @@ async fn run_whole(
         stream_rows(
             client,
             tls.escapes(),
-            Run { sql, via, outside },
+            Run { sql, via },
             0,
             |_| Ok(true),
             None,
@@ -216,11 +197,7 @@ pub async fn run_streaming(
     let work = stream_rows(
         client,
         tls.escapes(),
-        Run {
-            sql,
-            via,
-            outside: false,
-        },
+        Run { sql, via },
         0,
         |_| Ok(true),
         Some(out),
@@ -261,11 +238,7 @@ pub async fn run_capture(
         let out = stream_rows(
             client,
             tls.escapes(),
-            Run {
-                sql,
-                via,
-                outside: false,
-            },
+            Run { sql, via },
             pgward_columns,
             each,
             None,
@@ -343,11 +316,7 @@ pub async fn run_parts(
         let mut out = stream_rows(
             client,
             tls.escapes(),
-            Run {
-                sql,
-                via,
-                outside: false,
-            },
+            Run { sql, via },
             COLUMNS.len(),
             each,
             None,
@@ -405,46 +374,29 @@ async fn copy_or_not(
     }
 }
 
-/// What [`stream_rows`] runs: the text, how its rows travel, and whether it runs while
-/// no transaction is open ([`describe`]).
+/// What [`stream_rows`] runs: the text and how its rows travel.
 #[derive(Debug, Clone, Copy)]
 struct Run<'a> {
     sql: &'a str,
     via: Via,
-    outside: bool,
 }
 
-/// The result columns of `sql`, from a named statement closed right after (the server
-/// also refuses text holding two statements there). tokio-postgres has no unnamed
-/// describe, and its statement names (`s0`, `s1`, …) are the same in every client: inside
-/// pgward's transactions the Parse, the Close and the statement reach one backend, even
-/// behind PgBouncer in transaction mode. `outside` a transaction they could each reach
-/// another one and leave the name behind there (42P05 for the next client that
-/// prepares it), so the description then happens in a throwaway transaction.
+/// The result columns of `sql`, from tokio-postgres's `prepare` (a Parse and a Describe;
+/// nothing runs, and the server refuses text holding two statements there), closed right
+/// after. tokio-postgres names the statement, but the connection's bridge sends it as
+/// the server's unnamed statement (`conn::unnamed`): inside a transaction or outside
+/// one, behind PgBouncer in transaction mode too, no backend keeps a name for another
+/// client to meet.
 async fn describe(
     client: &Client,
     sql: &str,
-    outside: bool,
 ) -> Result<Vec<(String, tokio_postgres::types::Type)>, tokio_postgres::Error> {
-    if outside {
-        client
-            .batch_execute(&crate::conn::client::marked("BEGIN READ ONLY"))
-            .await?;
-    }
-    let described = client.prepare(sql).await.map(|statement| {
-        statement
-            .columns()
-            .iter()
-            .map(|c| (c.name().to_string(), c.type_().clone()))
-            .collect()
-    });
-    // The statement was dropped: its Close goes out before the ROLLBACK.
-    if outside {
-        client
-            .batch_execute(&crate::conn::client::marked("ROLLBACK"))
-            .await?;
-    }
-    described
+    let statement = client.prepare(sql).await?;
+    Ok(statement
+        .columns()
+        .iter()
+        .map(|c| (c.name().to_string(), c.type_().clone()))
+        .collect())
 }
 
 /// Describes `sql` ([`describe`]), then streams its
@@ -459,8 +411,8 @@ async fn stream_rows<E: From<tokio_postgres::Error> + From<Malformed> + From<InC
     mut each: impl FnMut(&dyn RowFields) -> Result<bool, E>,
     mut draw: Option<&mut Draw<'_>>,
 ) -> Result<Executed, E> {
-    let Run { sql, via, outside } = run;
-    let described = describe(client, sql, outside).await?;
+    let Run { sql, via } = run;
+    let described = describe(client, sql).await?;
     let user = described.len().saturating_sub(trailing);
     let columns = described
         .iter()
@@ -546,7 +498,10 @@ async fn stream_rows<E: From<tokio_postgres::Error> + From<Malformed> + From<InC
                 };
                 take(&mut out, values, keep);
             }
-            SimpleQueryMessage::CommandComplete(n) => out.count = Some(n),
+            SimpleQueryMessage::CommandComplete(n) => {
+                out.count = Some(n);
+                out.tag = Some(escapes.last_tag());
+            }
             _ => {}
         }
     }

@@ -29,6 +29,7 @@ mod log;
 mod named;
 pub mod outcome;
 mod pager;
+pub mod pooler;
 pub mod probe;
 mod reconnect;
 mod replay;
@@ -86,6 +87,8 @@ pub struct Session {
     server: String,
     /// What the DBA set on the login and database, read at start.
     defaults: defaults::ServerDefaults,
+    /// Whether the connection goes through a pooler, as detected at start.
+    route: pooler::Route,
     /// The timeouts pgward sets in its transactions: the stricter of the server's and
     /// the config's.
     timeouts: probe::Timeouts,
@@ -151,14 +154,19 @@ impl Session {
             defaults,
             accepted,
             server,
+            route,
         } = reconnect::inspect(&conn, &settings).await?;
         let reapplied = setting::connection_settings(&conn).await?;
         let mut io = io;
         let config = config_timeouts(&settings);
         announce(&mut io, &conn, &accepted, &defaults, config);
+        if let Some(line) = pooler::summary(&route, settings.env.pooler) {
+            io.say_note(&line);
+        }
         Ok(Session {
             timeouts: defaults.effective(config),
             defaults,
+            route,
             login,
             app_name,
             accepted,
@@ -217,6 +225,13 @@ impl Session {
     /// The server is a standby (`pg_is_in_recovery()`): reads only.
     pub fn is_standby(&self) -> bool {
         self.defaults.standby
+    }
+
+    /// One line on the pooler the connection goes through (detected at start) or the
+    /// environment declares, and what it means for statements that run alone; `None`
+    /// for a direct connection with no pooler declared.
+    pub fn pooler_summary(&self) -> Option<String> {
+        pooler::summary(&self.route, self.settings.env.pooler)
     }
 
     /// The transaction state.
@@ -594,7 +609,7 @@ impl Session {
     async fn plain(&mut self, text: &str) -> Outcome {
         match self
             .conn
-            .user_statement(exec::run_outside(
+            .user_statement(exec::run(
                 &self.conn.client,
                 &self.conn.tls,
                 text,
@@ -1221,7 +1236,9 @@ impl Session {
             kept.push(done.clone());
             return;
         }
-        let tag = render::tag::command_tag(text, done.count);
+        // The statement's notices came before its result, and psql shows them first.
+        self.flush_notices();
+        let tag = render::tag::command_tag(text, done.count, done.tag.as_deref());
         if !done.tuples {
             self.io.result_tag(&tag);
             return;

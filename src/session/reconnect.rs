@@ -41,6 +41,9 @@ pub(super) struct Inspected {
     pub(super) accepted: Vec<String>,
     /// The server's identity, for the change digest.
     pub(super) server: String,
+    /// Whether the connection goes through a pooler: the BackendKeyData's pid against
+    /// `pg_backend_pid()`.
+    pub(super) route: super::pooler::Route,
 }
 
 /// Checks `conn` as a session needs it: who it is logged in as, the server's defaults,
@@ -66,7 +69,9 @@ pub(super) async fn inspect(
     .await?
     .lines();
     let server = super::server_identity(&conn.client).await;
+    let route = super::pooler::Route::detect(conn.tls.key_pid(), &me.pid);
     Ok(Inspected {
+        route,
         login: me.session_user,
         app_name: me.application_name,
         defaults,
@@ -171,6 +176,7 @@ impl Session {
         self.accepted = seen.accepted;
         self.app_name = seen.app_name;
         self.server = seen.server;
+        self.route = seen.route;
         self.conn = fresh;
         self.say_err("Attempting reset: Succeeded.");
         if self.defaults.standby && !was_standby {

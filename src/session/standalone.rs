@@ -16,14 +16,20 @@
 //! in transaction mode (PgBouncer's `pool_mode = transaction`) that cannot be done safely:
 //! each round trip outside a transaction may reach another backend, so the RESET could
 //! miss the backend that took the SET ROLE, which would go back to the pool acting as the
-//! write role. So, before anything is set, pgward checks that the connection keeps its
-//! backend ([`keeps_backend`]: a placeholder set on it must still be there, on the same
-//! backend, one round trip later) and refuses the statement otherwise, naming the
-//! pooler; run it through a direct connection or a session-mode pool. The SETs and the
-//! RESET each travel with a probe in one message, so pgward knows which backend took
-//! them; should the RESET still land elsewhere, the backend left with the write role is
-//! ended (`pg_terminate_backend`, allowed for the login's own backends) rather than left
-//! in the pool, and the session ends.
+//! write role. So, in this order:
+//!
+//! 1. up front, before the summary, the approval or anything set or logged, the statement
+//!    is refused through a pooler detected at start (the cancel key's pid is not the
+//!    backend's, see [`super::pooler`]) unless the environment declares `pooler =
+//!    "session"`, and wherever it declares `pooler = "transaction"`;
+//! 2. before anything is set, pgward checks that the connection keeps its backend
+//!    ([`keeps_backend`]: a placeholder set on it must still be there, on the same
+//!    backend, one round trip later), which catches a busy transaction pool declared as
+//!    `session` (a quiet one hands the same backend back, so this alone proves nothing);
+//! 3. the SETs and the RESET each travel with a probe in one message, so pgward knows
+//!    which backend took them; should the RESET still land elsewhere, the backend left
+//!    with the write role is ended (`pg_terminate_backend`, allowed for the login's own
+//!    backends) rather than left in the pool, and the session ends.
 
 use crate::approval::ApprovalError;
 use crate::conn::Client;
@@ -31,6 +37,7 @@ use crate::preview::relation::quote_ident;
 
 use super::approve::Subject;
 use super::exec;
+use super::pooler;
 use super::probe::{self, Identity};
 use super::standalone_digest::Standalone;
 use super::{commit, Outcome, Session};
@@ -84,6 +91,12 @@ impl Session {
                 "refused: the server is a standby (read-only): {what} cannot run here"
             ));
             self.say_hint("connect to the primary");
+            return Outcome::Refused;
+        }
+        let env = &self.settings.env;
+        if let Err(why) = pooler::alone_allowed(&self.route, env.pooler, &env.name, what) {
+            self.say_error(&why.reason);
+            self.say_hint(&why.hint);
             return Outcome::Refused;
         }
         let ticket = self.settings.ticket.clone().unwrap_or_default();
@@ -215,7 +228,7 @@ impl Session {
                     "GUARD: {what} was not run: this connection does not keep its server backend between transactions (a pooler in transaction mode, such as PgBouncer's pool_mode = transaction), and a statement that runs alone needs the write role set for the session, which could be left on a pooled backend"
                 ));
                 self.say_hint(
-                    "connect directly to the server, or through a pool in session mode, to run it",
+                    "connect directly to the server, or through a pool in session mode, to run it; where the environment declares pooler = \"session\", the pool is not in session mode",
                 );
                 return Outcome::Refused;
             }
@@ -276,7 +289,7 @@ impl Session {
         }
         let result = self
             .conn
-            .user_statement(exec::run_outside(
+            .user_statement(exec::run(
                 &self.conn.client,
                 &self.conn.tls,
                 text,

@@ -74,6 +74,9 @@ impl Session {
         // environment's.
         let config = config_timeouts(&settings);
         super::announce(&mut self.io, &fresh, &seen.accepted, &seen.defaults, config);
+        if let Some(line) = super::pooler::summary(&seen.route, settings.env.pooler) {
+            self.io.say_note(&line);
+        }
         self.release_advisory_locks().await;
         self.log_end(&format!(
             "\\connect to environment {}",
@@ -92,6 +95,7 @@ impl Session {
         self.app_name = seen.app_name;
         self.accepted = seen.accepted;
         self.server = seen.server;
+        self.route = seen.route;
         self.conn = fresh;
         self.settings = settings;
         self.changes = Changes::default();

@@ -203,7 +203,8 @@ fn an_executed_prepared_write_commits_after_confirmation() {
         "prepare bump(int, int) as update items set qty = qty + $2 where id = $1;\n\
          execute bump(1, 5);\nexecute bump(2, 5);\ncommit;\n",
     );
-    t.expect("EXECUTE");
+    // The server's tag, as psql prints it: the EXECUTE ran an UPDATE.
+    t.expect("UPDATE 1");
     let summary = t.expect(&question(&db));
     let items = summary
         .split("Change set of")

@@ -322,7 +322,7 @@ fn statements_sqlparser_could_not_parse_now_run_with_previews() {
         "ALTER TABLE",
         "GRANT",
         "COMMENT",
-        "REFRESH MATERIALIZED",
+        "REFRESH MATERIALIZED VIEW",
         "CLUSTER",
         "REINDEX",
     ] {

@@ -3,7 +3,9 @@
 //! and in transaction mode, with concurrent clients: reads, writes with their previews,
 //! and a COMMIT confirmed at a real pseudo-terminal. pgward sends no `options` startup
 //! parameter (PgBouncer refuses it by default), the probe accepts a new backend per
-//! transaction, and no named prepared statement is left on a pooled backend. The
+//! transaction, and no named prepared statement is left on a pooled backend: not even
+//! the ones tokio-postgres prepares to look up an enum, a composite, a range or an array
+//! of them, with clients reading such tables on a pool of one or two backends. The
 //! superuser checks the data afterwards.
 
 use std::io::Write;
@@ -13,13 +15,15 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::custom_types::{self, change, has_diff, has_line, rows, stored, TABLES};
 use crate::term::{Start, Term};
 use crate::util::{cluster, TestDb, TestShell, LOGIN, PASSWORD, READER, WRITER};
 
 /// A running pgbouncer, stopped on drop.
-struct Bouncer {
+pub struct Bouncer {
     child: Child,
-    port: u16,
+    /// Where it listens, on 127.0.0.1.
+    pub port: u16,
     _dir: tempfile::TempDir,
 }
 
@@ -49,7 +53,14 @@ fn unprivileged() -> Option<(u32, u32)> {
     Some((f.get(2)?.parse().ok()?, f.get(3)?.parse().ok()?))
 }
 
-fn start(mode: &str) -> Bouncer {
+/// A pgbouncer in `pool_mode = mode` in front of the test cluster, two server
+/// connections per database and user, md5 auth for the login.
+pub fn start(mode: &str) -> Bouncer {
+    start_pool(mode, 2)
+}
+
+/// As [`start`], with `pool` server connections per database and user.
+pub fn start_pool(mode: &str, pool: u32) -> Bouncer {
     let bin = binary().expect("pgbouncer is installed (run script/deps)");
     let c = cluster();
     let dir = tempfile::Builder::new()
@@ -63,7 +74,7 @@ fn start(mode: &str) -> Bouncer {
     let conf = format!(
         "[databases]\n* = host={} port={}\n\n[pgbouncer]\nlisten_addr = 127.0.0.1\n\
          listen_port = {port}\nunix_socket_dir =\nauth_type = md5\nauth_file = {d}/users.txt\n\
-         pool_mode = {mode}\nmax_client_conn = 50\ndefault_pool_size = 2\n\
+         pool_mode = {mode}\nmax_client_conn = 50\ndefault_pool_size = {pool}\n\
          logfile = {d}/pgbouncer.log\npidfile = {d}/pgbouncer.pid\n",
         c.host(),
         c.port(),
@@ -202,4 +213,110 @@ fn through_pgbouncer_in_session_mode() {
 #[test]
 fn through_pgbouncer_in_transaction_mode() {
     concurrent_clients("transaction", "bouncer_transaction");
+}
+
+/// Eight clients in transaction mode on `pool` backends, each reading two of the
+/// custom-type tables (so tokio-postgres looks up an enum, a composite, a range and an
+/// array type with its own statements, on whichever backend the pooler gives), previewing
+/// an update and reading it; then a COMMIT at a terminal. On main's code before the bridge
+/// sent these statements unnamed, this failed with 42P05 or 26000.
+fn custom_type_clients(pool: u32, name: &str) {
+    let db = TestDb::new(name);
+    custom_types::setup(&db);
+    let before: Vec<String> = TABLES.iter().map(|t| rows(&db, t)).collect();
+    let bouncer = start_pool("transaction", pool);
+    let port = bouncer.port.to_string();
+    let clients: Vec<_> = (1..=8usize)
+        .map(|i| {
+            let port = port.clone();
+            let conninfo = db.login_conninfo();
+            let (table, other) = (TABLES[i % 4], TABLES[(i + 1) % 4]);
+            let (set, _) = change(table);
+            std::thread::spawn(move || {
+                TestShell::bare()
+                    .args(["-d", &conninfo, "-p", &port])
+                    .args(["--write-role", WRITER, "--read-role", READER])
+                    .env("PGPASSWORD", PASSWORD)
+                    .stdin(&format!(
+                        "select v from {table} where id = {i};\n\
+                         select v from {other} where id = {i};\n\
+                         update {table} set v = {set} where id = {i};\n\
+                         select v from {table} where id = {i};\n\
+                         rollback;\n\
+                         select v from {other} where id = {i};\n\
+                         select v from {table} where id = {i};\n"
+                    ))
+                    .run()
+            })
+        })
+        .collect();
+    for (i, client) in (1..=8usize).zip(clients) {
+        let out = client.join().expect("client thread");
+        let (table, other) = (TABLES[i % 4], TABLES[(i + 1) % 4]);
+        let (_, new) = change(table);
+        assert_eq!(out.code, 0, "client {i}: {out:?}");
+        for sqlstate in ["42P05", "26000"] {
+            assert!(!out.stderr.contains(sqlstate), "client {i}: {out:?}");
+            assert!(!out.stdout.contains(sqlstate), "client {i}: {out:?}");
+        }
+        assert!(!out.stderr.contains("ERROR"), "client {i}: {out:?}");
+        assert!(has_line(&out.stdout, &stored(table, i)), "{table}: {out:?}");
+        assert!(has_line(&out.stdout, &stored(other, i)), "{other}: {out:?}");
+        assert!(
+            has_diff(&out.stdout, i, &stored(table, i), new),
+            "client {i}'s preview of {table}: {out:?}"
+        );
+        assert!(
+            has_line(&out.stdout, new),
+            "client {i} reads its change: {out:?}"
+        );
+    }
+    let after: Vec<String> = TABLES.iter().map(|t| rows(&db, t)).collect();
+    assert_eq!(after, before, "nothing was committed");
+
+    let home = tempfile::tempdir().expect("home");
+    let mut t = Term::start_with(&db, home.path(), Start::WithPassword, &["-p", &port]);
+    t.expect("type \\? for help, \\q to quit.");
+    t.prompt(READER, "=>");
+    t.line("select v from feel_pair where id = 4;");
+    t.expect("(4,sad)");
+    t.prompt(READER, "=>");
+    t.line("update feel_array set v = '{happy}' where id = 4;");
+    t.expect("UPDATE 1");
+    t.prompt(WRITER, "=*>");
+    t.line("select v from feel_range where id = 4;");
+    t.expect("[sad,ok]");
+    t.prompt(WRITER, "=*>");
+    t.line("commit;");
+    t.expect("to COMMIT");
+    let env = t.env.clone();
+    t.line(&env);
+    let answer = t.prompt(READER, "=>");
+    t.ensure(
+        answer.lines().any(|l| l.trim() == "COMMIT"),
+        "the environment name commits through the pooler",
+    );
+    t.line("select v from feel_enum where id = 4;");
+    t.expect("sad");
+    t.prompt(READER, "=>");
+    t.quit();
+    assert_eq!(
+        rows(&db, "feel_array"),
+        before[3].replace("4:{sad,ok}", "4:{happy}"),
+        "the committed change, and only it"
+    );
+    for (i, table) in TABLES.iter().enumerate().take(3) {
+        assert_eq!(rows(&db, table), before[i], "{table} unchanged");
+    }
+    drop(bouncer);
+}
+
+#[test]
+fn custom_types_through_pgbouncer_in_transaction_mode_on_one_backend() {
+    custom_type_clients(1, "bouncer_types_one");
+}
+
+#[test]
+fn custom_types_through_pgbouncer_in_transaction_mode_on_two_backends() {
+    custom_type_clients(2, "bouncer_types_two");
 }

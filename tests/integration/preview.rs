@@ -765,7 +765,7 @@ fn truncate_is_refused_without_a_terminal() {
     let before = db.items();
     let out = TestShell::new(&db).stdin("truncate items;\n").run();
     assert_refused(&out);
-    assert!(out.stdout.starts_with("TRUNCATE\n"), "{out:?}");
+    assert!(out.stdout.starts_with("TRUNCATE TABLE\n"), "{out:?}");
     assert!(
         out.stdout.contains(
             "TRUNCATE items: removes all 5 rows it held (TRUNCATE shows in no row counter)\n"
@@ -1254,4 +1254,42 @@ fn a_delete_without_where_inside_with_is_asked_about() {
         .stdin("with d as (delete from items where id = 1 returning *) insert into archive select * from d;\n")
         .run();
     assert!(!out.stderr.contains("no WHERE clause"), "{out:?}");
+}
+
+/// An UPDATE or DELETE sqlparser cannot read (`SET a[2] = …`) is judged from
+/// PostgreSQL's parser: without WHERE, or with one that is always true, it is asked
+/// about as a readable one is; with a real condition it runs, and its counts are not
+/// blamed on an exception block it does not have.
+#[test]
+fn a_change_sqlparser_cannot_read_is_still_asked_about_without_where() {
+    let db = TestDb::new("pv_pg_where");
+    db.exec(&format!(
+        "CREATE TABLE arr (id int PRIMARY KEY, a int[]); \
+         INSERT INTO arr SELECT g, ARRAY[g, g, g] FROM generate_series(1, 4) g; \
+         GRANT SELECT, UPDATE, DELETE ON arr TO {WRITER}; GRANT SELECT ON arr TO {READER};"
+    ));
+    let table = || db.value("select string_agg(id || ':' || a::text, ' ' order by id) from arr");
+    let before = table();
+    for statement in [
+        "update arr set a[2] = 0;\n",
+        "update arr set a[2] = 0 where 1 = 1;\n",
+        "update arr set a[2:3] = '{0,0}' where true;\n",
+    ] {
+        let out = TestShell::new(&db).stdin(statement).run();
+        assert_eq!(out.code, 2, "{statement}: {out:?}");
+        assert!(
+            out.stderr.contains("no WHERE clause") || out.stderr.contains("always true"),
+            "{statement}: {out:?}"
+        );
+        assert_eq!(table(), before, "{statement}");
+    }
+    let out = TestShell::new(&db)
+        .args(["--dry-run"])
+        .stdin("update arr set a[2] = 0 where id = 3;\n")
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!out.stderr.contains("WHERE clause"), "{out:?}");
+    assert!(!out.stdout.contains("exception block"), "{out:?}");
+    assert!(!out.stderr.contains("exception block"), "{out:?}");
+    assert_eq!(table(), before);
 }

@@ -190,6 +190,9 @@ fn ssl_column(out: &Output) -> Option<&str> {
 fn assert_ssl(out: &Output, expected: &str) {
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(ssl_column(out), Some(expected), "{out:?}");
+    // The bridge above TLS keeps the cancel key's pid the one below it saw: a direct
+    // connection, encrypted or not, is never taken for a pooler.
+    assert!(!out.stderr.contains("connection pooler"), "{out:?}");
 }
 
 /// Asserts a refused connection (exit code 3) that printed no result and said `why`.
