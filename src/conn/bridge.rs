@@ -1611,3 +1611,127 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod an_error_while_the_segment_waits {
+    use super::*;
+    use std::collections::VecDeque;
+
+    struct Gate {
+        open: bool,
+        reads: VecDeque<Vec<u8>>,
+    }
+    impl AsyncRead for Gate {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            match self.reads.pop_front() {
+                Some(r) => {
+                    buf.put_slice(&r);
+                    Poll::Ready(Ok(()))
+                }
+                None => Poll::Pending,
+            }
+        }
+    }
+    impl AsyncWrite for Gate {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            if self.open {
+                Poll::Ready(Ok(buf.len()))
+            } else {
+                Poll::Pending
+            }
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+    fn message(tag: u8, body: &[u8]) -> Vec<u8> {
+        let mut m = vec![tag];
+        m.extend_from_slice(&(body.len() as u32 + 4).to_be_bytes());
+        m.extend_from_slice(body);
+        m
+    }
+
+    /// query_typed with a large parameter whose Parse fails: the ErrorResponse is read
+    /// while the tail (Describe, Execute, Sync) waits behind the full buffer.
+    #[test]
+    fn the_tail_written_after_the_error_keeps_the_connection() {
+        let waker = futures_util::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        let mut b = Bridge::new(
+            Gate {
+                open: true,
+                reads: VecDeque::new(),
+            },
+            Escapes::default(),
+        );
+        let mut startup = 196_608u32.to_be_bytes().to_vec();
+        startup.extend_from_slice(b"user\0u\0\0");
+        let mut st = (startup.len() as u32 + 4).to_be_bytes().to_vec();
+        st.extend_from_slice(&startup);
+        assert!(matches!(
+            Pin::new(&mut b).poll_write(&mut cx, &st),
+            Poll::Ready(Ok(_))
+        ));
+        b.inner.open = false;
+        let p = message(b'P', b"\0selec $1\0\0\x01\0\0\0\x19");
+        let bind_len = 131_072 - 2 * p.len();
+        let l = bind_len - 17;
+        let mut body = b"\0\0\0\0\0\x01".to_vec();
+        body.extend_from_slice(&(l as i32).to_be_bytes());
+        body.extend(std::iter::repeat_n(b'x', l));
+        body.extend_from_slice(b"\0\0");
+        let bind = message(b'B', &body);
+        assert_eq!(bind.len(), bind_len);
+        let tail = [
+            message(b'D', b"S\0"),
+            message(b'E', b"\0\0\0\0\0"),
+            message(b'S', b""),
+        ]
+        .concat();
+        let all = [p.clone(), bind, tail].concat();
+        let mut at = 0;
+        while let Poll::Ready(r) = Pin::new(&mut b).poll_write(&mut cx, &all[at..]) {
+            at += r.expect("write");
+        }
+        assert_eq!(
+            all.len() - at,
+            7 + 10 + 5,
+            "only the tail waits: at {at} of {}, out {}",
+            all.len(),
+            b.out.len()
+        );
+        // The server's answer to the failed Parse.
+        b.inner
+            .reads
+            .push_back(message(b'E', b"SERROR\0C42601\0\0"));
+        let mut space = [0u8; 256];
+        let mut rb = ReadBuf::new(&mut space);
+        assert!(matches!(
+            Pin::new(&mut b).poll_read(&mut cx, &mut rb),
+            Poll::Ready(Ok(()))
+        ));
+        b.inner.open = true;
+        while at < all.len() {
+            match Pin::new(&mut b).poll_write(&mut cx, &all[at..]) {
+                Poll::Ready(Ok(n)) => at += n,
+                other => panic!("{other:?}"),
+            }
+        }
+        // The server skipped to the Sync: one ReadyForQuery.
+        b.inner.reads.push_back(message(b'Z', b"I"));
+        let mut rb = ReadBuf::new(&mut space);
+        let r = Pin::new(&mut b).poll_read(&mut cx, &mut rb);
+        assert!(matches!(r, Poll::Ready(Ok(()))), "connection ended: {r:?}");
+    }
+}

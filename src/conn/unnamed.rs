@@ -121,6 +121,9 @@ pub struct Unnamed {
     /// The named statement the server's unnamed statement is, in this Sync segment.
     current: Option<Vec<u8>>,
     owed: VecDeque<Owed>,
+    /// The server answered this segment with an error before its Sync was written: it
+    /// skips every message up to that Sync, so nothing written until then is owed.
+    skipping: bool,
 }
 
 /// Splits a NUL-terminated string off `body` at `at`: the string and where the rest
@@ -187,6 +190,18 @@ impl Unnamed {
         Ok(())
     }
 
+    /// Queues what the server owes for a message written, unless the server is skipping
+    /// it after an error ([`Unnamed::skipping`]); a Sync ends that, and is owed its
+    /// ReadyForQuery.
+    fn owe(&mut self, owed: Owed) {
+        if matches!(owed, Owed::Ready { sync: true }) {
+            self.skipping = false;
+        }
+        if !self.skipping {
+            self.owed.push_back(owed);
+        }
+    }
+
     /// A message's head is in: decides whether it is gathered or passes as it comes.
     fn head(&mut self, out: &mut BytesMut) -> io::Result<()> {
         let h = std::mem::take(&mut self.front.head);
@@ -218,11 +233,11 @@ impl Unnamed {
             }
             b'S' => {
                 self.current = None;
-                self.owed.push_back(Owed::Ready { sync: true });
+                self.owe(Owed::Ready { sync: true });
             }
             b'Q' => {
                 self.current = None;
-                self.owed.push_back(Owed::Ready { sync: false });
+                self.owe(Owed::Ready { sync: false });
             }
             _ => {}
         }
@@ -239,7 +254,7 @@ impl Unnamed {
                 let parsed = &body[rest..];
                 if name.is_empty() {
                     self.current = None;
-                    self.owed.push_back(Owed::Parse {
+                    self.owe(Owed::Parse {
                         inserted: false,
                         name: None,
                     });
@@ -251,7 +266,7 @@ impl Unnamed {
                 };
                 self.statements.insert(name.to_vec(), named);
                 self.current = Some(name.to_vec());
-                self.owed.push_back(Owed::Parse {
+                self.owe(Owed::Parse {
                     inserted: false,
                     name: Some(name.to_vec()),
                 });
@@ -273,7 +288,7 @@ impl Unnamed {
                 }
                 if kind != b'S' {
                     if tag == b'D' {
-                        self.owed.push_back(Owed::Rows {
+                        self.owe(Owed::Rows {
                             expect: None,
                             name: None,
                         });
@@ -289,11 +304,11 @@ impl Unnamed {
                 }
                 let unnamed = self.use_statement(name, out)?;
                 let named = (!name.is_empty()).then(|| name.to_vec());
-                self.owed.push_back(Owed::Params {
+                self.owe(Owed::Params {
                     expect: None,
                     name: named.clone(),
                 });
-                self.owed.push_back(Owed::Rows {
+                self.owe(Owed::Rows {
                     expect: None,
                     name: named,
                 });
@@ -321,19 +336,23 @@ impl Unnamed {
             return Ok(true);
         }
         put(out, b'P', &[b"\0", &named.parsed])?;
+        let described = match (&named.params, &named.rows) {
+            (Some(params), Some(rows)) => Some((params.clone(), rows.clone())),
+            _ => None,
+        };
         let name = Some(name.to_vec());
-        self.owed.push_back(Owed::Parse {
+        self.owe(Owed::Parse {
             inserted: true,
             name: name.clone(),
         });
-        if let (Some(params), Some(rows)) = (&named.params, &named.rows) {
+        if let Some((params, rows)) = described {
             put(out, b'D', &[b"S\0"])?;
-            self.owed.push_back(Owed::Params {
-                expect: Some(params.clone()),
+            self.owe(Owed::Params {
+                expect: Some(params),
                 name: name.clone(),
             });
-            self.owed.push_back(Owed::Rows {
-                expect: Some(rows.clone()),
+            self.owe(Owed::Rows {
+                expect: Some(rows),
                 name: name.clone(),
             });
         }
@@ -392,6 +411,11 @@ impl Unnamed {
                         self.statements.remove(name);
                     }
                     self.owed.pop_front();
+                }
+                // Nothing left to answer: the segment's Sync is not written yet, and
+                // what is written before it is skipped too.
+                if self.owed.is_empty() {
+                    self.skipping = true;
                 }
                 Ok(true)
             }
@@ -773,5 +797,52 @@ mod tests {
         let server = b"1tnZ12GCZ12Z";
         assert_eq!(answered(&mut u, server).expect("in step"), b"1tnZ2GCZ2Z");
         assert!(u.owed.is_empty());
+    }
+}
+
+#[cfg(test)]
+mod an_error_before_its_sync_is_written {
+    use super::*;
+
+    fn message(tag: u8, body: &[u8]) -> Vec<u8> {
+        let mut m = vec![tag];
+        m.extend_from_slice(&(body.len() as u32 + 4).to_be_bytes());
+        m.extend_from_slice(body);
+        m
+    }
+    fn startup() -> Vec<u8> {
+        let mut body = 196_608u32.to_be_bytes().to_vec();
+        body.extend_from_slice(b"user\0u\0\0");
+        let mut m = (body.len() as u32 + 4).to_be_bytes().to_vec();
+        m.extend_from_slice(&body);
+        m
+    }
+
+    /// tokio-postgres's query_typed: Parse "", Bind, Describe S "", Execute, Sync. The
+    /// Parse fails and its ErrorResponse is read before the bridge took the Describe
+    /// (the bounded buffer said Pending after a large Bind). The server skips the rest
+    /// up to the Sync and answers it with one ReadyForQuery.
+    #[test]
+    fn what_follows_in_the_segment_is_not_owed() {
+        let mut u = Unnamed::default();
+        let mut out = BytesMut::new();
+        let first = [
+            startup(),
+            message(b'P', b"\0selec 1\0\0\0"),
+            message(b'B', b"\0\0\0\0\0\0\0\0"),
+        ]
+        .concat();
+        u.frontend(&first, &mut out).unwrap();
+        assert!(u.backend(b'E', b"").unwrap());
+        let rest = [
+            message(b'D', b"S\0"),
+            message(b'E', b"\0\0\0\0\0"),
+            message(b'S', b""),
+        ]
+        .concat();
+        u.frontend(&rest, &mut out).unwrap();
+        // The server's only answer to the rest: ReadyForQuery.
+        let z = u.backend(b'Z', b"I");
+        assert!(z.is_ok(), "connection ended: {z:?}; owed {:?}", u.owed);
     }
 }

@@ -1013,7 +1013,8 @@ async fn undone_inside(
     report: &Report,
 ) -> Result<Option<String>, super::PreviewError> {
     // An INSERT, UPDATE, DELETE or MERGE sqlparser could not read is still plain DML:
-    // what it calls is read below, as for one it could.
+    // the functions it calls (and what they call) are read, not presumed to undo work.
+    // pgward found no target for it, so every table it changed is beyond one.
     let dml = matches!(
         super::guard_view::guard_view(&report.plan.text),
         Some((
@@ -1021,6 +1022,11 @@ async fn undone_inside(
             _
         ))
     );
+    if dml && report.plan.kind == WriteKind::Other && report.parts.is_empty() {
+        if let Some(why) = partial_undo::statement(client, &report.plan.text).await? {
+            return Ok(Some(why));
+        }
+    }
     if report.plan.kind == WriteKind::Other && report.parts.is_empty() && !dml {
         let why = if is_do_block(&report.plan.text) {
             partial_undo::do_block(client, &report.plan.text).await?

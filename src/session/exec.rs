@@ -143,7 +143,8 @@ pub struct Executed {
     /// byte bridge escaped in the statement's answer ([`crate::conn::bridge`]).
     pub escaped: u64,
     /// The server's command tag, when the statement ran as typed through the simple
-    /// query protocol (not as COPY's rows); see [`crate::render::tag::command_tag`].
+    /// query protocol (not as COPY's rows, not as a capture); see
+    /// [`crate::render::tag::command_tag`].
     pub tag: Option<String>,
 }
 
@@ -235,7 +236,7 @@ pub async fn run_capture(
                 .map(|()| true)
                 .map_err(CaptureError::Image)
         };
-        let out = stream_rows(
+        let mut out = stream_rows(
             client,
             tls.escapes(),
             Run { sql, via },
@@ -244,6 +245,8 @@ pub async fn run_capture(
             None,
         )
         .await?;
+        // The capture's own tag counts pgward's rows too: the typed statement names it.
+        out.tag = None;
         let images = sink.finish().map_err(CaptureError::Image)?;
         Ok((out, images))
     };
@@ -332,6 +335,8 @@ pub async fn run_parts(
         } else {
             images.last().map_or(0, |i| i.total)
         });
+        // The capture's own tag counts the parts' rows too: the typed statement names it.
+        out.tag = None;
         Ok((out, images))
     };
     cancellable(client, tls, work).await

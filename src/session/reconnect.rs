@@ -178,7 +178,7 @@ impl Session {
         self.server = seen.server;
         self.route = seen.route;
         self.conn = fresh;
-        self.say_err("Attempting reset: Succeeded.");
+        self.say_err("Attempting reset: Succeeded.\n");
         if self.defaults.standby && !was_standby {
             self.say_warn(
                 "the server is now a standby (read-only): reads only, writes are refused",

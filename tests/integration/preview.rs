@@ -1292,4 +1292,24 @@ fn a_change_sqlparser_cannot_read_is_still_asked_about_without_where() {
     assert!(!out.stdout.contains("exception block"), "{out:?}");
     assert!(!out.stderr.contains("exception block"), "{out:?}");
     assert_eq!(table(), before);
+    // A function it calls that undoes work in an EXCEPTION block is read, and the
+    // counts are upper bounds because of it.
+    db.exec(&format!(
+        "CREATE TABLE audit (n int); GRANT INSERT ON audit TO {WRITER}; \
+         CREATE FUNCTION undoing() RETURNS int LANGUAGE plpgsql AS \
+         $$ BEGIN BEGIN INSERT INTO audit VALUES (1); RAISE EXCEPTION 'undo'; \
+         EXCEPTION WHEN others THEN NULL; END; RETURN 0; END $$; \
+         GRANT EXECUTE ON FUNCTION undoing() TO {WRITER};"
+    ));
+    let out = TestShell::new(&db)
+        .args(["--dry-run"])
+        .stdin("update arr set a[2] = undoing() where id = 1;\n")
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains("upper bounds") && out.stdout.contains("has an EXCEPTION block"),
+        "{out:?}"
+    );
+    assert_eq!(table(), before);
+    assert_eq!(db.value("select count(*) from audit").as_deref(), Some("0"));
 }

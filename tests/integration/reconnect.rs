@@ -68,6 +68,11 @@ fn terminated_while_idle_reconnects_and_runs_the_typed_statement() {
         out.contains("42"),
         "the typed statement ran after the reset",
     );
+    // As psql's, the line ends there: the result starts on a line of its own.
+    t.ensure(
+        out.starts_with("\r\n") || out.starts_with('\n'),
+        "the reset line ends before the result",
+    );
     t.prompt(READER, "=>");
     t.ensure(backends(&db) == "1", "one new backend");
     // The new connection is a full one: a write and its preview work.

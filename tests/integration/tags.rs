@@ -56,6 +56,27 @@ fn command_tags_are_the_servers_as_psql_prints_them() {
         let first = ours.stdout.lines().next().unwrap_or_default();
         assert_eq!(first, theirs, "{sql}: {ours:?}");
     }
+    // A capture's own tag counts pgward's rows too: never shown for the typed statement.
+    // (psql draws the zero-column result, `--` and `(2 rows)`; pgward says `SELECT 2`.)
+    for (sql, psql_shows, ours_shows) in [
+        (
+            "with d as (delete from w.t where id < 3 returning *) select from d",
+            "--\n(2 rows)\n",
+            "SELECT 2\n",
+        ),
+        (
+            "with d as (delete from w.t where id < 3 returning *) insert into w.t select id + 10, qty, note from d",
+            "INSERT 0 2\n",
+            "INSERT 0 2\n",
+        ),
+    ] {
+        let input = format!("begin;\nset local role {WRITER};\n{sql};\nrollback;\n");
+        let theirs = util::psql_piped(&cluster().conninfo(&db.name), &[], &[], &input);
+        let theirs = String::from_utf8_lossy(&theirs.stdout).into_owned();
+        assert!(theirs.contains(psql_shows), "psql {sql}: {theirs}");
+        let ours = TestShell::new(&db).stdin(&format!("{sql};\n")).run();
+        assert!(ours.stdout.starts_with(ours_shows), "{sql}: {ours:?}");
+    }
     // Everything was rolled back: the table is as it was.
     assert_eq!(db.value("select count(*) from w.t").as_deref(), Some("3"));
     assert_eq!(db.value("select to_regclass('w.copy')::text"), None);
