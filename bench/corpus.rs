@@ -283,10 +283,11 @@ fn real_main() -> Result<(), BoxError> {
 
     // The classification, timed as `pgward check` does it (wall clock and CPU).
     let (t, cpu) = (Instant::now(), cpu_seconds());
-    let reports: Vec<_> = texts
+    let files: Vec<(&str, &str)> = texts
         .iter()
-        .map(|(name, text)| pgward::check::check_file(name, text, &policy))
+        .map(|(name, text)| (name.as_str(), text.as_str()))
         .collect();
+    let reports = pgward::check::check_files(&files, &policy);
     let elapsed = t.elapsed();
     let classify_cpu = cpu_seconds() - cpu;
 

@@ -137,8 +137,20 @@ impl Report {
     }
 }
 
-/// Checks the text of one file. The statements are cut first (quickly, in order), then
-/// classified together on every core ([`sql::analyze_all`]).
+/// Checks the text of one file: [`check_files`] with that file alone.
+pub fn check_file(path: &str, text: &str, policy: &Policy) -> FileReport {
+    check_files(&[(path, text)], policy)
+        .pop()
+        .unwrap_or_else(|| FileReport {
+            path: path.to_string(),
+            statements: Vec::new(),
+        })
+}
+
+/// Checks the text of each file (`(path, text)`), a report per file in the same order.
+/// Each file's statements are cut first (quickly, in order), then the statements of all
+/// the files are classified together on every core ([`sql::analyze_all`]), so many small
+/// files keep every core as busy as one large one does.
 ///
 /// Statements are cut as `pgward -f` reads the file (the script runner in
 /// [`crate::repl`], as psql does): a `;` ends a statement, and a backslash in plain SQL
@@ -148,22 +160,41 @@ impl Report {
 /// `\gdesc` and `\crosstabview` are refused; a statement with any other meta-command
 /// inside it is refused (check does not follow a statement across one). Statements
 /// joined by `\;` are refused, each of them ([`cut`]).
-pub fn check_file(path: &str, text: &str, policy: &Policy) -> FileReport {
-    let cut = cut(text);
-    let texts: Vec<&str> = cut
+pub fn check_files(files: &[(&str, &str)], policy: &Policy) -> Vec<FileReport> {
+    let cuts: Vec<Vec<Cut>> = files.iter().map(|(_, text)| cut(text)).collect();
+    let texts: Vec<&str> = files
         .iter()
-        .filter_map(|c| match c {
-            Cut::Statement { start, end }
-            | Cut::Refused {
-                start,
-                end,
-                statement: true,
-                ..
-            } => text.get(*start..*end),
-            Cut::Refused { .. } => None,
+        .zip(&cuts)
+        .flat_map(|((_, text), cut)| {
+            cut.iter().filter_map(|c| match c {
+                Cut::Statement { start, end }
+                | Cut::Refused {
+                    start,
+                    end,
+                    statement: true,
+                    ..
+                } => text.get(*start..*end),
+                Cut::Refused { .. } => None,
+            })
         })
         .collect();
     let mut analyses = sql::analyze_all(&texts, &policy.options).into_iter();
+    files
+        .iter()
+        .zip(cuts)
+        .map(|((path, text), cut)| file_report(path, text, cut, &mut analyses, policy))
+        .collect()
+}
+
+/// The report of one file cut into `cut`, its statements' analyses the next ones of
+/// `analyses` (one for each statement cut, in order).
+fn file_report(
+    path: &str,
+    text: &str,
+    cut: Vec<Cut>,
+    analyses: &mut impl Iterator<Item = Analysis>,
+    policy: &Policy,
+) -> FileReport {
     let mut statements = Vec::with_capacity(cut.len());
     // An EXECUTE gets the class of a PREPARE earlier in the same file, a call of a
     // function the class of its body created earlier in the file: resolved in file
@@ -606,6 +637,34 @@ mod tests {
         assert_eq!(at("FETCH c").rule, Some("MetaCommand"));
         // A function nobody created stays as it is classified.
         assert_eq!(at("SELECT h()").class, "read");
+    }
+
+    #[test]
+    fn files_checked_together_report_as_each_alone() {
+        // Enough statements that the batch runs on every core, with a PREPARE, a
+        // function and a cursor that belong to their own file only.
+        let big: String = (0..300)
+            .map(|i| format!("update t set a = {i} where id = {i};\nselect {i};\n"))
+            .collect();
+        let files = [
+            (
+                "a.sql",
+                "prepare p as delete from t;\nexecute p;\n".to_string(),
+            ),
+            ("b.sql", big),
+            (
+                "c.sql",
+                "execute p;\ndeclare c cursor for select 1;\nfetch c;\n".to_string(),
+            ),
+            ("d.sql", String::new()),
+        ];
+        let pairs: Vec<(&str, &str)> = files.iter().map(|(p, t)| (*p, t.as_str())).collect();
+        let together = check_files(&pairs, &policy());
+        assert_eq!(together.len(), files.len());
+        for ((path, text), report) in pairs.iter().zip(&together) {
+            let alone = check_file(path, text, &policy());
+            assert_eq!(format!("{report:?}"), format!("{alone:?}"), "{path}");
+        }
     }
 
     #[test]

@@ -471,15 +471,18 @@ fn check(args: &crate::cli::CheckArgs) -> Result<ExitCode, Error> {
         policy.require_approval = env.require_approval;
         policy.options = env.classify_options();
     }
-    let mut report = Report {
-        version: check::VERSION,
-        files: Vec::new(),
-    };
+    let mut texts = Vec::with_capacity(args.files.len());
     for file in &args.files {
-        let text = read_script(Some(file))?;
-        let shown = file.display().to_string();
-        report.files.push(check::check_file(&shown, &text, &policy));
+        texts.push((file.display().to_string(), read_script(Some(file))?));
     }
+    let files: Vec<(&str, &str)> = texts
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    let report = Report {
+        version: check::VERSION,
+        files: check::check_files(&files, &policy),
+    };
     let json = args.format == crate::cli::CheckFormat::Json;
     let mut out = std::io::stdout().lock();
     if let Err(e) = check::write(&report, json, &mut out) {
