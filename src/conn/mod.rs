@@ -513,7 +513,22 @@ pub struct Connection {
     ended: Arc<Mutex<Option<DbError>>>,
     /// Open while the user's own statement runs ([`Connection::user_statement`]): only
     /// then are notices kept.
-    users: Arc<AtomicBool>,
+    pub(crate) users: Arc<AtomicBool>,
+}
+
+/// [`Connection::user_statement`] with the connection's `users` flag alone, for a caller
+/// that holds other parts of the connection meanwhile (the notices, to show them while
+/// the rows stream).
+pub async fn as_user<F: std::future::Future>(users: &AtomicBool, request: F) -> F::Output {
+    struct Close<'a>(&'a AtomicBool);
+    impl Drop for Close<'_> {
+        fn drop(&mut self) {
+            self.0.store(false, Ordering::SeqCst);
+        }
+    }
+    users.store(true, Ordering::SeqCst);
+    let _close = Close(users);
+    request.await
 }
 
 impl Connection {
@@ -525,15 +540,7 @@ impl Connection {
     /// connection task hands on a notice before it hands on the answer that follows it,
     /// so the notices of a request arrive while it runs.
     pub async fn user_statement<F: std::future::Future>(&self, request: F) -> F::Output {
-        struct Close<'a>(&'a AtomicBool);
-        impl Drop for Close<'_> {
-            fn drop(&mut self) {
-                self.0.store(false, Ordering::SeqCst);
-            }
-        }
-        self.users.store(true, Ordering::SeqCst);
-        let _close = Close(&self.users);
-        request.await
+        as_user(&self.users, request).await
     }
 
     /// Why the server ended the connection, in its own words: the FATAL (with DETAIL)

@@ -557,21 +557,7 @@ impl Session {
             }
         }
         let via = self.via();
-        let result = if self.captured.is_some() {
-            self.conn
-                .user_statement(exec::run(&self.conn.client, &self.conn.tls, text, via))
-                .await
-        } else {
-            self.conn
-                .user_statement(exec::run_streaming(
-                    &self.conn.client,
-                    &self.conn.tls,
-                    text,
-                    via,
-                    &mut |columns, rows, part| self.io.result(columns, rows, part),
-                ))
-                .await
-        };
+        let result = self.run_read(text, via).await;
         match result {
             Ok(done) => {
                 // A read-only transaction ends with ROLLBACK: nothing it did may take
@@ -832,21 +818,7 @@ impl Session {
             return self.failed(e, text).await;
         }
         let via = self.via();
-        let result = if self.captured.is_some() {
-            self.conn
-                .user_statement(exec::run(&self.conn.client, &self.conn.tls, text, via))
-                .await
-        } else {
-            self.conn
-                .user_statement(exec::run_streaming(
-                    &self.conn.client,
-                    &self.conn.tls,
-                    text,
-                    via,
-                    &mut |columns, rows, part| self.io.result(columns, rows, part),
-                ))
-                .await
-        };
+        let result = self.run_read(text, via).await;
         match result {
             Ok(done) => {
                 // Probe inside the savepoint: a role change the read attempted is caught
@@ -1250,26 +1222,35 @@ impl Session {
         }
     }
 
-    /// Shows the notices the user's statement caused ([`crate::conn::Connection::user_statement`]).
-    /// A notice the server raised while reading the text (a truncated identifier, a
-    /// nonstandard backslash: no context) is shown once, since pgward's rewrite names
-    /// the typed identifiers again; notices raised by running code (RAISE in a function
-    /// or trigger: they carry a context) are shown as often as they were raised.
+    /// Shows the notices the user's statement caused ([`show_notices`]).
     fn flush_notices(&mut self) {
-        let mut seen = std::collections::HashSet::new();
-        while let Ok(n) = self.conn.notices.try_recv() {
-            let key = (
-                n.severity().to_string(),
-                n.code().code().to_string(),
-                n.message().to_string(),
-                n.detail().map(str::to_string),
-                n.hint().map(str::to_string),
-            );
-            if n.where_().is_none() && !seen.insert(key) {
-                continue;
-            }
-            self.io.say_err(&render::error::db_error(&n, ""));
+        show_notices(&mut self.conn.notices, &mut self.io);
+    }
+
+    /// Runs the user's read `text`: whole when its rows are taken (a describe, `\gset`),
+    /// else streamed, each batch drawn as it comes, after the notices that came before
+    /// it (psql shows a statement's notices before its rows).
+    async fn run_read(
+        &mut self,
+        text: &str,
+        via: exec::Via,
+    ) -> Result<exec::Executed, exec::Failure> {
+        let conn = &mut self.conn;
+        if self.captured.is_some() {
+            return conn
+                .user_statement(exec::run(&conn.client, &conn.tls, text, via))
+                .await;
         }
+        let io = &mut self.io;
+        let notices = &mut conn.notices;
+        let mut draw = |columns: &[render::table::Column],
+                        rows: &[Vec<Option<String>>],
+                        part: render::print::Part| {
+            show_notices(notices, io);
+            io.result(columns, rows, part)
+        };
+        let run = exec::run_streaming(&conn.client, &conn.tls, text, via, &mut draw);
+        crate::conn::as_user(&conn.users, run).await
     }
 
     // Kept for the say_* family (HELPERS.md), though results now go through Io::result.
@@ -1368,4 +1349,30 @@ fn config_timeouts(settings: &Settings) -> probe::Timeouts {
 
 fn truncate(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
+}
+
+/// Shows the notices the user's statement caused
+/// ([`crate::conn::Connection::user_statement`]) that are not shown yet. A notice the
+/// server raised while reading the text (a truncated identifier, a nonstandard
+/// backslash: no context) is shown once, since pgward's rewrite names the typed
+/// identifiers again; notices raised by running code (RAISE in a function or trigger:
+/// they carry a context) are shown as often as they were raised.
+fn show_notices(
+    notices: &mut tokio::sync::mpsc::UnboundedReceiver<tokio_postgres::error::DbError>,
+    io: &mut Io,
+) {
+    let mut seen = std::collections::HashSet::new();
+    while let Ok(n) = notices.try_recv() {
+        let key = (
+            n.severity().to_string(),
+            n.code().code().to_string(),
+            n.message().to_string(),
+            n.detail().map(str::to_string),
+            n.hint().map(str::to_string),
+        );
+        if n.where_().is_none() && !seen.insert(key) {
+            continue;
+        }
+        io.say_err(&render::error::db_error(&n, ""));
+    }
 }

@@ -114,9 +114,14 @@ fn notices_come_before_the_result_they_belong_to_as_in_psql() {
     db.exec(&format!(
         "CREATE FUNCTION noisy(n int) RETURNS int LANGUAGE plpgsql AS \
          $$ BEGIN RAISE NOTICE 'counting %', n; RETURN n * 2; END $$; \
-         GRANT EXECUTE ON FUNCTION noisy(int) TO {READER}"
+         GRANT EXECUTE ON FUNCTION noisy(int) TO {READER}; \
+         CREATE FUNCTION first_noisy(n int) RETURNS int LANGUAGE plpgsql AS \
+         $$ BEGIN IF n = 1 THEN RAISE NOTICE 'first'; END IF; RETURN n; END $$; \
+         GRANT EXECUTE ON FUNCTION first_noisy(int) TO {READER}"
     ));
-    let input = "select noisy(1) as doubled;\nselect noisy(g) from generate_series(1, 2) g;\n";
+    // The last one streams (more rows than a batch): its notice still comes first.
+    let input = "select noisy(1) as doubled;\nselect noisy(g) from generate_series(1, 2) g;\n\
+                 select first_noisy(g) as n from generate_series(1, 2500) g;\n";
     let mut psql = std::process::Command::new("psql");
     // pgward shows a notice's CONTEXT, as psql does with SHOW_CONTEXT=always.
     psql.args([
