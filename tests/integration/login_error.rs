@@ -81,3 +81,26 @@ fn a_refused_login_shows_the_servers_detail_and_hint() {
     assert!(out.stdout.is_empty(), "nothing ran: {out:?}");
     assert!(session_logs(&home).is_empty(), "no session began: {out:?}");
 }
+
+/// The same against a real server: a database whose CONNECT privilege the login lacks
+/// refuses it with 42501 and a DETAIL, which pgward shows as psql does.
+#[test]
+fn a_real_servers_refusal_keeps_its_detail() {
+    let db = crate::util::TestDb::new("le_connect");
+    db.exec(&format!(
+        "REVOKE CONNECT ON DATABASE {} FROM PUBLIC",
+        db.name
+    ));
+    let t = TestShell::new(&db);
+    let home = t.home().to_path_buf();
+    let out = t.args(["-c", "select 1"]).run();
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(out.stderr.contains("42501"), "{out:?}");
+    assert!(
+        out.stderr.contains("DETAIL:")
+            && out.stderr.contains("User does not have CONNECT privilege."),
+        "{out:?}"
+    );
+    assert!(out.stdout.is_empty(), "nothing ran: {out:?}");
+    assert!(session_logs(&home).is_empty(), "no session began: {out:?}");
+}
