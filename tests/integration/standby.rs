@@ -53,6 +53,22 @@ fn a_standby_reads_and_refuses_writes_up_front() {
         out.stderr.contains("a standby cannot run serializable"),
         "{out:?}"
     );
+    // At a terminal the prompt says so too, as long as the session lasts.
+    let home = tempfile::tempdir().expect("home");
+    let args = [
+        "-d",
+        conninfo.as_str(),
+        "--write-role",
+        WRITER,
+        "--read-role",
+        READER,
+    ];
+    let mut t = crate::term::Term::start_args(&db, home.path(), "", &args, &[]);
+    t.expect(&format!("standby (read-only)] {READER}@"));
+    t.line("select 1 as one;");
+    t.expect("(1 row)");
+    t.expect(&format!("standby (read-only)] {READER}@"));
+    t.quit();
 
     let out = shell()
         .args(["-c", "update items set qty = 0 where id = 1"])
