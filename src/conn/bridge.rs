@@ -1392,10 +1392,27 @@ mod tests {
         );
     }
 
-    /// A stream that takes nothing until it is opened.
+    /// A stream that takes nothing until it is opened, and reads what is put in `reads`.
     struct Stalled {
         open: bool,
         written: Vec<u8>,
+        reads: std::collections::VecDeque<Vec<u8>>,
+    }
+
+    impl AsyncRead for Stalled {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            match self.reads.pop_front() {
+                Some(r) => {
+                    buf.put_slice(&r);
+                    Poll::Ready(Ok(()))
+                }
+                None => Poll::Pending,
+            }
+        }
     }
 
     impl AsyncWrite for Stalled {
@@ -1433,6 +1450,7 @@ mod tests {
             Stalled {
                 open: false,
                 written: Vec::new(),
+                reads: Default::default(),
             },
             Escapes::default(),
         );
@@ -1610,57 +1628,6 @@ mod tests {
             assert_eq!(bridge.into_inner().is_ok(), ok, "{answer:?}");
         }
     }
-}
-
-#[cfg(test)]
-mod an_error_while_the_segment_waits {
-    use super::*;
-    use std::collections::VecDeque;
-
-    struct Gate {
-        open: bool,
-        reads: VecDeque<Vec<u8>>,
-    }
-    impl AsyncRead for Gate {
-        fn poll_read(
-            mut self: Pin<&mut Self>,
-            _: &mut Context<'_>,
-            buf: &mut ReadBuf<'_>,
-        ) -> Poll<io::Result<()>> {
-            match self.reads.pop_front() {
-                Some(r) => {
-                    buf.put_slice(&r);
-                    Poll::Ready(Ok(()))
-                }
-                None => Poll::Pending,
-            }
-        }
-    }
-    impl AsyncWrite for Gate {
-        fn poll_write(
-            self: Pin<&mut Self>,
-            _: &mut Context<'_>,
-            buf: &[u8],
-        ) -> Poll<io::Result<usize>> {
-            if self.open {
-                Poll::Ready(Ok(buf.len()))
-            } else {
-                Poll::Pending
-            }
-        }
-        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Poll::Ready(Ok(()))
-        }
-        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Poll::Ready(Ok(()))
-        }
-    }
-    fn message(tag: u8, body: &[u8]) -> Vec<u8> {
-        let mut m = vec![tag];
-        m.extend_from_slice(&(body.len() as u32 + 4).to_be_bytes());
-        m.extend_from_slice(body);
-        m
-    }
 
     /// query_typed with a large parameter whose Parse fails: the ErrorResponse is read
     /// while the tail (Describe, Execute, Sync) waits behind the full buffer.
@@ -1669,18 +1636,15 @@ mod an_error_while_the_segment_waits {
         let waker = futures_util::task::noop_waker();
         let mut cx = Context::from_waker(&waker);
         let mut b = Bridge::new(
-            Gate {
+            Stalled {
                 open: true,
-                reads: VecDeque::new(),
+                written: Vec::new(),
+                reads: Default::default(),
             },
             Escapes::default(),
         );
-        let mut startup = 196_608u32.to_be_bytes().to_vec();
-        startup.extend_from_slice(b"user\0u\0\0");
-        let mut st = (startup.len() as u32 + 4).to_be_bytes().to_vec();
-        st.extend_from_slice(&startup);
         assert!(matches!(
-            Pin::new(&mut b).poll_write(&mut cx, &st),
+            Pin::new(&mut b).poll_write(&mut cx, &startup()),
             Poll::Ready(Ok(_))
         ));
         b.inner.open = false;

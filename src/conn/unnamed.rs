@@ -798,25 +798,6 @@ mod tests {
         assert_eq!(answered(&mut u, server).expect("in step"), b"1tnZ2GCZ2Z");
         assert!(u.owed.is_empty());
     }
-}
-
-#[cfg(test)]
-mod an_error_before_its_sync_is_written {
-    use super::*;
-
-    fn message(tag: u8, body: &[u8]) -> Vec<u8> {
-        let mut m = vec![tag];
-        m.extend_from_slice(&(body.len() as u32 + 4).to_be_bytes());
-        m.extend_from_slice(body);
-        m
-    }
-    fn startup() -> Vec<u8> {
-        let mut body = 196_608u32.to_be_bytes().to_vec();
-        body.extend_from_slice(b"user\0u\0\0");
-        let mut m = (body.len() as u32 + 4).to_be_bytes().to_vec();
-        m.extend_from_slice(&body);
-        m
-    }
 
     /// tokio-postgres's query_typed: Parse "", Bind, Describe S "", Execute, Sync. The
     /// Parse fails and its ErrorResponse is read before the bridge took the Describe
